@@ -1,0 +1,54 @@
+# understudy: the commands a newcomer types. Run as root on Debian/Ubuntu.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+LAB := examples/lab/lab.sh
+LOCK := flock /tmp/understudy-lab.lock
+BIN := bin/understudy
+
+.PHONY: all build test unit vet lab-up lab-down lab-status demo bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/understudy
+
+## test: bring the lab up, then vet and run every test (unit and integration) with the race detector.
+test: lab-up vet
+	$(LOCK) env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+## unit: the tests that need no lab (integration tests skip with their reason).
+unit:
+	env -u UNDERSTUDY_REQUIRE_LAB $(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+lab-up:
+	bash $(LAB) up
+
+lab-down:
+	bash $(LAB) down
+
+lab-status:
+	bash $(LAB) status
+
+## demo: the lab, then validate its inventory and show what runs.
+demo: lab-up build
+	$(BIN) validate -f examples/lab/lab.yaml
+	bash $(LAB) status
+
+## bench: benchmarks against the lab (one lab user at a time).
+bench: lab-up
+	$(LOCK) env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -run '^$$' -bench . -benchtime 20x ./...
+
+## fuzz: a short run of every fuzz target.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,120 @@
+// Package labtest tells integration tests where the local lab is, and makes
+// them fail loudly when the lab is required but missing.
+//
+// The lab is built by examples/lab/lab.sh; HACKING.md documents its layout.
+// This package only reads that layout; it never changes the lab.
+package labtest
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Daemon describes one LXD daemon of the lab.
+type Daemon struct {
+	Name       string // host-a, standby-1 or spare-1
+	Dir        string // LXD_DIR
+	Socket     string // unix socket path
+	HTTPS      string // https://127.0.0.1:PORT
+	ServerCert string // PEM of the daemon's server certificate
+	Bridge     string // bridge name
+	Gateway    string // bridge address, e.g. 10.200.0.1
+	PrefixLen  int    // prefix length of the bridge subnet
+}
+
+// Lab is the layout of the local lab; see HACKING.md.
+type Lab struct {
+	Dir        string
+	HostA      Daemon
+	Standby    Daemon
+	Spare      Daemon
+	ClientCert string // PEM file trusted by all three daemons
+	ClientKey  string
+	Image      string // image alias present on every daemon
+	DNSServer  string // host:port of BIND
+	Zone       string // the lab zone, fully qualified
+	KeyFile    string // BIND key file for the zone's TSIG key
+	Inventory  string // path of the generated lab inventory
+}
+
+// Layout returns the lab layout without checking that it is up.
+func Layout() *Lab {
+	dir := os.Getenv("UNDERSTUDY_LAB_DIR")
+	if dir == "" {
+		dir = "/var/lib/understudy-lab"
+	}
+	daemon := func(name, port, gw string) Daemon {
+		d := filepath.Join(dir, name)
+		return Daemon{
+			Name: name, Dir: d, Socket: filepath.Join(d, "unix.socket"),
+			HTTPS: "https://127.0.0.1:" + port, ServerCert: filepath.Join(d, "server.crt"),
+			Bridge: "us-" + name, Gateway: gw, PrefixLen: 24,
+		}
+	}
+	return &Lab{
+		Dir:        dir,
+		HostA:      daemon("host-a", "8443", "10.200.0.1"),
+		Standby:    daemon("standby-1", "8444", "10.200.1.1"),
+		Spare:      daemon("spare-1", "8445", "10.200.2.1"),
+		ClientCert: filepath.Join(dir, "client.crt"),
+		ClientKey:  filepath.Join(dir, "client.key"),
+		Image:      "understudy-busybox",
+		DNSServer:  "127.0.0.1:5353",
+		Zone:       "lab.test.",
+		KeyFile:    filepath.Join(dir, "dns", "tsig.key"),
+		Inventory:  filepath.Join(repoRoot(), "examples", "lab", "lab.yaml"),
+	}
+}
+
+// Require returns the lab when it is up. When it is not, the test is skipped
+// with the reason, or failed when UNDERSTUDY_REQUIRE_LAB=1 (make test, CI).
+func Require(t testing.TB) *Lab {
+	t.Helper()
+	lab := Layout()
+	if reason := lab.problem(); reason != "" {
+		if os.Getenv("UNDERSTUDY_REQUIRE_LAB") == "1" {
+			t.Fatalf("the lab is required (UNDERSTUDY_REQUIRE_LAB=1) but %s; run `make lab-up`", reason)
+		}
+		t.Skipf("skipping integration test: %s (run `make lab-up`, or `make test` which does it)", reason)
+	}
+	return lab
+}
+
+// problem says what is missing, or "" when the lab answers.
+func (l *Lab) problem() string {
+	for _, d := range []Daemon{l.HostA, l.Standby, l.Spare} {
+		c, err := net.DialTimeout("unix", d.Socket, time.Second)
+		if err != nil {
+			return "LXD daemon " + d.Name + " does not answer on " + d.Socket
+		}
+		c.Close()
+	}
+	c, err := net.DialTimeout("tcp", l.DNSServer, time.Second)
+	if err != nil {
+		return "BIND does not answer on " + l.DNSServer
+	}
+	c.Close()
+	if _, err := os.Stat(l.KeyFile); err != nil {
+		return "the TSIG key file " + l.KeyFile + " is missing"
+	}
+	return ""
+}
+
+// repoRoot finds the module root by walking up to go.mod.
+func repoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
