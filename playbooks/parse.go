@@ -1,0 +1,332 @@
+package playbooks
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Error is one problem in a playbook file, with its position and field path.
+type Error struct {
+	File   string
+	Line   int
+	Column int
+	Path   string // e.g. "steps[2].retry.attempts"
+	Msg    string
+}
+
+// Error formats the problem as FILE:LINE:COL: path: message.
+func (e *Error) Error() string {
+	pos := fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	if e.Path == "" {
+		return pos + ": " + e.Msg
+	}
+	return pos + ": " + e.Path + ": " + e.Msg
+}
+
+// Errors is every problem found in one playbook; Parse reports them all at once.
+type Errors []*Error
+
+// Error lists every problem, one per line.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and parses the playbook file at path.
+func Load(path string) (*Playbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read playbook: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a playbook strictly: unknown keys, keys that do not belong to
+// the step's kind, duplicate keys, bad durations and an order that cannot
+// work are errors, each with file:line:col. name labels the positions.
+// The error, when not nil, is an Errors.
+func Parse(name string, data []byte) (*Playbook, error) {
+	p := &parser{file: name}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Errors{{File: name, Line: 1, Column: 1, Msg: "parse YAML: " + err.Error()}}
+	}
+	pb := &Playbook{Name: name}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, Errors{{File: name, Line: 1, Column: 1, Msg: "empty playbook: want a list of steps"}}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.SequenceNode {
+		p.errorf(root, "", "want a list of steps, got %s", kindName(root))
+		return nil, p.errs
+	}
+	for i, item := range root.Content {
+		if s, ok := p.step(item, fmt.Sprintf("steps[%d]", i)); ok {
+			pb.Steps = append(pb.Steps, s)
+		}
+	}
+	if len(p.errs) == 0 {
+		p.order(root, pb)
+	}
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return pb, nil
+}
+
+type parser struct {
+	file string
+	errs Errors
+}
+
+func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
+	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Column: n.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// fieldKinds says which step kinds accept each optional key.
+var fieldKinds = map[string][]Kind{
+	"url":        {Notify},
+	"command":    {Exec},
+	"duration":   {Wait},
+	"idempotent": {Fence, Notify, Exec},
+}
+
+// step decodes one list item.
+func (p *parser) step(n *yaml.Node, path string) (Step, bool) {
+	var s Step
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "want a mapping with a `step` key, got %s", kindName(n))
+		return s, false
+	}
+	s.Line = n.Line
+	keys, fields, ok := p.mapping(n, path)
+	if !ok {
+		return s, false
+	}
+	kindNode, has := fields["step"]
+	if !has {
+		p.errorf(n, path, "missing `step` (one of %s)", kindList())
+		return s, false
+	}
+	s.Kind = Kind(kindNode.Value)
+	if kindNode.Kind != yaml.ScalarNode || !s.Kind.valid() {
+		p.errorf(kindNode, path+".step", "unknown step %q (want one of %s)", kindNode.Value, kindList())
+		return s, false
+	}
+	before := len(p.errs)
+	for _, key := range keys {
+		v, fp := fields[key], path+"."+key
+		switch key {
+		case "step":
+		case "timeout":
+			s.Timeout = p.duration(v, fp, false)
+		case "retry":
+			s.Retry = p.retry(v, fp)
+		case "url", "command", "duration", "idempotent":
+			if !kindIn(s.Kind, fieldKinds[key]) {
+				p.errorf(v, fp, "`%s` does not apply to step %s", key, s.Kind)
+				continue
+			}
+			p.optional(&s, key, v, fp)
+		default:
+			p.errorf(v, fp, "unknown key %q", key)
+		}
+	}
+	p.required(&s, n, path)
+	if s.Timeout == 0 {
+		s.Timeout = s.Kind.DefaultTimeout()
+	}
+	return s, len(p.errs) == before
+}
+
+// optional decodes a kind-specific key.
+func (p *parser) optional(s *Step, key string, v *yaml.Node, fp string) {
+	switch key {
+	case "url":
+		s.URL = p.scalar(v, fp)
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.errorf(v, fp, "want an http or https URL, got %q", s.URL)
+		}
+	case "command":
+		if v.Kind != yaml.SequenceNode {
+			p.errorf(v, fp, "want a list of strings (argv), got %s", kindName(v))
+			return
+		}
+		for i, a := range v.Content {
+			s.Command = append(s.Command, p.scalar(a, fmt.Sprintf("%s[%d]", fp, i)))
+		}
+	case "duration":
+		s.Duration = p.duration(v, fp, true)
+	case "idempotent":
+		b, err := strconv.ParseBool(p.scalar(v, fp))
+		if err != nil {
+			p.errorf(v, fp, "want true or false, got %q", v.Value)
+		}
+		s.Idempotent = b
+	}
+}
+
+// required checks the keys a kind cannot do without.
+func (p *parser) required(s *Step, n *yaml.Node, path string) {
+	switch s.Kind {
+	case Exec:
+		if len(s.Command) == 0 || s.Command[0] == "" {
+			p.errorf(n, path+".command", "exec needs a non-empty command")
+		}
+	case Wait:
+		if s.Duration <= 0 {
+			p.errorf(n, path+".duration", "wait needs a positive duration")
+		}
+	}
+}
+
+// mapping returns the keys of a mapping node in source order and their
+// values, refusing duplicates and non-scalar keys.
+func (p *parser) mapping(n *yaml.Node, path string) ([]string, map[string]*yaml.Node, bool) {
+	var keys []string
+	out := make(map[string]*yaml.Node, len(n.Content)/2)
+	ok := true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, path, "want a string key")
+			ok = false
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, path+"."+k.Value, "duplicate key")
+			ok = false
+			continue
+		}
+		keys = append(keys, k.Value)
+		out[k.Value] = v
+	}
+	return keys, out, ok
+}
+
+func (p *parser) retry(n *yaml.Node, path string) Retry {
+	var r Retry
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "want a mapping {attempts, backoff}, got %s", kindName(n))
+		return r
+	}
+	keys, fields, _ := p.mapping(n, path)
+	for _, key := range keys {
+		v, fp := fields[key], path+"."+key
+		switch key {
+		case "attempts":
+			a, err := strconv.Atoi(p.scalar(v, fp))
+			if err != nil || a < 1 || a > 100 {
+				p.errorf(v, fp, "want an integer from 1 to 100, got %q", v.Value)
+			}
+			r.Attempts = a
+		case "backoff":
+			r.Backoff = p.duration(v, fp, false)
+		default:
+			p.errorf(v, fp, "unknown key %q", key)
+		}
+	}
+	return r
+}
+
+func (p *parser) scalar(n *yaml.Node, path string) string {
+	if n.Kind != yaml.ScalarNode {
+		p.errorf(n, path, "want a scalar, got %s", kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+// duration parses a Go duration ("250ms"); zero is allowed unless positive.
+func (p *parser) duration(n *yaml.Node, path string, positive bool) time.Duration {
+	s := p.scalar(n, path)
+	if n.Kind != yaml.ScalarNode {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		p.errorf(n, path, "want a duration like 250ms or 5s, got %q", s)
+	case d < 0 || (positive && d == 0):
+		p.errorf(n, path, "want a positive duration, got %q", s)
+	case d > 24*time.Hour:
+		p.errorf(n, path, "duration %q is longer than 24h", s)
+	}
+	return d
+}
+
+// order checks the sequence of steps: exactly one activate; confirm, when
+// present, first and once; fence before activate; wait-healthy and
+// dns-replace after activate; dns-replace at most once.
+func (p *parser) order(root *yaml.Node, pb *Playbook) {
+	count := map[Kind]int{}
+	act := pb.Index(Activate)
+	for i, s := range pb.Steps {
+		count[s.Kind]++
+		n, path := root.Content[i], fmt.Sprintf("steps[%d]", i)
+		switch {
+		case s.Kind == Confirm && i != 0:
+			p.errorf(n, path, "confirm must be the first step")
+		case s.Kind == Fence && act >= 0 && i > act:
+			p.errorf(n, path, "fence must come before activate")
+		case (s.Kind == WaitHealthy || s.Kind == DNSReplace) && act >= 0 && i < act:
+			p.errorf(n, path, "%s must come after activate", s.Kind)
+		}
+	}
+	for _, k := range []Kind{Confirm, Fence, Activate, DNSReplace} {
+		if count[k] > 1 {
+			p.errorf(root, "steps", "%s appears %d times; at most once", k, count[k])
+		}
+	}
+	if count[Activate] == 0 {
+		p.errorf(root, "steps", "no activate step: a playbook must activate the standby")
+	}
+}
+
+func kindIn(k Kind, ks []Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func kindList() string {
+	s := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+// errorsAs is a small helper for callers and tests that want the list.
+func errorsAs(err error) (Errors, bool) {
+	var es Errors
+	ok := errors.As(err, &es)
+	return es, ok
+}

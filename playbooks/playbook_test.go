@@ -1,0 +1,150 @@
+package playbooks
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsParse(t *testing.T) {
+	names := Names()
+	if strings.Join(names, ",") != "cold,restore,warm" {
+		t.Fatalf("Names() = %v, want cold, restore, warm", names)
+	}
+	for _, name := range names {
+		pb, err := Default(name)
+		if err != nil {
+			t.Fatalf("default %s: %v", name, err)
+		}
+		if pb.Index(Activate) < 0 || pb.Index(DNSReplace) < pb.Index(Activate) {
+			t.Errorf("default %s: activate/dns-replace order wrong: %+v", name, pb.Steps)
+		}
+		if pb.Steps[0].Kind != Confirm {
+			t.Errorf("default %s: first step %s, want confirm", name, pb.Steps[0].Kind)
+		}
+	}
+	if _, err := Default("nope"); err == nil {
+		t.Fatal("Default(nope) succeeded")
+	}
+}
+
+func TestParseCustomFile(t *testing.T) {
+	pb, err := Load(filepath.Join("testdata", "custom.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Kind{Fence, Activate, Wait, WaitHealthy, DNSReplace, Exec, Notify}
+	if len(pb.Steps) != len(want) {
+		t.Fatalf("got %d steps, want %d", len(pb.Steps), len(want))
+	}
+	for i, k := range want {
+		if pb.Steps[i].Kind != k {
+			t.Errorf("step %d = %s, want %s", i, pb.Steps[i].Kind, k)
+		}
+	}
+	act := pb.Steps[1]
+	if act.Timeout != 10*time.Second || act.Attempts() != 4 || act.Retry.Backoff != time.Second {
+		t.Errorf("activate = %+v", act)
+	}
+	if pb.Steps[0].Timeout != Fence.DefaultTimeout() || !pb.Steps[0].Rerunnable() {
+		t.Errorf("fence = %+v, want default timeout and rerunnable", pb.Steps[0])
+	}
+	if pb.Steps[2].Duration != 2*time.Second {
+		t.Errorf("wait duration = %v", pb.Steps[2].Duration)
+	}
+	if got := strings.Join(pb.Steps[5].Command, " "); got != "/usr/local/bin/after-failover --quiet" {
+		t.Errorf("exec command = %q", got)
+	}
+	if pb.Steps[5].Rerunnable() || !pb.Steps[1].Rerunnable() {
+		t.Error("exec must not be rerunnable by default; activate must be")
+	}
+	if pb.Steps[6].URL != "https://hooks.example.net/understudy" || pb.Steps[6].Line != 15 {
+		t.Errorf("notify = %+v", pb.Steps[6])
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string // every line of the error, in order
+	}{
+		{"not a list", "step: activate\n", []string{`t.yaml:1:1: want a list of steps, got a mapping`}},
+		{"empty", "", []string{`t.yaml:1:1: empty playbook: want a list of steps`}},
+		{"unknown step", "- step: reboot\n", []string{`t.yaml:1:9: steps[0].step: unknown step "reboot" (want one of confirm, fence, activate, wait-healthy, dns-replace, notify, exec, wait)`}},
+		{"missing step", "- timeout: 1s\n", []string{"t.yaml:1:3: steps[0]: missing `step` (one of confirm, fence, activate, wait-healthy, dns-replace, notify, exec, wait)"}},
+		{"unknown key", "- step: activate\n  timout: 1s\n", []string{`t.yaml:2:11: steps[0].timout: unknown key "timout"`}},
+		{"key of another kind", "- step: activate\n  url: http://x\n", []string{"t.yaml:2:8: steps[0].url: `url` does not apply to step activate"}},
+		{"bad duration", "- step: activate\n  timeout: soon\n", []string{`t.yaml:2:12: steps[0].timeout: want a duration like 250ms or 5s, got "soon"`}},
+		{"bad attempts", "- step: activate\n  retry: {attempts: 0}\n", []string{`t.yaml:2:21: steps[0].retry.attempts: want an integer from 1 to 100, got "0"`}},
+		{"duplicate key", "- step: activate\n  step: fence\n", []string{`t.yaml:2:3: steps[0].step: duplicate key`}},
+		{"exec without command", "- step: activate\n- step: exec\n", []string{`t.yaml:2:3: steps[1].command: exec needs a non-empty command`}},
+		{"wait without duration", "- step: activate\n- step: wait\n", []string{`t.yaml:2:3: steps[1].duration: wait needs a positive duration`}},
+		{"bad url", "- step: activate\n- step: notify\n  url: ftp://x\n", []string{`t.yaml:3:8: steps[1].url: want an http or https URL, got "ftp://x"`}},
+		{"no activate", "- step: fence\n", []string{`t.yaml:1:1: steps: no activate step: a playbook must activate the standby`}},
+		{"confirm not first", "- step: activate\n- step: confirm\n", []string{`t.yaml:2:3: steps[1]: confirm must be the first step`}},
+		{"dns before activate", "- step: dns-replace\n- step: activate\n", []string{`t.yaml:1:3: steps[0]: dns-replace must come after activate`}},
+		{"fence after activate", "- step: activate\n- step: fence\n", []string{`t.yaml:2:3: steps[1]: fence must come before activate`}},
+		{"two activates", "- step: activate\n- step: activate\n", []string{`t.yaml:1:1: steps: activate appears 2 times; at most once`}},
+		{"all errors at once", "- step: activate\n  timeout: x\n- step: nope\n", []string{
+			`t.yaml:2:12: steps[0].timeout: want a duration like 250ms or 5s, got "x"`,
+			`t.yaml:3:9: steps[1].step: unknown step "nope" (want one of confirm, fence, activate, wait-healthy, dns-replace, notify, exec, wait)`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			if _, ok := errorsAs(err); !ok {
+				t.Errorf("error is %T, want Errors", err)
+			}
+			if got, want := err.Error(), strings.Join(tt.want, "\n"); got != want {
+				t.Errorf("error:\n got: %s\nwant: %s", got, want)
+			}
+		})
+	}
+}
+
+func TestForPrefersFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(path, []byte("- step: activate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := For("warm", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pb.Name != path || len(pb.Steps) != 1 {
+		t.Errorf("For(file) = %+v", pb)
+	}
+	pb, err = For("cold", "")
+	if err != nil || pb.Name != "cold" {
+		t.Fatalf("For(cold) = %+v, %v", pb, err)
+	}
+	if _, err := For("warm", filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("For(missing file) succeeded")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, n := range Names() {
+		src, _ := Source(n)
+		f.Add(src)
+	}
+	f.Add([]byte("- step: activate\n  retry: {attempts: 3, backoff: 1s}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pb, err := Parse("fuzz.yaml", data)
+		if err == nil && pb.Index(Activate) < 0 {
+			t.Fatalf("accepted a playbook without activate: %q", data)
+		}
+		if err != nil {
+			if _, ok := errorsAs(err); !ok {
+				t.Fatalf("error %T is not Errors", err)
+			}
+		}
+	})
+}

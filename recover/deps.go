@@ -1,0 +1,88 @@
+package recover
+
+import (
+	"context"
+	"net/netip"
+)
+
+// The interfaces the executor runs steps through. Each is defined here, by
+// its consumer; cmd/understudy adapts the standby client, the DNS client and
+// the hypervisor adapter to them. Implementations must be safe for
+// concurrent use (incidents of different services run in parallel) and must
+// honour ctx: its deadline is the step attempt's timeout.
+
+// Confirmer asks the standby agent whether it, too, sees the primary down
+// (POST /v1/probe from the standby VM).
+type Confirmer interface {
+	// ConfirmDown reports down=true when the agent cannot reach svc's
+	// primary, with what it saw in detail.
+	ConfirmDown(ctx context.Context, svc Service) (down bool, detail string, err error)
+}
+
+// Fencer force-stops a primary instance through its hypervisor's API.
+// Stopping a stopped instance must succeed (the step is re-run after a
+// restart).
+type Fencer interface {
+	ForceStop(ctx context.Context, hypervisor, instance string) error
+}
+
+// Activation is what the standby agent reports after activating a service.
+type Activation struct {
+	Address  netip.Addr
+	Restored bool
+	Fallback string // why a restore fell back to a cold start
+	Phases   []AgentPhase
+}
+
+// Activator asks the standby agent to activate a service's container. The
+// agent coalesces repeated calls and refuses stale epochs; adapters wrap
+// errors retrying cannot fix (stale epoch, no capacity) with ErrPermanent.
+type Activator interface {
+	Activate(ctx context.Context, epoch uint64, service string) (Activation, error)
+}
+
+// HealthChecker runs a service's check once against an address.
+type HealthChecker interface {
+	Check(ctx context.Context, service string, addr netip.Addr) error
+}
+
+// DNS changes and reads a service's record at its authoritative server.
+type DNS interface {
+	// Replace sets name's addresses to addrs only if it still holds expect;
+	// otherwise it changes nothing and returns an error wrapping
+	// ErrPrecondition.
+	Replace(ctx context.Context, name string, addrs, expect []netip.Addr) error
+	// Lookup returns name's addresses as the authoritative server has them.
+	Lookup(ctx context.Context, name string) ([]netip.Addr, error)
+}
+
+// Notification is the JSON body of a notify step's webhook POST and of alerts.
+type Notification struct {
+	Event    string    `json:"event"` // "incident" (notify step) or "alert"
+	Service  string    `json:"service"`
+	Reason   string    `json:"reason,omitempty"`
+	Incident *Incident `json:"incident,omitempty"`
+	Key      string    `json:"key"` // incident/step/attempt: receivers deduplicate on it
+}
+
+// Notifier POSTs a notification to a webhook URL.
+type Notifier interface {
+	Notify(ctx context.Context, url string, n Notification) error
+}
+
+// Execer runs an operator command (argv, no shell) with extra environment
+// variables; a non-zero exit is an error.
+type Execer interface {
+	Exec(ctx context.Context, argv, env []string) error
+}
+
+// Deps bundles the executor's step implementations.
+type Deps struct {
+	Confirmer Confirmer
+	Fencer    Fencer
+	Activator Activator
+	Health    HealthChecker
+	DNS       DNS
+	Notifier  Notifier
+	Execer    Execer
+}

@@ -1,0 +1,35 @@
+// Package recover runs incidents: when a service's primary fails, it takes
+// the service through its recovery playbook to the standby and records where
+// the service runs now.
+//
+// The package has three parts:
+//
+//   - Machine, the deterministic core: Step(event) returns the actions to run
+//     next. It does no I/O and reads no clock; every event carries its time
+//     (etcd-io/raft's Step and logical clock are the model).
+//   - Executor, which owns one goroutine per open incident, runs the actions
+//     through small interfaces it defines (Confirmer, Fencer, Activator,
+//     HealthChecker, DNS, Notifier, Execer), feeds their results back as
+//     events, and persists every transition to the Store before the action
+//     that follows it runs.
+//   - Store, where service records (state, placement, the open or last
+//     incident) and the epoch live: MemStore for tests, EtcdStore over
+//     clientv3 (an embedded single-node etcd by default, see StartEmbedded).
+//
+// recover does not probe services and does not decide that a primary failed
+// (package monitor does); it does not know the standby agent's, the DNS
+// client's or the hypervisor's APIs: the wiring in cmd/understudy adapts them
+// to the interfaces declared here.
+//
+// # Restart semantics
+//
+// A step is recorded as running (with its attempt) in the same write that
+// precedes its action, and as done in the write that follows its result. On
+// restart the executor loads every open incident and calls Machine.Resume:
+// a done step is never run again; a running step is run again only when it is
+// idempotent (confirm, wait-healthy, wait, activate, dns-replace, a
+// hypervisor fence, or a step marked `idempotent: true`); any other
+// interrupted step leaves the incident stuck with an alert, because its
+// outcome is unknown. An operator's manual failover on a stuck incident runs
+// the stuck step again.
+package recover

@@ -1,0 +1,178 @@
+package recover
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+var _ Store = (*EtcdStore)(nil)
+
+// DefaultPrefix is where EtcdStore keeps its keys:
+//
+//	<prefix>epoch                    the monitor epoch, a decimal counter
+//	<prefix>services/<name>          the service's Record (JSON)
+//	<prefix>placements/<name>        its Placement (JSON), written only when it changes
+//	<prefix>incidents/<name>/<id>    every closed incident (JSON), for history
+const DefaultPrefix = "/understudy/"
+
+// EtcdStore is a Store in etcd, through clientv3: the same code serves the
+// embedded single-node etcd and an external cluster.
+type EtcdStore struct {
+	cli    *clientv3.Client
+	prefix string
+}
+
+// NewEtcdStore returns a store using cli under prefix (DefaultPrefix when empty).
+func NewEtcdStore(cli *clientv3.Client, prefix string) *EtcdStore {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &EtcdStore{cli: cli, prefix: prefix}
+}
+
+func (s *EtcdStore) serviceKey(name string) string   { return s.prefix + "services/" + name }
+func (s *EtcdStore) placementKey(name string) string { return s.prefix + "placements/" + name }
+func (s *EtcdStore) epochKey() string                { return s.prefix + "epoch" }
+
+// Load returns every service record, sorted by service.
+func (s *EtcdStore) Load(ctx context.Context) ([]Record, error) {
+	resp, err := s.cli.Get(ctx, s.prefix+"services/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("load service records from etcd: %w", err)
+	}
+	out := make([]Record, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		rec, err := decodeRecord(kv.Value)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", kv.Key, err)
+		}
+		out = append(out, rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out, nil
+}
+
+// Save writes the record, the placement when its value changed, and the
+// incident's history entry when it is closed, in one transaction.
+func (s *EtcdStore) Save(ctx context.Context, rec Record) error {
+	b, err := encodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	pb, err := json.Marshal(rec.Placement)
+	if err != nil {
+		return fmt.Errorf("encode placement of %q: %w", rec.Service, err)
+	}
+	ops := []clientv3.Op{clientv3.OpPut(s.serviceKey(rec.Service), string(b))}
+	if inc := rec.Incident; inc != nil && !inc.Open() {
+		ib, err := json.Marshal(inc)
+		if err != nil {
+			return fmt.Errorf("encode incident %s: %w", inc.ID, err)
+		}
+		ops = append(ops, clientv3.OpPut(s.prefix+"incidents/"+rec.Service+"/"+inc.ID, string(ib)))
+	}
+	pk := s.placementKey(rec.Service)
+	_, err = s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.Value(pk), "=", string(pb))).
+		Then(ops...).
+		Else(append(ops, clientv3.OpPut(pk, string(pb)))...).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("save record of %q to etcd: %w", rec.Service, err)
+	}
+	return nil
+}
+
+// NextEpoch increments the epoch with a compare-and-swap on its revision.
+func (s *EtcdStore) NextEpoch(ctx context.Context) (uint64, error) {
+	key := s.epochKey()
+	for {
+		resp, err := s.cli.Get(ctx, key)
+		if err != nil {
+			return 0, fmt.Errorf("read epoch: %w", err)
+		}
+		var cur uint64
+		var rev int64
+		if len(resp.Kvs) == 1 {
+			rev = resp.Kvs[0].ModRevision
+			if cur, err = strconv.ParseUint(string(resp.Kvs[0].Value), 10, 64); err != nil {
+				return 0, fmt.Errorf("read epoch: key %s holds %q: %w", key, resp.Kvs[0].Value, err)
+			}
+		}
+		next := cur + 1
+		tr, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+			Then(clientv3.OpPut(key, strconv.FormatUint(next, 10))).
+			Commit()
+		if err != nil {
+			return 0, fmt.Errorf("increment epoch: %w", err)
+		}
+		if tr.Succeeded {
+			return next, nil
+		}
+	}
+}
+
+// WatchPlacements lists the placements and watches from the revision after
+// the list, so no change is missed or seen twice. The channel closes when
+// ctx ends or the watch fails (for example after a compaction).
+func (s *EtcdStore) WatchPlacements(ctx context.Context) ([]Placement, <-chan Placement, error) {
+	prefix := s.prefix + "placements/"
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, nil, fmt.Errorf("list placements: %w", err)
+	}
+	cur := make([]Placement, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var p Placement
+		if err := json.Unmarshal(kv.Value, &p); err != nil {
+			return nil, nil, fmt.Errorf("decode placement %s: %w", kv.Key, err)
+		}
+		cur = append(cur, p)
+	}
+	wch := s.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	out := make(chan Placement, watchBuffer)
+	go func() {
+		defer close(out)
+		for wr := range wch {
+			if wr.Err() != nil {
+				return
+			}
+			for _, ev := range wr.Events {
+				var p Placement
+				if ev.Type != clientv3.EventTypePut || json.Unmarshal(ev.Kv.Value, &p) != nil {
+					continue
+				}
+				select {
+				case out <- p:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return cur, out, nil
+}
+
+// History returns the closed incidents of a service, oldest first.
+func (s *EtcdStore) History(ctx context.Context, service string) ([]Incident, error) {
+	resp, err := s.cli.Get(ctx, s.prefix+"incidents/"+service+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("read incident history of %q: %w", service, err)
+	}
+	out := make([]Incident, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var inc Incident
+		if err := json.Unmarshal(kv.Value, &inc); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		out = append(out, inc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Opened.Before(out[j].Opened) })
+	return out, nil
+}

@@ -1,0 +1,94 @@
+package recover
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/understudy/understudy/playbooks"
+)
+
+// Event is an input to Machine.Step. Every event carries the time it
+// happened: the machine has no clock of its own.
+type Event interface{ when() time.Time }
+
+// Trigger reports a failed primary (monitor, proxy) or asks for a manual
+// failover (CLI). It opens an incident or joins the open one.
+type Trigger struct {
+	At     time.Time
+	Source Source
+	Reason string
+}
+
+// StepDone reports that an attempt of a step succeeded.
+type StepDone struct {
+	At       time.Time
+	Incident string
+	Step     int // index in the playbook
+	Attempt  int
+	Result   StepResult
+}
+
+// StepResult carries what a step found.
+type StepResult struct {
+	Disagree bool         // confirm: the agent sees the primary alive
+	Address  netip.Addr   // activate: the standby's address
+	Restored bool         // activate: restored from a checkpoint
+	Fallback string       // activate: why a restore fell back
+	Phases   []AgentPhase // activate: the agent's phase times
+	Note     string       // anything worth keeping (DNS already flipped, no webhook, ...)
+}
+
+// StepFailed reports that an attempt of a step failed. Permanent failures
+// (ErrPermanent, ErrPrecondition) are not retried.
+type StepFailed struct {
+	At        time.Time
+	Incident  string
+	Step      int
+	Attempt   int
+	Err       string
+	Permanent bool
+}
+
+// Tick advances the logical clock: step deadlines, backoffs and waits fire.
+type Tick struct{ At time.Time }
+
+// Reset is an operator declaring the primary serves the service again. It
+// ends a stuck incident or records a manual failback from the standby.
+type Reset struct {
+	At     time.Time
+	Reason string
+}
+
+func (e Trigger) when() time.Time    { return e.At }
+func (e StepDone) when() time.Time   { return e.At }
+func (e StepFailed) when() time.Time { return e.At }
+func (e Tick) when() time.Time       { return e.At }
+func (e Reset) when() time.Time      { return e.At }
+
+// Action is an output of Machine.Step for the executor to perform.
+type Action interface{ isAction() }
+
+// RunStep asks the executor to run one attempt of a step and to report
+// StepDone or StepFailed with the same Incident, Step and Attempt.
+type RunStep struct {
+	Incident string
+	Service  string
+	Index    int
+	Step     playbooks.Step
+	Attempt  int
+	Deadline time.Time  // the attempt is abandoned at this time
+	Epoch    uint64     // activate: the monitor's epoch
+	From     netip.Addr // dns-replace: the address expected in the record
+	To       netip.Addr // wait-healthy, dns-replace: the standby's address
+	Resumed  bool       // re-run after a restart interrupted it
+}
+
+// Alert asks the executor to raise an alert (log and default webhook).
+type Alert struct {
+	Incident string // empty when no incident was opened (flap damping)
+	Service  string
+	Reason   string
+}
+
+func (RunStep) isAction() {}
+func (Alert) isAction()   {}

@@ -1,0 +1,192 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/understudy/understudy/playbooks"
+)
+
+// runStep performs one attempt of a step, bounded by its deadline, and
+// returns the event that reports it.
+func (r *runner) runStep(a RunStep, rec Record) Event {
+	ctx, cancel := context.WithDeadline(r.ctx, a.Deadline)
+	defer cancel()
+	start := r.e.cfg.Now()
+	log := r.log.With("incident", a.Incident, "step", a.Index, "kind", a.Step.Kind, "attempt", a.Attempt)
+	log.Info("step started", "resumed", a.Resumed)
+	res, err := r.do(ctx, a, rec)
+	at := r.e.cfg.Now()
+	if err != nil {
+		if ctx.Err() != nil && r.ctx.Err() == nil {
+			err = fmt.Errorf("%w (timeout %s)", err, a.Step.Timeout)
+		}
+		permanent := errors.Is(err, ErrPermanent) || errors.Is(err, ErrPrecondition)
+		log.Warn("step failed", "err", err, "permanent", permanent, "seconds", at.Sub(start).Seconds())
+		return StepFailed{At: at, Incident: a.Incident, Step: a.Index, Attempt: a.Attempt, Err: err.Error(), Permanent: permanent}
+	}
+	log.Info("step done", "seconds", at.Sub(start).Seconds(), "note", res.Note)
+	return StepDone{At: at, Incident: a.Incident, Step: a.Index, Attempt: a.Attempt, Result: res}
+}
+
+// do dispatches on the step's kind.
+func (r *runner) do(ctx context.Context, a RunStep, rec Record) (StepResult, error) {
+	svc := r.m.cfg.Service
+	d := r.e.cfg.Deps
+	switch a.Step.Kind {
+	case playbooks.Confirm:
+		return r.confirm(ctx, svc)
+	case playbooks.Fence:
+		return StepResult{}, r.fence(ctx, svc, a, rec)
+	case playbooks.Activate:
+		act, err := d.Activator.Activate(ctx, a.Epoch, svc.Name)
+		if err != nil {
+			return StepResult{}, fmt.Errorf("activate %q on standby %q: %w", svc.Name, svc.Standby, err)
+		}
+		if !act.Address.IsValid() {
+			return StepResult{}, fmt.Errorf("activate %q on standby %q: the agent returned no address", svc.Name, svc.Standby)
+		}
+		return StepResult{Address: act.Address, Restored: act.Restored, Fallback: act.Fallback, Phases: act.Phases}, nil
+	case playbooks.WaitHealthy:
+		return StepResult{}, r.waitHealthy(ctx, svc, a.To)
+	case playbooks.DNSReplace:
+		return r.dnsReplace(ctx, svc, a)
+	case playbooks.Notify:
+		return r.notifyStep(ctx, a, rec)
+	case playbooks.Exec:
+		if err := d.Execer.Exec(ctx, a.Step.Command, hookEnv(svc, a, rec)); err != nil {
+			return StepResult{}, fmt.Errorf("run hook %q: %w", a.Step.Command[0], err)
+		}
+		return StepResult{}, nil
+	}
+	return StepResult{}, fmt.Errorf("step %q has no executor: %w", a.Step.Kind, ErrPermanent)
+}
+
+func (r *runner) confirm(ctx context.Context, svc Service) (StepResult, error) {
+	down, detail, err := r.e.cfg.Deps.Confirmer.ConfirmDown(ctx, svc)
+	if err != nil {
+		return StepResult{}, fmt.Errorf("confirm %q is down from standby %q: %w", svc.Name, svc.Standby, err)
+	}
+	return StepResult{Disagree: !down, Note: detail}, nil
+}
+
+func (r *runner) fence(ctx context.Context, svc Service, a RunStep, rec Record) error {
+	switch svc.Fence {
+	case "hypervisor":
+		if err := r.e.cfg.Deps.Fencer.ForceStop(ctx, svc.Hypervisor, svc.Instance); err != nil {
+			return fmt.Errorf("force-stop %q on %q: %w", svc.Instance, svc.Hypervisor, err)
+		}
+		return nil
+	case "command":
+		if len(svc.FenceCommand) == 0 {
+			return fmt.Errorf("fence %q: no fence command: %w", svc.Name, ErrPermanent)
+		}
+		if err := r.e.cfg.Deps.Execer.Exec(ctx, svc.FenceCommand, hookEnv(svc, a, rec)); err != nil {
+			return fmt.Errorf("fence command %q: %w", svc.FenceCommand[0], err)
+		}
+		return nil
+	}
+	return fmt.Errorf("fence %q: unknown policy %q: %w", svc.Name, svc.Fence, ErrPermanent)
+}
+
+// waitHealthy runs the service check against addr until it passes.
+func (r *runner) waitHealthy(ctx context.Context, svc Service, addr netip.Addr) error {
+	tick := time.NewTicker(r.e.cfg.HealthInterval)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		err := r.e.cfg.Deps.Health.Check(ctx, svc.Name, addr)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("check %q at %s: %d checks failed, last: %w", svc.Name, addr, n, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// dnsReplace flips the record from the primary's address to the standby's.
+// When the compare-and-swap fails because the record already holds the new
+// address (an earlier attempt, or the run before a restart, did it), the
+// step is done.
+func (r *runner) dnsReplace(ctx context.Context, svc Service, a RunStep) (StepResult, error) {
+	d := r.e.cfg.Deps.DNS
+	to, from := []netip.Addr{a.To}, []netip.Addr{a.From}
+	err := d.Replace(ctx, svc.FQDN, to, from)
+	if err == nil {
+		return StepResult{Note: fmt.Sprintf("%s -> %s", a.From, a.To)}, nil
+	}
+	if !errors.Is(err, ErrPrecondition) {
+		return StepResult{}, fmt.Errorf("replace %s %s -> %s: %w", svc.FQDN, a.From, a.To, err)
+	}
+	now, lerr := d.Lookup(ctx, svc.FQDN)
+	if lerr != nil {
+		return StepResult{}, fmt.Errorf("replace %s: %w; and look it up: %v", svc.FQDN, err, lerr)
+	}
+	if slices.Equal(now, to) {
+		return StepResult{Note: fmt.Sprintf("record already held %s", a.To)}, nil
+	}
+	return StepResult{}, fmt.Errorf("replace %s: record holds %v, expected %s: %w", svc.FQDN, now, a.From, err)
+}
+
+func (r *runner) notifyStep(ctx context.Context, a RunStep, rec Record) (StepResult, error) {
+	url := a.Step.URL
+	if url == "" {
+		url = r.e.cfg.AlertURL
+	}
+	if url == "" {
+		return StepResult{Note: "no webhook configured"}, nil
+	}
+	n := Notification{Event: "incident", Service: rec.Service, Incident: rec.Incident,
+		Key: fmt.Sprintf("%s/%d/%d", a.Incident, a.Index, a.Attempt)}
+	if err := r.e.cfg.Deps.Notifier.Notify(ctx, url, n); err != nil {
+		return StepResult{}, fmt.Errorf("notify %s: %w", url, err)
+	}
+	return StepResult{}, nil
+}
+
+// alert posts an alert to the default webhook, bounded by a timeout.
+func (r *runner) alert(a Alert, rec Record) {
+	if r.e.cfg.AlertURL == "" || r.e.cfg.Deps.Notifier == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.e.ctx, 10*time.Second)
+	defer cancel()
+	n := Notification{Event: "alert", Service: a.Service, Reason: a.Reason,
+		Key: fmt.Sprintf("alert/%s/damped/%d", a.Service, rec.DampedUntil.Unix())}
+	if a.Incident != "" && rec.Incident != nil {
+		n.Incident = rec.Incident
+		n.Key = fmt.Sprintf("alert/%s/%d", a.Incident, len(rec.Incident.Phases))
+	}
+	if err := r.e.cfg.Deps.Notifier.Notify(ctx, r.e.cfg.AlertURL, n); err != nil {
+		r.log.Error("send alert", "err", err)
+	}
+}
+
+// hookEnv is the environment of exec steps and fence commands.
+func hookEnv(svc Service, a RunStep, rec Record) []string {
+	env := []string{
+		"UNDERSTUDY_SERVICE=" + svc.Name,
+		"UNDERSTUDY_FQDN=" + svc.FQDN,
+		"UNDERSTUDY_VM=" + svc.VM,
+		"UNDERSTUDY_STANDBY=" + svc.Standby,
+		"UNDERSTUDY_INCIDENT=" + a.Incident,
+		"UNDERSTUDY_STEP=" + string(a.Step.Kind),
+		"UNDERSTUDY_ATTEMPT=" + strconv.Itoa(a.Attempt),
+		"UNDERSTUDY_EPOCH=" + strconv.FormatUint(a.Epoch, 10),
+		"UNDERSTUDY_STATE=" + rec.State.String(),
+	}
+	if a.From.IsValid() {
+		env = append(env, "UNDERSTUDY_FROM="+a.From.String())
+	}
+	if a.To.IsValid() {
+		env = append(env, "UNDERSTUDY_TO="+a.To.String())
+	}
+	return env
+}

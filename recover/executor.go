@@ -1,0 +1,238 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+)
+
+// ErrUnknownService: a trigger or reset names a service the executor has no
+// configuration for.
+var ErrUnknownService = errors.New("unknown service")
+
+// ExecutorConfig is what an Executor needs.
+type ExecutorConfig struct {
+	Store    Store
+	Deps     Deps
+	Services map[string]Config // by service name
+	// Epoch is this monitor's epoch (Store.NextEpoch at start); it overrides
+	// the services' Config.Epoch when not zero.
+	Epoch uint64
+	// Flap is the flap damping policy of services whose Config sets none.
+	Flap    FlapPolicy
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default slog.Default()
+	Metrics *Metrics         // nil: no metrics
+	// AlertURL is the webhook for alerts and for notify steps without a url.
+	// Empty: alerts are only logged and such notify steps are skipped.
+	AlertURL string
+	// HealthInterval is the pause between checks in wait-healthy (default 100ms).
+	HealthInterval time.Duration
+	// SaveRetry is the pause between attempts to persist a record (default 500ms).
+	SaveRetry time.Duration
+	// OnSave, when set, is called with every record after it was persisted
+	// (status pages, tests). It runs on the incident's goroutine: keep it short.
+	OnSave func(Record)
+}
+
+// Executor performs incidents: it owns one goroutine per open incident, which
+// owns that service's Machine, persists every transition before acting on it,
+// runs steps through Deps and feeds their results back as events.
+type Executor struct {
+	cfg ExecutorConfig
+	log *slog.Logger
+
+	mu       sync.Mutex
+	ctx      context.Context
+	services map[string]Config
+	records  map[string]Record // last saved record of each service
+	runners  map[string]*runner
+	wg       sync.WaitGroup
+}
+
+// NewExecutor returns an executor; call Start before Trigger.
+func NewExecutor(cfg ExecutorConfig) *Executor {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = 100 * time.Millisecond
+	}
+	if cfg.SaveRetry <= 0 {
+		cfg.SaveRetry = 500 * time.Millisecond
+	}
+	return &Executor{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "recover"),
+		services: cfg.Services,
+		records:  map[string]Record{},
+		runners:  map[string]*runner{},
+	}
+}
+
+// Start loads every record from the store and resumes the open incidents.
+// Incident goroutines run until they close or ctx ends; Wait waits for them.
+func (e *Executor) Start(ctx context.Context) error {
+	recs, err := e.cfg.Store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load service records: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ctx = ctx
+	for _, rec := range recs {
+		e.records[rec.Service] = rec
+		if !rec.Incident.Open() {
+			continue
+		}
+		cfg, ok := e.config(rec.Service)
+		if !ok {
+			e.log.Error("open incident for a service not in the inventory; leaving it", "service", rec.Service, "incident", rec.Incident.ID)
+			continue
+		}
+		m := Restore(cfg, rec)
+		e.log.Info("resuming incident", "service", rec.Service, "incident", rec.Incident.ID, "state", rec.State)
+		r := e.spawn(m)
+		r.post(envelope{resume: true}, nil)
+	}
+	return nil
+}
+
+// Wait blocks until every incident goroutine has stopped (after ctx ended).
+func (e *Executor) Wait() { e.wg.Wait() }
+
+// SetServices replaces the service configurations (inventory reload). Open
+// incidents keep the playbook they started with.
+func (e *Executor) SetServices(services map[string]Config) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.services = services
+}
+
+// Trigger opens an incident for service or joins the open one. It returns
+// once the machine took the trigger (not when recovery ends), with
+// ErrIllegalTransition when the service's state refuses it.
+func (e *Executor) Trigger(ctx context.Context, service string, src Source, reason string) error {
+	return e.send(ctx, service, Trigger{At: e.cfg.Now(), Source: src, Reason: reason})
+}
+
+// Reset is an operator declaring that service's primary serves again (see
+// the Reset event).
+func (e *Executor) Reset(ctx context.Context, service, reason string) error {
+	return e.send(ctx, service, Reset{At: e.cfg.Now(), Reason: reason})
+}
+
+// Records returns the last saved record of every configured service (a
+// service with no history yet is on its primary), sorted by name.
+func (e *Executor) Records() []Record {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Record, 0, len(e.services))
+	for name := range e.services {
+		r, ok := e.records[name]
+		if !ok {
+			cfg, _ := e.config(name)
+			r = New(cfg).Record()
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out
+}
+
+// config returns a service's machine configuration with the executor's
+// epoch and default flap policy. e.mu is held.
+func (e *Executor) config(name string) (Config, bool) {
+	cfg, ok := e.services[name]
+	if !ok {
+		return Config{}, false
+	}
+	cfg.Service.Name = name
+	if e.cfg.Epoch != 0 {
+		cfg.Epoch = e.cfg.Epoch
+	}
+	if cfg.Flap == (FlapPolicy{}) {
+		cfg.Flap = e.cfg.Flap
+	}
+	return cfg, true
+}
+
+// send delivers ev to the service's goroutine, starting one if needed, and
+// waits for the machine's verdict.
+func (e *Executor) send(ctx context.Context, service string, ev Event) error {
+	done := make(chan error, 1)
+	e.mu.Lock()
+	if e.ctx == nil {
+		e.mu.Unlock()
+		return errors.New("executor not started")
+	}
+	r := e.runners[service]
+	if r == nil {
+		cfg, ok := e.config(service)
+		if !ok {
+			e.mu.Unlock()
+			return fmt.Errorf("service %q: %w", service, ErrUnknownService)
+		}
+		m := New(cfg)
+		if rec, ok := e.records[service]; ok {
+			m = Restore(cfg, rec)
+		}
+		r = e.spawn(m)
+	}
+	r.post(envelope{ev: ev}, done)
+	stopped := e.ctx.Done()
+	e.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stopped:
+		return errors.New("executor stopped")
+	}
+}
+
+// spawn starts the goroutine of a service's machine. e.mu is held.
+func (e *Executor) spawn(m *Machine) *runner {
+	ctx, cancel := context.WithCancel(e.ctx)
+	r := &runner{
+		e: e, m: m, ctx: ctx, cancel: cancel,
+		log:    e.log.With("service", m.rec.Service),
+		notify: make(chan struct{}, 1),
+	}
+	e.runners[m.rec.Service] = r
+	e.wg.Add(1)
+	go r.loop()
+	return r
+}
+
+// retire removes r when it has nothing left to do; false when an event
+// arrived meanwhile.
+func (e *Executor) retire(r *runner) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.inbox) > 0 {
+		return false
+	}
+	delete(e.runners, r.m.rec.Service)
+	return true
+}
+
+// saved records the last persisted record of a service.
+func (e *Executor) saved(rec Record) {
+	e.mu.Lock()
+	e.records[rec.Service] = rec
+	e.mu.Unlock()
+	if e.cfg.OnSave != nil {
+		e.cfg.OnSave(rec)
+	}
+}

@@ -1,0 +1,166 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+// Hand-written fakes of the executor's interfaces. They hold state so tests
+// assert on outcomes (where the record points, what was activated).
+
+var (
+	_ Confirmer     = (*fakeAgent)(nil)
+	_ Activator     = (*fakeAgent)(nil)
+	_ Fencer        = (*fakeFencer)(nil)
+	_ HealthChecker = (*fakeHealth)(nil)
+	_ DNS           = (*fakeDNS)(nil)
+	_ Notifier      = (*fakeNotifier)(nil)
+	_ Execer        = (*fakeExecer)(nil)
+)
+
+type fakeAgent struct {
+	mu        sync.Mutex
+	alive     bool       // the agent reaches the primary
+	address   netip.Addr // what activate returns
+	failFirst int        // activations that fail before one succeeds
+	block     chan struct{}
+	started   chan struct{} // receives when an activation starts, if set
+	calls     int
+	epochs    []uint64
+	active    bool
+}
+
+func (f *fakeAgent) ConfirmDown(_ context.Context, svc Service) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.alive {
+		return false, "agent: " + svc.Address.String() + " answers", nil
+	}
+	return true, "agent: " + svc.Address.String() + " unreachable", nil
+}
+
+func (f *fakeAgent) Activate(ctx context.Context, epoch uint64, _ string) (Activation, error) {
+	f.mu.Lock()
+	f.calls++
+	f.epochs = append(f.epochs, epoch)
+	block, started := f.block, f.started
+	fail := f.failFirst > 0
+	if fail {
+		f.failFirst--
+	}
+	f.mu.Unlock()
+	if started != nil {
+		started <- struct{}{}
+	}
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return Activation{}, ctx.Err()
+		}
+	}
+	if fail {
+		return Activation{}, errors.New("connection refused")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.active = true
+	return Activation{Address: f.address, Phases: []AgentPhase{{Name: "start", MS: 3}}}, nil
+}
+
+type fakeFencer struct {
+	mu      sync.Mutex
+	err     error
+	stopped []string
+}
+
+func (f *fakeFencer) ForceStop(_ context.Context, hv, inst string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.stopped = append(f.stopped, hv+"/"+inst)
+	return nil
+}
+
+type fakeHealth struct {
+	mu       sync.Mutex
+	failures int // checks that fail before one passes
+	checked  []netip.Addr
+}
+
+func (f *fakeHealth) Check(_ context.Context, _ string, addr netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checked = append(f.checked, addr)
+	if f.failures > 0 {
+		f.failures--
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+type fakeDNS struct {
+	mu       sync.Mutex
+	records  map[string][]netip.Addr
+	replaces int
+}
+
+func (f *fakeDNS) Replace(_ context.Context, name string, addrs, expect []netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if expect != nil && !slices.Equal(f.records[name], expect) {
+		return ErrPrecondition
+	}
+	f.replaces++
+	f.records[name] = slices.Clone(addrs)
+	return nil
+}
+
+func (f *fakeDNS) Lookup(_ context.Context, name string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.records[name]), nil
+}
+
+func (f *fakeDNS) get(name string) []netip.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.records[name])
+}
+
+type fakeNotifier struct {
+	mu   sync.Mutex
+	sent []Notification
+	urls []string
+}
+
+func (f *fakeNotifier) Notify(_ context.Context, url string, n Notification) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, n)
+	f.urls = append(f.urls, url)
+	return nil
+}
+
+func (f *fakeNotifier) events() []Notification {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
+type fakeExecer struct {
+	mu   sync.Mutex
+	runs [][]string // argv followed by env
+}
+
+func (f *fakeExecer) Exec(_ context.Context, argv, env []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs = append(f.runs, append(slices.Clone(argv), env...))
+	return nil
+}

@@ -1,0 +1,199 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// envelope is one event for a runner, or the order to resume after a restart.
+type envelope struct {
+	ev     Event
+	resume bool
+	done   chan<- error
+}
+
+// runner is the goroutine that owns one service's Machine while it has an
+// open incident.
+type runner struct {
+	e      *Executor
+	m      *Machine
+	ctx    context.Context
+	cancel context.CancelFunc
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	inbox  []envelope
+	notify chan struct{}
+	steps  sync.WaitGroup // step attempts in flight
+}
+
+// post queues an event; it never blocks.
+func (r *runner) post(env envelope, done chan<- error) {
+	env.done = done
+	r.mu.Lock()
+	r.inbox = append(r.inbox, env)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (r *runner) take() []envelope {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := r.inbox
+	r.inbox = nil
+	return in
+}
+
+// loop applies events until the incident closes and nothing is queued, or
+// the executor's context ends.
+func (r *runner) loop() {
+	defer r.e.wg.Done()
+	defer r.steps.Wait()
+	defer r.cancel()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		for _, env := range r.take() {
+			err := r.apply(env)
+			if env.done != nil {
+				env.done <- err
+			}
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		if !r.m.Open() && r.e.retire(r) {
+			return
+		}
+		wait := time.Hour
+		if at, ok := r.m.Deadline(); ok {
+			wait = max(at.Sub(r.e.cfg.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-r.notify:
+		case <-timer.C:
+			r.post(envelope{ev: Tick{At: r.e.cfg.Now()}}, nil)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// apply steps the machine, persists the result, then performs the actions.
+func (r *runner) apply(env envelope) error {
+	before := r.m.Record()
+	var acts []Action
+	var err error
+	if env.resume {
+		acts, err = r.m.Resume(r.e.cfg.Now())
+	} else {
+		acts, err = r.m.Step(env.ev)
+	}
+	switch {
+	case errors.Is(err, ErrStale):
+		r.log.Debug("dropped a late result", "err", err)
+		return err
+	case err != nil:
+		r.log.Warn("event refused", "event", eventName(env.ev), "err", err)
+		return err
+	}
+	after := r.m.Record()
+	if !r.persist(after) {
+		return r.ctx.Err()
+	}
+	r.e.cfg.Metrics.observe(before, after, isDamped(acts, after))
+	r.logTransition(before, after)
+	r.e.saved(after)
+	for _, a := range acts {
+		r.perform(a, after)
+	}
+	return nil
+}
+
+// persist saves rec, retrying until it succeeds or the context ends: no
+// action may run before its transition is durable.
+func (r *runner) persist(rec Record) bool {
+	for {
+		err := r.e.cfg.Store.Save(r.ctx, rec)
+		if err == nil {
+			return true
+		}
+		r.log.Error("persist service record; retrying", "err", err)
+		select {
+		case <-r.ctx.Done():
+			return false
+		case <-time.After(r.e.cfg.SaveRetry):
+		}
+	}
+}
+
+// perform starts one action in its own goroutine; its result comes back
+// through the inbox.
+func (r *runner) perform(a Action, rec Record) {
+	switch a := a.(type) {
+	case RunStep:
+		r.steps.Add(1)
+		go func() {
+			defer r.steps.Done()
+			r.post(envelope{ev: r.runStep(a, rec)}, nil)
+		}()
+	case Alert:
+		r.log.Error("ALERT", "incident", a.Incident, "reason", a.Reason)
+		r.steps.Add(1)
+		go func() {
+			defer r.steps.Done()
+			r.alert(a, rec)
+		}()
+	}
+}
+
+func (r *runner) logTransition(before, after Record) {
+	inc := after.Incident
+	if inc == nil {
+		return
+	}
+	if before.State != after.State {
+		r.log.Info("state changed", "incident", inc.ID, "from", before.State, "to", after.State)
+	}
+	if !inc.Open() && (before.Incident == nil || before.Incident.ID != inc.ID || before.Incident.Open()) {
+		r.log.Info("incident closed", "incident", inc.ID, "result", inc.Result, "seconds", inc.Closed.Sub(inc.Opened).Seconds())
+	}
+}
+
+func isDamped(acts []Action, rec Record) bool {
+	for _, a := range acts {
+		if al, ok := a.(Alert); ok && al.Incident == "" && !rec.DampedUntil.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+func eventName(ev Event) string {
+	switch ev.(type) {
+	case Trigger:
+		return "trigger"
+	case Reset:
+		return "reset"
+	case Tick:
+		return "tick"
+	case StepDone:
+		return "step-done"
+	case StepFailed:
+		return "step-failed"
+	}
+	return "resume"
+}

@@ -1,0 +1,110 @@
+package recover
+
+import (
+	"errors"
+	"fmt"
+)
+
+// State is where a service is in its recovery life cycle.
+type State int
+
+// The states. Migrating, OnSpare and FailingBack are reserved for the
+// migration and failback issues; nothing enters them yet.
+const (
+	Primary     State = iota // served by its primary VM
+	Suspect                  // an incident is open; the failure is being confirmed
+	FailingOver              // confirmed; the playbook is running
+	OnStandby                // served by its container in the shared standby VM
+	Migrating                // reserved: moving from the standby to a spare
+	OnSpare                  // reserved: served by a dedicated spare VM
+	FailingBack              // reserved: moving back to the primary
+	Stuck                    // a step failed for good; an operator must act
+)
+
+var stateNames = [...]string{"primary", "suspect", "failing-over", "on-standby", "migrating", "on-spare", "failing-back", "stuck"}
+
+// String returns the state's name as the API and the status table show it.
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return fmt.Sprintf("state(%d)", int(s))
+	}
+	return stateNames[s]
+}
+
+// MarshalText writes the state's name.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if n == string(b) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown state %q", b)
+}
+
+// Errors callers branch on.
+var (
+	// ErrIllegalTransition: the event does not apply in the service's state
+	// (a trigger while on-standby, a reset while primary, ...).
+	ErrIllegalTransition = errors.New("illegal transition")
+	// ErrStale: the event is a result for a step attempt that is no longer
+	// current (it timed out, or the incident moved on). It is safe to drop.
+	ErrStale = errors.New("stale event")
+	// ErrPrecondition: a DNS compare-and-swap found the record holding
+	// something else than expected. DNS adapters wrap their own error with it.
+	ErrPrecondition = errors.New("dns precondition failed")
+	// ErrPermanent: retrying cannot help (stale epoch, no capacity on the
+	// standby). Adapters wrap such errors with it; the step is not retried.
+	ErrPermanent = errors.New("permanent failure")
+)
+
+// legal lists the transitions the machine may take.
+var legal = map[State][]State{
+	Primary:     {Suspect},
+	Suspect:     {FailingOver, Primary, Stuck},
+	FailingOver: {OnStandby, Stuck},
+	Stuck:       {Suspect, FailingOver, Primary},
+	OnStandby:   {Primary},
+}
+
+// move changes the state after checking the transition is legal.
+func (m *Machine) move(to State) error {
+	from := m.rec.State
+	for _, s := range legal[from] {
+		if s == to {
+			m.rec.State = to
+			return nil
+		}
+	}
+	return fmt.Errorf("service %q: %s -> %s: %w", m.rec.Service, from, to, ErrIllegalTransition)
+}
+
+// The transitions, one function each.
+
+// suspect opens the service's incident: primary -> suspect.
+func (m *Machine) suspect() error { return m.move(Suspect) }
+
+// failOver starts the playbook proper once the failure is confirmed:
+// suspect -> failing-over.
+func (m *Machine) failOver() error { return m.move(FailingOver) }
+
+// standDown returns to primary when the vantage points disagree:
+// suspect -> primary.
+func (m *Machine) standDown() error { return m.move(Primary) }
+
+// arrive ends the playbook on the standby: failing-over -> on-standby.
+func (m *Machine) arrive() error { return m.move(OnStandby) }
+
+// stick halts the incident for an operator: suspect|failing-over -> stuck.
+func (m *Machine) stick() error { return m.move(Stuck) }
+
+// unstick resumes a stuck incident in the state it stuck in:
+// stuck -> suspect|failing-over.
+func (m *Machine) unstick(to State) error { return m.move(to) }
+
+// reset is the operator declaring the primary serves again:
+// stuck|on-standby -> primary.
+func (m *Machine) reset() error { return m.move(Primary) }

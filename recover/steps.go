@@ -1,0 +1,256 @@
+package recover
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/understudy/understudy/playbooks"
+)
+
+// start moves the incident to step i: it skips steps the service's policy
+// rules out, and emits the first attempt of the next one. Past the last
+// step, the service arrives on the standby.
+func (m *Machine) start(i int, now time.Time) ([]Action, error) {
+	inc := m.rec.Incident
+	var acts []Action
+	for ; i < len(inc.Steps); i++ {
+		inc.Current = i
+		kind := inc.Steps[i].Kind
+		if kind != playbooks.Confirm && m.rec.State == Suspect {
+			if err := m.failOver(); err != nil {
+				return nil, err
+			}
+		}
+		skip, stop := m.skip(kind)
+		if stop != "" {
+			inc.Steps[i].Status, inc.Steps[i].Error, inc.Steps[i].Finished = StatusFailed, stop, now
+			more, err := m.stickWith(now, stop)
+			return append(acts, more...), err
+		}
+		if skip == "" {
+			return append(acts, m.attempt(i, now)...), nil
+		}
+		inc.Steps[i].Status, inc.Steps[i].Note, inc.Steps[i].Finished = StatusSkipped, skip, now
+	}
+	inc.Current = len(inc.Steps)
+	more, err := m.finish(now)
+	return append(acts, more...), err
+}
+
+// skip says why the service's policy skips a step, or why it must stop.
+func (m *Machine) skip(kind playbooks.Kind) (skip, stop string) {
+	svc := m.cfg.Service
+	switch kind {
+	case playbooks.Confirm:
+		if svc.Confirm == "none" {
+			return "confirm: none", ""
+		}
+		if m.rec.Incident.Triggers[0].Source == FromCLI {
+			return "manual failover", ""
+		}
+	case playbooks.Fence:
+		if svc.Fence == "none" || svc.Fence == "" {
+			if svc.FenceRequired {
+				return "", "fence-required is set but the fence policy is none"
+			}
+			return "fence: none", ""
+		}
+	}
+	return "", ""
+}
+
+// attempt starts the next attempt of step i.
+func (m *Machine) attempt(i int, now time.Time) []Action {
+	inc := m.rec.Incident
+	s, spec := &inc.Steps[i], inc.Playbook.Steps[i]
+	s.Attempt++
+	inc.Attempts++
+	if s.Started.IsZero() {
+		s.Started = now
+		if s.Kind == playbooks.Activate {
+			m.phase("activating", now)
+		}
+	}
+	s.Status, s.RetryAt = StatusRunning, time.Time{}
+	if s.Kind == playbooks.Wait {
+		s.Deadline = now.Add(spec.Duration)
+		return nil // the machine waits by itself; a Tick ends it
+	}
+	s.Deadline = now.Add(spec.Timeout)
+	return []Action{m.runStep(i, false)}
+}
+
+// runStep builds the action for the running attempt of step i.
+func (m *Machine) runStep(i int, resumed bool) RunStep {
+	inc := m.rec.Incident
+	s := inc.Steps[i]
+	return RunStep{
+		Incident: inc.ID, Service: m.rec.Service, Index: i, Step: inc.Playbook.Steps[i],
+		Attempt: s.Attempt, Deadline: s.Deadline, Epoch: m.cfg.Epoch,
+		From: inc.From, To: inc.To, Resumed: resumed,
+	}
+}
+
+// rerunnable says whether step i may run again after a restart.
+func (m *Machine) rerunnable(i int) bool {
+	spec := m.rec.Incident.Playbook.Steps[i]
+	return spec.Rerunnable() || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
+}
+
+// onDone records a successful attempt and moves on.
+func (m *Machine) onDone(ev StepDone) ([]Action, error) {
+	s, err := m.current(ev.Incident, ev.Step, ev.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	inc := m.rec.Incident
+	s.Status, s.Finished, s.Error = StatusDone, ev.At, ""
+	if ev.Result.Note != "" {
+		s.Note = ev.Result.Note
+	}
+	switch s.Kind {
+	case playbooks.Confirm:
+		if ev.Result.Disagree {
+			return m.disagree(ev)
+		}
+		m.phase("confirmed", ev.At)
+	case playbooks.Fence:
+		m.phase("fenced", ev.At)
+	case playbooks.Activate:
+		inc.To, inc.Restored, inc.Fallback, inc.Agent = ev.Result.Address, ev.Result.Restored, ev.Result.Fallback, ev.Result.Phases
+		m.phase("activated", ev.At)
+	case playbooks.WaitHealthy:
+		m.phase("healthy", ev.At)
+	case playbooks.DNSReplace:
+		m.phase("dns-flipped", ev.At)
+		m.place(ev.At)
+	case playbooks.Notify:
+		m.phase("notified", ev.At)
+	}
+	return m.start(ev.Step+1, ev.At)
+}
+
+// disagree ends the incident: the agent sees the primary alive.
+func (m *Machine) disagree(ev StepDone) ([]Action, error) {
+	if err := m.standDown(); err != nil {
+		return nil, err
+	}
+	inc := m.rec.Incident
+	inc.Disagreed = ev.Result.Note
+	if inc.Disagreed == "" {
+		inc.Disagreed = "the standby agent reached the primary"
+	}
+	m.phase("disagreed", ev.At)
+	m.close(ev.At, ResultDisagreement)
+	return nil, nil
+}
+
+// place points the placement at the standby.
+func (m *Machine) place(at time.Time) {
+	inc := m.rec.Incident
+	m.rec.Placement = Placement{
+		Service: m.rec.Service, Where: AtStandby, Host: m.cfg.Service.Standby,
+		Address: inc.To, Since: at, Epoch: m.cfg.Epoch,
+	}
+}
+
+// finish ends the playbook on the standby.
+func (m *Machine) finish(now time.Time) ([]Action, error) {
+	if err := m.arrive(); err != nil {
+		return nil, err
+	}
+	if m.rec.Placement.Where != AtStandby {
+		m.place(now)
+	}
+	m.rec.Moves = append(m.rec.Moves, now)
+	m.phase("on-standby", now)
+	m.close(now, ResultRecovered)
+	return nil, nil
+}
+
+// onFailed records a failed attempt: retry after the backoff, or give up.
+func (m *Machine) onFailed(ev StepFailed) ([]Action, error) {
+	s, err := m.current(ev.Incident, ev.Step, ev.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	return m.failAttempt(ev.Step, s, ev.At, ev.Err, ev.Permanent)
+}
+
+// failAttempt applies the retry policy of step i to a failed attempt.
+func (m *Machine) failAttempt(i int, s *StepRecord, now time.Time, msg string, permanent bool) ([]Action, error) {
+	inc := m.rec.Incident
+	spec := inc.Playbook.Steps[i]
+	s.Error = msg
+	inc.LastError = fmt.Sprintf("%s (step %d) attempt %d: %s", s.Kind, i, s.Attempt, msg)
+	if !permanent && s.Attempt < spec.Attempts() {
+		if spec.Retry.Backoff <= 0 {
+			return m.attempt(i, now), nil
+		}
+		s.Status, s.RetryAt, s.Deadline = StatusBackoff, now.Add(spec.Retry.Backoff), time.Time{}
+		return nil, nil
+	}
+	s.Status, s.Finished = StatusFailed, now
+	switch {
+	case s.Kind == playbooks.Notify:
+		s.Note = "notification failed; recovery goes on"
+		return m.start(i+1, now)
+	case s.Kind == playbooks.Fence && !m.cfg.Service.FenceRequired:
+		s.Note = "fence not confirmed; going on because fence-required is false"
+		acts, err := m.start(i+1, now)
+		alert := Alert{Incident: inc.ID, Service: m.rec.Service, Reason: "fence not confirmed, failing over anyway: " + msg}
+		return append([]Action{alert}, acts...), err
+	case s.Kind == playbooks.Fence:
+		return m.stickWith(now, "fence not confirmed and fence-required is set: "+msg)
+	}
+	return m.stickWith(now, fmt.Sprintf("step %s failed after %d attempt(s): %s", s.Kind, s.Attempt, msg))
+}
+
+// stickWith halts the incident with a reason and alerts.
+func (m *Machine) stickWith(now time.Time, reason string) ([]Action, error) {
+	inc := m.rec.Incident
+	inc.StuckIn = m.rec.State
+	if err := m.stick(); err != nil {
+		return nil, err
+	}
+	inc.Stuck = reason
+	m.phase("stuck", now)
+	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Reason: "incident stuck: " + reason}}, nil
+}
+
+// retryStuck runs the stuck step again from its first attempt (manual
+// failover on a stuck incident).
+func (m *Machine) retryStuck(now time.Time) ([]Action, error) {
+	inc := m.rec.Incident
+	if err := m.unstick(inc.StuckIn); err != nil {
+		return nil, err
+	}
+	inc.Stuck, inc.StuckIn = "", 0
+	m.phase("retried", now)
+	i := inc.Current
+	if i >= len(inc.Steps) {
+		return m.finish(now)
+	}
+	s := &inc.Steps[i]
+	s.Attempt, s.Status, s.Finished, s.Note = 0, StatusPending, time.Time{}, "retried by operator"
+	return m.start(i, now)
+}
+
+// onTick fires the deadline, backoff or wait of the current step.
+func (m *Machine) onTick(now time.Time) ([]Action, error) {
+	at, ok := m.Deadline()
+	if !ok || now.Before(at) {
+		return nil, nil
+	}
+	inc := m.rec.Incident
+	i := inc.Current
+	s := &inc.Steps[i]
+	switch {
+	case s.Status == StatusBackoff:
+		return m.attempt(i, now), nil
+	case s.Kind == playbooks.Wait:
+		s.Status, s.Finished = StatusDone, now
+		return m.start(i+1, now)
+	}
+	return m.failAttempt(i, s, now, fmt.Sprintf("timed out after %s", inc.Playbook.Steps[i].Timeout), false)
+}

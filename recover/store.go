@@ -1,0 +1,53 @@
+package recover
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Store persists service records, hands out epochs and streams placement
+// changes.
+//
+// Concurrency contract: implementations are safe for concurrent use. The
+// executor calls Save for a service from that service's goroutine only, so
+// saves of one service never race each other; Save must be durable when it
+// returns (the executor performs the next action only then).
+type Store interface {
+	// Load returns every persisted service record.
+	Load(ctx context.Context) ([]Record, error)
+	// Save writes a service's record, and its placement when that changed,
+	// in one atomic write.
+	Save(ctx context.Context, rec Record) error
+	// NextEpoch increments the monotonic epoch and returns the new value.
+	// A monitor calls it once when it starts (or becomes leader).
+	NextEpoch(ctx context.Context) (uint64, error)
+	// WatchPlacements returns the current placements and a channel of every
+	// later change, closed when ctx ends or the store cannot keep the
+	// watcher (then the caller lists again).
+	WatchPlacements(ctx context.Context) ([]Placement, <-chan Placement, error)
+}
+
+// encodeRecord and decodeRecord are the one serialization of records, shared
+// by the stores so the in-memory store exercises the same round trip.
+func encodeRecord(rec Record) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode record of %q: %w", rec.Service, err)
+	}
+	return b, nil
+}
+
+func decodeRecord(b []byte) (Record, error) {
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
+	}
+	return rec, nil
+}
+
+// samePlacement compares placements, times by instant.
+func samePlacement(a, b Placement) bool {
+	return a.Service == b.Service && a.Where == b.Where && a.Host == b.Host &&
+		a.Address == b.Address && a.Since.Equal(b.Since) && a.Epoch == b.Epoch
+}

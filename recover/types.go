@@ -1,0 +1,154 @@
+package recover
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/understudy/understudy/playbooks"
+)
+
+// Service is what recover needs to know about one protected service. The
+// wiring fills it from the inventory.
+type Service struct {
+	Name          string
+	FQDN          string     // the DNS name flipped by dns-replace
+	VM            string     // the primary VM's name
+	Hypervisor    string     // the primary VM's hypervisor, for a hypervisor fence
+	Instance      string     // the primary's instance name on that hypervisor
+	Address       netip.Addr // the primary's address
+	Standby       string     // the standby VM serving it on failover
+	Mode          string     // warm, cold or restore
+	Confirm       string     // agent or none
+	Fence         string     // hypervisor, command or none
+	FenceCommand  []string   // argv for fence: command
+	FenceRequired bool       // stop rather than risk two live copies
+}
+
+// Source says where a trigger came from.
+type Source string
+
+// Trigger sources.
+const (
+	FromMonitor Source = "monitor" // probes crossed the fails threshold
+	FromProxy   Source = "proxy"   // fast-path suspect report
+	FromCLI     Source = "cli"     // manual failover; skips confirm
+)
+
+// Where a service runs.
+const (
+	AtPrimary = "primary"
+	AtStandby = "standby"
+	AtSpare   = "spare"
+)
+
+// Placement is where a service runs now.
+type Placement struct {
+	Service string     `json:"service"`
+	Where   string     `json:"where"` // AtPrimary, AtStandby or AtSpare
+	Host    string     `json:"host"`  // the VM: primary, standby or spare name
+	Address netip.Addr `json:"address"`
+	Since   time.Time  `json:"since"`
+	Epoch   uint64     `json:"epoch"`
+}
+
+// StepStatus is the progress of one playbook step in an incident.
+type StepStatus string
+
+// Step statuses. A step is pending, then running (with backoff between
+// attempts), then done, skipped or failed.
+const (
+	StatusPending StepStatus = "pending"
+	StatusRunning StepStatus = "running"
+	StatusBackoff StepStatus = "backoff"
+	StatusDone    StepStatus = "done"
+	StatusSkipped StepStatus = "skipped"
+	StatusFailed  StepStatus = "failed"
+)
+
+// StepRecord is the progress of one step.
+type StepRecord struct {
+	Kind     playbooks.Kind `json:"kind"`
+	Status   StepStatus     `json:"status"`
+	Attempt  int            `json:"attempt,omitempty"` // the current or last attempt, from 1
+	Started  time.Time      `json:"started,omitzero"`  // first attempt
+	Deadline time.Time      `json:"deadline,omitzero"` // of the running attempt
+	RetryAt  time.Time      `json:"retry_at,omitzero"` // when in backoff
+	Finished time.Time      `json:"finished,omitzero"`
+	Error    string         `json:"error,omitempty"` // last attempt's error
+	Note     string         `json:"note,omitempty"`  // why skipped, what was found
+}
+
+// PhaseTime is the moment an incident reached a phase: detected, confirmed,
+// fenced, activating, activated, healthy, dns-flipped, notified, on-standby.
+type PhaseTime struct {
+	Phase string    `json:"phase"`
+	At    time.Time `json:"at"`
+}
+
+// AgentPhase is one phase of the agent's activation, as it reported it.
+type AgentPhase struct {
+	Name string `json:"name"`
+	MS   int64  `json:"ms"`
+}
+
+// TriggerRecord is one trigger that opened or joined an incident.
+type TriggerRecord struct {
+	Source Source    `json:"source"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Incident results.
+const (
+	ResultRecovered    = "recovered"    // on the standby
+	ResultDisagreement = "disagreement" // the agent saw the primary alive
+	ResultReset        = "reset"        // an operator ended it
+)
+
+// Incident is one recovery of one service.
+type Incident struct {
+	ID        string              `json:"id"`
+	Service   string              `json:"service"`
+	Opened    time.Time           `json:"opened"`
+	Closed    time.Time           `json:"closed,omitzero"`
+	Result    string              `json:"result,omitempty"`
+	Triggers  []TriggerRecord     `json:"triggers"`
+	Playbook  *playbooks.Playbook `json:"playbook"`
+	Steps     []StepRecord        `json:"steps"`
+	Current   int                 `json:"current"` // index of the step in progress; len(Steps) when all ran
+	Phases    []PhaseTime         `json:"phases"`
+	From      netip.Addr          `json:"from"`        // the address clients were sent to
+	To        netip.Addr          `json:"to,omitzero"` // the standby's address, once activated
+	Restored  bool                `json:"restored,omitempty"`
+	Fallback  string              `json:"fallback,omitempty"` // why a restore fell back to a cold start
+	Agent     []AgentPhase        `json:"agent_phases,omitempty"`
+	LastError string              `json:"last_error,omitempty"`
+	Attempts  int                 `json:"attempts"`        // step attempts, all steps together
+	Stuck     string              `json:"stuck,omitempty"` // why it stopped, while stuck
+	StuckIn   State               `json:"stuck_in,omitempty"`
+	Disagreed string              `json:"disagreed,omitempty"` // what the agent saw
+}
+
+// Open reports whether the incident is still running (or stuck).
+func (i *Incident) Open() bool { return i != nil && i.Closed.IsZero() }
+
+// Phase returns when the incident reached phase, if it did.
+func (i *Incident) Phase(phase string) (time.Time, bool) {
+	for _, p := range i.Phases {
+		if p.Phase == phase {
+			return p.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Record is everything recover persists about one service.
+type Record struct {
+	Service     string      `json:"service"`
+	State       State       `json:"state"`
+	Placement   Placement   `json:"placement"`
+	Incident    *Incident   `json:"incident,omitempty"` // the open one, or the last
+	Seq         int         `json:"seq"`                // incidents opened so far
+	Moves       []time.Time `json:"moves,omitempty"`    // failovers and failbacks, for flap damping
+	DampedUntil time.Time   `json:"damped_until,omitzero"`
+}
