@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"certs":    {"create the CA and the mutual-TLS certificates (init, issue)", runCerts},
 	"monitor":  {"run the monitor daemon: probes, incidents, failover", runMonitor},
 	"status":   {"show where every service runs", runStatus},
+	"proxy":    {"run the HTTP reverse proxy that holds requests during a failover", runProxy},
 	"playbook": {"show the embedded recovery playbooks", runPlaybook},
 	"version":  {"print the version", runVersion},
 }
