@@ -3,10 +3,53 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+
+	"github.com/understudy/understudy/inventory"
 )
 
-// runValidate is not written yet; its issue owns this file.
-func runValidate(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// errReported ends a command with a failure exit code after it has already
+// printed what went wrong (main prints nothing more for an empty message).
+var errReported = errors.New("")
+
+// runValidate checks an inventory: every error is printed on stderr, one per
+// line as FILE:LINE:COL: field.path: message, and the exit code is 1; a valid
+// inventory prints a one-line summary on stdout (nothing with -q) and exits 0.
+func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "inventory `FILE` to check (required)")
+	quiet := fs.Bool("q", false, "print nothing when the inventory is valid")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy validate -f FILE [-q]")
+		fmt.Fprintln(stderr, "Checks an inventory and reports every error as FILE:LINE:COL: field.path: message.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, errReported)
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return withCode(2, errReported)
+	}
+	inv, err := inventory.Load(*file)
+	var errs inventory.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		return withCode(1, errReported)
+	}
+	if err != nil {
+		return withCode(1, err)
+	}
+	if !*quiet {
+		fmt.Fprintf(stdout, "%s: ok: %s\n", *file, inv.Summary())
+	}
+	return nil
 }

@@ -1,0 +1,133 @@
+package inventory
+
+import (
+	"net"
+	"strings"
+	"time"
+)
+
+// The defaults, documented in README.md's reference table.
+const (
+	DefaultDNSTTL        = 10 * time.Second
+	DefaultDNSTimeout    = 2 * time.Second
+	DefaultMonitorListen = "127.0.0.1:9180"
+	DefaultStateDir      = "/var/lib/understudy"
+	DefaultInterval      = time.Second
+	DefaultFails         = 3
+	DefaultPasses        = 2
+	DefaultFlapMax       = 3
+	DefaultFlapWindow    = time.Hour
+	DefaultZone          = "default"
+	DefaultProbeTimeout  = 10 * time.Millisecond
+	DefaultHold          = 5 * time.Second
+	DefaultQueue         = 1000
+	DefaultPriority      = 100
+	DefaultHTTPPath      = "/"
+	DefaultExpectStatus  = 200
+	DefaultHTTPScheme    = "http"
+	DefaultMode          = ModeWarm
+	DefaultFailback      = FailbackManual
+	DefaultConfirm       = ConfirmAgent
+	DefaultFence         = FenceHypervisor
+)
+
+// applyDefaults fills every optional field that was not written. A field
+// written with a zero value keeps it, so validation can refuse it; required
+// fields are left alone, so validation still reports them.
+func (d *decoder) applyDefaults(inv *Inventory) {
+	d.defDur("dns.ttl", &inv.DNS.TTL, DefaultDNSTTL)
+	d.defDur("dns.timeout", &inv.DNS.Timeout, DefaultDNSTimeout)
+	inv.DNS.Zone = canonicalName(inv.DNS.Zone)
+
+	m := &inv.Monitor
+	setStr(&m.Listen, DefaultMonitorListen)
+	setStr(&m.StateDir, DefaultStateDir)
+	d.defDur("monitor.interval", &m.Interval, DefaultInterval)
+	d.defDur("monitor.timeout", &m.Timeout, m.Interval/2)
+	d.defInt("monitor.fails", &m.Fails, DefaultFails)
+	d.defInt("monitor.passes", &m.Passes, DefaultPasses)
+	d.defInt("monitor.flap.max", &m.Flap.Max, DefaultFlapMax)
+	d.defDur("monitor.flap.window", &m.Flap.Window, DefaultFlapWindow)
+
+	for i := range inv.Hypervisors {
+		setStr(&inv.Hypervisors[i].Zone, DefaultZone)
+	}
+	for i := range inv.VMs {
+		setStr(&inv.VMs[i].Instance, inv.VMs[i].Name)
+	}
+	for i := range inv.Standby {
+		setStr(&inv.Standby[i].Zone, DefaultZone)
+	}
+	for i := range inv.Spares {
+		setStr(&inv.Spares[i].Zone, DefaultZone)
+	}
+
+	p := &inv.Proxy
+	setStr(&p.Monitor, "http://"+localAddr(m.Listen))
+	d.defDur("proxy.probe-timeout", &p.ProbeTimeout, DefaultProbeTimeout)
+	d.defDur("proxy.hold", &p.Hold, DefaultHold)
+	d.defInt("proxy.queue", &p.Queue, DefaultQueue)
+
+	for i := range inv.Services {
+		s := &inv.Services[i]
+		sp := index("services", i)
+		s.FQDN = canonicalName(s.FQDN)
+		setStr((*string)(&s.Mode), string(DefaultMode))
+		setStr((*string)(&s.Failback), string(DefaultFailback))
+		d.defInt(join(sp, "priority"), &s.Priority, DefaultPriority)
+		setStr(&s.Confirm, DefaultConfirm)
+		setStr(&s.Fence, DefaultFence)
+		d.defDur(join(sp, "probe-timeout"), &s.ProbeTimeout, p.ProbeTimeout)
+		d.defDur(join(sp, "hold"), &s.Hold, p.Hold)
+		if h := s.Check.HTTP; h != nil {
+			setStr(&h.Path, DefaultHTTPPath)
+			d.defInt(join(sp, "check.http.expect-status"), &h.ExpectStatus, DefaultExpectStatus)
+			setStr(&h.Scheme, DefaultHTTPScheme)
+		}
+	}
+}
+
+// canonicalName lower-cases a DNS name and adds the trailing dot.
+func canonicalName(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.ToLower(s)
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// localAddr turns a listen address into one a local client can dial:
+// an empty or unspecified host becomes 127.0.0.1.
+func localAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func setStr(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+// defInt sets *p to v unless path was written.
+func (d *decoder) defInt(path string, p *int, v int) {
+	if !d.has(path) {
+		*p = v
+	}
+}
+
+// defDur sets *p to v unless path was written.
+func (d *decoder) defDur(path string, p *time.Duration, v time.Duration) {
+	if !d.has(path) {
+		*p = v
+	}
+}

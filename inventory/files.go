@@ -1,0 +1,41 @@
+package inventory
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+)
+
+// keyFileRE finds the clause a BIND key file must have; the secret itself is never shown.
+var keyFileRE = regexp.MustCompile(`(?s)key\s+"?[^"\s{]+"?\s*\{.*secret\s+"[^"]+"`)
+
+// checkFiles checks that the files the monitor reads exist and are readable:
+// the TSIG key file (which must also look like a BIND key file) and custom
+// playbooks. It never includes a file's content in an error.
+func (d *decoder) checkFiles(inv *Inventory) {
+	if f := inv.DNS.TSIGKeyFile; f != "" {
+		if err := checkKeyFile(f); err != nil {
+			d.errPath("dns.tsig-key-file", "%v", err)
+		}
+	}
+	for i, s := range inv.Services {
+		if s.Playbook == "" {
+			continue
+		}
+		if _, err := os.ReadFile(s.Playbook); err != nil {
+			d.errPath(join(index("services", i), "playbook"), "cannot read playbook: %v", err)
+		}
+	}
+}
+
+// checkKeyFile reads a TSIG key file and checks that it holds a key clause with a secret.
+func checkKeyFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read TSIG key file: %w", err)
+	}
+	if !keyFileRE.Match(data) {
+		return fmt.Errorf("TSIG key file %s is not a BIND key file: want key \"NAME\" { algorithm ...; secret \"...\"; };", path)
+	}
+	return nil
+}

@@ -1,0 +1,307 @@
+package inventory
+
+import "time"
+
+// Inventory is a whole, validated inventory file. Every field holds its value
+// after defaults were applied; see README.md for the key reference.
+type Inventory struct {
+	// Lab marks an inventory that describes the throw-away lab, where the
+	// drill may inject failures without asking for confirmation.
+	Lab bool
+	// DNS is the authoritative zone the services' names live in.
+	DNS DNS
+	// Monitor holds the monitor daemon's settings.
+	Monitor Monitor
+	// Hypervisors are the hosts the primary VMs run on.
+	Hypervisors []Hypervisor
+	// VMs are the primary VMs that run the protected services.
+	VMs []VM
+	// Standby are the shared standby VMs, each running a standby agent.
+	Standby []Standby
+	// Spares are dedicated VMs that services migrate to after a failover.
+	Spares []Spare
+	// Proxy holds the reverse proxy's settings.
+	Proxy Proxy
+	// Services are the protected services.
+	Services []Service
+
+	// name is the file name as given to Load or Parse; file is its absolute path.
+	name, file string
+	// pos records where each field path was written, for errors found later.
+	pos map[string]position
+}
+
+// DNS is the zone whose records understudy flips, and how to reach its primary.
+type DNS struct {
+	// Server is the authoritative primary accepting RFC 2136 updates, host:port.
+	Server string
+	// Zone is the zone name, fully qualified with its trailing dot, lower case.
+	Zone string
+	// TSIGKeyFile is the absolute path of a BIND key file (as tsig-keygen writes it).
+	TSIGKeyFile string
+	// TTL is the TTL written with every record, a whole number of seconds.
+	TTL time.Duration
+	// Verify lists secondaries (host:port) that must serve a change before it counts.
+	Verify []string
+	// Timeout bounds one DNS exchange.
+	Timeout time.Duration
+}
+
+// Monitor holds the monitor daemon's settings.
+type Monitor struct {
+	// Listen is the monitor's HTTP address (metrics, status, API), host:port.
+	Listen string
+	// StateDir holds the embedded etcd and other state, an absolute path.
+	StateDir string
+	// Interval is the time between two probes of one target.
+	Interval time.Duration
+	// Timeout bounds one probe; it is shorter than Interval.
+	Timeout time.Duration
+	// Fails is the number of consecutive failures before a target is down.
+	Fails int
+	// Passes is the number of consecutive successes before it is up again.
+	Passes int
+	// AgentTLS is the client certificate the monitor presents to standby agents
+	// and the CA it trusts them with. All three files or none.
+	AgentTLS TLSFiles
+	// Etcd, when set, points at an external etcd cluster instead of the embedded one.
+	Etcd *Etcd
+	// Flap is the flap-damping policy.
+	Flap Flap
+}
+
+// TLSFiles names PEM files for mutual TLS. YAML keys: ca, cert, key.
+type TLSFiles struct {
+	// CA is the CA certificate that signs the peer's certificate.
+	CA string
+	// Cert is this side's certificate.
+	Cert string
+	// Key is this side's private key.
+	Key string
+}
+
+// IsZero reports whether no file is set.
+func (t TLSFiles) IsZero() bool { return t.CA == "" && t.Cert == "" && t.Key == "" }
+
+// Etcd points at an external etcd cluster.
+type Etcd struct {
+	// Endpoints are the cluster's client URLs.
+	Endpoints []string
+	// TLS is the client's TLS configuration, optional.
+	TLS TLSFiles
+}
+
+// Flap is the flap-damping policy: a service that failed over and back more
+// than Max times within Window stays where it is and raises an alert.
+type Flap struct {
+	// Max is the number of fail-overs allowed within Window.
+	Max int
+	// Window is the sliding window the fail-overs are counted in.
+	Window time.Duration
+}
+
+// Incus says how to reach an Incus or LXD daemon: exactly one of Socket or URL.
+type Incus struct {
+	// Socket is the absolute path of the daemon's unix socket.
+	Socket string
+	// URL is the daemon's https:// address.
+	URL string
+	// ClientCert and ClientKey authenticate understudy to the daemon (with URL).
+	ClientCert, ClientKey string
+	// ServerCert pins the daemon's certificate (with URL, optional).
+	ServerCert string
+}
+
+// Hypervisor is a host that runs primary VMs.
+type Hypervisor struct {
+	// Name is unique among hypervisors.
+	Name string
+	// Address is the host's IP address, probed for liveness.
+	Address string
+	// Zone is the failure zone (availability zone, rack, room).
+	Zone string
+	// Incus is how to reach the host's Incus/LXD API.
+	Incus Incus
+}
+
+// VM is a primary VM running protected services.
+type VM struct {
+	// Name is unique among VMs.
+	Name string
+	// Hypervisor names the Hypervisor the VM runs on.
+	Hypervisor string
+	// Instance is the instance name on the hypervisor; it defaults to Name.
+	Instance string
+	// Address is the VM's IP address.
+	Address string
+}
+
+// Capacity is what a standby or spare VM can hold.
+type Capacity struct {
+	// Containers is the number of service containers it can hold.
+	Containers int
+	// Memory is its memory for service containers, in bytes.
+	Memory int64
+}
+
+// Standby is a shared standby VM running the standby agent.
+type Standby struct {
+	// Name is unique among standby VMs.
+	Name string
+	// Agent is the agent's https:// URL.
+	Agent string
+	// Zone is the standby VM's failure zone.
+	Zone string
+	// Capacity must hold every service assigned to this standby.
+	Capacity Capacity
+}
+
+// Spare is a dedicated VM that services migrate to after a failover.
+type Spare struct {
+	// Name is unique among spares.
+	Name string
+	// Zone is the spare's failure zone; migration prefers the primary's zone.
+	Zone string
+	// Incus is how to reach the spare's Incus/LXD API.
+	Incus Incus
+	// Capacity is what the spare can hold; zero means unknown.
+	Capacity Capacity
+}
+
+// Proxy holds the reverse proxy's settings.
+type Proxy struct {
+	// Listen is the proxy's HTTP address, host:port; empty when no proxy runs.
+	Listen string
+	// Monitor is the monitor's base URL the proxy streams placements from.
+	Monitor string
+	// ProbeTimeout is the default per-request ICMP probe timeout.
+	ProbeTimeout time.Duration
+	// Hold is the default longest time a request is held during a relocation.
+	Hold time.Duration
+	// Queue is the most requests held per service; more get 503.
+	Queue int
+}
+
+// Service is one protected service.
+type Service struct {
+	// Name is unique among services.
+	Name string
+	// FQDN is the service's DNS name inside the zone, with its trailing dot, lower case.
+	FQDN string
+	// VM names the primary VM the service runs on.
+	VM string
+	// Port is the TCP port the service listens on.
+	Port int
+	// Check is how the service's health is probed.
+	Check Check
+	// Standby names the standby VM that holds the service's container.
+	Standby string
+	// Mode is how the container waits on the standby VM.
+	Mode Mode
+	// Role groups services for anti-affinity on spares; optional.
+	Role string
+	// Failback says whether the service returns to its primary by itself.
+	Failback Failback
+	// Priority weighs the service's share of a busy standby VM (1–1000).
+	Priority int
+	// Confirm is "agent" (the standby agent must confirm the failure) or "none".
+	Confirm string
+	// Fence is "hypervisor", "command" or "none".
+	Fence string
+	// FenceCommand is the operator command run when Fence is "command".
+	FenceCommand []string
+	// FenceRequired stops the incident when the fence cannot be confirmed.
+	FenceRequired bool
+	// Playbook is the absolute path of a custom playbook file; empty for the default.
+	Playbook string
+	// ProbeTimeout is the proxy's per-request probe timeout for this service.
+	ProbeTimeout time.Duration
+	// Hold is the proxy's longest hold for this service.
+	Hold time.Duration
+	// MaxOnStandby triggers a migration after this long on standby; 0 never.
+	MaxOnStandby time.Duration
+	// Container describes the service's container on standby and spare VMs.
+	Container Container
+}
+
+// Check is a service health check: exactly one of HTTP or TCP is set.
+type Check struct {
+	// HTTP checks for an expected HTTP status.
+	HTTP *HTTPCheck
+	// TCP checks that the port accepts a connection.
+	TCP *TCPCheck
+}
+
+// HTTPCheck is an HTTP(S) GET expecting one status code.
+type HTTPCheck struct {
+	// Path is the request path, starting with "/".
+	Path string
+	// ExpectStatus is the status code that means healthy.
+	ExpectStatus int
+	// Scheme is "http" or "https".
+	Scheme string
+}
+
+// TCPCheck is a TCP connect to the service port.
+type TCPCheck struct{}
+
+// Mode is how a service's container waits on the standby VM.
+type Mode string
+
+// The modes a service may declare.
+const (
+	// ModeWarm keeps the container running.
+	ModeWarm Mode = "warm"
+	// ModeCold keeps the container created and stopped.
+	ModeCold Mode = "cold"
+	// ModeRestore keeps a checkpoint to restore (a cold start without CRIU).
+	ModeRestore Mode = "restore"
+)
+
+// Failback says whether a service returns to its primary by itself.
+type Failback string
+
+// The failback policies a service may declare.
+const (
+	// FailbackManual waits for an operator.
+	FailbackManual Failback = "manual"
+	// FailbackAuto returns once the primary was healthy for the hold-down period.
+	FailbackAuto Failback = "auto"
+)
+
+// Values of Service.Confirm and Service.Fence.
+const (
+	ConfirmAgent    = "agent"
+	ConfirmNone     = "none"
+	FenceHypervisor = "hypervisor"
+	FenceCommand    = "command"
+	FenceNone       = "none"
+)
+
+// Container describes a service's container.
+type Container struct {
+	// Image is the image alias (or fingerprint) the container is created from.
+	Image string
+	// Limits are the container's resource limits.
+	Limits Limits
+	// Config holds extra Incus instance config keys.
+	Config map[string]string
+	// DataDisk, when set, attaches a shared data disk.
+	DataDisk *DataDisk
+}
+
+// Limits are a container's resource limits.
+type Limits struct {
+	// CPU is the number of CPUs; 0 means no limit.
+	CPU int
+	// Memory is the memory limit in bytes.
+	Memory int64
+}
+
+// DataDisk is a disk shared with the primary (for example an NFS or Ceph mount).
+type DataDisk struct {
+	// Source is the disk's source on the standby or spare host.
+	Source string
+	// Path is the absolute mount path inside the container.
+	Path string
+}

@@ -1,0 +1,186 @@
+package inventory
+
+import (
+	"net"
+	"strings"
+	"time"
+)
+
+// validate checks the decoded, defaulted inventory and records every problem.
+// The checks of one part live in the function named after it.
+func (d *decoder) validate(inv *Inventory) {
+	d.checkDNS(&inv.DNS)
+	d.checkMonitor(&inv.Monitor)
+	d.checkHypervisors(inv.Hypervisors)
+	d.checkVMs(inv)
+	d.checkStandby(inv.Standby)
+	d.checkSpares(inv.Spares)
+	d.checkProxy(&inv.Proxy)
+	d.checkServices(inv)
+	d.checkCapacity(inv)
+}
+
+func (d *decoder) checkDNS(x *DNS) {
+	if d.required("dns.server", x.Server) {
+		// A server without a port is the standard DNS port.
+		if _, _, err := net.SplitHostPort(x.Server); err != nil && strings.Contains(err.Error(), "missing port") {
+			x.Server = net.JoinHostPort(strings.Trim(x.Server, "[]"), "53")
+		}
+		d.hostPort("dns.server", x.Server, false)
+	}
+	d.dnsName("dns.zone", x.Zone)
+	d.required("dns.tsig-key-file", x.TSIGKeyFile)
+	if x.TTL%time.Second != 0 || x.TTL < time.Second || x.TTL > 24*time.Hour {
+		d.errPath("dns.ttl", "must be a whole number of seconds from 1s to 24h, got %s", x.TTL)
+	}
+	for i, s := range x.Verify {
+		d.hostPort(index("dns.verify", i), s, false)
+	}
+	d.positive("dns.timeout", x.Timeout)
+}
+
+func (d *decoder) checkMonitor(x *Monitor) {
+	d.hostPort("monitor.listen", x.Listen, true)
+	d.positive("monitor.interval", x.Interval)
+	switch {
+	case !d.has("monitor.timeout") && x.Interval <= 0:
+		// The timeout follows the interval, which was reported.
+	case !d.positive("monitor.timeout", x.Timeout):
+	case x.Interval > 0 && x.Timeout >= x.Interval:
+		d.errPath("monitor.timeout", "must be shorter than monitor.interval (%s), got %s", x.Interval, x.Timeout)
+	}
+	d.intRange("monitor.fails", x.Fails, 1, 1000)
+	d.intRange("monitor.passes", x.Passes, 1, 1000)
+	d.allOrNone("monitor.agent-tls", x.AgentTLS)
+	if x.Etcd != nil {
+		if len(x.Etcd.Endpoints) == 0 {
+			d.errPath("monitor.etcd.endpoints", "required: at least one etcd client URL")
+		}
+		for i, e := range x.Etcd.Endpoints {
+			d.url(index("monitor.etcd.endpoints", i), e, "http", "https")
+		}
+		if (x.Etcd.TLS.Cert == "") != (x.Etcd.TLS.Key == "") {
+			d.errPath("monitor.etcd.tls", "set cert and key together")
+		}
+	}
+	d.intRange("monitor.flap.max", x.Flap.Max, 1, 1000)
+	d.positive("monitor.flap.window", x.Flap.Window)
+}
+
+// allOrNone checks that a TLSFiles has all three files or none.
+func (d *decoder) allOrNone(path string, t TLSFiles) {
+	n := 0
+	for _, f := range []string{t.CA, t.Cert, t.Key} {
+		if f != "" {
+			n++
+		}
+	}
+	if n != 0 && n != 3 {
+		d.errPath(path, "set ca, cert and key together")
+	}
+}
+
+// checkIncus checks that exactly one of socket and url is set, with the files a URL needs.
+func (d *decoder) checkIncus(path string, x Incus) {
+	switch {
+	case x.Socket != "" && x.URL != "":
+		d.errPath(path, "set socket or url, not both")
+	case x.Socket == "" && x.URL == "":
+		d.errPath(path, "required: socket or url")
+	case x.Socket != "":
+		for key, v := range map[string]string{"client-cert": x.ClientCert, "client-key": x.ClientKey, "server-cert": x.ServerCert} {
+			if v != "" {
+				d.errPath(join(path, key), "only used with url, not with socket")
+			}
+		}
+	default:
+		d.url(join(path, "url"), x.URL, "https")
+		d.required(join(path, "client-cert"), x.ClientCert)
+		d.required(join(path, "client-key"), x.ClientKey)
+	}
+}
+
+func (d *decoder) checkHypervisors(hs []Hypervisor) {
+	names, addrs := d.unique("hypervisor name"), d.unique("hypervisor address")
+	for i, h := range hs {
+		p := index("hypervisors", i)
+		if d.name(join(p, "name"), h.Name) {
+			names.add(join(p, "name"), h.Name)
+		}
+		d.ip(join(p, "address"), h.Address)
+		addrs.add(join(p, "address"), h.Address)
+		d.name(join(p, "zone"), h.Zone)
+		d.checkIncus(join(p, "incus"), h.Incus)
+	}
+}
+
+func (d *decoder) checkVMs(inv *Inventory) {
+	names, addrs := d.unique("VM name"), d.unique("VM address")
+	for i, vm := range inv.VMs {
+		p := index("vms", i)
+		if d.name(join(p, "name"), vm.Name) {
+			names.add(join(p, "name"), vm.Name)
+		}
+		if d.required(join(p, "hypervisor"), vm.Hypervisor) && inv.Hypervisor(vm.Hypervisor) == nil {
+			d.errPath(join(p, "hypervisor"), "unknown hypervisor %q", vm.Hypervisor)
+		}
+		if vm.Instance != "" && !instanceRE.MatchString(vm.Instance) {
+			why := ""
+			if !d.has(join(p, "instance")) {
+				why = " (the instance name defaults to the VM's name; set instance)"
+			}
+			d.errPath(join(p, "instance"), "invalid instance name %q: use letters, digits and '-', starting with a letter, at most 63 characters%s", vm.Instance, why)
+		}
+		d.ip(join(p, "address"), vm.Address)
+		addrs.add(join(p, "address"), vm.Address)
+	}
+}
+
+func (d *decoder) checkStandby(ss []Standby) {
+	names := d.unique("standby name")
+	for i, s := range ss {
+		p := index("standby", i)
+		if d.name(join(p, "name"), s.Name) {
+			names.add(join(p, "name"), s.Name)
+		}
+		if d.required(join(p, "agent"), s.Agent) {
+			d.url(join(p, "agent"), s.Agent, "https")
+		}
+		d.name(join(p, "zone"), s.Zone)
+		if !d.has(join(p, "capacity")) {
+			d.errPath(join(p, "capacity"), "required: containers and memory")
+		} else if s.Capacity.Containers < 1 {
+			d.errPath(join(p, "capacity.containers"), "required: at least 1 container")
+		}
+		if d.has(join(p, "capacity")) && s.Capacity.Memory <= 0 {
+			d.errPath(join(p, "capacity.memory"), "required: the memory available to service containers")
+		}
+	}
+}
+
+func (d *decoder) checkSpares(ss []Spare) {
+	names := d.unique("spare name")
+	for i, s := range ss {
+		p := index("spares", i)
+		if d.name(join(p, "name"), s.Name) {
+			names.add(join(p, "name"), s.Name)
+		}
+		d.name(join(p, "zone"), s.Zone)
+		d.checkIncus(join(p, "incus"), s.Incus)
+		if s.Capacity.Containers < 0 {
+			d.errPath(join(p, "capacity.containers"), "must not be negative, got %d", s.Capacity.Containers)
+		}
+	}
+}
+
+func (d *decoder) checkProxy(x *Proxy) {
+	if x.Listen != "" {
+		d.hostPort("proxy.listen", x.Listen, true)
+	}
+	if d.has("proxy.monitor") {
+		d.url("proxy.monitor", x.Monitor, "http", "https")
+	}
+	d.positive("proxy.probe-timeout", x.ProbeTimeout)
+	d.positive("proxy.hold", x.Hold)
+	d.intRange("proxy.queue", x.Queue, 1, 1000000)
+}
