@@ -19,7 +19,7 @@ type Daemon struct {
 	Dir        string // LXD_DIR
 	Socket     string // unix socket path
 	HTTPS      string // https://127.0.0.1:PORT
-	ServerCert string // PEM of the daemon's server certificate
+	ServerCert string // path of the PEM file of the daemon's server certificate
 	Bridge     string // bridge name
 	Gateway    string // bridge address, e.g. 10.200.0.1
 	PrefixLen  int    // prefix length of the bridge subnet
@@ -38,6 +38,31 @@ type Lab struct {
 	Zone       string // the lab zone, fully qualified
 	KeyFile    string // BIND key file for the zone's TSIG key
 	Inventory  string // path of the generated lab inventory
+	// Primaries are the demo's primary "VMs" on HostA. Tests must not touch
+	// them; they are listed so tests can avoid their names and addresses.
+	Primaries []Primary
+	// PKI holds the lab's mutual-TLS files for understudy itself.
+	PKI PKI
+	// AgentConfig is the generated config of the standby agent of standby-1.
+	AgentConfig string
+}
+
+// Primary is one of the demo's primary "VMs" (a container on host-a).
+type Primary struct {
+	Name    string // instance name, e.g. web-vm
+	Address string // IPv4 address, e.g. 10.200.0.11
+	FQDN    string // DNS name pointing at it, e.g. web.lab.test.
+}
+
+// PKI names the lab's mutual-TLS files (PEM), made by lab.sh with openssl.
+type PKI struct {
+	Dir         string
+	CACert      string // the CA both sides trust
+	CAKey       string
+	AgentCert   string // server certificate, SAN IP:127.0.0.1 and DNS:localhost
+	AgentKey    string
+	MonitorCert string // client certificate
+	MonitorKey  string
 }
 
 // Layout returns the lab layout without checking that it is up.
@@ -66,6 +91,22 @@ func Layout() *Lab {
 		Zone:       "lab.test.",
 		KeyFile:    filepath.Join(dir, "dns", "tsig.key"),
 		Inventory:  filepath.Join(repoRoot(), "examples", "lab", "lab.yaml"),
+		Primaries: []Primary{
+			{Name: "web-vm", Address: "10.200.0.11", FQDN: "web.lab.test."},
+			{Name: "api-vm", Address: "10.200.0.12", FQDN: "api.lab.test."},
+		},
+		PKI:         pkiLayout(filepath.Join(dir, "pki")),
+		AgentConfig: filepath.Join(dir, "agent.yaml"),
+	}
+}
+
+func pkiLayout(dir string) PKI {
+	f := func(name string) string { return filepath.Join(dir, name) }
+	return PKI{
+		Dir:    dir,
+		CACert: f("ca.crt"), CAKey: f("ca.key"),
+		AgentCert: f("agent.crt"), AgentKey: f("agent.key"),
+		MonitorCert: f("monitor.crt"), MonitorKey: f("monitor.key"),
 	}
 }
 
@@ -97,8 +138,10 @@ func (l *Lab) problem() string {
 		return "BIND does not answer on " + l.DNSServer
 	}
 	c.Close()
-	if _, err := os.Stat(l.KeyFile); err != nil {
-		return "the TSIG key file " + l.KeyFile + " is missing"
+	for _, f := range []string{l.KeyFile, l.ClientCert, l.PKI.MonitorCert} {
+		if _, err := os.Stat(f); err != nil {
+			return "the lab file " + f + " is missing"
+		}
 	}
 	return ""
 }

@@ -1,0 +1,42 @@
+#!/bin/sh
+# /sbin/init of the understudy-busybox image (built by examples/lab/lab.sh).
+#
+# Network comes from the instance's environment (LXD/Incus `environment.*`
+# config keys reach init's environment):
+#   IPADDR   address of eth0 in CIDR form, e.g. 10.200.0.11/24 (none: no address)
+#   GATEWAY  default route, e.g. 10.200.0.1 (optional)
+# The service is busybox httpd on port 80 serving /var/www, whose index.html
+# holds the container's hostname, so a GET tells which copy answered.
+# `understudy-service stop|start` stops or starts just the service (drills).
+# SIGPWR (graceful stop from LXD/Incus), SIGTERM and SIGINT end the container
+# at once.
+export PATH=/bin:/sbin
+
+grep -q ' /proc ' /proc/mounts 2>/dev/null || mount -t proc proc /proc
+grep -q ' /sys ' /proc/mounts || mount -t sysfs sysfs /sys
+mkdir -p /tmp /run /var/www
+
+ip link set lo up
+if [ -n "$IPADDR" ]; then
+	ip addr add "$IPADDR" dev eth0
+fi
+ip link set eth0 up
+if [ -n "$GATEWAY" ]; then
+	ip route add default via "$GATEWAY"
+fi
+
+hostname > /var/www/index.html
+/sbin/understudy-service start
+
+halt() {
+	/sbin/understudy-service stop
+	exit 0
+}
+trap halt PWR TERM INT
+
+# Stay alive whatever the service does; `wait` returns when a trapped signal
+# arrives, so the trap runs at once.
+while :; do
+	sleep 3600 &
+	wait $!
+done

@@ -1,0 +1,804 @@
+#!/usr/bin/env bash
+# lab.sh: the understudy local lab, a small real data centre on one machine.
+#
+#   bash examples/lab/lab.sh up          build or repair the lab (idempotent)
+#   bash examples/lab/lab.sh status      show what runs; exit 1 if anything is down
+#   bash examples/lab/lab.sh reset-dns   put the zone back to its initial records
+#   bash examples/lab/lab.sh down        remove all of it
+#
+# Run as root on Debian/Ubuntu. The layout (names, addresses, paths) is the
+# contract in HACKING.md "The lab contract"; internal/labtest reads it.
+# Everything lives under LAB_DIR (UNDERSTUDY_LAB_DIR, default
+# /var/lib/understudy-lab); the only things outside it are the bridges, the
+# iptables rules LXD adds for them, and the generated examples/lab/lab.yaml.
+# Command output goes to UNDERSTUDY_LAB_LOG (default /tmp/understudy-lab.log).
+set -euo pipefail
+
+LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
+LOG=${UNDERSTUDY_LAB_LOG:-/tmp/understudy-lab.log}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+INVENTORY=$HERE/lab.yaml
+
+DAEMONS=(host-a standby-1 spare-1)
+declare -A PORT=([host-a]=8443 [standby-1]=8444 [spare-1]=8445)
+declare -A SUBNET=([host-a]=10.200.0 [standby-1]=10.200.1 [spare-1]=10.200.2)
+PRIMARIES=(web-vm api-vm)
+declare -A PRIMARY_IP=([web-vm]=10.200.0.11 [api-vm]=10.200.0.12)
+IMAGE=understudy-busybox
+TRUST_PASSWORD=understudy-lab
+DNS_ADDR=127.0.0.1 DNS_PORT=5353 ZONE=lab.test KEY_NAME=understudy-key TTL=10
+PACKAGES=(lxd lxd-client iptables dnsmasq-base bind9 bind9-dnsutils busybox-static
+	openssl util-linux iproute2 criu)
+WAIT_LXD=60      # seconds for a daemon to become ready
+WAIT_STOP=20     # seconds for a daemon to shut down before SIGKILL
+WAIT_HTTP=20     # seconds for a primary to answer HTTP
+
+# LXD's client keeps its config here, not in ~/.config.
+export LXD_CONF=$LAB_DIR/.lxc-client
+
+T0=$EPOCHREALTIME
+
+# ---------------------------------------------------------------- helpers
+
+# step prints one progress line with the time since the start.
+step() {
+	local us=$((${EPOCHREALTIME/./} - ${T0/./}))
+	printf '[%3d.%ds] %s\n' $((us / 1000000)) $((us / 100000 % 10)) "$*"
+}
+
+# die prints the reason and the end of the log, then exits.
+die() {
+	step "FAILED: $*" >&2
+	if [ -s "$LOG" ]; then
+		echo "--- last lines of $LOG:" >&2
+		tail -n 25 "$LOG" >&2
+	fi
+	exit 1
+}
+
+# quiet runs a command with its output in the log.
+quiet() {
+	echo "+ $*" >>"$LOG"
+	"$@" >>"$LOG" 2>&1
+}
+
+# lxcd NAME ARGS... runs the lxc client against daemon NAME over its socket,
+# for at most LXC_TIMEOUT seconds (default 120).
+lxcd() {
+	local name=$1
+	shift
+	LXD_DIR=$LAB_DIR/$name timeout "${LXC_TIMEOUT:-120}" lxc --quiet "$@"
+}
+
+# lxd_answers NAME [SECONDS] succeeds when the daemon answers its REST API
+# within SECONDS (default 10; a busy machine can make it slow).
+lxd_answers() {
+	[ -S "$LAB_DIR/$1/unix.socket" ] &&
+		LXD_DIR=$LAB_DIR/$1 timeout "${2:-10}" lxc query /1.0 >/dev/null 2>&1
+}
+
+# lxd_process NAME succeeds when the recorded daemon process still runs.
+lxd_process() {
+	local pid
+	pid=$(cat "$LAB_DIR/$1/lxd.pid" 2>/dev/null) && [ -n "$pid" ] && alive_pid "$pid" &&
+		[ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")" = lxd ] &&
+		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$LAB_DIR/$1/"
+}
+
+# lxd_pid NAME prints the pid the daemon reports, or the recorded one.
+lxd_pid() {
+	local pid
+	pid=$(LXD_DIR=$LAB_DIR/$1 timeout 5 lxc query /1.0 2>/dev/null |
+		sed -n 's/.*"server_pid": *\([0-9]*\).*/\1/p') || true
+	[ -n "$pid" ] || pid=$(cat "$LAB_DIR/$1/lxd.pid" 2>/dev/null) || true
+	echo "${pid:-?}"
+}
+
+# lab_pids DIR prints the pids that belong to the lab under DIR: LXD daemons,
+# their [lxc monitor]s, dnsmasq and forkdns (found by DIR in their command
+# line), named (by its config), and the processes of containers whose rootfs
+# is under DIR (found by the device and inode of their root directory, since
+# /proc/PID/root reads "/" from another mount namespace).
+lab_pids() {
+	local dir=$1 p exe cmd
+	local -A roots=()
+	while read -r p; do
+		roots[$p]=1
+	done < <(find "$dir" -maxdepth 6 -path '*/storage-pools/*/containers/*/rootfs' -prune \
+		-printf '%D:%i\n' 2>/dev/null)
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = $$ ] && continue
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		if [ ${#roots[@]} -gt 0 ] && [ -n "${roots[$(stat -L -c '%d:%i' "$p/root" 2>/dev/null || echo x)]:-}" ]; then
+			echo "${p#/proc/}"
+			continue
+		fi
+		case "${exe##*/}" in lxd | dnsmasq | named) ;; *) continue ;; esac
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		case "$cmd" in *"$dir"/*) echo "${p#/proc/}" ;; esac
+	done
+}
+
+# alive_pid PID succeeds while PID runs (a zombie no longer counts).
+alive_pid() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# kill_all PIDS... sends SIGKILL and waits (bounded) until they are gone.
+kill_all() {
+	[ $# -gt 0 ] || return 0
+	kill -9 "$@" 2>/dev/null || true
+	local p alive deadline=$((SECONDS + 5))
+	while [ $SECONDS -lt $deadline ]; do
+		alive=0
+		for p in "$@"; do alive_pid "$p" && alive=1; done
+		[ $alive = 0 ] && return 0
+		sleep 0.1
+	done
+	echo "processes still alive after SIGKILL: $*" >>"$LOG"
+}
+
+# unmount_under DIR unmounts everything mounted below DIR, deepest first.
+unmount_under() {
+	local m
+	awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>>"$LOG" || true
+		done
+}
+
+# detached CMD... runs CMD in its own session with stdin from /dev/null and
+# every inherited descriptor above 2 closed: a daemon must not keep a
+# caller's lock (flock(1) passes its locked descriptor down) or pipe open.
+detached() {
+	local fd
+	for fd in "/proc/$BASHPID/fd"/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	cd /
+	exec setsid "$@" </dev/null
+}
+
+# write_if_changed FILE: stdin becomes FILE unless FILE already holds it.
+write_if_changed() {
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX")
+	cat >"$tmp"
+	if cmp -s "$tmp" "$1"; then
+		rm -f "$tmp"
+		return 1
+	fi
+	chmod 644 "$tmp"
+	mv "$tmp" "$1"
+}
+
+# ---------------------------------------------------------------- packages
+
+ensure_packages() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	step "installing ${missing[*]}"
+	# Package scripts must not start system daemons (bind9, lxd) of their own.
+	local guard=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		guard=1
+	fi
+	local rc=0
+	quiet env DEBIAN_FRONTEND=noninteractive apt-get update || rc=$?
+	[ $rc = 0 ] && { quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends "${missing[@]}" || rc=$?; }
+	[ $guard = 1 ] && rm -f /usr/sbin/policy-rc.d
+	[ $rc = 0 ] || die "apt-get install ${missing[*]}"
+}
+
+# ---------------------------------------------------------------- LXD
+
+# start_daemon NAME starts the daemon unless it answers. A daemon that does
+# not answer is cleaned up first: left-over processes killed, stale mounts
+# under its directory unmounted. Its directory is reused as it is.
+start_daemon() {
+	local name=$1 dir=$LAB_DIR/$1
+	if lxd_answers "$name"; then
+		return 0
+	fi
+	# A daemon that still runs may only be slow (starting, or a busy
+	# machine): give it time before treating it as hung.
+	if lxd_process "$name"; then
+		if LXD_DIR=$dir timeout $((WAIT_LXD + 5)) lxd waitready --timeout $WAIT_LXD >>"$LOG" 2>&1; then
+			return 0
+		fi
+		step "lxd $name: pid $(cat "$dir/lxd.pid") does not answer for ${WAIT_LXD}s; restarting it"
+	fi
+	mkdir -p "$dir"
+	local pids mounts
+	pids=$(lab_pids "$dir")
+	mounts=$(awk -v d="$dir/" 'index($5, d) == 1' /proc/self/mountinfo | wc -l)
+	if [ -n "$pids" ] || [ "$mounts" -gt 0 ]; then
+		# shellcheck disable=SC2086
+		kill_all $pids
+		unmount_under "$dir"
+		remove_stale_cgroups "$dir"
+		step "lxd $name: cleaned up after its last run ($(echo "$pids" | wc -w) processes killed, $mounts stale mounts)"
+	fi
+	rm -f "$dir/unix.socket"
+	echo "+ start lxd $name" >>"$LOG"
+	# Its own session, so it outlives the calling shell.
+	(LXD_DIR=$dir detached nohup lxd --group root --logfile "$dir/lxd.log" \
+		>"$dir/lxd.out" 2>&1) &
+	echo $! >"$dir/lxd.pid"
+	STARTED+=("$name")
+}
+
+wait_daemon() {
+	local name=$1 dir=$LAB_DIR/$1
+	LXD_DIR=$dir timeout $((WAIT_LXD + 5)) lxd waitready --timeout $WAIT_LXD >>"$LOG" 2>&1 ||
+		{ tail -n 5 "$dir/lxd.log" >>"$LOG" 2>/dev/null; die "lxd $name did not become ready in ${WAIT_LXD}s (see $dir/lxd.log)"; }
+}
+
+# init_daemon NAME gives a fresh daemon its storage pool, bridge, default
+# profile and HTTPS address (one preseed), then checks the result.
+init_daemon() {
+	local name=$1 net=${SUBNET[$1]}
+	if [ "$(lxcd "$name" query /1.0/storage-pools 2>>"$LOG" | tr -d ' \n')" = "[]" ]; then
+		echo "+ preseed $name" >>"$LOG"
+		# A bridge left by an earlier lab would make the network creation fail.
+		ip link del "us-$name" 2>/dev/null || true
+		LXD_DIR=$LAB_DIR/$name timeout 120 lxd init --preseed >>"$LOG" 2>&1 <<-EOF || die "preseed lxd $name"
+			config:
+			  core.https_address: 127.0.0.1:${PORT[$name]}
+			  core.trust_password: $TRUST_PASSWORD
+			storage_pools:
+			- name: default
+			  driver: dir
+			networks:
+			- name: us-$name
+			  type: bridge
+			  config:
+			    ipv4.address: $net.1/24
+			    ipv4.nat: "false"
+			    ipv4.dhcp.ranges: $net.200-$net.254
+			    ipv6.address: none
+			profiles:
+			- name: default
+			  devices:
+			    root: {path: /, pool: default, type: disk}
+			    eth0: {name: eth0, network: us-$name, type: nic}
+		EOF
+		step "lxd $name: initialised (pool, bridge us-$name $net.1/24, https 127.0.0.1:${PORT[$name]})"
+	fi
+	lxcd "$name" query /1.0/profiles/default 2>>"$LOG" | grep -q "\"us-$name\"" ||
+		die "lxd $name: its default profile has no eth0 on us-$name; run \`lab.sh down\` then \`up\`"
+	[ -s "$LAB_DIR/$name/server.crt" ] || die "lxd $name: no server certificate at $LAB_DIR/$name/server.crt"
+}
+
+# client_cert makes the client certificate every daemon trusts.
+client_cert() {
+	[ -s "$LAB_DIR/client.crt" ] && [ -s "$LAB_DIR/client.key" ] && return 0
+	(umask 077 && quiet openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$LAB_DIR/client.key.tmp" -out "$LAB_DIR/client.crt.tmp" -days 3650 \
+		-subj "/CN=understudy-lab-client" -addext "extendedKeyUsage=clientAuth") ||
+		die "openssl: client certificate"
+	mv "$LAB_DIR/client.key.tmp" "$LAB_DIR/client.key"
+	mv "$LAB_DIR/client.crt.tmp" "$LAB_DIR/client.crt"
+	step "client certificate: $LAB_DIR/client.crt"
+}
+
+trust_client() {
+	local name=$1 fp
+	fp=$(openssl x509 -in "$LAB_DIR/client.crt" -noout -fingerprint -sha256 |
+		sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+	lxcd "$name" query "/1.0/certificates/$fp" >/dev/null 2>&1 && return 0
+	quiet lxcd "$name" config trust add "$LAB_DIR/client.crt" --name understudy-lab ||
+		die "lxd $name: trust the client certificate"
+	step "lxd $name: trusts client.crt"
+}
+
+# ---------------------------------------------------------------- image
+
+# build_image packs the image once; it is packed again only when its
+# sources (the init and service scripts, busybox) change.
+build_image() {
+	local tarball=$LAB_DIR/image/$IMAGE.tar.gz stamp
+	stamp=$(cat "$HERE/busybox-init.sh" "$HERE/busybox-service.sh" /bin/busybox | sha256sum | cut -d' ' -f1)
+	[ -s "$tarball" ] && [ "$(cat "$tarball.sources" 2>/dev/null)" = "$stamp" ] && return 0
+	local b=$LAB_DIR/image/build a
+	rm -rf "$b"
+	mkdir -p "$b"/rootfs/{bin,sbin,dev,proc,sys,tmp,run,etc,root,var/www}
+	cp /bin/busybox "$b/rootfs/bin/busybox"
+	for a in $("$b/rootfs/bin/busybox" --list); do
+		case "$a" in busybox | init | linuxrc) continue ;; esac
+		ln -s busybox "$b/rootfs/bin/$a"
+	done
+	install -m 0755 "$HERE/busybox-init.sh" "$b/rootfs/sbin/init"
+	install -m 0755 "$HERE/busybox-service.sh" "$b/rootfs/sbin/understudy-service"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$b/rootfs/etc/passwd"
+	echo 'root:x:0:' >"$b/rootfs/etc/group"
+	echo '127.0.0.1 localhost' >"$b/rootfs/etc/hosts"
+	chmod 1777 "$b/rootfs/tmp"
+	cat >"$b/metadata.yaml" <<-EOF
+		architecture: $(uname -m)
+		creation_date: $(date +%s)
+		properties:
+		  description: understudy busybox service (httpd on :80 answering its hostname)
+		  os: busybox
+		  release: "$("$b/rootfs/bin/busybox" | head -n 1 | awk '{print $2}')"
+	EOF
+	tar -C "$b" --numeric-owner --owner=0 --group=0 -czf "$tarball.tmp" metadata.yaml rootfs ||
+		die "pack the image"
+	mv "$tarball.tmp" "$tarball"
+	echo "$stamp" >"$tarball.sources"
+	rm -rf "$b"
+	step "image: built $tarball ($(du -k "$tarball" | cut -f1) KiB)"
+}
+
+# import_image NAME points the alias at the current tarball on daemon NAME,
+# importing it when missing. Containers made from an older build keep theirs.
+import_image() {
+	local name=$1 tarball=$LAB_DIR/image/$IMAGE.tar.gz fp alias
+	fp=$(sha256sum "$tarball" | cut -d' ' -f1)
+	alias=$(lxcd "$name" query "/1.0/images/aliases/$IMAGE" 2>/dev/null) || alias=
+	case "$alias" in *"\"$fp\""*) return 0 ;; esac
+	if [ -n "$alias" ]; then
+		quiet lxcd "$name" image alias delete "$IMAGE" || die "lxd $name: drop the old alias $IMAGE"
+	fi
+	if lxcd "$name" query "/1.0/images/$fp" >/dev/null 2>&1; then
+		quiet lxcd "$name" image alias create "$IMAGE" "$fp" || die "lxd $name: alias $IMAGE"
+	else
+		quiet lxcd "$name" image import "$tarball" --alias "$IMAGE" || die "lxd $name: import $IMAGE"
+	fi
+	step "lxd $name: image $IMAGE imported"
+}
+
+# ---------------------------------------------------------------- primaries
+
+# instance_status NAME VM prints RUNNING, STOPPED, FROZEN, ... or nothing.
+instance_status() {
+	lxcd "$1" list --format csv -c ns 2>/dev/null | awk -F, -v n="$2" '$1 == n { print $2 }'
+}
+
+ensure_primary() {
+	local vm=$1 ip=${PRIMARY_IP[$1]} status
+	status=$(instance_status host-a "$vm")
+	if [ -z "$status" ]; then
+		quiet lxcd host-a init "$IMAGE" "$vm" -c "environment.IPADDR=$ip/24" \
+			-c "environment.GATEWAY=${SUBNET[host-a]}.1" || die "create $vm"
+		step "host-a: created $vm ($ip)"
+		status=STOPPED
+	fi
+	case "$status" in
+	RUNNING) return 0 ;;
+	ERROR) quiet lxcd host-a stop --force "$vm" || true ;;
+	esac
+	# `lxc start` also unfreezes a frozen instance.
+	quiet lxcd host-a start "$vm" || die "start $vm"
+	step "host-a: started $vm (was ${status,,})"
+}
+
+# http_get ADDR prints the body of http://ADDR/ (one second budget). Plain
+# bash: busybox-static's wget crashes (SIGSEGV) on these machines.
+http_get() {
+	# shellcheck disable=SC2016
+	timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/80" &&
+		printf "GET / HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3 &&
+		sed "1,/^\r\$/d" <&3' _ "$1" 2>/dev/null
+}
+
+wait_primaries() {
+	local vm deadline=$((SECONDS + WAIT_HTTP)) pending
+	while :; do
+		pending=()
+		for vm in "${PRIMARIES[@]}"; do
+			[ "$(http_get "${PRIMARY_IP[$vm]}")" = "$vm" ] || pending+=("$vm")
+		done
+		[ ${#pending[@]} = 0 ] && return 0
+		[ $SECONDS -ge $deadline ] && die "no HTTP answer from ${pending[*]} within ${WAIT_HTTP}s"
+		sleep 0.1
+	done
+}
+
+# ---------------------------------------------------------------- DNS
+
+DNS_DIR=$LAB_DIR/dns
+
+dns_answers() {
+	dig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +tries=1 +short "$ZONE." SOA 2>/dev/null | grep -q .
+}
+
+named_pid() {
+	local pid
+	pid=$(cat "$DNS_DIR/named.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && alive_pid "$pid" && [ "$(basename "$(readlink "/proc/$pid/exe")")" = named ] && echo "$pid"
+}
+
+write_named_conf() {
+	write_if_changed "$DNS_DIR/named.conf" <<-EOF || true
+		// Generated by examples/lab/lab.sh: the lab's authoritative server.
+		options {
+		  directory "$DNS_DIR";
+		  listen-on port $DNS_PORT { $DNS_ADDR; };
+		  listen-on-v6 { none; };
+		  pid-file "$DNS_DIR/named.pid";
+		  session-keyfile "$DNS_DIR/session.key";
+		  managed-keys-directory "$DNS_DIR";
+		  recursion no;
+		  allow-recursion { none; };
+		  dnssec-validation no;
+		  notify no;
+		};
+		controls { };
+		include "$DNS_DIR/tsig.key";
+		logging {
+		  channel lab { file "$DNS_DIR/named.log" versions 2 size 5m; print-time yes; severity info; };
+		  category default { lab; };
+		  category lame-servers { null; };
+		};
+		zone "$ZONE" {
+		  type primary;
+		  file "$DNS_DIR/$ZONE.zone";
+		  update-policy { grant $KEY_NAME zonesub ANY; };
+		  allow-transfer { key $KEY_NAME; };
+		};
+	EOF
+}
+
+write_zone() {
+	rm -f "$DNS_DIR/$ZONE.zone.jnl"
+	cat >"$DNS_DIR/$ZONE.zone" <<-EOF
+		\$TTL $TTL
+		@    IN SOA ns.$ZONE. hostmaster.$ZONE. ( $(date +%s) 60 30 600 $TTL )
+		@    IN NS  ns.$ZONE.
+		ns   IN A   $DNS_ADDR
+		web  IN A   ${PRIMARY_IP[web-vm]}
+		api  IN A   ${PRIMARY_IP[api-vm]}
+	EOF
+}
+
+stop_named() {
+	local pid
+	pid=$(named_pid) && kill "$pid" 2>/dev/null
+	local deadline=$((SECONDS + 5))
+	while [ -n "${pid:-}" ] && alive_pid "$pid" && [ $SECONDS -lt $deadline ]; do
+		sleep 0.1
+	done
+	# shellcheck disable=SC2046
+	kill_all $(lab_pids "$DNS_DIR" | while read -r p; do
+		[ "$(basename "$(readlink "/proc/$p/exe" 2>/dev/null)")" = named ] && echo "$p"
+	done)
+	rm -f "$DNS_DIR/named.pid"
+}
+
+start_named() {
+	echo "+ named -c $DNS_DIR/named.conf -u root" >>"$LOG"
+	(detached named -c "$DNS_DIR/named.conf" -u root -4 >>"$LOG" 2>&1) || die "start named"
+	local deadline=$((SECONDS + 10))
+	while [ $SECONDS -lt $deadline ]; do
+		dns_answers && return 0
+		sleep 0.1
+	done
+	die "named does not answer on $DNS_ADDR:$DNS_PORT (see $DNS_DIR/named.log)"
+}
+
+ensure_dns() {
+	mkdir -p "$DNS_DIR"
+	if [ ! -s "$DNS_DIR/tsig.key" ]; then
+		(umask 077 && tsig-keygen -a hmac-sha256 "$KEY_NAME" >"$DNS_DIR/tsig.key.tmp") || die "tsig-keygen"
+		mv "$DNS_DIR/tsig.key.tmp" "$DNS_DIR/tsig.key"
+		step "dns: TSIG key $KEY_NAME in $DNS_DIR/tsig.key"
+	fi
+	write_named_conf
+	[ -s "$DNS_DIR/$ZONE.zone" ] || write_zone
+	if named_pid >/dev/null; then
+		local try
+		for try in 1 2 3 4 5; do
+			dns_answers && return 0
+			echo "named: no answer (try $try)" >>"$LOG"
+		done
+		step "dns: named (pid $(named_pid)) does not answer; restarting it"
+	fi
+	stop_named
+	start_named
+	step "dns: named answers on $DNS_ADDR:$DNS_PORT (zone $ZONE.)"
+}
+
+# ---------------------------------------------------------------- PKI
+
+# issue NAME EXTENSIONS signs NAME.crt with the lab CA.
+issue() {
+	local p=$1 name=$2 ext=$3
+	quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$p/$name.key" -out "$p/$name.csr" -subj "/CN=understudy-$name" ||
+		die "openssl: $name key"
+	quiet openssl x509 -req -in "$p/$name.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" \
+		-CAcreateserial -days 825 -out "$p/$name.crt" -extfile <(printf '%b\n' "$ext") ||
+		die "openssl: $name certificate"
+	rm -f "$p/$name.csr"
+}
+
+ensure_pki() {
+	local final=$LAB_DIR/pki p=$LAB_DIR/pki.tmp
+	[ -s "$final/monitor.crt" ] && return 0
+	rm -rf "$p"
+	mkdir -p "$p"
+	chmod 700 "$p"
+	quiet openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$p/ca.key" -out "$p/ca.crt" -days 3650 -subj "/CN=understudy lab CA" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" ||
+		die "openssl: CA"
+	issue "$p" agent 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost'
+	issue "$p" monitor 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth'
+	rm -f "$p/ca.srl"
+	rm -rf "$final"
+	mv "$p" "$final"
+	step "pki: CA, agent and monitor certificates in $final"
+}
+
+# ---------------------------------------------------------------- configs
+
+write_configs() {
+	local changed=()
+	write_if_changed "$INVENTORY" <<-EOF && changed+=("$INVENTORY")
+		# Generated by examples/lab/lab.sh for the local lab; do not edit (git-ignored).
+		lab: true
+		dns: {server: $DNS_ADDR:$DNS_PORT, zone: $ZONE., tsig-key-file: $DNS_DIR/tsig.key, ttl: ${TTL}s}
+		monitor:
+		  listen: 127.0.0.1:9180
+		  state-dir: $LAB_DIR/monitor
+		  interval: 250ms
+		  timeout: 100ms
+		  fails: 3
+		  passes: 2
+		  agent-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/monitor.crt, key: $LAB_DIR/pki/monitor.key}
+		hypervisors:
+		  - {name: host-a, address: ${SUBNET[host-a]}.1, zone: az1, incus: {socket: $LAB_DIR/host-a/unix.socket}}
+		vms:
+		  - {name: web-vm, hypervisor: host-a, instance: web-vm, address: ${PRIMARY_IP[web-vm]}}
+		  - {name: api-vm, hypervisor: host-a, instance: api-vm, address: ${PRIMARY_IP[api-vm]}}
+		standby:
+		  - {name: standby-1, agent: https://127.0.0.1:9443, zone: az1, capacity: {containers: 20, memory: 4GiB}}
+		spares:
+		  - name: spare-1
+		    zone: az1
+		    incus:
+		      url: https://127.0.0.1:${PORT[spare-1]}
+		      client-cert: $LAB_DIR/client.crt
+		      client-key: $LAB_DIR/client.key
+		      server-cert: $LAB_DIR/spare-1/server.crt
+		proxy: {listen: 127.0.0.1:8080}
+		services:
+		  - name: web
+		    fqdn: web.$ZONE.
+		    vm: web-vm
+		    port: 80
+		    check: {http: {path: /, expect-status: 200}}
+		    standby: standby-1
+		    mode: warm
+		    role: frontend
+		    failback: manual
+		    container: {image: $IMAGE, limits: {cpu: 1, memory: 128MiB}}
+		  - name: api
+		    fqdn: api.$ZONE.
+		    vm: api-vm
+		    port: 80
+		    check: {tcp: {}}
+		    standby: standby-1
+		    mode: cold
+		    role: backend
+		    failback: manual
+		    container: {image: $IMAGE, limits: {cpu: 1, memory: 128MiB}}
+	EOF
+	# The standby agent of standby-1 (understudy agent --config $LAB_DIR/agent.yaml).
+	write_if_changed "$LAB_DIR/agent.yaml" <<-EOF && changed+=("$LAB_DIR/agent.yaml")
+		# Generated by examples/lab/lab.sh: the standby agent of standby-1.
+		name: standby-1
+		listen: 127.0.0.1:9443
+		tls:
+		  cert: $LAB_DIR/pki/agent.crt
+		  key: $LAB_DIR/pki/agent.key
+		  client-ca: $LAB_DIR/pki/ca.crt
+		incus: {socket: $LAB_DIR/standby-1/unix.socket}
+		state-dir: $LAB_DIR/agent-state
+		network:
+		  gateway: ${SUBNET[standby-1]}.1
+		  prefix-len: 24
+		  pool: ${SUBNET[standby-1]}.100-${SUBNET[standby-1]}.199
+		capacity: {containers: 20, memory: 4GiB}
+		max-parallel: 4
+	EOF
+	[ ${#changed[@]} = 0 ] || step "wrote ${changed[*]}"
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_up() {
+	[ "$(id -u)" = 0 ] || die "run as root"
+	ensure_packages
+	mkdir -p "$LAB_DIR"
+	chmod 711 "$LAB_DIR"
+
+	# The daemons start in parallel; each is then waited for and set up.
+	STARTED=()
+	local name
+	for name in "${DAEMONS[@]}"; do start_daemon "$name"; done
+	for name in "${STARTED[@]}"; do
+		wait_daemon "$name"
+		step "lxd $name: started (pid $(lxd_pid "$name"))"
+	done
+	client_cert
+	build_image
+	for name in "${DAEMONS[@]}"; do
+		init_daemon "$name"
+		trust_client "$name"
+		import_image "$name"
+	done
+
+	local vm
+	for vm in "${PRIMARIES[@]}"; do ensure_primary "$vm"; done
+	wait_primaries
+	ensure_dns
+	ensure_pki
+	mkdir -p "$LAB_DIR/monitor" "$LAB_DIR/agent-state"
+	write_configs
+	step "lab up: web-vm, api-vm answer HTTP; named on $DNS_ADDR:$DNS_PORT; inventory $INVENTORY"
+}
+
+cmd_status() {
+	local rc=0 name vm pid ip body
+	for name in "${DAEMONS[@]}"; do
+		if lxd_answers "$name"; then
+			printf '%-10s up    pid %-7s https://127.0.0.1:%s  bridge us-%s %s.1/24\n' \
+				"$name" "$(lxd_pid "$name")" "${PORT[$name]}" "$name" "${SUBNET[$name]}"
+			lxcd "$name" list --format csv -c ns4 2>/dev/null | while IFS=, read -r vm st ip; do
+				printf '  %-22s %-8s %s\n' "$vm" "$st" "${ip%% *}"
+			done
+		else
+			printf '%-10s DOWN  (%s does not answer)\n' "$name" "$LAB_DIR/$name/unix.socket"
+			rc=1
+		fi
+	done
+	for vm in "${PRIMARIES[@]}"; do
+		body=$(http_get "${PRIMARY_IP[$vm]}") || true
+		if [ "$body" = "$vm" ]; then
+			printf 'http://%-12s answers %s\n' "${PRIMARY_IP[$vm]}/" "$body"
+		else
+			printf 'http://%-12s DOWN (primary %s)\n' "${PRIMARY_IP[$vm]}/" "$vm"
+			rc=1
+		fi
+	done
+	if pid=$(named_pid) && { dns_answers || dns_answers || dns_answers; }; then
+		printf 'named      up    pid %-7s %s:%s zone %s.\n' "$pid" "$DNS_ADDR" "$DNS_PORT" "$ZONE"
+		dig @"$DNS_ADDR" -p "$DNS_PORT" +time=1 +tries=1 -k "$DNS_DIR/tsig.key" \
+			+noall +answer "$ZONE." AXFR 2>/dev/null | awk '$4 == "A" { printf "  %-28s %-4s A %s\n", $1, $2, $5 }'
+	else
+		printf 'named      DOWN  (%s:%s does not answer)\n' "$DNS_ADDR" "$DNS_PORT"
+		rc=1
+	fi
+	if [ -f "$INVENTORY" ]; then
+		echo "inventory  $INVENTORY"
+	else
+		echo "inventory  MISSING ($INVENTORY)"
+		rc=1
+	fi
+	return $rc
+}
+
+cmd_reset_dns() {
+	[ -s "$DNS_DIR/tsig.key" ] || die "no lab DNS in $DNS_DIR; run \`lab.sh up\`"
+	stop_named
+	write_named_conf
+	write_zone
+	start_named
+	step "dns: zone $ZONE. reset to web -> ${PRIMARY_IP[web-vm]}, api -> ${PRIMARY_IP[api-vm]}"
+}
+
+# stop_daemon NAME stops a daemon and everything it left behind; bounded.
+stop_daemon() {
+	local name=$1 dir=$LAB_DIR/$1
+	if lxd_answers "$name"; then
+		# Forced stops are quick; a clean daemon shutdown then has nothing to wait for.
+		LXC_TIMEOUT=$WAIT_STOP quiet lxcd "$name" stop --all --force || true
+		LXD_DIR=$dir timeout $((WAIT_STOP + 5)) lxd shutdown --timeout $WAIT_STOP >>"$LOG" 2>&1 ||
+			echo "lxd $name: shutdown did not finish; killing" >>"$LOG"
+	fi
+	# shellcheck disable=SC2046
+	kill_all $(lab_pids "$dir")
+	unmount_under "$dir"
+	ip link del "us-$name" 2>/dev/null || true
+}
+
+# delete_fw_rules removes what LXD added to the firewall for the lab bridges.
+delete_fw_rules() {
+	local cmd table rule re='generated for LXD network us-(host-a|standby-1|spare-1)'
+	for cmd in iptables ip6tables; do
+		command -v $cmd >/dev/null || continue
+		for table in filter nat mangle raw; do
+			{ $cmd -w -t $table -S 2>/dev/null || true; } | { grep -E "$re" || true; } |
+				while read -r rule; do
+					eval "$cmd -w -t $table ${rule/#-A/-D}" 2>>"$LOG" || true
+				done
+		done
+	done
+	if command -v nft >/dev/null && nft list table inet lxd >/dev/null 2>&1; then
+		nft list table inet lxd | awk '$1 == "chain" { print $2 }' |
+			{ grep -E '\.us-(host-a|standby-1|spare-1)$' || true; } |
+			while read -r chain; do
+				nft delete chain inet lxd "$chain" 2>>"$LOG" || true
+			done
+	fi
+}
+
+# remove_stale_cgroups DIR removes the empty cgroups that containers of the
+# daemons under DIR left behind when they were killed (a running container's
+# cgroup is not empty, so rmdir leaves it alone).
+remove_stale_cgroups() {
+	local c n
+	for c in "$1"/*/containers/* "$1"/containers/*; do
+		[ -e "$c" ] || continue
+		n=${c##*/}
+		find /sys/fs/cgroup -maxdepth 3 -type d \( -name "lxc.payload.$n" -o -name "lxc.payload.$n-[0-9]*" \
+			-o -name "lxc.monitor.$n" -o -name "lxc.monitor.$n-[0-9]*" \) 2>/dev/null |
+			while read -r d; do
+				find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			done
+	done
+}
+
+cmd_down() {
+	[ "$(id -u)" = 0 ] || die "run as root"
+	local name pids=()
+	if [ -d "$LAB_DIR" ]; then
+		for name in "${DAEMONS[@]}"; do
+			stop_daemon "$name" &
+			pids+=($!)
+		done
+		wait "${pids[@]}" || true
+		step "lxd: daemons stopped"
+		stop_named
+		step "dns: named stopped"
+		# Anything left (a container whose daemon lost track of it).
+		# shellcheck disable=SC2046
+		kill_all $(lab_pids "$LAB_DIR")
+		unmount_under "$LAB_DIR"
+		remove_stale_cgroups "$LAB_DIR"
+	fi
+	for name in "${DAEMONS[@]}"; do ip link del "us-$name" 2>/dev/null || true; done
+	delete_fw_rules
+	if awk -v d="$LAB_DIR/" 'index($5, d) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+		die "mounts remain under $LAB_DIR; not removing it"
+	fi
+	rm -rf --one-file-system "$LAB_DIR"
+	rm -f "$INVENTORY"
+	step "lab down: $LAB_DIR, bridges, firewall rules and $INVENTORY removed"
+}
+
+main() {
+	local cmd=${1:-}
+	case "$cmd" in
+	up | down | status | reset-dns) ;;
+	*)
+		echo "usage: $0 up|down|status|reset-dns" >&2
+		exit 2
+		;;
+	esac
+	: >>"$LOG" 2>/dev/null || LOG=/dev/null
+	echo "=== $(date -u +%FT%TZ) lab.sh $cmd" >>"$LOG"
+	[ "$cmd" = status ] && { cmd_status; return; }
+	# One lab.sh that changes the lab at a time.
+	exec 9>/tmp/understudy-lab-sh.lock
+	flock -w 900 9 || die "another lab.sh has held /tmp/understudy-lab-sh.lock for 15 minutes"
+	case "$cmd" in
+	up) cmd_up ;;
+	down) cmd_down ;;
+	reset-dns) cmd_reset_dns ;;
+	esac
+}
+
+main "$@"
