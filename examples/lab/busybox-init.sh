@@ -21,6 +21,11 @@ if [ -n "$IPADDR" ]; then
 	ip addr add "$IPADDR" dev eth0
 fi
 ip link set eth0 up
+if [ -n "$IPADDR" ]; then
+	# Announce the address (gratuitous ARP): a copy of this service that comes
+	# up on a new MAC must not wait for the neighbours' stale entries to expire.
+	arping -U -c 2 -I eth0 "${IPADDR%/*}" >/dev/null 2>&1 &
+fi
 if [ -n "$GATEWAY" ]; then
 	ip route add default via "$GATEWAY"
 fi
