@@ -3,10 +3,93 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/understudy/understudy/standby"
 )
 
-// runAgent is not written yet; its issue owns this file.
-func runAgent(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// runAgent runs the standby agent: `understudy agent --config agent.yaml`.
+// The start-up order follows incus-agent: logger, config, then standby.Run
+// (state, runtime connection, CRIU probe, server, readiness); ctx ends on
+// SIGINT/SIGTERM for a graceful shutdown, SIGHUP reloads the TLS files.
+func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "agent.yaml", "agent configuration file")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, err)
+	}
+	if fs.NArg() != 0 {
+		return withCode(2, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+
+	logger, err := agentLogger(stderr, *level, *format)
+	if err != nil {
+		return withCode(2, err)
+	}
+	logger.Info("starting standby agent", "component", "agent", "version", version, "config", *configPath)
+
+	cfg, err := standby.LoadConfig(*configPath)
+	if err != nil {
+		return withCode(2, err)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	fwdCtx, stopFwd := context.WithCancel(ctx)
+	defer stopFwd()
+	go func() { // forwards SIGHUP until runAgent returns
+		for {
+			select {
+			case <-fwdCtx.Done():
+				return
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+
+	err = standby.Run(ctx, cfg, standby.RunOptions{
+		Logger:  logger,
+		Version: version,
+		Connect: standby.ConnectLXD,
+		Reload:  reload,
+	})
+	if err != nil {
+		return fmt.Errorf("standby agent: %w", err)
+	}
+	return nil
+}
+
+// agentLogger builds the slog logger for daemons.
+func agentLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
 }

@@ -1,0 +1,137 @@
+package standby
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Mode is how a service's container waits on the standby VM.
+type Mode string
+
+// The preparation modes.
+const (
+	// ModeWarm keeps the container running; activation only checks it.
+	ModeWarm Mode = "warm"
+	// ModeCold keeps the container created and stopped; activation starts it.
+	ModeCold Mode = "cold"
+	// ModeRestore keeps a checkpoint; activation restores it (stateful only
+	// when CRIU works, otherwise a cold start).
+	ModeRestore Mode = "restore"
+)
+
+// ServiceSpec is what PUT /v1/services/{name} asks the agent to prepare.
+type ServiceSpec struct {
+	Name     string            `json:"name"`
+	Image    string            `json:"image"`
+	Mode     Mode              `json:"mode"`
+	Port     int               `json:"port"`
+	CPU      int               `json:"cpu,omitempty"`
+	Memory   int64             `json:"memory,omitempty"` // bytes; counted against capacity.memory
+	Config   map[string]string `json:"config,omitempty"`
+	Priority int               `json:"priority,omitempty"`
+	Epoch    uint64            `json:"epoch"`
+}
+
+var serviceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Validate reports the first problem of the spec, wrapping ErrInvalid.
+func (s ServiceSpec) Validate() error {
+	switch {
+	case !serviceNameRE.MatchString(s.Name):
+		return fmt.Errorf("%w: name %q must be a DNS label (a-z, 0-9, '-')", ErrInvalid, s.Name)
+	case s.Image == "":
+		return fmt.Errorf("%w: service %q: image is required", ErrInvalid, s.Name)
+	case s.Mode != ModeWarm && s.Mode != ModeCold && s.Mode != ModeRestore:
+		return fmt.Errorf("%w: service %q: mode %q must be warm, cold or restore", ErrInvalid, s.Name, s.Mode)
+	case s.Port < 1 || s.Port > 65535:
+		return fmt.Errorf("%w: service %q: port %d out of range", ErrInvalid, s.Name, s.Port)
+	case s.CPU < 0 || s.Memory < 0:
+		return fmt.Errorf("%w: service %q: negative cpu or memory", ErrInvalid, s.Name)
+	}
+	return nil
+}
+
+// EpochRequest is the body of activate, deactivate and delete.
+type EpochRequest struct {
+	Epoch uint64 `json:"epoch"`
+}
+
+// Phase is one timed step of an activation.
+type Phase struct {
+	Name string  `json:"name"`
+	MS   float64 `json:"ms"`
+}
+
+// Activation is the result of POST /v1/services/{name}/activate.
+type Activation struct {
+	Service        string  `json:"service"`
+	Address        string  `json:"address"`
+	Mode           Mode    `json:"mode"`
+	Restored       bool    `json:"restored"`
+	FallbackReason string  `json:"fallback_reason,omitempty"`
+	Phases         []Phase `json:"phases"`
+	TookMS         float64 `json:"took_ms"`
+}
+
+// Health is the body of GET /v1/health.
+type Health struct {
+	Name    string `json:"name,omitempty"` // the agent's name from its config
+	Ready   bool   `json:"ready"`
+	Restore string `json:"restore"` // "available" or "unavailable: <reason>"
+	Version string `json:"version"`
+	Epoch   uint64 `json:"epoch"`
+}
+
+// Capacity is the body of GET /v1/capacity.
+type Capacity struct {
+	CPUs              int        `json:"cpus"`
+	Load              [3]float64 `json:"load"` // 1, 5 and 15 minute load average
+	StealPercent      float64    `json:"steal_percent"`
+	StealIntervalMS   float64    `json:"steal_interval_ms"`
+	MemoryTotal       int64      `json:"memory_total"`
+	MemoryFree        int64      `json:"memory_free"` // MemAvailable
+	ContainersRunning int        `json:"containers_running"`
+	SlotsTotal        int        `json:"slots_total"`
+	SlotsFree         int        `json:"slots_free"`
+	MemoryLimit       int64      `json:"memory_limit"`    // capacity.memory
+	MemoryReserved    int64      `json:"memory_reserved"` // sum of running services' memory
+}
+
+// ServiceStatus is one entry of GET /v1/services.
+type ServiceStatus struct {
+	Spec    ServiceSpec `json:"spec"`
+	Address string      `json:"address,omitempty"` // static address from the pool, if any
+	Running bool        `json:"running"`
+	Active  bool        `json:"active"` // activated and not deactivated since
+	Status  string      `json:"status"` // runtime status, e.g. Running, Stopped
+}
+
+// ProbeKind is the kind of POST /v1/probe.
+type ProbeKind string
+
+// The probe kinds.
+const (
+	ProbeICMP ProbeKind = "icmp"
+	ProbeTCP  ProbeKind = "tcp"
+)
+
+// ProbeRequest is the body of POST /v1/probe.
+type ProbeRequest struct {
+	Address   string    `json:"address"`
+	Kind      ProbeKind `json:"kind"`
+	Port      int       `json:"port,omitempty"`
+	TimeoutMS int       `json:"timeout_ms,omitempty"`
+}
+
+// ProbeResult is the answer of POST /v1/probe.
+type ProbeResult struct {
+	OK    bool    `json:"ok"`
+	RTTMS float64 `json:"rtt_ms"`
+	Error string  `json:"error,omitempty"`
+}
+
+// errorBody is the JSON body of every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}

@@ -1,0 +1,315 @@
+package standby
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the agent's configuration, read from agent.yaml. See README.md
+// for every key and its default.
+type Config struct {
+	Name            string         `yaml:"name"`
+	Listen          string         `yaml:"listen"`
+	TLS             TLSFiles       `yaml:"tls"`
+	Incus           IncusConfig    `yaml:"incus"`
+	StateDir        string         `yaml:"state-dir"`
+	Capacity        CapacityConfig `yaml:"capacity"`
+	MaxParallel     int            `yaml:"max-parallel"`
+	Network         *NetworkConfig `yaml:"network"`
+	NIC             string         `yaml:"nic"`
+	ActivateTimeout Duration       `yaml:"activate-timeout"`
+	StopTimeout     Duration       `yaml:"stop-timeout"`
+	CRIU            CRIUConfig     `yaml:"criu"`
+}
+
+// TLSFiles are the agent's server certificate and the CA its clients must present certificates from.
+type TLSFiles struct {
+	Cert     string `yaml:"cert"`
+	Key      string `yaml:"key"`
+	ClientCA string `yaml:"client-ca"`
+}
+
+// IncusConfig says how to reach Incus/LXD: a unix socket, or HTTPS with a
+// client certificate and the pinned server certificate.
+type IncusConfig struct {
+	Socket     string `yaml:"socket"`
+	URL        string `yaml:"url"`
+	ClientCert string `yaml:"client-cert"`
+	ClientKey  string `yaml:"client-key"`
+	ServerCert string `yaml:"server-cert"`
+}
+
+// CapacityConfig bounds what the agent runs at once.
+type CapacityConfig struct {
+	Containers int      `yaml:"containers"`
+	Memory     ByteSize `yaml:"memory"`
+}
+
+// NetworkConfig makes the agent give each service a static address from a pool.
+type NetworkConfig struct {
+	Gateway   string `yaml:"gateway"`
+	PrefixLen int    `yaml:"prefix-len"`
+	Pool      string `yaml:"pool"` // FIRST-LAST, inclusive
+
+	gateway     netip.Addr
+	first, last netip.Addr
+}
+
+// CRIUConfig tunes the start-up CRIU probe.
+type CRIUConfig struct {
+	Path         string   `yaml:"path"`
+	ProbeTimeout Duration `yaml:"probe-timeout"`
+	Disable      bool     `yaml:"disable"`
+}
+
+// DefaultConfig returns the configuration with every default set.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:9443",
+		StateDir:        "/var/lib/understudy/agent",
+		Capacity:        CapacityConfig{Containers: 20, Memory: 4 << 30},
+		MaxParallel:     4,
+		NIC:             "eth0",
+		ActivateTimeout: Duration(30 * time.Second),
+		CRIU:            CRIUConfig{Path: "criu", ProbeTimeout: Duration(5 * time.Second)},
+	}
+}
+
+// LoadConfig reads and validates the file at path. Every error carries
+// path:line:col.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig decodes data strictly (unknown keys are errors) and validates it.
+// name is used in error messages.
+func ParseConfig(name string, data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("%s: empty config", name)
+		}
+		return Config{}, decodeError(name, err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, decodeError(name, err)
+	}
+	if errs := cfg.validate(); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = fmt.Sprintf("%s:%s: %s: %s", name, position(&root, e.path), strings.Join(e.path, "."), e.msg)
+		}
+		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(msgs, "; "))
+	}
+	return cfg, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): `)
+
+// decodeError rewrites yaml.v3's "line N: msg" into "name:N: msg".
+func decodeError(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			msgs[i] = name + ":" + yamlLineRE.ReplaceAllString(e, "$1: ")
+		}
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(msgs, "; "))
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return fmt.Errorf("%w: %s:%s", ErrInvalid, name, yamlLineRE.ReplaceAllString(msg, "$1: "))
+}
+
+type fieldError struct {
+	path []string
+	msg  string
+}
+
+func (c *Config) validate() []fieldError {
+	var errs []fieldError
+	add := func(msg string, path ...string) { errs = append(errs, fieldError{path, msg}) }
+	if _, err := netip.ParseAddrPort(c.Listen); err != nil {
+		if _, _, err2 := splitHostPort(c.Listen); err2 != nil {
+			add(fmt.Sprintf("%q is not host:port", c.Listen), "listen")
+		}
+	}
+	for _, f := range []struct{ v, k string }{{c.TLS.Cert, "cert"}, {c.TLS.Key, "key"}, {c.TLS.ClientCA, "client-ca"}} {
+		if f.v == "" {
+			add("required (the agent only serves mutual TLS)", "tls", f.k)
+		}
+	}
+	switch {
+	case c.Incus.Socket == "" && c.Incus.URL == "":
+		add("set socket or url", "incus")
+	case c.Incus.Socket != "" && c.Incus.URL != "":
+		add("set socket or url, not both", "incus", "url")
+	case c.Incus.URL != "" && (c.Incus.ClientCert == "" || c.Incus.ClientKey == ""):
+		add("an https url needs client-cert and client-key", "incus", "url")
+	}
+	if c.StateDir == "" {
+		add("required", "state-dir")
+	}
+	if c.Capacity.Containers < 1 {
+		add("must be at least 1", "capacity", "containers")
+	}
+	if c.Capacity.Memory <= 0 {
+		add("must be positive", "capacity", "memory")
+	}
+	if c.MaxParallel < 1 {
+		add("must be at least 1", "max-parallel")
+	}
+	if c.NIC == "" {
+		add("required", "nic")
+	}
+	if c.ActivateTimeout <= 0 {
+		add("must be positive", "activate-timeout")
+	}
+	if c.StopTimeout < 0 {
+		add("must not be negative", "stop-timeout")
+	}
+	if c.CRIU.ProbeTimeout <= 0 {
+		add("must be positive", "criu", "probe-timeout")
+	}
+	if c.Network != nil {
+		errs = append(errs, c.Network.validate()...)
+	}
+	return errs
+}
+
+func (n *NetworkConfig) validate() []fieldError {
+	var errs []fieldError
+	add := func(msg string, path ...string) { errs = append(errs, fieldError{path, msg}) }
+	if n.PrefixLen == 0 {
+		n.PrefixLen = 24 // default; a custom UnmarshalYAML would lose KnownFields
+	}
+	gw, err := netip.ParseAddr(n.Gateway)
+	if err != nil || !gw.Is4() {
+		add(fmt.Sprintf("%q is not an IPv4 address", n.Gateway), "network", "gateway")
+	}
+	n.gateway = gw
+	if n.PrefixLen < 1 || n.PrefixLen > 30 {
+		add(fmt.Sprintf("%d is not between 1 and 30", n.PrefixLen), "network", "prefix-len")
+		return errs
+	}
+	a, b, ok := strings.Cut(n.Pool, "-")
+	first, err1 := netip.ParseAddr(strings.TrimSpace(a))
+	last, err2 := netip.ParseAddr(strings.TrimSpace(b))
+	switch {
+	case !ok || err1 != nil || err2 != nil || !first.Is4() || !last.Is4():
+		add(fmt.Sprintf("%q is not FIRST-LAST of IPv4 addresses", n.Pool), "network", "pool")
+	case last.Less(first):
+		add("last address is lower than the first", "network", "pool")
+	case gw.IsValid() && !(netip.PrefixFrom(gw, n.PrefixLen).Masked().Contains(first) && netip.PrefixFrom(gw, n.PrefixLen).Masked().Contains(last)):
+		add(fmt.Sprintf("pool is outside %s/%d", gw, n.PrefixLen), "network", "pool")
+	case gw.IsValid() && !gw.Less(first) && !last.Less(gw):
+		add("pool contains the gateway", "network", "pool")
+	}
+	n.first, n.last = first, last
+	return errs
+}
+
+// position returns "line:col" of the deepest node found along path.
+func position(root *yaml.Node, path []string) string {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line, col := n.Line, n.Column
+	for _, key := range path {
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, col = n.Content[i].Line, n.Content[i].Column
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return fmt.Sprintf("%d:%d", line, col)
+}
+
+func splitHostPort(s string) (string, int, error) {
+	i := strings.LastIndex(s, ":")
+	if i < 0 {
+		return "", 0, errors.New("missing port")
+	}
+	p, err := strconv.Atoi(s[i+1:])
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, errors.New("bad port")
+	}
+	return s[:i], p, nil
+}
+
+// Duration is a time.Duration written as "5s", "250ms" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(value *yaml.Node) error {
+	v, err := time.ParseDuration(value.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 5s or 250ms", value.Line, value.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ByteSize is a size in bytes written as 536870912, "512MiB", "4GiB" or "1GB" in YAML.
+type ByteSize int64
+
+var byteUnits = map[string]int64{
+	"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+	"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40,
+}
+
+var byteSizeRE = regexp.MustCompile(`^\s*(\d+)\s*([A-Za-z]*)\s*$`)
+
+// ParseByteSize parses "4GiB", "512MB" or plain bytes.
+func ParseByteSize(s string) (int64, error) {
+	m := byteSizeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a size like 512MiB or 4GiB", s)
+	}
+	unit, ok := byteUnits[strings.ToUpper(m[2])]
+	if !ok {
+		return 0, fmt.Errorf("%q has an unknown unit %q", s, m[2])
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n > (1<<62)/unit {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * unit, nil
+}
+
+// UnmarshalYAML parses a size with an optional unit.
+func (b *ByteSize) UnmarshalYAML(value *yaml.Node) error {
+	n, err := ParseByteSize(value.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", value.Line, err)
+	}
+	*b = ByteSize(n)
+	return nil
+}

@@ -1,0 +1,167 @@
+package standby
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const validConfig = `listen: 127.0.0.1:9443
+tls:
+  cert: /etc/understudy/agent.crt
+  key: /etc/understudy/agent.key
+  client-ca: /etc/understudy/ca.crt
+incus:
+  socket: /var/lib/understudy-lab/standby-1/unix.socket
+state-dir: /var/lib/understudy/agent
+capacity:
+  containers: 10
+  memory: 2GiB
+max-parallel: 3
+network:
+  gateway: 10.200.1.1
+  prefix-len: 24
+  pool: 10.200.1.100-10.200.1.199
+`
+
+func TestParseConfigValid(t *testing.T) {
+	cfg, err := ParseConfig("agent.yaml", []byte(validConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Capacity.Memory != 2<<30 || cfg.Capacity.Containers != 10 || cfg.MaxParallel != 3 {
+		t.Errorf("capacity/max-parallel not decoded: %+v", cfg)
+	}
+	if cfg.Network == nil || cfg.Network.first.String() != "10.200.1.100" || cfg.Network.last.String() != "10.200.1.199" {
+		t.Errorf("network not decoded: %+v", cfg.Network)
+	}
+	// Defaults stay where the file is silent.
+	if cfg.NIC != "eth0" || time.Duration(cfg.ActivateTimeout) != 30*time.Second || cfg.CRIU.Path != "criu" {
+		t.Errorf("defaults lost: %+v", cfg)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig("a.yaml", []byte("tls: {cert: c, key: k, client-ca: ca}\nincus: {socket: /s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	if cfg.Listen != want.Listen || cfg.Capacity != want.Capacity || cfg.MaxParallel != 4 || cfg.Network != nil {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct {
+		desc, yaml, want string
+	}{
+		{"unknown key", "listen: 127.0.0.1:1\nlisten-addr: x\n", "agent.yaml:2: field listen-addr not found"},
+		{"unknown nested key", validConfig + "  mask: 24\n", "agent.yaml:17: field mask not found"},
+		{"bad memory", strings.Replace(validConfig, "2GiB", "lots", 1), "agent.yaml:11: \"lots\" is not a size"},
+		{"bad duration", validConfig + "activate-timeout: soon\n", "agent.yaml:17: \"soon\" is not a duration"},
+		{"wrong type", strings.Replace(validConfig, "max-parallel: 3", "max-parallel: many", 1), "agent.yaml:12: cannot unmarshal"},
+		{"missing tls", "incus: {socket: /s}\n", "agent.yaml:1:1: tls.cert: required"},
+		{"no incus", strings.Replace(validConfig, "  socket: /var/lib/understudy-lab/standby-1/unix.socket\n", "  client-cert: x\n", 1), "agent.yaml:6:1: incus: set socket or url"},
+		{"pool outside subnet", strings.Replace(validConfig, "10.200.1.199", "10.200.2.5", 1), "agent.yaml:16:3: network.pool: pool is outside 10.200.1.1/24"},
+		{"pool reversed", strings.Replace(validConfig, "10.200.1.100-10.200.1.199", "10.200.1.199-10.200.1.100", 1), "agent.yaml:16:3: network.pool: last address is lower"},
+		{"pool with gateway", strings.Replace(validConfig, "10.200.1.100-", "10.200.1.1-", 1), "network.pool: pool contains the gateway"},
+		{"zero containers", strings.Replace(validConfig, "containers: 10", "containers: 0", 1), "agent.yaml:10:3: capacity.containers: must be at least 1"},
+		{"bad listen", strings.Replace(validConfig, "127.0.0.1:9443", "nowhere", 1), "agent.yaml:1:1: listen: \"nowhere\" is not host:port"},
+		{"empty", "", "agent.yaml: empty config"},
+		{"syntax", "listen: [\n", "agent.yaml:"},
+	}
+	for _, tc := range tests {
+		_, err := ParseConfig("agent.yaml", []byte(tc.yaml))
+		if err == nil {
+			t.Errorf("%s: no error", tc.desc)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %q does not contain %q", tc.desc, err, tc.want)
+		}
+	}
+}
+
+func TestLoadConfigFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(p, []byte("bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(p)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), p+":1: field bogus not found") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"4GiB", 4 << 30, true}, {"512MiB", 512 << 20, true}, {"1GB", 1e9, true}, {"1024", 1024, true},
+		{"1 kib", 1024, true}, {"-1", 0, false}, {"1.5GiB", 0, false}, {"3PB", 0, false}, {"", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseByteSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(validConfig))
+	f.Add([]byte("network: {pool: 1.2.3.4-1.2.3.1}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig("fuzz.yaml", data)
+		if err == nil && (cfg.MaxParallel < 1 || cfg.Capacity.Containers < 1) {
+			t.Errorf("accepted an invalid config: %+v", cfg)
+		}
+	})
+}
+
+func TestProcParsers(t *testing.T) {
+	ct, err := readCPUTimes("testdata/proc")
+	if err != nil || ct.total != 10000 || ct.steal != 400 {
+		t.Errorf("readCPUTimes = %+v, %v; want total 10000 steal 400", ct, err)
+	}
+	l, err := readLoadAvg("testdata/proc")
+	if err != nil || l != [3]float64{0.5, 1.25, 2} {
+		t.Errorf("readLoadAvg = %v, %v", l, err)
+	}
+	total, free, err := readMemInfo("testdata/proc")
+	if err != nil || total != 4000000*1024 || free != 1500000*1024 {
+		t.Errorf("readMemInfo = %d, %d, %v", total, free, err)
+	}
+}
+
+func TestStealSampler(t *testing.T) {
+	dir := t.TempDir()
+	write := func(steal, total int) {
+		line := "cpu  " + itoa(total-steal) + " 0 0 0 0 0 0 " + itoa(steal) + " 0 0\n"
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(line), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := procRoot
+	procRoot = dir
+	t.Cleanup(func() { procRoot = old })
+	write(100, 1000)
+	s := newStealSampler()
+	write(150, 1200) // 50 of 200 ticks stolen
+	s.sample()
+	if p, iv := s.last(); p != 25 || iv <= 0 {
+		t.Errorf("steal = %v%% over %v, want 25%%", p, iv)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

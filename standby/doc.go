@@ -1,0 +1,36 @@
+// Package standby is the standby agent that runs inside the shared standby VM
+// next to Incus/LXD, and the HTTP client the monitor uses to talk to it.
+//
+// The agent keeps each protected service's container prepared (warm: running,
+// cold: created and stopped, restore: checkpoint present), activates it on
+// request (start, already running, or restore with a cold-start fallback),
+// waits until it has an address and its port accepts connections, and reports
+// the time of every phase. It coalesces concurrent activations of one service,
+// bounds parallel activations of different services, refuses work that does
+// not fit the VM's capacity before starting anything, and refuses requests
+// carrying an epoch lower than the highest it has seen (fencing against a
+// stale monitor). It also probes addresses (ICMP, TCP) as the monitor's second
+// vantage point.
+//
+// It does not decide when to fail over, talk DNS, or migrate containers: the
+// monitor and recover packages do. It reaches Incus/LXD only through the small
+// Runtime interface, implemented by the lxd package.
+package standby
+
+import "errors"
+
+// Errors callers branch on. The server maps each to an HTTP status and an
+// error code in the JSON body; the client maps them back, so errors.Is works
+// across the wire.
+var (
+	// ErrStaleEpoch: the request's epoch is lower than the highest seen (409).
+	ErrStaleEpoch = errors.New("stale epoch")
+	// ErrNoCapacity: the standby VM lacks free slots or memory (507).
+	ErrNoCapacity = errors.New("no capacity")
+	// ErrNotFound: the service is not known to the agent (404).
+	ErrNotFound = errors.New("service not found")
+	// ErrInvalid: the request is malformed or the spec is invalid (400).
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotReady: the agent is still starting up (503).
+	ErrNotReady = errors.New("agent not ready")
+)

@@ -1,0 +1,191 @@
+package standby
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fakeRuntime is a stateful in-memory Runtime and Checkpointer. Instances
+// "listen" wherever the test's listener is: WaitIPv4 returns addr.
+type fakeRuntime struct {
+	mu         sync.Mutex
+	instances  map[string]*fakeInstance
+	starts     map[string]int
+	addr       netip.Addr
+	startDelay time.Duration
+	startErr   error
+	startGate  chan struct{} // when set, Start waits until it is closed
+	inStart    atomic.Int32  // Start calls in progress
+}
+
+type fakeInstance struct {
+	spec      InstanceSpec
+	running   bool
+	snapshots map[string]bool
+}
+
+var (
+	_ Runtime      = (*fakeRuntime)(nil)
+	_ Checkpointer = (*fakeRuntime)(nil)
+)
+
+func newFakeRuntime() *fakeRuntime {
+	return &fakeRuntime{instances: map[string]*fakeInstance{}, starts: map[string]int{}, addr: netip.MustParseAddr("127.0.0.1")}
+}
+
+func (f *fakeRuntime) Ensure(_ context.Context, spec InstanceSpec) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in, ok := f.instances[spec.Name]; ok { // like lxd: set the keys the spec names
+		for k, v := range spec.Config {
+			in.spec.Config[k] = v
+		}
+		return false, nil
+	}
+	spec.Config = maps.Clone(spec.Config)
+	if spec.Config == nil {
+		spec.Config = map[string]string{}
+	}
+	f.instances[spec.Name] = &fakeInstance{spec: spec, snapshots: map[string]bool{}}
+	return true, nil
+}
+
+func (f *fakeRuntime) Start(ctx context.Context, name string) error {
+	f.inStart.Add(1)
+	defer f.inStart.Add(-1)
+	f.mu.Lock()
+	delay, serr, gate := f.startDelay, f.startErr, f.startGate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[name]
+	if !ok {
+		return fmt.Errorf("start %q: %w", name, errInstanceNotFound)
+	}
+	if serr != nil {
+		return serr
+	}
+	if !in.running {
+		f.starts[name]++
+		in.running = true
+	}
+	return nil
+}
+
+func (f *fakeRuntime) Stop(_ context.Context, name string, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[name]
+	if !ok {
+		return fmt.Errorf("stop %q: %w", name, errInstanceNotFound)
+	}
+	in.running = false
+	return nil
+}
+
+func (f *fakeRuntime) State(_ context.Context, name string) (InstanceState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[name]
+	if !ok {
+		return InstanceState{}, errInstanceNotFound
+	}
+	st := InstanceState{Status: "Stopped", Running: in.running}
+	if in.running {
+		st.Status = "Running"
+		st.Addresses = map[string][]netip.Addr{"eth0": {f.addr}}
+	}
+	return st, nil
+}
+
+func (f *fakeRuntime) WaitIPv4(ctx context.Context, name, _ string) (netip.Addr, error) {
+	for {
+		st, err := f.State(ctx, name)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if st.Running {
+			return f.addr, nil
+		}
+		select {
+		case <-ctx.Done():
+			return netip.Addr{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func (f *fakeRuntime) Delete(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.instances, name)
+	return nil
+}
+
+func (f *fakeRuntime) Snapshot(_ context.Context, name, snap string, _ bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[name]
+	if !ok {
+		return errInstanceNotFound
+	}
+	in.snapshots[snap] = true
+	return nil
+}
+
+func (f *fakeRuntime) Restore(_ context.Context, name, snap string, stateful bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[name]
+	if !ok {
+		return errInstanceNotFound
+	}
+	if !in.snapshots[snap] {
+		return errors.New("no such snapshot")
+	}
+	if stateful && !in.running {
+		in.running = true
+		f.starts[name]++
+	}
+	return nil
+}
+
+// running reports whether the instance exists and runs, and how often it started.
+func (f *fakeRuntime) status(name string) (exists, running bool, starts int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[name]
+	if !ok {
+		return false, false, f.starts[name]
+	}
+	return true, in.running, f.starts[name]
+}
+
+func (f *fakeRuntime) config(name string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in, ok := f.instances[name]; ok {
+		return maps.Clone(in.spec.Config)
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+package standby
+
+import (
+	"context"
+
+	"github.com/understudy/understudy/lxd"
+)
+
+// The lxd adapter is the production Runtime and Checkpointer.
+var (
+	_ Runtime      = (*lxd.Client)(nil)
+	_ Checkpointer = (*lxd.Client)(nil)
+)
+
+// ConnectLXD opens the Incus/LXD connection described by c with the lxd
+// adapter. Run calls SetStateful on it after the CRIU probe.
+func ConnectLXD(ctx context.Context, c IncusConfig) (Runtime, error) {
+	return lxd.Connect(ctx, lxd.Conn{
+		Socket: c.Socket, URL: c.URL,
+		ClientCert: c.ClientCert, ClientKey: c.ClientKey, ServerCert: c.ServerCert,
+	})
+}

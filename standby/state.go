@@ -1,0 +1,212 @@
+package standby
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// epochGuard persists the highest epoch seen and refuses lower ones.
+type epochGuard struct {
+	mu   sync.Mutex
+	path string
+	max  uint64
+}
+
+func openEpochGuard(dir string) (*epochGuard, error) {
+	g := &epochGuard{path: filepath.Join(dir, "epoch")}
+	data, err := os.ReadFile(g.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return g, nil
+	case err != nil:
+		return nil, fmt.Errorf("read epoch: %w", err)
+	}
+	g.max, err = strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("parse epoch file %s: %w", g.path, err)
+	}
+	return g, nil
+}
+
+// Check accepts epoch when it is at least the highest seen, persisting a new
+// maximum before returning; it returns ErrStaleEpoch otherwise.
+func (g *epochGuard) Check(epoch uint64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if epoch < g.max {
+		return fmt.Errorf("%w: request epoch %d is lower than %d", ErrStaleEpoch, epoch, g.max)
+	}
+	if epoch == g.max {
+		return nil
+	}
+	if err := writeFileAtomic(g.path, []byte(strconv.FormatUint(epoch, 10)+"\n")); err != nil {
+		return fmt.Errorf("persist epoch: %w", err)
+	}
+	g.max = epoch
+	return nil
+}
+
+// Current returns the highest epoch seen.
+func (g *epochGuard) Current() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.max
+}
+
+// record is what the agent persists per service.
+type record struct {
+	Spec    ServiceSpec `json:"spec"`
+	Address netip.Addr  `json:"address,omitzero"`
+}
+
+// serviceStore persists the prepared services and their pool addresses in
+// state-dir/services.json, so both survive a restart.
+type serviceStore struct {
+	mu       sync.Mutex
+	path     string
+	services map[string]record
+}
+
+func openServiceStore(dir string) (*serviceStore, error) {
+	s := &serviceStore{path: filepath.Join(dir, "services.json"), services: map[string]record{}}
+	data, err := os.ReadFile(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("read services: %w", err)
+	}
+	if err := json.Unmarshal(data, &s.services); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", s.path, err)
+	}
+	return s, nil
+}
+
+func (s *serviceStore) get(name string) (record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.services[name]
+	return r, ok
+}
+
+func (s *serviceStore) list() []record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]record, 0, len(s.services))
+	for _, r := range s.services {
+		out = append(out, r)
+	}
+	return out
+}
+
+// put stores r, allocating an address from pool when pool is set and the
+// service has none yet.
+func (s *serviceStore) put(r record, pool *NetworkConfig) (record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.services[r.Spec.Name]; ok {
+		r.Address = old.Address
+	}
+	if pool != nil && !r.Address.IsValid() {
+		addr, err := s.allocate(pool)
+		if err != nil {
+			return record{}, err
+		}
+		r.Address = addr
+	}
+	prev, had := s.services[r.Spec.Name]
+	s.services[r.Spec.Name] = r
+	if err := s.save(); err != nil {
+		if had {
+			s.services[r.Spec.Name] = prev
+		} else {
+			delete(s.services, r.Spec.Name)
+		}
+		return record{}, err
+	}
+	return r, nil
+}
+
+func (s *serviceStore) remove(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev, ok := s.services[name]
+	if !ok {
+		return nil
+	}
+	delete(s.services, name)
+	if err := s.save(); err != nil {
+		s.services[name] = prev
+		return err
+	}
+	return nil
+}
+
+// allocate returns the lowest pool address no service holds. Caller holds mu.
+func (s *serviceStore) allocate(pool *NetworkConfig) (netip.Addr, error) {
+	used := map[netip.Addr]bool{}
+	for _, r := range s.services {
+		used[r.Address] = true
+	}
+	for a := pool.first; a.IsValid() && !pool.last.Less(a); a = a.Next() {
+		if !used[a] {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%w: address pool %s is exhausted", ErrNoCapacity, pool.Pool)
+}
+
+func (s *serviceStore) save() error {
+	data, err := json.MarshalIndent(s.services, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode services: %w", err)
+	}
+	if err := writeFileAtomic(s.path, data); err != nil {
+		return fmt.Errorf("persist services: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file, syncs it and renames it over path.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ensureDir creates the state directory (mode 0700) if needed.
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	return nil
+}
