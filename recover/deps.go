@@ -85,4 +85,10 @@ type Deps struct {
 	DNS       DNS
 	Notifier  Notifier
 	Execer    Execer
+
+	// For migrations and failbacks (see movedeps.go). Holder may be nil
+	// when no proxy runs: hold and release then do nothing.
+	Holder      Holder
+	Migrator    Migrator
+	Deactivator Deactivator
 }

@@ -1,6 +1,8 @@
 // Package recover runs incidents: when a service's primary fails, it takes
 // the service through its recovery playbook to the standby and records where
-// the service runs now.
+// the service runs now. It also moves a service on: from the standby to a
+// dedicated spare (a migration) and back to its primary (a failback), as
+// incidents of their own kind with their own playbooks (moves.go).
 //
 // The package has three parts:
 //
@@ -9,12 +11,19 @@
 //     (etcd-io/raft's Step and logical clock are the model).
 //   - Executor, which owns one goroutine per open incident, runs the actions
 //     through small interfaces it defines (Confirmer, Fencer, Activator,
-//     HealthChecker, DNS, Notifier, Execer), feeds their results back as
+//     HealthChecker, DNS, Notifier, Execer; Holder, Migrator, Deactivator for
+//     moves), feeds their results back as
 //     events, and persists every transition to the Store before the action
 //     that follows it runs.
 //   - Store, where service records (state, placement, the open or last
 //     incident) and the epoch live: MemStore for tests, EtcdStore over
 //     clientv3 (an embedded single-node etcd by default, see StartEmbedded).
+//
+// A migration or failback aborts when a step fails before its DNS swap: the
+// steps that undo what it started (delete the spare's copy, revert DNS,
+// release the proxy) run, and the service stays where it was, serving. At
+// most ExecutorConfig.MaxMigrations migrations run at once. Due is the pure
+// policy that says when a service should migrate or fail back by itself.
 //
 // recover does not probe services and does not decide that a primary failed
 // (package monitor does); it does not know the standby agent's, the DNS
@@ -28,7 +37,8 @@
 // restart the executor loads every open incident and calls Machine.Resume:
 // a done step is never run again; a running step is run again only when it is
 // idempotent (confirm, wait-healthy, wait, activate, dns-replace, a
-// hypervisor fence, or a step marked `idempotent: true`); any other
+// hypervisor fence, any migration or failback step, or a step marked
+// `idempotent: true`); any other
 // interrupted step leaves the incident stuck with an alert, because its
 // outcome is unknown. An operator's manual failover on a stuck incident runs
 // the stuck step again.

@@ -59,6 +59,27 @@ type Reset struct {
 	Reason string
 }
 
+// Migrate asks to move a service from the standby to the spare To (chosen
+// by the caller, e.g. with package placement). It opens a migration
+// incident, or joins the open one when it goes to the same spare.
+type Migrate struct {
+	At     time.Time
+	Source Source
+	Reason string
+	To     string // the spare's name
+}
+
+// Failback asks to move a service from the standby or a spare back to its
+// primary. It opens a failback incident, or joins the open one.
+type Failback struct {
+	At     time.Time
+	Source Source
+	Reason string
+}
+
+func (e Migrate) when() time.Time  { return e.At }
+func (e Failback) when() time.Time { return e.At }
+
 func (e Trigger) when() time.Time    { return e.At }
 func (e StepDone) when() time.Time   { return e.At }
 func (e StepFailed) when() time.Time { return e.At }
@@ -81,6 +102,8 @@ type RunStep struct {
 	From     netip.Addr // dns-replace: the address expected in the record
 	To       netip.Addr // wait-healthy, dns-replace: the standby's address
 	Resumed  bool       // re-run after a restart interrupted it
+	Target   string     // copy, undo-copy: the spare a migration moves to
+	Origin   Placement  // migrations and failbacks: where the service ran when the move began
 }
 
 // Alert asks the executor to raise an alert (log and default webhook).

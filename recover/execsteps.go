@@ -38,6 +38,9 @@ func (r *runner) runStep(a RunStep, rec Record) Event {
 func (r *runner) do(ctx context.Context, a RunStep, rec Record) (StepResult, error) {
 	svc := r.m.cfg.Service
 	d := r.e.cfg.Deps
+	if moveIdempotent(a.Step.Kind) {
+		return r.doMove(ctx, svc, a)
+	}
 	switch a.Step.Kind {
 	case playbooks.Confirm:
 		return r.confirm(ctx, svc)

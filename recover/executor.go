@@ -37,6 +37,10 @@ type ExecutorConfig struct {
 	// OnSave, when set, is called with every record after it was persisted
 	// (status pages, tests). It runs on the incident's goroutine: keep it short.
 	OnSave func(Record)
+	// MaxMigrations is the most migrations running at once (default 1):
+	// Migrate waits for a free slot. A burst of copies at peak time floods
+	// the network.
+	MaxMigrations int
 }
 
 // Executor performs incidents: it owns one goroutine per open incident, which
@@ -52,6 +56,9 @@ type Executor struct {
 	records  map[string]Record // last saved record of each service
 	runners  map[string]*runner
 	wg       sync.WaitGroup
+
+	slots     chan struct{}   // one token per running migration
+	migrating map[string]bool // services in a migration; true when they hold a token
 }
 
 // NewExecutor returns an executor; call Start before Trigger.
@@ -68,12 +75,18 @@ func NewExecutor(cfg ExecutorConfig) *Executor {
 	if cfg.SaveRetry <= 0 {
 		cfg.SaveRetry = 500 * time.Millisecond
 	}
+	if cfg.MaxMigrations <= 0 {
+		cfg.MaxMigrations = 1
+	}
 	return &Executor{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "recover"),
 		services: cfg.Services,
 		records:  map[string]Record{},
 		runners:  map[string]*runner{},
+
+		slots:     make(chan struct{}, cfg.MaxMigrations),
+		migrating: map[string]bool{},
 	}
 }
 
@@ -97,6 +110,7 @@ func (e *Executor) Start(ctx context.Context) error {
 			e.log.Error("open incident for a service not in the inventory; leaving it", "service", rec.Service, "incident", rec.Incident.ID)
 			continue
 		}
+		e.resumeSlot(rec)
 		m := Restore(cfg, rec)
 		e.log.Info("resuming incident", "service", rec.Service, "incident", rec.Incident.ID, "state", rec.State)
 		r := e.spawn(m)
@@ -231,6 +245,7 @@ func (e *Executor) retire(r *runner) bool {
 func (e *Executor) saved(rec Record) {
 	e.mu.Lock()
 	e.records[rec.Service] = rec
+	e.releaseSlot(rec.Service)
 	e.mu.Unlock()
 	if e.cfg.OnSave != nil {
 		e.cfg.OnSave(rec)

@@ -23,6 +23,13 @@ type Config struct {
 	Playbook *playbooks.Playbook // used for new incidents; open ones keep their own copy
 	Epoch    uint64              // the monitor's epoch, sent with activate
 	Flap     FlapPolicy
+
+	// MigratePlaybook and FailbackPlaybook run migrations and failbacks;
+	// nil means DefaultMigratePlaybook() and DefaultFailbackPlaybook().
+	MigratePlaybook  *playbooks.Playbook
+	FailbackPlaybook *playbooks.Playbook
+	// Moves is the service's automatic migration and failback policy (see Due).
+	Moves MovePolicy
 }
 
 // Machine is the incident state machine of one service. It is deterministic
@@ -107,6 +114,10 @@ func (m *Machine) Step(ev Event) ([]Action, error) {
 		return m.onTick(ev.At)
 	case Reset:
 		return m.onReset(ev)
+	case Migrate:
+		return m.onMigrate(ev)
+	case Failback:
+		return m.onFailback(ev)
 	}
 	return nil, fmt.Errorf("service %q: unknown event %T", m.rec.Service, ev)
 }
@@ -204,7 +215,7 @@ func (m *Machine) onReset(ev Reset) ([]Action, error) {
 	if err := m.reset(); err != nil {
 		return nil, err
 	}
-	if from == OnStandby {
+	if from == OnStandby || from == OnSpare {
 		m.rec.Moves = append(m.rec.Moves, ev.At)
 	}
 	if inc := m.rec.Incident; inc.Open() {

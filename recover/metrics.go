@@ -9,6 +9,7 @@ type Metrics struct {
 	incidents *prometheus.CounterVec
 	phase     *prometheus.HistogramVec
 	recovery  prometheus.Histogram
+	moves     *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -16,7 +17,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		incidents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_recover_incidents_total",
-			Help: "Incidents by how they ended: recovered, disagreement, reset, stuck (counted when they stick), damped (refused triggers).",
+			Help: "Incidents by how they ended: recovered, disagreement, reset, stuck (counted when they stick), damped (refused triggers), migrated, failed-back, aborted.",
 		}, []string{"result"}),
 		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "understudy_recover_phase_seconds",
@@ -28,9 +29,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from detection to on-standby for recovered incidents.",
 			Buckets: []float64{.1, .25, .5, .75, 1, 1.5, 2, 3, 5, 10, 30, 60, 120},
 		}),
+		moves: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "understudy_recover_move_seconds",
+			Help:    "Duration of completed migrations and failbacks, from request to close.",
+			Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300},
+		}, []string{"kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.incidents, m.phase, m.recovery)
+		reg.MustRegister(m.incidents, m.phase, m.recovery, m.moves)
 	}
 	return m
 }
@@ -62,8 +68,11 @@ func (m *Metrics) observe(before, after Record, damped bool) {
 	}
 	if !inc.Open() && (prev == nil || prev.Open()) {
 		m.incidents.WithLabelValues(inc.Result).Inc()
-		if inc.Result == ResultRecovered {
+		switch inc.Result {
+		case ResultRecovered:
 			m.recovery.Observe(inc.Closed.Sub(inc.Opened).Seconds())
+		case ResultMigrated, ResultFailedBack:
+			m.moves.WithLabelValues(inc.Kind).Observe(inc.Closed.Sub(inc.Opened).Seconds())
 		}
 	}
 }

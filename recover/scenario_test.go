@@ -150,6 +150,13 @@ func (h *harness) run(cmd string) string {
 		acts, err = h.m.Step(Tick{At: now})
 	case "reset":
 		acts, err = h.m.Step(Reset{At: now, Reason: args["reason"]})
+	case "migrate":
+		acts, err = h.m.Step(Migrate{At: now, Source: Source(args["source"]), Reason: args["reason"], To: args["to"]})
+	case "failback":
+		acts, err = h.m.Step(Failback{At: now, Source: Source(args["source"]), Reason: args["reason"]})
+	case "on-standby":
+		h.m = Restore(h.cfg, Record{State: OnStandby, Seq: 1, Placement: Placement{Service: h.cfg.Service.Name,
+			Where: AtStandby, Host: h.cfg.Service.Standby, Address: netip.MustParseAddr(args["address"]), Since: now, Epoch: h.cfg.Epoch}})
 	case "restart":
 		acts, err = h.restart(now)
 	case "record":
@@ -315,8 +322,14 @@ func formatStep(m *Machine, acts []Action, err error) string {
 			if a.Step.Kind == playbooks.Activate {
 				fmt.Fprintf(&b, " epoch=%d", a.Epoch)
 			}
-			if a.Step.Kind == playbooks.DNSReplace || a.Step.Kind == playbooks.WaitHealthy {
+			if a.Step.Kind == playbooks.DNSReplace || a.Step.Kind == playbooks.WaitHealthy || a.Step.Kind == StepDNSRevert {
 				fmt.Fprintf(&b, " from=%s to=%s", a.From, a.To)
+			}
+			switch a.Step.Kind {
+			case StepCopy, StepUndoCopy:
+				fmt.Fprintf(&b, " from=%s to=%s", a.Origin.Host, a.Target)
+			case StepResetStandby, StepVacate:
+				fmt.Fprintf(&b, " on=%s/%s epoch=%d", a.Origin.Where, a.Origin.Host, a.Epoch)
 			}
 			if a.Resumed {
 				b.WriteString(" resumed")
@@ -390,6 +403,12 @@ func formatRecord(r Record) string {
 	}
 	if inc.Disagreed != "" {
 		fmt.Fprintf(&b, "  disagreed %q\n", inc.Disagreed)
+	}
+	if inc.Kind != KindFailover {
+		fmt.Fprintf(&b, "  %s target %q origin %s %s %s\n", inc.Kind, inc.Target, inc.Origin.Where, inc.Origin.Host, inc.Origin.Address)
+	}
+	if inc.Aborted != "" {
+		fmt.Fprintf(&b, "  aborted %q\n", inc.Aborted)
 	}
 	return b.String()
 }

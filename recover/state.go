@@ -8,16 +8,16 @@ import (
 // State is where a service is in its recovery life cycle.
 type State int
 
-// The states. Migrating, OnSpare and FailingBack are reserved for the
-// migration and failback issues; nothing enters them yet.
+// The states. Migrating, OnSpare and FailingBack belong to migration and
+// failback incidents (see moves.go).
 const (
 	Primary     State = iota // served by its primary VM
 	Suspect                  // an incident is open; the failure is being confirmed
 	FailingOver              // confirmed; the playbook is running
 	OnStandby                // served by its container in the shared standby VM
-	Migrating                // reserved: moving from the standby to a spare
-	OnSpare                  // reserved: served by a dedicated spare VM
-	FailingBack              // reserved: moving back to the primary
+	Migrating                // moving from the standby to a spare
+	OnSpare                  // served by a dedicated spare VM
+	FailingBack              // moving back to the primary
 	Stuck                    // a step failed for good; an operator must act
 )
 
@@ -66,8 +66,11 @@ var legal = map[State][]State{
 	Primary:     {Suspect},
 	Suspect:     {FailingOver, Primary, Stuck},
 	FailingOver: {OnStandby, Stuck},
-	Stuck:       {Suspect, FailingOver, Primary},
-	OnStandby:   {Primary},
+	Stuck:       {Suspect, FailingOver, Primary, Migrating, FailingBack},
+	OnStandby:   {Primary, Migrating, FailingBack},
+	Migrating:   {OnSpare, OnStandby, Stuck},
+	OnSpare:     {Primary, FailingBack},
+	FailingBack: {Primary, OnStandby, OnSpare, Stuck},
 }
 
 // move changes the state after checking the transition is legal.
@@ -98,13 +101,25 @@ func (m *Machine) standDown() error { return m.move(Primary) }
 // arrive ends the playbook on the standby: failing-over -> on-standby.
 func (m *Machine) arrive() error { return m.move(OnStandby) }
 
-// stick halts the incident for an operator: suspect|failing-over -> stuck.
+// stick halts the incident for an operator:
+// suspect|failing-over|migrating|failing-back -> stuck.
 func (m *Machine) stick() error { return m.move(Stuck) }
 
 // unstick resumes a stuck incident in the state it stuck in:
-// stuck -> suspect|failing-over.
+// stuck -> suspect|failing-over|migrating|failing-back.
 func (m *Machine) unstick(to State) error { return m.move(to) }
 
 // reset is the operator declaring the primary serves again:
-// stuck|on-standby -> primary.
+// stuck|on-standby|on-spare -> primary.
 func (m *Machine) reset() error { return m.move(Primary) }
+
+// migrate starts a migration: on-standby -> migrating.
+func (m *Machine) migrate() error { return m.move(Migrating) }
+
+// failBack starts a failback: on-standby|on-spare -> failing-back.
+func (m *Machine) failBack() error { return m.move(FailingBack) }
+
+// settle ends a migration or failback where its incident says: on the
+// spare or the primary when it completed, back where it began when it
+// aborted.
+func (m *Machine) settle(to State) error { return m.move(to) }

@@ -87,14 +87,22 @@ func (m *Machine) runStep(i int, resumed bool) RunStep {
 	return RunStep{
 		Incident: inc.ID, Service: m.rec.Service, Index: i, Step: inc.Playbook.Steps[i],
 		Attempt: s.Attempt, Deadline: s.Deadline, Epoch: m.cfg.Epoch,
-		From: inc.From, To: inc.To, Resumed: resumed,
+		From: inc.From, To: inc.To, Resumed: resumed, Target: inc.Target, Origin: origin(inc),
 	}
+}
+
+// origin returns where a move began, or the zero placement.
+func origin(inc *Incident) Placement {
+	if inc.Origin == nil {
+		return Placement{}
+	}
+	return *inc.Origin
 }
 
 // rerunnable says whether step i may run again after a restart.
 func (m *Machine) rerunnable(i int) bool {
 	spec := m.rec.Incident.Playbook.Steps[i]
-	return spec.Rerunnable() || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
+	return spec.Rerunnable() || moveIdempotent(spec.Kind) || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
 }
 
 // onDone records a successful attempt and moves on.
@@ -126,6 +134,13 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 		m.place(ev.At)
 	case playbooks.Notify:
 		m.phase("notified", ev.At)
+	case StepCopy:
+		inc.To = ev.Result.Address
+		m.phase(movePhase[s.Kind], ev.At)
+	default:
+		if p, ok := movePhase[s.Kind]; ok {
+			m.phase(p, ev.At)
+		}
 	}
 	return m.start(ev.Step+1, ev.At)
 }
@@ -145,9 +160,13 @@ func (m *Machine) disagree(ev StepDone) ([]Action, error) {
 	return nil, nil
 }
 
-// place points the placement at the standby.
+// place points the placement at the standby, or at a move's destination.
 func (m *Machine) place(at time.Time) {
 	inc := m.rec.Incident
+	if m.isMove() {
+		m.rec.Placement = m.movePlacement(at)
+		return
+	}
 	m.rec.Placement = Placement{
 		Service: m.rec.Service, Where: AtStandby, Host: m.cfg.Service.Standby,
 		Address: inc.To, Since: at, Epoch: m.cfg.Epoch,
@@ -156,6 +175,9 @@ func (m *Machine) place(at time.Time) {
 
 // finish ends the playbook on the standby.
 func (m *Machine) finish(now time.Time) ([]Action, error) {
+	if m.isMove() {
+		return m.finishMove(now)
+	}
 	if err := m.arrive(); err != nil {
 		return nil, err
 	}
@@ -202,6 +224,8 @@ func (m *Machine) failAttempt(i int, s *StepRecord, now time.Time, msg string, p
 		return append([]Action{alert}, acts...), err
 	case s.Kind == playbooks.Fence:
 		return m.stickWith(now, "fence not confirmed and fence-required is set: "+msg)
+	case m.isMove():
+		return m.failMove(i, s, now, msg)
 	}
 	return m.stickWith(now, fmt.Sprintf("step %s failed after %d attempt(s): %s", s.Kind, s.Attempt, msg))
 }

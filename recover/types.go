@@ -32,6 +32,7 @@ const (
 	FromMonitor Source = "monitor" // probes crossed the fails threshold
 	FromProxy   Source = "proxy"   // fast-path suspect report
 	FromCLI     Source = "cli"     // manual failover; skips confirm
+	FromPolicy  Source = "policy"  // an automatic migration or failback (see Due)
 )
 
 // Where a service runs.
@@ -103,6 +104,17 @@ const (
 	ResultRecovered    = "recovered"    // on the standby
 	ResultDisagreement = "disagreement" // the agent saw the primary alive
 	ResultReset        = "reset"        // an operator ended it
+	ResultMigrated     = "migrated"     // a migration ended on the spare
+	ResultFailedBack   = "failed-back"  // a failback ended on the primary
+	ResultAborted      = "aborted"      // a migration or failback gave up before DNS moved; the service stayed where it was
+)
+
+// Incident kinds. The zero value is a failover, so records written before
+// migrations existed read as failovers.
+const (
+	KindFailover = ""         // primary -> standby
+	KindMigrate  = "migrate"  // standby -> spare
+	KindFailback = "failback" // standby or spare -> primary
 )
 
 // Incident is one recovery of one service.
@@ -127,6 +139,17 @@ type Incident struct {
 	Stuck     string              `json:"stuck,omitempty"` // why it stopped, while stuck
 	StuckIn   State               `json:"stuck_in,omitempty"`
 	Disagreed string              `json:"disagreed,omitempty"` // what the agent saw
+
+	// Kind is KindFailover (empty), KindMigrate or KindFailback.
+	Kind string `json:"kind,omitempty"`
+	// Target is the spare a migration moves to.
+	Target string `json:"target,omitempty"`
+	// Origin is where the service ran when a migration or failback began;
+	// an aborted move leaves it there.
+	Origin *Placement `json:"origin,omitempty"`
+	// Aborted says why a migration or failback gave up, once it did; the
+	// steps appended after that undo what the move had started.
+	Aborted string `json:"aborted,omitempty"`
 }
 
 // Open reports whether the incident is still running (or stuck).

@@ -43,6 +43,12 @@ type Agent struct {
 	locks   map[string]*sync.Mutex // per service: prepare/activate/deactivate/delete never interleave
 	running map[string]int64       // services running or starting, with their memory
 	active  map[string]bool
+	shares  map[string]Share // fair shares of the active services, as last applied
+
+	shareMu     sync.Mutex    // serialises Rebalance; guards the two below
+	shareFailed bool          // the last Rebalance failed: apply every share again
+	shareLeft   []string      // services that left but whose limits were not reset yet
+	shareKick   chan struct{} // wakes the share loop
 }
 
 // AgentOptions are the agent's collaborators besides the runtime.
@@ -94,6 +100,7 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 		metrics: newMetrics(), steal: newStealSampler(), base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
+		shares: map[string]Share{}, shareKick: make(chan struct{}, 1),
 	}
 	if cp, ok := rt.(Checkpointer); ok {
 		a.cp = cp
@@ -227,7 +234,9 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 		cfg["environment.IPADDR"] = netip.PrefixFrom(r.Address, n.PrefixLen).String()
 		cfg["environment.GATEWAY"] = n.Gateway
 	}
-	return InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
+	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
+	a.withShare(&spec)
+	return spec
 }
 
 // waitPort polls until addr:port accepts a TCP connection or ctx ends.

@@ -95,6 +95,8 @@ type Capacity struct {
 	SlotsFree         int        `json:"slots_free"`
 	MemoryLimit       int64      `json:"memory_limit"`    // capacity.memory
 	MemoryReserved    int64      `json:"memory_reserved"` // sum of running services' memory
+	// Shares are the fair shares of the active containers (see fairshare.go).
+	Shares []ContainerShare `json:"shares,omitempty"`
 }
 
 // ServiceStatus is one entry of GET /v1/services.

@@ -185,5 +185,6 @@ func (a *Agent) Capacity() (Capacity, error) {
 	}
 	a.mu.Unlock()
 	c.SlotsFree = max(c.SlotsTotal-c.ContainersRunning, 0)
+	c.Shares = a.containerShares()
 	return c, nil
 }

@@ -9,8 +9,9 @@
 // bounds parallel activations of different services, refuses work that does
 // not fit the VM's capacity before starting anything, and refuses requests
 // carrying an epoch lower than the highest it has seen (fencing against a
-// stale monitor). It also probes addresses (ICMP, TCP) as the monitor's second
-// vantage point.
+// stale monitor). While several services are active it divides the VM's CPU
+// and memory among their containers by priority (fairshare.go). It also
+// probes addresses (ICMP, TCP) as the monitor's second vantage point.
 //
 // It does not decide when to fail over, talk DNS, or migrate containers: the
 // monitor and recover packages do. It reaches Incus/LXD only through the small

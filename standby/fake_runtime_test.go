@@ -46,6 +46,9 @@ func (f *fakeRuntime) Ensure(_ context.Context, spec InstanceSpec) (bool, error)
 		for k, v := range spec.Config {
 			in.spec.Config[k] = v
 		}
+		if spec.Memory > 0 {
+			in.spec.Memory = spec.Memory
+		}
 		return false, nil
 	}
 	spec.Config = maps.Clone(spec.Config)
@@ -181,6 +184,16 @@ func (f *fakeRuntime) status(name string) (exists, running bool, starts int) {
 	return true, in.running, f.starts[name]
 }
 
+// memory returns the instance's limits.memory in bytes (0: none or missing).
+func (f *fakeRuntime) memory(name string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in, ok := f.instances[name]; ok {
+		return in.spec.Memory
+	}
+	return 0
+}
+
 func (f *fakeRuntime) config(name string) map[string]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -188,4 +201,16 @@ func (f *fakeRuntime) config(name string) map[string]string {
 		return maps.Clone(in.spec.Config)
 	}
 	return nil
+}
+
+// usageRuntime is a fakeRuntime that reports use.
+type usageRuntime struct{ *fakeRuntime }
+
+var _ UsageReader = usageRuntime{}
+
+func (u usageRuntime) Usage(_ context.Context, name string) (float64, int64, error) {
+	if exists, running, _ := u.status(name); !exists || !running {
+		return 0, 0, errInstanceNotFound
+	}
+	return 1.5, 32 << 20, nil
 }

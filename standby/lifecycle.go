@@ -213,6 +213,7 @@ func (a *Agent) activate(ctx context.Context, name string) (act Activation, err 
 	a.mu.Lock()
 	a.active[name] = true
 	a.mu.Unlock()
+	a.kickShares()
 	return act, nil
 }
 
@@ -301,6 +302,7 @@ func (a *Agent) Deactivate(ctx context.Context, epoch uint64, name string) (Serv
 	a.mu.Lock()
 	delete(a.active, name)
 	a.mu.Unlock()
+	a.kickShares()
 	st := ServiceStatus{Spec: rec.Spec, Running: a.isRunning(name)}
 	if rec.Address.IsValid() {
 		st.Address = rec.Address.String()
@@ -325,6 +327,7 @@ func (a *Agent) Delete(ctx context.Context, epoch uint64, name string) error {
 	a.mu.Lock()
 	delete(a.active, name)
 	a.mu.Unlock()
+	a.kickShares()
 	if err := a.store.remove(name); err != nil {
 		return fmt.Errorf("delete %q: %w", name, err)
 	}

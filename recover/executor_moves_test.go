@@ -1,0 +1,314 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/understudy/understudy/playbooks"
+)
+
+var spareAddr = netip.MustParseAddr("10.200.2.100")
+
+// moveWorld is an executor over fakes whose services already run on the
+// standby (a failover happened before).
+type moveWorld struct {
+	t      *testing.T
+	agent  *fakeAgent
+	health *fakeHealth
+	dns    *fakeDNS
+	proxy  *fakeProxy
+	mig    *fakeMigrator
+	deact  *fakeDeactivator
+	store  *MemStore
+	saves  chan Record
+	exec   *Executor
+	cancel context.CancelFunc
+
+	services      map[string]Config
+	maxMigrations int
+	reg           *prometheus.Registry
+}
+
+// start runs a fresh executor (a monitor start) over the world's store.
+func (w *moveWorld) start() {
+	w.t.Helper()
+	w.reg = prometheus.NewRegistry() // a new monitor process
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	w.exec = NewExecutor(ExecutorConfig{
+		Store: w.store,
+		Deps: Deps{Activator: w.agent, Confirmer: w.agent, Health: w.health, DNS: w.dns, Notifier: &fakeNotifier{},
+			Holder: w.proxy, Migrator: w.mig, Deactivator: w.deact},
+		Services: w.services, Epoch: 3, MaxMigrations: w.maxMigrations, HealthInterval: time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler), OnSave: func(r Record) { w.saves <- r },
+		Metrics: NewMetrics(w.reg),
+	})
+	if err := w.exec.Start(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	exec := w.exec
+	w.t.Cleanup(func() { cancel(); exec.Wait() })
+}
+
+// stop kills the executor (a monitor killed) and waits for its goroutines.
+func (w *moveWorld) stop() {
+	w.cancel()
+	w.exec.Wait()
+}
+
+func newMoveWorld(t *testing.T, names []string, maxMigrations int, mutate func(*Config)) *moveWorld {
+	t.Helper()
+	w := &moveWorld{
+		t: t, agent: &fakeAgent{address: standbyAddr}, health: &fakeHealth{},
+		dns:   &fakeDNS{records: map[string][]netip.Addr{}},
+		proxy: &fakeProxy{}, mig: &fakeMigrator{addr: spareAddr}, deact: &fakeDeactivator{},
+		store: NewMemStore(), saves: make(chan Record, 1024),
+	}
+	services := map[string]Config{}
+	for _, n := range names {
+		cfg := Config{Service: Service{Name: n, FQDN: n + ".lab.test.", VM: n + "-vm", Address: primaryAddr,
+			Standby: "standby-1", Mode: "warm", Confirm: "agent", Fence: "none"}}
+		if mutate != nil {
+			mutate(&cfg)
+		}
+		services[n] = cfg
+		w.dns.records[cfg.Service.FQDN] = []netip.Addr{standbyAddr}
+		rec := Record{Service: n, State: OnStandby, Seq: 1, Placement: Placement{Service: n, Where: AtStandby,
+			Host: "standby-1", Address: standbyAddr, Since: time.Now().Add(-time.Hour), Epoch: 3}}
+		if err := w.store.Save(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.services, w.maxMigrations = services, maxMigrations
+	w.start()
+	return w
+}
+
+func (w *moveWorld) until(what string, ok func(Record) bool) Record {
+	w.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case r := <-w.saves:
+			if ok(r) {
+				return r
+			}
+		case <-timeout:
+			w.t.Fatalf("no record %s", what)
+		}
+	}
+}
+
+// settled waits until service's last saved record closed a move with result.
+func (w *moveWorld) settled(service, result string) Record {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range w.exec.Records() {
+			if closedAs(service, result)(r) {
+				return r
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.t.Fatalf("%s: no move closed %s", service, result)
+	return Record{}
+}
+
+func closedAs(service, result string) func(Record) bool {
+	return func(r Record) bool {
+		return r.Service == service && r.Incident != nil && !r.Incident.Open() && r.Incident.Kind != KindFailover && r.Incident.Result == result
+	}
+}
+
+func TestExecutorMigrateThenFailBack(t *testing.T) {
+	w := newMoveWorld(t, []string{"web"}, 0, nil)
+	ctx := context.Background()
+	if err := w.exec.Migrate(ctx, "web", "spare-1", FromCLI, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.until("migrated", closedAs("web", ResultMigrated))
+	if r.State != OnSpare || r.Placement.Host != "spare-1" || r.Placement.Address != spareAddr {
+		t.Fatalf("after migrate: %s at %s %s, want on-spare at spare-1 %s", r.State, r.Placement.Host, r.Placement.Address, spareAddr)
+	}
+	if got := w.dns.get("web.lab.test."); !slices.Equal(got, []netip.Addr{spareAddr}) {
+		t.Errorf("dns after migrate = %v, want %s", got, spareAddr)
+	}
+	if !w.mig.has("web@spare-1") || w.proxy.isHeld("web") {
+		t.Errorf("copy on spare-1 %v, proxy still held %v; want a copy and released", w.mig.has("web@spare-1"), w.proxy.isHeld("web"))
+	}
+	if got := w.deact.deactivated(); !slices.Equal(got, []string{"web"}) || w.deact.epochs[0] != 3 {
+		t.Errorf("standby slot reset %v epochs %v, want [web] with epoch 3", got, w.deact.epochs)
+	}
+
+	if err := w.exec.Failback(ctx, "web", FromCLI, "primary repaired"); err != nil {
+		t.Fatal(err)
+	}
+	r = w.until("failed back", closedAs("web", ResultFailedBack))
+	if r.State != Primary || r.Placement.Where != AtPrimary || r.Placement.Address != primaryAddr {
+		t.Fatalf("after failback: %s at %s %s", r.State, r.Placement.Where, r.Placement.Address)
+	}
+	if got := w.dns.get("web.lab.test."); !slices.Equal(got, []netip.Addr{primaryAddr}) {
+		t.Errorf("dns after failback = %v, want %s", got, primaryAddr)
+	}
+	if w.mig.has("web@spare-1") {
+		t.Error("the spare's copy survived the failback")
+	}
+	m := &world{t: t, reg: w.reg}
+	if m.metric("understudy_recover_move_seconds", KindMigrate) != 1 || m.metric("understudy_recover_move_seconds", KindFailback) != 1 ||
+		m.metric("understudy_recover_incidents_total", ResultMigrated) != 1 {
+		t.Errorf("move metrics: migrate %v failback %v migrated %v; want 1 each",
+			m.metric("understudy_recover_move_seconds", KindMigrate), m.metric("understudy_recover_move_seconds", KindFailback),
+			m.metric("understudy_recover_incidents_total", ResultMigrated))
+	}
+}
+
+func TestExecutorMigrateCopyFailsStaysOnStandby(t *testing.T) {
+	w := newMoveWorld(t, []string{"web"}, 0, nil)
+	w.mig.fail = errStorageFull
+	if err := w.exec.Migrate(context.Background(), "web", "spare-1", FromPolicy, "max-on-standby"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.until("aborted", closedAs("web", ResultAborted))
+	if r.State != OnStandby || r.Placement.Address != standbyAddr {
+		t.Fatalf("after abort: %s at %s, want on-standby at %s", r.State, r.Placement.Address, standbyAddr)
+	}
+	if r.Incident.Aborted == "" || r.Incident.LastError == "" {
+		t.Errorf("the incident does not say why: aborted %q last error %q", r.Incident.Aborted, r.Incident.LastError)
+	}
+	if got := w.dns.get("web.lab.test."); !slices.Equal(got, []netip.Addr{standbyAddr}) {
+		t.Errorf("dns = %v, want unchanged %s", got, standbyAddr)
+	}
+	if w.mig.has("web@spare-1") {
+		t.Error("the partial copy on spare-1 was not deleted")
+	}
+	if w.agent.calls != 1 || w.proxy.isHeld("web") {
+		t.Errorf("standby re-activations %d (want 1), proxy held %v (want released)", w.agent.calls, w.proxy.isHeld("web"))
+	}
+}
+
+func TestExecutorFailbackRefusedWhilePrimaryUnhealthy(t *testing.T) {
+	w := newMoveWorld(t, []string{"web"}, 0, func(c *Config) {
+		pb := DefaultFailbackPlaybook()
+		pb.Steps[0].Timeout = 50 * time.Millisecond
+		c.FailbackPlaybook = pb
+	})
+	w.health.failures = 1 << 30
+	if err := w.exec.Failback(context.Background(), "web", FromPolicy, "hold-down passed"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.until("aborted", closedAs("web", ResultAborted))
+	if r.State != OnStandby || r.Incident.Steps[0].Kind != playbooks.WaitHealthy || r.Incident.Steps[0].Status != StatusFailed {
+		t.Fatalf("state %s, first step %s %s; want on-standby after a failed wait-healthy", r.State, r.Incident.Steps[0].Kind, r.Incident.Steps[0].Status)
+	}
+	if got := w.dns.get("web.lab.test."); !slices.Equal(got, []netip.Addr{standbyAddr}) {
+		t.Errorf("dns = %v, want unchanged %s", got, standbyAddr)
+	}
+	if w.proxy.holds != 0 || len(w.deact.deactivated()) != 0 {
+		t.Errorf("refused failback held the proxy %d times and reset the standby %v", w.proxy.holds, w.deact.deactivated())
+	}
+}
+
+// TestExecutorMigrationLimit checks that no more than MaxMigrations copies
+// run at once: a second migration waits for a slot, and gives up with
+// ErrBusy when its context ends first.
+func TestExecutorMigrationLimit(t *testing.T) {
+	for _, limit := range []int{1, 2} {
+		names := []string{"a", "b", "c"}
+		w := newMoveWorld(t, names, limit, nil)
+		w.mig.block = make(chan struct{})
+		w.mig.started = make(chan string, len(names))
+		ctx := context.Background()
+		for _, n := range names[:limit] {
+			if err := w.exec.Migrate(ctx, n, "spare-1", FromCLI, "operator"); err != nil {
+				t.Fatalf("limit %d: migrate %s: %v", limit, n, err)
+			}
+			<-w.mig.started
+		}
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		err := w.exec.Migrate(short, "c", "spare-1", FromCLI, "operator")
+		cancel()
+		if !errors.Is(err, ErrBusy) {
+			t.Fatalf("limit %d: migration %d: err %v, want ErrBusy", limit, limit+1, err)
+		}
+		// Joining a running migration takes no slot.
+		short, cancel = context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := w.exec.Migrate(short, names[0], "spare-1", FromMonitor, "overload"); err != nil {
+			t.Errorf("limit %d: joining %s: %v", limit, names[0], err)
+		}
+		close(w.mig.block)
+		for _, n := range names[:limit] {
+			w.settled(n, ResultMigrated)
+		}
+		if err := w.exec.Migrate(ctx, "c", "spare-1", FromCLI, "operator"); err != nil {
+			t.Fatalf("limit %d: migrate c after the others: %v", limit, err)
+		}
+		w.settled("c", ResultMigrated)
+		if got := w.mig.peak(); got != limit {
+			t.Errorf("limit %d: %d copies ran at once", limit, got)
+		}
+	}
+}
+
+func TestExecutorMigrateRefusedFreesSlot(t *testing.T) {
+	w := newMoveWorld(t, []string{"web"}, 1, nil)
+	ctx := context.Background()
+	if err := w.exec.Failback(ctx, "web", FromCLI, "x"); err != nil {
+		t.Fatal(err)
+	}
+	w.until("failed back", closedAs("web", ResultFailedBack))
+	for range 2 { // refused twice: a leaked slot would make the second wait
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		err := w.exec.Migrate(short, "web", "spare-1", FromCLI, "operator")
+		cancel()
+		if !errors.Is(err, ErrIllegalTransition) {
+			t.Fatalf("migrate from primary: err %v, want ErrIllegalTransition", err)
+		}
+	}
+}
+
+// TestExecutorMigrationResumesAfterKill kills the monitor while the copy
+// runs and starts a new one on the same store: the migration completes,
+// the copy runs again (the migrator returns the running copy), and no other
+// step runs twice. The resumed migration holds the only migration slot.
+func TestExecutorMigrationResumesAfterKill(t *testing.T) {
+	w := newMoveWorld(t, []string{"web", "api"}, 1, nil)
+	w.mig.block = make(chan struct{})
+	w.mig.started = make(chan string, 4)
+	if err := w.exec.Migrate(context.Background(), "web", "spare-1", FromCLI, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	<-w.mig.started
+	w.stop() // killed mid-copy
+
+	resumed := make(chan struct{})
+	w.mig.mu.Lock()
+	w.mig.block = resumed
+	w.mig.mu.Unlock()
+	w.start()
+	<-w.mig.started // the copy runs again
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.exec.Migrate(short, "api", "spare-1", FromCLI, "operator"); !errors.Is(err, ErrBusy) {
+		t.Errorf("a second migration during the resumed one: err %v, want ErrBusy", err)
+	}
+	close(resumed)
+	r := w.settled("web", ResultMigrated)
+	if r.State != OnSpare || r.Incident.Steps[1].Attempt != 1 || w.mig.copyCalls() != 2 {
+		t.Fatalf("state %s, copy attempt %d, copies %d; want on-spare after one attempt run twice", r.State, r.Incident.Steps[1].Attempt, w.mig.copyCalls())
+	}
+	if w.proxy.holds != 1 || w.proxy.releases != 1 || w.dns.replaces != 1 || len(w.deact.deactivated()) != 1 {
+		t.Errorf("holds %d releases %d DNS replaces %d resets %v; want 1 each", w.proxy.holds, w.proxy.releases, w.dns.replaces, w.deact.deactivated())
+	}
+	if err := w.exec.Migrate(context.Background(), "api", "spare-1", FromCLI, "operator"); err != nil {
+		t.Errorf("migrate api once web is done: %v", err)
+	}
+	w.settled("api", ResultMigrated)
+}
