@@ -41,6 +41,7 @@ demo: lab-up build
 ## bench: benchmarks against the lab (one lab user at a time).
 bench: lab-up
 	$(LOCK) env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -run '^$$' -bench . -benchtime 20x ./...
+	bash bench/haproxy.sh   # takes the lab lock itself
 
 ## fuzz: a short run of every fuzz target.
 fuzz:

@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/understudy/understudy/inventory"
+)
+
+// Defaults applied by New to zero fields of Config and Service.
+const (
+	DefaultProbeTimeout = 10 * time.Millisecond
+	DefaultHold         = 5 * time.Second
+	DefaultQueue        = 1000
+	DefaultDialTimeout  = time.Second
+	DefaultRecheck      = 20 * time.Millisecond
+	DefaultProbeFresh   = 2 * time.Millisecond
+)
+
+// Config is what the proxy serves. New copies it; later changes have no
+// effect.
+type Config struct {
+	// Services are the routes; each is reached by its Host name.
+	Services []Service
+	// Queue is the most requests held per service at once.
+	Queue int
+	// DialTimeout bounds one TCP connect to a backend.
+	DialTimeout time.Duration
+	// Recheck is how often a suspect backend is probed again during a hold
+	// to detect a blip (the same backend answering again).
+	Recheck time.Duration
+	// ProbeFresh: GET, HEAD, OPTIONS and TRACE requests are forwarded
+	// while their probe runs alongside (a miss cancels and retries them);
+	// they start no new probe when one was answered less than ProbeFresh
+	// ago. Negative: a probe per request (shared while in flight). Other
+	// methods always wait for a probe before being sent.
+	ProbeFresh time.Duration
+}
+
+// Service is one route.
+type Service struct {
+	// Name is the service's name, as the placements name it.
+	Name string
+	// Host is the name clients send in the Host header: the service's FQDN
+	// without its trailing dot, lower case. Requests may add a port.
+	Host string
+	// Port is the backend's TCP port.
+	Port int
+	// ProbeTimeout bounds the per-request ICMP probe.
+	ProbeTimeout time.Duration
+	// Hold is the longest one request is held.
+	Hold time.Duration
+}
+
+// FromInventory builds the proxy's Config from a validated inventory.
+func FromInventory(inv *inventory.Inventory) Config {
+	cfg := Config{Queue: inv.Proxy.Queue}
+	for _, s := range inv.Services {
+		cfg.Services = append(cfg.Services, Service{
+			Name:         s.Name,
+			Host:         strings.TrimSuffix(strings.ToLower(s.FQDN), "."),
+			Port:         s.Port,
+			ProbeTimeout: s.ProbeTimeout,
+			Hold:         s.Hold,
+		})
+	}
+	return cfg
+}
+
+// withDefaults returns cfg with zero fields set and every service checked.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = DefaultRecheck
+	}
+	if cfg.ProbeFresh == 0 {
+		cfg.ProbeFresh = DefaultProbeFresh
+	}
+	svcs := make([]Service, len(cfg.Services))
+	seenName, seenHost := map[string]bool{}, map[string]bool{}
+	for i, s := range cfg.Services {
+		s.Host = canonicalHost(s.Host)
+		switch {
+		case s.Name == "" || s.Host == "":
+			return cfg, fmt.Errorf("service %d: name and host are required", i)
+		case s.Port <= 0 || s.Port > 65535:
+			return cfg, fmt.Errorf("service %q: port %d out of range", s.Name, s.Port)
+		case seenName[s.Name]:
+			return cfg, fmt.Errorf("service %q: listed twice", s.Name)
+		case seenHost[s.Host]:
+			return cfg, fmt.Errorf("service %q: host %q already routes to another service", s.Name, s.Host)
+		}
+		seenName[s.Name], seenHost[s.Host] = true, true
+		if s.ProbeTimeout <= 0 {
+			s.ProbeTimeout = DefaultProbeTimeout
+		}
+		if s.Hold <= 0 {
+			s.Hold = DefaultHold
+		}
+		svcs[i] = s
+	}
+	cfg.Services = svcs
+	return cfg, nil
+}
+
+// canonicalHost lower-cases a Host header value and strips its port and a
+// trailing dot, so "Web.Lab.Test.:8080" becomes "web.lab.test".
+func canonicalHost(h string) string {
+	h = strings.ToLower(h)
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	return strings.TrimSuffix(h, ".")
+}

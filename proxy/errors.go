@@ -1,0 +1,20 @@
+package proxy
+
+import "errors"
+
+// Errors the proxy answers with or callers may branch on.
+var (
+	// ErrHoldTimeout means a held request waited its service's whole hold
+	// without the backend coming back or the placement changing.
+	ErrHoldTimeout = errors.New("hold timed out")
+	// ErrQueueFull means the service already holds as many requests as its
+	// queue allows.
+	ErrQueueFull = errors.New("hold queue full")
+	// ErrStopped means the proxy is shutting down.
+	ErrStopped = errors.New("proxy stopped")
+	// ErrBackendSuspect is the cause given to in-flight requests cancelled
+	// because their backend was found down while they waited for it.
+	ErrBackendSuspect = errors.New("backend suspect")
+	// ErrStreamEnded means the monitor closed the placement stream.
+	ErrStreamEnded = errors.New("placement stream ended")
+)

@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/http/httputil"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// errNotSent means the attempt was not made because its backend was
+// already suspect.
+var errNotSent = errors.New("backend suspect before the request was sent")
+
+// attempt is one forwarding of a request to one backend.
+type attempt struct {
+	b          *backend
+	body       *replayBody
+	idempotent bool // safe to send twice: cancelled and retried when b turns suspect
+	cancel     context.CancelCauseFunc
+	ctx        context.Context
+	wrote      atomic.Bool // request headers were written to the backend
+	err        error       // why the attempt failed, set by the error handler
+}
+
+type attemptKey struct{}
+
+// retryable reports whether the request may be sent to another backend:
+// safe methods always, others only when the backend cannot have seen them
+// (nothing written, or headers written but none of a non-empty body).
+func (a *attempt) retryable() bool {
+	if a.idempotent || !a.wrote.Load() {
+		return true
+	}
+	return a.body.hasBody && a.body.read.Load() == 0
+}
+
+// forward sends r to b through the ReverseProxy and relays the answer.
+// The returned attempt's err is nil when a response was relayed.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, b *backend, body *replayBody) *attempt {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	a := &attempt{b: b, body: body, idempotent: isIdempotent(r.Method), cancel: cancel, ctx: ctx}
+	if !b.register(a) {
+		a.err = errNotSent
+		return a
+	}
+	defer b.unregister(a)
+	ctx = context.WithValue(ctx, attemptKey{}, a)
+	if !a.idempotent { // only needed to decide whether a retry is safe
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteHeaders: func() { a.wrote.Store(true) },
+		})
+	}
+	out := r.WithContext(ctx)
+	out.Body = body.reader()
+	p.rp.ServeHTTP(w, out)
+	return a
+}
+
+// newReverseProxy builds the one httputil.ReverseProxy all services share;
+// the attempt in the request's context names the backend.
+func (p *Proxy) newReverseProxy(rt http.RoundTripper) *httputil.ReverseProxy {
+	if rt == nil {
+		rt = &http.Transport{
+			DialContext:           p.dialer.DialContext,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	return &httputil.ReverseProxy{
+		Transport: rt,
+		ErrorLog:  slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			a := pr.In.Context().Value(attemptKey{}).(*attempt)
+			pr.SetURL(a.b.url)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			a := resp.Request.Context().Value(attemptKey{}).(*attempt)
+			if !a.b.commit(a) {
+				return ErrBackendSuspect
+			}
+			return nil
+		},
+		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
+			a := r.Context().Value(attemptKey{}).(*attempt)
+			if cause := context.Cause(a.ctx); errors.Is(cause, ErrBackendSuspect) {
+				err = cause
+			}
+			a.err = err
+		},
+	}
+}
+
+// backendDown reports whether err says the backend is unreachable, as
+// opposed to a problem of this one request.
+func backendDown(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrBackendSuspect),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, syscall.EHOSTDOWN),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &ne) && ne.Timeout():
+		return true
+	}
+	return false
+}
+
+// isIdempotent reports whether a method is safe to send twice.
+func isIdempotent(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// replayBody wraps a request body so that a retry can reuse it when none
+// of it was read, and so that the transport cannot close it under us.
+type replayBody struct {
+	r       io.ReadCloser
+	hasBody bool
+	read    atomic.Int64
+}
+
+func newReplayBody(r *http.Request) *replayBody {
+	has := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	return &replayBody{r: r.Body, hasBody: has}
+}
+
+// reader returns the body to send on one attempt.
+func (b *replayBody) reader() io.ReadCloser {
+	if !b.hasBody {
+		return http.NoBody
+	}
+	return (*countingBody)(b)
+}
+
+// countingBody counts what the transport reads; Close does nothing (the
+// server closes the real body).
+type countingBody replayBody
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countingBody) Close() error { return nil }

@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ServeHTTP routes r by its Host header and forwards it to the service's
+// backend, holding it while the backend is suspect.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := p.byHost[canonicalHost(r.Host)]
+	if s == nil {
+		p.m.requests.WithLabelValues("", OutcomeMisdirected).Inc()
+		http.Error(w, "no service is routed for this host", http.StatusMisdirectedRequest)
+		return
+	}
+	if r.Method == http.MethodConnect {
+		p.m.requests.WithLabelValues(s.cfg.Name, OutcomeRejected).Inc()
+		http.Error(w, "CONNECT is not proxied", http.StatusMethodNotAllowed)
+		return
+	}
+	outcome := p.serve(w, r, s)
+	p.m.requests.WithLabelValues(s.cfg.Name, outcome).Inc()
+}
+
+// serve runs the request's life: wait for a usable backend, probe it,
+// forward, and after a backend failure wait for the next one and retry at
+// most once. It returns the outcome.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string {
+	q := &queued{p: p, s: s, ctx: r.Context()}
+	defer q.done()
+	body := newReplayBody(r)
+	failed := false
+	for {
+		b, err := q.backend()
+		if err != nil {
+			return p.refuse(w, s, err)
+		}
+		if p.pinger != nil && !b.noProbe && b.addr.Addr().Is4() {
+			if isIdempotent(r.Method) {
+				// Safe to retry: forward at once and probe alongside. A
+				// miss cancels this attempt (markSuspect) and retries it.
+				p.probeBehind(s, b)
+			} else if err := p.probeFirst(r.Context(), s, b); err != nil {
+				if r.Context().Err() != nil {
+					return OutcomeCanceled
+				}
+				continue
+			}
+		}
+		a := p.forward(w, r, b, body)
+		if errors.Is(a.err, errNotSent) {
+			continue // b turned suspect before the request left: nothing was sent
+		}
+		if a.err == nil {
+			if failed {
+				return OutcomeRetried
+			}
+			return OutcomeForwarded
+		}
+		if r.Context().Err() != nil {
+			return OutcomeCanceled
+		}
+		if errors.Is(a.err, ErrBackendSuspect) {
+			// The proxy withdrew this safe request because b's probe
+			// missed; b did not fail it, so no retry is used up. Its
+			// waits still count against its hold.
+			continue
+		}
+		down := backendDown(a.err)
+		if down {
+			p.suspect(s, b, byConnection, fmt.Sprintf("backend connection failed: %v", a.err))
+		}
+		if !down || failed || !a.retryable() {
+			p.log.Warn("backend request failed", "service", s.cfg.Name, "address", b.addr,
+				"method", r.Method, "err", a.err, "retried", failed)
+			http.Error(w, "backend failed", http.StatusBadGateway)
+			return OutcomeBackendError
+		}
+		failed = true
+	}
+}
+
+// probeFirst probes b (or joins the probe in flight) before a request
+// that must not be sent to a dead backend; a miss makes b suspect.
+func (p *Proxy) probeFirst(ctx context.Context, s *service, b *backend) error {
+	rtt, how, err := b.probe(ctx, p.pinger, s.cfg.ProbeTimeout, 0)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if how == probeSent {
+		p.observeProbe(s, rtt, err)
+	}
+	if err != nil {
+		p.suspect(s, b, byProbe, fmt.Sprintf("probe miss: %v", err))
+	}
+	return err
+}
+
+// probeBehind starts a probe of b in the background unless one is in
+// flight or one was answered within the freshness window. A miss makes b
+// suspect, which cancels the retryable attempts in flight to it.
+func (p *Proxy) probeBehind(s *service, b *backend) {
+	c, how := b.beginProbe(p.cfg.ProbeFresh)
+	if how != probeSent {
+		return
+	}
+	if !p.spawn(func() {
+		b.runProbe(c, p.pinger, s.cfg.ProbeTimeout)
+		p.observeProbe(s, c.rtt, c.err)
+		if c.err != nil {
+			p.suspect(s, b, byProbe, fmt.Sprintf("probe miss: %v", c.err))
+		}
+	}) {
+		b.runProbe(c, nopPinger{}, 0) // stopping: release the probe slot
+	}
+}
+
+// observeProbe counts one probe that was sent.
+func (p *Proxy) observeProbe(s *service, rtt time.Duration, err error) {
+	if err != nil {
+		p.m.probeMisses.WithLabelValues(s.cfg.Name).Inc()
+		return
+	}
+	p.m.probeRTT.Observe(rtt.Seconds())
+}
+
+// refuse answers a request that could not be held or waited too long.
+func (p *Proxy) refuse(w http.ResponseWriter, s *service, err error) string {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return OutcomeCanceled
+	case errors.Is(err, ErrQueueFull):
+		retryAfter(w, s.cfg.Hold)
+		http.Error(w, "service is failing over; too many requests waiting", http.StatusServiceUnavailable)
+		return OutcomeQueueFull
+	case errors.Is(err, ErrStopped):
+		retryAfter(w, time.Second)
+		http.Error(w, "proxy is stopping", http.StatusServiceUnavailable)
+		return OutcomeStopped
+	default:
+		retryAfter(w, s.cfg.Hold)
+		http.Error(w, "service is failing over; try again", http.StatusServiceUnavailable)
+		return OutcomeHoldTimeout
+	}
+}
+
+// retryAfter sets Retry-After to d in whole seconds, at least 1.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+}
+
+// queued is one request's place in its service's hold: it counts the held
+// time across waits (the hold bound covers the whole request) and keeps the
+// held-requests gauge and hold histogram.
+type queued struct {
+	p        *Proxy
+	s        *service
+	ctx      context.Context
+	deadline *time.Timer
+	start    time.Time // when the request was first held
+	end      time.Time // when it last stopped waiting
+}
+
+// backend returns the service's usable backend, waiting while there is
+// none, until the request's hold runs out.
+func (q *queued) backend() (*backend, error) {
+	for {
+		b, changed := q.s.current()
+		if b != nil {
+			return b, nil
+		}
+		if q.deadline == nil {
+			q.start = time.Now()
+			q.deadline = time.NewTimer(q.s.cfg.Hold)
+		}
+		if err := q.wait(changed); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// wait holds the request until changed closes.
+func (q *queued) wait(changed <-chan struct{}) error {
+	if !q.s.enqueue(q.p.cfg.Queue) {
+		return ErrQueueFull
+	}
+	g := q.p.m.held.WithLabelValues(q.s.cfg.Name)
+	g.Inc()
+	defer func() { g.Dec(); q.s.dequeue(); q.end = time.Now() }()
+	select {
+	case <-changed:
+		return nil
+	case <-q.deadline.C:
+		return ErrHoldTimeout
+	case <-q.ctx.Done():
+		return context.Cause(q.ctx)
+	case <-q.p.life.Done():
+		return ErrStopped
+	}
+}
+
+// done records the hold time of a request that was held.
+func (q *queued) done() {
+	if q.deadline == nil {
+		return
+	}
+	q.deadline.Stop()
+	q.p.m.holdSeconds.WithLabelValues(q.s.cfg.Name).Observe(q.end.Sub(q.start).Seconds())
+}

@@ -1,0 +1,68 @@
+package proxy
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Request outcomes, the values of the outcome label of
+// understudy_proxy_requests_total.
+const (
+	OutcomeForwarded    = "forwarded"     // answered by the backend (any status)
+	OutcomeRetried      = "retried"       // answered by a backend after one failed attempt
+	OutcomeMisdirected  = "misdirected"   // unknown Host: 421
+	OutcomeRejected     = "rejected"      // method the proxy refuses (CONNECT): 405
+	OutcomeHoldTimeout  = "hold_timeout"  // held for the whole hold: 503
+	OutcomeQueueFull    = "queue_full"    // hold queue full: 503
+	OutcomeBackendError = "backend_error" // backend failed and no retry was allowed: 502
+	OutcomeCanceled     = "canceled"      // the client went away
+	OutcomeStopped      = "stopped"       // the proxy shut down while holding it: 503
+)
+
+// metrics are the proxy's Prometheus collectors.
+type metrics struct {
+	requests         *prometheus.CounterVec
+	probeRTT         prometheus.Histogram
+	probeMisses      *prometheus.CounterVec
+	held             *prometheus.GaugeVec
+	holdSeconds      *prometheus.HistogramVec
+	placementChanges *prometheus.CounterVec
+	monitorConnected prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_requests_total",
+			Help: "Requests by service and outcome.",
+		}, []string{"service", "outcome"}),
+		probeRTT: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "understudy_proxy_probe_rtt_seconds",
+			Help:    "Round-trip time of the per-request ICMP probes that were answered.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 2.5, 10), // 10µs .. ~38ms
+		}),
+		probeMisses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_probe_misses_total",
+			Help: "Per-request probes that got no answer within the probe timeout.",
+		}, []string{"service"}),
+		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "understudy_proxy_held_requests",
+			Help: "Requests being held now, waiting for a backend.",
+		}, []string{"service"}),
+		holdSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "understudy_proxy_hold_seconds",
+			Help:    "Time held requests waited for a backend.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"service"}),
+		placementChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_placement_changes_total",
+			Help: "Backend address changes received from the monitor.",
+		}, []string{"service"}),
+		monitorConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "understudy_proxy_monitor_connected",
+			Help: "1 while the placement stream from the monitor is open.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.held, m.holdSeconds,
+			m.placementChanges, m.monitorConnected)
+	}
+	return m
+}

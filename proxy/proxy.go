@@ -1,0 +1,263 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options are the proxy's collaborators.
+type Options struct {
+	// Monitor streams placements and receives suspect reports. Required.
+	Monitor Monitor
+	// Pinger probes backends before each request; nil turns the probe off
+	// (the proxy then only notices failed connections).
+	Pinger Pinger
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+	// Transport overrides the transport to backends (tests, benchmarks).
+	Transport http.RoundTripper
+}
+
+// Proxy is the reverse proxy. It is an http.Handler; Run must run for it
+// to learn placements and to report and recheck suspects.
+type Proxy struct {
+	cfg     Config
+	monitor Monitor
+	pinger  Pinger
+	log     *slog.Logger
+	m       *metrics
+	rp      *httputil.ReverseProxy
+	dialer  *net.Dialer
+
+	byHost map[string]*service
+	byName map[string]*service
+
+	life   context.Context // ends when Run returns; bounds background work
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closed and wg.Add
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New checks cfg and builds a Proxy. Nothing runs until Run.
+func New(cfg Config, opts Options) (*Proxy, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("proxy config: %w", err)
+	}
+	if opts.Monitor == nil {
+		return nil, fmt.Errorf("proxy config: a monitor is required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Proxy{
+		cfg:     cfg,
+		monitor: opts.Monitor,
+		pinger:  opts.Pinger,
+		log:     log.With("component", "proxy"),
+		m:       newMetrics(opts.Registerer),
+		dialer:  &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 15 * time.Second},
+		byHost:  map[string]*service{},
+		byName:  map[string]*service{},
+	}
+	p.life, p.cancel = context.WithCancel(context.Background())
+	for _, sc := range cfg.Services {
+		s := newService(sc)
+		p.byHost[sc.Host] = s
+		p.byName[sc.Name] = s
+		p.m.held.WithLabelValues(sc.Name).Set(0)
+	}
+	p.rp = p.newReverseProxy(opts.Transport)
+	return p, nil
+}
+
+// Run follows the monitor's placement stream, reconnecting with backoff,
+// until ctx ends; then it stops every goroutine the proxy started and
+// releases held requests with 503. It returns nil after a clean stop.
+func (p *Proxy) Run(ctx context.Context) error {
+	defer p.stop()
+	p.watch(ctx)
+	return nil
+}
+
+// stop ends background work and waits for it.
+func (p *Proxy) stop() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cancel()
+	p.wg.Wait()
+}
+
+// spawn runs fn in a goroutine the proxy owns, unless the proxy stopped;
+// it reports whether fn runs.
+func (p *Proxy) spawn(fn func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Go(fn)
+	return true
+}
+
+// Backoff bounds for reconnecting to the monitor.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// watch keeps the placement stream open until ctx ends. While it is
+// broken the proxy serves from the placements it already has.
+func (p *Proxy) watch(ctx context.Context) {
+	backoff := minBackoff
+	for {
+		got := false
+		err := p.monitor.WatchPlacements(ctx, func(pl Placement) {
+			if !got {
+				got = true
+				backoff = minBackoff
+				p.m.monitorConnected.Set(1)
+			}
+			p.apply(pl)
+		})
+		p.m.monitorConnected.Set(0)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		p.log.Warn("placement stream broke; serving from the last placements", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// apply hands one placement to its service.
+func (p *Proxy) apply(pl Placement) {
+	s := p.byName[pl.Service]
+	if s == nil {
+		p.log.Debug("placement for a service the proxy does not route", "service", pl.Service)
+		return
+	}
+	res := s.setPlacement(pl)
+	switch {
+	case res.stale:
+		p.log.Warn("ignored a placement with an older epoch", "service", pl.Service, "epoch", pl.Epoch)
+	case res.changed:
+		if !res.first {
+			p.m.placementChanges.WithLabelValues(pl.Service).Inc()
+		}
+		p.log.Info("placement changed", "service", pl.Service, "where", pl.Where,
+			"host", pl.Host, "address", pl.Address, "epoch", pl.Epoch, "hold_ended", res.ended)
+	}
+}
+
+// suspect starts a hold for s because b failed, once per backend: it
+// reports to the monitor and rechecks b until the hold ends.
+func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string) {
+	hctx, stop := context.WithCancel(p.life)
+	h := s.beginHold(b, kind, stop)
+	if h == nil {
+		stop()
+		return
+	}
+	p.log.Warn("backend suspect; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
+	p.spawn(func() { p.report(s.cfg.Name, b, reason) })
+	p.spawn(func() { p.recheck(hctx, s, h) })
+}
+
+// reportTimeout bounds one suspect report.
+const reportTimeout = 2 * time.Second
+
+// report tells the monitor, once per hold.
+func (p *Proxy) report(name string, b *backend, reason string) {
+	ctx, cancel := context.WithTimeout(p.life, reportTimeout)
+	defer cancel()
+	err := p.monitor.ReportSuspect(ctx, name, SuspectReport{Reason: reason, Address: b.addr.Addr().String()})
+	if err != nil {
+		p.log.Warn("could not report suspect to the monitor; holding anyway", "service", name, "err", err)
+	}
+}
+
+// tcpOnlyChecks is how many rechecks in a row must find a suspect's TCP
+// port open while ICMP stays silent before the proxy concludes the host
+// filters ICMP, releases the hold and stops probing that backend.
+const tcpOnlyChecks = 3
+
+// recheck checks the suspect backend until it answers (a blip: release
+// the hold to it) or the hold ends otherwise.
+func (p *Proxy) recheck(ctx context.Context, s *service, h *hold) {
+	t := time.NewTicker(p.cfg.Recheck)
+	defer t.Stop()
+	tcpOnly := 0
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		icmpOK, tcpOK := p.alive(ctx, s, h)
+		switch {
+		case icmpOK:
+			tcpOnly = 0
+			if s.endBlip(h, false) {
+				p.log.Info("suspect backend answered again; releasing held requests to it",
+					"service", s.cfg.Name, "address", h.suspect.addr, "held_for", time.Since(h.since))
+				return
+			}
+		case tcpOK:
+			tcpOnly++
+			if tcpOnly >= tcpOnlyChecks && s.endBlip(h, true) {
+				p.log.Warn("suspect backend accepts connections but does not answer ICMP; releasing held requests "+
+					"and not probing it until its placement changes",
+					"service", s.cfg.Name, "address", h.suspect.addr, "held_for", time.Since(h.since))
+				return
+			}
+		default:
+			tcpOnly = 0
+		}
+	}
+}
+
+// alive checks the suspect. It always tries a TCP connect to the service
+// port: a host that answers pings while its service refuses (a container
+// being stopped, a crashed process) is not back. After a probe miss it
+// also pings: icmpOK means both answered; tcpOK alone, several times in a
+// row, means the host filters ICMP (or the pinger is broken). After a
+// connection failure the connect alone decides.
+func (p *Proxy) alive(ctx context.Context, s *service, h *hold) (icmpOK, tcpOK bool) {
+	pinged := h.kind == byConnection || p.pinger == nil
+	if !pinged {
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
+		_, err := p.pinger.Ping(pctx, h.suspect.addr.Addr())
+		cancel()
+		pinged = err == nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+	defer cancel()
+	c, err := p.dialer.DialContext(dctx, "tcp", h.suspect.addr.String())
+	if err != nil {
+		return false, false
+	}
+	c.Close()
+	return pinged, true
+}
