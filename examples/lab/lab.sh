@@ -556,6 +556,8 @@ write_configs() {
 		  timeout: 100ms
 		  fails: 3
 		  passes: 2
+		  # The lab is for drills: allow many round trips before flap damping.
+		  flap: {max: 50, window: 1h}
 		  agent-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/monitor.crt, key: $LAB_DIR/pki/monitor.key}
 		hypervisors:
 		  - {name: host-a, address: ${SUBNET[host-a]}.1, zone: az1, incus: {socket: $LAB_DIR/host-a/unix.socket}}
@@ -609,7 +611,7 @@ write_configs() {
 		network:
 		  gateway: ${SUBNET[standby-1]}.1
 		  prefix-len: 24
-		  pool: ${SUBNET[standby-1]}.100-${SUBNET[standby-1]}.199
+		  pool: ${SUBNET[standby-1]}.100-${SUBNET[standby-1]}.129
 		capacity: {containers: 20, memory: 4GiB}
 		max-parallel: 4
 	EOF

@@ -1,0 +1,142 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Config is one drill: which service, which fault, how much load.
+type Config struct {
+	// Service is the service's name, FQDN its DNS name, Mode its standby mode.
+	Service, FQDN, Mode string
+	// Port is the service's TCP port.
+	Port int
+	// CheckPath is the HTTP path to GET, ExpectStatus the healthy status
+	// (defaults "/" and 200). TCPCheck makes the preflight only connect.
+	CheckPath    string
+	ExpectStatus int
+	TCPCheck     bool
+	// Primary is the instance and address the fault hits.
+	Primary Target
+	// Kind is the fault; Via the client paths; Clients the clients per path.
+	Kind    Kind
+	Via     Via
+	Clients int
+	// ProxyAddr is the proxy's host:port (needed with Via proxy or both).
+	ProxyAddr string
+	// Load tunes the load generator beyond the fields above (optional).
+	Load LoadConfig
+	// Timeout bounds the wait for recovery after the injection (default 60s).
+	Timeout time.Duration
+	// Warmup is the load before the injection (default 1s), Tail the load
+	// after recovery (default 1s).
+	Warmup, Tail time.Duration
+	// Poll is the pause between two looks at the monitor (default 100ms).
+	Poll time.Duration
+	// Restore returns the service to its primary after the drill.
+	Restore bool
+	// RestoreTimeout bounds the restore (default 90s).
+	RestoreTimeout time.Duration
+	// Lab is the inventory's `lab: true`; Yes the operator's --yes.
+	Lab, Yes bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.CheckPath == "" {
+		c.CheckPath = "/"
+	}
+	if c.ExpectStatus == 0 {
+		c.ExpectStatus = 200
+	}
+	if c.Via == "" {
+		c.Via = ViaDNS
+	}
+	if c.Clients <= 0 {
+		c.Clients = 10
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = time.Second
+	}
+	if c.Tail <= 0 {
+		c.Tail = time.Second
+	}
+	if c.Poll <= 0 {
+		c.Poll = 100 * time.Millisecond
+	}
+	if c.RestoreTimeout <= 0 {
+		c.RestoreTimeout = 90 * time.Second
+	}
+	return c
+}
+
+// loadConfig is the load generator's configuration for this drill.
+func (c Config) loadConfig() LoadConfig {
+	l := c.Load
+	l.Clients, l.Paths, l.FQDN, l.Port = c.Clients, c.Via.Paths(), c.FQDN, c.Port
+	l.URLPath, l.ExpectStatus, l.ProxyAddr = c.CheckPath, c.ExpectStatus, c.ProxyAddr
+	if l.MaxDuration <= 0 {
+		l.MaxDuration = c.Warmup + c.Timeout + c.Tail + 10*time.Second
+	}
+	return l
+}
+
+// primaryURL is the primary's check URL.
+func (c Config) primaryURL() string {
+	return "http://" + net.JoinHostPort(c.Primary.Address.String(), strconv.Itoa(c.Port)) + c.CheckPath
+}
+
+// Agent is what the drill needs from the service's standby agent.
+type Agent interface {
+	// Ready returns nil when the agent reports itself ready (GET /v1/health).
+	Ready(ctx context.Context) error
+}
+
+// Deps are the drill's collaborators.
+type Deps struct {
+	Monitor Monitor
+	Agent   Agent
+	// DNS resolves at the authoritative server (load and preflight).
+	DNS Resolver
+	// Fault is the fault to inject (see NewFault).
+	Fault Fault
+	// Hypervisor starts the primary again on --restore.
+	Hypervisor Hypervisor
+	// Log receives progress; nil discards it.
+	Log *slog.Logger
+}
+
+// CheckSafety refuses a fault the inventory does not allow: lab-only kinds
+// outside a `lab: true` inventory, and any kind there without yes (--yes).
+func CheckSafety(kind Kind, lab, yes bool) error {
+	if kind.LabOnly() && !lab {
+		return fmt.Errorf("inject %s runs iptables or ip link on this machine: %w", kind, ErrLabOnly)
+	}
+	if !lab && !yes {
+		return ErrNotConfirmed
+	}
+	return nil
+}
+
+// checkSafety refuses what the inventory does not allow.
+func checkSafety(cfg Config) error {
+	if err := CheckSafety(cfg.Kind, cfg.Lab, cfg.Yes); err != nil {
+		return err
+	}
+	if !cfg.Primary.Address.IsValid() {
+		return fmt.Errorf("service %q: no primary address", cfg.Service)
+	}
+	return nil
+}
+
+// equalAddrs reports whether got is exactly [want].
+func equalAddrs(got []netip.Addr, want netip.Addr) bool {
+	return len(got) == 1 && got[0] == want
+}

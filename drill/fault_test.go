@@ -1,0 +1,141 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/understudy/understudy/lxd"
+)
+
+var target = Target{Instance: "t-vm", Address: netip.MustParseAddr("10.200.0.170")}
+
+func TestVMFaults(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		kind      Kind
+		afterIn   lxd.State
+		fence     bool // the monitor stops the instance before the removal
+		afterOut  lxd.State
+		wantExecs int
+	}{
+		{VMStop, lxd.State{Status: "Stopped"}, false, lxd.State{Status: "Running", Running: true}, 0},
+		{VMFreeze, lxd.State{Status: "Frozen", Frozen: true}, false, lxd.State{Status: "Running", Running: true}, 0},
+		{VMFreeze, lxd.State{Status: "Frozen", Frozen: true}, true, lxd.State{Status: "Stopped"}, 0},
+		{ServiceStop, lxd.State{Status: "Running", Running: true}, false, lxd.State{Status: "Running", Running: true}, 2},
+		{ServiceStop, lxd.State{Status: "Running", Running: true}, true, lxd.State{Status: "Stopped"}, 1},
+	}
+	for _, tc := range cases {
+		name := string(tc.kind)
+		if tc.fence {
+			name += " fenced"
+		}
+		t.Run(name, func(t *testing.T) {
+			hv := &fakeHV{}
+			f, err := NewFault(tc.kind, target, hv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Inject(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := hv.State(ctx, target.Instance); st.Status != tc.afterIn.Status {
+				t.Errorf("after Inject: %+v, want %+v", st, tc.afterIn)
+			}
+			if tc.fence {
+				_ = hv.Stop(ctx, target.Instance, 0)
+			}
+			for range 2 { // Remove is idempotent
+				if err := f.Remove(ctx); err != nil {
+					t.Fatalf("Remove: %v", err)
+				}
+			}
+			if st, _ := hv.State(ctx, target.Instance); st.Status != tc.afterOut.Status {
+				t.Errorf("after Remove: %+v, want %+v", st, tc.afterOut)
+			}
+			if len(hv.execs) != tc.wantExecs && tc.kind == ServiceStop {
+				t.Errorf("execs %v, want %d", hv.execs, tc.wantExecs)
+			}
+			if tc.kind == ServiceStop && strings.Join(hv.execs[0], " ") != ServiceScript+" stop" {
+				t.Errorf("first exec %v, want %s stop", hv.execs[0], ServiceScript)
+			}
+		})
+	}
+}
+
+func TestBlackhole(t *testing.T) {
+	ctx := context.Background()
+	run := newFakeRunner()
+	f, err := NewFault(Blackhole, target, nil, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Remove(ctx); err != nil {
+		t.Fatalf("Remove before Inject: %v", err)
+	}
+	if err := f.Inject(ctx); err != nil {
+		t.Fatal(err)
+	}
+	chains := map[string]bool{}
+	for rule := range run.rules {
+		if !strings.Contains(rule, "10.200.0.170") || !strings.HasSuffix(rule, "-j DROP") || !strings.Contains(rule, "understudy-drill") {
+			t.Errorf("rule %q does not drop the primary's address with the drill's comment", rule)
+		}
+		chains[strings.Fields(rule)[0]] = true
+		if strings.HasPrefix(rule, "OUTPUT") && !strings.Contains(rule, "-o us-host-a") {
+			t.Errorf("OUTPUT rule %q not bound to the bridge", rule)
+		}
+	}
+	for _, c := range []string{"FORWARD", "OUTPUT", "INPUT"} {
+		if !chains[c] {
+			t.Errorf("no rule in %s: %v", c, run.rules)
+		}
+	}
+	for range 2 {
+		if err := f.Remove(ctx); err != nil {
+			t.Fatalf("Remove: %v", err)
+		}
+	}
+	if len(run.rules) != 0 {
+		t.Errorf("rules left after Remove: %v", run.rules)
+	}
+}
+
+func TestHostDown(t *testing.T) {
+	ctx := context.Background()
+	run := newFakeRunner()
+	f, _ := NewFault(HostDown, target, nil, run)
+	if err := f.Inject(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if run.links["us-host-a"] != "down" || !run.routes["10.200.0.0/24"] {
+		t.Errorf("bridge %s, routes %v after Inject: want it down and its subnet unreachable", run.links["us-host-a"], run.routes)
+	}
+	for range 2 {
+		if err := f.Remove(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if run.links["us-host-a"] != "up" || len(run.routes) != 0 {
+		t.Errorf("bridge %s, routes %v after Remove", run.links["us-host-a"], run.routes)
+	}
+}
+
+func TestKinds(t *testing.T) {
+	for _, k := range Kinds {
+		if got, err := ParseKind(string(k)); err != nil || got != k {
+			t.Errorf("ParseKind(%q) = %q, %v", k, got, err)
+		}
+		if _, err := NewFault(k, target, &fakeHV{}, newFakeRunner()); err != nil {
+			t.Errorf("NewFault(%q): %v", k, err)
+		}
+	}
+	if _, err := ParseKind("meteor"); !errors.Is(err, ErrUnknownKind) {
+		t.Errorf("ParseKind(meteor) = %v", err)
+	}
+	if _, err := ParseVia("carrier-pigeon"); err == nil {
+		t.Error("ParseVia accepted carrier-pigeon")
+	}
+}

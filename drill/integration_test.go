@@ -1,0 +1,268 @@
+package drill
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/standby"
+)
+
+// labDrills is one service per inject kind; host-down runs last because it
+// cuts every primary of host-a.
+var labDrills = []struct {
+	kind Kind
+	mode string
+}{
+	{VMStop, "warm"},
+	{VMFreeze, "cold"},
+	{Blackhole, "warm"},
+	{ServiceStop, "cold"},
+	{HostDown, "warm"},
+}
+
+// TestIntegrationDrill runs a drill per inject kind in the lab, with the
+// standby agent, the monitor and the proxy in-process, under load through
+// DNS and the proxy, and checks the report's structure, that the service
+// recovered, that the fault is gone and that --restore brought it home.
+func TestIntegrationDrill(t *testing.T) {
+	var suffixes, modes []string
+	for _, d := range labDrills {
+		suffixes = append(suffixes, string(d.kind))
+		modes = append(modes, d.mode)
+	}
+	w := newLabWorld(t, suffixes, modes)
+	out := os.Getenv("DRILL_OUT") // keep reports and charts there when set
+	for i, d := range labDrills {
+		s := w.services[i]
+		t.Run(string(d.kind), func(t *testing.T) {
+			if d.kind == HostDown {
+				if c, err := net.DialTimeout("tcp", "127.0.0.1:9180", time.Second); err == nil {
+					c.Close()
+					t.Skip("skipping host-down: the demo's monitor runs on 127.0.0.1:9180 and would fail web and api over; stop it to run this")
+				}
+			}
+			w.ready(t, s)
+			res := w.drill(t, d.kind, s)
+			var rep bytes.Buffer
+			if err := WriteReport(&rep, res); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("\n%s", rep.String())
+			checkLabResult(t, res, s)
+			checkFaultGone(t, w, d.kind, s)
+			if out != "" {
+				keep(t, out, res, rep.Bytes())
+			}
+		})
+	}
+}
+
+// ready waits until the monitor holds s on its primary with a prepared
+// standby container and its probes see the service up.
+func (w *labWorld) ready(t *testing.T, s labSvc) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mon := &HTTPMonitor{Base: w.monitor}
+	w.waitFor(ctx, s.Name+" prepared on its primary", func(ctx context.Context) error {
+		st, err := mon.Service(ctx, s.Name)
+		if err == nil && (st.State != "primary" || !st.Standby.Prepared) {
+			err = fmt.Errorf("state %s, prepared %v %s %s", st.State, st.Standby.Prepared, st.Standby.Error, st.Standby.Note)
+		}
+		return err
+	})
+	w.waitFor(ctx, "the monitor sees "+s.Name+" up", func(ctx context.Context) error {
+		return metricIs(ctx, w.monitor, "understudy_monitor_target_up", `"service/`+s.Name+`"`, "1")
+	})
+}
+
+// metricIs checks a line of the monitor's /metrics.
+func metricIs(ctx context.Context, base, name, label, value string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, name+"{") && strings.Contains(l, label) {
+			if strings.HasSuffix(l, " "+value) {
+				return nil
+			}
+			return fmt.Errorf("%s", l)
+		}
+	}
+	return fmt.Errorf("no %s{%s} in /metrics", name, label)
+}
+
+// drill runs one drill against s with restore.
+func (w *labWorld) drill(t *testing.T, kind Kind, s labSvc) *Result {
+	dns, err := dnsupdate.New(dnsupdate.Config{Server: w.lab.DNSServer, Zone: w.lab.Zone, Timeout: time.Second, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg, err := standby.ClientTLSConfig(filepath.Join(w.certs, "ca.crt"), filepath.Join(w.certs, "monitor.crt"), filepath.Join(w.certs, "monitor.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := standby.NewClient(w.agentURL, tlsCfg)
+	defer agent.Close()
+	target := Target{Instance: s.VM, Address: netip.MustParseAddr(s.Address)}
+	fault, err := NewFault(kind, target, w.hostA, ExecRunner{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Service: s.Name, FQDN: s.FQDN, Mode: s.Mode, Port: 80, Primary: target,
+		Kind: kind, Via: ViaBoth, Clients: 5, ProxyAddr: w.proxy, Timeout: 45 * time.Second,
+		Restore: true, Lab: true,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg, Deps{
+		Monitor: &HTTPMonitor{Base: w.monitor}, Agent: labAgent{agent}, DNS: labResolver{dns},
+		Fault: fault, Hypervisor: w.hostA, Log: w.log,
+	})
+	if err != nil {
+		if res != nil {
+			var b bytes.Buffer
+			_ = WriteReport(&b, res)
+			t.Logf("\n%s", b.String())
+		}
+		t.Fatalf("drill %s on %s: %v", kind, s.Name, err)
+	}
+	return res
+}
+
+type labAgent struct{ c *standby.Client }
+
+func (a labAgent) Ready(ctx context.Context) error {
+	h, err := a.c.Health(ctx)
+	if err == nil && !h.Ready {
+		err = fmt.Errorf("agent not ready")
+	}
+	return err
+}
+
+type labResolver struct{ c *dnsupdate.Client }
+
+func (r labResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	a, err := r.c.Lookup(ctx, name)
+	return a.Addrs, err
+}
+
+// checkLabResult checks the result's structure and the recovery.
+func checkLabResult(t *testing.T, res *Result, s labSvc) {
+	t.Helper()
+	if res.Verdict != Recovered || res.RecoveryMS == nil {
+		t.Fatalf("verdict %s, notes %v", res.Verdict, res.Notes)
+	}
+	if res.IncidentResult != "recovered" {
+		t.Errorf("incident %s: %q", res.Incident, res.IncidentResult)
+	}
+	p := res.Phases
+	order := []struct {
+		name string
+		v    *int64
+	}{{"detected", p.Detected}, {"activated", p.Activated}, {"healthy", p.Healthy}, {"dns_flipped", p.DNSFlipped}, {"first_success_dns", p.FirstSuccessDNS}}
+	var prev int64 = -1
+	for _, o := range order {
+		if o.v == nil {
+			t.Errorf("phase %s missing", o.name)
+			continue
+		}
+		if *o.v < prev {
+			t.Errorf("phase %s at %d ms, before the phase before it (%d ms)", o.name, *o.v, prev)
+		}
+		prev = *o.v
+	}
+	if p.FirstSuccessProxy == nil || p.FaultRemoved == nil {
+		t.Errorf("first success via proxy %v, fault removed %v", deref(p.FirstSuccessProxy), deref(p.FaultRemoved))
+	}
+	if res.Requests.DNS.OK == 0 || res.Requests.Proxy.OK == 0 {
+		t.Errorf("requests %+v", res.Requests)
+	}
+	if !res.Restored {
+		t.Errorf("not restored: %v", res.Notes)
+	}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil || m["service"] != s.Name || m["verdict"] != Recovered {
+		t.Errorf("JSON %s: %v", b.String(), err)
+	}
+	b.Reset()
+	if err := WriteSVG(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&b)
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("SVG not well-formed: %v", err)
+		}
+	}
+}
+
+// checkFaultGone checks that the drill left no fault behind.
+func checkFaultGone(t *testing.T, w *labWorld, kind Kind, s labSvc) {
+	t.Helper()
+	switch kind {
+	case Blackhole:
+		out, err := exec.Command("iptables", "-S").CombinedOutput()
+		if err != nil || strings.Contains(string(out), "understudy-drill "+s.Address) {
+			t.Errorf("blackhole rules left (err %v):\n%s", err, out)
+		}
+	case HostDown:
+		out, err := exec.Command("ip", "-o", "link", "show", w.lab.HostA.Bridge).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "state UP") && !strings.Contains(string(out), ",UP") {
+			t.Errorf("bridge %s not up again (err %v): %s", w.lab.HostA.Bridge, err, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	body, err := get(ctx, "http://"+s.Address+"/", "", 200)
+	if err != nil || body != s.VM {
+		t.Errorf("after the drill the primary answers %q, %v; want %q (restored)", body, err, s.VM)
+	}
+}
+
+// keep writes the report, JSON and SVG of a drill into dir.
+func keep(t *testing.T, dir string, res *Result, report []byte) {
+	base := filepath.Join(dir, "drill-"+string(res.Inject))
+	files := map[string]func(io.Writer, *Result) error{".json": WriteJSON, ".svg": WriteSVG}
+	if err := os.WriteFile(base+".txt", report, 0o644); err != nil {
+		t.Error(err)
+	}
+	for ext, write := range files {
+		var b bytes.Buffer
+		if err := write(&b, res); err != nil {
+			t.Error(err)
+		}
+		if err := os.WriteFile(base+ext, b.Bytes(), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}

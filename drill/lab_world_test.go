@@ -1,0 +1,349 @@
+package drill
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/proxy"
+	"github.com/understudy/understudy/standby"
+)
+
+// What this package owns in the lab (HACKING.md): instances and DNS names
+// t-drill-*, primaries on host-a at 10.200.0.170-179, standby containers
+// from the agent pool 10.200.1.140-149.
+const (
+	labPrefix   = "t-drill-"
+	labBase     = 170
+	labPool     = "10.200.1.140-10.200.1.149"
+	labSetup    = 2 * time.Minute
+	labStepWait = 50 * time.Millisecond
+)
+
+// labSvc is one protected service of the test world and its primary.
+type labSvc struct {
+	Name, Mode, VM, Address, FQDN string
+}
+
+// labWorld is a private piece of the lab with the whole machinery running
+// in-process: standby agent, monitor (controller) and proxy.
+type labWorld struct {
+	t        *testing.T
+	lab      *labtest.Lab
+	dir      string
+	hostA    *lxd.Client
+	standby  *lxd.Client
+	dns      *dnsupdate.Client
+	certs    string
+	agentURL string
+	monitor  string // http://127.0.0.1:PORT
+	proxy    string // 127.0.0.1:PORT
+	services []labSvc
+	invPath  string
+	log      *slog.Logger
+}
+
+// newLabWorld builds a primary, a DNS record and a standby container per
+// service (suffix → mode), then runs agent, monitor and proxy until the test
+// ends.
+func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
+	lab := labtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
+	defer cancel()
+	w := &labWorld{t: t, lab: lab, dir: t.TempDir(), log: labLogger(t)}
+	var err error
+	if w.hostA, err = lxd.Connect(ctx, lxd.Conn{Name: "host-a", Socket: lab.HostA.Socket}); err != nil {
+		t.Fatalf("connect to host-a: %v", err)
+	}
+	t.Cleanup(w.hostA.Close)
+	if w.standby, err = lxd.Connect(ctx, lxd.Conn{Name: "standby-1", Socket: lab.Standby.Socket}); err != nil {
+		t.Fatalf("connect to standby-1: %v", err)
+	}
+	t.Cleanup(w.standby.Close)
+	key, err := dnsupdate.LoadKeyFile(lab.KeyFile)
+	if err != nil {
+		t.Fatalf("load the lab's TSIG key: %v", err)
+	}
+	if w.dns, err = dnsupdate.New(dnsupdate.Config{Server: lab.DNSServer, Zone: lab.Zone, Key: key}); err != nil {
+		t.Fatalf("dns client: %v", err)
+	}
+	for i, suffix := range suffixes {
+		name := labPrefix + suffix
+		s := labSvc{Name: name, Mode: modes[i], VM: name + "-vm",
+			Address: fmt.Sprintf("10.200.0.%d", labBase+i), FQDN: name + "." + lab.Zone}
+		w.services = append(w.services, s)
+		w.startPrimary(ctx, s)
+		w.pointDNS(ctx, s)
+		t.Cleanup(func() { w.deleteOn(w.standby, s.Name) })
+	}
+	w.makePKI()
+	w.startAgent(ctx)
+	w.writeInventory()
+	w.startMonitor(ctx)
+	w.startProxy(ctx)
+	return w
+}
+
+func (w *labWorld) deleteOn(c *lxd.Client, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Delete(ctx, name); err != nil {
+		w.t.Logf("cleanup: delete %s on %s: %v", name, c.Name(), err)
+	}
+}
+
+func (w *labWorld) startPrimary(ctx context.Context, s labSvc) {
+	w.t.Helper()
+	w.deleteOn(w.hostA, s.VM) // a leftover of an interrupted run
+	w.t.Cleanup(func() { w.deleteOn(w.hostA, s.VM) })
+	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
+		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": w.lab.HostA.Gateway,
+	}}
+	if _, err := w.hostA.Ensure(ctx, spec); err != nil {
+		w.t.Fatalf("create primary %s: %v", s.VM, err)
+	}
+	if err := w.hostA.Start(ctx, s.VM); err != nil {
+		w.t.Fatalf("start primary %s: %v", s.VM, err)
+	}
+	w.waitFor(ctx, "primary "+s.VM+" answers", func(ctx context.Context) error {
+		body, err := get(ctx, "http://"+s.Address+"/", "", 200)
+		if err == nil && body != s.VM {
+			err = fmt.Errorf("answers %q", body)
+		}
+		return err
+	})
+}
+
+func (w *labWorld) pointDNS(ctx context.Context, s labSvc) {
+	w.t.Helper()
+	if err := w.dns.Replace(ctx, s.FQDN, []netip.Addr{netip.MustParseAddr(s.Address)}, 10*time.Second, nil); err != nil {
+		w.t.Fatalf("point %s at %s: %v", s.FQDN, s.Address, err)
+	}
+	// The record stays when the test ends (dnsupdate has no delete); the
+	// next run points it at the primary again.
+}
+
+func (w *labWorld) makePKI() {
+	w.t.Helper()
+	w.certs = filepath.Join(w.dir, "pki")
+	if err := pki.Init(w.certs); err != nil {
+		w.t.Fatalf("pki init: %v", err)
+	}
+	if err := pki.Issue(w.certs, w.certs, "agent", true, []string{"127.0.0.1", "localhost"}, 0); err != nil {
+		w.t.Fatalf("issue agent certificate: %v", err)
+	}
+	if err := pki.Issue(w.certs, w.certs, "monitor", false, nil, 0); err != nil {
+		w.t.Fatalf("issue monitor certificate: %v", err)
+	}
+}
+
+const labAgentTemplate = `name: t-drill-standby
+listen: 127.0.0.1:0
+tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.crt}
+incus: {socket: {{.Socket}}}
+state-dir: {{.State}}
+network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
+capacity: {containers: 20, memory: 4GiB}
+activate-timeout: 20s
+criu: {disable: true}
+`
+
+func (w *labWorld) startAgent(ctx context.Context) {
+	w.t.Helper()
+	cfg, err := standby.ParseConfig("agent.yaml", []byte(render(w.t, labAgentTemplate, map[string]string{
+		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
+		"Gateway": w.lab.Standby.Gateway, "Pool": labPool,
+	})))
+	if err != nil {
+		w.t.Fatalf("agent config: %v", err)
+	}
+	addrc := make(chan net.Addr, 1)
+	w.runUntilCleanup("agent", func(ctx context.Context) error {
+		return standby.Run(ctx, cfg, standby.RunOptions{Logger: w.log.With("side", "agent"), Version: "drill-test",
+			Connect: standby.ConnectLXD, Serving: func(a net.Addr) { addrc <- a }})
+	})
+	select {
+	case a := <-addrc:
+		w.agentURL = "https://" + a.String()
+	case <-ctx.Done():
+		w.t.Fatalf("agent not serving: %v", ctx.Err())
+	}
+}
+
+const labInventoryTemplate = `lab: true
+dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
+monitor:
+  listen: 127.0.0.1:9179
+  state-dir: {{.State}}
+  interval: 250ms
+  timeout: 100ms
+  fails: 3
+  passes: 2
+  agent-tls: {ca: {{.PKI}}/ca.crt, cert: {{.PKI}}/monitor.crt, key: {{.PKI}}/monitor.key}
+  flap: {max: 1000, window: 1h}
+hypervisors:
+  - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
+vms:
+{{- range .Services}}
+  - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
+{{- end}}
+standby:
+  - {name: t-drill-standby, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}}
+services:
+{{- range .Services}}
+  - name: {{.Name}}
+    fqdn: {{.FQDN}}
+    vm: {{.VM}}
+    port: 80
+    check: {http: {path: /, expect-status: 200}}
+    standby: t-drill-standby
+    mode: {{.Mode}}
+    container: {image: {{$.Image}}, limits: {cpu: 1, memory: 64MiB}}
+{{- end}}
+`
+
+func (w *labWorld) writeInventory() {
+	w.t.Helper()
+	text := render(w.t, labInventoryTemplate, map[string]any{
+		"DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": filepath.Join(w.dir, "state"),
+		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
+		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
+	})
+	w.invPath = filepath.Join(w.dir, "inventory.yaml")
+	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *labWorld) inventory() *inventory.Inventory {
+	inv, err := inventory.Load(w.invPath)
+	if err != nil {
+		w.t.Fatalf("load inventory: %v", err)
+	}
+	return inv
+}
+
+func (w *labWorld) startMonitor(ctx context.Context) {
+	w.t.Helper()
+	addrc := make(chan net.Addr, 1)
+	ctrl, err := controller.New(w.inventory(), controller.Options{
+		Logger: w.log.With("side", "monitor"), Registry: prometheus.NewRegistry(),
+		Listen: "127.0.0.1:0", Serving: func(a net.Addr) { addrc <- a },
+	})
+	if err != nil {
+		w.t.Fatalf("controller: %v", err)
+	}
+	w.runUntilCleanup("monitor", ctrl.Run)
+	select {
+	case a := <-addrc:
+		w.monitor = "http://" + a.String()
+	case <-ctx.Done():
+		w.t.Fatalf("monitor not serving: %v", ctx.Err())
+	}
+}
+
+func (w *labWorld) startProxy(ctx context.Context) {
+	w.t.Helper()
+	mon, err := proxy.NewMonitorClient(w.monitor, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pinger, err := icmp.New()
+	if err != nil {
+		w.t.Fatalf("icmp pinger (root needed): %v", err)
+	}
+	w.t.Cleanup(func() { pinger.Close() })
+	p, err := proxy.New(proxy.FromInventory(w.inventory()), proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy")})
+	if err != nil {
+		w.t.Fatalf("proxy: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.proxy = l.Addr().String()
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	w.t.Cleanup(func() { srv.Close() })
+	w.runUntilCleanup("proxy", p.Run)
+	_ = ctx
+}
+
+// runUntilCleanup runs fn in a goroutine until the test's cleanup.
+func (w *labWorld) runUntilCleanup(what string, fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	w.t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				w.t.Errorf("%s stopped with: %v", what, err)
+			}
+		case <-time.After(time.Minute):
+			w.t.Errorf("%s did not stop within a minute", what)
+		}
+	})
+}
+
+// waitFor retries fn until it returns nil or ctx ends.
+func (w *labWorld) waitFor(ctx context.Context, what string, fn func(context.Context) error) {
+	w.t.Helper()
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			w.t.Fatalf("wait until %s: %v (last: %v)", what, ctx.Err(), err)
+		case <-time.After(labStepWait):
+		}
+	}
+}
+
+func render(t *testing.T, text string, data any) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := template.Must(template.New("t").Parse(text)).Execute(&b, data); err != nil {
+		t.Fatalf("render template: %v", err)
+	}
+	return b.String()
+}
+
+// labLogger sends warnings and errors to the test log (everything with
+// DRILL_DEBUG=1).
+func labLogger(t *testing.T) *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("DRILL_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

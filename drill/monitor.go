@@ -1,0 +1,195 @@
+package drill
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Monitor is what the drill needs from the monitor daemon's HTTP API.
+type Monitor interface {
+	// Healthy returns nil when the monitor answers /healthz.
+	Healthy(ctx context.Context) error
+	// Service returns one service's entry of GET /v1/status.
+	Service(ctx context.Context, name string) (ServiceStatus, error)
+	// Reset puts the service back on its primary (POST .../reset).
+	Reset(ctx context.Context, name, reason string) error
+}
+
+// ServiceStatus is the part of the monitor's GET /v1/status entry of one
+// service that the drill reads (the names are the controller's).
+type ServiceStatus struct {
+	Service      string          `json:"service"`
+	State        string          `json:"state"`
+	Where        string          `json:"where"`
+	Address      string          `json:"address"`
+	Standby      StandbyStatus   `json:"standby"`
+	Incidents    int             `json:"incidents"`
+	LastIncident *IncidentStatus `json:"last_incident,omitempty"`
+	// DampedUntil is when flap damping stops refusing failovers (zero when
+	// it does not, or when the monitor does not say).
+	DampedUntil time.Time `json:"damped_until,omitzero"`
+}
+
+// StandbyStatus is the state of the service's standby container.
+type StandbyStatus struct {
+	Name     string `json:"name"`
+	Prepared bool   `json:"prepared"`
+	Address  string `json:"address,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// IncidentStatus is the monitor's summary of one incident.
+type IncidentStatus struct {
+	ID        string        `json:"id"`
+	Open      bool          `json:"open"`
+	Result    string        `json:"result,omitempty"`
+	Source    string        `json:"source"`
+	Reason    string        `json:"reason"`
+	From      string        `json:"from,omitempty"`
+	To        string        `json:"to,omitempty"`
+	Opened    time.Time     `json:"opened"`
+	Phases    []PhaseStatus `json:"phases"`
+	LastError string        `json:"last_error,omitempty"`
+	Stuck     string        `json:"stuck,omitempty"`
+}
+
+// PhaseStatus is when an incident reached a phase (wall clock).
+type PhaseStatus struct {
+	Phase string    `json:"phase"`
+	At    time.Time `json:"at"`
+}
+
+// The monitor's phase names (package recover) the drill maps to its own.
+const (
+	phDetected   = "detected"
+	phConfirmed  = "confirmed"
+	phFenced     = "fenced"
+	phActivating = "activating"
+	phActivated  = "activated"
+	phHealthy    = "healthy"
+	phDNSFlipped = "dns-flipped"
+	phOnStandby  = "on-standby"
+)
+
+// Phase returns when the incident reached phase.
+func (i *IncidentStatus) Phase(phase string) time.Time {
+	if i == nil {
+		return time.Time{}
+	}
+	for _, p := range i.Phases {
+		if p.Phase == phase {
+			return p.At
+		}
+	}
+	return time.Time{}
+}
+
+// HTTPMonitor is a Monitor over the monitor's HTTP API.
+type HTTPMonitor struct {
+	// Base is the monitor's base URL, e.g. http://127.0.0.1:9180.
+	Base string
+	// Client defaults to a client with a 10 s timeout.
+	Client *http.Client
+}
+
+var _ Monitor = (*HTTPMonitor)(nil)
+
+func (m *HTTPMonitor) client() *http.Client {
+	if m.Client != nil {
+		return m.Client
+	}
+	return &http.Client{Timeout: 10 * time.Second}
+}
+
+func (m *HTTPMonitor) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(m.Base, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := m.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// Healthy GETs /healthz.
+func (m *HTTPMonitor) Healthy(ctx context.Context) error {
+	if err := m.do(ctx, http.MethodGet, "/healthz", nil, nil); err != nil {
+		return fmt.Errorf("monitor at %s: %w", m.Base, err)
+	}
+	return nil
+}
+
+// errNoService means the monitor does not list the service.
+var errNoService = errors.New("not in the monitor's status")
+
+// Service GETs /v1/status and returns the entry of name.
+func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, error) {
+	var st struct {
+		Services []ServiceStatus `json:"services"`
+	}
+	if err := m.do(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
+		return ServiceStatus{}, fmt.Errorf("monitor status: %w", err)
+	}
+	for _, s := range st.Services {
+		if s.Service == name {
+			return s, nil
+		}
+	}
+	return ServiceStatus{}, fmt.Errorf("service %q: %w", name, errNoService)
+}
+
+// Reset POSTs /v1/services/NAME/reset.
+func (m *HTTPMonitor) Reset(ctx context.Context, name, reason string) error {
+	body, _ := json.Marshal(map[string]string{"reason": reason})
+	if err := m.do(ctx, http.MethodPost, "/v1/services/"+name+"/reset", body, nil); err != nil {
+		return fmt.Errorf("reset %q: %w", name, err)
+	}
+	return nil
+}
+
+// LocalAddr turns a listen address into one a local client can dial: an
+// empty or wildcard host becomes 127.0.0.1.
+func LocalAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

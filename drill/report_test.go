@@ -1,0 +1,165 @@
+package drill
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
+	}
+}
+
+func TestReportGolden(t *testing.T) {
+	cases := map[string]*Result{
+		"report-recovered.txt":     fixtureResult(),
+		"report-not-recovered.txt": notRecovered(),
+		"report-dns-only.txt":      dnsOnly(),
+	}
+	for name, r := range cases {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteReport(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name, b.Bytes())
+		})
+	}
+}
+
+func TestJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, fixtureResult()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "result.json", b.Bytes())
+}
+
+// notRecovered is a drill whose monitor never opened an incident.
+func notRecovered() *Result {
+	r := &Result{Service: "api", Inject: VMFreeze, Via: ViaBoth, Mode: "cold", Load: 3, Started: t0,
+		Notes: []string{"the monitor opened no incident"}}
+	var samples []Sample
+	for _, s := range fixtureSamples(PathDNS, PathProxy) {
+		if !s.Start.Before(at(300)) {
+			s.OK, s.Backend, s.Err = false, "", "timeout"
+		}
+		samples = append(samples, s)
+	}
+	analyze(r, t0, timeline{samples: samples, inPlace: at(40), removed: at(3100), primary: "10.200.0.11", body: "web-vm"})
+	return r
+}
+
+// dnsOnly is a recovered drill through DNS only.
+func dnsOnly() *Result {
+	r := &Result{Service: "web", Inject: ServiceStop, Via: ViaDNS, Mode: "warm", Load: 3, Started: t0}
+	analyze(r, t0, timeline{samples: fixtureSamples(PathDNS), incident: fixtureIncident(),
+		inPlace: at(20), removed: at(3100), primary: "10.200.0.11", body: "web-vm"})
+	return r
+}
+
+// TestJSONNames pins the field names other tools read.
+func TestJSONNames(t *testing.T) {
+	for name, r := range map[string]*Result{"recovered": fixtureResult(), "not-recovered": notRecovered()} {
+		t.Run(name, func(t *testing.T) {
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"service", "inject", "via", "verdict", "phases", "requests"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("top-level %q missing from %s", k, b)
+				}
+			}
+			if m["verdict"] != r.Verdict || (r.Verdict != Recovered && r.Verdict != NotRecovered) {
+				t.Errorf("verdict = %v", m["verdict"])
+			}
+			phases, _ := m["phases"].(map[string]any)
+			for _, k := range []string{"detected", "confirmed", "fenced", "activated", "healthy", "dns_flipped", "first_success_dns", "first_success_proxy"} {
+				v, ok := phases[k]
+				if !ok {
+					t.Errorf("phases.%s missing", k)
+					continue
+				}
+				if _, isNum := v.(float64); v != nil && !isNum {
+					t.Errorf("phases.%s = %v (%T), want a number or null", k, v, v)
+				}
+			}
+			reqs, _ := m["requests"].(map[string]any)
+			for _, path := range []string{"dns", "proxy"} {
+				pc, _ := reqs[path].(map[string]any)
+				for _, k := range []string{"ok", "failed"} {
+					if _, ok := pc[k].(float64); !ok {
+						t.Errorf("requests.%s.%s missing or not a number in %s", path, k, b)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAnalyze(t *testing.T) {
+	r := fixtureResult()
+	want := map[string]*int64{
+		"detected": r.Phases.Detected, "dns_flipped": r.Phases.DNSFlipped,
+		"first_success_dns": r.Phases.FirstSuccessDNS, "first_success_proxy": r.Phases.FirstSuccessProxy,
+	}
+	exp := map[string]int64{"detected": 700, "dns_flipped": 1450,
+		// the first DNS request after the flip starts at 1460 (client 2: -940+24*100) and takes 4 ms
+		"first_success_dns": 1464,
+		// held proxy requests are answered at 1462
+		"first_success_proxy": 1462,
+	}
+	for k, p := range want {
+		if p == nil || *p != exp[k] {
+			t.Errorf("%s = %v, want %d", k, deref(p), exp[k])
+		}
+	}
+	if r.Verdict != Recovered || r.RecoveryMS == nil || *r.RecoveryMS != 1464 {
+		t.Errorf("verdict %s in %v ms, want recovered in 1464", r.Verdict, deref(r.RecoveryMS))
+	}
+	var dnsFailed int
+	for _, s := range fixtureSamples(PathDNS) {
+		if !s.OK {
+			dnsFailed++
+		}
+	}
+	if r.Requests.DNS.Failed != dnsFailed || r.Requests.Proxy.Failed != 0 {
+		t.Errorf("requests = %+v, want %d DNS failures and none through the proxy", r.Requests, dnsFailed)
+	}
+	if nr := notRecovered(); nr.Verdict != NotRecovered || nr.RecoveryMS != nil || nr.Phases.Detected != nil {
+		t.Errorf("not recovered: verdict %s, recovery %v, detected %v", nr.Verdict, nr.RecoveryMS, nr.Phases.Detected)
+	}
+}
+
+// deref shows a phase for a failure message.
+func deref(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

@@ -1,0 +1,114 @@
+package drill
+
+import (
+	"time"
+)
+
+// timeline is the raw material of a result.
+type timeline struct {
+	samples  []Sample
+	incident *IncidentStatus
+	inPlace  time.Time // the injector returned
+	removed  time.Time // the fault was removed
+	primary  string    // the primary's address
+	body     string    // what the primary answered before the drill
+}
+
+// newBackend reports whether s is a success served by another copy than the
+// primary: on the DNS path a different address (and body, when known); on
+// the proxy path a different body.
+func newBackend(s Sample, primary, body string) bool {
+	if !s.OK {
+		return false
+	}
+	if s.Path == PathDNS {
+		return s.Addr != primary && (body == "" || s.Backend != body)
+	}
+	return body != "" && s.Backend != body
+}
+
+// analyze fills res from the timeline, with t0 as the injection.
+func analyze(res *Result, t0 time.Time, tl timeline) {
+	inc := tl.incident
+	p := &res.Phases
+	p.Detected = ms(t0, inc.Phase(phDetected))
+	p.Confirmed = ms(t0, inc.Phase(phConfirmed))
+	p.Fenced = ms(t0, inc.Phase(phFenced))
+	p.ActivationStarted = ms(t0, inc.Phase(phActivating))
+	p.Activated = ms(t0, inc.Phase(phActivated))
+	p.Healthy = ms(t0, inc.Phase(phHealthy))
+	p.DNSFlipped = ms(t0, inc.Phase(phDNSFlipped))
+	p.OnStandby = ms(t0, inc.Phase(phOnStandby))
+	p.FaultInPlace = ms(t0, tl.inPlace)
+	p.FaultRemoved = ms(t0, tl.removed)
+	if inc != nil {
+		res.Incident, res.IncidentResult = inc.ID, inc.Result
+		if inc.Stuck != "" {
+			res.Notes = append(res.Notes, "incident stuck: "+inc.Stuck)
+		}
+		if inc.LastError != "" && inc.Result != "recovered" {
+			res.Notes = append(res.Notes, "incident error: "+inc.LastError)
+		}
+	}
+
+	// Without a body to tell the copies apart, the proxy's first success is
+	// its first one after the DNS flip.
+	var flipped time.Time
+	if inc != nil {
+		flipped = inc.Phase(phDNSFlipped)
+	}
+	var first = map[string]time.Time{}
+	var end time.Time
+	res.Requests = Requests{}
+	for i := range tl.samples {
+		s := &tl.samples[i]
+		c := &res.Requests.DNS
+		if s.Path == PathProxy {
+			c = &res.Requests.Proxy
+		}
+		if s.OK {
+			c.OK++
+		} else {
+			c.Failed++
+		}
+		done := s.Start.Add(s.Duration)
+		if done.After(end) {
+			end = done
+		}
+		if s.Start.Before(t0) {
+			continue
+		}
+		isNew := newBackend(*s, tl.primary, tl.body)
+		if s.Path == PathProxy && tl.body == "" {
+			isNew = s.OK && !flipped.IsZero() && s.Start.After(flipped)
+		}
+		s.New = isNew
+		if isNew && (first[s.Path].IsZero() || done.Before(first[s.Path])) {
+			first[s.Path] = done
+		}
+	}
+	p.FirstSuccessDNS = ms(t0, first[PathDNS])
+	p.FirstSuccessProxy = ms(t0, first[PathProxy])
+	res.Samples = tl.samples
+	res.EndMS = end.Sub(t0).Milliseconds()
+
+	res.RecoveryMS = nil
+	for _, path := range res.Via.Paths() {
+		v := p.FirstSuccessDNS
+		if path == PathProxy {
+			v = p.FirstSuccessProxy
+		}
+		if v == nil {
+			res.RecoveryMS = nil
+			break
+		}
+		if res.RecoveryMS == nil || *v > *res.RecoveryMS {
+			x := *v
+			res.RecoveryMS = &x
+		}
+	}
+	res.Verdict = NotRecovered
+	if res.RecoveryMS != nil {
+		res.Verdict = Recovered
+	}
+}
