@@ -16,6 +16,9 @@ type ProbeRequest struct {
 	Kind      string
 	Port      int
 	TimeoutMS int
+	// Path and ExpectStatus are set for "http" probes.
+	Path         string
+	ExpectStatus int
 }
 
 // ProbeResult is the agent's answer.
@@ -134,8 +137,7 @@ func (c *confirmer) requests(f Finding) []ProbeRequest {
 	case ServiceDown:
 		var out []ProbeRequest
 		for _, name := range f.Services {
-			s := c.ix.service[name]
-			out = append(out, ProbeRequest{Address: c.ix.vm[s.VM].Address, Kind: "tcp", Port: s.Port, TimeoutMS: ms})
+			out = append(out, c.serviceRequest(c.ix.service[name], ms))
 		}
 		return out
 	case Isolated:
@@ -155,4 +157,16 @@ func (c *confirmer) requests(f Finding) []ProbeRequest {
 		}
 		return out
 	}
+}
+
+// serviceRequest asks the agent to run the service's own check: an HTTP
+// check for an HTTP service (a frozen VM still completes TCP handshakes in
+// its kernel, so a connect alone would disagree), a TCP connect otherwise.
+// HTTPS checks are confirmed by a connect: the agent speaks plain HTTP only.
+func (c *confirmer) serviceRequest(s ServiceSpec, ms int) ProbeRequest {
+	r := ProbeRequest{Address: c.ix.vm[s.VM].Address, Kind: "tcp", Port: s.Port, TimeoutMS: ms}
+	if s.Check == KindHTTP {
+		r.Kind, r.Path, r.ExpectStatus = "http", s.Path, s.ExpectStatus
+	}
+	return r
 }

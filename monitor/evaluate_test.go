@@ -179,6 +179,15 @@ func TestConfirmPolicies(t *testing.T) {
 			asked: []ProbeRequest{{Address: "10.0.2.1", Kind: "tcp", Port: 5432, TimeoutMS: 500}},
 		},
 		{
+			// A frozen VM completes TCP handshakes in its kernel: only the
+			// service's own HTTP check, run from the agent, agrees.
+			name: "an HTTP service is confirmed by its HTTP check", target: "service/web",
+			err:   errors.New("GET http://10.0.1.1:80/: context deadline exceeded"),
+			agent: map[string]bool{"tcp 10.0.1.1:80": true},
+			want:  []string{"service-down [web] [web-vm]"},
+			asked: []ProbeRequest{{Address: "10.0.1.1", Kind: "http", Port: 80, Path: "/", ExpectStatus: 200, TimeoutMS: 500}},
+		},
+		{
 			name: "a wrong HTTP status needs no vantage point", target: "service/web",
 			err:   fmt.Errorf("GET http://10.0.1.1:80/: status 500, want 200: %w", ErrUnexpectedStatus),
 			agent: map[string]bool{"tcp 10.0.1.1:80": true},

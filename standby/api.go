@@ -115,6 +115,7 @@ type ProbeKind string
 const (
 	ProbeICMP ProbeKind = "icmp"
 	ProbeTCP  ProbeKind = "tcp"
+	ProbeHTTP ProbeKind = "http"
 )
 
 // ProbeRequest is the body of POST /v1/probe.
@@ -123,6 +124,11 @@ type ProbeRequest struct {
 	Kind      ProbeKind `json:"kind"`
 	Port      int       `json:"port,omitempty"`
 	TimeoutMS int       `json:"timeout_ms,omitempty"`
+	// Path and ExpectStatus are read by http probes: GET http://ADDRESS:PORT/PATH
+	// must answer ExpectStatus (0: any 2xx). A frozen VM still completes TCP
+	// handshakes in its kernel, so only the service's own check confirms it.
+	Path         string `json:"path,omitempty"`
+	ExpectStatus int    `json:"expect_status,omitempty"`
 }
 
 // ProbeResult is the answer of POST /v1/probe.

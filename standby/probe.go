@@ -19,7 +19,7 @@ const (
 )
 
 // Probe checks addr from the standby VM by one ICMP echo (privileged raw
-// socket) or one TCP connect. A failed probe is a result with OK false and
+// socket), one TCP connect or one HTTP GET. A failed probe is a result with OK false and
 // the reason, not an error; errors are for invalid requests.
 func Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
 	addr, err := netip.ParseAddr(req.Address)
@@ -43,10 +43,15 @@ func Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
 			return ProbeResult{}, fmt.Errorf("%w: tcp probe needs a port", ErrInvalid)
 		}
 		return probeTCP(ctx, addr, req.Port), nil
+	case ProbeHTTP:
+		if req.Port < 1 || req.Port > 65535 {
+			return ProbeResult{}, fmt.Errorf("%w: http probe needs a port", ErrInvalid)
+		}
+		return probeHTTP(ctx, addr, req), nil
 	case ProbeICMP:
 		return probeICMP(ctx, addr, timeout), nil
 	default:
-		return ProbeResult{}, fmt.Errorf("%w: kind %q must be icmp or tcp", ErrInvalid, req.Kind)
+		return ProbeResult{}, fmt.Errorf("%w: kind %q must be icmp, tcp or http", ErrInvalid, req.Kind)
 	}
 }
 
