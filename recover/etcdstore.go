@@ -18,6 +18,7 @@ var _ Store = (*EtcdStore)(nil)
 //	<prefix>services/<name>          the service's Record (JSON)
 //	<prefix>placements/<name>        its Placement (JSON), written only when it changes
 //	<prefix>incidents/<name>/<id>    every closed incident (JSON), for history
+//	<prefix>leader/<lease>           the monitors' candidacies (package ha)
 const DefaultPrefix = "/understudy/"
 
 // EtcdStore is a Store in etcd, through clientv3: the same code serves the
@@ -25,6 +26,7 @@ const DefaultPrefix = "/understudy/"
 type EtcdStore struct {
 	cli    *clientv3.Client
 	prefix string
+	guard  []clientv3.Cmp // every write requires these to hold; see Guarded
 }
 
 // NewEtcdStore returns a store using cli under prefix (DefaultPrefix when empty).
@@ -77,6 +79,9 @@ func (s *EtcdStore) Save(ctx context.Context, rec Record) error {
 		ops = append(ops, clientv3.OpPut(s.prefix+"incidents/"+rec.Service+"/"+inc.ID, string(ib)))
 	}
 	pk := s.placementKey(rec.Service)
+	if len(s.guard) > 0 {
+		return s.saveGuarded(ctx, rec.Service, ops, pk, string(pb))
+	}
 	_, err = s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.Value(pk), "=", string(pb))).
 		Then(ops...).
@@ -90,6 +95,14 @@ func (s *EtcdStore) Save(ctx context.Context, rec Record) error {
 
 // NextEpoch increments the epoch with a compare-and-swap on its revision.
 func (s *EtcdStore) NextEpoch(ctx context.Context) (uint64, error) {
+	return s.RaiseEpoch(ctx, 0)
+}
+
+// RaiseEpoch sets the epoch to the larger of its current value plus one and
+// floor, with a compare-and-swap on its revision, and returns the new value.
+// A leader passes its election revision as floor, so the epoch it sends to
+// agents is that revision and still grows when an older counter was larger.
+func (s *EtcdStore) RaiseEpoch(ctx context.Context, floor uint64) (uint64, error) {
 	key := s.epochKey()
 	for {
 		resp, err := s.cli.Get(ctx, key)
@@ -104,15 +117,12 @@ func (s *EtcdStore) NextEpoch(ctx context.Context) (uint64, error) {
 				return 0, fmt.Errorf("read epoch: key %s holds %q: %w", key, resp.Kvs[0].Value, err)
 			}
 		}
-		next := cur + 1
-		tr, err := s.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpPut(key, strconv.FormatUint(next, 10))).
-			Commit()
+		next := max(cur+1, floor)
+		ok, err := s.swapEpoch(ctx, key, rev, next)
 		if err != nil {
-			return 0, fmt.Errorf("increment epoch: %w", err)
+			return 0, err
 		}
-		if tr.Succeeded {
+		if ok {
 			return next, nil
 		}
 	}

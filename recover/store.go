@@ -3,8 +3,14 @@ package recover
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
+
+// ErrFenced: a guarded store refused a write because its guard no longer
+// holds (see EtcdStore.Guarded): this monitor is no longer the leader.
+// Retrying cannot help; the caller must stop acting on the store.
+var ErrFenced = errors.New("write fenced: the store's guard no longer holds")
 
 // Store persists service records, hands out epochs and streams placement
 // changes.

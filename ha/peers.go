@@ -1,0 +1,155 @@
+package ha
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+)
+
+// PeersConfig configures one member of an embedded etcd cluster that runs
+// across the monitors themselves (`understudy monitor --peers`).
+//
+// Every monitor lists the same Peers. Three voting members are the minimum
+// that tolerates the loss of one: etcd needs a majority (2 of 3) to elect
+// and to commit. Two members tolerate no loss at all, which is worse than
+// one; five tolerate two.
+type PeersConfig struct {
+	Name string // this member; must be a key of Peers
+	Dir  string // data directory (created), e.g. <monitor.state-dir>/etcd-peer
+	// Peers maps every member's name, this one's included, to the URL the
+	// members reach it on (http://host:2380). The cluster is static: the
+	// same map on every monitor.
+	Peers map[string]string
+	// ClientURL is where this member serves etcd clients (for
+	// `etcdctl`); default: a free port on 127.0.0.1. The monitor itself
+	// uses Peer.Client, which needs no network.
+	ClientURL string
+	// Token tells this cluster from others on the same network (default
+	// "understudy").
+	Token    string
+	LogLevel string // etcd's zap level (default error)
+	// StartTimeout bounds the wait for quorum (default 60s): StartPeers
+	// returns once a majority of the members run.
+	StartTimeout time.Duration
+}
+
+// Peer is this monitor's member of the embedded cluster.
+type Peer struct {
+	etcd *embed.Etcd
+	// Client talks to this member in-process. When the member loses the
+	// majority, its requests fail, so the leader's session lapses within
+	// its TTL.
+	Client *clientv3.Client
+	// ClientURL is where this member serves other etcd clients.
+	ClientURL string
+}
+
+// StartPeers starts this monitor's member of the static cluster and waits
+// until the cluster has quorum (a majority of Peers running). On a restart
+// the member rejoins from its data directory.
+func StartPeers(ctx context.Context, cfg PeersConfig) (*Peer, error) {
+	ec, err := peerConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
+	}
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd member %q in %s: %w", cfg.Name, cfg.Dir, err)
+	}
+	timeout := cfg.StartTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		abort(e)
+		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
+	case <-t.C:
+		abort(e)
+		return nil, fmt.Errorf("start etcd member %q: no quorum after %s (are a majority of %d peers running?)", cfg.Name, timeout, len(cfg.Peers))
+	case <-ctx.Done():
+		abort(e)
+		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, ctx.Err())
+	}
+	return &Peer{etcd: e, Client: v3client.New(e.Server), ClientURL: ec.AdvertiseClientUrls[0].String()}, nil
+}
+
+// abort stops a member that never became ready. The server is stopped
+// first: embed.Etcd.Close alone waits for client servers that only start
+// once the member is ready, so it would hang.
+func abort(e *embed.Etcd) {
+	e.Server.HardStop()
+	e.Close()
+}
+
+// peerConfig checks cfg and builds the member's embed.Config.
+func peerConfig(cfg PeersConfig) (*embed.Config, error) {
+	if cfg.Dir == "" {
+		return nil, fmt.Errorf("start etcd member %q: no data directory", cfg.Name)
+	}
+	if len(cfg.Peers) < 3 {
+		return nil, fmt.Errorf("start etcd member %q with %d peers: %w", cfg.Name, len(cfg.Peers), ErrTooFewPeers)
+	}
+	self, ok := cfg.Peers[cfg.Name]
+	if !ok {
+		return nil, fmt.Errorf("start etcd member %q: not among the peers", cfg.Name)
+	}
+	peer, err := url.Parse(self)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd member %q: peer URL: %w", cfg.Name, err)
+	}
+	client, err := freeURL(cfg.ClientURL)
+	if err != nil {
+		return nil, fmt.Errorf("start etcd member %q: client URL: %w", cfg.Name, err)
+	}
+	names := make([]string, 0, len(cfg.Peers))
+	for n := range cfg.Peers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	members := make([]string, 0, len(names))
+	for _, n := range names {
+		if _, err := url.Parse(cfg.Peers[n]); err != nil {
+			return nil, fmt.Errorf("start etcd member %q: peer %q: %w", cfg.Name, n, err)
+		}
+		members = append(members, n+"="+cfg.Peers[n])
+	}
+	ec := embed.NewConfig()
+	ec.Name = cfg.Name
+	ec.Dir = filepath.Join(cfg.Dir, "data")
+	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", cfg.LogLevel, []string{"stderr"}
+	if ec.LogLevel == "" {
+		ec.LogLevel = "error"
+	}
+	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
+	ec.InitialCluster = strings.Join(members, ",")
+	ec.InitialClusterToken = cfg.Token
+	if ec.InitialClusterToken == "" {
+		ec.InitialClusterToken = "understudy"
+	}
+	ec.ClusterState = embed.ClusterStateFlagNew
+	return ec, nil
+}
+
+// Close stops the in-process client and the member.
+func (p *Peer) Close() error {
+	err := p.Client.Close()
+	p.etcd.Close()
+	return err
+}
