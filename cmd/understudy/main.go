@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"monitor":  {"run the monitor daemon: probes, incidents, failover", runMonitor},
 	"status":   {"show where every service runs", runStatus},
 	"proxy":    {"run the HTTP reverse proxy that holds requests during a failover", runProxy},
+	"drill":    {"inject a real failure and measure the recovery", runDrill},
 	"playbook": {"show the embedded recovery playbooks", runPlaybook},
 	"version":  {"print the version", runVersion},
 }

@@ -3,10 +3,104 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/inventory"
 )
 
-// runMonitor is not written yet; its issue owns this file.
-func runMonitor(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// runMonitor runs the monitor daemon: `understudy monitor -f inventory.yaml`.
+// SIGINT/SIGTERM stop it; SIGHUP reloads the inventory, which is loaded and
+// validated completely first and applied only when valid (otherwise the
+// errors are logged and the running inventory stays).
+func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "inventory `FILE` (required)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy monitor -f FILE [--log-level LEVEL] [--log-format text|json]")
+		fmt.Fprintln(stderr, "Runs the monitor daemon: probes, incidents, failover, and the HTTP API on monitor.listen.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, errReported)
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return withCode(2, errReported)
+	}
+	logger, err := agentLogger(stderr, *level, *format)
+	if err != nil {
+		return withCode(2, err)
+	}
+	inv, err := loadInventory(*file, stderr)
+	if err != nil {
+		return err
+	}
+	ctrl, err := controller.New(inv, controller.Options{Logger: logger})
+	if err != nil {
+		return withCode(1, err)
+	}
+	logger.Info("starting monitor", "component", "monitor-cmd", "version", version, "inventory", *file)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- ctrl.Run(runCtx) }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("monitor: %w", err)
+			}
+			return nil
+		case <-hup:
+			reload(ctrl, *file, logger)
+		}
+	}
+}
+
+// reload applies a new inventory only when it loads and validates completely.
+func reload(ctrl *controller.Controller, file string, logger *slog.Logger) {
+	log := logger.With("component", "monitor-cmd", "inventory", file)
+	inv, err := inventory.Load(file)
+	if err != nil {
+		log.Error("reload refused: the inventory is invalid; the running one stays", "err", err)
+		return
+	}
+	if err := ctrl.Reload(inv); err != nil {
+		log.Error("reload refused", "err", err)
+		return
+	}
+	log.Info("inventory reloaded", "summary", inv.Summary())
+}
+
+// loadInventory loads and validates an inventory, printing every error.
+func loadInventory(file string, stderr io.Writer) (*inventory.Inventory, error) {
+	inv, err := inventory.Load(file)
+	var errs inventory.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		return nil, withCode(1, errReported)
+	}
+	if err != nil {
+		return nil, withCode(1, err)
+	}
+	return inv, nil
 }

@@ -3,10 +3,139 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/proxy"
 )
 
-// runProxy is not written yet; its issue owns this file.
-func runProxy(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// runProxy runs the reverse proxy: `understudy proxy -f inventory.yaml`.
+// It serves proxy.listen (or --listen), follows the placements of the
+// monitor at proxy.monitor (or --monitor), and stops on SIGINT/SIGTERM.
+func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "inventory `FILE` (required)")
+	listen := fs.String("listen", "", "`host:port` to serve (default: proxy.listen)")
+	monitorURL := fs.String("monitor", "", "monitor base `URL` (default: proxy.monitor)")
+	metrics := fs.String("metrics", "", "`host:port` serving /metrics; empty: none")
+	noProbe := fs.Bool("no-probe", false, "do not probe backends with ICMP (no root needed; only failed connections are noticed)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL] [--metrics ADDR] [--no-probe]")
+		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, errReported)
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return withCode(2, errReported)
+	}
+	logger, err := agentLogger(stderr, *level, *format)
+	if err != nil {
+		return withCode(2, err)
+	}
+	inv, err := loadInventory(*file, stderr)
+	if err != nil {
+		return err
+	}
+	addr := proxyFlagOr(*listen, inv.Proxy.Listen)
+	if addr == "" {
+		return withCode(2, errors.New("no address to serve: set proxy.listen in the inventory or --listen"))
+	}
+	monURL := proxyFlagOr(*monitorURL, inv.Proxy.Monitor)
+	mon, err := proxy.NewMonitorClient(monURL, nil)
+	if err != nil {
+		return withCode(2, err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := proxy.Options{Monitor: mon, Logger: logger, Registerer: reg}
+	if !*noProbe {
+		pinger, err := icmp.New()
+		if err != nil {
+			return withCode(1, fmt.Errorf("%w (run as root, or pass --no-probe)", err))
+		}
+		defer pinger.Close()
+		opts.Pinger = pinger
+	}
+	p, err := proxy.New(proxy.FromInventory(inv), opts)
+	if err != nil {
+		return withCode(1, err)
+	}
+	servers := []*http.Server{{Addr: addr, Handler: p, ReadHeaderTimeout: 10 * time.Second}}
+	if *metrics != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		servers = append(servers, &http.Server{Addr: *metrics, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+	}
+	logger.Info("starting proxy", "component", "proxy-cmd", "version", version, "listen", addr,
+		"monitor", monURL, "metrics", *metrics, "probe", !*noProbe)
+	return serveProxy(ctx, p, servers, logger)
+}
+
+// serveProxy listens on every server's address, runs p until ctx ends,
+// then shuts the servers down and waits for everything it started.
+func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, logger *slog.Logger) error {
+	lns := make([]net.Listener, 0, len(servers))
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return withCode(1, fmt.Errorf("listen on %s: %w", s.Addr, err))
+		}
+		lns = append(lns, ln)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(servers))
+	for i, s := range servers {
+		wg.Go(func() {
+			if err := s.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("serve %s: %w", s.Addr, err)
+				cancel()
+			}
+		})
+	}
+	wg.Go(func() { _ = p.Run(ctx) })
+	<-ctx.Done()
+	logger.Info("stopping proxy", "component", "proxy-cmd")
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// proxyFlagOr returns the first of ss that is not empty.
+func proxyFlagOr(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

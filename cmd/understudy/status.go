@@ -1,12 +1,172 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/understudy/understudy/controller"
 )
 
-// runStatus is not written yet; its issue owns this file.
-func runStatus(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// runStatus prints where every service runs, from the monitor's /v1/status:
+// `understudy status -f inventory.yaml [--json]`.
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "inventory `FILE`: the monitor is asked at monitor.listen")
+	url := fs.String("url", "", "monitor base `URL` (instead of monitor.listen of -f)")
+	asJSON := fs.Bool("json", false, "print the monitor's JSON answer")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the monitor")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy status -f FILE [--json] | --url http://HOST:PORT [--json]")
+		fmt.Fprintln(stderr, "Shows every service's state, location, address, since when, and its last recovery.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, errReported)
+	}
+	if (*file == "") == (*url == "") || fs.NArg() > 0 {
+		fs.Usage()
+		return withCode(2, errReported)
+	}
+	base := *url
+	if base == "" {
+		inv, err := loadInventory(*file, stderr)
+		if err != nil {
+			return err
+		}
+		base = monitorURL(inv.Monitor.Listen)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	body, err := fetchStatus(ctx, base)
+	if err != nil {
+		return withCode(1, err)
+	}
+	if *asJSON {
+		var out bytes.Buffer
+		if err := json.Indent(&out, body, "", "  "); err != nil {
+			return withCode(1, fmt.Errorf("monitor answered invalid JSON: %w", err))
+		}
+		out.WriteByte('\n')
+		_, err := stdout.Write(out.Bytes())
+		return err
+	}
+	var st controller.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		return withCode(1, fmt.Errorf("decode the monitor's status: %w", err))
+	}
+	return printStatus(stdout, st, time.Now())
+}
+
+// monitorURL turns monitor.listen into a URL to dial (an empty or wildcard
+// host means this machine).
+func monitorURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// fetchStatus GETs base/v1/status.
+func fetchStatus(ctx context.Context, base string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/v1/status", nil)
+	if err != nil {
+		return nil, fmt.Errorf("ask the monitor at %s: %w", base, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ask the monitor at %s (is `understudy monitor` running?): %w", base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read the monitor's status: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("monitor at %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
+}
+
+// printStatus writes the table: one line per service, its last recovery
+// with the time between phases.
+func printStatus(w io.Writer, st controller.Status, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSTATE\tLOCATION\tADDRESS\tSINCE\tLAST RECOVERY")
+	for _, s := range st.Services {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, location(s), orDash(s.Address), since(s.Since, now), lastRecovery(s.LastIncident))
+	}
+	return tw.Flush()
+}
+
+func location(s controller.ServiceStatus) string {
+	if s.Host == "" {
+		return orDash(s.Where)
+	}
+	return s.Where + "/" + s.Host
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// since is an age, rounded for reading ("3m12s ago").
+func since(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Hour:
+		return d.Round(time.Second).String() + " ago"
+	default:
+		return t.Local().Format("2006-01-02 15:04")
+	}
+}
+
+// lastRecovery is "912ms (confirmed +3, fenced +10, ...) recovered", or the
+// open incident's progress.
+func lastRecovery(inc *controller.IncidentStatus) string {
+	if inc == nil {
+		return "-"
+	}
+	var parts []string
+	for _, p := range inc.Phases[min(1, len(inc.Phases)):] {
+		parts = append(parts, fmt.Sprintf("%s +%g", p.Phase, p.SinceMS))
+	}
+	out := fmt.Sprintf("%gms", inc.TotalMS)
+	if len(parts) > 0 {
+		out += " (" + strings.Join(parts, ", ") + ")"
+	}
+	switch {
+	case inc.Stuck != "":
+		out += " STUCK: " + inc.Stuck
+	case inc.Open:
+		out += " in progress"
+	case inc.Result != "":
+		out += " " + inc.Result
+	}
+	return out
 }

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/standby"
+)
+
+// Exit codes of `understudy drill` besides 0 (recovered) and 2 (usage).
+const (
+	exitNotRecovered = 1 // the drill ran and the service did not recover (or it failed)
+	exitRefused      = 3 // the preflight or the safety check refused to start
+)
+
+// runDrill injects a failure and measures the recovery:
+// `understudy drill -f inv.yaml --service NAME --inject KIND [...]`, or shows
+// the history: `understudy drill history -f inv.yaml`.
+func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "history" {
+		return runDrillHistory(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "inventory `FILE` (required)")
+	service := fs.String("service", "", "the service to drill (required)")
+	inject := fs.String("inject", "", "the fault: vm-stop, vm-freeze, blackhole, host-down or service-stop (required)")
+	load := fs.Int("load", 10, "concurrent clients per path")
+	via := fs.String("via", "dns", "client paths: dns, proxy or both")
+	jsonOut := fs.String("json", "", "write the result as JSON to `FILE` (- for stdout)")
+	svgOut := fs.String("svg", "", "write the timeline chart to `FILE`")
+	restore := fs.Bool("restore", false, "return the service to its primary afterwards")
+	yes := fs.Bool("yes", false, "confirm a drill on an inventory that is not `lab: true`")
+	timeout := fs.Duration("timeout", 60*time.Second, "longest wait for the recovery after the injection")
+	monitorBase := fs.String("monitor", "", "monitor base `URL` (default http://monitor.listen)")
+	proxyAddr := fs.String("proxy", "", "proxy `HOST:PORT` (default proxy.listen)")
+	history := fs.String("history", "", "history `FILE` (default monitor.state-dir/drills.jsonl; none to skip)")
+	wait := fs.Duration("wait", 0, "retry a refused preflight for up to this long (for scripts that just started the daemons)")
+	level := fs.String("log-level", "info", "log level of the progress lines on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy drill -f FILE --service NAME --inject KIND [--load N] [--via dns|proxy|both]")
+		fmt.Fprintln(stderr, "                        [--json FILE] [--svg FILE] [--restore] [--yes]")
+		fmt.Fprintln(stderr, "       understudy drill history -f FILE [--service NAME]")
+		fmt.Fprintln(stderr, "Injects a real failure, measures the recovery from the outside and reports every phase.")
+		fmt.Fprintln(stderr, "Exit 0 recovered, 1 not recovered or failed, 2 usage, 3 refused by the preflight.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, errReported)
+	}
+	if *file == "" || *service == "" || *inject == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return withCode(2, errReported)
+	}
+	kind, err := drill.ParseKind(*inject)
+	if err != nil {
+		return withCode(2, err)
+	}
+	v, err := drill.ParseVia(*via)
+	if err != nil {
+		return withCode(2, err)
+	}
+	logger, err := agentLogger(stderr, *level, "text")
+	if err != nil {
+		return withCode(2, err)
+	}
+	inv, err := loadInventory(*file, stderr)
+	if err != nil {
+		return err
+	}
+	if err := drill.CheckSafety(kind, inv.Lab, *yes); err != nil {
+		return withCode(exitRefused, err)
+	}
+	cfg, err := drillConfig(inv, *service, kind, v, *load)
+	if err != nil {
+		return withCode(2, err)
+	}
+	cfg.Restore, cfg.Yes, cfg.Timeout = *restore, *yes, *timeout
+	if *proxyAddr != "" {
+		cfg.ProxyAddr = *proxyAddr
+	}
+	base := *monitorBase
+	if base == "" {
+		base = "http://" + drill.LocalAddr(inv.Monitor.Listen)
+	}
+	deps, closeDeps, err := drillDeps(ctx, inv, cfg, kind, base, logger)
+	if err != nil {
+		return withCode(1, err)
+	}
+	defer closeDeps()
+
+	res, runErr := runWithWait(ctx, cfg, deps, *wait, logger)
+	if errors.Is(runErr, drill.ErrPreflight) || errors.Is(runErr, drill.ErrNotConfirmed) || errors.Is(runErr, drill.ErrLabOnly) {
+		return withCode(exitRefused, runErr)
+	}
+	if res == nil {
+		return withCode(1, runErr)
+	}
+	if err := writeDrillOutputs(res, stdout, *jsonOut, *svgOut); err != nil {
+		return withCode(1, err)
+	}
+	if *history != "none" {
+		path := *history
+		if path == "" {
+			path = drill.HistoryPath(inv.Monitor.StateDir)
+		}
+		if err := drill.AppendHistory(path, res); err != nil {
+			fmt.Fprintf(stderr, "understudy drill: not recorded in the history: %v\n", err)
+		}
+	}
+	if runErr != nil {
+		return withCode(1, runErr)
+	}
+	if res.Verdict != drill.Recovered {
+		return withCode(exitNotRecovered, fmt.Errorf("%s did not recover from %s", res.Service, res.Inject))
+	}
+	return nil
+}
+
+// runWithWait runs the drill, retrying while the preflight refuses, for up
+// to wait: nothing is injected before the preflight passed.
+func runWithWait(ctx context.Context, cfg drill.Config, deps drill.Deps, wait time.Duration, logger *slog.Logger) (*drill.Result, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		res, err := drill.Run(ctx, cfg, deps)
+		if !errors.Is(err, drill.ErrPreflight) || time.Now().After(deadline) {
+			return res, err
+		}
+		logger.Info("preflight refused; trying again", "component", "drill", "err", err)
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// drillConfig builds the drill's configuration from the inventory.
+func drillConfig(inv *inventory.Inventory, name string, kind drill.Kind, via drill.Via, load int) (drill.Config, error) {
+	svc := inv.Service(name)
+	if svc == nil {
+		return drill.Config{}, fmt.Errorf("service %q is not in the inventory", name)
+	}
+	vm := inv.VM(svc.VM)
+	if vm == nil {
+		return drill.Config{}, fmt.Errorf("service %q: VM %q is not in the inventory", name, svc.VM)
+	}
+	addr, err := netip.ParseAddr(vm.Address)
+	if err != nil {
+		return drill.Config{}, fmt.Errorf("VM %q: address %q: %w", vm.Name, vm.Address, err)
+	}
+	cfg := drill.Config{
+		Service: svc.Name, FQDN: svc.FQDN, Mode: string(svc.Mode), Port: svc.Port,
+		Primary: drill.Target{Instance: vm.Instance, Address: addr},
+		Kind:    kind, Via: via, Clients: load, Lab: inv.Lab,
+	}
+	if inv.Proxy.Listen != "" {
+		cfg.ProxyAddr = drill.LocalAddr(inv.Proxy.Listen)
+	}
+	if h := svc.Check.HTTP; h != nil {
+		cfg.CheckPath, cfg.ExpectStatus = h.Path, h.ExpectStatus
+	} else {
+		cfg.TCPCheck = true
+	}
+	return cfg, nil
+}
+
+// drillDeps connects to the primary's hypervisor, DNS, the standby agent
+// and the monitor.
+func drillDeps(ctx context.Context, inv *inventory.Inventory, cfg drill.Config, kind drill.Kind, base string, logger *slog.Logger) (drill.Deps, func(), error) {
+	svc := inv.Service(cfg.Service)
+	vm := inv.VM(svc.VM)
+	hv := inv.Hypervisor(vm.Hypervisor)
+	sb := inv.StandbyVM(svc.Standby)
+	if hv == nil || sb == nil {
+		return drill.Deps{}, nil, fmt.Errorf("service %q: hypervisor or standby missing from the inventory", cfg.Service)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	lx, err := lxd.Connect(cctx, lxd.Conn{Name: hv.Name, Socket: hv.Incus.Socket, URL: hv.Incus.URL,
+		ClientCert: hv.Incus.ClientCert, ClientKey: hv.Incus.ClientKey, ServerCert: hv.Incus.ServerCert})
+	if err != nil {
+		return drill.Deps{}, nil, fmt.Errorf("connect to hypervisor %q: %w", hv.Name, err)
+	}
+	// Clients ask the authoritative server without a key, like any resolver.
+	dns, err := dnsupdate.New(dnsupdate.Config{Server: inv.DNS.Server, Zone: inv.DNS.Zone, Timeout: time.Second, Retries: -1})
+	if err != nil {
+		lx.Close()
+		return drill.Deps{}, nil, fmt.Errorf("dns: %w", err)
+	}
+	t := inv.Monitor.AgentTLS
+	tlsCfg, err := standby.ClientTLSConfig(t.CA, t.Cert, t.Key)
+	if err != nil {
+		lx.Close()
+		return drill.Deps{}, nil, fmt.Errorf("monitor.agent-tls: %w", err)
+	}
+	agent := standby.NewClient(sb.Agent, tlsCfg)
+	fault, err := drill.NewFault(kind, cfg.Primary, lx, drill.ExecRunner{})
+	if err != nil {
+		lx.Close()
+		agent.Close()
+		return drill.Deps{}, nil, err
+	}
+	deps := drill.Deps{
+		Monitor: &drill.HTTPMonitor{Base: base}, Agent: agentReady{agent}, DNS: dnsResolver{dns},
+		Fault: fault, Hypervisor: lx, Log: logger,
+	}
+	return deps, func() { lx.Close(); agent.Close() }, nil
+}
+
+// agentReady adapts the standby client to drill.Agent.
+type agentReady struct{ c *standby.Client }
+
+func (a agentReady) Ready(ctx context.Context) error {
+	h, err := a.c.Health(ctx)
+	if err != nil {
+		return err
+	}
+	if !h.Ready {
+		return fmt.Errorf("agent %q answers but is not ready", h.Name)
+	}
+	return nil
+}
+
+// dnsResolver adapts the dnsupdate client to drill.Resolver.
+type dnsResolver struct{ c *dnsupdate.Client }
+
+func (r dnsResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	a, err := r.c.Lookup(ctx, name)
+	return a.Addrs, err
+}
+
+// writeDrillOutputs prints the report and writes the JSON and SVG files.
+func writeDrillOutputs(res *drill.Result, stdout io.Writer, jsonOut, svgOut string) error {
+	if jsonOut != "-" {
+		if err := drill.WriteReport(stdout, res); err != nil {
+			return err
+		}
+	}
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer, *drill.Result) error
+	}{{jsonOut, drill.WriteJSON}, {svgOut, drill.WriteSVG}} {
+		switch out.path {
+		case "":
+		case "-":
+			if err := out.write(stdout, res); err != nil {
+				return err
+			}
+		default:
+			if err := writeFileWith(out.path, res, out.write); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func writeFileWith(path string, res *drill.Result, write func(io.Writer, *drill.Result) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := write(f, res); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// runDrillHistory shows the drills of the history with their trend.
+func runDrillHistory(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("drill history", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "inventory `FILE`: the history is under monitor.state-dir")
+	path := fs.String("file", "", "history `FILE` (instead of -f)")
+	service := fs.String("service", "", "only this service")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy drill history -f FILE [--service NAME] | --file drills.jsonl")
+		fmt.Fprintln(stderr, "Shows every recorded drill and flags a recovery slower than 1.5 × the median of the last five.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(2, errReported)
+	}
+	if (*file == "") == (*path == "") || fs.NArg() > 0 {
+		fs.Usage()
+		return withCode(2, errReported)
+	}
+	p := *path
+	if p == "" {
+		inv, err := loadInventory(*file, stderr)
+		if err != nil {
+			return err
+		}
+		p = drill.HistoryPath(inv.Monitor.StateDir)
+	}
+	h, err := drill.ReadHistory(p)
+	if err != nil {
+		return withCode(1, err)
+	}
+	if *service != "" {
+		var keep []drill.Result
+		for _, r := range h {
+			if r.Service == *service {
+				keep = append(keep, r)
+			}
+		}
+		h = keep
+	}
+	return drill.WriteTrend(stdout, drill.Trend(h))
+}

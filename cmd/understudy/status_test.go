@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy/understudy/controller"
+)
+
+// statusFixture is what a monitor answers after one recovered failover.
+func statusFixture(now time.Time) controller.Status {
+	return controller.Status{Epoch: 3, Time: now, Services: []controller.ServiceStatus{
+		{Service: "api", State: "primary", Where: "primary", Host: "api-vm", Address: "10.200.0.12"},
+		{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1", Address: "10.200.1.100",
+			Since: now.Add(-90 * time.Second), Incidents: 1,
+			LastIncident: &controller.IncidentStatus{ID: "web-1", Result: "recovered", Source: "monitor", TotalMS: 23.5,
+				Phases: []controller.PhaseStatus{
+					{Phase: "detected"}, {Phase: "confirmed", SinceMS: 1.5}, {Phase: "activated", SinceMS: 9},
+					{Phase: "dns-flipped", SinceMS: 13},
+				}}},
+	}}
+}
+
+func TestStatusCommand(t *testing.T) {
+	now := time.Now()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/status" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(statusFixture(now))
+	}))
+	defer srv.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+	}))
+	defer broken.Close()
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string // substrings of stdout
+		wantErr  string   // substring of stderr
+	}{
+		{name: "table", args: []string{"--url", srv.URL}, want: []string{
+			"SERVICE", "LAST RECOVERY",
+			"api      primary     primary/api-vm     10.200.0.12   -",
+			"web      on-standby  standby/standby-1  10.200.1.100  1m30s ago  23.5ms (confirmed +1.5, activated +9, dns-flipped +13) recovered",
+		}},
+		{name: "json", args: []string{"--url", srv.URL, "--json"}, want: []string{`"service": "web"`, `"total_ms": 23.5`}},
+		{name: "monitor refuses", args: []string{"--url", broken.URL}, wantCode: 1, wantErr: "503 Service Unavailable: store unavailable"},
+		{name: "no monitor", args: []string{"--url", "http://127.0.0.1:1"}, wantCode: 1, wantErr: "is `understudy monitor` running?"},
+		{name: "neither -f nor --url", wantCode: 2, wantErr: "usage: understudy status"},
+		{name: "bad inventory", args: []string{"-f", "no-such.yaml"}, wantCode: 1, wantErr: "no-such.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"status"}, tc.args...), &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tc.wantCode, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			if !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestMonitorURL(t *testing.T) {
+	for listen, want := range map[string]string{
+		"127.0.0.1:9180": "http://127.0.0.1:9180",
+		":9180":          "http://127.0.0.1:9180",
+		"0.0.0.0:9180":   "http://127.0.0.1:9180",
+		"[::1]:9180":     "http://[::1]:9180",
+		"mon.lab:80":     "http://mon.lab:80",
+	} {
+		if got := monitorURL(listen); got != want {
+			t.Errorf("monitorURL(%q) = %q, want %q", listen, got, want)
+		}
+	}
+}
+
+func TestMonitorCommandFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{name: "no -f", wantCode: 2, wantErr: "usage: understudy monitor -f FILE"},
+		{name: "bad log level", args: []string{"-f", "x.yaml", "--log-level", "loud"}, wantCode: 2, wantErr: `--log-level "loud"`},
+		{name: "invalid inventory", args: []string{"-f", "../../inventory/testdata/invalid-five-mistakes.yaml"}, wantCode: 1, wantErr: "invalid-five-mistakes.yaml:"},
+		{name: "help", args: []string{"-h"}, wantCode: 0, wantErr: "-log-level"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"monitor"}, tc.args...), &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tc.wantCode, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tc.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/understudy/understudy/recover"
+)
+
+// handler is the HTTP API; README.md is its reference.
+func (c *Controller) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", c.healthz)
+	mux.HandleFunc("GET /v1/status", c.getStatus)
+	mux.HandleFunc("GET /v1/placements", c.placements)
+	mux.HandleFunc("POST /v1/services/{name}/suspect", c.postSuspect)
+	mux.HandleFunc("POST /v1/services/{name}/failover", c.postTrigger(recover.FromCLI))
+	mux.HandleFunc("POST /v1/services/{name}/reset", c.postReset)
+	return mux
+}
+
+// apiError is the body of every error answer.
+type apiError struct {
+	Error string `json:"error"`
+	State string `json:"state,omitempty"` // the service's state, when it refused
+}
+
+// TriggerResponse is the body of a successful suspect, failover or reset.
+type TriggerResponse struct {
+	Service string `json:"service"`
+	Source  string `json:"source,omitempty"`
+	State   string `json:"state"`
+	// Coalesced is set on a suspect report that arrived within
+	// suspectWindow of the previous one and was not passed on.
+	Coalesced bool `json:"coalesced,omitempty"`
+}
+
+// suspectWindow is how long after a suspect report further reports about
+// the same service are answered without reaching the executor: a proxy whose
+// requests all fail reports on every request, and each report that joins an
+// incident is a write to the store.
+const suspectWindow = time.Second
+
+// postSuspect is the proxy's fast-path report, coalesced per service.
+func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := c.plan().services[name]; !ok {
+		c.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, recover.ErrUnknownService))
+		return
+	}
+	now := time.Now()
+	c.mu.Lock()
+	last, seen := c.suspects[name]
+	fresh := !seen || now.Sub(last) >= suspectWindow
+	if fresh {
+		c.suspects[name] = now
+	}
+	c.mu.Unlock()
+	if fresh {
+		c.postTrigger(recover.FromProxy)(w, r)
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+	writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(recover.FromProxy), State: c.stateOf(name), Coalesced: true})
+}
+
+// triggerRequest is the optional body of suspect, failover and reset.
+type triggerRequest struct {
+	Reason string `json:"reason"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (c *Controller) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "epoch": c.epoch})
+}
+
+func (c *Controller) getStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, c.Status())
+}
+
+// readReason reads the optional JSON body {"reason": "..."}.
+func readReason(r *http.Request, def string) (string, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("read body: %w", err)
+	}
+	if len(body) == 0 {
+		return def, nil
+	}
+	var req triggerRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return "", fmt.Errorf("decode body: %w", err)
+	}
+	if req.Reason == "" {
+		return def, nil
+	}
+	return req.Reason, nil
+}
+
+// postTrigger handles suspect (proxy) and failover (cli): the trigger opens
+// or joins the service's incident; 202 once the executor took it.
+func (c *Controller) postTrigger(src recover.Source) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		reason, err := readReason(r, fmt.Sprintf("%s request from %s", src, r.RemoteAddr))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		err = c.trigger(ctx, name, src, reason)
+		c.answer(w, name, string(src), err)
+	}
+}
+
+// answer maps an executor error to a status code.
+func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) {
+	state := c.stateOf(name)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: src, State: state})
+	case errors.Is(err, recover.ErrUnknownService):
+		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
+	case errors.Is(err, recover.ErrIllegalTransition):
+		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
+	case errors.Is(err, context.DeadlineExceeded):
+		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
+	default:
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})
+	}
+}
+
+// stateOf returns a service's state name, "" when unknown.
+func (c *Controller) stateOf(name string) string {
+	for _, r := range c.exec.Records() {
+		if r.Service == name {
+			return r.State.String()
+		}
+	}
+	return ""
+}
+
+// postReset is the operator putting a service back on its primary: DNS is
+// swapped back (compare-and-swap from the standby's address), the record
+// returns to primary, and the standby container to its prepared state.
+func (c *Controller) postReset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	reason, err := readReason(r, "reset by an operator from "+r.RemoteAddr)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	err = c.Reset(ctx, name, reason)
+	c.answer(w, name, "", err)
+}
+
+// Reset puts a service back on its primary (see POST /v1/services/{name}/reset).
+func (c *Controller) Reset(ctx context.Context, name, reason string) error {
+	if !c.running() {
+		return errNotRunning
+	}
+	p := c.plan()
+	cfg, ok := p.services[name]
+	if !ok {
+		return fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
+	}
+	var rec recover.Record
+	for _, r := range c.exec.Records() {
+		if r.Service == name {
+			rec = r
+		}
+	}
+	if rec.State == recover.Primary {
+		return fmt.Errorf("service %q is already on its primary: %w", name, recover.ErrIllegalTransition)
+	}
+	primary := []netip.Addr{cfg.Service.Address}
+	if cur := rec.Placement.Address; cur.IsValid() && cur != cfg.Service.Address {
+		err := c.dns.Replace(ctx, cfg.Service.FQDN, primary, []netip.Addr{cur})
+		if err != nil && !errors.Is(err, recover.ErrPrecondition) {
+			return fmt.Errorf("reset %q: point %s back at %s: %w", name, cfg.Service.FQDN, cfg.Service.Address, err)
+		}
+		if err != nil { // someone else changed it: only go on if it is already the primary
+			now, lerr := c.dns.Lookup(ctx, cfg.Service.FQDN)
+			if lerr != nil || len(now) != 1 || now[0] != cfg.Service.Address {
+				return fmt.Errorf("reset %q: %s holds %v: %w", name, cfg.Service.FQDN, now, err)
+			}
+		}
+	}
+	if err := c.exec.Reset(ctx, name, reason); err != nil {
+		return err
+	}
+	if agent, err := c.conns.agent(cfg.Service.Standby); err == nil {
+		if _, err := agent.Deactivate(ctx, c.epoch, name); err != nil {
+			c.log.Warn("reset: deactivate the standby container", "service", name, "err", err)
+		}
+	}
+	c.prepare.forget(name)
+	c.log.Info("service reset to its primary", "service", name, "reason", reason)
+	return nil
+}

@@ -1,0 +1,405 @@
+package controller
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/recover"
+)
+
+// Controller is the monitor daemon. Create it with New and call Run once.
+type Controller struct {
+	opts    Options
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+	conns   *conns
+	dns     *swappableDNS
+
+	mu        sync.RWMutex
+	cur       *plan
+	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
+	suspects  map[string]time.Time // service -> last suspect report passed on
+
+	// Set by Run.
+	store     recover.Store
+	exec      *recover.Executor
+	epoch     uint64
+	addr      net.Addr
+	monReload chan struct{} // asks the monitor supervisor to restart
+	prepare   *preparer
+	pinger    monitor.Pinger
+	ready     chan struct{} // closed once Run serves
+}
+
+// New checks inv and returns a controller for it. It does no network I/O:
+// agents, hypervisors and the store are reached by Run.
+func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if opts.PrepareRetry <= 0 {
+		opts.PrepareRetry = 2 * time.Second
+	}
+	if opts.Keepalive <= 0 {
+		opts.Keepalive = 15 * time.Second
+	}
+	c := &Controller{
+		opts:      opts,
+		log:       opts.Logger.With("component", "controller"),
+		reg:       opts.Registry,
+		conns:     newConns(opts),
+		dns:       &swappableDNS{},
+		confirmed: map[string]time.Time{},
+		suspects:  map[string]time.Time{},
+		monReload: make(chan struct{}, 1),
+		ready:     make(chan struct{}),
+	}
+	c.metrics = newMetrics(c.reg)
+	if err := c.apply(inv); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// plan returns the plan in force.
+func (c *Controller) plan() *plan {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.cur
+}
+
+// apply builds everything from inv and swaps it in, or changes nothing.
+func (c *Controller) apply(inv *inventory.Inventory) error {
+	p, err := buildPlan(inv)
+	if err != nil {
+		return err
+	}
+	dns := c.opts.DNS
+	if dns == nil {
+		if dns, err = dnsFromInventory(inv); err != nil {
+			return err
+		}
+	}
+	if err := c.conns.update(inv); err != nil {
+		return err
+	}
+	c.dns.set(dns)
+	c.mu.Lock()
+	c.cur = p
+	c.mu.Unlock()
+	return nil
+}
+
+// dnsFromInventory builds the DNS client of the inventory's dns section.
+func dnsFromInventory(inv *inventory.Inventory) (recover.DNS, error) {
+	key, err := dnsupdate.LoadKeyFile(inv.DNS.TSIGKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("dns.tsig-key-file: %w", err)
+	}
+	cl, err := dnsupdate.New(dnsupdate.Config{Server: inv.DNS.Server, Zone: inv.DNS.Zone, Key: key, Timeout: inv.DNS.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	return &DNSAdapter{Client: cl, TTL: inv.DNS.TTL}, nil
+}
+
+// Addr returns the HTTP address once Run serves (nil before).
+func (c *Controller) Addr() net.Addr {
+	if !c.running() {
+		return nil
+	}
+	return c.addr
+}
+
+// Run runs the daemon until ctx ends; it returns after every goroutine it
+// started stopped. It fails early when the store, the epoch, the listener or
+// the ICMP socket cannot be had.
+func (c *Controller) Run(ctx context.Context) error {
+	closeAll, monMetrics, err := c.open(ctx)
+	defer closeAll()
+	if err != nil {
+		return err
+	}
+	ln, err := c.listen(c.plan().inv)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := c.exec.Start(runCtx); err != nil {
+		ln.Close()
+		return err
+	}
+	c.prepare = newPreparer(c)
+
+	var wg sync.WaitGroup
+	events := make(chan monitor.Event, 64)
+	for _, f := range []func(){
+		func() { c.prepare.run(runCtx) },
+		func() { c.superviseMonitor(runCtx, monMetrics, events) },
+		func() { c.consume(runCtx, events, &wg) },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	err = c.serve(ctx, runCtx, cancel, ln, &wg)
+	cancel()
+	wg.Wait()
+	c.exec.Wait()
+	c.log.Info("monitor stopped")
+	return err
+}
+
+// open opens the store, takes the epoch, opens the ICMP socket and builds the
+// executor. The returned function closes what was opened, also on error.
+func (c *Controller) open(ctx context.Context) (func(), *monitor.Metrics, error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	p := c.plan()
+	store, closeStore, err := c.openStore(ctx, p.inv)
+	if err != nil {
+		return closeAll, nil, err
+	}
+	closers = append(closers, closeStore, c.conns.close)
+	c.store = store
+	if c.epoch, err = store.NextEpoch(ctx); err != nil {
+		return closeAll, nil, fmt.Errorf("take the next epoch: %w", err)
+	}
+	c.log.Info("epoch taken", "epoch", c.epoch)
+	closePinger, err := c.openPinger()
+	if err != nil {
+		return closeAll, nil, err
+	}
+	closers = append(closers, closePinger)
+	monMetrics, err := monitor.NewMetrics(c.reg)
+	if err != nil {
+		return closeAll, nil, fmt.Errorf("register monitor metrics: %w", err)
+	}
+	c.exec = recover.NewExecutor(recover.ExecutorConfig{
+		Store: store,
+		Deps: recover.Deps{
+			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
+			Health: &healthChecker{c}, DNS: c.dns,
+			Notifier: &recover.Webhook{}, Execer: recover.Command{},
+		},
+		Services: p.services,
+		Epoch:    c.epoch,
+		Flap:     flapPolicy(p.inv),
+		Logger:   c.opts.Logger,
+		Metrics:  recover.NewMetrics(c.reg),
+		OnSave:   c.onSave,
+	})
+	return closeAll, monMetrics, nil
+}
+
+// serve serves HTTP on ln until ctx ends or serving fails, then stops runCtx
+// (which ends the placement streams, whose requests derive from it) and shuts
+// the server down.
+func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc, ln net.Listener, wg *sync.WaitGroup) error {
+	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return runCtx }}
+	serveErr := make(chan error, 1)
+	wg.Add(1)
+	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
+	c.addr = ln.Addr()
+	close(c.ready)
+	c.syncServices() // a Reload during start-up
+	c.log.Info("monitor serving", "listen", c.addr.String(), "services", len(c.plan().services), "epoch", c.epoch)
+	if c.opts.Serving != nil {
+		c.opts.Serving(c.addr)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("serve HTTP on %s: %w", c.addr, err)
+	}
+	stop()
+	shut, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	if serr := srv.Shutdown(shut); serr != nil {
+		srv.Close()
+	}
+	return err
+}
+
+// listen opens the HTTP listener.
+func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
+	addr := inv.Monitor.Listen
+	if c.opts.Listen != "" {
+		addr = c.opts.Listen
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// openStore opens the store: the one given in Options, an external etcd, or
+// an embedded etcd under monitor.state-dir.
+func (c *Controller) openStore(ctx context.Context, inv *inventory.Inventory) (recover.Store, func(), error) {
+	if c.opts.Store != nil {
+		return c.opts.Store, func() {}, nil
+	}
+	if e := inv.Monitor.Etcd; e != nil {
+		cfg := clientv3.Config{Endpoints: e.Endpoints, DialTimeout: 5 * time.Second, Context: ctx}
+		if !e.TLS.IsZero() {
+			tlsCfg, err := etcdTLS(e.TLS)
+			if err != nil {
+				return nil, nil, err
+			}
+			cfg.TLS = tlsCfg
+		}
+		cli, err := clientv3.New(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to etcd %v: %w", e.Endpoints, err)
+		}
+		return recover.NewEtcdStore(cli, ""), func() { cli.Close() }, nil
+	}
+	dir := filepath.Join(inv.Monitor.StateDir, "etcd")
+	emb, err := recover.StartEmbedded(ctx, recover.EmbeddedConfig{Dir: dir})
+	if err != nil {
+		return nil, nil, err
+	}
+	c.log.Info("embedded etcd started", "dir", dir)
+	return recover.NewEtcdStore(emb.Client, ""), func() {
+		if err := emb.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			c.log.Warn("close embedded etcd", "err", err)
+		}
+	}, nil
+}
+
+// openPinger opens the ICMP socket the monitor's probes share, unless the
+// probes are replaced in Options.
+func (c *Controller) openPinger() (func(), error) {
+	if c.opts.Probers != nil {
+		return func() {}, nil
+	}
+	pinger, err := icmp.New()
+	if err != nil {
+		return nil, fmt.Errorf("open ICMP socket (needs root or CAP_NET_RAW): %w", err)
+	}
+	c.pinger = pinger
+	return func() { pinger.Close() }, nil
+}
+
+// probesFor returns the probes for a plan: the ones in Options, or the
+// monitor's, bound to the pinger and the plan's hypervisors.
+func (c *Controller) probesFor(p *plan) map[monitor.Kind]monitor.ProbeFunc {
+	if c.opts.Probers != nil {
+		return c.opts.Probers
+	}
+	hvs := map[string]monitor.Hypervisor{}
+	for _, h := range p.inv.Hypervisors {
+		hvs[h.Name] = c.hypervisorProbe(h.Name)
+	}
+	return monitor.Probers(monitor.Deps{Pinger: c.pinger, Hypervisors: hvs})
+}
+
+// hypervisorProbe adapts one hypervisor's API to the monitor.
+func (c *Controller) hypervisorProbe(name string) monitor.Hypervisor {
+	return monitor.HypervisorFuncs{
+		StateFunc: func(ctx context.Context, instance string) (bool, error) {
+			hv, err := c.conns.hypervisor(ctx, name)
+			if err != nil {
+				return false, err
+			}
+			st, err := hv.State(ctx, instance)
+			if err != nil {
+				return false, err
+			}
+			return st.Running, nil
+		},
+		CheckAPIFunc: func(ctx context.Context) error {
+			hv, err := c.conns.hypervisor(ctx, name)
+			if err != nil {
+				return err
+			}
+			_, err = hv.ServerInfo(ctx)
+			return err
+		},
+	}
+}
+
+// errNotRunning is returned by API calls before Run serves.
+var errNotRunning = errors.New("controller is not running")
+
+// running reports whether Run has started serving (and set the executor,
+// the store, the epoch and the preparer).
+func (c *Controller) running() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// syncServices gives the executor the services of the plan in force.
+func (c *Controller) syncServices() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.exec.SetServices(c.cur.services)
+}
+
+// onSave is the executor's hook after every persisted record.
+func (c *Controller) onSave(rec recover.Record) {
+	if inc := rec.Incident; inc != nil && !inc.Open() {
+		c.forgetConfirmations([]string{rec.Service})
+	}
+	if c.opts.OnSave != nil {
+		c.opts.OnSave(rec)
+	}
+}
+
+// etcdTLS is the client TLS configuration for an external etcd.
+func etcdTLS(f inventory.TLSFiles) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if f.CA != "" {
+		pem, err := os.ReadFile(f.CA)
+		if err != nil {
+			return nil, fmt.Errorf("monitor.etcd.tls.ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("monitor.etcd.tls.ca %s: no certificate found", f.CA)
+		}
+		cfg.RootCAs = pool
+	}
+	if f.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+		if err != nil {
+			return nil, fmt.Errorf("monitor.etcd.tls cert and key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,20 @@
+// Package controller is the monitor daemon behind `understudy monitor`: it
+// wires the inventory, the monitor's probes, the recover executor, the
+// standby agents, the hypervisors and DNS together, and serves the HTTP API
+// (status, placements stream, suspect/failover/reset, /metrics).
+//
+// Run, in order: open the state store (an embedded etcd under
+// monitor.state-dir, or the listed etcd endpoints), take the next epoch,
+// start the executor (which resumes open incidents), push each service's
+// container spec to its standby agent (warm containers run, cold ones exist;
+// a service that is not on its primary is left alone), start the monitor and
+// feed its confirmed failures to the executor as triggers, and serve HTTP on
+// monitor.listen. Reload swaps in a new, fully validated inventory; a bad one
+// is refused and the old one stays (Caddy's validate-then-swap).
+//
+// The package holds only adapters and plumbing: it does not probe (package
+// monitor), decide how an incident proceeds (package recover), talk to Incus
+// (package lxd) or DNS (package dnsupdate) itself. The small interfaces Agent
+// and Hypervisor are what it needs from the standby client and the lxd
+// adapter, so tests replace them with hand-written fakes.
+package controller

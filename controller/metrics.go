@@ -1,0 +1,37 @@
+package controller
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the controller's own Prometheus collectors (README.md lists
+// them); the monitor's and recover's are registered beside them.
+type metrics struct {
+	triggers *prometheus.CounterVec
+	prepares *prometheus.CounterVec
+	reloads  *prometheus.CounterVec
+	watchers prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_triggers_total",
+			Help: "Triggers handed to the incident executor, by source (monitor, proxy, cli) and result (accepted, refused, unknown, error).",
+		}, []string{"source", "result"}),
+		prepares: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_prepares_total",
+			Help: "Prepare requests sent to standby agents, by result (ok, error).",
+		}, []string{"result"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_reloads_total",
+			Help: "Inventory reloads, by result (applied, refused).",
+		}, []string{"result"}),
+		watchers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "understudy_controller_placement_watchers",
+			Help: "Open GET /v1/placements?watch=1 streams.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.triggers, m.prepares, m.reloads, m.watchers)
+	}
+	return m
+}

@@ -1,0 +1,150 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/recover"
+)
+
+// superviseMonitor runs the monitor on the plan in force and restarts it on
+// the new plan after each reload, until ctx ends. A restart forgets the
+// targets' hysteresis counts; every target starts up again.
+func (c *Controller) superviseMonitor(ctx context.Context, m *monitor.Metrics, events chan monitor.Event) {
+	for {
+		p := c.plan()
+		mon, err := monitor.New(p.monitor, monitor.Options{
+			Probers:   c.probesFor(p),
+			Sink:      monitor.ChanSink(events),
+			Confirmer: c.monitorConfirmer(),
+			Metrics:   m,
+			Logger:    c.opts.Logger,
+		})
+		if err != nil { // buildPlan validated the plan; this is a bug
+			c.log.Error("cannot start the monitor", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.monitorReload():
+				continue
+			}
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = mon.Run(runCtx) }()
+		select {
+		case <-ctx.Done():
+		case <-c.monitorReload():
+			c.log.Info("restarting the monitor on the reloaded inventory", "targets", len(mon.Targets()))
+		}
+		cancel()
+		<-done
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// monitorReload receives when a reload asks the monitor to restart.
+func (c *Controller) monitorReload() <-chan struct{} { return c.monReload }
+
+// consume turns the monitor's events into triggers until ctx ends. Each
+// trigger is sent from its own goroutine (owned by wg), so a busy incident
+// never holds up the monitor's evaluation loop.
+func (c *Controller) consume(ctx context.Context, events <-chan monitor.Event, wg *sync.WaitGroup) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			c.handleEvent(ctx, ev, wg)
+		}
+	}
+}
+
+func (c *Controller) handleEvent(ctx context.Context, ev monitor.Event, wg *sync.WaitGroup) {
+	log := c.log.With("event", ev.Kind.String(), "services", ev.Services, "vms", ev.VMs)
+	switch {
+	case ev.Kind == monitor.Recovered:
+		c.forgetConfirmations(ev.Services)
+		log.Info("monitor: recovered", "of", ev.Of.String(), "reason", ev.Reason)
+		return
+	case !ev.Kind.IsFailure():
+		log.Warn("monitor: no failover", "of", ev.Of.String(), "reason", ev.Reason)
+		return
+	}
+	log.Warn("monitor: failure confirmed", "reason", ev.Reason)
+	p := c.plan()
+	reason := fmt.Sprintf("%s: %s", ev.Kind, ev.Reason)
+	for _, svc := range ev.Services {
+		if cfg, ok := p.services[svc]; ok && cfg.Service.Confirm == "agent" {
+			c.rememberConfirmation(svc, ev.At)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			_ = c.trigger(tctx, svc, recover.FromMonitor, reason)
+		}()
+	}
+}
+
+// trigger hands a trigger to the executor and counts it.
+func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source, reason string) error {
+	err := c.exec.Trigger(ctx, svc, src, reason)
+	result := "accepted"
+	switch {
+	case err == nil:
+		c.log.Info("trigger accepted", "service", svc, "source", src, "reason", reason)
+	case errors.Is(err, recover.ErrIllegalTransition):
+		result = "refused"
+		c.log.Info("trigger refused in this state", "service", svc, "source", src, "err", err)
+	case errors.Is(err, recover.ErrUnknownService):
+		result = "unknown"
+		c.log.Warn("trigger for an unknown service", "service", svc, "source", src)
+	default:
+		result = "error"
+		c.log.Error("trigger failed", "service", svc, "source", src, "err", err)
+	}
+	c.metrics.triggers.WithLabelValues(string(src), result).Inc()
+	return err
+}
+
+// confirmationTTL is how long the monitor's agent confirmation of a failure
+// stands in for recover's confirm step.
+func (c *Controller) confirmationTTL() time.Duration {
+	t := c.plan().monitor.Timing
+	return max(5*time.Second, 4*time.Duration(t.Fails)*t.Interval)
+}
+
+func (c *Controller) rememberConfirmation(svc string, at time.Time) {
+	c.mu.Lock()
+	c.confirmed[svc] = at
+	c.mu.Unlock()
+}
+
+func (c *Controller) forgetConfirmations(svcs []string) {
+	c.mu.Lock()
+	for _, s := range svcs {
+		delete(c.confirmed, s)
+	}
+	c.mu.Unlock()
+}
+
+// confirmedAt returns when the monitor's agent confirmed svc down, if that is
+// recent enough to count.
+func (c *Controller) confirmedAt(svc string) (time.Time, bool) {
+	ttl := c.confirmationTTL()
+	c.mu.RLock()
+	at, ok := c.confirmed[svc]
+	c.mu.RUnlock()
+	if !ok || time.Since(at) > ttl {
+		return time.Time{}, false
+	}
+	return at, true
+}

@@ -1,0 +1,73 @@
+package controller
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/standby"
+)
+
+// Agent is what the controller needs from a standby agent; *standby.Client
+// satisfies it.
+type Agent interface {
+	Prepare(ctx context.Context, epoch uint64, spec standby.ServiceSpec) (standby.ServiceStatus, error)
+	Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error)
+	Deactivate(ctx context.Context, epoch uint64, name string) (standby.ServiceStatus, error)
+	Probe(ctx context.Context, req standby.ProbeRequest) (standby.ProbeResult, error)
+}
+
+// Hypervisor is what the controller needs from a hypervisor's API; *lxd.Client
+// satisfies it.
+type Hypervisor interface {
+	State(ctx context.Context, name string) (lxd.State, error)
+	Stop(ctx context.Context, name string, timeout time.Duration) error
+	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
+}
+
+// Options tune a Controller. The zero value runs the daemon as the inventory
+// says; the hooks exist for tests and embedding.
+type Options struct {
+	// Logger defaults to slog.Default(); the controller adds component=controller.
+	Logger *slog.Logger
+	// Registry receives the monitor's, recover's and the controller's metrics
+	// and is served on /metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// Listen overrides monitor.listen (e.g. "127.0.0.1:0" in tests).
+	Listen string
+	// Serving, when set, is called with the HTTP address once it listens.
+	Serving func(net.Addr)
+
+	// Store replaces the store the inventory names (embedded or external etcd).
+	Store recover.Store
+	// DNS replaces the DNS client built from the inventory's dns section.
+	DNS recover.DNS
+	// Agents opens the client of a standby agent; nil uses standby.NewClient
+	// with monitor.agent-tls.
+	Agents func(sb inventory.Standby, tls TLSFiles) (Agent, error)
+	// Hypervisors opens a hypervisor's API; nil uses lxd.Connect.
+	Hypervisors func(ctx context.Context, h inventory.Hypervisor) (Hypervisor, error)
+	// Probers replaces the monitor's probes (tests); nil uses monitor.Probers
+	// with an ICMP pinger and the hypervisors above.
+	Probers map[monitor.Kind]monitor.ProbeFunc
+	// OnSave is called with every record the executor persisted, after the
+	// controller's own bookkeeping; it runs on the incident's goroutine.
+	OnSave func(recover.Record)
+	// PrepareRetry is the first pause before preparing a service again after
+	// a failure (default 2s, doubling up to 30s).
+	PrepareRetry time.Duration
+	// Keepalive is the pause between keepalive lines of a placement watch
+	// (default 15s).
+	Keepalive time.Duration
+}
+
+// TLSFiles are the monitor's client certificate for agents and the CA it
+// trusts them with (monitor.agent-tls).
+type TLSFiles = inventory.TLSFiles

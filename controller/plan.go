@@ -1,0 +1,138 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"reflect"
+
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/playbooks"
+	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/standby"
+)
+
+// plan is everything the controller derives from one inventory. It is built
+// completely (and so validated) before it replaces the running one, and it
+// is never changed afterwards.
+type plan struct {
+	inv      *inventory.Inventory
+	services map[string]recover.Config // recover's view, by service name
+	specs    map[string]standby.ServiceSpec
+	checks   map[string]monitor.Target // the service check, Address left empty
+	standbys map[string]string         // service name -> standby name
+	monitor  monitor.Plan
+	// byVM maps a primary VM's address to the standby of its first service,
+	// so the monitor's confirmation asks the agent that serves it.
+	byVM map[string]string
+}
+
+// buildPlan derives the plan from a validated inventory. Errors here (a
+// playbook file that does not parse, an address that is not an IP) refuse the
+// inventory as a whole.
+func buildPlan(inv *inventory.Inventory) (*plan, error) {
+	p := &plan{
+		inv:      inv,
+		services: map[string]recover.Config{},
+		specs:    map[string]standby.ServiceSpec{},
+		checks:   map[string]monitor.Target{},
+		standbys: map[string]string{},
+		monitor:  monitor.PlanFromInventory(inv),
+		byVM:     map[string]string{},
+	}
+	var errs []error
+	for _, s := range inv.Services {
+		cfg, err := recoverConfig(inv, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.services[s.Name] = cfg
+		p.specs[s.Name] = agentSpec(s)
+		p.checks[s.Name] = checkTarget(s)
+		p.standbys[s.Name] = s.Standby
+		if vm := inv.VM(s.VM); vm != nil {
+			if _, ok := p.byVM[vm.Address]; !ok {
+				p.byVM[vm.Address] = s.Standby
+			}
+		}
+	}
+	if err := p.monitor.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("inventory %s: %w", inv.File(), err)
+	}
+	return p, nil
+}
+
+// recoverConfig is recover's configuration of one service.
+func recoverConfig(inv *inventory.Inventory, s inventory.Service) (recover.Config, error) {
+	vm := inv.VM(s.VM)
+	if vm == nil {
+		return recover.Config{}, fmt.Errorf("service %q: unknown vm %q", s.Name, s.VM)
+	}
+	addr, err := netip.ParseAddr(vm.Address)
+	if err != nil {
+		return recover.Config{}, fmt.Errorf("service %q: vm %q address: %w", s.Name, vm.Name, err)
+	}
+	pb, err := playbooks.For(string(s.Mode), s.Playbook)
+	if err != nil {
+		return recover.Config{}, fmt.Errorf("service %q: playbook: %w", s.Name, err)
+	}
+	instance := vm.Instance
+	if instance == "" {
+		instance = vm.Name
+	}
+	return recover.Config{
+		Service: recover.Service{
+			Name: s.Name, FQDN: s.FQDN, VM: vm.Name, Hypervisor: vm.Hypervisor,
+			Instance: instance, Address: addr, Standby: s.Standby, Mode: string(s.Mode),
+			Confirm: s.Confirm, Fence: s.Fence, FenceCommand: s.FenceCommand,
+			FenceRequired: s.FenceRequired,
+		},
+		Playbook: pb,
+	}, nil
+}
+
+// agentSpec is what the standby agent prepares for a service (without the
+// epoch, which the caller adds).
+func agentSpec(s inventory.Service) standby.ServiceSpec {
+	var cfg map[string]string
+	if len(s.Container.Config) > 0 {
+		cfg = make(map[string]string, len(s.Container.Config))
+		for k, v := range s.Container.Config {
+			cfg[k] = v
+		}
+	}
+	return standby.ServiceSpec{
+		Name: s.Name, Image: s.Container.Image, Mode: standby.Mode(s.Mode), Port: s.Port,
+		CPU: s.Container.Limits.CPU, Memory: s.Container.Limits.Memory, Config: cfg,
+		Priority: s.Priority,
+	}
+}
+
+// checkTarget is the service's check as a monitor target, to be pointed at
+// an address by the health checker.
+func checkTarget(s inventory.Service) monitor.Target {
+	t := monitor.Target{Name: "health/" + s.Name, Kind: monitor.KindTCP, Port: s.Port}
+	if h := s.Check.HTTP; h != nil {
+		t.Kind, t.Path, t.ExpectStatus = monitor.KindHTTP, h.Path, h.ExpectStatus
+		if h.Scheme == "https" {
+			t.Kind = monitor.KindHTTPS
+		}
+	}
+	return t
+}
+
+// sameSpec reports whether two agent specs ask for the same container.
+func sameSpec(a, b standby.ServiceSpec) bool {
+	a.Epoch, b.Epoch = 0, 0
+	return reflect.DeepEqual(a, b)
+}
+
+// flapPolicy is the inventory's flap damping for recover.
+func flapPolicy(inv *inventory.Inventory) recover.FlapPolicy {
+	return recover.FlapPolicy{Max: inv.Monitor.Flap.Max, Window: inv.Monitor.Flap.Window}
+}

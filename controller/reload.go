@@ -1,0 +1,38 @@
+package controller
+
+import (
+	"fmt"
+
+	"github.com/understudy/understudy/inventory"
+)
+
+// Reload replaces the inventory in force with inv, which the caller loaded
+// and validated (inventory.Load). Everything derived from it (recover's
+// service configurations, playbooks, the monitor's targets, agent clients,
+// the DNS client) is built first; if any of it fails, Reload returns the
+// error and the running configuration stays as it was. Open incidents keep
+// their playbook. Settings read only at start (monitor.listen,
+// monitor.state-dir, monitor.etcd) are logged when they changed and need a
+// restart.
+func (c *Controller) Reload(inv *inventory.Inventory) error {
+	old := c.plan()
+	if err := c.apply(inv); err != nil {
+		c.metrics.reloads.WithLabelValues("refused").Inc()
+		return fmt.Errorf("reload refused, the running inventory stays: %w", err)
+	}
+	c.metrics.reloads.WithLabelValues("applied").Inc()
+	if o, n := old.inv.Monitor, inv.Monitor; o.Listen != n.Listen || o.StateDir != n.StateDir || fmt.Sprint(o.Etcd) != fmt.Sprint(n.Etcd) {
+		c.log.Warn("monitor.listen, monitor.state-dir and monitor.etcd apply only after a restart")
+	}
+	p := c.plan()
+	if c.running() { // tell the running parts; Run picks up the plan otherwise
+		c.syncServices()
+		select {
+		case c.monReload <- struct{}{}:
+		default:
+		}
+		c.prepare.poke()
+	}
+	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.services))
+	return nil
+}

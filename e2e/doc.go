@@ -1,0 +1,18 @@
+// Package e2e holds understudy's end-to-end tests and benchmarks: each builds
+// its own small world in the lab (primary containers on host-a, DNS records
+// in the lab's BIND, a standby agent in-process against standby-1, an
+// inventory) and runs the monitor daemon (package controller) in-process
+// against it, then breaks a primary and checks that the service answers at
+// its name from the standby.
+//
+// Lab names and addresses it owns: instances and DNS names t-e2e-*, primaries
+// on host-a at 10.200.0.160-169 (one per test), standby containers from its
+// own agent's pool 10.200.1.150-169.
+//
+// The package has no code besides its tests. They need the lab
+// (examples/lab/lab.sh up) and root (ICMP); without the lab they skip, or
+// fail when UNDERSTUDY_REQUIRE_LAB=1. Run them one at a time per machine:
+//
+//	flock /tmp/understudy-lab.lock go test -race -run Integration ./e2e
+//	flock /tmp/understudy-lab.lock go test -run '^$' -bench Failover -benchtime 10x ./e2e
+package e2e

@@ -1,0 +1,300 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/standby"
+)
+
+// Names and addresses this package owns in the lab (see HACKING.md): instances
+// and DNS names t-e2e-*, primaries on host-a from 10.200.0.160-169, standby
+// containers from the agent pool 10.200.1.150-169.
+const (
+	prefix     = "t-e2e-"
+	agentPool  = "10.200.1.150-10.200.1.169"
+	stepWait   = 50 * time.Millisecond // pause between two looks at a condition
+	worldSetup = 2 * time.Minute       // bound of building a world
+)
+
+// svc is one protected service of a world and its primary.
+type svc struct {
+	Name    string // service and standby container name, t-e2e-...
+	Mode    string // warm or cold
+	VM      string // primary instance on host-a
+	Address string // primary address, 10.200.0.160-169
+	FQDN    string
+}
+
+// world is one test's private piece of the lab.
+type world struct {
+	t        testing.TB
+	lab      *labtest.Lab
+	dir      string
+	hostA    *lxd.Client
+	standby  *lxd.Client
+	dns      *dnsupdate.Client
+	agentURL string
+	certs    string // PKI directory
+	services []svc
+	invPath  string
+	stateDir string
+	log      *slog.Logger
+}
+
+// newWorld builds primaries, DNS records and a standby agent for services
+// (name suffix → mode), with primary addresses from base (160-169; one per test).
+func newWorld(t testing.TB, base int, modes map[string]string) *world {
+	t.Helper()
+	lab := labtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
+	defer cancel()
+	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t)}
+	w.stateDir = filepath.Join(w.dir, "state")
+	var err error
+	if w.hostA, err = lxd.Connect(ctx, lxd.Conn{Name: "host-a", Socket: lab.HostA.Socket}); err != nil {
+		t.Fatalf("connect to host-a: %v", err)
+	}
+	t.Cleanup(w.hostA.Close)
+	if w.standby, err = lxd.Connect(ctx, lxd.Conn{Name: "standby-1", Socket: lab.Standby.Socket}); err != nil {
+		t.Fatalf("connect to standby-1: %v", err)
+	}
+	t.Cleanup(w.standby.Close)
+	key, err := dnsupdate.LoadKeyFile(lab.KeyFile)
+	if err != nil {
+		t.Fatalf("load the lab's TSIG key: %v", err)
+	}
+	if w.dns, err = dnsupdate.New(dnsupdate.Config{Server: lab.DNSServer, Zone: lab.Zone, Key: key}); err != nil {
+		t.Fatalf("dns client: %v", err)
+	}
+	i := 0
+	for _, suffix := range sortedKeys(modes) {
+		name := prefix + suffix
+		s := svc{Name: name, Mode: modes[suffix], VM: name + "-vm",
+			Address: fmt.Sprintf("10.200.0.%d", base+i), FQDN: name + "." + lab.Zone}
+		i++
+		w.services = append(w.services, s)
+		w.startPrimary(ctx, s)
+		w.pointDNS(ctx, s)
+		t.Cleanup(func() { w.removeStandbyContainer(s.Name) })
+	}
+	w.makePKI()
+	w.startAgent(ctx)
+	w.writeInventory()
+	return w
+}
+
+// startPrimary creates and starts a primary on host-a and removes it at the end.
+func (w *world) startPrimary(ctx context.Context, s svc) {
+	w.t.Helper()
+	cleanup := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := w.hostA.Delete(cctx, s.VM); err != nil {
+			w.t.Logf("cleanup: delete primary %s: %v", s.VM, err)
+		}
+	}
+	cleanup() // a leftover of an interrupted run
+	w.t.Cleanup(cleanup)
+	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
+		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": w.lab.HostA.Gateway,
+	}}
+	if _, err := w.hostA.Ensure(ctx, spec); err != nil {
+		w.t.Fatalf("create primary %s: %v", s.VM, err)
+	}
+	if err := w.hostA.Start(ctx, s.VM); err != nil {
+		w.t.Fatalf("start primary %s: %v", s.VM, err)
+	}
+	if err := waitHTTP(ctx, s.Address, s.VM); err != nil {
+		w.t.Fatalf("primary %s: %v", s.VM, err)
+	}
+}
+
+// pointDNS points the service's name at its primary and deletes it at the end.
+func (w *world) pointDNS(ctx context.Context, s svc) {
+	w.t.Helper()
+	if err := w.dns.Replace(ctx, s.FQDN, []netip.Addr{netip.MustParseAddr(s.Address)}, 10*time.Second, nil); err != nil {
+		w.t.Fatalf("point %s at %s: %v", s.FQDN, s.Address, err)
+	}
+	w.t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// dnsupdate only replaces; nsupdate (bind9-dnsutils) deletes the name.
+		cmd := exec.CommandContext(cctx, "nsupdate", "-k", w.lab.KeyFile)
+		cmd.Stdin = strings.NewReader(fmt.Sprintf("server %s\nupdate delete %s A\nsend\n",
+			strings.Replace(w.lab.DNSServer, ":", " ", 1), s.FQDN))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			w.t.Logf("cleanup: delete %s: %v: %s", s.FQDN, err, out)
+		}
+	})
+}
+
+func (w *world) removeStandbyContainer(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.standby.Delete(ctx, name); err != nil {
+		w.t.Logf("cleanup: delete standby container %s: %v", name, err)
+	}
+}
+
+// makePKI creates a fresh CA, the agent's server and the monitor's client certificate.
+func (w *world) makePKI() {
+	w.t.Helper()
+	w.certs = filepath.Join(w.dir, "pki")
+	if err := pki.Init(w.certs); err != nil {
+		w.t.Fatalf("pki init: %v", err)
+	}
+	if err := pki.Issue(w.certs, w.certs, "agent", true, []string{"127.0.0.1", "localhost"}, 0); err != nil {
+		w.t.Fatalf("issue agent certificate: %v", err)
+	}
+	if err := pki.Issue(w.certs, w.certs, "monitor", false, nil, 0); err != nil {
+		w.t.Fatalf("issue monitor certificate: %v", err)
+	}
+}
+
+const agentTemplate = `name: t-e2e-standby
+listen: 127.0.0.1:0
+tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.crt}
+incus: {socket: {{.Socket}}}
+state-dir: {{.State}}
+network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
+capacity: {containers: 20, memory: 4GiB}
+activate-timeout: 20s
+criu: {disable: true}
+`
+
+// startAgent runs a standby agent in-process against standby-1.
+func (w *world) startAgent(ctx context.Context) {
+	w.t.Helper()
+	text := render(w.t, agentTemplate, map[string]string{
+		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
+		"Gateway": w.lab.Standby.Gateway, "Pool": agentPool,
+	})
+	cfg, err := standby.ParseConfig("agent.yaml", []byte(text))
+	if err != nil {
+		w.t.Fatalf("agent config: %v", err)
+	}
+	actx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- standby.Run(actx, cfg, standby.RunOptions{
+			Logger: w.log.With("side", "agent"), Version: "e2e", Connect: standby.ConnectLXD,
+			Serving: func(a net.Addr) { addrc <- a },
+		})
+	}()
+	w.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			w.t.Errorf("agent shutdown: %v", err)
+		}
+	})
+	select {
+	case a := <-addrc:
+		w.agentURL = "https://" + a.String()
+	case err := <-done:
+		w.t.Fatalf("agent did not start: %v", err)
+	case <-ctx.Done():
+		w.t.Fatalf("agent not serving: %v", ctx.Err())
+	}
+}
+
+const inventoryTemplate = `dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
+monitor:
+  listen: 127.0.0.1:9189
+  state-dir: {{.State}}
+  interval: 250ms
+  timeout: 100ms
+  fails: 3
+  passes: 2
+  agent-tls: {ca: {{.PKI}}/ca.crt, cert: {{.PKI}}/monitor.crt, key: {{.PKI}}/monitor.key}
+  flap: {max: 1000, window: 1h}
+hypervisors:
+  - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
+vms:
+{{- range .Services}}
+  - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
+{{- end}}
+standby:
+  - {name: t-e2e-standby, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}}
+services:
+{{- range .Services}}
+  - name: {{.Name}}
+    fqdn: {{.FQDN}}
+    vm: {{.VM}}
+    port: 80
+    check: {http: {path: /, expect-status: 200}}
+    standby: t-e2e-standby
+    mode: {{.Mode}}
+    container: {image: {{$.Image}}, limits: {cpu: 1, memory: 64MiB}}
+{{- end}}
+`
+
+// writeInventory writes the world's inventory (monitor.listen is replaced
+// by a free port when the controller starts).
+func (w *world) writeInventory() {
+	w.t.Helper()
+	text := render(w.t, inventoryTemplate, map[string]any{
+		"DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": w.stateDir,
+		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
+		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
+	})
+	w.invPath = filepath.Join(w.dir, "inventory.yaml")
+	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func render(t testing.TB, text string, data any) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := template.Must(template.New("t").Parse(text)).Execute(&b, data); err != nil {
+		t.Fatalf("render template: %v", err)
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// testLogger sends logs to the test log at info level (debug with
+// E2E_DEBUG=1).
+func testLogger(t testing.TB) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("E2E_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	if os.Getenv("E2E_QUIET") != "" {
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+// tWriter writes log lines to t.Log.
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// quietLogger keeps benchmark output to the report: warnings and errors only.
+func quietLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

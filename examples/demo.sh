@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# examples/demo.sh: what `make demo` runs. On a Debian/Ubuntu machine as root
+# it brings the lab up, builds understudy, starts the standby agent, the
+# monitor and the proxy in the background, runs one drill on the warm
+# service (web) and one on the cold service (api) with load through DNS and
+# through the proxy, prints both reports, writes their JSON and SVG charts,
+# and leaves everything running.
+#
+# Idempotent: a second run stops the daemons of the first (by their pid
+# files) and starts again from services on their primaries.
+#
+#   bash examples/demo.sh                 # or: make demo
+#   DEMO_INJECT=vm-freeze bash examples/demo.sh
+#
+# Environment: UNDERSTUDY_LAB_DIR (default /var/lib/understudy-lab),
+# UNDERSTUDY_BIN (a prebuilt binary instead of building bin/understudy),
+# DEMO_INJECT (default vm-stop), DEMO_LOAD (default 10), DEMO_OUT (default
+# $LAB_DIR/demo), DEMO_LAB_UP=0 (skip `lab.sh up` when the lab is known up). Lab-changing steps hold /tmp/understudy-lab.lock (the lock
+# the lab tests take) only while they run.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+cd "$ROOT"
+export PATH=$PATH:/usr/local/go/bin
+LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
+DEMO=$LAB_DIR/demo
+OUT=${DEMO_OUT:-$DEMO}
+INV=examples/lab/lab.yaml
+INJECT=${DEMO_INJECT:-vm-stop}
+LOAD=${DEMO_LOAD:-10}
+LOCK=/tmp/understudy-lab.lock
+BIN=${UNDERSTUDY_BIN:-$ROOT/bin/understudy}
+PKI=$LAB_DIR/pki
+DAEMONS=(agent monitor proxy)
+
+step() { printf '\n== %s\n' "$*"; }
+die() {
+	echo "demo: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "run as root (the lab needs LXD, BIND, iptables and raw ICMP)"
+command -v curl >/dev/null || apt-get install -y --no-install-recommends curl >/dev/null
+
+if [ "${DEMO_LAB_UP:-1}" != 0 ]; then
+	step "lab up"
+	bash examples/lab/lab.sh up
+fi
+
+if [ -z "${UNDERSTUDY_BIN:-}" ]; then
+	step "build bin/understudy"
+	command -v go >/dev/null || die "go is not installed (expected in PATH or /usr/local/go/bin)"
+	go build -o "$BIN" ./cmd/understudy
+fi
+"$BIN" drill -h >/dev/null 2>&1 || die "$BIN has no drill command"
+"$BIN" validate -f "$INV"
+mkdir -p "$DEMO" "$OUT"
+
+# stop_daemon NAME: stops a daemon a previous demo started, by its pid file,
+# only if that pid still runs understudy.
+stop_daemon() {
+	local pidf=$DEMO/$1.pid pid
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q understudy; then
+		kill -TERM "$pid"
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	fi
+	rm -f "$pidf"
+}
+
+# start_daemon NAME ARGS...: runs the binary in the background, detached,
+# with its log and pid under $DEMO. It must not inherit fd 9, the lab lock:
+# a daemon holding it open would keep the lock forever.
+start_daemon() {
+	local name=$1
+	shift
+	setsid nohup "$BIN" "$@" >"$DEMO/$name.log" 2>&1 </dev/null 9>&- &
+	echo $! >"$DEMO/$name.pid"
+}
+
+# wait_for WHAT CMD...: retries CMD for up to 60 s.
+wait_for() {
+	local what=$1
+	shift
+	for _ in $(seq 120); do
+		if "$@" >/dev/null 2>&1; then
+			echo "   $what: ok"
+			return 0
+		fi
+		sleep 0.5
+	done
+	die "$what did not come up; see the logs in $DEMO"
+}
+
+agent_ready() {
+	curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/monitor.crt" --key "$PKI/monitor.key" \
+		https://127.0.0.1:9443/v1/health | grep -q '"ready":true'
+}
+monitor_ready() { curl -sf --max-time 2 http://127.0.0.1:9180/healthz; }
+proxy_ready() { curl -sf --max-time 2 -H 'Host: web.lab.test' http://127.0.0.1:8080/; }
+
+# reset_service NAME: asks the monitor to put a service back on its primary
+# (after a drill of an earlier demo without --restore); 409 means it is there.
+reset_service() {
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST -d '{"reason": "make demo"}' \
+		"http://127.0.0.1:9180/v1/services/$1/reset" || true)
+	case $code in
+	202) echo "   $1 was not on its primary: reset" ;;
+	409) ;;
+	*) echo "   reset of $1 answered $code; the drill's preflight will say what is wrong" ;;
+	esac
+}
+
+step "daemons: stop those of an earlier demo, put web and api back on their primaries, start agent, monitor and proxy"
+(
+	flock -w 900 9 || die "waited 15 minutes for $LOCK"
+	for d in "${DAEMONS[@]}"; do stop_daemon "$d"; done
+	# A fresh start for the demo's services: the lab's flap damping (3 moves
+	# an hour) would refuse the failovers of a third demo within the hour, so
+	# the monitor's state goes (the drill history drills.jsonl stays), and
+	# with it the agent's state (its epoch must not be ahead of the new
+	# monitor's) and the standby containers of web and api it prepared.
+	rm -rf "$LAB_DIR/monitor/etcd"
+	agent_state=$(sed -n 's/^state-dir:[[:space:]]*//p' "$LAB_DIR/agent.yaml")
+	[ -n "$agent_state" ] && rm -rf "${agent_state:?}"/*
+	LXD_DIR=$LAB_DIR/standby-1 LXD_CONF=$LAB_DIR/.lxc-client lxc delete --force web api 2>/dev/null || true
+	for port in 9443 9180 8080; do
+		if ss -Hltn "sport = :$port" | grep -q .; then
+			die "port $port is taken by a process this demo did not start: $(ss -Hltnp "sport = :$port")"
+		fi
+	done
+	export LXD_DIR=$LAB_DIR/host-a LXD_CONF=$LAB_DIR/.lxc-client
+	for vm in web-vm api-vm; do
+		lxc unfreeze "$vm" 2>/dev/null || true # frozen or stopped by an earlier drill
+		lxc start "$vm" 2>/dev/null || true
+		lxc exec "$vm" -- /sbin/understudy-service start 2>/dev/null || true
+	done
+	# Only web and api: a whole-zone reset would drop the records of tests.
+	"$BIN" dns set -f "$INV" web.lab.test. 10.200.0.11 >/dev/null
+	"$BIN" dns set -f "$INV" api.lab.test. 10.200.0.12 >/dev/null
+	start_daemon agent agent --config "$LAB_DIR/agent.yaml"
+	wait_for "standby agent https://127.0.0.1:9443/v1/health" agent_ready
+	start_daemon monitor monitor -f "$INV"
+	wait_for "monitor http://127.0.0.1:9180/healthz" monitor_ready
+	start_daemon proxy proxy -f "$INV"
+	wait_for "proxy http://127.0.0.1:8080 (Host: web.lab.test)" proxy_ready
+	reset_service web
+	reset_service api
+) 9>"$LOCK"
+
+# drill NAME: one drill with load through DNS and the proxy, restored after.
+drill() {
+	local name=$1 base=$OUT/$1-$INJECT rc=0
+	step "drill $name: $INJECT, $LOAD clients through DNS and through the proxy"
+	flock -w 900 "$LOCK" "$BIN" drill -f "$INV" --service "$name" --inject "$INJECT" --load "$LOAD" --via both \
+		--json "$base.json" --svg "$base.svg" --restore --wait 60s >"$base.txt" || rc=$?
+	cat "$base.txt"
+	echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
+	return 0
+}
+
+drill web
+drill api
+
+step "summary (every drill so far: understudy drill history -f $INV)"
+"$BIN" drill history -f "$INV" | tail -n 12
+
+cat <<EOT
+
+Everything keeps running (pids and logs in $DEMO):
+  look:      $BIN status -f $INV
+             $BIN drill -f $INV --service web --inject vm-freeze --via both --restore
+  stop the daemons:  kill \$(cat $DEMO/agent.pid $DEMO/monitor.pid $DEMO/proxy.pid)
+  tear down the lab: make lab-down   (stop the daemons first)
+EOT
