@@ -40,7 +40,10 @@ func (f *confirmer) ConfirmDown(ctx context.Context, svc recover.Service) (bool,
 	if err != nil {
 		return false, "", err
 	}
-	timeout := 500 * time.Millisecond
+	// The same budget as the monitor's own probes, doubled for the hop
+	// through the agent: a confirmation that waits longer only delays the
+	// failover of a primary that is really gone.
+	timeout := min(max(2*p.inv.Monitor.Timeout, 100*time.Millisecond), 500*time.Millisecond)
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)*3/4)
 	}
