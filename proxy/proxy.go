@@ -201,12 +201,17 @@ func (p *Proxy) report(name string, b *backend, reason string) {
 // filters ICMP, releases the hold and stops probing that backend.
 const tcpOnlyChecks = 3
 
-// recheck checks the suspect backend until it answers (a blip: release
-// the hold to it) or the hold ends otherwise.
+// blipChecks is how many rechecks in a row a suspect must pass before the
+// proxy calls it a blip and releases held requests to it: a container being
+// force-stopped can still accept a connection in its last milliseconds.
+const blipChecks = 3
+
+// recheck checks the suspect backend until it answers blipChecks times in a
+// row (a blip: release the hold to it) or the hold ends otherwise.
 func (p *Proxy) recheck(ctx context.Context, s *service, h *hold) {
 	t := time.NewTicker(p.cfg.Recheck)
 	defer t.Stop()
-	tcpOnly := 0
+	tcpOnly, answered := 0, 0
 	for first := true; ; first = false {
 		if !first {
 			select {
@@ -219,12 +224,13 @@ func (p *Proxy) recheck(ctx context.Context, s *service, h *hold) {
 		switch {
 		case icmpOK:
 			tcpOnly = 0
-			if s.endBlip(h, false) {
+			if answered++; answered >= blipChecks && s.endBlip(h, false) {
 				p.log.Info("suspect backend answered again; releasing held requests to it",
 					"service", s.cfg.Name, "address", h.suspect.addr, "held_for", time.Since(h.since))
 				return
 			}
 		case tcpOK:
+			answered = 0
 			tcpOnly++
 			if tcpOnly >= tcpOnlyChecks && s.endBlip(h, true) {
 				p.log.Warn("suspect backend accepts connections but does not answer ICMP; releasing held requests "+
@@ -233,7 +239,7 @@ func (p *Proxy) recheck(ctx context.Context, s *service, h *hold) {
 				return
 			}
 		default:
-			tcpOnly = 0
+			tcpOnly, answered = 0, 0
 		}
 	}
 }
