@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/understudy/understudy/internal/labtest"
 )
 
 // secret32 is a syntactically valid base64 secret used only in these tests.
@@ -72,7 +74,7 @@ func TestParseKey(t *testing.T) {
 // TestLoadKeyFileFromTsigKeygen reads files written by BIND's own tool.
 func TestLoadKeyFileFromTsigKeygen(t *testing.T) {
 	if _, err := exec.LookPath("tsig-keygen"); err != nil {
-		t.Skip("tsig-keygen is not installed (Debian package bind9-utils or bind9)")
+		labtest.Skip(t, "tsig-keygen is not installed (Debian package bind9-utils or bind9; make lab-up installs it)")
 	}
 	for _, alg := range []string{"hmac-sha256", "hmac-sha384", "hmac-sha512"} {
 		out, err := exec.Command("tsig-keygen", "-a", alg, "t-"+alg).Output()

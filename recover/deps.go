@@ -3,6 +3,7 @@ package recover
 import (
 	"context"
 	"net/netip"
+	"slices"
 )
 
 // The interfaces the executor runs steps through. Each is defined here, by
@@ -63,6 +64,23 @@ type Notification struct {
 	Reason   string    `json:"reason,omitempty"`
 	Incident *Incident `json:"incident,omitempty"`
 	Key      string    `json:"key"` // incident/step/attempt: receivers deduplicate on it
+}
+
+// withoutURLs returns a copy of inc fit to leave the monitor: the webhook
+// URLs of its playbook may carry tokens, so they are blanked.
+func withoutURLs(inc *Incident) *Incident {
+	if inc == nil || inc.Playbook == nil {
+		return inc
+	}
+	c, pb := *inc, *inc.Playbook
+	pb.Steps = slices.Clone(pb.Steps)
+	for i := range pb.Steps {
+		if pb.Steps[i].URL != "" {
+			pb.Steps[i].URL = "(redacted)"
+		}
+	}
+	c.Playbook = &pb
+	return &c
 }
 
 // Notifier POSTs a notification to a webhook URL.

@@ -146,10 +146,12 @@ func (r *runner) notifyStep(ctx context.Context, a RunStep, rec Record) (StepRes
 	if url == "" {
 		return StepResult{Note: "no webhook configured"}, nil
 	}
-	n := Notification{Event: "incident", Service: rec.Service, Incident: rec.Incident,
+	n := Notification{Event: "incident", Service: rec.Service, Incident: withoutURLs(rec.Incident),
 		Key: fmt.Sprintf("%s/%d/%d", a.Incident, a.Index, a.Attempt)}
 	if err := r.e.cfg.Deps.Notifier.Notify(ctx, url, n); err != nil {
-		return StepResult{}, fmt.Errorf("notify %s: %w", url, err)
+		// The URL may carry a token: the error names no more than the
+		// notifier's own error does (its host).
+		return StepResult{}, fmt.Errorf("notify: %w", err)
 	}
 	return StepResult{}, nil
 }

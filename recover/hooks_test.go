@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/playbooks"
 )
 
 func TestWebhookPostsIncident(t *testing.T) {
@@ -51,5 +53,22 @@ func TestCommandEnvironmentAndExitStatus(t *testing.T) {
 	err = Command{}.Exec(context.Background(), []string{"sh", "-c", "echo fence failed >&2; exit 3"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "fence failed") {
 		t.Errorf("error %v: want the exit status and the output", err)
+	}
+}
+
+func TestNotificationsCarryNoWebhookURLs(t *testing.T) {
+	pb := &playbooks.Playbook{Name: "warm", Steps: []playbooks.Step{
+		{Kind: playbooks.Notify, URL: "https://hooks.example/T0KEN"}, {Kind: playbooks.Activate},
+	}}
+	inc := &Incident{ID: "web-1", Playbook: pb}
+	got := withoutURLs(inc)
+	if got.Playbook.Steps[0].URL != "(redacted)" || got.Playbook.Steps[1].URL != "" {
+		t.Errorf("steps after redaction: %+v", got.Playbook.Steps)
+	}
+	if pb.Steps[0].URL != "https://hooks.example/T0KEN" {
+		t.Error("redaction changed the incident's own playbook")
+	}
+	if withoutURLs(nil) != nil {
+		t.Error("a nil incident did not stay nil")
 	}
 }

@@ -39,13 +39,9 @@ func TestCRIUWatchdogKillsHungCriu(t *testing.T) {
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	st := ProbeCRIU(t.Context(), bin, 300*time.Millisecond)
 	if st.Available || !strings.Contains(st.Reason, "version check: criu did not answer in time and was killed") {
 		t.Errorf("hung criu: %+v", st)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("probe of a hung criu took %v", took)
 	}
 	// No hung criu child is left behind.
 	entries, _ := os.ReadDir("/proc")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/pki"
 )
 
@@ -270,7 +271,7 @@ func TestProbeICMPLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !res.OK && strings.Contains(res.Error, "permitted") {
-		t.Skipf("raw ICMP needs root (CAP_NET_RAW): %s", res.Error)
+		labtest.Skip(t, "raw ICMP needs root (CAP_NET_RAW): %s", res.Error)
 	}
 	if !res.OK || res.RTTMS <= 0 {
 		t.Errorf("ICMP to loopback = %+v", res)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,11 +23,8 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	configPath := fs.String("config", "agent.yaml", "agent configuration file")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, err)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return withCode(2, fmt.Errorf("unexpected arguments %q", fs.Args()))

@@ -56,11 +56,8 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "Exit 0 recovered, 1 not recovered or failed, 2 usage, 3 refused by the preflight.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errReported)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if *file == "" || *service == "" || *inject == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -294,11 +291,8 @@ func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Shows every recorded drill and flags a recovery slower than 1.5 × the median of the last five.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errReported)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if (*file == "") == (*path == "") || fs.NArg() > 0 {
 		fs.Usage()

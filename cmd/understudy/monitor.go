@@ -30,11 +30,8 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Runs the monitor daemon: probes, incidents, failover, and the HTTP API on monitor.listen.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errReported)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
 		fs.Usage()

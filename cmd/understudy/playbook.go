@@ -24,11 +24,8 @@ func runPlaybook(_ context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "       understudy playbook show NAME|FILE")
 		fmt.Fprintf(stderr, "\nembedded defaults: %s\n", strings.Join(playbooks.Names(), ", "))
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errors.New(""))
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	rest := fs.Args()
 	switch {

@@ -38,11 +38,8 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errReported)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
 		fs.Usage()

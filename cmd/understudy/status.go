@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,11 +30,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Shows every service's state, location, address, since when, and its last recovery.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errReported)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if (*file == "") == (*url == "") || fs.NArg() > 0 {
 		fs.Usage()

@@ -27,11 +27,8 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Checks an inventory and reports every error as FILE:LINE:COL: field.path: message.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return withCode(2, errReported)
+	if stop, err := parseFlags(fs, args); stop {
+		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
 		fs.Usage()

@@ -11,6 +11,8 @@ import (
 
 	xicmp "golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+
+	"github.com/understudy/understudy/internal/labtest"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -20,7 +22,7 @@ func newPinger(t testing.TB) *Pinger {
 	t.Helper()
 	p, err := New()
 	if err != nil {
-		t.Skipf("skipping: raw ICMP needs root here: %v", err)
+		labtest.Skip(t, "raw ICMP needs root here: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
