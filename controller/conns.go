@@ -80,6 +80,11 @@ func (c *conns) update(inv *inventory.Inventory) error {
 		}
 		a, err := c.openAgent(sb, files)
 		if err != nil {
+			for name, opened := range agents { // the ones this call opened
+				if old, ok := c.agents[name]; !ok || old != opened {
+					closeAgent(opened.agent)
+				}
+			}
 			return err
 		}
 		agents[sb.Name] = agentConn{key: key, agent: a}
@@ -155,6 +160,8 @@ type lazyHV struct {
 
 	mu      sync.Mutex
 	hv      Hypervisor
+	dialing chan struct{} // closed when the connection attempt under way ends
+	closed  bool
 	lastTry time.Time
 	lastErr error
 }
@@ -162,30 +169,70 @@ type lazyHV struct {
 // errRetryLater keeps a dead hypervisor from being dialled on every probe.
 var errRetryLater = errors.New("connection failed less than a second ago")
 
+// get returns the connection, dialling it when there is none. The lock is
+// not held while dialling: a caller waiting for another's attempt gives up
+// when its own ctx ends.
 func (l *lazyHV) get(ctx context.Context) (Hypervisor, error) {
+	for {
+		l.mu.Lock()
+		if l.hv != nil {
+			hv := l.hv
+			l.mu.Unlock()
+			return hv, nil
+		}
+		if l.lastErr != nil && time.Since(l.lastTry) < time.Second {
+			err := l.lastErr
+			l.mu.Unlock()
+			return nil, fmt.Errorf("connect to hypervisor %q: %w (%w)", l.spec.Name, err, errRetryLater)
+		}
+		if wait := l.dialing; wait != nil {
+			l.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("connect to hypervisor %q: %w", l.spec.Name, ctx.Err())
+			}
+		}
+		return l.dial(ctx)
+	}
+}
+
+// dial makes one connection attempt; it is called with l.mu held and
+// returns with it released.
+func (l *lazyHV) dial(ctx context.Context) (Hypervisor, error) {
+	done := make(chan struct{})
+	l.dialing, l.lastTry = done, time.Now()
+	l.mu.Unlock()
+	hv, err := l.open(ctx, l.spec)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.hv != nil {
-		return l.hv, nil
-	}
-	if l.lastErr != nil && time.Since(l.lastTry) < time.Second {
-		return nil, fmt.Errorf("connect to hypervisor %q: %w (%w)", l.spec.Name, l.lastErr, errRetryLater)
-	}
-	l.lastTry = time.Now()
-	hv, err := l.open(ctx, l.spec)
+	l.dialing = nil
+	close(done)
 	if err != nil {
 		l.lastErr = err
 		return nil, fmt.Errorf("connect to hypervisor %q: %w", l.spec.Name, err)
+	}
+	if l.closed { // closed while dialling: nobody owns this connection
+		closeHV(hv)
+		return nil, fmt.Errorf("connect to hypervisor %q: connection closed", l.spec.Name)
 	}
 	l.hv, l.lastErr = hv, nil
 	return hv, nil
 }
 
+// closeHV closes a hypervisor connection that can be closed.
+func closeHV(hv Hypervisor) {
+	if cl, ok := hv.(interface{ Close() }); ok {
+		cl.Close()
+	}
+}
+
 func (l *lazyHV) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cl, ok := l.hv.(interface{ Close() }); ok {
-		cl.Close()
+	if l.hv != nil {
+		closeHV(l.hv)
 	}
-	l.hv = nil
+	l.hv, l.closed = nil, true
 }

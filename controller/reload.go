@@ -25,12 +25,14 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 		c.log.Warn("monitor.listen, monitor.state-dir and monitor.etcd apply only after a restart")
 	}
 	p := c.plan()
+	// The monitor is always told (the channel is buffered): a reload that
+	// lands while Run is starting must not leave it on the old targets.
+	select {
+	case c.monReload <- struct{}{}:
+	default:
+	}
 	if c.running() { // tell the running parts; Run picks up the plan otherwise
 		c.syncServices()
-		select {
-		case c.monReload <- struct{}{}:
-		default:
-		}
 		c.prepare.poke()
 	}
 	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.services))
