@@ -125,9 +125,10 @@ func (c *confirmer) ask(ctx context.Context, r ProbeRequest) (reached bool, answ
 	}
 }
 
-// requests are the agent probes that check f: the service port for a
-// service, the VM address for a VM, every VM address for a host, and every
-// VM of the underlying findings for Isolated.
+// requests are the agent probes that check f: the checks of the services
+// it covers (a service, or a VM or host that runs services), the VM
+// addresses of a VM or host without services, and every VM of the
+// underlying findings for Isolated.
 func (c *confirmer) requests(f Finding) []ProbeRequest {
 	ms := int(c.timing.Timeout / time.Millisecond)
 	icmp := func(vm string) ProbeRequest {
@@ -152,6 +153,14 @@ func (c *confirmer) requests(f Finding) []ProbeRequest {
 		return out
 	default:
 		var out []ProbeRequest
+		if len(f.Services) > 0 {
+			// What a failover would move is the services: a frozen VM whose
+			// instance is not running still answers ICMP from its kernel.
+			for _, name := range f.Services {
+				out = append(out, c.serviceRequest(c.ix.service[name], ms))
+			}
+			return out
+		}
 		for _, vm := range f.VMs {
 			out = append(out, icmp(vm))
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,14 +107,21 @@ func TestVMDownConfirmedByAgent(t *testing.T) {
 	h := newHarness(t, &fakeAgent{})
 	h.down(nil, "vm/web-vm/icmp", "service/web")
 	evs := h.expect("vm-down [shop web] [web-vm]")
-	if !strings.Contains(evs[0].Reason, "confirmed: standby agent: icmp 10.0.1.1 fails too") {
+	// A VM running services is confirmed by their checks, not by ICMP: a
+	// frozen VM still answers pings from its kernel.
+	if !strings.Contains(evs[0].Reason, "confirmed: standby agent: tcp 10.0.1.1:8080 fails too") {
 		t.Errorf("reason %q does not say the agent confirmed", evs[0].Reason)
 	}
 	if !evs[0].At.Equal(h.clock.Now()) {
 		t.Errorf("event time %v, want the clock's %v", evs[0].At, h.clock.Now())
 	}
-	want := []ProbeRequest{{Address: "10.0.1.1", Kind: "icmp", TimeoutMS: 500}}
-	if got := h.agent.requests(); !reflect.DeepEqual(got, want) {
+	want := []ProbeRequest{
+		{Address: "10.0.1.1", Kind: "http", Port: 80, Path: "/", ExpectStatus: 200, TimeoutMS: 500},
+		{Address: "10.0.1.1", Kind: "tcp", Port: 8080, TimeoutMS: 500},
+	}
+	got := h.agent.requests() // asked concurrently: compare in a fixed order
+	slices.SortFunc(got, func(a, b ProbeRequest) int { return strings.Compare(a.Kind, b.Kind) })
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("agent asked %+v, want %+v", got, want)
 	}
 	h.up("service/web", "vm/web-vm/icmp")
@@ -132,7 +140,7 @@ func TestVMBackBeforeItsService(t *testing.T) {
 
 func TestDisagreementHoldsAndReconfirms(t *testing.T) {
 	agent := &fakeAgent{}
-	agent.set("icmp 10.0.2.1", true)
+	agent.set("tcp 10.0.2.1:5432", true)
 	h := newHarness(t, agent)
 	h.down(nil, "vm/db-vm/instance", "service/db")
 	h.expect("disagreement(vm-down) [db] [db-vm]")
@@ -145,7 +153,7 @@ func TestDisagreementHoldsAndReconfirms(t *testing.T) {
 	h.run(h.m.ev.tick(context.Background())) // still disagrees: no second Disagreement event
 	h.expect()
 
-	agent.set("icmp 10.0.2.1", false)
+	agent.set("tcp 10.0.2.1:5432", false)
 	h.clock.Advance(3 * time.Second)
 	h.run(h.m.ev.tick(context.Background()))
 	h.expect("vm-down [db] [db-vm]")
@@ -235,6 +243,7 @@ var everything = []string{
 func TestIsolatedWhileAgentSeesPrimaries(t *testing.T) {
 	agent := &fakeAgent{}
 	agent.set("icmp 10.0.1.1", true)
+	agent.set("tcp 10.0.1.1:8080", true)
 	agent.set("icmp 10.0.2.1", false)
 	h := newHarness(t, agent)
 	h.down(nil, everything...)
@@ -243,7 +252,7 @@ func TestIsolatedWhileAgentSeesPrimaries(t *testing.T) {
 		"disagreement(host-down) [shop web] [web-vm]",
 		"isolated [] []",
 	)
-	if !strings.Contains(evs[0].Reason, "icmp 10.0.1.1 answers") {
+	if !strings.Contains(evs[0].Reason, "tcp 10.0.1.1:8080 answers") {
 		t.Errorf("reason %q does not name the primary the agent still reaches", evs[0].Reason)
 	}
 	// The monitor sees host-a's side again; host-b is really gone.
