@@ -25,6 +25,7 @@ func (c *Controller) handler() http.Handler {
 	mux.HandleFunc("POST /v1/services/{name}/suspect", c.postSuspect)
 	mux.HandleFunc("POST /v1/services/{name}/failover", c.postTrigger(recover.FromCLI))
 	mux.HandleFunc("POST /v1/services/{name}/reset", c.postReset)
+	c.moveRoutes(mux)
 	return mux
 }
 

@@ -97,6 +97,12 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 	if err != nil {
 		return err
 	}
+	if c.opts.HoldDown > 0 {
+		for name, cfg := range p.services {
+			cfg.Moves.HoldDown = c.opts.HoldDown
+			p.services[name] = cfg
+		}
+	}
 	dns := c.opts.DNS
 	if dns == nil {
 		if dns, err = dnsFromInventory(inv); err != nil {
@@ -161,6 +167,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		func() { c.prepare.run(runCtx) },
 		func() { c.superviseMonitor(runCtx, monMetrics, events) },
 		func() { c.consume(runCtx, events, &wg) },
+		func() { c.moveLoop(runCtx) },
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -202,12 +209,15 @@ func (c *Controller) open(ctx context.Context) (func(), *monitor.Metrics, error)
 	if err != nil {
 		return closeAll, nil, fmt.Errorf("register monitor metrics: %w", err)
 	}
+	migrator, closeMigrator := c.migrator()
+	closers = append(closers, closeMigrator)
 	c.exec = recover.NewExecutor(recover.ExecutorConfig{
 		Store: store,
 		Deps: recover.Deps{
 			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
 			Health: &healthChecker{c}, DNS: c.dns,
 			Notifier: &recover.Webhook{}, Execer: recover.Command{},
+			Migrator: migrator, Deactivator: &deactivator{c}, // Holder nil: see migrator
 		},
 		Services: p.services,
 		Epoch:    c.epoch,

@@ -28,6 +28,10 @@ type harness struct {
 	dns    *fakeDNS
 	probes *fakeProbes
 	store  *recover.MemStore
+	// migrator replaces the lxd copy to spares when set (by mutate).
+	migrator recover.Migrator
+	// tune, when set (by mutate), changes the options before New.
+	tune func(*Options)
 }
 
 func start(t *testing.T, text string, mutate func(*harness)) *harness {
@@ -52,13 +56,18 @@ func start(t *testing.T, text string, mutate func(*harness)) *harness {
 		mutate(h)
 	}
 	addrc := make(chan net.Addr, 1)
-	h.ctrl, err = New(inv, Options{
+	opts := Options{
 		Logger: slog.New(slog.DiscardHandler), Listen: "127.0.0.1:0", Serving: func(a net.Addr) { addrc <- a },
 		Store: h.store, DNS: h.dns, Probers: h.probes.probers(),
 		Agents:      func(inventory.Standby, TLSFiles) (Agent, error) { return h.agent, nil },
 		Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) { return h.hv, nil },
 		Keepalive:   50 * time.Millisecond, PrepareRetry: 20 * time.Millisecond,
-	})
+		Migrator: h.migrator,
+	}
+	if h.tune != nil {
+		h.tune(&opts)
+	}
+	h.ctrl, err = New(inv, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -1,7 +1,11 @@
 // Package controller is the monitor daemon behind `understudy monitor`: it
 // wires the inventory, the monitor's probes, the recover executor, the
 // standby agents, the hypervisors and DNS together, and serves the HTTP API
-// (status, placements stream, suspect/failover/reset, /metrics).
+// (status, placements stream, suspect/failover/reset, migrate/failback,
+// /metrics). For migrations it provides recover's Migrator (an lxd
+// stop-copy-start from the standby VM to a spare) and Deactivator, scores
+// spares with package placement, and applies the services' automatic move
+// policies (max-on-standby, failback: auto) on a ticker.
 //
 // Run, in order: open the state store (an embedded etcd under
 // monitor.state-dir, or the listed etcd endpoints), take the next epoch,

@@ -66,6 +66,24 @@ type Options struct {
 	// Keepalive is the pause between keepalive lines of a placement watch
 	// (default 15s).
 	Keepalive time.Duration
+
+	// StandbyIncus overrides, by standby name, how to reach a standby VM's
+	// Incus/LXD for copies to spares; by default standby[].incus of the
+	// inventory. A standby with neither cannot migrate its services.
+	StandbyIncus map[string]inventory.Incus
+	// SparePools override, by spare name, the address pools of the spares'
+	// copies; by default spares[].network of the inventory, and
+	// DefaultSparePool (the lab's) for a spare with neither.
+	SparePools map[string]SparePool
+	// Migrator replaces the lxd copy between standby and spare (tests).
+	Migrator recover.Migrator
+	// MoveInterval is the pause between two looks at the automatic move
+	// policies (max-on-standby, failback: auto); default 5s.
+	MoveInterval time.Duration
+	// HoldDown overrides, for every service, how long a primary must have
+	// been healthy before an automatic failback (default
+	// recover.DefaultHoldDown; the inventory has no key for it yet).
+	HoldDown time.Duration
 }
 
 // TLSFiles are the monitor's client certificate for agents and the CA it

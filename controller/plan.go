@@ -93,6 +93,7 @@ func recoverConfig(inv *inventory.Inventory, s inventory.Service) (recover.Confi
 			FenceRequired: s.FenceRequired,
 		},
 		Playbook: pb,
+		Moves:    movePolicy(s),
 	}, nil
 }
 

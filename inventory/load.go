@@ -157,6 +157,9 @@ func (inv *Inventory) makeAbsolute(dir string) {
 	for i := range inv.Spares {
 		incus(&inv.Spares[i].Incus)
 	}
+	for i := range inv.Standby {
+		incus(&inv.Standby[i].Incus)
+	}
 	for i := range inv.Services {
 		abs(&inv.Services[i].Playbook)
 	}

@@ -133,6 +133,7 @@ func (d *decoder) standby(n *yaml.Node, path string, x *Standby) {
 		{"agent", d.str(&x.Agent)},
 		{"zone", d.str(&x.Zone)},
 		{"capacity", func(v *yaml.Node, p string) { d.capacity(v, p, &x.Capacity) }},
+		{"incus", func(v *yaml.Node, p string) { d.incus(v, p, &x.Incus) }},
 	})
 }
 
@@ -142,6 +143,14 @@ func (d *decoder) spare(n *yaml.Node, path string, x *Spare) {
 		{"zone", d.str(&x.Zone)},
 		{"incus", func(v *yaml.Node, p string) { d.incus(v, p, &x.Incus) }},
 		{"capacity", func(v *yaml.Node, p string) { d.capacity(v, p, &x.Capacity) }},
+		{"network", func(v *yaml.Node, p string) {
+			x.Network = &Network{}
+			d.mapping(v, p, []field{
+				{"gateway", d.str(&x.Network.Gateway)},
+				{"prefix-len", d.integer(&x.Network.PrefixLen)},
+				{"pool", d.str(&x.Network.Pool)},
+			})
+		}},
 	})
 }
 

@@ -154,6 +154,10 @@ type Standby struct {
 	Zone string
 	// Capacity must hold every service assigned to this standby.
 	Capacity Capacity
+	// Incus, optional, is how the monitor reaches the standby VM's
+	// Incus/LXD to copy a container to a spare; without it the standby's
+	// services cannot migrate.
+	Incus Incus
 }
 
 // Spare is a dedicated VM that services migrate to after a failover.
@@ -166,6 +170,20 @@ type Spare struct {
 	Incus Incus
 	// Capacity is what the spare can hold; zero means unknown.
 	Capacity Capacity
+	// Network, optional, gives the copies on this spare static addresses
+	// (the container config environment.IPADDR and environment.GATEWAY);
+	// without it a copy keeps the address config it had.
+	Network *Network
+}
+
+// Network is a static address pool on a bridge.
+type Network struct {
+	// Gateway is the bridge's address, the copies' default route.
+	Gateway string
+	// PrefixLen is the subnet's prefix length.
+	PrefixLen int
+	// Pool is the inclusive range "FIRST-LAST" the copies' addresses come from.
+	Pool string
 }
 
 // Proxy holds the reverse proxy's settings.

@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -155,6 +157,9 @@ func (d *decoder) checkStandby(ss []Standby) {
 		if d.has(join(p, "capacity")) && s.Capacity.Memory <= 0 {
 			d.errPath(join(p, "capacity.memory"), "required: the memory available to service containers")
 		}
+		if d.has(join(p, "incus")) {
+			d.checkIncus(join(p, "incus"), s.Incus)
+		}
 	}
 }
 
@@ -167,6 +172,9 @@ func (d *decoder) checkSpares(ss []Spare) {
 		}
 		d.name(join(p, "zone"), s.Zone)
 		d.checkIncus(join(p, "incus"), s.Incus)
+		if s.Network != nil {
+			d.checkNetwork(join(p, "network"), *s.Network)
+		}
 		if s.Capacity.Containers < 0 {
 			d.errPath(join(p, "capacity.containers"), "must not be negative, got %d", s.Capacity.Containers)
 		}
@@ -183,4 +191,42 @@ func (d *decoder) checkProxy(x *Proxy) {
 	d.positive("proxy.probe-timeout", x.ProbeTimeout)
 	d.positive("proxy.hold", x.Hold)
 	d.intRange("proxy.queue", x.Queue, 1, 1000000)
+}
+
+// checkNetwork checks a static address pool: a gateway, a prefix length and
+// a FIRST-LAST range of IPv4 addresses inside the gateway's subnet.
+func (d *decoder) checkNetwork(path string, n Network) {
+	gw, err := netip.ParseAddr(n.Gateway)
+	if err != nil || !gw.Is4() {
+		d.errPath(join(path, "gateway"), "must be an IPv4 address, got %q", n.Gateway)
+		return
+	}
+	if n.PrefixLen < 1 || n.PrefixLen > 32 {
+		d.errPath(join(path, "prefix-len"), "must be from 1 to 32, got %d", n.PrefixLen)
+		return
+	}
+	first, last, err := ParsePool(n.Pool)
+	if err != nil {
+		d.errPath(join(path, "pool"), "%v", err)
+		return
+	}
+	subnet := netip.PrefixFrom(gw, n.PrefixLen).Masked()
+	if !subnet.Contains(first) || !subnet.Contains(last) {
+		d.errPath(join(path, "pool"), "%s is not inside %s", n.Pool, subnet)
+	}
+}
+
+// ParsePool reads an inclusive address range "FIRST-LAST".
+func ParsePool(pool string) (first, last netip.Addr, err error) {
+	a, b, ok := strings.Cut(pool, "-")
+	if ok {
+		first, err = netip.ParseAddr(strings.TrimSpace(a))
+	}
+	if ok && err == nil {
+		last, err = netip.ParseAddr(strings.TrimSpace(b))
+	}
+	if !ok || err != nil || !first.Is4() || !last.Is4() || last.Less(first) {
+		return netip.Addr{}, netip.Addr{}, fmt.Errorf("must be a range FIRST-LAST of IPv4 addresses, got %q", pool)
+	}
+	return first, last, nil
 }

@@ -33,6 +33,8 @@ var commands = map[string]command{
 	"status":   {"show where every service runs", runStatus},
 	"proxy":    {"run the HTTP reverse proxy that holds requests during a failover", runProxy},
 	"drill":    {"inject a real failure and measure the recovery", runDrill},
+	"migrate":  {"move a service from the standby VM to a spare VM (--dry-run scores the spares)", runMigrate},
+	"failback": {"move a service from the standby or a spare back to its primary", runFailback},
 	"playbook": {"show the embedded recovery playbooks", runPlaybook},
 	"version":  {"print the version", runVersion},
 }

@@ -565,7 +565,8 @@ write_configs() {
 		  - {name: web-vm, hypervisor: host-a, instance: web-vm, address: ${PRIMARY_IP[web-vm]}}
 		  - {name: api-vm, hypervisor: host-a, instance: api-vm, address: ${PRIMARY_IP[api-vm]}}
 		standby:
-		  - {name: standby-1, agent: https://127.0.0.1:9443, zone: az1, capacity: {containers: 20, memory: 4GiB}}
+		  - {name: standby-1, agent: https://127.0.0.1:9443, zone: az1, capacity: {containers: 20, memory: 4GiB},
+		     incus: {socket: $LAB_DIR/standby-1/unix.socket}}
 		spares:
 		  - name: spare-1
 		    zone: az1
@@ -574,6 +575,7 @@ write_configs() {
 		      client-cert: $LAB_DIR/client.crt
 		      client-key: $LAB_DIR/client.key
 		      server-cert: $LAB_DIR/spare-1/server.crt
+		    network: {gateway: ${SUBNET[spare-1]}.1, prefix-len: 24, pool: ${SUBNET[spare-1]}.100-${SUBNET[spare-1]}.129}
 		proxy: {listen: 127.0.0.1:8080}
 		services:
 		  - name: web

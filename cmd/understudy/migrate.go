@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/understudy/understudy/controller"
+)
+
+// Exit codes of migrate and failback besides 0 (done) and 2 (usage); 3
+// (exitRefused, shared with drill) when the monitor refused: unknown
+// service, wrong state, no eligible spare, migration limit reached.
+const exitFailed = 1 // the monitor failed, or the move did not end where asked
+
+// moveFlags are the flags migrate and failback share.
+type moveFlags struct {
+	fs      *flag.FlagSet
+	file    *string
+	url     *string
+	service *string
+	reason  *string
+	wait    *time.Duration
+}
+
+func newMoveFlags(name string, stderr io.Writer) moveFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return moveFlags{
+		fs:      fs,
+		file:    fs.String("f", "", "inventory `FILE`: the monitor is asked at monitor.listen"),
+		url:     fs.String("url", "", "monitor base `URL` (instead of monitor.listen of -f)"),
+		service: fs.String("service", "", "the service `NAME`"),
+		reason:  fs.String("reason", "", "why, recorded in the incident"),
+		wait:    fs.Duration("wait", 2*time.Minute, "how long to wait for the move to end (0: return once the monitor took it)"),
+	}
+}
+
+// parse parses args and returns the monitor's base URL.
+func (m moveFlags) parse(args []string, stderr io.Writer) (string, error) {
+	if err := m.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", err
+		}
+		return "", withCode(2, errReported)
+	}
+	if (*m.file == "") == (*m.url == "") || *m.service == "" || m.fs.NArg() > 0 {
+		m.fs.Usage()
+		return "", withCode(2, errReported)
+	}
+	if *m.url != "" {
+		return *m.url, nil
+	}
+	inv, err := loadInventory(*m.file, stderr)
+	if err != nil {
+		return "", err
+	}
+	return monitorURL(inv.Monitor.Listen), nil
+}
+
+// runMigrate moves a service from its standby to a spare:
+// `understudy migrate -f inv.yaml --service NAME [--to SPARE] [--dry-run]`.
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := newMoveFlags("migrate", stderr)
+	to := m.fs.String("to", "", "the `SPARE` to move to (default: the best one)")
+	dry := m.fs.Bool("dry-run", false, "print the scored spares and why each lost; move nothing")
+	m.fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: understudy migrate -f FILE --service NAME [--to SPARE] [--dry-run]")
+		fmt.Fprintln(stderr, "Moves a service from the shared standby VM to a dedicated spare VM.")
+		fmt.Fprintln(stderr, "Exit codes: 0 done, 1 failed, 2 usage, 3 refused by the monitor.")
+		m.fs.PrintDefaults()
+	}
+	base, err := m.parse(args, stderr)
+	if err != nil {
+		return helpOK(err)
+	}
+	before, err := lastIncidentID(ctx, base, *m.service)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	body, _ := json.Marshal(controller.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
+	var res controller.MigrateResponse
+	code, err := postMonitor(ctx, base, "/v1/services/"+*m.service+"/migrate", body, &res)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if len(res.Candidates) > 0 {
+		printCandidates(stdout, res)
+	}
+	if err := refusal(code, res.Error); err != nil {
+		return err
+	}
+	if *dry {
+		return nil
+	}
+	fmt.Fprintf(stdout, "migrating %s to %s\n", *m.service, res.To)
+	return waitMove(ctx, stdout, base, *m.service, before, *m.wait, "migrated")
+}
+
+// printCandidates writes the scored spares.
+func printCandidates(w io.Writer, res controller.MigrateResponse) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tSPARE\tZONE\tROLES\tSTEAL\tLOAD\tFREE SLOTS\tWHY")
+	for _, c := range res.Candidates {
+		rank := "-"
+		if c.Eligible {
+			rank = fmt.Sprint(c.Rank)
+		}
+		roles := strings.Join(c.Roles, ",")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f%%\t%.2f\t%d\t%s\n", rank, c.Name, c.Zone, orDash(roles), c.Steal, c.Load1, c.FreeSlots, strings.Join(c.Reasons, "; "))
+	}
+	tw.Flush()
+}
+
+// helpOK turns -h into success.
+func helpOK(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// refusal maps a monitor's answer to an exit code: 2xx is none.
+func refusal(code int, msg string) error {
+	switch {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusNotFound || code == http.StatusConflict || code == http.StatusServiceUnavailable:
+		return withCode(exitRefused, fmt.Errorf("refused (%d): %s", code, msg))
+	default:
+		return withCode(exitFailed, fmt.Errorf("monitor answered %d: %s", code, msg))
+	}
+}
+
+// postMonitor POSTs body to base+path and decodes the JSON answer into out
+// (also on an error status); the error field of an apiError answer lands in
+// out's Error when it has one.
+func postMonitor(ctx context.Context, base, path string, body []byte, out any) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("ask the monitor at %s: %w", base, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("ask the monitor at %s (is `understudy monitor` running?): %w", base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, fmt.Errorf("read the monitor's answer: %w", err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return 0, fmt.Errorf("monitor at %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return resp.StatusCode, nil
+}
+
+// serviceStatus returns one service's status from the monitor.
+func serviceStatus(ctx context.Context, base, service string) (controller.ServiceStatus, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	body, err := fetchStatus(ctx, base)
+	if err != nil {
+		return controller.ServiceStatus{}, false, err
+	}
+	var st controller.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		return controller.ServiceStatus{}, false, fmt.Errorf("decode the monitor's status: %w", err)
+	}
+	for _, s := range st.Services {
+		if s.Service == service {
+			return s, true, nil
+		}
+	}
+	return controller.ServiceStatus{}, false, nil
+}
+
+// lastIncidentID is the ID of the service's last incident ("" for none or
+// an unknown service, which the monitor refuses later).
+func lastIncidentID(ctx context.Context, base, service string) (string, error) {
+	s, ok, err := serviceStatus(ctx, base, service)
+	if err != nil || !ok || s.LastIncident == nil {
+		return "", err
+	}
+	return s.LastIncident.ID, nil
+}
+
+// waitMove polls the monitor until the service's incident after before
+// closed (or wait passed) and prints where it ended; a result other than
+// want fails.
+func waitMove(ctx context.Context, w io.Writer, base, service, before string, wait time.Duration, want string) error {
+	if wait <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		s, _, err := serviceStatus(ctx, base, service)
+		if inc := s.LastIncident; err == nil && inc != nil && inc.ID != before && !inc.Open {
+			fmt.Fprintf(w, "%s: %s in %.0f ms; now %s on %s/%s at %s\n", service, inc.Result, inc.TotalMS, s.State, s.Where, s.Host, s.Address)
+			if inc.Result != want {
+				return withCode(exitFailed, fmt.Errorf("%s ended %q, not %q: %s", inc.ID, inc.Result, want, inc.LastError))
+			}
+			return nil
+		}
+		if inc := s.LastIncident; err == nil && s.State == "stuck" && inc != nil && inc.ID != before {
+			return withCode(exitFailed, fmt.Errorf("%s is stuck: %s", service, inc.Stuck))
+		}
+		select {
+		case <-ctx.Done():
+			return withCode(exitFailed, fmt.Errorf("%s: the move did not end within %s (see `understudy status`)", service, wait))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
