@@ -56,12 +56,19 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Result, error) {
 	r.injected = true
 	log.Info("injecting")
 	if err := d.Fault.Inject(ctx); err != nil {
-		r.removeFault(ctx)
-		r.finish(ctx, t0, stopLoad())
-		return r.res, fmt.Errorf("inject %s into %q: %w", cfg.Kind, cfg.Primary.Instance, err)
+		if !r.monitorActed(ctx) {
+			r.removeFault(ctx)
+			r.finish(ctx, t0, stopLoad())
+			return r.res, fmt.Errorf("inject %s into %q: %w", cfg.Kind, cfg.Primary.Instance, err)
+		}
+		// The fault took effect before the call returned: the monitor
+		// fenced the primary while it was, say, still freezing.
+		r.res.Notes = append(r.res.Notes, "the injection call failed after the monitor had acted: "+err.Error())
+		log.Warn("injection failed after the monitor acted; observing the recovery", "err", err)
+	} else {
+		r.inPlace = time.Now()
+		log.Info("fault in place", "ms", r.inPlace.Sub(t0).Milliseconds())
 	}
-	r.inPlace = time.Now()
-	log.Info("fault in place", "ms", r.inPlace.Sub(t0).Milliseconds())
 
 	r.wait(ctx, t0)
 	sleep(ctx, cfg.Tail)
@@ -264,4 +271,11 @@ func (w *watcher) served(paths []string, bodyKnown bool) bool {
 		}
 	}
 	return true
+}
+
+// monitorActed reports whether the service has left its primary state, that
+// is, the monitor already opened an incident for it.
+func (r *run) monitorActed(ctx context.Context) bool {
+	st, err := r.d.Monitor.Service(ctx, r.cfg.Service)
+	return err == nil && st.State != "primary"
 }

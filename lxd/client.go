@@ -68,6 +68,62 @@ type realServer struct{ incus.InstanceServer }
 
 var _ server = realServer{}
 
+// safeOp cancels by the ID it read when the operation was created. The
+// Incus client's own Cancel reads the operation while its event listener
+// rewrites it (a data race once WaitContext has started listening).
+type safeOp struct {
+	incus.Operation
+	id  string
+	del func(uuid string) error
+}
+
+// Cancel asks the daemon to cancel the operation.
+func (o safeOp) Cancel() error { return o.del(o.id) }
+
+// wrap makes op a safeOp; it runs before anyone waits on op, so reading
+// its ID cannot race with the listener.
+func (s realServer) wrap(op incus.Operation, err error) (incus.Operation, error) {
+	if err != nil || op == nil {
+		return op, err
+	}
+	return safeOp{Operation: op, id: op.Get().ID, del: s.DeleteOperation}, nil
+}
+
+// CreateInstance returns an operation that cancels safely.
+func (s realServer) CreateInstance(req api.InstancesPost) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.CreateInstance(req))
+}
+
+// UpdateInstance returns an operation that cancels safely.
+func (s realServer) UpdateInstance(name string, put api.InstancePut, etag string) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.UpdateInstance(name, put, etag))
+}
+
+// DeleteInstance returns an operation that cancels safely.
+func (s realServer) DeleteInstance(name string) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.DeleteInstance(name))
+}
+
+// UpdateInstanceState returns an operation that cancels safely.
+func (s realServer) UpdateInstanceState(name string, put api.InstanceStatePut, etag string) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.UpdateInstanceState(name, put, etag))
+}
+
+// ExecInstance returns an operation that cancels safely.
+func (s realServer) ExecInstance(name string, req api.InstanceExecPost, args *incus.InstanceExecArgs) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.ExecInstance(name, req, args))
+}
+
+// CreateInstanceSnapshot returns an operation that cancels safely.
+func (s realServer) CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.CreateInstanceSnapshot(name, req))
+}
+
+// DeleteInstanceSnapshot returns an operation that cancels safely.
+func (s realServer) DeleteInstanceSnapshot(name, snap string) (incus.Operation, error) {
+	return s.wrap(s.InstanceServer.DeleteInstanceSnapshot(name, snap))
+}
+
 // GetServer reads /1.0 itself instead of through the Incus client, whose
 // GetServer writes a cache that other calls read without a lock: a data race
 // once probes and operations share one client.
