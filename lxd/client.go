@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,13 @@ type server interface {
 }
 
 // realServer adapts the Incus client to server.
-type realServer struct{ incus.InstanceServer }
+type realServer struct {
+	incus.InstanceServer
+	// sending serialises the requests that create operations: the Incus
+	// client sets up its event listener for each one without a lock (a
+	// data race between concurrent operations). Waiting stays concurrent.
+	sending *sync.Mutex
+}
 
 var _ server = realServer{}
 
@@ -80,9 +87,13 @@ type safeOp struct {
 // Cancel asks the daemon to cancel the operation.
 func (o safeOp) Cancel() error { return o.del(o.id) }
 
-// wrap makes op a safeOp; it runs before anyone waits on op, so reading
-// its ID cannot race with the listener.
-func (s realServer) wrap(op incus.Operation, err error) (incus.Operation, error) {
+// wrap sends one request that creates an operation, one at a time, and
+// makes the operation a safeOp; it runs before anyone waits on the
+// operation, so reading its ID cannot race with the listener.
+func (s realServer) wrap(send func() (incus.Operation, error)) (incus.Operation, error) {
+	s.sending.Lock()
+	op, err := send()
+	s.sending.Unlock()
 	if err != nil || op == nil {
 		return op, err
 	}
@@ -91,37 +102,37 @@ func (s realServer) wrap(op incus.Operation, err error) (incus.Operation, error)
 
 // CreateInstance returns an operation that cancels safely.
 func (s realServer) CreateInstance(req api.InstancesPost) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.CreateInstance(req))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.CreateInstance(req) })
 }
 
 // UpdateInstance returns an operation that cancels safely.
 func (s realServer) UpdateInstance(name string, put api.InstancePut, etag string) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.UpdateInstance(name, put, etag))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.UpdateInstance(name, put, etag) })
 }
 
 // DeleteInstance returns an operation that cancels safely.
 func (s realServer) DeleteInstance(name string) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.DeleteInstance(name))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.DeleteInstance(name) })
 }
 
 // UpdateInstanceState returns an operation that cancels safely.
 func (s realServer) UpdateInstanceState(name string, put api.InstanceStatePut, etag string) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.UpdateInstanceState(name, put, etag))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.UpdateInstanceState(name, put, etag) })
 }
 
 // ExecInstance returns an operation that cancels safely.
 func (s realServer) ExecInstance(name string, req api.InstanceExecPost, args *incus.InstanceExecArgs) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.ExecInstance(name, req, args))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.ExecInstance(name, req, args) })
 }
 
 // CreateInstanceSnapshot returns an operation that cancels safely.
 func (s realServer) CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.CreateInstanceSnapshot(name, req))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.CreateInstanceSnapshot(name, req) })
 }
 
 // DeleteInstanceSnapshot returns an operation that cancels safely.
 func (s realServer) DeleteInstanceSnapshot(name, snap string) (incus.Operation, error) {
-	return s.wrap(s.InstanceServer.DeleteInstanceSnapshot(name, snap))
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.DeleteInstanceSnapshot(name, snap) })
 }
 
 // GetServer reads /1.0 itself instead of through the Incus client, whose
@@ -144,6 +155,8 @@ func (s realServer) copyFrom(src server, inst api.Instance, args *incus.Instance
 	if !ok {
 		return nil, fmt.Errorf("copy source is a %T, not an Incus client", src)
 	}
+	s.sending.Lock()
+	defer s.sending.Unlock()
 	return s.CopyInstance(rs.InstanceServer, inst, args)
 }
 
@@ -183,7 +196,7 @@ func Connect(ctx context.Context, c Conn) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %q: %w", name, err)
 	}
-	return newClient(realServer{srv}, name), nil
+	return newClient(realServer{InstanceServer: srv, sending: &sync.Mutex{}}, name), nil
 }
 
 func newClient(srv server, name string) *Client {
