@@ -188,8 +188,12 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 			rec = r
 		}
 	}
-	if rec.State == recover.Primary {
+	switch rec.State {
+	case recover.Primary:
 		return fmt.Errorf("service %q is already on its primary: %w", name, recover.ErrIllegalTransition)
+	case recover.OnStandby, recover.OnSpare, recover.Stuck:
+	default: // an incident is moving it: DNS must not change under it
+		return fmt.Errorf("service %q is %s; reset it once that ends: %w", name, rec.State, recover.ErrIllegalTransition)
 	}
 	primary := []netip.Addr{cfg.Service.Address}
 	if cur := rec.Placement.Address; cur.IsValid() && cur != cfg.Service.Address {

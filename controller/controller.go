@@ -384,6 +384,9 @@ func (c *Controller) syncServices() {
 func (c *Controller) onSave(rec recover.Record) {
 	if inc := rec.Incident; inc != nil && !inc.Open() {
 		c.forgetConfirmations([]string{rec.Service})
+		// The preparer skipped this service while the incident ran; a
+		// container a failback used up must be prepared again now.
+		c.prepare.poke()
 	}
 	if c.opts.OnSave != nil {
 		c.opts.OnSave(rec)
