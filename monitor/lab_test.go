@@ -43,6 +43,8 @@ func localAgent(p *icmp.Pinger) Confirmer {
 			if c, err = (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(r.Address, strconv.Itoa(r.Port))); err == nil {
 				c.Close()
 			}
+		case "http":
+			err = localHTTP(ctx, r)
 		default:
 			return ProbeResult{}, fmt.Errorf("unknown probe kind %q", r.Kind)
 		}
@@ -51,6 +53,25 @@ func localAgent(p *icmp.Pinger) Confirmer {
 		}
 		return ProbeResult{OK: true, RTTMS: float64(time.Since(start).Microseconds()) / 1000}, nil
 	})
+}
+
+// localHTTP runs the agent's http probe: one GET, no redirects, the
+// expected status (any 2xx when none is given).
+func localHTTP(ctx context.Context, r ProbeRequest) error {
+	url := "http://" + net.JoinHostPort(r.Address, strconv.Itoa(r.Port)) + r.Path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if ok := resp.StatusCode == r.ExpectStatus || (r.ExpectStatus == 0 && resp.StatusCode/100 == 2); !ok {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // TestIntegrationDetectsStoppedVM runs the monitor against a container of

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -119,6 +120,10 @@ func backendDown(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	case errors.As(err, &ne) && ne.Timeout():
+		return true
+	case strings.Contains(err.Error(), "server closed idle connection"):
+		// net/http's unexported errServerClosedIdle: a dying backend closed
+		// a kept-alive connection just as this request was sent on it.
 		return true
 	}
 	return false

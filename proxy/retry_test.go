@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -155,5 +156,16 @@ func TestInflightGetMovesWhenBackendTurnsSuspect(t *testing.T) {
 	}
 	if got := <-result; got != "200 standby:" {
 		t.Fatalf("in-flight request: %q, want it retried on the standby", got)
+	}
+}
+
+func TestBackendDownClassifiesAClosedIdleConnection(t *testing.T) {
+	// net/http does not export errServerClosedIdle; its text is the contract.
+	err := fmt.Errorf("round trip: %w", errors.New("http: server closed idle connection"))
+	if !backendDown(err) {
+		t.Error("a kept-alive connection closed by a dying backend is not taken as the backend going down")
+	}
+	if backendDown(errors.New("http: request body too large")) {
+		t.Error("a problem of one request is taken as the backend going down")
 	}
 }
