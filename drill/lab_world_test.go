@@ -1,7 +1,6 @@
 package drill
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,9 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +18,6 @@ import (
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
-	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/proxy"
@@ -95,7 +91,7 @@ func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
 		w.pointDNS(ctx, s)
 		t.Cleanup(func() { w.deleteOn(w.standby, s.Name) })
 	}
-	w.makePKI()
+	w.certs = labtest.MakePKI(t, w.dir)
 	w.startAgent(ctx)
 	w.writeInventory()
 	w.startMonitor(ctx)
@@ -142,20 +138,6 @@ func (w *labWorld) pointDNS(ctx context.Context, s labSvc) {
 	// next run points it at the primary again.
 }
 
-func (w *labWorld) makePKI() {
-	w.t.Helper()
-	w.certs = filepath.Join(w.dir, "pki")
-	if err := pki.Init(w.certs); err != nil {
-		w.t.Fatalf("pki init: %v", err)
-	}
-	if err := pki.Issue(w.certs, w.certs, "agent", true, []string{"127.0.0.1", "localhost"}, 0); err != nil {
-		w.t.Fatalf("issue agent certificate: %v", err)
-	}
-	if err := pki.Issue(w.certs, w.certs, "monitor", false, nil, 0); err != nil {
-		w.t.Fatalf("issue monitor certificate: %v", err)
-	}
-}
-
 const labAgentTemplate = `name: t-drill-standby
 listen: 127.0.0.1:0
 tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.crt}
@@ -169,7 +151,7 @@ criu: {disable: true}
 
 func (w *labWorld) startAgent(ctx context.Context) {
 	w.t.Helper()
-	cfg, err := standby.ParseConfig("agent.yaml", []byte(render(w.t, labAgentTemplate, map[string]string{
+	cfg, err := standby.ParseConfig("agent.yaml", []byte(labtest.Render(w.t, labAgentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
 		"Gateway": w.lab.Standby.Gateway, "Pool": labPool,
 	})))
@@ -189,42 +171,10 @@ func (w *labWorld) startAgent(ctx context.Context) {
 	}
 }
 
-const labInventoryTemplate = `lab: true
-dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
-monitor:
-  listen: 127.0.0.1:9179
-  state-dir: {{.State}}
-  interval: 250ms
-  timeout: 100ms
-  fails: 3
-  passes: 2
-  agent-tls: {ca: {{.PKI}}/ca.crt, cert: {{.PKI}}/monitor.crt, key: {{.PKI}}/monitor.key}
-  flap: {max: 1000, window: 1h}
-hypervisors:
-  - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
-vms:
-{{- range .Services}}
-  - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
-{{- end}}
-standby:
-  - {name: t-drill-standby, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}}
-services:
-{{- range .Services}}
-  - name: {{.Name}}
-    fqdn: {{.FQDN}}
-    vm: {{.VM}}
-    port: 80
-    check: {http: {path: /, expect-status: 200}}
-    standby: t-drill-standby
-    mode: {{.Mode}}
-    container: {image: {{$.Image}}, limits: {cpu: 1, memory: 64MiB}}
-{{- end}}
-`
-
 func (w *labWorld) writeInventory() {
 	w.t.Helper()
-	text := render(w.t, labInventoryTemplate, map[string]any{
-		"DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": filepath.Join(w.dir, "state"),
+	text := labtest.Render(w.t, labtest.InventoryTemplate, map[string]any{
+		"Lab": true, "Listen": "127.0.0.1:9179", "Standby": "t-drill-standby", "DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": filepath.Join(w.dir, "state"),
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
 		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
 	})
@@ -322,15 +272,6 @@ func (w *labWorld) waitFor(ctx context.Context, what string, fn func(context.Con
 	}
 }
 
-func render(t *testing.T, text string, data any) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := template.Must(template.New("t").Parse(text)).Execute(&b, data); err != nil {
-		t.Fatalf("render template: %v", err)
-	}
-	return b.String()
-}
-
 // labLogger sends warnings and errors to the test log (everything with
 // DRILL_DEBUG=1).
 func labLogger(t *testing.T) *slog.Logger {
@@ -338,12 +279,5 @@ func labLogger(t *testing.T) *slog.Logger {
 	if os.Getenv("DRILL_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	return labtest.Logger(t, level)
 }

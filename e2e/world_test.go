@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,12 +13,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/internal/labtest"
-	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/standby"
 )
@@ -95,7 +92,7 @@ func newWorld(t testing.TB, base int, modes map[string]string) *world {
 		w.pointDNS(ctx, s)
 		t.Cleanup(func() { w.removeStandbyContainer(s.Name) })
 	}
-	w.makePKI()
+	w.certs = labtest.MakePKI(t, w.dir)
 	w.startAgent(ctx)
 	w.writeInventory()
 	return w
@@ -154,21 +151,6 @@ func (w *world) removeStandbyContainer(name string) {
 	}
 }
 
-// makePKI creates a fresh CA, the agent's server and the monitor's client certificate.
-func (w *world) makePKI() {
-	w.t.Helper()
-	w.certs = filepath.Join(w.dir, "pki")
-	if err := pki.Init(w.certs); err != nil {
-		w.t.Fatalf("pki init: %v", err)
-	}
-	if err := pki.Issue(w.certs, w.certs, "agent", true, []string{"127.0.0.1", "localhost"}, 0); err != nil {
-		w.t.Fatalf("issue agent certificate: %v", err)
-	}
-	if err := pki.Issue(w.certs, w.certs, "monitor", false, nil, 0); err != nil {
-		w.t.Fatalf("issue monitor certificate: %v", err)
-	}
-}
-
 const agentTemplate = `name: t-e2e-standby
 listen: 127.0.0.1:0
 tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.crt}
@@ -183,7 +165,7 @@ criu: {disable: true}
 // startAgent runs a standby agent in-process against standby-1.
 func (w *world) startAgent(ctx context.Context) {
 	w.t.Helper()
-	text := render(w.t, agentTemplate, map[string]string{
+	text := labtest.Render(w.t, agentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
 		"Gateway": w.lab.Standby.Gateway, "Pool": agentPool,
 	})
@@ -216,43 +198,12 @@ func (w *world) startAgent(ctx context.Context) {
 	}
 }
 
-const inventoryTemplate = `dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
-monitor:
-  listen: 127.0.0.1:9189
-  state-dir: {{.State}}
-  interval: 250ms
-  timeout: 100ms
-  fails: 3
-  passes: 2
-  agent-tls: {ca: {{.PKI}}/ca.crt, cert: {{.PKI}}/monitor.crt, key: {{.PKI}}/monitor.key}
-  flap: {max: 1000, window: 1h}
-hypervisors:
-  - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
-vms:
-{{- range .Services}}
-  - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
-{{- end}}
-standby:
-  - {name: t-e2e-standby, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}}
-services:
-{{- range .Services}}
-  - name: {{.Name}}
-    fqdn: {{.FQDN}}
-    vm: {{.VM}}
-    port: 80
-    check: {http: {path: /, expect-status: 200}}
-    standby: t-e2e-standby
-    mode: {{.Mode}}
-    container: {image: {{$.Image}}, limits: {cpu: 1, memory: 64MiB}}
-{{- end}}
-`
-
 // writeInventory writes the world's inventory (monitor.listen is replaced
 // by a free port when the controller starts).
 func (w *world) writeInventory() {
 	w.t.Helper()
-	text := render(w.t, inventoryTemplate, map[string]any{
-		"DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": w.stateDir,
+	text := labtest.Render(w.t, labtest.InventoryTemplate, map[string]any{
+		"Listen": "127.0.0.1:9189", "Standby": "t-e2e-standby", "DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": w.stateDir,
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
 		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
 	})
@@ -260,15 +211,6 @@ func (w *world) writeInventory() {
 	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
-}
-
-func render(t testing.TB, text string, data any) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := template.Must(template.New("t").Parse(text)).Execute(&b, data); err != nil {
-		t.Fatalf("render template: %v", err)
-	}
-	return b.String()
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
@@ -283,18 +225,10 @@ func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("E2E_QUIET") != "" {
 		level = slog.LevelError
 	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-// tWriter writes log lines to t.Log.
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	return labtest.Logger(t, level)
 }
 
 // quietLogger keeps benchmark output to the report: warnings and errors only.
 func quietLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return labtest.Logger(t, slog.LevelWarn)
 }

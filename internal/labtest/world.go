@@ -1,0 +1,90 @@
+package labtest
+
+import (
+	"bytes"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+
+	"github.com/understudy/understudy/internal/pki"
+)
+
+// MakePKI creates a CA under dir/pki with an "agent" server certificate for
+// 127.0.0.1 and localhost and a "monitor" client certificate, and returns
+// that directory: what an in-process agent and monitor need for mutual TLS.
+func MakePKI(t testing.TB, dir string) string {
+	t.Helper()
+	certs := filepath.Join(dir, "pki")
+	if err := pki.Init(certs); err != nil {
+		t.Fatalf("pki init: %v", err)
+	}
+	if err := pki.Issue(certs, certs, "agent", true, []string{"127.0.0.1", "localhost"}, 0); err != nil {
+		t.Fatalf("issue agent certificate: %v", err)
+	}
+	if err := pki.Issue(certs, certs, "monitor", false, nil, 0); err != nil {
+		t.Fatalf("issue monitor certificate: %v", err)
+	}
+	return certs
+}
+
+// InventoryTemplate is an inventory for a test world on host-a: one
+// standby agent and the services of .Services (each with Name, FQDN, VM,
+// Address and Mode), checked over HTTP. Fill it with Render; the keys are
+// Lab, Listen, DNS, Zone, Key, State, PKI, Gateway, Socket, Standby, Agent,
+// Services and Image.
+const InventoryTemplate = `{{if .Lab}}lab: true
+{{end}}dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
+monitor:
+  listen: {{.Listen}}
+  state-dir: {{.State}}
+  interval: 250ms
+  timeout: 100ms
+  fails: 3
+  passes: 2
+  agent-tls: {ca: {{.PKI}}/ca.crt, cert: {{.PKI}}/monitor.crt, key: {{.PKI}}/monitor.key}
+  flap: {max: 1000, window: 1h}
+hypervisors:
+  - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
+vms:
+{{- range .Services}}
+  - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
+{{- end}}
+standby:
+  - {name: {{.Standby}}, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}}
+services:
+{{- range .Services}}
+  - name: {{.Name}}
+    fqdn: {{.FQDN}}
+    vm: {{.VM}}
+    port: 80
+    check: {http: {path: /, expect-status: 200}}
+    standby: {{$.Standby}}
+    mode: {{.Mode}}
+    container: {image: {{$.Image}}, limits: {cpu: 1, memory: 64MiB}}
+{{- end}}
+`
+
+// Render executes a text/template and fails t when it does not execute.
+func Render(t testing.TB, text string, data any) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := template.Must(template.New("t").Parse(text)).Execute(&b, data); err != nil {
+		t.Fatalf("render template: %v", err)
+	}
+	return b.String()
+}
+
+// Logger sends log records at level and above to the test's log.
+func Logger(t testing.TB, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+// testWriter writes log lines to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
