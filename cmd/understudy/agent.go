@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,8 +20,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "agent.yaml", "agent configuration file")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log format: text or json")
+	newLogger := logFlags(fs, stderr)
 	if stop, err := parseFlags(fs, args); stop {
 		return err
 	}
@@ -30,7 +28,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return withCode(2, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 
-	logger, err := agentLogger(stderr, *level, *format)
+	logger, err := newLogger()
 	if err != nil {
 		return withCode(2, err)
 	}
@@ -71,21 +69,4 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("standby agent: %w", err)
 	}
 	return nil
-}
-
-// agentLogger builds the slog logger for daemons.
-func agentLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("--log-format %q: want text or json", format)
-	}
 }

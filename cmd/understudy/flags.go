@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"log/slog"
 )
 
 // parseFlags parses a subcommand's args. stop is true when the command must
@@ -17,5 +20,30 @@ func parseFlags(fs *flag.FlagSet, args []string) (stop bool, err error) {
 		return true, nil
 	default:
 		return true, withCode(2, errReported)
+	}
+}
+
+// logFlags adds --log-level and --log-format to fs. The function it returns
+// builds the logger from them once fs is parsed.
+func logFlags(fs *flag.FlagSet, w io.Writer) func() (*slog.Logger, error) {
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	return func() (*slog.Logger, error) { return agentLogger(w, *level, *format) }
+}
+
+// agentLogger builds the slog logger for daemons.
+func agentLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
 	}
 }

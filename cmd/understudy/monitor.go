@@ -23,8 +23,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log format: text or json")
+	newLogger := logFlags(fs, stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: understudy monitor -f FILE [--log-level LEVEL] [--log-format text|json]")
 		fmt.Fprintln(stderr, "Runs the monitor daemon: probes, incidents, failover, and the HTTP API on monitor.listen.")
@@ -37,7 +36,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fs.Usage()
 		return withCode(2, errReported)
 	}
-	logger, err := agentLogger(stderr, *level, *format)
+	logger, err := newLogger()
 	if err != nil {
 		return withCode(2, err)
 	}

@@ -31,8 +31,7 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	monitorURL := fs.String("monitor", "", "monitor base `URL` (default: proxy.monitor)")
 	metrics := fs.String("metrics", "", "`host:port` serving /metrics; empty: none")
 	noProbe := fs.Bool("no-probe", false, "do not probe backends with ICMP (no root needed; only failed connections are noticed)")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log format: text or json")
+	newLogger := logFlags(fs, stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL] [--metrics ADDR] [--no-probe]")
 		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
@@ -45,7 +44,7 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fs.Usage()
 		return withCode(2, errReported)
 	}
-	logger, err := agentLogger(stderr, *level, *format)
+	logger, err := newLogger()
 	if err != nil {
 		return withCode(2, err)
 	}
