@@ -26,7 +26,7 @@ func (c *Controller) handler() http.Handler {
 	mux.HandleFunc("POST /v1/services/{name}/failover", c.postTrigger(recover.FromCLI))
 	mux.HandleFunc("POST /v1/services/{name}/reset", c.postReset)
 	c.moveRoutes(mux)
-	return mux
+	return c.leaderOnly(mux)
 }
 
 // apiError is the body of every error answer.
@@ -86,11 +86,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func (c *Controller) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "epoch": c.epoch})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "epoch": c.epoch(), "monitor": c.name, "leader": c.leading() != nil})
 }
 
-func (c *Controller) getStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, c.Status())
+func (c *Controller) getStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, c.Status(r.Context()))
 }
 
 // readReason reads the optional JSON body {"reason": "..."}.
@@ -148,7 +148,7 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 
 // stateOf returns a service's state name, "" when unknown.
 func (c *Controller) stateOf(name string) string {
-	for _, r := range c.exec.Records() {
+	for _, r := range c.exec().Records() {
 		if r.Service == name {
 			return r.State.String()
 		}
@@ -183,7 +183,7 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 		return fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
 	}
 	var rec recover.Record
-	for _, r := range c.exec.Records() {
+	for _, r := range c.exec().Records() {
 		if r.Service == name {
 			rec = r
 		}
@@ -208,15 +208,15 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 			}
 		}
 	}
-	if err := c.exec.Reset(ctx, name, reason); err != nil {
+	if err := c.exec().Reset(ctx, name, reason); err != nil {
 		return err
 	}
 	if agent, err := c.conns.agent(cfg.Service.Standby); err == nil {
-		if _, err := agent.Deactivate(ctx, c.epoch, name); err != nil {
+		if _, err := agent.Deactivate(ctx, c.epoch(), name); err != nil {
 			c.log.Warn("reset: deactivate the standby container", "service", name, "err", err)
 		}
 	}
-	c.prepare.forget(name)
+	c.preparer().forget(name)
 	c.log.Info("service reset to its primary", "service", name, "reason", reason)
 	return nil
 }

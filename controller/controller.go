@@ -2,15 +2,12 @@ package controller
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
@@ -39,14 +37,24 @@ type Controller struct {
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
 	suspects  map[string]time.Time // service -> last suspect report passed on
 
-	// Set by Run.
-	store     recover.Store
-	exec      *recover.Executor
-	epoch     uint64
+	// Leadership (term.go, forward.go); guarded by mu.
+	term        *term        // while this monitor leads
+	last        *term        // the last term, also once it ended
+	leader      ha.Leader    // who leads, as last observed
+	roleChanged chan struct{} // closed and replaced when term or leader change
+
+	// Set by Run before it serves.
+	name      string             // this monitor's name among its peers
+	elector   *ha.Elector        // nil with Options.Store
+	store     recover.Store      // the shared store, for reads
+	etcdStore *recover.EtcdStore // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
 	monReload chan struct{} // asks the monitor supervisor to restart
-	prepare   *preparer
 	pinger    monitor.Pinger
+	mig       recover.Migrator
+	etcd      *clientv3.Client // nil with Options.Store
+
+	recoverMetrics *recover.Metrics
 	ready     chan struct{} // closed once Run serves
 }
 
@@ -66,16 +74,21 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	if opts.Keepalive <= 0 {
 		opts.Keepalive = 15 * time.Second
 	}
+	if opts.Name == "" {
+		opts.Name, _ = os.Hostname()
+	}
 	c := &Controller{
 		opts:      opts,
+		name:      opts.Name,
 		log:       opts.Logger.With("component", "controller"),
 		reg:       opts.Registry,
 		conns:     newConns(opts),
 		dns:       &swappableDNS{},
 		confirmed: map[string]time.Time{},
 		suspects:  map[string]time.Time{},
-		monReload: make(chan struct{}, 1),
-		ready:     make(chan struct{}),
+		monReload:   make(chan struct{}, 1),
+		ready:       make(chan struct{}),
+		roleChanged: make(chan struct{}),
 	}
 	c.metrics = newMetrics(c.reg)
 	if err := c.apply(inv); err != nil {
@@ -141,8 +154,9 @@ func (c *Controller) Addr() net.Addr {
 }
 
 // Run runs the daemon until ctx ends; it returns after every goroutine it
-// started stopped. It fails early when the store, the epoch, the listener or
-// the ICMP socket cannot be had.
+// started stopped. It fails early when the store, the listener or the ICMP
+// socket cannot be had. The monitor probes and the API serves from the
+// start; the executor runs while this monitor leads (term.go).
 func (c *Controller) Run(ctx context.Context) error {
 	closeAll, monMetrics, err := c.open(ctx)
 	defer closeAll()
@@ -153,21 +167,22 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := c.exec.Start(runCtx); err != nil {
+	closeElector, err := c.openElector(ctx, ln.Addr())
+	if err != nil {
 		ln.Close()
 		return err
 	}
-	c.prepare = newPreparer(c)
+	defer closeElector()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	var wg sync.WaitGroup
 	events := make(chan monitor.Event, 64)
 	for _, f := range []func(){
-		func() { c.prepare.run(runCtx) },
+		func() { c.observeLeader(runCtx) },
+		func() { c.leadLoop(runCtx) },
 		func() { c.superviseMonitor(runCtx, monMetrics, events) },
 		func() { c.consume(runCtx, events, &wg) },
-		func() { c.moveLoop(runCtx) },
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -175,13 +190,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	err = c.serve(ctx, runCtx, cancel, ln, &wg)
 	cancel()
 	wg.Wait()
-	c.exec.Wait()
 	c.log.Info("monitor stopped")
 	return err
 }
 
-// open opens the store, takes the epoch, opens the ICMP socket and builds the
-// executor. The returned function closes what was opened, also on error.
+// open opens the store, the ICMP socket and the migrator. The returned
+// function closes what was opened, also on error.
 func (c *Controller) open(ctx context.Context) (func(), *monitor.Metrics, error) {
 	var closers []func()
 	closeAll := func() {
@@ -189,17 +203,10 @@ func (c *Controller) open(ctx context.Context) (func(), *monitor.Metrics, error)
 			closers[i]()
 		}
 	}
-	p := c.plan()
-	store, closeStore, err := c.openStore(ctx, p.inv)
-	if err != nil {
+	closers = append(closers, c.conns.close)
+	if err := c.openStore(ctx, c.plan().inv, &closers); err != nil {
 		return closeAll, nil, err
 	}
-	closers = append(closers, closeStore, c.conns.close)
-	c.store = store
-	if c.epoch, err = store.NextEpoch(ctx); err != nil {
-		return closeAll, nil, fmt.Errorf("take the next epoch: %w", err)
-	}
-	c.log.Info("epoch taken", "epoch", c.epoch)
 	closePinger, err := c.openPinger()
 	if err != nil {
 		return closeAll, nil, err
@@ -211,22 +218,29 @@ func (c *Controller) open(ctx context.Context) (func(), *monitor.Metrics, error)
 	}
 	migrator, closeMigrator := c.migrator()
 	closers = append(closers, closeMigrator)
-	c.exec = recover.NewExecutor(recover.ExecutorConfig{
+	c.mig = migrator
+	c.recoverMetrics = recover.NewMetrics(c.reg)
+	return closeAll, monMetrics, nil
+}
+
+// newExecutor builds the executor of one term.
+func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Executor {
+	p := c.plan()
+	return recover.NewExecutor(recover.ExecutorConfig{
 		Store: store,
 		Deps: recover.Deps{
 			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
 			Health: &healthChecker{c}, DNS: c.dns,
 			Notifier: &recover.Webhook{}, Execer: recover.Command{},
-			Migrator: migrator, Deactivator: &deactivator{c}, // Holder nil: see migrator
+			Migrator: c.mig, Deactivator: &deactivator{c}, // Holder nil: see migrator
 		},
 		Services: p.services,
-		Epoch:    c.epoch,
+		Epoch:    epoch,
 		Flap:     flapPolicy(p.inv),
 		Logger:   c.opts.Logger,
-		Metrics:  recover.NewMetrics(c.reg),
+		Metrics:  c.recoverMetrics,
 		OnSave:   c.onSave,
 	})
-	return closeAll, monMetrics, nil
 }
 
 // serve serves HTTP on ln until ctx ends or serving fails, then stops runCtx
@@ -240,8 +254,7 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
 	c.addr = ln.Addr()
 	close(c.ready)
-	c.syncServices() // a Reload during start-up
-	c.log.Info("monitor serving", "listen", c.addr.String(), "services", len(c.plan().services), "epoch", c.epoch)
+	c.log.Info("monitor serving", "listen", c.addr.String(), "services", len(c.plan().services), "epoch", c.epoch())
 	if c.opts.Serving != nil {
 		c.opts.Serving(c.addr)
 	}
@@ -271,40 +284,6 @@ func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
-}
-
-// openStore opens the store: the one given in Options, an external etcd, or
-// an embedded etcd under monitor.state-dir.
-func (c *Controller) openStore(ctx context.Context, inv *inventory.Inventory) (recover.Store, func(), error) {
-	if c.opts.Store != nil {
-		return c.opts.Store, func() {}, nil
-	}
-	if e := inv.Monitor.Etcd; e != nil {
-		cfg := clientv3.Config{Endpoints: e.Endpoints, DialTimeout: 5 * time.Second, Context: ctx}
-		if !e.TLS.IsZero() {
-			tlsCfg, err := etcdTLS(e.TLS)
-			if err != nil {
-				return nil, nil, err
-			}
-			cfg.TLS = tlsCfg
-		}
-		cli, err := clientv3.New(cfg)
-		if err != nil {
-			return nil, nil, fmt.Errorf("connect to etcd %v: %w", e.Endpoints, err)
-		}
-		return recover.NewEtcdStore(cli, ""), func() { cli.Close() }, nil
-	}
-	dir := filepath.Join(inv.Monitor.StateDir, "etcd")
-	emb, err := recover.StartEmbedded(ctx, recover.EmbeddedConfig{Dir: dir})
-	if err != nil {
-		return nil, nil, err
-	}
-	c.log.Info("embedded etcd started", "dir", dir)
-	return recover.NewEtcdStore(emb.Client, ""), func() {
-		if err := emb.Close(); err != nil && !errors.Is(err, context.Canceled) {
-			c.log.Warn("close embedded etcd", "err", err)
-		}
-	}, nil
 }
 
 // openPinger opens the ICMP socket the monitor's probes share, unless the
@@ -373,11 +352,15 @@ func (c *Controller) running() bool {
 	}
 }
 
-// syncServices gives the executor the services of the plan in force.
+// syncServices gives the term's executor, if any, the services of the plan
+// in force. mu is held throughout, so a reload and a new term cannot leave
+// the executor on the older plan.
 func (c *Controller) syncServices() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.exec.SetServices(c.cur.services)
+	if c.term != nil {
+		c.term.exec.SetServices(c.cur.services)
+	}
 }
 
 // onSave is the executor's hook after every persisted record.
@@ -386,33 +369,9 @@ func (c *Controller) onSave(rec recover.Record) {
 		c.forgetConfirmations([]string{rec.Service})
 		// The preparer skipped this service while the incident ran; a
 		// container a failback used up must be prepared again now.
-		c.prepare.poke()
+		c.preparer().poke()
 	}
 	if c.opts.OnSave != nil {
 		c.opts.OnSave(rec)
 	}
-}
-
-// etcdTLS is the client TLS configuration for an external etcd.
-func etcdTLS(f inventory.TLSFiles) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if f.CA != "" {
-		pem, err := os.ReadFile(f.CA)
-		if err != nil {
-			return nil, fmt.Errorf("monitor.etcd.tls.ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("monitor.etcd.tls.ca %s: no certificate found", f.CA)
-		}
-		cfg.RootCAs = pool
-	}
-	if f.Cert != "" {
-		pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
-		if err != nil {
-			return nil, fmt.Errorf("monitor.etcd.tls cert and key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg, nil
 }

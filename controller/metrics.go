@@ -5,10 +5,12 @@ import "github.com/prometheus/client_golang/prometheus"
 // metrics are the controller's own Prometheus collectors (README.md lists
 // them); the monitor's and recover's are registered beside them.
 type metrics struct {
-	triggers *prometheus.CounterVec
-	prepares *prometheus.CounterVec
-	reloads  *prometheus.CounterVec
-	watchers prometheus.Gauge
+	triggers  *prometheus.CounterVec
+	prepares  *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
+	watchers  prometheus.Gauge
+	leader    prometheus.Gauge
+	forwarded prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,9 +31,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_controller_placement_watchers",
 			Help: "Open GET /v1/placements?watch=1 streams.",
 		}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "understudy_controller_leader",
+			Help: "1 while this monitor leads (acts on incidents), 0 while it follows.",
+		}),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "understudy_controller_forwarded_total",
+			Help: "Mutating API calls this follower forwarded to the leader.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.triggers, m.prepares, m.reloads, m.watchers)
+		reg.MustRegister(m.triggers, m.prepares, m.reloads, m.watchers, m.leader, m.forwarded)
 	}
 	return m
 }

@@ -128,7 +128,7 @@ func (m *lxdMigrator) DeleteCopy(ctx context.Context, svc recover.Service, on st
 // by a copy in flight.
 func (m *lxdMigrator) reserve(spare, service string, pool SparePool) (netip.Addr, func(), error) {
 	used := map[netip.Addr]bool{}
-	for _, r := range m.c.exec.Records() {
+	for _, r := range m.c.exec().Records() {
 		if r.Placement.Where == recover.AtSpare && r.Placement.Host == spare && r.Service != service {
 			used[r.Placement.Address] = true
 		}
@@ -260,8 +260,8 @@ func (c *Controller) sparePool(spare string) SparePool {
 
 // migrator returns the Migrator of Options or the lxd one, and what closes it.
 //
-// Deps.Holder stays nil: the proxy holds a service's requests on its own
-// when its per-request probe misses, so the controller does not ask it.
+// Deps.Holder stays nil: the hold step's Placement.Held reaches every proxy
+// through the placement stream (watch.go), whichever monitor serves it.
 func (c *Controller) migrator() (recover.Migrator, func()) {
 	if c.opts.Migrator != nil {
 		return c.opts.Migrator, func() {}

@@ -89,14 +89,16 @@ func (c *Controller) handleEvent(ctx context.Context, ev monitor.Event, wg *sync
 			defer wg.Done()
 			tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			_ = c.trigger(tctx, svc, recover.FromMonitor, reason)
+			if err := c.triggerOrReport(tctx, svc, reason); err != nil {
+				c.log.Warn("failure not passed on", "service", svc, "err", err)
+			}
 		}()
 	}
 }
 
 // trigger hands a trigger to the executor and counts it.
 func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source, reason string) error {
-	err := c.exec.Trigger(ctx, svc, src, reason)
+	err := c.exec().Trigger(ctx, svc, src, reason)
 	result := "accepted"
 	switch {
 	case err == nil:

@@ -142,7 +142,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 		return res, fmt.Errorf("migrate %q to %q (%s): %w", name, to, why, ErrNoSpare)
 	}
 	res.To = to
-	return res, c.exec.Migrate(ctx, name, to, src, req.Reason)
+	return res, c.exec().Migrate(ctx, name, to, src, req.Reason)
 }
 
 // placementService is what placement needs of a service: the zone of its
@@ -174,7 +174,7 @@ func (c *Controller) spareCandidates() []placement.Spare {
 		memory int64
 	}
 	on := map[string]*hosted{}
-	for _, r := range c.exec.Records() {
+	for _, r := range c.exec().Records() {
 		if r.Placement.Where != recover.AtSpare {
 			continue
 		}
@@ -229,5 +229,5 @@ func (c *Controller) Failback(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
 	}
-	return c.exec.Failback(ctx, name, recover.FromCLI, reason)
+	return c.exec().Failback(ctx, name, recover.FromCLI, reason)
 }

@@ -57,7 +57,7 @@ func (c *Controller) moveLoop(ctx context.Context) {
 // moveTick is one look at the move policies.
 func (c *Controller) moveTick(ctx context.Context, st moveState) {
 	facts := c.primaryFacts(ctx, st.healthy)
-	for name, d := range c.exec.Due(facts) {
+	for name, d := range c.exec().Due(facts) {
 		if ctx.Err() != nil {
 			return
 		}
@@ -72,7 +72,7 @@ func (c *Controller) moveTick(ctx context.Context, st moveState) {
 		var err error
 		switch d.Kind {
 		case recover.KindFailback:
-			err = c.exec.Failback(tctx, name, recover.FromPolicy, d.Reason)
+			err = c.exec().Failback(tctx, name, recover.FromPolicy, d.Reason)
 		case recover.KindMigrate:
 			var res MigrateResponse
 			res, err = c.migrate(tctx, name, MigrateRequest{Reason: d.Reason}, recover.FromPolicy)
@@ -98,7 +98,7 @@ func (c *Controller) primaryFacts(ctx context.Context, healthy map[string]time.T
 	p := c.plan()
 	facts := map[string]recover.Facts{}
 	seen := map[string]bool{}
-	for _, rec := range c.exec.Records() {
+	for _, rec := range c.exec().Records() {
 		cfg, ok := p.services[rec.Service]
 		away := rec.State == recover.OnStandby || rec.State == recover.OnSpare
 		if !ok || !away || !cfg.Moves.AutoFailback || rec.Incident.Open() {

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
@@ -66,6 +68,22 @@ type Options struct {
 	// Keepalive is the pause between keepalive lines of a placement watch
 	// (default 15s).
 	Keepalive time.Duration
+
+	// Several monitors (package ha). Every monitor sharing one etcd
+	// campaigns; the leader acts, the others probe, serve reads and forward
+	// the rest to it.
+	//
+	// Name is this monitor's name among its peers, unique (default the host
+	// name). Advertise is the API address peers forward to (default the
+	// listener's). LeaseTTL is the election lease (default ha.DefaultTTL).
+	Name      string
+	Advertise string
+	LeaseTTL  time.Duration
+	// Etcd replaces the etcd client of the inventory (tests that share a
+	// cluster); Peers starts an embedded member of a static peer cluster
+	// across the monitors instead (understudy monitor --peers).
+	Etcd  *clientv3.Client
+	Peers *ha.PeersConfig
 
 	// StandbyIncus overrides, by standby name, how to reach a standby VM's
 	// Incus/LXD for copies to spares; by default standby[].incus of the

@@ -45,6 +45,9 @@ func newPreparer(c *Controller) *preparer {
 
 // poke makes the preparer look at every service again.
 func (p *preparer) poke() {
+	if p == nil {
+		return
+	}
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -80,7 +83,7 @@ func (p *preparer) run(ctx context.Context) {
 func (p *preparer) pass(ctx context.Context) time.Time {
 	pl := p.c.plan()
 	records := map[string]recover.Record{}
-	for _, r := range p.c.exec.Records() {
+	for _, r := range p.c.exec().Records() {
 		records[r.Service] = r
 	}
 	names := make([]string, 0, len(pl.specs))
@@ -122,9 +125,9 @@ func (p *preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 	agent, err := p.c.conns.agent(sb)
 	if err == nil {
 		pctx, cancel := context.WithTimeout(ctx, prepareTimeout)
-		spec.Epoch = p.c.epoch
+		spec.Epoch = p.c.epoch()
 		var st standby.ServiceStatus
-		st, err = agent.Prepare(pctx, p.c.epoch, spec)
+		st, err = agent.Prepare(pctx, p.c.epoch(), spec)
 		cancel()
 		if err == nil {
 			p.set(name, func(s *prepState) {
@@ -157,6 +160,9 @@ func (p *preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 // forget makes the next pass prepare the service again (after a reset put
 // it back on its primary).
 func (p *preparer) forget(name string) {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	delete(p.state, name)
 	p.mu.Unlock()
@@ -164,6 +170,9 @@ func (p *preparer) forget(name string) {
 }
 
 func (p *preparer) get(name string) prepState {
+	if p == nil {
+		return prepState{skipped: "prepared by the leading monitor"}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.state[name]; ok {

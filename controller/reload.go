@@ -31,10 +31,8 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 	case c.monReload <- struct{}{}:
 	default:
 	}
-	if c.running() { // tell the running parts; Run picks up the plan otherwise
-		c.syncServices()
-		c.prepare.poke()
-	}
+	c.syncServices() // no-ops while following: a new term reads the plan
+	c.preparer().poke()
 	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.services))
 	return nil
 }

@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/understudy/understudy/recover"
@@ -9,9 +12,25 @@ import (
 
 // Status is the body of GET /v1/status.
 type Status struct {
-	Epoch    uint64          `json:"epoch"`
-	Time     time.Time       `json:"time"`
+	Epoch uint64    `json:"epoch"`
+	Time  time.Time `json:"time"`
+	// Monitor is the monitor that answered; Monitors are all that campaign,
+	// the leader first (one entry, leading, without an election).
+	Monitor  string          `json:"monitor"`
+	Monitors []MonitorStatus `json:"monitors"`
 	Services []ServiceStatus `json:"services"`
+	// Error says why part of the status is missing (a follower that cannot
+	// read the store).
+	Error string `json:"error,omitempty"`
+}
+
+// MonitorStatus is one monitor in GET /v1/status.
+type MonitorStatus struct {
+	Name    string    `json:"name"`
+	Address string    `json:"address,omitempty"`
+	Leader  bool      `json:"leader"`
+	Since   time.Time `json:"since,omitzero"` // when it started leading
+	Epoch   uint64    `json:"epoch,omitempty"`
 }
 
 // ServiceStatus is one service in GET /v1/status.
@@ -81,15 +100,22 @@ type StepStatus struct {
 	Note    string  `json:"note,omitempty"`
 }
 
-// Status returns the status of every configured service, sorted by name.
-func (c *Controller) Status() Status {
-	out := Status{Time: time.Now(), Services: []ServiceStatus{}}
+// Status returns the monitors and the status of every configured service,
+// sorted by name. The leader reports its executor's records; a follower
+// reads them from the shared store.
+func (c *Controller) Status(ctx context.Context) Status {
+	out := Status{Time: time.Now(), Monitor: c.name, Monitors: []MonitorStatus{}, Services: []ServiceStatus{}}
 	if !c.running() {
 		return out
 	}
-	out.Epoch = c.epoch
+	out.Epoch = c.epoch()
+	out.Monitors = c.monitors(ctx)
 	p := c.plan()
-	for _, rec := range c.exec.Records() {
+	records, err := c.records(ctx)
+	if err != nil {
+		out.Error = err.Error()
+	}
+	for _, rec := range records {
 		s := ServiceStatus{
 			Service: rec.Service, State: rec.State.String(), Where: rec.Placement.Where,
 			Host: rec.Placement.Host, Since: rec.Placement.Since,
@@ -102,7 +128,7 @@ func (c *Controller) Status() Status {
 			cfg := p.services[rec.Service]
 			s.Where, s.Host, s.Address = recover.AtPrimary, cfg.Service.VM, cfg.Service.Address.String()
 		}
-		st := c.prepare.get(rec.Service)
+		st := c.preparer().get(rec.Service)
 		s.Standby = Standby{Name: p.standbys[rec.Service], Prepared: st.ok, Address: st.address, At: st.at, Error: st.err, Note: st.skipped}
 		out.Services = append(out.Services, s)
 	}
@@ -150,4 +176,65 @@ func incidentStatus(inc *recover.Incident) *IncidentStatus {
 		s.Steps = append(s.Steps, ss)
 	}
 	return s
+}
+
+// records returns the last saved record of every configured service: the
+// executor's while leading, else the store's (a service without one is on
+// its primary).
+func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
+	if t := c.leading(); t != nil {
+		return t.exec.Records(), nil
+	}
+	stored, err := c.store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load records: %w", err)
+	}
+	p := c.plan()
+	byName := map[string]recover.Record{}
+	for _, r := range stored {
+		byName[r.Service] = r
+	}
+	names := make([]string, 0, len(p.services))
+	for name := range p.services {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]recover.Record, 0, len(names))
+	for _, name := range names {
+		r, ok := byName[name]
+		if !ok {
+			r = recover.New(p.services[name]).Record()
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// monitors lists the monitors that campaign, the leader first.
+func (c *Controller) monitors(ctx context.Context) []MonitorStatus {
+	if c.elector == nil {
+		t := c.leading()
+		m := MonitorStatus{Name: c.name, Leader: t != nil}
+		if c.addr != nil {
+			m.Address = c.addr.String()
+		}
+		if t != nil {
+			m.Since, m.Epoch = t.since, t.epoch
+		}
+		return []MonitorStatus{m}
+	}
+	mons, err := c.elector.Monitors(ctx)
+	if err != nil {
+		c.log.Warn("list monitors", "err", err)
+		return []MonitorStatus{}
+	}
+	out := make([]MonitorStatus, 0, len(mons))
+	for i, m := range mons {
+		ms := MonitorStatus{Name: m.Name, Address: m.Address, Leader: i == 0, Since: m.Since}
+		if i == 0 {
+			ms.Epoch = uint64(m.Rev)
+		}
+		out = append(out, ms)
+	}
+	return out
 }

@@ -127,7 +127,7 @@ func (c *Controller) watchPlacements(ctx context.Context, watch bool) ([]recover
 	}
 	for name, cfg := range p.services {
 		if !seen[name] {
-			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.epoch})
+			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.epoch()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })

@@ -97,3 +97,41 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// Monitors returns every monitor that campaigns now, the leader first, then
+// the followers in the order they would take over. A follower's Since is
+// zero: only the leader publishes it.
+func (e *Elector) Monitors(ctx context.Context) ([]Leader, error) {
+	resp, err := e.cfg.Client.Get(ctx, e.cfg.Prefix+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	if err != nil {
+		return nil, fmt.Errorf("list monitors: %w", err)
+	}
+	out := make([]Leader, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		out = append(out, decodeLeader(kv.Key, kv.Value, kv.CreateRevision))
+	}
+	return out, nil
+}
+
+// ClearStale deletes the candidacies left under this monitor's name by an
+// earlier run of it (a crash leaves its key until the lease expires), so a
+// restarted monitor need not wait a TTL to lead again. Call it once before
+// the first Campaign. Monitor names must be unique: a second live monitor
+// of the same name would be deposed, although its writes stay fenced.
+func (e *Elector) ClearStale(ctx context.Context) (int, error) {
+	mons, err := e.Monitors(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range mons {
+		if m.Name != e.cfg.Name {
+			continue
+		}
+		if _, err := e.cfg.Client.Delete(ctx, m.Key); err != nil {
+			return n, fmt.Errorf("delete stale candidacy %s of %q: %w", m.Key, e.cfg.Name, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -23,10 +23,13 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
+	ha := haFlags(fs)
 	newLogger := logFlags(fs, stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy monitor -f FILE [--log-level LEVEL] [--log-format text|json]")
+		fmt.Fprintln(stderr, "usage: understudy monitor -f FILE [--name NAME] [--listen ADDR] [--advertise ADDR] [--peers NAME=URL,...] [--log-level LEVEL] [--log-format text|json]")
 		fmt.Fprintln(stderr, "Runs the monitor daemon: probes, incidents, failover, and the HTTP API on monitor.listen.")
+		fmt.Fprintln(stderr, "Monitors sharing one etcd (monitor.etcd, or --peers) elect one leader that acts; the others probe,")
+		fmt.Fprintln(stderr, "serve reads and forward the rest to it. --peers needs 3 members or more: 3 tolerate the loss of one.")
 		fs.PrintDefaults()
 	}
 	if stop, err := parseFlags(fs, args); stop {
@@ -44,7 +47,12 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctrl, err := controller.New(inv, controller.Options{Logger: logger})
+	opts, err := ha.options(inv)
+	if err != nil {
+		return withCode(2, err)
+	}
+	opts.Logger = logger
+	ctrl, err := controller.New(inv, opts)
 	if err != nil {
 		return withCode(1, err)
 	}

@@ -105,6 +105,23 @@ func fetchStatus(ctx context.Context, base string) ([]byte, error) {
 // with the time between phases.
 func printStatus(w io.Writer, st controller.Status, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(st.Monitors) > 0 {
+		fmt.Fprintln(tw, "MONITOR\tROLE\tADDRESS\tLEADS SINCE\tEPOCH")
+		for _, m := range st.Monitors {
+			role, epoch := "follower", "-"
+			if m.Leader {
+				role, epoch = "leader", fmt.Sprint(m.Epoch)
+			}
+			if m.Name == st.Monitor {
+				role += " (answered)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, role, orDash(m.Address), since(m.Since, now), epoch)
+		}
+		fmt.Fprintln(tw)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(tw, "error: %s\n\n", st.Error)
+	}
 	fmt.Fprintln(tw, "SERVICE\tSTATE\tLOCATION\tADDRESS\tSINCE\tLAST RECOVERY")
 	for _, s := range st.Services {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, location(s), orDash(s.Address), since(s.Since, now), lastRecovery(s.LastIncident))

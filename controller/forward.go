@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+
+	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/recover"
+)
+
+// forwardedHeader marks a call one monitor forwarded to the leader; a
+// monitor that does not lead answers such a call with 503 rather than
+// forwarding it again.
+const forwardedHeader = "X-Understudy-Forwarded-By"
+
+// leaderWait bounds how long a mutating call waits for some monitor to lead
+// (an election in progress) before it is answered with 503.
+const leaderWait = 10 * time.Second
+
+// leaderOnly serves mutating calls (every method but GET and HEAD) here
+// while this monitor leads, and forwards them to the leader otherwise.
+// Reads are served by every monitor from the shared store.
+func (c *Controller) leaderOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), leaderWait)
+		leader, err := c.awaitRole(ctx)
+		cancel()
+		switch {
+		case err != nil:
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+		case leader == nil:
+			next.ServeHTTP(w, r)
+		case r.Header.Get(forwardedHeader) != "":
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: fmt.Sprintf("not the leader (%s leads); forwarded by %s", leader.Name, r.Header.Get(forwardedHeader))})
+		default:
+			c.forward(w, r, *leader)
+		}
+	})
+}
+
+// awaitRole waits until this monitor leads (nil) or another monitor with an
+// address does (that monitor), or ctx ends.
+func (c *Controller) awaitRole(ctx context.Context) (*ha.Leader, error) {
+	for {
+		c.mu.RLock()
+		t, l, changed := c.term, c.leader, c.roleChanged
+		c.mu.RUnlock()
+		if t != nil {
+			return nil, nil
+		}
+		if l.Name != "" && l.Name != c.name && l.Address != "" {
+			return &l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w here yet (%s follows): %w", errNoLeader, c.name, ctx.Err())
+		case <-changed:
+		}
+	}
+}
+
+// forward sends r to the leader and copies its answer back.
+func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.Leader) {
+	target := &url.URL{Scheme: "http", Host: leader.Address}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Header.Set(forwardedHeader, c.name)
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeJSON(w, http.StatusBadGateway, apiError{Error: fmt.Sprintf("forward to leader %s at %s: %v", leader.Name, leader.Address, err)})
+		},
+	}
+	c.metrics.forwarded.Inc()
+	rp.ServeHTTP(w, r)
+}
+
+// observeLeader follows who leads until ctx ends, for forwarding, the
+// epoch and the status.
+func (c *Controller) observeLeader(ctx context.Context) {
+	if c.elector == nil {
+		return
+	}
+	for l := range c.elector.Observe(ctx) {
+		c.mu.Lock()
+		changed := l != c.leader
+		c.leader = l
+		if changed {
+			close(c.roleChanged)
+			c.roleChanged = make(chan struct{})
+		}
+		c.mu.Unlock()
+		if changed {
+			c.log.Info("leader observed", "leader", l.Name, "address", l.Address, "epoch", l.Rev)
+		}
+	}
+}
+
+// triggerOrReport hands a failure the monitor confirmed to the executor
+// while this monitor leads. A follower passes it to the leader as a suspect
+// report instead: one vantage point more for the leader's confirm step.
+func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) error {
+	leader, err := c.awaitRole(ctx)
+	if err != nil {
+		return err
+	}
+	if leader == nil {
+		_ = c.trigger(ctx, svc, recover.FromMonitor, reason) // logged and counted there
+		return nil
+	}
+	body, _ := json.Marshal(triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)})
+	u := fmt.Sprintf("http://%s/v1/services/%s/suspect", leader.Address, url.PathEscape(svc))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(forwardedHeader, c.name)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("report %q to leader %s: %s", svc, leader.Name, resp.Status)
+	}
+	c.log.Info("failure reported to the leader", "service", svc, "leader", leader.Name)
+	return nil
+}
