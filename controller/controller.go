@@ -38,9 +38,9 @@ type Controller struct {
 	suspects  map[string]time.Time // service -> last suspect report passed on
 
 	// Leadership (term.go, forward.go); guarded by mu.
-	term        *term        // while this monitor leads
-	last        *term        // the last term, also once it ended
-	leader      ha.Leader    // who leads, as last observed
+	term        *term         // while this monitor leads
+	last        *term         // the last term, also once it ended
+	leader      ha.Leader     // who leads, as last observed
 	roleChanged chan struct{} // closed and replaced when term or leader change
 
 	// Set by Run before it serves.
@@ -55,7 +55,7 @@ type Controller struct {
 	etcd      *clientv3.Client // nil with Options.Store
 
 	recoverMetrics *recover.Metrics
-	ready     chan struct{} // closed once Run serves
+	ready          chan struct{} // closed once Run serves
 }
 
 // New checks inv and returns a controller for it. It does no network I/O:
@@ -78,14 +78,14 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		opts.Name, _ = os.Hostname()
 	}
 	c := &Controller{
-		opts:      opts,
-		name:      opts.Name,
-		log:       opts.Logger.With("component", "controller"),
-		reg:       opts.Registry,
-		conns:     newConns(opts),
-		dns:       &swappableDNS{},
-		confirmed: map[string]time.Time{},
-		suspects:  map[string]time.Time{},
+		opts:        opts,
+		name:        opts.Name,
+		log:         opts.Logger.With("component", "controller"),
+		reg:         opts.Registry,
+		conns:       newConns(opts),
+		dns:         &swappableDNS{},
+		confirmed:   map[string]time.Time{},
+		suspects:    map[string]time.Time{},
 		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
 		roleChanged: make(chan struct{}),
