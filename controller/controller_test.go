@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,9 @@ type harness struct {
 	migrator recover.Migrator
 	// tune, when set (by mutate), changes the options before New.
 	tune func(*Options)
+	// stop stops the controller and waits for Run to return; later calls
+	// (the test's cleanup) do nothing.
+	stop func()
 }
 
 func start(t *testing.T, text string, mutate func(*harness)) *harness {
@@ -74,12 +78,16 @@ func start(t *testing.T, text string, mutate func(*harness)) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.ctrl.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(h.stop)
 	select {
 	case a := <-addrc:
 		h.url = "http://" + a.String()

@@ -1,0 +1,121 @@
+package controller
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/understudy/understudy/recover"
+)
+
+// startPair starts two monitors, mon-a then mon-b, on the same fakes and one
+// embedded etcd, as two hosts sharing a cluster would.
+func startPair(t *testing.T) (a, b *harness) {
+	t.Helper()
+	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start embedded etcd: %v", err)
+	}
+	t.Cleanup(func() { emb.Close() })
+	a = start(t, testInventory, func(h *harness) {
+		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
+	})
+	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	b = start(t, testInventory, func(h *harness) {
+		h.agent, h.hv, h.dns, h.probes = a.agent, a.hv, a.dns, a.probes
+		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-b", 2e9 }
+	})
+	b.eventually("mon-b sees mon-a lead", func() bool {
+		st := b.status()
+		return len(st.Monitors) == 2 && st.Monitors[0].Name == "mon-a" && st.Monitors[0].Leader && !st.Monitors[1].Leader
+	})
+	return a, b
+}
+
+func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
+	a, b := startPair(t)
+	if b.ctrl.leading() != nil {
+		t.Fatal("both monitors lead")
+	}
+	a.eventually("web prepared by the leader", func() bool { return a.service("web").Standby.Prepared })
+	if st := b.service("web"); st.Standby.Prepared || st.Standby.Note == "" {
+		t.Errorf("a follower reports its own preparation: %+v", st.Standby)
+	}
+
+	// A mutating call to the follower is forwarded to the leader.
+	if code, e := b.post("/v1/services/web/failover", `{"reason":"drill via follower"}`); code != http.StatusAccepted {
+		t.Fatalf("failover through the follower: %d %+v", code, e)
+	}
+	a.eventually("web on-standby at the leader", func() bool { return a.service("web").State == "on-standby" })
+	b.eventually("web on-standby at the follower, from the store", func() bool { return b.service("web").State == "on-standby" })
+	if inc := b.service("web").LastIncident; inc == nil || inc.Reason != "drill via follower" || inc.Result != "recovered" {
+		t.Errorf("incident seen by the follower = %+v", inc)
+	}
+	if got := a.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.1.11" {
+		t.Errorf("DNS = %v", got)
+	}
+	if got := value(b.ctrl.metrics.forwarded); got != 1 {
+		t.Errorf("forwarded calls counted by the follower = %v, want 1", got)
+	}
+	if got := value(a.ctrl.metrics.leader) + 2*value(b.ctrl.metrics.leader); got != 1 {
+		t.Errorf("leader gauges: mon-a + 2*mon-b = %v, want 1 (mon-a alone)", got)
+	}
+
+	// A forwarded call that reaches a follower is not forwarded again.
+	req, _ := http.NewRequest(http.MethodPost, b.url+"/v1/services/web/reset", nil)
+	req.Header.Set(forwardedHeader, "mon-x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a forwarded call at a follower: %s, want 503", resp.Status)
+	}
+}
+
+func TestFollowerTakesOverAndKeepsTheIncidentHistory(t *testing.T) {
+	a, b := startPair(t)
+	a.eventually("web prepared", func() bool { return a.service("web").Standby.Prepared })
+	if code, e := a.post("/v1/services/web/failover", `{"reason":"before takeover"}`); code != http.StatusAccepted {
+		t.Fatalf("failover: %d %+v", code, e)
+	}
+	a.eventually("web on-standby", func() bool { return a.service("web").State == "on-standby" })
+	oldEpoch := a.status().Epoch
+
+	a.stop() // a clean stop resigns: mon-b takes over at once
+	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
+	st := b.status()
+	if len(st.Monitors) != 1 || st.Monitors[0].Name != "mon-b" || !st.Monitors[0].Leader || st.Monitors[0].Since.IsZero() {
+		t.Errorf("monitors after takeover = %+v", st.Monitors)
+	}
+	if st.Epoch <= oldEpoch {
+		t.Errorf("new leader's epoch %d is not above the old one's %d", st.Epoch, oldEpoch)
+	}
+	if s := b.service("web"); s.State != "on-standby" || s.Incidents != 1 {
+		t.Errorf("web after takeover = %s with %d incident(s), want on-standby with 1", s.State, s.Incidents)
+	}
+	// The new leader acts: a reset through it puts web back on its primary.
+	if code, e := b.post("/v1/services/web/reset", `{"reason":"primary repaired"}`); code != http.StatusAccepted {
+		t.Fatalf("reset at the new leader: %d %+v", code, e)
+	}
+	b.eventually("web primary", func() bool { return b.service("web").State == "primary" })
+	if got := b.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.0.11" {
+		t.Errorf("DNS after reset = %v", got)
+	}
+}
+
+// value reads a counter's or gauge's current value.
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		return -1
+	}
+	if d.Counter != nil {
+		return d.Counter.GetValue()
+	}
+	return d.Gauge.GetValue()
+}
