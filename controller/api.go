@@ -66,12 +66,16 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		c.suspects[name] = now
 	}
 	c.mu.Unlock()
+	src := recover.FromProxy
+	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it
+		src = recover.FromMonitor
+	}
 	if fresh {
-		c.postTrigger(recover.FromProxy)(w, r)
+		c.postTrigger(src)(w, r)
 		return
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
-	writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(recover.FromProxy), State: c.stateOf(name), Coalesced: true})
+	writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
 }
 
 // triggerRequest is the optional body of suspect, failover and reset.

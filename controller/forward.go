@@ -19,6 +19,10 @@ import (
 // forwarding it again.
 const forwardedHeader = "X-Understudy-Forwarded-By"
 
+// vantageHeader names the follower whose monitor confirmed the failure a
+// suspect report carries; the leader counts it as a monitor trigger.
+const vantageHeader = "X-Understudy-Vantage"
+
 // leaderWait bounds how long a mutating call waits for some monitor to lead
 // (an election in progress) before it is answered with 503.
 const leaderWait = 10 * time.Second
@@ -126,6 +130,7 @@ func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) er
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(forwardedHeader, c.name)
+	req.Header.Set(vantageHeader, c.name)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,8 +13,9 @@ import (
 )
 
 // startPair starts two monitors, mon-a then mon-b, on the same fakes and one
-// embedded etcd, as two hosts sharing a cluster would.
-func startPair(t *testing.T) (a, b *harness) {
+// embedded etcd, as two hosts sharing a cluster would. With ownProbes mon-b
+// probes through fakes of its own, so the two can see different worlds.
+func startPair(t *testing.T, ownProbes bool) (a, b *harness) {
 	t.Helper()
 	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
 	if err != nil {
@@ -25,7 +27,10 @@ func startPair(t *testing.T) (a, b *harness) {
 	})
 	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
 	b = start(t, testInventory, func(h *harness) {
-		h.agent, h.hv, h.dns, h.probes = a.agent, a.hv, a.dns, a.probes
+		h.agent, h.hv, h.dns = a.agent, a.hv, a.dns
+		if !ownProbes {
+			h.probes = a.probes
+		}
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-b", 2e9 }
 	})
 	b.eventually("mon-b sees mon-a lead", func() bool {
@@ -36,7 +41,7 @@ func startPair(t *testing.T) (a, b *harness) {
 }
 
 func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
-	a, b := startPair(t)
+	a, b := startPair(t, false)
 	if b.ctrl.leading() != nil {
 		t.Fatal("both monitors lead")
 	}
@@ -78,7 +83,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 }
 
 func TestFollowerTakesOverAndKeepsTheIncidentHistory(t *testing.T) {
-	a, b := startPair(t)
+	a, b := startPair(t, false)
 	a.eventually("web prepared", func() bool { return a.service("web").Standby.Prepared })
 	if code, e := a.post("/v1/services/web/failover", `{"reason":"before takeover"}`); code != http.StatusAccepted {
 		t.Fatalf("failover: %d %+v", code, e)
@@ -118,4 +123,22 @@ func value(m prometheus.Metric) float64 {
 		return d.Counter.GetValue()
 	}
 	return d.Gauge.GetValue()
+}
+
+func TestFollowerReportsWhatOnlyItSees(t *testing.T) {
+	a, b := startPair(t, true)
+	a.eventually("api prepared", func() bool { return a.service("api").Standby.Prepared })
+	// Only mon-b's probes see api-vm die; the agent confirms it.
+	a.agent.setReachable("10.9.0.12", false)
+	a.hv.Stop(context.Background(), "api-vm", 0)
+	b.probes.set("10.9.0.12", true)
+	b.probes.set("vm/api-vm/instance", true)
+	a.eventually("api on-standby", func() bool { return a.service("api").State == "on-standby" })
+	inc := a.service("api").LastIncident
+	if inc.Source != "monitor" || !strings.HasPrefix(inc.Reason, "monitor mon-b: ") {
+		t.Errorf("incident opened by %s: %q; want mon-b's monitor report", inc.Source, inc.Reason)
+	}
+	if confirm := inc.Steps[0]; confirm.Kind != "confirm" || confirm.Status != "done" {
+		t.Errorf("confirm step = %+v; the leader must confirm a follower's report itself", confirm)
+	}
 }
