@@ -1,0 +1,57 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/understudy/understudy/inventory"
+)
+
+func TestMonitorPeersFlag(t *testing.T) {
+	three := "a=http://10.0.0.1:2380,b=http://10.0.0.2:2380,c=http://10.0.0.3:2380"
+	for _, tc := range []struct {
+		name, peers, self string
+		etcd              bool
+		want              string // error substring; "" for success
+	}{
+		{name: "none", self: "a"},
+		{name: "three", peers: three, self: "b"},
+		{name: "not a member", peers: three, self: "d", want: `--name "d" is not among a, b, c`},
+		{name: "two", peers: "a=http://h:1,b=http://h:2", self: "a", want: "3 voting members are the minimum"},
+		{name: "no url", peers: "a=http://h:1,b,c=http://h:3", self: "a", want: `"b" is not NAME=URL`},
+		{name: "bad scheme", peers: "a=tcp://h:1,b=http://h:2,c=http://h:3", self: "a", want: `member "a": "tcp://h:1" is not an http(s)://HOST:PORT URL`},
+		{name: "twice", peers: "a=http://h:1,a=http://h:2,c=http://h:3", self: "a", want: `member "a" is listed twice`},
+		{name: "and external etcd", peers: three, self: "a", etcd: true, want: "use one or the other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			f := haFlags(fs)
+			if err := fs.Parse([]string{"--name", tc.self, "--peers", tc.peers}); err != nil {
+				t.Fatal(err)
+			}
+			inv := &inventory.Inventory{Monitor: inventory.Monitor{StateDir: "/var/lib/x"}}
+			if tc.etcd {
+				inv.Monitor.Etcd = &inventory.Etcd{Endpoints: []string{"http://e:2379"}}
+			}
+			opts, err := f.options(inv)
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.Name != tc.self {
+				t.Errorf("name = %q", opts.Name)
+			}
+			if tc.peers == "" && opts.Peers != nil || tc.peers != "" && (opts.Peers == nil || len(opts.Peers.Peers) != 3 || opts.Peers.Dir != "/var/lib/x/etcd-peer-"+tc.self) {
+				t.Errorf("peers = %+v", opts.Peers)
+			}
+		})
+	}
+}
