@@ -32,15 +32,16 @@ type prepState struct {
 // service that is not on its primary (re-preparing would stop an active cold
 // container), retries failures with backoff, and runs again after a reload.
 type preparer struct {
-	c    *Controller
-	wake chan struct{}
+	c     *Controller
+	epoch uint64 // of the term it prepares for
+	wake  chan struct{}
 
 	mu    sync.Mutex
 	state map[string]*prepState
 }
 
-func newPreparer(c *Controller) *preparer {
-	return &preparer{c: c, wake: make(chan struct{}, 1), state: map[string]*prepState{}}
+func newPreparer(c *Controller, epoch uint64) *preparer {
+	return &preparer{c: c, epoch: epoch, wake: make(chan struct{}, 1), state: map[string]*prepState{}}
 }
 
 // poke makes the preparer look at every service again.
@@ -125,9 +126,9 @@ func (p *preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 	agent, err := p.c.conns.agent(sb)
 	if err == nil {
 		pctx, cancel := context.WithTimeout(ctx, prepareTimeout)
-		spec.Epoch = p.c.epoch()
+		spec.Epoch = p.epoch
 		var st standby.ServiceStatus
-		st, err = agent.Prepare(pctx, p.c.epoch(), spec)
+		st, err = agent.Prepare(pctx, p.epoch, spec)
 		cancel()
 		if err == nil {
 			p.set(name, func(s *prepState) {

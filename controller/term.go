@@ -120,8 +120,7 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
 	}
-	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now()}
-	t.prepare = newPreparer(c)
+	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: newPreparer(c, epoch)}
 	if err := t.exec.Start(tctx); err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)
