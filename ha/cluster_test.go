@@ -13,6 +13,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/understudy/understudy/internal/freeport"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -64,7 +65,7 @@ func startPeers() (string, []*Peer, error) {
 	}
 	urls := map[string]string{}
 	for i := range 3 {
-		u, err := freeURL("")
+		u, err := freeport.URL("")
 		if err != nil {
 			return dir, nil, err
 		}

@@ -13,6 +13,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+
+	"github.com/understudy/understudy/internal/freeport"
 )
 
 // PeersConfig configures one member of an embedded etcd cluster that runs
@@ -113,7 +115,7 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start etcd member %q: peer URL: %w", cfg.Name, err)
 	}
-	client, err := freeURL(cfg.ClientURL)
+	client, err := freeport.URL(cfg.ClientURL)
 	if err != nil {
 		return nil, fmt.Errorf("start etcd member %q: client URL: %w", cfg.Name, err)
 	}

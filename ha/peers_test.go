@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/internal/freeport"
 )
 
 // TestStartPeersRefuses covers the configurations StartPeers refuses
@@ -40,7 +42,7 @@ func TestStartPeersRefuses(t *testing.T) {
 func TestStartPeersWaitsForQuorum(t *testing.T) {
 	urls := map[string]string{}
 	for _, n := range []string{"a", "b", "c"} {
-		u, err := freeURL("")
+		u, err := freeport.URL("")
 		if err != nil {
 			t.Fatal(err)
 		}

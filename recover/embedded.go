@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+
+	"github.com/understudy/understudy/internal/freeport"
 )
 
 // Embedded is a single-node etcd running inside the monitor process, with
@@ -49,11 +50,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if ec.LogLevel == "" {
 		ec.LogLevel = "error"
 	}
-	client, err := urlOrFree(cfg.ClientURL)
+	client, err := freeport.URL(cfg.ClientURL)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd: client URL: %w", err)
 	}
-	peer, err := urlOrFree(cfg.PeerURL)
+	peer, err := freeport.URL(cfg.PeerURL)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd: peer URL: %w", err)
 	}
@@ -88,21 +89,4 @@ func (e *Embedded) Close() error {
 	err := e.Client.Close()
 	e.etcd.Close()
 	return err
-}
-
-// urlOrFree parses raw, or picks a free port on 127.0.0.1 when raw is empty
-// (the port is released before etcd binds it; a rare race, retried by the caller).
-func urlOrFree(raw string) (*url.URL, error) {
-	if raw != "" {
-		return url.Parse(raw)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		return nil, err
-	}
-	return url.Parse("http://" + addr)
 }
