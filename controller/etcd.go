@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
 )
@@ -135,13 +135,9 @@ func (c *Controller) advertise(listen net.Addr) string {
 func etcdTLS(f inventory.TLSFiles) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.CA != "" {
-		pem, err := os.ReadFile(f.CA)
+		pool, err := pki.LoadPool(f.CA)
 		if err != nil {
 			return nil, fmt.Errorf("monitor.etcd.tls.ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("monitor.etcd.tls.ca %s: no certificate found", f.CA)
 		}
 		cfg.RootCAs = pool
 	}

@@ -2,11 +2,12 @@ package standby
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/understudy/understudy/internal/pki"
 )
 
 // certReloader serves the agent's TLS material and reloads it from disk when
@@ -61,7 +62,7 @@ func (r *certReloader) load() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load server certificate: %w", err)
 	}
-	pool, err := loadPool(r.files.ClientCA)
+	pool, err := pki.LoadPool(r.files.ClientCA)
 	if err != nil {
 		return nil, err
 	}
@@ -100,25 +101,13 @@ func (r *certReloader) serverConfig() *tls.Config {
 	}
 }
 
-func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read CA certificates: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("read CA certificates %s: no PEM certificate found", path)
-	}
-	return pool, nil
-}
-
 // ClientTLSConfig builds the tls.Config a monitor uses to reach agents: ca
 // verifies the agent's server certificate, cert and key are the client
 // certificate the agent requires. The key pair is read again at each
 // handshake when its files changed, so rotated client certificates apply
 // without a restart.
 func ClientTLSConfig(ca, cert, key string) (*tls.Config, error) {
-	pool, err := loadPool(ca)
+	pool, err := pki.LoadPool(ca)
 	if err != nil {
 		return nil, err
 	}
