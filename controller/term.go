@@ -135,11 +135,11 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 	}
 	<-tctx.Done()
 	c.setTerm(nil)
-	why := "stopping"
-	if lead != nil && lead.Lost() != "" {
-		why = lead.Lost()
+	if lead != nil && lead.Lost() != "" && ctx.Err() == nil {
+		c.log.Warn("no longer leading", "epoch", epoch, "why", lead.Lost())
+	} else {
+		c.log.Info("no longer leading: stopping", "epoch", epoch)
 	}
-	c.log.Warn("no longer leading", "epoch", epoch, "why", why)
 	wg.Wait()
 	t.exec.Wait()
 	return nil
