@@ -100,9 +100,11 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 		"environment.IPADDR":  fmt.Sprintf("%s/%d", addr, pool.PrefixLen),
 		"environment.GATEWAY": pool.Gateway.String(),
 	}
+	// migration.bandwidth: a capped copy is relayed through this process.
+	bw := m.c.plan().inv.Migration.Bandwidth
 	start := time.Now()
 	err = retryBusy(ctx, func() error {
-		return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: true, Config: cfg})
+		return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: true, Config: cfg, Bandwidth: bw})
 	})
 	if errors.Is(err, lxd.ErrAlreadyExists) {
 		err = retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) })
@@ -110,7 +112,8 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	m.c.log.Info("container copied to spare", "service", svc.Name, "spare", to, "address", addr, "took", time.Since(start))
+	m.c.log.Info("container copied to spare", "service", svc.Name, "spare", to, "address", addr,
+		"took", time.Since(start), "bandwidth_bytes_per_second", bw)
 	return dst.WaitIPv4(ctx, svc.Name, "eth0")
 }
 

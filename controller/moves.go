@@ -19,8 +19,9 @@ const autoMigrateRetry = time.Minute
 
 // moveState is what the move loop remembers between looks.
 type moveState struct {
-	healthy map[string]time.Time // service -> its primary passes its check since
-	tried   map[string]time.Time // service -> last automatic migration sent
+	healthy  map[string]time.Time // service -> its primary passes its check since
+	tried    map[string]time.Time // service -> last automatic migration sent
+	overload *overloadWatch       // the standbys' overload detectors
 }
 
 // movePolicy is a service's automatic migration and failback policy.
@@ -30,12 +31,11 @@ func movePolicy(s inventory.Service) recover.MovePolicy {
 }
 
 // moveLoop applies the services' move policies (max-on-standby,
-// failback: auto) until ctx ends: every Options.MoveInterval it checks the
-// primaries of the services that are away from them and wait for an
-// automatic failback, asks recover what is due, and sends it.
-//
-// Not done yet: the overload trigger (placement.Detector on the standby's
-// /v1/capacity samples); Facts.Overloaded stays false.
+// failback: auto, migration.overload) until ctx ends: every
+// Options.MoveInterval it checks the primaries of the services that are
+// away from them and wait for an automatic failback, samples every standby
+// VM's capacity for the overload detectors (overload.go), asks recover what
+// is due, and sends it.
 func (c *Controller) moveLoop(ctx context.Context) {
 	every := c.opts.MoveInterval
 	if every <= 0 {
@@ -43,7 +43,7 @@ func (c *Controller) moveLoop(ctx context.Context) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	st := moveState{healthy: map[string]time.Time{}, tried: map[string]time.Time{}}
+	st := moveState{healthy: map[string]time.Time{}, tried: map[string]time.Time{}, overload: c.newOverloadWatch()}
 	for {
 		select {
 		case <-ctx.Done():
@@ -57,6 +57,7 @@ func (c *Controller) moveLoop(ctx context.Context) {
 // moveTick is one look at the move policies.
 func (c *Controller) moveTick(ctx context.Context, st moveState) {
 	facts := c.primaryFacts(ctx, st.healthy)
+	c.overloadFacts(ctx, st, facts)
 	for name, d := range c.exec().Due(facts) {
 		if ctx.Err() != nil {
 			return
@@ -82,6 +83,9 @@ func (c *Controller) moveTick(ctx context.Context, st moveState) {
 		switch {
 		case err == nil:
 			log.Info("automatic move started")
+			if d.Kind == recover.KindMigrate && facts[name].Overloaded {
+				st.overload.moved(c.plan().standbys[name])
+			}
 		case errors.Is(err, recover.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 			delete(st.tried, name) // not sent: try again at the next look
 			log.Info("automatic move waits for a free migration slot")

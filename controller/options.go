@@ -102,6 +102,11 @@ type Options struct {
 	// been healthy before an automatic failback (default
 	// recover.DefaultHoldDown; the inventory has no key for it yet).
 	HoldDown time.Duration
+
+	// Capacity reads the standby VMs' load and CPU steal for the overload
+	// trigger (migration.overload); nil asks each standby agent
+	// (GET /v1/capacity).
+	Capacity CapacitySource
 }
 
 // TLSFiles are the monitor's client certificate for agents and the CA it

@@ -29,6 +29,10 @@ const (
 	DefaultFailback      = FailbackManual
 	DefaultConfirm       = ConfirmAgent
 	DefaultFence         = FenceHypervisor
+	// The overload defaults match package placement's.
+	DefaultOverloadSteal  = 10.0
+	DefaultOverloadLoad   = 1.0
+	DefaultOverloadWindow = 2 * time.Minute
 )
 
 // applyDefaults fills every optional field that was not written. A field
@@ -67,6 +71,14 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("proxy.probe-timeout", &p.ProbeTimeout, DefaultProbeTimeout)
 	d.defDur("proxy.hold", &p.Hold, DefaultHold)
 	d.defInt("proxy.queue", &p.Queue, DefaultQueue)
+
+	o := &inv.Migration.Overload
+	if !d.has("migration.overload.enabled") {
+		o.Enabled = true
+	}
+	d.defFloat("migration.overload.steal", &o.Steal, DefaultOverloadSteal)
+	d.defFloat("migration.overload.load", &o.Load, DefaultOverloadLoad)
+	d.defDur("migration.overload.window", &o.Window, DefaultOverloadWindow)
 
 	for i := range inv.Services {
 		s := &inv.Services[i]
@@ -127,6 +139,13 @@ func (d *decoder) defInt(path string, p *int, v int) {
 
 // defDur sets *p to v unless path was written.
 func (d *decoder) defDur(path string, p *time.Duration, v time.Duration) {
+	if !d.has(path) {
+		*p = v
+	}
+}
+
+// defFloat sets *p to v unless path was written.
+func (d *decoder) defFloat(path string, p *float64, v float64) {
 	if !d.has(path) {
 		*p = v
 	}

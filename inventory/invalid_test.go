@@ -19,6 +19,7 @@ var invalidCases = []struct {
 }{
 	{"invalid-address-not-ip.yaml", []string{"35:14: vms[0].address: \"web-vm.lab.test\" is not an IP address"}},
 	{"invalid-agent-tls-incomplete.yaml", []string{"17:14: monitor.agent-tls: set ca, cert and key together"}},
+	{"invalid-bandwidth-unit.yaml", []string{"95:14: migration.bandwidth: invalid bandwidth \"100 mbps\": write a whole number with kbit, Mbit or Gbit, such as 100Mbit"}},
 	{"invalid-bad-confirm.yaml", []string{"85:14: services[1].confirm: invalid confirm \"nobody\": want agent or none"}},
 	{"invalid-bad-dns-name.yaml", []string{"5:9: dns.zone: invalid DNS name \"lab..test.\""}},
 	{"invalid-bad-duration-words.yaml", []string{"70:11: services[0].hold: invalid duration \"two seconds\": write a number with a unit, such as 250ms, 10s or 1h"}},
@@ -69,6 +70,8 @@ var invalidCases = []struct {
 	{"invalid-missing-section.yaml", []string{"76:5: services[1].container: required: image and limits"}},
 	{"invalid-negative-duration.yaml", []string{"71:21: services[0].max-on-standby: duration -1h must not be negative"}},
 	{"invalid-playbook-missing.yaml", []string{"88:15: services[1].playbook: cannot read playbook: open $DIR/missing-playbook.yaml: no such file or directory"}},
+	{"invalid-overload-not-number.yaml", []string{"94:46: migration.overload.load: expected a number, got \"high\""}},
+	{"invalid-overload-steal.yaml", []string{"94:36: migration.overload.steal: must be above 0 and at most 100 (percent), got 150"}},
 	{"invalid-port-out-of-range.yaml", []string{"79:11: services[1].port: must be from 1 to 65535, got 80800"}},
 	{"invalid-service-unknown-standby.yaml", []string{"81:14: services[1].standby: unknown standby VM \"standby-2\""}},
 	{"invalid-service-unknown-vm.yaml", []string{"78:9: services[1].vm: unknown VM \"apivm\""}},

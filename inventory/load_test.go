@@ -49,6 +49,8 @@ func TestLoadValid(t *testing.T) {
 		{"services[1].fence-command", inv.Services[1].FenceCommand, []string{"/bin/true", "api-vm"}},
 		{"services[1].playbook made absolute", inv.Services[1].Playbook, filepath.Join(dir, "playbook.yaml")},
 		{"services[1].container.data-disk", *inv.Services[1].Container.DataDisk, inventory.DataDisk{Source: "/srv/api", Path: "/data"}},
+		{"migration.overload", inv.Migration.Overload, inventory.Overload{Enabled: true, Steal: 15, Load: 1.5, Window: 3 * time.Minute}},
+		{"migration.bandwidth 100Mbit in bytes/s", inv.Migration.Bandwidth, int64(12_500_000)},
 		{"File", inv.File(), filepath.Join(dir, "valid.yaml")},
 	}
 	for _, c := range checks {
@@ -111,6 +113,9 @@ func TestDefaults(t *testing.T) {
 		{"limits.cpu", s.Container.Limits.CPU, 0},
 		{"limits.memory 1G is decimal", s.Container.Limits.Memory, int64(1e9)},
 		{"capacity 1Gi is binary", inv.Standby[0].Capacity.Memory, int64(1 << 30)},
+		{"migration.overload", inv.Migration.Overload, inventory.Overload{Enabled: true,
+			Steal: inventory.DefaultOverloadSteal, Load: inventory.DefaultOverloadLoad, Window: inventory.DefaultOverloadWindow}},
+		{"migration.bandwidth: no cap", inv.Migration.Bandwidth, int64(0)},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

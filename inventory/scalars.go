@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"math"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -36,6 +37,21 @@ func (d *decoder) integer(dst *int) func(*yaml.Node, string) {
 		var v int
 		if n.Tag != "!!int" || n.Decode(&v) != nil {
 			d.errNode(n, path, "expected an integer, got %s", kindName(n))
+			return
+		}
+		*dst = v
+	}
+}
+
+// number decodes an integer or decimal scalar, such as 10 or 1.5.
+func (d *decoder) number(dst *float64) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if n = d.scalar(n, path, "a number"); n == nil || isNull(n) {
+			return
+		}
+		var v float64
+		if (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			d.errNode(n, path, "expected a number, got %s", kindName(n))
 			return
 		}
 		*dst = v
@@ -84,6 +100,21 @@ func (d *decoder) size(dst *int64) func(*yaml.Node, string) {
 		v, err := parseSize(n.Value)
 		if err != nil || (n.Tag != "!!str" && n.Tag != "!!int") {
 			d.errNode(n, path, "invalid size %q: write a number with a unit, such as 512MiB, 4GiB or 1G", n.Value)
+			return
+		}
+		*dst = v
+	}
+}
+
+// bandwidth decodes a bandwidth such as 100Mbit into bytes per second.
+func (d *decoder) bandwidth(dst *int64) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if n = d.scalar(n, path, "a bandwidth"); n == nil || isNull(n) {
+			return
+		}
+		v, err := parseBandwidth(n.Value)
+		if err != nil || n.Tag != "!!str" {
+			d.errNode(n, path, "invalid bandwidth %q: write a whole number with kbit, Mbit or Gbit, such as 100Mbit", n.Value)
 			return
 		}
 		*dst = v

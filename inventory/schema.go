@@ -38,6 +38,7 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) {
 			})
 		}},
 		{"proxy", func(v *yaml.Node, p string) { d.proxy(v, p, &inv.Proxy) }},
+		{"migration", func(v *yaml.Node, p string) { d.migration(v, p, &inv.Migration) }},
 		{"services", func(v *yaml.Node, p string) {
 			d.sequence(v, p, func(_ int, v *yaml.Node, p string) {
 				var s Service
@@ -161,6 +162,20 @@ func (d *decoder) proxy(n *yaml.Node, path string, x *Proxy) {
 		{"probe-timeout", d.duration(&x.ProbeTimeout)},
 		{"hold", d.duration(&x.Hold)},
 		{"queue", d.integer(&x.Queue)},
+	})
+}
+
+func (d *decoder) migration(n *yaml.Node, path string, x *Migration) {
+	d.mapping(n, path, []field{
+		{"overload", func(v *yaml.Node, p string) {
+			d.mapping(v, p, []field{
+				{"enabled", d.boolean(&x.Overload.Enabled)},
+				{"steal", d.number(&x.Overload.Steal)},
+				{"load", d.number(&x.Overload.Load)},
+				{"window", d.duration(&x.Overload.Window)},
+			})
+		}},
+		{"bandwidth", d.bandwidth(&x.Bandwidth)},
 	})
 }
 

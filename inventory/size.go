@@ -56,3 +56,35 @@ func formatSize(n int64) string {
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
 }
+
+// bandwidthUnits maps a bandwidth suffix to bits per second (decimal, as
+// network links are rated).
+var bandwidthUnits = map[string]int64{"kbit": 1e3, "Mbit": 1e6, "Gbit": 1e9}
+
+// parseBandwidth reads a whole number of bits per second with a unit:
+// "100Mbit", "800kbit", "1Gbit". It returns bytes per second, at least 1.
+func parseBandwidth(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, errors.New("no number")
+	}
+	mult, ok := bandwidthUnits[strings.TrimSpace(s[i:])]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit %q", s[i:])
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if n > math.MaxInt64/mult {
+		return 0, errors.New("too large")
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return max(n*mult/8, 1), nil
+}

@@ -22,6 +22,9 @@ type Inventory struct {
 	Spares []Spare
 	// Proxy holds the reverse proxy's settings.
 	Proxy Proxy
+	// Migration holds the settings of migrations from the standby VMs to
+	// spares.
+	Migration Migration
 	// Services are the protected services.
 	Services []Service
 
@@ -184,6 +187,29 @@ type Network struct {
 	PrefixLen int
 	// Pool is the inclusive range "FIRST-LAST" the copies' addresses come from.
 	Pool string
+}
+
+// Migration holds the settings of migrations to spares.
+type Migration struct {
+	// Overload is when a standby VM counts as overloaded, which migrates
+	// one of its services (the lowest priority first) to a spare.
+	Overload Overload
+	// Bandwidth caps each copy to a spare, in bytes per second (written in
+	// bits: 100Mbit); 0: no cap.
+	Bandwidth int64
+}
+
+// Overload says when a standby VM is overloaded: CPU steal above Steal and
+// load above Load, both without a break for Window.
+type Overload struct {
+	// Enabled turns the automatic migration off an overloaded standby on.
+	Enabled bool
+	// Steal is the CPU steal threshold, in percent (0-100].
+	Steal float64
+	// Load is the 1-minute load average threshold, per CPU.
+	Load float64
+	// Window is how long both must stay above their thresholds.
+	Window time.Duration
 }
 
 // Proxy holds the reverse proxy's settings.

@@ -18,6 +18,7 @@ func (d *decoder) validate(inv *Inventory) {
 	d.checkStandby(inv.Standby)
 	d.checkSpares(inv.Spares)
 	d.checkProxy(&inv.Proxy)
+	d.checkMigration(&inv.Migration)
 	d.checkServices(inv)
 	d.checkCapacity(inv)
 }
@@ -191,6 +192,20 @@ func (d *decoder) checkProxy(x *Proxy) {
 	d.positive("proxy.probe-timeout", x.ProbeTimeout)
 	d.positive("proxy.hold", x.Hold)
 	d.intRange("proxy.queue", x.Queue, 1, 1000000)
+}
+
+func (d *decoder) checkMigration(x *Migration) {
+	o := x.Overload
+	if o.Steal <= 0 || o.Steal > 100 {
+		d.errPath("migration.overload.steal", "must be above 0 and at most 100 (percent), got %g", o.Steal)
+	}
+	if o.Load <= 0 || o.Load > 1000 {
+		d.errPath("migration.overload.load", "must be above 0 and at most 1000 (load per CPU), got %g", o.Load)
+	}
+	d.positive("migration.overload.window", o.Window)
+	if d.has("migration.bandwidth") && x.Bandwidth <= 0 {
+		d.errPath("migration.bandwidth", "must be greater than 0; leave it out for no cap")
+	}
 }
 
 // checkNetwork checks a static address pool: a gateway, a prefix length and

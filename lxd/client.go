@@ -60,8 +60,10 @@ type server interface {
 	CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (incus.Operation, error)
 	DeleteInstanceSnapshot(name, snap string) (incus.Operation, error)
 	Disconnect()
-	// copyFrom copies inst from src onto this server (CopyInstance).
-	copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs) (incus.RemoteOperation, error)
+	// copyFrom copies inst from src onto this server (CopyInstance), or
+	// through this process's rate-limited relay when bandwidth (bytes per
+	// second) is positive (relay.go).
+	copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error)
 }
 
 // realServer adapts the Incus client to server.
@@ -150,10 +152,13 @@ func (s realServer) GetServer() (*api.Server, string, error) {
 	return &srv, etag, nil
 }
 
-func (s realServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs) (incus.RemoteOperation, error) {
+func (s realServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
 	rs, ok := src.(realServer)
 	if !ok {
 		return nil, fmt.Errorf("copy source is a %T, not an Incus client", src)
+	}
+	if bandwidth > 0 {
+		return s.relayFrom(rs, inst, args, bandwidth)
 	}
 	s.sending.Lock()
 	defer s.sending.Unlock()

@@ -21,6 +21,10 @@ type CopyOptions struct {
 	Config      map[string]string // config overrides for the copy; an empty value removes the key
 	StopTimeout time.Duration     // graceful stop of a running source before a cold copy; 0 forces
 	Mode        string            // transfer mode: "pull" (default: the target pulls from the source) or "relay" (through this process)
+	// Bandwidth caps the copy's data at this many bytes per second; 0 does
+	// not. A capped copy always relays through this process, whose token
+	// bucket paces the data websockets (relay.go); Mode is then ignored.
+	Bandwidth int64
 }
 
 // Copy copies the instance from this daemon to dst (they may be the same
@@ -83,7 +87,12 @@ func (c *Client) copy(ctx context.Context, dst *Client, name, target string, opt
 
 	inst.Config = copyConfig(inst.Config, opts.Config)
 	args := &incus.InstanceCopyArgs{Name: target, Live: opts.Live, InstanceOnly: true, Mode: mode}
-	rop, err := call(ctx, func() (incus.RemoteOperation, error) { return dst.srv.copyFrom(c.srv, *inst, args) })
+	if opts.Bandwidth < 0 {
+		return fmt.Errorf("bandwidth %d bytes/s is negative", opts.Bandwidth)
+	}
+	rop, err := call(ctx, func() (incus.RemoteOperation, error) {
+		return dst.srv.copyFrom(c.srv, *inst, args, opts.Bandwidth)
+	})
 	// From the first request on, a partial copy may exist on the target.
 	r.add("delete partial copy", func(ctx context.Context) error { return dst.deleteIfPresent(ctx, target) })
 	if err != nil {
@@ -93,6 +102,9 @@ func (c *Client) copy(ctx context.Context, dst *Client, name, target string, opt
 		return err
 	}
 	phases.mark("copy")
+	if ro, ok := rop.(*relayOp); ok {
+		c.log.Debug("copy relayed", "instance", name, "target", dst.name, "bytes", ro.sentBytes(), "bandwidth", opts.Bandwidth)
+	}
 
 	if opts.Start {
 		if err := dst.Start(ctx, target); err != nil {

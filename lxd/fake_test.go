@@ -26,6 +26,7 @@ type fakeServer struct {
 	blockCreate      bool  // the create operation never finishes (until ctx ends)
 	exec             func([]string) (int, string, string)
 	counts           map[string]int // calls by kind: start, graceful-stop, forced-stop, update, delete, ...
+	bandwidth        int64          // the bandwidth of the last copyFrom
 	cancelled        int            // operations cancelled by the client
 }
 
@@ -323,7 +324,10 @@ func (f *fakeServer) DeleteInstanceSnapshot(name, snap string) (incus.Operation,
 
 func (f *fakeServer) Disconnect() {}
 
-func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs) (incus.RemoteOperation, error) {
+func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
+	f.mu.Lock()
+	f.bandwidth = bandwidth
+	f.mu.Unlock()
 	s, ok := src.(*fakeServer)
 	if !ok {
 		return nil, fmt.Errorf("fake: copy source is %T", src)

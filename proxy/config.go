@@ -36,6 +36,12 @@ type Config struct {
 	// ago. Negative: a probe per request (shared while in flight). Other
 	// methods always wait for a probe before being sent.
 	ProbeFresh time.Duration
+	// HeldMax is the longest the proxy honours a placement's Held flag
+	// (a migration or failback under way): past it, requests go to the
+	// placement's address again, so that a monitor that died mid-move
+	// cannot keep a service held. Each request still waits at most its
+	// service's Hold. Default DefaultHeldMax; negative: no limit.
+	HeldMax time.Duration
 }
 
 // Service is one route.
@@ -81,6 +87,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ProbeFresh == 0 {
 		cfg.ProbeFresh = DefaultProbeFresh
+	}
+	switch {
+	case cfg.HeldMax == 0:
+		cfg.HeldMax = DefaultHeldMax
+	case cfg.HeldMax < 0:
+		cfg.HeldMax = 0 // no limit
 	}
 	svcs := make([]Service, len(cfg.Services))
 	seenName, seenHost := map[string]bool{}, map[string]bool{}

@@ -8,8 +8,10 @@
 // out a connection, the backend becomes suspect: the proxy reports it to the
 // monitor once and holds this and every new request for the service until
 // the placement changes (or the same backend answers again), then forwards
-// them. Holds and queues are bounded; past either the client gets 503 with
-// Retry-After.
+// them. While the placement says Held (the monitor is migrating or failing
+// back the service) it holds new requests the same way and releases them to
+// the placement current when the flag goes. Holds and queues are bounded;
+// past either the client gets 503 with Retry-After.
 //
 // The proxy does not change placements itself (it only reports), does not
 // load-balance (one backend per service at a time), does not terminate TLS

@@ -11,8 +11,9 @@ func FuzzDecodeLine(f *testing.F) {
 	f.Add([]byte(`{"type":"keepalive"}`))
 	f.Add([]byte(`{"service":"web","address":"::ffff:10.0.0.1","epoch":1}`))
 	f.Add([]byte(`{"service":"web","address":""}`))
+	f.Add([]byte(`{"type":"change","placements":[{"service":"web","address":"10.200.2.100","epoch":7,"held":true}]}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		s := newService(Service{Name: "web", Host: "web.test", Port: 80})
+		s := newService(Service{Name: "web", Host: "web.test", Port: 80}, DefaultHeldMax)
 		_ = decodeLine(line, func(p Placement) {
 			s.setPlacement(p)
 			if b, _ := s.current(); b != nil && !b.addr.IsValid() {

@@ -179,23 +179,32 @@ func (q *queued) backend() (*backend, error) {
 			q.start = time.Now()
 			q.deadline = time.NewTimer(q.s.cfg.Hold)
 		}
-		if err := q.wait(changed); err != nil {
+		if err := q.wait(changed, q.s.moveHoldLeft()); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// wait holds the request until changed closes.
-func (q *queued) wait(changed <-chan struct{}) error {
+// wait holds the request until changed closes, or until a move hold
+// expires when expiry is positive.
+func (q *queued) wait(changed <-chan struct{}, expiry time.Duration) error {
 	if !q.s.enqueue(q.p.cfg.Queue) {
 		return ErrQueueFull
 	}
 	g := q.p.m.held.WithLabelValues(q.s.cfg.Name)
 	g.Inc()
 	defer func() { g.Dec(); q.s.dequeue(); q.end = time.Now() }()
+	var expired <-chan time.Time
+	if expiry > 0 {
+		t := time.NewTimer(expiry)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case <-changed:
 		return nil
+	case <-expired:
+		return nil // the move hold is no longer honoured: look again
 	case <-q.deadline.C:
 		return ErrHoldTimeout
 	case <-q.ctx.Done():

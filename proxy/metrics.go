@@ -24,6 +24,7 @@ type metrics struct {
 	held             *prometheus.GaugeVec
 	holdSeconds      *prometheus.HistogramVec
 	placementChanges *prometheus.CounterVec
+	placementHeld    *prometheus.GaugeVec
 	monitorConnected prometheus.Gauge
 }
 
@@ -55,6 +56,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_proxy_placement_changes_total",
 			Help: "Backend address changes received from the monitor.",
 		}, []string{"service"}),
+		placementHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "understudy_proxy_placement_held",
+			Help: "1 while the service's placement holds its requests for a migration or failback.",
+		}, []string{"service"}),
 		monitorConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "understudy_proxy_monitor_connected",
 			Help: "1 while the placement stream from the monitor is open.",
@@ -62,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.held, m.holdSeconds,
-			m.placementChanges, m.monitorConnected)
+			m.placementChanges, m.placementHeld, m.monitorConnected)
 	}
 	return m
 }

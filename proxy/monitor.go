@@ -17,7 +17,7 @@ import (
 
 // Placement is where a service runs, as one line of the monitor's
 // placement stream says. It mirrors the monitor's JSON; the proxy uses only
-// Service, Address and Epoch.
+// Service, Address, Epoch and Held.
 type Placement struct {
 	Service string     `json:"service"`
 	Where   string     `json:"where"` // primary, standby or spare
@@ -25,6 +25,10 @@ type Placement struct {
 	Address netip.Addr `json:"address"`
 	Since   time.Time  `json:"since"`
 	Epoch   uint64     `json:"epoch"`
+	// Held: the service is moving (a migration or failback); new requests
+	// wait until a placement without it arrives, then go to that
+	// placement's address. Requests already sent finish.
+	Held bool `json:"held,omitempty"`
 }
 
 // SuspectReport is the body of a suspect report to the monitor.

@@ -51,7 +51,7 @@ func TestReconnectPicksUpChanges(t *testing.T) {
 }
 
 func TestStalePlacementIgnored(t *testing.T) {
-	s := newService(Service{Name: "web", Port: 80})
+	s := newService(Service{Name: "web", Port: 80}, DefaultHeldMax)
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 	if res := s.setPlacement(place(a, 5)); !res.changed || !res.first {
 		t.Fatal("first placement not applied")

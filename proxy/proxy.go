@@ -75,10 +75,12 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 	}
 	p.life, p.cancel = context.WithCancel(context.Background())
 	for _, sc := range cfg.Services {
-		s := newService(sc)
+		s := newService(sc, cfg.HeldMax)
+		s.onStale = p.staleMoveHold
 		p.byHost[sc.Host] = s
 		p.byName[sc.Name] = s
 		p.m.held.WithLabelValues(sc.Name).Set(0)
+		p.m.placementHeld.WithLabelValues(sc.Name).Set(0)
 	}
 	p.rp = p.newReverseProxy(opts.Transport)
 	return p, nil
@@ -157,6 +159,9 @@ func (p *Proxy) apply(pl Placement) {
 		return
 	}
 	res := s.setPlacement(pl)
+	if !res.stale {
+		p.logMoveHold(pl, res)
+	}
 	switch {
 	case res.stale:
 		p.log.Warn("ignored a placement with an older epoch", "service", pl.Service, "epoch", pl.Epoch)
@@ -178,8 +183,14 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 		stop()
 		return
 	}
-	p.log.Warn("backend suspect; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
-	p.spawn(func() { p.report(s.cfg.Name, b, reason) })
+	if s.moving() {
+		// The monitor stopped this backend on purpose (a migration or
+		// failback): hold and retry, but report nothing.
+		p.log.Info("backend failed during a move; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
+	} else {
+		p.log.Warn("backend suspect; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
+		p.spawn(func() { p.report(s.cfg.Name, b, reason) })
+	}
 	p.spawn(func() { p.recheck(hctx, s, h) })
 }
 

@@ -28,6 +28,14 @@ type service struct {
 	hold      *hold         // non-nil while requests are held
 	changed   chan struct{} // closed and replaced on every change of backend or hold
 	held      int           // requests waiting now
+
+	moveHeld  bool      // the placement says Held: a move is under way
+	heldSince time.Time // when moveHeld began
+	heldMax   time.Duration
+	heldStale bool // moveHeld outlived heldMax and is ignored
+	// onStale is called once (with s.mu held) when a move hold is first
+	// found older than heldMax.
+	onStale func(name string, held time.Duration)
 }
 
 // hold is one episode of holding a service's requests.
@@ -38,8 +46,8 @@ type hold struct {
 	stop    context.CancelFunc // ends the recheck loop
 }
 
-func newService(cfg Service) *service {
-	return &service{cfg: cfg, changed: make(chan struct{})}
+func newService(cfg Service, heldMax time.Duration) *service {
+	return &service{cfg: cfg, changed: make(chan struct{}), heldMax: heldMax}
 }
 
 // broadcast wakes every waiter. Called with s.mu held.
@@ -52,10 +60,45 @@ func (s *service) broadcast() {
 func (s *service) current() (*backend, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hold == nil && s.backend != nil {
+	if s.hold == nil && s.backend != nil && !s.movingLocked() {
 		return s.backend, nil
 	}
 	return nil, s.changed
+}
+
+// moving reports whether the placement holds the service for a move.
+func (s *service) moving() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.movingLocked()
+}
+
+// moveHoldLeft returns how long the running move hold is still honoured,
+// or 0 when there is none or it has no limit.
+func (s *service) moveHoldLeft() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.movingLocked() || s.heldMax <= 0 {
+		return 0
+	}
+	return max(s.heldMax-time.Since(s.heldSince), time.Millisecond)
+}
+
+// movingLocked is moving with s.mu held. A move hold older than heldMax
+// is ignored: a monitor that died mid-move must not keep the service held
+// until another one takes over.
+func (s *service) movingLocked() bool {
+	if !s.moveHeld {
+		return false
+	}
+	if s.heldMax > 0 && time.Since(s.heldSince) > s.heldMax {
+		if !s.heldStale && s.onStale != nil {
+			s.onStale(s.cfg.Name, time.Since(s.heldSince))
+		}
+		s.heldStale = true
+		return false
+	}
+	return true
 }
 
 // enqueue counts one more held request unless the queue is full.
@@ -113,6 +156,9 @@ type applied struct {
 	first   bool // it is the first address the proxy learned
 	ended   bool // a hold ended with it
 	stale   bool // ignored: older epoch than the one in force
+	held    bool // a move hold began with it
+	release bool // a move hold ended with it
+	expired bool // the move hold that ended had outlived heldMax
 }
 
 // setPlacement applies a placement from the monitor.
@@ -131,10 +177,14 @@ func (s *service) setPlacement(p Placement) applied {
 		old = s.backend.addr
 	}
 	s.placement = p
+	res := s.setMoveHeld(p.Held)
 	if addr == old {
-		return applied{}
+		if res.held || res.release {
+			s.broadcast()
+		}
+		return res
 	}
-	res := applied{changed: true, first: !old.IsValid()}
+	res.changed, res.first = true, !old.IsValid()
 	s.backend = nil
 	if addr.IsValid() {
 		s.backend = newBackend(addr)
@@ -146,4 +196,19 @@ func (s *service) setPlacement(p Placement) applied {
 	}
 	s.broadcast()
 	return res
+}
+
+// setMoveHeld applies a placement's Held flag. s.mu is held; the caller
+// broadcasts.
+func (s *service) setMoveHeld(held bool) applied {
+	switch {
+	case held && !s.moveHeld:
+		s.moveHeld, s.heldSince, s.heldStale = true, time.Now(), false
+		return applied{held: true}
+	case !held && s.moveHeld:
+		res := applied{release: true, expired: s.heldStale}
+		s.moveHeld, s.heldStale = false, false
+		return res
+	}
+	return applied{}
 }

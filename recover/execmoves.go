@@ -49,7 +49,9 @@ func (r *runner) doMove(ctx context.Context, svc Service, a RunStep) (StepResult
 func (r *runner) holdOrRelease(ctx context.Context, svc Service, a RunStep) (StepResult, error) {
 	h := r.e.cfg.Deps.Holder
 	if h == nil {
-		return StepResult{Note: "no proxy configured"}, nil
+		// The placement's Held flag, persisted when this step is done,
+		// reaches the proxies through the placement stream.
+		return StepResult{Note: "through the placement stream"}, nil
 	}
 	verb, fn := "hold", h.Hold
 	if a.Step.Kind == StepRelease {

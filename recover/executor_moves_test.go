@@ -41,10 +41,14 @@ func (w *moveWorld) start() {
 	w.reg = prometheus.NewRegistry() // a new monitor process
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
+	var holder Holder // the hook is optional: nil proxy, nil interface
+	if w.proxy != nil {
+		holder = w.proxy
+	}
 	w.exec = NewExecutor(ExecutorConfig{
 		Store: w.store,
 		Deps: Deps{Activator: w.agent, Confirmer: w.agent, Health: w.health, DNS: w.dns, Notifier: &fakeNotifier{},
-			Holder: w.proxy, Migrator: w.mig, Deactivator: w.deact},
+			Holder: holder, Migrator: w.mig, Deactivator: w.deact},
 		Services: w.services, Epoch: 3, MaxMigrations: w.maxMigrations, HealthInterval: time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler), OnSave: func(r Record) { w.saves <- r },
 		Metrics: NewMetrics(w.reg),
@@ -311,4 +315,72 @@ func TestExecutorMigrationResumesAfterKill(t *testing.T) {
 		t.Errorf("migrate api once web is done: %v", err)
 	}
 	w.settled("api", ResultMigrated)
+}
+
+// heldAt is a placement change as the proxies see it.
+type heldAt struct {
+	addr netip.Addr
+	held bool
+}
+
+// TestExecutorHoldTravelsWithThePlacement checks that a migration holds
+// the service through its placement, with or without a Holder hook: the
+// held placement is persisted before the copy stops the container, the DNS
+// flip keeps the hold at the new address, and the release (or the undo of
+// an aborted move) clears it.
+func TestExecutorHoldTravelsWithThePlacement(t *testing.T) {
+	tests := []struct {
+		name   string
+		hook   bool
+		fail   error
+		result string
+		want   []heldAt
+	}{
+		{"hook, migrated", true, nil, ResultMigrated, []heldAt{{standbyAddr, true}, {spareAddr, true}, {spareAddr, false}}},
+		{"no hook, migrated", false, nil, ResultMigrated, []heldAt{{standbyAddr, true}, {spareAddr, true}, {spareAddr, false}}},
+		{"no hook, copy fails", false, errStorageFull, ResultAborted, []heldAt{{standbyAddr, true}, {standbyAddr, false}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newMoveWorld(t, []string{"web"}, 0, nil)
+			if !tc.hook {
+				w.stop()
+				w.proxy = nil
+				w.start()
+			}
+			started := make(chan string, 1)
+			w.mig.mu.Lock()
+			w.mig.started, w.mig.fail = started, tc.fail
+			w.mig.mu.Unlock()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, changes, err := w.store.WatchPlacements(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.exec.Migrate(ctx, "web", "spare-1", FromCLI, "operator"); err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			recs, err := w.store.Load(ctx)
+			if err != nil || len(recs) != 1 || !recs[0].Placement.Held {
+				t.Fatalf("while the copy runs the stored placement is %+v (%v), want held", recs, err)
+			}
+			r := w.until(tc.result, closedAs("web", tc.result))
+			if r.Placement.Held {
+				t.Errorf("closed %s with the placement still held", tc.result)
+			}
+			var got []heldAt
+			for len(changes) > 0 {
+				p := <-changes
+				got = append(got, heldAt{p.Address, p.Held})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("placement changes %v, want %v", got, tc.want)
+			}
+			if tc.hook && (w.proxy.holds != 1 || w.proxy.releases != 1) {
+				t.Errorf("hook: %d holds %d releases, want 1 each", w.proxy.holds, w.proxy.releases)
+			}
+		})
+	}
 }

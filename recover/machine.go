@@ -235,8 +235,10 @@ func (m *Machine) phase(name string, at time.Time) {
 	inc.Phases = append(inc.Phases, PhaseTime{Phase: name, At: at})
 }
 
-// close ends the open incident.
+// close ends the open incident. A closed incident leaves no hold behind,
+// however it ended.
 func (m *Machine) close(at time.Time, result string) {
+	m.rec.Placement.Held = false
 	m.rec.Incident.Closed = at
 	m.rec.Incident.Result = result
 }

@@ -167,7 +167,22 @@ func (h *harness) run(cmd string) string {
 	if serr := h.store.Save(context.Background(), h.m.Record()); serr != nil {
 		h.t.Fatalf("save: %v", serr)
 	}
+	h.checkHeld(cmd)
 	return formatStep(h.m, acts, err)
+}
+
+// checkHeld asserts, after every command of every scenario, that only a
+// running migration or failback holds its service's requests: a closed or
+// stuck incident never leaves the placement held.
+func (h *harness) checkHeld(cmd string) {
+	r := h.m.Record()
+	if !r.Placement.Held {
+		return
+	}
+	inc := r.Incident
+	if !inc.Open() || r.State == Stuck || inc.Kind == KindFailover {
+		h.t.Errorf("after %q: placement held while %s (incident %+v)", cmd, r.State, inc)
+	}
 }
 
 func (h *harness) service(args map[string]string) string {
@@ -346,6 +361,9 @@ func formatStep(m *Machine, acts []Action, err error) string {
 func formatState(m *Machine) string {
 	r := m.Record()
 	s := fmt.Sprintf("state: %s at %s %s %s", r.State, r.Placement.Where, r.Placement.Host, r.Placement.Address)
+	if r.Placement.Held {
+		s += " held"
+	}
 	inc := r.Incident
 	if inc == nil {
 		return s
@@ -371,7 +389,11 @@ func formatState(m *Machine) string {
 func formatRecord(r Record) string {
 	var b strings.Builder
 	p := r.Placement
-	fmt.Fprintf(&b, "service %s %s; placement %s %s %s since %s epoch %d; moves %d\n", r.Service, r.State, p.Where, p.Host, p.Address, off(p.Since), p.Epoch, len(r.Moves))
+	held := ""
+	if p.Held {
+		held = " held"
+	}
+	fmt.Fprintf(&b, "service %s %s; placement %s %s %s%s since %s epoch %d; moves %d\n", r.Service, r.State, p.Where, p.Host, p.Address, held, off(p.Since), p.Epoch, len(r.Moves))
 	inc := r.Incident
 	if inc == nil {
 		return b.String()

@@ -137,6 +137,10 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 	case StepCopy:
 		inc.To = ev.Result.Address
 		m.phase(movePhase[s.Kind], ev.At)
+	case StepHold, StepRelease:
+		// The placement carries the hold to every proxy (see Placement.Held).
+		m.rec.Placement.Held = s.Kind == StepHold
+		m.phase(movePhase[s.Kind], ev.At)
 	default:
 		if p, ok := movePhase[s.Kind]; ok {
 			m.phase(p, ev.At)
@@ -164,7 +168,9 @@ func (m *Machine) disagree(ev StepDone) ([]Action, error) {
 func (m *Machine) place(at time.Time) {
 	inc := m.rec.Incident
 	if m.isMove() {
+		held := m.rec.Placement.Held
 		m.rec.Placement = m.movePlacement(at)
+		m.rec.Placement.Held = held // the release step ends the hold, at the new place
 		return
 	}
 	m.rec.Placement = Placement{
@@ -237,6 +243,7 @@ func (m *Machine) stickWith(now time.Time, reason string) ([]Action, error) {
 	if err := m.stick(); err != nil {
 		return nil, err
 	}
+	m.rec.Placement.Held = false // no service stays held while an operator is needed
 	inc.Stuck = reason
 	m.phase("stuck", now)
 	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Reason: "incident stuck: " + reason}}, nil

@@ -55,5 +55,5 @@ func decodeRecord(b []byte) (Record, error) {
 // samePlacement compares placements, times by instant.
 func samePlacement(a, b Placement) bool {
 	return a.Service == b.Service && a.Where == b.Where && a.Host == b.Host &&
-		a.Address == b.Address && a.Since.Equal(b.Since) && a.Epoch == b.Epoch
+		a.Address == b.Address && a.Since.Equal(b.Since) && a.Epoch == b.Epoch && a.Held == b.Held
 }

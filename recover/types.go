@@ -50,6 +50,12 @@ type Placement struct {
 	Address netip.Addr `json:"address"`
 	Since   time.Time  `json:"since"`
 	Epoch   uint64     `json:"epoch"`
+	// Held asks every proxy to hold the service's new requests (they wait
+	// instead of going to Address) until a placement without it arrives;
+	// requests already sent finish. A migration or failback sets it once its
+	// hold step is done and clears it with its release step; an incident
+	// that ends or sticks always clears it, so no service stays held.
+	Held bool `json:"held,omitempty"`
 }
 
 // StepStatus is the progress of one playbook step in an incident.
