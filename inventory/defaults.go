@@ -67,7 +67,9 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	}
 
 	p := &inv.Proxy
-	setStr(&p.Monitor, "http://"+localAddr(m.Listen))
+	if p.Monitors == nil { // an explicit [] is an error (validate.go)
+		p.Monitors = []string{"http://" + localAddr(m.Listen)}
+	}
 	d.defDur("proxy.probe-timeout", &p.ProbeTimeout, DefaultProbeTimeout)
 	d.defDur("proxy.hold", &p.Hold, DefaultHold)
 	d.defInt("proxy.queue", &p.Queue, DefaultQueue)

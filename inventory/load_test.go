@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestDefaults(t *testing.T) {
 		{"hypervisor zone", inv.Hypervisors[0].Zone, inventory.DefaultZone},
 		{"standby zone", inv.Standby[0].Zone, inventory.DefaultZone},
 		{"proxy.listen", inv.Proxy.Listen, ""},
-		{"proxy.monitor", inv.Proxy.Monitor, "http://" + inventory.DefaultMonitorListen},
+		{"proxy.monitor", inv.Proxy.Monitors, []string{"http://" + inventory.DefaultMonitorListen}},
 		{"proxy.probe-timeout", inv.Proxy.ProbeTimeout, inventory.DefaultProbeTimeout},
 		{"proxy.hold", inv.Proxy.Hold, inventory.DefaultHold},
 		{"proxy.queue", inv.Proxy.Queue, inventory.DefaultQueue},
@@ -157,7 +158,7 @@ func TestDefaultsFollowOtherKeys(t *testing.T) {
 	if got := inv.Monitor.Timeout; got != 150*time.Millisecond {
 		t.Errorf("monitor.timeout = %v, want half of 300ms", got)
 	}
-	if got := inv.Proxy.Monitor; got != "http://127.0.0.1:9000" {
+	if got := inv.Proxy.Monitors; len(got) != 1 || got[0] != "http://127.0.0.1:9000" {
 		t.Errorf("proxy.monitor = %q, want the monitor's listen port on loopback", got)
 	}
 	if s := inv.Services[0]; s.ProbeTimeout != 7*time.Millisecond || s.Hold != 9*time.Second {
@@ -236,5 +237,35 @@ func TestLookupsAndSummary(t *testing.T) {
 	want := "2 hypervisors, 2 VMs, 2 services (1 warm, 1 cold), 1 standby VM, 1 spare"
 	if got := inv.Summary(); got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
+
+// TestProxyMonitorOneOrMany: proxy.monitor takes one URL or a list of them
+// (several monitors), and names the bad entry of a list.
+func TestProxyMonitorOneOrMany(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want []string
+		err  string
+	}{
+		{yaml: "proxy: {monitor: 'http://10.0.0.1:9180'}\n", want: []string{"http://10.0.0.1:9180"}},
+		{yaml: "proxy:\n  monitor: [http://10.0.0.1:9180, http://10.0.0.2:9180]\n", want: []string{"http://10.0.0.1:9180", "http://10.0.0.2:9180"}},
+		{yaml: "proxy:\n  monitor: [http://10.0.0.1:9180, 'ftp://x']\n", err: "proxy.monitor[1]"},
+		{yaml: "proxy:\n  monitor: []\n", err: "proxy.monitor: required: at least one monitor URL"},
+	} {
+		inv, err := inventory.Parse("m.yaml", []byte(minimal+tc.yaml))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err = %v, want it to name %q", tc.yaml, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.yaml, err)
+			continue
+		}
+		if !slices.Equal(inv.Proxy.Monitors, tc.want) {
+			t.Errorf("%q: proxy.monitor = %q, want %q", tc.yaml, inv.Proxy.Monitors, tc.want)
+		}
 	}
 }

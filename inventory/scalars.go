@@ -133,6 +133,22 @@ func (d *decoder) strings(dst *[]string) func(*yaml.Node, string) {
 	}
 }
 
+// stringOrStrings decodes one string, or a sequence of them.
+func (d *decoder) stringOrStrings(dst *[]string) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if n = d.resolve(n, path); n == nil || isNull(n) {
+			return
+		}
+		if n.Kind == yaml.SequenceNode {
+			d.strings(dst)(n, path)
+			return
+		}
+		var s string
+		d.str(&s)(n, path)
+		*dst = []string{s}
+	}
+}
+
 // stringMap decodes a mapping of scalars to scalars.
 func (d *decoder) stringMap(dst *map[string]string) func(*yaml.Node, string) {
 	return func(n *yaml.Node, path string) {

@@ -158,7 +158,7 @@ func (d *decoder) spare(n *yaml.Node, path string, x *Spare) {
 func (d *decoder) proxy(n *yaml.Node, path string, x *Proxy) {
 	d.mapping(n, path, []field{
 		{"listen", d.str(&x.Listen)},
-		{"monitor", d.str(&x.Monitor)},
+		{"monitor", d.stringOrStrings(&x.Monitors)},
 		{"probe-timeout", d.duration(&x.ProbeTimeout)},
 		{"hold", d.duration(&x.Hold)},
 		{"queue", d.integer(&x.Queue)},

@@ -216,8 +216,10 @@ type Overload struct {
 type Proxy struct {
 	// Listen is the proxy's HTTP address, host:port; empty when no proxy runs.
 	Listen string
-	// Monitor is the monitor's base URL the proxy streams placements from.
-	Monitor string
+	// Monitors are the base URLs of the monitors the proxy streams
+	// placements from and reports to, tried in turn (several monitors,
+	// package ha); in YAML one URL or a list.
+	Monitors []string
 	// ProbeTimeout is the default per-request ICMP probe timeout.
 	ProbeTimeout time.Duration
 	// Hold is the default longest time a request is held during a relocation.

@@ -187,7 +187,16 @@ func (d *decoder) checkProxy(x *Proxy) {
 		d.hostPort("proxy.listen", x.Listen, true)
 	}
 	if d.has("proxy.monitor") {
-		d.url("proxy.monitor", x.Monitor, "http", "https")
+		if len(x.Monitors) == 0 {
+			d.errPath("proxy.monitor", "required: at least one monitor URL")
+		}
+		for i, u := range x.Monitors {
+			p := "proxy.monitor"
+			if len(x.Monitors) > 1 {
+				p = index(p, i)
+			}
+			d.url(p, u, "http", "https")
+		}
 	}
 	d.positive("proxy.probe-timeout", x.ProbeTimeout)
 	d.positive("proxy.hold", x.Hold)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,12 +29,12 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
 	listen := fs.String("listen", "", "`host:port` to serve (default: proxy.listen)")
-	monitorURL := fs.String("monitor", "", "monitor base `URL` (default: proxy.monitor)")
+	monitorURL := fs.String("monitor", "", "monitor base `URL`s, comma-separated with several monitors (default: proxy.monitor)")
 	metrics := fs.String("metrics", "", "`host:port` serving /metrics; empty: none")
 	noProbe := fs.Bool("no-probe", false, "do not probe backends with ICMP (no root needed; only failed connections are noticed)")
 	newLogger := logFlags(fs, stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL] [--metrics ADDR] [--no-probe]")
+		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL[,URL...]] [--metrics ADDR] [--no-probe]")
 		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
 		fs.PrintDefaults()
 	}
@@ -56,8 +57,11 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if addr == "" {
 		return withCode(2, errors.New("no address to serve: set proxy.listen in the inventory or --listen"))
 	}
-	monURL := proxyFlagOr(*monitorURL, inv.Proxy.Monitor)
-	mon, err := proxy.NewMonitorClient(monURL, nil)
+	urls := inv.Proxy.Monitors
+	if *monitorURL != "" {
+		urls = strings.Split(*monitorURL, ",")
+	}
+	mon, err := monitorClients(urls)
 	if err != nil {
 		return withCode(2, err)
 	}
@@ -83,7 +87,7 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 		servers = append(servers, &http.Server{Addr: *metrics, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
 	}
 	logger.Info("starting proxy", "component", "proxy-cmd", "version", version, "listen", addr,
-		"monitor", monURL, "metrics", *metrics, "probe", !*noProbe)
+		"monitors", urls, "metrics", *metrics, "probe", !*noProbe)
 	return serveProxy(ctx, p, servers, logger)
 }
 
@@ -127,6 +131,19 @@ func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, log
 }
 
 // proxyFlagOr returns the first of ss that is not empty.
+// monitorClients is the proxy's Monitor over the monitors at urls.
+func monitorClients(urls []string) (proxy.Monitor, error) {
+	clients := make([]proxy.Monitor, 0, len(urls))
+	for _, u := range urls {
+		c, err := proxy.NewMonitorClient(strings.TrimSpace(u), nil)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, c)
+	}
+	return proxy.NewMonitors(clients...)
+}
+
 func proxyFlagOr(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
