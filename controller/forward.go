@@ -112,16 +112,41 @@ func (c *Controller) observeLeader(ctx context.Context) {
 
 // triggerOrReport hands a failure the monitor confirmed to the executor
 // while this monitor leads. A follower passes it to the leader as a suspect
-// report instead: one vantage point more for the leader's confirm step.
+// report instead (one vantage point more for the leader's confirm step);
+// when the report fails (the leader died), it waits for a change of leader
+// and tries again, until ctx ends.
 func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) error {
-	leader, err := c.awaitRole(ctx)
-	if err != nil {
-		return err
+	for {
+		c.mu.RLock()
+		changed := c.roleChanged
+		c.mu.RUnlock()
+		leader, err := c.awaitRole(ctx)
+		if err != nil {
+			return err
+		}
+		if leader == nil {
+			_ = c.trigger(ctx, svc, recover.FromMonitor, reason) // logged and counted there
+			return nil
+		}
+		err = c.report(ctx, *leader, svc, reason)
+		if err == nil {
+			return nil
+		}
+		c.log.Warn("failure not passed on yet; waiting for a change of leader", "service", svc, "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
+		case <-changed:
+		case <-t.C:
+		}
+		t.Stop()
 	}
-	if leader == nil {
-		_ = c.trigger(ctx, svc, recover.FromMonitor, reason) // logged and counted there
-		return nil
-	}
+}
+
+// report sends a suspect report about svc to the leader.
+func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason string) error {
 	body, _ := json.Marshal(triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)})
 	u := fmt.Sprintf("http://%s/v1/services/%s/suspect", leader.Address, url.PathEscape(svc))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
@@ -141,4 +166,38 @@ func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) er
 	}
 	c.log.Info("failure reported to the leader", "service", svc, "leader", leader.Name)
 	return nil
+}
+
+// leaderStatusTimeout bounds a follower's wait for the leader's status.
+const leaderStatusTimeout = 2 * time.Second
+
+// leaderStatus fetches GET /v1/status from the leader (errNoLeader when
+// none other than this monitor is known).
+func (c *Controller) leaderStatus(ctx context.Context) (Status, error) {
+	c.mu.RLock()
+	l := c.leader
+	c.mu.RUnlock()
+	if l.Name == "" || l.Name == c.name || l.Address == "" {
+		return Status{}, errNoLeader
+	}
+	ctx, cancel := context.WithTimeout(ctx, leaderStatusTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.Address+"/v1/status", nil)
+	if err != nil {
+		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
+	}
+	req.Header.Set(forwardedHeader, c.name)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Status{}, fmt.Errorf("ask leader %s for its status: %s", l.Name, resp.Status)
+	}
+	var st Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return Status{}, fmt.Errorf("decode the status of leader %s: %w", l.Name, err)
+	}
+	return st, nil
 }
