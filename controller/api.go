@@ -93,7 +93,19 @@ func (c *Controller) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "epoch": c.epoch(), "monitor": c.name, "leader": c.leading() != nil})
 }
 
+// getStatus answers with this monitor's status. A follower passes on the
+// leader's, which also knows what it prepared on the agents, and falls back
+// to its own (from the store) when the leader cannot answer.
 func (c *Controller) getStatus(w http.ResponseWriter, r *http.Request) {
+	if c.leading() == nil && r.Header.Get(forwardedHeader) == "" {
+		if st, err := c.leaderStatus(r.Context()); err == nil {
+			st.Monitor = c.name
+			writeJSON(w, http.StatusOK, st)
+			return
+		} else if !errors.Is(err, errNoLeader) {
+			c.log.Debug("leader's status unavailable; answering from the store", "err", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, c.Status(r.Context()))
 }
 

@@ -46,8 +46,15 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 		t.Fatal("both monitors lead")
 	}
 	a.eventually("web prepared by the leader", func() bool { return a.service("web").Standby.Prepared })
-	if st := b.service("web"); st.Standby.Prepared || st.Standby.Note == "" {
-		t.Errorf("a follower reports its own preparation: %+v", st.Standby)
+	// A follower passes on the leader's status, which knows what it
+	// prepared; its own, from the store, cannot know.
+	if st := b.status(); st.Monitor != "mon-b" || !b.service("web").Standby.Prepared {
+		t.Errorf("follower's status: monitor %q, web standby %+v; want mon-b and the leader's preparation", st.Monitor, b.service("web").Standby)
+	}
+	for _, s := range b.ctrl.Status(context.Background()).Services {
+		if s.Service == "web" && (s.Standby.Prepared || s.Standby.Note == "") {
+			t.Errorf("a follower's own status claims a preparation: %+v", s.Standby)
+		}
 	}
 
 	// A mutating call to the follower is forwarded to the leader.
