@@ -348,9 +348,9 @@ func TestExecutorHoldTravelsWithThePlacement(t *testing.T) {
 				w.proxy = nil
 				w.start()
 			}
-			started := make(chan string, 1)
+			started, block := make(chan string, 1), make(chan struct{})
 			w.mig.mu.Lock()
-			w.mig.started, w.mig.fail = started, tc.fail
+			w.mig.started, w.mig.block, w.mig.fail = started, block, tc.fail
 			w.mig.mu.Unlock()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -366,6 +366,7 @@ func TestExecutorHoldTravelsWithThePlacement(t *testing.T) {
 			if err != nil || len(recs) != 1 || !recs[0].Placement.Held {
 				t.Fatalf("while the copy runs the stored placement is %+v (%v), want held", recs, err)
 			}
+			close(block) // the copy ends once the store was read
 			r := w.until(tc.result, closedAs("web", tc.result))
 			if r.Placement.Held {
 				t.Errorf("closed %s with the placement still held", tc.result)
