@@ -1,0 +1,89 @@
+package hatest
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Cutter is a loopback TCP proxy in front of one etcd member. Cut drops
+// every proxied connection and refuses new ones, as a network partition
+// between a client and its member would, while the member keeps serving the
+// others.
+type Cutter struct {
+	l      net.Listener
+	target string
+
+	mu    sync.Mutex
+	conns []net.Conn
+	cut   time.Time
+	wg    sync.WaitGroup
+}
+
+// NewCutter proxies a new loopback port to targetURL (a member's client
+// URL) until Cut or the end of the test.
+func NewCutter(t testing.TB, targetURL string) *Cutter {
+	t.Helper()
+	u, err := url.Parse(targetURL)
+	if err != nil {
+		t.Fatalf("cutter target %q: %v", targetURL, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("cutter listen: %v", err)
+	}
+	c := &Cutter{l: l, target: u.Host}
+	c.wg.Go(c.accept)
+	t.Cleanup(func() { c.Cut() })
+	return c
+}
+
+// URL is the proxy's address as an etcd endpoint.
+func (c *Cutter) URL() string { return "http://" + c.l.Addr().String() }
+
+func (c *Cutter) accept() {
+	for {
+		in, err := c.l.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", c.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		c.mu.Lock()
+		if !c.cut.IsZero() { // cut while dialing
+			c.mu.Unlock()
+			in.Close()
+			out.Close()
+			return
+		}
+		c.conns = append(c.conns, in, out)
+		c.mu.Unlock()
+		c.wg.Go(func() { io.Copy(out, in); out.Close() })
+		c.wg.Go(func() { io.Copy(in, out); in.Close() })
+	}
+}
+
+// Cut closes the listener and every proxied connection, waits for the
+// proxy's goroutines, and returns when the cut happened (the first call's
+// time on later calls).
+func (c *Cutter) Cut() time.Time {
+	c.mu.Lock()
+	if c.cut.IsZero() {
+		c.cut = time.Now()
+	}
+	at := c.cut
+	c.l.Close()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+	c.mu.Unlock()
+	c.wg.Wait()
+	return at
+}
