@@ -3,11 +3,14 @@
 // in the lab's BIND, a standby agent in-process against standby-1, an
 // inventory) and runs the monitor daemon (package controller) in-process
 // against it, then breaks a primary and checks that the service answers at
-// its name from the standby.
+// its name from the standby. The HA tests (ha_test.go) run three monitors
+// over a real three-member etcd in the test process (package ha/hatest) and
+// kill, or cut off from etcd, the leader in the middle of an incident.
 //
 // Lab names and addresses it owns: instances and DNS names t-e2e-*, primaries
-// on host-a at 10.200.0.160-169 (one per test), standby containers from its
-// own agent's pool 10.200.1.150-169.
+// on host-a at 10.200.0.160-169 (one per test; .168 the HA kill tests, .169
+// the HA partition test), standby containers from its own agent's pool
+// 10.200.1.150-169.
 //
 // The package has no code besides its tests. They need the lab
 // (examples/lab/lab.sh up) and root (ICMP); without the lab they skip, or

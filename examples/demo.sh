@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # examples/demo.sh: what `make demo` runs. On a Debian/Ubuntu machine as root
-# it brings the lab up, builds understudy, starts the standby agent, the
-# monitor and the proxy in the background, runs one drill on the warm
-# service (web) and one on the cold service (api) with load through DNS and
-# through the proxy, prints both reports, writes their JSON and SVG charts,
-# and leaves everything running.
+# it brings the lab up, builds understudy, starts the standby agent, three
+# monitors (one leads, on an etcd cluster they run themselves with --peers)
+# and the proxy in the background, runs one drill on the warm service (web)
+# and one on the cold service (api) with load through DNS and through the
+# proxy, prints both reports, writes their JSON and SVG charts, then kills
+# the leading monitor with SIGKILL, shows another one take over, runs one
+# more drill under the new leader, and leaves everything running.
 #
 # Idempotent: a second run stops the daemons of the first (by their pid
 # files) and starts again from services on their primaries.
@@ -32,7 +34,14 @@ LOAD=${DEMO_LOAD:-10}
 LOCK=/tmp/understudy-lab.lock
 BIN=${UNDERSTUDY_BIN:-$ROOT/bin/understudy}
 PKI=$LAB_DIR/pki
-DAEMONS=(agent monitor proxy)
+MONITORS=(mon-a mon-b mon-c)
+DAEMONS=(agent "${MONITORS[@]}" monitor proxy) # monitor: the single one of older demos
+# Each monitor's API port and etcd peer port; mon-a's API is the inventory's
+# monitor.listen, which the drill and `understudy status -f` ask.
+declare -A API=([mon-a]=9180 [mon-b]=9181 [mon-c]=9182)
+declare -A PEER=([mon-a]=23801 [mon-b]=23802 [mon-c]=23803)
+PEERS=mon-a=http://127.0.0.1:23801,mon-b=http://127.0.0.1:23802,mon-c=http://127.0.0.1:23803
+MONITOR_URLS=http://127.0.0.1:9180,http://127.0.0.1:9181,http://127.0.0.1:9182
 
 step() { printf '\n== %s\n' "$*"; }
 die() {
@@ -102,7 +111,24 @@ agent_ready() {
 	curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/monitor.crt" --key "$PKI/monitor.key" \
 		https://127.0.0.1:9443/v1/health | grep -q '"ready":true'
 }
-monitor_ready() { curl -sf --max-time 2 http://127.0.0.1:9180/healthz; }
+monitor_ready() { curl -sf --max-time 2 "http://127.0.0.1:$1/healthz"; }
+
+# start_monitor NAME: one of the three monitors, with its etcd member.
+start_monitor() {
+	start_daemon "$1" monitor -f "$INV" --name "$1" --listen "127.0.0.1:${API[$1]}" --peers "$PEERS"
+}
+
+# leader: prints the monitor whose /healthz says it leads; fails if none.
+leader() {
+	local m
+	for m in "${MONITORS[@]}"; do
+		if curl -sf --max-time 1 "http://127.0.0.1:${API[$m]}/healthz" | grep -q '"leader":true'; then
+			echo "$m"
+			return 0
+		fi
+	done
+	return 1
+}
 proxy_ready() { curl -sf --max-time 2 -H 'Host: web.lab.test' http://127.0.0.1:8080/; }
 
 # reset_service NAME: asks the monitor to put a service back on its primary
@@ -127,11 +153,11 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 	# the monitor's state goes (the drill history drills.jsonl stays), and
 	# with it the agent's state (its epoch must not be ahead of the new
 	# monitor's) and the standby containers of web and api it prepared.
-	rm -rf "$LAB_DIR/monitor/etcd"
+	rm -rf "$LAB_DIR/monitor/etcd" "$LAB_DIR"/monitor/etcd-peer-*
 	agent_state=$(sed -n 's/^state-dir:[[:space:]]*//p' "$LAB_DIR/agent.yaml")
 	[ -n "$agent_state" ] && rm -rf "${agent_state:?}"/*
 	LXD_DIR=$LAB_DIR/standby-1 LXD_CONF=$LAB_DIR/.lxc-client lxc delete --force web api 2>/dev/null || true
-	for port in 9443 9180 8080; do
+	for port in 9443 9180 9181 9182 23801 23802 23803 8080; do
 		if ss -Hltn "sport = :$port" | grep -q .; then
 			die "port $port is taken by a process this demo did not start: $(ss -Hltnp "sport = :$port")"
 		fi
@@ -147,9 +173,13 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 	"$BIN" dns set -f "$INV" api.lab.test. 10.200.0.12 >/dev/null
 	start_daemon agent agent --config "$LAB_DIR/agent.yaml"
 	wait_for "standby agent https://127.0.0.1:9443/v1/health" agent_ready
-	start_daemon monitor monitor -f "$INV"
-	wait_for "monitor http://127.0.0.1:9180/healthz" monitor_ready
-	start_daemon proxy proxy -f "$INV"
+	# Together: each member waits for a majority of the three.
+	for m in "${MONITORS[@]}"; do start_monitor "$m"; done
+	for m in "${MONITORS[@]}"; do
+		wait_for "monitor $m http://127.0.0.1:${API[$m]}/healthz" monitor_ready "${API[$m]}"
+	done
+	wait_for "a leading monitor" leader
+	start_daemon proxy proxy -f "$INV" --monitor "$MONITOR_URLS"
 	wait_for "proxy http://127.0.0.1:8080 (Host: web.lab.test)" proxy_ready
 	reset_service web
 	reset_service api
@@ -169,6 +199,34 @@ drill() {
 drill web
 drill api
 
+step "monitors: kill the leader with SIGKILL; another one takes over"
+old=$(leader)
+for m in "${MONITORS[@]}"; do [ "$m" != "$old" ] && survivor=$m && break; done
+"$BIN" status --url "http://127.0.0.1:${API[$survivor]}" | sed -n '1,4p'
+t0=${EPOCHREALTIME/./}
+kill -KILL "$(cat "$DEMO/$old.pid")"
+for _ in $(seq 200); do
+	new=$(leader || true)
+	[ -n "$new" ] && [ "$new" != "$old" ] && break
+	sleep 0.05
+done
+[ -n "$new" ] && [ "$new" != "$old" ] || die "no monitor took over from $old within 10 s"
+echo "   $old led; $new leads $(((${EPOCHREALTIME/./} - t0) / 1000)) ms after the SIGKILL"
+"$BIN" status --url "http://127.0.0.1:${API[$survivor]}" | sed -n '1,3p'
+
+step "drill web again, under the new leader (asked through ${survivor})"
+base=$OUT/web-$INJECT-after-takeover
+rc=0
+flock -w 900 "$LOCK" "$BIN" drill -f "$INV" --service web --inject "$INJECT" --load "$LOAD" --via both \
+	--monitor "http://127.0.0.1:${API[$survivor]}" --json "$base.json" --svg "$base.svg" --restore --wait 60s >"$base.txt" || rc=$?
+cat "$base.txt"
+echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
+
+step "restart $old: it rejoins as a follower"
+start_monitor "$old"
+wait_for "monitor $old http://127.0.0.1:${API[$old]}/healthz" monitor_ready "${API[$old]}"
+"$BIN" status --url "http://127.0.0.1:${API[$old]}" | sed -n '1,4p'
+
 step "summary (every drill so far: understudy drill history -f $INV)"
 "$BIN" drill history -f "$INV" | tail -n 12
 
@@ -177,6 +235,6 @@ cat <<EOT
 Everything keeps running (pids and logs in $DEMO):
   look:      $BIN status -f $INV
              $BIN drill -f $INV --service web --inject vm-freeze --via both --restore
-  stop the daemons:  kill \$(cat $DEMO/agent.pid $DEMO/monitor.pid $DEMO/proxy.pid)
+  stop the daemons:  kill \$(cat $DEMO/agent.pid $DEMO/mon-?.pid $DEMO/proxy.pid)
   tear down the lab: make lab-down   (stop the daemons first)
 EOT
