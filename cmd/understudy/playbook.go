@@ -10,7 +10,16 @@ import (
 	"strings"
 
 	"github.com/understudy/understudy/playbooks"
+	"github.com/understudy/understudy/recover"
 )
+
+// moves are the built-in playbooks of migrations and failbacks, which
+// recover builds in Go (they are not configurable); show prints them in the
+// playbook format.
+var moves = map[string]func() *playbooks.Playbook{
+	"migrate":  recover.DefaultMigratePlaybook,
+	"failback": recover.DefaultFailbackPlaybook,
+}
 
 // runPlaybook implements `understudy playbook list` and
 // `understudy playbook show NAME|FILE`: show prints an embedded default as
@@ -22,7 +31,7 @@ func runPlaybook(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: understudy playbook list")
 		fmt.Fprintln(stderr, "       understudy playbook show NAME|FILE")
-		fmt.Fprintf(stderr, "\nembedded defaults: %s\n", strings.Join(playbooks.Names(), ", "))
+		fmt.Fprintf(stderr, "\nembedded defaults: %s; built in: migrate, failback\n", strings.Join(playbooks.Names(), ", "))
 	}
 	if stop, err := parseFlags(fs, args); stop {
 		return err
@@ -33,6 +42,8 @@ func runPlaybook(_ context.Context, args []string, stdout, stderr io.Writer) err
 		for _, n := range playbooks.Names() {
 			fmt.Fprintln(stdout, n)
 		}
+		fmt.Fprintln(stdout, "migrate (built in)")
+		fmt.Fprintln(stdout, "failback (built in)")
 		return nil
 	case len(rest) == 2 && rest[0] == "show":
 		return showPlaybook(rest[1], stdout)
@@ -48,6 +59,10 @@ func showPlaybook(name string, stdout io.Writer) error {
 		_, err = stdout.Write(src)
 		return err
 	}
+	if build, ok := moves[name]; ok {
+		fmt.Fprintf(stdout, "# Built-in playbook %q (recover.Default%sPlaybook); not configurable.\n", name, strings.ToUpper(name[:1])+name[1:])
+		return writePlaybook(stdout, build())
+	}
 	src, err := os.ReadFile(name)
 	if err != nil {
 		return fmt.Errorf("show playbook %q: not an embedded default (%s) and not a readable file: %w",
@@ -57,5 +72,24 @@ func showPlaybook(name string, stdout io.Writer) error {
 		return withCode(1, err)
 	}
 	_, err = stdout.Write(src)
+	return err
+}
+
+// writePlaybook prints pb in the YAML form of the embedded defaults.
+func writePlaybook(w io.Writer, pb *playbooks.Playbook) error {
+	var b strings.Builder
+	for _, st := range pb.Steps {
+		fmt.Fprintf(&b, "- step: %s\n", st.Kind)
+		if st.Timeout > 0 {
+			fmt.Fprintf(&b, "  timeout: %s\n", st.Timeout)
+		}
+		if st.Retry.Attempts > 1 {
+			fmt.Fprintf(&b, "  retry: {attempts: %d, backoff: %s}\n", st.Retry.Attempts, st.Retry.Backoff)
+		}
+		if st.Idempotent {
+			fmt.Fprintln(&b, "  idempotent: true")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }
