@@ -53,6 +53,7 @@ type Controller struct {
 	pinger    monitor.Pinger
 	mig       recover.Migrator
 	etcd      *clientv3.Client // nil with Options.Store
+	peer      *ha.Peer         // this monitor's etcd member, with --peers
 
 	recoverMetrics *recover.Metrics
 	ready          chan struct{} // closed once Run serves

@@ -51,6 +51,7 @@ func (c *Controller) openEtcd(ctx context.Context, inv *inventory.Inventory) (*c
 			return nil, nil, fmt.Errorf("start etcd peer %q: %w", c.opts.Peers.Name, err)
 		}
 		c.log.Info("embedded etcd peer started", "name", c.opts.Peers.Name, "peers", len(c.opts.Peers.Peers))
+		c.peer = peer
 		return peer.Client, func() { c.closeLogged("etcd peer", peer.Close()) }, nil
 	case inv.Monitor.Etcd != nil:
 		return externalEtcd(ctx, inv.Monitor.Etcd)

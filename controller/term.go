@@ -129,7 +129,7 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){t.prepare.run, c.moveLoop} {
+	for _, f := range []func(context.Context){t.prepare.run, c.moveLoop, c.shedRaftLeadership} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(tctx) }()
 	}
@@ -143,6 +143,23 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 	wg.Wait()
 	t.exec.Wait()
 	return nil
+}
+
+// shedRaftLeadership moves etcd's raft leadership off this monitor's own
+// etcd member (--peers), so that this process dying does not also cost the
+// cluster its raft leader, which would add about a TTL to the takeover
+// (see ha.Peer.ShedRaftLeadership).
+func (c *Controller) shedRaftLeadership(ctx context.Context) {
+	if c.peer == nil {
+		return
+	}
+	moved, err := c.peer.ShedRaftLeadership(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		c.log.Warn("could not hand etcd's raft leadership to another member", "err", err)
+	case moved:
+		c.log.Info("handed etcd's raft leadership to another member")
+	}
 }
 
 // resign hands leadership over after a term failed to start, so that a

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -155,3 +156,39 @@ func (p *Peer) Close() error {
 	p.etcd.Close()
 	return err
 }
+
+// ShedRaftLeadership hands etcd's raft leadership to another voting member
+// when this member holds it, and reports whether it moved. Call it when
+// this monitor starts leading the monitors: if its process then dies, the
+// cluster keeps its raft leader, and the next monitor takes over after one
+// lease TTL. Had the raft leader died with it, etcd would first elect a new
+// raft leader and then renew every lease to its full TTL, which made the
+// takeover about 2.3 s longer here (5.5 s instead of 3.2 s with TTL 3 s).
+// A member that does not take over within ctx is skipped for the next one.
+func (p *Peer) ShedRaftLeadership(ctx context.Context) (bool, error) {
+	s := p.etcd.Server
+	self := s.MemberID()
+	if s.Leader() != self {
+		return false, nil
+	}
+	var errs []error
+	for _, m := range s.Cluster().Members() {
+		if m.ID == self || m.IsLearner {
+			continue
+		}
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := s.MoveLeader(tctx, uint64(self), uint64(m.ID))
+		cancel()
+		if err == nil {
+			return true, nil
+		}
+		errs = append(errs, fmt.Errorf("to member %s: %w", m.Name, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return false, fmt.Errorf("shed raft leadership: %w", errors.Join(errs...))
+}
+
+// RaftLeader reports whether this member is etcd's raft leader now.
+func (p *Peer) RaftLeader() bool { return p.etcd.Server.Leader() == p.etcd.Server.MemberID() }

@@ -59,3 +59,35 @@ func TestStartPeersWaitsForQuorum(t *testing.T) {
 		t.Fatalf("err %v, want the context's deadline", err)
 	}
 }
+
+// TestShedRaftLeadership: the raft leader hands its leadership to another
+// member; any other member has none to hand.
+func TestShedRaftLeadership(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	leader := -1
+	for i, p := range c.peers {
+		if p.RaftLeader() {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no member is the raft leader")
+	}
+	other := (leader + 1) % len(c.peers)
+	if moved, err := c.peers[other].ShedRaftLeadership(ctx); moved || err != nil {
+		t.Errorf("a follower shed: moved %v, %v; want nothing to do", moved, err)
+	}
+	moved, err := c.peers[leader].ShedRaftLeadership(ctx)
+	if !moved || err != nil {
+		t.Fatalf("the raft leader shed: moved %v, %v", moved, err)
+	}
+	if c.peers[leader].RaftLeader() {
+		t.Error("still the raft leader after shedding")
+	}
+	// The cluster still serves.
+	if _, err := c.peers[leader].Client.Put(ctx, c.prefix+"after-shed", "ok"); err != nil {
+		t.Errorf("put after the transfer: %v", err)
+	}
+}
