@@ -20,7 +20,12 @@ var sizeUnits = map[string]int64{
 
 // parseSize reads a whole number of bytes with an optional unit: "512MiB",
 // "4GiB", "1G", "1073741824". It refuses fractions, signs and overflow.
-func parseSize(s string) (int64, error) {
+func parseSize(s string) (int64, error) { return parseUnits(s, sizeUnits) }
+
+// parseUnits reads a whole number followed by one of units (the empty unit
+// only if units has it), and returns it multiplied by the unit's value. It
+// refuses fractions, signs and overflow.
+func parseUnits(s string, units map[string]int64) (int64, error) {
 	s = strings.TrimSpace(s)
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -29,7 +34,7 @@ func parseSize(s string) (int64, error) {
 	if i == 0 {
 		return 0, errors.New("no number")
 	}
-	mult, ok := sizeUnits[strings.TrimSpace(s[i:])]
+	mult, ok := units[strings.TrimSpace(s[i:])]
 	if !ok {
 		return 0, fmt.Errorf("unknown unit %q", s[i:])
 	}
@@ -64,27 +69,9 @@ var bandwidthUnits = map[string]int64{"kbit": 1e3, "Mbit": 1e6, "Gbit": 1e9}
 // parseBandwidth reads a whole number of bits per second with a unit:
 // "100Mbit", "800kbit", "1Gbit". It returns bytes per second, at least 1.
 func parseBandwidth(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	if i == 0 {
-		return 0, errors.New("no number")
-	}
-	mult, ok := bandwidthUnits[strings.TrimSpace(s[i:])]
-	if !ok {
-		return 0, fmt.Errorf("unknown unit %q", s[i:])
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil {
+	bits, err := parseUnits(s, bandwidthUnits)
+	if err != nil || bits == 0 {
 		return 0, err
 	}
-	if n > math.MaxInt64/mult {
-		return 0, errors.New("too large")
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	return max(n*mult/8, 1), nil
+	return max(bits/8, 1), nil
 }
