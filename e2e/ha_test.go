@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/controller"
-	"github.com/understudy/understudy/ha/hatest"
+	"github.com/understudy/understudy/internal/tcpcut"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
@@ -378,7 +378,7 @@ func (h *haLab) staleEpochRefused(ctx context.Context, round int, service string
 func TestIntegrationHAPartition(t *testing.T) {
 	h := newHALab(t, 169, map[string]string{"ha-part": "warm"})
 	s := h.w.services[0]
-	cut := hatest.NewCutter(t, h.etcd.Endpoints()[0])
+	cut := tcpcut.New(t, h.etcd.Endpoints()[0])
 	a := h.start("mon-a", cut.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*failoverBound)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/understudy/understudy/internal/tcpcut"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -145,8 +146,8 @@ func TestPartitionEndsLeadership(t *testing.T) {
 	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	link := newCutter(t, c.peers[0].ClientURL)
-	acli, err := clientv3.New(clientv3.Config{Endpoints: []string{link.url()}, DialTimeout: 5 * time.Second})
+	link := tcpcut.New(t, c.peers[0].ClientURL)
+	acli, err := clientv3.New(clientv3.Config{Endpoints: []string{link.URL()}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +169,7 @@ func TestPartitionEndsLeadership(t *testing.T) {
 		e, _ := c.elector(i, 2*time.Second)
 		campaign(ctx, t, i, e, wins)
 	}
-	cut := time.Now()
-	link.cut()
+	cut := link.Cut()
 	waitDone(t, la, 15*time.Second)
 	t.Logf("leadership ended %s after the cut (TTL 2s): %s", time.Since(cut).Round(time.Millisecond), la.Lost())
 	if err := sa.Save(ctx, record("web", recover.AtStandby, la.Epoch())); !errors.Is(err, ErrNotLeader) {

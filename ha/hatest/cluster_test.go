@@ -4,10 +4,12 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/internal/tcpcut"
 )
 
 // TestClusterAndCutter starts the cluster, writes through one member and
-// reads through another, then reads through a Cutter until it is cut.
+// reads through another, then reads through a tcpcut proxy until it is cut.
 func TestClusterAndCutter(t *testing.T) {
 	c := Start(t)
 	if got := len(c.Endpoints()); got != Members {
@@ -23,7 +25,7 @@ func TestClusterAndCutter(t *testing.T) {
 		t.Fatalf("get via m2: %v %v", resp, err)
 	}
 
-	cut := NewCutter(t, c.Endpoints()[1])
+	cut := tcpcut.New(t, c.Endpoints()[1])
 	p := c.Client(t, cut.URL())
 	if _, err := p.Get(ctx, "/hatest/k"); err != nil {
 		t.Fatalf("get through the cutter: %v", err)

@@ -1,4 +1,6 @@
-package hatest
+// Package tcpcut is a loopback TCP proxy that tests cut to simulate a network
+// partition between a client and a server (an etcd member, say).
+package tcpcut
 
 import (
 	"io"
@@ -23,9 +25,9 @@ type Cutter struct {
 	wg    sync.WaitGroup
 }
 
-// NewCutter proxies a new loopback port to targetURL (a member's client
+// New proxies a new loopback port to targetURL (a member's client
 // URL) until Cut or the end of the test.
-func NewCutter(t testing.TB, targetURL string) *Cutter {
+func New(t testing.TB, targetURL string) *Cutter {
 	t.Helper()
 	u, err := url.Parse(targetURL)
 	if err != nil {
