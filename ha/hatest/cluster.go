@@ -1,7 +1,7 @@
 // Package hatest starts a real three-member etcd cluster inside a test
 // process (package ha's StartPeers, on free loopback ports, under the test's
-// temporary directory), and a loopback TCP proxy that cuts one client off
-// its member as a network partition would.
+// temporary directory); package internal/tcpcut cuts one client off its
+// member as a network partition would.
 //
 // It is for tests only: nothing in it is tuned for production, the members
 // talk plain HTTP, and every resource is released by the test's Cleanup. It
