@@ -49,6 +49,7 @@ type Controller struct {
 	store     recover.Store      // the shared store, for reads
 	etcdStore *recover.EtcdStore // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
+	peers     peerAPI       // how to call another monitor's API (apitls.go)
 	monReload chan struct{} // asks the monitor supervisor to restart
 	pinger    monitor.Pinger
 	mig       recover.Migrator
@@ -249,13 +250,15 @@ func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Exe
 // the server down.
 func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc, ln net.Listener, wg *sync.WaitGroup) error {
 	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 5 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return runCtx }}
+		BaseContext: func(net.Listener) context.Context { return runCtx },
+		// Refused TLS handshakes (api-tls) and other server errors, as warnings.
+		ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelWarn)}
 	serveErr := make(chan error, 1)
 	wg.Add(1)
 	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
 	c.addr = ln.Addr()
 	close(c.ready)
-	c.log.Info("monitor serving", "listen", c.addr.String(), "services", len(c.plan().services), "epoch", c.epoch())
+	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().services), "epoch", c.epoch())
 	if c.opts.Serving != nil {
 		c.opts.Serving(c.addr)
 	}
@@ -274,7 +277,8 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 	return err
 }
 
-// listen opens the HTTP listener.
+// listen opens the API's listener: plain HTTP, or mutual TLS with
+// monitor.api-tls (apitls.go).
 func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	addr := inv.Monitor.Listen
 	if c.opts.Listen != "" {
@@ -284,7 +288,12 @@ func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return ln, nil
+	tln, err := c.apiTLS(ln, inv)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return tln, nil
 }
 
 // openPinger opens the ICMP socket the monitor's probes share, unless the

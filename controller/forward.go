@@ -1,9 +1,7 @@
 package controller
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httputil"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -75,8 +74,9 @@ func (c *Controller) awaitRole(ctx context.Context) (*ha.Leader, error) {
 
 // forward sends r to the leader and copies its answer back.
 func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.Leader) {
-	target := &url.URL{Scheme: "http", Host: leader.Address}
+	target := c.peers.leaderURL(leader)
 	rp := &httputil.ReverseProxy{
+		Transport: c.peers.hc.Transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Header.Set(forwardedHeader, c.name)
@@ -147,22 +147,20 @@ func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) er
 
 // report sends a suspect report about svc to the leader.
 func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason string) error {
-	body, _ := json.Marshal(triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)})
-	u := fmt.Sprintf("http://%s/v1/services/%s/suspect", leader.Address, url.PathEscape(svc))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	cl, err := c.peers.client(leader)
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(forwardedHeader, c.name)
-	req.Header.Set(vantageHeader, c.name)
-	resp, err := http.DefaultClient.Do(req)
+	hdr := http.Header{}
+	hdr.Set(forwardedHeader, c.name)
+	hdr.Set(vantageHeader, c.name)
+	body := triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
+	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", body, hdr)
+	if err == nil {
+		err = resp.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("report %q to leader %s: %s", svc, leader.Name, resp.Status)
 	}
 	c.log.Info("failure reported to the leader", "service", svc, "leader", leader.Name)
 	return nil
@@ -182,22 +180,22 @@ func (c *Controller) leaderStatus(ctx context.Context) (Status, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, leaderStatusTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.Address+"/v1/status", nil)
+	cl, err := c.peers.client(l)
 	if err != nil {
 		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
 	}
-	req.Header.Set(forwardedHeader, c.name)
-	resp, err := http.DefaultClient.Do(req)
+	hdr := http.Header{}
+	hdr.Set(forwardedHeader, c.name)
+	resp, err := cl.Do(ctx, http.MethodGet, "/v1/status", nil, hdr)
+	if err == nil && resp.Code != http.StatusOK {
+		err = &monitorapi.StatusError{Base: cl.Base(), Code: resp.Code, Status: resp.Status}
+	}
 	if err != nil {
 		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return Status{}, fmt.Errorf("ask leader %s for its status: %s", l.Name, resp.Status)
 	}
 	var st Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return Status{}, fmt.Errorf("decode the status of leader %s: %w", l.Name, err)
+	if err := resp.JSON(&st); err != nil {
+		return Status{}, fmt.Errorf("the status of leader %s: %w", l.Name, err)
 	}
 	return st, nil
 }

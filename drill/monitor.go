@@ -1,16 +1,15 @@
 package drill
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"strings"
+	"net/url"
 	"time"
+
+	"github.com/understudy/understudy/internal/monitorapi"
 )
 
 // Monitor is what the drill needs from the monitor daemon's HTTP API.
@@ -93,64 +92,40 @@ func (i *IncidentStatus) Phase(phase string) time.Time {
 	return time.Time{}
 }
 
-// HTTPMonitor is a Monitor over the monitor's HTTP API.
+// HTTPMonitor is a Monitor over the monitor's HTTP API (package
+// monitorapi), plain or mutual TLS as its Client says.
 type HTTPMonitor struct {
 	// Base is the monitor's base URL, e.g. http://127.0.0.1:9180.
 	Base string
-	// Client defaults to a client with a 10 s timeout.
+	// Client defaults to a plain HTTP client with a 10 s timeout; with
+	// monitor.api-tls give it a transport with the client certificate.
 	Client *http.Client
 }
 
 var _ Monitor = (*HTTPMonitor)(nil)
 
-func (m *HTTPMonitor) client() *http.Client {
-	if m.Client != nil {
-		return m.Client
+func (m *HTTPMonitor) api() (*monitorapi.Client, error) {
+	hc := m.Client
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return monitorapi.New(m.Base, hc)
 }
 
-func (m *HTTPMonitor) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(m.Base, "/")+path, bytes.NewReader(body))
+func (m *HTTPMonitor) call(ctx context.Context, method, path string, in, out any) error {
+	cl, err := m.api()
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodGet {
+		return cl.Get(ctx, path, out)
 	}
-	resp, err := m.client().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("read the answer: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
+	return cl.Post(ctx, path, in, out)
 }
 
 // Healthy GETs /healthz.
 func (m *HTTPMonitor) Healthy(ctx context.Context) error {
-	if err := m.do(ctx, http.MethodGet, "/healthz", nil, nil); err != nil {
-		return fmt.Errorf("monitor at %s: %w", m.Base, err)
-	}
-	return nil
+	return m.call(ctx, http.MethodGet, "/healthz", nil, nil)
 }
 
 // errNoService means the monitor does not list the service.
@@ -161,7 +136,7 @@ func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, 
 	var st struct {
 		Services []ServiceStatus `json:"services"`
 	}
-	if err := m.do(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
+	if err := m.call(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
 		return ServiceStatus{}, fmt.Errorf("monitor status: %w", err)
 	}
 	for _, s := range st.Services {
@@ -174,8 +149,8 @@ func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, 
 
 // Reset POSTs /v1/services/NAME/reset.
 func (m *HTTPMonitor) Reset(ctx context.Context, name, reason string) error {
-	body, _ := json.Marshal(map[string]string{"reason": reason})
-	if err := m.do(ctx, http.MethodPost, "/v1/services/"+name+"/reset", body, nil); err != nil {
+	body := map[string]string{"reason": reason}
+	if err := m.call(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/reset", body, nil); err != nil {
 		return fmt.Errorf("reset %q: %w", name, err)
 	}
 	return nil

@@ -2,14 +2,22 @@ package drill
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/internal/tlsfiles"
+	"github.com/understudy/understudy/inventory"
 )
 
 // TestHTTPMonitorReadsControllerStatus keeps the drill's view of GET
@@ -58,5 +66,44 @@ func TestHTTPMonitorReadsControllerStatus(t *testing.T) {
 	err = m.Reset(ctx, "web", "test")
 	if err == nil || !strings.Contains(err.Error(), "already on its primary") || len(resets) != 1 || resets[0] != "/v1/services/web/reset" {
 		t.Errorf("Reset = %v, calls %v", err, resets)
+	}
+}
+
+// TestHTTPMonitorOverMutualTLS: with a client carrying a certificate, the
+// drill's monitor client reaches a monitor that requires one (api-tls);
+// without it the monitor refuses.
+func TestHTTPMonitorOverMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	if err := pki.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pki.IssueWith(dir, dir, pki.IssueRequest{Name: "monitor-api", Server: true, AlsoClient: true, Hosts: []string{"127.0.0.1"}}, pki.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	p := func(f string) string { return filepath.Join(dir, f) }
+	srvTLS, err := tlsfiles.NewServer(p("monitor-api.crt"), p("monitor-api.key"), p("ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true})
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = srvTLS.Config()
+	srv.StartTLS()
+	defer srv.Close()
+
+	conf, err := monitorapi.TLSConfig(inventory.TLSFiles{CA: p("ca.crt"), Cert: p("monitor-api.crt"), Key: p("monitor-api.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &HTTPMonitor{Base: srv.URL, Client: monitorapi.HTTPClient(conf)}
+	if err := m.Healthy(t.Context()); err != nil {
+		t.Errorf("Healthy with the client certificate: %v", err)
+	}
+	pool, _ := pki.LoadPool(p("ca.crt"))
+	noCert := &HTTPMonitor{Base: srv.URL, Client: monitorapi.HTTPClient(&tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool})}
+	if err := noCert.Healthy(t.Context()); err == nil || !strings.Contains(err.Error(), "certificate required") {
+		t.Errorf("Healthy without a client certificate: %v, want certificate required", err)
 	}
 }

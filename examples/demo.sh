@@ -6,7 +6,9 @@
 # and one on the cold service (api) with load through DNS and through the
 # proxy, prints both reports, writes their JSON and SVG charts, then kills
 # the leading monitor with SIGKILL, shows another one take over, runs one
-# more drill under the new leader, and leaves everything running.
+# more drill under the new leader, and leaves everything running. The
+# monitors' API is mutual TLS (monitor.api-tls, the lab PKI's monitor-api and
+# operator certificates).
 #
 # Idempotent: a second run stops the daemons of the first (by their pid
 # files) and starts again from services on their primaries.
@@ -41,7 +43,12 @@ DAEMONS=(agent "${MONITORS[@]}" monitor proxy) # monitor: the single one of olde
 declare -A API=([mon-a]=9180 [mon-b]=9181 [mon-c]=9182)
 declare -A PEER=([mon-a]=23801 [mon-b]=23802 [mon-c]=23803)
 PEERS=mon-a=http://127.0.0.1:23801,mon-b=http://127.0.0.1:23802,mon-c=http://127.0.0.1:23803
-MONITOR_URLS=http://127.0.0.1:9180,http://127.0.0.1:9181,http://127.0.0.1:9182
+MONITOR_URLS=https://127.0.0.1:9180,https://127.0.0.1:9181,https://127.0.0.1:9182
+# The monitors' API is mutual TLS (monitor.api-tls in lab.yaml): curl and
+# `status --url` present the operator's certificate of the lab CA; commands
+# given -f take it from monitor.api-client-tls themselves.
+MTLS=(--cacert "$PKI/ca.crt" --cert "$PKI/operator.crt" --key "$PKI/operator.key")
+TLS_FLAGS=(--tls-ca "$PKI/ca.crt" --tls-cert "$PKI/operator.crt" --tls-key "$PKI/operator.key")
 
 step() { printf '\n== %s\n' "$*"; }
 die() {
@@ -111,7 +118,7 @@ agent_ready() {
 	curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/monitor.crt" --key "$PKI/monitor.key" \
 		https://127.0.0.1:9443/v1/health | grep -q '"ready":true'
 }
-monitor_ready() { curl -sf --max-time 2 "http://127.0.0.1:$1/healthz"; }
+monitor_ready() { curl -sf "${MTLS[@]}" --max-time 2 "https://127.0.0.1:$1/healthz"; }
 
 # start_monitor NAME: one of the three monitors, with its etcd member.
 start_monitor() {
@@ -122,7 +129,7 @@ start_monitor() {
 leader() {
 	local m
 	for m in "${MONITORS[@]}"; do
-		if curl -sf --max-time 1 "http://127.0.0.1:${API[$m]}/healthz" | grep -q '"leader":true'; then
+		if curl -sf "${MTLS[@]}" --max-time 1 "https://127.0.0.1:${API[$m]}/healthz" | grep -q '"leader":true'; then
 			echo "$m"
 			return 0
 		fi
@@ -135,8 +142,8 @@ proxy_ready() { curl -sf --max-time 2 -H 'Host: web.lab.test' http://127.0.0.1:8
 # (after a drill of an earlier demo without --restore); 409 means it is there.
 reset_service() {
 	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST -d '{"reason": "make demo"}' \
-		"http://127.0.0.1:9180/v1/services/$1/reset" || true)
+	code=$(curl -s "${MTLS[@]}" -o /dev/null -w '%{http_code}' --max-time 30 -X POST -d '{"reason": "make demo"}' \
+		"https://127.0.0.1:9180/v1/services/$1/reset" || true)
 	case $code in
 	202) echo "   $1 was not on its primary: reset" ;;
 	409) ;;
@@ -176,7 +183,7 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 	# Together: each member waits for a majority of the three.
 	for m in "${MONITORS[@]}"; do start_monitor "$m"; done
 	for m in "${MONITORS[@]}"; do
-		wait_for "monitor $m http://127.0.0.1:${API[$m]}/healthz" monitor_ready "${API[$m]}"
+		wait_for "monitor $m https://127.0.0.1:${API[$m]}/healthz" monitor_ready "${API[$m]}"
 	done
 	wait_for "a leading monitor" leader
 	start_daemon proxy proxy -f "$INV" --monitor "$MONITOR_URLS"
@@ -202,7 +209,7 @@ drill api
 step "monitors: kill the leader with SIGKILL; another one takes over"
 old=$(leader)
 for m in "${MONITORS[@]}"; do [ "$m" != "$old" ] && survivor=$m && break; done
-"$BIN" status --url "http://127.0.0.1:${API[$survivor]}" | sed -n '1,4p'
+"$BIN" status --url "https://127.0.0.1:${API[$survivor]}" "${TLS_FLAGS[@]}" | sed -n '1,4p'
 t0=${EPOCHREALTIME/./}
 kill -KILL "$(cat "$DEMO/$old.pid")"
 for _ in $(seq 200); do
@@ -212,20 +219,20 @@ for _ in $(seq 200); do
 done
 [ -n "$new" ] && [ "$new" != "$old" ] || die "no monitor took over from $old within 10 s"
 echo "   $old led; $new leads $(((${EPOCHREALTIME/./} - t0) / 1000)) ms after the SIGKILL"
-"$BIN" status --url "http://127.0.0.1:${API[$survivor]}" | sed -n '1,3p'
+"$BIN" status --url "https://127.0.0.1:${API[$survivor]}" "${TLS_FLAGS[@]}" | sed -n '1,3p'
 
 step "drill web again, under the new leader (asked through ${survivor})"
 base=$OUT/web-$INJECT-after-takeover
 rc=0
 flock -w 900 "$LOCK" "$BIN" drill -f "$INV" --service web --inject "$INJECT" --load "$LOAD" --via both \
-	--monitor "http://127.0.0.1:${API[$survivor]}" --json "$base.json" --svg "$base.svg" --restore --wait 60s >"$base.txt" || rc=$?
+	--monitor "https://127.0.0.1:${API[$survivor]}" --json "$base.json" --svg "$base.svg" --restore --wait 60s >"$base.txt" || rc=$?
 cat "$base.txt"
 echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
 
 step "restart $old: it rejoins as a follower"
 start_monitor "$old"
-wait_for "monitor $old http://127.0.0.1:${API[$old]}/healthz" monitor_ready "${API[$old]}"
-"$BIN" status --url "http://127.0.0.1:${API[$old]}" | sed -n '1,4p'
+wait_for "monitor $old https://127.0.0.1:${API[$old]}/healthz" monitor_ready "${API[$old]}"
+"$BIN" status --url "https://127.0.0.1:${API[$old]}" "${TLS_FLAGS[@]}" | sed -n '1,4p'
 
 step "summary (every drill so far: understudy drill history -f $INV)"
 "$BIN" drill history -f "$INV" | tail -n 12

@@ -68,7 +68,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 
 	p := &inv.Proxy
 	if p.Monitors == nil { // an explicit [] is an error (validate.go)
-		p.Monitors = []string{"http://" + localAddr(m.Listen)}
+		p.Monitors = []string{m.APIURL()}
 	}
 	d.defDur("proxy.probe-timeout", &p.ProbeTimeout, DefaultProbeTimeout)
 	d.defDur("proxy.hold", &p.Hold, DefaultHold)

@@ -19,6 +19,9 @@ var invalidCases = []struct {
 }{
 	{"invalid-address-not-ip.yaml", []string{"35:14: vms[0].address: \"web-vm.lab.test\" is not an IP address"}},
 	{"invalid-agent-tls-incomplete.yaml", []string{"17:14: monitor.agent-tls: set ca, cert and key together"}},
+	{"invalid-api-client-tls-alone.yaml", []string{"18:19: monitor.api-client-tls: set it only with monitor.api-tls"}},
+	{"invalid-api-tls-incomplete.yaml", []string{"18:12: monitor.api-tls: set ca, cert and key together"}},
+	{"invalid-api-tls-proxy-http.yaml", []string{"52:12: proxy.monitor: invalid URL \"http://127.0.0.1:9180\": want https:// while monitor.api-tls is set"}},
 	{"invalid-bandwidth-unit.yaml", []string{"95:14: migration.bandwidth: invalid bandwidth \"100 mbps\": write a whole number with kbit, Mbit or Gbit, such as 100Mbit"}},
 	{"invalid-bad-confirm.yaml", []string{"85:14: services[1].confirm: invalid confirm \"nobody\": want agent or none"}},
 	{"invalid-bad-dns-name.yaml", []string{"5:9: dns.zone: invalid DNS name \"lab..test.\""}},

@@ -148,6 +148,8 @@ func (inv *Inventory) makeAbsolute(dir string) {
 	abs(&inv.DNS.TSIGKeyFile)
 	abs(&inv.Monitor.StateDir)
 	tls(&inv.Monitor.AgentTLS)
+	tls(&inv.Monitor.APITLS)
+	tls(&inv.Monitor.APIClientTLS)
 	if inv.Monitor.Etcd != nil {
 		tls(&inv.Monitor.Etcd.TLS)
 	}

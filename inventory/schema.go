@@ -69,6 +69,8 @@ func (d *decoder) monitor(n *yaml.Node, path string, x *Monitor) {
 		{"fails", d.integer(&x.Fails)},
 		{"passes", d.integer(&x.Passes)},
 		{"agent-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.AgentTLS) }},
+		{"api-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.APITLS) }},
+		{"api-client-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.APIClientTLS) }},
 		{"etcd", func(v *yaml.Node, p string) {
 			x.Etcd = &Etcd{}
 			d.mapping(v, p, []field{

@@ -67,10 +67,45 @@ type Monitor struct {
 	// AgentTLS is the client certificate the monitor presents to standby agents
 	// and the CA it trusts them with. All three files or none.
 	AgentTLS TLSFiles
+	// APITLS, when set, turns on mutual TLS on the monitor's API: HTTPS only,
+	// a verified client certificate on every endpoint. Cert and Key are the
+	// monitor's server certificate, also presented as its client
+	// certificate to the other monitors (so it carries both usages); CA
+	// signs the client certificates the API accepts and verifies the other
+	// monitors. All three files or none; all monitors of one inventory
+	// share it.
+	APITLS TLSFiles
+	// APIClientTLS is the certificate the monitor API's clients present
+	// (understudy status, migrate, failback, drill, the proxy) and the CA
+	// they verify the monitor with. All three files or none, and only with
+	// APITLS; when it is absent, clients use APITLS's files (a client on the
+	// monitor's host). See ClientTLS.
+	APIClientTLS TLSFiles
 	// Etcd, when set, points at an external etcd cluster instead of the embedded one.
 	Etcd *Etcd
 	// Flap is the flap-damping policy.
 	Flap Flap
+}
+
+// APIScheme is the scheme of the monitor's API: https with APITLS, else http.
+func (m Monitor) APIScheme() string {
+	if m.APITLS.IsZero() {
+		return "http"
+	}
+	return "https"
+}
+
+// APIURL is the base URL a client on this machine reaches the monitor's API
+// at: APIScheme and Listen, an empty or unspecified host becoming 127.0.0.1.
+func (m Monitor) APIURL() string { return m.APIScheme() + "://" + localAddr(m.Listen) }
+
+// ClientTLS is what a client of the monitor's API presents and trusts:
+// APIClientTLS, else APITLS; zero when the API is plain HTTP.
+func (m Monitor) ClientTLS() TLSFiles {
+	if !m.APIClientTLS.IsZero() {
+		return m.APIClientTLS
+	}
+	return m.APITLS
 }
 
 // TLSFiles names PEM files for mutual TLS. YAML keys: ca, cert, key.

@@ -17,7 +17,8 @@ func (d *decoder) validate(inv *Inventory) {
 	d.checkVMs(inv)
 	d.checkStandby(inv.Standby)
 	d.checkSpares(inv.Spares)
-	d.checkProxy(&inv.Proxy)
+	t := inv.Monitor.APITLS
+	d.checkProxy(&inv.Proxy, t.CA != "" && t.Cert != "" && t.Key != "")
 	d.checkMigration(&inv.Migration)
 	d.checkServices(inv)
 	d.checkCapacity(inv)
@@ -55,6 +56,11 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	d.intRange("monitor.fails", x.Fails, 1, 1000)
 	d.intRange("monitor.passes", x.Passes, 1, 1000)
 	d.allOrNone("monitor.agent-tls", x.AgentTLS)
+	d.allOrNone("monitor.api-tls", x.APITLS)
+	d.allOrNone("monitor.api-client-tls", x.APIClientTLS)
+	if x.APITLS.IsZero() && !x.APIClientTLS.IsZero() {
+		d.errPath("monitor.api-client-tls", "set it only with monitor.api-tls")
+	}
 	if x.Etcd != nil {
 		if len(x.Etcd.Endpoints) == 0 {
 			d.errPath("monitor.etcd.endpoints", "required: at least one etcd client URL")
@@ -182,7 +188,9 @@ func (d *decoder) checkSpares(ss []Spare) {
 	}
 }
 
-func (d *decoder) checkProxy(x *Proxy) {
+// checkProxy checks the proxy section; apiTLS says the monitor's API serves
+// HTTPS only (monitor.api-tls), so its URLs must be https.
+func (d *decoder) checkProxy(x *Proxy, apiTLS bool) {
 	if x.Listen != "" {
 		d.hostPort("proxy.listen", x.Listen, true)
 	}
@@ -195,7 +203,9 @@ func (d *decoder) checkProxy(x *Proxy) {
 			if len(x.Monitors) > 1 {
 				p = index(p, i)
 			}
-			d.url(p, u, "http", "https")
+			if d.url(p, u, "http", "https") && apiTLS && !strings.HasPrefix(strings.ToLower(u), "https://") {
+				d.errPath(p, "invalid URL %q: want https:// while monitor.api-tls is set", u)
+			}
 		}
 	}
 	d.positive("proxy.probe-timeout", x.ProbeTimeout)

@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/internal/monitorapi"
 )
 
 // Placement is where a service runs, as one line of the monitor's
@@ -54,6 +55,7 @@ type Monitor interface {
 type MonitorClient struct {
 	base string
 	hc   *http.Client
+	api  *monitorapi.Client // the same monitor and client, for plain calls
 	idle time.Duration
 }
 
@@ -69,7 +71,8 @@ const maxLine = 64 << 10
 
 // NewMonitorClient returns a client of the monitor at base (e.g.
 // "http://127.0.0.1:9400"). hc may be nil for a default client; it must not
-// have a Timeout, which would cut the stream.
+// have a Timeout, which would cut the stream. With monitor.api-tls, hc
+// carries the client certificate (monitorapi.HTTPClient).
 func NewMonitorClient(base string, hc *http.Client) (*MonitorClient, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -78,7 +81,11 @@ func NewMonitorClient(base string, hc *http.Client) (*MonitorClient, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &MonitorClient{base: strings.TrimSuffix(base, "/"), hc: hc, idle: DefaultStreamIdle}, nil
+	api, err := monitorapi.New(base, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &MonitorClient{base: strings.TrimSuffix(base, "/"), hc: hc, api: api, idle: DefaultStreamIdle}, nil
 }
 
 // streamLine is one line of the placement stream. The monitor sends
@@ -156,25 +163,13 @@ func causeOr(ctx context.Context, err error) error {
 
 // ReportSuspect implements Monitor.
 func (c *MonitorClient) ReportSuspect(ctx context.Context, service string, r SuspectReport) error {
-	body, err := json.Marshal(r)
+	resp, err := c.api.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(service)+"/suspect", r, nil)
 	if err != nil {
 		return fmt.Errorf("report suspect %q: %w", service, err)
 	}
-	u := c.base + "/v1/services/" + url.PathEscape(service) + "/suspect"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("report suspect %q: %w", service, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("report suspect %q: %w", service, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	// 409: the service is already in an incident; the monitor knows.
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusConflict {
-		return fmt.Errorf("report suspect %q: monitor answered %s", service, resp.Status)
+	if err := resp.Err(); err != nil && resp.Code != http.StatusConflict {
+		return fmt.Errorf("report suspect %q: %w", service, err)
 	}
 	return nil
 }

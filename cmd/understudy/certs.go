@@ -36,7 +36,7 @@ func runCerts(_ context.Context, args []string, stdout, stderr io.Writer) error 
 
 func certsUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: understudy certs init [--force] DIR")
-	fmt.Fprintln(w, "       understudy certs issue --ca DIR --name NAME (--server --host H1,H2 | --client) [--out DIR] [--days N] [--force]")
+	fmt.Fprintln(w, "       understudy certs issue --ca DIR --name NAME (--server --host H1,H2 [--client] | --client) [--out DIR] [--days N] [--force]")
 }
 
 func runCertsInit(args []string, stdout, stderr io.Writer) error {
@@ -63,7 +63,7 @@ func runCertsIssue(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	caDir := fs.String("ca", "", "directory of the CA (ca.crt, ca.key)")
 	name := fs.String("name", "", "certificate name: common name and file base name")
-	server := fs.Bool("server", false, "issue a server certificate (needs --host)")
+	server := fs.Bool("server", false, "issue a server certificate (needs --host); with --client it serves as both (a monitor's API certificate)")
 	client := fs.Bool("client", false, "issue a client certificate")
 	hosts := fs.String("host", "", "comma-separated DNS names and IP addresses for a server certificate")
 	out := fs.String("out", "", "output directory (default: the CA directory)")
@@ -79,11 +79,11 @@ func runCertsIssue(args []string, stdout, stderr io.Writer) error {
 	case *caDir == "" || *name == "":
 		certsUsage(stderr)
 		return withCode(2, errors.New("--ca and --name are required"))
-	case *server == *client:
-		return withCode(2, errors.New("give exactly one of --server or --client"))
+	case !*server && !*client:
+		return withCode(2, errors.New("give --server, --client, or both"))
 	case *server && *hosts == "":
 		return withCode(2, errors.New("--server needs --host"))
-	case *client && *hosts != "":
+	case !*server && *hosts != "":
 		return withCode(2, errors.New("--host only applies to --server"))
 	case *days <= 0:
 		return withCode(2, errors.New("--days must be positive"))
@@ -97,7 +97,7 @@ func runCertsIssue(args []string, stdout, stderr io.Writer) error {
 			hostList = append(hostList, h)
 		}
 	}
-	req := pki.IssueRequest{Name: *name, Server: *server, Hosts: hostList, Validity: time.Duration(*days) * 24 * time.Hour}
+	req := pki.IssueRequest{Name: *name, Server: *server, AlsoClient: *server && *client, Hosts: hostList, Validity: time.Duration(*days) * 24 * time.Hour}
 	certPath, keyPath, err := pki.IssueWith(*caDir, *out, req, pki.Options{Force: *force})
 	if err != nil {
 		return fmt.Errorf("issue certificate %q: %w", *name, err)

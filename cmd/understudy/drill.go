@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/standby"
@@ -43,7 +45,8 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	restore := fs.Bool("restore", false, "return the service to its primary afterwards")
 	yes := fs.Bool("yes", false, "confirm a drill on an inventory that is not `lab: true`")
 	timeout := fs.Duration("timeout", 60*time.Second, "longest wait for the recovery after the injection")
-	monitorBase := fs.String("monitor", "", "monitor base `URL` (default http://monitor.listen)")
+	monitorBase := fs.String("monitor", "", "monitor base `URL` (default monitor.listen, https with monitor.api-tls)")
+	tf := addAPITLSFlags(fs)
 	proxyAddr := fs.String("proxy", "", "proxy `HOST:PORT` (default proxy.listen)")
 	history := fs.String("history", "", "history `FILE` (default monitor.state-dir/drills.jsonl; none to skip)")
 	wait := fs.Duration("wait", 0, "retry a refused preflight for up to this long (for scripts that just started the daemons)")
@@ -90,11 +93,11 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *proxyAddr != "" {
 		cfg.ProxyAddr = *proxyAddr
 	}
-	base := *monitorBase
-	if base == "" {
-		base = "http://" + drill.LocalAddr(inv.Monitor.Listen)
+	mon, err := monitorAPI(*monitorBase, inv, tf)
+	if err != nil {
+		return err
 	}
-	deps, closeDeps, err := drillDeps(ctx, inv, cfg, kind, base, logger)
+	deps, closeDeps, err := drillDeps(ctx, inv, cfg, kind, mon, logger)
 	if err != nil {
 		return withCode(1, err)
 	}
@@ -178,7 +181,7 @@ func drillConfig(inv *inventory.Inventory, name string, kind drill.Kind, via dri
 
 // drillDeps connects to the primary's hypervisor, DNS, the standby agent
 // and the monitor.
-func drillDeps(ctx context.Context, inv *inventory.Inventory, cfg drill.Config, kind drill.Kind, base string, logger *slog.Logger) (drill.Deps, func(), error) {
+func drillDeps(ctx context.Context, inv *inventory.Inventory, cfg drill.Config, kind drill.Kind, mon *monitorapi.Client, logger *slog.Logger) (drill.Deps, func(), error) {
 	svc := inv.Service(cfg.Service)
 	vm := inv.VM(svc.VM)
 	hv := inv.Hypervisor(vm.Hypervisor)
@@ -213,7 +216,7 @@ func drillDeps(ctx context.Context, inv *inventory.Inventory, cfg drill.Config, 
 		return drill.Deps{}, nil, err
 	}
 	deps := drill.Deps{
-		Monitor: &drill.HTTPMonitor{Base: base}, Agent: agentReady{agent}, DNS: dnsResolver{dns},
+		Monitor: &drill.HTTPMonitor{Base: mon.Base(), Client: &http.Client{Transport: mon.HTTP().Transport, Timeout: 10 * time.Second}}, Agent: agentReady{agent}, DNS: dnsResolver{dns},
 		Fault: fault, Hypervisor: lx, Log: logger,
 	}
 	return deps, func() { lx.Close(); agent.Close() }, nil

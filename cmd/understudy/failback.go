@@ -24,17 +24,17 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "Exit codes: 0 done, 1 failed, 2 usage, 3 refused by the monitor.")
 		m.fs.PrintDefaults()
 	}
-	base, err := m.parse(args, stderr)
+	cl, err := m.parse(args, stderr)
 	if err != nil {
 		return helpOK(err)
 	}
-	before, err := lastIncidentID(ctx, base, *m.service)
+	before, err := lastIncidentID(ctx, cl, *m.service)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
 	body, _ := json.Marshal(map[string]string{"reason": *m.reason})
 	var res failbackAnswer
-	code, err := postMonitor(ctx, base, "/v1/services/"+*m.service+"/failback", body, &res)
+	code, err := postMonitor(ctx, cl, "/v1/services/"+*m.service+"/failback", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
@@ -46,5 +46,5 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintf(stdout, "failing back %s\n", *m.service)
-	return waitMove(ctx, stdout, base, *m.service, before, *m.wait, "failed-back")
+	return waitMove(ctx, stdout, cl, *m.service, before, *m.wait, "failed-back")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/inventory"
 )
 
 // Exit codes of migrate and failback besides 0 (done) and 2 (usage); 3
@@ -29,6 +30,7 @@ type moveFlags struct {
 	service *string
 	reason  *string
 	wait    *time.Duration
+	tls     apiTLSFlags
 }
 
 func newMoveFlags(name string, stderr io.Writer) moveFlags {
@@ -41,29 +43,30 @@ func newMoveFlags(name string, stderr io.Writer) moveFlags {
 		service: fs.String("service", "", "the service `NAME`"),
 		reason:  fs.String("reason", "", "why, recorded in the incident"),
 		wait:    fs.Duration("wait", 2*time.Minute, "how long to wait for the move to end (0: return once the monitor took it)"),
+		tls:     addAPITLSFlags(fs),
 	}
 }
 
-// parse parses args and returns the monitor's base URL.
-func (m moveFlags) parse(args []string, stderr io.Writer) (string, error) {
+// parse parses args and returns the client of the monitor's API.
+func (m moveFlags) parse(args []string, stderr io.Writer) (*monitorapi.Client, error) {
 	if err := m.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return "", err
+			return nil, err
 		}
-		return "", withCode(2, errReported)
+		return nil, withCode(2, errReported)
 	}
 	if (*m.file == "") == (*m.url == "") || *m.service == "" || m.fs.NArg() > 0 {
 		m.fs.Usage()
-		return "", withCode(2, errReported)
+		return nil, withCode(2, errReported)
 	}
-	if *m.url != "" {
-		return *m.url, nil
+	var inv *inventory.Inventory
+	if *m.file != "" {
+		var err error
+		if inv, err = loadInventory(*m.file, stderr); err != nil {
+			return nil, err
+		}
 	}
-	inv, err := loadInventory(*m.file, stderr)
-	if err != nil {
-		return "", err
-	}
-	return monitorURL(inv.Monitor.Listen), nil
+	return monitorAPI(*m.url, inv, m.tls)
 }
 
 // runMigrate moves a service from its standby to a spare:
@@ -78,17 +81,17 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "Exit codes: 0 done, 1 failed, 2 usage, 3 refused by the monitor.")
 		m.fs.PrintDefaults()
 	}
-	base, err := m.parse(args, stderr)
+	cl, err := m.parse(args, stderr)
 	if err != nil {
 		return helpOK(err)
 	}
-	before, err := lastIncidentID(ctx, base, *m.service)
+	before, err := lastIncidentID(ctx, cl, *m.service)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
 	body, _ := json.Marshal(controller.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
 	var res controller.MigrateResponse
-	code, err := postMonitor(ctx, base, "/v1/services/"+*m.service+"/migrate", body, &res)
+	code, err := postMonitor(ctx, cl, "/v1/services/"+*m.service+"/migrate", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
@@ -102,7 +105,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	}
 	fmt.Fprintf(stdout, "migrating %s to %s\n", *m.service, res.To)
-	return waitMove(ctx, stdout, base, *m.service, before, *m.wait, "migrated")
+	return waitMove(ctx, stdout, cl, *m.service, before, *m.wait, "migrated")
 }
 
 // printCandidates writes the scored spares.
@@ -140,37 +143,27 @@ func refusal(code int, msg string) error {
 	}
 }
 
-// postMonitor POSTs body to base+path and decodes the JSON answer into out
+// postMonitor POSTs body to path and decodes the JSON answer into out
 // (also on an error status); the error field of an apiError answer lands in
 // out's Error when it has one.
-func postMonitor(ctx context.Context, base, path string, body []byte, out any) (int, error) {
+func postMonitor(ctx context.Context, cl *monitorapi.Client, path string, body []byte, out any) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
+	resp, err := cl.Do(ctx, http.MethodPost, path, body, nil)
 	if err != nil {
-		return 0, fmt.Errorf("ask the monitor at %s: %w", base, err)
+		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("ask the monitor at %s (is `understudy monitor` running?): %w", base, err)
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return 0, fmt.Errorf("monitor at %s answered %s: %s", cl.Base(), resp.Status, strings.TrimSpace(string(resp.Body)))
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return 0, fmt.Errorf("read the monitor's answer: %w", err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return 0, fmt.Errorf("monitor at %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(b)))
-	}
-	return resp.StatusCode, nil
+	return resp.Code, nil
 }
 
 // serviceStatus returns one service's status from the monitor.
-func serviceStatus(ctx context.Context, base, service string) (controller.ServiceStatus, bool, error) {
+func serviceStatus(ctx context.Context, cl *monitorapi.Client, service string) (controller.ServiceStatus, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	body, err := fetchStatus(ctx, base)
+	body, err := fetchStatus(ctx, cl)
 	if err != nil {
 		return controller.ServiceStatus{}, false, err
 	}
@@ -188,8 +181,8 @@ func serviceStatus(ctx context.Context, base, service string) (controller.Servic
 
 // lastIncidentID is the ID of the service's last incident ("" for none or
 // an unknown service, which the monitor refuses later).
-func lastIncidentID(ctx context.Context, base, service string) (string, error) {
-	s, ok, err := serviceStatus(ctx, base, service)
+func lastIncidentID(ctx context.Context, cl *monitorapi.Client, service string) (string, error) {
+	s, ok, err := serviceStatus(ctx, cl, service)
 	if err != nil || !ok || s.LastIncident == nil {
 		return "", err
 	}
@@ -199,14 +192,14 @@ func lastIncidentID(ctx context.Context, base, service string) (string, error) {
 // waitMove polls the monitor until the service's incident after before
 // closed (or wait passed) and prints where it ended; a result other than
 // want fails.
-func waitMove(ctx context.Context, w io.Writer, base, service, before string, wait time.Duration, want string) error {
+func waitMove(ctx context.Context, w io.Writer, cl *monitorapi.Client, service, before string, wait time.Duration, want string) error {
 	if wait <= 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for {
-		s, _, err := serviceStatus(ctx, base, service)
+		s, _, err := serviceStatus(ctx, cl, service)
 		if inc := s.LastIncident; err == nil && inc != nil && inc.ID != before && !inc.Open {
 			fmt.Fprintf(w, "%s: %s in %.0f ms; now %s on %s/%s at %s\n", service, inc.Result, inc.TotalMS, s.State, s.Where, s.Host, s.Address)
 			if inc.Result != want {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/proxy"
 )
 
@@ -31,10 +32,11 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	listen := fs.String("listen", "", "`host:port` to serve (default: proxy.listen)")
 	monitorURL := fs.String("monitor", "", "monitor base `URL`s, comma-separated with several monitors (default: proxy.monitor)")
 	metrics := fs.String("metrics", "", "`host:port` serving /metrics; empty: none")
+	tf := addAPITLSFlags(fs)
 	noProbe := fs.Bool("no-probe", false, "do not probe backends with ICMP (no root needed; only failed connections are noticed)")
 	newLogger := logFlags(fs, stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL[,URL...]] [--metrics ADDR] [--no-probe]")
+		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL[,URL...]] [--tls-ca F --tls-cert F --tls-key F] [--metrics ADDR] [--no-probe]")
 		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
 		fs.PrintDefaults()
 	}
@@ -61,7 +63,15 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *monitorURL != "" {
 		urls = strings.Split(*monitorURL, ",")
 	}
-	mon, err := monitorClients(urls)
+	files, err := tf.files(inv)
+	if err != nil {
+		return withCode(2, err)
+	}
+	conf, err := monitorapi.TLSConfig(files)
+	if err != nil {
+		return withCode(1, err)
+	}
+	mon, err := monitorClients(urls, monitorapi.HTTPClient(conf))
 	if err != nil {
 		return withCode(2, err)
 	}
@@ -131,11 +141,12 @@ func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, log
 }
 
 // proxyFlagOr returns the first of ss that is not empty.
-// monitorClients is the proxy's Monitor over the monitors at urls.
-func monitorClients(urls []string) (proxy.Monitor, error) {
+// monitorClients is the proxy's Monitor over the monitors at urls, reached
+// with hc (which carries the client certificate with monitor.api-tls).
+func monitorClients(urls []string, hc *http.Client) (proxy.Monitor, error) {
 	clients := make([]proxy.Monitor, 0, len(urls))
 	for _, u := range urls {
-		c, err := proxy.NewMonitorClient(strings.TrimSpace(u), nil)
+		c, err := proxy.NewMonitorClient(strings.TrimSpace(u), hc)
 		if err != nil {
 			return nil, err
 		}

@@ -7,13 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/inventory"
 )
 
 // runStatus prints where every service runs, from the monitor's /v1/status:
@@ -24,9 +24,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	file := fs.String("f", "", "inventory `FILE`: the monitor is asked at monitor.listen")
 	url := fs.String("url", "", "monitor base `URL` (instead of monitor.listen of -f)")
 	asJSON := fs.Bool("json", false, "print the monitor's JSON answer")
+	tf := addAPITLSFlags(fs)
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the monitor")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy status -f FILE [--json] | --url http://HOST:PORT [--json]")
+		fmt.Fprintln(stderr, "usage: understudy status -f FILE [--json] | --url http(s)://HOST:PORT [--tls-ca F --tls-cert F --tls-key F] [--json]")
 		fmt.Fprintln(stderr, "Shows every service's state, location, address, since when, and its last recovery.")
 		fs.PrintDefaults()
 	}
@@ -37,17 +38,20 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return withCode(2, errReported)
 	}
-	base := *url
-	if base == "" {
-		inv, err := loadInventory(*file, stderr)
-		if err != nil {
+	var inv *inventory.Inventory
+	if *file != "" {
+		var err error
+		if inv, err = loadInventory(*file, stderr); err != nil {
 			return err
 		}
-		base = monitorURL(inv.Monitor.Listen)
+	}
+	cl, err := monitorAPI(*url, inv, tf)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	body, err := fetchStatus(ctx, base)
+	body, err := fetchStatus(ctx, cl)
 	if err != nil {
 		return withCode(1, err)
 	}
@@ -67,36 +71,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return printStatus(stdout, st, time.Now())
 }
 
-// monitorURL turns monitor.listen into a URL to dial (an empty or wildcard
-// host means this machine).
-func monitorURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + listen
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
-// fetchStatus GETs base/v1/status.
-func fetchStatus(ctx context.Context, base string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/v1/status", nil)
-	if err != nil {
-		return nil, fmt.Errorf("ask the monitor at %s: %w", base, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ask the monitor at %s (is `understudy monitor` running?): %w", base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read the monitor's status: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("monitor at %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(body)))
+// fetchStatus GETs /v1/status and returns the JSON answer.
+func fetchStatus(ctx context.Context, cl *monitorapi.Client) ([]byte, error) {
+	var body json.RawMessage
+	if err := cl.Get(ctx, "/v1/status", &body); err != nil {
+		return nil, err
 	}
 	return body, nil
 }

@@ -78,20 +78,6 @@ func TestStatusCommand(t *testing.T) {
 	}
 }
 
-func TestMonitorURL(t *testing.T) {
-	for listen, want := range map[string]string{
-		"127.0.0.1:9180": "http://127.0.0.1:9180",
-		":9180":          "http://127.0.0.1:9180",
-		"0.0.0.0:9180":   "http://127.0.0.1:9180",
-		"[::1]:9180":     "http://[::1]:9180",
-		"mon.lab:80":     "http://mon.lab:80",
-	} {
-		if got := monitorURL(listen); got != want {
-			t.Errorf("monitorURL(%q) = %q, want %q", listen, got, want)
-		}
-	}
-}
-
 func TestMonitorCommandFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name     string

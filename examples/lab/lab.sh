@@ -525,7 +525,14 @@ issue() {
 
 ensure_pki() {
 	local final=$LAB_DIR/pki p=$LAB_DIR/pki.tmp
-	[ -s "$final/monitor.crt" ] && return 0
+	if [ ! -s "$final/monitor.crt" ]; then new_pki "$p" "$final"; fi
+	ensure_api_certs "$final"
+}
+
+# new_pki TMP FINAL: the CA, the agent's server and the monitor's client
+# certificate, made in TMP and moved to FINAL at once.
+new_pki() {
+	local p=$1 final=$2
 	rm -rf "$p"
 	mkdir -p "$p"
 	chmod 700 "$p"
@@ -539,6 +546,20 @@ ensure_pki() {
 	rm -rf "$final"
 	mv "$p" "$final"
 	step "pki: CA, agent and monitor certificates in $final"
+}
+
+# ensure_api_certs DIR: the certificates of the monitor's API
+# (monitor.api-tls), added to a lab PKI that lacks them: monitor-api for
+# the monitors (server and client: they call each other; SAN 127.0.0.1 and
+# localhost) and operator for the commands and the proxy
+# (monitor.api-client-tls).
+ensure_api_certs() {
+	local p=$1
+	[ -s "$p/monitor-api.crt" ] && [ -s "$p/operator.crt" ] && return 0
+	issue "$p" monitor-api 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost'
+	issue "$p" operator 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth'
+	rm -f "$p/ca.srl"
+	step "pki: monitor API certificates (monitor-api, operator) in $p"
 }
 
 # ---------------------------------------------------------------- configs
@@ -559,6 +580,9 @@ write_configs() {
 		  # The lab is for drills: allow many round trips before flap damping.
 		  flap: {max: 50, window: 1h}
 		  agent-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/monitor.crt, key: $LAB_DIR/pki/monitor.key}
+		  # The API serves HTTPS only and wants a client certificate of the lab CA.
+		  api-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/monitor-api.crt, key: $LAB_DIR/pki/monitor-api.key}
+		  api-client-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/operator.crt, key: $LAB_DIR/pki/operator.key}
 		hypervisors:
 		  - {name: host-a, address: ${SUBNET[host-a]}.1, zone: az1, incus: {socket: $LAB_DIR/host-a/unix.socket}}
 		vms:

@@ -1,6 +1,7 @@
 // Package pki creates the small certificate authority and the certificates
-// understudy uses for mutual TLS between the monitor and the standby agents
-// (`understudy certs init` and `understudy certs issue`).
+// understudy uses for mutual TLS between the monitor and the standby agents,
+// and on the monitor's own API (`understudy certs init` and `understudy
+// certs issue`).
 //
 // It writes PEM files: ca.crt/ca.key for the CA, NAME.crt/NAME.key for each
 // issued certificate, keys with mode 0600. Keys are ECDSA P-256. It does not
@@ -104,6 +105,10 @@ type IssueRequest struct {
 	// Server issues a server certificate (ServerAuth, with Hosts as SANs);
 	// otherwise a client certificate (ClientAuth).
 	Server bool
+	// AlsoClient, with Server, makes the certificate a client certificate
+	// too (ServerAuth and ClientAuth): a monitor's API certificate, which
+	// it also presents to the other monitors (monitor.api-tls).
+	AlsoClient bool
 	// Hosts are DNS names or IP addresses; required for server certificates.
 	Hosts []string
 	// Validity is how long the certificate is valid (default one year).
@@ -128,6 +133,9 @@ func IssueWith(caDir, outDir string, req IssueRequest, opts Options) (certPath, 
 	}
 	if req.Server && len(req.Hosts) == 0 {
 		return "", "", fmt.Errorf("%w: a server certificate needs at least one host", ErrInvalid)
+	}
+	if req.AlsoClient && !req.Server {
+		return "", "", fmt.Errorf("%w: AlsoClient applies to a server certificate", ErrInvalid)
 	}
 	if req.Validity < 0 {
 		return "", "", fmt.Errorf("%w: negative validity", ErrInvalid)
@@ -165,6 +173,9 @@ func IssueWith(caDir, outDir string, req IssueRequest, opts Options) (certPath, 
 	}
 	if req.Server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		if req.AlsoClient {
+			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+		}
 		for _, h := range req.Hosts {
 			if ip := net.ParseIP(h); ip != nil {
 				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)

@@ -129,3 +129,35 @@ func TestIssueInvalid(t *testing.T) {
 		t.Error("Issue with a missing CA succeeded")
 	}
 }
+
+// TestIssueServerAlsoClient: a certificate with both usages verifies as a
+// server (for its host) and as a client; AlsoClient alone is refused.
+func TestIssueServerAlsoClient(t *testing.T) {
+	dir := t.TempDir()
+	if err := Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath, err := IssueWith(dir, dir, IssueRequest{Name: "monitor-api", Server: true, AlsoClient: true, Hosts: []string{"127.0.0.1"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(pair.Certificate[0])
+	caCert, _, _ := LoadCA(dir)
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	for _, tc := range []struct {
+		usage x509.ExtKeyUsage
+		host  string
+	}{{x509.ExtKeyUsageServerAuth, "127.0.0.1"}, {x509.ExtKeyUsageClientAuth, ""}} {
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: tc.host, KeyUsages: []x509.ExtKeyUsage{tc.usage}}); err != nil {
+			t.Errorf("usage %v: %v", tc.usage, err)
+		}
+	}
+	if _, _, err := IssueWith(dir, dir, IssueRequest{Name: "c", AlsoClient: true}, Options{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("AlsoClient without Server: err = %v, want ErrInvalid", err)
+	}
+}
