@@ -12,8 +12,8 @@ import (
 // the DNS client) is built first; if any of it fails, Reload returns the
 // error and the running configuration stays as it was. Open incidents keep
 // their playbook. Settings read only at start (monitor.listen,
-// monitor.state-dir, monitor.etcd) are logged when they changed and need a
-// restart.
+// monitor.state-dir, monitor.etcd, monitor.api-tls) are logged when they
+// changed and need a restart.
 func (c *Controller) Reload(inv *inventory.Inventory) error {
 	old := c.plan()
 	if err := c.apply(inv); err != nil {
@@ -21,8 +21,8 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 		return fmt.Errorf("reload refused, the running inventory stays: %w", err)
 	}
 	c.metrics.reloads.WithLabelValues("applied").Inc()
-	if o, n := old.inv.Monitor, inv.Monitor; o.Listen != n.Listen || o.StateDir != n.StateDir || fmt.Sprint(o.Etcd) != fmt.Sprint(n.Etcd) {
-		c.log.Warn("monitor.listen, monitor.state-dir and monitor.etcd apply only after a restart")
+	if o, n := old.inv.Monitor, inv.Monitor; o.Listen != n.Listen || o.StateDir != n.StateDir || fmt.Sprint(o.Etcd) != fmt.Sprint(n.Etcd) || o.APITLS != n.APITLS {
+		c.log.Warn("monitor.listen, monitor.state-dir, monitor.etcd and monitor.api-tls apply only after a restart (rotated certificate files are read without one)")
 	}
 	p := c.plan()
 	// The monitor is always told (the channel is buffered): a reload that
