@@ -16,6 +16,7 @@ import (
 
 	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/proxy"
@@ -76,10 +77,13 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 		t.Fatalf("after failover: %v", err)
 	}
 
-	cl, pcl := &dnsClient{}, &proxyClient{}
+	cl, pcl := &labtest.Outages{}, &proxyClient{}
 	cctx, stopClient := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { cl.run(cctx, w.lab.DNSServer, s.FQDN) })
+	// A client that resolves the name at BIND and GETs the address.
+	wg.Go(func() {
+		cl.Loop(cctx, 20*time.Millisecond, func(ctx context.Context) error { return getVia(ctx, w.lab.DNSServer, s.FQDN) })
+	})
 	if purl := w.startProxy(r.url); purl != "" {
 		host := strings.TrimSuffix(s.FQDN, ".")
 		pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -154,7 +158,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	stopClient()
 	wg.Wait()
-	ok, fail, worst := cl.report()
+	ok, fail, worst := cl.Report()
 	t.Logf("client through DNS (resolve at BIND + GET every 20 ms, no proxy): %d ok, %d failed, longest interruption %v", ok, fail, worst)
 	t.Logf("client through the proxy (GET every 20 ms): %s", pcl.report())
 	// The move's hold reaches the proxy as Placement.Held: requests wait
@@ -207,53 +211,6 @@ func logIncident(t *testing.T, what string, inc *controller.IncidentStatus, took
 		steps = append(steps, fmt.Sprintf("%s=%.0fms", s.Kind, s.MS))
 	}
 	t.Logf("%s %s: request -> closed seen in %v; phases %s; steps %s", what, inc.Result, took, strings.Join(ph, " "), strings.Join(steps, " "))
-}
-
-// dnsClient resolves a name at BIND and GETs the address every 20 ms and
-// records the longest run of failed requests.
-type dnsClient struct {
-	mu       sync.Mutex
-	ok, fail int
-	worst    time.Duration
-	failedAt time.Time
-}
-
-func (c *dnsClient) run(ctx context.Context, server, name string) {
-	for ctx.Err() == nil {
-		addrs, err := lookupA(ctx, server, name)
-		if err == nil && len(addrs) > 0 {
-			gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			_, err = getBody(gctx, addrs[0])
-			cancel()
-		}
-		now := time.Now()
-		c.mu.Lock()
-		switch {
-		case ctx.Err() != nil:
-		case err != nil:
-			c.fail++
-			if c.failedAt.IsZero() {
-				c.failedAt = now
-			}
-		default:
-			c.ok++
-			if !c.failedAt.IsZero() {
-				c.worst = max(c.worst, now.Sub(c.failedAt))
-				c.failedAt = time.Time{}
-			}
-		}
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func (c *dnsClient) report() (ok, fail int, worst time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ok, c.fail, c.worst
 }
 
 // startProxy runs the proxy in-process on the world's inventory, following
@@ -363,4 +320,19 @@ func (c *proxyClient) report() string {
 	defer c.mu.Unlock()
 	return fmt.Sprintf("%d ok, %d failed, slowest answer %v, longest time between two answers %v; errors %s",
 		c.ok, c.fail, c.slowest, c.gap, strings.Join(c.errs, "; "))
+}
+
+// getVia resolves name at server and GETs the first address, within 300 ms.
+func getVia(ctx context.Context, server, name string) error {
+	addrs, err := lookupA(ctx, server, name)
+	if err != nil {
+		return err
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("resolve %s: no address", name)
+	}
+	gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = getBody(gctx, addrs[0])
+	return err
 }

@@ -123,51 +123,6 @@ func get(ctx context.Context, addr netip.Addr) (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
-// client resolves the name at BIND and GETs the address every 20 ms, and
-// records the longest run of failed requests.
-type client struct {
-	mu       sync.Mutex
-	ok, fail int
-	worst    time.Duration
-	failedAt time.Time
-}
-
-func (c *client) run(ctx context.Context, dns bindDNS, name string) {
-	for ctx.Err() == nil {
-		addrs, err := dns.Lookup(ctx, name)
-		if err == nil && len(addrs) > 0 {
-			_, err = get(ctx, addrs[0])
-		}
-		now := time.Now()
-		c.mu.Lock()
-		switch {
-		case ctx.Err() != nil:
-		case err != nil:
-			c.fail++
-			if c.failedAt.IsZero() {
-				c.failedAt = now
-			}
-		default:
-			c.ok++
-			if !c.failedAt.IsZero() {
-				c.worst = max(c.worst, now.Sub(c.failedAt))
-				c.failedAt = time.Time{}
-			}
-		}
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func (c *client) report() (ok, fail int, worst time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ok, c.fail, c.worst
-}
-
 func TestIntegrationMigrateAndFailBack(t *testing.T) {
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -239,10 +194,23 @@ func TestIntegrationMigrateAndFailBack(t *testing.T) {
 	}
 	defer func() { stop(); exec.Wait() }()
 
-	cl := &client{}
+	cl := &labtest.Outages{}
 	cctx, stopClient := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { cl.run(cctx, dns, fqdn) })
+	// A client that resolves the name at BIND and GETs the address.
+	wg.Go(func() {
+		cl.Loop(cctx, 20*time.Millisecond, func(ctx context.Context) error {
+			addrs, err := dns.Lookup(ctx, fqdn)
+			if err != nil {
+				return err
+			}
+			if len(addrs) == 0 {
+				return fmt.Errorf("resolve %s: no address", fqdn)
+			}
+			_, err = get(ctx, addrs[0])
+			return err
+		})
+	})
 	defer func() { stopClient(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond) // the client sees the standby first
 
@@ -280,7 +248,7 @@ func TestIntegrationMigrateAndFailBack(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	stopClient()
 	wg.Wait()
-	ok, fail, worst := cl.report()
+	ok, fail, worst := cl.Report()
 	t.Logf("client through DNS (GET every 20 ms, resolving at BIND each time): %d ok, %d failed, longest interruption %v", ok, fail, worst)
 	if ok == 0 {
 		t.Error("the client never reached the service")
