@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/understudy/understudy/inventory"
 )
 
 // parseFlags parses a subcommand's args. stop is true when the command must
@@ -21,6 +23,26 @@ func parseFlags(fs *flag.FlagSet, args []string) (stop bool, err error) {
 	default:
 		return true, withCode(2, errReported)
 	}
+}
+
+// startDaemon finishes the flags of a daemon that reads an inventory (-f
+// FILE and logFlags): it requires -f and no arguments, builds the logger and
+// loads the inventory. A nil inventory means the command returns err at
+// once (nil after -h).
+func startDaemon(fs *flag.FlagSet, args []string, file *string, newLogger func() (*slog.Logger, error), stderr io.Writer) (*slog.Logger, *inventory.Inventory, error) {
+	if stop, err := parseFlags(fs, args); stop {
+		return nil, nil, err
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return nil, nil, withCode(2, errReported)
+	}
+	logger, err := newLogger()
+	if err != nil {
+		return nil, nil, withCode(2, err)
+	}
+	inv, err := loadInventory(*file, stderr)
+	return logger, inv, err
 }
 
 // logFlags adds --log-level and --log-format to fs. The function it returns

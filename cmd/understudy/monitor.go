@@ -32,19 +32,8 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "serve reads and forward the rest to it. --peers needs 3 members or more: 3 tolerate the loss of one.")
 		fs.PrintDefaults()
 	}
-	if stop, err := parseFlags(fs, args); stop {
-		return err
-	}
-	if *file == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return withCode(2, errReported)
-	}
-	logger, err := newLogger()
-	if err != nil {
-		return withCode(2, err)
-	}
-	inv, err := loadInventory(*file, stderr)
-	if err != nil {
+	logger, inv, err := startDaemon(fs, args, file, newLogger, stderr)
+	if inv == nil {
 		return err
 	}
 	opts, err := ha.options(inv)

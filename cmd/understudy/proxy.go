@@ -40,19 +40,8 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
 		fs.PrintDefaults()
 	}
-	if stop, err := parseFlags(fs, args); stop {
-		return err
-	}
-	if *file == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return withCode(2, errReported)
-	}
-	logger, err := newLogger()
-	if err != nil {
-		return withCode(2, err)
-	}
-	inv, err := loadInventory(*file, stderr)
-	if err != nil {
+	logger, inv, err := startDaemon(fs, args, file, newLogger, stderr)
+	if inv == nil {
 		return err
 	}
 	addr := proxyFlagOr(*listen, inv.Proxy.Listen)
