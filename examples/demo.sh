@@ -42,7 +42,7 @@ DAEMONS=(agent "${MONITORS[@]}" monitor proxy) # monitor: the single one of olde
 # monitor.listen, which the drill and `understudy status -f` ask.
 declare -A API=([mon-a]=9180 [mon-b]=9181 [mon-c]=9182)
 declare -A PEER=([mon-a]=23801 [mon-b]=23802 [mon-c]=23803)
-PEERS=mon-a=http://127.0.0.1:23801,mon-b=http://127.0.0.1:23802,mon-c=http://127.0.0.1:23803
+PEERS=mon-a=https://127.0.0.1:23801,mon-b=https://127.0.0.1:23802,mon-c=https://127.0.0.1:23803
 MONITOR_URLS=https://127.0.0.1:9180,https://127.0.0.1:9181,https://127.0.0.1:9182
 # The monitors' API is mutual TLS (monitor.api-tls in lab.yaml): curl and
 # `status --url` present the operator's certificate of the lab CA; commands

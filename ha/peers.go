@@ -12,6 +12,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
@@ -43,7 +44,15 @@ type PeersConfig struct {
 	// StartTimeout bounds the wait for quorum (default 60s): StartPeers
 	// returns once a majority of the members run.
 	StartTimeout time.Duration
+	// PeerTLS, when set, secures the members' traffic with mutual TLS: every
+	// peer URL must be https, each member presents Cert (which needs both
+	// server and client usage, with its peer host among the names) and
+	// accepts only members with a certificate from CA.
+	PeerTLS *PeerTLS
 }
+
+// PeerTLS are the files of the members' mutual TLS.
+type PeerTLS struct{ CA, Cert, Key string }
 
 // Peer is this monitor's member of the embedded cluster.
 type Peer struct {
@@ -92,6 +101,25 @@ func StartPeers(ctx context.Context, cfg PeersConfig) (*Peer, error) {
 	return &Peer{etcd: e, Client: v3client.New(e.Server), ClientURL: ec.AdvertiseClientUrls[0].String()}, nil
 }
 
+// checkPeerSchemes requires https peer URLs with PeerTLS and http ones
+// without it, so that a member is never left talking plain HTTP by mistake.
+func checkPeerSchemes(cfg PeersConfig) error {
+	want := "http"
+	if cfg.PeerTLS != nil {
+		want = "https"
+	}
+	for n, raw := range cfg.Peers {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("start etcd member %q: peer %q: %w", cfg.Name, n, err)
+		}
+		if u.Scheme != want {
+			return fmt.Errorf("start etcd member %q: peer %q at %s: want an %s:// URL (peer TLS %s)", cfg.Name, n, raw, want, map[bool]string{true: "on", false: "off"}[cfg.PeerTLS != nil])
+		}
+	}
+	return nil
+}
+
 // abort stops a member that never became ready. The server is stopped
 // first: embed.Etcd.Close alone waits for client servers that only start
 // once the member is ready, so it would hang.
@@ -120,6 +148,9 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start etcd member %q: client URL: %w", cfg.Name, err)
 	}
+	if err := checkPeerSchemes(cfg); err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(cfg.Peers))
 	for n := range cfg.Peers {
 		names = append(names, n)
@@ -133,6 +164,9 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 		members = append(members, n+"="+cfg.Peers[n])
 	}
 	ec := embed.NewConfig()
+	if t := cfg.PeerTLS; t != nil {
+		ec.PeerTLSInfo = transport.TLSInfo{CertFile: t.Cert, KeyFile: t.Key, TrustedCAFile: t.CA, ClientCertAuth: true}
+	}
 	ec.Name = cfg.Name
 	ec.Dir = filepath.Join(cfg.Dir, "data")
 	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", cfg.LogLevel, []string{"stderr"}

@@ -3,10 +3,14 @@ package ha
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/internal/freeport"
+	"github.com/understudy/understudy/internal/pki"
 )
 
 // TestStartPeersRefuses covers the configurations StartPeers refuses
@@ -89,5 +93,59 @@ func TestShedRaftLeadership(t *testing.T) {
 	// The cluster still serves.
 	if _, err := c.peers[leader].Client.Put(ctx, c.prefix+"after-shed", "ok"); err != nil {
 		t.Errorf("put after the transfer: %v", err)
+	}
+}
+
+// TestStartPeersOverTLS starts three members whose traffic is mutual TLS
+// with one certificate of both usages, as `understudy monitor --peers` does
+// with monitor.api-tls, and checks a write through one member is read
+// through another. Plain peer URLs are refused with PeerTLS.
+func TestStartPeersOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	if err := pki.Init(dir); err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := pki.IssueWith(dir, dir, pki.IssueRequest{Name: "peer", Server: true, AlsoClient: true, Hosts: []string{"127.0.0.1"}}, pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsFiles := &PeerTLS{CA: filepath.Join(dir, pki.CACertFile), Cert: cert, Key: key}
+	urls := map[string]string{}
+	for _, n := range []string{"a", "b", "c"} {
+		u, err := freeport.URL("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls[n] = "https://" + u.Host
+	}
+	plain := map[string]string{"a": "http://127.0.0.1:1", "b": "http://127.0.0.1:2", "c": "http://127.0.0.1:3"}
+	if _, err := StartPeers(context.Background(), PeersConfig{Name: "a", Dir: t.TempDir(), Peers: plain, PeerTLS: tlsFiles}); err == nil || !strings.Contains(err.Error(), "want an https:// URL") {
+		t.Errorf("plain peer URLs with PeerTLS: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	peers := make([]*Peer, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i, n := range []string{"a", "b", "c"} {
+		wg.Go(func() {
+			peers[i], errs[i] = StartPeers(ctx, PeersConfig{Name: n, Dir: filepath.Join(t.TempDir(), n), Peers: urls, PeerTLS: tlsFiles})
+		})
+	}
+	wg.Wait()
+	for i, p := range peers {
+		if p != nil {
+			t.Cleanup(func() { p.Close() })
+		}
+		if errs[i] != nil {
+			t.Fatalf("member %d over TLS: %v", i, errs[i])
+		}
+	}
+	if _, err := peers[0].Client.Put(ctx, "/t/tls", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := peers[2].Client.Get(ctx, "/t/tls")
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "ok" {
+		t.Fatalf("read through another member: %v %v", resp, err)
 	}
 }

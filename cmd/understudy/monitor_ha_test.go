@@ -13,7 +13,7 @@ func TestMonitorPeersFlag(t *testing.T) {
 	three := "a=http://10.0.0.1:2380,b=http://10.0.0.2:2380,c=http://10.0.0.3:2380"
 	for _, tc := range []struct {
 		name, peers, self string
-		etcd              bool
+		etcd, apiTLS      bool
 		want              string // error substring; "" for success
 	}{
 		{name: "none", self: "a"},
@@ -24,6 +24,9 @@ func TestMonitorPeersFlag(t *testing.T) {
 		{name: "bad scheme", peers: "a=tcp://h:1,b=http://h:2,c=http://h:3", self: "a", want: `member "a": "tcp://h:1" is not an http(s)://HOST:PORT URL`},
 		{name: "twice", peers: "a=http://h:1,a=http://h:2,c=http://h:3", self: "a", want: `member "a" is listed twice`},
 		{name: "and external etcd", peers: three, self: "a", etcd: true, want: "use one or the other"},
+		{name: "https without api-tls", peers: strings.ReplaceAll(three, "http:", "https:"), self: "a", want: `member "a": http:// URLs go without monitor.api-tls`},
+		{name: "http with api-tls", peers: three, self: "a", apiTLS: true, want: `member "a": https:// URLs go with monitor.api-tls`},
+		{name: "https with api-tls", peers: strings.ReplaceAll(three, "http:", "https:"), self: "c", apiTLS: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
@@ -33,6 +36,9 @@ func TestMonitorPeersFlag(t *testing.T) {
 				t.Fatal(err)
 			}
 			inv := &inventory.Inventory{Monitor: inventory.Monitor{StateDir: "/var/lib/x"}}
+			if tc.apiTLS {
+				inv.Monitor.APITLS = inventory.TLSFiles{CA: "/p/ca.crt", Cert: "/p/m.crt", Key: "/p/m.key"}
+			}
 			if tc.etcd {
 				inv.Monitor.Etcd = &inventory.Etcd{Endpoints: []string{"http://e:2379"}}
 			}
@@ -48,6 +54,9 @@ func TestMonitorPeersFlag(t *testing.T) {
 			}
 			if opts.Name != tc.self {
 				t.Errorf("name = %q", opts.Name)
+			}
+			if tc.apiTLS && (opts.Peers == nil || opts.Peers.PeerTLS == nil || opts.Peers.PeerTLS.Cert != "/p/m.crt") {
+				t.Errorf("peer TLS = %+v, want monitor.api-tls's files", opts.Peers)
 			}
 			if tc.peers == "" && opts.Peers != nil || tc.peers != "" && (opts.Peers == nil || len(opts.Peers.Peers) != 3 || opts.Peers.Dir != "/var/lib/x/etcd-peer-"+tc.self) {
 				t.Errorf("peers = %+v", opts.Peers)
