@@ -16,6 +16,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
+	"github.com/understudy/understudy/internal/etcdlog"
 	"github.com/understudy/understudy/internal/freeport"
 )
 
@@ -169,9 +170,8 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	}
 	ec.Name = cfg.Name
 	ec.Dir = filepath.Join(cfg.Dir, "data")
-	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", cfg.LogLevel, []string{"stderr"}
-	if ec.LogLevel == "" {
-		ec.LogLevel = "error"
+	if err := etcdlog.Use(ec, cfg.LogLevel); err != nil {
+		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
 	}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}

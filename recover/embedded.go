@@ -13,6 +13,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
+	"github.com/understudy/understudy/internal/etcdlog"
 	"github.com/understudy/understudy/internal/freeport"
 )
 
@@ -46,9 +47,8 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	ec := embed.NewConfig()
 	ec.Name = "understudy"
 	ec.Dir = filepath.Join(cfg.Dir, "data")
-	ec.Logger, ec.LogLevel, ec.LogOutputs = "zap", cfg.LogLevel, []string{"stderr"}
-	if ec.LogLevel == "" {
-		ec.LogLevel = "error"
+	if err := etcdlog.Use(ec, cfg.LogLevel); err != nil {
+		return nil, fmt.Errorf("start embedded etcd: %w", err)
 	}
 	client, err := freeport.URL(cfg.ClientURL)
 	if err != nil {
