@@ -156,6 +156,9 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 	hdr.Set(vantageHeader, c.name)
 	body := triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
 	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", body, hdr)
+	if err == nil && resp.Code == http.StatusConflict {
+		return nil // the service is already in an incident, or off its primary: the leader knows
+	}
 	if err == nil {
 		err = resp.Err()
 	}
