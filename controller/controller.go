@@ -55,6 +55,7 @@ type Controller struct {
 	mig       recover.Migrator
 	etcd      *clientv3.Client // nil with Options.Store
 	peer      *ha.Peer         // this monitor's etcd member, with --peers
+	spareCap  *spareCapacity   // the spares' last capacity samples (sparecap.go)
 
 	recoverMetrics *recover.Metrics
 	ready          chan struct{} // closed once Run serves
@@ -91,6 +92,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
 		roleChanged: make(chan struct{}),
+		spareCap:    &spareCapacity{last: map[string]spareSample{}},
 	}
 	c.metrics = newMetrics(c.reg)
 	if err := c.apply(inv); err != nil {

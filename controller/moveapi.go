@@ -40,8 +40,9 @@ type Candidate struct {
 	Name       string   `json:"name"`
 	Zone       string   `json:"zone"`
 	Roles      []string `json:"roles,omitempty"`       // roles of the services it hosts
-	Steal      float64  `json:"steal"`                 // CPU steal, percent (not measured yet: 0)
-	Load1      float64  `json:"load1"`                 // load per CPU (not measured yet: 0)
+	Steal      float64  `json:"steal"`                 // CPU steal, percent, from its agent
+	Load1      float64  `json:"load1"`                 // 1-minute load average per CPU, from its agent
+	Unmeasured string   `json:"unmeasured,omitempty"`  // why Steal and Load1 are unknown (then 0)
 	FreeMemory int64    `json:"free_memory,omitempty"` // bytes; omitted when the inventory gives no capacity
 	FreeSlots  int      `json:"free_slots"`
 	Eligible   bool     `json:"eligible"`
@@ -55,7 +56,7 @@ const unknownMemory = int64(1) << 62
 func candidates(ranked []placement.Ranked) []Candidate {
 	out := make([]Candidate, 0, len(ranked))
 	for _, r := range ranked {
-		c := Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1,
+		c := Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1, Unmeasured: r.Unmeasured,
 			FreeMemory: r.FreeMemory, FreeSlots: r.FreeSlots, Eligible: r.Eligible, Rank: r.Rank, Reasons: r.Reasons}
 		if c.FreeMemory == unknownMemory {
 			c.FreeMemory = 0
@@ -122,7 +123,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 	if !ok {
 		return res, fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
 	}
-	ranked := placement.Score(svc, c.spareCandidates())
+	ranked := placement.Score(svc, c.spareCandidates(ctx))
 	res.Candidates = candidates(ranked)
 	if req.DryRun {
 		return res, nil
@@ -163,11 +164,12 @@ func (c *Controller) placementService(name string) (placement.Service, bool) {
 }
 
 // spareCandidates are the inventory's spares with what the records say
-// they host. Steal and load are not measured yet (0 for every spare, so
-// they never decide); a capacity the inventory leaves unknown (0) is
-// taken as room for one more service.
-func (c *Controller) spareCandidates() []placement.Spare {
+// they host and the steal and load their agents report (sparecap.go;
+// unknown without an agent or an answer); a capacity the inventory leaves
+// unknown (0) is taken as room for one more service.
+func (c *Controller) spareCandidates(ctx context.Context) []placement.Spare {
 	inv := c.plan().inv
+	samples := c.spareSamples(ctx)
 	type hosted struct {
 		roles  []string
 		n      int
@@ -203,6 +205,11 @@ func (c *Controller) spareCandidates() []placement.Spare {
 		}
 		if sp.Capacity.Memory > 0 {
 			cand.FreeMemory = sp.Capacity.Memory - h.memory
+		}
+		if s, ok := samples[sp.Name]; ok {
+			cand.Steal, cand.Load1, cand.Unmeasured = s.spareLoad()
+		} else {
+			cand.Unmeasured = "no spares[].agent"
 		}
 		out = append(out, cand)
 	}

@@ -107,6 +107,10 @@ type Options struct {
 	// trigger (migration.overload); nil asks each standby agent
 	// (GET /v1/capacity).
 	Capacity CapacitySource
+	// SpareCapacity reads the spare VMs' load and CPU steal for placement,
+	// by spare name, for the spares with spares[].agent; nil asks that
+	// agent (GET /v1/capacity) over monitor.agent-tls.
+	SpareCapacity CapacitySource
 }
 
 // TLSFiles are the monitor's client certificate for agents and the CA it

@@ -78,6 +78,7 @@ var invalidCases = []struct {
 	{"invalid-port-out-of-range.yaml", []string{"79:11: services[1].port: must be from 1 to 65535, got 80800"}},
 	{"invalid-service-unknown-standby.yaml", []string{"81:14: services[1].standby: unknown standby VM \"standby-2\""}},
 	{"invalid-service-unknown-vm.yaml", []string{"78:9: services[1].vm: unknown VM \"apivm\""}},
+	{"invalid-spare-agent-url.yaml", []string{"46:12: spares[0].agent: invalid URL \"127.0.0.1:9445\": want https://host:port"}},
 	{"invalid-standby-agent-http.yaml", []string{"41:12: standby[0].agent: invalid URL \"http://127.0.0.1:9443\": want https://host:port"}},
 	{"invalid-standby-no-agent.yaml", []string{"40:5: standby[0].agent: required"}},
 	{"invalid-timeout-not-below-interval.yaml", []string{"14:12: monitor.timeout: must be shorter than monitor.interval (250ms), got 250ms"}},

@@ -38,6 +38,7 @@ func TestLoadValid(t *testing.T) {
 		{"vms[1].instance defaults to name", inv.VMs[1].Instance, "api-vm"},
 		{"standby[0].capacity", inv.Standby[0].Capacity, inventory.Capacity{Containers: 2, Memory: 512 << 20}},
 		{"spares[0].capacity.memory", inv.Spares[0].Capacity.Memory, int64(2 << 30)},
+		{"spares[0].agent", inv.Spares[0].Agent, "https://127.0.0.1:9445"},
 		{"proxy.probe-timeout", inv.Proxy.ProbeTimeout, 15 * time.Millisecond},
 		{"services[0].check.http", *inv.Services[0].Check.HTTP, inventory.HTTPCheck{Path: "/health", ExpectStatus: 204, Scheme: "http"}},
 		{"services[0].mode", inv.Services[0].Mode, inventory.ModeWarm},
@@ -227,11 +228,11 @@ func TestLookupsAndSummary(t *testing.T) {
 		t.Error("Service() does not point into the inventory")
 	}
 	if got, want := inv.ErrorAt("services[1].playbook", "step %d: bad", 3).Error(),
-		"testdata/valid.yaml:89:15: services[1].playbook: step 3: bad"; got != want {
+		"testdata/valid.yaml:90:15: services[1].playbook: step 3: bad"; got != want {
 		t.Errorf("ErrorAt = %q, want %q", got, want)
 	}
 	if got, want := inv.ErrorAt("services[0].hold.nothing", "x").Error(),
-		"testdata/valid.yaml:71:11: services[0].hold.nothing: x"; got != want {
+		"testdata/valid.yaml:72:11: services[0].hold.nothing: x"; got != want {
 		t.Errorf("ErrorAt of an unwritten path = %q, want %q", got, want)
 	}
 	want := "2 hypervisors, 2 VMs, 2 services (1 warm, 1 cold), 1 standby VM, 1 spare"

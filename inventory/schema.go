@@ -144,6 +144,7 @@ func (d *decoder) spare(n *yaml.Node, path string, x *Spare) {
 	d.mapping(n, path, []field{
 		{"name", d.str(&x.Name)},
 		{"zone", d.str(&x.Zone)},
+		{"agent", d.str(&x.Agent)},
 		{"incus", func(v *yaml.Node, p string) { d.incus(v, p, &x.Incus) }},
 		{"capacity", func(v *yaml.Node, p string) { d.capacity(v, p, &x.Capacity) }},
 		{"network", func(v *yaml.Node, p string) {

@@ -204,6 +204,11 @@ type Spare struct {
 	Name string
 	// Zone is the spare's failure zone; migration prefers the primary's zone.
 	Zone string
+	// Agent, optional, is the https:// URL of an agent on the spare that
+	// answers GET /v1/capacity (an `understudy agent` with no services);
+	// placement ranks spares by its CPU steal and load. Without it they are
+	// unknown.
+	Agent string
 	// Incus is how to reach the spare's Incus/LXD API.
 	Incus Incus
 	// Capacity is what the spare can hold; zero means unknown.

@@ -178,6 +178,9 @@ func (d *decoder) checkSpares(ss []Spare) {
 			names.add(join(p, "name"), s.Name)
 		}
 		d.name(join(p, "zone"), s.Zone)
+		if d.has(join(p, "agent")) {
+			d.url(join(p, "agent"), s.Agent, "https")
+		}
 		d.checkIncus(join(p, "incus"), s.Incus)
 		if s.Network != nil {
 			d.checkNetwork(join(p, "network"), *s.Network)

@@ -31,6 +31,10 @@ type Spare struct {
 	Load1      float64  // 1-minute load average per CPU
 	FreeMemory int64    // bytes
 	FreeSlots  int      // containers it can still take
+	// Unmeasured, when not empty, says why Steal and Load1 are unknown
+	// (the spare has no agent, its agent did not answer); they are then
+	// ignored, and the spare ranks after the measured ones.
+	Unmeasured string
 }
 
 // Ranked is a spare with its verdict.
@@ -44,8 +48,10 @@ type Ranked struct {
 // Score ranks spares for svc. Only spares in the primary's zone with a free
 // slot and enough free memory are eligible. Among them, a spare that hosts
 // no service of svc's role comes first (anti-affinity: losing one spare
-// must not take a whole role down), then the lowest steal, then the lowest
-// load, then the most free memory, then the most free slots, then the name.
+// must not take a whole role down), then a spare whose steal and load were
+// measured (an unknown one is never taken for idle), then the lowest steal,
+// then the lowest load, then the most free memory, then the most free
+// slots, then the name.
 // The result lists the eligible spares by rank, then the others in input
 // order; every entry says why.
 func Score(svc Service, spares []Spare) []Ranked {
@@ -112,6 +118,12 @@ func compare(svc Service, a, b Spare) int {
 		}
 		return -1
 	}
+	if ua, ub := a.Unmeasured != "", b.Unmeasured != ""; ua != ub {
+		if ua {
+			return 1
+		}
+		return -1
+	}
 	if c := fuzzy(a.Steal, b.Steal, StealTolerance); c != 0 {
 		return c
 	}
@@ -143,6 +155,8 @@ func lostTo(svc Service, sp, w Spare) string {
 	switch {
 	case hostsRole(svc, sp) && !hostsRole(svc, w):
 		return fmt.Sprintf("already hosts role %s", svc.Role)
+	case sp.Unmeasured != "" && w.Unmeasured == "":
+		return fmt.Sprintf("steal and load unknown (%s), measured on %s", sp.Unmeasured, w.Name)
 	case fuzzy(sp.Steal, w.Steal, StealTolerance) > 0:
 		return fmt.Sprintf("higher steal %.0f%% vs %.0f%% on %s", sp.Steal, w.Steal, w.Name)
 	case fuzzy(sp.Load1, w.Load1, LoadTolerance) > 0:
@@ -165,8 +179,12 @@ func summary(svc Service, sp Spare) string {
 	default:
 		parts = append(parts, "no other "+svc.Role)
 	}
-	parts = append(parts, fmt.Sprintf("steal %.0f%%", sp.Steal), fmt.Sprintf("load %.2f per CPU", sp.Load1),
-		bytes(sp.FreeMemory)+" free", fmt.Sprintf("%d free slot(s)", sp.FreeSlots))
+	if sp.Unmeasured != "" {
+		parts = append(parts, "steal and load unknown ("+sp.Unmeasured+")")
+	} else {
+		parts = append(parts, fmt.Sprintf("steal %.0f%%", sp.Steal), fmt.Sprintf("load %.2f per CPU", sp.Load1))
+	}
+	parts = append(parts, bytes(sp.FreeMemory)+" free", fmt.Sprintf("%d free slot(s)", sp.FreeSlots))
 	return strings.Join(parts, ", ")
 }
 

@@ -80,6 +80,27 @@ func TestScore(t *testing.T) {
 			reasons: []string{"every eligible spare does", "lost: tie with s1, broken by name"},
 		},
 		{
+			name: "measured before unknown, after anti-affinity",
+			svc:  web,
+			spares: []Spare{
+				{Name: "quiet-unknown", Zone: "a", FreeMemory: 8 * gib, FreeSlots: 9, Unmeasured: "agent did not answer"},
+				{Name: "busy", Zone: "a", Steal: 30, Load1: 2, FreeMemory: gib, FreeSlots: 1},
+				{Name: "same-role", Zone: "a", Roles: []string{"frontend"}, FreeMemory: 8 * gib, FreeSlots: 9},
+			},
+			order:   []string{"busy", "quiet-unknown", "same-role"},
+			reasons: []string{"chosen: zone a, no other frontend, steal 30%", "lost: steal and load unknown (agent did not answer), measured on busy", "lost: already hosts role frontend"},
+		},
+		{
+			name: "all unknown: free capacity decides",
+			svc:  web,
+			spares: []Spare{
+				{Name: "s1", Zone: "a", FreeMemory: gib, FreeSlots: 1, Unmeasured: "no agent"},
+				{Name: "s2", Zone: "a", FreeMemory: 2 * gib, FreeSlots: 1, Unmeasured: "no agent"},
+			},
+			order:   []string{"s2", "s1"},
+			reasons: []string{"chosen: zone a, no other frontend, steal and load unknown (no agent)", "lost: less free memory"},
+		},
+		{
 			name:    "no role, no anti-affinity",
 			svc:     Service{Name: "batch", Zone: "a"},
 			spares:  []Spare{{Name: "s1", Zone: "a", Roles: []string{""}, FreeMemory: gib, FreeSlots: 1}},

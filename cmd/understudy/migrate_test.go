@@ -37,8 +37,8 @@ func (f *fakeMonitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.posts = append(f.posts, r.URL.Path+" "+string(body))
 	}
 	candidates := []controller.Candidate{
-		{Name: "spare-1", Zone: "az1", FreeSlots: 3, Eligible: true, Rank: 1, Reasons: []string{"chosen: no role"}},
-		{Name: "spare-2", Zone: "az2", FreeSlots: 1, Reasons: []string{`lost: other zone "az2"`}},
+		{Name: "spare-1", Zone: "az1", Steal: 2.4, Load1: 0.31, FreeSlots: 3, Eligible: true, Rank: 1, Reasons: []string{"chosen: no role"}},
+		{Name: "spare-2", Zone: "az2", FreeSlots: 1, Unmeasured: "no spares[].agent", Reasons: []string{`lost: other zone "az2"`}},
 	}
 	switch r.URL.Path {
 	case "/v1/status":
@@ -100,7 +100,8 @@ func TestMigrateAndFailbackCommands(t *testing.T) {
 		wantPost string   // prefix of the one POST the monitor got; "" none
 	}{
 		{name: "dry run", run: runMigrate, args: []string{"--service", "web", "--dry-run"},
-			want:     []string{"RANK", "1     spare-1", "-     spare-2", `lost: other zone "az2"`},
+			want: []string{"RANK  SPARE    ZONE  ROLES  STEAL  LOAD/CPU", "1     spare-1  az1   -      2.4%   0.31  ",
+				"-     spare-2  az2   -      ?      ?     ", `lost: other zone "az2"`},
 			wantPost: `/v1/services/web/migrate {"dry_run":true}`},
 		{name: "migrate", run: runMigrate, args: []string{"--service", "web", "--reason", "drill"},
 			want:     []string{"migrating web to spare-1", "web: migrated in 1300 ms; now on-spare on spare/spare-1 at 10.200.2.100"},
