@@ -50,15 +50,12 @@ type Candidate struct {
 	Reasons    []string `json:"reasons"`
 }
 
-// unknownMemory stands for a spare whose memory the inventory does not give.
-const unknownMemory = int64(1) << 62
-
 func candidates(ranked []placement.Ranked) []Candidate {
 	out := make([]Candidate, 0, len(ranked))
 	for _, r := range ranked {
 		c := Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1, Unmeasured: r.Unmeasured,
 			FreeMemory: r.FreeMemory, FreeSlots: r.FreeSlots, Eligible: r.Eligible, Rank: r.Rank, Reasons: r.Reasons}
-		if c.FreeMemory == unknownMemory {
+		if c.FreeMemory == placement.UnknownMemory {
 			c.FreeMemory = 0
 		}
 		out = append(out, c)
@@ -199,7 +196,7 @@ func (c *Controller) spareCandidates(ctx context.Context) []placement.Spare {
 		if h == nil {
 			h = &hosted{}
 		}
-		cand := placement.Spare{Name: sp.Name, Zone: sp.Zone, Roles: h.roles, FreeSlots: 1, FreeMemory: unknownMemory}
+		cand := placement.Spare{Name: sp.Name, Zone: sp.Zone, Roles: h.roles, FreeSlots: 1, FreeMemory: placement.UnknownMemory}
 		if sp.Capacity.Containers > 0 {
 			cand.FreeSlots = sp.Capacity.Containers - h.n
 		}

@@ -6,7 +6,9 @@
 # and one on the cold service (api) with load through DNS and through the
 # proxy, prints both reports, writes their JSON and SVG charts, then kills
 # the leading monitor with SIGKILL, shows another one take over, runs one
-# more drill under the new leader, and leaves everything running. The
+# more drill under the new leader, migrates web to spare-1 and fails it
+# back with a client counting errors through the proxy, and leaves
+# everything running. The
 # monitors' API is mutual TLS (monitor.api-tls, the lab PKI's monitor-api and
 # operator certificates).
 #
@@ -37,7 +39,7 @@ LOCK=/tmp/understudy-lab.lock
 BIN=${UNDERSTUDY_BIN:-$ROOT/bin/understudy}
 PKI=$LAB_DIR/pki
 MONITORS=(mon-a mon-b mon-c)
-DAEMONS=(agent "${MONITORS[@]}" monitor proxy) # monitor: the single one of older demos
+DAEMONS=(agent spare-agent "${MONITORS[@]}" monitor proxy) # monitor: the single one of older demos
 # Each monitor's API port and etcd peer port; mon-a's API is the inventory's
 # monitor.listen, which the drill and `understudy status -f` ask.
 declare -A API=([mon-a]=9180 [mon-b]=9181 [mon-c]=9182)
@@ -114,9 +116,10 @@ wait_for() {
 	die "$what did not come up; see the logs in $DEMO"
 }
 
+# agent_ready PORT: the agent on 127.0.0.1:PORT says it is ready.
 agent_ready() {
 	curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/monitor.crt" --key "$PKI/monitor.key" \
-		https://127.0.0.1:9443/v1/health | grep -q '"ready":true'
+		"https://127.0.0.1:$1/v1/health" | grep -q '"ready":true'
 }
 monitor_ready() { curl -sf "${MTLS[@]}" --max-time 2 "https://127.0.0.1:$1/healthz"; }
 
@@ -164,7 +167,7 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 	agent_state=$(sed -n 's/^state-dir:[[:space:]]*//p' "$LAB_DIR/agent.yaml")
 	[ -n "$agent_state" ] && rm -rf "${agent_state:?}"/*
 	LXD_DIR=$LAB_DIR/standby-1 LXD_CONF=$LAB_DIR/.lxc-client lxc delete --force web api 2>/dev/null || true
-	for port in 9443 9180 9181 9182 23801 23802 23803 8080; do
+	for port in 9443 9444 9180 9181 9182 23801 23802 23803 8080; do
 		if ss -Hltn "sport = :$port" | grep -q .; then
 			die "port $port is taken by a process this demo did not start: $(ss -Hltnp "sport = :$port")"
 		fi
@@ -179,7 +182,9 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 	"$BIN" dns set -f "$INV" web.lab.test. 10.200.0.11 >/dev/null
 	"$BIN" dns set -f "$INV" api.lab.test. 10.200.0.12 >/dev/null
 	start_daemon agent agent --config "$LAB_DIR/agent.yaml"
-	wait_for "standby agent https://127.0.0.1:9443/v1/health" agent_ready
+	wait_for "standby agent https://127.0.0.1:9443/v1/health" agent_ready 9443
+	start_daemon spare-agent agent --config "$LAB_DIR/spare-agent.yaml"
+	wait_for "spare-1's agent (its steal and load) https://127.0.0.1:9444/v1/health" agent_ready 9444
 	# Together: each member waits for a majority of the three.
 	for m in "${MONITORS[@]}"; do start_monitor "$m"; done
 	for m in "${MONITORS[@]}"; do
@@ -234,6 +239,44 @@ start_monitor "$old"
 wait_for "monitor $old https://127.0.0.1:${API[$old]}/healthz" monitor_ready "${API[$old]}"
 "$BIN" status --url "https://127.0.0.1:${API[$old]}" "${TLS_FLAGS[@]}" | sed -n '1,4p'
 
+step "web: fail over, migrate to spare-1, fail back; a client GETs web through the proxy every 20 ms"
+# proxy_client: GETs web through the proxy until $DEMO/stop-client exists,
+# then writes how many requests were answered and how many failed.
+proxy_client() {
+	local ok=0 bad=0
+	while [ ! -e "$DEMO/stop-client" ]; do
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Host: web.lab.test' http://127.0.0.1:8080/)" = 200 ]; then
+			ok=$((ok + 1))
+		else
+			bad=$((bad + 1))
+		fi
+		sleep 0.02
+	done
+	echo "$ok $bad" >"$DEMO/client-counts"
+}
+# web_is STATE: the monitor reports web in STATE.
+web_is() { [ "$("$BIN" status -f "$INV" | awk '$1 == "web" { print $2 }')" = "$1" ]; }
+(
+	flock -w 900 9 || die "waited 15 minutes for $LOCK"
+	curl -s "${MTLS[@]}" -o /dev/null --max-time 30 -X POST -d '{"reason": "make demo: a migration"}' \
+		"https://127.0.0.1:${API[mon-a]}/v1/services/web/failover"
+	wait_for "web on the standby" web_is on-standby
+	rm -f "$DEMO/stop-client" "$DEMO/client-counts"
+	proxy_client &
+	client=$!
+	"$BIN" migrate -f "$INV" --service web --dry-run
+	"$BIN" migrate -f "$INV" --service web --reason "make demo"
+	# The failover fenced web-vm: start it again, then fail back to it.
+	LXD_DIR=$LAB_DIR/host-a LXD_CONF=$LAB_DIR/.lxc-client lxc start web-vm 2>/dev/null || true
+	LXD_DIR=$LAB_DIR/host-a LXD_CONF=$LAB_DIR/.lxc-client lxc exec web-vm -- /sbin/understudy-service start 2>/dev/null || true
+	wait_for "web-vm answers again" curl -sf --max-time 1 http://10.200.0.11/
+	"$BIN" failback -f "$INV" --service web --reason "make demo"
+	touch "$DEMO/stop-client"
+	wait "$client"
+	read -r ok bad <"$DEMO/client-counts"
+	echo "   through the proxy during the failover, the migration and the failback: $ok answered, $bad failed"
+) 9>"$LOCK"
+
 step "summary (every drill so far: understudy drill history -f $INV)"
 "$BIN" drill history -f "$INV" | tail -n 12
 
@@ -242,6 +285,6 @@ cat <<EOT
 Everything keeps running (pids and logs in $DEMO):
   look:      $BIN status -f $INV
              $BIN drill -f $INV --service web --inject vm-freeze --via both --restore
-  stop the daemons:  kill \$(cat $DEMO/agent.pid $DEMO/mon-?.pid $DEMO/proxy.pid)
+  stop the daemons:  kill \$(cat $DEMO/agent.pid $DEMO/spare-agent.pid $DEMO/mon-?.pid $DEMO/proxy.pid)
   tear down the lab: make lab-down   (stop the daemons first)
 EOT

@@ -29,7 +29,7 @@ type Spare struct {
 	Roles      []string // roles of the services it hosts now
 	Steal      float64  // CPU steal, percent
 	Load1      float64  // 1-minute load average per CPU
-	FreeMemory int64    // bytes
+	FreeMemory int64    // bytes; UnknownMemory when the inventory gives no capacity
 	FreeSlots  int      // containers it can still take
 	// Unmeasured, when not empty, says why Steal and Load1 are unknown
 	// (the spare has no agent, its agent did not answer); they are then
@@ -184,9 +184,18 @@ func summary(svc Service, sp Spare) string {
 	} else {
 		parts = append(parts, fmt.Sprintf("steal %.0f%%", sp.Steal), fmt.Sprintf("load %.2f per CPU", sp.Load1))
 	}
-	parts = append(parts, bytes(sp.FreeMemory)+" free", fmt.Sprintf("%d free slot(s)", sp.FreeSlots))
+	if sp.FreeMemory == UnknownMemory {
+		parts = append(parts, "memory capacity not given")
+	} else {
+		parts = append(parts, bytes(sp.FreeMemory)+" free")
+	}
+	parts = append(parts, fmt.Sprintf("%d free slot(s)", sp.FreeSlots))
 	return strings.Join(parts, ", ")
 }
+
+// UnknownMemory is the FreeMemory of a spare whose memory capacity is not
+// known: it never lacks memory, and it ranks as having the most.
+const UnknownMemory = int64(1) << 62
 
 // bytes formats a size for people.
 func bytes(n int64) string {
