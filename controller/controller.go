@@ -56,6 +56,7 @@ type Controller struct {
 	etcd      *clientv3.Client // nil with Options.Store
 	peer      *ha.Peer         // this monitor's etcd member, with --peers
 	spareCap  *spareCapacity   // the spares' last capacity samples (sparecap.go)
+	vms       *vmViews         // the standbys' last capacity samples (vmstatus.go)
 
 	recoverMetrics *recover.Metrics
 	ready          chan struct{} // closed once Run serves
@@ -92,9 +93,11 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
 		roleChanged: make(chan struct{}),
-		spareCap:    &spareCapacity{last: map[string]spareSample{}},
+		spareCap:    &spareCapacity{last: map[string]capSample{}},
+		vms:         &vmViews{standbys: map[string]standbyView{}},
 	}
 	c.metrics = newMetrics(c.reg)
+	c.reg.MustRegister(newVMCollector(c))
 	if err := c.apply(inv); err != nil {
 		return nil, err
 	}

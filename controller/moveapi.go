@@ -204,7 +204,7 @@ func (c *Controller) spareCandidates(ctx context.Context) []placement.Spare {
 			cand.FreeMemory = sp.Capacity.Memory - h.memory
 		}
 		if s, ok := samples[sp.Name]; ok {
-			cand.Steal, cand.Load1, cand.Unmeasured = s.spareLoad()
+			cand.Steal, cand.Load1, cand.Unmeasured = s.stealAndLoad()
 		} else {
 			cand.Unmeasured = "no spares[].agent"
 		}

@@ -107,8 +107,14 @@ func (w *overloadWatch) sample(ctx context.Context, c *Controller, now time.Time
 			return
 		}
 		seen[sb.Name] = true
+		// Sampled also when the trigger is off: the status shows it.
+		sctx, cancel := context.WithTimeout(ctx, capacityTimeout)
+		cp, err := w.src.Capacity(sctx, sb.Name)
+		cancel()
+		sample := capSample{at: now, cap: cp, err: err}
 		if !o.Enabled {
 			w.set(c, sb.Name, false, "migration.overload.enabled is false")
+			c.vms.setStandby(sb.Name, sample, false, "")
 			continue
 		}
 		d := w.detectors[sb.Name]
@@ -116,9 +122,6 @@ func (w *overloadWatch) sample(ctx context.Context, c *Controller, now time.Time
 			d = placement.NewDetector(w.th)
 			w.detectors[sb.Name] = d
 		}
-		sctx, cancel := context.WithTimeout(ctx, capacityTimeout)
-		cp, err := w.src.Capacity(sctx, sb.Name)
-		cancel()
 		switch {
 		case errors.Is(err, errNoCapacity):
 		case err != nil:
@@ -128,7 +131,9 @@ func (w *overloadWatch) sample(ctx context.Context, c *Controller, now time.Time
 		}
 		over, why := d.Overloaded(now)
 		w.set(c, sb.Name, over, why)
+		c.vms.setStandby(sb.Name, sample, over, why)
 	}
+	c.vms.keep(seen)
 	for name := range w.detectors {
 		if !seen[name] {
 			delete(w.detectors, name)

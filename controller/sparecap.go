@@ -53,17 +53,17 @@ func (s spareAgentCapacity) Capacity(ctx context.Context, name string) (standby.
 	return cp, nil
 }
 
-// spareSample is a spare agent's last answer, or why there is none.
-type spareSample struct {
+// capSample is an agent's last capacity answer, or why there is none.
+type capSample struct {
 	at    time.Time
 	agent string // the URL it was asked at: a changed URL samples anew
 	cap   standby.Capacity
 	err   error
 }
 
-// spareLoad is what placement takes from a sample: steal in percent and
-// the 1-minute load per CPU, or why they are unknown.
-func (s spareSample) spareLoad() (steal, load1 float64, unknown string) {
+// stealAndLoad is what placement and the status take from a sample: steal
+// in percent and the 1-minute load per CPU, or why they are unknown.
+func (s capSample) stealAndLoad() (steal, load1 float64, unknown string) {
 	switch {
 	case s.err != nil:
 		return 0, 0, fmt.Sprintf("no answer from its agent: %v", s.err)
@@ -82,7 +82,7 @@ func (s spareSample) spareLoad() (steal, load1 float64, unknown string) {
 // the same sample stale may both take one (harmless: a read).
 type spareCapacity struct {
 	mu   sync.Mutex
-	last map[string]spareSample // by spare name
+	last map[string]capSample // by spare name
 }
 
 // measure returns the sample of every spare of spares that has an agent,
@@ -90,12 +90,12 @@ type spareCapacity struct {
 // half of ctx's remaining time, when shorter), of those older than maxAge
 // or taken from another URL. It returns once every sample it started
 // ended. Spares that left the inventory are forgotten.
-func (s *spareCapacity) measure(ctx context.Context, src CapacitySource, spares []inventory.Spare, maxAge time.Duration) map[string]spareSample {
+func (s *spareCapacity) measure(ctx context.Context, src CapacitySource, spares []inventory.Spare, maxAge time.Duration) map[string]capSample {
 	now := time.Now()
-	out := map[string]spareSample{}
+	out := map[string]capSample{}
 	var stale []inventory.Spare
 	s.mu.Lock()
-	keep := map[string]spareSample{}
+	keep := map[string]capSample{}
 	for _, sp := range spares {
 		if sp.Agent == "" {
 			continue
@@ -116,14 +116,14 @@ func (s *spareCapacity) measure(ctx context.Context, src CapacitySource, spares 
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)/2)
 	}
-	fresh := make([]spareSample, len(stale))
+	fresh := make([]capSample, len(stale))
 	var wg sync.WaitGroup
 	for i, sp := range stale {
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			cp, err := src.Capacity(sctx, sp.Name)
-			fresh[i] = spareSample{at: time.Now(), agent: sp.Agent, cap: cp, err: err}
+			fresh[i] = capSample{at: time.Now(), agent: sp.Agent, cap: cp, err: err}
 		})
 	}
 	wg.Wait()
@@ -147,7 +147,7 @@ func (c *Controller) spareCapacity() *spareCapacity { return c.spareCap }
 // spareSamples measures the inventory's spares (see spareCapacity.measure)
 // through Options.SpareCapacity or their agents, with samples no older
 // than the move interval.
-func (c *Controller) spareSamples(ctx context.Context) map[string]spareSample {
+func (c *Controller) spareSamples(ctx context.Context) map[string]capSample {
 	src := c.opts.SpareCapacity
 	if src == nil {
 		src = spareAgentCapacity{c}

@@ -130,14 +130,14 @@ func TestSpareSamplesCache(t *testing.T) {
 	}
 	src := newFakeSpareCapacity()
 	src.set("s1", 2, 3, 0.4)
-	sc := &spareCapacity{last: map[string]spareSample{}}
+	sc := &spareCapacity{last: map[string]capSample{}}
 	ctx := context.Background()
 
 	got := sc.measure(ctx, src, spares, time.Hour)
-	if _, _, why := got["s1"].spareLoad(); why != "" {
+	if _, _, why := got["s1"].stealAndLoad(); why != "" {
 		t.Errorf("s1 unknown: %s", why)
 	}
-	if _, _, why := got["s2"].spareLoad(); !strings.Contains(why, "connection refused") {
+	if _, _, why := got["s2"].stealAndLoad(); !strings.Contains(why, "connection refused") {
 		t.Errorf("s2: %q, want the agent's error", why)
 	}
 	if _, ok := got["s3"]; ok || src.count("s3") != 0 {
@@ -164,7 +164,7 @@ func TestSpareSamplesCache(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	got = sc.measure(short, src, moved, 0)
-	if _, _, why := got["s1"].spareLoad(); !strings.Contains(why, "deadline exceeded") {
+	if _, _, why := got["s1"].stealAndLoad(); !strings.Contains(why, "deadline exceeded") {
 		t.Errorf("hung agent: %q, want a deadline", why)
 	}
 	if s, ok := sc.last["s1"]; ok && s.err != nil {
@@ -175,20 +175,20 @@ func TestSpareSamplesCache(t *testing.T) {
 func TestSpareLoad(t *testing.T) {
 	tests := []struct {
 		name         string
-		s            spareSample
+		s            capSample
 		steal, load1 float64
 		unknown      string
 	}{
-		{"per CPU", spareSample{cap: standby.Capacity{CPUs: 4, StealPercent: 7.5, StealIntervalMS: 5000, Load: [3]float64{2, 1, 1}}}, 7.5, 0.5, ""},
-		{"error", spareSample{err: errors.New("boom")}, 0, 0, "no answer from its agent: boom"},
-		{"no CPUs", spareSample{cap: standby.Capacity{StealIntervalMS: 5000}}, 0, 0, "its agent reported no CPUs"},
-		{"steal not sampled", spareSample{cap: standby.Capacity{CPUs: 2, Load: [3]float64{1, 1, 1}}}, 0, 0, "its agent has not sampled CPU steal yet"},
+		{"per CPU", capSample{cap: standby.Capacity{CPUs: 4, StealPercent: 7.5, StealIntervalMS: 5000, Load: [3]float64{2, 1, 1}}}, 7.5, 0.5, ""},
+		{"error", capSample{err: errors.New("boom")}, 0, 0, "no answer from its agent: boom"},
+		{"no CPUs", capSample{cap: standby.Capacity{StealIntervalMS: 5000}}, 0, 0, "its agent reported no CPUs"},
+		{"steal not sampled", capSample{cap: standby.Capacity{CPUs: 2, Load: [3]float64{1, 1, 1}}}, 0, 0, "its agent has not sampled CPU steal yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			steal, load1, why := tt.s.spareLoad()
+			steal, load1, why := tt.s.stealAndLoad()
 			if steal != tt.steal || load1 != tt.load1 || why != tt.unknown {
-				t.Errorf("spareLoad = %v, %v, %q; want %v, %v, %q", steal, load1, why, tt.steal, tt.load1, tt.unknown)
+				t.Errorf("stealAndLoad = %v, %v, %q; want %v, %v, %q", steal, load1, why, tt.steal, tt.load1, tt.unknown)
 			}
 		})
 	}

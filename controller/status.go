@@ -18,6 +18,9 @@ type Status struct {
 	// the leader first (one entry, leading, without an election).
 	Monitor  string          `json:"monitor"`
 	Monitors []MonitorStatus `json:"monitors"`
+	// VMs are the standby VMs and spares with their last capacity samples
+	// (taken by the leader).
+	VMs      []VMStatus      `json:"vms"`
 	Services []ServiceStatus `json:"services"`
 	// Error says why part of the status is missing (a follower that cannot
 	// read the store).
@@ -110,6 +113,7 @@ func (c *Controller) Status(ctx context.Context) Status {
 	}
 	out.Epoch = c.epoch()
 	out.Monitors = c.monitors(ctx)
+	out.VMs = c.vmStatus()
 	p := c.plan()
 	records, err := c.records(ctx)
 	if err != nil {

@@ -98,6 +98,20 @@ func printStatus(w io.Writer, st controller.Status, now time.Time) error {
 		}
 		fmt.Fprintln(tw)
 	}
+	if len(st.VMs) > 0 {
+		fmt.Fprintln(tw, "VM\tKIND\tSTEAL\tLOAD/CPU\tSAMPLED\tSTATE")
+		for _, v := range st.VMs {
+			steal, load, state := fmt.Sprintf("%.1f%%", v.Steal), fmt.Sprintf("%.2f", v.LoadPerCPU), "ok"
+			if v.Unknown != "" {
+				steal, load, state = "?", "?", v.Unknown
+			}
+			if v.Overloaded {
+				state = "OVERLOADED: " + v.Why
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Kind, steal, load, since(v.SampledAt, now), state)
+		}
+		fmt.Fprintln(tw)
+	}
 	if st.Error != "" {
 		fmt.Fprintf(tw, "error: %s\n\n", st.Error)
 	}

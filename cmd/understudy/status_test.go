@@ -15,16 +15,25 @@ import (
 
 // statusFixture is what a monitor answers after one recovered failover.
 func statusFixture(now time.Time) controller.Status {
-	return controller.Status{Epoch: 3, Time: now, Services: []controller.ServiceStatus{
-		{Service: "api", State: "primary", Where: "primary", Host: "api-vm", Address: "10.200.0.12"},
-		{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1", Address: "10.200.1.100",
-			Since: now.Add(-90 * time.Second), Incidents: 1,
-			LastIncident: &controller.IncidentStatus{ID: "web-1", Result: "recovered", Source: "monitor", TotalMS: 23.5,
-				Phases: []controller.PhaseStatus{
-					{Phase: "detected"}, {Phase: "confirmed", SinceMS: 1.5}, {Phase: "activated", SinceMS: 9},
-					{Phase: "dns-flipped", SinceMS: 13},
-				}}},
-	}}
+	return controller.Status{Epoch: 3, Time: now, Monitor: "mon-b",
+		Monitors: []controller.MonitorStatus{
+			{Name: "mon-a", Address: "10.0.0.1:9180", Leader: true, Since: now.Add(-2 * time.Minute), Epoch: 3},
+			{Name: "mon-b", Address: "10.0.0.2:9180"},
+		},
+		VMs: []controller.VMStatus{
+			{Name: "standby-1", Kind: "standby", SampledAt: now.Add(-3 * time.Second), Steal: 31.5, LoadPerCPU: 2.25, Overloaded: true, Why: "steal 31% and load 2.25 over 2m0s"},
+			{Name: "spare-1", Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"},
+		},
+		Services: []controller.ServiceStatus{
+			{Service: "api", State: "primary", Where: "primary", Host: "api-vm", Address: "10.200.0.12"},
+			{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1", Address: "10.200.1.100",
+				Since: now.Add(-90 * time.Second), Incidents: 1,
+				LastIncident: &controller.IncidentStatus{ID: "web-1", Result: "recovered", Source: "monitor", TotalMS: 23.5,
+					Phases: []controller.PhaseStatus{
+						{Phase: "detected"}, {Phase: "confirmed", SinceMS: 1.5}, {Phase: "activated", SinceMS: 9},
+						{Phase: "dns-flipped", SinceMS: 13},
+					}}},
+		}}
 }
 
 func TestStatusCommand(t *testing.T) {
@@ -50,6 +59,10 @@ func TestStatusCommand(t *testing.T) {
 		wantErr  string   // substring of stderr
 	}{
 		{name: "table", args: []string{"--url", srv.URL}, want: []string{
+			"mon-a    leader               10.0.0.1:9180  2m0s ago     3",
+			"mon-b    follower (answered)  10.0.0.2:9180  -            -",
+			"standby-1  standby  31.5%  2.25      3s ago   OVERLOADED: steal 31% and load 2.25 over 2m0s",
+			"spare-1    spare    ?      ?         -        no agent in the inventory (spares[].agent)",
 			"SERVICE", "LAST RECOVERY",
 			"api      primary     primary/api-vm     10.200.0.12   -",
 			"web      on-standby  standby/standby-1  10.200.1.100  1m30s ago  23.5ms (confirmed +1.5, activated +9, dns-flipped +13) recovered",
