@@ -3,12 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,9 +40,12 @@ const migSpareAddr = "10.200.2.167"
 func TestIntegrationMigrateAndFailback(t *testing.T) {
 	w := newWorld(t, 167, map[string]string{"migrate": "warm"})
 	s := w.services[0]
-	w.addSpare()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	// The agent on spare-1 reports its steal and load for placement.
+	w.addSpare(w.runAgent(ctx, "spare-agent", labtest.Render(t, spareAgentTemplate, map[string]string{
+		"PKI": w.certs, "Socket": w.lab.Spare.Socket, "State": filepath.Join(w.dir, "spare-agent"),
+	})))
 	spare, err := lxd.Connect(ctx, lxd.Conn{Name: "spare-1", Socket: w.lab.Spare.Socket})
 	if err != nil {
 		t.Fatalf("connect to spare-1: %v", err)
@@ -58,6 +63,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 
 	addr := netip.MustParseAddr(migSpareAddr)
 	r := w.startController(controller.Options{
+		MoveInterval: time.Second, // spare samples are kept this long
 		StandbyIncus: map[string]inventory.Incus{"t-e2e-standby": {Socket: w.lab.Standby.Socket}},
 		SparePools: map[string]controller.SparePool{"spare-1": {First: addr, Last: addr,
 			Gateway: netip.MustParseAddr(w.lab.Spare.Gateway), PrefixLen: 24}},
@@ -96,6 +102,8 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	defer func() { stopClient(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond) // the client sees the standby first
 
+	measured := waitSpareMeasured(t, ctx, r.url+"/v1/services/"+s.Name+"/migrate")
+	t.Logf("spare-1 measured by its agent: steal %.1f%%, load %.2f per CPU", measured.Steal, measured.Load1)
 	code, body := postJSON(t, ctx, r.url+"/v1/services/"+s.Name+"/migrate", `{"dry_run":true}`)
 	if code != http.StatusOK || !strings.Contains(body, `"name":"spare-1"`) || !strings.Contains(body, "chosen") {
 		t.Fatalf("dry run: %d %s", code, body)
@@ -172,14 +180,24 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 }
 
 // addSpare adds spare-1 to the world's inventory.
-func (w *world) addSpare() {
+// spareAgentTemplate is an agent on spare-1 that only reports capacity.
+const spareAgentTemplate = `name: spare-1
+listen: 127.0.0.1:0
+tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.crt}
+incus: {socket: {{.Socket}}}
+state-dir: {{.State}}
+criu: {disable: true}
+`
+
+// addSpare adds spare-1, with its agent at agentURL, to the inventory.
+func (w *world) addSpare(agentURL string) {
 	w.t.Helper()
 	f, err := os.OpenFile(w.invPath, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := fmt.Fprintf(f, "spares:\n  - {name: spare-1, zone: az1, incus: {socket: %s}, capacity: {containers: 4}}\n", w.lab.Spare.Socket); err != nil {
+	if _, err := fmt.Fprintf(f, "spares:\n  - {name: spare-1, zone: az1, agent: %s, incus: {socket: %s}, capacity: {containers: 4}}\n", agentURL, w.lab.Spare.Socket); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -335,4 +353,24 @@ func getVia(ctx context.Context, server, name string) error {
 	defer cancel()
 	_, err = getBody(gctx, addrs[0])
 	return err
+}
+
+// waitSpareMeasured dry-runs migrations at url until spare-1's steal and
+// load are measured (its agent's first CPU steal sample takes 5 s).
+func waitSpareMeasured(t *testing.T, ctx context.Context, url string) controller.Candidate {
+	t.Helper()
+	var last controller.Candidate
+	for ctx.Err() == nil {
+		code, body := postJSON(t, ctx, url, `{"dry_run":true}`)
+		var res controller.MigrateResponse
+		if err := json.Unmarshal([]byte(body), &res); code != http.StatusOK || err != nil || len(res.Candidates) != 1 {
+			t.Fatalf("dry run: %d %s (%v)", code, body, err)
+		}
+		if last = res.Candidates[0]; last.Unmeasured == "" {
+			return last
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("spare-1 never measured: %s", last.Unmeasured)
+	return last
 }

@@ -165,37 +165,44 @@ criu: {disable: true}
 // startAgent runs a standby agent in-process against standby-1.
 func (w *world) startAgent(ctx context.Context) {
 	w.t.Helper()
-	text := labtest.Render(w.t, agentTemplate, map[string]string{
+	w.agentURL = w.runAgent(ctx, "agent", labtest.Render(w.t, agentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
 		"Gateway": w.lab.Standby.Gateway, "Pool": agentPool,
-	})
-	cfg, err := standby.ParseConfig("agent.yaml", []byte(text))
+	}))
+}
+
+// runAgent runs an agent in-process with the config text until the test
+// ends, and returns its URL.
+func (w *world) runAgent(ctx context.Context, side, text string) string {
+	w.t.Helper()
+	cfg, err := standby.ParseConfig(side+".yaml", []byte(text))
 	if err != nil {
-		w.t.Fatalf("agent config: %v", err)
+		w.t.Fatalf("%s config: %v", side, err)
 	}
 	actx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- standby.Run(actx, cfg, standby.RunOptions{
-			Logger: w.log.With("side", "agent"), Version: "e2e", Connect: standby.ConnectLXD,
+			Logger: w.log.With("side", side), Version: "e2e", Connect: standby.ConnectLXD,
 			Serving: func(a net.Addr) { addrc <- a },
 		})
 	}()
 	w.t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			w.t.Errorf("agent shutdown: %v", err)
+			w.t.Errorf("%s shutdown: %v", side, err)
 		}
 	})
 	select {
 	case a := <-addrc:
-		w.agentURL = "https://" + a.String()
+		return "https://" + a.String()
 	case err := <-done:
-		w.t.Fatalf("agent did not start: %v", err)
+		w.t.Fatalf("%s did not start: %v", side, err)
 	case <-ctx.Done():
-		w.t.Fatalf("agent not serving: %v", ctx.Err())
+		w.t.Fatalf("%s not serving: %v", side, ctx.Err())
 	}
+	return ""
 }
 
 // writeInventory writes the world's inventory (monitor.listen is replaced
