@@ -157,6 +157,8 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
+	case errors.Is(err, errNoLeader): // the leadership ended under the call
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error(), State: state})
 	default:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})
 	}
@@ -164,7 +166,11 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 
 // stateOf returns a service's state name, "" when unknown.
 func (c *Controller) stateOf(name string) string {
-	for _, r := range c.exec().Records() {
+	e := c.exec()
+	if e == nil {
+		return ""
+	}
+	for _, r := range e.Records() {
 		if r.Service == name {
 			return r.State.String()
 		}
@@ -193,13 +199,17 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
 	}
+	t, err := c.leaderTerm()
+	if err != nil {
+		return err
+	}
 	p := c.plan()
 	cfg, ok := p.services[name]
 	if !ok {
 		return fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
 	}
 	var rec recover.Record
-	for _, r := range c.exec().Records() {
+	for _, r := range t.exec.Records() {
 		if r.Service == name {
 			rec = r
 		}
@@ -224,15 +234,15 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 			}
 		}
 	}
-	if err := c.exec().Reset(ctx, name, reason); err != nil {
+	if err := t.exec.Reset(ctx, name, reason); err != nil {
 		return err
 	}
 	if agent, err := c.conns.agent(cfg.Service.Standby); err == nil {
-		if _, err := agent.Deactivate(ctx, c.epoch(), name); err != nil {
+		if _, err := agent.Deactivate(ctx, t.epoch, name); err != nil {
 			c.log.Warn("reset: deactivate the standby container", "service", name, "err", err)
 		}
 	}
-	c.preparer().forget(name)
+	t.prepare.forget(name)
 	c.log.Info("service reset to its primary", "service", name, "reason", reason)
 	return nil
 }

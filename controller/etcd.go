@@ -54,7 +54,7 @@ func (c *Controller) openEtcd(ctx context.Context, inv *inventory.Inventory) (*c
 		c.peer = peer
 		return peer.Client, func() { c.closeLogged("etcd peer", peer.Close()) }, nil
 	case inv.Monitor.Etcd != nil:
-		return externalEtcd(ctx, inv.Monitor.Etcd)
+		return externalEtcd(inv.Monitor.Etcd)
 	}
 	dir := filepath.Join(inv.Monitor.StateDir, "etcd")
 	emb, err := recover.StartEmbedded(ctx, recover.EmbeddedConfig{Dir: dir})
@@ -73,8 +73,11 @@ func (c *Controller) closeLogged(what string, err error) {
 }
 
 // externalEtcd connects to the cluster of monitor.etcd.
-func externalEtcd(ctx context.Context, e *inventory.Etcd) (*clientv3.Client, func(), error) {
-	cfg := clientv3.Config{Endpoints: e.Endpoints, DialTimeout: 5 * time.Second, Context: ctx}
+func externalEtcd(e *inventory.Etcd) (*clientv3.Client, func(), error) {
+	// No Context: the client must outlive Run's context, because closing
+	// the election session on a clean stop revokes the lease through it
+	// (another monitor then leads at once). Closing the client ends it.
+	cfg := clientv3.Config{Endpoints: e.Endpoints, DialTimeout: 5 * time.Second}
 	if !e.TLS.IsZero() {
 		tlsCfg, err := etcdTLS(e.TLS)
 		if err != nil {

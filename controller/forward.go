@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httputil"
@@ -125,11 +126,12 @@ func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) er
 			return err
 		}
 		if leader == nil {
-			_ = c.trigger(ctx, svc, recover.FromMonitor, reason) // logged and counted there
-			return nil
-		}
-		err = c.report(ctx, *leader, svc, reason)
-		if err == nil {
+			// Logged and counted by trigger. Only a trigger that found
+			// the term ended is passed on, to the next leader.
+			if err = c.trigger(ctx, svc, recover.FromMonitor, reason); !errors.Is(err, errNoLeader) {
+				return nil
+			}
+		} else if err = c.report(ctx, *leader, svc, reason); err == nil {
 			return nil
 		}
 		c.log.Warn("failure not passed on yet; waiting for a change of leader", "service", svc, "err", err)

@@ -17,7 +17,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_controller_triggers_total",
-			Help: "Triggers handed to the incident executor, by source (monitor, proxy, cli) and result (accepted, refused, unknown, error).",
+			Help: "Triggers handed to the incident executor, by source (monitor, proxy, cli) and result (accepted, refused, unknown, not-leader, error).",
 		}, []string{"source", "result"}),
 		prepares: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_controller_prepares_total",

@@ -98,7 +98,13 @@ func (c *Controller) handleEvent(ctx context.Context, ev monitor.Event, wg *sync
 
 // trigger hands a trigger to the executor and counts it.
 func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source, reason string) error {
-	err := c.exec().Trigger(ctx, svc, src, reason)
+	t, err := c.leaderTerm()
+	if err == nil {
+		err = t.exec.Trigger(ctx, svc, src, reason)
+		if err != nil && c.leading() != t {
+			err = fmt.Errorf("%w: the term ended under the trigger: %w", errNoLeader, err)
+		}
+	}
 	result := "accepted"
 	switch {
 	case err == nil:
@@ -109,6 +115,9 @@ func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source
 	case errors.Is(err, recover.ErrUnknownService):
 		result = "unknown"
 		c.log.Warn("trigger for an unknown service", "service", svc, "source", src)
+	case errors.Is(err, errNoLeader):
+		result = "not-leader"
+		c.log.Info("trigger not taken: this monitor no longer leads", "service", svc, "source", src, "err", err)
 	default:
 		result = "error"
 		c.log.Error("trigger failed", "service", svc, "source", src, "err", err)

@@ -116,11 +116,15 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 	if !c.running() {
 		return res, errNotRunning
 	}
+	t, err := c.leaderTerm()
+	if err != nil {
+		return res, err
+	}
 	svc, ok := c.placementService(name)
 	if !ok {
 		return res, fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
 	}
-	ranked := placement.Score(svc, c.spareCandidates(ctx))
+	ranked := placement.Score(svc, c.spareCandidates(ctx, t.exec.Records()))
 	res.Candidates = candidates(ranked)
 	if req.DryRun {
 		return res, nil
@@ -140,7 +144,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 		return res, fmt.Errorf("migrate %q to %q (%s): %w", name, to, why, ErrNoSpare)
 	}
 	res.To = to
-	return res, c.exec().Migrate(ctx, name, to, src, req.Reason)
+	return res, t.exec.Migrate(ctx, name, to, src, req.Reason)
 }
 
 // placementService is what placement needs of a service: the zone of its
@@ -160,11 +164,11 @@ func (c *Controller) placementService(name string) (placement.Service, bool) {
 	return out, true
 }
 
-// spareCandidates are the inventory's spares with what the records say
-// they host and the steal and load their agents report (sparecap.go;
-// unknown without an agent or an answer); a capacity the inventory leaves
-// unknown (0) is taken as room for one more service.
-func (c *Controller) spareCandidates(ctx context.Context) []placement.Spare {
+// spareCandidates are the inventory's spares with what records say they
+// host and the steal and load their agents report (sparecap.go; unknown
+// without an agent or an answer); a capacity the inventory leaves unknown
+// (0) is taken as room for one more service.
+func (c *Controller) spareCandidates(ctx context.Context, records []recover.Record) []placement.Spare {
 	inv := c.plan().inv
 	samples := c.spareSamples(ctx)
 	type hosted struct {
@@ -173,7 +177,7 @@ func (c *Controller) spareCandidates(ctx context.Context) []placement.Spare {
 		memory int64
 	}
 	on := map[string]*hosted{}
-	for _, r := range c.exec().Records() {
+	for _, r := range records {
 		if r.Placement.Where != recover.AtSpare {
 			continue
 		}
@@ -233,5 +237,9 @@ func (c *Controller) Failback(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
 	}
-	return c.exec().Failback(ctx, name, recover.FromCLI, reason)
+	t, err := c.leaderTerm()
+	if err != nil {
+		return err
+	}
+	return t.exec.Failback(ctx, name, recover.FromCLI, reason)
 }

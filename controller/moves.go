@@ -44,6 +44,7 @@ func (c *Controller) moveLoop(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	st := moveState{healthy: map[string]time.Time{}, tried: map[string]time.Time{}, overload: c.newOverloadWatch()}
+	defer st.overload.forget(c) // a follower reports no overload, nor stale samples
 	for {
 		select {
 		case <-ctx.Done():

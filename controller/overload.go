@@ -161,6 +161,13 @@ func (w *overloadWatch) set(c *Controller, name string, over bool, why string) {
 	w.gauge.WithLabelValues(name).Set(0)
 }
 
+// forget drops what this term measured, when it ends: the gauges and the
+// standbys' samples (a follower shows them as not sampled).
+func (w *overloadWatch) forget(c *Controller) {
+	w.gauge.Reset()
+	c.vms.keep(nil)
+}
+
 // moved restarts the run of a standby after a migration off it was sent:
 // the next one needs another full window of overload, so that the effect
 // of the first is seen before more services move.

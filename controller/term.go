@@ -33,6 +33,17 @@ func (c *Controller) leading() *term {
 	return c.term
 }
 
+// leaderTerm returns the term in force, or an error wrapping errNoLeader
+// while this monitor follows. Leader-only paths that act (agent calls, DNS,
+// executor calls) take the term once and use its executor and epoch
+// throughout, so they never mix two terms.
+func (c *Controller) leaderTerm() (*term, error) {
+	if t := c.leading(); t != nil {
+		return t, nil
+	}
+	return nil, fmt.Errorf("%w here: %s follows", errNoLeader, c.name)
+}
+
 // exec returns the executor of the term in force, or of the last one once
 // it ended (its calls then fail), nil before the first term. Callers are
 // leader-only paths: the API forwards mutating calls while following.
@@ -110,9 +121,12 @@ func (c *Controller) leadLoop(ctx context.Context) {
 // stops them all when the leadership or ctx ends. lead is nil without an
 // elector.
 func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Leadership) error {
-	tctx, stop := context.WithCancel(ctx)
+	var tctx context.Context
+	var stop context.CancelFunc
 	if lead != nil {
 		tctx, stop = lead.Context(ctx)
+	} else {
+		tctx, stop = context.WithCancel(ctx)
 	}
 	defer stop()
 	epoch, err := store.NextEpoch(tctx)

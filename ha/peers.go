@@ -2,6 +2,8 @@ package ha
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -48,12 +50,19 @@ type PeersConfig struct {
 	// PeerTLS, when set, secures the members' traffic with mutual TLS: every
 	// peer URL must be https, each member presents Cert (which needs both
 	// server and client usage, with its peer host among the names) and
-	// accepts only members with a certificate from CA.
+	// accepts only members with a certificate from CA whose common name is
+	// allowed.
 	PeerTLS *PeerTLS
 }
 
-// PeerTLS are the files of the members' mutual TLS.
-type PeerTLS struct{ CA, Cert, Key string }
+// PeerTLS are the files of the members' mutual TLS. AllowedCNs are the
+// common names a member's certificate may have; by default the common name
+// of Cert, so that other certificates of the same CA (the monitor API's
+// clients: proxies, operators) cannot join the cluster.
+type PeerTLS struct {
+	CA, Cert, Key string
+	AllowedCNs    []string
+}
 
 // Peer is this monitor's member of the embedded cluster.
 type Peer struct {
@@ -100,6 +109,26 @@ func StartPeers(ctx context.Context, cfg PeersConfig) (*Peer, error) {
 		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, ctx.Err())
 	}
 	return &Peer{etcd: e, Client: v3client.New(e.Server), ClientURL: ec.AdvertiseClientUrls[0].String()}, nil
+}
+
+// commonName reads the common name of the first certificate in a PEM file.
+func commonName(certFile string) (string, error) {
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		return "", fmt.Errorf("read certificate: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return "", fmt.Errorf("certificate %s: no PEM block", certFile)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return "", fmt.Errorf("certificate %s: %w", certFile, err)
+	}
+	if cert.Subject.CommonName == "" {
+		return "", fmt.Errorf("certificate %s has no common name to allow peers by", certFile)
+	}
+	return cert.Subject.CommonName, nil
 }
 
 // checkPeerSchemes requires https peer URLs with PeerTLS and http ones
@@ -166,7 +195,15 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	}
 	ec := embed.NewConfig()
 	if t := cfg.PeerTLS; t != nil {
-		ec.PeerTLSInfo = transport.TLSInfo{CertFile: t.Cert, KeyFile: t.Key, TrustedCAFile: t.CA, ClientCertAuth: true}
+		cns := t.AllowedCNs
+		if len(cns) == 0 {
+			cn, err := commonName(t.Cert)
+			if err != nil {
+				return nil, fmt.Errorf("start etcd member %q: peer TLS: %w", cfg.Name, err)
+			}
+			cns = []string{cn}
+		}
+		ec.PeerTLSInfo = transport.TLSInfo{CertFile: t.Cert, KeyFile: t.Key, TrustedCAFile: t.CA, ClientCertAuth: true, AllowedCNs: cns}
 	}
 	ec.Name = cfg.Name
 	ec.Dir = filepath.Join(cfg.Dir, "data")

@@ -2,7 +2,10 @@ package ha
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -148,4 +151,47 @@ func TestStartPeersOverTLS(t *testing.T) {
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "ok" {
 		t.Fatalf("read through another member: %v %v", resp, err)
 	}
+
+	// The peer port takes the peers' certificate, and no other of the same
+	// CA (an API client's, say): its common name is not the peers'.
+	intruderCert, intruderKey, err := pki.IssueWith(dir, dir, pki.IssueRequest{Name: "operator", Server: true, AlsoClient: true, Hosts: []string{"127.0.0.1"}}, pki.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cert, key string
+		ok        bool
+	}{{cert, key, true}, {intruderCert, intruderKey, false}} {
+		if err := getPeer(ctx, urls["a"]+"/members", filepath.Join(dir, pki.CACertFile), tc.cert, tc.key); (err == nil) != tc.ok {
+			t.Errorf("GET /members on a peer port with %s: %v, want ok=%v", filepath.Base(tc.cert), err, tc.ok)
+		}
+	}
+}
+
+// getPeer GETs url with a client certificate and fails unless it answers 200.
+func getPeer(ctx context.Context, url, ca, cert, key string) error {
+	pool, err := pki.LoadPool(ca)
+	if err != nil {
+		return err
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return nil
 }

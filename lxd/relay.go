@@ -35,6 +35,7 @@ const relayBurst = 64 << 10
 // waiter is the token bucket as the relay uses it (*rate.Limiter).
 type waiter interface {
 	WaitN(ctx context.Context, n int) error
+	Burst() int // the most one WaitN may ask for
 }
 
 // relayFrom copies inst from src onto s through this process, at most
@@ -189,8 +190,9 @@ type limitedReader struct {
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
-	if len(p) > relayBurst {
-		p = p[:relayBurst]
+	// Never read more than one wait may grant: a low cap has a small burst.
+	if b := max(1, min(l.lim.Burst(), relayBurst)); len(p) > b {
+		p = p[:b]
 	}
 	n, err := l.r.Read(p)
 	if n > 0 {

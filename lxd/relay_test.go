@@ -3,6 +3,7 @@ package lxd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,9 +16,12 @@ import (
 // countingWaiter grants every request at once and records them.
 type countingWaiter struct {
 	mu    sync.Mutex
+	burst int // what Burst reports
 	total int
 	max   int
 }
+
+func (w *countingWaiter) Burst() int { return w.burst }
 
 func (w *countingWaiter) WaitN(_ context.Context, n int) error {
 	w.mu.Lock()
@@ -52,12 +56,18 @@ func wsPair(t *testing.T) (near, far *websocket.Conn) {
 
 // TestRelayLinkPacesSourceToTarget: a data link forwards messages intact
 // both ways, takes a token per byte from the source (in chunks no larger
-// than the bucket), none for the target's answers, and stops when the
-// source goes away.
+// than the bucket, also a small bucket of a low cap), none for the
+// target's answers, and stops when the source goes away.
 func TestRelayLinkPacesSourceToTarget(t *testing.T) {
+	for _, burst := range []int{relayBurst, 1000} {
+		t.Run(fmt.Sprint("burst ", burst), func(t *testing.T) { testRelayLink(t, burst) })
+	}
+}
+
+func testRelayLink(t *testing.T, burst int) {
 	srcNear, source := wsPair(t) // source: the daemon sending the instance
 	dstNear, target := wsPair(t) // target: the daemon receiving it
-	lim := &countingWaiter{}
+	lim := &countingWaiter{burst: burst}
 	l := &link{name: "fs", src: srcNear, dst: dstNear, lim: lim}
 	l.start(context.Background())
 
@@ -88,8 +98,8 @@ func TestRelayLinkPacesSourceToTarget(t *testing.T) {
 	<-l.done
 	lim.mu.Lock()
 	defer lim.mu.Unlock()
-	if lim.total != sent || lim.max > relayBurst {
-		t.Errorf("tokens taken %d (largest %d), want %d (at most %d at once)", lim.total, lim.max, sent, relayBurst)
+	if lim.total != sent || lim.max > burst {
+		t.Errorf("tokens taken %d (largest %d), want %d (at most %d at once)", lim.total, lim.max, sent, burst)
 	}
 	if l.sent != int64(sent) {
 		t.Errorf("link counted %d bytes sent, want %d", l.sent, sent)

@@ -129,7 +129,6 @@ func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, log
 	return <-errs
 }
 
-// proxyFlagOr returns the first of ss that is not empty.
 // monitorClients is the proxy's Monitor over the monitors at urls, reached
 // with hc (which carries the client certificate with monitor.api-tls).
 func monitorClients(urls []string, hc *http.Client) (proxy.Monitor, error) {
@@ -144,6 +143,7 @@ func monitorClients(urls []string, hc *http.Client) (proxy.Monitor, error) {
 	return proxy.NewMonitors(clients...)
 }
 
+// proxyFlagOr returns the first of ss that is not empty.
 func proxyFlagOr(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
