@@ -8,6 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/understudy/understudy/internal/freeport"
 
 	"github.com/understudy/understudy/recover"
 )
@@ -148,4 +151,41 @@ func TestFollowerReportsWhatOnlyItSees(t *testing.T) {
 	if confirm := inc.Steps[0]; confirm.Kind != "confirm" || confirm.Status != "done" {
 		t.Errorf("confirm step = %+v; the leader must confirm a follower's report itself", confirm)
 	}
+}
+
+// TestCleanStopHandsOverAtOnce: a monitor on an external etcd
+// (monitor.etcd) that stops cleanly revokes its lease on the way out, so its
+// candidacy is gone when Run returns and the other monitor need not wait a
+// lease TTL to lead.
+func TestCleanStopHandsOverAtOnce(t *testing.T) {
+	u, err := freeport.URL("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir(), ClientURL: u.String()})
+	if err != nil {
+		t.Fatalf("start etcd: %v", err)
+	}
+	t.Cleanup(func() { emb.Close() })
+	inv := strings.Replace(testInventory, "  flap: {max: 100, window: 1h}\n", "  flap: {max: 100, window: 1h}\n  etcd: {endpoints: ['"+u.String()+"']}\n", 1)
+	monitor := func(name string) *harness {
+		return start(t, inv, func(h *harness) {
+			h.tune = func(o *Options) { o.Store, o.Name, o.LeaseTTL = nil, name, 30e9 } // a TTL no test waits out
+		})
+	}
+	a := monitor("mon-a")
+	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	b := monitor("mon-b")
+	b.eventually("mon-b campaigns", func() bool { return len(b.status().Monitors) == 2 })
+	a.stop()
+	resp, err := emb.Client.Get(context.Background(), recover.DefaultPrefix+"leader/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range resp.Kvs {
+		if strings.Contains(string(kv.Value), `"mon-a"`) {
+			t.Fatalf("mon-a's candidacy %s outlived its clean stop (its lease was not revoked)", kv.Key)
+		}
+	}
+	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
 }
