@@ -244,9 +244,11 @@ func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Exe
 		Services: p.services,
 		Epoch:    epoch,
 		Flap:     flapPolicy(p.inv),
-		Logger:   c.opts.Logger,
-		Metrics:  c.recoverMetrics,
-		OnSave:   c.onSave,
+		// A change needs a new term (a restart): the slots are the executor's.
+		MaxMigrations: p.inv.Migration.MaxParallel,
+		Logger:        c.opts.Logger,
+		Metrics:       c.recoverMetrics,
+		OnSave:        c.onSave,
 	})
 }
 

@@ -33,6 +33,7 @@ const (
 	DefaultOverloadSteal  = 10.0
 	DefaultOverloadLoad   = 1.0
 	DefaultOverloadWindow = 2 * time.Minute
+	DefaultMaxParallel    = 1
 )
 
 // applyDefaults fills every optional field that was not written. A field
@@ -81,6 +82,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defFloat("migration.overload.steal", &o.Steal, DefaultOverloadSteal)
 	d.defFloat("migration.overload.load", &o.Load, DefaultOverloadLoad)
 	d.defDur("migration.overload.window", &o.Window, DefaultOverloadWindow)
+	d.defInt("migration.max-parallel", &inv.Migration.MaxParallel, DefaultMaxParallel)
 
 	for i := range inv.Services {
 		s := &inv.Services[i]

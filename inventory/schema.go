@@ -179,6 +179,7 @@ func (d *decoder) migration(n *yaml.Node, path string, x *Migration) {
 			})
 		}},
 		{"bandwidth", d.bandwidth(&x.Bandwidth)},
+		{"max-parallel", d.integer(&x.MaxParallel)},
 	})
 }
 

@@ -237,6 +237,9 @@ type Migration struct {
 	// Bandwidth caps each copy to a spare, in bytes per second (written in
 	// bits: 100Mbit); 0: no cap.
 	Bandwidth int64
+	// MaxParallel is the most migrations running at once (default 1): a
+	// burst of migrations at peak time would flood the network.
+	MaxParallel int
 }
 
 // Overload says when a standby VM is overloaded: CPU steal above Steal and

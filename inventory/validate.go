@@ -225,6 +225,7 @@ func (d *decoder) checkMigration(x *Migration) {
 		d.errPath("migration.overload.load", "must be above 0 and at most 1000 (load per CPU), got %g", o.Load)
 	}
 	d.positive("migration.overload.window", o.Window)
+	d.intRange("migration.max-parallel", x.MaxParallel, 1, 100)
 	if d.has("migration.bandwidth") && x.Bandwidth <= 0 {
 		d.errPath("migration.bandwidth", "must be greater than 0; leave it out for no cap")
 	}
