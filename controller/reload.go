@@ -24,6 +24,9 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 	if o, n := old.inv.Monitor, inv.Monitor; o.Listen != n.Listen || o.StateDir != n.StateDir || fmt.Sprint(o.Etcd) != fmt.Sprint(n.Etcd) || o.APITLS != n.APITLS {
 		c.log.Warn("monitor.listen, monitor.state-dir, monitor.etcd and monitor.api-tls apply only after a restart (rotated certificate files are read without one)")
 	}
+	if old.inv.Migration.MaxParallel != inv.Migration.MaxParallel {
+		c.log.Warn("migration.max-parallel applies from the next leadership term (a restart of the leading monitor)")
+	}
 	p := c.plan()
 	// The monitor is always told (the channel is buffered): a reload that
 	// lands while Run is starting must not leave it on the old targets.
