@@ -272,24 +272,30 @@ func (h *haLab) checkOnce(ctx context.Context, round int, incID string, crashAt 
 		t.Errorf("round %d: %d successful DNS replaces during the incident, want at most one", round, f)
 	}
 
+	// A save of the dead monitor may still land just after the crash: it
+	// was in flight when its client closed, and etcd committed it while
+	// its leadership held. Once the new leader saved, none may follow.
 	var takeover time.Duration
 	var actors []string
 	for _, sv := range h.savesSince(crashAt) {
 		if sv.rec.Incident == nil || sv.rec.Incident.ID != incID {
 			continue
 		}
-		if sv.mon == dead.name {
-			t.Errorf("round %d: dead monitor %s saved incident %s after it was killed", round, dead.name, incID)
+		switch {
+		case sv.mon == dead.name && takeover == 0:
+			t.Logf("round %d: %s's save in flight at the crash landed %s after it", round, dead.name, sv.at.Sub(crashAt).Round(time.Millisecond))
+			continue
+		case sv.mon == dead.name:
+			t.Errorf("round %d: dead monitor %s saved incident %s after the new leader took over", round, dead.name, incID)
+		case takeover == 0:
+			takeover = sv.at.Sub(crashAt)
 		}
 		if !slices.Contains(actors, sv.mon) {
 			actors = append(actors, sv.mon)
 		}
-		if takeover == 0 {
-			takeover = sv.at.Sub(crashAt)
-		}
 	}
 	if len(actors) != 1 || actors[0] != next.name {
-		t.Errorf("round %d: incident %s saved after the crash by %v, want only the new leader %s", round, incID, actors, next.name)
+		t.Errorf("round %d: incident %s saved after the takeover by %v, want only the new leader %s", round, incID, actors, next.name)
 	}
 	elected := "?"
 	if now, err := next.r.status(ctx); err == nil && len(now.Monitors) > 0 && now.Monitors[0].Name == next.name {
