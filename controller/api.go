@@ -24,7 +24,10 @@ func (c *Controller) handler() http.Handler {
 	mux.HandleFunc("GET /v1/placements", c.placements)
 	mux.HandleFunc("POST /v1/services/{name}/suspect", c.postSuspect)
 	mux.HandleFunc("POST /v1/services/{name}/failover", c.postTrigger(recover.FromCLI))
-	mux.HandleFunc("POST /v1/services/{name}/reset", c.postReset)
+	// The operator puts a service back on its primary: DNS is swapped back
+	// (compare-and-swap from the standby's address), the record returns to
+	// primary, and the standby container to its prepared state.
+	mux.HandleFunc("POST /v1/services/{name}/reset", c.postAction("", "reset by an operator", 30*time.Second, c.Reset))
 	c.moveRoutes(mux)
 	return c.leaderOnly(mux)
 }
@@ -131,17 +134,24 @@ func readReason(r *http.Request, def string) (string, error) {
 // postTrigger handles suspect (proxy) and failover (cli): the trigger opens
 // or joins the service's incident; 202 once the executor took it.
 func (c *Controller) postTrigger(src recover.Source) http.HandlerFunc {
+	return c.postAction(string(src), string(src)+" request", 10*time.Second,
+		func(ctx context.Context, name, reason string) error { return c.trigger(ctx, name, src, reason) })
+}
+
+// postAction serves a POST on a service whose optional body is
+// {"reason": "..."} (by default what, from the caller's address): it runs
+// act within timeout and answers with answer, naming src.
+func (c *Controller) postAction(src, what string, timeout time.Duration, act func(ctx context.Context, name, reason string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		reason, err := readReason(r, fmt.Sprintf("%s request from %s", src, r.RemoteAddr))
+		reason, err := readReason(r, what+" from "+r.RemoteAddr)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		err = c.trigger(ctx, name, src, reason)
-		c.answer(w, name, string(src), err)
+		c.answer(w, name, src, act(ctx, name, reason))
 	}
 }
 
@@ -178,21 +188,6 @@ func (c *Controller) stateOf(name string) string {
 	return ""
 }
 
-// postReset is the operator putting a service back on its primary: DNS is
-// swapped back (compare-and-swap from the standby's address), the record
-// returns to primary, and the standby container to its prepared state.
-func (c *Controller) postReset(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	reason, err := readReason(r, "reset by an operator from "+r.RemoteAddr)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	err = c.Reset(ctx, name, reason)
-	c.answer(w, name, "", err)
-}
 
 // Reset puts a service back on its primary (see POST /v1/services/{name}/reset).
 func (c *Controller) Reset(ctx context.Context, name, reason string) error {

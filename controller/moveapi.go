@@ -66,7 +66,8 @@ func candidates(ranked []placement.Ranked) []Candidate {
 // moveRoutes adds the migrate and failback endpoints to mux.
 func (c *Controller) moveRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/services/{name}/migrate", c.postMigrate)
-	mux.HandleFunc("POST /v1/services/{name}/failback", c.postFailback)
+	// The executor moves a service back to its primary.
+	mux.HandleFunc("POST /v1/services/{name}/failback", c.postAction(string(recover.FromCLI), "failback request", 10*time.Second, c.Failback))
 }
 
 func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
@@ -217,19 +218,6 @@ func (c *Controller) spareCandidates(ctx context.Context, records []recover.Reco
 	return out
 }
 
-// postFailback asks the executor to move a service back to its primary.
-func (c *Controller) postFailback(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	reason, err := readReason(r, "failback request from "+r.RemoteAddr)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	err = c.Failback(ctx, name, reason)
-	c.answer(w, name, string(recover.FromCLI), err)
-}
 
 // Failback moves a service from the standby or a spare back to its primary
 // (see POST /v1/services/{name}/failback).
