@@ -17,20 +17,11 @@ type failbackAnswer struct {
 // runFailback moves a service from the standby or a spare back to its
 // primary: `understudy failback -f inv.yaml --service NAME`.
 func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	m := newMoveFlags("failback", stderr)
-	m.fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy failback -f FILE --service NAME")
-		fmt.Fprintln(stderr, "Moves a service back to its primary once the primary's service answers.")
-		fmt.Fprintln(stderr, "Exit codes: 0 done, 1 failed, 2 usage, 3 refused by the monitor.")
-		m.fs.PrintDefaults()
-	}
-	cl, err := m.parse(args, stderr)
+	m := newMoveFlags("failback", "understudy failback -f FILE --service NAME",
+		"Moves a service back to its primary once the primary's service answers.", stderr)
+	cl, before, err := m.start(ctx, args, stderr)
 	if err != nil {
 		return helpOK(err)
-	}
-	before, err := lastIncidentID(ctx, cl, *m.service)
-	if err != nil {
-		return withCode(exitFailed, err)
 	}
 	body, _ := json.Marshal(map[string]string{"reason": *m.reason})
 	var res failbackAnswer

@@ -33,9 +33,17 @@ type moveFlags struct {
 	tls     apiTLSFlags
 }
 
-func newMoveFlags(name string, stderr io.Writer) moveFlags {
+// newMoveFlags defines the shared flags of command name, whose usage line
+// and one-line description are usage and about.
+func newMoveFlags(name, usage, about string, stderr io.Writer) moveFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: "+usage)
+		fmt.Fprintln(stderr, about)
+		fmt.Fprintln(stderr, "Exit codes: 0 done, 1 failed, 2 usage, 3 refused by the monitor.")
+		fs.PrintDefaults()
+	}
 	return moveFlags{
 		fs:      fs,
 		file:    fs.String("f", "", "inventory `FILE`: the monitor is asked at monitor.listen"),
@@ -69,25 +77,31 @@ func (m moveFlags) parse(args []string, stderr io.Writer) (*monitorapi.Client, e
 	return monitorAPI(*m.url, inv, m.tls)
 }
 
-// runMigrate moves a service from its standby to a spare:
-// `understudy migrate -f inv.yaml --service NAME [--to SPARE] [--dry-run]`.
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	m := newMoveFlags("migrate", stderr)
-	to := m.fs.String("to", "", "the `SPARE` to move to (default: the best one)")
-	dry := m.fs.Bool("dry-run", false, "print the scored spares and why each lost; move nothing")
-	m.fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy migrate -f FILE --service NAME [--to SPARE] [--dry-run]")
-		fmt.Fprintln(stderr, "Moves a service from the shared standby VM to a dedicated spare VM.")
-		fmt.Fprintln(stderr, "Exit codes: 0 done, 1 failed, 2 usage, 3 refused by the monitor.")
-		m.fs.PrintDefaults()
-	}
+// start parses args and returns the monitor's client and the ID of the
+// service's last incident, so that waitMove knows the move's own. After -h
+// it returns flag.ErrHelp (see helpOK).
+func (m moveFlags) start(ctx context.Context, args []string, stderr io.Writer) (*monitorapi.Client, string, error) {
 	cl, err := m.parse(args, stderr)
 	if err != nil {
-		return helpOK(err)
+		return nil, "", err
 	}
 	before, err := lastIncidentID(ctx, cl, *m.service)
 	if err != nil {
-		return withCode(exitFailed, err)
+		return nil, "", withCode(exitFailed, err)
+	}
+	return cl, before, nil
+}
+
+// runMigrate moves a service from its standby to a spare:
+// `understudy migrate -f inv.yaml --service NAME [--to SPARE] [--dry-run]`.
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := newMoveFlags("migrate", "understudy migrate -f FILE --service NAME [--to SPARE] [--dry-run]",
+		"Moves a service from the shared standby VM to a dedicated spare VM.", stderr)
+	to := m.fs.String("to", "", "the `SPARE` to move to (default: the best one)")
+	dry := m.fs.Bool("dry-run", false, "print the scored spares and why each lost; move nothing")
+	cl, before, err := m.start(ctx, args, stderr)
+	if err != nil {
+		return helpOK(err)
 	}
 	body, _ := json.Marshal(controller.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
 	var res controller.MigrateResponse
