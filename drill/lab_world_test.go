@@ -18,6 +18,7 @@ import (
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/internal/labtest/labconn"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/proxy"
@@ -66,22 +67,8 @@ func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
 	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
 	defer cancel()
 	w := &labWorld{t: t, lab: lab, dir: t.TempDir(), log: labLogger(t)}
-	var err error
-	if w.hostA, err = lxd.Connect(ctx, lxd.Conn{Name: "host-a", Socket: lab.HostA.Socket}); err != nil {
-		t.Fatalf("connect to host-a: %v", err)
-	}
-	t.Cleanup(w.hostA.Close)
-	if w.standby, err = lxd.Connect(ctx, lxd.Conn{Name: "standby-1", Socket: lab.Standby.Socket}); err != nil {
-		t.Fatalf("connect to standby-1: %v", err)
-	}
-	t.Cleanup(w.standby.Close)
-	key, err := dnsupdate.LoadKeyFile(lab.KeyFile)
-	if err != nil {
-		t.Fatalf("load the lab's TSIG key: %v", err)
-	}
-	if w.dns, err = dnsupdate.New(dnsupdate.Config{Server: lab.DNSServer, Zone: lab.Zone, Key: key}); err != nil {
-		t.Fatalf("dns client: %v", err)
-	}
+	conns := labconn.Open(ctx, t, lab)
+	w.hostA, w.standby, w.dns = conns.HostA, conns.Standby, conns.DNS
 	for i, suffix := range suffixes {
 		name := labPrefix + suffix
 		s := labSvc{Name: name, Mode: modes[i], VM: name + "-vm",

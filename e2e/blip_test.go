@@ -18,9 +18,7 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 	r := w.startController(controller.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
-	if _, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
-		t.Fatalf("standby container never prepared: %v", err)
-	}
+	r.waitPrepared(ctx, t, s.Name)
 	icmp, service := "vm/"+s.VM+"/icmp", "service/"+s.Name
 	for _, target := range []string{icmp, service} {
 		if err := r.waitMetric(ctx, "understudy_monitor_target_up", target, func(v float64) bool { return v == 1 }); err != nil {

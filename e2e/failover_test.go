@@ -24,9 +24,7 @@ func testFailover(t *testing.T, mode string, base int) {
 	r := w.startController(controller.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
-	if _, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
-		t.Fatalf("standby container never prepared: %v", err)
-	}
+	r.waitPrepared(ctx, t, s.Name)
 	if err := r.waitMetric(ctx, "understudy_monitor_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
 		t.Fatalf("monitor never saw the service up: %v", err)
 	}

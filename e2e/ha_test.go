@@ -402,9 +402,7 @@ func TestIntegrationHAPartition(t *testing.T) {
 	if err != nil || first != a {
 		t.Fatalf("mon-a does not lead the three (%v): %v", first, err)
 	}
-	if _, err := a.r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
-		t.Fatalf("mon-a never prepared the standby container: %v", err)
-	}
+	a.r.waitPrepared(ctx, t, s.Name)
 
 	cutAt := cut.Cut()
 	var downAt, upAt time.Time

@@ -136,6 +136,15 @@ func (r *running) waitService(ctx context.Context, name string, cond func(contro
 	}
 }
 
+// waitPrepared waits until the standby container of service name is
+// prepared, and fails the test if it never is.
+func (r *running) waitPrepared(ctx context.Context, t testing.TB, name string) {
+	t.Helper()
+	if _, err := r.waitService(ctx, name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
+		t.Fatalf("standby container never prepared: %v", err)
+	}
+}
+
 // post POSTs to the controller's API and returns the status code.
 func (r *running) post(ctx context.Context, path string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url+path, nil)

@@ -18,9 +18,7 @@ func TestIntegrationSuspectAndManualFailover(t *testing.T) {
 	r := w.startController(controller.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
-	if _, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
-		t.Fatalf("standby container never prepared: %v", err)
-	}
+	r.waitPrepared(ctx, t, s.Name)
 
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/suspect"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("suspect: %d %v", code, err)

@@ -68,9 +68,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 		SparePools: map[string]controller.SparePool{"spare-1": {First: addr, Last: addr,
 			Gateway: netip.MustParseAddr(w.lab.Spare.Gateway), PrefixLen: 24}},
 	})
-	if _, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
-		t.Fatalf("standby container never prepared: %v", err)
-	}
+	r.waitPrepared(ctx, t, s.Name)
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/failover"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("failover: %d %v", code, err)
 	}

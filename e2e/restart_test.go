@@ -49,9 +49,7 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 	first := w.startController(controller.Options{DNS: dns, OnSave: hook})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
-	if _, err := first.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
-		t.Fatalf("standby container never prepared: %v", err)
-	}
+	first.waitPrepared(ctx, t, s.Name)
 	if err := first.waitMetric(ctx, "understudy_monitor_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
 		t.Fatalf("monitor never saw the service up: %v", err)
 	}
