@@ -188,7 +188,6 @@ func (c *Controller) stateOf(name string) string {
 	return ""
 }
 
-
 // Reset puts a service back on its primary (see POST /v1/services/{name}/reset).
 func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if !c.running() {

@@ -218,7 +218,6 @@ func (c *Controller) spareCandidates(ctx context.Context, records []recover.Reco
 	return out
 }
 
-
 // Failback moves a service from the standby or a spare back to its primary
 // (see POST /v1/services/{name}/failback).
 func (c *Controller) Failback(ctx context.Context, name, reason string) error {

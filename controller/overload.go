@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/placement"
@@ -52,38 +51,21 @@ func (a agentCapacity) Capacity(ctx context.Context, name string) (standby.Capac
 const capacityTimeout = 2 * time.Second
 
 // overloadWatch keeps one placement.Detector per standby VM. The move loop
-// owns it (not safe for concurrent use); the gauge is read by /metrics.
+// owns it (not safe for concurrent use); what it finds goes to c.vms, which
+// the status and /metrics read.
 type overloadWatch struct {
 	src       CapacitySource
 	th        placement.Thresholds
 	detectors map[string]*placement.Detector // by standby name
-	over      map[string]string              // overloaded standbys, with why
-	gauge     *prometheus.GaugeVec
 }
 
-// newOverloadWatch returns the watch of the controller's standbys; its
-// gauge understudy_controller_standby_overloaded is registered once per
-// registry.
+// newOverloadWatch returns the watch of the controller's standbys.
 func (c *Controller) newOverloadWatch() *overloadWatch {
 	src := c.opts.Capacity
 	if src == nil {
 		src = agentCapacity{c}
 	}
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "understudy_controller_standby_overloaded",
-		Help: "1 while a standby VM's steal and load have both been above migration.overload's thresholds for its window.",
-	}, []string{"standby"})
-	if err := c.reg.Register(g); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(*prometheus.GaugeVec); ok {
-				g = old
-			}
-		} else {
-			c.log.Warn("register the overload gauge", "err", err)
-		}
-	}
-	return &overloadWatch{src: src, detectors: map[string]*placement.Detector{}, over: map[string]string{}, gauge: g}
+	return &overloadWatch{src: src, detectors: map[string]*placement.Detector{}}
 }
 
 // thresholds converts the inventory's migration.overload.
@@ -113,8 +95,7 @@ func (w *overloadWatch) sample(ctx context.Context, c *Controller, now time.Time
 		cancel()
 		sample := capSample{at: now, cap: cp, err: err}
 		if !o.Enabled {
-			w.set(c, sb.Name, false, "migration.overload.enabled is false")
-			c.vms.setStandby(sb.Name, sample, false, "")
+			w.set(c, sb.Name, sample, false, "")
 			continue
 		}
 		d := w.detectors[sb.Name]
@@ -130,43 +111,30 @@ func (w *overloadWatch) sample(ctx context.Context, c *Controller, now time.Time
 			d.Add(placement.Sample{At: now, Steal: cp.StealPercent, Load1: cp.Load[0], CPUs: cp.CPUs})
 		}
 		over, why := d.Overloaded(now)
-		w.set(c, sb.Name, over, why)
-		c.vms.setStandby(sb.Name, sample, over, why)
+		w.set(c, sb.Name, sample, over, why)
 	}
 	c.vms.keep(seen)
 	for name := range w.detectors {
 		if !seen[name] {
 			delete(w.detectors, name)
-			w.set(c, name, false, "removed from the inventory")
-			w.gauge.DeleteLabelValues(name)
 		}
 	}
 }
 
-// set records whether a standby is overloaded and logs the changes.
-func (w *overloadWatch) set(c *Controller, name string, over bool, why string) {
-	_, was := w.over[name]
-	switch {
+// set records a standby's sample and whether it is overloaded, and logs
+// the changes.
+func (w *overloadWatch) set(c *Controller, name string, s capSample, over bool, why string) {
+	switch was := c.vms.setStandby(name, s, over, why); {
 	case over && !was:
 		c.log.Warn("standby VM overloaded; migrating its services one by one", "standby", name, "why", why)
 	case !over && was:
 		c.log.Info("standby VM no longer overloaded", "standby", name, "why", why)
 	}
-	if over {
-		w.over[name] = why
-		w.gauge.WithLabelValues(name).Set(1)
-		return
-	}
-	delete(w.over, name)
-	w.gauge.WithLabelValues(name).Set(0)
 }
 
-// forget drops what this term measured, when it ends: the gauges and the
-// standbys' samples (a follower shows them as not sampled).
-func (w *overloadWatch) forget(c *Controller) {
-	w.gauge.Reset()
-	c.vms.keep(nil)
-}
+// forget drops what this term measured, when it ends: a follower shows
+// the standbys as not sampled, and exports no overload.
+func (w *overloadWatch) forget(c *Controller) { c.vms.keep(nil) }
 
 // moved restarts the run of a standby after a migration off it was sent:
 // the next one needs another full window of overload, so that the effect
@@ -181,9 +149,9 @@ func (w *overloadWatch) moved(standby string) {
 // the one service that should move off it first as Overloaded in facts
 // (see overloadPick).
 func (c *Controller) overloadFacts(ctx context.Context, st moveState, facts map[string]recover.Facts) {
-	w := st.overload
-	w.sample(ctx, c, time.Now())
-	if len(w.over) == 0 {
+	st.overload.sample(ctx, c, time.Now())
+	over := c.vms.overloaded()
+	if len(over) == 0 {
 		return
 	}
 	p := c.plan()
@@ -198,7 +166,7 @@ func (c *Controller) overloadFacts(ctx context.Context, st moveState, facts map[
 		return ok && time.Since(last) < autoMigrateRetry
 	}
 	recs := c.exec().Records()
-	for sb, why := range w.over {
+	for sb, why := range over {
 		name := overloadPick(sb, recs, p.standbys, prio, recent)
 		if name == "" {
 			continue

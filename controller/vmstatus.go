@@ -41,11 +41,27 @@ type standbyView struct {
 	why        string
 }
 
-// setStandby records a standby's sample and overload state.
-func (v *vmViews) setStandby(name string, s capSample, overloaded bool, why string) {
+// setStandby records a standby's sample and overload state, and returns
+// whether it was overloaded before.
+func (v *vmViews) setStandby(name string, s capSample, overloaded bool, why string) (was bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	was = v.standbys[name].overloaded
 	v.standbys[name] = standbyView{sample: s, overloaded: overloaded, why: why}
+	return was
+}
+
+// overloaded returns the overloaded standbys, with why.
+func (v *vmViews) overloaded() map[string]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := map[string]string{}
+	for name, sv := range v.standbys {
+		if sv.overloaded {
+			out[name] = sv.why
+		}
+	}
+	return out
 }
 
 // keep forgets the standbys not in names (they left the inventory).
@@ -59,11 +75,12 @@ func (v *vmViews) keep(names map[string]bool) {
 	}
 }
 
-// vmCollector exports the VMs' last samples at each scrape, so a VM that
-// left the inventory or has no usable sample simply has no series.
+// vmCollector exports the VMs' last samples, and whether each sampled
+// standby is overloaded, at each scrape: a VM that left the inventory or
+// has no usable sample simply has no series.
 type vmCollector struct {
-	c           *Controller
-	steal, load *prometheus.Desc
+	c                       *Controller
+	steal, load, overloaded *prometheus.Desc
 }
 
 func newVMCollector(c *Controller) vmCollector {
@@ -72,15 +89,24 @@ func newVMCollector(c *Controller) vmCollector {
 			"CPU steal of a standby or spare VM, as its agent last reported it (percent).", []string{"vm", "kind"}, nil),
 		load: prometheus.NewDesc("understudy_controller_vm_load_per_cpu",
 			"1-minute load average per CPU of a standby or spare VM, as its agent last reported it.", []string{"vm", "kind"}, nil),
+		overloaded: prometheus.NewDesc("understudy_controller_standby_overloaded",
+			"1 while a standby VM's steal and load have both been above migration.overload's thresholds for its window.", []string{"standby"}, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
-func (v vmCollector) Describe(ch chan<- *prometheus.Desc) { ch <- v.steal; ch <- v.load }
+func (v vmCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- v.steal
+	ch <- v.load
+	ch <- v.overloaded
+}
 
 // Collect implements prometheus.Collector.
 func (v vmCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range v.c.vmStatus() {
+		if st.Kind == "standby" && !st.SampledAt.IsZero() {
+			ch <- prometheus.MustNewConstMetric(v.overloaded, prometheus.GaugeValue, boolValue(st.Overloaded), st.Name)
+		}
 		if st.Unknown != "" {
 			continue
 		}
@@ -125,4 +151,11 @@ func vmFromSample(name, kind string, s capSample) VMStatus {
 	st := VMStatus{Name: name, Kind: kind, SampledAt: s.at}
 	st.Steal, st.LoadPerCPU, st.Unknown = s.stealAndLoad()
 	return st
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
