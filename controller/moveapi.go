@@ -125,7 +125,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 	if !ok {
 		return res, fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
 	}
-	ranked := placement.Score(svc, c.spareCandidates(ctx, t.exec.Records()))
+	ranked := placement.Score(svc, c.spareCandidates(t.exec.Records()))
 	res.Candidates = candidates(ranked)
 	if req.DryRun {
 		return res, nil
@@ -169,9 +169,9 @@ func (c *Controller) placementService(name string) (placement.Service, bool) {
 // host and the steal and load their agents report (sparecap.go; unknown
 // without an agent or an answer); a capacity the inventory leaves unknown
 // (0) is taken as room for one more service.
-func (c *Controller) spareCandidates(ctx context.Context, records []recover.Record) []placement.Spare {
+func (c *Controller) spareCandidates(records []recover.Record) []placement.Spare {
 	inv := c.plan().inv
-	samples := c.spareSamples(ctx)
+	samples := c.spareCapacity().samples()
 	type hosted struct {
 		roles  []string
 		n      int
@@ -208,9 +208,12 @@ func (c *Controller) spareCandidates(ctx context.Context, records []recover.Reco
 		if sp.Capacity.Memory > 0 {
 			cand.FreeMemory = sp.Capacity.Memory - h.memory
 		}
-		if s, ok := samples[sp.Name]; ok {
+		switch s, ok := samples[sp.Name]; {
+		case ok:
 			cand.Steal, cand.Load1, cand.Unmeasured = s.stealAndLoad()
-		} else {
+		case sp.Agent != "":
+			cand.Unmeasured = "not sampled yet"
+		default:
 			cand.Unmeasured = "no spares[].agent"
 		}
 		out = append(out, cand)

@@ -59,7 +59,7 @@ func (c *Controller) moveLoop(ctx context.Context) {
 func (c *Controller) moveTick(ctx context.Context, st moveState) {
 	facts := c.primaryFacts(ctx, st.healthy)
 	c.overloadFacts(ctx, st, facts)
-	c.spareSamples(ctx) // keeps the spares' samples fresh for migrate requests
+	c.sampleSpares(ctx) // placement ranks spares by these
 	for name, d := range c.exec().Due(facts) {
 		if ctx.Err() != nil {
 			return

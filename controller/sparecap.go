@@ -10,20 +10,19 @@ import (
 	"github.com/understudy/understudy/standby"
 )
 
-// Spares' CPU steal and load for placement: every spare with an agent
-// (spares[].agent, an `understudy agent` with no services) is asked for
-// GET /v1/capacity, at most once per move interval; placement ranks the
-// spares by what it answers. A spare without an agent, or whose agent did
-// not answer, is unknown: placement ranks it after the measured ones, and
-// its reasons say why.
+// Spares' CPU steal and load for placement: at each look at the move
+// policies the leader asks every spare with an agent (spares[].agent, an
+// `understudy agent` with no services) for GET /v1/capacity, and placement
+// ranks the spares by the last answers. A spare without an agent, whose
+// agent did not answer, or not sampled yet is unknown: placement ranks it
+// after the measured ones, and its reasons say why.
 
-// spareSampleTimeout bounds one sample of a spare agent's capacity; a
-// caller with a shorter deadline gives each sample at most half of it.
+// spareSampleTimeout bounds one sample of a spare agent's capacity.
 const spareSampleTimeout = time.Second
 
 // spareAgentCapacity is the default source of Options.SpareCapacity: the
 // spare's agent, over monitor.agent-tls. It opens a client per sample and
-// closes it after (one sample per spare per move interval at most), so no
+// closes it after (one sample per spare per move interval), so no
 // connection outlives the sample.
 type spareAgentCapacity struct{ c *Controller }
 
@@ -75,68 +74,50 @@ func (s capSample) stealAndLoad() (steal, load1 float64, unknown string) {
 	return s.cap.StealPercent, s.cap.Load[0] / float64(s.cap.CPUs), ""
 }
 
-// spareCapacity keeps each spare's last sample so that a dry run or a
-// migrate request asks each agent at most once per maxAge, and a slow or
-// dead agent costs at most one bounded wait per maxAge (a failed sample is
-// kept too, as unknown). Safe for concurrent use; two callers that find
-// the same sample stale may both take one (harmless: a read).
+// spareCapacity keeps each spare's last sample, written by the move loop
+// and read by placement and the status. Safe for concurrent use.
 type spareCapacity struct {
 	mu   sync.Mutex
 	last map[string]capSample // by spare name
 }
 
-// measure returns the sample of every spare of spares that has an agent,
-// taking a new one, in parallel and each bounded by spareSampleTimeout (or
-// half of ctx's remaining time, when shorter), of those older than maxAge
-// or taken from another URL. It returns once every sample it started
-// ended. Spares that left the inventory are forgotten.
-func (s *spareCapacity) measure(ctx context.Context, src CapacitySource, spares []inventory.Spare, maxAge time.Duration) map[string]capSample {
-	now := time.Now()
-	out := map[string]capSample{}
-	var stale []inventory.Spare
-	s.mu.Lock()
-	keep := map[string]capSample{}
-	for _, sp := range spares {
+// sample asks every spare of spares that has an agent, in parallel, each
+// for at most spareSampleTimeout, and keeps the answers (errors too, which
+// make the spare unknown). Spares that left the inventory, or lost their
+// agent, are forgotten.
+func (s *spareCapacity) sample(ctx context.Context, src CapacitySource, spares []inventory.Spare) {
+	fresh := make([]capSample, len(spares))
+	var wg sync.WaitGroup
+	for i, sp := range spares {
 		if sp.Agent == "" {
 			continue
 		}
-		last, ok := s.last[sp.Name]
-		if ok && last.agent == sp.Agent && now.Sub(last.at) < maxAge {
-			out[sp.Name], keep[sp.Name] = last, last
-			continue
-		}
-		stale = append(stale, sp)
-	}
-	s.last = keep
-	s.mu.Unlock()
-	if len(stale) == 0 {
-		return out
-	}
-	timeout := spareSampleTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(dl)/2)
-	}
-	fresh := make([]capSample, len(stale))
-	var wg sync.WaitGroup
-	for i, sp := range stale {
 		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, timeout)
+			sctx, cancel := context.WithTimeout(ctx, spareSampleTimeout)
 			defer cancel()
 			cp, err := src.Capacity(sctx, sp.Name)
 			fresh[i] = capSample{at: time.Now(), agent: sp.Agent, cap: cp, err: err}
 		})
 	}
 	wg.Wait()
-	// A failure within a budget the caller cut short is not the agent's
-	// fault: it is not kept, and the next call asks again.
-	keepFailures := timeout == spareSampleTimeout && ctx.Err() == nil
+	last := map[string]capSample{}
+	for i, sp := range spares {
+		if sp.Agent != "" {
+			last[sp.Name] = fresh[i]
+		}
+	}
+	s.mu.Lock()
+	s.last = last
+	s.mu.Unlock()
+}
+
+// samples returns the last sample of every spare that has one.
+func (s *spareCapacity) samples() map[string]capSample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, sp := range stale {
-		out[sp.Name] = fresh[i]
-		if fresh[i].err == nil || keepFailures {
-			s.last[sp.Name] = fresh[i]
-		}
+	out := make(map[string]capSample, len(s.last))
+	for name, v := range s.last {
+		out[name] = v
 	}
 	return out
 }
@@ -144,17 +125,12 @@ func (s *spareCapacity) measure(ctx context.Context, src CapacitySource, spares 
 // spareCapacity returns the controller's cache of spare samples.
 func (c *Controller) spareCapacity() *spareCapacity { return c.spareCap }
 
-// spareSamples measures the inventory's spares (see spareCapacity.measure)
-// through Options.SpareCapacity or their agents, with samples no older
-// than the move interval.
-func (c *Controller) spareSamples(ctx context.Context) map[string]capSample {
+// sampleSpares samples the inventory's spares (see spareCapacity.sample)
+// through Options.SpareCapacity or their agents; the move loop calls it.
+func (c *Controller) sampleSpares(ctx context.Context) {
 	src := c.opts.SpareCapacity
 	if src == nil {
 		src = spareAgentCapacity{c}
 	}
-	maxAge := c.opts.MoveInterval
-	if maxAge <= 0 {
-		maxAge = defaultMoveInterval
-	}
-	return c.spareCapacity().measure(ctx, src, c.plan().inv.Spares, maxAge)
+	c.spareCapacity().sample(ctx, src, c.plan().inv.Spares)
 }

@@ -79,9 +79,10 @@ func TestMigrateBySpareSteal(t *testing.T) {
 	mig := &fakeMigrator{copies: map[string]string{}}
 	h := start(t, sparesWithAgents, func(h *harness) {
 		h.migrator = mig
-		h.tune = func(o *Options) { o.SpareCapacity = src }
+		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, 10*time.Millisecond }
 	})
 	h.eventually("web prepared", func() bool { return h.service("web").Standby.Prepared })
+	h.eventually("the spares with agents sampled", func() bool { return len(h.ctrl.spareCapacity().samples()) == 3 })
 
 	code, dry := h.migrate(`{"dry_run":true}`)
 	if code != 200 || len(dry.Candidates) != 4 {
@@ -119,10 +120,10 @@ func TestMigrateBySpareSteal(t *testing.T) {
 	h.eventually("web on spare-b", func() bool { st := h.service("web"); return st.State == "on-spare" && st.Host == "spare-b" })
 }
 
-// TestSpareSamplesCache: a sample is reused within maxAge and taken again
-// after it or when the agent's URL changes; a failed sample is kept as
-// unknown; a hung agent is cut at the caller's budget and not kept.
-func TestSpareSamplesCache(t *testing.T) {
+// TestSpareSamples: every spare with an agent is sampled, a failed sample
+// is kept (as unknown), a spare without an agent is never asked, and a
+// spare that left the inventory is forgotten; a hung agent is cut off.
+func TestSpareSamples(t *testing.T) {
 	spares := []inventory.Spare{
 		{Name: "s1", Agent: "https://127.0.0.1:1"},
 		{Name: "s2", Agent: "https://127.0.0.1:2"}, // fails
@@ -133,9 +134,10 @@ func TestSpareSamplesCache(t *testing.T) {
 	sc := &spareCapacity{last: map[string]capSample{}}
 	ctx := context.Background()
 
-	got := sc.measure(ctx, src, spares, time.Hour)
-	if _, _, why := got["s1"].stealAndLoad(); why != "" {
-		t.Errorf("s1 unknown: %s", why)
+	sc.sample(ctx, src, spares)
+	got := sc.samples()
+	if steal, load, why := got["s1"].stealAndLoad(); why != "" || steal != 3 || load != 0.2 {
+		t.Errorf("s1 = %v%%, %v per CPU, unknown %q; want 3%%, 0.2", steal, load, why)
 	}
 	if _, _, why := got["s2"].stealAndLoad(); !strings.Contains(why, "connection refused") {
 		t.Errorf("s2: %q, want the agent's error", why)
@@ -143,32 +145,16 @@ func TestSpareSamplesCache(t *testing.T) {
 	if _, ok := got["s3"]; ok || src.count("s3") != 0 {
 		t.Error("s3 has no agent but was sampled")
 	}
-	sc.measure(ctx, src, spares, time.Hour)
-	if src.count("s1") != 1 || src.count("s2") != 1 {
-		t.Errorf("within maxAge: %d and %d samples, want 1 each (the failure kept too)", src.count("s1"), src.count("s2"))
-	}
-	moved := []inventory.Spare{{Name: "s1", Agent: "https://127.0.0.1:9"}}
-	sc.measure(ctx, src, moved, time.Hour)
-	if src.count("s1") != 2 {
-		t.Errorf("a new agent URL was not sampled: %d samples", src.count("s1"))
-	}
-	if _, ok := sc.last["s2"]; ok {
-		t.Error("s2 left the inventory but its sample is kept")
-	}
-	sc.measure(ctx, src, moved, 0)
-	if src.count("s1") != 3 {
-		t.Errorf("an expired sample was reused: %d samples", src.count("s1"))
+
+	sc.sample(ctx, src, spares[:1]) // s2 left the inventory
+	if got := sc.samples(); len(got) != 1 || src.count("s1") != 2 {
+		t.Errorf("after s2 left: samples %v, s1 asked %d times; want s1 alone, asked twice", got, src.count("s1"))
 	}
 
 	src.block = true
-	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	got = sc.measure(short, src, moved, 0)
-	if _, _, why := got["s1"].stealAndLoad(); !strings.Contains(why, "deadline exceeded") {
-		t.Errorf("hung agent: %q, want a deadline", why)
-	}
-	if s, ok := sc.last["s1"]; ok && s.err != nil {
-		t.Error("a failure within the caller's shortened budget was kept")
+	sc.sample(ctx, src, spares[:1])
+	if _, _, why := sc.samples()["s1"].stealAndLoad(); !strings.Contains(why, "deadline exceeded") {
+		t.Errorf("hung agent: %q, want it cut off at the sample timeout", why)
 	}
 }
 

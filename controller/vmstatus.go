@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"sort"
 	"sync"
 	"time"
 
@@ -131,19 +130,16 @@ func (c *Controller) vmStatus() []VMStatus {
 		out = append(out, st)
 	}
 	c.vms.mu.Unlock()
-	sc := c.spareCapacity()
-	sc.mu.Lock()
+	samples := c.spareCapacity().samples()
 	for _, sp := range inv.Spares {
 		st := VMStatus{Name: sp.Name, Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"}
-		if s, ok := sc.last[sp.Name]; ok {
+		if s, ok := samples[sp.Name]; ok {
 			st = vmFromSample(sp.Name, "spare", s)
 		} else if sp.Agent != "" {
 			st.Unknown = "not sampled yet"
 		}
 		out = append(out, st)
 	}
-	sc.mu.Unlock()
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Kind > out[j].Kind }) // standby before spare
 	return out
 }
 

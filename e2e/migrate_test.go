@@ -63,7 +63,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 
 	addr := netip.MustParseAddr(migSpareAddr)
 	r := w.startController(controller.Options{
-		MoveInterval: time.Second, // spare samples are kept this long
+		MoveInterval: time.Second, // how often spare-1 is sampled
 		StandbyIncus: map[string]inventory.Incus{"t-e2e-standby": {Socket: w.lab.Standby.Socket}},
 		SparePools: map[string]controller.SparePool{"spare-1": {First: addr, Last: addr,
 			Gateway: netip.MustParseAddr(w.lab.Spare.Gateway), PrefixLen: 24}},
