@@ -96,17 +96,7 @@ func newMoveWorld(t *testing.T, names []string, maxMigrations int, mutate func(*
 
 func (w *moveWorld) until(what string, ok func(Record) bool) Record {
 	w.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case r := <-w.saves:
-			if ok(r) {
-				return r
-			}
-		case <-timeout:
-			w.t.Fatalf("no record %s", what)
-		}
-	}
+	return untilSaved(w.t, w.saves, what, ok)
 }
 
 // settled waits until service's last saved record closed a move with result.

@@ -93,15 +93,22 @@ func (w *world) stop() {
 // until waits for a saved record satisfying ok.
 func (w *world) until(what string, ok func(Record) bool) Record {
 	w.t.Helper()
+	return untilSaved(w.t, w.saves, what, ok)
+}
+
+// untilSaved waits up to 10 s for a record on saves that satisfies ok, and
+// fails the test without one.
+func untilSaved(t testing.TB, saves <-chan Record, what string, ok func(Record) bool) Record {
+	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
-		case r := <-w.saves:
+		case r := <-saves:
 			if ok(r) {
 				return r
 			}
 		case <-timeout:
-			w.t.Fatalf("no record %s", what)
+			t.Fatalf("no record %s", what)
 		}
 	}
 }
