@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/placement"
 	"github.com/understudy/understudy/recover"
