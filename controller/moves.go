@@ -45,6 +45,9 @@ func (c *Controller) moveLoop(ctx context.Context) {
 	defer t.Stop()
 	st := moveState{healthy: map[string]time.Time{}, tried: map[string]time.Time{}, overload: c.newOverloadWatch()}
 	defer st.overload.forget(c) // a follower reports no overload, nor stale samples
+	// A new leader looks at once: a migrate request in its first interval
+	// must not find the VMs unsampled.
+	c.moveTick(ctx, st)
 	for {
 		select {
 		case <-ctx.Done():

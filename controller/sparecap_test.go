@@ -179,3 +179,18 @@ func TestSpareLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestNewLeaderSamplesAtOnce: a leader samples the spares when its term
+// starts, not one move interval later, so a migrate request right after a
+// takeover ranks by measured numbers.
+func TestNewLeaderSamplesAtOnce(t *testing.T) {
+	src := newFakeSpareCapacity()
+	src.set("spare-a", 2, 20, 1.0)
+	h := start(t, sparesWithAgents, func(h *harness) {
+		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, time.Hour }
+	})
+	h.eventually("spare-a sampled well before the first interval", func() bool {
+		_, ok := h.ctrl.spareCapacity().samples()["spare-a"]
+		return ok
+	})
+}
