@@ -113,8 +113,10 @@ func (e *Executor) Start(ctx context.Context) error {
 		e.resumeSlot(rec)
 		m := Restore(cfg, rec)
 		e.log.Info("resuming incident", "service", rec.Service, "incident", rec.Incident.ID, "state", rec.State)
-		r := e.spawn(m)
-		r.post(envelope{resume: true}, nil)
+		// Queued before the goroutine starts: it must see the resume
+		// before it looks at the step's deadline, which the dead monitor
+		// set and which has usually passed (a Tick would time it out).
+		e.spawn(m, envelope{resume: true})
 	}
 	return nil
 }
@@ -213,13 +215,15 @@ func (e *Executor) send(ctx context.Context, service string, ev Event) error {
 	}
 }
 
-// spawn starts the goroutine of a service's machine. e.mu is held.
-func (e *Executor) spawn(m *Machine) *runner {
+// spawn starts the goroutine of a service's machine with first queued.
+// e.mu is held.
+func (e *Executor) spawn(m *Machine, first ...envelope) *runner {
 	ctx, cancel := context.WithCancel(e.ctx)
 	r := &runner{
 		e: e, m: m, ctx: ctx, cancel: cancel,
 		log:    e.log.With("service", m.rec.Service),
 		notify: make(chan struct{}, 1),
+		inbox:  first,
 	}
 	e.runners[m.rec.Service] = r
 	e.wg.Add(1)

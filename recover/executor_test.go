@@ -387,3 +387,37 @@ func TestExecutorFlapDamping(t *testing.T) {
 		t.Errorf("activations %d, want 1", w.agent.calls)
 	}
 }
+
+// TestExecutorResumesAStepPastItsDeadline: a monitor that takes over
+// later than the interrupted step's timeout (the dead one set the
+// deadline) re-runs the step with a new deadline instead of timing it out.
+// (The lab caught a race here once: the incident's goroutine looked at the
+// old deadline before the resume was queued. spawn now queues it before
+// the goroutine starts; in-process the race is too narrow to reproduce.)
+func TestExecutorResumesAStepPastItsDeadline(t *testing.T) {
+	w := newWorld(t, nil)
+	w.agent.block = make(chan struct{})
+	w.agent.started = make(chan struct{}, 4)
+	if err := w.exec.Trigger(context.Background(), "web", FromMonitor, "vm down"); err != nil {
+		t.Fatal(err)
+	}
+	<-w.agent.started
+	w.stop() // killed mid-activate
+	recs, err := w.store.Load(context.Background())
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("stored records: %+v, %v", recs, err)
+	}
+	rec := recs[0]
+	rec.Incident.Steps[2].Deadline = time.Now().Add(-time.Minute) // the takeover came late
+	if err := w.store.Save(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	w.agent.mu.Lock()
+	w.agent.block = nil
+	w.agent.mu.Unlock()
+	w.start()
+	r := w.until("closed", closed)
+	if r.State != OnStandby || r.Incident.Result != ResultRecovered {
+		t.Fatalf("state %s result %q stuck %q; want the late resume to re-run activate", r.State, r.Incident.Result, r.Incident.Stuck)
+	}
+}
