@@ -44,6 +44,9 @@ type Agent struct {
 	running map[string]int64       // services running or starting, with their memory
 	active  map[string]bool
 	shares  map[string]Share // fair shares of the active services, as last applied
+	// noCkpt says why a restore-mode service has no checkpoint to restore
+	// (its checkpoint at prepare failed); activation cold starts it.
+	noCkpt map[string]string
 
 	shareMu     sync.Mutex    // serialises Rebalance; guards the two below
 	shareFailed bool          // the last Rebalance failed: apply every share again
@@ -100,12 +103,33 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 		metrics: newMetrics(), steal: newStealSampler(), base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
-		shares: map[string]Share{}, shareKick: make(chan struct{}, 1),
+		shares: map[string]Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
 	}
 	if cp, ok := rt.(Checkpointer); ok {
+		// Stateful work is refused by the runtime until the probe proved CRIU.
+		cp.SetStateful(opts.CRIU.Available)
 		a.cp = cp
+	} else if opts.CRIU.Available {
+		a.log.Warn("CRIU works but the runtime cannot checkpoint; restore mode will cold start")
 	}
 	return a
+}
+
+func (a *Agent) noCheckpoint(name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.noCkpt[name]
+}
+
+// setNoCheckpoint records why name has no checkpoint; "" clears it.
+func (a *Agent) setNoCheckpoint(name, why string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if why == "" {
+		delete(a.noCkpt, name)
+		return
+	}
+	a.noCkpt[name] = why
 }
 
 // lock serialises operations on one service and returns the unlock function.
@@ -235,6 +259,9 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 		cfg["environment.GATEWAY"] = n.Gateway
 	}
 	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
+	if d := r.Spec.DataDisk; d != nil {
+		spec.Devices = map[string]map[string]string{DataDiskDevice: {"type": "disk", "source": d.Source, "path": d.Path}}
+	}
 	a.withShare(&spec)
 	return spec
 }

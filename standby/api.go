@@ -2,6 +2,7 @@ package standby
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 )
 
@@ -29,7 +30,18 @@ type ServiceSpec struct {
 	Memory   int64             `json:"memory,omitempty"` // bytes; counted against capacity.memory
 	Config   map[string]string `json:"config,omitempty"`
 	Priority int               `json:"priority,omitempty"`
-	Epoch    uint64            `json:"epoch"`
+	// DataDisk, when set, is attached to the container as a disk device.
+	DataDisk *DataDisk `json:"data_disk,omitempty"`
+	Epoch    uint64    `json:"epoch"`
+}
+
+// DataDisk is a host path shared with the primary (an NFS or Ceph mount on
+// the standby VM) that the container mounts. Source must exist on the host
+// the agent runs on: Prepare refuses the service with ErrDataDiskMissing
+// otherwise, so a missing mount shows up long before an outage.
+type DataDisk struct {
+	Source string `json:"source"` // absolute path on the standby host
+	Path   string `json:"path"`   // absolute mount path inside the container
 }
 
 var serviceNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -47,6 +59,11 @@ func (s ServiceSpec) Validate() error {
 		return fmt.Errorf("%w: service %q: port %d out of range", ErrInvalid, s.Name, s.Port)
 	case s.CPU < 0 || s.Memory < 0:
 		return fmt.Errorf("%w: service %q: negative cpu or memory", ErrInvalid, s.Name)
+	case s.DataDisk != nil && (!path.IsAbs(s.DataDisk.Source) || !path.IsAbs(s.DataDisk.Path)):
+		return fmt.Errorf("%w: service %q: data disk source %q and path %q must be absolute", ErrInvalid, s.Name, s.DataDisk.Source, s.DataDisk.Path)
+	}
+	if err := CheckConfig(s.Config); err != nil {
+		return fmt.Errorf("service %q: %w", s.Name, err)
 	}
 	return nil
 }

@@ -88,7 +88,8 @@ func (c *Client) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, erro
 // codeErrors maps the wire code of an error body back to its sentinel.
 var codeErrors = map[string]error{
 	"stale_epoch": ErrStaleEpoch, "no_capacity": ErrNoCapacity, "not_found": ErrNotFound,
-	"invalid": ErrInvalid, "not_ready": ErrNotReady,
+	"invalid": ErrInvalid, "not_ready": ErrNotReady, "data_disk_missing": ErrDataDiskMissing,
+	"forbidden": ErrForbidden,
 }
 
 // RemoteError is an error reported by the agent. It unwraps to the

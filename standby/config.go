@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,24 @@ type TLSFiles struct {
 	Cert     string `yaml:"cert"`
 	Key      string `yaml:"key"`
 	ClientCA string `yaml:"client-ca"`
+	// MonitorNames are the certificate names (common name or DNS SAN) of
+	// the monitors: only they may prepare, activate, deactivate and delete,
+	// and so send fencing epochs. Other certificates of ClientCA may read
+	// and probe. Empty means DefaultMonitorNames.
+	MonitorNames []string `yaml:"monitor-names"`
 }
+
+// monitorNames returns MonitorNames, or DefaultMonitorNames when it is empty.
+func (t TLSFiles) monitorNames() []string {
+	if len(t.MonitorNames) == 0 {
+		return DefaultMonitorNames
+	}
+	return t.MonitorNames
+}
+
+// DefaultMonitorNames are the names `understudy certs issue --name monitor`
+// and the lab (CN understudy-monitor) give the monitor's agent certificate.
+var DefaultMonitorNames = []string{"monitor", "understudy-monitor"}
 
 // IncusConfig says how to reach Incus/LXD: a unix socket, or HTTPS with a
 // client certificate and the pinned server certificate.
@@ -154,6 +172,9 @@ func (c *Config) validate() []fieldError {
 		if f.v == "" {
 			add("required (the agent only serves mutual TLS)", "tls", f.k)
 		}
+	}
+	if slices.Contains(c.TLS.MonitorNames, "") {
+		add("must not hold an empty name", "tls", "monitor-names")
 	}
 	switch {
 	case c.Incus.Socket == "" && c.Incus.URL == "":

@@ -53,28 +53,6 @@ func TestCRIUWatchdogKillsHungCriu(t *testing.T) {
 	}
 }
 
-func TestRestoreModeWithCRIU(t *testing.T) {
-	env := newTestEnv(t, nil)
-	a, err := NewAgent(t.Context(), testConfig(env.dir), env.rt, AgentOptions{CRIU: CRIUStatus{Available: true, Version: 40000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Reconcile(t.Context())
-	env.agent = a
-	env.prepare(t, env.spec("ckpt", ModeRestore))
-	exists, running, starts := env.rt.status("ckpt")
-	if !exists || running || starts != 1 {
-		t.Fatalf("after prepare: exists=%v running=%v starts=%d; want a stopped container started once for its checkpoint", exists, running, starts)
-	}
-	act, err := a.Activate(t.Context(), 1, "ckpt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !act.Restored || act.FallbackReason != "" || act.Phases[0].Name != "restore" {
-		t.Errorf("activation = %+v, want a restore", act)
-	}
-}
-
 func TestCRIULogAndVersion(t *testing.T) {
 	if got := firstErrorLine("testdata/criu-dump.log"); got != "vdso: Unexpected rt vDSO area bounds" {
 		t.Errorf("firstErrorLine = %q", got)

@@ -34,4 +34,10 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotReady: the agent is still starting up (503).
 	ErrNotReady = errors.New("agent not ready")
+	// ErrDataDiskMissing: the service's data disk source does not exist on
+	// the standby host (422).
+	ErrDataDiskMissing = errors.New("data disk missing")
+	// ErrForbidden: the client certificate is not a monitor's, and only
+	// monitors may prepare, activate, deactivate or delete (403).
+	ErrForbidden = errors.New("not a monitor certificate")
 )

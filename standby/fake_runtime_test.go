@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/understudy/understudy/lxd"
 )
 
 // fakeRuntime is a stateful in-memory Runtime and Checkpointer. Instances
@@ -22,6 +24,11 @@ type fakeRuntime struct {
 	startErr   error
 	startGate  chan struct{} // when set, Start waits until it is closed
 	inStart    atomic.Int32  // Start calls in progress
+	// stateful is set by SetStateful; like the lxd adapter, stateful
+	// snapshots and restores are refused without it.
+	stateful    atomic.Bool
+	snapshotErr error // returned by Snapshot when set
+	restoreErr  error // returned by Restore when set (the container is left stopped)
 }
 
 type fakeInstance struct {
@@ -48,6 +55,12 @@ func (f *fakeRuntime) Ensure(_ context.Context, spec InstanceSpec) (bool, error)
 		}
 		if spec.Memory > 0 {
 			in.spec.Memory = spec.Memory
+		}
+		for k, d := range spec.Devices {
+			if in.spec.Devices == nil {
+				in.spec.Devices = map[string]map[string]string{}
+			}
+			in.spec.Devices[k] = maps.Clone(d)
 		}
 		return false, nil
 	}
@@ -145,23 +158,38 @@ func (f *fakeRuntime) Delete(_ context.Context, name string) error {
 	return nil
 }
 
-func (f *fakeRuntime) Snapshot(_ context.Context, name, snap string, _ bool) error {
+// SetStateful enables stateful snapshots and restores.
+func (f *fakeRuntime) SetStateful(ok bool) { f.stateful.Store(ok) }
+
+func (f *fakeRuntime) Snapshot(_ context.Context, name, snap string, stateful bool) error {
+	if stateful && !f.stateful.Load() {
+		return lxd.ErrStatefulUnsupported
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in, ok := f.instances[name]
 	if !ok {
 		return errInstanceNotFound
 	}
+	if f.snapshotErr != nil {
+		return f.snapshotErr
+	}
 	in.snapshots[snap] = true
 	return nil
 }
 
 func (f *fakeRuntime) Restore(_ context.Context, name, snap string, stateful bool) error {
+	if stateful && !f.stateful.Load() {
+		return lxd.ErrStatefulUnsupported
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in, ok := f.instances[name]
 	if !ok {
 		return errInstanceNotFound
+	}
+	if f.restoreErr != nil {
+		return f.restoreErr
 	}
 	if !in.snapshots[snap] {
 		return errors.New("no such snapshot")
@@ -213,4 +241,14 @@ func (u usageRuntime) Usage(_ context.Context, name string) (float64, int64, err
 		return 0, 0, errInstanceNotFound
 	}
 	return 1.5, 32 << 20, nil
+}
+
+// devices returns the instance's devices.
+func (f *fakeRuntime) devices(name string) map[string]map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in, ok := f.instances[name]; ok {
+		return in.spec.Devices
+	}
+	return nil
 }

@@ -20,6 +20,9 @@ func (a *Agent) Prepare(ctx context.Context, spec ServiceSpec) (ServiceStatus, e
 	if err := a.epoch.Check(spec.Epoch); err != nil {
 		return ServiceStatus{}, err
 	}
+	if err := checkDataDisk(spec.DataDisk); err != nil {
+		return ServiceStatus{}, fmt.Errorf("prepare %q: %w", spec.Name, err)
+	}
 	unlock := a.lock(spec.Name)
 	defer unlock()
 
@@ -94,8 +97,18 @@ func (a *Agent) applyMode(ctx context.Context, rec record) error {
 		a.mu.Unlock()
 		return nil
 	case ModeRestore:
+		a.setNoCheckpoint(name, "")
 		if a.criu.Available && a.cp != nil {
-			return a.checkpoint(ctx, rec, st.Running)
+			err := a.checkpoint(ctx, rec, st.Running)
+			if err == nil {
+				return nil
+			}
+			// Prepared like cold instead: activation starts it and says why.
+			a.log.Warn("checkpoint failed; the service will cold start", "service", name, "err", err)
+			a.setNoCheckpoint(name, "checkpoint failed: "+err.Error())
+			if st, err = a.rt.State(ctx, name); err != nil {
+				return fmt.Errorf("read state of %q: %w", name, err)
+			}
 		}
 	}
 	if st.Running {
@@ -237,24 +250,50 @@ func (a *Agent) bringUp(ctx context.Context, rec record, act *Activation) (strin
 		a.markStopped(name) // stopped behind our back: start it below
 	}
 	if rec.Spec.Mode == ModeRestore {
-		if a.criu.Available && a.cp != nil {
-			release, err := a.reserve(name, rec.Spec.Memory)
-			if err != nil {
-				return "", netip.Addr{}, err
-			}
-			if err := a.cp.Restore(ctx, name, checkpointName, true); err != nil {
-				release()
-				return "", netip.Addr{}, fmt.Errorf("restore container %q: %w", name, err)
-			}
+		restored, reason, err := a.tryRestore(ctx, rec)
+		if err != nil {
+			return "", netip.Addr{}, err
+		}
+		if restored {
 			act.Restored = true
 			return "restore", netip.Addr{}, nil
 		}
-		act.FallbackReason = "cold start: restore " + a.criu.String()
+		act.FallbackReason = "cold start: " + reason
 	}
 	if err := a.startReserved(ctx, rec.Spec); err != nil {
 		return "", netip.Addr{}, err
 	}
 	return "start", netip.Addr{}, nil
+}
+
+// tryRestore restores a restore-mode service from its checkpoint. When it
+// cannot (CRIU unavailable, no checkpoint taken, or the restore failed) it
+// returns why, and the caller cold starts instead: a failed restore must not
+// fail the failover. Only a lack of capacity is an error.
+func (a *Agent) tryRestore(ctx context.Context, rec record) (restored bool, reason string, err error) {
+	name := rec.Spec.Name
+	switch why := a.noCheckpoint(name); {
+	case !a.criu.Available || a.cp == nil:
+		return false, "restore " + a.criu.String(), nil
+	case why != "":
+		return false, why, nil
+	}
+	release, err := a.reserve(name, rec.Spec.Memory)
+	if err != nil {
+		return false, "", err
+	}
+	rerr := a.cp.Restore(ctx, name, checkpointName, true)
+	if rerr == nil {
+		return true, "", nil
+	}
+	release()
+	a.log.Warn("restore failed; cold starting instead", "service", name, "err", rerr)
+	if st, err := a.rt.State(ctx, name); err == nil && st.Running { // half restored: start clean
+		if err := a.stop(ctx, name); err != nil {
+			return false, "", fmt.Errorf("restore container %q failed (%v), and stopping it for a cold start: %w", name, rerr, err)
+		}
+	}
+	return false, "restore failed: " + rerr.Error(), nil
 }
 
 func (a *Agent) observe(name string, mode Mode, begin time.Time, act Activation, err error) {

@@ -13,7 +13,7 @@ var (
 )
 
 // ConnectLXD opens the Incus/LXD connection described by c with the lxd
-// adapter. Run calls SetStateful on it after the CRIU probe.
+// adapter. The agent calls SetStateful on it with the CRIU probe's result.
 func ConnectLXD(ctx context.Context, c IncusConfig) (Runtime, error) {
 	return lxd.Connect(ctx, lxd.Conn{
 		Socket: c.Socket, URL: c.URL,

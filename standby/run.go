@@ -53,15 +53,13 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if !cfg.CRIU.Disable {
 		criu = ProbeCRIU(ctx, cfg.CRIU.Path, time.Duration(cfg.CRIU.ProbeTimeout))
 	}
-	if s, ok := rt.(interface{ SetStateful(bool) }); ok {
-		s.SetStateful(criu.Available)
-	}
 	log.Info("criu probed", "restore", criu.String(), "version", criu.Version)
 
 	tlsr, err := newCertReloader(cfg.TLS)
 	if err != nil {
 		return err
 	}
+	// newAgent tells a Checkpointer runtime whether stateful work is proven.
 	agent := newAgent(ctx, cfg, st, rt, AgentOptions{Logger: logger, CRIU: criu, Version: opts.Version})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

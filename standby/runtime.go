@@ -37,8 +37,12 @@ type Runtime interface {
 
 // Checkpointer is implemented by runtimes that can snapshot and restore
 // instances. Restore mode uses it; stateful calls are made only when the
-// CRIU probe proved CRIU works.
+// CRIU probe proved CRIU works, and the agent says so with SetStateful (the
+// lxd adapter refuses stateful work until then). SetStateful is part of the
+// interface so that a wrapper of the runtime cannot silently drop it.
 type Checkpointer interface {
 	Snapshot(ctx context.Context, name, snap string, stateful bool) error
 	Restore(ctx context.Context, name, snap string, stateful bool) error
+	// SetStateful enables (after a successful CRIU probe) or disables stateful snapshots and restores.
+	SetStateful(ok bool)
 }

@@ -29,18 +29,19 @@ func (a *Agent) Handler() http.Handler {
 		s, err := a.Services(r.Context())
 		reply(w, s, err)
 	})
-	mux.HandleFunc("PUT /v1/services/{name}", a.handlePrepare)
-	mux.HandleFunc("POST /v1/services/{name}/activate", func(w http.ResponseWriter, r *http.Request) {
+	// Everything that carries an epoch or changes a container: monitors only (auth.go).
+	mux.HandleFunc("PUT /v1/services/{name}", a.monitorOnly(a.handlePrepare))
+	mux.HandleFunc("POST /v1/services/{name}/activate", a.monitorOnly(func(w http.ResponseWriter, r *http.Request) {
 		withEpoch(w, r, func(epoch uint64) (any, error) { return a.Activate(r.Context(), epoch, r.PathValue("name")) })
-	})
-	mux.HandleFunc("POST /v1/services/{name}/deactivate", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST /v1/services/{name}/deactivate", a.monitorOnly(func(w http.ResponseWriter, r *http.Request) {
 		withEpoch(w, r, func(epoch uint64) (any, error) { return a.Deactivate(r.Context(), epoch, r.PathValue("name")) })
-	})
-	mux.HandleFunc("DELETE /v1/services/{name}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("DELETE /v1/services/{name}", a.monitorOnly(func(w http.ResponseWriter, r *http.Request) {
 		withEpoch(w, r, func(epoch uint64) (any, error) {
 			return map[string]string{"deleted": r.PathValue("name")}, a.Delete(r.Context(), epoch, r.PathValue("name"))
 		})
-	})
+	}))
 	mux.HandleFunc("POST /v1/probe", func(w http.ResponseWriter, r *http.Request) {
 		var req ProbeRequest
 		if err := decodeBody(r, &req); err != nil {
@@ -118,6 +119,8 @@ var errorCodes = []struct {
 	{ErrNotFound, http.StatusNotFound, "not_found"},
 	{ErrInvalid, http.StatusBadRequest, "invalid"},
 	{ErrNotReady, http.StatusServiceUnavailable, "not_ready"},
+	{ErrDataDiskMissing, http.StatusUnprocessableEntity, "data_disk_missing"},
+	{ErrForbidden, http.StatusForbidden, "forbidden"},
 }
 
 func writeError(w http.ResponseWriter, err error) {
