@@ -93,6 +93,10 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 		d.defInt(join(sp, "priority"), &s.Priority, DefaultPriority)
 		setStr(&s.Confirm, DefaultConfirm)
 		setStr(&s.Fence, DefaultFence)
+		if !d.has(join(sp, "fence-required")) {
+			// Safe by default: never fail a stateful service over unfenced.
+			s.FenceRequired = s.IsStateful()
+		}
 		d.defDur(join(sp, "probe-timeout"), &s.ProbeTimeout, p.ProbeTimeout)
 		d.defDur(join(sp, "hold"), &s.Hold, p.Hold)
 		if h := s.Check.HTTP; h != nil {

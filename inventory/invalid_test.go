@@ -67,6 +67,7 @@ var invalidCases = []struct {
 		"30:12: hypervisors[1].incus.client-cert: required",
 		"30:12: hypervisors[1].incus.client-key: required",
 	}},
+	{"invalid-incus-url-no-server-cert.yaml", []string{"30:12: hypervisors[1].incus.server-cert: required with url: the connection pins the daemon's certificate and refuses to work without it"}},
 	{"invalid-limits-no-memory.yaml", []string{"74:15: services[0].container.limits.memory: required: the standby VM's capacity is checked against it"}},
 	{"invalid-merge-key.yaml", []string{"36:5: vms[1].<<: merge keys (<<) are not supported"}},
 	{"invalid-missing-required.yaml", []string{"56:5: services[0].fqdn: required"}},

@@ -137,6 +137,7 @@ func (d *decoder) standby(n *yaml.Node, path string, x *Standby) {
 		{"zone", d.str(&x.Zone)},
 		{"capacity", func(v *yaml.Node, p string) { d.capacity(v, p, &x.Capacity) }},
 		{"incus", func(v *yaml.Node, p string) { d.incus(v, p, &x.Incus) }},
+		{"network", func(v *yaml.Node, p string) { x.Network = d.network(v, p) }},
 	})
 }
 
@@ -147,15 +148,18 @@ func (d *decoder) spare(n *yaml.Node, path string, x *Spare) {
 		{"agent", d.str(&x.Agent)},
 		{"incus", func(v *yaml.Node, p string) { d.incus(v, p, &x.Incus) }},
 		{"capacity", func(v *yaml.Node, p string) { d.capacity(v, p, &x.Capacity) }},
-		{"network", func(v *yaml.Node, p string) {
-			x.Network = &Network{}
-			d.mapping(v, p, []field{
-				{"gateway", d.str(&x.Network.Gateway)},
-				{"prefix-len", d.integer(&x.Network.PrefixLen)},
-				{"pool", d.str(&x.Network.Pool)},
-			})
-		}},
+		{"network", func(v *yaml.Node, p string) { x.Network = d.network(v, p) }},
 	})
+}
+
+func (d *decoder) network(n *yaml.Node, path string) *Network {
+	x := &Network{}
+	d.mapping(n, path, []field{
+		{"gateway", d.str(&x.Gateway)},
+		{"prefix-len", d.integer(&x.PrefixLen)},
+		{"pool", d.str(&x.Pool)},
+	})
+	return x
 }
 
 func (d *decoder) proxy(n *yaml.Node, path string, x *Proxy) {
@@ -199,6 +203,7 @@ func (d *decoder) service(n *yaml.Node, path string, x *Service) {
 		{"fence", d.str(&x.Fence)},
 		{"fence-command", d.strings(&x.FenceCommand)},
 		{"fence-required", d.boolean(&x.FenceRequired)},
+		{"stateful", d.boolean(&x.Stateful)},
 		{"playbook", d.str(&x.Playbook)},
 		{"probe-timeout", d.duration(&x.ProbeTimeout)},
 		{"hold", d.duration(&x.Hold)},

@@ -146,7 +146,8 @@ type Incus struct {
 	URL string
 	// ClientCert and ClientKey authenticate understudy to the daemon (with URL).
 	ClientCert, ClientKey string
-	// ServerCert pins the daemon's certificate (with URL, optional).
+	// ServerCert pins the daemon's certificate (required with URL: the
+	// connection refuses to work without it).
 	ServerCert string
 }
 
@@ -196,6 +197,10 @@ type Standby struct {
 	// Incus/LXD to copy a container to a spare; without it the standby's
 	// services cannot migrate.
 	Incus Incus
+	// Network, optional, is the agent's static address pool (the agent's
+	// own network setting, repeated here): an address the agent returns
+	// from an activation must lie in Pool before it goes to DNS.
+	Network *Network
 }
 
 // Spare is a dedicated VM that services migrate to after a failover.
@@ -300,7 +305,12 @@ type Service struct {
 	// FenceCommand is the operator command run when Fence is "command".
 	FenceCommand []string
 	// FenceRequired stops the incident when the fence cannot be confirmed.
+	// It defaults to true for stateful services (Stateful or a data disk):
+	// an unfenced failover of those is split brain. See IsStateful.
 	FenceRequired bool
+	// Stateful marks a service whose data must never have two writers,
+	// also without a data disk (a replicated database, a queue).
+	Stateful bool
 	// Playbook is the absolute path of a custom playbook file; empty for the default.
 	Playbook string
 	// ProbeTimeout is the proxy's per-request probe timeout for this service.
@@ -330,6 +340,10 @@ type HTTPCheck struct {
 	// Scheme is "http" or "https".
 	Scheme string
 }
+
+// IsStateful reports whether the service keeps state that two running
+// copies would corrupt: stateful: true, or a data disk.
+func (s Service) IsStateful() bool { return s.Stateful || s.Container.DataDisk != nil }
 
 // TCPCheck is a TCP connect to the service port.
 type TCPCheck struct{}

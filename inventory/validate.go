@@ -106,6 +106,9 @@ func (d *decoder) checkIncus(path string, x Incus) {
 		d.url(join(path, "url"), x.URL, "https")
 		d.required(join(path, "client-cert"), x.ClientCert)
 		d.required(join(path, "client-key"), x.ClientKey)
+		if x.ServerCert == "" {
+			d.errPath(join(path, "server-cert"), "required with url: the connection pins the daemon's certificate and refuses to work without it")
+		}
 	}
 }
 
@@ -166,6 +169,9 @@ func (d *decoder) checkStandby(ss []Standby) {
 		}
 		if d.has(join(p, "incus")) {
 			d.checkIncus(join(p, "incus"), s.Incus)
+		}
+		if s.Network != nil {
+			d.checkNetwork(join(p, "network"), *s.Network)
 		}
 	}
 }

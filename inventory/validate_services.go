@@ -75,8 +75,11 @@ func (d *decoder) checkFence(p string, s *Service) {
 	case s.Fence != FenceCommand && d.has(join(p, "fence-command")):
 		d.errPath(join(p, "fence-command"), "only used with fence: command")
 	}
-	if s.Fence == FenceNone && s.FenceRequired {
+	switch {
+	case s.Fence == FenceNone && s.FenceRequired && d.has(join(p, "fence-required")):
 		d.errPath(join(p, "fence-required"), "needs fence: hypervisor or command, not none")
+	case s.Fence == FenceNone && s.FenceRequired:
+		d.errPath(join(p, "fence"), "a stateful service (data-disk or stateful: true) fails over fenced: use fence: hypervisor or command, or write fence-required: false to accept two running copies")
 	}
 }
 
