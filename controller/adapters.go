@@ -122,6 +122,11 @@ func (a *activator) Activate(ctx context.Context, epoch uint64, service string) 
 	if err != nil {
 		return recover.Activation{}, fmt.Errorf("standby %q answered address %q: %w", name, act.Address, err)
 	}
+	if pool, ok := p.pools[name]; ok && !pool.contains(addr) {
+		// Never into DNS: a broken or hostile agent must not steer clients.
+		return recover.Activation{}, fmt.Errorf("%w: standby %q answered address %s, outside its pool %s (standby[].network.pool)",
+			recover.ErrPermanent, name, addr, pool)
+	}
 	out := recover.Activation{Address: addr, Restored: act.Restored, Fallback: act.FallbackReason}
 	for _, ph := range act.Phases {
 		out.Phases = append(out.Phases, recover.AgentPhase{Name: ph.Name, MS: int64(ph.MS + 0.5)})

@@ -32,6 +32,7 @@ type fakeAgent struct {
 	prepErr   error
 	actErr    error  // returned by Activate when set
 	actAddr   string // returned by Activate instead of the pool address when set
+	actFall   string // the FallbackReason Activate returns
 	activated int
 }
 
@@ -77,7 +78,7 @@ func (a *fakeAgent) Activate(_ context.Context, _ uint64, name string) (standby.
 	if a.actAddr != "" {
 		addr = a.actAddr
 	}
-	return standby.Activation{Service: name, Address: addr, Phases: []standby.Phase{{Name: "running", MS: 1.4}}}, nil
+	return standby.Activation{Service: name, Address: addr, FallbackReason: a.actFall, Phases: []standby.Phase{{Name: "running", MS: 1.4}}}, nil
 }
 
 func (a *fakeAgent) Deactivate(_ context.Context, _ uint64, name string) (standby.ServiceStatus, error) {

@@ -26,7 +26,19 @@ type plan struct {
 	// byVM maps a primary VM's address to the standby of its first service,
 	// so the monitor's confirmation asks the agent that serves it.
 	byVM map[string]string
+	// pools are the standby VMs' address pools (standby[].network), by
+	// standby name: an activation's address must lie in its agent's pool.
+	pools map[string]addrRange
 }
+
+// addrRange is an inclusive range of addresses.
+type addrRange struct{ first, last netip.Addr }
+
+func (r addrRange) contains(a netip.Addr) bool {
+	return r.first.Compare(a) <= 0 && a.Compare(r.last) <= 0
+}
+
+func (r addrRange) String() string { return r.first.String() + "-" + r.last.String() }
 
 // buildPlan derives the plan from a validated inventory. Errors here (a
 // playbook file that does not parse, an address that is not an IP) refuse the
@@ -40,16 +52,33 @@ func buildPlan(inv *inventory.Inventory) (*plan, error) {
 		standbys: map[string]string{},
 		monitor:  monitor.PlanFromInventory(inv),
 		byVM:     map[string]string{},
+		pools:    map[string]addrRange{},
 	}
 	var errs []error
+	for _, sb := range inv.Standby {
+		if sb.Network == nil {
+			continue
+		}
+		first, last, err := inventory.ParsePool(sb.Network.Pool)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("standby %q: network.pool: %w", sb.Name, err))
+			continue
+		}
+		p.pools[sb.Name] = addrRange{first, last}
+	}
 	for _, s := range inv.Services {
 		cfg, err := recoverConfig(inv, s)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		spec := agentSpec(s)
+		if err := standby.CheckConfig(spec.Config); err != nil {
+			errs = append(errs, fmt.Errorf("service %q: container.config: %w", s.Name, err))
+			continue
+		}
 		p.services[s.Name] = cfg
-		p.specs[s.Name] = agentSpec(s)
+		p.specs[s.Name] = spec
 		p.checks[s.Name] = checkTarget(s)
 		p.standbys[s.Name] = s.Standby
 		if vm := inv.VM(s.VM); vm != nil {
@@ -107,11 +136,15 @@ func agentSpec(s inventory.Service) standby.ServiceSpec {
 			cfg[k] = v
 		}
 	}
-	return standby.ServiceSpec{
+	spec := standby.ServiceSpec{
 		Name: s.Name, Image: s.Container.Image, Mode: standby.Mode(s.Mode), Port: s.Port,
 		CPU: s.Container.Limits.CPU, Memory: s.Container.Limits.Memory, Config: cfg,
 		Priority: s.Priority,
 	}
+	if d := s.Container.DataDisk; d != nil {
+		spec.DataDisk = &standby.DataDisk{Source: d.Source, Path: d.Path}
+	}
+	return spec
 }
 
 // checkTarget is the service's check as a monitor target, to be pointed at

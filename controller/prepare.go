@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -149,13 +150,23 @@ func (p *preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 		} else {
 			s.backoff = min(2*s.backoff, 30*time.Second)
 		}
-		s.spec, s.ok, s.err, s.at, s.skipped = spec, false, err.Error(), time.Now(), ""
+		s.spec, s.ok, s.err, s.at, s.skipped = spec, false, prepareError(spec, err), time.Now(), ""
 		s.retryAt = s.at.Add(s.backoff)
 		retry = s.retryAt
 	})
 	p.c.metrics.prepares.WithLabelValues("error").Inc()
 	log.Warn("prepare standby container failed; retrying", "err", err, "retry_at", retry)
 	return retry
+}
+
+// prepareError is what status shows for a failed prepare. A data disk
+// whose source is missing on the standby host is named plainly: it must be
+// fixed before an outage, not discovered during one.
+func prepareError(spec standby.ServiceSpec, err error) string {
+	if errors.Is(err, standby.ErrDataDiskMissing) && spec.DataDisk != nil {
+		return "standby not ready: data disk " + spec.DataDisk.Source + " missing"
+	}
+	return err.Error()
 }
 
 // forget makes the next pass prepare the service again (after a reset put

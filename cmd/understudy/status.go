@@ -119,7 +119,15 @@ func printStatus(w io.Writer, st controller.Status, now time.Time) error {
 	for _, s := range st.Services {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, location(s), orDash(s.Address), since(s.Since, now), lastRecovery(s.LastIncident))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range st.Services { // a standby that could not be prepared, before it is needed
+		if !s.Standby.Prepared && s.Standby.Error != "" {
+			fmt.Fprintf(w, "%s (standby %s): %s\n", s.Service, s.Standby.Name, s.Standby.Error)
+		}
+	}
+	return nil
 }
 
 func location(s controller.ServiceStatus) string {

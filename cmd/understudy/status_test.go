@@ -25,7 +25,8 @@ func statusFixture(now time.Time) controller.Status {
 			{Name: "spare-1", Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"},
 		},
 		Services: []controller.ServiceStatus{
-			{Service: "api", State: "primary", Where: "primary", Host: "api-vm", Address: "10.200.0.12"},
+			{Service: "api", State: "primary", Where: "primary", Host: "api-vm", Address: "10.200.0.12",
+				Standby: controller.Standby{Name: "standby-1", Error: "standby not ready: data disk /srv/api missing"}},
 			{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1", Address: "10.200.1.100",
 				Since: now.Add(-90 * time.Second), Incidents: 1,
 				LastIncident: &controller.IncidentStatus{ID: "web-1", Result: "recovered", Source: "monitor", TotalMS: 23.5,
@@ -66,6 +67,7 @@ func TestStatusCommand(t *testing.T) {
 			"SERVICE", "LAST RECOVERY",
 			"api      primary     primary/api-vm     10.200.0.12   -",
 			"web      on-standby  standby/standby-1  10.200.1.100  1m30s ago  23.5ms (confirmed +1.5, activated +9, dns-flipped +13) recovered",
+			"api (standby standby-1): standby not ready: data disk /srv/api missing",
 		}},
 		{name: "json", args: []string{"--url", srv.URL, "--json"}, want: []string{`"service": "web"`, `"total_ms": 23.5`}},
 		{name: "monitor refuses", args: []string{"--url", broken.URL}, wantCode: 1, wantErr: "503 Service Unavailable: store unavailable"},
