@@ -590,7 +590,8 @@ write_configs() {
 		  - {name: api-vm, hypervisor: host-a, instance: api-vm, address: ${PRIMARY_IP[api-vm]}}
 		standby:
 		  - {name: standby-1, agent: https://127.0.0.1:9443, zone: az1, capacity: {containers: 20, memory: 4GiB},
-		     incus: {socket: $LAB_DIR/standby-1/unix.socket}}
+		     incus: {socket: $LAB_DIR/standby-1/unix.socket},
+		     network: {gateway: ${SUBNET[standby-1]}.1, prefix-len: 24, pool: ${SUBNET[standby-1]}.100-${SUBNET[standby-1]}.129}}
 		spares:
 		  - name: spare-1
 		    zone: az1
