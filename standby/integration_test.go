@@ -24,7 +24,9 @@ import (
 // probe, mTLS server) against the lab's standby-1 daemon, with instance
 // names t-standby-* and addresses from 10.200.1.170-189.
 
-// countingRuntime counts Start calls on the real runtime.
+// countingRuntime counts Start calls on the real runtime. It embeds the
+// Checkpointer, whose SetStateful passes the CRIU probe's result on to the
+// real lxd client (a wrapper without it used to drop it silently).
 type countingRuntime struct {
 	Runtime
 	Checkpointer
