@@ -106,17 +106,3 @@ func TestActivatorCarriesFallbackReason(t *testing.T) {
 		t.Errorf("activation = %+v, %v", act, err)
 	}
 }
-
-// TestPlanRefusesDangerousConfig: the monitor refuses an inventory whose
-// container config the agents would refuse, when it loads it.
-func TestPlanRefusesDangerousConfig(t *testing.T) {
-	text := strings.Replace(testInventory, "    mode: warm\n    container: {image: busybox, limits: {cpu: 1, memory: 64MiB}}\n",
-		"    mode: warm\n    container: {image: busybox, limits: {cpu: 1, memory: 64MiB}, config: {raw.lxc: \"lxc.apparmor.profile=unconfined\"}}\n", 1)
-	inv, err := parseInventory(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := buildPlan(inv); err == nil || !strings.Contains(err.Error(), `config key "raw.lxc"`) {
-		t.Errorf("buildPlan = %v, want the raw.lxc key refused", err)
-	}
-}

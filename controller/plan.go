@@ -72,13 +72,8 @@ func buildPlan(inv *inventory.Inventory) (*plan, error) {
 			errs = append(errs, err)
 			continue
 		}
-		spec := agentSpec(s)
-		if err := standby.CheckConfig(spec.Config); err != nil {
-			errs = append(errs, fmt.Errorf("service %q: container.config: %w", s.Name, err))
-			continue
-		}
 		p.services[s.Name] = cfg
-		p.specs[s.Name] = spec
+		p.specs[s.Name] = agentSpec(s)
 		p.checks[s.Name] = checkTarget(s)
 		p.standbys[s.Name] = s.Standby
 		if vm := inv.VM(s.VM); vm != nil {

@@ -41,6 +41,7 @@ var invalidCases = []struct {
 	{"invalid-check-both.yaml", []string{"80:12: services[1].check: set http or tcp, not both"}},
 	{"invalid-check-none.yaml", []string{"76:5: services[1].check: required: http or tcp"}},
 	{"invalid-config-limits.yaml", []string{"75:31: services[0].container.config.limits.memory: set it with container.limits, not config"}},
+	{"invalid-config-raw-lxc.yaml", []string{"75:25: services[0].container.config.raw.lxc: \"raw.lxc=lxc.apparmor.profile=unconfined\" is not an allowed instance config key (allowed: environment.*, limits.*, user.*, cloud-init.*, boot.*, snapshots.*, security.nesting=false, security.privileged=false)"}},
 	{"invalid-data-disk-relative.yaml", []string{"92:43: services[1].container.data-disk.path: \"data\" must be an absolute path"}},
 	{"invalid-duplicate-address.yaml", []string{"38:14: vms[1].address: duplicate VM address \"10.200.0.11\" (first used at line 35)"}},
 	{"invalid-duplicate-fqdn.yaml", []string{"77:11: services[1].fqdn: duplicate fqdn \"web.lab.test.\" (first used at line 57)"}},

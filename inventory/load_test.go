@@ -45,7 +45,7 @@ func TestLoadValid(t *testing.T) {
 		{"services[0].failback", inv.Services[0].Failback, inventory.FailbackAuto},
 		{"services[0].probe-timeout", inv.Services[0].ProbeTimeout, 20 * time.Millisecond},
 		{"services[0].max-on-standby", inv.Services[0].MaxOnStandby, time.Hour},
-		{"services[0].container.config", inv.Services[0].Container.Config, map[string]string{"security.nesting": "true", "environment.MODE": "standby"}},
+		{"services[0].container.config", inv.Services[0].Container.Config, map[string]string{"security.nesting": "false", "environment.MODE": "standby"}},
 		{"services[1].check.tcp", inv.Services[1].Check.TCP != nil, true},
 		{"services[1].hold from proxy.hold", inv.Services[1].Hold, 4 * time.Second},
 		{"services[1].fence-command", inv.Services[1].FenceCommand, []string{"/bin/true", "api-vm"}},

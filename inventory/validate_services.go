@@ -95,9 +95,12 @@ func (d *decoder) checkContainer(path string, c Container) {
 	if c.Limits.Memory <= 0 {
 		d.errPath(join(path, "limits.memory"), "required: the standby VM's capacity is checked against it")
 	}
-	for k := range c.Config {
-		if k == "limits.cpu" || k == "limits.memory" {
+	for k, v := range c.Config {
+		switch {
+		case k == "limits.cpu" || k == "limits.memory":
 			d.errPath(join(path, "config."+k), "set it with container.limits, not config")
+		case !ConfigKeyAllowed(k, v):
+			d.errPath(join(path, "config."+k), "%q is not an allowed instance config key (allowed: %s)", k+"="+v, AllowedConfigKeys())
 		}
 	}
 	if c.DataDisk != nil {
