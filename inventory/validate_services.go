@@ -104,7 +104,7 @@ func (d *decoder) checkContainer(path string, c Container) {
 		}
 	}
 	if c.DataDisk != nil {
-		d.required(join(path, "data-disk.source"), c.DataDisk.Source)
+		d.absPath(join(path, "data-disk.source"), c.DataDisk.Source) // a host path: the agent mounts it as a disk device
 		d.absPath(join(path, "data-disk.path"), c.DataDisk.Path)
 	}
 }
