@@ -60,3 +60,27 @@ func TestDataDiskPathsMustBeAbsolute(t *testing.T) {
 		t.Errorf("relative source: %v, want ErrInvalid", err)
 	}
 }
+
+// TestActivateNamesADataDiskGoneSincePrepare: a mount that disappeared after
+// prepare makes the activation of a stopped container fail with
+// ErrDataDiskMissing, naming the source, instead of a runtime start error.
+func TestActivateNamesADataDiskGoneSincePrepare(t *testing.T) {
+	env := newTestEnv(t, nil)
+	src := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := env.spec("db", ModeCold)
+	spec.DataDisk = &DataDisk{Source: src, Path: "/var/lib/db"}
+	env.prepare(t, spec)
+	if err := os.Remove(src); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.agent.Activate(t.Context(), 1, "db")
+	if !errors.Is(err, ErrDataDiskMissing) || !strings.Contains(err.Error(), src) {
+		t.Errorf("activate = %v, want ErrDataDiskMissing naming %s", err, src)
+	}
+	if _, running, _ := env.rt.status("db"); running {
+		t.Error("the container was started without its data disk")
+	}
+}

@@ -196,6 +196,9 @@ func (a *Agent) activate(ctx context.Context, name string) (act Activation, err 
 		act.Phases = append(act.Phases, Phase{Name: n, MS: ms(now.Sub(since))})
 		return now
 	}
+	if err := checkDataDisk(rec.Spec.DataDisk); err != nil && !a.isRunning(name) { // gone since prepare
+		return Activation{}, fmt.Errorf("activate %q: %w", name, err)
+	}
 	t := time.Now()
 	started, addr, err := a.bringUp(ctx, rec, &act)
 	if err != nil {
