@@ -10,7 +10,7 @@ import (
 // monitorOnly lets a request through only when its verified client
 // certificate is a monitor's (by common name or DNS SAN in
 // tls.monitor-names). The TLS layer already proved the certificate is from
-// tls.client-ca and usable for client authentication; any such certificate
+// tls.client-ca and valid for client authentication; any such certificate
 // may read and probe, but an operator's or a proxy's must not be able to
 // send an epoch (2^64-1 would lock every real monitor out for good) or set
 // a container's config.
@@ -38,10 +38,9 @@ func (a *Agent) checkMonitor(r *http.Request) error {
 	return nil
 }
 
+// isMonitorCert reports whether the verified client certificate names a
+// monitor. Its client-auth usage was checked by the handshake.
 func isMonitorCert(cert *x509.Certificate, names []string) bool {
-	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageAny) {
-		return false
-	}
 	if slices.Contains(names, cert.Subject.CommonName) {
 		return true
 	}

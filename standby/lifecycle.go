@@ -366,6 +366,7 @@ func (a *Agent) Delete(ctx context.Context, epoch uint64, name string) error {
 		return fmt.Errorf("delete container %q: %w", name, err)
 	}
 	a.markStopped(name)
+	a.setNoCheckpoint(name, "")
 	a.mu.Lock()
 	delete(a.active, name)
 	a.mu.Unlock()
