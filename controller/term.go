@@ -129,7 +129,7 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 		tctx, stop = context.WithCancel(ctx)
 	}
 	defer stop()
-	epoch, err := store.NextEpoch(tctx)
+	epoch, err := c.takeEpoch(tctx, store)
 	if err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)

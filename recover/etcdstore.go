@@ -98,6 +98,23 @@ func (s *EtcdStore) Save(ctx context.Context, rec Record) error {
 	return nil
 }
 
+// CurrentEpoch returns the stored epoch, 0 when none was ever taken (a new
+// cluster).
+func (s *EtcdStore) CurrentEpoch(ctx context.Context) (uint64, error) {
+	resp, err := s.cli.Get(ctx, s.epochKey())
+	if err != nil {
+		return 0, fmt.Errorf("read epoch: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	ep, err := strconv.ParseUint(string(resp.Kvs[0].Value), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read epoch: key %s holds %q: %w", s.epochKey(), resp.Kvs[0].Value, err)
+	}
+	return ep, nil
+}
+
 // NextEpoch increments the epoch with a compare-and-swap on its revision.
 func (s *EtcdStore) NextEpoch(ctx context.Context) (uint64, error) {
 	return s.RaiseEpoch(ctx, 0)
