@@ -29,10 +29,12 @@ func TestLeaderlessGapDoesNotLoseFailure(t *testing.T) {
 		agent, store := newFakeAgent(), recover.NewMemStore() // web-vm does not answer the agent
 		c, err := New(inv, Options{
 			Logger: slog.New(slog.DiscardHandler), Store: store,
-			DNS:         &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {netip.MustParseAddr("10.9.0.11")}}},
-			Probers:     (&fakeProbes{failing: map[string]bool{}}).probers(),
-			Agents:      func(inventory.Standby, TLSFiles) (Agent, error) { return agent, nil },
-			Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) { return &fakeHV{stopped: map[string]bool{}}, nil },
+			DNS:     &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {netip.MustParseAddr("10.9.0.11")}}},
+			Probers: (&fakeProbes{failing: map[string]bool{}}).probers(),
+			Agents:  func(inventory.Standby, TLSFiles) (Agent, error) { return agent, nil },
+			Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) {
+				return &fakeHV{stopped: map[string]bool{}}, nil
+			},
 		})
 		if err != nil {
 			t.Fatal(err)
