@@ -149,6 +149,9 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 	}
 	<-tctx.Done()
 	c.setTerm(nil)
+	// The gauge drops when the term stops acting, not once its executor
+	// has wound down: samples of it show when leaderships overlap.
+	c.metrics.leader.Set(0)
 	if lead != nil && lead.Lost() != "" && ctx.Err() == nil {
 		c.log.Warn("no longer leading", "epoch", epoch, "why", lead.Lost())
 	} else {
