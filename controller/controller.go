@@ -36,6 +36,7 @@ type Controller struct {
 	cur       *plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
 	suspects  map[string]time.Time // service -> last suspect report passed on
+	findings  *findings            // failures no leader took yet (findings.go)
 
 	// Leadership (term.go, forward.go); guarded by mu.
 	term        *term         // while this monitor leads
@@ -90,6 +91,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		dns:         &swappableDNS{},
 		confirmed:   map[string]time.Time{},
 		suspects:    map[string]time.Time{},
+		findings:    newFindings(),
 		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
 		roleChanged: make(chan struct{}),
@@ -190,6 +192,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		func() { c.leadLoop(runCtx) },
 		func() { c.superviseMonitor(runCtx, monMetrics, events) },
 		func() { c.consume(runCtx, events, &wg) },
+		func() { c.passOnFindings(runCtx) },
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()

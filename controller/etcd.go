@@ -34,6 +34,8 @@ func (c *Controller) openStore(ctx context.Context, inv *inventory.Inventory, cl
 	c.etcd = cli
 	c.etcdStore = recover.NewEtcdStore(cli, "")
 	c.store = c.etcdStore
+	// Closed before the client: the store's one placement watch ends first.
+	*closers = append(*closers, c.etcdStore.Close)
 	return nil
 }
 

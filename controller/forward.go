@@ -41,6 +41,11 @@ func (c *Controller) leaderOnly(next http.Handler) http.Handler {
 		cancel()
 		switch {
 		case err != nil:
+			if svc := suspectService(r); svc != "" && r.Header.Get(forwardedHeader) == "" {
+				// Kept for the next leadership (findings.go): the proxy
+				// reports once per hold.
+				c.findings.add(svc, recover.FromProxy, "proxy suspect while no monitor led, from "+r.RemoteAddr, time.Now())
+			}
 			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
 		case leader == nil:
 			next.ServeHTTP(w, r)

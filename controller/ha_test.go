@@ -10,7 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/understudy/understudy/internal/freeport"
+	"github.com/understudy/understudy/internal/tcpcut"
 
 	"github.com/understudy/understudy/recover"
 )
@@ -158,16 +158,15 @@ func TestFollowerReportsWhatOnlyItSees(t *testing.T) {
 // candidacy is gone when Run returns and the other monitor need not wait a
 // lease TTL to lead.
 func TestCleanStopHandsOverAtOnce(t *testing.T) {
-	u, err := freeport.URL("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir(), ClientURL: u.String()})
+	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
 	t.Cleanup(func() { emb.Close() })
-	inv := strings.Replace(testInventory, "  flap: {max: 100, window: 1h}\n", "  flap: {max: 100, window: 1h}\n  etcd: {endpoints: ['"+u.String()+"']}\n", 1)
+	// The embedded etcd serves only its unix socket; a loopback TCP proxy
+	// stands in for an external cluster's http:// endpoint.
+	ep := tcpcut.New(t, emb.ClientURL).URL()
+	inv := strings.Replace(testInventory, "  flap: {max: 100, window: 1h}\n", "  flap: {max: 100, window: 1h}\n  etcd: {endpoints: ['"+ep+"']}\n", 1)
 	monitor := func(name string) *harness {
 		return start(t, inv, func(h *harness) {
 			h.tune = func(o *Options) { o.Store, o.Name, o.LeaseTTL = nil, name, 30e9 } // a TTL no test waits out

@@ -71,6 +71,7 @@ func (c *Controller) handleEvent(ctx context.Context, ev monitor.Event, wg *sync
 	switch {
 	case ev.Kind == monitor.Recovered:
 		c.forgetConfirmations(ev.Services)
+		c.findings.close(ev.Services...)
 		log.Info("monitor: recovered", "of", ev.Of.String(), "reason", ev.Reason)
 		return
 	case !ev.Kind.IsFailure():
@@ -84,14 +85,18 @@ func (c *Controller) handleEvent(ctx context.Context, ev monitor.Event, wg *sync
 		if cfg, ok := p.services[svc]; ok && cfg.Service.Confirm == "agent" {
 			c.rememberConfirmation(svc, ev.At)
 		}
+		fd := finding{src: recover.FromMonitor, reason: reason, at: ev.At}
+		c.findings.add(svc, fd.src, fd.reason, fd.at)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			tctx, cancel := context.WithTimeout(ctx, findingTimeout)
 			defer cancel()
 			if err := c.triggerOrReport(tctx, svc, reason); err != nil {
-				c.log.Warn("failure not passed on", "service", svc, "err", err)
+				c.log.Warn("failure not passed on yet; kept open for the next leadership", "service", svc, "err", err)
+				return
 			}
+			c.findings.taken(svc, fd)
 		}()
 	}
 }

@@ -106,13 +106,15 @@ func (c *Controller) leadLoop(ctx context.Context) {
 				continue
 			}
 			store = ha.NewStore(c.etcdStore, lead)
-			c.metrics.leader.Set(1)
 		}
-		if err := c.lead(ctx, store, lead); err != nil && ctx.Err() == nil {
+		err := c.lead(ctx, store, lead)
+		// Before the pause: a term that could not start does not lead
+		// while this monitor waits to campaign again.
+		c.metrics.leader.Set(0)
+		if err != nil && ctx.Err() == nil {
 			c.log.Error("leadership ended with an error", "err", err)
 			sleepCtx(ctx, termRetry)
 		}
-		c.metrics.leader.Set(0)
 	}
 }
 
@@ -129,7 +131,7 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 		tctx, stop = context.WithCancel(ctx)
 	}
 	defer stop()
-	epoch, err := store.NextEpoch(tctx)
+	epoch, err := c.takeEpoch(tctx, store)
 	if err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
@@ -140,6 +142,11 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 		return fmt.Errorf("resume incidents: %w", err)
 	}
 	c.setTerm(t)
+	if lead != nil {
+		// The gauge says "this monitor acts as leader": from the term's
+		// start to its end, so samples of it show any overlap.
+		c.metrics.leader.Set(1)
+	}
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
@@ -149,6 +156,9 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 	}
 	<-tctx.Done()
 	c.setTerm(nil)
+	// The gauge drops when the term stops acting, not once its executor
+	// has wound down: samples of it show when leaderships overlap.
+	c.metrics.leader.Set(0)
 	if lead != nil && lead.Lost() != "" && ctx.Err() == nil {
 		c.log.Warn("no longer leading", "epoch", epoch, "why", lead.Lost())
 	} else {

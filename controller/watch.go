@@ -39,6 +39,17 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "streaming unsupported"})
 		return
 	}
+	// The first watch is taken before the header, so that a store at its
+	// watcher cap answers 503 and the client tries again (or another
+	// monitor).
+	wctx, cancel := context.WithCancel(ctx)
+	snap, changes, err := c.watchPlacements(wctx, true)
+	if err != nil {
+		cancel()
+		c.log.Warn("placement watch", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+		return
+	}
 	c.metrics.watchers.Inc()
 	defer c.metrics.watchers.Dec()
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -54,23 +65,19 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 	}
 	keep := time.NewTicker(c.opts.Keepalive)
 	defer keep.Stop()
-	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(ctx)
-		snap, changes, err := c.watchPlacements(wctx, true)
-		if err != nil {
+	for {
+		ok := send(PlacementEvent{Type: "snapshot", Placements: snap}) && c.stream(ctx, changes, keep.C, send)
+		cancel()
+		if !ok || ctx.Err() != nil {
+			return
+		}
+		// The store dropped us (we fell behind, or its watch failed): list again.
+		wctx, cancel = context.WithCancel(ctx)
+		if snap, changes, err = c.watchPlacements(wctx, true); err != nil {
 			cancel()
 			c.log.Warn("placement watch", "err", err)
 			return
 		}
-		if !send(PlacementEvent{Type: "snapshot", Placements: snap}) {
-			cancel()
-			return
-		}
-		if !c.stream(ctx, changes, keep.C, send) {
-			cancel()
-			return
-		}
-		cancel() // the store dropped us: list again
 	}
 }
 

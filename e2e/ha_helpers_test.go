@@ -19,6 +19,7 @@ import (
 
 	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/ha/hatest"
+	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
 )
@@ -68,18 +69,35 @@ type haSave struct {
 	rec recover.Record
 }
 
-// crashPlan kills monitor mon at the first save that matches: at once
-// inside the save hook when delay is 0 (the step is persisted as running
-// but has not acted), else delay later (the step is in flight). With
-// onDNS it kills mon inside its DNS client instead, right after a replace
-// succeeded at BIND, before the executor learns the answer.
+// crashPlan kills monitor mon at the first save that matches, inside the
+// save hook (the step is persisted as running but has not acted). With
+// onActivate it kills mon inside its agent client instead, right after the
+// agent activated the standby container; with onDNS inside its DNS client,
+// right after a replace succeeded at BIND: in both, before the executor
+// learns the answer.
 type crashPlan struct {
-	mon     string
-	matches func(recover.Record) bool
-	delay   time.Duration
-	onDNS   bool
-	fired   bool
-	crashed chan haCrash
+	mon        string
+	matches    func(recover.Record) bool
+	onActivate bool
+	onDNS      bool
+	fired      bool
+	crashed    chan haCrash
+}
+
+// haAgent is one monitor's client of the standby agent, and the place
+// where an onActivate crash plan fires.
+type haAgent struct {
+	*standby.Client
+	h   *haLab
+	mon string
+}
+
+func (a haAgent) Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error) {
+	act, err := a.Client.Activate(ctx, epoch, name)
+	if err == nil && a.h.fireInside(a.mon, func(p *crashPlan) bool { return p.onActivate }) {
+		return standby.Activation{}, fmt.Errorf("monitor %s died before it learnt that the agent activated %s", a.mon, name)
+	}
+	return act, err
 }
 
 // haDNS is one monitor's DNS client: the shared counting client, and the
@@ -92,7 +110,7 @@ type haDNS struct {
 
 func (d haDNS) Replace(ctx context.Context, name string, addrs, expect []netip.Addr) error {
 	err := d.countingDNS.Replace(ctx, name, addrs, expect)
-	if err == nil && d.h.dnsApplied(d.mon) {
+	if err == nil && d.h.fireInside(d.mon, func(p *crashPlan) bool { return p.onDNS }) {
 		return fmt.Errorf("monitor %s died before it learnt that BIND applied the swap", d.mon)
 	}
 	return err
@@ -127,6 +145,13 @@ func (h *haLab) start(name string, endpoints ...string) *haMon {
 	m := &haMon{name: name, cli: h.etcd.Client(h.t, endpoints...)}
 	m.r = h.w.startController(controller.Options{
 		Name: name, Etcd: m.cli, LeaseTTL: haTTL, DNS: haDNS{countingDNS: h.dns, h: h, mon: name},
+		Agents: func(sb inventory.Standby, files controller.TLSFiles) (controller.Agent, error) {
+			cfg, err := standby.ClientTLSConfig(files.CA, files.Cert, files.Key)
+			if err != nil {
+				return nil, fmt.Errorf("standby %q: %w", sb.Name, err)
+			}
+			return haAgent{Client: standby.NewClient(sb.Agent, cfg), h: h, mon: name}, nil
+		},
 		OnSave: func(rec recover.Record) { h.saved(name, rec) }, Registry: prometheus.NewRegistry(),
 		Logger: h.w.log.With("side", name),
 	})
@@ -149,7 +174,7 @@ func (h *haLab) saved(mon string, rec recover.Record) {
 	h.mu.Lock()
 	h.saves = append(h.saves, haSave{mon: mon, at: time.Now(), rec: rec})
 	p := h.armed
-	fire := p != nil && !p.fired && !p.onDNS && p.mon == mon && p.matches(rec)
+	fire := p != nil && !p.fired && !p.onDNS && !p.onActivate && p.mon == mon && p.matches(rec)
 	var victim *haMon
 	if fire {
 		p.fired = true
@@ -163,22 +188,16 @@ func (h *haLab) saved(mon string, rec recover.Record) {
 	if !fire || victim == nil {
 		return
 	}
-	if p.delay == 0 {
-		p.crashed <- haCrash{at: h.crash(victim), rec: rec}
-		return
-	}
-	go func() {
-		time.Sleep(p.delay)
-		p.crashed <- haCrash{at: h.crash(victim), rec: rec}
-	}()
+	p.crashed <- haCrash{at: h.crash(victim), rec: rec}
 }
 
-// dnsApplied fires an armed onDNS plan for monitor mon, with the last
-// record mon saved, and reports whether it did.
-func (h *haLab) dnsApplied(mon string) bool {
+// fireInside fires an armed plan for monitor mon that kind selects (an
+// onDNS or onActivate plan), with the last record mon saved, and reports
+// whether it did.
+func (h *haLab) fireInside(mon string, kind func(*crashPlan) bool) bool {
 	h.mu.Lock()
 	p := h.armed
-	if p == nil || p.fired || !p.onDNS || p.mon != mon {
+	if p == nil || p.fired || !kind(p) || p.mon != mon {
 		h.mu.Unlock()
 		return false
 	}
@@ -203,10 +222,10 @@ func (h *haLab) dnsApplied(mon string) bool {
 	return true
 }
 
-// arm makes the next matching save of monitor mon kill it (or, with onDNS,
+// arm makes the next matching save of monitor mon kill it (or, with onActivate or onDNS,
 // its next applied DNS replace); the returned channel receives the crash.
-func (h *haLab) arm(mon string, delay time.Duration, onDNS bool, matches func(recover.Record) bool) <-chan haCrash {
-	p := &crashPlan{mon: mon, matches: matches, delay: delay, onDNS: onDNS, crashed: make(chan haCrash, 1)}
+func (h *haLab) arm(mon string, onActivate, onDNS bool, matches func(recover.Record) bool) <-chan haCrash {
+	p := &crashPlan{mon: mon, matches: matches, onActivate: onActivate, onDNS: onDNS, crashed: make(chan haCrash, 1)}
 	h.mu.Lock()
 	h.armed = p
 	h.mu.Unlock()

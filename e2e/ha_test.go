@@ -23,19 +23,21 @@ import (
 // names t-e2e-ha-*, standby containers from the e2e agent pool.
 
 // killPoint is a moment of a failover at which the leader dies: the first
-// save showing step kind in status; delay 0 kills it inside the save hook
-// (the step is persisted as running and has not acted yet), a delay kills
-// it that long after, with the step in flight.
+// save showing step kind in status kills it inside the save hook (the step
+// is persisted as running and has not acted yet).
 //
-// afterDNS kills it instead inside its DNS client, right after BIND applied
-// the swap and before the leader learns of it; atDetection kills it right
-// after the primary stopped, before any monitor confirmed the failure.
+// afterActivate kills it instead inside its agent client, right after the
+// agent started the standby container and before the leader learns of it;
+// afterDNS inside its DNS client, right after BIND applied the swap;
+// atDetection right after the primary stopped, before any monitor
+// confirmed the failure. Each is an event, not a moment in time, so a kill
+// can never come too late.
 type killPoint struct {
-	kind        playbooks.Kind
-	status      recover.StepStatus
-	delay       time.Duration
-	afterDNS    bool
-	atDetection bool
+	kind          playbooks.Kind
+	status        recover.StepStatus
+	afterActivate bool
+	afterDNS      bool
+	atDetection   bool
 }
 
 func (k killPoint) String() string {
@@ -43,8 +45,8 @@ func (k killPoint) String() string {
 		return "detection (primary stopped, no incident yet)"
 	}
 	s := fmt.Sprintf("%s %s", k.kind, k.status)
-	if k.delay > 0 {
-		s += fmt.Sprintf(" +%s", k.delay)
+	if k.afterActivate {
+		s += ", the agent started the container"
 	}
 	if k.afterDNS {
 		s += ", BIND applied the swap"
@@ -72,7 +74,7 @@ func (k killPoint) matches(rec recover.Record) bool {
 var killPoints = []killPoint{
 	{kind: playbooks.Confirm, status: recover.StatusRunning},
 	{kind: playbooks.Fence, status: recover.StatusRunning},
-	{kind: playbooks.Activate, status: recover.StatusRunning, delay: 50 * time.Millisecond}, // the agent is starting the container
+	{kind: playbooks.Activate, status: recover.StatusRunning, afterActivate: true},
 	{kind: playbooks.WaitHealthy, status: recover.StatusRunning},
 	{kind: playbooks.DNSReplace, status: recover.StatusRunning},
 	{kind: playbooks.DNSReplace, status: recover.StatusRunning, afterDNS: true},
@@ -173,7 +175,7 @@ func (h *haLab) killAt(round int, kp killPoint, s svc) time.Duration {
 
 	var crashed <-chan haCrash
 	if !kp.atDetection {
-		crashed = h.arm(leader.name, kp.delay, kp.afterDNS, kp.matches)
+		crashed = h.arm(leader.name, kp.afterActivate, kp.afterDNS, kp.matches)
 	}
 	if err := h.w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
@@ -407,15 +409,29 @@ func TestIntegrationHAPartition(t *testing.T) {
 	cutAt := cut.Cut()
 	var downAt, upAt time.Time
 	var winner string
+	samples := 0
 	for (downAt.IsZero() || upAt.IsZero()) && ctx.Err() == nil {
+		// The others are read before mon-a: a monitor that leads keeps
+		// leading here, so seeing one lead and then mon-a still leading
+		// is an overlap, never an artefact of the order of the reads.
 		now := time.Now()
-		if downAt.IsZero() && gauge(a.r.reg, "understudy_controller_leader") == 0 {
-			downAt = now
-		}
+		var leaders []string
 		for _, m := range h.live() {
-			if m != a && upAt.IsZero() && gauge(m.r.reg, "understudy_controller_leader") == 1 {
-				upAt, winner = now, m.name
+			if m != a && gauge(m.r.reg, "understudy_controller_leader") == 1 {
+				leaders = append(leaders, m.name)
+				if upAt.IsZero() {
+					upAt, winner = now, m.name
+				}
 			}
+		}
+		if gauge(a.r.reg, "understudy_controller_leader") == 1 {
+			leaders = append(leaders, a.name)
+		} else if downAt.IsZero() {
+			downAt = time.Now()
+		}
+		samples++
+		if len(leaders) > 1 {
+			t.Errorf("overlap %s after the cut: %v all lead at once", time.Since(cutAt).Round(time.Millisecond), leaders)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -425,10 +441,16 @@ func TestIntegrationHAPartition(t *testing.T) {
 	if upAt.IsZero() {
 		t.Fatalf("no other monitor leads %s after mon-a was cut off", time.Since(cutAt).Round(time.Millisecond))
 	}
-	t.Logf("lease TTL %s: mon-a stepped down %s after the cut; %s led %s after the cut", haTTL,
-		downAt.Sub(cutAt).Round(time.Millisecond), winner, upAt.Sub(cutAt).Round(time.Millisecond))
-	if !downAt.Before(upAt) {
-		t.Logf("note: the cut-off leader stepped down after the new one won (sampled every 5 ms)")
+	t.Logf("lease TTL %s: mon-a stepped down %s after the cut; %s led %s after the cut (%d samples, none with two leaders)", haTTL,
+		downAt.Sub(cutAt).Round(time.Millisecond), winner, upAt.Sub(cutAt).Round(time.Millisecond), samples)
+	if upAt.Before(downAt) {
+		t.Errorf("overlap: %s led %s before the cut-off mon-a stepped down", winner, downAt.Sub(upAt).Round(time.Millisecond))
+	}
+	// mon-a renewed its lease at most a third of the TTL before the cut
+	// and stops acting 0.9 TTL after that renewal: the step-down falls
+	// within one TTL of the cut, before etcd can expire the lease.
+	if d := downAt.Sub(cutAt); d >= haTTL {
+		t.Errorf("mon-a stepped down %s after the cut, want within its lease TTL %s", d.Round(time.Millisecond), haTTL)
 	}
 
 	// mon-a is out: the others agree on the new leader without it.

@@ -146,6 +146,7 @@ func (e *Elector) campaignOnce(ctx context.Context) (l *Leadership, retry bool, 
 		return nil, true, err
 	}
 	l = newLeadership(el.Key(), el.Rev(), since)
+	l.setRenewed(valid.Add(-e.validity()))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {

@@ -18,10 +18,12 @@ type Leadership struct {
 	// Since is when this monitor won.
 	Since time.Time
 
-	done chan struct{}
-	once sync.Once
-	mu   sync.Mutex
-	why  string
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	why     string
+	ended   time.Time // when end closed done
+	renewed time.Time // when the last successful lease renewal was sent
 }
 
 func newLeadership(key string, rev int64, since time.Time) *Leadership {
@@ -71,12 +73,39 @@ func (l *Leadership) Context(parent context.Context) (context.Context, context.C
 	return ctx, func() { cancel(context.Canceled) }
 }
 
-// end closes Done once, recording why.
+// end closes Done once, recording why and when.
 func (l *Leadership) end(why string) {
 	l.once.Do(func() {
 		l.mu.Lock()
-		l.why = why
+		l.why, l.ended = why, time.Now()
 		l.mu.Unlock()
 		close(l.done)
 	})
+}
+
+// Ended is when the leadership ended (zero while it holds): from then on
+// this monitor does not act as leader.
+func (l *Leadership) Ended() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended
+}
+
+// LastRenewal is when the last successful renewal of the session lease was
+// sent. etcd cannot expire the lease, and so no other monitor can lead,
+// before LastRenewal plus the TTL; the leader steps down at 0.9 TTL after
+// it (see Elector.watch).
+func (l *Leadership) LastRenewal() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.renewed
+}
+
+// setRenewed records a successful renewal sent at sent.
+func (l *Leadership) setRenewed(sent time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sent.After(l.renewed) {
+		l.renewed = sent
+	}
 }

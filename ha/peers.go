@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -18,8 +17,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
-	"github.com/understudy/understudy/internal/etcdlog"
-	"github.com/understudy/understudy/internal/freeport"
+	"github.com/understudy/understudy/internal/etcdembed"
 )
 
 // PeersConfig configures one member of an embedded etcd cluster that runs
@@ -36,10 +34,9 @@ type PeersConfig struct {
 	// members reach it on (http://host:2380). The cluster is static: the
 	// same map on every monitor.
 	Peers map[string]string
-	// ClientURL is where this member serves etcd clients (for
-	// `etcdctl`); default: a free port on 127.0.0.1. The monitor itself
-	// uses Peer.Client, which needs no network.
-	ClientURL string
+	// Retention is the history auto-compaction keeps (default
+	// etcdembed.DefaultRetention).
+	Retention time.Duration
 	// Token tells this cluster from others on the same network (default
 	// "understudy").
 	Token    string
@@ -71,44 +68,34 @@ type Peer struct {
 	// majority, its requests fail, so the leader's session lapses within
 	// its TTL.
 	Client *clientv3.Client
-	// ClientURL is where this member serves other etcd clients.
+	// ClientURL is this member's unix socket (unix:///.../etcd.sock, mode
+	// 0600) for other clients of the same user: etcdctl, tests. The
+	// monitor itself uses Client.
 	ClientURL string
 }
 
 // StartPeers starts this monitor's member of the static cluster and waits
 // until the cluster has quorum (a majority of Peers running). On a restart
-// the member rejoins from its data directory.
+// the member rejoins from its data directory. Like every embedded server it
+// serves clients only on a unix socket (Peer.ClientURL, mode 0600), compacts
+// its history and defragments at start (package internal/etcdembed).
 func StartPeers(ctx context.Context, cfg PeersConfig) (*Peer, error) {
 	ec, err := peerConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
-	}
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		return nil, fmt.Errorf("start etcd member %q in %s: %w", cfg.Name, cfg.Dir, err)
-	}
 	timeout := cfg.StartTimeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		abort(e)
-		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
-	case <-t.C:
-		abort(e)
-		return nil, fmt.Errorf("start etcd member %q: no quorum after %s (are a majority of %d peers running?)", cfg.Name, timeout, len(cfg.Peers))
-	case <-ctx.Done():
-		abort(e)
-		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, ctx.Err())
+	e, err := etcdembed.Start(ctx, ec, timeout)
+	switch {
+	case errors.Is(err, etcdembed.ErrNotReady):
+		return nil, fmt.Errorf("start etcd member %q: no quorum after %s (are a majority of %d peers running?): %w", cfg.Name, timeout, len(cfg.Peers), err)
+	case err != nil:
+		return nil, fmt.Errorf("start etcd member %q in %s: %w", cfg.Name, cfg.Dir, err)
 	}
-	return &Peer{etcd: e, Client: v3client.New(e.Server), ClientURL: ec.AdvertiseClientUrls[0].String()}, nil
+	return &Peer{etcd: e, Client: v3client.New(e.Server), ClientURL: ec.ListenClientUrls[0].String()}, nil
 }
 
 // commonName reads the common name of the first certificate in a PEM file.
@@ -150,14 +137,6 @@ func checkPeerSchemes(cfg PeersConfig) error {
 	return nil
 }
 
-// abort stops a member that never became ready. The server is stopped
-// first: embed.Etcd.Close alone waits for client servers that only start
-// once the member is ready, so it would hang.
-func abort(e *embed.Etcd) {
-	e.Server.HardStop()
-	e.Close()
-}
-
 // peerConfig checks cfg and builds the member's embed.Config.
 func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	if cfg.Dir == "" {
@@ -174,10 +153,6 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start etcd member %q: peer URL: %w", cfg.Name, err)
 	}
-	client, err := freeport.URL(cfg.ClientURL)
-	if err != nil {
-		return nil, fmt.Errorf("start etcd member %q: client URL: %w", cfg.Name, err)
-	}
 	if err := checkPeerSchemes(cfg); err != nil {
 		return nil, err
 	}
@@ -193,7 +168,10 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 		}
 		members = append(members, n+"="+cfg.Peers[n])
 	}
-	ec := embed.NewConfig()
+	ec, err := etcdembed.NewConfig(etcdembed.Settings{Name: cfg.Name, Dir: cfg.Dir, LogLevel: cfg.LogLevel, Retention: cfg.Retention})
+	if err != nil {
+		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
+	}
 	if t := cfg.PeerTLS; t != nil {
 		cns := t.AllowedCNs
 		if len(cns) == 0 {
@@ -205,13 +183,7 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 		}
 		ec.PeerTLSInfo = transport.TLSInfo{CertFile: t.Cert, KeyFile: t.Key, TrustedCAFile: t.CA, ClientCertAuth: true, AllowedCNs: cns}
 	}
-	ec.Name = cfg.Name
-	ec.Dir = filepath.Join(cfg.Dir, "data")
-	if err := etcdlog.Use(ec, cfg.LogLevel); err != nil {
-		return nil, fmt.Errorf("start etcd member %q: %w", cfg.Name, err)
-	}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
-	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	ec.InitialCluster = strings.Join(members, ",")
 	ec.InitialClusterToken = cfg.Token
 	if ec.InitialClusterToken == "" {

@@ -55,6 +55,19 @@ func (s *Store) NextEpoch(ctx context.Context) (uint64, error) {
 	return ep, s.fenced(err)
 }
 
+// RaiseEpoch is NextEpoch with a floor: the epoch of this leadership is at
+// least floor (a new cluster starts above the agents' epochs).
+func (s *Store) RaiseEpoch(ctx context.Context, floor uint64) (uint64, error) {
+	if err := s.leading(); err != nil {
+		return 0, fmt.Errorf("raise epoch: %w", err)
+	}
+	ep, err := s.guarded.RaiseEpoch(ctx, max(floor, s.lead.Epoch()))
+	return ep, s.fenced(err)
+}
+
+// CurrentEpoch returns the stored epoch, 0 on a new cluster.
+func (s *Store) CurrentEpoch(ctx context.Context) (uint64, error) { return s.base.CurrentEpoch(ctx) }
+
 // WatchPlacements lists the placements and streams later changes.
 func (s *Store) WatchPlacements(ctx context.Context) ([]recover.Placement, <-chan recover.Placement, error) {
 	return s.base.WatchPlacements(ctx)

@@ -171,7 +171,19 @@ func TestPartitionEndsLeadership(t *testing.T) {
 	}
 	cut := link.Cut()
 	waitDone(t, la, 15*time.Second)
-	t.Logf("leadership ended %s after the cut (TTL 2s): %s", time.Since(cut).Round(time.Millisecond), la.Lost())
+	const ttl = 2 * time.Second
+	down, renewed := la.Ended(), la.LastRenewal()
+	t.Logf("leadership ended %s after the cut, %s after its last renewal was sent (TTL %s): %s",
+		down.Sub(cut).Round(time.Millisecond), down.Sub(renewed).Round(time.Millisecond), ttl, la.Lost())
+	// The step-down is within the lease: before etcd can expire it (no
+	// sooner than the TTL after the last renewal was sent), so before any
+	// other monitor can lead.
+	if renewed.IsZero() || renewed.After(cut) {
+		t.Errorf("last renewal sent at %v, want before the cut at %v", renewed, cut)
+	}
+	if d := down.Sub(renewed); d >= ttl {
+		t.Errorf("the cut-off leader stepped down %s after its last renewal, want within the lease TTL %s", d, ttl)
+	}
 	if err := sa.Save(ctx, record("web", recover.AtStandby, la.Epoch())); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("partitioned leader's Save: %v", err)
 	}
@@ -188,6 +200,10 @@ func TestPartitionEndsLeadership(t *testing.T) {
 		t.Fatalf("new leader: %+v (old epoch %d)", w, la.Rev)
 	}
 	t.Logf("monitor %d leads %s after the cut", w.who, w.at.Sub(cut).Round(time.Millisecond))
+	// Zero overlap: the old leadership ended before the new one began.
+	if !down.Before(w.lead.Since) {
+		t.Errorf("overlap: the cut-off leader stepped down at %v, monitor %d led from %v", down, w.who, w.lead.Since)
+	}
 	cancel()
 	<-wins
 }

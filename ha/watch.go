@@ -31,8 +31,14 @@ func (e *Elector) renew(ctx context.Context, lease clientv3.LeaseID, timeout tim
 	if _, err := e.cfg.Client.KeepAliveOnce(ctx, lease); err != nil {
 		return time.Time{}, fmt.Errorf("renew lease %x: %w", lease, err)
 	}
+	return sent.Add(e.validity()), nil
+}
+
+// validity is how long after a renewal was sent the leader may act: the
+// TTL less a tenth for scheduling delays.
+func (e *Elector) validity() time.Duration {
 	ttl := time.Duration(e.ttlSeconds()) * time.Second
-	return sent.Add(ttl - ttl/10), nil
+	return ttl - ttl/10
 }
 
 // watch ends l when its lease could have expired, its session is lost or
@@ -64,6 +70,7 @@ func (e *Elector) watch(ctx context.Context, sess *concurrency.Session, l *Leade
 		case <-tick.C:
 			if until, err := e.renew(ctx, sess.Lease(), min(every, time.Until(valid))); err == nil {
 				valid = until
+				l.setRenewed(until.Add(-e.validity()))
 				expiry.Reset(time.Until(valid))
 			}
 			continue

@@ -18,7 +18,7 @@ import (
 // (Compare(CreateRevision(key), "=", rev)), so a deposed leader cannot
 // write. s itself stays unguarded.
 func (s *EtcdStore) Guarded(cmps ...clientv3.Cmp) *EtcdStore {
-	return &EtcdStore{cli: s.cli, prefix: s.prefix, guard: slices.Clone(cmps)}
+	return &EtcdStore{cli: s.cli, prefix: s.prefix, guard: slices.Clone(cmps), hub: s.hub}
 }
 
 // saveGuarded is Save's transaction under the guard: the placement compare

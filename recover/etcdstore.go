@@ -27,6 +27,7 @@ type EtcdStore struct {
 	cli    *clientv3.Client
 	prefix string
 	guard  []clientv3.Cmp // every write requires these to hold; see Guarded
+	hub    *placementHub  // the one placement watch, shared by Guarded copies
 }
 
 // NewEtcdStore returns a store using cli under prefix (DefaultPrefix when empty).
@@ -34,8 +35,12 @@ func NewEtcdStore(cli *clientv3.Client, prefix string) *EtcdStore {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &EtcdStore{cli: cli, prefix: prefix}
+	return &EtcdStore{cli: cli, prefix: prefix, hub: newPlacementHub(cli, prefix+"placements/")}
 }
+
+// Close stops the store's placement watch and closes every watcher's
+// channel. The client stays open; its owner closes it.
+func (s *EtcdStore) Close() { s.hub.close() }
 
 func (s *EtcdStore) serviceKey(name string) string   { return s.prefix + "services/" + name }
 func (s *EtcdStore) placementKey(name string) string { return s.prefix + "placements/" + name }
@@ -93,6 +98,23 @@ func (s *EtcdStore) Save(ctx context.Context, rec Record) error {
 	return nil
 }
 
+// CurrentEpoch returns the stored epoch, 0 when none was ever taken (a new
+// cluster).
+func (s *EtcdStore) CurrentEpoch(ctx context.Context) (uint64, error) {
+	resp, err := s.cli.Get(ctx, s.epochKey())
+	if err != nil {
+		return 0, fmt.Errorf("read epoch: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	ep, err := strconv.ParseUint(string(resp.Kvs[0].Value), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read epoch: key %s holds %q: %w", s.epochKey(), resp.Kvs[0].Value, err)
+	}
+	return ep, nil
+}
+
 // NextEpoch increments the epoch with a compare-and-swap on its revision.
 func (s *EtcdStore) NextEpoch(ctx context.Context) (uint64, error) {
 	return s.RaiseEpoch(ctx, 0)
@@ -128,45 +150,14 @@ func (s *EtcdStore) RaiseEpoch(ctx context.Context, floor uint64) (uint64, error
 	}
 }
 
-// WatchPlacements lists the placements and watches from the revision after
-// the list, so no change is missed or seen twice. The channel closes when
-// ctx ends or the watch fails (for example after a compaction).
+// WatchPlacements returns the placements and a channel of every later
+// change, so no change is missed or seen twice. Every caller shares one
+// etcd watch (see placementHub); the channel closes when ctx ends, when the
+// caller falls behind by watchBuffer changes or when the watch fails (then
+// the caller lists again). Past DefaultMaxWatchers callers it fails with
+// ErrTooManyWatchers.
 func (s *EtcdStore) WatchPlacements(ctx context.Context) ([]Placement, <-chan Placement, error) {
-	prefix := s.prefix + "placements/"
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
-	if err != nil {
-		return nil, nil, fmt.Errorf("list placements: %w", err)
-	}
-	cur := make([]Placement, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var p Placement
-		if err := json.Unmarshal(kv.Value, &p); err != nil {
-			return nil, nil, fmt.Errorf("decode placement %s: %w", kv.Key, err)
-		}
-		cur = append(cur, p)
-	}
-	wch := s.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
-	out := make(chan Placement, watchBuffer)
-	go func() {
-		defer close(out)
-		for wr := range wch {
-			if wr.Err() != nil {
-				return
-			}
-			for _, ev := range wr.Events {
-				var p Placement
-				if ev.Type != clientv3.EventTypePut || json.Unmarshal(ev.Kv.Value, &p) != nil {
-					continue
-				}
-				select {
-				case out <- p:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return cur, out, nil
+	return s.hub.subscribe(ctx)
 }
 
 // History returns the closed incidents of a service, oldest first.
@@ -186,3 +177,6 @@ func (s *EtcdStore) History(ctx context.Context, service string) ([]Incident, er
 	sort.Slice(out, func(i, j int) bool { return out[i].Opened.Before(out[j].Opened) })
 	return out, nil
 }
+
+// Watchers is how many WatchPlacements callers the store streams to now.
+func (s *EtcdStore) Watchers() int { return s.hub.watchers() }

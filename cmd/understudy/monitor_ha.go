@@ -29,7 +29,7 @@ func haFlags(fs *flag.FlagSet) *monitorHAFlags {
 	fs.StringVar(&f.name, "name", host, "this monitor's `NAME` among its peers, unique")
 	fs.StringVar(&f.listen, "listen", "", "API `ADDR`ess, overriding monitor.listen (several monitors on one host)")
 	fs.StringVar(&f.advertise, "advertise", "", "API `ADDR`ess the other monitors forward to (default: the listen address)")
-	fs.StringVar(&f.peers, "peers", "", "start an embedded etcd member of a static cluster across the monitors: `NAME=URL,...` (every member, this one included; the same list on each; https with monitor.api-tls, whose certificate secures the members' traffic)")
+	fs.StringVar(&f.peers, "peers", "", "start an embedded etcd member of a static cluster across the monitors: `NAME=URL,...` (every member, this one included; the same list on each; https URLs: the members talk mutual TLS with monitor.api-tls, which --peers requires)")
 	fs.DurationVar(&f.ttl, "lease-ttl", ha.DefaultTTL, "election lease: a dead leader is replaced after about this long")
 	return f
 }
@@ -56,16 +56,18 @@ func (f *monitorHAFlags) options(inv *inventory.Inventory) (controller.Options, 
 	if len(peers) < 3 {
 		return opts, fmt.Errorf("--peers: %d member(s): %w", len(peers), ha.ErrTooFewPeers)
 	}
-	opts.Peers = &ha.PeersConfig{Name: f.name, Peers: peers, Dir: filepath.Join(inv.Monitor.StateDir, "etcd-peer-"+f.name)}
-	// The members' traffic is the monitors' state: with monitor.api-tls
-	// it is mutual TLS with the monitors' own certificate (https peers).
-	if t := inv.Monitor.APITLS; !t.IsZero() {
-		opts.Peers.PeerTLS = &ha.PeerTLS{CA: t.CA, Cert: t.Cert, Key: t.Key}
+	// The members' traffic is the monitors' state: it is always mutual TLS
+	// with the monitors' own certificate (monitor.api-tls), never plain, so
+	// nobody on the network can join the cluster, read it or rewrite it.
+	t := inv.Monitor.APITLS
+	if t.IsZero() {
+		return opts, errors.New("--peers: the members' traffic is always mutual TLS with the monitor's certificate: set monitor.api-tls (understudy certs makes one)")
 	}
-	want := map[bool]string{true: "https", false: "http"}[opts.Peers.PeerTLS != nil]
+	opts.Peers = &ha.PeersConfig{Name: f.name, Peers: peers, Dir: filepath.Join(inv.Monitor.StateDir, "etcd-peer-"+f.name),
+		PeerTLS: &ha.PeerTLS{CA: t.CA, Cert: t.Cert, Key: t.Key}}
 	for _, name := range sortedKeys(peers) {
-		if u, _ := url.Parse(peers[name]); u.Scheme != want {
-			return opts, fmt.Errorf("--peers: member %q: %s:// URLs %s monitor.api-tls, got %s", name, want, map[bool]string{true: "go with", false: "go without"}[want == "https"], peers[name])
+		if u, _ := url.Parse(peers[name]); u.Scheme != "https" {
+			return opts, fmt.Errorf("--peers: member %q: want an https:// URL (the members talk mutual TLS), got %s", name, peers[name])
 		}
 	}
 	return opts, nil

@@ -17,15 +17,16 @@ func TestMonitorPeersFlag(t *testing.T) {
 		want              string // error substring; "" for success
 	}{
 		{name: "none", self: "a"},
-		{name: "three", peers: three, self: "b"},
+		{name: "three", peers: strings.ReplaceAll(three, "http:", "https:"), self: "b", apiTLS: true},
+		{name: "without api-tls", peers: three, self: "b", want: "--peers: the members' traffic is always mutual TLS"},
 		{name: "not a member", peers: three, self: "d", want: `--name "d" is not among a, b, c`},
 		{name: "two", peers: "a=http://h:1,b=http://h:2", self: "a", want: "3 voting members are the minimum"},
 		{name: "no url", peers: "a=http://h:1,b,c=http://h:3", self: "a", want: `"b" is not NAME=URL`},
 		{name: "bad scheme", peers: "a=tcp://h:1,b=http://h:2,c=http://h:3", self: "a", want: `member "a": "tcp://h:1" is not an http(s)://HOST:PORT URL`},
 		{name: "twice", peers: "a=http://h:1,a=http://h:2,c=http://h:3", self: "a", want: `member "a" is listed twice`},
 		{name: "and external etcd", peers: three, self: "a", etcd: true, want: "use one or the other"},
-		{name: "https without api-tls", peers: strings.ReplaceAll(three, "http:", "https:"), self: "a", want: `member "a": http:// URLs go without monitor.api-tls`},
-		{name: "http with api-tls", peers: three, self: "a", apiTLS: true, want: `member "a": https:// URLs go with monitor.api-tls`},
+		{name: "https without api-tls", peers: strings.ReplaceAll(three, "http:", "https:"), self: "a", want: "set monitor.api-tls"},
+		{name: "http with api-tls", peers: three, self: "a", apiTLS: true, want: `member "a": want an https:// URL`},
 		{name: "https with api-tls", peers: strings.ReplaceAll(three, "http:", "https:"), self: "c", apiTLS: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

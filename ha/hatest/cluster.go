@@ -4,7 +4,7 @@
 // member as a network partition would.
 //
 // It is for tests only: nothing in it is tuned for production, the members
-// talk plain HTTP, and every resource is released by the test's Cleanup. It
+// talk plain HTTP to each other (clients reach them on unix sockets), and every resource is released by the test's Cleanup. It
 // does not start monitors; tests hand the cluster's clients to
 // controller.Options.Etcd or ha.Config.Client themselves.
 package hatest
@@ -85,7 +85,8 @@ func (c *Cluster) close() {
 	}
 }
 
-// Endpoints are the members' client URLs.
+// Endpoints are the members' client URLs: their unix sockets
+// (unix:///.../etcd.sock); internal/tcpcut proxies a loopback port to one.
 func (c *Cluster) Endpoints() []string {
 	out := make([]string, 0, len(c.Peers))
 	for _, p := range c.Peers {

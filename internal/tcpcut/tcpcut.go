@@ -16,8 +16,9 @@ import (
 // between a client and its member would, while the member keeps serving the
 // others.
 type Cutter struct {
-	l      net.Listener
-	target string
+	l       net.Listener
+	network string // of the target: tcp, or unix for a member's socket
+	target  string
 
 	mu    sync.Mutex
 	conns []net.Conn
@@ -26,7 +27,8 @@ type Cutter struct {
 }
 
 // New proxies a new loopback port to targetURL (a member's client
-// URL) until Cut or the end of the test.
+// URL: http://HOST:PORT, or unix:///PATH for its socket) until Cut or the
+// end of the test.
 func New(t testing.TB, targetURL string) *Cutter {
 	t.Helper()
 	u, err := url.Parse(targetURL)
@@ -37,7 +39,10 @@ func New(t testing.TB, targetURL string) *Cutter {
 	if err != nil {
 		t.Fatalf("cutter listen: %v", err)
 	}
-	c := &Cutter{l: l, target: u.Host}
+	c := &Cutter{l: l, network: "tcp", target: u.Host}
+	if u.Scheme == "unix" {
+		c.network, c.target = "unix", u.Path
+	}
 	c.wg.Go(c.accept)
 	t.Cleanup(func() { c.Cut() })
 	return c
@@ -52,7 +57,7 @@ func (c *Cutter) accept() {
 		if err != nil {
 			return
 		}
-		out, err := net.Dial("tcp", c.target)
+		out, err := net.Dial(c.network, c.target)
 		if err != nil {
 			in.Close()
 			continue

@@ -1,0 +1,91 @@
+package controller
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/recover"
+)
+
+// TestLeaderlessGapDoesNotLoseFailure: the monitor confirms web-vm down
+// while no monitor leads, and nobody leads for 45 s, longer than the 30 s
+// a trigger is tried for. When a term then starts, the open finding is
+// passed on and an incident opens. Time is synctest's fake clock: the gap
+// takes no real time.
+func TestLeaderlessGapDoesNotLoseFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inv, err := parseInventory(testInventory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent, store := newFakeAgent(), recover.NewMemStore() // web-vm does not answer the agent
+		c, err := New(inv, Options{
+			Logger: slog.New(slog.DiscardHandler), Store: store,
+			DNS:     &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {netip.MustParseAddr("10.9.0.11")}}},
+			Probers: (&fakeProbes{failing: map[string]bool{}}).probers(),
+			Agents:  func(inventory.Standby, TLSFiles) (Agent, error) { return agent, nil },
+			Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) {
+				return &fakeHV{stopped: map[string]bool{}}, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What Run sets up before it leads.
+		c.store, c.recoverMetrics = store, recover.NewMetrics(c.reg)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		wg.Go(func() { c.passOnFindings(ctx) })
+
+		c.handleEvent(ctx, monitor.Event{Kind: monitor.VMDown, Services: []string{"web"}, VMs: []string{"web-vm"}, Reason: "web-vm does not answer", At: time.Now()}, &wg)
+		time.Sleep(45 * time.Second)
+		synctest.Wait()
+		if inc := incidentOf(t, store, "web"); inc != nil {
+			t.Fatalf("an incident without a leader: %+v", inc)
+		}
+
+		wg.Go(func() {
+			if err := c.lead(ctx, store, nil); err != nil {
+				t.Errorf("lead: %v", err)
+			}
+		})
+		var inc *recover.Incident
+		for range 600 { // up to a minute of fake time
+			if inc = incidentOf(t, store, "web"); inc != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if inc == nil {
+			t.Fatal("no incident for web once a term started after the 45 s gap")
+		}
+		if len(inc.Triggers) == 0 || inc.Triggers[0].Source != recover.FromMonitor || !strings.Contains(inc.Triggers[0].Reason, "web-vm does not answer") {
+			t.Errorf("the incident's triggers %+v, want the monitor's finding", inc.Triggers)
+		}
+	})
+}
+
+// incidentOf returns the stored incident of svc, nil when there is none.
+func incidentOf(t *testing.T, s recover.Store, svc string) *recover.Incident {
+	t.Helper()
+	recs, err := s.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Service == svc && r.Incident != nil {
+			return r.Incident
+		}
+	}
+	return nil
+}
