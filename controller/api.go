@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ func (c *Controller) handler() http.Handler {
 	// primary, and the standby container to its prepared state.
 	mux.HandleFunc("POST /v1/services/{name}/reset", c.postAction("", "reset by an operator", 30*time.Second, c.Reset))
 	c.moveRoutes(mux)
-	return c.leaderOnly(mux)
+	return c.authorize(c.leaderOnly(mux))
 }
 
 // apiError is the body of every error answer.
@@ -77,7 +78,10 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		c.postTrigger(src)(w, r)
 		return
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+	if err := decodeBody(r, &triggerRequest{}); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
 }
 
@@ -112,18 +116,40 @@ func (c *Controller) getStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c.Status(r.Context()))
 }
 
+// maxBody bounds a request body the API reads.
+const maxBody = 64 << 10
+
+// decodeBody decodes the optional JSON body of r into v, strictly: one
+// JSON value of at most maxBody bytes whose fields v knows (a misspelt
+// field such as "dryrun" is an error naming it, not a silent default). An
+// empty body leaves v as it is. Every body the API reads goes through it.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if len(body) > maxBody {
+		return fmt.Errorf("read body: larger than %d bytes", maxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("decode body: more than one JSON value")
+	}
+	return nil
+}
+
 // readReason reads the optional JSON body {"reason": "..."}.
 func readReason(r *http.Request, def string) (string, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		return "", fmt.Errorf("read body: %w", err)
-	}
-	if len(body) == 0 {
-		return def, nil
-	}
 	var req triggerRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return "", fmt.Errorf("decode body: %w", err)
+	if err := decodeBody(r, &req); err != nil {
+		return "", err
 	}
 	if req.Reason == "" {
 		return def, nil

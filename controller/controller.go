@@ -36,6 +36,7 @@ type Controller struct {
 	cur       *plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
 	suspects  map[string]time.Time // service -> last suspect report passed on
+	apiToken  string               // monitor.api-token-file's token (auth.go)
 
 	// Leadership (term.go, forward.go); guarded by mu.
 	term        *term         // while this monitor leads
@@ -50,6 +51,8 @@ type Controller struct {
 	etcdStore *recover.EtcdStore // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
 	peers     peerAPI       // how to call another monitor's API (apitls.go)
+	mtls      bool          // monitor.api-tls: every API connection has a verified client certificate
+	monitorCN string        // the common name of the monitors' certificate (api-tls.cert)
 	monReload chan struct{} // asks the monitor supervisor to restart
 	pinger    monitor.Pinger
 	mig       recover.Migrator
@@ -129,12 +132,16 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 			return err
 		}
 	}
+	token, err := loadAPIToken(inv.Monitor)
+	if err != nil {
+		return err
+	}
 	if err := c.conns.update(inv); err != nil {
 		return err
 	}
 	c.dns.set(dns)
 	c.mu.Lock()
-	c.cur = p
+	c.cur, c.apiToken = p, token
 	c.mu.Unlock()
 	return nil
 }
@@ -290,6 +297,9 @@ func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	addr := inv.Monitor.Listen
 	if c.opts.Listen != "" {
 		addr = c.opts.Listen
+	}
+	if err := checkListen(addr, inv.Monitor); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
