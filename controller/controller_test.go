@@ -43,6 +43,7 @@ type harness struct {
 	// (start writes one unless mutate set it: monitors of a pair share it);
 	// client presents it, or api-tls's certificate, on every call to base.
 	tokenFile string
+	noToken   bool // set by mutate: no api-token-file either
 	client    *http.Client
 	base      string
 }
@@ -68,7 +69,7 @@ func start(t *testing.T, text string, mutate func(*harness)) *harness {
 	if mutate != nil {
 		mutate(h)
 	}
-	if inv.Monitor.APITLS.IsZero() && inv.Monitor.APITokenFile == "" {
+	if inv.Monitor.APITLS.IsZero() && inv.Monitor.APITokenFile == "" && !h.noToken {
 		if h.tokenFile == "" {
 			h.tokenFile = writeToken(t, "harness-token")
 		}
