@@ -135,9 +135,11 @@ func TestRunRefusesInsecureNonLoopbackAPI(t *testing.T) {
 		c, err := New(inv, Options{
 			Logger: slog.New(slog.DiscardHandler), Listen: listen, Store: recover.NewMemStore(),
 			DNS: &fakeDNS{records: map[string][]netip.Addr{}}, Probers: (&fakeProbes{failing: map[string]bool{}}).probers(),
-			Agents:      func(inventory.Standby, TLSFiles) (Agent, error) { return newFakeAgent(), nil },
-			Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) { return &fakeHV{stopped: map[string]bool{}}, nil },
-			Serving:     func(a net.Addr) { served <- a },
+			Agents: func(inventory.Standby, TLSFiles) (Agent, error) { return newFakeAgent(), nil },
+			Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) {
+				return &fakeHV{stopped: map[string]bool{}}, nil
+			},
+			Serving: func(a net.Addr) { served <- a },
 		})
 		if err != nil {
 			t.Fatal(err)
