@@ -62,6 +62,11 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		c.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, recover.ErrUnknownService))
 		return
 	}
+	var req suspectRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
 	now := time.Now()
 	c.mu.Lock()
 	last, seen := c.suspects[name]
@@ -71,21 +76,34 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	src := recover.FromProxy
-	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it
+	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it (authorize checked its certificate)
 		src = recover.FromMonitor
 	}
-	if fresh {
-		c.postTrigger(src)(w, r)
+	if !fresh {
+		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
 		return
 	}
-	if err := decodeBody(r, &triggerRequest{}); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
-		return
+	reason := req.Reason
+	if reason == "" {
+		reason = string(src) + " request from " + r.RemoteAddr
 	}
-	writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
+	if req.Address != "" {
+		reason += " (backend " + req.Address + ")"
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	c.answer(w, name, string(src), c.trigger(ctx, name, src, reason))
 }
 
-// triggerRequest is the optional body of suspect, failover and reset.
+// suspectRequest is the optional body of suspect: the proxy also names the
+// backend address it found down (proxy.SuspectReport).
+type suspectRequest struct {
+	Reason  string `json:"reason"`
+	Address string `json:"address,omitempty"`
+}
+
+// triggerRequest is the optional body of failover, reset and failback (and
+// of a follower's suspect report).
 type triggerRequest struct {
 	Reason string `json:"reason"`
 }
@@ -157,7 +175,7 @@ func readReason(r *http.Request, def string) (string, error) {
 	return req.Reason, nil
 }
 
-// postTrigger handles suspect (proxy) and failover (cli): the trigger opens
+// postTrigger handles failover (cli): the trigger opens
 // or joins the service's incident; 202 once the executor took it.
 func (c *Controller) postTrigger(src recover.Source) http.HandlerFunc {
 	return c.postAction(string(src), string(src)+" request", 10*time.Second,

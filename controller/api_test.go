@@ -47,3 +47,18 @@ func TestMigrateRejectsUnknownFields(t *testing.T) {
 		t.Errorf(`migrate {"dry_run":true}: %d %+v, want a 200 dry run`, code, res)
 	}
 }
+
+// TestSuspectTakesTheProxysBody: the proxy's report ({"reason",
+// "address"}, proxy.SuspectReport) is accepted, and the address is kept in
+// the incident's reason.
+func TestSuspectTakesTheProxysBody(t *testing.T) {
+	h := start(t, testInventory, nil)
+	h.eventually("api prepared", func() bool { return h.service("api").Standby.Prepared })
+	if code, e := h.post("/v1/services/api/suspect", `{"reason":"probe miss","address":"10.9.0.12"}`); code != http.StatusAccepted {
+		t.Fatalf("the proxy's suspect report: %d %+v", code, e)
+	}
+	h.eventually("the incident closed", func() bool { inc := h.service("api").LastIncident; return inc != nil && !inc.Open })
+	if inc := h.service("api").LastIncident; inc.Reason != "probe miss (backend 10.9.0.12)" {
+		t.Errorf("incident reason %q, want the proxy's reason and address", inc.Reason)
+	}
+}
