@@ -41,6 +41,16 @@ func checkListen(addr string, m inventory.Monitor) error {
 	return nil
 }
 
+// warnNoCredential says at start when the API can take no change at all.
+func (c *Controller) warnNoCredential() {
+	c.mu.RLock()
+	tok := c.apiToken
+	c.mu.RUnlock()
+	if !c.mtls && tok == "" {
+		c.log.Warn("the API refuses every change (failover, reset, migrate, failback, suspect reports of proxies and other monitors): set monitor.api-tls, or monitor.api-token-file for a plain-HTTP API")
+	}
+}
+
 // loadAPIToken reads monitor.api-token-file ("" when it is not set).
 func loadAPIToken(m inventory.Monitor) (string, error) {
 	if m.APITokenFile == "" {

@@ -121,9 +121,10 @@ func TestMutationsNeedCredential(t *testing.T) {
 	bare.assertUntouched("a monitor without credentials")
 }
 
-// TestRunRefusesInsecureNonLoopbackAPI: Run refuses to serve a plain-HTTP
-// API on an address other machines reach (all interfaces here) unless
-// monitor.insecure-api is set; loopback needs nothing.
+// TestRunRefusesInsecureNonLoopbackAPI: the monitor refuses to serve a
+// plain-HTTP API on an address other machines reach (all interfaces here)
+// unless monitor.insecure-api is set (New already, before any I/O; Run's
+// listen checks again); loopback needs nothing.
 func TestRunRefusesInsecureNonLoopbackAPI(t *testing.T) {
 	run := func(listen string, insecure bool) (net.Addr, error) {
 		inv, err := parseInventory(testInventory)
@@ -142,7 +143,7 @@ func TestRunRefusesInsecureNonLoopbackAPI(t *testing.T) {
 			Serving: func(a net.Addr) { served <- a },
 		})
 		if err != nil {
-			t.Fatal(err)
+			return nil, err // refused before Run, before any I/O
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
