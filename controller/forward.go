@@ -154,7 +154,9 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)
 	}
 	hdr := c.peerHeader()
-	hdr.Set(vantageHeader, c.name)
+	if c.mtls { // only the monitors' certificate makes the leader count it (auth.go)
+		hdr.Set(vantageHeader, c.name)
+	}
 	body := triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
 	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", body, hdr)
 	if err == nil && resp.Code == http.StatusConflict {
