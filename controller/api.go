@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ func (c *Controller) handler() http.Handler {
 	// primary, and the standby container to its prepared state.
 	mux.HandleFunc("POST /v1/services/{name}/reset", c.postAction("", "reset by an operator", 30*time.Second, c.Reset))
 	c.moveRoutes(mux)
-	return c.leaderOnly(mux)
+	return c.authorize(c.leaderOnly(mux))
 }
 
 // apiError is the body of every error answer.
@@ -61,6 +62,11 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		c.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, recover.ErrUnknownService))
 		return
 	}
+	var req suspectRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
 	now := time.Now()
 	c.mu.Lock()
 	last, seen := c.suspects[name]
@@ -70,18 +76,34 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	src := recover.FromProxy
-	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it
+	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it (authorize checked its certificate)
 		src = recover.FromMonitor
 	}
-	if fresh {
-		c.postTrigger(src)(w, r)
+	if !fresh {
+		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
 		return
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
-	writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
+	reason := req.Reason
+	if reason == "" {
+		reason = string(src) + " request from " + r.RemoteAddr
+	}
+	if req.Address != "" {
+		reason += " (backend " + req.Address + ")"
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	c.answer(w, name, string(src), c.trigger(ctx, name, src, reason))
 }
 
-// triggerRequest is the optional body of suspect, failover and reset.
+// suspectRequest is the optional body of suspect: the proxy also names the
+// backend address it found down (proxy.SuspectReport).
+type suspectRequest struct {
+	Reason  string `json:"reason"`
+	Address string `json:"address,omitempty"`
+}
+
+// triggerRequest is the optional body of failover, reset and failback (and
+// of a follower's suspect report).
 type triggerRequest struct {
 	Reason string `json:"reason"`
 }
@@ -112,18 +134,40 @@ func (c *Controller) getStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c.Status(r.Context()))
 }
 
+// maxBody bounds a request body the API reads.
+const maxBody = 64 << 10
+
+// decodeBody decodes the optional JSON body of r into v, strictly: one
+// JSON value of at most maxBody bytes whose fields v knows (a misspelt
+// field such as "dryrun" is an error naming it, not a silent default). An
+// empty body leaves v as it is. Every body the API reads goes through it.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if len(body) > maxBody {
+		return fmt.Errorf("read body: larger than %d bytes", maxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("decode body: more than one JSON value")
+	}
+	return nil
+}
+
 // readReason reads the optional JSON body {"reason": "..."}.
 func readReason(r *http.Request, def string) (string, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		return "", fmt.Errorf("read body: %w", err)
-	}
-	if len(body) == 0 {
-		return def, nil
-	}
 	var req triggerRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return "", fmt.Errorf("decode body: %w", err)
+	if err := decodeBody(r, &req); err != nil {
+		return "", err
 	}
 	if req.Reason == "" {
 		return def, nil
@@ -131,7 +175,7 @@ func readReason(r *http.Request, def string) (string, error) {
 	return req.Reason, nil
 }
 
-// postTrigger handles suspect (proxy) and failover (cli): the trigger opens
+// postTrigger handles failover (cli): the trigger opens
 // or joins the service's incident; 202 once the executor took it.
 func (c *Controller) postTrigger(src recover.Source) http.HandlerFunc {
 	return c.postAction(string(src), string(src)+" request", 10*time.Second,

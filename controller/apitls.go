@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/inventory"
 )
@@ -41,7 +42,14 @@ func (c *Controller) apiTLS(ln net.Listener, inv *inventory.Inventory) (net.List
 	if err != nil {
 		return nil, fmt.Errorf("monitor.api-tls as a client of the other monitors: %w", err)
 	}
+	// The monitors share this certificate's name (the rule of the etcd
+	// peers, package pki): only a client with it may send a vantage report.
+	cn, err := pki.CommonName(f.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("monitor.api-tls: %w", err)
+	}
 	c.peers = peerAPI{scheme: "https", hc: monitorapi.HTTPClient(conf)}
+	c.mtls, c.monitorCN = true, cn
 	return tls.NewListener(ln, srv.Config()), nil
 }
 

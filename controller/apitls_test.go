@@ -76,7 +76,7 @@ func (p apiPKI) client(t *testing.T, base, dir string) *monitorapi.Client {
 }
 
 // httpsURL is the harness's URL with the https scheme.
-func httpsURL(h *harness) string { return "https://" + strings.TrimPrefix(h.url, "http://") }
+func httpsURL(h *harness) string { return h.base }
 
 func TestAPIMutualTLS(t *testing.T) {
 	p := newAPIPKI(t)

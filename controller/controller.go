@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
@@ -37,6 +37,7 @@ type Controller struct {
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
 	suspects  map[string]time.Time // service -> last suspect report passed on
 	findings  *findings            // failures no leader took yet (findings.go)
+	apiToken  string               // monitor.api-token-file's token (auth.go)
 
 	// Leadership (term.go, forward.go); guarded by mu.
 	term        *term         // while this monitor leads
@@ -51,6 +52,8 @@ type Controller struct {
 	etcdStore *recover.EtcdStore // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
 	peers     peerAPI       // how to call another monitor's API (apitls.go)
+	mtls      bool          // monitor.api-tls: every API connection has a verified client certificate
+	monitorCN string        // the common name of the monitors' certificate (api-tls.cert)
 	monReload chan struct{} // asks the monitor supervisor to restart
 	pinger    monitor.Pinger
 	mig       recover.Migrator
@@ -100,6 +103,9 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	}
 	c.metrics = newMetrics(c.reg)
 	c.reg.MustRegister(newVMCollector(c))
+	if err := checkListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
+		return nil, err
+	}
 	if err := c.apply(inv); err != nil {
 		return nil, err
 	}
@@ -131,12 +137,16 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 			return err
 		}
 	}
+	token, err := loadAPIToken(inv.Monitor)
+	if err != nil {
+		return err
+	}
 	if err := c.conns.update(inv); err != nil {
 		return err
 	}
 	c.dns.set(dns)
 	c.mu.Lock()
-	c.cur = p
+	c.cur, c.apiToken = p, token
 	c.mu.Unlock()
 	return nil
 }
@@ -259,10 +269,9 @@ func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Exe
 // (which ends the placement streams, whose requests derive from it) and shuts
 // the server down.
 func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc, ln net.Listener, wg *sync.WaitGroup) error {
-	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 5 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return runCtx },
-		// Refused TLS handshakes (api-tls) and other server errors, as warnings.
-		ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelWarn)}
+	// Refused TLS handshakes (api-tls) and other server errors, as warnings.
+	srv := httpserve.New(c.handler(), apiLimits, slog.NewLogLogger(c.log.Handler(), slog.LevelWarn))
+	srv.BaseContext = func(net.Listener) context.Context { return runCtx }
 	serveErr := make(chan error, 1)
 	wg.Add(1)
 	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
@@ -287,23 +296,38 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 	return err
 }
 
+// apiLimits are the API server's timeouts and connection cap (package
+// httpserve's defaults, a shorter header timeout).
+var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second}
+
 // listen opens the API's listener: plain HTTP, or mutual TLS with
-// monitor.api-tls (apitls.go).
+// monitor.api-tls (apitls.go); never beyond loopback without it unless
+// monitor.insecure-api (auth.go).
 func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
-	addr := inv.Monitor.Listen
-	if c.opts.Listen != "" {
-		addr = c.opts.Listen
+	addr := c.listenAddr(inv)
+	if err := checkListen(addr, inv.Monitor); err != nil {
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	ln := httpserve.Cap(raw, apiLimits) // below TLS: see httpserve.Cap
 	tln, err := c.apiTLS(ln, inv)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
+	c.warnNoCredential()
 	return tln, nil
+}
+
+// listenAddr is the API's address: Options.Listen, else monitor.listen.
+func (c *Controller) listenAddr(inv *inventory.Inventory) string {
+	if c.opts.Listen != "" {
+		return c.opts.Listen
+	}
+	return inv.Monitor.Listen
 }
 
 // openPinger opens the ICMP socket the monitor's probes share, unless the

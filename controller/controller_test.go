@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
 )
@@ -36,6 +39,13 @@ type harness struct {
 	// stop stops the controller and waits for Run to return; later calls
 	// (the test's cleanup) do nothing.
 	stop func()
+	// tokenFile is monitor.api-token-file of an inventory without api-tls
+	// (start writes one unless mutate set it: monitors of a pair share it);
+	// client presents it, or api-tls's certificate, on every call to base.
+	tokenFile string
+	noToken   bool // set by mutate: no api-token-file either
+	client    *http.Client
+	base      string
 }
 
 func start(t *testing.T, text string, mutate func(*harness)) *harness {
@@ -58,6 +68,15 @@ func start(t *testing.T, text string, mutate func(*harness)) *harness {
 	}
 	if mutate != nil {
 		mutate(h)
+	}
+	if inv.Monitor.APITLS.IsZero() && inv.Monitor.APITokenFile == "" && !h.noToken {
+		if h.tokenFile == "" {
+			h.tokenFile = writeToken(t, "harness-token")
+		}
+		inv.Monitor.APITokenFile = h.tokenFile
+	}
+	if h.client, err = monitorapi.ClientOf(inv.Monitor); err != nil {
+		t.Fatalf("API client: %v", err)
 	}
 	addrc := make(chan net.Addr, 1)
 	opts := Options{
@@ -91,6 +110,7 @@ func start(t *testing.T, text string, mutate func(*harness)) *harness {
 	select {
 	case a := <-addrc:
 		h.url = "http://" + a.String()
+		h.base = inv.Monitor.APIScheme() + "://" + a.String()
 	case err := <-done:
 		t.Fatalf("Run returned early: %v", err)
 	case <-time.After(10 * time.Second):
@@ -133,10 +153,7 @@ func (h *harness) service(name string) ServiceStatus {
 
 func (h *harness) getJSON(path string, v any) {
 	h.t.Helper()
-	resp, err := http.Get(h.url + path)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	resp := h.request(http.MethodGet, path, "", nil)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		h.t.Fatalf("GET %s: %s", path, resp.Status)
@@ -146,17 +163,45 @@ func (h *harness) getJSON(path string, v any) {
 	}
 }
 
-func (h *harness) post(path, body string) (int, apiError) {
+// request sends method path with body (JSON, "" for none) and the extra
+// header with the harness's credential; the caller closes the answer.
+func (h *harness) request(method, path, body string, hdr http.Header) *http.Response {
 	h.t.Helper()
-	resp, err := http.Post(h.url+path, "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(method, h.base+path, strings.NewReader(body))
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp
+}
+
+func (h *harness) post(path, body string) (int, apiError) {
+	h.t.Helper()
+	resp := h.request(http.MethodPost, path, body, nil)
 	defer resp.Body.Close()
 	var e apiError
 	b, _ := io.ReadAll(resp.Body)
 	_ = json.Unmarshal(b, &e)
 	return resp.StatusCode, e
+}
+
+// writeToken writes a bearer token file (mode 0600) and returns its path.
+func writeToken(t *testing.T, token string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "api.token")
+	if err := os.WriteFile(p, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestStartPreparesAndReportsPrimary(t *testing.T) {
@@ -310,10 +355,7 @@ func TestSuspectIsConfirmedByTheAgent(t *testing.T) {
 		t.Fatalf("suspect: %d %+v", code, e)
 	}
 	var again TriggerResponse
-	resp, err := http.Post(h.url+"/v1/services/api/suspect", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := h.request(http.MethodPost, "/v1/services/api/suspect", "", nil)
 	json.NewDecoder(resp.Body).Decode(&again)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted || !again.Coalesced {
@@ -366,6 +408,7 @@ func TestReloadValidatesBeforeSwapping(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
+	good.Monitor.APITokenFile = h.tokenFile
 	if err := h.ctrl.Reload(good); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}

@@ -158,9 +158,10 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, leader.Name, err)
 	}
-	hdr := http.Header{}
-	hdr.Set(forwardedHeader, c.name)
-	hdr.Set(vantageHeader, c.name)
+	hdr := c.peerHeader()
+	if c.mtls { // only the monitors' certificate makes the leader count it (auth.go)
+		hdr.Set(vantageHeader, c.name)
+	}
 	body := triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
 	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", body, hdr)
 	if err == nil && resp.Code == http.StatusConflict {
@@ -194,9 +195,7 @@ func (c *Controller) leaderStatus(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
 	}
-	hdr := http.Header{}
-	hdr.Set(forwardedHeader, c.name)
-	resp, err := cl.Do(ctx, http.MethodGet, "/v1/status", nil, hdr)
+	resp, err := cl.Do(ctx, http.MethodGet, "/v1/status", nil, c.peerHeader())
 	if err == nil && resp.Code != http.StatusOK {
 		err = &monitorapi.StatusError{Base: cl.Base(), Code: resp.Code, Status: resp.Status}
 	}

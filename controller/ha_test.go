@@ -20,17 +20,23 @@ import (
 // probes through fakes of its own, so the two can see different worlds.
 func startPair(t *testing.T, ownProbes bool) (a, b *harness) {
 	t.Helper()
+	return startPairOn(t, testInventory, ownProbes)
+}
+
+// startPairOn is startPair on the inventory text.
+func startPairOn(t *testing.T, text string, ownProbes bool) (a, b *harness) {
+	t.Helper()
 	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
 	t.Cleanup(func() { emb.Close() })
-	a = start(t, testInventory, func(h *harness) {
+	a = start(t, text, func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
 	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
-	b = start(t, testInventory, func(h *harness) {
-		h.agent, h.hv, h.dns = a.agent, a.hv, a.dns
+	b = start(t, text, func(h *harness) {
+		h.agent, h.hv, h.dns, h.tokenFile = a.agent, a.hv, a.dns, a.tokenFile
 		if !ownProbes {
 			h.probes = a.probes
 		}
@@ -80,12 +86,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	}
 
 	// A forwarded call that reaches a follower is not forwarded again.
-	req, _ := http.NewRequest(http.MethodPost, b.url+"/v1/services/web/reset", nil)
-	req.Header.Set(forwardedHeader, "mon-x")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := b.request(http.MethodPost, "/v1/services/web/reset", "", http.Header{forwardedHeader: {"mon-x"}})
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a forwarded call at a follower: %s, want 503", resp.Status)
@@ -135,8 +136,11 @@ func value(m prometheus.Metric) float64 {
 	return d.Gauge.GetValue()
 }
 
+// TestFollowerReportsWhatOnlyItSees: a follower's report counts as the
+// monitor's (its vantage point) because it comes with the monitors'
+// certificate (api-tls); see TestVantageNeedsMonitorCertificate.
 func TestFollowerReportsWhatOnlyItSees(t *testing.T) {
-	a, b := startPair(t, true)
+	a, b := startPairOn(t, newAPIPKI(t).inventory(), true)
 	a.eventually("api prepared", func() bool { return a.service("api").Standby.Prepared })
 	// Only mon-b's probes see api-vm die; the agent confirms it.
 	a.agent.setReachable("10.9.0.12", false)

@@ -11,6 +11,7 @@ type metrics struct {
 	watchers  prometheus.Gauge
 	leader    prometheus.Gauge
 	forwarded prometheus.Counter
+	refused   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,9 +40,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_controller_forwarded_total",
 			Help: "Mutating API calls this follower forwarded to the leader.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_api_refused_total",
+			Help: "API calls that change something refused before they ran, by reason (credential: none or a wrong one, 401; content-type: not application/json, 415).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.triggers, m.prepares, m.reloads, m.watchers, m.leader, m.forwarded)
+		reg.MustRegister(m.triggers, m.prepares, m.reloads, m.watchers, m.leader, m.forwarded, m.refused)
 	}
 	return m
 }

@@ -55,10 +55,7 @@ const spareInventory = testInventory + `spares:
 
 func (h *harness) migrate(body string) (int, MigrateResponse) {
 	h.t.Helper()
-	resp, err := http.Post(h.url+"/v1/services/web/migrate", "application/json", strings.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	resp := h.request(http.MethodPost, "/v1/services/web/migrate", body, nil)
 	defer resp.Body.Close()
 	var res MigrateResponse
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
@@ -226,10 +223,7 @@ func TestMigrateAntiAffinity(t *testing.T) {
 		}
 	}
 	h.eventually("api on-standby", func() bool { return h.service("api").State == "on-standby" })
-	resp, err := http.Post(h.url+"/v1/services/api/migrate", "application/json", strings.NewReader(`{"to":"spare-1"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := h.request(http.MethodPost, "/v1/services/api/migrate", `{"to":"spare-1"}`, nil)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("migrate api: %s", resp.Status)

@@ -2,10 +2,8 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -73,12 +71,8 @@ func (c *Controller) moveRoutes(mux *http.ServeMux) {
 func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	var req MigrateRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err == nil && len(body) > 0 {
-		err = json.Unmarshal(body, &req)
-	}
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: fmt.Sprintf("decode body: %v", err)})
+	if err := decodeBody(r, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
 		return
 	}
 	if req.Reason == "" {

@@ -78,7 +78,7 @@ func TestIntegrationDrill(t *testing.T) {
 func (w *labWorld) ready(t *testing.T, s labSvc) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	mon := &HTTPMonitor{Base: w.monitor}
+	mon := w.httpMonitor()
 	w.waitFor(ctx, s.Name+" prepared on its primary", func(ctx context.Context) error {
 		st, err := mon.Service(ctx, s.Name)
 		if err == nil && (st.State != "primary" || !st.Standby.Prepared) {
@@ -140,7 +140,7 @@ func (w *labWorld) drill(t *testing.T, kind Kind, s labSvc) *Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, cfg, Deps{
-		Monitor: &HTTPMonitor{Base: w.monitor}, Agent: labAgent{agent}, DNS: labResolver{dns},
+		Monitor: w.httpMonitor(), Agent: labAgent{agent}, DNS: labResolver{dns},
 		Fault: fault, Hypervisor: w.hostA, Log: w.log,
 	})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/labtest/labconn"
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/proxy"
@@ -198,9 +199,28 @@ func (w *labWorld) startMonitor(ctx context.Context) {
 	}
 }
 
+// apiClient is a client of the monitor's API with the inventory's
+// credential (its bearer token, labtest.InventoryTemplate); no timeout, so
+// it serves the proxy's placement stream too.
+func (w *labWorld) apiClient() *http.Client {
+	w.t.Helper()
+	hc, err := monitorapi.ClientOf(w.inventory().Monitor)
+	if err != nil {
+		w.t.Fatalf("API client: %v", err)
+	}
+	return hc
+}
+
+// httpMonitor is the drill's client of the world's monitor.
+func (w *labWorld) httpMonitor() *HTTPMonitor {
+	hc := w.apiClient()
+	hc.Timeout = 10 * time.Second
+	return &HTTPMonitor{Base: w.monitor, Client: hc}
+}
+
 func (w *labWorld) startProxy(ctx context.Context) {
 	w.t.Helper()
-	mon, err := proxy.NewMonitorClient(w.monitor, nil)
+	mon, err := proxy.NewMonitorClient(w.monitor, w.apiClient())
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 )
 
@@ -24,6 +25,7 @@ import (
 type running struct {
 	ctrl   *controller.Controller
 	url    string
+	hc     *http.Client // sends the inventory's API token
 	reg    *prometheus.Registry
 	cancel context.CancelFunc
 	done   chan error
@@ -50,8 +52,12 @@ func (w *world) startController(opts controller.Options) *running {
 	if err != nil {
 		w.t.Fatalf("controller: %v", err)
 	}
+	hc, err := monitorapi.ClientOf(inv.Monitor)
+	if err != nil {
+		w.t.Fatalf("API client: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{ctrl: ctrl, reg: opts.Registry, cancel: cancel, done: make(chan error, 1)}
+	r := &running{ctrl: ctrl, hc: hc, reg: opts.Registry, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- ctrl.Run(ctx) }()
 	w.t.Cleanup(func() { r.stop(w.t) })
 	select {
@@ -89,7 +95,7 @@ func (r *running) status(ctx context.Context) (controller.Status, error) {
 	if err != nil {
 		return st, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := r.hc.Do(req)
 	if err != nil {
 		return st, err
 	}
@@ -151,7 +157,8 @@ func (r *running) post(ctx context.Context, path string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/proxy"
@@ -100,15 +101,15 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	defer func() { stopClient(); wg.Wait() }()
 	time.Sleep(200 * time.Millisecond) // the client sees the standby first
 
-	measured := waitSpareMeasured(t, ctx, r.url+"/v1/services/"+s.Name+"/migrate")
+	measured := waitSpareMeasured(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/migrate")
 	t.Logf("spare-1 measured by its agent: steal %.1f%%, load %.2f per CPU", measured.Steal, measured.Load1)
-	code, body := postJSON(t, ctx, r.url+"/v1/services/"+s.Name+"/migrate", `{"dry_run":true}`)
+	code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/migrate", `{"dry_run":true}`)
 	if code != http.StatusOK || !strings.Contains(body, `"name":"spare-1"`) || !strings.Contains(body, "chosen") {
 		t.Fatalf("dry run: %d %s", code, body)
 	}
 	t.Logf("dry run: %s", strings.TrimSpace(body))
 	start := time.Now()
-	if code, body := postJSON(t, ctx, r.url+"/v1/services/"+s.Name+"/migrate", `{"to":"spare-1","reason":"e2e"}`); code != http.StatusAccepted {
+	if code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/migrate", `{"to":"spare-1","reason":"e2e"}`); code != http.StatusAccepted {
 		t.Fatalf("migrate: %d %s", code, body)
 	}
 	st, err = r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool {
@@ -141,7 +142,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	}
 	migrated := st.LastIncident.ID
 	start = time.Now()
-	if code, body := postJSON(t, ctx, r.url+"/v1/services/"+s.Name+"/failback", `{"reason":"e2e"}`); code != http.StatusAccepted {
+	if code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/failback", `{"reason":"e2e"}`); code != http.StatusAccepted {
 		t.Fatalf("failback: %d %s", code, body)
 	}
 	st, err = r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool {
@@ -200,14 +201,16 @@ func (w *world) addSpare(agentURL string) {
 	}
 }
 
-// postJSON POSTs body and returns the status code and the answer.
-func postJSON(t *testing.T, ctx context.Context, url, body string) (int, string) {
+// postJSON POSTs body with hc (which sends the API token) and returns the
+// status code and the answer.
+func postJSON(t *testing.T, ctx context.Context, hc *http.Client, url, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}
@@ -243,7 +246,11 @@ func (w *world) startProxy(monURL string) string {
 	if err != nil {
 		w.t.Fatalf("load inventory: %v", err)
 	}
-	mc, err := proxy.NewMonitorClient(monURL, nil)
+	hc, err := monitorapi.ClientOf(inv.Monitor)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	mc, err := proxy.NewMonitorClient(monURL, hc)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -355,11 +362,11 @@ func getVia(ctx context.Context, server, name string) error {
 
 // waitSpareMeasured dry-runs migrations at url until spare-1's steal and
 // load are measured (its agent's first CPU steal sample takes 5 s).
-func waitSpareMeasured(t *testing.T, ctx context.Context, url string) controller.Candidate {
+func waitSpareMeasured(t *testing.T, ctx context.Context, hc *http.Client, url string) controller.Candidate {
 	t.Helper()
 	var last controller.Candidate
 	for ctx.Err() == nil {
-		code, body := postJSON(t, ctx, url, `{"dry_run":true}`)
+		code, body := postJSON(t, ctx, hc, url, `{"dry_run":true}`)
 		var res controller.MigrateResponse
 		if err := json.Unmarshal([]byte(body), &res); code != http.StatusOK || err != nil || len(res.Candidates) != 1 {
 			t.Fatalf("dry run: %d %s (%v)", code, body, err)

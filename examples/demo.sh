@@ -145,7 +145,7 @@ proxy_ready() { curl -sf --max-time 2 -H 'Host: web.lab.test' http://127.0.0.1:8
 # (after a drill of an earlier demo without --restore); 409 means it is there.
 reset_service() {
 	local code
-	code=$(curl -s "${MTLS[@]}" -o /dev/null -w '%{http_code}' --max-time 30 -X POST -d '{"reason": "make demo"}' \
+	code=$(curl -s "${MTLS[@]}" -o /dev/null -w '%{http_code}' --max-time 30 -X POST -H 'Content-Type: application/json' -d '{"reason": "make demo"}' \
 		"https://127.0.0.1:9180/v1/services/$1/reset" || true)
 	case $code in
 	202) echo "   $1 was not on its primary: reset" ;;
@@ -258,7 +258,7 @@ proxy_client() {
 web_is() { [ "$("$BIN" status -f "$INV" | awk '$1 == "web" { print $2 }')" = "$1" ]; }
 (
 	flock -w 900 9 || die "waited 15 minutes for $LOCK"
-	curl -s "${MTLS[@]}" -o /dev/null --max-time 30 -X POST -d '{"reason": "make demo: a migration"}' \
+	curl -s "${MTLS[@]}" -o /dev/null --max-time 30 -X POST -H 'Content-Type: application/json' -d '{"reason": "make demo: a migration"}' \
 		"https://127.0.0.1:${API[mon-a]}/v1/services/web/failover"
 	wait_for "web on the standby" web_is on-standby
 	rm -f "$DEMO/stop-client" "$DEMO/client-counts"

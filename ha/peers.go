@@ -2,12 +2,9 @@ package ha
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
 	"github.com/understudy/understudy/internal/etcdembed"
+	"github.com/understudy/understudy/internal/pki"
 )
 
 // PeersConfig configures one member of an embedded etcd cluster that runs
@@ -98,26 +96,6 @@ func StartPeers(ctx context.Context, cfg PeersConfig) (*Peer, error) {
 	return &Peer{etcd: e, Client: v3client.New(e.Server), ClientURL: ec.ListenClientUrls[0].String()}, nil
 }
 
-// commonName reads the common name of the first certificate in a PEM file.
-func commonName(certFile string) (string, error) {
-	b, err := os.ReadFile(certFile)
-	if err != nil {
-		return "", fmt.Errorf("read certificate: %w", err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return "", fmt.Errorf("certificate %s: no PEM block", certFile)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return "", fmt.Errorf("certificate %s: %w", certFile, err)
-	}
-	if cert.Subject.CommonName == "" {
-		return "", fmt.Errorf("certificate %s has no common name to allow peers by", certFile)
-	}
-	return cert.Subject.CommonName, nil
-}
-
 // checkPeerSchemes requires https peer URLs with PeerTLS and http ones
 // without it, so that a member is never left talking plain HTTP by mistake.
 func checkPeerSchemes(cfg PeersConfig) error {
@@ -175,7 +153,7 @@ func peerConfig(cfg PeersConfig) (*embed.Config, error) {
 	if t := cfg.PeerTLS; t != nil {
 		cns := t.AllowedCNs
 		if len(cns) == 0 {
-			cn, err := commonName(t.Cert)
+			cn, err := pki.CommonName(t.Cert)
 			if err != nil {
 				return nil, fmt.Errorf("start etcd member %q: peer TLS: %w", cfg.Name, err)
 			}

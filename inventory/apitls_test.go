@@ -9,8 +9,9 @@ import (
 	"github.com/understudy/understudy/inventory"
 )
 
-// apiTLSInventory is examples/minimal.yaml with monitor lines added after
-// "passes:" and tsig-key-file made absolute, written to a temporary directory.
+// apiTLSInventory is examples/minimal.yaml without its api-tls line, with
+// monitor lines added after "passes:" and tsig-key-file made absolute,
+// written to a temporary directory.
 func apiTLSInventory(t *testing.T, monitorLines string) string {
 	t.Helper()
 	b, err := os.ReadFile("../examples/minimal.yaml")
@@ -19,6 +20,13 @@ func apiTLSInventory(t *testing.T, monitorLines string) string {
 	}
 	key, _ := filepath.Abs("../examples/keys/tsig.key")
 	text := strings.Replace(string(b), "tsig-key-file: keys/tsig.key", "tsig-key-file: "+key, 1)
+	var kept []string
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if !strings.HasPrefix(line, "  api-tls:") {
+			kept = append(kept, line)
+		}
+	}
+	text = strings.Join(kept, "")
 	i := strings.Index(text, "  passes: 2")
 	if i < 0 {
 		t.Fatal("minimal.yaml has no passes line")
@@ -41,7 +49,7 @@ func TestMonitorAPITLS(t *testing.T) {
 		clientCert string // file name of ClientTLS().Cert, "" for none
 		proxy      string // proxy.monitor after defaults
 	}{
-		{"off by default", "", "http", "http://127.0.0.1:9180", "", "http://127.0.0.1:9180"},
+		{"plain HTTP without api-tls", "", "http", "http://127.0.0.1:9180", "", "http://127.0.0.1:9180"},
 		{
 			"api-tls alone: clients use the monitor's certificate",
 			"  api-tls: {ca: pki/ca.crt, cert: pki/monitor-api.crt, key: pki/monitor-api.key}\n",
@@ -114,6 +122,18 @@ func TestMonitorAPIURL(t *testing.T) {
 		}
 		if got := m.APIURL(); got != tc.want {
 			t.Errorf("APIURL of %q (api-tls %v) = %q, want %q", tc.listen, tc.tls, got, tc.want)
+		}
+	}
+}
+
+func TestLoopbackListen(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9180": true, "127.0.0.2:9180": true, "[::1]:9180": true, "localhost:9180": true,
+		":9180": false, "0.0.0.0:9180": false, "[::]:9180": false, "10.0.0.5:9180": false,
+		"mon.lab:9180": false, "127.0.0.1": false,
+	} {
+		if got := inventory.LoopbackListen(addr); got != want {
+			t.Errorf("LoopbackListen(%q) = %v, want %v", addr, got, want)
 		}
 	}
 }

@@ -150,6 +150,7 @@ func (inv *Inventory) makeAbsolute(dir string) {
 	tls(&inv.Monitor.AgentTLS)
 	tls(&inv.Monitor.APITLS)
 	tls(&inv.Monitor.APIClientTLS)
+	abs(&inv.Monitor.APITokenFile)
 	if inv.Monitor.Etcd != nil {
 		tls(&inv.Monitor.Etcd.TLS)
 	}

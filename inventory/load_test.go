@@ -153,7 +153,7 @@ func TestParseResolvesAgainstFileDir(t *testing.T) {
 
 // TestDefaultsFollowOtherKeys: defaults derived from other keys use their values.
 func TestDefaultsFollowOtherKeys(t *testing.T) {
-	doc := minimal + "monitor: {listen: '0.0.0.0:9000', interval: 300ms}\nproxy: {probe-timeout: 7ms, hold: 9s}\n"
+	doc := minimal + "monitor: {listen: '0.0.0.0:9000', insecure-api: true, interval: 300ms}\nproxy: {probe-timeout: 7ms, hold: 9s}\n"
 	inv, err := inventory.Parse("m.yaml", []byte(doc))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)

@@ -71,6 +71,8 @@ func (d *decoder) monitor(n *yaml.Node, path string, x *Monitor) {
 		{"agent-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.AgentTLS) }},
 		{"api-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.APITLS) }},
 		{"api-client-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.APIClientTLS) }},
+		{"api-token-file", d.str(&x.APITokenFile)},
+		{"insecure-api", d.boolean(&x.InsecureAPI)},
 		{"etcd", func(v *yaml.Node, p string) {
 			x.Etcd = &Etcd{}
 			d.mapping(v, p, []field{

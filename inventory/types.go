@@ -81,6 +81,17 @@ type Monitor struct {
 	// APITLS; when it is absent, clients use APITLS's files (a client on the
 	// monitor's host). See ClientTLS.
 	APIClientTLS TLSFiles
+	// APITokenFile, for an API without APITLS, names a file (readable by
+	// its owner only) whose content is the bearer token every mutating call
+	// (POST) must carry: "Authorization: Bearer TOKEN". Its clients (the
+	// commands, the drill, the proxy, the other monitors) read the same
+	// file. Not with APITLS, where the client certificate is the credential.
+	APITokenFile string
+	// InsecureAPI lets the API listen on an address other than loopback
+	// without APITLS (plain HTTP, readable and forgeable on the network).
+	// Without it such an inventory is invalid and the monitor refuses to
+	// start.
+	InsecureAPI bool
 	// Etcd, when set, points at an external etcd cluster instead of the embedded one.
 	Etcd *Etcd
 	// Flap is the flap-damping policy.

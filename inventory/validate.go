@@ -61,6 +61,7 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	if x.APITLS.IsZero() && !x.APIClientTLS.IsZero() {
 		d.errPath("monitor.api-client-tls", "set it only with monitor.api-tls")
 	}
+	d.checkAPIAuth(x)
 	if x.Etcd != nil {
 		if len(x.Etcd.Endpoints) == 0 {
 			d.errPath("monitor.etcd.endpoints", "required: at least one etcd client URL")

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/understudy/understudy/internal/httpserve"
 )
 
 // stealInterval is how often the CPU steal percentage is sampled.
@@ -65,18 +67,16 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           agent.Handler(),
-		TLSConfig:         tlsr.serverConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          newServerErrorLog(logger),
-	}
+	// Timeouts and a connection cap (httpserve, shared with the monitor's API).
+	srv := httpserve.New(agent.Handler(), httpserve.Limits{}, newServerErrorLog(logger))
+	srv.TLSConfig = tlsr.serverConfig()
+	capped := httpserve.Cap(ln, httpserve.Limits{}) // TLS goes above it (ServeTLS)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	serveErr := make(chan error, 1)
-	wg.Go(func() { serveErr <- srv.ServeTLS(ln, "", "") })
+	wg.Go(func() { serveErr <- srv.ServeTLS(capped, "", "") })
 	wg.Go(func() { agent.steal.run(bg, stealInterval) })
 	wg.Go(func() { agent.shareLoop(bg) })
 	wg.Go(func() { reloadLoop(bg, opts.Reload, tlsr, log) })

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"flag"
 	"io"
 	"strings"
@@ -63,5 +65,15 @@ func TestMonitorPeersFlag(t *testing.T) {
 				t.Errorf("peers = %+v", opts.Peers)
 			}
 		})
+	}
+}
+
+// TestMonitorRefusesInsecureListen: `understudy monitor --listen` beyond
+// loopback without api-tls fails before it opens anything.
+func TestMonitorRefusesInsecureListen(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"monitor", "-f", plainMinimal(t), "--listen", "0.0.0.0:9180"}, &bytes.Buffer{}, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "insecure-api") {
+		t.Errorf("exit %d, stderr %q; want a refusal naming monitor.insecure-api", code, stderr.String())
 	}
 }

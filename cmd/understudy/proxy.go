@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/understudy/understudy/internal/icmp"
-	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/proxy"
 )
 
@@ -52,15 +51,11 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *monitorURL != "" {
 		urls = strings.Split(*monitorURL, ",")
 	}
-	files, err := tf.files(inv)
+	hc, err := tf.httpClient(inv)
 	if err != nil {
-		return withCode(2, err)
+		return err
 	}
-	conf, err := monitorapi.TLSConfig(files)
-	if err != nil {
-		return withCode(1, err)
-	}
-	mon, err := monitorClients(urls, monitorapi.HTTPClient(conf))
+	mon, err := monitorClients(urls, hc)
 	if err != nil {
 		return withCode(2, err)
 	}

@@ -10,6 +10,7 @@ import (
 )
 
 func TestRunProxyArguments(t *testing.T) {
+	minimal := plainMinimal(t)
 	tests := []struct {
 		name string
 		args []string
@@ -17,9 +18,9 @@ func TestRunProxyArguments(t *testing.T) {
 		want string
 	}{
 		{"no inventory", nil, 2, "usage: understudy proxy"},
-		{"extra argument", []string{"-f", "../../examples/minimal.yaml", "x"}, 2, "usage: understudy proxy"},
-		{"no listen address", []string{"-f", "../../examples/minimal.yaml", "--no-probe"}, 2, "no address to serve"},
-		{"bad monitor url", []string{"-f", "../../examples/minimal.yaml", "--no-probe", "--listen", "127.0.0.1:0", "--monitor", "localhost:1"}, 2, "monitor url"},
+		{"extra argument", []string{"-f", minimal, "x"}, 2, "usage: understudy proxy"},
+		{"no listen address", []string{"-f", minimal, "--no-probe"}, 2, "no address to serve"},
+		{"bad monitor url", []string{"-f", minimal, "--no-probe", "--listen", "127.0.0.1:0", "--monitor", "localhost:1"}, 2, "monitor url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +41,8 @@ func TestRunProxyStartsAndStops(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	var stderr bytes.Buffer
-	err := runProxy(ctx, []string{"-f", "../../examples/minimal.yaml", "--no-probe",
+	minimal := plainMinimal(t)
+	err := runProxy(ctx, []string{"-f", minimal, "--no-probe",
 		"--listen", "127.0.0.1:0", "--monitor", "http://127.0.0.1:1", "--metrics", "127.0.0.1:0"}, &bytes.Buffer{}, &stderr)
 	if err != nil {
 		t.Fatalf("runProxy: %v\n%s", err, stderr.String())

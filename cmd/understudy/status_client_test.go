@@ -74,6 +74,34 @@ func (m *tlsMonitor) served() []string {
 	return append([]string(nil), m.seen...)
 }
 
+// withoutAPITLS is an inventory's text without its monitor.api-tls line.
+func withoutAPITLS(text string) string {
+	var kept []string
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if !strings.HasPrefix(line, "  api-tls:") {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "")
+}
+
+// plainMinimal writes examples/minimal.yaml without monitor.api-tls (a
+// plain-HTTP API on loopback) and returns its path.
+func plainMinimal(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../examples/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := filepath.Abs("../../examples/keys/tsig.key")
+	text := strings.Replace(withoutAPITLS(string(b)), "tsig-key-file: keys/tsig.key", "tsig-key-file: "+key, 1)
+	path := filepath.Join(t.TempDir(), "minimal.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // inventory writes examples/minimal.yaml with monitor.listen at the fake
 // monitor and monitor.api-tls (and api-client-tls with clientTLS) set.
 func (m *tlsMonitor) inventory(t *testing.T, clientTLS bool) string {
@@ -88,7 +116,7 @@ func (m *tlsMonitor) inventory(t *testing.T, clientTLS bool) string {
 	if clientTLS {
 		lines += "  api-client-tls: {ca: " + m.path("ca.crt") + ", cert: " + m.path("operator.crt") + ", key: " + m.path("operator.key") + "}\n"
 	}
-	text := strings.Replace(string(b), "tsig-key-file: keys/tsig.key", "tsig-key-file: "+key, 1)
+	text := strings.Replace(withoutAPITLS(string(b)), "tsig-key-file: keys/tsig.key", "tsig-key-file: "+key, 1)
 	text = strings.Replace(text, "  listen: 127.0.0.1:9180\n", lines, 1)
 	text += "proxy: {listen: 127.0.0.1:8080}\n" // the tests serve --listen 127.0.0.1:0
 	path := filepath.Join(t.TempDir(), "inv.yaml")
@@ -191,4 +219,70 @@ func containsPrefix(ss []string, p string) bool {
 		}
 	}
 	return false
+}
+
+// TestMonitorClientsSendTheToken: against a plain-HTTP API, the commands
+// send the bearer token of monitor.api-token-file (-f) or --token-file,
+// and refuse a token file others can read.
+func TestMonitorClientsSendTheToken(t *testing.T) {
+	fake := newFakeMonitor()
+	var mu sync.Mutex
+	var seen []string // "METHOD PATH TOKEN"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "api.token")
+	if err := os.WriteFile(tokenFile, []byte("cmd-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(plainMinimal(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "  listen: 127.0.0.1:9180\n", "  listen: "+strings.TrimPrefix(srv.URL, "http://")+"\n  api-token-file: "+tokenFile+"\n", 1)
+	inv := filepath.Join(dir, "inv.yaml")
+	if err := os.WriteFile(inv, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"failback", "-f", inv, "--service", "web", "--wait", "0"},
+		{"migrate", "--url", srv.URL, "--token-file", tokenFile, "--service", "web", "--dry-run"},
+	} {
+		mu.Lock()
+		before := len(seen)
+		mu.Unlock()
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d (stderr %q)", args, code, stderr.String())
+		}
+		mu.Lock()
+		var posted bool
+		for _, s := range seen[before:] {
+			if strings.HasPrefix(s, "POST ") {
+				posted = true
+				if !strings.HasSuffix(s, " Bearer cmd-token") {
+					t.Errorf("%v: %q, want the bearer token", args, s)
+				}
+			}
+		}
+		mu.Unlock()
+		if !posted {
+			t.Errorf("%v posted nothing", args)
+		}
+		if strings.Contains(stdout.String()+stderr.String(), "cmd-token") {
+			t.Errorf("%v printed the token", args)
+		}
+	}
+	if err := os.Chmod(tokenFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"status", "-f", inv}, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "0600") {
+		t.Errorf("a world-readable token file: exit %d, stderr %q; want 1 naming the mode", code, stderr.String())
+	}
 }

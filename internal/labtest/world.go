@@ -2,7 +2,9 @@ package labtest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,8 +14,10 @@ import (
 )
 
 // MakePKI creates a CA under dir/pki with an "agent" server certificate for
-// 127.0.0.1 and localhost and a "monitor" client certificate, and returns
-// that directory: what an in-process agent and monitor need for mutual TLS.
+// 127.0.0.1 and localhost and a "monitor" client certificate, and the
+// bearer token file api.token (mode 0600) of the monitor's plain-HTTP API,
+// and returns that directory: what an in-process agent and monitor need for
+// mutual TLS, and the monitor's clients to change anything.
 func MakePKI(t testing.TB, dir string) string {
 	t.Helper()
 	certs := filepath.Join(dir, "pki")
@@ -26,12 +30,17 @@ func MakePKI(t testing.TB, dir string) string {
 	if err := pki.Issue(certs, certs, "monitor", false, nil, 0); err != nil {
 		t.Fatalf("issue monitor certificate: %v", err)
 	}
+	if err := os.WriteFile(filepath.Join(certs, "api.token"), []byte(rand.Text()+"\n"), 0o600); err != nil {
+		t.Fatalf("write the API token: %v", err)
+	}
 	return certs
 }
 
 // InventoryTemplate is an inventory for a test world on host-a: one
 // standby agent and the services of .Services (each with Name, FQDN, VM,
-// Address and Mode), checked over HTTP. Fill it with Render; the keys are
+// Address and Mode), checked over HTTP. Its API is plain HTTP on loopback
+// with the bearer token PKI/api.token (MakePKI): clients built with
+// monitorapi.ClientOf of the loaded inventory send it. Fill it with Render; the keys are
 // Lab, Listen, DNS, Zone, Key, State, PKI, Gateway, Socket, Standby, Agent,
 // Services and Image.
 const InventoryTemplate = `{{if .Lab}}lab: true
@@ -44,6 +53,7 @@ monitor:
   fails: 3
   passes: 2
   agent-tls: {ca: {{.PKI}}/ca.crt, cert: {{.PKI}}/monitor.crt, key: {{.PKI}}/monitor.key}
+  api-token-file: {{.PKI}}/api.token
   flap: {max: 1000, window: 1h}
 hypervisors:
   - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}

@@ -1,7 +1,8 @@
 // Package monitorapi is the small HTTP client of the monitor daemon's API
 // (served by package controller): one request with an optional JSON body,
 // its answer, and the API's error shape ({"error": "..."}), over plain
-// HTTP or mutual TLS (monitor.api-tls). The CLI commands, the drill, the
+// HTTP or mutual TLS (monitor.api-tls), with the bearer token of
+// monitor.api-token-file when the API is plain HTTP. The CLI commands, the drill, the
 // proxy and the monitors themselves (a follower calling its leader) share
 // it.
 //
@@ -137,6 +138,8 @@ func Code(err error) int {
 
 // Do sends method path with body (nil: none; []byte: as is; else encoded as
 // JSON) and the extra header, and reads the answer, whatever its status.
+// Content-Type is application/json unless header says otherwise, also for
+// a POST without a body.
 // The error is about the exchange itself (the monitor unreachable, a
 // refused certificate).
 func (c *Client) Do(ctx context.Context, method, path string, body any, header http.Header) (*Response, error) {
@@ -159,7 +162,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, header h
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if rd != nil && req.Header.Get("Content-Type") == "" {
+	// Every call that changes something is JSON (the monitor refuses other
+	// content types there, so a browser's cross-site form cannot post).
+	if (rd != nil || (method != http.MethodGet && method != http.MethodHead)) && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
