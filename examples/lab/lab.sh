@@ -494,6 +494,8 @@ ensure_dns() {
 		mv "$DNS_DIR/tsig.key.tmp" "$DNS_DIR/tsig.key"
 		step "dns: TSIG key $KEY_NAME in $DNS_DIR/tsig.key"
 	fi
+	# understudy refuses a key file its group or other users may read.
+	chmod 600 "$DNS_DIR/tsig.key"
 	write_named_conf
 	[ -s "$DNS_DIR/$ZONE.zone" ] || write_zone
 	if named_pid >/dev/null; then
