@@ -21,6 +21,8 @@ var (
 	_ recover.Activator     = (*activator)(nil)
 	_ recover.HealthChecker = (*healthChecker)(nil)
 	_ recover.DNS           = (*DNSAdapter)(nil)
+	_ recover.DNSVerifier   = (*DNSAdapter)(nil)
+	_ recover.DNSVerifier   = (*swappableDNS)(nil)
 )
 
 // confirmer asks the service's standby agent whether the primary is down:
@@ -152,10 +154,30 @@ func (h *healthChecker) Check(ctx context.Context, service string, addr netip.Ad
 }
 
 // DNSAdapter is recover's DNS over a dnsupdate client: compare-and-swap
-// replaces with the inventory's TTL, and lookups at the authoritative server.
+// replaces with the inventory's TTL, lookups at the authoritative server,
+// and verification at the inventory's dns.verify servers.
 type DNSAdapter struct {
 	Client *dnsupdate.Client
 	TTL    time.Duration
+	Verify []string // dns.verify: servers that must answer a change
+}
+
+// VerifyDNS waits until every dns.verify server answers want for name.
+func (d *DNSAdapter) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []recover.DNSServerResult {
+	if len(d.Verify) == 0 {
+		return nil
+	}
+	res, err := d.Client.Verify(ctx, name, want, d.Verify)
+	if res == nil { // the input was unusable: every server counts as unverified
+		for _, s := range d.Verify {
+			res = append(res, dnsupdate.VerifyResult{Server: s, Err: err})
+		}
+	}
+	out := make([]recover.DNSServerResult, len(res))
+	for i, r := range res {
+		out[i] = recover.DNSServerResult{Server: r.Server, Took: r.Took, Err: r.Err}
+	}
+	return out
 }
 
 // Replace sets name to addrs if it holds expect.
@@ -196,6 +218,14 @@ func (s *swappableDNS) set(d recover.DNS) {
 
 func (s *swappableDNS) Replace(ctx context.Context, name string, addrs, expect []netip.Addr) error {
 	return s.get().Replace(ctx, name, addrs, expect)
+}
+
+// VerifyDNS verifies through the current client, if it can.
+func (s *swappableDNS) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []recover.DNSServerResult {
+	if v, ok := s.get().(recover.DNSVerifier); ok {
+		return v.VerifyDNS(ctx, name, want)
+	}
+	return nil
 }
 
 func (s *swappableDNS) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {

@@ -185,3 +185,26 @@ func TestDNSAdapterWrapsPrecondition(t *testing.T) {
 		t.Errorf("lookup = %v %v", got, err)
 	}
 }
+
+// TestDNSAdapterVerifies: VerifyDNS asks every dns.verify server and reports
+// the one that does not answer the new address, by name.
+func TestDNSAdapterVerifies(t *testing.T) {
+	fresh := dnstest.New(t, "lab.test.", nil) // a secondary that has the change
+	fresh.Set("web.lab.test.", "web.lab.test. 10 IN A 10.9.1.10")
+	stale := dnstest.New(t, "lab.test.", nil) // one that never gets it
+	stale.Set("web.lab.test.", "web.lab.test. 10 IN A 10.9.0.11")
+	cl, err := dnsupdate.New(dnsupdate.Config{Server: fresh.Addr, Zone: "lab.test."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &DNSAdapter{Client: cl, TTL: 10 * time.Second, Verify: []string{fresh.Addr, stale.Addr}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res := d.VerifyDNS(ctx, "web.lab.test.", []netip.Addr{netip.MustParseAddr("10.9.1.10")})
+	if len(res) != 2 || res[0].Server != fresh.Addr || res[0].Err != nil || res[1].Server != stale.Addr || res[1].Err == nil {
+		t.Fatalf("results %+v, want %s verified and %s not", res, fresh.Addr, stale.Addr)
+	}
+	if none := (&DNSAdapter{Client: cl}).VerifyDNS(ctx, "web.lab.test.", nil); none != nil {
+		t.Errorf("without dns.verify: %+v, want nothing to verify", none)
+	}
+}

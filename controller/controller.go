@@ -161,7 +161,7 @@ func dnsFromInventory(inv *inventory.Inventory) (recover.DNS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
-	return &DNSAdapter{Client: cl, TTL: inv.DNS.TTL}, nil
+	return &DNSAdapter{Client: cl, TTL: inv.DNS.TTL, Verify: inv.DNS.Verify}, nil
 }
 
 // Addr returns the HTTP address once Run serves (nil before).
@@ -250,7 +250,7 @@ func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Exe
 		Store: store,
 		Deps: recover.Deps{
 			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
-			Health: &healthChecker{c}, DNS: c.dns,
+			Health: &healthChecker{c}, DNS: c.dns, DNSVerify: c.dns,
 			Notifier: &recover.Webhook{}, Execer: recover.Command{},
 			Migrator: c.mig, Deactivator: &deactivator{c}, // Holder nil: see migrator
 		},

@@ -82,6 +82,7 @@ type IncidentStatus struct {
 	LastError string               `json:"last_error,omitempty"`
 	Stuck     string               `json:"stuck,omitempty"`
 	Disagreed string               `json:"disagreed,omitempty"`
+	Warnings  []string             `json:"warnings,omitempty"` // e.g. a dns.verify server that did not converge
 }
 
 // PhaseStatus is when an incident reached a phase: AtMS after it was
@@ -150,7 +151,7 @@ func incidentStatus(inc *recover.Incident) *IncidentStatus {
 	s := &IncidentStatus{
 		ID: inc.ID, Open: inc.Open(), Result: inc.Result, Opened: inc.Opened, Closed: inc.Closed,
 		Agent: inc.Agent, Fallback: inc.Fallback, LastError: inc.LastError,
-		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Phases: []PhaseStatus{}, Steps: []StepStatus{},
+		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Warnings: inc.Warnings, Phases: []PhaseStatus{}, Steps: []StepStatus{},
 	}
 	if len(inc.Triggers) > 0 {
 		s.Source, s.Reason = string(inc.Triggers[0].Source), inc.Triggers[0].Reason

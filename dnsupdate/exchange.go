@@ -63,49 +63,57 @@ func (c *Client) roundTrip(ctx context.Context, server string, sign bool, build 
 	return r, err
 }
 
-func (c *Client) send(ctx context.Context, network, server string, sign bool, m *dns.Msg) (*dns.Msg, error) {
-	dc := &dns.Client{Net: network, Timeout: c.timeout, UDPSize: dns.DefaultMsgSize}
-	if sign {
-		m.SetTsig(c.key.Name, dns.Fqdn(c.key.Algorithm), tsigFudge, c.now().Unix())
-		dc.TsigProvider = c.key.provider()
-	}
-	r, _, err := dc.ExchangeContext(ctx, m, server)
-	return r, err
-}
-
 // check turns a transport error or an error reply into one of the package's
-// errors. It looks at the TSIG error in the reply first (BIND answers a bad
-// key with NOTAUTH plus a TSIG error), then at err, then at the rcode.
+// errors. A reply reaches it only once send accepted it (for a signed request:
+// its TSIG verified); an attempt that saw only dropped replies explains them.
+// The TSIG error in the reply comes first (BIND answers a bad key with
+// NOTAUTH plus a TSIG error), then err, then the rcode.
 func (c *Client) check(op, server string, r *dns.Msg, err error, signed bool) error {
 	at := op + " at " + server
-	if r == nil || err != nil && r.Rcode == dns.RcodeSuccess && r.IsTsig() == nil {
+	var dropped *droppedReply
+	if errors.As(err, &dropped) {
+		return c.droppedError(at, dropped)
+	}
+	if r == nil {
 		return transportError(at, err)
 	}
 	if t := r.IsTsig(); t != nil && t.Error != dns.RcodeSuccess {
 		return c.tsigError(at, t.Error)
 	}
-	if errors.Is(err, dns.ErrAuth) && r.Rcode == dns.RcodeNotAuth {
-		err = nil // miekg/dns does not verify signed NOTAUTH replies; the rcode below explains it
+	if errors.Is(err, dns.ErrTime) {
+		return &dnsError{kind: ErrBadTime, msg: fmt.Sprintf("%s: the server's signed reply is outside the %d s TSIG window: the clocks of this host and the server differ; sync them (NTP)", at, tsigFudge)}
 	}
 	if err != nil {
-		switch {
-		case errors.Is(err, dns.ErrSig), errors.Is(err, dns.ErrSecret), errors.Is(err, dns.ErrKeyAlg):
-			return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf("%s: the server's reply does not verify with %s: the server uses a different secret for this key name, or the reply was forged", at, c.keyDesc())}
-		case errors.Is(err, dns.ErrTime):
-			return &dnsError{kind: ErrBadTime, msg: fmt.Sprintf("%s: the server's signed reply is outside the %d s TSIG window: the clocks of this host and the server differ; sync them (NTP)", at, tsigFudge)}
-		}
 		return transportError(at, err)
 	}
 	if r.Rcode == dns.RcodeRefused && !signed && r.Opcode == dns.OpcodeUpdate {
 		return &dnsError{kind: ErrRefused, msg: at + ": the server refused an unsigned update (REFUSED): configure the zone's TSIG key"}
 	}
-	if e := rcodeError(at, r.Rcode, r.Opcode == dns.OpcodeUpdate); e != nil {
+	return rcodeError(at, r.Rcode, r.Opcode == dns.OpcodeUpdate)
+}
+
+// droppedError explains an attempt that got only replies it had to drop.
+// Nothing such a reply says is trusted: it may be forged. A TSIG error
+// without a MAC (BADKEY, BADSIG) is still the likeliest cause, so it is
+// named, as unverified.
+func (c *Client) droppedError(at string, d *droppedReply) error {
+	if d.malformed {
+		return transportError(at, d)
+	}
+	const unverified = " (that reply was not signed, so it could also be forged; no verifiable reply came in time)"
+	switch {
+	case d.tsigErr != 0:
+		e := c.tsigError(at, d.tsigErr).(*dnsError)
+		e.msg += unverified
 		return e
+	case d.unsigned:
+		return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf(
+			"%s: the only reply to the signed request was unsigned (%s) and was dropped: the server does not know %s, or the reply was forged",
+			at, dns.RcodeToString[d.rcode], c.keyDesc())}
 	}
-	if signed && r.IsTsig() == nil {
-		return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf("%s: the reply to a signed request is not signed; the server does not know %s", at, c.keyDesc())}
-	}
-	return nil
+	return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf(
+		"%s: the server's reply does not verify with %s and was dropped: the server uses a different secret for this key name, or the reply was forged", at, c.keyDesc()),
+		cause: d.cause}
 }
 
 func (c *Client) tsigError(at string, code uint16) error {

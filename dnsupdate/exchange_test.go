@@ -38,7 +38,10 @@ func TestReplaceErrors(t *testing.T) {
 			srv := dnstest.New(t, testZone, map[string]string{goodKey.Name: goodSecret})
 			srv.Set("web.example.test.", "web.example.test. 60 IN A 10.0.0.1")
 			srv.Set("web.other.test.", "web.other.test. 60 IN A 10.0.0.1")
-			c, err := New(Config{Server: srv.Addr, Zone: tt.zone, Key: tt.key, Timeout: 200 * time.Millisecond})
+			// A BADKEY or BADSIG reply has no MAC: the client waits out the
+			// attempt for a verifiable one. The timeout leaves a loaded
+			// machine time to answer, so the test never sees a retry.
+			c, err := New(Config{Server: srv.Addr, Zone: tt.zone, Key: tt.key, Timeout: 750 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}

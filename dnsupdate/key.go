@@ -80,14 +80,23 @@ func canonicalAlgorithm(a string) (string, error) {
 //		secret "base64...";
 //	};
 //
-// The file must hold exactly one key. Errors name the file and the line,
-// never the secret.
+// The file must hold exactly one key, and only its owner may have access to
+// it: a file that its group or other users may read or write (mode bits
+// 0077) is refused, as ssh refuses such a private key. Errors name the file
+// and the line, never the secret.
 func LoadKeyFile(path string) (*Key, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load TSIG key file: %w", err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load TSIG key file %q: %w", path, err)
+	}
+	if err := checkKeyMode(path, fi.Mode()); err != nil {
+		return nil, err
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("load TSIG key file %q: %w", path, err)
@@ -100,6 +109,19 @@ func LoadKeyFile(path string) (*Key, error) {
 		return nil, fmt.Errorf("load TSIG key file %q: %w", path, err)
 	}
 	return k, nil
+}
+
+// checkKeyMode refuses a key file that others than its owner may access.
+func checkKeyMode(path string, mode os.FileMode) error {
+	if !mode.IsRegular() {
+		return &dnsError{kind: ErrInvalid, msg: fmt.Sprintf("load TSIG key file %q: not a regular file", path)}
+	}
+	if perm := mode.Perm(); perm&0o077 != 0 {
+		return &dnsError{kind: ErrInvalid, msg: fmt.Sprintf(
+			"load TSIG key file %q: mode %04o lets its group or other users read or change the secret; make it private: chmod 600 %s",
+			path, perm, path)}
+	}
+	return nil
 }
 
 // String describes the key without its secret.

@@ -175,3 +175,36 @@ func TestTsigProviderRoundTrip(t *testing.T) {
 func tsigFor(name, alg string) *dns.TSIG {
 	return &dns.TSIG{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTSIG}, Algorithm: alg}
 }
+
+// TestLoadKeyFileRefusesWorldReadable: a key file its group or other users
+// may read (or write) is refused with the file and its mode; a private one
+// loads.
+func TestLoadKeyFileRefusesWorldReadable(t *testing.T) {
+	text := []byte("key \"k\" { algorithm hmac-sha256; secret \"" + secret32 + "\"; };\n")
+	for _, tt := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o644, false}, {0o604, false}, {0o640, false}, {0o620, false}, {0o600, true}, {0o400, true}} {
+		path := filepath.Join(t.TempDir(), "tsig.key")
+		if err := os.WriteFile(path, text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadKeyFile(path)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("mode %04o: %v, want it loaded", tt.mode, err)
+			}
+			continue
+		}
+		want := fmt.Sprintf("%q: mode %04o", path, tt.mode)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("mode %04o: err = %v, want ErrInvalid naming %s and the fix", tt.mode, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret32) {
+			t.Errorf("mode %04o: the error shows the secret", tt.mode)
+		}
+	}
+}

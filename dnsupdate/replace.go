@@ -74,6 +74,13 @@ func (c *Client) preconditionFailed(ctx context.Context, fqdn string, want, old 
 		c.log.Info("replaced by an earlier attempt whose reply was lost", "name", fqdn, "addrs", want)
 		return nil
 	}
+	if slices.Equal(cur.Addrs, old) {
+		// The signed NXRRSET was genuine (send verifies every reply), so the
+		// record differed when the server evaluated the update.
+		return &dnsError{kind: ErrPrecondition, msg: fmt.Sprintf(
+			"compare-and-swap of %q at %s failed: the server found the record not holding %s, but it holds that again now: another writer changed it while the update was in flight; record unchanged by this update",
+			fqdn, c.server, addrList(old))}
+	}
 	return &dnsError{kind: ErrPrecondition, msg: fmt.Sprintf(
 		"compare-and-swap of %q at %s failed: it holds %s, not the expected %s; record unchanged",
 		fqdn, c.server, addrList(cur.Addrs), addrList(old))}

@@ -26,9 +26,13 @@ func (r *Result) marks() []mark {
 		{"A", "activated", p.Activated},
 		{"H", "healthy", p.Healthy},
 		{"N", "DNS flipped", p.DNSFlipped},
+		{"V", "DNS verified", p.DNSVerified},
 		{"d", "first success via DNS", p.FirstSuccessDNS},
 		{"p", "first success via proxy", p.FirstSuccessProxy},
 		{"R", "fault removed", p.FaultRemoved},
+	}
+	if p.DNSVerified == nil { // no dns.verify servers: not a missing phase
+		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "V" })
 	}
 	if r.Via == ViaDNS {
 		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "p" })

@@ -69,14 +69,15 @@ type PhaseStatus struct {
 
 // The monitor's phase names (package recover) the drill maps to its own.
 const (
-	phDetected   = "detected"
-	phConfirmed  = "confirmed"
-	phFenced     = "fenced"
-	phActivating = "activating"
-	phActivated  = "activated"
-	phHealthy    = "healthy"
-	phDNSFlipped = "dns-flipped"
-	phOnStandby  = "on-standby"
+	phDetected    = "detected"
+	phConfirmed   = "confirmed"
+	phFenced      = "fenced"
+	phActivating  = "activating"
+	phActivated   = "activated"
+	phHealthy     = "healthy"
+	phDNSFlipped  = "dns-flipped"
+	phDNSVerified = "dns-verified"
+	phOnStandby   = "on-standby"
 )
 
 // Phase returns when the incident reached phase.

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -162,4 +164,32 @@ func deref(p *int64) any {
 		return nil
 	}
 	return *p
+}
+
+// TestReportShowsDNSVerified: with dns.verify the monitor records
+// dns-verified, and the drill's phases and report show it after the flip;
+// without it there is no such row (it is not a missing phase).
+func TestReportShowsDNSVerified(t *testing.T) {
+	inc := fixtureIncident()
+	inc.Phases = append(inc.Phases, PhaseStatus{Phase: "dns-verified", At: at(1457)})
+	r := &Result{Service: "web", Inject: VMStop, Via: ViaBoth, Mode: "warm", Load: 3, Started: t0}
+	analyze(r, t0, timeline{samples: fixtureSamples(PathDNS, PathProxy), incident: inc,
+		inPlace: at(310), removed: at(3100), primary: "10.200.0.11", body: "web-vm"})
+	if r.Phases.DNSVerified == nil || *r.Phases.DNSVerified != 1457 {
+		t.Fatalf("dns_verified = %v, want 1457", deref(r.Phases.DNSVerified))
+	}
+	var b bytes.Buffer
+	if err := WriteReport(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^DNS flipped +1450 +\d+\nDNS verified +1457 +7$`).Match(b.Bytes()) {
+		t.Errorf("report has no \"DNS verified 1457 +7\" row after the flip:\n%s", b.String())
+	}
+	b.Reset()
+	if err := WriteReport(&b, fixtureResult()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "DNS verified") {
+		t.Errorf("a drill without dns.verify reports a DNS verified row:\n%s", b.String())
+	}
 }

@@ -38,6 +38,7 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	p.Activated = ms(t0, inc.Phase(phActivated))
 	p.Healthy = ms(t0, inc.Phase(phHealthy))
 	p.DNSFlipped = ms(t0, inc.Phase(phDNSFlipped))
+	p.DNSVerified = ms(t0, inc.Phase(phDNSVerified))
 	p.OnStandby = ms(t0, inc.Phase(phOnStandby))
 	p.FaultInPlace = ms(t0, tl.inPlace)
 	p.FaultRemoved = ms(t0, tl.removed)

@@ -118,12 +118,15 @@ type Result struct {
 // not happen. The first eight names are the stable contract; the others
 // add detail.
 type Phases struct {
-	Detected          *int64 `json:"detected"`
-	Confirmed         *int64 `json:"confirmed"`
-	Fenced            *int64 `json:"fenced"`
-	Activated         *int64 `json:"activated"`
-	Healthy           *int64 `json:"healthy"`
-	DNSFlipped        *int64 `json:"dns_flipped"`
+	Detected   *int64 `json:"detected"`
+	Confirmed  *int64 `json:"confirmed"`
+	Fenced     *int64 `json:"fenced"`
+	Activated  *int64 `json:"activated"`
+	Healthy    *int64 `json:"healthy"`
+	DNSFlipped *int64 `json:"dns_flipped"`
+	// DNSVerified is when every dns.verify server answered the new address
+	// (the monitor's dns-verified phase); absent without dns.verify.
+	DNSVerified       *int64 `json:"dns_verified,omitempty"`
 	FirstSuccessDNS   *int64 `json:"first_success_dns"`
 	FirstSuccessProxy *int64 `json:"first_success_proxy"`
 

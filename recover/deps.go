@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // The interfaces the executor runs steps through. Each is defined here, by
@@ -57,6 +58,23 @@ type DNS interface {
 	Lookup(ctx context.Context, name string) ([]netip.Addr, error)
 }
 
+// DNSVerifier waits until the servers clients ask (the inventory's
+// dns.verify: typically the zone's secondaries) answer a name's new
+// addresses. It must return by ctx's deadline.
+type DNSVerifier interface {
+	// VerifyDNS waits until each server answers exactly want for name, or
+	// ctx ends, and returns one result per server. An empty result means
+	// there is nothing to verify.
+	VerifyDNS(ctx context.Context, name string, want []netip.Addr) []DNSServerResult
+}
+
+// DNSServerResult is how one dns.verify server fared.
+type DNSServerResult struct {
+	Server string        // "host:port"
+	Took   time.Duration // until it answered the new set
+	Err    error         // why it did not in time; nil when it did
+}
+
 // Notification is the JSON body of a notify step's webhook POST and of alerts.
 type Notification struct {
 	Event    string    `json:"event"` // "incident" (notify step) or "alert"
@@ -101,6 +119,9 @@ type Deps struct {
 	Activator Activator
 	Health    HealthChecker
 	DNS       DNS
+	// DNSVerify, when set, makes dns-replace wait after its swap until the
+	// dns.verify servers answer the new address (the dns-verified phase).
+	DNSVerify DNSVerifier
 	Notifier  Notifier
 	Execer    Execer
 

@@ -36,6 +36,12 @@ type StepResult struct {
 	Fallback string       // activate: why a restore fell back
 	Phases   []AgentPhase // activate: the agent's phase times
 	Note     string       // anything worth keeping (DNS already flipped, no webhook, ...)
+	// dns-replace: when the swap took effect (zero: at the step's end);
+	// Verified when every dns.verify server then answered the new address;
+	// Warnings name the servers that did not, which leaves the step done.
+	Flipped  time.Time
+	Verified bool
+	Warnings []string
 }
 
 // StepFailed reports that an attempt of a step failed. Permanent failures

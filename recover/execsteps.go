@@ -118,7 +118,19 @@ func (r *runner) waitHealthy(ctx context.Context, svc Service, addr netip.Addr) 
 // When the compare-and-swap fails because the record already holds the new
 // address (an earlier attempt, or the run before a restart, did it), the
 // step is done.
+// Then it waits for the dns.verify servers (verifyDNS).
 func (r *runner) dnsReplace(ctx context.Context, svc Service, a RunStep) (StepResult, error) {
+	res, err := r.swapDNS(ctx, svc, a)
+	if err != nil {
+		return res, err
+	}
+	res.Flipped = r.e.cfg.Now()
+	r.verifyDNS(ctx, svc, a, &res)
+	return res, nil
+}
+
+// swapDNS is dns-replace's compare-and-swap.
+func (r *runner) swapDNS(ctx context.Context, svc Service, a RunStep) (StepResult, error) {
 	d := r.e.cfg.Deps.DNS
 	to, from := []netip.Addr{a.To}, []netip.Addr{a.From}
 	err := d.Replace(ctx, svc.FQDN, to, from)
@@ -136,6 +148,45 @@ func (r *runner) dnsReplace(ctx context.Context, svc Service, a RunStep) (StepRe
 		return StepResult{Note: fmt.Sprintf("record already held %s", a.To)}, nil
 	}
 	return StepResult{}, fmt.Errorf("replace %s: record holds %v, expected %s: %w", svc.FQDN, now, a.From, err)
+}
+
+// verifyDNS waits, within the step's deadline less a margin for reporting
+// back, until every dns.verify server answers the new address. A server that
+// does not is a warning on a step that is still done: the authoritative
+// primary holds the new record, and the servers catch up on their own (or an
+// operator looks at them); failing over again would not help.
+func (r *runner) verifyDNS(ctx context.Context, svc Service, a RunStep, res *StepResult) {
+	v := r.e.cfg.Deps.DNSVerify
+	if v == nil {
+		return
+	}
+	vctx, cancel := context.WithDeadline(ctx, a.Deadline.Add(-verifyMargin(a.Deadline.Sub(r.e.cfg.Now()))))
+	defer cancel()
+	results := v.VerifyDNS(vctx, svc.FQDN, []netip.Addr{a.To})
+	if len(results) == 0 {
+		return
+	}
+	res.Verified = true
+	var took time.Duration
+	for _, s := range results {
+		if s.Err == nil {
+			took = max(took, s.Took)
+			continue
+		}
+		res.Verified = false
+		res.Warnings = append(res.Warnings, fmt.Sprintf("dns.verify: %s does not answer %s for %s: %v", s.Server, a.To, svc.FQDN, s.Err))
+		r.e.cfg.Metrics.dnsVerifyFailed(s.Server)
+		r.log.Warn("dns.verify server did not answer the new address in time", "server", s.Server, "name", svc.FQDN, "want", a.To, "err", s.Err)
+	}
+	if res.Verified {
+		r.log.Info("dns.verify servers answer the new address", "name", svc.FQDN, "servers", len(results), "took", took)
+	}
+}
+
+// verifyMargin is the part of a step's remaining time kept for reporting the
+// result before the deadline fails the step: a quarter, at most a second.
+func verifyMargin(left time.Duration) time.Duration {
+	return min(max(left, 0)/4, time.Second)
 }
 
 func (r *runner) notifyStep(ctx context.Context, a RunStep, rec Record) (StepResult, error) {

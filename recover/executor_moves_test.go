@@ -22,6 +22,7 @@ type moveWorld struct {
 	agent  *fakeAgent
 	health *fakeHealth
 	dns    *fakeDNS
+	verify *fakeVerifier // no servers unless a test sets some
 	proxy  *fakeProxy
 	mig    *fakeMigrator
 	deact  *fakeDeactivator
@@ -47,7 +48,7 @@ func (w *moveWorld) start() {
 	}
 	w.exec = NewExecutor(ExecutorConfig{
 		Store: w.store,
-		Deps: Deps{Activator: w.agent, Confirmer: w.agent, Health: w.health, DNS: w.dns, Notifier: &fakeNotifier{},
+		Deps: Deps{Activator: w.agent, Confirmer: w.agent, Health: w.health, DNS: w.dns, DNSVerify: w.verify, Notifier: &fakeNotifier{},
 			Holder: holder, Migrator: w.mig, Deactivator: w.deact},
 		Services: w.services, Epoch: 3, MaxMigrations: w.maxMigrations, HealthInterval: time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler), OnSave: func(r Record) { w.saves <- r },
@@ -74,6 +75,7 @@ func newMoveWorld(t *testing.T, names []string, maxMigrations int, mutate func(*
 		proxy: &fakeProxy{}, mig: &fakeMigrator{addr: spareAddr}, deact: &fakeDeactivator{},
 		store: NewMemStore(), saves: make(chan Record, 1024),
 	}
+	w.verify = &fakeVerifier{primary: w.dns}
 	services := map[string]Config{}
 	for _, n := range names {
 		cfg := Config{Service: Service{Name: n, FQDN: n + ".lab.test.", VM: n + "-vm", Address: primaryAddr,

@@ -26,6 +26,7 @@ type world struct {
 	fencer  *fakeFencer
 	health  *fakeHealth
 	dns     *fakeDNS
+	verify  *fakeVerifier // no servers unless a test sets some
 	notes   *fakeNotifier
 	execer  *fakeExecer
 	store   Store
@@ -55,6 +56,7 @@ func newWorld(t *testing.T, mutate func(*Config)) *world {
 		dns:   &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {primaryAddr}}},
 		notes: &fakeNotifier{}, execer: &fakeExecer{}, store: NewMemStore(), service: cfg, epoch: 3,
 	}
+	w.verify = &fakeVerifier{primary: w.dns}
 	w.start()
 	return w
 }
@@ -69,7 +71,7 @@ func (w *world) start() {
 	w.exec = NewExecutor(ExecutorConfig{
 		Store: w.store,
 		Deps: Deps{Confirmer: w.agent, Activator: w.agent, Fencer: w.fencer, Health: w.health,
-			DNS: w.dns, Notifier: w.notes, Execer: w.execer},
+			DNS: w.dns, DNSVerify: w.verify, Notifier: w.notes, Execer: w.execer},
 		Services:       map[string]Config{"web": w.service},
 		Epoch:          w.epoch,
 		Metrics:        NewMetrics(w.reg),

@@ -3,9 +3,11 @@ package recover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Hand-written fakes of the executor's interfaces. They hold state so tests
@@ -17,6 +19,7 @@ var (
 	_ Fencer        = (*fakeFencer)(nil)
 	_ HealthChecker = (*fakeHealth)(nil)
 	_ DNS           = (*fakeDNS)(nil)
+	_ DNSVerifier   = (*fakeVerifier)(nil)
 	_ Notifier      = (*fakeNotifier)(nil)
 	_ Execer        = (*fakeExecer)(nil)
 )
@@ -125,6 +128,44 @@ func (f *fakeDNS) Lookup(_ context.Context, name string) ([]netip.Addr, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.records[name]), nil
+}
+
+// fakeVerifier stands for the dns.verify servers: a converging one answers
+// what the primary (the fakeDNS) holds; a stale one never changes, so it
+// answers the new set only if the primary already held it.
+type fakeVerifier struct {
+	primary   *fakeDNS
+	mu        sync.Mutex
+	servers   []string
+	stale     map[string]bool
+	deadlines []time.Time // the deadline of each call's context
+}
+
+func (f *fakeVerifier) set(servers []string, stale ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.servers, f.stale = servers, map[string]bool{}
+	for _, s := range stale {
+		f.stale[s] = true
+	}
+}
+
+func (f *fakeVerifier) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []DNSServerResult {
+	f.mu.Lock()
+	servers, stale := slices.Clone(f.servers), f.stale
+	d, _ := ctx.Deadline()
+	f.deadlines = append(f.deadlines, d)
+	f.mu.Unlock()
+	var out []DNSServerResult
+	for _, s := range servers {
+		if !stale[s] && slices.Equal(f.primary.get(name), want) {
+			out = append(out, DNSServerResult{Server: s, Took: time.Millisecond})
+			continue
+		}
+		<-ctx.Done() // a stale server never converges: wait out the budget
+		out = append(out, DNSServerResult{Server: s, Err: fmt.Errorf("%s still answers the old address: %w", s, ctx.Err())})
+	}
+	return out
 }
 
 func (f *fakeDNS) get(name string) []netip.Addr {

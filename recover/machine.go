@@ -71,6 +71,7 @@ func cloneRecord(r Record) Record {
 		inc.Steps = slices.Clone(inc.Steps)
 		inc.Phases = slices.Clone(inc.Phases)
 		inc.Agent = slices.Clone(inc.Agent)
+		inc.Warnings = slices.Clone(inc.Warnings)
 		r.Incident = &inc
 	}
 	return r

@@ -10,6 +10,7 @@ type Metrics struct {
 	phase     *prometheus.HistogramVec
 	recovery  prometheus.Histogram
 	moves     *prometheus.HistogramVec
+	verify    *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -34,11 +35,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Duration of completed migrations and failbacks, from request to close.",
 			Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300},
 		}, []string{"kind"}),
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_recover_dns_verify_failures_total",
+			Help: "dns-replace steps after which a dns.verify server did not answer the new address within the step's timeout, by server.",
+		}, []string{"server"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.incidents, m.phase, m.recovery, m.moves)
+		reg.MustRegister(m.incidents, m.phase, m.recovery, m.moves, m.verify)
 	}
 	return m
+}
+
+// dnsVerifyFailed counts a dns.verify server that did not converge.
+func (m *Metrics) dnsVerifyFailed(server string) {
+	if m != nil {
+		m.verify.WithLabelValues(server).Inc()
+	}
 }
 
 // observe records what changed between two records of one service.

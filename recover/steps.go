@@ -130,8 +130,9 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 	case playbooks.WaitHealthy:
 		m.phase("healthy", ev.At)
 	case playbooks.DNSReplace:
-		m.phase("dns-flipped", ev.At)
-		m.place(ev.At)
+		acts := m.dnsDone(ev)
+		more, err := m.start(ev.Step+1, ev.At)
+		return append(acts, more...), err
 	case playbooks.Notify:
 		m.phase("notified", ev.At)
 	case StepCopy:
@@ -147,6 +148,28 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 		}
 	}
 	return m.start(ev.Step+1, ev.At)
+}
+
+// dnsDone records a successful dns-replace: the flip, its verification at
+// the dns.verify servers, and a warning (and an alert) for each server that
+// did not answer the new address in time.
+func (m *Machine) dnsDone(ev StepDone) []Action {
+	inc := m.rec.Incident
+	flipped := ev.Result.Flipped
+	if flipped.IsZero() || flipped.After(ev.At) {
+		flipped = ev.At
+	}
+	m.phase("dns-flipped", flipped)
+	m.place(flipped)
+	if ev.Result.Verified {
+		m.phase("dns-verified", ev.At)
+	}
+	var acts []Action
+	for _, w := range ev.Result.Warnings {
+		inc.Warnings = append(inc.Warnings, w)
+		acts = append(acts, Alert{Incident: inc.ID, Service: m.rec.Service, Reason: w})
+	}
+	return acts
 }
 
 // disagree ends the incident: the agent sees the primary alive.

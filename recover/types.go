@@ -86,7 +86,8 @@ type StepRecord struct {
 }
 
 // PhaseTime is the moment an incident reached a phase: detected, confirmed,
-// fenced, activating, activated, healthy, dns-flipped, notified, on-standby.
+// fenced, activating, activated, healthy, dns-flipped, dns-verified (every
+// dns.verify server answers the new address), notified, on-standby.
 type PhaseTime struct {
 	Phase string    `json:"phase"`
 	At    time.Time `json:"at"`
@@ -145,6 +146,9 @@ type Incident struct {
 	Stuck     string              `json:"stuck,omitempty"` // why it stopped, while stuck
 	StuckIn   State               `json:"stuck_in,omitempty"`
 	Disagreed string              `json:"disagreed,omitempty"` // what the agent saw
+	// Warnings are problems that did not stop the incident, e.g. a
+	// dns.verify server that never answered the new address.
+	Warnings []string `json:"warnings,omitempty"`
 
 	// Kind is KindFailover (empty), KindMigrate or KindFailback.
 	Kind string `json:"kind,omitempty"`

@@ -22,6 +22,10 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
+// holdsSecrets are the subcommands that keep a TSIG secret or a TLS private
+// key in memory; they disable core dumps before they read any (nocore_*.go).
+var holdsSecrets = map[string]bool{"monitor": true, "agent": true, "dns": true, "proxy": true, "drill": true}
+
 // commands is the subcommand table. Each entry's run function lives in the
 // file named after it.
 var commands = map[string]command{
@@ -80,6 +84,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "understudy: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
+	}
+	if holdsSecrets[args[0]] {
+		if err := disableCoreDumps(); err != nil {
+			fmt.Fprintf(stderr, "understudy %s: %v\n", args[0], err)
+			return 1
+		}
 	}
 	err := cmd.run(ctx, args[1:], stdout, stderr)
 	if err == nil {

@@ -12,6 +12,7 @@ package dnstest
 import (
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,23 @@ type Faults struct {
 	ServFail    int  // requests to answer with SERVFAIL
 	TruncateUDP bool // answer every UDP request with TC set and nothing else
 	NoAA        bool // answer queries without the AA bit
+	// Forge races the server's reply to signed requests with a forged one,
+	// sent first, as an attacker who sees or guesses the request would.
+	Forge Forgery
+}
+
+// Forgery is a forged reply sent ahead of the real one.
+type Forgery struct {
+	Count int // signed requests to answer with a forgery first
+	Rcode int // the forged reply's rcode, e.g. dns.RcodeNXRrset
+	// TSIG adds a TSIG record that does not verify: with TSIGError BADKEY
+	// or BADSIG it has no MAC (as RFC 8945 sends those errors), otherwise a
+	// random one. Without it the forgery is unsigned.
+	TSIG      bool
+	TSIGError uint16
+	// LoseReal drops the server's own reply (the request is still applied),
+	// so only the forgery reaches the client.
+	LoseReal bool
 }
 
 // Counts are the requests the server has seen.
@@ -158,6 +176,13 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(r)
 	tsig := r.IsTsig()
+	if tsig != nil && s.faults.Forge.Count > 0 {
+		s.faults.Forge.Count--
+		w.Write(forged(r, tsig, s.faults.Forge))
+		if s.faults.Forge.LoseReal {
+			w = lostReply{w}
+		}
+	}
 	if tsig != nil {
 		if err := w.TsigStatus(); err != nil {
 			m.Rcode = dns.RcodeNotAuth
@@ -193,6 +218,32 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	s.writeSigned(w, m, tsig, 0)
 }
+
+// forged returns a reply to r that its sender cannot have signed.
+func forged(r *dns.Msg, req *dns.TSIG, f Forgery) []byte {
+	m := new(dns.Msg)
+	m.SetRcode(r, f.Rcode)
+	if f.TSIG {
+		t := &dns.TSIG{Hdr: dns.RR_Header{Name: req.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+			Algorithm: req.Algorithm, TimeSigned: uint64(time.Now().Unix()), Fudge: 300, OrigId: r.Id, Error: f.TSIGError}
+		if f.TSIGError != dns.RcodeBadKey && f.TSIGError != dns.RcodeBadSig {
+			t.MAC = strings.Repeat("5a", 32)
+			t.MACSize = 32
+		}
+		m.Extra = append(m.Extra, t)
+	}
+	b, err := m.Pack()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// lostReply discards what the handler writes: the reply is lost.
+type lostReply struct{ dns.ResponseWriter }
+
+func (lostReply) WriteMsg(*dns.Msg) error     { return nil }
+func (lostReply) Write(b []byte) (int, error) { return len(b), nil }
 
 // writeSigned signs the reply when the request was signed.
 func (s *Server) writeSigned(w dns.ResponseWriter, m *dns.Msg, req *dns.TSIG, tsigErr uint16) {

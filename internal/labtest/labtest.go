@@ -35,9 +35,14 @@ type Lab struct {
 	ClientKey  string
 	Image      string // image alias present on every daemon
 	DNSServer  string // host:port of BIND
-	Zone       string // the lab zone, fully qualified
-	KeyFile    string // BIND key file for the zone's TSIG key
-	Inventory  string // path of the generated lab inventory
+	// DNSSecondary is the host:port of a second BIND, a secondary of Zone
+	// (zone transfers from DNSServer on NOTIFY), in the lab's dns.verify.
+	// Its files are in DNSSecondaryDir.
+	DNSSecondary    string
+	DNSSecondaryDir string
+	Zone            string // the lab zone, fully qualified
+	KeyFile         string // BIND key file for the zone's TSIG key
+	Inventory       string // path of the generated lab inventory
 	// Primaries are the demo's primary "VMs" on HostA. Tests must not touch
 	// them; they are listed so tests can avoid their names and addresses.
 	Primaries []Primary
@@ -80,17 +85,19 @@ func Layout() *Lab {
 		}
 	}
 	return &Lab{
-		Dir:        dir,
-		HostA:      daemon("host-a", "8443", "10.200.0.1"),
-		Standby:    daemon("standby-1", "8444", "10.200.1.1"),
-		Spare:      daemon("spare-1", "8445", "10.200.2.1"),
-		ClientCert: filepath.Join(dir, "client.crt"),
-		ClientKey:  filepath.Join(dir, "client.key"),
-		Image:      "understudy-busybox",
-		DNSServer:  "127.0.0.1:5353",
-		Zone:       "lab.test.",
-		KeyFile:    filepath.Join(dir, "dns", "tsig.key"),
-		Inventory:  filepath.Join(repoRoot(), "examples", "lab", "lab.yaml"),
+		Dir:             dir,
+		HostA:           daemon("host-a", "8443", "10.200.0.1"),
+		Standby:         daemon("standby-1", "8444", "10.200.1.1"),
+		Spare:           daemon("spare-1", "8445", "10.200.2.1"),
+		ClientCert:      filepath.Join(dir, "client.crt"),
+		ClientKey:       filepath.Join(dir, "client.key"),
+		Image:           "understudy-busybox",
+		DNSServer:       "127.0.0.1:5353",
+		DNSSecondary:    "127.0.0.1:5354",
+		DNSSecondaryDir: filepath.Join(dir, "dns2"),
+		Zone:            "lab.test.",
+		KeyFile:         filepath.Join(dir, "dns", "tsig.key"),
+		Inventory:       filepath.Join(repoRoot(), "examples", "lab", "lab.yaml"),
 		Primaries: []Primary{
 			{Name: "web-vm", Address: "10.200.0.11", FQDN: "web.lab.test."},
 			{Name: "api-vm", Address: "10.200.0.12", FQDN: "api.lab.test."},

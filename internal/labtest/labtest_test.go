@@ -17,6 +17,8 @@ func TestLayoutFollowsLabDir(t *testing.T) {
 		{lab.Spare.ServerCert, filepath.Join(dir, "spare-1", "server.crt")},
 		{lab.Standby.Bridge, "us-standby-1"},
 		{lab.KeyFile, filepath.Join(dir, "dns", "tsig.key")},
+		{lab.DNSSecondary, "127.0.0.1:5354"},
+		{lab.DNSSecondaryDir, filepath.Join(dir, "dns2")},
 		{lab.PKI.AgentCert, filepath.Join(dir, "pki", "agent.crt")},
 		{lab.AgentConfig, filepath.Join(dir, "agent.yaml")},
 		{filepath.Base(lab.Inventory), "lab.yaml"},
