@@ -54,7 +54,7 @@ func TestIntegrationDrill(t *testing.T) {
 			if d.kind == HostDown {
 				if c, err := net.DialTimeout("tcp", "127.0.0.1:9180", time.Second); err == nil {
 					c.Close()
-					labtest.Skip(t, "host-down: the demo's monitor runs on 127.0.0.1:9180 and would fail web and api over; stop it to run this")
+					labtest.Skip(t, "host-down: the demo's monitor runs on 127.0.0.1:9180 and would fail web and api over; stop it to run this (make demo-stop; make test does it)")
 				}
 			}
 			w.ready(t, s)
