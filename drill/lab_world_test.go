@@ -30,7 +30,8 @@ import (
 // from the agent pool 10.200.1.140-149.
 const (
 	labPrefix   = "t-drill-"
-	labBase     = 170
+	labBase     = 170 // TestIntegrationDrill: .170-.174
+	labBaseB2B  = 175 // TestIntegrationDrillBackToBack: .175-.176
 	labPool     = "10.200.1.140-10.200.1.149"
 	labSetup    = 2 * time.Minute
 	labStepWait = 50 * time.Millisecond
@@ -60,9 +61,9 @@ type labWorld struct {
 }
 
 // newLabWorld builds a primary, a DNS record and a standby container per
-// service (suffix → mode), then runs agent, monitor and proxy until the test
-// ends.
-func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
+// service (suffix → mode), with primaries from 10.200.0.base on, then runs
+// agent, monitor and proxy until the test ends.
+func newLabWorld(t *testing.T, base int, suffixes []string, modes []string) *labWorld {
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
 	defer cancel()
@@ -72,7 +73,7 @@ func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
 	for i, suffix := range suffixes {
 		name := labPrefix + suffix
 		s := labSvc{Name: name, Mode: modes[i], VM: name + "-vm",
-			Address: fmt.Sprintf("10.200.0.%d", labBase+i), FQDN: name + "." + lab.Zone}
+			Address: fmt.Sprintf("10.200.0.%d", base+i), FQDN: name + "." + lab.Zone}
 		w.services = append(w.services, s)
 		w.startPrimary(ctx, s)
 		w.pointDNS(ctx, s)
