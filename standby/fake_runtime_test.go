@@ -22,6 +22,10 @@ type fakeRuntime struct {
 	startErr   error
 	startGate  chan struct{} // when set, Start waits until it is closed
 	inStart    atomic.Int32  // Start calls in progress
+	peakStart  atomic.Int32  // the most Start calls in progress at once
+	// entered, when set, receives the name of every Start call as it
+	// begins (before the gate): tests wait on it instead of polling.
+	entered chan string
 }
 
 type fakeInstance struct {
@@ -60,11 +64,20 @@ func (f *fakeRuntime) Ensure(_ context.Context, spec InstanceSpec) (bool, error)
 }
 
 func (f *fakeRuntime) Start(ctx context.Context, name string) error {
-	f.inStart.Add(1)
+	n := f.inStart.Add(1)
 	defer f.inStart.Add(-1)
+	for p := f.peakStart.Load(); n > p && !f.peakStart.CompareAndSwap(p, n); p = f.peakStart.Load() {
+	}
 	f.mu.Lock()
-	delay, serr, gate := f.startDelay, f.startErr, f.startGate
+	delay, serr, gate, entered := f.startDelay, f.startErr, f.startGate, f.entered
 	f.mu.Unlock()
+	if entered != nil {
+		select {
+		case entered <- name:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if gate != nil {
 		select {
 		case <-gate:
