@@ -35,7 +35,11 @@ type fakeWorld struct {
 	// falseAlarm makes the monitor open and close an incident (a
 	// disagreement) between the preflight and the injection.
 	falseAlarm bool
-	damped     time.Time
+	// earlyDisagree makes the first incident of the fault end in a
+	// disagreement (the agent still reached the primary); the next one
+	// recovers.
+	earlyDisagree bool
+	damped        time.Time
 	calls      int
 	seq        int
 	resets     int
@@ -145,6 +149,14 @@ func (w *fakeWorld) Service(_ context.Context, name string) (ServiceStatus, erro
 		w.seq++
 		w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Result: "disagreement", Source: "monitor",
 			Opened: time.Now().Add(-300 * time.Millisecond), Phases: []PhaseStatus{{Phase: "detected", At: time.Now()}}}
+	}
+	if w.broken && w.earlyDisagree {
+		w.earlyDisagree = false
+		w.seq++
+		now := time.Now()
+		w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Result: "disagreement", Source: "proxy", Opened: now,
+			Phases: []PhaseStatus{{Phase: "detected", At: now}, {Phase: "disagreed", At: now}}}
+		return ServiceStatus{Service: "web", State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, Incidents: w.seq}, nil
 	}
 	if w.broken && !w.noFail && w.state == "primary" {
 		now := time.Now()
