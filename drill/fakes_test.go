@@ -40,10 +40,10 @@ type fakeWorld struct {
 	// recovers.
 	earlyDisagree bool
 	damped        time.Time
-	calls      int
-	seq        int
-	resets     int
-	fault      *fakeFault
+	calls         int
+	seq           int
+	resets        int
+	fault         *fakeFault
 }
 
 func newFakeWorld(t *testing.T) *fakeWorld {
