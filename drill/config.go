@@ -42,6 +42,12 @@ type Config struct {
 	Restore bool
 	// RestoreTimeout bounds the restore (default 90s).
 	RestoreTimeout time.Duration
+	// RestoreSettle is how long the restarted primary must answer every
+	// check in a row before the restore asks the monitor to reset the
+	// service (default 2s): a primary that answers once and then stalls
+	// for a moment, as a container just started can, would be failed over
+	// again by the monitor right after the reset.
+	RestoreSettle time.Duration
 	// Lab is the inventory's `lab: true`; Yes the operator's --yes.
 	Lab, Yes bool
 	// Neighbours are the other services whose primaries run on the drilled
@@ -91,6 +97,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RestoreTimeout <= 0 {
 		c.RestoreTimeout = 90 * time.Second
+	}
+	if c.RestoreSettle <= 0 {
+		c.RestoreSettle = 2 * time.Second
 	}
 	return c
 }

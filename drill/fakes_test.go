@@ -40,6 +40,14 @@ type fakeWorld struct {
 	// recovers.
 	earlyDisagree bool
 	damped        time.Time
+	// stall makes the primary, once the fault is removed, answer one
+	// request and then fail the next stall ones (a container just started
+	// that stalls for a moment); stalledAt is its last failure.
+	stall     int
+	stalledAt time.Time
+	resetAt   time.Time
+	// answeredAfter: the primary answered once after the fault's removal.
+	answeredAfter bool
 	calls         int
 	seq           int
 	resets        int
@@ -66,9 +74,16 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 	}
 	serve(t, lp, http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		w.mu.Lock()
-		broken := w.broken
+		broken, stalling := w.broken, w.fault.removed > 0 && w.stall > 0 && w.answeredAfter
+		if w.fault.removed > 0 && !broken {
+			w.answeredAfter = true
+		}
+		if stalling {
+			w.stall--
+			w.stalledAt = time.Now()
+		}
 		w.mu.Unlock()
-		if broken {
+		if broken || stalling {
 			http.Error(rw, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -114,6 +129,7 @@ func (w *fakeWorld) config() Config {
 		Kind:    VMStop, Via: ViaBoth, Clients: 2, ProxyAddr: w.proxy,
 		Warmup: 100 * time.Millisecond, Tail: 100 * time.Millisecond, Poll: 10 * time.Millisecond,
 		Timeout: 20 * time.Second, Load: LoadConfig{Pause: 5 * time.Millisecond}, Lab: true,
+		RestoreSettle: 30 * time.Millisecond,
 	}
 }
 
@@ -187,6 +203,7 @@ func (w *fakeWorld) Reset(_ context.Context, name, _ string) error {
 	}
 	w.state, w.flipped = "primary", false
 	w.resets++
+	w.resetAt = time.Now()
 	return nil
 }
 

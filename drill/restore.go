@@ -28,7 +28,8 @@ func (r *run) restore(ctx context.Context) error {
 
 // restoreOne returns one service to its primary: it waits until the
 // monitor's incident of the service (if any) has ended, starts (or thaws)
-// the primary instance, waits until the service answers there, asks the
+// the primary instance, waits until the service has answered there for
+// RestoreSettle in a row, asks the
 // monitor to reset the service (the monitor swaps DNS back with a
 // compare-and-swap and returns the standby container to its prepared
 // state), and waits until the monitor, DNS and the standby agree again. It
@@ -71,9 +72,19 @@ func (r *run) restoreOne(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	if err := r.until(ctx, "the service answers on its primary", func(ctx context.Context) error {
-		_, err := checkPrimary(ctx, cfg)
-		return err
+	var since time.Time // the first answer of the current run of answers
+	if err := r.until(ctx, fmt.Sprintf("the service answers on its primary for %s in a row", cfg.RestoreSettle), func(ctx context.Context) error {
+		if _, err := checkPrimary(ctx, cfg); err != nil {
+			since = time.Time{}
+			return err
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		if d := time.Since(since); d < cfg.RestoreSettle {
+			return fmt.Errorf("answering for %s", d.Round(time.Millisecond))
+		}
+		return nil
 	}); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // neighbourWorld adds a second service, api, to the fake world, on the same
@@ -144,5 +145,28 @@ func TestRestoreLeavesNeighboursOfOtherFaults(t *testing.T) {
 	}
 	if calls := strings.Join(w.hv.calls, ","); strings.Contains(calls, "api-vm") {
 		t.Errorf("hypervisor calls %s: a vm-stop restore touched the neighbour", calls)
+	}
+}
+
+// TestRestoreWaitsForASteadyPrimary: the restarted primary answers once,
+// then stalls; the restore resets the service only after the primary has
+// answered for RestoreSettle in a row (a reset at its first answer let the
+// monitor fail it over again at once).
+func TestRestoreWaitsForASteadyPrimary(t *testing.T) {
+	w := newFakeWorld(t)
+	w.stall = 3
+	cfg := w.config()
+	cfg.Restore, cfg.RestoreSettle = true, 300*time.Millisecond
+	res, err := Run(context.Background(), cfg, w.deps())
+	if err != nil || !res.Restored {
+		t.Fatalf("Run: %v, restored %v", err, res != nil && res.Restored)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stall != 0 || w.stalledAt.IsZero() {
+		t.Fatalf("the primary stalled %d times too few: the restore did not check it again", w.stall)
+	}
+	if gap := w.resetAt.Sub(w.stalledAt); gap < cfg.RestoreSettle {
+		t.Errorf("reset %v after the primary's last failure, want at least %v", gap, cfg.RestoreSettle)
 	}
 }
