@@ -74,14 +74,16 @@ stop_daemon() {
 	local pidf=$DEMO/$1.pid pid
 	[ -f "$pidf" ] || return 0
 	pid=$(cat "$pidf")
-	if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q understudy; then
+	# grep reads the file itself: `tr | grep -q` under pipefail fails when
+	# grep exits before tr has written everything, and the daemon stayed.
+	if kill -0 "$pid" 2>/dev/null && grep -qa understudy "/proc/$pid/cmdline" 2>/dev/null; then
 		STOPPED+=("$1")
-		kill -TERM "$pid"
+		kill -TERM "$pid" 2>/dev/null || true # it may have ended meanwhile
 		for _ in $(seq 100); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+		if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
 	fi
 	rm -f "$pidf"
 }
