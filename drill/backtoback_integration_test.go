@@ -37,7 +37,7 @@ func TestIntegrationDrillBackToBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("\n%s", rep.String())
-			checkLabResult(t, res, d.s)
+			checkLabResult(t, res, d.s, w.proxyHold)
 			checkFaultGone(t, w, d.kind, d.s)
 			w.checkAllHome(t)
 		}) {

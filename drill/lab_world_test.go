@@ -55,9 +55,12 @@ type labWorld struct {
 	agentURL string
 	monitor  string // http://127.0.0.1:PORT
 	proxy    string // 127.0.0.1:PORT
-	services []labSvc
-	invPath  string
-	log      *slog.Logger
+	// proxyHold is the longest the proxy holds one request (the same for
+	// every service of the world).
+	proxyHold time.Duration
+	services  []labSvc
+	invPath   string
+	log       *slog.Logger
 }
 
 // newLabWorld builds a primary, a DNS record and a standby container per
@@ -210,7 +213,12 @@ func (w *labWorld) startProxy(ctx context.Context) {
 		w.t.Fatalf("icmp pinger (root needed): %v", err)
 	}
 	w.t.Cleanup(func() { pinger.Close() })
-	p, err := proxy.New(proxy.FromInventory(w.inventory()), proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy")})
+	pcfg := proxy.FromInventory(w.inventory())
+	w.proxyHold = proxy.DefaultHold
+	if len(pcfg.Services) > 0 && pcfg.Services[0].Hold > 0 {
+		w.proxyHold = pcfg.Services[0].Hold
+	}
+	p, err := proxy.New(pcfg, proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy")})
 	if err != nil {
 		w.t.Fatalf("proxy: %v", err)
 	}
