@@ -2,27 +2,35 @@ package e2e
 
 import (
 	"context"
-	"net/netip"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/controller"
-	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/monitor"
 )
 
 // TestIntegrationBlipNoFailover cuts a primary's network for less than the
 // hysteresis (fails = 3 failed probes in a row) and checks that the monitor
 // saw it fail, yet no target went down and nothing failed over. The blip is
-// bounded by events, not by a time window: the primary's traffic is dropped
-// on the hypervisor (the drill's blackhole, one iptables call) right after a
-// probe round, and let through again as soon as the monitor counted one
-// failed probe, two probes short of the threshold whatever the machine's
-// speed. (A 300 ms cut inside the container, 750 ms below the threshold,
-// was not bounded: under load its exec and sleep ran long.)
+// bounded by events, not by a time window: the monitor's own probes run
+// wrapped, the host's traffic to the primary is dropped (one iptables rule in
+// OUTPUT), and the first probe of the primary that fails removes the rule
+// before it returns, while the primary's other probes wait. So no target of
+// the primary fails more than once in a row, whatever the machine's speed.
+// (A 300 ms cut inside the container, 750 ms below the threshold, was not
+// bounded: under load its exec and sleep ran long.)
 func TestIntegrationBlipNoFailover(t *testing.T) {
 	w := newWorld(t, 163, map[string]string{"blip": "warm"})
 	s := w.services[0]
-	r := w.startController(controller.Options{})
+	b := newBlip(t, w, s.Address)
+	r := w.startController(controller.Options{Probers: b.probers(t, w)})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
@@ -33,35 +41,20 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 		}
 	}
 	lowest := watchLowest(ctx, r, icmp, service)
-
-	fault, err := drill.NewFault(drill.Blackhole, drill.Target{Instance: s.VM, Address: netip.MustParseAddr(s.Address)}, nil, drill.ExecRunner{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := fault.Remove(context.Background()); err != nil {
-			t.Errorf("remove the blackhole: %v", err)
-		}
-	})
-	failsBefore := max(r.metric("understudy_monitor_probe_failures_total", icmp), 0)
-	probes := r.metric("understudy_monitor_probe_duration_seconds", "icmp")
-	if err := r.waitMetric(ctx, "understudy_monitor_probe_duration_seconds", "icmp", func(v float64) bool { return v > probes }); err != nil {
-		t.Fatalf("the monitor stopped probing: %v", err)
-	}
-	if err := fault.Inject(ctx); err != nil {
-		t.Fatalf("blackhole %s: %v", s.Address, err)
-	}
-	if err := r.waitMetric(ctx, "understudy_monitor_probe_failures_total", icmp, func(v float64) bool { return v > failsBefore }); err != nil {
-		t.Fatalf("the monitor never saw a failed probe of the blackholed primary: %v", err)
-	}
-	if err := fault.Remove(ctx); err != nil {
-		t.Fatalf("remove the blackhole: %v", err)
+	b.inject(ctx, t)
+	select {
+	case <-b.removed:
+	case <-ctx.Done():
+		t.Fatalf("no probe of the blackholed primary failed: %v", ctx.Err())
 	}
 	// fails + passes more probe rounds: a failure in progress would have
 	// crossed the threshold by then.
-	probes = r.metric("understudy_monitor_probe_duration_seconds", "icmp")
+	probes := r.metric("understudy_monitor_probe_duration_seconds", "icmp")
 	if err := r.waitMetric(ctx, "understudy_monitor_probe_duration_seconds", "icmp", func(v float64) bool { return v >= probes+5 }); err != nil {
 		t.Fatalf("the monitor stopped probing: %v", err)
+	}
+	if got := r.metric("understudy_monitor_probe_failures_total", icmp) + r.metric("understudy_monitor_probe_failures_total", service); got < 1 {
+		t.Fatalf("the monitor counted %v failed probes of the primary, want at least 1: the test proves nothing", got)
 	}
 	for target, v := range lowest() {
 		if v != 1 {
@@ -79,6 +72,87 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 	if err != nil || len(addrs) != 1 || addrs[0] != s.Address {
 		t.Errorf("%s = %v (%v), want the primary %s", s.FQDN, addrs, err, s.Address)
 	}
+}
+
+// blip drops the host's traffic to one address until the first probe of it
+// fails.
+type blip struct {
+	addr    string
+	rule    []string // iptables rule spec, chain first
+	mu      sync.RWMutex
+	armed   atomic.Bool
+	once    sync.Once
+	removed chan struct{}
+	err     error
+}
+
+func newBlip(t *testing.T, w *world, addr string) *blip {
+	b := &blip{addr: addr, removed: make(chan struct{}),
+		rule: []string{"OUTPUT", "-d", addr, "-m", "comment", "--comment", "understudy-e2e-blip", "-j", "DROP"}}
+	t.Cleanup(func() {
+		b.remove()
+		if b.err != nil {
+			t.Errorf("remove the blip's rule: %v", b.err)
+		}
+	})
+	return b
+}
+
+// inject arms the probes, then adds the rule.
+func (b *blip) inject(ctx context.Context, t *testing.T) {
+	t.Helper()
+	b.armed.Store(true)
+	if out, err := exec.CommandContext(ctx, "iptables", append([]string{"-w", "-I"}, b.rule...)...).CombinedOutput(); err != nil {
+		t.Fatalf("iptables -I %v: %v: %s", b.rule, err, out)
+	}
+}
+
+// remove deletes the rule once (a missing rule is fine).
+func (b *blip) remove() {
+	b.once.Do(func() {
+		out, err := exec.Command("iptables", append([]string{"-w", "-D"}, b.rule...)...).CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "Bad rule") && !strings.Contains(string(out), "exist") {
+			b.err = fmt.Errorf("iptables -D: %w: %s", err, out)
+		}
+		close(b.removed)
+	})
+}
+
+// probers are the monitor's real probes, wrapped: a probe of the blip's
+// address waits while the rule is being removed, and the first one that
+// fails once armed removes it before it returns.
+func (b *blip) probers(t *testing.T, w *world) map[monitor.Kind]monitor.ProbeFunc {
+	pinger, err := icmp.New()
+	if err != nil {
+		labtest.Skip(t, "the monitor's probes need a raw ICMP socket (root): %v", err)
+	}
+	t.Cleanup(func() { pinger.Close() })
+	hv := monitor.HypervisorFuncs{
+		StateFunc: func(ctx context.Context, instance string) (bool, error) {
+			st, err := w.hostA.State(ctx, instance)
+			return st.Running, err
+		},
+		CheckAPIFunc: func(ctx context.Context) error { _, err := w.hostA.ServerInfo(ctx); return err },
+	}
+	probes := monitor.Probers(monitor.Deps{Pinger: pinger, Hypervisors: map[string]monitor.Hypervisor{"host-a": hv}})
+	out := map[monitor.Kind]monitor.ProbeFunc{}
+	for kind, probe := range probes {
+		out[kind] = func(ctx context.Context, tg monitor.Target) error {
+			if tg.Address != b.addr {
+				return probe(ctx, tg)
+			}
+			b.mu.RLock()
+			err := probe(ctx, tg)
+			b.mu.RUnlock()
+			if err != nil && b.armed.CompareAndSwap(true, false) {
+				b.mu.Lock() // no new probe of the primary until the rule is gone
+				b.remove()
+				b.mu.Unlock()
+			}
+			return err
+		}
+	}
+	return out
 }
 
 // watchLowest samples the up gauge of targets every 10ms until ctx ends or
