@@ -53,7 +53,9 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 	if err := r.waitMetric(ctx, "understudy_monitor_probe_duration_seconds", "icmp", func(v float64) bool { return v >= probes+5 }); err != nil {
 		t.Fatalf("the monitor stopped probing: %v", err)
 	}
-	failed := func(target string) float64 { return max(r.metric("understudy_monitor_probe_failures_total", target), 0) } // -1: none yet
+	failed := func(target string) float64 {
+		return max(r.metric("understudy_monitor_probe_failures_total", target), 0)
+	} // -1: none yet
 	if got := failed(icmp) + failed(service); got < 1 {
 		t.Fatalf("the monitor counted %v failed probes of the primary, want at least 1: the test proves nothing", got)
 	}
