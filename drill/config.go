@@ -42,8 +42,32 @@ type Config struct {
 	Restore bool
 	// RestoreTimeout bounds the restore (default 90s).
 	RestoreTimeout time.Duration
+	// RestoreSettle is how long the restarted primary must answer every
+	// check in a row before the restore asks the monitor to reset the
+	// service (default 2s): a primary that answers once and then stalls
+	// for a moment, as a container just started can, would be failed over
+	// again by the monitor right after the reset.
+	RestoreSettle time.Duration
 	// Lab is the inventory's `lab: true`; Yes the operator's --yes.
 	Lab, Yes bool
+	// Neighbours are the other services whose primaries run on the drilled
+	// primary's hypervisor. A host-down fault fails them over too, and
+	// --restore brings every one of them home, not only Service.
+	Neighbours []Neighbour
+}
+
+// Neighbour is another service on the drilled primary's hypervisor, with
+// what --restore needs to bring it home.
+type Neighbour struct {
+	// Service is its name, FQDN its DNS name.
+	Service, FQDN string
+	// Primary is its primary instance and address, Port its TCP port.
+	Primary Target
+	Port    int
+	// CheckPath, ExpectStatus and TCPCheck are its check, as in Config.
+	CheckPath    string
+	ExpectStatus int
+	TCPCheck     bool
 }
 
 func (c Config) withDefaults() Config {
@@ -74,6 +98,9 @@ func (c Config) withDefaults() Config {
 	if c.RestoreTimeout <= 0 {
 		c.RestoreTimeout = 90 * time.Second
 	}
+	if c.RestoreSettle <= 0 {
+		c.RestoreSettle = 2 * time.Second
+	}
 	return c
 }
 
@@ -86,6 +113,23 @@ func (c Config) loadConfig() LoadConfig {
 		l.MaxDuration = c.Warmup + c.Timeout + c.Tail + 10*time.Second
 	}
 	return l
+}
+
+// touched returns the configurations of every service the fault fails
+// over: the drilled one first, then, for a host-down, its neighbours.
+func (c Config) touched() []Config {
+	out := []Config{c}
+	if c.Kind != HostDown {
+		return out
+	}
+	for _, n := range c.Neighbours {
+		o := c
+		o.Service, o.FQDN, o.Primary, o.Port = n.Service, n.FQDN, n.Primary, n.Port
+		o.CheckPath, o.ExpectStatus, o.TCPCheck = n.CheckPath, n.ExpectStatus, n.TCPCheck
+		o.Neighbours = nil
+		out = append(out, o.withDefaults())
+	}
+	return out
 }
 
 // primaryURL is the primary's check URL.

@@ -8,8 +8,10 @@
 // injection of one Fault, a watch of the monitor's incident until every
 // client path is served by the new backend (or a time bound), the removal of
 // the fault (always: on success, on error and when ctx ends), and optionally
-// a return of the service to its primary. The Result carries the phase times
-// in milliseconds from the injection, the requests per path and a verdict; it
+// a return to their primaries of every service the fault touched (for a
+// host-down, the neighbours on the same hypervisor too). The Result carries
+// the phase times in milliseconds from the injection, the requests per path,
+// every failed request labelled with when and why it failed, and a verdict; it
 // renders as a text report with an ASCII timeline, as JSON and as an SVG
 // chart, and is appended to a history file whose trend flags regressions.
 //

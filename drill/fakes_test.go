@@ -35,11 +35,23 @@ type fakeWorld struct {
 	// falseAlarm makes the monitor open and close an incident (a
 	// disagreement) between the preflight and the injection.
 	falseAlarm bool
-	damped     time.Time
-	calls      int
-	seq        int
-	resets     int
-	fault      *fakeFault
+	// earlyDisagree makes the first incident of the fault end in a
+	// disagreement (the agent still reached the primary); the next one
+	// recovers.
+	earlyDisagree bool
+	damped        time.Time
+	// stall makes the primary, once the fault is removed, answer one
+	// request and then fail the next stall ones (a container just started
+	// that stalls for a moment); stalledAt is its last failure.
+	stall     int
+	stalledAt time.Time
+	resetAt   time.Time
+	// answeredAfter: the primary answered once after the fault's removal.
+	answeredAfter bool
+	calls         int
+	seq           int
+	resets        int
+	fault         *fakeFault
 }
 
 func newFakeWorld(t *testing.T) *fakeWorld {
@@ -62,9 +74,16 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 	}
 	serve(t, lp, http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		w.mu.Lock()
-		broken := w.broken
+		broken, stalling := w.broken, w.fault.removed > 0 && w.stall > 0 && w.answeredAfter
+		if w.fault.removed > 0 && !broken {
+			w.answeredAfter = true
+		}
+		if stalling {
+			w.stall--
+			w.stalledAt = time.Now()
+		}
 		w.mu.Unlock()
-		if broken {
+		if broken || stalling {
 			http.Error(rw, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -110,6 +129,7 @@ func (w *fakeWorld) config() Config {
 		Kind:    VMStop, Via: ViaBoth, Clients: 2, ProxyAddr: w.proxy,
 		Warmup: 100 * time.Millisecond, Tail: 100 * time.Millisecond, Poll: 10 * time.Millisecond,
 		Timeout: 20 * time.Second, Load: LoadConfig{Pause: 5 * time.Millisecond}, Lab: true,
+		RestoreSettle: 30 * time.Millisecond,
 	}
 }
 
@@ -146,6 +166,14 @@ func (w *fakeWorld) Service(_ context.Context, name string) (ServiceStatus, erro
 		w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Result: "disagreement", Source: "monitor",
 			Opened: time.Now().Add(-300 * time.Millisecond), Phases: []PhaseStatus{{Phase: "detected", At: time.Now()}}}
 	}
+	if w.broken && w.earlyDisagree {
+		w.earlyDisagree = false
+		w.seq++
+		now := time.Now()
+		w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Result: "disagreement", Source: "proxy", Opened: now,
+			Phases: []PhaseStatus{{Phase: "detected", At: now}, {Phase: "disagreed", At: now}}}
+		return ServiceStatus{Service: "web", State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, Incidents: w.seq}, nil
+	}
 	if w.broken && !w.noFail && w.state == "primary" {
 		now := time.Now()
 		if w.openedAt.IsZero() {
@@ -175,6 +203,7 @@ func (w *fakeWorld) Reset(_ context.Context, name, _ string) error {
 	}
 	w.state, w.flipped = "primary", false
 	w.resets++
+	w.resetAt = time.Now()
 	return nil
 }
 

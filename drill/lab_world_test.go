@@ -31,7 +31,8 @@ import (
 // from the agent pool 10.200.1.140-149.
 const (
 	labPrefix   = "t-drill-"
-	labBase     = 170
+	labBase     = 170 // TestIntegrationDrill: .170-.174
+	labBaseB2B  = 175 // TestIntegrationDrillBackToBack: .175-.176
 	labPool     = "10.200.1.140-10.200.1.149"
 	labSetup    = 2 * time.Minute
 	labStepWait = 50 * time.Millisecond
@@ -55,15 +56,18 @@ type labWorld struct {
 	agentURL string
 	monitor  string // http://127.0.0.1:PORT
 	proxy    string // 127.0.0.1:PORT
-	services []labSvc
-	invPath  string
-	log      *slog.Logger
+	// proxyHold is the longest the proxy holds one request (the same for
+	// every service of the world).
+	proxyHold time.Duration
+	services  []labSvc
+	invPath   string
+	log       *slog.Logger
 }
 
 // newLabWorld builds a primary, a DNS record and a standby container per
-// service (suffix → mode), then runs agent, monitor and proxy until the test
-// ends.
-func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
+// service (suffix → mode), with primaries from 10.200.0.base on, then runs
+// agent, monitor and proxy until the test ends.
+func newLabWorld(t *testing.T, base int, suffixes []string, modes []string) *labWorld {
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
 	defer cancel()
@@ -73,7 +77,7 @@ func newLabWorld(t *testing.T, suffixes []string, modes []string) *labWorld {
 	for i, suffix := range suffixes {
 		name := labPrefix + suffix
 		s := labSvc{Name: name, Mode: modes[i], VM: name + "-vm",
-			Address: fmt.Sprintf("10.200.0.%d", labBase+i), FQDN: name + "." + lab.Zone}
+			Address: fmt.Sprintf("10.200.0.%d", base+i), FQDN: name + "." + lab.Zone}
 		w.services = append(w.services, s)
 		w.startPrimary(ctx, s)
 		w.pointDNS(ctx, s)
@@ -229,7 +233,12 @@ func (w *labWorld) startProxy(ctx context.Context) {
 		w.t.Fatalf("icmp pinger (root needed): %v", err)
 	}
 	w.t.Cleanup(func() { pinger.Close() })
-	p, err := proxy.New(proxy.FromInventory(w.inventory()), proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy")})
+	pcfg := proxy.FromInventory(w.inventory())
+	w.proxyHold = proxy.DefaultHold
+	if len(pcfg.Services) > 0 && pcfg.Services[0].Hold > 0 {
+		w.proxyHold = pcfg.Services[0].Hold
+	}
+	p, err := proxy.New(pcfg, proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy")})
 	if err != nil {
 		w.t.Fatalf("proxy: %v", err)
 	}

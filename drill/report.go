@@ -96,4 +96,9 @@ func writeRequests(b *strings.Builder, r *Result) {
 		}
 		fmt.Fprintf(b, "%-8s %7d %7d %11d %11d\n", path, c.OK, c.Failed, fresh, slowest.Milliseconds())
 	}
+	for _, path := range r.Via.Paths() {
+		if sum := failureSummary(r.Failures, path); sum != "" {
+			fmt.Fprintf(b, "failed via %s: %s\n", path, sum)
+		}
+	}
 }

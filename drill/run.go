@@ -101,6 +101,7 @@ type run struct {
 	// warmupNote says what happened during the warm-up, if anything.
 	warmupNote string
 	incident   *IncidentStatus
+	early      map[string]bool // incidents that ended without a recovery during the fault
 }
 
 // removeFault removes the fault once, on a context that outlives ctx.
@@ -130,12 +131,18 @@ func (r *run) wait(ctx context.Context, t0 time.Time) {
 	paths := r.cfg.Via.Paths()
 	for {
 		if inc := r.poll(ctx); inc != nil {
-			closed := !inc.Open || inc.Stuck != ""
-			if closed && inc.Result != "recovered" {
-				r.log.Warn("the incident ended without a recovery", "id", inc.ID, "result", inc.Result, "stuck", inc.Stuck)
+			switch {
+			case inc.Stuck != "":
+				r.log.Warn("the incident is stuck", "id", inc.ID, "stuck", inc.Stuck)
 				return
-			}
-			if closed && r.w.served(paths, r.base.body != "") {
+			case !inc.Open && inc.Result != "recovered":
+				// An incident that ended without a failover (the agent still
+				// reached the primary while the fault was coming into place)
+				// is not the drill's end: the monitor opens another one while
+				// the fault lasts. Stopping here removed the fault under the
+				// next incident, which then never fenced nor activated.
+				r.endedEarly(inc)
+			case !inc.Open && r.w.served(paths, r.base.body != ""):
 				return
 			}
 		}
@@ -148,6 +155,21 @@ func (r *run) wait(ctx context.Context, t0 time.Time) {
 		case <-time.After(r.cfg.Poll):
 		}
 	}
+}
+
+// endedEarly notes, once per incident, one that ended without a recovery
+// while the drill waits for the next.
+func (r *run) endedEarly(inc *IncidentStatus) {
+	if r.early == nil {
+		r.early = map[string]bool{}
+	}
+	if r.early[inc.ID] {
+		return
+	}
+	r.early[inc.ID] = true
+	note := fmt.Sprintf("incident %s ended with %q during the fault (%s); waited for the next one", inc.ID, orDash(inc.Result, "no result"), inc.Reason)
+	r.res.Notes = append(r.res.Notes, note)
+	r.log.Warn("an incident ended without a recovery; waiting for the next", "id", inc.ID, "result", inc.Result)
 }
 
 // poll reads the monitor's view and keeps this drill's incident.

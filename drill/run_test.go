@@ -154,3 +154,23 @@ func TestRunIgnoresWarmupFalseAlarm(t *testing.T) {
 		t.Errorf("notes %v do not mention the false alarm", res.Notes)
 	}
 }
+
+// TestRunWaitsPastAnEarlyDisagreement: the first incident of the fault ends
+// in a disagreement (the proxy's probe missed while the agent still reached
+// the primary); the drill waits for the monitor's next incident instead of
+// giving up and removing the fault under it (issue 13: "web did not
+// recover", phases stopping at confirmed).
+func TestRunWaitsPastAnEarlyDisagreement(t *testing.T) {
+	w := newFakeWorld(t)
+	w.earlyDisagree = true
+	res, err := Run(context.Background(), w.config(), w.deps())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Verdict != Recovered || res.Incident != "web-2" || res.IncidentResult != "recovered" {
+		t.Errorf("verdict %s, incident %s %s, notes %v; want recovered by web-2", res.Verdict, res.Incident, res.IncidentResult, res.Notes)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), `incident web-1 ended with "disagreement"`) {
+		t.Errorf("notes %v do not say web-1 ended in a disagreement", res.Notes)
+	}
+}

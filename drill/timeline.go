@@ -88,6 +88,19 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 			first[s.Path] = done
 		}
 	}
+	res.Failures = classify(t0, tl.samples, first, tl.primary)
+	for _, f := range res.Failures {
+		c := &res.Requests.DNS
+		if f.Path == PathProxy {
+			c = &res.Requests.Proxy
+		}
+		switch f.When {
+		case FailedBefore:
+			c.FailedBefore++
+		case FailedAfter:
+			c.FailedAfterRecovery++
+		}
+	}
 	p.FirstSuccessDNS = ms(t0, first[PathDNS])
 	p.FirstSuccessProxy = ms(t0, first[PathProxy])
 	res.Samples = tl.samples

@@ -107,6 +107,10 @@ type Result struct {
 	Notes []string `json:"notes,omitempty"`
 	// Restored is true when --restore returned the service to its primary.
 	Restored bool `json:"restored,omitempty"`
+	// Failures are the failed requests, each labelled with when it
+	// happened (before the injection, during the outage, after its path
+	// recovered) and its kind of error.
+	Failures []Failure `json:"failures,omitempty"`
 
 	// Samples are every request of the load generator; not part of the JSON.
 	Samples []Sample `json:"-"`
@@ -140,10 +144,15 @@ type Phases struct {
 	FaultRemoved *int64 `json:"fault_removed"`
 }
 
-// PathCount is the requests of one path.
+// PathCount is the requests of one path. Failed counts them all; the
+// other two are the part of Failed that the outage did not cause: requests
+// that ended before the injection, and requests that started after the path
+// was first served by the new backend (see Result.Failures for each).
 type PathCount struct {
-	OK     int `json:"ok"`
-	Failed int `json:"failed"`
+	OK                  int `json:"ok"`
+	Failed              int `json:"failed"`
+	FailedBefore        int `json:"failed_before_injection"`
+	FailedAfterRecovery int `json:"failed_after_recovery"`
 }
 
 // Requests counts the load generator's requests per path, over the whole

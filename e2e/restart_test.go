@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/standby"
 )
 
 // countingDNS counts the replaces that changed a record.
@@ -27,26 +29,53 @@ func (c *countingDNS) Replace(ctx context.Context, name string, addrs, expect []
 	return err
 }
 
-// TestIntegrationRestartMidIncident stops the monitor right after the
-// activation of a cold service started, starts a new one on the same state
+// withheldAgent is a standby agent client whose first activation reaches
+// the agent, which does it, but whose answer never reaches the monitor: the
+// call reports on answered and then waits until the monitor stops. The
+// kill point is an event, not a guess at how long a cold start takes.
+type withheldAgent struct {
+	controller.Agent
+	once     sync.Once
+	answered chan<- error
+}
+
+func (a *withheldAgent) Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error) {
+	first := false
+	a.once.Do(func() { first = true })
+	if !first {
+		return a.Agent.Activate(ctx, epoch, name)
+	}
+	_, err := a.Agent.Activate(ctx, epoch, name)
+	a.answered <- err
+	<-ctx.Done() // the monitor stops before it hears the answer
+	return standby.Activation{}, ctx.Err()
+}
+
+// TestIntegrationRestartMidIncident stops the monitor in the activation
+// step of a cold service, after the agent started the container but before
+// the monitor heard the answer, starts a new one on the same state
 // directory, and checks that the incident completes exactly once.
 func TestIntegrationRestartMidIncident(t *testing.T) {
 	w := newWorld(t, 162, map[string]string{"restart": "cold"})
 	s := w.services[0]
 	dns := &countingDNS{DNS: &controller.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}
 
-	activating := make(chan recover.Record, 1)
-	var once sync.Once
-	hook := func(rec recover.Record) {
-		inc := rec.Incident
-		if inc == nil || !inc.Open() || inc.Current >= len(inc.Steps) {
-			return
+	answered := make(chan error, 1)
+	agents := func(sb inventory.Standby, files controller.TLSFiles) (controller.Agent, error) {
+		cfg, err := standby.ClientTLSConfig(files.CA, files.Cert, files.Key)
+		if err != nil {
+			return nil, err
 		}
-		if st := inc.Steps[inc.Current]; st.Kind == playbooks.Activate && st.Status == recover.StatusRunning {
-			once.Do(func() { activating <- rec })
-		}
+		return &withheldAgent{Agent: standby.NewClient(sb.Agent, cfg), answered: answered}, nil
 	}
-	first := w.startController(controller.Options{DNS: dns, OnSave: hook})
+	var mu sync.Mutex
+	var last recover.Record // the first monitor's last saved record
+	keep := func(rec recover.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		last = rec
+	}
+	first := w.startController(controller.Options{DNS: dns, Agents: agents, OnSave: keep})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	first.waitPrepared(ctx, t, s.Name)
@@ -56,18 +85,23 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	var killed recover.Record
 	select {
-	case killed = <-activating:
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("the agent's first activation: %v", err)
+		}
 	case <-ctx.Done():
-		t.Fatalf("activation never started: %v", ctx.Err())
+		t.Fatalf("activation never reached the agent: %v", ctx.Err())
 	}
-	// Let the activate request reach the agent (a cold start takes ~200ms
-	// here), so the monitor dies while the agent is starting the container.
-	time.Sleep(50 * time.Millisecond)
 	first.stop(t)
 	if dns.flips.Load() != 0 {
-		t.Fatalf("the first monitor flipped DNS %d times before it was stopped; the kill came too late to test a resume", dns.flips.Load())
+		t.Fatalf("the first monitor flipped DNS %d times without the activation's answer", dns.flips.Load())
+	}
+	mu.Lock()
+	killed := last
+	mu.Unlock()
+	if inc := killed.Incident; inc == nil || !inc.Open() || inc.Steps[inc.Current].Kind != playbooks.Activate {
+		t.Fatalf("the stopped monitor left %+v, want an open incident in its activate step", inc)
 	}
 	t.Logf("stopped the monitor during %s of incident %s", killed.Incident.Steps[killed.Incident.Current].Kind, killed.Incident.ID)
 

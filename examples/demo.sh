@@ -17,12 +17,20 @@
 #
 #   bash examples/demo.sh                 # or: make demo
 #   DEMO_INJECT=vm-freeze bash examples/demo.sh
+#   bash examples/demo.sh stop            # or: make demo-stop; make test does it
+#
+# `stop` stops every daemon a demo started (by their pid files) and says
+# which: the lab tests cannot run beside the demo's monitors, which would
+# fail web and api over when a test takes host-a's bridge down.
 #
 # Environment: UNDERSTUDY_LAB_DIR (default /var/lib/understudy-lab),
 # UNDERSTUDY_BIN (a prebuilt binary instead of building bin/understudy),
 # DEMO_INJECT (default vm-stop), DEMO_LOAD (default 10), DEMO_OUT (default
-# $LAB_DIR/demo), DEMO_LAB_UP=0 (skip `lab.sh up` when the lab is known up). Lab-changing steps hold /tmp/understudy-lab.lock (the lock
-# the lab tests take) only while they run.
+# $LAB_DIR/demo), DEMO_LAB_UP=0 (skip `lab.sh up` when the lab is known up),
+# UNDERSTUDY_LAB_LOCKED=1 (the caller already holds the lab lock, e.g.
+# `flock /tmp/understudy-lab.lock env UNDERSTUDY_LAB_LOCKED=1 bash
+# examples/demo.sh`). Otherwise lab-changing steps hold
+# /tmp/understudy-lab.lock (the lock the lab tests take) only while they run.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +67,61 @@ die() {
 }
 
 [ "$(id -u)" = 0 ] || die "run as root (the lab needs LXD, BIND, iptables and raw ICMP)"
+
+# stop_daemon NAME: stops a daemon a previous demo started, by its pid file,
+# only if that pid still runs understudy.
+stop_daemon() {
+	local pidf=$DEMO/$1.pid pid
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	# grep reads the file itself: `tr | grep -q` under pipefail fails when
+	# grep exits before tr has written everything, and the daemon stayed.
+	if kill -0 "$pid" 2>/dev/null && grep -qa understudy "/proc/$pid/cmdline" 2>/dev/null; then
+		STOPPED+=("$1")
+		kill -TERM "$pid" 2>/dev/null || true # it may have ended meanwhile
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+	fi
+	rm -f "$pidf"
+}
+
+# stop_all: stops every daemon of a demo and says which ran.
+STOPPED=()
+stop_all() {
+	local d
+	STOPPED=()
+	for d in "${DAEMONS[@]}"; do stop_daemon "$d"; done
+	if [ ${#STOPPED[@]} -gt 0 ]; then
+		echo "demo: stopped the daemons of the demo (${STOPPED[*]}); make demo starts them again"
+	fi
+}
+
+# take_lock FD: waits for the lab lock on FD, unless the caller holds it.
+take_lock() {
+	[ "${UNDERSTUDY_LAB_LOCKED:-0}" = 1 ] && return 0
+	flock -w 900 "$1" || die "waited 15 minutes for $LOCK"
+}
+
+# locked CMD...: runs CMD holding the lab lock, unless the caller holds it.
+locked() {
+	if [ "${UNDERSTUDY_LAB_LOCKED:-0}" = 1 ]; then
+		"$@"
+	else
+		flock -w 900 "$LOCK" "$@"
+	fi
+}
+
+case ${1:-} in
+stop)
+	stop_all
+	exit 0
+	;;
+"") ;;
+*) die "usage: demo.sh [stop]" ;;
+esac
 command -v curl >/dev/null || apt-get install -y --no-install-recommends curl >/dev/null
 
 if [ "${DEMO_LAB_UP:-1}" != 0 ]; then
@@ -74,23 +137,6 @@ fi
 "$BIN" drill -h >/dev/null 2>&1 || die "$BIN has no drill command"
 "$BIN" validate -f "$INV"
 mkdir -p "$DEMO" "$OUT"
-
-# stop_daemon NAME: stops a daemon a previous demo started, by its pid file,
-# only if that pid still runs understudy.
-stop_daemon() {
-	local pidf=$DEMO/$1.pid pid
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf")
-	if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q understudy; then
-		kill -TERM "$pid"
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-	fi
-	rm -f "$pidf"
-}
 
 # start_daemon NAME ARGS...: runs the binary in the background, detached,
 # with its log and pid under $DEMO. It must not inherit fd 9, the lab lock:
@@ -156,8 +202,8 @@ reset_service() {
 
 step "daemons: stop those of an earlier demo, put web and api back on their primaries, start agent, monitor and proxy"
 (
-	flock -w 900 9 || die "waited 15 minutes for $LOCK"
-	for d in "${DAEMONS[@]}"; do stop_daemon "$d"; done
+	take_lock 9
+	stop_all
 	# A fresh start for the demo's services: the lab's flap damping (3 moves
 	# an hour) would refuse the failovers of a third demo within the hour, so
 	# the monitor's state goes (the drill history drills.jsonl stays), and
@@ -201,7 +247,7 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 drill() {
 	local name=$1 base=$OUT/$1-$INJECT rc=0
 	step "drill $name: $INJECT, $LOAD clients through DNS and through the proxy"
-	flock -w 900 "$LOCK" "$BIN" drill -f "$INV" --service "$name" --inject "$INJECT" --load "$LOAD" --via both \
+	locked "$BIN" drill -f "$INV" --service "$name" --inject "$INJECT" --load "$LOAD" --via both \
 		--json "$base.json" --svg "$base.svg" --restore --wait 60s >"$base.txt" || rc=$?
 	cat "$base.txt"
 	echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
@@ -229,7 +275,7 @@ echo "   $old led; $new leads $(((${EPOCHREALTIME/./} - t0) / 1000)) ms after th
 step "drill web again, under the new leader (asked through ${survivor})"
 base=$OUT/web-$INJECT-after-takeover
 rc=0
-flock -w 900 "$LOCK" "$BIN" drill -f "$INV" --service web --inject "$INJECT" --load "$LOAD" --via both \
+locked "$BIN" drill -f "$INV" --service web --inject "$INJECT" --load "$LOAD" --via both \
 	--monitor "https://127.0.0.1:${API[$survivor]}" --json "$base.json" --svg "$base.svg" --restore --wait 60s >"$base.txt" || rc=$?
 cat "$base.txt"
 echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
@@ -257,7 +303,7 @@ proxy_client() {
 # web_is STATE: the monitor reports web in STATE.
 web_is() { [ "$("$BIN" status -f "$INV" | awk '$1 == "web" { print $2 }')" = "$1" ]; }
 (
-	flock -w 900 9 || die "waited 15 minutes for $LOCK"
+	take_lock 9
 	curl -s "${MTLS[@]}" -o /dev/null --max-time 30 -X POST -H 'Content-Type: application/json' -d '{"reason": "make demo: a migration"}' \
 		"https://127.0.0.1:${API[mon-a]}/v1/services/web/failover"
 	wait_for "web on the standby" web_is on-standby

@@ -172,29 +172,44 @@ func TestMoveHoldRetriesRequestCutByTheStop(t *testing.T) {
 	}
 }
 
-// TestMoveHoldBounds: a move hold is bounded like any hold. A request
-// waits at most its service's hold, then gets 503 with Retry-After; past
-// the queue bound it gets 503 at once.
+// TestMoveHoldBounds: a move hold is bounded like any hold. Past the queue
+// bound a request gets 503 at once, with Retry-After of the hold; a held
+// request waits at most its service's hold, then gets 503 with Retry-After.
+// Each part waits for events only: the queue part holds for a minute and
+// ends the hold itself, so no request can time out under it on a slow
+// machine; the hold part has one request and nothing to race with.
 func TestMoveHoldBounds(t *testing.T) {
 	a := newBackendServer(t, 2, 0, "standby", nil)
-	r := newRig(t, a.port, func(c *Config) {
-		c.Services[0].Hold = 300 * time.Millisecond
-		c.Queue = 1
-	}, moving(place(a.addr, 1)))
-	waitFor(t, "the hold", func() bool { return r.placementHeld() == 1 })
-
-	first := r.asyncGet("web.test")
-	waitFor(t, "a held request", func() bool { return r.held() == 1 })
-	status, body, hdr := r.get(t, "web.test")
-	if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") != "1" {
-		t.Errorf("past the queue: %d %q Retry-After %q, want 503 with Retry-After 1", status, body, hdr.Get("Retry-After"))
-	}
-	if got := <-first; !strings.HasPrefix(got, "503 ") {
-		t.Errorf("held past its hold: %q, want 503", got)
-	}
-	if r.outcomes(OutcomeQueueFull) != 1 || r.outcomes(OutcomeHoldTimeout) != 1 {
-		t.Errorf("outcomes queue_full %v hold_timeout %v, want 1 each", r.outcomes(OutcomeQueueFull), r.outcomes(OutcomeHoldTimeout))
-	}
+	t.Run("queue", func(t *testing.T) {
+		r := newRig(t, a.port, func(c *Config) {
+			c.Services[0].Hold = time.Minute
+			c.Queue = 1
+		}, moving(place(a.addr, 1)))
+		waitFor(t, "the hold", func() bool { return r.placementHeld() == 1 })
+		first := r.asyncGet("web.test")
+		waitFor(t, "a held request", func() bool { return r.held() == 1 })
+		status, body, hdr := r.get(t, "web.test")
+		if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") != "60" {
+			t.Errorf("past the queue: %d %q Retry-After %q, want 503 with Retry-After 60 (the hold)", status, body, hdr.Get("Retry-After"))
+		}
+		r.mon.publish(place(a.addr, 1)) // the move ends: the held request goes on
+		if got := <-first; got != "200 standby" {
+			t.Errorf("the held request after the hold ended: %q, want 200 standby", got)
+		}
+		if r.outcomes(OutcomeQueueFull) != 1 || r.outcomes(OutcomeHoldTimeout) != 0 {
+			t.Errorf("outcomes queue_full %v hold_timeout %v, want 1 and 0", r.outcomes(OutcomeQueueFull), r.outcomes(OutcomeHoldTimeout))
+		}
+	})
+	t.Run("hold", func(t *testing.T) {
+		r := newRig(t, a.port, func(c *Config) { c.Services[0].Hold = 50 * time.Millisecond }, moving(place(a.addr, 1)))
+		waitFor(t, "the hold", func() bool { return r.placementHeld() == 1 })
+		if got := <-r.asyncGet("web.test"); !strings.HasPrefix(got, "503 ") {
+			t.Errorf("held past its hold: %q, want 503", got)
+		}
+		if r.outcomes(OutcomeHoldTimeout) != 1 || r.outcomes(OutcomeQueueFull) != 0 {
+			t.Errorf("outcomes hold_timeout %v queue_full %v, want 1 and 0", r.outcomes(OutcomeHoldTimeout), r.outcomes(OutcomeQueueFull))
+		}
+	})
 }
 
 // TestMoveHoldExpires: a placement held longer than HeldMax (a monitor

@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -142,6 +141,24 @@ func TestActivateColdWarmRestore(t *testing.T) {
 	}
 }
 
+// joinedCtx is a caller's context that reports when the caller first waits
+// on it. Activate first asks for Done in the select that waits for the
+// shared flight, after it joined it: so every caller whose Done was asked
+// for has joined.
+type joinedCtx struct {
+	context.Context
+	once   sync.Once
+	joined chan<- struct{}
+}
+
+func (c *joinedCtx) Done() <-chan struct{} {
+	c.once.Do(func() { c.joined <- struct{}{} })
+	return c.Context.Done()
+}
+
+// TestActivateCoalesces: concurrent activations of one service share one
+// start and its result. The start is held until every caller has joined the
+// flight (an event each caller reports, not a time window).
 func TestActivateCoalesces(t *testing.T) {
 	env := newTestEnv(t, nil)
 	env.prepare(t, env.spec("coal", ModeCold))
@@ -152,18 +169,17 @@ func TestActivateCoalesces(t *testing.T) {
 	const n = 20
 	results := make([]Activation, n)
 	errs := make([]error, n)
-	var entered atomic.Int32
+	joined := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			entered.Add(1)
-			results[i], errs[i] = env.agent.Activate(t.Context(), 1, "coal")
+			ctx := &joinedCtx{Context: t.Context(), joined: joined}
+			results[i], errs[i] = env.agent.Activate(ctx, 1, "coal")
 		})
 	}
-	for entered.Load() < n || env.rt.inStart.Load() == 0 {
-		time.Sleep(time.Millisecond)
+	for range n {
+		<-joined
 	}
-	time.Sleep(50 * time.Millisecond) // callers between entering and joining the flight
 	close(gate)
 	wg.Wait()
 	for i := range n {
@@ -179,42 +195,48 @@ func TestActivateCoalesces(t *testing.T) {
 	}
 }
 
+// TestParallelLimit: activations of different services run in parallel, up
+// to max-parallel. The starts are held until two are in flight at once (an
+// event the runtime reports), so a peak of 1 (parallel activation broken)
+// never gets there and fails; and the runtime never sees more than two.
 func TestParallelLimit(t *testing.T) {
-	env := newTestEnv(t, func(c *Config) { c.MaxParallel = 2 })
-	env.rt.startDelay = 50 * time.Millisecond
+	const limit = 2
+	env := newTestEnv(t, func(c *Config) { c.MaxParallel = limit })
 	names := []string{"p-a", "p-b", "p-c", "p-d"}
 	for _, n := range names {
 		env.prepare(t, env.spec(n, ModeCold))
 	}
+	gate := make(chan struct{})
+	entered := make(chan string, len(names))
+	env.rt.mu.Lock()
+	env.rt.startGate, env.rt.entered = gate, entered
+	env.rt.mu.Unlock()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a broken limit deadlocks: end it
+	defer cancel()
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var peak, cur int
 	for _, n := range names {
 		wg.Go(func() {
-			// Observe the semaphore from outside: it holds the in-flight activations.
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				if _, err := env.agent.Activate(t.Context(), 1, n); err != nil {
-					t.Errorf("activate %s: %v", n, err)
-				}
-			}()
-			for {
-				select {
-				case <-done:
-					return
-				case <-time.After(time.Millisecond):
-					mu.Lock()
-					cur = len(env.agent.sem)
-					peak = max(peak, cur)
-					mu.Unlock()
-				}
+			if _, err := env.agent.Activate(ctx, 1, n); err != nil {
+				t.Errorf("activate %s: %v", n, err)
 			}
 		})
 	}
+	var first []string
+	for len(first) < limit {
+		select {
+		case n := <-entered:
+			first = append(first, n)
+		case <-ctx.Done():
+			t.Fatalf("only %v started while %d activations waited: they do not run in parallel up to %d", first, len(names), limit)
+		}
+	}
+	if got := len(env.agent.sem); got != limit {
+		t.Errorf("%d activation slots taken with %d starts in flight, want %d", got, limit, limit)
+	}
+	close(gate)
 	wg.Wait()
-	if peak > 2 || peak == 0 {
-		t.Errorf("peak parallel activations = %d, want 1..2", peak)
+	if peak := env.rt.peakStart.Load(); peak != limit {
+		t.Errorf("peak parallel starts = %d, want %d (max-parallel)", peak, limit)
 	}
 	for _, n := range names {
 		if _, running, _ := env.rt.status(n); !running {

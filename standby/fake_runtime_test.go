@@ -27,8 +27,12 @@ type fakeRuntime struct {
 	// stateful is set by SetStateful; like the lxd adapter, stateful
 	// snapshots and restores are refused without it.
 	stateful    atomic.Bool
-	snapshotErr error // returned by Snapshot when set
-	restoreErr  error // returned by Restore when set (the container is left stopped)
+	snapshotErr error        // returned by Snapshot when set
+	restoreErr  error        // returned by Restore when set (the container is left stopped)
+	peakStart   atomic.Int32 // the most Start calls in progress at once
+	// entered, when set, receives the name of every Start call as it
+	// begins (before the gate): tests wait on it instead of polling.
+	entered chan string
 }
 
 type fakeInstance struct {
@@ -73,11 +77,20 @@ func (f *fakeRuntime) Ensure(_ context.Context, spec InstanceSpec) (bool, error)
 }
 
 func (f *fakeRuntime) Start(ctx context.Context, name string) error {
-	f.inStart.Add(1)
+	n := f.inStart.Add(1)
 	defer f.inStart.Add(-1)
+	for p := f.peakStart.Load(); n > p && !f.peakStart.CompareAndSwap(p, n); p = f.peakStart.Load() {
+	}
 	f.mu.Lock()
-	delay, serr, gate := f.startDelay, f.startErr, f.startGate
+	delay, serr, gate, entered := f.startDelay, f.startErr, f.startGate, f.entered
 	f.mu.Unlock()
+	if entered != nil {
+		select {
+		case entered <- name:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if gate != nil {
 		select {
 		case <-gate:

@@ -171,12 +171,40 @@ func drillConfig(inv *inventory.Inventory, name string, kind drill.Kind, via dri
 	if inv.Proxy.Listen != "" {
 		cfg.ProxyAddr = drill.LocalAddr(inv.Proxy.Listen)
 	}
-	if h := svc.Check.HTTP; h != nil {
-		cfg.CheckPath, cfg.ExpectStatus = h.Path, h.ExpectStatus
-	} else {
-		cfg.TCPCheck = true
-	}
+	cfg.CheckPath, cfg.ExpectStatus, cfg.TCPCheck = drillCheck(svc)
+	cfg.Neighbours = drillNeighbours(inv, svc, vm.Hypervisor)
 	return cfg, nil
+}
+
+// drillCheck returns a service's check as the drill's Config has it.
+func drillCheck(svc *inventory.Service) (path string, status int, tcp bool) {
+	if h := svc.Check.HTTP; h != nil {
+		return h.Path, h.ExpectStatus, false
+	}
+	return "", 0, true
+}
+
+// drillNeighbours lists the other services whose primaries run on the
+// hypervisor hv: a host-down drill fails them over too, and --restore
+// brings them home.
+func drillNeighbours(inv *inventory.Inventory, drilled *inventory.Service, hv string) []drill.Neighbour {
+	var out []drill.Neighbour
+	for i := range inv.Services {
+		svc := &inv.Services[i]
+		vm := inv.VM(svc.VM)
+		if svc.Name == drilled.Name || vm == nil || vm.Hypervisor != hv {
+			continue
+		}
+		addr, err := netip.ParseAddr(vm.Address)
+		if err != nil {
+			continue // validate refuses it; the drill cannot restore what it cannot reach
+		}
+		n := drill.Neighbour{Service: svc.Name, FQDN: svc.FQDN, Port: svc.Port,
+			Primary: drill.Target{Instance: vm.Instance, Address: addr}}
+		n.CheckPath, n.ExpectStatus, n.TCPCheck = drillCheck(svc)
+		out = append(out, n)
+	}
+	return out
 }
 
 // drillDeps connects to the primary's hypervisor, DNS, the standby agent

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -117,32 +118,68 @@ func pkiLayout(dir string) PKI {
 	}
 }
 
-// Skip skips t with the reason, except where the lab is required (make
-// test, CI): there a missing capability (root, a lab tool) means the machine
-// was not set up, and the test fails instead of hiding it.
+// Skip skips t with the reason, except where the lab is required (see
+// Required): there a missing capability (root, a lab tool) means the
+// machine was not set up, and the test fails instead of hiding it.
 func Skip(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if required() {
-		t.Fatalf("required here, cannot run: "+format, args...)
+	if Required() {
+		t.Fatalf("required here (%s), cannot run: "+format, append([]any{requiredBecause()}, args...)...)
 	}
 	t.Skipf("skipping: "+format, args...)
 }
 
-// required reports whether missing lab pieces fail tests: under make test
-// (UNDERSTUDY_REQUIRE_LAB=1) and in CI (CI=true).
-func required() bool {
-	return os.Getenv("UNDERSTUDY_REQUIRE_LAB") == "1" || os.Getenv("CI") == "true"
+// The variables that make the lab required, in the order they are asked.
+const (
+	EnvRequireLab = "UNDERSTUDY_REQUIRE_LAB"
+	EnvCI         = "CI"
+)
+
+// Required reports whether a missing lab, or a missing lab capability,
+// fails tests instead of skipping them. The one rule: UNDERSTUDY_REQUIRE_LAB
+// decides when it is set to anything; otherwise CI decides. A variable
+// that is set counts as true unless its value is one of 0, false, no, off
+// or n (any case, surrounding blanks ignored), so CI=1, CI=true, CI=yes and
+// UNDERSTUDY_REQUIRE_LAB=TRUE all require the lab, and
+// UNDERSTUDY_REQUIRE_LAB=0 lets a CI job skip it.
+func Required() bool { return requiredBy(os.Getenv) }
+
+func requiredBy(getenv func(string) string) bool {
+	for _, name := range []string{EnvRequireLab, EnvCI} {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return !falseWord(v)
+		}
+	}
+	return false
+}
+
+// falseWord reports whether v says no.
+func falseWord(v string) bool {
+	switch strings.ToLower(v) {
+	case "0", "false", "no", "off", "n", "f":
+		return true
+	}
+	return false
+}
+
+// requiredBecause names the variable that made the lab required.
+func requiredBecause() string {
+	for _, name := range []string{EnvRequireLab, EnvCI} {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+			return name + "=" + v
+		}
+	}
+	return "no variable set"
 }
 
 // Require returns the lab when it is up. When it is not, the test is skipped
-// with the reason, or failed when UNDERSTUDY_REQUIRE_LAB=1 (make test) or
-// CI=true.
+// with the reason, or failed where the lab is required (see Required).
 func Require(t testing.TB) *Lab {
 	t.Helper()
 	lab := Layout()
 	if reason := lab.problem(); reason != "" {
-		if required() {
-			t.Fatalf("the lab is required (UNDERSTUDY_REQUIRE_LAB=1) but %s; run `make lab-up`", reason)
+		if Required() {
+			t.Fatalf("the lab is required (%s) but %s; run `make lab-up`", requiredBecause(), reason)
 		}
 		t.Skipf("skipping integration test: %s (run `make lab-up`, or `make test` which does it)", reason)
 	}
