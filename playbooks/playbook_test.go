@@ -82,11 +82,11 @@ func TestParseErrors(t *testing.T) {
 		{"exec without command", "- step: activate\n- step: exec\n", []string{`t.yaml:2:3: steps[1].command: exec needs a non-empty command`}},
 		{"wait without duration", "- step: activate\n- step: wait\n", []string{`t.yaml:2:3: steps[1].duration: wait needs a positive duration`}},
 		{"bad url", "- step: activate\n- step: notify\n  url: ftp://x\n", []string{`t.yaml:3:8: steps[1].url: want an http or https URL, got "ftp://x"`}},
-		{"no activate", "- step: fence\n", []string{`t.yaml:1:1: steps: no activate step: a playbook must activate the standby`}},
-		{"confirm not first", "- step: activate\n- step: confirm\n", []string{`t.yaml:2:3: steps[1]: confirm must be the first step`}},
-		{"dns before activate", "- step: dns-replace\n- step: activate\n", []string{`t.yaml:1:3: steps[0]: dns-replace must come after activate`}},
-		{"fence after activate", "- step: activate\n- step: fence\n", []string{`t.yaml:2:3: steps[1]: fence must come before activate`}},
-		{"two activates", "- step: activate\n- step: activate\n", []string{`t.yaml:1:1: steps: activate appears 2 times; at most once`}},
+		{"no activate", "- step: fence\n- step: wait-healthy\n", []string{`t.yaml:1:1: steps: no activate step: a playbook must activate the standby`}},
+		{"confirm not first", "- step: activate\n- step: wait-healthy\n- step: confirm\n", []string{`t.yaml:3:3: steps[2]: confirm must be the first step`}},
+		{"dns before activate", "- step: wait-healthy\n- step: dns-replace\n- step: activate\n", []string{`t.yaml:1:3: steps[0]: wait-healthy must come after activate`, `t.yaml:2:3: steps[1]: dns-replace must come after activate`}},
+		{"fence after activate", "- step: activate\n- step: fence\n- step: wait-healthy\n", []string{`t.yaml:2:3: steps[1]: fence must come before activate`}},
+		{"two activates", "- step: activate\n- step: activate\n- step: wait-healthy\n", []string{`t.yaml:1:1: steps: activate appears 2 times; at most once`}},
 		{"all errors at once", "- step: activate\n  timeout: x\n- step: nope\n", []string{
 			`t.yaml:2:12: steps[0].timeout: want a duration like 250ms or 5s, got "x"`,
 			`t.yaml:3:9: steps[1].step: unknown step "nope" (want one of confirm, fence, activate, wait-healthy, dns-replace, notify, exec, wait)`,
@@ -108,17 +108,49 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestPlaybookNeedsWaitHealthyBeforeDNSReplace: clients are never sent to an
+// address whose service check has not passed, so a playbook that omits
+// wait-healthy, or checks only after the DNS flip, is refused at parse
+// (validate) time with the position of the problem.
+func TestPlaybookNeedsWaitHealthyBeforeDNSReplace(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"omitted", "- step: activate\n- step: dns-replace\n",
+			"t.yaml:1:1: steps: no wait-healthy step: DNS must not point at a standby whose service check has not passed"},
+		{"after dns-replace", "- step: activate\n- step: dns-replace\n- step: wait-healthy\n",
+			"t.yaml:3:3: steps[2]: wait-healthy must come before dns-replace (steps[1])"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatal("Parse accepted the playbook")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n got: %s\nwant: %s", err, tt.want)
+			}
+		})
+	}
+	for _, ok := range []string{
+		"- step: activate\n- step: wait-healthy\n- step: dns-replace\n",
+		"- step: activate\n- step: wait-healthy\n- step: dns-replace\n- step: wait-healthy\n",
+	} {
+		if _, err := Parse("t.yaml", []byte(ok)); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
+		}
+	}
+}
+
 func TestForPrefersFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "p.yaml")
-	if err := os.WriteFile(path, []byte("- step: activate\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("- step: activate\n- step: wait-healthy\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pb, err := For("warm", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pb.Name != path || len(pb.Steps) != 1 {
+	if pb.Name != path || len(pb.Steps) != 2 {
 		t.Errorf("For(file) = %+v", pb)
 	}
 	pb, err = For("cold", "")

@@ -28,6 +28,7 @@ type world struct {
 	dns     *fakeDNS
 	notes   *fakeNotifier
 	execer  *fakeExecer
+	deact   *fakeDeactivator
 	store   Store
 	reg     *prometheus.Registry
 	saves   chan Record
@@ -53,7 +54,7 @@ func newWorld(t *testing.T, mutate func(*Config)) *world {
 	w := &world{
 		t: t, agent: &fakeAgent{address: standbyAddr}, fencer: &fakeFencer{}, health: &fakeHealth{},
 		dns:   &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {primaryAddr}}},
-		notes: &fakeNotifier{}, execer: &fakeExecer{}, store: NewMemStore(), service: cfg, epoch: 3,
+		notes: &fakeNotifier{}, execer: &fakeExecer{}, deact: &fakeDeactivator{}, store: NewMemStore(), service: cfg, epoch: 3,
 	}
 	w.start()
 	return w
@@ -69,7 +70,7 @@ func (w *world) start() {
 	w.exec = NewExecutor(ExecutorConfig{
 		Store: w.store,
 		Deps: Deps{Confirmer: w.agent, Activator: w.agent, Fencer: w.fencer, Health: w.health,
-			DNS: w.dns, Notifier: w.notes, Execer: w.execer},
+			DNS: w.dns, Notifier: w.notes, Execer: w.execer, Deactivator: w.deact},
 		Services:       map[string]Config{"web": w.service},
 		Epoch:          w.epoch,
 		Metrics:        NewMetrics(w.reg),
@@ -248,7 +249,7 @@ func TestExecutorDNSPreconditionStuck(t *testing.T) {
 }
 
 func TestExecutorExecHookEnvironment(t *testing.T) {
-	pb, err := playbooks.Parse("hooks", []byte("- step: activate\n- step: dns-replace\n- step: exec\n  command: [/bin/hook, x]\n"))
+	pb, err := playbooks.Parse("hooks", []byte("- step: activate\n- step: wait-healthy\n- step: dns-replace\n- step: exec\n  command: [/bin/hook, x]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +365,7 @@ func TestExecutorFlapDamping(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := w.until("damped", func(r Record) bool { return !r.DampedUntil.IsZero() })
-	if r.State != Primary || r.Incident.ID != "web-1" {
+	if r.State != Primary || r.Incident.ID != "web-2" || r.Incident.Kind != KindReset {
 		t.Errorf("state %s incident %s, want primary with no new incident", r.State, r.Incident.ID)
 	}
 	if recs := w.exec.Records(); len(recs) != 1 || recs[0].State != Primary {

@@ -151,7 +151,7 @@ func (r *runner) perform(a Action, rec Record) {
 			r.post(envelope{ev: r.runStep(a, rec)}, nil)
 		}()
 	case Alert:
-		r.log.Error("ALERT", "incident", a.Incident, "reason", a.Reason)
+		r.log.Error("ALERT", "incident", a.Incident, "kind", a.Kind, "reason", a.Reason)
 		r.steps.Add(1)
 		go func() {
 			defer r.steps.Done()
