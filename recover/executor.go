@@ -310,6 +310,22 @@ func randomJitter(d time.Duration) time.Duration {
 	return rand.N(d)
 }
 
+// drop removes a runner that stopped acting (its store fenced it) and
+// answers what is still queued for it with err. The next event for the
+// service starts a fresh runner from the last saved record.
+func (e *Executor) drop(r *runner, err error) {
+	e.mu.Lock()
+	if e.runners[r.m.rec.Service] == r {
+		delete(e.runners, r.m.rec.Service)
+	}
+	e.mu.Unlock()
+	for _, env := range r.take() {
+		if env.done != nil {
+			env.done <- err
+		}
+	}
+}
+
 // saved records the last persisted record of a service.
 func (e *Executor) saved(rec Record) {
 	e.mu.Lock()

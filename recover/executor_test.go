@@ -36,9 +36,18 @@ type world struct {
 	cancel  context.CancelFunc
 	service Config
 	epoch   uint64
+	// tune, when set before start, changes the executor's configuration.
+	tune func(*ExecutorConfig)
 }
 
 func newWorld(t *testing.T, mutate func(*Config)) *world {
+	t.Helper()
+	return newWorldWith(t, mutate, nil)
+}
+
+// newWorldWith is newWorld with setup run on the world before the
+// executor starts (to replace its store or tune the executor).
+func newWorldWith(t *testing.T, mutate func(*Config), setup func(*world)) *world {
 	t.Helper()
 	pb, err := playbooks.Default("warm")
 	if err != nil {
@@ -56,6 +65,9 @@ func newWorld(t *testing.T, mutate func(*Config)) *world {
 		dns:   &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {primaryAddr}}},
 		notes: &fakeNotifier{}, execer: &fakeExecer{}, deact: &fakeDeactivator{}, store: NewMemStore(), service: cfg, epoch: 3,
 	}
+	if setup != nil {
+		setup(w)
+	}
 	w.start()
 	return w
 }
@@ -64,10 +76,10 @@ func newWorld(t *testing.T, mutate func(*Config)) *world {
 func (w *world) start() {
 	w.t.Helper()
 	w.reg = prometheus.NewRegistry()
-	w.saves = make(chan Record, 256)
+	w.saves = make(chan Record, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	w.exec = NewExecutor(ExecutorConfig{
+	cfg := ExecutorConfig{
 		Store: w.store,
 		Deps: Deps{Confirmer: w.agent, Activator: w.agent, Fencer: w.fencer, Health: w.health,
 			DNS: w.dns, Notifier: w.notes, Execer: w.execer, Deactivator: w.deact},
@@ -78,7 +90,11 @@ func (w *world) start() {
 		HealthInterval: time.Millisecond,
 		Logger:         slog.New(slog.DiscardHandler),
 		OnSave:         func(r Record) { w.saves <- r },
-	})
+	}
+	if w.tune != nil {
+		w.tune(&cfg)
+	}
+	w.exec = NewExecutor(cfg)
 	if err := w.exec.Start(ctx); err != nil {
 		w.t.Fatal(err)
 	}

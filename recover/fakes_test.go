@@ -31,11 +31,18 @@ type fakeAgent struct {
 	calls     int
 	epochs    []uint64
 	active    bool
+	// confirmErrs is how many confirmations fail (a transient error)
+	// before one answers.
+	confirmErrs int
 }
 
 func (f *fakeAgent) ConfirmDown(_ context.Context, svc Service) (bool, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.confirmErrs > 0 {
+		f.confirmErrs--
+		return false, "", errors.New("connection reset by peer")
+	}
 	if f.alive {
 		return false, "agent: " + svc.Address.String() + " answers", nil
 	}
