@@ -2,11 +2,15 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/understudy/understudy/recover"
 )
@@ -101,5 +105,41 @@ func TestResetRefusesUnhealthyPrimary(t *testing.T) {
 	}
 	if got := h.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.0.11" {
 		t.Errorf("DNS = %v after reset", got)
+	}
+}
+
+// TestAlertURLReceivesAlerts: monitor.alert-url reaches the executor, so an
+// incident that sticks POSTs an alert (with an Idempotency-Key) to it.
+func TestAlertURLReceivesAlerts(t *testing.T) {
+	type alert struct{ key, kind, service string }
+	alerts := make(chan alert, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct{ Event, Alert, Service string } // as a receiver reads it
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			t.Errorf("alert body: %v", err)
+		}
+		if n.Event == "alert" {
+			alerts <- alert{key: r.Header.Get("Idempotency-Key"), kind: n.Alert, service: n.Service}
+		}
+	}))
+	defer srv.Close()
+	inv := strings.Replace(testInventory, "  flap: {max: 100, window: 1h}\n",
+		"  flap: {max: 100, window: 1h}\n  alert-url: "+srv.URL+"/hook\n", 1)
+	h := start(t, inv, func(h *harness) {
+		// Someone else changed web's record: the flip's compare-and-swap
+		// fails and the incident sticks.
+		h.dns.records["web.lab.test."] = []netip.Addr{netip.MustParseAddr("10.9.9.9")}
+	})
+	h.eventually("web prepared", func() bool { return h.service("web").Standby.Prepared })
+	if code, e := h.post("/v1/services/web/failover", `{"reason":"drill"}`); code != http.StatusAccepted {
+		t.Fatalf("failover: %d %+v", code, e)
+	}
+	select {
+	case a := <-alerts:
+		if a.kind != "stuck" || a.service != "web" || a.key == "" {
+			t.Errorf("alert %+v, want web stuck with an Idempotency-Key", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no alert at monitor.alert-url; web is %s", h.service("web").State)
 	}
 }
