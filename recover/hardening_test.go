@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/playbooks"
 )
 
 // etcdRequestLimit is etcd's default request size limit (1.5 MiB).
@@ -187,5 +189,51 @@ func TestExecutorResetRefusesUnhealthyPrimary(t *testing.T) {
 	}
 	if got := w.dns.get("web.lab.test."); !slices.Equal(got, []netip.Addr{primaryAddr}) || len(w.deact.deactivated()) != 1 {
 		t.Errorf("after reset: DNS %v, deactivated %v", got, w.deact.deactivated())
+	}
+}
+
+// TestRetryBackoffDoublesWithJitter: the backoff doubles from retry.backoff
+// up to retry.max-backoff, less the injected jitter (asked for up to half of
+// it), and no attempt starts past the step's budget.
+func TestRetryBackoffDoublesWithJitter(t *testing.T) {
+	pb := &playbooks.Playbook{Name: "t", Steps: []playbooks.Step{
+		{Kind: playbooks.Activate, Timeout: time.Second, Retry: playbooks.Retry{
+			Backoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond, Budget: 2 * time.Second}},
+		{Kind: playbooks.WaitHealthy, Timeout: time.Second},
+	}}
+	var asked []time.Duration
+	m := New(Config{Playbook: pb, Service: Service{Name: "web", Address: primaryAddr, Confirm: "none", Fence: "none"},
+		Jitter: func(d time.Duration) time.Duration { asked = append(asked, d); return d / 2 }})
+	now := t0
+	if _, err := m.Step(Trigger{At: now, Source: FromMonitor, Reason: "vm down"}); err != nil {
+		t.Fatal(err)
+	}
+	var delays []time.Duration
+	for attempt := 1; m.State() != Stuck; attempt++ {
+		now = now.Add(10 * time.Millisecond) // each attempt fails at once
+		if _, err := m.Step(StepFailed{At: now, Incident: "web-1", Step: 0, Attempt: attempt, Err: "connection refused"}); err != nil {
+			t.Fatal(err)
+		}
+		at, ok := m.Deadline()
+		if m.State() == Stuck || !ok {
+			break
+		}
+		delays = append(delays, at.Sub(now))
+		now = at
+		if _, err := m.Step(Tick{At: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := time.Millisecond
+	// 100, 200, 400, 400, ... less a quarter (half of the jitter's half).
+	want := []time.Duration{75 * ms, 150 * ms, 300 * ms, 300 * ms, 300 * ms, 300 * ms, 300 * ms}
+	if !slices.Equal(delays, want) {
+		t.Errorf("backoffs %v, want %v", delays, want)
+	}
+	if len(asked) == 0 || asked[0] != 50*ms {
+		t.Errorf("jitter asked for %v, want up to half of each backoff (50ms first)", asked)
+	}
+	if rec := m.Record(); rec.State != Stuck || rec.Incident.Steps[0].Attempt != len(want)+1 {
+		t.Errorf("state %s after %d attempts, want stuck once the 2s budget is spent", rec.State, rec.Incident.Steps[0].Attempt)
 	}
 }

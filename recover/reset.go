@@ -193,6 +193,7 @@ func (m *Machine) refuseReset(now time.Time, why string) ([]Action, error) {
 	inc := m.rec.Incident
 	run := inc.Reset
 	inc.ResetRefused = why
+	inc.LastError = "reset refused: " + why
 	m.phase("reset-refused", now)
 	if inc.Kind == KindReset {
 		back := OnStandby

@@ -471,5 +471,8 @@ func formatRecord(r Record) string {
 	if inc.Aborted != "" {
 		fmt.Fprintf(&b, "  aborted %q\n", inc.Aborted)
 	}
+	if inc.ResetRefused != "" {
+		fmt.Fprintf(&b, "  reset refused %q\n", inc.ResetRefused)
+	}
 	return b.String()
 }
