@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,11 +168,15 @@ func FuzzParse(f *testing.F) {
 		src, _ := Source(n)
 		f.Add(src)
 	}
-	f.Add([]byte("- step: activate\n  retry: {attempts: 3, backoff: 1s}\n"))
+	f.Add([]byte("- step: activate\n  retry: {attempts: 3, backoff: 1s}\n- step: wait-healthy\n"))
+	f.Add([]byte("- step: activate\n  retry: {backoff: 1s, max-backoff: 5s, budget: 2m}\n- step: wait-healthy\n- step: dns-replace\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pb, err := Parse("fuzz.yaml", data)
 		if err == nil && pb.Index(Activate) < 0 {
 			t.Fatalf("accepted a playbook without activate: %q", data)
+		}
+		if err == nil && (pb.Index(WaitHealthy) < 0 || (pb.Index(DNSReplace) >= 0 && pb.Index(WaitHealthy) > pb.Index(DNSReplace))) {
+			t.Fatalf("accepted a playbook that flips DNS before a health check: %q", data)
 		}
 		if err != nil {
 			if _, ok := errorsAs(err); !ok {
@@ -179,4 +184,27 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseRetryBudget(t *testing.T) {
+	pb, err := Parse("t.yaml", []byte("- step: activate\n  retry: {backoff: 250ms, max-backoff: 2s, budget: 2m}\n- step: wait-healthy\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := pb.Steps[0].Retry
+	if r.Backoff != 250*time.Millisecond || r.MaxBackoff != 2*time.Second || r.Budget != 2*time.Minute || pb.Steps[0].Attempts() < 1000 {
+		t.Errorf("retry = %+v, attempts %d; want the budget alone to bound the attempts", r, pb.Steps[0].Attempts())
+	}
+	var got []time.Duration
+	for n := 1; n <= 6; n++ {
+		got = append(got, r.Delay(n))
+	}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("delays %v, want %v", got, want)
+	}
+	if _, err := Parse("t.yaml", []byte("- step: activate\n  retry: {budget: 0s}\n- step: wait-healthy\n")); err == nil ||
+		err.Error() != `t.yaml:2:19: steps[0].retry.budget: want a positive duration, got "0s"` {
+		t.Errorf("zero budget: %v", err)
+	}
 }
