@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,9 +24,9 @@ func (c *Controller) handler() http.Handler {
 	mux.HandleFunc("GET /v1/placements", c.placements)
 	mux.HandleFunc("POST /v1/services/{name}/suspect", c.postSuspect)
 	mux.HandleFunc("POST /v1/services/{name}/failover", c.postTrigger(recover.FromCLI))
-	// The operator puts a service back on its primary: DNS is swapped back
-	// (compare-and-swap from the standby's address), the record returns to
-	// primary, and the standby container to its prepared state.
+	// The operator puts a service back on its primary, as executor steps:
+	// the primary's check, DNS swapped back (compare-and-swap from the
+	// standby's address), the standby container back to its prepared state.
 	mux.HandleFunc("POST /v1/services/{name}/reset", c.postAction("", "reset by an operator", 30*time.Second, c.Reset))
 	c.moveRoutes(mux)
 	return c.authorize(c.leaderOnly(mux))
@@ -207,11 +206,11 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: src, State: state})
 	case errors.Is(err, recover.ErrUnknownService):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
-	case errors.Is(err, recover.ErrIllegalTransition):
+	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
-	case errors.Is(err, errNoLeader): // the leadership ended under the call
+	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced): // the leadership ended under the call
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error(), State: state})
 	default:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})
@@ -233,6 +232,11 @@ func (c *Controller) stateOf(name string) string {
 }
 
 // Reset puts a service back on its primary (see POST /v1/services/{name}/reset).
+// It is an executor step (recover's Reset): the primary's check first (an
+// unhealthy primary refuses it with recover.ErrPrimaryUnhealthy), then the
+// DNS swap back and the standby slot's reset, run on the executor's context
+// behind the store's leader-guarded writes, never on this request's. It
+// waits for the reset to end, or ctx (the reset goes on without it).
 func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
@@ -241,44 +245,11 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if err != nil {
 		return err
 	}
-	p := c.plan()
-	cfg, ok := p.services[name]
-	if !ok {
+	if _, ok := c.plan().services[name]; !ok {
 		return fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
-	}
-	var rec recover.Record
-	for _, r := range t.exec.Records() {
-		if r.Service == name {
-			rec = r
-		}
-	}
-	switch rec.State {
-	case recover.Primary:
-		return fmt.Errorf("service %q is already on its primary: %w", name, recover.ErrIllegalTransition)
-	case recover.OnStandby, recover.OnSpare, recover.Stuck:
-	default: // an incident is moving it: DNS must not change under it
-		return fmt.Errorf("service %q is %s; reset it once that ends: %w", name, rec.State, recover.ErrIllegalTransition)
-	}
-	primary := []netip.Addr{cfg.Service.Address}
-	if cur := rec.Placement.Address; cur.IsValid() && cur != cfg.Service.Address {
-		err := c.dns.Replace(ctx, cfg.Service.FQDN, primary, []netip.Addr{cur})
-		if err != nil && !errors.Is(err, recover.ErrPrecondition) {
-			return fmt.Errorf("reset %q: point %s back at %s: %w", name, cfg.Service.FQDN, cfg.Service.Address, err)
-		}
-		if err != nil { // someone else changed it: only go on if it is already the primary
-			now, lerr := c.dns.Lookup(ctx, cfg.Service.FQDN)
-			if lerr != nil || len(now) != 1 || now[0] != cfg.Service.Address {
-				return fmt.Errorf("reset %q: %s holds %v: %w", name, cfg.Service.FQDN, now, err)
-			}
-		}
 	}
 	if err := t.exec.Reset(ctx, name, reason); err != nil {
 		return err
-	}
-	if agent, err := c.conns.agent(cfg.Service.Standby); err == nil {
-		if _, err := agent.Deactivate(ctx, t.epoch, name); err != nil {
-			c.log.Warn("reset: deactivate the standby container", "service", name, "err", err)
-		}
 	}
 	t.prepare.forget(name)
 	c.log.Info("service reset to its primary", "service", name, "reason", reason)

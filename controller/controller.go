@@ -257,6 +257,9 @@ func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Exe
 		Services: p.services,
 		Epoch:    epoch,
 		Flap:     flapPolicy(p.inv),
+		// Alerts (stuck, unfenced, unprotected) and notify steps without a
+		// url go to monitor.alert-url; a change needs a new term.
+		AlertURL: p.inv.Monitor.AlertURL,
 		// A change needs a new term (a restart): the slots are the executor's.
 		MaxMigrations: p.inv.Migration.MaxParallel,
 		Logger:        c.opts.Logger,

@@ -302,7 +302,9 @@ func TestManualFailoverStreamAndReset(t *testing.T) {
 	if got := h.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.0.11" {
 		t.Errorf("DNS after reset = %v", got)
 	}
-	if st := h.service("web"); st.State != "primary" || st.Address != "10.9.0.11" || st.Incidents != 1 {
+	// The reset is an incident of its own (kind reset): the second.
+	if st := h.service("web"); st.State != "primary" || st.Address != "10.9.0.11" || st.Incidents != 2 ||
+		st.LastIncident == nil || st.LastIncident.Result != "reset" {
 		t.Errorf("after reset: %+v", st)
 	}
 	if _, active, _ := h.agent.snapshot(); active["web"] {

@@ -165,6 +165,12 @@ func (d *fakeDNS) Lookup(_ context.Context, name string) ([]netip.Addr, error) {
 	return slices.Clone(d.records[name]), nil
 }
 
+func (d *fakeDNS) flipCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.flips
+}
+
 func (d *fakeDNS) get(name string) []netip.Addr {
 	a, _ := d.Lookup(context.Background(), name)
 	return a

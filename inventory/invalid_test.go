@@ -18,6 +18,7 @@ var invalidCases = []struct {
 	want []string
 }{
 	{"invalid-address-not-ip.yaml", []string{"35:14: vms[0].address: \"web-vm.lab.test\" is not an IP address"}},
+	{"invalid-alert-url.yaml", []string{"22:14: monitor.alert-url: invalid URL: want http://host/path or https://host/path"}},
 	{"invalid-agent-tls-incomplete.yaml", []string{"17:14: monitor.agent-tls: set ca, cert and key together"}},
 	{"invalid-api-client-tls-alone.yaml", []string{"18:19: monitor.api-client-tls: set it only with monitor.api-tls"}},
 	{"invalid-api-insecure-listen.yaml", []string{"11:11: monitor.listen: 0.0.0.0:9180 is reachable from other machines without monitor.api-tls: anyone who reaches it could read the API and fail services over; set monitor.api-tls (mutual TLS), listen on 127.0.0.1, or set monitor.insecure-api: true to accept that"}},

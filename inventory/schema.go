@@ -86,6 +86,7 @@ func (d *decoder) monitor(n *yaml.Node, path string, x *Monitor) {
 				{"window", d.duration(&x.Flap.Window)},
 			})
 		}},
+		{"alert-url", d.str(&x.AlertURL)},
 	})
 }
 

@@ -96,6 +96,12 @@ type Monitor struct {
 	Etcd *Etcd
 	// Flap is the flap-damping policy.
 	Flap Flap
+	// AlertURL, optional, is the webhook (http or https) that receives
+	// alerts as JSON POSTs with an Idempotency-Key: an incident stuck, a
+	// failover without a confirmed fence, a service left unprotected by
+	// flap damping. Notify steps without a url use it too. It may carry a
+	// token, so it is never logged.
+	AlertURL string
 }
 
 // APIScheme is the scheme of the monitor's API: https with APITLS, else http.

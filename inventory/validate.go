@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -75,6 +76,12 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	}
 	d.intRange("monitor.flap.max", x.Flap.Max, 1, 1000)
 	d.positive("monitor.flap.window", x.Flap.Window)
+	if x.AlertURL != "" {
+		// The URL may carry a token: the message does not repeat it.
+		if u, err := url.Parse(x.AlertURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			d.errPath("monitor.alert-url", "invalid URL: want http://host/path or https://host/path")
+		}
+	}
 }
 
 // allOrNone checks that a TLSFiles has all three files or none.

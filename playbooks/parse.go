@@ -217,7 +217,7 @@ func (p *parser) mapping(n *yaml.Node, path string) ([]string, map[string]*yaml.
 func (p *parser) retry(n *yaml.Node, path string) Retry {
 	var r Retry
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "want a mapping {attempts, backoff}, got %s", kindName(n))
+		p.errorf(n, path, "want a mapping {attempts, backoff, max-backoff, budget}, got %s", kindName(n))
 		return r
 	}
 	keys, fields, _ := p.mapping(n, path)
@@ -232,6 +232,10 @@ func (p *parser) retry(n *yaml.Node, path string) Retry {
 			r.Attempts = a
 		case "backoff":
 			r.Backoff = p.duration(v, fp, false)
+		case "max-backoff":
+			r.MaxBackoff = p.duration(v, fp, true)
+		case "budget":
+			r.Budget = p.duration(v, fp, true)
 		default:
 			p.errorf(v, fp, "unknown key %q", key)
 		}
@@ -267,7 +271,8 @@ func (p *parser) duration(n *yaml.Node, path string, positive bool) time.Duratio
 
 // order checks the sequence of steps: exactly one activate; confirm, when
 // present, first and once; fence before activate; wait-healthy and
-// dns-replace after activate; dns-replace at most once.
+// dns-replace after activate; dns-replace at most once; a wait-healthy
+// before dns-replace.
 func (p *parser) order(root *yaml.Node, pb *Playbook) {
 	count := map[Kind]int{}
 	act := pb.Index(Activate)
@@ -290,6 +295,20 @@ func (p *parser) order(root *yaml.Node, pb *Playbook) {
 	}
 	if count[Activate] == 0 {
 		p.errorf(root, "steps", "no activate step: a playbook must activate the standby")
+	}
+	p.healthBeforeDNS(root, pb)
+}
+
+// healthBeforeDNS checks that the new address is checked before clients are
+// sent to it: a wait-healthy step is required, and one must come before
+// dns-replace.
+func (p *parser) healthBeforeDNS(root *yaml.Node, pb *Playbook) {
+	wh, dns := pb.Index(WaitHealthy), pb.Index(DNSReplace)
+	switch {
+	case wh < 0:
+		p.errorf(root, "steps", "no wait-healthy step: DNS must not point at a standby whose service check has not passed")
+	case dns >= 0 && wh > dns:
+		p.errorf(root.Content[wh], fmt.Sprintf("steps[%d]", wh), "wait-healthy must come before dns-replace (steps[%d])", dns)
 	}
 }
 

@@ -73,11 +73,48 @@ func (k Kind) DefaultTimeout() time.Duration {
 	return 5 * time.Second
 }
 
-// Retry is a step's retry policy: at most Attempts runs in total, Backoff
-// apart (a fixed delay). The zero value means one attempt.
+// Retry is a step's retry policy. A failed attempt is retried after a
+// backoff that doubles with every attempt (Backoff, 2×Backoff, ...) up to
+// MaxBackoff, less a random jitter of up to half of it, for as long as both
+// bounds allow: at most Attempts runs in total (unset with a Budget: no
+// count limit), and no new attempt later than Budget after the first one
+// started (unset: no time limit). The zero value means one attempt.
 type Retry struct {
-	Attempts int           `json:"attempts"`
-	Backoff  time.Duration `json:"backoff"`
+	Attempts   int           `json:"attempts"`
+	Backoff    time.Duration `json:"backoff"`
+	MaxBackoff time.Duration `json:"max_backoff,omitempty"` // default DefaultMaxBackoff
+	Budget     time.Duration `json:"budget,omitempty"`
+}
+
+// DefaultMaxBackoff caps the doubling backoff of a step that sets none.
+const DefaultMaxBackoff = 30 * time.Second
+
+// DefaultBudgetBackoff is the first backoff of a step with a budget and no
+// backoff, so that a step failing at once does not spin.
+const DefaultBudgetBackoff = 200 * time.Millisecond
+
+// unlimitedAttempts stands for "no count limit" when only a budget bounds
+// the retries.
+const unlimitedAttempts = 1 << 30
+
+// Delay is the backoff before attempt n+1 once attempt n (from 1) failed,
+// before jitter: Backoff doubled n-1 times, capped at MaxBackoff.
+func (r Retry) Delay(n int) time.Duration {
+	d := r.Backoff
+	if d <= 0 {
+		if r.Budget <= 0 {
+			return 0
+		}
+		d = DefaultBudgetBackoff
+	}
+	limit := r.MaxBackoff
+	if limit <= 0 {
+		limit = DefaultMaxBackoff
+	}
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, max(limit, r.Backoff))
 }
 
 // Step is one step of a playbook.
@@ -94,12 +131,16 @@ type Step struct {
 	Line int `json:"-"` // position in the source, for messages
 }
 
-// Attempts is the number of runs the retry policy allows (at least 1).
+// Attempts is the number of runs the retry policy allows (at least 1); a
+// step bounded by its budget alone allows a practically unlimited number.
 func (s Step) Attempts() int {
-	if s.Retry.Attempts < 1 {
-		return 1
+	switch {
+	case s.Retry.Attempts >= 1:
+		return s.Retry.Attempts
+	case s.Retry.Budget > 0:
+		return unlimitedAttempts
 	}
-	return s.Retry.Attempts
+	return 1
 }
 
 // Rerunnable reports whether the step may be re-run after a restart

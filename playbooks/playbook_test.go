@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,11 +83,11 @@ func TestParseErrors(t *testing.T) {
 		{"exec without command", "- step: activate\n- step: exec\n", []string{`t.yaml:2:3: steps[1].command: exec needs a non-empty command`}},
 		{"wait without duration", "- step: activate\n- step: wait\n", []string{`t.yaml:2:3: steps[1].duration: wait needs a positive duration`}},
 		{"bad url", "- step: activate\n- step: notify\n  url: ftp://x\n", []string{`t.yaml:3:8: steps[1].url: want an http or https URL, got "ftp://x"`}},
-		{"no activate", "- step: fence\n", []string{`t.yaml:1:1: steps: no activate step: a playbook must activate the standby`}},
-		{"confirm not first", "- step: activate\n- step: confirm\n", []string{`t.yaml:2:3: steps[1]: confirm must be the first step`}},
-		{"dns before activate", "- step: dns-replace\n- step: activate\n", []string{`t.yaml:1:3: steps[0]: dns-replace must come after activate`}},
-		{"fence after activate", "- step: activate\n- step: fence\n", []string{`t.yaml:2:3: steps[1]: fence must come before activate`}},
-		{"two activates", "- step: activate\n- step: activate\n", []string{`t.yaml:1:1: steps: activate appears 2 times; at most once`}},
+		{"no activate", "- step: fence\n- step: wait-healthy\n", []string{`t.yaml:1:1: steps: no activate step: a playbook must activate the standby`}},
+		{"confirm not first", "- step: activate\n- step: wait-healthy\n- step: confirm\n", []string{`t.yaml:3:3: steps[2]: confirm must be the first step`}},
+		{"dns before activate", "- step: wait-healthy\n- step: dns-replace\n- step: activate\n", []string{`t.yaml:1:3: steps[0]: wait-healthy must come after activate`, `t.yaml:2:3: steps[1]: dns-replace must come after activate`}},
+		{"fence after activate", "- step: activate\n- step: fence\n- step: wait-healthy\n", []string{`t.yaml:2:3: steps[1]: fence must come before activate`}},
+		{"two activates", "- step: activate\n- step: activate\n- step: wait-healthy\n", []string{`t.yaml:1:1: steps: activate appears 2 times; at most once`}},
 		{"all errors at once", "- step: activate\n  timeout: x\n- step: nope\n", []string{
 			`t.yaml:2:12: steps[0].timeout: want a duration like 250ms or 5s, got "x"`,
 			`t.yaml:3:9: steps[1].step: unknown step "nope" (want one of confirm, fence, activate, wait-healthy, dns-replace, notify, exec, wait)`,
@@ -108,17 +109,49 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestPlaybookNeedsWaitHealthyBeforeDNSReplace: clients are never sent to an
+// address whose service check has not passed, so a playbook that omits
+// wait-healthy, or checks only after the DNS flip, is refused at parse
+// (validate) time with the position of the problem.
+func TestPlaybookNeedsWaitHealthyBeforeDNSReplace(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"omitted", "- step: activate\n- step: dns-replace\n",
+			"t.yaml:1:1: steps: no wait-healthy step: DNS must not point at a standby whose service check has not passed"},
+		{"after dns-replace", "- step: activate\n- step: dns-replace\n- step: wait-healthy\n",
+			"t.yaml:3:3: steps[2]: wait-healthy must come before dns-replace (steps[1])"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatal("Parse accepted the playbook")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n got: %s\nwant: %s", err, tt.want)
+			}
+		})
+	}
+	for _, ok := range []string{
+		"- step: activate\n- step: wait-healthy\n- step: dns-replace\n",
+		"- step: activate\n- step: wait-healthy\n- step: dns-replace\n- step: wait-healthy\n",
+	} {
+		if _, err := Parse("t.yaml", []byte(ok)); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
+		}
+	}
+}
+
 func TestForPrefersFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "p.yaml")
-	if err := os.WriteFile(path, []byte("- step: activate\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("- step: activate\n- step: wait-healthy\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pb, err := For("warm", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pb.Name != path || len(pb.Steps) != 1 {
+	if pb.Name != path || len(pb.Steps) != 2 {
 		t.Errorf("For(file) = %+v", pb)
 	}
 	pb, err = For("cold", "")
@@ -135,11 +168,15 @@ func FuzzParse(f *testing.F) {
 		src, _ := Source(n)
 		f.Add(src)
 	}
-	f.Add([]byte("- step: activate\n  retry: {attempts: 3, backoff: 1s}\n"))
+	f.Add([]byte("- step: activate\n  retry: {attempts: 3, backoff: 1s}\n- step: wait-healthy\n"))
+	f.Add([]byte("- step: activate\n  retry: {backoff: 1s, max-backoff: 5s, budget: 2m}\n- step: wait-healthy\n- step: dns-replace\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pb, err := Parse("fuzz.yaml", data)
 		if err == nil && pb.Index(Activate) < 0 {
 			t.Fatalf("accepted a playbook without activate: %q", data)
+		}
+		if err == nil && (pb.Index(WaitHealthy) < 0 || (pb.Index(DNSReplace) >= 0 && pb.Index(WaitHealthy) > pb.Index(DNSReplace))) {
+			t.Fatalf("accepted a playbook that flips DNS before a health check: %q", data)
 		}
 		if err != nil {
 			if _, ok := errorsAs(err); !ok {
@@ -147,4 +184,27 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseRetryBudget(t *testing.T) {
+	pb, err := Parse("t.yaml", []byte("- step: activate\n  retry: {backoff: 250ms, max-backoff: 2s, budget: 2m}\n- step: wait-healthy\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := pb.Steps[0].Retry
+	if r.Backoff != 250*time.Millisecond || r.MaxBackoff != 2*time.Second || r.Budget != 2*time.Minute || pb.Steps[0].Attempts() < 1000 {
+		t.Errorf("retry = %+v, attempts %d; want the budget alone to bound the attempts", r, pb.Steps[0].Attempts())
+	}
+	var got []time.Duration
+	for n := 1; n <= 6; n++ {
+		got = append(got, r.Delay(n))
+	}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second, 2 * time.Second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("delays %v, want %v", got, want)
+	}
+	if _, err := Parse("t.yaml", []byte("- step: activate\n  retry: {budget: 0s}\n- step: wait-healthy\n")); err == nil ||
+		err.Error() != `t.yaml:2:19: steps[0].retry.budget: want a positive duration, got "0s"` {
+		t.Errorf("zero budget: %v", err)
+	}
 }

@@ -77,11 +77,12 @@ type DNSServerResult struct {
 
 // Notification is the JSON body of a notify step's webhook POST and of alerts.
 type Notification struct {
-	Event    string    `json:"event"` // "incident" (notify step) or "alert"
+	Event    string    `json:"event"`           // "incident" (notify step) or "alert"
+	Alert    string    `json:"alert,omitempty"` // an alert's kind: stuck, unfenced, unprotected, move
 	Service  string    `json:"service"`
 	Reason   string    `json:"reason,omitempty"`
 	Incident *Incident `json:"incident,omitempty"`
-	Key      string    `json:"key"` // incident/step/attempt: receivers deduplicate on it
+	Key      string    `json:"key"` // sent as the Idempotency-Key header too: receivers deduplicate on it
 }
 
 // withoutURLs returns a copy of inc fit to leave the monitor: the webhook

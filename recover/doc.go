@@ -41,5 +41,15 @@
 // `idempotent: true`); any other
 // interrupted step leaves the incident stuck with an alert, because its
 // outcome is unknown. An operator's manual failover on a stuck incident runs
-// the stuck step again.
+// the stuck step again; a new finding of the monitor does too, when the
+// stuck step may run again.
+//
+// # Bounds
+//
+// Nothing an incident keeps grows with what the outside world sends it:
+// triggers are counted per source, texts are cut to MaxTextBytes, and every
+// record passes a size guard (MaxRecordBytes) before it is saved. Step
+// retries back off exponentially, with injected jitter, within a per-step
+// budget. A store that fences a write (ErrFenced) stops the incident's
+// goroutine without acting.
 package recover

@@ -59,7 +59,9 @@ type StepFailed struct {
 type Tick struct{ At time.Time }
 
 // Reset is an operator declaring the primary serves the service again. It
-// ends a stuck incident or records a manual failback from the standby.
+// runs the reset's steps (DefaultResetPlaybook: the primary's check, the DNS
+// swap back, the standby slot's reset) on a stuck incident, or as an
+// incident of its own (KindReset) from the standby or a spare.
 type Reset struct {
 	At     time.Time
 	Reason string
@@ -112,10 +114,20 @@ type RunStep struct {
 	Origin   Placement  // migrations and failbacks: where the service ran when the move began
 }
 
-// Alert asks the executor to raise an alert (log and default webhook).
+// Alert kinds: what state an alert reports.
+const (
+	AlertStuck       = "stuck"          // an incident stopped; an operator must act
+	AlertUnfenced    = "unfenced"       // failing over without a confirmed fence
+	AlertUnprotected = "unprotected"    // the service is left unprotected: flap damping refuses its failover
+	AlertMove        = "move"           // a migration, failback or reset went on after a failed step, or aborted
+	AlertUnverified  = "dns-unverified" // a dns.verify server did not answer the new address in time
+)
+
+// Alert asks the executor to raise an alert (log and the alert webhook).
 type Alert struct {
 	Incident string // empty when no incident was opened (flap damping)
 	Service  string
+	Kind     string // AlertStuck, AlertUnfenced, AlertUnprotected or AlertMove
 	Reason   string
 }
 

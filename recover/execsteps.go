@@ -207,18 +207,21 @@ func (r *runner) notifyStep(ctx context.Context, a RunStep, rec Record) (StepRes
 	return StepResult{}, nil
 }
 
-// alert posts an alert to the default webhook, bounded by a timeout.
+// alert posts an alert to the alert webhook (the notify step's webhook
+// code, one implementation), bounded by a timeout.
 func (r *runner) alert(a Alert, rec Record) {
 	if r.e.cfg.AlertURL == "" || r.e.cfg.Deps.Notifier == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.e.ctx, 10*time.Second)
 	defer cancel()
-	n := Notification{Event: "alert", Service: a.Service, Reason: a.Reason,
+	n := Notification{Event: "alert", Alert: a.Kind, Service: a.Service, Reason: a.Reason,
 		Key: fmt.Sprintf("alert/%s/damped/%d", a.Service, rec.DampedUntil.Unix())}
 	if a.Incident != "" && rec.Incident != nil {
-		n.Incident = rec.Incident
-		n.Key = fmt.Sprintf("alert/%s/%d", a.Incident, len(rec.Incident.Phases))
+		// The same alert of the same incident has the same key on every
+		// monitor (one that resumes it alerts again): receivers deduplicate.
+		n.Incident = withoutURLs(rec.Incident)
+		n.Key = fmt.Sprintf("alert/%s/%s/%d", a.Incident, a.Kind, rec.Incident.Attempts)
 	}
 	if err := r.e.cfg.Deps.Notifier.Notify(ctx, r.e.cfg.AlertURL, n); err != nil {
 		r.log.Error("send alert", "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -27,9 +28,14 @@ type ExecutorConfig struct {
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default slog.Default()
 	Metrics *Metrics         // nil: no metrics
-	// AlertURL is the webhook for alerts and for notify steps without a url.
-	// Empty: alerts are only logged and such notify steps are skipped.
+	// AlertURL is the webhook for alerts (stuck, unfenced, unprotected; see
+	// Alert) and for notify steps without a url, POSTed through
+	// Deps.Notifier with an Idempotency-Key. Empty: alerts are only logged
+	// and such notify steps are skipped.
 	AlertURL string
+	// Jitter returns a random duration in [0, d), taken off step retries'
+	// backoffs (default: uniform random); see Config.Jitter.
+	Jitter func(d time.Duration) time.Duration
 	// HealthInterval is the pause between checks in wait-healthy (default 100ms).
 	HealthInterval time.Duration
 	// SaveRetry is the pause between attempts to persist a record (default 500ms).
@@ -54,6 +60,7 @@ type Executor struct {
 	ctx      context.Context
 	services map[string]Config
 	records  map[string]Record // last saved record of each service
+	change   chan struct{}     // closed (and replaced) on every save
 	runners  map[string]*runner
 	wg       sync.WaitGroup
 
@@ -78,12 +85,16 @@ func NewExecutor(cfg ExecutorConfig) *Executor {
 	if cfg.MaxMigrations <= 0 {
 		cfg.MaxMigrations = 1
 	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = randomJitter
+	}
 	return &Executor{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "recover"),
 		services: cfg.Services,
 		records:  map[string]Record{},
 		runners:  map[string]*runner{},
+		change:   make(chan struct{}),
 
 		slots:     make(chan struct{}, cfg.MaxMigrations),
 		migrating: map[string]bool{},
@@ -140,9 +151,52 @@ func (e *Executor) Trigger(ctx context.Context, service string, src Source, reas
 }
 
 // Reset is an operator declaring that service's primary serves again (see
-// the Reset event).
+// the Reset event). The reset runs as steps of the service's incident, on
+// the executor's context and behind its store's writes (a monitor that no
+// longer leads cannot swap DNS); Reset waits until it ends or ctx does. A
+// primary that fails its check refuses it with ErrPrimaryUnhealthy, flap
+// damping with ErrDamped.
 func (e *Executor) Reset(ctx context.Context, service, reason string) error {
-	return e.send(ctx, service, Reset{At: e.cfg.Now(), Reason: reason})
+	if err := e.send(ctx, service, Reset{At: e.cfg.Now(), Reason: reason}); err != nil {
+		return err
+	}
+	return e.await(ctx, service, resetOutcome)
+}
+
+// resetOutcome says whether the reset in rec ended, and how.
+func resetOutcome(rec Record) (bool, error) {
+	inc := rec.Incident
+	switch {
+	case inc == nil:
+		return false, nil
+	case inc.ResetRefused != "":
+		return true, fmt.Errorf("reset %q refused: %s: %w", rec.Service, inc.ResetRefused, ErrPrimaryUnhealthy)
+	case rec.State == Primary:
+		return true, nil
+	case rec.State == Stuck:
+		return true, fmt.Errorf("reset %q stuck: %s", rec.Service, inc.Stuck)
+	}
+	return false, nil
+}
+
+// await waits until the last saved record of service satisfies done, or
+// ctx or the executor ends.
+func (e *Executor) await(ctx context.Context, service string, done func(Record) (bool, error)) error {
+	for {
+		e.mu.Lock()
+		rec, change := e.records[service], e.change
+		e.mu.Unlock()
+		if ok, err := done(rec); ok {
+			return err
+		}
+		select {
+		case <-change:
+		case <-ctx.Done():
+			return fmt.Errorf("service %q: still %s: %w", service, rec.State, ctx.Err())
+		case <-e.ctx.Done():
+			return errors.New("executor stopped")
+		}
+	}
 }
 
 // Records returns the last saved record of every configured service (a
@@ -176,6 +230,9 @@ func (e *Executor) config(name string) (Config, bool) {
 	}
 	if cfg.Flap == (FlapPolicy{}) {
 		cfg.Flap = e.cfg.Flap
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = e.cfg.Jitter
 	}
 	return cfg, true
 }
@@ -245,11 +302,37 @@ func (e *Executor) retire(r *runner) bool {
 	return true
 }
 
+// randomJitter is the default jitter: uniform in [0, d).
+func randomJitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
+}
+
+// drop removes a runner that stopped acting (its store fenced it) and
+// answers what is still queued for it with err. The next event for the
+// service starts a fresh runner from the last saved record.
+func (e *Executor) drop(r *runner, err error) {
+	e.mu.Lock()
+	if e.runners[r.m.rec.Service] == r {
+		delete(e.runners, r.m.rec.Service)
+	}
+	e.mu.Unlock()
+	for _, env := range r.take() {
+		if env.done != nil {
+			env.done <- err
+		}
+	}
+}
+
 // saved records the last persisted record of a service.
 func (e *Executor) saved(rec Record) {
 	e.mu.Lock()
 	e.records[rec.Service] = rec
 	e.releaseSlot(rec.Service)
+	close(e.change)
+	e.change = make(chan struct{})
 	e.mu.Unlock()
 	if e.cfg.OnSave != nil {
 		e.cfg.OnSave(rec)

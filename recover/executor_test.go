@@ -29,6 +29,7 @@ type world struct {
 	verify  *fakeVerifier // no servers unless a test sets some
 	notes   *fakeNotifier
 	execer  *fakeExecer
+	deact   *fakeDeactivator
 	store   Store
 	reg     *prometheus.Registry
 	saves   chan Record
@@ -36,9 +37,18 @@ type world struct {
 	cancel  context.CancelFunc
 	service Config
 	epoch   uint64
+	// tune, when set before start, changes the executor's configuration.
+	tune func(*ExecutorConfig)
 }
 
 func newWorld(t *testing.T, mutate func(*Config)) *world {
+	t.Helper()
+	return newWorldWith(t, mutate, nil)
+}
+
+// newWorldWith is newWorld with setup run on the world before the
+// executor starts (to replace its store or tune the executor).
+func newWorldWith(t *testing.T, mutate func(*Config), setup func(*world)) *world {
 	t.Helper()
 	pb, err := playbooks.Default("warm")
 	if err != nil {
@@ -54,7 +64,10 @@ func newWorld(t *testing.T, mutate func(*Config)) *world {
 	w := &world{
 		t: t, agent: &fakeAgent{address: standbyAddr}, fencer: &fakeFencer{}, health: &fakeHealth{},
 		dns:   &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {primaryAddr}}},
-		notes: &fakeNotifier{}, execer: &fakeExecer{}, store: NewMemStore(), service: cfg, epoch: 3,
+		notes: &fakeNotifier{}, execer: &fakeExecer{}, deact: &fakeDeactivator{}, store: NewMemStore(), service: cfg, epoch: 3,
+	}
+	if setup != nil {
+		setup(w)
 	}
 	w.verify = &fakeVerifier{primary: w.dns}
 	w.start()
@@ -65,13 +78,13 @@ func newWorld(t *testing.T, mutate func(*Config)) *world {
 func (w *world) start() {
 	w.t.Helper()
 	w.reg = prometheus.NewRegistry()
-	w.saves = make(chan Record, 256)
+	w.saves = make(chan Record, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	w.exec = NewExecutor(ExecutorConfig{
+	cfg := ExecutorConfig{
 		Store: w.store,
 		Deps: Deps{Confirmer: w.agent, Activator: w.agent, Fencer: w.fencer, Health: w.health,
-			DNS: w.dns, DNSVerify: w.verify, Notifier: w.notes, Execer: w.execer},
+			DNS: w.dns, DNSVerify: w.verify, Notifier: w.notes, Execer: w.execer, Deactivator: w.deact},
 		Services:       map[string]Config{"web": w.service},
 		Epoch:          w.epoch,
 		Metrics:        NewMetrics(w.reg),
@@ -79,7 +92,11 @@ func (w *world) start() {
 		HealthInterval: time.Millisecond,
 		Logger:         slog.New(slog.DiscardHandler),
 		OnSave:         func(r Record) { w.saves <- r },
-	})
+	}
+	if w.tune != nil {
+		w.tune(&cfg)
+	}
+	w.exec = NewExecutor(cfg)
 	if err := w.exec.Start(ctx); err != nil {
 		w.t.Fatal(err)
 	}
@@ -250,7 +267,7 @@ func TestExecutorDNSPreconditionStuck(t *testing.T) {
 }
 
 func TestExecutorExecHookEnvironment(t *testing.T) {
-	pb, err := playbooks.Parse("hooks", []byte("- step: activate\n- step: dns-replace\n- step: exec\n  command: [/bin/hook, x]\n"))
+	pb, err := playbooks.Parse("hooks", []byte("- step: activate\n- step: wait-healthy\n- step: dns-replace\n- step: exec\n  command: [/bin/hook, x]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +383,7 @@ func TestExecutorFlapDamping(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := w.until("damped", func(r Record) bool { return !r.DampedUntil.IsZero() })
-	if r.State != Primary || r.Incident.ID != "web-1" {
+	if r.State != Primary || r.Incident.ID != "web-2" || r.Incident.Kind != KindReset {
 		t.Errorf("state %s incident %s, want primary with no new incident", r.State, r.Incident.ID)
 	}
 	if recs := w.exec.Records(); len(recs) != 1 || recs[0].State != Primary {

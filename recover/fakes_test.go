@@ -34,11 +34,18 @@ type fakeAgent struct {
 	calls     int
 	epochs    []uint64
 	active    bool
+	// confirmErrs is how many confirmations fail (a transient error)
+	// before one answers.
+	confirmErrs int
 }
 
 func (f *fakeAgent) ConfirmDown(_ context.Context, svc Service) (bool, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.confirmErrs > 0 {
+		f.confirmErrs--
+		return false, "", errors.New("connection reset by peer")
+	}
 	if f.alive {
 		return false, "agent: " + svc.Address.String() + " answers", nil
 	}
@@ -91,15 +98,19 @@ func (f *fakeFencer) ForceStop(_ context.Context, hv, inst string) error {
 }
 
 type fakeHealth struct {
-	mu       sync.Mutex
-	failures int // checks that fail before one passes
-	checked  []netip.Addr
+	mu        sync.Mutex
+	failures  int // checks that fail before one passes
+	checked   []netip.Addr
+	unhealthy map[netip.Addr]bool // addresses whose check always fails
 }
 
 func (f *fakeHealth) Check(_ context.Context, _ string, addr netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.checked = append(f.checked, addr)
+	if f.unhealthy[addr] {
+		return errors.New("connection refused")
+	}
 	if f.failures > 0 {
 		f.failures--
 		return errors.New("connection refused")

@@ -167,7 +167,9 @@ func TestIntegrationMigrateAndFailBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []netip.Addr{migPrimary, migStandby} {
-		if err := (httpCheck{}).Check(ctx, migName, a); err != nil {
+		// A container just started serves once its init has run: wait for
+		// it (bounded by ctx) rather than look once.
+		if err := awaitServing(ctx, a); err != nil {
 			t.Fatalf("%s not serving before the test: %v", a, err)
 		}
 	}
@@ -297,4 +299,22 @@ func fresh(t *testing.T, c *lxd.Client, name string) {
 	}
 	del()
 	t.Cleanup(del)
+}
+
+// awaitServing runs the service check against addr until it passes or ctx
+// ends, and returns the last error then.
+func awaitServing(ctx context.Context, addr netip.Addr) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := (httpCheck{}).Check(ctx, migName, addr)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-tick.C:
+		}
+	}
 }

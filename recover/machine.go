@@ -30,6 +30,11 @@ type Config struct {
 	FailbackPlaybook *playbooks.Playbook
 	// Moves is the service's automatic migration and failback policy (see Due).
 	Moves MovePolicy
+	// Jitter returns a random duration in [0, d) to take off a retry's
+	// backoff, so that retries of many services do not beat in step. nil
+	// takes nothing off (the scenario tests); the executor injects a
+	// random one. It is the machine's only source of chance.
+	Jitter func(d time.Duration) time.Duration
 }
 
 // Machine is the incident state machine of one service. It is deterministic
@@ -69,6 +74,10 @@ func cloneRecord(r Record) Record {
 		inc := *r.Incident
 		inc.Triggers = slices.Clone(inc.Triggers)
 		inc.Steps = slices.Clone(inc.Steps)
+		if inc.Reset != nil {
+			run := *inc.Reset
+			inc.Reset = &run
+		}
 		inc.Phases = slices.Clone(inc.Phases)
 		inc.Agent = slices.Clone(inc.Agent)
 		inc.Warnings = slices.Clone(inc.Warnings)
@@ -102,8 +111,14 @@ func (m *Machine) Deadline() (t time.Time, ok bool) {
 }
 
 // Step applies one event and returns the actions to perform, in order.
-// The caller must persist Record() before performing them.
+// The caller must persist Record() before performing them. The record that
+// results has passed the size guard (see MaxRecordBytes).
 func (m *Machine) Step(ev Event) ([]Action, error) {
+	defer m.bound()
+	return m.step(ev)
+}
+
+func (m *Machine) step(ev Event) ([]Action, error) {
 	switch ev := ev.(type) {
 	case Trigger:
 		return m.onTrigger(ev)
@@ -126,6 +141,7 @@ func (m *Machine) Step(ev Event) ([]Action, error) {
 // Resume returns the actions that continue an open incident after a
 // restart (see the package doc for which steps run again).
 func (m *Machine) Resume(now time.Time) ([]Action, error) {
+	defer m.bound()
 	inc := m.rec.Incident
 	if !inc.Open() || m.rec.State == Stuck || inc.Current >= len(inc.Steps) {
 		return nil, nil
@@ -144,21 +160,26 @@ func (m *Machine) Resume(now time.Time) ([]Action, error) {
 	return []Action{m.runStep(i, true)}, nil
 }
 
-// onTrigger opens an incident, or joins the open one.
+// onTrigger opens an incident, or joins the open one. On a stuck incident
+// a manual failover runs the stuck step again, and so does a new finding of
+// the monitor (it re-arms the incident) when that step may run again.
 func (m *Machine) onTrigger(ev Trigger) ([]Action, error) {
-	tr := TriggerRecord{Source: ev.Source, Reason: ev.Reason, At: ev.At}
+	tr := newTrigger(ev.Source, ev.Reason, ev.At)
 	switch m.rec.State {
 	case Primary:
 		return m.open(ev.At, tr)
 	case Suspect, FailingOver:
-		m.rec.Incident.Triggers = append(m.rec.Incident.Triggers, tr)
+		m.noteTrigger(tr)
 		return nil, nil
 	case Stuck:
-		m.rec.Incident.Triggers = append(m.rec.Incident.Triggers, tr)
-		if ev.Source != FromCLI {
-			return nil, nil
+		m.noteTrigger(tr)
+		switch {
+		case ev.Source == FromCLI:
+			return m.retryStuck(ev.At, "retried", "retried by operator")
+		case ev.Source == FromMonitor && m.rearmable():
+			return m.retryStuck(ev.At, "re-armed", "re-armed by a new finding of the monitor")
 		}
-		return m.retryStuck(ev.At)
+		return nil, nil
 	}
 	return nil, fmt.Errorf("service %q is %s: trigger from %s: %w", m.rec.Service, m.rec.State, ev.Source, ErrIllegalTransition)
 }
@@ -192,42 +213,32 @@ func (m *Machine) open(now time.Time, tr TriggerRecord) ([]Action, error) {
 
 // damp applies the flap policy; damped is true when the trigger is refused.
 func (m *Machine) damp(now time.Time) (acts []Action, damped bool) {
-	f := m.cfg.Flap
-	if f.Max <= 0 {
-		return nil, false
-	}
-	m.rec.Moves = slices.DeleteFunc(m.rec.Moves, func(t time.Time) bool { return now.Sub(t) >= f.Window })
-	if len(m.rec.Moves) < f.Max {
+	until, flapping := m.flapping(now)
+	if !flapping {
 		m.rec.DampedUntil = time.Time{}
 		return nil, false
 	}
 	if now.Before(m.rec.DampedUntil) {
 		return nil, true // already alerted
 	}
-	m.rec.DampedUntil = m.rec.Moves[0].Add(f.Window)
-	return []Action{Alert{Service: m.rec.Service, Reason: fmt.Sprintf(
+	m.rec.DampedUntil = until
+	return []Action{Alert{Service: m.rec.Service, Kind: AlertUnprotected, Reason: fmt.Sprintf(
 		"flapping: %d moves within %s; staying on %s until %s",
-		len(m.rec.Moves), f.Window, m.rec.Placement.Where, m.rec.DampedUntil.UTC().Format(time.RFC3339))}}, true
+		len(m.rec.Moves), m.cfg.Flap.Window, m.rec.Placement.Where, until.UTC().Format(time.RFC3339))}}, true
 }
 
-// onReset ends a stuck incident or records a failback done by hand.
-func (m *Machine) onReset(ev Reset) ([]Action, error) {
-	from := m.rec.State
-	if err := m.reset(); err != nil {
-		return nil, err
+// flapping forgets the moves older than the flap window and reports whether
+// the service moved too often within it, and until when that holds.
+func (m *Machine) flapping(now time.Time) (until time.Time, flapping bool) {
+	f := m.cfg.Flap
+	if f.Max <= 0 {
+		return time.Time{}, false
 	}
-	if from == OnStandby || from == OnSpare {
-		m.rec.Moves = append(m.rec.Moves, ev.At)
+	m.rec.Moves = slices.DeleteFunc(m.rec.Moves, func(t time.Time) bool { return now.Sub(t) >= f.Window })
+	if len(m.rec.Moves) < f.Max {
+		return time.Time{}, false
 	}
-	if inc := m.rec.Incident; inc.Open() {
-		inc.Stuck = ""
-		m.close(ev.At, ResultReset)
-	}
-	m.rec.Placement = Placement{
-		Service: m.rec.Service, Where: AtPrimary, Host: m.cfg.Service.VM,
-		Address: m.cfg.Service.Address, Since: ev.At, Epoch: m.cfg.Epoch,
-	}
-	return nil, nil
+	return m.rec.Moves[0].Add(f.Window), true
 }
 
 // phase records the time the incident reached a phase.

@@ -73,7 +73,7 @@ var undoSpecs = map[playbooks.Kind]playbooks.Step{
 
 // onMigrate opens a migration incident, or joins the open one.
 func (m *Machine) onMigrate(ev Migrate) ([]Action, error) {
-	tr := TriggerRecord{Source: ev.Source, Reason: ev.Reason, At: ev.At}
+	tr := newTrigger(ev.Source, ev.Reason, ev.At)
 	inc := m.rec.Incident
 	switch m.rec.State {
 	case OnStandby:
@@ -85,37 +85,40 @@ func (m *Machine) onMigrate(ev Migrate) ([]Action, error) {
 		if ev.To != "" && ev.To != inc.Target {
 			return nil, fmt.Errorf("service %q is migrating to %q, not %q: %w", m.rec.Service, inc.Target, ev.To, ErrIllegalTransition)
 		}
-		inc.Triggers = append(inc.Triggers, tr)
+		m.noteTrigger(tr)
 		return nil, nil
 	case Stuck:
 		if inc.Kind == KindMigrate && ev.Source == FromCLI {
-			inc.Triggers = append(inc.Triggers, tr)
-			return m.retryStuck(ev.At)
+			m.noteTrigger(tr)
+			return m.retryStuck(ev.At, "retried", "retried by operator")
 		}
 	}
 	return nil, fmt.Errorf("service %q is %s: migrate from %s: %w", m.rec.Service, m.rec.State, ev.Source, ErrIllegalTransition)
 }
 
 // onFailback opens a failback incident, or joins the open one. Flap
-// damping applies unless an operator asks.
+// damping applies: an automatic failback is damped with an alert, an
+// operator's is refused with ErrDamped.
 func (m *Machine) onFailback(ev Failback) ([]Action, error) {
-	tr := TriggerRecord{Source: ev.Source, Reason: ev.Reason, At: ev.At}
+	tr := newTrigger(ev.Source, ev.Reason, ev.At)
 	inc := m.rec.Incident
 	switch m.rec.State {
 	case OnStandby, OnSpare:
-		if ev.Source != FromCLI {
-			if acts, damped := m.damp(ev.At); damped {
-				return acts, nil
+		if ev.Source == FromCLI {
+			if err := m.refuseIfFlapping(ev.At); err != nil {
+				return nil, err
 			}
+		} else if acts, damped := m.damp(ev.At); damped {
+			return acts, nil
 		}
 		return m.openMove(ev.At, tr, KindFailback, "")
 	case FailingBack:
-		inc.Triggers = append(inc.Triggers, tr)
+		m.noteTrigger(tr)
 		return nil, nil
 	case Stuck:
 		if inc.Kind == KindFailback && ev.Source == FromCLI {
-			inc.Triggers = append(inc.Triggers, tr)
-			return m.retryStuck(ev.At)
+			m.noteTrigger(tr)
+			return m.retryStuck(ev.At, "retried", "retried by operator")
 		}
 	}
 	return nil, fmt.Errorf("service %q is %s: failback from %s: %w", m.rec.Service, m.rec.State, ev.Source, ErrIllegalTransition)
@@ -123,10 +126,12 @@ func (m *Machine) onFailback(ev Failback) ([]Action, error) {
 
 // openMove starts a migration (to target) or a failback.
 func (m *Machine) openMove(now time.Time, tr TriggerRecord, kind, target string) ([]Action, error) {
-	pb := m.cfg.MigratePlaybook
-	start := m.migrate
-	if kind == KindFailback {
+	pb, start := m.cfg.MigratePlaybook, m.migrate
+	switch kind {
+	case KindFailback:
 		pb, start = m.cfg.FailbackPlaybook, m.failBack
+	case KindReset:
+		pb, start = DefaultResetPlaybook(), m.failBack
 	}
 	if pb == nil && kind == KindMigrate {
 		pb = DefaultMigratePlaybook()
@@ -150,8 +155,11 @@ func (m *Machine) openMove(now time.Time, tr TriggerRecord, kind, target string)
 		Target:   target,
 		Origin:   &origin,
 	}
-	if kind == KindFailback {
+	if kind == KindFailback || kind == KindReset {
 		inc.To = m.cfg.Service.Address
+	}
+	if kind == KindReset {
+		inc.Reset = &ResetRun{Reason: tr.Reason, From: origin.Address, Origin: origin}
 	}
 	for i, s := range pb.Steps {
 		inc.Steps[i] = StepRecord{Kind: s.Kind, Status: StatusPending}
@@ -191,7 +199,7 @@ func (m *Machine) failMove(i int, s *StepRecord, now time.Time, msg string) ([]A
 	case m.committed():
 		s.Note = "failed after DNS moved; the service stays at its new place"
 		acts, err := m.start(i+1, now)
-		alert := Alert{Incident: inc.ID, Service: m.rec.Service, Reason: fmt.Sprintf("%s went on after a failed step: %s", inc.Kind, reason)}
+		alert := Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertMove, Reason: fmt.Sprintf("%s went on after a failed step: %s", inc.Kind, reason)}
 		return append([]Action{alert}, acts...), err
 	}
 	return m.abort(i, now, reason)
@@ -222,7 +230,7 @@ func (m *Machine) abort(i int, now time.Time, reason string) ([]Action, error) {
 	}
 	inc.Playbook = &pb
 	m.phase("aborting", now)
-	alert := Alert{Incident: inc.ID, Service: m.rec.Service, Reason: fmt.Sprintf("%s aborted; the service stays on %s %s: %s",
+	alert := Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertMove, Reason: fmt.Sprintf("%s aborted; the service stays on %s %s: %s",
 		inc.Kind, inc.Origin.Where, inc.Origin.Host, reason)}
 	acts, err := m.start(first, now)
 	return append([]Action{alert}, acts...), err

@@ -3,6 +3,7 @@ package recover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,6 +29,10 @@ type runner struct {
 	inbox  []envelope
 	notify chan struct{}
 	steps  sync.WaitGroup // step attempts in flight
+
+	// fenced is the store's refusal of a write (ErrFenced): this monitor no
+	// longer leads, so the runner stops without acting. Owned by loop.
+	fenced error
 }
 
 // post queues an event; it never blocks.
@@ -64,6 +69,10 @@ func (r *runner) loop() {
 			if env.done != nil {
 				env.done <- err
 			}
+		}
+		if r.fenced != nil {
+			r.e.drop(r, r.fenced)
+			return
 		}
 		if r.ctx.Err() != nil {
 			return
@@ -111,8 +120,8 @@ func (r *runner) apply(env envelope) error {
 		return err
 	}
 	after := r.m.Record()
-	if !r.persist(after) {
-		return r.ctx.Err()
+	if err := r.persist(after); err != nil {
+		return err
 	}
 	r.e.cfg.Metrics.observe(before, after, isDamped(acts, after))
 	r.logTransition(before, after)
@@ -124,17 +133,24 @@ func (r *runner) apply(env envelope) error {
 }
 
 // persist saves rec, retrying until it succeeds or the context ends: no
-// action may run before its transition is durable.
-func (r *runner) persist(rec Record) bool {
+// action may run before its transition is durable. A write the store
+// fences (ErrFenced: another monitor leads) is not retried: the runner
+// stops without acting, and its machine, ahead of the store, is dropped.
+func (r *runner) persist(rec Record) error {
 	for {
 		err := r.e.cfg.Store.Save(r.ctx, rec)
 		if err == nil {
-			return true
+			return nil
+		}
+		if errors.Is(err, ErrFenced) {
+			r.log.Warn("persist service record: fenced; this monitor no longer acts on it", "err", err)
+			r.fenced = fmt.Errorf("persist the record of %q: %w", rec.Service, err)
+			return r.fenced
 		}
 		r.log.Error("persist service record; retrying", "err", err)
 		select {
 		case <-r.ctx.Done():
-			return false
+			return r.ctx.Err()
 		case <-time.After(r.e.cfg.SaveRetry):
 		}
 	}
@@ -151,7 +167,7 @@ func (r *runner) perform(a Action, rec Record) {
 			r.post(envelope{ev: r.runStep(a, rec)}, nil)
 		}()
 	case Alert:
-		r.log.Error("ALERT", "incident", a.Incident, "reason", a.Reason)
+		r.log.Error("ALERT", "incident", a.Incident, "kind", a.Kind, "reason", a.Reason)
 		r.steps.Add(1)
 		go func() {
 			defer r.steps.Done()

@@ -136,6 +136,8 @@ func (h *harness) run(cmd string) string {
 	switch name {
 	case "trigger":
 		acts, err = h.m.Step(Trigger{At: now, Source: Source(args["source"]), Reason: args["reason"]})
+	case "storm":
+		return h.storm(args, now)
 	case "done":
 		ev := StepDone{At: now, Incident: h.incident(args), Step: h.index(args), Attempt: h.attempt(args), Result: StepResult{
 			Disagree: has(args, "disagree"), Note: args["note"], Restored: has(args, "restored"), Fallback: args["fallback"]}}
@@ -168,7 +170,40 @@ func (h *harness) run(cmd string) string {
 		h.t.Fatalf("save: %v", serr)
 	}
 	h.checkHeld(cmd)
+	h.checkSize(cmd)
 	return formatStep(h.m, acts, err)
+}
+
+// storm sends n triggers from source, each with a reason of size bytes,
+// one millisecond apart, persisting after each as the executor does, and
+// reports how big the record got.
+func (h *harness) storm(args map[string]string, now time.Time) string {
+	n, _ := strconv.Atoi(args["n"])
+	size, _ := strconv.Atoi(args["size"])
+	src := Source(args["source"])
+	largest := 0
+	for i := range n {
+		reason := fmt.Sprintf("report %d: %s", i, strings.Repeat("x", size))
+		if _, err := h.m.Step(Trigger{At: now.Add(time.Duration(i) * time.Millisecond), Source: src, Reason: reason}); err != nil {
+			return fmt.Sprintf("error: report %d: %v", i, err)
+		}
+		if err := h.store.Save(context.Background(), h.m.Record()); err != nil {
+			h.t.Fatalf("save: %v", err)
+		}
+		largest = max(largest, encodedSize(h.m.Record()))
+		h.checkSize("storm")
+	}
+	h.now += time.Duration(n) * time.Millisecond
+	return fmt.Sprintf("%d reports of %d bytes from %s; largest record %d bytes, under 128 KiB: %v\n%s",
+		n, size, src, largest, largest < 128<<10, formatState(h.m))
+}
+
+// checkSize asserts, after every command of every scenario, that the record
+// passed the size guard.
+func (h *harness) checkSize(cmd string) {
+	if n := encodedSize(h.m.Record()); n > MaxRecordBytes {
+		h.t.Errorf("after %q: record of %d bytes, over the guard of %d", cmd, n, MaxRecordBytes)
+	}
 }
 
 // checkHeld asserts, after every command of every scenario, that only a
@@ -400,7 +435,11 @@ func formatRecord(r Record) string {
 	}
 	fmt.Fprintf(&b, "incident %s opened %s closed %s result %q attempts %d from %s to %s\n", inc.ID, off(inc.Opened), off(inc.Closed), inc.Result, inc.Attempts, addr(inc.From), addr(inc.To))
 	for _, tr := range inc.Triggers {
-		fmt.Fprintf(&b, "  trigger %s %q at %s\n", tr.Source, tr.Reason, off(tr.At))
+		fmt.Fprintf(&b, "  trigger %s %q at %s", tr.Source, clip(tr.Reason, 80), off(tr.At))
+		if tr.Count > 1 {
+			fmt.Fprintf(&b, " x%d last %s %q", tr.Count, off(tr.Last), clip(tr.LastReason, 80))
+		}
+		b.WriteString("\n")
 	}
 	for i, s := range inc.Steps {
 		fmt.Fprintf(&b, "  step %d %s %s attempt=%d started=%s finished=%s", i, s.Kind, s.Status, s.Attempt, off(s.Started), off(s.Finished))
@@ -431,6 +470,9 @@ func formatRecord(r Record) string {
 	}
 	if inc.Aborted != "" {
 		fmt.Fprintf(&b, "  aborted %q\n", inc.Aborted)
+	}
+	if inc.ResetRefused != "" {
+		fmt.Fprintf(&b, "  reset refused %q\n", inc.ResetRefused)
 	}
 	return b.String()
 }

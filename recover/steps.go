@@ -21,7 +21,7 @@ func (m *Machine) start(i int, now time.Time) ([]Action, error) {
 				return nil, err
 			}
 		}
-		skip, stop := m.skip(kind)
+		skip, stop := m.skip(i, kind)
 		if stop != "" {
 			inc.Steps[i].Status, inc.Steps[i].Error, inc.Steps[i].Finished = StatusFailed, stop, now
 			more, err := m.stickWith(now, stop)
@@ -37,8 +37,11 @@ func (m *Machine) start(i int, now time.Time) ([]Action, error) {
 	return append(acts, more...), err
 }
 
-// skip says why the service's policy skips a step, or why it must stop.
-func (m *Machine) skip(kind playbooks.Kind) (skip, stop string) {
+// skip says why the service's policy skips step i, or why it must stop.
+func (m *Machine) skip(i int, kind playbooks.Kind) (skip, stop string) {
+	if m.resetStep(i) {
+		return m.skipReset(kind), ""
+	}
 	svc := m.cfg.Service
 	switch kind {
 	case playbooks.Confirm:
@@ -84,11 +87,15 @@ func (m *Machine) attempt(i int, now time.Time) []Action {
 func (m *Machine) runStep(i int, resumed bool) RunStep {
 	inc := m.rec.Incident
 	s := inc.Steps[i]
-	return RunStep{
+	a := RunStep{
 		Incident: inc.ID, Service: m.rec.Service, Index: i, Step: inc.Playbook.Steps[i],
 		Attempt: s.Attempt, Deadline: s.Deadline, Epoch: m.cfg.Epoch,
 		From: inc.From, To: inc.To, Resumed: resumed, Target: inc.Target, Origin: origin(inc),
 	}
+	if m.resetStep(i) {
+		a.From, a.To, a.Origin = inc.Reset.From, m.cfg.Service.Address, inc.Reset.Origin
+	}
+	return a
 }
 
 // origin returns where a move began, or the zero placement.
@@ -128,7 +135,7 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 		inc.To, inc.Restored, inc.Fallback, inc.Agent = ev.Result.Address, ev.Result.Restored, ev.Result.Fallback, ev.Result.Phases
 		m.phase("activated", ev.At)
 	case playbooks.WaitHealthy:
-		m.phase("healthy", ev.At)
+		m.phase(m.phaseName(ev.Step, "healthy", "primary-healthy"), ev.At)
 	case playbooks.DNSReplace:
 		acts := m.dnsDone(ev)
 		more, err := m.start(ev.Step+1, ev.At)
@@ -159,7 +166,7 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 	if flipped.IsZero() || flipped.After(ev.At) {
 		flipped = ev.At
 	}
-	m.phase("dns-flipped", flipped)
+	m.phase(m.phaseName(ev.Step, "dns-flipped", "dns-reset"), flipped)
 	m.place(flipped)
 	if ev.Result.Verified {
 		m.phase("dns-verified", ev.At)
@@ -167,9 +174,17 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 	var acts []Action
 	for _, w := range ev.Result.Warnings {
 		inc.Warnings = append(inc.Warnings, w)
-		acts = append(acts, Alert{Incident: inc.ID, Service: m.rec.Service, Reason: w})
+		acts = append(acts, Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertUnverified, Reason: w})
 	}
 	return acts
+}
+
+// phaseName is the phase step i records: a reset's steps record their own.
+func (m *Machine) phaseName(i int, name, reset string) string {
+	if m.resetStep(i) {
+		return reset
+	}
+	return name
 }
 
 // disagree ends the incident: the agent sees the primary alive.
@@ -190,6 +205,10 @@ func (m *Machine) disagree(ev StepDone) ([]Action, error) {
 // place points the placement at the standby, or at a move's destination.
 func (m *Machine) place(at time.Time) {
 	inc := m.rec.Incident
+	if m.resetStep(inc.Current) {
+		m.rec.Placement = m.primaryPlacement(at)
+		return
+	}
 	if m.isMove() {
 		held := m.rec.Placement.Held
 		m.rec.Placement = m.movePlacement(at)
@@ -204,6 +223,9 @@ func (m *Machine) place(at time.Time) {
 
 // finish ends the playbook on the standby.
 func (m *Machine) finish(now time.Time) ([]Action, error) {
+	if m.rec.Incident.Reset != nil {
+		return m.finishReset(now)
+	}
 	if m.isMove() {
 		return m.finishMove(now)
 	}
@@ -234,22 +256,24 @@ func (m *Machine) failAttempt(i int, s *StepRecord, now time.Time, msg string, p
 	spec := inc.Playbook.Steps[i]
 	s.Error = msg
 	inc.LastError = fmt.Sprintf("%s (step %d) attempt %d: %s", s.Kind, i, s.Attempt, msg)
-	if !permanent && s.Attempt < spec.Attempts() {
-		if spec.Retry.Backoff <= 0 {
+	if delay, ok := m.retryDelay(spec, s, now); ok && !permanent {
+		if delay <= 0 {
 			return m.attempt(i, now), nil
 		}
-		s.Status, s.RetryAt, s.Deadline = StatusBackoff, now.Add(spec.Retry.Backoff), time.Time{}
+		s.Status, s.RetryAt, s.Deadline = StatusBackoff, now.Add(delay), time.Time{}
 		return nil, nil
 	}
 	s.Status, s.Finished = StatusFailed, now
 	switch {
+	case m.resetStep(i):
+		return m.failReset(i, s, now, msg)
 	case s.Kind == playbooks.Notify:
 		s.Note = "notification failed; recovery goes on"
 		return m.start(i+1, now)
 	case s.Kind == playbooks.Fence && !m.cfg.Service.FenceRequired:
 		s.Note = "fence not confirmed; going on because fence-required is false"
 		acts, err := m.start(i+1, now)
-		alert := Alert{Incident: inc.ID, Service: m.rec.Service, Reason: "fence not confirmed, failing over anyway: " + msg}
+		alert := Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertUnfenced, Reason: "fence not confirmed, failing over anyway: " + msg}
 		return append([]Action{alert}, acts...), err
 	case s.Kind == playbooks.Fence:
 		return m.stickWith(now, "fence not confirmed and fence-required is set: "+msg)
@@ -257,6 +281,23 @@ func (m *Machine) failAttempt(i int, s *StepRecord, now time.Time, msg string, p
 		return m.failMove(i, s, now, msg)
 	}
 	return m.stickWith(now, fmt.Sprintf("step %s failed after %d attempt(s): %s", s.Kind, s.Attempt, msg))
+}
+
+// retryDelay applies step i's retry policy to its failed attempt: the
+// backoff before the next one (doubling, less the injected jitter), or false
+// when the attempts or the budget are spent.
+func (m *Machine) retryDelay(spec playbooks.Step, s *StepRecord, now time.Time) (time.Duration, bool) {
+	if s.Attempt >= spec.Attempts() {
+		return 0, false
+	}
+	d := spec.Retry.Delay(s.Attempt)
+	if d > 0 && m.cfg.Jitter != nil {
+		d -= min(max(m.cfg.Jitter(d/2), 0), d/2)
+	}
+	if b := spec.Retry.Budget; b > 0 && now.Add(d).After(s.Started.Add(b)) {
+		return 0, false
+	}
+	return d, true
 }
 
 // stickWith halts the incident with a reason and alerts.
@@ -269,24 +310,25 @@ func (m *Machine) stickWith(now time.Time, reason string) ([]Action, error) {
 	m.rec.Placement.Held = false // no service stays held while an operator is needed
 	inc.Stuck = reason
 	m.phase("stuck", now)
-	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Reason: "incident stuck: " + reason}}, nil
+	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertStuck, Reason: "incident stuck: " + reason}}, nil
 }
 
-// retryStuck runs the stuck step again from its first attempt (manual
-// failover on a stuck incident).
-func (m *Machine) retryStuck(now time.Time) ([]Action, error) {
+// retryStuck runs the stuck step again from its first attempt, with a
+// fresh retry budget (a manual failover, or a new finding of the monitor,
+// on a stuck incident); phase and note say which.
+func (m *Machine) retryStuck(now time.Time, phase, note string) ([]Action, error) {
 	inc := m.rec.Incident
 	if err := m.unstick(inc.StuckIn); err != nil {
 		return nil, err
 	}
 	inc.Stuck, inc.StuckIn = "", 0
-	m.phase("retried", now)
+	m.phase(phase, now)
 	i := inc.Current
 	if i >= len(inc.Steps) {
 		return m.finish(now)
 	}
 	s := &inc.Steps[i]
-	s.Attempt, s.Status, s.Finished, s.Note = 0, StatusPending, time.Time{}, "retried by operator"
+	s.Attempt, s.Status, s.Started, s.Finished, s.Note = 0, StatusPending, time.Time{}, time.Time{}, note
 	return m.start(i, now)
 }
 

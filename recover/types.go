@@ -99,11 +99,30 @@ type AgentPhase struct {
 	MS   int64  `json:"ms"`
 }
 
-// TriggerRecord is one trigger that opened or joined an incident.
+// TriggerRecord is what an incident keeps of the triggers from one source
+// that opened or joined it: the first one's reason (cut to MaxTextBytes) and
+// time, how many came, and when the last one came. An incident keeps one
+// record per source, so a storm of reports cannot grow it.
 type TriggerRecord struct {
-	Source Source    `json:"source"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
+	Source     Source    `json:"source"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+	Count      int       `json:"count,omitempty"`       // triggers from this source; 0 in records written before counting means 1
+	Last       time.Time `json:"last,omitzero"`         // the latest one, when Count > 1
+	LastReason string    `json:"last_reason,omitempty"` // its reason, cut to MaxTextBytes
+}
+
+// ResetRun is an operator's reset running on an incident: the steps from
+// First on are the reset's (DefaultResetPlaybook). On a stuck incident it
+// keeps what the incident was stuck on, restored when the reset is refused.
+type ResetRun struct {
+	Reason  string     `json:"reason"`
+	First   int        `json:"first"`  // index of the reset's first step
+	From    netip.Addr `json:"from"`   // the address DNS may hold, swapped back to the primary's
+	Origin  Placement  `json:"origin"` // where the service ran when the reset began (vacate)
+	Stuck   string     `json:"stuck,omitempty"`
+	StuckIn State      `json:"stuck_in,omitempty"`
+	Current int        `json:"current,omitempty"`
 }
 
 // Incident results.
@@ -113,7 +132,7 @@ const (
 	ResultReset        = "reset"        // an operator ended it
 	ResultMigrated     = "migrated"     // a migration ended on the spare
 	ResultFailedBack   = "failed-back"  // a failback ended on the primary
-	ResultAborted      = "aborted"      // a migration or failback gave up before DNS moved; the service stayed where it was
+	ResultAborted      = "aborted"      // a migration, failback or reset gave up before DNS moved; the service stayed where it was
 )
 
 // Incident kinds. The zero value is a failover, so records written before
@@ -122,6 +141,7 @@ const (
 	KindFailover = ""         // primary -> standby
 	KindMigrate  = "migrate"  // standby -> spare
 	KindFailback = "failback" // standby or spare -> primary
+	KindReset    = "reset"    // an operator's reset: standby or spare -> primary, checked first (DefaultResetPlaybook)
 )
 
 // Incident is one recovery of one service.
@@ -160,6 +180,11 @@ type Incident struct {
 	// Aborted says why a migration or failback gave up, once it did; the
 	// steps appended after that undo what the move had started.
 	Aborted string `json:"aborted,omitempty"`
+	// Reset is the operator's reset running on (or that ended) this
+	// incident; ResetRefused says why the last reset was refused (the
+	// primary failed its check), in which case nothing was changed.
+	Reset        *ResetRun `json:"reset,omitempty"`
+	ResetRefused string    `json:"reset_refused,omitempty"`
 }
 
 // Open reports whether the incident is still running (or stuck).

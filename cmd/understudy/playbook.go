@@ -83,8 +83,19 @@ func writePlaybook(w io.Writer, pb *playbooks.Playbook) error {
 		if st.Timeout > 0 {
 			fmt.Fprintf(&b, "  timeout: %s\n", st.Timeout)
 		}
-		if st.Retry.Attempts > 1 {
-			fmt.Fprintf(&b, "  retry: {attempts: %d, backoff: %s}\n", st.Retry.Attempts, st.Retry.Backoff)
+		if r := st.Retry; r.Attempts > 1 || r.Budget > 0 {
+			var keys []string
+			if r.Attempts > 1 {
+				keys = append(keys, fmt.Sprintf("attempts: %d", r.Attempts))
+			}
+			keys = append(keys, fmt.Sprintf("backoff: %s", r.Backoff))
+			if r.MaxBackoff > 0 {
+				keys = append(keys, fmt.Sprintf("max-backoff: %s", r.MaxBackoff))
+			}
+			if r.Budget > 0 {
+				keys = append(keys, fmt.Sprintf("budget: %s", r.Budget))
+			}
+			fmt.Fprintf(&b, "  retry: {%s}\n", strings.Join(keys, ", "))
 		}
 		if st.Idempotent {
 			fmt.Fprintln(&b, "  idempotent: true")
