@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test unit vet lab-up lab-down lab-status demo bench fuzz clean
+.PHONY: all build test unit vet lab-up lab-down lab-status demo bench fuzz fuzz-long clean
 
 all: build
 
@@ -53,6 +53,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 1x $$pkg || exit 1; \
 	  done; \
 	done
+
+## fuzz-long: every fuzz target for at least 1M executions (CPU only, no lab),
+## at the lowest CPU priority; counts in bench/results/fuzz-long.{json,md}.
+fuzz-long:
+	nice -n 19 bash bench/fuzz-long.sh
 
 clean:
 	rm -rf bin
