@@ -41,9 +41,11 @@ lab-status:
 demo: lab-up build
 	DEMO_LAB_UP=0 UNDERSTUDY_BIN=$(BIN) bash examples/demo.sh
 
-## bench: benchmarks against the lab (one lab user at a time).
+## bench: every figure the READMEs cite, measured again: bench/run.sh writes
+## bench/results/GROUP.{json,md} (raw values, date, nproc, median and
+## min-max) and takes the lab lock per group; then the HAProxy comparison.
 bench: lab-up
-	$(LOCK) env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -run '^$$' -bench . -benchtime 20x ./...
+	bash bench/run.sh
 	bash bench/haproxy.sh   # takes the lab lock itself
 
 ## fuzz: a short run of every fuzz target.

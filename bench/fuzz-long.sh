@@ -25,16 +25,38 @@ json=$out/fuzz-long.json md=$out/fuzz-long.md log=$out/fuzz-long.log
 rows=() objs=() failed=0
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
+# write_results rewrites the JSON and the table with the targets so far, so
+# an interrupted run still leaves its counts.
+write_results() {
+	{
+		printf '{"started":"%s","finished":"%s","complete":%s,"nproc":%s,"go":"%s","min_executions":%s,"targets":[' \
+			"$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$(nproc)" "$($GO env GOVERSION)" "$execs"
+		(IFS=,; printf '%s' "${objs[*]}")
+		printf ']}\n'
+	} >"$json"
+	{
+		echo "# make fuzz-long"
+		echo
+		echo "Started $started, last update $(date -u +%Y-%m-%dT%H:%M:%SZ)$([ "$1" = true ] || echo ' (run not finished)'); nproc $(nproc); $($GO env GOVERSION);"
+		echo "at least $execs executions per target, \`-fuzzminimizetime 1x\`. Raw: \`fuzz-long.json\`, \`fuzz-long.log\`."
+		echo
+		echo "| package | target | executions | seconds | per second | result |"
+		echo "|---|---|---:|---:|---:|---|"
+		printf '%s\n' "${rows[@]}"
+	} >"$md"
+}
+
 for pkg in $($GO list ./...); do
 	for target in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' | grep -E -- "$only" || true); do
 		echo "== $pkg $target ($execs executions)" | tee -a "$log"
 		t0=$(date +%s.%N)
 		result=ok
-		if ! res=$($GO test -run '^$' -fuzz "^${target}\$" -fuzztime "${execs}x" -fuzzminimizetime 1x "$pkg" 2>&1); then
+		# go test's default 10 m timeout applies to fuzzing too: -timeout 0.
+		if ! $GO test -timeout 0 -run '^$' -fuzz "^${target}\$" -fuzztime "${execs}x" -fuzzminimizetime 1x "$pkg" >>"$log" 2>&1; then
 			result=FAIL failed=1
 		fi
 		t1=$(date +%s.%N)
-		printf '%s\n' "$res" >>"$log"
+		res=$(awk -v h="== $pkg $target " 'index($0, h) == 1 { p = 1 } p' "$log")
 		# The last progress line carries the total: "fuzz: elapsed: 3m2s, execs: 1000000 (5493/sec), ..."
 		n=$(printf '%s\n' "$res" | sed -nE 's/^fuzz: elapsed: [^,]+, execs: ([0-9]+) .*/\1/p' | tail -1)
 		n=${n:-0}
@@ -46,24 +68,10 @@ for pkg in $($GO list ./...); do
 			"$pkg" "$target" "$n" "$secs" "$rate" "$result")")
 		rows+=("| \`${pkg#github.com/understudy/understudy/}\` | \`$target\` | $n | $secs | $rate | $result |")
 		[ "$result" = ok ] || failed=1
+		write_results false
 	done
 done
+write_results true
 
-{
-	printf '{"started":"%s","finished":"%s","nproc":%s,"go":"%s","min_executions":%s,"targets":[' \
-		"$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$($GO env GOVERSION)" "$execs"
-	(IFS=,; printf '%s' "${objs[*]}")
-	printf ']}\n'
-} >"$json"
-{
-	echo "# make fuzz-long"
-	echo
-	echo "Started $started, finished $(date -u +%Y-%m-%dT%H:%M:%SZ); nproc $(nproc); $($GO env GOVERSION);"
-	echo "at least $execs executions per target, \`-fuzzminimizetime 1x\`. Raw: \`fuzz-long.json\`, \`fuzz-long.log\`."
-	echo
-	echo "| package | target | executions | seconds | per second | result |"
-	echo "|---|---|---:|---:|---:|---|"
-	printf '%s\n' "${rows[@]}"
-} >"$md"
 cat "$md"
 exit $failed
