@@ -15,18 +15,21 @@
 # lock (/tmp/understudy-lab.lock) one at a time, each for less than a few
 # minutes; test binaries are built before the lock is taken. Needs root and
 # `make lab-up` for those. BENCH_COUNT scales the repeats (default 1: the
-# counts below; 2 doubles them).
+# counts below; 2 doubles them). BENCH_QUICK=1 runs every benchmark once
+# (-benchtime 1x -count 1) and DRILL_RUN narrows the drills (a -run regexp),
+# to check this script; BENCH_OUT writes elsewhere than bench/results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 GO=${GO:-go}
 MOD=github.com/understudy/understudy
-OUT=bench/results
+OUT=${BENCH_OUT:-bench/results}
 LOCK=(flock /tmp/understudy-lab.lock)
 scale=${BENCH_COUNT:-1}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$OUT"
+OUTABS=$(cd "$OUT" && pwd)
 
 # bench NAME LAB PKG BENCH-REGEXP BENCHTIME COUNT [ENV...]: one benchmark
 # invocation of PKG appended to NAME's raw stream. LAB=lab runs it under the
@@ -34,6 +37,9 @@ mkdir -p "$OUT"
 bench() {
 	local name=$1 lab=$2 pkg=$3 re=$4 bt=$5 count=$(($6 * scale))
 	shift 6
+	if [ "${BENCH_QUICK:-0}" = 1 ]; then
+		bt=1x count=1
+	fi
 	local bin=$tmp/${pkg//\//_}.test
 	[ -x "$bin" ] || $GO test -c -o "$bin" "./$pkg" >&2
 	local args=(-test.run '^$' -test.bench "$re" -test.benchtime "$bt" -test.count "$count" -test.timeout 30m -test.v=test2json)
@@ -122,12 +128,12 @@ group_drill() {
 	for r in $(seq 1 "$rounds"); do
 		mkdir -p "$OUT/drill/round$r"
 		echo "== drill: round $r of $rounds" >&2
-		(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 DRILL_OUT="$PWD/../$OUT/drill/round$r" \
-			"$bin" -test.run '^TestIntegrationDrill$' -test.count 1 -test.timeout 20m -test.v=test2json 2>&1) |
+		(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 DRILL_OUT="$OUTABS/drill/round$r" \
+			"$bin" -test.run "${DRILL_RUN:-^TestIntegrationDrill\$}" -test.count 1 -test.timeout 20m -test.v=test2json 2>&1) |
 			$GO tool test2json -t -p "$MOD/drill" >>"$OUT/drill.test.json" || true
 		rm -f "$OUT"/drill/round"$r"/*.svg # the charts are large; the JSON has the numbers
 	done
-	cmds=("DRILL_OUT=DIR go test -count=1 -run '^TestIntegrationDrill\$' ./drill, $rounds round(s)")
+	cmds=("DRILL_OUT=DIR go test -count=1 -run '${DRILL_RUN:-^TestIntegrationDrill\$}' ./drill, $rounds round(s)")
 	end drill -gotest "$OUT/drill.test.json" -drills "$OUT/drill"
 }
 
