@@ -11,9 +11,12 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns standby lxd e2e drill proxy) take the lab
-# lock (/tmp/understudy-lab.lock) one at a time, each for less than a few
-# minutes; test binaries are built before the lock is taken. Needs root and
+# Groups that use the lab (dns standby lxd e2e drill proxy lab) take the
+# lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
+# minutes; test binaries are built before the lock is taken. On a busy
+# machine, take the lock once for all of them instead:
+#   export BENCH_BIN=/tmp/bench-bin; bash bench/run.sh build   # the test binaries, outside the lock
+#   flock /tmp/understudy-lab.lock env BENCH_LOCKED=1 bash bench/run.sh dns standby lxd e2e drill proxy lab Needs root and
 # `make lab-up` for those. BENCH_COUNT scales the repeats (default 1: the
 # counts below; 2 doubles them). BENCH_QUICK=1 runs every benchmark once
 # (-benchtime 1x -count 1) and DRILL_RUN narrows the drills (a -run regexp),
@@ -25,9 +28,17 @@ GO=${GO:-go}
 MOD=github.com/understudy/understudy
 OUT=${BENCH_OUT:-bench/results}
 LOCK=(flock /tmp/understudy-lab.lock)
+if [ "${BENCH_LOCKED:-0}" = 1 ]; then
+	LOCK=() # the caller holds the lab lock
+fi
 scale=${BENCH_COUNT:-1}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "${BENCH_BIN:-}" ]; then
+	tmp=$BENCH_BIN # kept: built once, reused
+	mkdir -p "$tmp"
+else
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+fi
 mkdir -p "$OUT"
 OUTABS=$(cd "$OUT" && pwd)
 
@@ -40,8 +51,8 @@ bench() {
 	if [ "${BENCH_QUICK:-0}" = 1 ]; then
 		bt=1x count=1
 	fi
-	local bin=$tmp/${pkg//\//_}.test
-	[ -x "$bin" ] || $GO test -c -o "$bin" "./$pkg" >&2
+	local bin
+	bin=$(build "$pkg")
 	local args=(-test.run '^$' -test.bench "$re" -test.benchtime "$bt" -test.count "$count" -test.timeout 30m -test.v=test2json)
 	cmds+=("go test -run '^\$' -bench '$re' -benchtime $bt -count $count ./$pkg")
 	echo "== $name: ./$pkg -bench '$re' -benchtime $bt -count $count" >&2
@@ -50,6 +61,20 @@ bench() {
 		run=("${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 "$@")
 	fi
 	(cd "$pkg" && "${run[@]}" "$bin" "${args[@]}" 2>&1) | $GO tool test2json -t -p "$MOD/$pkg" >>"$OUT/$name.test.json" || true
+}
+
+# build PKG: its test binary (once per $tmp); prints its path.
+build() {
+	local bin=$tmp/${1//\//_}.test
+	[ -x "$bin" ] || $GO test -c -o "$bin" "./$1" >&2
+	echo "$bin"
+}
+
+group_build() {
+	local p
+	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover; do
+		build "$p" >/dev/null
+	done
 }
 
 # begin NAME / end NAME: a group's raw stream, then its summary.
@@ -122,9 +147,9 @@ group_recover() {
 # times (default 1), keeping every report.
 group_drill() {
 	begin drill
-	local rounds=$((${DRILL_ROUNDS:-1} * scale)) bin=$tmp/drill.test
+	local rounds=$((${DRILL_ROUNDS:-1} * scale)) bin
+	bin=$(build drill)
 	rm -rf "$OUT/drill"
-	$GO test -c -o "$bin" ./drill >&2
 	for r in $(seq 1 "$rounds"); do
 		mkdir -p "$OUT/drill/round$r"
 		echo "== drill: round $r of $rounds" >&2
@@ -153,7 +178,7 @@ group_lab() {
 	end lab -gotest "$OUT/lab.test.json"
 }
 
-all=(dns standby lxd e2e drill proxy icmp ha recover lab)
+all=(dns standby lxd e2e drill proxy icmp ha recover lab) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do
