@@ -4,6 +4,8 @@
 // it measures nothing itself.
 //
 //	go run ./bench/summarize -name NAME -cmd 'COMMAND' -gotest RAW.json [-drills DIR] -out bench/results
+//
+// -started, -finished, -load and -load-end re-summarize an earlier run.
 package main
 
 import (
@@ -53,6 +55,8 @@ func run(args []string, stdout io.Writer) error {
 	out := fs.String("out", "bench/results", "the results directory")
 	started := fs.String("started", "", "when the run started (RFC 3339; default now)")
 	load := fs.String("load", "", "the load average when the run started")
+	loadEnd := fs.String("load-end", "", "the load average when the run finished (default: now)")
+	finished := fs.String("finished", "", "when the run finished (RFC 3339; default now, when the summary is written)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +68,12 @@ func run(args []string, stdout io.Writer) error {
 		Go: runtime.Version(), LoadStart: *load, LoadEnd: loadAvg()}
 	if s.Started == "" {
 		s.Started = now
+	}
+	if *finished != "" {
+		s.Finished = *finished
+	}
+	if *loadEnd != "" {
+		s.LoadEnd = *loadEnd
 	}
 	if *goTest != "" {
 		f, err := os.Open(*goTest)
