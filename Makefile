@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz clean
+.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean
 
 all: build
 
@@ -51,9 +51,11 @@ demo: lab-up build
 demo-stop:
 	$(LOCK) env UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop
 
-## bench: benchmarks against the lab (one lab user at a time).
+## bench: every figure the READMEs cite, measured again: bench/run.sh writes
+## bench/results/GROUP.{json,md} (raw values, date, nproc, median and
+## min-max) and takes the lab lock per group; then the HAProxy comparison.
 bench: lab-up
-	$(LOCK) env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -run '^$$' -bench . -benchtime 20x ./...
+	bash bench/run.sh
 	bash bench/haproxy.sh   # takes the lab lock itself
 
 ## fuzz: a short run of every fuzz target.
@@ -63,6 +65,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 1x $$pkg || exit 1; \
 	  done; \
 	done
+
+## fuzz-long: every fuzz target for at least 1M executions (CPU only, no lab),
+## at the lowest CPU priority; counts in bench/results/fuzz-long.{json,md}.
+fuzz-long:
+	nice -n 19 bash bench/fuzz-long.sh
 
 clean:
 	rm -rf bin

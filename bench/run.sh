@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# bench/run.sh: every figure the READMEs publish, measured again.
+#
+#   make bench                       # all groups, then bench/haproxy.sh
+#   bash bench/run.sh [GROUP...]     # some groups: dns standby lxd e2e drill proxy icmp ha recover lab
+#
+# Each group writes, under bench/results/:
+#   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
+#   GROUP.json       every value, with the date, nproc, Go version, load
+#                    average and the exact command,
+#   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
+# The drill group also keeps its reports under bench/results/drill/.
+#
+# Groups that use the lab (dns standby lxd e2e drill proxy lab) take the
+# lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
+# minutes; test binaries are built before the lock is taken. On a busy
+# machine, take the lock once for all of them instead:
+#   export BENCH_BIN=/tmp/bench-bin; bash bench/run.sh build   # the test binaries, outside the lock
+#   flock /tmp/understudy-lab.lock env BENCH_LOCKED=1 bash bench/run.sh dns standby lxd e2e drill proxy lab Needs root and
+# `make lab-up` for those. BENCH_COUNT scales the repeats (default 1: the
+# counts below; 2 doubles them). BENCH_QUICK=1 runs every benchmark once
+# (-benchtime 1x -count 1) and DRILL_RUN narrows the drills (a -run regexp),
+# to check this script; BENCH_OUT writes elsewhere than bench/results.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+GO=${GO:-go}
+MOD=github.com/understudy/understudy
+OUT=${BENCH_OUT:-bench/results}
+LOCK=(flock /tmp/understudy-lab.lock)
+if [ "${BENCH_LOCKED:-0}" = 1 ]; then
+	LOCK=() # the caller holds the lab lock
+fi
+scale=${BENCH_COUNT:-1}
+if [ -n "${BENCH_BIN:-}" ]; then
+	tmp=$BENCH_BIN # kept: built once, reused
+	mkdir -p "$tmp"
+else
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+fi
+mkdir -p "$OUT"
+OUTABS=$(cd "$OUT" && pwd)
+
+# bench NAME LAB PKG BENCH-REGEXP BENCHTIME COUNT [ENV...]: one benchmark
+# invocation of PKG appended to NAME's raw stream. LAB=lab runs it under the
+# lab lock with UNDERSTUDY_REQUIRE_LAB=1.
+bench() {
+	local name=$1 lab=$2 pkg=$3 re=$4 bt=$5 count=$(($6 * scale))
+	shift 6
+	if [ "${BENCH_QUICK:-0}" = 1 ]; then
+		bt=1x count=1
+	fi
+	local bin
+	bin=$(build "$pkg")
+	local args=(-test.run '^$' -test.bench "$re" -test.benchtime "$bt" -test.count "$count" -test.timeout 30m -test.v=test2json)
+	cmds+=("go test -run '^\$' -bench '$re' -benchtime $bt -count $count ./$pkg")
+	echo "== $name: ./$pkg -bench '$re' -benchtime $bt -count $count" >&2
+	local run=(env "$@")
+	if [ "$lab" = lab ]; then
+		run=("${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 "$@")
+	fi
+	(cd "$pkg" && "${run[@]}" "$bin" "${args[@]}" 2>&1) | $GO tool test2json -t -p "$MOD/$pkg" >>"$OUT/$name.test.json" || true
+}
+
+# build PKG: its test binary (once per $tmp); prints its path.
+build() {
+	local bin=$tmp/${1//\//_}.test
+	[ -x "$bin" ] || $GO test -c -o "$bin" "./$1" >&2
+	echo "$bin"
+}
+
+group_build() {
+	local p
+	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover; do
+		build "$p" >/dev/null
+	done
+}
+
+# begin NAME / end NAME: a group's raw stream, then its summary.
+begin() {
+	cmds=()
+	started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	: >"$OUT/$1.test.json"
+}
+end() {
+	local name=$1
+	shift
+	local joined
+	joined=$(printf '%s; ' "${cmds[@]}")
+	$GO run ./bench/summarize -name "$name" -cmd "bash bench/run.sh $name (${joined%; })" \
+		-started "$started" -load "$load" -out "$OUT" "$@"
+}
+
+group_dns() {
+	begin dns
+	bench dns lab dnsupdate 'BIND' 200x 5
+	end dns -gotest "$OUT/dns.test.json"
+}
+
+group_standby() {
+	begin standby
+	bench standby lab standby 'ActivateCold|ActivateWarm' 10x 3
+	end standby -gotest "$OUT/standby.test.json"
+}
+
+group_lxd() {
+	begin lxd
+	bench lxd lab lxd '.' 5x 2
+	end lxd -gotest "$OUT/lxd.test.json"
+}
+
+group_e2e() {
+	begin e2e
+	bench e2e lab e2e 'Failover' 8x 1
+	end e2e -gotest "$OUT/e2e.test.json"
+}
+
+group_proxy() {
+	begin proxy
+	bench proxy lab proxy 'Probe' 200x 3
+	bench proxy lab proxy 'Interleaved' 30000x 3
+	end proxy -gotest "$OUT/proxy.test.json"
+}
+
+group_icmp() {
+	begin icmp
+	bench icmp nolab internal/icmp '.' 2000x 3
+	end icmp -gotest "$OUT/icmp.test.json"
+}
+
+group_ha() {
+	begin ha
+	bench ha nolab ha 'Takeover' 5x 1
+	end ha -gotest "$OUT/ha.test.json"
+}
+
+group_recover() {
+	begin recover
+	bench recover nolab recover '.' 1s 3
+	end recover -gotest "$OUT/recover.test.json"
+}
+
+# drill: TestIntegrationDrill (every inject kind, load 5 through DNS and
+# the proxy, the standby agent, monitor and proxy in-process), DRILL_ROUNDS
+# times (default 1), keeping every report.
+group_drill() {
+	begin drill
+	local rounds=$((${DRILL_ROUNDS:-1} * scale)) bin
+	bin=$(build drill)
+	rm -rf "$OUT/drill"
+	for r in $(seq 1 "$rounds"); do
+		mkdir -p "$OUT/drill/round$r"
+		echo "== drill: round $r of $rounds" >&2
+		(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 DRILL_OUT="$OUTABS/drill/round$r" \
+			"$bin" -test.run "${DRILL_RUN:-^TestIntegrationDrill\$}" -test.count 1 -test.timeout 20m -test.v=test2json 2>&1) |
+			$GO tool test2json -t -p "$MOD/drill" >>"$OUT/drill.test.json" || true
+		rm -f "$OUT"/drill/round"$r"/*.svg # the charts are large; the JSON has the numbers
+	done
+	cmds=("DRILL_OUT=DIR go test -count=1 -run '${DRILL_RUN:-^TestIntegrationDrill\$}' ./drill, $rounds round(s)")
+	end drill -gotest "$OUT/drill.test.json" -drills "$OUT/drill"
+}
+
+# lab: a second `lab.sh up` (it changes nothing), 5 times. Bringing the lab
+# up from nothing or after kill -9 would take it from every other user, so
+# this script does not measure those.
+group_lab() {
+	begin lab
+	local t0 t1
+	for _ in 1 2 3 4 5; do
+		t0=$(date +%s%N)
+		"${LOCK[@]}" bash examples/lab/lab.sh up >/dev/null
+		t1=$(date +%s%N)
+		printf '{"Action":"output","Package":"%s/examples/lab","Output":"BenchmarkLabUpAgain-1 \\t 1\\t %d ns/op\\n"}\n' "$MOD" $((t1 - t0)) >>"$OUT/lab.test.json"
+	done
+	cmds=("time bash examples/lab/lab.sh up (lab already up), 5 times")
+	end lab -gotest "$OUT/lab.test.json"
+}
+
+all=(dns standby lxd e2e drill proxy icmp ha recover lab) # and build
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
+for g in "${groups[@]}"; do
+	declare -F "group_$g" >/dev/null || { echo "bench/run.sh: no group $g (have: ${all[*]})" >&2; exit 2; }
+done
+for g in "${groups[@]}"; do
+	"group_$g"
+done
