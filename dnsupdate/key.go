@@ -43,8 +43,8 @@ type keySecret struct{ b []byte }
 // dot; algorithm "" means hmac-sha256.
 func NewKey(name, algorithm string, secret []byte) (*Key, error) {
 	n := dns.CanonicalName(name)
-	if _, ok := dns.IsDomainName(n); !ok || n == "." {
-		return nil, &dnsError{kind: ErrInvalid, msg: fmt.Sprintf("TSIG key name %q is not a domain name", name)}
+	if _, ok := dns.IsDomainName(n); !ok || n == "." || !plainKeyName(n) {
+		return nil, &dnsError{kind: ErrInvalid, msg: fmt.Sprintf("TSIG key name %q is not a domain name of ASCII letters, digits, '-', '_' and '.'", name)}
 	}
 	alg, err := canonicalAlgorithm(algorithm)
 	if err != nil {
@@ -54,6 +54,22 @@ func NewKey(name, algorithm string, secret []byte) (*Key, error) {
 		return nil, &dnsError{kind: ErrInvalid, msg: fmt.Sprintf("TSIG key %q has an empty secret", n)}
 	}
 	return &Key{Name: n, Algorithm: alg, secret: &keySecret{b: append([]byte(nil), secret...)}}, nil
+}
+
+// plainKeyName reports whether n holds only ASCII letters, digits, '-', '_'
+// and '.': a name every server spells the same way once lower-cased (the
+// canonical form lower-cases ASCII only, so other bytes would make one key
+// two names).
+func plainKeyName(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalAlgorithm maps the accepted spellings to the BIND name.
