@@ -23,7 +23,8 @@ var errNotSent = errors.New("backend suspect before the request was sent")
 type attempt struct {
 	b          *backend
 	body       *replayBody
-	idempotent bool // safe to send twice: cancelled and retried when b turns suspect
+	safe       bool // a safe method (RFC 9110 9.2.1): cancelled and retried when b turns suspect
+	idempotent bool // an idempotent method (RFC 9110 9.2.2): resent when the placement moves
 	cancel     context.CancelCauseFunc
 	ctx        context.Context
 	wrote      atomic.Bool // request headers were written to the backend
@@ -36,10 +37,20 @@ type attemptKey struct{}
 // safe methods always, others only when the backend cannot have seen them
 // (nothing written, or headers written but none of a non-empty body).
 func (a *attempt) retryable() bool {
-	if a.idempotent || !a.wrote.Load() {
+	if a.safe || !a.wrote.Load() {
 		return true
 	}
 	return a.body.hasBody && a.body.read.Load() == 0
+}
+
+// cancelOnSuspect reports whether a is cancelled when its backend turns
+// suspect: safe methods only.
+func (a *attempt) cancelOnSuspect() bool { return a.safe }
+
+// resendable reports whether a may be cancelled and sent again: an
+// idempotent method none of whose body was read yet.
+func (a *attempt) resendable() bool {
+	return a.idempotent && a.body.unread()
 }
 
 // forward sends r to b through the ReverseProxy and relays the answer.
@@ -47,14 +58,14 @@ func (a *attempt) retryable() bool {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, b *backend, body *replayBody) *attempt {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	a := &attempt{b: b, body: body, idempotent: isIdempotent(r.Method), cancel: cancel, ctx: ctx}
+	a := &attempt{b: b, body: body, safe: isSafe(r.Method), idempotent: isIdempotent(r.Method), cancel: cancel, ctx: ctx}
 	if !b.register(a) {
 		a.err = errNotSent
 		return a
 	}
 	defer b.unregister(a)
 	ctx = context.WithValue(ctx, attemptKey{}, a)
-	if !a.idempotent { // only needed to decide whether a retry is safe
+	if !a.safe { // only needed to decide whether a retry is safe
 		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 			WroteHeaders: func() { a.wrote.Store(true) },
 		})
@@ -95,7 +106,7 @@ func (p *Proxy) newReverseProxy(rt http.RoundTripper) *httputil.ReverseProxy {
 		},
 		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
 			a := r.Context().Value(attemptKey{}).(*attempt)
-			if cause := context.Cause(a.ctx); errors.Is(cause, ErrBackendSuspect) {
+			if cause := context.Cause(a.ctx); errors.Is(cause, ErrBackendSuspect) || errors.Is(cause, ErrPlacementMoved) {
 				err = cause
 			}
 			a.err = err
@@ -129,13 +140,21 @@ func backendDown(err error) bool {
 	return false
 }
 
-// isIdempotent reports whether a method is safe to send twice.
-func isIdempotent(m string) bool {
+// isSafe reports whether a method is safe (RFC 9110 9.2.1): sending it
+// twice changes nothing on the backend.
+func isSafe(m string) bool {
 	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
 	return false
+}
+
+// isIdempotent reports whether a method is idempotent (RFC 9110 9.2.2):
+// the safe methods, PUT and DELETE. Sending it twice has the effect of
+// sending it once.
+func isIdempotent(m string) bool {
+	return isSafe(m) || m == http.MethodPut || m == http.MethodDelete
 }
 
 // replayBody wraps a request body so that a retry can reuse it when none
@@ -150,6 +169,10 @@ func newReplayBody(r *http.Request) *replayBody {
 	has := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 	return &replayBody{r: r.Body, hasBody: has}
 }
+
+// unread reports whether none of the body was read (or there is none), so
+// that it can still be sent whole to another backend.
+func (b *replayBody) unread() bool { return !b.hasBody || b.read.Load() == 0 }
 
 // reader returns the body to send on one attempt.
 func (b *replayBody) reader() io.ReadCloser {
