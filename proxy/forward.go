@@ -158,21 +158,38 @@ func isIdempotent(m string) bool {
 }
 
 // replayBody wraps a request body so that a retry can reuse it when none
-// of it was read, and so that the transport cannot close it under us.
+// of it was read, and so that the transport cannot close it under us. When
+// a body timeout is set, each read of it must return within that timeout.
 type replayBody struct {
 	r       io.ReadCloser
 	hasBody bool
 	read    atomic.Int64
+
+	rc       *http.ResponseController // sets the client connection's read deadline; nil: no timeout
+	timeout  time.Duration
+	finished atomic.Bool // the request is over: leave the connection's deadline alone
+	clientEr atomic.Bool // reading from the client failed (timed out or broke)
 }
 
-func newReplayBody(r *http.Request) *replayBody {
+func newReplayBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) *replayBody {
 	has := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-	return &replayBody{r: r.Body, hasBody: has}
+	b := &replayBody{r: r.Body, hasBody: has}
+	if has && timeout > 0 {
+		b.rc, b.timeout = http.NewResponseController(w), timeout
+	}
+	return b
 }
 
 // unread reports whether none of the body was read (or there is none), so
 // that it can still be sent whole to another backend.
 func (b *replayBody) unread() bool { return !b.hasBody || b.read.Load() == 0 }
+
+// clientFailed reports whether an attempt failed because the client's
+// body could not be read, not because of the backend.
+func (b *replayBody) clientFailed() bool { return b.clientEr.Load() }
+
+// finish ends the body's use of the client connection's deadline.
+func (b *replayBody) finish() { b.finished.Store(true) }
 
 // reader returns the body to send on one attempt.
 func (b *replayBody) reader() io.ReadCloser {
@@ -182,13 +199,25 @@ func (b *replayBody) reader() io.ReadCloser {
 	return (*countingBody)(b)
 }
 
-// countingBody counts what the transport reads; Close does nothing (the
-// server closes the real body).
+// countingBody counts what the transport reads and bounds each read with
+// the body timeout; Close does nothing (the server closes the real body).
 type countingBody replayBody
 
 func (c *countingBody) Read(p []byte) (int, error) {
+	deadline := c.rc != nil && !c.finished.Load()
+	if deadline {
+		_ = c.rc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
 	n, err := c.r.Read(p)
 	c.read.Add(int64(n))
+	switch {
+	case err == io.EOF && deadline:
+		_ = c.rc.SetReadDeadline(time.Time{}) // the response may stream on
+	case err != nil && err != io.EOF:
+		// Left expired: the server then drops the connection rather than
+		// wait to discard the rest of the body.
+		c.clientEr.Store(true)
+	}
 	return n, err
 }
 

@@ -34,7 +34,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string {
 	q := &queued{p: p, s: s, ctx: r.Context()}
 	defer q.done()
-	body := newReplayBody(r)
+	body := newReplayBody(w, r, p.cfg.BodyTimeout)
+	defer body.finish()
 	failed := false
 	for {
 		b, err := q.backend()
@@ -62,6 +63,13 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 				return OutcomeRetried
 			}
 			return OutcomeForwarded
+		}
+		if body.clientFailed() {
+			// The client's body stalled or broke (which also ends the
+			// request's context); the backend is fine.
+			w.Header().Set("Connection", "close")
+			http.Error(w, "request body not received in time", http.StatusRequestTimeout)
+			return OutcomeBodyTimeout
 		}
 		if r.Context().Err() != nil {
 			return OutcomeCanceled
