@@ -25,7 +25,7 @@ import (
 
 // labContainer creates and starts one busybox container and removes it at
 // cleanup. It returns once the container answers HTTP.
-func labContainer(t *testing.T, d labtest.Daemon, image, name, addr string) *lxd.Client {
+func labContainer(t testing.TB, d labtest.Daemon, image, name, addr string) *lxd.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -56,7 +56,7 @@ func labContainer(t *testing.T, d labtest.Daemon, image, name, addr string) *lxd
 }
 
 // waitHTTP waits until http://addr/ answers with name.
-func waitHTTP(t *testing.T, ctx context.Context, addr, name string) {
+func waitHTTP(t testing.TB, ctx context.Context, addr, name string) {
 	t.Helper()
 	client := &http.Client{Timeout: 500 * time.Millisecond}
 	for {
