@@ -72,7 +72,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, b *backend, body
 	}
 	out := r.WithContext(ctx)
 	out.Body = body.reader()
-	p.rp.ServeHTTP(w, out)
+	p.relay(newHeldWriter(w, a), out)
 	return a
 }
 
@@ -98,9 +98,15 @@ func (p *Proxy) newReverseProxy(rt http.RoundTripper) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			// The attempt stays withdrawable until the first byte of
+			// the body goes to the client (heldWriter), except an
+			// upgrade, which is committed now.
 			a := resp.Request.Context().Value(attemptKey{}).(*attempt)
-			if !a.b.commit(a) {
-				return ErrBackendSuspect
+			if a.ctx.Err() != nil {
+				return withdrawn(a)
+			}
+			if resp.StatusCode == http.StatusSwitchingProtocols && !a.b.commit(a) {
+				return withdrawn(a)
 			}
 			return nil
 		},
