@@ -108,7 +108,7 @@ func BenchmarkProbeLab(b *testing.B) {
 // and one with pinger, interleaved, from 10 concurrent clients.
 func probeLabGets(b *testing.B, ap netip.AddrPort, pinger Pinger) []probeLabVariant {
 	proxies := []*Proxy{benchProxy(b, ap, nil).(*Proxy), benchProxy(b, ap, pinger).(*Proxy)}
-	names := []string{"no probe", "icmp probe"}
+	names := []string{"no-probe", "icmp-probe"}
 	fronts := make([]*httptest.Server, len(proxies))
 	for i, p := range proxies {
 		fronts[i] = httptest.NewServer(p)
