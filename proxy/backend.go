@@ -139,19 +139,34 @@ func (b *backend) unregister(a *attempt) {
 // retry is safe), so they move to the next backend instead of waiting for
 // a dead one. It reports whether this call marked it.
 func (b *backend) markSuspect() bool {
+	return b.retire(ErrBackendSuspect, (*attempt).cancelOnSuspect)
+}
+
+// markMoved retires a backend whose placement moved elsewhere: the
+// attempts still waiting for its response headers that may be sent again
+// (RFC 9110's idempotent methods whose body was not read) are cancelled
+// with ErrPlacementMoved, so that one stuck on a frozen backend goes to
+// the new placement instead of hanging. Attempts whose headers arrived
+// finish where they are.
+func (b *backend) markMoved() {
+	b.retire(ErrPlacementMoved, (*attempt).resendable)
+}
+
+// retire marks the backend unusable and cancels, with cause, the attempts
+// in flight to it that cancel selects (also when it was retired before).
+// It reports whether this call marked it.
+func (b *backend) retire(cause error, cancel func(*attempt) bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.suspect {
-		return false
-	}
+	first := !b.suspect
 	b.suspect = true
 	for a := range b.inflight {
-		if a.idempotent {
-			a.cancel(ErrBackendSuspect)
+		if cancel(a) {
+			a.cancel(cause)
 			delete(b.inflight, a)
 		}
 	}
-	return true
+	return first
 }
 
 // nopPinger fails at once; it ends a probe that cannot run.

@@ -178,8 +178,9 @@ func proBingOnce(target string, timeout time.Duration) error {
 
 // BenchmarkProbeMiss measures what a miss costs with the default 10 ms
 // timeout: internal/icmp against pro-bing, probing an unused address on
-// the lab's host-a bridge (10.200.0.189, in the range tests may use), where
-// no echo reply ever comes.
+// the lab's host-a bridge (10.200.0.189, in the proxy's range; the HAProxy
+// comparison's primary uses it only while it runs), where no echo reply
+// ever comes.
 func BenchmarkProbeMiss(b *testing.B) {
 	labtest.Require(b)
 	const target = "10.200.0.189"

@@ -16,6 +16,7 @@ const (
 	DefaultDialTimeout  = time.Second
 	DefaultRecheck      = 20 * time.Millisecond
 	DefaultProbeFresh   = 2 * time.Millisecond
+	DefaultBodyTimeout  = 30 * time.Second
 )
 
 // Config is what the proxy serves. New copies it; later changes have no
@@ -42,6 +43,12 @@ type Config struct {
 	// cannot keep a service held. Each request still waits at most its
 	// service's Hold. Default DefaultHeldMax; negative: no limit.
 	HeldMax time.Duration
+	// BodyTimeout is the longest a client may send none of its request
+	// body while the proxy reads it: past it the request is cut with 408
+	// (a body trickled byte by byte would hold a connection to the
+	// backend). It bounds each wait for more of the body, not the whole
+	// upload. Default DefaultBodyTimeout; negative: no bound.
+	BodyTimeout time.Duration
 }
 
 // Service is one route.
@@ -87,6 +94,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ProbeFresh == 0 {
 		cfg.ProbeFresh = DefaultProbeFresh
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	switch {
 	case cfg.HeldMax == 0:

@@ -3,15 +3,21 @@
 //
 // It routes each request by its Host header to the current backend of one
 // service, as told by the monitor's placement stream, and probes the
-// backend's address with one ICMP echo (a few milliseconds at most) before
-// forwarding. When the probe misses, or the backend refuses, resets or times
-// out a connection, the backend becomes suspect: the proxy reports it to the
+// backend's address with one ICMP echo: unsafe methods (POST, ...) wait for
+// it before they are sent; safe ones (GET, ...) are forwarded at once with
+// the probe running alongside, and reuse an answer younger than
+// Config.ProbeFresh. When the probe misses, or the backend refuses, resets
+// or times out a connection, the backend becomes suspect: the proxy reports it to the
 // monitor once and holds this and every new request for the service until
 // the placement changes (or the same backend answers again), then forwards
 // them. While the placement says Held (the monitor is migrating or failing
 // back the service) it holds new requests the same way and releases them to
-// the placement current when the flag goes. Holds and queues are bounded;
-// past either the client gets 503 with Retry-After.
+// the placement current when the flag goes. When the placement moves, the
+// idempotent requests still waiting for headers from the old backend are
+// sent again to the new one. Holds and queues are bounded; past either the
+// client gets 503 with Retry-After. Proxy.Server and Listener bound the
+// client side: idle keep-alive connections are closed, the number of
+// connections is capped, and a stalled request body is cut.
 //
 // The proxy does not change placements itself (it only reports), does not
 // load-balance (one backend per service at a time), does not terminate TLS

@@ -15,6 +15,11 @@ var (
 	// ErrBackendSuspect is the cause given to in-flight requests cancelled
 	// because their backend was found down while they waited for it.
 	ErrBackendSuspect = errors.New("backend suspect")
+	// ErrPlacementMoved is the cause given to in-flight requests cancelled
+	// because their service's placement moved to another address while
+	// they waited for response headers (a frozen backend would keep them
+	// hanging): they are sent again to the new placement.
+	ErrPlacementMoved = errors.New("placement moved")
 	// ErrStreamEnded means the monitor closed the placement stream.
 	ErrStreamEnded = errors.New("placement stream ended")
 )

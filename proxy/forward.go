@@ -23,7 +23,8 @@ var errNotSent = errors.New("backend suspect before the request was sent")
 type attempt struct {
 	b          *backend
 	body       *replayBody
-	idempotent bool // safe to send twice: cancelled and retried when b turns suspect
+	safe       bool // a safe method (RFC 9110 9.2.1): cancelled and retried when b turns suspect
+	idempotent bool // an idempotent method (RFC 9110 9.2.2): resent when the placement moves
 	cancel     context.CancelCauseFunc
 	ctx        context.Context
 	wrote      atomic.Bool // request headers were written to the backend
@@ -36,10 +37,20 @@ type attemptKey struct{}
 // safe methods always, others only when the backend cannot have seen them
 // (nothing written, or headers written but none of a non-empty body).
 func (a *attempt) retryable() bool {
-	if a.idempotent || !a.wrote.Load() {
+	if a.safe || !a.wrote.Load() {
 		return true
 	}
 	return a.body.hasBody && a.body.read.Load() == 0
+}
+
+// cancelOnSuspect reports whether a is cancelled when its backend turns
+// suspect: safe methods only.
+func (a *attempt) cancelOnSuspect() bool { return a.safe }
+
+// resendable reports whether a may be cancelled and sent again: an
+// idempotent method none of whose body was read yet.
+func (a *attempt) resendable() bool {
+	return a.idempotent && a.body.unread()
 }
 
 // forward sends r to b through the ReverseProxy and relays the answer.
@@ -47,21 +58,21 @@ func (a *attempt) retryable() bool {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, b *backend, body *replayBody) *attempt {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	a := &attempt{b: b, body: body, idempotent: isIdempotent(r.Method), cancel: cancel, ctx: ctx}
+	a := &attempt{b: b, body: body, safe: isSafe(r.Method), idempotent: isIdempotent(r.Method), cancel: cancel, ctx: ctx}
 	if !b.register(a) {
 		a.err = errNotSent
 		return a
 	}
 	defer b.unregister(a)
 	ctx = context.WithValue(ctx, attemptKey{}, a)
-	if !a.idempotent { // only needed to decide whether a retry is safe
+	if !a.safe { // only needed to decide whether a retry is safe
 		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 			WroteHeaders: func() { a.wrote.Store(true) },
 		})
 	}
 	out := r.WithContext(ctx)
 	out.Body = body.reader()
-	p.rp.ServeHTTP(w, out)
+	p.relay(newHeldWriter(w, a), out)
 	return a
 }
 
@@ -87,15 +98,21 @@ func (p *Proxy) newReverseProxy(rt http.RoundTripper) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			// The attempt stays withdrawable until the first byte of
+			// the body goes to the client (heldWriter), except an
+			// upgrade, which is committed now.
 			a := resp.Request.Context().Value(attemptKey{}).(*attempt)
-			if !a.b.commit(a) {
-				return ErrBackendSuspect
+			if a.ctx.Err() != nil {
+				return withdrawn(a)
+			}
+			if resp.StatusCode == http.StatusSwitchingProtocols && !a.b.commit(a) {
+				return withdrawn(a)
 			}
 			return nil
 		},
 		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
 			a := r.Context().Value(attemptKey{}).(*attempt)
-			if cause := context.Cause(a.ctx); errors.Is(cause, ErrBackendSuspect) {
+			if cause := context.Cause(a.ctx); errors.Is(cause, ErrBackendSuspect) || errors.Is(cause, ErrPlacementMoved) {
 				err = cause
 			}
 			a.err = err
@@ -129,8 +146,9 @@ func backendDown(err error) bool {
 	return false
 }
 
-// isIdempotent reports whether a method is safe to send twice.
-func isIdempotent(m string) bool {
+// isSafe reports whether a method is safe (RFC 9110 9.2.1): sending it
+// twice changes nothing on the backend.
+func isSafe(m string) bool {
 	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
@@ -138,18 +156,46 @@ func isIdempotent(m string) bool {
 	return false
 }
 
+// isIdempotent reports whether a method is idempotent (RFC 9110 9.2.2):
+// the safe methods, PUT and DELETE. Sending it twice has the effect of
+// sending it once.
+func isIdempotent(m string) bool {
+	return isSafe(m) || m == http.MethodPut || m == http.MethodDelete
+}
+
 // replayBody wraps a request body so that a retry can reuse it when none
-// of it was read, and so that the transport cannot close it under us.
+// of it was read, and so that the transport cannot close it under us. When
+// a body timeout is set, each read of it must return within that timeout.
 type replayBody struct {
 	r       io.ReadCloser
 	hasBody bool
 	read    atomic.Int64
+
+	rc       *http.ResponseController // sets the client connection's read deadline; nil: no timeout
+	timeout  time.Duration
+	finished atomic.Bool // the request is over: leave the connection's deadline alone
+	clientEr atomic.Bool // reading from the client failed (timed out or broke)
 }
 
-func newReplayBody(r *http.Request) *replayBody {
+func newReplayBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) *replayBody {
 	has := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-	return &replayBody{r: r.Body, hasBody: has}
+	b := &replayBody{r: r.Body, hasBody: has}
+	if has && timeout > 0 {
+		b.rc, b.timeout = http.NewResponseController(w), timeout
+	}
+	return b
 }
+
+// unread reports whether none of the body was read (or there is none), so
+// that it can still be sent whole to another backend.
+func (b *replayBody) unread() bool { return !b.hasBody || b.read.Load() == 0 }
+
+// clientFailed reports whether an attempt failed because the client's
+// body could not be read, not because of the backend.
+func (b *replayBody) clientFailed() bool { return b.clientEr.Load() }
+
+// finish ends the body's use of the client connection's deadline.
+func (b *replayBody) finish() { b.finished.Store(true) }
 
 // reader returns the body to send on one attempt.
 func (b *replayBody) reader() io.ReadCloser {
@@ -159,13 +205,25 @@ func (b *replayBody) reader() io.ReadCloser {
 	return (*countingBody)(b)
 }
 
-// countingBody counts what the transport reads; Close does nothing (the
-// server closes the real body).
+// countingBody counts what the transport reads and bounds each read with
+// the body timeout; Close does nothing (the server closes the real body).
 type countingBody replayBody
 
 func (c *countingBody) Read(p []byte) (int, error) {
+	deadline := c.rc != nil && !c.finished.Load()
+	if deadline {
+		_ = c.rc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
 	n, err := c.r.Read(p)
 	c.read.Add(int64(n))
+	switch {
+	case err == io.EOF && deadline:
+		_ = c.rc.SetReadDeadline(time.Time{}) // the response may stream on
+	case err != nil && err != io.EOF:
+		// Left expired: the server then drops the connection rather than
+		// wait to discard the rest of the body.
+		c.clientEr.Store(true)
+	}
 	return n, err
 }
 

@@ -34,7 +34,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string {
 	q := &queued{p: p, s: s, ctx: r.Context()}
 	defer q.done()
-	body := newReplayBody(r)
+	body := newReplayBody(w, r, p.cfg.BodyTimeout)
+	defer body.finish()
 	failed := false
 	for {
 		b, err := q.backend()
@@ -42,7 +43,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 			return p.refuse(w, s, err)
 		}
 		if p.pinger != nil && !b.noProbe && b.addr.Addr().Is4() {
-			if isIdempotent(r.Method) {
+			if isSafe(r.Method) {
 				// Safe to retry: forward at once and probe alongside. A
 				// miss cancels this attempt (markSuspect) and retries it.
 				p.probeBehind(s, b)
@@ -63,6 +64,13 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 			}
 			return OutcomeForwarded
 		}
+		if body.clientFailed() {
+			// The client's body stalled or broke (which also ends the
+			// request's context); the backend is fine.
+			w.Header().Set("Connection", "close")
+			http.Error(w, "request body not received in time", http.StatusRequestTimeout)
+			return OutcomeBodyTimeout
+		}
 		if r.Context().Err() != nil {
 			return OutcomeCanceled
 		}
@@ -71,6 +79,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 			// missed; b did not fail it, so no retry is used up. Its
 			// waits still count against its hold.
 			continue
+		}
+		if errors.Is(a.err, ErrPlacementMoved) {
+			// The placement moved while this idempotent request waited
+			// on b (frozen, or just slow): send it to the new placement,
+			// unless the transport read some of its body meanwhile.
+			if body.unread() {
+				continue
+			}
+			p.log.Warn("request withdrawn from a moved backend after its body was read; not resending",
+				"service", s.cfg.Name, "address", b.addr, "method", r.Method)
+			http.Error(w, "backend failed", http.StatusBadGateway)
+			return OutcomeBackendError
 		}
 		down := backendDown(a.err)
 		if down {

@@ -25,7 +25,7 @@ import (
 
 // labContainer creates and starts one busybox container and removes it at
 // cleanup. It returns once the container answers HTTP.
-func labContainer(t *testing.T, d labtest.Daemon, image, name, addr string) *lxd.Client {
+func labContainer(t testing.TB, d labtest.Daemon, image, name, addr string) *lxd.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -56,7 +56,7 @@ func labContainer(t *testing.T, d labtest.Daemon, image, name, addr string) *lxd
 }
 
 // waitHTTP waits until http://addr/ answers with name.
-func waitHTTP(t *testing.T, ctx context.Context, addr, name string) {
+func waitHTTP(t testing.TB, ctx context.Context, addr, name string) {
 	t.Helper()
 	client := &http.Client{Timeout: 500 * time.Millisecond}
 	for {
@@ -263,7 +263,7 @@ func runFailover(t *testing.T, pinger Pinger, c *lxd.Client, name, addr, standby
 	defer front.Close()
 	waitFor(t, "the first placement", func() bool { b, _ := p.byName["t-proxy"].current(); return b != nil })
 
-	results, injected := loadWithFailure(t, front.URL, func() { mon.armed.Store(true); inject(t, c, name, addr) })
+	results, injected := loadWithFailure(t, front.URL, "t-proxy.lab.test", func() { mon.armed.Store(true); inject(t, c, name, addr) })
 	st := summarize(results, injected, name)
 	mon.mu.Lock()
 	st.reported = mon.reported.Sub(injected)
@@ -273,16 +273,17 @@ func runFailover(t *testing.T, pinger Pinger, c *lxd.Client, name, addr, standby
 	return st
 }
 
-// loadWithFailure runs the load generator against front and calls inject
-// 500 ms into it. It returns every request and the injection time.
-func loadWithFailure(t *testing.T, front string, inject func()) ([]loadResult, time.Time) {
+// loadWithFailure runs the load generator for host against front and
+// calls inject 500 ms into it. It returns every request and the injection
+// time.
+func loadWithFailure(t *testing.T, front, host string, inject func()) ([]loadResult, time.Time) {
 	injectedAt := make(chan time.Time, 1)
 	go func() {
 		time.Sleep(500 * time.Millisecond)
 		injectedAt <- time.Now()
 		inject()
 	}()
-	results := runLoad(front, "t-proxy.lab.test", 4000, 6*time.Second)
+	results := runLoad(front, host, 4000, 6*time.Second)
 	return results, <-injectedAt
 }
 

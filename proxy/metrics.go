@@ -14,6 +14,7 @@ const (
 	OutcomeBackendError = "backend_error" // backend failed and no retry was allowed: 502
 	OutcomeCanceled     = "canceled"      // the client went away
 	OutcomeStopped      = "stopped"       // the proxy shut down while holding it: 503
+	OutcomeBodyTimeout  = "body_timeout"  // reading the client's body timed out (Config.BodyTimeout) or failed: 408
 )
 
 // metrics are the proxy's Prometheus collectors.
@@ -26,6 +27,7 @@ type metrics struct {
 	placementChanges *prometheus.CounterVec
 	placementHeld    *prometheus.GaugeVec
 	monitorConnected prometheus.Gauge
+	clientConns      prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -64,10 +66,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_proxy_monitor_connected",
 			Help: "1 while the placement stream from the monitor is open.",
 		}),
+		clientConns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "understudy_proxy_client_connections",
+			Help: "Client connections open now on the proxy's port (at most the connection cap).",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.held, m.holdSeconds,
-			m.placementChanges, m.placementHeld, m.monitorConnected)
+			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns)
 	}
 	return m
 }

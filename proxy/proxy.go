@@ -18,8 +18,9 @@ import (
 type Options struct {
 	// Monitor streams placements and receives suspect reports. Required.
 	Monitor Monitor
-	// Pinger probes backends before each request; nil turns the probe off
-	// (the proxy then only notices failed connections).
+	// Pinger probes backends: before each unsafe request, alongside safe
+	// ones (an answer younger than Config.ProbeFresh is reused); nil turns
+	// the probe off (the proxy then only notices failed connections).
 	Pinger Pinger
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger

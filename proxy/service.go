@@ -185,6 +185,9 @@ func (s *service) setPlacement(p Placement) applied {
 		return res
 	}
 	res.changed, res.first = true, !old.IsValid()
+	if s.backend != nil {
+		s.backend.markMoved()
+	}
 	s.backend = nil
 	if addr.IsValid() {
 		s.backend = newBackend(addr)

@@ -33,9 +33,12 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	metrics := fs.String("metrics", "", "`host:port` serving /metrics; empty: none")
 	tf := addAPITLSFlags(fs)
 	noProbe := fs.Bool("no-probe", false, "do not probe backends with ICMP (no root needed; only failed connections are noticed)")
+	maxConns := fs.Int("max-conns", proxy.DefaultMaxConns, "most client `connections` served at once; past it new ones wait unaccepted")
+	idle := fs.Duration("idle-timeout", proxy.DefaultIdleTimeout, "close a client keep-alive connection idle this `long`")
+	bodyTimeout := fs.Duration("body-timeout", proxy.DefaultBodyTimeout, "cut a request (408) whose client sends none of its body for this `long`")
 	newLogger := logFlags(fs, stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL[,URL...]] [--tls-ca F --tls-cert F --tls-key F] [--metrics ADDR] [--no-probe]")
+		fmt.Fprintln(stderr, "usage: understudy proxy -f FILE [--listen ADDR] [--monitor URL[,URL...]] [--tls-ca F --tls-cert F --tls-key F] [--metrics ADDR] [--no-probe] [--max-conns N] [--idle-timeout D] [--body-timeout D]")
 		fmt.Fprintln(stderr, "Runs the HTTP reverse proxy that routes by Host and holds requests during a failover.")
 		fs.PrintDefaults()
 	}
@@ -70,24 +73,31 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 		defer pinger.Close()
 		opts.Pinger = pinger
 	}
-	p, err := proxy.New(proxy.FromInventory(inv), opts)
+	cfg := proxy.FromInventory(inv)
+	cfg.BodyTimeout = *bodyTimeout
+	p, err := proxy.New(cfg, opts)
 	if err != nil {
 		return withCode(1, err)
 	}
-	servers := []*http.Server{{Addr: addr, Handler: p, ReadHeaderTimeout: 10 * time.Second}}
+	limits := proxy.ServerLimits{IdleTimeout: *idle, MaxConns: *maxConns}
+	front := p.Server(limits)
+	front.Addr = addr
+	servers := []*http.Server{front}
 	if *metrics != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		servers = append(servers, &http.Server{Addr: *metrics, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, &http.Server{Addr: *metrics, Handler: mux,
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: proxy.DefaultIdleTimeout})
 	}
 	logger.Info("starting proxy", "component", "proxy-cmd", "version", version, "listen", addr,
-		"monitors", urls, "metrics", *metrics, "probe", !*noProbe)
-	return serveProxy(ctx, p, servers, logger)
+		"monitors", urls, "metrics", *metrics, "probe", !*noProbe, "max_conns", *maxConns)
+	return serveProxy(ctx, p, servers, limits, logger)
 }
 
-// serveProxy listens on every server's address, runs p until ctx ends,
-// then shuts the servers down and waits for everything it started.
-func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, logger *slog.Logger) error {
+// serveProxy listens on every server's address (the first, the proxy's
+// port, capped by limits), runs p until ctx ends, then shuts the servers
+// down and waits for everything it started.
+func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, limits proxy.ServerLimits, logger *slog.Logger) error {
 	lns := make([]net.Listener, 0, len(servers))
 	for _, s := range servers {
 		ln, err := net.Listen("tcp", s.Addr)
@@ -99,6 +109,7 @@ func serveProxy(ctx context.Context, p *proxy.Proxy, servers []*http.Server, log
 		}
 		lns = append(lns, ln)
 	}
+	lns[0] = proxy.Listener(lns[0], limits)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
