@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# criu-drill.sh: prove (or disprove) a stateful stop and restore of the lab's
+# busybox service container with the criu of criu-build.sh, on a scratch LXD
+# daemon of its own, and measure restore against a cold start.
+#
+#   bash examples/lab/criu-drill.sh [RUNS]     (RUNS default 5; as root)
+#
+# The scratch daemon (LXD_DIR=$LAB_DIR/criu/lxd, bridge us-criu 10.203.0.1/24,
+# https 127.0.0.1:8453) runs with the built criu first on its PATH; the
+# shared lab's daemons are not touched. It is removed at the end unless
+# KEEP=1. Raw results go to $LAB_DIR/criu/drill.tsv (one line per run:
+# run, kind, milliseconds, counter) and the medians to stdout.
+#
+# The "slow application" is a busybox shell loop that warms up for 2 s and
+# then answers each GET on :8080 with a counter held only in its memory: a
+# restore that keeps its state answers the next number, a cold start 1.
+set -euo pipefail
+
+LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RUNS=${1:-5}
+DIR=$LAB_DIR/criu
+export LXD_DIR=$DIR/lxd LXD_CONF=$DIR/lxc-client
+BRIDGE=us-criu NET=10.203.0 PORT=8453
+NAME=us-criu-slow ADDR=10.203.0.10
+TARBALL=$LAB_DIR/image/understudy-busybox.tar.gz
+OUT=$DIR/drill.tsv
+# Restore-mode instance config (standby/README.md "Restore mode on this
+# kernel"): no console (liblxc 5.0 restores no console pty) and no AppArmor
+# profile (liblxc would pass --lsm-profile apparmor:unconfined, which criu
+# refuses on a kernel without AppArmor).
+RAW_LXC=$'lxc.console.path = none\nlxc.apparmor.profile ='
+
+die() {
+	echo "criu-drill: FAILED: $*" >&2
+	exit 1
+}
+
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+# get prints the slow application's answer, or fails.
+get() { curl -fsS -m 1 "http://$ADDR:8080/" 2>/dev/null; }
+
+# wait_get waits (at most 60 s) for the application to answer and prints it.
+wait_get() {
+	local i body
+	for ((i = 0; i < 600; i++)); do
+		body=$(get) && { echo "$body"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+start_scratch() {
+	local bin
+	bin=$(bash "$HERE/criu-build.sh" path) || die "no built criu: run \`make criu\` first"
+	mkdir -p "$LXD_DIR" "$LXD_CONF"
+	if ! timeout 5 lxc query /1.0 >/dev/null 2>&1; then
+		(PATH=$(dirname "$bin"):$PATH setsid nohup lxd --group root --logfile "$LXD_DIR/lxd.log" \
+			>"$LXD_DIR/lxd.out" 2>&1) &
+		echo $! >"$LXD_DIR/lxd.pid"
+		timeout 90 lxd waitready --timeout 80 || die "scratch lxd did not start (see $LXD_DIR/lxd.log)"
+	fi
+	if [ "$(lxc query /1.0/storage-pools | tr -d ' \n')" = "[]" ]; then
+		ip link del "$BRIDGE" 2>/dev/null || true
+		timeout 120 lxd init --preseed <<-EOF || die "preseed the scratch lxd"
+			config:
+			  core.https_address: 127.0.0.1:$PORT
+			storage_pools:
+			- name: default
+			  driver: dir
+			networks:
+			- name: $BRIDGE
+			  type: bridge
+			  config: {ipv4.address: $NET.1/24, ipv4.nat: "false", ipv6.address: none}
+			profiles:
+			- name: default
+			  devices:
+			    root: {path: /, pool: default, type: disk}
+			    eth0: {name: eth0, network: $BRIDGE, type: nic}
+		EOF
+	fi
+	[ -s "$TARBALL" ] || die "no lab image at $TARBALL: run \`bash examples/lab/lab.sh up\` first"
+	lxc image show understudy-busybox >/dev/null 2>&1 ||
+		lxc image import "$TARBALL" --alias understudy-busybox >/dev/null
+}
+
+stop_scratch() {
+	lxc delete -f "$NAME" >/dev/null 2>&1 || true
+	local pid
+	pid=$(cat "$LXD_DIR/lxd.pid" 2>/dev/null) || return 0
+	timeout 60 lxd shutdown >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+}
+
+# app_start starts the slow application inside the container, detached.
+app_start() {
+	lxc exec "$NAME" -- sh -c 'setsid sh -c "sleep 2; i=0; while true; do i=\$((i+1)); printf \"HTTP/1.0 200 OK\r\n\r\n%s\n\" \$i | nc -l -p 8080 >/dev/null; done" </dev/null >/dev/null 2>&1 &'
+}
+
+main() {
+	[ "$(id -u)" = 0 ] || die "run as root"
+	start_scratch
+	[ "${KEEP:-0}" = 1 ] || trap stop_scratch EXIT
+	lxc delete -f "$NAME" >/dev/null 2>&1 || true
+	lxc init understudy-busybox "$NAME" -c raw.lxc="$RAW_LXC" \
+		-c environment.IPADDR="$ADDR/24" -c environment.GATEWAY="$NET.1" >/dev/null
+	: >"$OUT"
+	local run t0 n
+	for ((run = 1; run <= RUNS; run++)); do
+		# Cold start: container start, application warm-up, first answer.
+		t0=$(now_ms)
+		lxc start "$NAME"
+		app_start
+		n=$(wait_get) || die "run $run: cold start never answered"
+		printf '%d\tcold\t%d\t%s\n' "$run" $(($(now_ms) - t0)) "$n" >>"$OUT"
+		n=$(get) # the state to keep: the next answer after a restore is n+1
+		t0=$(now_ms)
+		lxc stop --stateful "$NAME" || die "run $run: stateful stop"
+		printf '%d\tcheckpoint\t%d\t%s\n' "$run" $(($(now_ms) - t0)) "$n" >>"$OUT"
+		t0=$(now_ms)
+		lxc start "$NAME" || die "run $run: restore (lxc info --show-log $NAME)"
+		n=$(wait_get) || die "run $run: restored container never answered"
+		printf '%d\trestore\t%d\t%s\n' "$run" $(($(now_ms) - t0)) "$n" >>"$OUT"
+		lxc stop -f "$NAME"
+	done
+	echo "raw results: $OUT (run, kind, ms, counter)"
+	local kind
+	for kind in cold checkpoint restore; do
+		awk -F'\t' -v k="$kind" '$2 == k {print $3}' "$OUT" | sort -n |
+			awk -v k="$kind" '{v[NR] = $1} END {printf "%-10s median %d ms of %d runs\n", k, v[int((NR + 1) / 2)], NR}'
+	done
+	awk -F'\t' '$2 == "restore" && $4 < 2 {bad = 1} END {if (bad) {print "state LOST: a restore answered 1"; exit 1} else print "state kept: every restore answered the counter after the checkpoint"}' "$OUT"
+}
+
+main "$@"
