@@ -55,6 +55,12 @@ built() {
 # host but not target"). When the recorded device is not a character device
 # (major 0: the empty placeholder file the lab image creates), no process can
 # hold it open, so the wrapper drops tty.info and the matching --external.
+# On restore it makes the image directory searchable (o+x; LXD makes it
+# 0700, owned by the container's root): criu 4.2.1 can open timens-0.img in
+# the restored init before its uid map is written, as the overflow uid, and
+# then fails about one restore in three with "Unable to open timens-0.img:
+# Permission denied". The directory above it stays 0100 root, so no host
+# user gains access by path.
 write_wrapper() {
 	cat >"$BIN.tmp" <<-'EOF'
 		#!/bin/sh
@@ -87,6 +93,13 @@ write_wrapper() {
 				[ -n "$held" ] && set -- "$@" --external
 				;;
 			esac
+		fi
+		if [ "$1" = restore ]; then
+			prev=
+			for a in "$@"; do
+				[ "$prev" = -D ] && chmod o+x "$a"
+				prev=$a
+			done
 		fi
 		exec "$real" "$@"
 	EOF
