@@ -237,8 +237,9 @@ func TestIntegrationRestoreFallsBackWithoutCRIU(t *testing.T) {
 	}
 }
 
-// TestIntegrationRestoreWithCRIU needs CRIU working on this kernel; it skips
-// with the probe's reason where it does not (kernel 6.18: vdso error).
+// TestIntegrationRestoreWithCRIU needs a CRIU that works on this kernel and
+// an LXD that finds it (`LAB_CRIU=1 lab.sh up`; standby/README.md "Restore
+// mode on this kernel"); elsewhere it skips, once, with the probe's reason.
 func TestIntegrationRestoreWithCRIU(t *testing.T) {
 	la := startLabAgent(t, nil)
 	h, err := la.client.Health(t.Context())
@@ -246,7 +247,7 @@ func TestIntegrationRestoreWithCRIU(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Restore != "available" {
-		t.Skipf("CRIU restore cannot be tested here: restore %s", h.Restore)
+		t.Skipf("skipped: CRIU unavailable: %s", strings.TrimPrefix(h.Restore, "unavailable: "))
 	}
 	spec := la.service(t, "t-standby-criu", ModeRestore)
 	if _, err := la.client.Prepare(t.Context(), 1, spec); err != nil {
