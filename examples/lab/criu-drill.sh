@@ -81,8 +81,12 @@ start_scratch() {
 		EOF
 	fi
 	[ -s "$TARBALL" ] || die "no lab image at $TARBALL: run \`bash examples/lab/lab.sh up\` first"
-	lxc image show understudy-busybox >/dev/null 2>&1 ||
+	local fp
+	fp=$(sha256sum "$TARBALL" | cut -c1-64) # a unified tarball's fingerprint
+	if ! lxc image info "$fp" >/dev/null 2>&1; then
+		lxc image alias delete understudy-busybox >/dev/null 2>&1 || true
 		lxc image import "$TARBALL" --alias understudy-busybox >/dev/null
+	fi
 }
 
 stop_scratch() {
@@ -113,6 +117,8 @@ main() {
 		app_start
 		n=$(wait_get) || die "run $run: cold start never answered"
 		printf '%d\tcold\t%d\t%s\n' "$run" $(($(now_ms) - t0)) "$n" >>"$OUT"
+		lxc exec "$NAME" -- test -e /dev/console ||
+			die "the image has no /dev/console placeholder: run this tree's lab.sh up first"
 		n=$(get) # the state to keep: the next answer after a restore is n+1
 		t0=$(now_ms)
 		lxc stop --stateful "$NAME" || die "run $run: stateful stop"

@@ -13,6 +13,9 @@
 # /var/lib/understudy-lab); the only things outside it are the bridges, the
 # iptables rules LXD adds for them, and the generated examples/lab/lab.yaml.
 # Command output goes to UNDERSTUDY_LAB_LOG (default /tmp/understudy-lab.log).
+# LAB_CRIU=1 also builds a CRIU that works on kernels >= 6.13 (criu-build.sh,
+# once per machine) and starts the daemons with it first on their PATH, where
+# liblxc looks for "criu"; daemons already running keep theirs (`down` first).
 set -euo pipefail
 
 LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
@@ -34,6 +37,7 @@ PACKAGES=(lxd lxd-client iptables dnsmasq-base bind9 bind9-dnsutils busybox-stat
 WAIT_LXD=60      # seconds for a daemon to become ready
 WAIT_STOP=20     # seconds for a daemon to shut down before SIGKILL
 WAIT_HTTP=20     # seconds for a primary to answer HTTP
+CRIU_BIN=        # with LAB_CRIU=1: the criu of criu-build.sh
 
 # LXD's client keeps its config here, not in ~/.config.
 export LXD_CONF=$LAB_DIR/.lxc-client
@@ -234,8 +238,8 @@ start_daemon() {
 	rm -f "$dir/unix.socket"
 	echo "+ start lxd $name" >>"$LOG"
 	# Its own session, so it outlives the calling shell.
-	(LXD_DIR=$dir detached nohup lxd --group root --logfile "$dir/lxd.log" \
-		>"$dir/lxd.out" 2>&1) &
+	(PATH=${CRIU_BIN:+${CRIU_BIN%/*}:}$PATH LXD_DIR=$dir detached nohup lxd --group root \
+		--logfile "$dir/lxd.log" >"$dir/lxd.out" 2>&1) &
 	echo $! >"$dir/lxd.pid"
 	STARTED+=("$name")
 }
@@ -729,6 +733,7 @@ write_configs() {
 		  client-ca: $LAB_DIR/pki/ca.crt
 		incus: {socket: $LAB_DIR/standby-1/unix.socket}
 		state-dir: $LAB_DIR/agent-state
+		criu: {path: ${CRIU_BIN:-criu}}
 		network:
 		  gateway: ${SUBNET[standby-1]}.1
 		  prefix-len: 24
@@ -759,6 +764,10 @@ cmd_up() {
 	ensure_packages
 	mkdir -p "$LAB_DIR"
 	chmod 711 "$LAB_DIR"
+	if [ "${LAB_CRIU:-0}" = 1 ]; then
+		CRIU_BIN=$(bash "$HERE/criu-build.sh") || die "criu-build.sh"
+		step "criu: $CRIU_BIN ($("$CRIU_BIN" --version | head -n 1)) for the daemons started now"
+	fi
 
 	# The daemons start in parallel; each is then waited for and set up.
 	STARTED=()
