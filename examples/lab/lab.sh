@@ -91,6 +91,15 @@ lxd_process() {
 		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$LAB_DIR/$1/"
 }
 
+# daemon_has_criu NAME succeeds when daemon NAME runs with $CRIU_BIN's
+# directory first on its PATH (LAB_CRIU=1 when it started).
+daemon_has_criu() {
+	local pid
+	pid=$(lxd_pid "$1")
+	[ -r "/proc/$pid/environ" ] && tr '\0' '\n' <"/proc/$pid/environ" |
+		awk -v p="PATH=${CRIU_BIN%/*}:" 'index($0, p) == 1 {f = 1} END {exit !f}'
+}
+
 # lxd_pid NAME prints the pid the daemon reports, or the recorded one.
 lxd_pid() {
 	local pid
@@ -777,6 +786,12 @@ cmd_up() {
 		wait_daemon "$name"
 		step "lxd $name: started (pid $(lxd_pid "$name"))"
 	done
+	if [ -n "$CRIU_BIN" ] && ! daemon_has_criu standby-1; then
+		# The agent's probe must see the criu LXD runs, or it would ask a
+		# Debian 12 criu for stateful work (LAB.md: stuck operations).
+		step "criu: lxd standby-1 runs without $CRIU_BIN on its PATH; agent.yaml keeps criu (\`lab.sh down\` then \`LAB_CRIU=1 lab.sh up\`)"
+		CRIU_BIN=
+	fi
 	client_cert
 	build_image
 	for name in "${DAEMONS[@]}"; do
