@@ -49,7 +49,7 @@ criu:
 
 ## criu-drill: stateful stop and restore of a slow application on a scratch
 ## LXD daemon; restore against cold start, medians of 5 (standby/README.md).
-criu-drill: criu lab-up
+criu-drill: criu
 	bash examples/lab/criu-drill.sh 5
 
 ## demo: the lab, the agent, the monitor and the proxy, then a drill on web

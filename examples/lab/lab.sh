@@ -6,6 +6,7 @@
 #   bash examples/lab/lab.sh reset-dns   put the zone back to its initial records
 #                                        (the secondary transfers it afresh)
 #   bash examples/lab/lab.sh down        remove all of it
+#   bash examples/lab/lab.sh image       only pack the service image; print its path
 #
 # Run as root on Debian/Ubuntu. The layout (names, addresses, paths) is the
 # contract in HACKING.md "The lab contract"; internal/labtest reads it.
@@ -952,15 +953,21 @@ cmd_down() {
 main() {
 	local cmd=${1:-}
 	case "$cmd" in
-	up | down | status | reset-dns) ;;
+	up | down | status | reset-dns | image) ;;
 	*)
-		echo "usage: $0 up|down|status|reset-dns" >&2
+		echo "usage: $0 up|down|status|reset-dns|image" >&2
 		exit 2
 		;;
 	esac
 	: >>"$LOG" 2>/dev/null || LOG=/dev/null
 	echo "=== $(date -u +%FT%TZ) lab.sh $cmd" >>"$LOG"
 	[ "$cmd" = status ] && { cmd_status; return; }
+	if [ "$cmd" = image ]; then # only pack this tree's image (criu-drill.sh uses its own LAB_DIR)
+		mkdir -p "$LAB_DIR/image"
+		build_image >&2
+		echo "$LAB_DIR/image/$IMAGE.tar.gz"
+		return
+	fi
 	# One lab.sh that changes the lab at a time.
 	exec 9>/tmp/understudy-lab-sh.lock
 	flock -w 900 9 || die "another lab.sh has held /tmp/understudy-lab-sh.lock for 15 minutes"
