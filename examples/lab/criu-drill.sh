@@ -106,8 +106,21 @@ stop_scratch() {
 		[ -S "$d/unix.socket" ] || continue
 		LXD_DIR=$d lxc delete -f "$NAME" >/dev/null 2>&1 || true
 		pid=$(cat "$d/lxd.pid" 2>/dev/null) || continue
+		# A failed live move leaves uncancellable operations and a hanging
+		# `lxd shutdown` (LAB.md): then the daemon is killed.
 		LXD_DIR=$d timeout 60 lxd shutdown >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
 	done
+	# What a killed (or LXD 5.0 even after a clean shutdown) leaves: its
+	# dnsmasq, mounts, bridge and iptables rules. Only this drill's names.
+	local p
+	for p in $(pgrep -x dnsmasq); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$DIR/lxd/networks/" && kill "$p"
+	done
+	awk -v d="$DIR/lxd" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n 1 umount -l
+	ip link del "$BRIDGE" 2>/dev/null || true
+	iptables-save 2>/dev/null | awk '/^\*/ {t = substr($1, 2)}
+		/^-A / && /generated for LXD network us-criu"/ {sub(/^-A /, ""); print t "\t" $0}' |
+		while IFS=$'\t' read -r t rule; do eval "iptables -t $t -D $rule" || true; done
 }
 
 # start_second starts the live-migration target daemon and makes both
