@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean
+.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean criu criu-drill
 
 all: build
 
@@ -41,6 +41,16 @@ lab-down:
 
 lab-status:
 	bash $(LAB) status
+
+## criu: build a CRIU that works on kernels >= 6.13 from Debian's source
+## packages, once per machine (never part of `test`; standby/README.md).
+criu:
+	bash examples/lab/criu-build.sh
+
+## criu-drill: stateful stop and restore of a slow application on a scratch
+## LXD daemon; restore against cold start, medians of 5 (standby/README.md).
+criu-drill: criu
+	bash examples/lab/criu-drill.sh 5
 
 ## demo: the lab, the agent, the monitor and the proxy, then a drill on web
 ## (warm) and one on api (cold) with their reports and charts; leaves it running.

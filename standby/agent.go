@@ -30,6 +30,7 @@ type Agent struct {
 	epoch   *epochGuard
 	store   *serviceStore
 	criu    CRIUStatus
+	apparm  bool // the kernel has AppArmor (restoreRawLXC)
 	version string
 	metrics *metrics
 	steal   *stealSampler
@@ -99,7 +100,7 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 	}
 	a := &Agent{
 		cfg: cfg, rt: rt, log: opts.Logger.With("component", "standby"),
-		epoch: st.epoch, store: st.store, criu: opts.CRIU, version: opts.Version,
+		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: kernelHasAppArmor(), version: opts.Version,
 		metrics: newMetrics(), steal: newStealSampler(), base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
@@ -257,6 +258,9 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 	if n := a.cfg.Network; n != nil && r.Address.IsValid() {
 		cfg["environment.IPADDR"] = netip.PrefixFrom(r.Address, n.PrefixLen).String()
 		cfg["environment.GATEWAY"] = n.Gateway
+	}
+	if r.Spec.Mode == ModeRestore {
+		cfg["raw.lxc"] = restoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
 	}
 	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
 	if d := r.Spec.DataDisk; d != nil {

@@ -6,6 +6,7 @@
 #   bash examples/lab/lab.sh reset-dns   put the zone back to its initial records
 #                                        (the secondary transfers it afresh)
 #   bash examples/lab/lab.sh down        remove all of it
+#   bash examples/lab/lab.sh image       only pack the service image; print its path
 #
 # Run as root on Debian/Ubuntu. The layout (names, addresses, paths) is the
 # contract in HACKING.md "The lab contract"; internal/labtest reads it.
@@ -13,6 +14,9 @@
 # /var/lib/understudy-lab); the only things outside it are the bridges, the
 # iptables rules LXD adds for them, and the generated examples/lab/lab.yaml.
 # Command output goes to UNDERSTUDY_LAB_LOG (default /tmp/understudy-lab.log).
+# LAB_CRIU=1 also builds a CRIU that works on kernels >= 6.13 (criu-build.sh,
+# once per machine) and starts the daemons with it first on their PATH, where
+# liblxc looks for "criu"; daemons already running keep theirs (`down` first).
 set -euo pipefail
 
 LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
@@ -34,6 +38,7 @@ PACKAGES=(lxd lxd-client iptables dnsmasq-base bind9 bind9-dnsutils busybox-stat
 WAIT_LXD=60      # seconds for a daemon to become ready
 WAIT_STOP=20     # seconds for a daemon to shut down before SIGKILL
 WAIT_HTTP=20     # seconds for a primary to answer HTTP
+CRIU_BIN=        # with LAB_CRIU=1: the criu of criu-build.sh
 
 # LXD's client keeps its config here, not in ~/.config.
 export LXD_CONF=$LAB_DIR/.lxc-client
@@ -85,6 +90,15 @@ lxd_process() {
 	pid=$(cat "$LAB_DIR/$1/lxd.pid" 2>/dev/null) && [ -n "$pid" ] && alive_pid "$pid" &&
 		[ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")" = lxd ] &&
 		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$LAB_DIR/$1/"
+}
+
+# daemon_has_criu NAME succeeds when daemon NAME runs with $CRIU_BIN's
+# directory first on its PATH (LAB_CRIU=1 when it started).
+daemon_has_criu() {
+	local pid
+	pid=$(lxd_pid "$1")
+	[ -r "/proc/$pid/environ" ] && tr '\0' '\n' <"/proc/$pid/environ" |
+		awk -v p="PATH=${CRIU_BIN%/*}:" 'index($0, p) == 1 {f = 1} END {exit !f}'
 }
 
 # lxd_pid NAME prints the pid the daemon reports, or the recorded one.
@@ -234,8 +248,8 @@ start_daemon() {
 	rm -f "$dir/unix.socket"
 	echo "+ start lxd $name" >>"$LOG"
 	# Its own session, so it outlives the calling shell.
-	(LXD_DIR=$dir detached nohup lxd --group root --logfile "$dir/lxd.log" \
-		>"$dir/lxd.out" 2>&1) &
+	(PATH=${CRIU_BIN:+${CRIU_BIN%/*}:}$PATH LXD_DIR=$dir detached nohup lxd --group root \
+		--logfile "$dir/lxd.log" >"$dir/lxd.out" 2>&1) &
 	echo $! >"$dir/lxd.pid"
 	STARTED+=("$name")
 }
@@ -729,6 +743,7 @@ write_configs() {
 		  client-ca: $LAB_DIR/pki/ca.crt
 		incus: {socket: $LAB_DIR/standby-1/unix.socket}
 		state-dir: $LAB_DIR/agent-state
+		criu: {path: ${CRIU_BIN:-criu}}
 		network:
 		  gateway: ${SUBNET[standby-1]}.1
 		  prefix-len: 24
@@ -759,6 +774,10 @@ cmd_up() {
 	ensure_packages
 	mkdir -p "$LAB_DIR"
 	chmod 711 "$LAB_DIR"
+	if [ "${LAB_CRIU:-0}" = 1 ]; then
+		CRIU_BIN=$(bash "$HERE/criu-build.sh") || die "criu-build.sh"
+		step "criu: $CRIU_BIN ($("$CRIU_BIN" --version | head -n 1)) for the daemons started now"
+	fi
 
 	# The daemons start in parallel; each is then waited for and set up.
 	STARTED=()
@@ -768,6 +787,12 @@ cmd_up() {
 		wait_daemon "$name"
 		step "lxd $name: started (pid $(lxd_pid "$name"))"
 	done
+	if [ -n "$CRIU_BIN" ] && ! daemon_has_criu standby-1; then
+		# The agent's probe must see the criu LXD runs, or it would ask a
+		# Debian 12 criu for stateful work (LAB.md: stuck operations).
+		step "criu: lxd standby-1 runs without $CRIU_BIN on its PATH; agent.yaml keeps criu (\`lab.sh down\` then \`LAB_CRIU=1 lab.sh up\`)"
+		CRIU_BIN=
+	fi
 	client_cert
 	build_image
 	for name in "${DAEMONS[@]}"; do
@@ -928,15 +953,21 @@ cmd_down() {
 main() {
 	local cmd=${1:-}
 	case "$cmd" in
-	up | down | status | reset-dns) ;;
+	up | down | status | reset-dns | image) ;;
 	*)
-		echo "usage: $0 up|down|status|reset-dns" >&2
+		echo "usage: $0 up|down|status|reset-dns|image" >&2
 		exit 2
 		;;
 	esac
 	: >>"$LOG" 2>/dev/null || LOG=/dev/null
 	echo "=== $(date -u +%FT%TZ) lab.sh $cmd" >>"$LOG"
 	[ "$cmd" = status ] && { cmd_status; return; }
+	if [ "$cmd" = image ]; then # only pack this tree's image (criu-drill.sh uses its own LAB_DIR)
+		mkdir -p "$LAB_DIR/image"
+		build_image >&2
+		echo "$LAB_DIR/image/$IMAGE.tar.gz"
+		return
+	fi
 	# One lab.sh that changes the lab at a time.
 	exec 9>/tmp/understudy-lab-sh.lock
 	flock -w 900 9 || die "another lab.sh has held /tmp/understudy-lab-sh.lock for 15 minutes"

@@ -1,0 +1,34 @@
+package standby
+
+import (
+	"os"
+	"strings"
+)
+
+// apparmorDir exists when the running kernel has AppArmor enabled; it is
+// also what LXD/Incus check.
+const apparmorDir = "/sys/kernel/security/apparmor"
+
+// kernelHasAppArmor reports whether the running kernel has AppArmor.
+func kernelHasAppArmor() bool {
+	_, err := os.Stat(apparmorDir)
+	return err == nil
+}
+
+// restoreRawLXC is the raw.lxc the agent gives a restore-mode container, so
+// that liblxc 5.0 (Debian 12's LXD) can checkpoint and restore it with CRIU
+// (standby/README.md "Restore mode on this kernel"):
+//   - lxc.console.path = none: liblxc's restore never creates the console
+//     pty, so a checkpoint that recorded a console cannot be restored
+//     ("lxc.console.path configured on source host but not target");
+//   - on a kernel without AppArmor, an empty lxc.apparmor.profile: LXD sets
+//     "unconfined", which liblxc passes to criu as --lsm-profile
+//     apparmor:unconfined, and criu refuses it ("apparmor LSM specified but
+//     apparmor not supported by kernel"). With AppArmor the profile stays.
+func restoreRawLXC(apparmor bool) string {
+	lines := []string{"lxc.console.path = none"}
+	if !apparmor {
+		lines = append(lines, "lxc.apparmor.profile =")
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -1,0 +1,41 @@
+package standby
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRestoreModeContainerGetsCheckpointableRawLXC: a restore-mode
+// container is created with the raw.lxc that liblxc 5.0 needs to checkpoint
+// and restore it (no console; no AppArmor profile on a kernel without
+// AppArmor), and the other modes keep LXD's defaults.
+func TestRestoreModeContainerGetsCheckpointableRawLXC(t *testing.T) {
+	env := newCRIUEnv(t)
+	env.prepare(t, env.spec("ckpt", ModeRestore))
+	env.prepare(t, env.spec("warm", ModeWarm))
+	env.rt.mu.Lock()
+	restore := env.rt.instances["ckpt"].spec.Config["raw.lxc"]
+	_, warmHas := env.rt.instances["warm"].spec.Config["raw.lxc"]
+	env.rt.mu.Unlock()
+	if want := restoreRawLXC(kernelHasAppArmor()); restore != want {
+		t.Errorf("restore-mode raw.lxc = %q, want %q", restore, want)
+	}
+	if !strings.Contains(restore, "lxc.console.path = none\n") {
+		t.Errorf("restore-mode raw.lxc %q has no lxc.console.path = none", restore)
+	}
+	if warmHas {
+		t.Error("a warm container got a raw.lxc")
+	}
+}
+
+func TestRestoreRawLXCClearsTheAppArmorProfileOnlyWithoutAppArmor(t *testing.T) {
+	for _, tc := range []struct {
+		apparmor bool
+		cleared  bool
+	}{{apparmor: false, cleared: true}, {apparmor: true, cleared: false}} {
+		got := restoreRawLXC(tc.apparmor)
+		if cleared := strings.Contains(got, "lxc.apparmor.profile =\n"); cleared != tc.cleared {
+			t.Errorf("apparmor=%v: raw.lxc %q clears the profile = %v, want %v", tc.apparmor, got, cleared, tc.cleared)
+		}
+	}
+}
