@@ -10,7 +10,7 @@
 # target failed; its crasher is then under the package's testdata/fuzz/.
 #
 #   make fuzz-long                       # or: nice -n 19 bash bench/fuzz-long.sh
-#   FUZZ_EXECS=20000x FUZZ_ONLY=FuzzParseKey bash bench/fuzz-long.sh
+#   FUZZ_EXECS=20000x FUZZ_ONLY=FuzzParseKey FUZZ_OUT=/tmp/fz bash bench/fuzz-long.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -18,7 +18,7 @@ GO=${GO:-go}
 execs=${FUZZ_EXECS:-1000000}
 execs=${execs%x}
 only=${FUZZ_ONLY:-.}
-out=bench/results
+out=${FUZZ_OUT:-bench/results}
 mkdir -p "$out"
 json=$out/fuzz-long.json md=$out/fuzz-long.md log=$out/fuzz-long.log
 : >"$log"
