@@ -18,7 +18,10 @@ var ErrTooManyWatchers = errors.New("too many placement watchers")
 
 // DefaultMaxWatchers is how many placement watchers an EtcdStore keeps at
 // once. Each costs a channel of watchBuffer placements, not an etcd watch.
-const DefaultMaxWatchers = 4096
+// It is half the monitor API's connection cap (httpserve.DefaultMaxConns,
+// 1024): every watcher is an open HTTP stream, and streams past it must
+// get 503 while connections remain for suspect, failover and reset.
+const DefaultMaxWatchers = 512
 
 // placementHub is the one etcd watch on the placements, fanned out to every
 // WatchPlacements caller. etcd's in-process client deadlocks after about a
