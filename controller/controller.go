@@ -300,8 +300,11 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 }
 
 // apiLimits are the API server's timeouts and connection cap (package
-// httpserve's defaults, a shorter header timeout).
-var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second}
+// httpserve's defaults, a shorter header timeout). The cap stays at least
+// twice recover.DefaultMaxWatchers: placement streams (which need no
+// credential on a loopback API) get 503 long before they could take every
+// connection from suspect, failover and reset.
+var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second, MaxConns: httpserve.DefaultMaxConns}
 
 // listen opens the API's listener: plain HTTP, or mutual TLS with
 // monitor.api-tls (apitls.go); never beyond loopback without it unless

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -11,13 +12,13 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
 	"github.com/understudy/understudy/internal/etcdembed"
-	"github.com/understudy/understudy/internal/freeport"
 )
 
 // Embedded is a single-node etcd running inside the monitor process, with
 // an in-process client. Other clients (etcdctl) reach it only through the
-// unix socket ClientURL, mode 0600 in a 0700 directory; it serves no TCP
-// client port. It compacts its history and defragments at start (see
+// unix socket ClientURL, mode 0600 in a 0700 directory; its peer endpoint
+// (etcd's /raft, /members, /leases) is a unix socket in the same directory.
+// It serves no TCP port. It compacts its history and defragments at start (see
 // package internal/etcdembed).
 type Embedded struct {
 	etcd *embed.Etcd
@@ -27,10 +28,13 @@ type Embedded struct {
 	ClientURL string
 }
 
+// PeerSocketName is the single node's peer socket inside its data
+// directory.
+const PeerSocketName = "peer.sock"
+
 // EmbeddedConfig configures StartEmbedded.
 type EmbeddedConfig struct {
 	Dir      string // data directory (created, mode 0700); e.g. <monitor.state-dir>/etcd
-	PeerURL  string // default: a free port on 127.0.0.1 (a single node talks to no peer)
 	LogLevel string // etcd's zap level: debug, info, warn, error (default error)
 	// Retention is the history auto-compaction keeps (default
 	// etcdembed.DefaultRetention).
@@ -46,11 +50,13 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd: %w", err)
 	}
-	peer, err := freeport.URL(cfg.PeerURL)
-	if err != nil {
-		return nil, fmt.Errorf("start embedded etcd: peer URL: %w", err)
-	}
-	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+	// A single node talks to no peer, yet etcd always serves its peer mux
+	// (raft, members, leases): on a socket in the 0700 directory, no local
+	// user can reach it. etcd listens on a unix peer URL's host, so the
+	// path goes there; the advertised URL only names it (see NewConfig).
+	sock := filepath.Join(filepath.Dir(ec.Dir), PeerSocketName)
+	ec.ListenPeerUrls = []url.URL{{Scheme: "unix", Host: sock}}
+	ec.AdvertisePeerUrls = []url.URL{{Scheme: "unix", Host: "localhost:0", Path: sock}}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	timeout := cfg.StartTimeout
 	if timeout <= 0 {

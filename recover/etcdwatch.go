@@ -18,7 +18,10 @@ var ErrTooManyWatchers = errors.New("too many placement watchers")
 
 // DefaultMaxWatchers is how many placement watchers an EtcdStore keeps at
 // once. Each costs a channel of watchBuffer placements, not an etcd watch.
-const DefaultMaxWatchers = 4096
+// It is half the monitor API's connection cap (httpserve.DefaultMaxConns,
+// 1024): every watcher is an open HTTP stream, and streams past it must
+// get 503 while connections remain for suspect, failover and reset.
+const DefaultMaxWatchers = 512
 
 // placementHub is the one etcd watch on the placements, fanned out to every
 // WatchPlacements caller. etcd's in-process client deadlocks after about a
@@ -33,9 +36,11 @@ const DefaultMaxWatchers = 4096
 // a new one. A subscriber that falls watchBuffer changes behind is evicted
 // the same way, so a slow reader never holds up the others.
 type placementHub struct {
-	cli    *clientv3.Client
+	cli    placementSource
 	prefix string // of the placement keys
 	max    int
+	life   context.Context    // cancelled by close: ends a list or watch being opened
+	end    context.CancelFunc // of life
 
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
@@ -54,24 +59,42 @@ type subscriber struct {
 	unhook func() bool // stops the AfterFunc on the caller's context
 }
 
-func newPlacementHub(cli *clientv3.Client, prefix string) *placementHub {
-	return &placementHub{cli: cli, prefix: prefix, max: DefaultMaxWatchers, subs: map[*subscriber]struct{}{}}
+// placementSource is what the hub needs of an etcd client.
+type placementSource interface {
+	Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error)
+	Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan
+}
+
+func newPlacementHub(cli placementSource, prefix string) *placementHub {
+	life, end := context.WithCancel(context.Background())
+	return &placementHub{cli: cli, prefix: prefix, max: DefaultMaxWatchers, life: life, end: end, subs: map[*subscriber]struct{}{}}
 }
 
 // subscribe returns the placements now and a channel of later changes,
 // closed when ctx ends, the subscriber falls behind or the watch fails.
+// The list and the watch that start the hub run outside mu: without
+// quorum they wait, and drops, Watchers and close must not wait with them.
 func (h *placementHub) subscribe(ctx context.Context) ([]Placement, <-chan Placement, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return nil, nil, errors.New("watch placements: the store is closed")
-	}
-	if len(h.subs) >= h.max {
-		return nil, nil, fmt.Errorf("watch placements: %d watchers: %w", len(h.subs), ErrTooManyWatchers)
+	if err := h.admit(); err != nil {
+		return nil, nil, err
 	}
 	if !h.running {
-		if err := h.start(ctx); err != nil {
+		h.mu.Unlock()
+		w, err := h.open(ctx)
+		h.mu.Lock()
+		if err != nil {
 			return nil, nil, err
+		}
+		if err := h.admit(); err != nil {
+			w.stop()
+			return nil, nil, err
+		}
+		if h.running { // another subscriber started it meanwhile
+			w.stop()
+		} else {
+			h.install(w)
 		}
 	}
 	snap := make([]Placement, 0, len(h.cur))
@@ -89,27 +112,55 @@ func (h *placementHub) subscribe(ctx context.Context) ([]Placement, <-chan Place
 	return snap, s.ch, nil
 }
 
-// start lists the placements and starts the watch from the revision after
-// the list. Called with mu held.
-func (h *placementHub) start(ctx context.Context) error {
-	resp, err := h.cli.Get(ctx, h.prefix, clientv3.WithPrefix())
+// admit fails when the hub is closed or full. Called with mu held.
+func (h *placementHub) admit() error {
+	if h.closed {
+		return errors.New("watch placements: the store is closed")
+	}
+	if len(h.subs) >= h.max {
+		return fmt.Errorf("watch placements: %d watchers: %w", len(h.subs), ErrTooManyWatchers)
+	}
+	return nil
+}
+
+// openWatch is a listed snapshot and the watch from the revision after it,
+// not yet installed.
+type openWatch struct {
+	cur  map[string]Placement
+	wch  clientv3.WatchChan
+	stop context.CancelFunc
+}
+
+// open lists the placements and starts the watch from the revision after
+// the list, without mu. close cancels both (through h.life).
+func (h *placementHub) open(ctx context.Context) (*openWatch, error) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	unhook := context.AfterFunc(h.life, cancel)
+	defer unhook()
+	resp, err := h.cli.Get(lctx, h.prefix, clientv3.WithPrefix())
 	if err != nil {
-		return fmt.Errorf("list placements: %w", err)
+		return nil, fmt.Errorf("list placements: %w", err)
 	}
 	cur := make(map[string]Placement, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
 		var p Placement
 		if err := json.Unmarshal(kv.Value, &p); err != nil {
-			return fmt.Errorf("decode placement %s: %w", kv.Key, err)
+			return nil, fmt.Errorf("decode placement %s: %w", kv.Key, err)
 		}
 		cur[string(kv.Key)] = p
 	}
 	// The watch outlives the first subscriber's context: it is the hub's.
-	wctx, stop := context.WithCancel(clientv3.WithRequireLeader(context.Background()))
+	wctx, stop := context.WithCancel(clientv3.WithRequireLeader(h.life))
 	wch := h.cli.Watch(wctx, h.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
-	h.cur, h.running, h.stop, h.done = cur, true, stop, make(chan struct{})
-	go h.run(wch, stop, h.done)
-	return nil
+	return &openWatch{cur: cur, wch: wch, stop: stop}, nil
+}
+
+// install makes w the running watch and starts its goroutine. Called with
+// mu held.
+func (h *placementHub) install(w *openWatch) {
+	h.cur, h.running, h.stop, h.done = w.cur, true, w.stop, make(chan struct{})
+	go h.run(w.wch, w.stop, h.done)
 }
 
 // run fans the watch's events out until it fails or is stopped.
@@ -185,6 +236,7 @@ func (h *placementHub) close() {
 	h.closed = true
 	stop, done, running := h.stop, h.done, h.running
 	h.mu.Unlock()
+	h.end()
 	if running {
 		stop()
 		<-done

@@ -22,6 +22,9 @@ func TestPlacementWatchCapAndEviction(t *testing.T) {
 	}
 	defer e.Close()
 	s := NewEtcdStore(e.Client, "/t-recover-watch/")
+	if s.hub.max != DefaultMaxWatchers {
+		t.Fatalf("a new store keeps %d watchers, want DefaultMaxWatchers (%d)", s.hub.max, DefaultMaxWatchers)
+	}
 	s.hub.max = 2
 	_, slow, err := s.WatchPlacements(ctx)
 	if err != nil {

@@ -7,6 +7,9 @@
 //     can reach it. The monitor itself needs no endpoint (its client is
 //     in-process); the socket is for etcdctl and for tests. No TCP port
 //     serves clients, so a local user cannot read or rewrite placements.
+//     Peer endpoints are the callers': recover.StartEmbedded's single
+//     node puts its peer mux on a unix socket in the same directory;
+//     ha.StartPeers' members need TCP peer URLs (mutual TLS with PeerTLS).
 //   - auto-compaction keeps Retention of history (default
 //     DefaultRetention): every save rewrites a whole record, and without
 //     compaction the history would reach etcd's quota, after which etcd
