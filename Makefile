@@ -64,7 +64,10 @@ demo-stop:
 ## bench: every figure the READMEs cite, measured again: bench/run.sh writes
 ## bench/results/GROUP.{json,md} (raw values, date, nproc, median and
 ## min-max) and takes the lab lock per group; then the HAProxy comparison.
+## It first stops the daemons of a `make demo`, as `test` does, and fails
+## (after writing the results) when a group's test binary failed.
 bench: lab-up
+	$(LOCK) env UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop
 	bash bench/run.sh
 	bash bench/haproxy.sh   # takes the lab lock itself
 

@@ -21,6 +21,8 @@
 # counts below; 2 doubles them). BENCH_QUICK=1 runs every benchmark once
 # (-benchtime 1x -count 1) and DRILL_RUN narrows the drills (a -run regexp),
 # to check this script; BENCH_OUT writes elsewhere than bench/results.
+# A test binary that fails is reported; the script goes on, writes every
+# group's results (the failed runs' figures missing) and exits 1 at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -60,7 +62,16 @@ bench() {
 	if [ "$lab" = lab ]; then
 		run=("${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 "$@")
 	fi
-	(cd "$pkg" && "${run[@]}" "$bin" "${args[@]}" 2>&1) | $GO tool test2json -t -p "$MOD/$pkg" >>"$OUT/$name.test.json" || true
+	(cd "$pkg" && "${run[@]}" "$bin" "${args[@]}" 2>&1) | $GO tool test2json -t -p "$MOD/$pkg" >>"$OUT/$name.test.json" ||
+		failed "$name" "./$pkg -bench '$re'"
+}
+
+# failed GROUP WHAT: notes that a test binary of GROUP failed; the script
+# still writes GROUP's results (without what failed) and exits 1 at the end.
+FAILED=()
+failed() {
+	echo "bench/run.sh: $1: $2 FAILED (its results lack it; see $OUT/$1.test.json)" >&2
+	FAILED+=("$1: $2")
 }
 
 # build PKG: its test binary (once per $tmp); prints its path.
@@ -155,7 +166,7 @@ group_drill() {
 		echo "== drill: round $r of $rounds" >&2
 		(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 DRILL_OUT="$OUTABS/drill/round$r" \
 			"$bin" -test.run "${DRILL_RUN:-^TestIntegrationDrill\$}" -test.count 1 -test.timeout 20m -test.v=test2json 2>&1) |
-			$GO tool test2json -t -p "$MOD/drill" >>"$OUT/drill.test.json" || true
+			$GO tool test2json -t -p "$MOD/drill" >>"$OUT/drill.test.json" || failed drill "round $r"
 		rm -f "$OUT"/drill/round"$r"/*.svg # the charts are large; the JSON has the numbers
 	done
 	cmds=("DRILL_OUT=DIR go test -count=1 -run '${DRILL_RUN:-^TestIntegrationDrill\$}' ./drill, $rounds round(s)")
@@ -187,3 +198,8 @@ done
 for g in "${groups[@]}"; do
 	"group_$g"
 done
+if [ ${#FAILED[@]} -gt 0 ]; then
+	printf 'bench/run.sh: %d test run(s) failed; their results are missing:\n' ${#FAILED[@]} >&2
+	printf '  %s\n' "${FAILED[@]}" >&2
+	exit 1
+fi

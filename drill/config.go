@@ -51,8 +51,9 @@ type Config struct {
 	// Lab is the inventory's `lab: true`; Yes the operator's --yes.
 	Lab, Yes bool
 	// Neighbours are the other services whose primaries run on the drilled
-	// primary's hypervisor. A host-down fault fails them over too, and
-	// --restore brings every one of them home, not only Service.
+	// primary's hypervisor. A host-down fault fails them all over too, a
+	// fault of the VM (vm-stop, vm-freeze, blackhole) those on the same VM,
+	// and --restore brings every one of them home, not only Service.
 	Neighbours []Neighbour
 }
 
@@ -68,6 +69,9 @@ type Neighbour struct {
 	CheckPath    string
 	ExpectStatus int
 	TCPCheck     bool
+	// SameVM is true when it runs on the drilled primary's VM, which a
+	// vm-stop, vm-freeze or blackhole takes down with every service on it.
+	SameVM bool
 }
 
 func (c Config) withDefaults() Config {
@@ -116,13 +120,15 @@ func (c Config) loadConfig() LoadConfig {
 }
 
 // touched returns the configurations of every service the fault fails
-// over: the drilled one first, then, for a host-down, its neighbours.
+// over: the drilled one first, then the neighbours it takes down too:
+// every one for a host-down, those on the same VM for a fault of the VM,
+// none for a service-stop.
 func (c Config) touched() []Config {
 	out := []Config{c}
-	if c.Kind != HostDown {
-		return out
-	}
 	for _, n := range c.Neighbours {
+		if !c.Kind.downs(n) {
+			continue
+		}
 		o := c
 		o.Service, o.FQDN, o.Primary, o.Port = n.Service, n.FQDN, n.Primary, n.Port
 		o.CheckPath, o.ExpectStatus, o.TCPCheck = n.CheckPath, n.ExpectStatus, n.TCPCheck
@@ -130,6 +136,17 @@ func (c Config) touched() []Config {
 		out = append(out, o.withDefaults())
 	}
 	return out
+}
+
+// downs reports whether a fault of kind k takes the neighbour n down too.
+func (k Kind) downs(n Neighbour) bool {
+	switch k {
+	case HostDown:
+		return true
+	case VMStop, VMFreeze, Blackhole:
+		return n.SameVM
+	}
+	return false
 }
 
 // primaryURL is the primary's check URL.

@@ -8,8 +8,8 @@ import (
 )
 
 // restore returns every service the fault touched to its primary after the
-// fault was removed: the drilled one, and for a host-down every neighbour
-// on the same hypervisor (the monitor failed them over too). It stops at
+// fault was removed: the drilled one, and the neighbours the fault took
+// down too (see Config.touched; the monitor failed them over too). It stops at
 // the first service it cannot restore.
 func (r *run) restore(ctx context.Context) error {
 	for i, c := range r.cfg.touched() {

@@ -148,6 +148,51 @@ func TestRestoreLeavesNeighboursOfOtherFaults(t *testing.T) {
 	}
 }
 
+// TestRestoreBringsHomeTheServicesOfTheDrilledVM: a vm-stop takes down
+// every service on the VM, so --restore brings home the neighbour on the
+// same VM too (it used to restore only the drilled service and leave the
+// other on the standby).
+func TestRestoreBringsHomeTheServicesOfTheDrilledVM(t *testing.T) {
+	w := newNeighbourWorld(t)
+	cfg := w.config()
+	n := w.neighbour()
+	n.SameVM = true
+	cfg.Restore, cfg.Neighbours = true, []Neighbour{n}
+	d := w.deps()
+	d.Monitor, d.DNS, d.Hypervisor = w, w, w.hv
+	res, err := Run(context.Background(), cfg, d)
+	if err != nil || !res.Restored {
+		t.Fatalf("Run: %v, restored %v (notes %v)", err, res != nil && res.Restored, res.Notes)
+	}
+	if st, err := w.Service(context.Background(), "api"); err != nil || st.State != "primary" {
+		t.Errorf("api is %q (%v) after --restore, want primary", st.State, err)
+	}
+	if strings.Join(w.resets, ",") != "web,api" {
+		t.Errorf("resets %v, want web then api", w.resets)
+	}
+}
+
+// TestTouched: which neighbours each kind of fault fails over with the
+// drilled service.
+func TestTouched(t *testing.T) {
+	cfg := Config{Service: "web", Neighbours: []Neighbour{
+		{Service: "web-img", SameVM: true}, {Service: "api"},
+	}}
+	for kind, want := range map[Kind]string{
+		HostDown: "web,web-img,api", VMStop: "web,web-img", VMFreeze: "web,web-img",
+		Blackhole: "web,web-img", ServiceStop: "web",
+	} {
+		cfg.Kind = kind
+		var got []string
+		for _, c := range cfg.touched() {
+			got = append(got, c.Service)
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s touches %v, want %s", kind, got, want)
+		}
+	}
+}
+
 // TestRestoreWaitsForASteadyPrimary: the restarted primary answers once,
 // then stalls; the restore resets the service only after the primary has
 // answered for RestoreSettle in a row (a reset at its first answer let the

@@ -38,6 +38,13 @@ var haTTL = func() time.Duration {
 // haBound bounds every wait of the HA tests for a leader or a state.
 const haBound = 30 * time.Second
 
+// termStopBound bounds how long a monitor's leader gauge stays 1 after its
+// leadership ended: the term's context is cancelled by a goroutine, then
+// the term takes the controller's lock to end and the gauge drops. It
+// only bounds a logged step-down time; the HA tests' safety checks are the
+// overlaps, which no margin relaxes.
+const termStopBound = time.Second
+
 // haLab is one HA test's world: the lab world, a real three-member etcd
 // cluster in the test process, the monitors sharing it, and a record of
 // every save any monitor's executor made.

@@ -69,14 +69,18 @@ die() {
 [ "$(id -u)" = 0 ] || die "run as root (the lab needs LXD, BIND, iptables and raw ICMP)"
 
 # stop_daemon NAME: stops a daemon a previous demo started, by its pid file,
-# only if that pid still runs understudy.
+# only if that pid still runs the binary the demo started it from (its
+# NAME.exe, else $BIN): a pid file that survived a reboot may name another
+# process now, and the lab's own daemons (paths under $LAB_DIR) or a
+# `flock ... bash -c` of make test have "understudy" in their command line.
 stop_daemon() {
-	local pidf=$DEMO/$1.pid pid
+	local pidf=$DEMO/$1.pid pid want exe
 	[ -f "$pidf" ] || return 0
 	pid=$(cat "$pidf")
-	# grep reads the file itself: `tr | grep -q` under pipefail fails when
-	# grep exits before tr has written everything, and the daemon stayed.
-	if kill -0 "$pid" 2>/dev/null && grep -qa understudy "/proc/$pid/cmdline" 2>/dev/null; then
+	want=$(cat "$DEMO/$1.exe" 2>/dev/null || readlink -f "$BIN" || true)
+	exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+	exe=${exe% (deleted)} # the binary was rebuilt since it started
+	if [ -n "$exe" ] && [ "$exe" = "$want" ]; then
 		STOPPED+=("$1")
 		kill -TERM "$pid" 2>/dev/null || true # it may have ended meanwhile
 		for _ in $(seq 100); do
@@ -85,7 +89,7 @@ stop_daemon() {
 		done
 		if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
 	fi
-	rm -f "$pidf"
+	rm -f "$pidf" "$DEMO/$1.exe"
 }
 
 # stop_all: stops every daemon of a demo and says which ran.
@@ -146,6 +150,7 @@ start_daemon() {
 	shift
 	setsid nohup "$BIN" "$@" >"$DEMO/$name.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$DEMO/$name.pid"
+	readlink -f "$BIN" >"$DEMO/$name.exe"
 }
 
 # wait_for WHAT CMD...: retries CMD for up to 60 s.

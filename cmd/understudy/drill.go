@@ -185,8 +185,9 @@ func drillCheck(svc *inventory.Service) (path string, status int, tcp bool) {
 }
 
 // drillNeighbours lists the other services whose primaries run on the
-// hypervisor hv: a host-down drill fails them over too, and --restore
-// brings them home.
+// hypervisor hv, marking those on the drilled service's VM: a host-down
+// drill fails them all over too, a fault of the VM those on it, and
+// --restore brings them home.
 func drillNeighbours(inv *inventory.Inventory, drilled *inventory.Service, hv string) []drill.Neighbour {
 	var out []drill.Neighbour
 	for i := range inv.Services {
@@ -200,7 +201,7 @@ func drillNeighbours(inv *inventory.Inventory, drilled *inventory.Service, hv st
 			continue // validate refuses it; the drill cannot restore what it cannot reach
 		}
 		n := drill.Neighbour{Service: svc.Name, FQDN: svc.FQDN, Port: svc.Port,
-			Primary: drill.Target{Instance: vm.Instance, Address: addr}}
+			Primary: drill.Target{Instance: vm.Instance, Address: addr}, SameVM: svc.VM == drilled.VM}
 		n.CheckPath, n.ExpectStatus, n.TCPCheck = drillCheck(svc)
 		out = append(out, n)
 	}

@@ -105,3 +105,26 @@ func TestDrillConfigNeighbours(t *testing.T) {
 		t.Errorf("neighbours of wiki: %s, want git,git-ssh,ci,chat", got)
 	}
 }
+
+// TestDrillConfigNeighboursOnTheVM: the drill marks the neighbours on the
+// drilled service's VM, which a fault of the VM takes down too.
+func TestDrillConfigNeighboursOnTheVM(t *testing.T) {
+	inv, err := inventory.Load(filepath.Join("..", "..", "examples", "realistic.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := drillConfig(inv, "erp", drill.VMStop, drill.ViaDNS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var same []string
+	for _, n := range cfg.Neighbours {
+		if n.SameVM {
+			same = append(same, n.Service)
+		}
+	}
+	// The VM erp also runs erp-reports.
+	if got := strings.Join(same, ","); got != "erp-reports" {
+		t.Errorf("neighbours of erp on its VM: %q, want erp-reports", got)
+	}
+}
