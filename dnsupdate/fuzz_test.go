@@ -27,7 +27,7 @@ func FuzzParseKey(f *testing.F) {
 			}
 			for _, m := range secretClause.FindAllSubmatch(data, -1) {
 				s := string(m[1])
-				if strings.Contains(err.Error(), s) && !strings.Contains(string(data), `key "`+s) && !strings.Contains(string(data), "key "+s) {
+				if strings.Contains(err.Error(), s) && !strings.Contains(string(data), `key "`+s) && !strings.Contains(string(data), "key "+s) && echoes(data, s) {
 					t.Fatalf("error %q repeats the secret %q", err, s)
 				}
 			}
@@ -48,4 +48,21 @@ func FuzzParseKey(f *testing.F) {
 			t.Fatalf("the parsed key cannot sign: %v", err)
 		}
 	})
+}
+
+// echoes reports whether ParseKey's error repeats the secret s of data, and
+// not words its own message happens to share with s (a "secret" of
+// " secret "): s is replaced by a marker of the same length, and the error
+// must then show the marker.
+func echoes(data []byte, s string) bool {
+	c := "Q"
+	for _, try := range []string{"Q", "Z", "J", "X", "K", "V", "W"} {
+		if !strings.Contains(string(data), try) {
+			c = try
+			break
+		}
+	}
+	marker := strings.Repeat(c, len(s))
+	_, err := ParseKey([]byte(strings.ReplaceAll(string(data), s, marker)))
+	return err != nil && strings.Contains(err.Error(), marker)
 }
