@@ -11,7 +11,8 @@ var (
 	// addresses, and the server changed nothing.
 	ErrPrecondition = errors.New("dnsupdate: precondition failed, record unchanged")
 	// ErrBadKey: the server rejected the TSIG key (BADKEY or BADSIG), or its
-	// reply did not verify with our key.
+	// reply did not verify with our key, on every attempt. Such replies carry
+	// no MAC, so they may also be forgeries hiding the real reply.
 	ErrBadKey = errors.New("dnsupdate: TSIG key rejected")
 	// ErrBadTime: the TSIG time check failed (BADTIME): the clocks of this
 	// host and the server differ by more than the allowed fudge.

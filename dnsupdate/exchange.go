@@ -18,20 +18,27 @@ const tsigFudge = 300
 
 // exchange sends the message that build returns to server and returns the
 // checked reply. Every attempt gets a freshly built message (new ID, new TSIG
-// time). Timeouts and SERVFAIL are retried with backoff, nothing else.
-// timedOut reports whether an attempt timed out, in which case an earlier
-// request may have been applied even though its reply was lost.
+// time). Timeouts, attempts that saw only dropped replies (which is what a
+// lost reply behind a forgery looks like) and SERVFAIL are retried with
+// backoff, nothing else. timedOut reports whether an attempt timed out or
+// saw only dropped replies, in which case an earlier request may have been
+// applied even though its reply was lost.
 func (c *Client) exchange(ctx context.Context, op, server string, sign bool, build func() *dns.Msg) (r *dns.Msg, timedOut bool, err error) {
 	for attempt := 0; ; attempt++ {
 		r, err = c.roundTrip(ctx, server, sign, build)
+		var dropped *droppedReply
+		lost := errors.As(err, &dropped)
 		err = c.check(op, server, r, err, sign)
 		if err == nil {
 			return r, timedOut, nil
 		}
-		if errors.Is(err, ErrTimeout) {
+		if lost || errors.Is(err, ErrTimeout) {
 			timedOut = true
 		}
-		if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrServFail) || attempt >= c.retries || ctx.Err() != nil {
+		if !lost && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrServFail) || attempt >= c.retries || ctx.Err() != nil {
+			if lost {
+				err = fmt.Errorf("%w (attempt %d of %d)", err, attempt+1, c.retries+1)
+			}
 			return r, timedOut, err
 		}
 		delay := backoff(attempt)
@@ -100,7 +107,7 @@ func (c *Client) droppedError(at string, d *droppedReply) error {
 	if d.malformed {
 		return transportError(at, d)
 	}
-	const unverified = " (that reply was not signed, so it could also be forged; no verifiable reply came in time)"
+	const unverified = " (that reply was not signed, so it could also be forged: a wrong key, or forged replies hiding the real one; no verifiable reply came in time)"
 	switch {
 	case d.tsigErr != 0:
 		e := c.tsigError(at, d.tsigErr).(*dnsError)

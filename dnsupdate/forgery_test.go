@@ -14,14 +14,17 @@ import (
 
 // TestUnsignedErrorReplyToSignedUpdate races the server's signed reply to a
 // compare-and-swap with a forged one. A forgery must never decide the
-// outcome: with the real reply behind it the update succeeds, and without it
-// the error says what was dropped and is never ErrPrecondition (which a
-// failover takes as final).
+// outcome: with the real reply behind it the update succeeds; when the real
+// reply is lost, the attempt counts as lost and is retried (the retry finds
+// the update applied and reports success); only when every attempt sees only
+// forgeries is the error ErrBadKey, saying what was dropped, and never
+// ErrPrecondition (which a failover takes as final).
 func TestUnsignedErrorReplyToSignedUpdate(t *testing.T) {
 	nxrrset := dnstest.Forgery{Count: 1, Rcode: dns.RcodeNXRrset}
 	badMAC := dnstest.Forgery{Count: 1, Rcode: dns.RcodeNXRrset, TSIG: true}
 	badKey := dnstest.Forgery{Count: 1, Rcode: dns.RcodeNotAuth, TSIG: true, TSIGError: dns.RcodeBadKey}
 	lost := func(f dnstest.Forgery) dnstest.Forgery { f.LoseReal = true; return f }
+	always := func(f dnstest.Forgery) dnstest.Forgery { f.LoseReal = true; f.Count = 1000; return f }
 	tests := []struct {
 		name    string
 		forge   dnstest.Forgery
@@ -31,9 +34,12 @@ func TestUnsignedErrorReplyToSignedUpdate(t *testing.T) {
 		{"unsigned NXRRSET before the real reply", nxrrset, nil, ""},
 		{"NXRRSET with a wrong MAC before the real reply", badMAC, nil, ""},
 		{"BADKEY without a MAC before the real reply", badKey, nil, ""},
-		{"only an unsigned NXRRSET", lost(nxrrset), ErrBadKey, "unsigned (NXRRSET) and was dropped"},
-		{"only an NXRRSET with a wrong MAC", lost(badMAC), ErrBadKey, "does not verify"},
-		{"only a BADKEY without a MAC", lost(badKey), ErrBadKey, "could also be forged"},
+		{"only an unsigned NXRRSET, then the retry's real reply", lost(nxrrset), nil, ""},
+		{"only an NXRRSET with a wrong MAC, then the retry's real reply", lost(badMAC), nil, ""},
+		{"only a BADKEY without a MAC, then the retry's real reply", lost(badKey), nil, ""},
+		{"only unsigned NXRRSETs on every attempt", always(nxrrset), ErrBadKey, "unsigned (NXRRSET) and was dropped"},
+		{"only NXRRSETs with a wrong MAC on every attempt", always(badMAC), ErrBadKey, "does not verify"},
+		{"only BADKEYs without a MAC on every attempt", always(badKey), ErrBadKey, "could also be forged"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,20 +50,20 @@ func TestUnsignedErrorReplyToSignedUpdate(t *testing.T) {
 			if errors.Is(err, ErrPrecondition) {
 				t.Fatalf("a forged reply was taken as the server's answer: %v", err)
 			}
+			if got := srv.Records("web.example.test."); len(got) != 1 || !strings.HasSuffix(got[0], "10.0.1.1") {
+				t.Errorf("records = %q, want one A 10.0.1.1 (the first attempt is applied)", got)
+			}
 			if tt.wantErr == nil {
 				if err != nil {
-					t.Fatalf("Replace: %v, want success (the real reply follows the forgery)", err)
-				}
-				if got := srv.Records("web.example.test."); len(got) != 1 || !strings.HasSuffix(got[0], "10.0.1.1") {
-					t.Errorf("records = %q, want one A 10.0.1.1", got)
+					t.Fatalf("Replace: %v, want success (a real reply follows the forgery, on this attempt or the retry)", err)
 				}
 				return
 			}
 			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.inMsg) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.inMsg)
 			}
-			if n := srv.Counts().Updates; n != 1 {
-				t.Errorf("server saw %d updates, want 1", n)
+			if n, want := srv.Counts().Updates, c.retries+1; n != want {
+				t.Errorf("server saw %d updates, want %d (every attempt retried)", n, want)
 			}
 		})
 	}

@@ -61,8 +61,10 @@ func TestIntegrationVerifySecondary(t *testing.T) {
 
 // TestIntegrationVerifyNeverConverges: a dns.verify server with nothing
 // listening, and the secondary asked about a zone it does not serve, never
-// answer the new set; Verify ends with the context and names each of them,
-// while the secondary that does converge is reported verified.
+// answer the new set; Verify ends with the context and names each of them.
+// The secondary that does converge is verified first, with as long a
+// deadline as TestIntegrationVerifySecondary gives it, so only the calls
+// that must fail get a short one.
 func TestIntegrationVerifyNeverConverges(t *testing.T) {
 	lab, c, name := labFixture(t, "noverify")
 	requireSecondary(t, c, lab.DNSSecondary)
@@ -72,25 +74,29 @@ func TestIntegrationVerifyNeverConverges(t *testing.T) {
 	}
 	defer ln.Close()
 	silent := ln.LocalAddr().String()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if err := c.Replace(ctx, name, addrs("10.200.1.138"), 10*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
-	vctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
-	defer cancel()
-	res, err := c.Verify(vctx, name, addrs("10.200.1.138"), []string{lab.DNSSecondary, silent})
-	if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), silent) || strings.Contains(err.Error(), lab.DNSSecondary+",") {
-		t.Fatalf("err = %v, want ErrVerify naming %s only", err, silent)
+	if res, err := c.Verify(ctx, name, addrs("10.200.1.138"), []string{lab.DNSSecondary}); err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("the secondary: %+v, %v, want it verified", res, err)
 	}
-	if len(res) != 2 || res[0].Err != nil || res[1].Err == nil || !strings.Contains(res[1].Err.Error(), silent) {
-		t.Fatalf("results %+v, want the secondary verified and %s not", res, silent)
+	vctx, vcancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer vcancel()
+	res, err := c.Verify(vctx, name, addrs("10.200.1.138"), []string{silent})
+	if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), silent) {
+		t.Fatalf("err = %v, want ErrVerify naming %s", err, silent)
+	}
+	if len(res) != 1 || res[0].Err == nil || !strings.Contains(res[0].Err.Error(), silent) {
+		t.Fatalf("results %+v, want %s not verified", res, silent)
 	}
 
 	other, err := New(Config{Server: lab.DNSServer, Zone: "t-dns-nozone.test.", Timeout: 300 * time.Millisecond, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vctx2, cancel2 := context.WithTimeout(ctx, time.Second)
+	vctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
 	_, err = other.Verify(vctx2, "web", addrs("10.200.1.138"), []string{lab.DNSSecondary})
 	if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), lab.DNSSecondary) {

@@ -18,10 +18,11 @@ const maxVisits = 200000
 // decoder walks yaml.v3 nodes into Go values. It never stops at the first
 // problem: every error is collected with its position and field path.
 type decoder struct {
-	file string
-	errs Errors
-	pos  map[string]position
-	set  map[string]bool // paths written with a non-null value
+	file  string
+	errs  Errors
+	warns Errors // problems that do not make the inventory invalid
+	pos   map[string]position
+	set   map[string]bool // paths written with a non-null value
 	// quiet holds paths already reported (a value that could not be decoded,
 	// a known key that an unknown key probably meant): later errors about
 	// them or below them would only repeat the first one, so they are dropped.
@@ -36,6 +37,12 @@ func newDecoder(file string) *decoder {
 // errAt records an error at an explicit position.
 func (d *decoder) errAt(p position, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{File: d.file, Line: p.line, Col: p.col, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnPath records a warning at the position recorded for path.
+func (d *decoder) warnPath(path, format string, args ...any) {
+	p := d.at(path)
+	d.warns = append(d.warns, &FieldError{File: d.file, Line: p.line, Col: p.col, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // errNode records an error at node n and silences later errors about path.

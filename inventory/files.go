@@ -16,6 +16,8 @@ func (d *decoder) checkFiles(inv *Inventory) {
 	if f := inv.DNS.TSIGKeyFile; f != "" {
 		if err := checkKeyFile(f); err != nil {
 			d.errPath("dns.tsig-key-file", "%v", err)
+		} else if perm := keyFilePerm(f); perm&0o077 != 0 {
+			d.warnPath("dns.tsig-key-file", "TSIG key file %s has mode %04o: its group or other users may read or change the secret, and the monitor refuses to load it; make it private: chmod 600 %s", f, perm, f)
 		}
 	}
 	for i, s := range inv.Services {
@@ -26,6 +28,16 @@ func (d *decoder) checkFiles(inv *Inventory) {
 			d.errPath(join(index("services", i), "playbook"), "cannot read playbook: %v", err)
 		}
 	}
+}
+
+// keyFilePerm is the key file's permission bits, as the monitor's
+// dnsupdate.LoadKeyFile checks them (0 when it cannot be read).
+func keyFilePerm(path string) os.FileMode {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Mode().Perm()
 }
 
 // checkKeyFile reads a TSIG key file and checks that it holds a key clause with a secret.

@@ -34,6 +34,9 @@ func Load(path string) (*Inventory, error) {
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
+	if len(d.warns) > 0 {
+		inv.warnings = sortErrors(d.warns)
+	}
 	return inv, nil
 }
 

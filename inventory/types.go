@@ -32,6 +32,16 @@ type Inventory struct {
 	name, file string
 	// pos records where each field path was written, for errors found later.
 	pos map[string]position
+	// warnings are what Load found that does not make the inventory invalid.
+	warnings Errors
+}
+
+// Warnings are the problems Load found that do not make the inventory
+// invalid but that something reading it will refuse or regret (a TSIG key
+// file others may read), each naming file:line:col and the field. Sorted by
+// position; nil when there are none.
+func (inv *Inventory) Warnings() []*FieldError {
+	return inv.warnings
 }
 
 // DNS is the zone whose records understudy flips, and how to reach its primary.

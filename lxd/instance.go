@@ -7,9 +7,12 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	incus "github.com/lxc/incus/v6/client"
 	"github.com/lxc/incus/v6/shared/api"
+
+	"github.com/understudy/understudy/inventory"
 )
 
 // InstanceSpec describes the container Ensure keeps in place.
@@ -136,8 +139,16 @@ func (c *Client) reconcile(ctx context.Context, spec InstanceSpec, inst *api.Ins
 	return nil
 }
 
+// DataDiskDevice is the device a service's data disk is attached as. An
+// instance whose spec has none loses it on Ensure.
+const DataDiskDevice = "understudy-data"
+
 // desired returns the instance's writable part changed to match spec, and
-// whether anything changed.
+// whether anything changed. Besides setting what spec asks for, it removes
+// what an older spec (or someone else) left that no spec may ask for: config
+// keys outside the inventory's allow-list (inventory.ConfigKeyAllowed, e.g.
+// security.nesting=true or raw.lxc), except the daemon's own volatile.* and
+// image.*, and the data disk device when spec has none.
 func desired(spec InstanceSpec, inst *api.Instance) (api.InstancePut, bool) {
 	put := inst.Writable()
 	put.Config = maps.Clone(put.Config)
@@ -149,11 +160,23 @@ func desired(spec InstanceSpec, inst *api.Instance) (api.InstancePut, bool) {
 		put.Devices = map[string]map[string]string{}
 	}
 	changed := false
-	for k, v := range spec.config() {
+	want := spec.config()
+	for k, v := range want {
 		if put.Config[k] != v {
 			put.Config[k] = v
 			changed = true
 		}
+	}
+	for k, v := range put.Config {
+		if _, ok := want[k]; ok || strings.HasPrefix(k, "volatile.") || strings.HasPrefix(k, "image.") || inventory.ConfigKeyAllowed(k, v) {
+			continue
+		}
+		delete(put.Config, k)
+		changed = true
+	}
+	if _, ok := spec.Devices[DataDiskDevice]; !ok && put.Devices[DataDiskDevice] != nil {
+		delete(put.Devices, DataDiskDevice)
+		changed = true
 	}
 	for name, dev := range spec.Devices {
 		if !maps.Equal(put.Devices[name], dev) {

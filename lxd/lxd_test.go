@@ -556,3 +556,53 @@ func TestReverter(t *testing.T) {
 		t.Errorf("undo ran after success: %v", order)
 	}
 }
+
+// TestEnsureRemovesWhatNoSpecAsks: a container prepared by an older agent
+// (or changed by hand) keeps nothing a spec may not ask for: config keys
+// outside the inventory's allow-list go, the daemon's own keys and allowed
+// ones stay, and the data disk goes once the spec has none.
+func TestEnsureRemovesWhatNoSpecAsks(t *testing.T) {
+	c, f := testClient(t)
+	ctx := ctxT(t)
+	old := webSpec()
+	old.Devices[DataDiskDevice] = map[string]string{"type": "disk", "source": "/srv/web-data", "path": "/var/lib/web"}
+	if _, err := c.Ensure(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	cfg := f.instances["web"].inst.Config
+	for k, v := range map[string]string{
+		"security.nesting": "true", "raw.lxc": "lxc.apparmor.profile=unconfined", "linux.kernel_modules": "overlay",
+		"security.privileged": "false", "image.os": "busybox", "user.note": "kept", "environment.EXTRA": "kept",
+	} {
+		cfg[k] = v
+	}
+	f.mu.Unlock()
+	updates := f.count("update")
+	if _, err := c.Ensure(ctx, webSpec()); err != nil {
+		t.Fatal(err)
+	}
+	inst, _, _ := f.GetInstance("web")
+	for _, k := range []string{"security.nesting", "raw.lxc", "linux.kernel_modules"} {
+		if v, ok := inst.Config[k]; ok {
+			t.Errorf("config %s=%q kept, want it removed", k, v)
+		}
+	}
+	for _, k := range []string{"security.privileged", "image.os", "user.note", "environment.EXTRA", "volatile.base_image", "limits.cpu", "environment.IPADDR"} {
+		if _, ok := inst.Config[k]; !ok {
+			t.Errorf("config %s removed, want it kept", k)
+		}
+	}
+	if d, ok := inst.Devices[DataDiskDevice]; ok {
+		t.Errorf("device %s = %v kept, want it removed (the spec has no data disk)", DataDiskDevice, d)
+	}
+	if inst.Devices["data"] == nil {
+		t.Error("device data removed, want it kept (the spec has it)")
+	}
+	if n := f.count("update") - updates; n != 1 {
+		t.Errorf("updates = %d, want 1", n)
+	}
+	if _, err := c.Ensure(ctx, webSpec()); err != nil || f.count("update")-updates != 1 {
+		t.Errorf("a third Ensure updated again (%v): the cleanup is not stable", err)
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/understudy/understudy/lxd"
 )
 
 // DataDiskDevice is the name of the disk device a service's data disk is
 // attached as, on the standby container and on its copies on spares.
-const DataDiskDevice = "understudy-data"
+const DataDiskDevice = lxd.DataDiskDevice
 
 // checkDataDisk reports ErrDataDiskMissing when the data disk's source is
 // not a directory or file on this host. The agent runs on the standby VM

@@ -16,7 +16,8 @@ var errReported = errors.New("")
 
 // runValidate checks an inventory: every error is printed on stderr, one per
 // line as FILE:LINE:COL: field.path: message, and the exit code is 1; a valid
-// inventory prints a one-line summary on stdout (nothing with -q) and exits 0.
+// inventory prints a one-line summary on stdout (nothing with -q) and exits 0;
+// its warnings go to stderr as FILE:LINE:COL: warning: field.path: message.
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -44,6 +45,9 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err != nil {
 		return withCode(1, err)
+	}
+	for _, w := range inv.Warnings() {
+		fmt.Fprintf(stderr, "%s:%d:%d: warning: %s: %s\n", w.File, w.Line, w.Col, w.Path, w.Msg)
 	}
 	if !*quiet {
 		fmt.Fprintf(stdout, "%s: ok: %s\n", *file, inv.Summary())

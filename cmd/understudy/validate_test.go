@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,5 +59,41 @@ func TestValidateCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateWarnsKeyFileMode: a key file others may read still validates
+// (exit 0), with a positioned warning on stderr that says how to fix it.
+func TestValidateWarnsKeyFileMode(t *testing.T) {
+	dir := t.TempDir()
+	doc, err := os.ReadFile("../../examples/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile("../../examples/keys/tsig.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(dir, "inv.yaml")
+	if err := os.WriteFile(inv, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "keys", "tsig.key")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"validate", "-q", "-f", inv}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, want 0 (stderr %q)", code, stderr.String())
+	}
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(inv) + `:\d+:\d+: warning: dns\.tsig-key-file: .*mode 0644.*chmod 600 ` + regexp.QuoteMeta(keyFile) + "\n$")
+	if !re.MatchString(stderr.String()) {
+		t.Errorf("stderr %q, want one FILE:LINE:COL: warning: dns.tsig-key-file: ... chmod 600 line", stderr.String())
 	}
 }
