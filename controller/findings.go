@@ -145,9 +145,7 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, l.Name, err)
 	}
-	hdr := http.Header{}
-	hdr.Set(forwardedHeader, c.name)
-	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", triggerRequest{Reason: fd.reason}, hdr)
+	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", triggerRequest{Reason: fd.reason}, c.peerHeader())
 	if err == nil && resp.Code == http.StatusConflict {
 		return nil
 	}
