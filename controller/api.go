@@ -67,13 +67,10 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	c.mu.Lock()
+	c.mu.RLock()
 	last, seen := c.suspects[name]
+	c.mu.RUnlock()
 	fresh := !seen || now.Sub(last) >= suspectWindow
-	if fresh {
-		c.suspects[name] = now
-	}
-	c.mu.Unlock()
 	src := recover.FromProxy
 	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it (authorize checked its certificate)
 		src = recover.FromMonitor
@@ -91,7 +88,16 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	c.answer(w, name, string(src), c.trigger(ctx, name, src, reason))
+	err := c.trigger(ctx, name, src, reason)
+	switch {
+	case err == nil: // only a report the executor took opens the window
+		c.mu.Lock()
+		c.suspects[name] = now
+		c.mu.Unlock()
+	case errors.Is(err, errNoLeader): // the term ended under the trigger
+		c.keepSuspect(r, "whose monitor stopped leading under it")
+	}
+	c.answer(w, name, string(src), err)
 }
 
 // suspectRequest is the optional body of suspect: the proxy also names the

@@ -158,6 +158,21 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 	return nil
 }
 
+// keepSuspect keeps r, a proxy's suspect report that no leader took (why),
+// as a finding for the next leadership: the proxy reports once per hold. A
+// forwarded report is kept by the monitor that forwarded it, and a report
+// about a service the plan does not know is not kept (it would stay open).
+func (c *Controller) keepSuspect(r *http.Request, why string) {
+	svc := suspectService(r)
+	if svc == "" || r.Header.Get(forwardedHeader) != "" {
+		return
+	}
+	if _, ok := c.plan().services[svc]; !ok {
+		return
+	}
+	c.findings.add(svc, recover.FromProxy, "proxy suspect "+why+", from "+r.RemoteAddr, time.Now())
+}
+
 // suspectService is the service of a POST /v1/services/NAME/suspect, or "".
 func suspectService(r *http.Request) string {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/services/")
