@@ -212,11 +212,11 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: src, State: state})
 	case errors.Is(err, recover.ErrUnknownService):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
-	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped):
+	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, recover.ErrStuck):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
-	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced): // the leadership ended under the call
+	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced), errors.Is(err, recover.ErrStopped): // the leadership ended under the call
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error(), State: state})
 	default:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})
