@@ -67,13 +67,10 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	c.mu.Lock()
+	c.mu.RLock()
 	last, seen := c.suspects[name]
+	c.mu.RUnlock()
 	fresh := !seen || now.Sub(last) >= suspectWindow
-	if fresh {
-		c.suspects[name] = now
-	}
-	c.mu.Unlock()
 	src := recover.FromProxy
 	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it (authorize checked its certificate)
 		src = recover.FromMonitor
@@ -91,7 +88,16 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	c.answer(w, name, string(src), c.trigger(ctx, name, src, reason))
+	err := c.trigger(ctx, name, src, reason)
+	switch {
+	case err == nil: // only a report the executor took opens the window
+		c.mu.Lock()
+		c.suspects[name] = now
+		c.mu.Unlock()
+	case errors.Is(err, errNoLeader): // the term ended under the trigger
+		c.keepSuspect(r, "whose monitor stopped leading under it")
+	}
+	c.answer(w, name, string(src), err)
 }
 
 // suspectRequest is the optional body of suspect: the proxy also names the
@@ -206,11 +212,11 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: src, State: state})
 	case errors.Is(err, recover.ErrUnknownService):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
-	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped):
+	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, recover.ErrStuck):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
-	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced): // the leadership ended under the call
+	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced), errors.Is(err, recover.ErrStopped): // the leadership ended under the call
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error(), State: state})
 	default:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})

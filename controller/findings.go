@@ -145,9 +145,7 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, l.Name, err)
 	}
-	hdr := http.Header{}
-	hdr.Set(forwardedHeader, c.name)
-	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", triggerRequest{Reason: fd.reason}, hdr)
+	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", triggerRequest{Reason: fd.reason}, c.peerHeader())
 	if err == nil && resp.Code == http.StatusConflict {
 		return nil
 	}
@@ -158,6 +156,21 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 		return fmt.Errorf("report %q to leader %s: %w", svc, l.Name, err)
 	}
 	return nil
+}
+
+// keepSuspect keeps r, a proxy's suspect report that no leader took (why),
+// as a finding for the next leadership: the proxy reports once per hold. A
+// forwarded report is kept by the monitor that forwarded it, and a report
+// about a service the plan does not know is not kept (it would stay open).
+func (c *Controller) keepSuspect(r *http.Request, why string) {
+	svc := suspectService(r)
+	if svc == "" || r.Header.Get(forwardedHeader) != "" {
+		return
+	}
+	if _, ok := c.plan().services[svc]; !ok {
+		return
+	}
+	c.findings.add(svc, recover.FromProxy, "proxy suspect "+why+", from "+r.RemoteAddr, time.Now())
 }
 
 // suspectService is the service of a POST /v1/services/NAME/suspect, or "".

@@ -41,11 +41,7 @@ func (c *Controller) leaderOnly(next http.Handler) http.Handler {
 		cancel()
 		switch {
 		case err != nil:
-			if svc := suspectService(r); svc != "" && r.Header.Get(forwardedHeader) == "" {
-				// Kept for the next leadership (findings.go): the proxy
-				// reports once per hold.
-				c.findings.add(svc, recover.FromProxy, "proxy suspect while no monitor led, from "+r.RemoteAddr, time.Now())
-			}
+			c.keepSuspect(r, "while no monitor led")
 			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
 		case leader == nil:
 			next.ServeHTTP(w, r)
@@ -87,7 +83,14 @@ func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.L
 			pr.SetURL(target)
 			pr.Out.Header.Set(forwardedHeader, c.name)
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode >= http.StatusInternalServerError {
+				c.keepSuspect(r, fmt.Sprintf("the leader %s answered %s", leader.Name, resp.Status))
+			}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			c.keepSuspect(r, fmt.Sprintf("the leader %s did not answer", leader.Name))
 			writeJSON(w, http.StatusBadGateway, apiError{Error: fmt.Sprintf("forward to leader %s at %s: %v", leader.Name, leader.Address, err)})
 		},
 	}

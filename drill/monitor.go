@@ -105,16 +105,31 @@ type HTTPMonitor struct {
 
 var _ Monitor = (*HTTPMonitor)(nil)
 
-func (m *HTTPMonitor) api() (*monitorapi.Client, error) {
+// resetTimeout bounds a reset call: above the 30 s the monitor gives a
+// reset to end, so the drill hears its answer (the other calls keep the
+// client's own timeout).
+const resetTimeout = 45 * time.Second
+
+func (m *HTTPMonitor) api(atLeast time.Duration) (*monitorapi.Client, error) {
 	hc := m.Client
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if hc.Timeout != 0 && hc.Timeout < atLeast {
+		c := *hc
+		c.Timeout = atLeast
+		hc = &c
 	}
 	return monitorapi.New(m.Base, hc)
 }
 
 func (m *HTTPMonitor) call(ctx context.Context, method, path string, in, out any) error {
-	cl, err := m.api()
+	return m.callWithin(ctx, 0, method, path, in, out)
+}
+
+// callWithin is call with a client timeout of at least atLeast.
+func (m *HTTPMonitor) callWithin(ctx context.Context, atLeast time.Duration, method, path string, in, out any) error {
+	cl, err := m.api(atLeast)
 	if err != nil {
 		return err
 	}
@@ -151,7 +166,7 @@ func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, 
 // Reset POSTs /v1/services/NAME/reset.
 func (m *HTTPMonitor) Reset(ctx context.Context, name, reason string) error {
 	body := map[string]string{"reason": reason}
-	if err := m.call(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/reset", body, nil); err != nil {
+	if err := m.callWithin(ctx, resetTimeout, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/reset", body, nil); err != nil {
 		return fmt.Errorf("reset %q: %w", name, err)
 	}
 	return nil

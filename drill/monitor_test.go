@@ -107,3 +107,36 @@ func TestHTTPMonitorOverMutualTLS(t *testing.T) {
 		t.Errorf("Healthy without a client certificate: %v, want certificate required", err)
 	}
 }
+
+// TestHTTPMonitorResetOutlastsClientTimeout: a reset may take the
+// monitor's 30 s, longer than the client's timeout for the other calls;
+// the reset call waits for its answer while a status call through the same
+// client still times out.
+func TestHTTPMonitorResetOutlastsClientTimeout(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/services/web/reset" {
+			close(arrived)
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"service":"web","state":"primary"}`))
+	}))
+	defer srv.Close()
+	m := &HTTPMonitor{Base: srv.URL, Client: &http.Client{Timeout: 50 * time.Millisecond}}
+	done := make(chan error, 1)
+	go func() { done <- m.Reset(t.Context(), "web", "drill restore") }()
+	<-arrived
+	if err := m.Healthy(t.Context()); err == nil {
+		t.Error("a health call to a monitor that does not answer: no error, want the client's timeout")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("reset that outlasts the client's timeout: %v", err)
+	}
+}

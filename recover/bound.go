@@ -2,6 +2,7 @@ package recover
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -24,6 +25,10 @@ const (
 	// without flap damping.
 	maxPhases = 64
 	maxMoves  = 100
+	// maxWarnings is the most warnings an incident keeps (the latest; a
+	// warning already kept is not kept again): every successful dns-replace
+	// adds one per unverified server, again on a resume or re-arm.
+	maxWarnings = 16
 	// tightTextBytes is how short texts are cut when a record still does
 	// not fit.
 	tightTextBytes = 96
@@ -73,6 +78,18 @@ func (m *Machine) bound() {
 	if len(inc.Agent) > 16 {
 		inc.Agent = inc.Agent[:16]
 	}
+	if encodedSize(*r) <= MaxRecordBytes {
+		return
+	}
+	// The last resort: only the latest warning, a short phase list and
+	// texts cut to their mark.
+	if len(inc.Warnings) > 1 {
+		inc.Warnings = inc.Warnings[len(inc.Warnings)-1:]
+	}
+	if len(inc.Phases) > 16 {
+		inc.Phases = append(append([]PhaseTime(nil), inc.Phases[:4]...), inc.Phases[len(inc.Phases)-12:]...)
+	}
+	clipTexts(inc, 0)
 }
 
 // clipTexts cuts every free text of an incident to n bytes.
@@ -91,6 +108,26 @@ func clipTexts(inc *Incident, n int) {
 	if inc.Reset != nil {
 		inc.Reset.Reason, inc.Reset.Stuck = clip(inc.Reset.Reason, n), clip(inc.Reset.Stuck, n)
 	}
+	inc.Warnings = boundWarnings(inc.Warnings, n)
+}
+
+// boundWarnings cuts each warning to n bytes, drops those already kept and
+// keeps the latest maxWarnings.
+func boundWarnings(ws []string, n int) []string {
+	if len(ws) == 0 {
+		return ws
+	}
+	seen := make(map[string]bool, len(ws))
+	out := make([]string, 0, min(len(ws), maxWarnings))
+	for i := len(ws) - 1; i >= 0 && len(out) < maxWarnings; i-- { // latest first
+		w := clip(ws[i], n)
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // truncated marks a text that was cut.

@@ -98,3 +98,60 @@ func TestExecutorMovesVerifyDNS(t *testing.T) {
 		t.Errorf("failback phases %+v, want dns-verified", r.Incident.Phases)
 	}
 }
+
+// TestDNSVerifyAlertsHaveOneKeyEach: two dns.verify servers that do not
+// answer the new address raise two alerts whose Idempotency-Keys differ
+// (each names its server), so a receiver that deduplicates keeps both.
+func TestDNSVerifyAlertsHaveOneKeyEach(t *testing.T) {
+	w := newWorld(t, func(c *Config) {
+		i := c.Playbook.Index(playbooks.DNSReplace)
+		c.Playbook.Steps[i].Timeout = 400 * time.Millisecond //: the budget the stale servers wait out
+	})
+	w.verify.set([]string{"192.0.2.53:53", "192.0.2.54:53"}, "192.0.2.53:53", "192.0.2.54:53")
+	if err := w.exec.Trigger(context.Background(), "web", FromMonitor, "vm down"); err != nil {
+		t.Fatal(err)
+	}
+	w.until("closed", closed)
+	w.stop() // the alert goroutines are the executor's: they finished
+	keys := map[string]string{}
+	for _, n := range w.notes.events() {
+		if n.Event == "alert" && n.Alert == AlertUnverified {
+			keys[n.Key] = n.Reason
+		}
+	}
+	if len(keys) != 2 {
+		t.Fatalf("unverified alerts by key: %q, want two keys", keys)
+	}
+	for k, reason := range keys {
+		if !strings.HasPrefix(k, "alert/web-1/"+AlertUnverified+"/") || !strings.Contains(reason, k[strings.LastIndex(k, "/")+1:]) {
+			t.Errorf("alert key %q for %q: want alert/web-1/%s/... naming its server", k, reason, AlertUnverified)
+		}
+	}
+}
+
+// TestNotifyKeySameOnRetry: a notification delivered whose answer was lost
+// (the attempt failed) is sent again with the same Idempotency-Key, so the
+// receiver sees it once.
+func TestNotifyKeySameOnRetry(t *testing.T) {
+	pb, err := playbooks.Parse("notify", []byte("- step: activate\n- step: wait-healthy\n- step: dns-replace\n- step: notify\n  retry: {attempts: 3}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, func(c *Config) { c.Playbook = pb })
+	w.notes.mu.Lock()
+	w.notes.lost = 1
+	w.notes.mu.Unlock()
+	if err := w.exec.Trigger(context.Background(), "web", FromMonitor, "vm down"); err != nil {
+		t.Fatal(err)
+	}
+	w.until("closed", closed)
+	var keys []string
+	for _, n := range w.notes.events() {
+		if n.Event == "incident" {
+			keys = append(keys, n.Key)
+		}
+	}
+	if len(keys) != 2 || keys[0] != keys[1] {
+		t.Errorf("incident notification keys %q, want two attempts with one key", keys)
+	}
+}

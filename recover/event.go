@@ -38,10 +38,12 @@ type StepResult struct {
 	Note     string       // anything worth keeping (DNS already flipped, no webhook, ...)
 	// dns-replace: when the swap took effect (zero: at the step's end);
 	// Verified when every dns.verify server then answered the new address;
-	// Warnings name the servers that did not, which leaves the step done.
-	Flipped  time.Time
-	Verified bool
-	Warnings []string
+	// Warnings name the servers that did not, which leaves the step done;
+	// Unverified holds those servers, one for each warning.
+	Flipped    time.Time
+	Verified   bool
+	Warnings   []string
+	Unverified []string
 }
 
 // StepFailed reports that an attempt of a step failed. Permanent failures
@@ -129,6 +131,10 @@ type Alert struct {
 	Service  string
 	Kind     string // AlertStuck, AlertUnfenced, AlertUnprotected or AlertMove
 	Reason   string
+	// Subject is what of its kind the alert is about when an incident can
+	// raise several (the dns.verify server of an unverified alert); it is
+	// part of the alert's key, so receivers keep each.
+	Subject string
 }
 
 func (RunStep) isAction() {}

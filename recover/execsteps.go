@@ -175,6 +175,7 @@ func (r *runner) verifyDNS(ctx context.Context, svc Service, a RunStep, res *Ste
 		}
 		res.Verified = false
 		res.Warnings = append(res.Warnings, fmt.Sprintf("dns.verify: %s does not answer %s for %s: %v", s.Server, a.To, svc.FQDN, s.Err))
+		res.Unverified = append(res.Unverified, s.Server)
 		r.e.cfg.Metrics.dnsVerifyFailed(s.Server)
 		r.log.Warn("dns.verify server did not answer the new address in time", "server", s.Server, "name", svc.FQDN, "want", a.To, "err", s.Err)
 	}
@@ -198,7 +199,7 @@ func (r *runner) notifyStep(ctx context.Context, a RunStep, rec Record) (StepRes
 		return StepResult{Note: "no webhook configured"}, nil
 	}
 	n := Notification{Event: "incident", Service: rec.Service, Incident: withoutURLs(rec.Incident),
-		Key: fmt.Sprintf("%s/%d/%d", a.Incident, a.Index, a.Attempt)}
+		Key: fmt.Sprintf("%s/%d", a.Incident, a.Index)} // the same on every attempt: a delivered one that timed out is not news
 	if err := r.e.cfg.Deps.Notifier.Notify(ctx, url, n); err != nil {
 		// The URL may carry a token: the error names no more than the
 		// notifier's own error does (its host).
@@ -222,6 +223,9 @@ func (r *runner) alert(a Alert, rec Record) {
 		// monitor (one that resumes it alerts again): receivers deduplicate.
 		n.Incident = withoutURLs(rec.Incident)
 		n.Key = fmt.Sprintf("alert/%s/%s/%d", a.Incident, a.Kind, rec.Incident.Attempts)
+		if a.Subject != "" {
+			n.Key += "/" + a.Subject
+		}
 	}
 	if err := r.e.cfg.Deps.Notifier.Notify(ctx, r.e.cfg.AlertURL, n); err != nil {
 		r.log.Error("send alert", "err", err)

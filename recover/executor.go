@@ -15,6 +15,13 @@ import (
 // configuration for.
 var ErrUnknownService = errors.New("unknown service")
 
+// ErrStopped answers a call the executor cannot finish because it stopped
+// (its monitor's term ended).
+var ErrStopped = errors.New("executor stopped")
+
+// ErrStuck answers a reset that ended with the incident stuck.
+var ErrStuck = errors.New("incident stuck")
+
 // ExecutorConfig is what an Executor needs.
 type ExecutorConfig struct {
 	Store    Store
@@ -62,6 +69,7 @@ type Executor struct {
 	records  map[string]Record // last saved record of each service
 	change   chan struct{}     // closed (and replaced) on every save
 	runners  map[string]*runner
+	dropped  map[string]error // why a service's runner was dropped, until a new one starts
 	wg       sync.WaitGroup
 
 	slots     chan struct{}   // one token per running migration
@@ -94,6 +102,7 @@ func NewExecutor(cfg ExecutorConfig) *Executor {
 		services: cfg.Services,
 		records:  map[string]Record{},
 		runners:  map[string]*runner{},
+		dropped:  map[string]error{},
 		change:   make(chan struct{}),
 
 		slots:     make(chan struct{}, cfg.MaxMigrations),
@@ -174,27 +183,30 @@ func resetOutcome(rec Record) (bool, error) {
 	case rec.State == Primary:
 		return true, nil
 	case rec.State == Stuck:
-		return true, fmt.Errorf("reset %q stuck: %s", rec.Service, inc.Stuck)
+		return true, fmt.Errorf("reset %q: %w: %s", rec.Service, ErrStuck, inc.Stuck)
 	}
 	return false, nil
 }
 
 // await waits until the last saved record of service satisfies done, or
-// ctx or the executor ends.
+// ctx or the executor ends, or the service's runner is dropped (fenced).
 func (e *Executor) await(ctx context.Context, service string, done func(Record) (bool, error)) error {
 	for {
 		e.mu.Lock()
-		rec, change := e.records[service], e.change
+		rec, change, dropped := e.records[service], e.change, e.dropped[service]
 		e.mu.Unlock()
 		if ok, err := done(rec); ok {
 			return err
+		}
+		if dropped != nil {
+			return fmt.Errorf("service %q: still %s: %w", service, rec.State, dropped)
 		}
 		select {
 		case <-change:
 		case <-ctx.Done():
 			return fmt.Errorf("service %q: still %s: %w", service, rec.State, ctx.Err())
 		case <-e.ctx.Done():
-			return errors.New("executor stopped")
+			return fmt.Errorf("service %q: still %s: %w", service, rec.State, ErrStopped)
 		}
 	}
 }
@@ -268,7 +280,7 @@ func (e *Executor) send(ctx context.Context, service string, ev Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-stopped:
-		return errors.New("executor stopped")
+		return fmt.Errorf("service %q: %w", service, ErrStopped)
 	}
 }
 
@@ -283,6 +295,7 @@ func (e *Executor) spawn(m *Machine, first ...envelope) *runner {
 		inbox:  first,
 	}
 	e.runners[m.rec.Service] = r
+	delete(e.dropped, m.rec.Service)
 	e.wg.Add(1)
 	go r.loop()
 	return r
@@ -311,12 +324,16 @@ func randomJitter(d time.Duration) time.Duration {
 }
 
 // drop removes a runner that stopped acting (its store fenced it) and
-// answers what is still queued for it with err. The next event for the
-// service starts a fresh runner from the last saved record.
+// answers what is still queued for it, and what awaits the service, with
+// err. The next event for the service starts a fresh runner from the last
+// saved record.
 func (e *Executor) drop(r *runner, err error) {
 	e.mu.Lock()
 	if e.runners[r.m.rec.Service] == r {
 		delete(e.runners, r.m.rec.Service)
+		e.dropped[r.m.rec.Service] = err
+		close(e.change)
+		e.change = make(chan struct{})
 	}
 	e.mu.Unlock()
 	for _, env := range r.take() {

@@ -189,6 +189,7 @@ type fakeNotifier struct {
 	mu   sync.Mutex
 	sent []Notification
 	urls []string
+	lost int // incident notifications delivered whose answer is lost (an error)
 }
 
 func (f *fakeNotifier) Notify(_ context.Context, url string, n Notification) error {
@@ -196,6 +197,10 @@ func (f *fakeNotifier) Notify(_ context.Context, url string, n Notification) err
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, n)
 	f.urls = append(f.urls, url)
+	if n.Event == "incident" && f.lost > 0 {
+		f.lost--
+		return context.DeadlineExceeded
+	}
 	return nil
 }
 

@@ -57,6 +57,13 @@ func (r *runner) take() []envelope {
 
 // loop applies events until the incident closes and nothing is queued, or
 // the executor's context ends.
+// answer sends err to whoever waits for env, if anyone does.
+func answer(env envelope, err error) {
+	if env.done != nil {
+		env.done <- err
+	}
+}
+
 func (r *runner) loop() {
 	defer r.e.wg.Done()
 	defer r.steps.Wait()
@@ -64,15 +71,20 @@ func (r *runner) loop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		for _, env := range r.take() {
+		envs := r.take()
+		for i, env := range envs {
 			err := r.apply(env)
-			if env.done != nil {
-				env.done <- err
+			if r.fenced != nil {
+				// Out of the executor's map before any caller hears of
+				// it: the next event starts a fresh runner.
+				r.e.drop(r, r.fenced)
+				answer(env, err)
+				for _, rest := range envs[i+1:] {
+					answer(rest, r.fenced)
+				}
+				return
 			}
-		}
-		if r.fenced != nil {
-			r.e.drop(r, r.fenced)
-			return
+			answer(env, err)
 		}
 		if r.ctx.Err() != nil {
 			return

@@ -2,6 +2,7 @@ package recover
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/understudy/understudy/playbooks"
@@ -172,9 +173,13 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 		m.phase("dns-verified", ev.At)
 	}
 	var acts []Action
-	for _, w := range ev.Result.Warnings {
+	for i, w := range ev.Result.Warnings {
 		inc.Warnings = append(inc.Warnings, w)
-		acts = append(acts, Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertUnverified, Reason: w})
+		subject := strconv.Itoa(i)
+		if i < len(ev.Result.Unverified) {
+			subject = ev.Result.Unverified[i]
+		}
+		acts = append(acts, Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertUnverified, Reason: w, Subject: subject})
 	}
 	return acts
 }
