@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/net/netutil"
+	"github.com/understudy/understudy/internal/httpserve"
 )
 
 // Defaults of ServerLimits, applied to its zero fields.
@@ -31,7 +31,9 @@ type ServerLimits struct {
 	MaxConns int
 }
 
-func (l ServerLimits) withDefaults() ServerLimits {
+// limits are l as the daemons' one server configuration (httpserve), with
+// the proxy's defaults and no whole-request read timeout.
+func (l ServerLimits) limits() httpserve.Limits {
 	if l.ReadHeaderTimeout <= 0 {
 		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
@@ -41,7 +43,7 @@ func (l ServerLimits) withDefaults() ServerLimits {
 	if l.MaxConns <= 0 {
 		l.MaxConns = DefaultMaxConns
 	}
-	return l
+	return httpserve.Limits{ReadHeader: l.ReadHeaderTimeout, Read: httpserve.NoRead, Idle: l.IdleTimeout, MaxConns: l.MaxConns}
 }
 
 // Server returns an HTTP server for the proxy's port with the limits l
@@ -49,25 +51,21 @@ func (l ServerLimits) withDefaults() ServerLimits {
 // enforces MaxConns. The understudy_proxy_client_connections gauge counts
 // the connections it serves.
 func (p *Proxy) Server(l ServerLimits) *http.Server {
-	l = l.withDefaults()
-	return &http.Server{
-		Handler:           p,
-		ReadHeaderTimeout: l.ReadHeaderTimeout,
-		IdleTimeout:       l.IdleTimeout,
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			switch st {
-			case http.StateNew:
-				p.m.clientConns.Inc()
-			case http.StateClosed, http.StateHijacked:
-				p.m.clientConns.Dec()
-			}
-		},
+	srv := httpserve.New(p, l.limits(), nil)
+	srv.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			p.m.clientConns.Inc()
+		case http.StateClosed, http.StateHijacked:
+			p.m.clientConns.Dec()
+		}
 	}
+	return srv
 }
 
 // Listener wraps ln so that at most l.MaxConns (DefaultMaxConns when
 // zero) of its connections are open at once; Accept waits for one to
 // close past that.
 func Listener(ln net.Listener, l ServerLimits) net.Listener {
-	return netutil.LimitListener(ln, l.withDefaults().MaxConns)
+	return httpserve.Cap(ln, l.limits())
 }

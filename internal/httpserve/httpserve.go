@@ -25,7 +25,9 @@ type Limits struct {
 	// ReadHeader bounds reading a request's header (default 10s).
 	ReadHeader time.Duration
 	// Read bounds reading a whole request with a body, header included
-	// (default 30s).
+	// (default 30s); NoRead turns it off, for a server that bounds bodies
+	// itself (the proxy: net/http cancels a request whose read deadline
+	// passes, which would cut a long upload).
 	Read time.Duration
 	// Idle is how long a keep-alive connection may wait for its next
 	// request (default 60s).
@@ -34,6 +36,9 @@ type Limits struct {
 	// ones wait in the listen backlog until one closes.
 	MaxConns int
 }
+
+// NoRead, as Limits.Read, sets no whole-request read timeout.
+const NoRead time.Duration = -1
 
 // Defaults of Limits.
 const (
@@ -47,7 +52,10 @@ func (l Limits) withDefaults() Limits {
 	if l.ReadHeader <= 0 {
 		l.ReadHeader = DefaultReadHeader
 	}
-	if l.Read <= 0 {
+	switch {
+	case l.Read == NoRead:
+		l.Read = 0
+	case l.Read <= 0:
 		l.Read = DefaultRead
 	}
 	if l.Idle <= 0 {

@@ -176,3 +176,14 @@ func TestConnectionCap(t *testing.T) {
 		t.Errorf("%d connections open at once, want at most %d", peak, limit)
 	}
 }
+
+// TestNoReadSetsNoReadTimeout checks that NoRead turns the whole-request
+// read timeout off, and that a zero Read takes the default.
+func TestNoReadSetsNoReadTimeout(t *testing.T) {
+	if got := New(http.NotFoundHandler(), Limits{Read: NoRead}, nil).ReadTimeout; got != 0 {
+		t.Errorf("Read: NoRead gives ReadTimeout %v, want none", got)
+	}
+	if got := New(http.NotFoundHandler(), Limits{}, nil).ReadTimeout; got != DefaultRead {
+		t.Errorf("zero Read gives ReadTimeout %v, want %v", got, DefaultRead)
+	}
+}
