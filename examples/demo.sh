@@ -336,6 +336,6 @@ cat <<EOT
 Everything keeps running (pids and logs in $DEMO):
   look:      $BIN status -f $INV
              $BIN drill -f $INV --service web --inject vm-freeze --via both --restore
-  stop the daemons:  kill \$(cat $DEMO/agent.pid $DEMO/spare-agent.pid $DEMO/mon-?.pid $DEMO/proxy.pid)
+  stop the daemons:  make demo-stop   (make test does it too)
   tear down the lab: make lab-down   (stop the daemons first)
 EOT
