@@ -10,7 +10,8 @@
 # 2705/2718), so the lab builds the newest upstream tree Debian ships as a
 # source package (unstable's). The newer suite is added as a deb-src entry
 # only, reusing the machine's own Debian URIs, so no binary package can come
-# from it. The build dependencies all come from the machine's own suite.
+# from it, and only while the source is fetched (it is removed after). The
+# build dependencies all come from the machine's own suite.
 #
 # The result is $LAB_DIR/criu/bin/criu. Nothing is installed system-wide:
 # liblxc looks "criu" up on the PATH of the daemon that calls it, so a daemon
@@ -136,6 +137,11 @@ add_source() {
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
 	mv "$SRC_LIST.tmp" "$SRC_LIST"
+	# The entry is needed only for the source look-up and download below;
+	# left behind, a suite this machine cannot fetch (an Ubuntu or
+	# stable-only mirror, no Debian keyring) would fail every later
+	# apt-get update, the lab's own included.
+	trap 'rm -f "$SRC_LIST"' EXIT
 	quiet apt-get update -o Dir::Etc::sourcelist="$SRC_LIST" -o Dir::Etc::sourceparts=- \
 		-o APT::Get::List-Cleanup=0 || die "apt-get update of $SRC_LIST"
 }
@@ -177,6 +183,7 @@ main() {
 	dpkg --compare-versions "$version" ge "$MIN_VERSION" ||
 		die "criu source $version in $SUITE is older than $MIN_VERSION"
 	fetch "$version"
+	rm -f "$SRC_LIST"
 	(cd "$DIR/tree" && quiet nice -n 19 make -j2 criu) || die "make criu (log: $LOG)"
 	mkdir -p "$DIR/bin" "$DIR/libexec"
 	install -m 0755 "$DIR/tree/criu/criu" "$REAL.tmp" && mv "$REAL.tmp" "$REAL"
