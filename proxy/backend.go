@@ -135,19 +135,21 @@ func (b *backend) unregister(a *attempt) {
 }
 
 // markSuspect marks the backend down and cancels the in-flight attempts
-// that will be retried (those still waiting for response headers whose
-// retry is safe), so they move to the next backend instead of waiting for
+// that will be retried (those that sent nothing to the client yet, of a
+// safe method none of whose body was read), so they move to the next backend instead of waiting for
 // a dead one. It reports whether this call marked it.
 func (b *backend) markSuspect() bool {
 	return b.retire(ErrBackendSuspect, (*attempt).cancelOnSuspect)
 }
 
 // markMoved retires a backend whose placement moved elsewhere: the
-// attempts still waiting for its response headers that may be sent again
-// (RFC 9110's idempotent methods whose body was not read) are cancelled
-// with ErrPlacementMoved, so that one stuck on a frozen backend goes to
-// the new placement instead of hanging. Attempts whose headers arrived
-// finish where they are.
+// attempts that sent nothing to the client yet (still waiting for its
+// response headers, or holding headers whose body has not begun; see
+// heldWriter) and may be sent again (RFC 9110's idempotent methods whose
+// body was not read) are cancelled with ErrPlacementMoved, so that one
+// stuck on a frozen backend goes to the new placement instead of hanging.
+// Attempts that sent a byte of their body to the client finish where
+// they are.
 func (b *backend) markMoved() {
 	b.retire(ErrPlacementMoved, (*attempt).resendable)
 }

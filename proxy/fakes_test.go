@@ -213,6 +213,13 @@ type rig struct {
 // the monitor starts with. mod may adjust the config.
 func newRig(t *testing.T, port int, mod func(*Config), ps ...Placement) *rig {
 	t.Helper()
+	return newRigWith(t, port, mod, nil, ps...)
+}
+
+// newRigWith is newRig with a transport to the backends (nil: the
+// proxy's own).
+func newRigWith(t *testing.T, port int, mod func(*Config), rt http.RoundTripper, ps ...Placement) *rig {
+	t.Helper()
 	cfg := Config{
 		Services: []Service{{Name: "web", Host: "web.test", Port: port, ProbeTimeout: 10 * time.Millisecond, Hold: 2 * time.Second}},
 		Recheck:  5 * time.Millisecond,
@@ -221,7 +228,7 @@ func newRig(t *testing.T, port int, mod func(*Config), ps ...Placement) *rig {
 		mod(&cfg)
 	}
 	r := &rig{mon: newFakeMonitor(ps...), ping: newFakePinger(), reg: prometheus.NewRegistry(), done: make(chan struct{})}
-	p, err := New(cfg, Options{Monitor: r.mon, Pinger: r.ping, Registerer: r.reg, Logger: testLogger(t)})
+	p, err := New(cfg, Options{Monitor: r.mon, Pinger: r.ping, Registerer: r.reg, Logger: testLogger(t), Transport: rt})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -242,4 +249,23 @@ func newRig(t *testing.T, port int, mod func(*Config), ps ...Placement) *rig {
 func (r *rig) get(t *testing.T, host string) (int, string, http.Header) {
 	t.Helper()
 	return r.do(t, http.MethodGet, host, nil)
+}
+
+// headersRead is a transport to the backends that reports each response
+// whose headers the proxy has read.
+type headersRead struct {
+	rt   http.RoundTripper
+	read chan struct{}
+}
+
+func newHeadersRead() *headersRead {
+	return &headersRead{rt: &http.Transport{}, read: make(chan struct{}, 8)}
+}
+
+func (h *headersRead) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := h.rt.RoundTrip(req)
+	if err == nil {
+		h.read <- struct{}{}
+	}
+	return resp, err
 }

@@ -34,18 +34,20 @@ type attempt struct {
 type attemptKey struct{}
 
 // retryable reports whether the request may be sent to another backend:
-// safe methods always, others only when the backend cannot have seen them
-// (nothing written, or headers written but none of a non-empty body).
+// never once some of its body was read (the rest cannot be sent whole);
+// otherwise safe methods always, others only when the backend cannot have
+// seen them (nothing written, or headers written but none of a non-empty
+// body).
 func (a *attempt) retryable() bool {
-	if a.safe || !a.wrote.Load() {
-		return true
+	if !a.body.unread() {
+		return false
 	}
-	return a.body.hasBody && a.body.read.Load() == 0
+	return a.safe || !a.wrote.Load() || a.body.hasBody
 }
 
 // cancelOnSuspect reports whether a is cancelled when its backend turns
-// suspect: safe methods only.
-func (a *attempt) cancelOnSuspect() bool { return a.safe }
+// suspect: safe methods none of whose body was read yet.
+func (a *attempt) cancelOnSuspect() bool { return a.safe && a.body.unread() }
 
 // resendable reports whether a may be cancelled and sent again: an
 // idempotent method none of whose body was read yet.

@@ -74,21 +74,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 		if r.Context().Err() != nil {
 			return OutcomeCanceled
 		}
-		if errors.Is(a.err, ErrBackendSuspect) {
-			// The proxy withdrew this safe request because b's probe
-			// missed; b did not fail it, so no retry is used up. Its
-			// waits still count against its hold.
-			continue
-		}
-		if errors.Is(a.err, ErrPlacementMoved) {
-			// The placement moved while this idempotent request waited
-			// on b (frozen, or just slow): send it to the new placement,
-			// unless the transport read some of its body meanwhile.
+		if errors.Is(a.err, ErrBackendSuspect) || errors.Is(a.err, ErrPlacementMoved) {
+			// The proxy withdrew this request: a safe one because b's
+			// probe missed, an idempotent one because the placement
+			// moved while it waited on b (frozen, or just slow). b did
+			// not fail it, so no retry is used up (its waits still
+			// count against its hold); it is sent again, unless the
+			// transport read some of its body meanwhile.
 			if body.unread() {
 				continue
 			}
-			p.log.Warn("request withdrawn from a moved backend after its body was read; not resending",
-				"service", s.cfg.Name, "address", b.addr, "method", r.Method)
+			p.log.Warn("request withdrawn from its backend after its body was read; not resending",
+				"service", s.cfg.Name, "address", b.addr, "method", r.Method, "err", a.err)
 			http.Error(w, "backend failed", http.StatusBadGateway)
 			return OutcomeBackendError
 		}

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 )
 
@@ -13,15 +15,19 @@ import (
 var errBodyCut = fmt.Errorf("backend response body cut before anything reached the client: %w", io.ErrUnexpectedEOF)
 
 // heldWriter holds a response's status and headers back until the first
-// byte of its body (or a flush), so that an attempt whose backend sent its
-// headers and then froze or died can still be withdrawn and retried: until
-// then nothing reached the client. 1xx answers pass through at once.
+// byte of its body, so that an attempt whose backend sent its headers and
+// then froze or died can still be withdrawn and retried: until then
+// nothing reached the client. A flush before that byte is held too (the
+// ReverseProxy flushes right after the headers of a response without a
+// Content-Length), so an SSE client sees the headers with the first event.
+// 1xx answers pass through at once.
 type heldWriter struct {
-	w    http.ResponseWriter
-	a    *attempt
-	h    http.Header // headers until sent; then w's
-	code int
-	sent bool
+	w       http.ResponseWriter
+	a       *attempt
+	h       http.Header // headers until sent; then w's
+	code    int
+	sent    bool
+	flushed bool // a flush came while the headers were held
 }
 
 func newHeldWriter(w http.ResponseWriter, a *attempt) *heldWriter {
@@ -54,20 +60,39 @@ func (hw *heldWriter) WriteHeader(code int) {
 }
 
 // Write sends the held headers with the first byte, unless the attempt
-// was withdrawn first.
+// was withdrawn first, and then the flush held with them.
 func (hw *heldWriter) Write(p []byte) (int, error) {
-	if !hw.sent && !hw.send(false) {
+	if hw.sent {
+		return hw.w.Write(p)
+	}
+	if !hw.send(false) {
 		return 0, withdrawn(hw.a)
 	}
-	return hw.w.Write(p)
+	n, err := hw.w.Write(p)
+	if err == nil && hw.flushed {
+		err = http.NewResponseController(hw.w).Flush()
+	}
+	return n, err
 }
 
-// FlushError sends the held headers and flushes.
+// FlushError flushes; while the headers are held it only notes the flush
+// for the first Write, so that it does not commit the attempt.
 func (hw *heldWriter) FlushError() error {
-	if !hw.sent && !hw.send(false) {
-		return withdrawn(hw.a)
+	if !hw.sent {
+		hw.flushed = true
+		return nil
 	}
 	return http.NewResponseController(hw.w).Flush()
+}
+
+// Hijack hands the client connection over (an upgrade, committed when its
+// 101 arrived): from then on nothing is written through hw.
+func (hw *heldWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(hw.w).Hijack()
+	if err == nil {
+		hw.sent = true
+	}
+	return c, brw, err
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.

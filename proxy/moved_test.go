@@ -147,25 +147,34 @@ func TestInflightRequestMovesOnPlacementChange(t *testing.T) {
 // TestInflightGetWithHeadersOnlyMoves: a backend that sent its response
 // headers and then froze (its body never comes) has sent nothing to the
 // client yet, because the proxy holds the headers back until the first
-// byte of the body: when the placement moves, the GET is withdrawn and
-// answered by the new placement, instead of hanging.
+// byte of the body: when the placement moves after the proxy read those
+// headers, the GET is withdrawn and answered by the new placement, instead
+// of hanging. This holds also for a response without a Content-Length
+// (chunked, SSE), after which the ReverseProxy flushes at once.
 func TestInflightGetWithHeadersOnlyMoves(t *testing.T) {
-	entered, release := make(chan struct{}, 1), make(chan struct{})
+	for _, length := range []string{"7", ""} {
+		t.Run("Content-Length="+length, func(t *testing.T) { testHeadersOnlyMoves(t, length) })
+	}
+}
+
+func testHeadersOnlyMoves(t *testing.T, length string) {
+	release := make(chan struct{})
 	a := newBackendServer(t, 2, 0, "primary", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Content-Length", "7")
+		if length != "" {
+			w.Header().Set("Content-Length", length)
+		}
 		w.Header().Set("X-From", "primary")
 		w.WriteHeader(http.StatusOK)
 		http.NewResponseController(w).Flush() // the headers leave; the body never does
-		entered <- struct{}{}
 		select {
 		case <-release:
 		case <-req.Context().Done():
 		}
 	}))
 	sb := newBackendServer(t, 3, a.port, "standby", nil)
-	r := newRig(t, a.port, nil, place(a.addr, 1))
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	rt := newHeadersRead()
+	r := newRigWith(t, a.port, nil, rt, place(a.addr, 1))
+	t.Cleanup(func() { close(release) })
 	waitFor(t, "the first placement", func() bool { b, _ := r.p.byName["web"].current(); return b != nil })
 
 	res := make(chan string, 1)
@@ -181,7 +190,7 @@ func TestInflightGetWithHeadersOnlyMoves(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		res <- fmt.Sprintf("%d %s from=%q", resp.StatusCode, b, resp.Header.Get("X-From"))
 	}()
-	<-entered
+	<-rt.read // the proxy has the frozen backend's headers
 	r.mon.publish(place(sb.addr, 2))
 	if got := answer(t, "GET with headers only", res); got != `200 standby from=""` {
 		t.Fatalf("GET: %q, want the new placement's answer, without the frozen backend's headers", got)

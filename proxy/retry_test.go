@@ -169,3 +169,51 @@ func TestBackendDownClassifiesAClosedIdleConnection(t *testing.T) {
 		t.Error("a problem of one request is taken as the backend going down")
 	}
 }
+
+// TestGetWithReadBodyNotRetried: a GET whose body the backend read before
+// dropping the connection is not resent: its body is consumed, and the
+// retry would carry what is left of it (nothing), which for a chunked
+// body the standby would take as a GET without one.
+func TestGetWithReadBodyNotRetried(t *testing.T) {
+	bodies := map[string]func() io.Reader{
+		"sized":   func() io.Reader { return strings.NewReader("query") },
+		"chunked": func() io.Reader { return io.MultiReader(strings.NewReader("query")) },
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			var primaryGot, standbyGot atomic.Int32
+			var a *backendServer
+			a = newBackendServer(t, 2, 0, "primary", dropAfterBody(&primaryGot, &a))
+			sb := newBackendServer(t, 3, a.port, "standby", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				standbyGot.Add(1)
+				echoBody("standby", nil).ServeHTTP(w, req)
+			}))
+			r := newRig(t, a.port, nil, place(a.addr, 1))
+			flipOnReport(r, place(sb.addr, 2))
+			waitFor(t, "the first placement", func() bool { b, _ := r.p.byName["web"].current(); return b != nil })
+
+			status, got, _ := r.do(t, http.MethodGet, "web.test", body())
+			if status != http.StatusBadGateway {
+				t.Fatalf("GET whose body reached a dying backend: status %d body %q, want 502", status, got)
+			}
+			if primaryGot.Load() != 1 || standbyGot.Load() != 0 {
+				t.Fatalf("primary saw %d, standby %d GETs; want 1 and 0", primaryGot.Load(), standbyGot.Load())
+			}
+		})
+	}
+}
+
+// TestSafeAttemptWithReadBodyKept: once some of a safe request's body was
+// read, the attempt is neither cancelled when its backend turns suspect
+// nor retried elsewhere; before that it is both.
+func TestSafeAttemptWithReadBodyKept(t *testing.T) {
+	a := &attempt{safe: true, idempotent: true, body: &replayBody{hasBody: true}}
+	if !a.cancelOnSuspect() || !a.retryable() {
+		t.Fatalf("unread body: cancelOnSuspect %v retryable %v, want true true", a.cancelOnSuspect(), a.retryable())
+	}
+	a.body.read.Store(5)
+	if a.cancelOnSuspect() || a.retryable() || a.resendable() {
+		t.Fatalf("read body: cancelOnSuspect %v retryable %v resendable %v, want all false",
+			a.cancelOnSuspect(), a.retryable(), a.resendable())
+	}
+}
