@@ -247,6 +247,9 @@ type fakeHV struct {
 	state map[string]lxd.State
 	execs [][]string
 	calls []string
+	// execFails is how many further Exec calls fail as LXD 5.0's exec
+	// sometimes does on a command that ends at once.
+	execFails int
 }
 
 var _ Hypervisor = (*fakeHV)(nil)
@@ -314,6 +317,10 @@ func (h *fakeHV) Exec(_ context.Context, name string, argv []string, _ map[strin
 		return lxd.ExecResult{}, errors.New("instance is not running")
 	}
 	h.execs = append(h.execs, argv)
+	if h.execFails > 0 {
+		h.execFails--
+		return lxd.ExecResult{}, errors.New("Failed to retrieve PID of executing child process")
+	}
 	return lxd.ExecResult{}, nil
 }
 

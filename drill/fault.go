@@ -164,10 +164,23 @@ func (f *serviceStop) Remove(ctx context.Context) error {
 	return nil
 }
 
+// serviceExecAttempts bounds how often serviceStop runs the service script
+// when the exec itself fails. The script is idempotent (start leaves a
+// running httpd alone, stop a stopped one), and LXD 5.0's exec sometimes
+// fails on a command that ends at once ("Failed to retrieve PID of
+// executing child process"), so running it again is safe.
+const serviceExecAttempts = 3
+
 func (f *serviceStop) exec(ctx context.Context, verb string) error {
-	res, err := f.hv.Exec(ctx, f.t.Instance, []string{ServiceScript, verb}, nil)
+	var res lxd.ExecResult
+	var err error
+	for n := 1; n <= serviceExecAttempts; n++ {
+		if res, err = f.hv.Exec(ctx, f.t.Instance, []string{ServiceScript, verb}, nil); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("%s the service in %q: %w", verb, f.t.Instance, err)
+		return fmt.Errorf("%s the service in %q (%d attempts): %w", verb, f.t.Instance, serviceExecAttempts, err)
 	}
 	if res.ExitCode != 0 {
 		return fmt.Errorf("%s the service in %q: %s exited %d: %s", verb, f.t.Instance,

@@ -139,3 +139,33 @@ func TestKinds(t *testing.T) {
 		t.Error("ParseVia accepted carrier-pigeon")
 	}
 }
+
+// TestServiceStopRunsTheScriptAgainAfterAFailedExec checks that a failed
+// exec of the (idempotent) service script is tried again, within a bound,
+// in both directions: LXD 5.0's exec sometimes fails on a command that ends
+// at once, and a removal that gives up leaves the fault in place.
+func TestServiceStopRunsTheScriptAgainAfterAFailedExec(t *testing.T) {
+	ctx := context.Background()
+	hv := &fakeHV{}
+	hv.get(target.Instance)
+	hv.set(target.Instance, lxd.State{Status: "Running", Running: true}, "start")
+	f, err := NewFault(ServiceStop, target, hv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv.execFails = 1
+	if err := f.Inject(ctx); err != nil {
+		t.Fatalf("inject with one failed exec: %v", err)
+	}
+	hv.execFails = 2
+	if err := f.Remove(ctx); err != nil {
+		t.Fatalf("remove with two failed execs: %v", err)
+	}
+	if got := len(hv.execs); got != 5 {
+		t.Errorf("%d execs (%v), want 2 for stop and 3 for start", got, hv.execs)
+	}
+	hv.execFails = serviceExecAttempts
+	if err := f.Inject(ctx); err == nil {
+		t.Errorf("inject succeeded although every exec failed")
+	}
+}
