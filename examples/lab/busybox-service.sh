@@ -7,7 +7,12 @@ start)
 	pidof httpd >/dev/null || httpd -p 80 -h /var/www
 	;;
 stop)
+	# killall fails when one of httpd's per-connection children ends
+	# between its listing and its kill, although the service is stopped:
+	# stopped means no httpd is left, which is what the status says.
 	killall httpd 2>/dev/null
+	! pidof httpd >/dev/null || killall -9 httpd 2>/dev/null
+	! pidof httpd >/dev/null
 	;;
 status)
 	if pidof httpd >/dev/null; then
