@@ -129,7 +129,15 @@ func (la *labAgent) service(t testing.TB, name string, mode Mode) ServiceSpec {
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := la.lxd.Delete(ctx, name); err != nil {
+		// The agent's fair share may still be updating the container's
+		// limits (LXD then answers "busy running an update operation"):
+		// try again until the operation is over, within the bound.
+		err := la.lxd.Delete(ctx, name)
+		for err != nil && ctx.Err() == nil {
+			time.Sleep(200 * time.Millisecond)
+			err = la.lxd.Delete(ctx, name)
+		}
+		if err != nil {
 			t.Errorf("remove %s: %v", name, err)
 		}
 	}
