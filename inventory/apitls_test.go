@@ -9,7 +9,8 @@ import (
 	"github.com/understudy/understudy/inventory"
 )
 
-// apiTLSInventory is examples/minimal.yaml without its api-tls line, with
+// apiTLSInventory is examples/minimal.yaml without its api-tls and
+// api-client-tls lines, with
 // monitor lines added after "passes:" and tsig-key-file made absolute,
 // written to a temporary directory.
 func apiTLSInventory(t *testing.T, monitorLines string) string {
@@ -22,7 +23,7 @@ func apiTLSInventory(t *testing.T, monitorLines string) string {
 	text := strings.Replace(string(b), "tsig-key-file: keys/tsig.key", "tsig-key-file: "+key, 1)
 	var kept []string
 	for _, line := range strings.SplitAfter(text, "\n") {
-		if !strings.HasPrefix(line, "  api-tls:") {
+		if !strings.HasPrefix(line, "  api-tls:") && !strings.HasPrefix(line, "  api-client-tls:") {
 			kept = append(kept, line)
 		}
 	}

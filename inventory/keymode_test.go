@@ -64,3 +64,34 @@ func TestKeyFileModeWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestAPITLSWithoutClientCertificateWarns: with monitor.api-tls but no
+// monitor.api-client-tls, the API's clients present the monitors' own
+// certificate, so the API cannot tell them from a monitor; Load says so at
+// the position of monitor.api-tls, and says nothing once clients have their
+// own certificate.
+func TestAPITLSWithoutClientCertificateWarns(t *testing.T) {
+	doc, err := os.ReadFile("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const serverTLS = "  api-tls: {ca: ca.crt, cert: monitor-api.crt, key: monitor-api.key}\n"
+	const clientTLS = "  api-client-tls: {ca: ca.crt, cert: operator.crt, key: operator.key}\n"
+	base := strings.Replace(string(doc), "monitor:\n", "monitor:\n"+serverTLS, 1)
+	base = strings.Replace(base, "monitor: http://127.0.0.1:9180", "monitor: https://127.0.0.1:9180", 1)
+	inv, err := inventory.Parse("inv.yaml", []byte(base))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	ws := inv.Warnings()
+	if len(ws) != 1 || ws[0].Path != "monitor.api-tls" || ws[0].Line != 12 || !strings.Contains(ws[0].Msg, "api-client-tls") {
+		t.Fatalf("warnings %v, want one at inv.yaml:12 on monitor.api-tls naming api-client-tls", ws)
+	}
+	inv, err = inventory.Parse("inv.yaml", []byte(strings.Replace(base, serverTLS, serverTLS+clientTLS, 1)))
+	if err != nil {
+		t.Fatalf("Parse with api-client-tls: %v", err)
+	}
+	if ws := inv.Warnings(); len(ws) != 0 {
+		t.Errorf("warnings %v with api-client-tls, want none", ws)
+	}
+}

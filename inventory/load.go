@@ -48,6 +48,9 @@ func Parse(filename string, data []byte) (*Inventory, error) {
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
 	}
+	if len(d.warns) > 0 {
+		inv.warnings = sortErrors(d.warns)
+	}
 	return inv, nil
 }
 

@@ -62,6 +62,9 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	if x.APITLS.IsZero() && !x.APIClientTLS.IsZero() {
 		d.errPath("monitor.api-client-tls", "set it only with monitor.api-tls")
 	}
+	if !x.APITLS.IsZero() && x.APIClientTLS.IsZero() {
+		d.warnPath("monitor.api-tls", "without monitor.api-client-tls the CLI, drill and proxies present the monitors' own certificate, so the API cannot tell them from a monitor (their vantage reports would count as a monitor's); give them a client certificate of their own")
+	}
 	d.checkAPIAuth(x)
 	if x.Etcd != nil {
 		if len(x.Etcd.Endpoints) == 0 {

@@ -74,11 +74,12 @@ func (m *tlsMonitor) served() []string {
 	return append([]string(nil), m.seen...)
 }
 
-// withoutAPITLS is an inventory's text without its monitor.api-tls line.
+// withoutAPITLS is an inventory's text without its monitor.api-tls and
+// monitor.api-client-tls lines.
 func withoutAPITLS(text string) string {
 	var kept []string
 	for _, line := range strings.SplitAfter(text, "\n") {
-		if !strings.HasPrefix(line, "  api-tls:") {
+		if !strings.HasPrefix(line, "  api-tls:") && !strings.HasPrefix(line, "  api-client-tls:") {
 			kept = append(kept, line)
 		}
 	}
