@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -123,20 +122,12 @@ func probeLabGets(b *testing.B, ap netip.AddrPort, pinger Pinger) []probeLabVari
 		wg.Go(func() {
 			local := make([][]time.Duration, len(proxies))
 			for v := range jobs {
-				req, _ := http.NewRequest(http.MethodGet, fronts[v].URL+"/", nil)
-				req.Host = "web.test"
-				start := time.Now()
-				resp, err := client.Do(req)
+				took, err := timedGet(client, fronts[v].URL)
 				if err != nil {
-					b.Error(err)
+					b.Errorf("%s: %v", names[v], err)
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("%s: status %d", names[v], resp.StatusCode)
-				}
-				local[v] = append(local[v], time.Since(start))
+				local[v] = append(local[v], took)
 			}
 			mu.Lock()
 			for v := range local {
