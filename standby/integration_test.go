@@ -258,7 +258,7 @@ func TestIntegrationRestoreWithCRIU(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Restore != "available" {
-		t.Skipf("skipped: CRIU unavailable: %s", strings.TrimPrefix(h.Restore, "unavailable: "))
+		t.Skipf("skipped: CRIU unavailable: %s (make criu builds one that works on kernels >= 6.16; then lab.sh down && LAB_CRIU=1 lab.sh up)", strings.TrimPrefix(h.Restore, "unavailable: "))
 	}
 	if os.Getenv("UNDERSTUDY_CRIU_SCRATCH") == "1" {
 		direct, err := lxd.Connect(t.Context(), lxd.Conn{Socket: criuScratchDir() + "/lxd/unix.socket"})
