@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
@@ -22,6 +21,7 @@ import (
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/proxy"
 	"github.com/understudy/understudy/standby"
 )
@@ -187,7 +187,7 @@ func (w *labWorld) inventory() *inventory.Inventory {
 func (w *labWorld) startMonitor(ctx context.Context) {
 	w.t.Helper()
 	addrc := make(chan net.Addr, 1)
-	ctrl, err := controller.New(w.inventory(), controller.Options{
+	ctrl, err := monitor.New(w.inventory(), monitor.Options{
 		Logger: w.log.With("side", "monitor"), Registry: prometheus.NewRegistry(),
 		Listen: "127.0.0.1:0", Serving: func(a net.Addr) { addrc <- a },
 	})

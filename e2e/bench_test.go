@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/monitor"
 )
 
 // BenchmarkFailoverWarm measures, for a warm service with interval 250ms and
@@ -32,7 +32,7 @@ var columns = []string{"death→flip", "stop→flip", "stop", "death", "death→
 func benchFailover(b *testing.B, mode string, base int) {
 	w := newWorld(b, base, map[string]string{"bench-" + mode: mode})
 	s := w.services[0]
-	r := w.startController(controller.Options{Logger: quietLogger(b)})
+	r := w.startController(monitor.Options{Logger: quietLogger(b)})
 	var samples []sample
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -50,7 +50,7 @@ func benchFailover(b *testing.B, mode string, base int) {
 func (r *running) waitReady(b *testing.B, s svc) {
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
-	if _, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool {
+	if _, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
 		return st.State == "primary" && st.Standby.Prepared
 	}); err != nil {
 		b.Fatalf("service not ready: %v", err)
@@ -76,7 +76,7 @@ func (r *running) failOnce(b *testing.B, w *world, s svc) sample {
 	if death.IsZero() {
 		b.Fatal("the primary still answered after the force-stop returned")
 	}
-	st, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		b.Fatalf("no failover: %v", err)
 	}

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/probe"
 )
 
 // TestIntegrationBlipNoFailover cuts a primary's network for less than the
@@ -30,7 +30,7 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 	w := newWorld(t, 163, map[string]string{"blip": "warm"})
 	s := w.services[0]
 	b := newBlip(t, w, s.Address)
-	r := w.startController(controller.Options{Probers: b.probers(t, w)})
+	r := w.startController(monitor.Options{Probers: b.probers(t, w)})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
@@ -124,28 +124,28 @@ func (b *blip) remove() {
 // probers are the monitor's real probes, wrapped: a probe of the blip's
 // address waits while the rule is being removed, and the first one that
 // fails once armed removes it before it returns.
-func (b *blip) probers(t *testing.T, w *world) map[monitor.Kind]monitor.ProbeFunc {
+func (b *blip) probers(t *testing.T, w *world) map[probe.Kind]probe.ProbeFunc {
 	pinger, err := icmp.New()
 	if err != nil {
 		labtest.Skip(t, "the monitor's probes need a raw ICMP socket (root): %v", err)
 	}
 	t.Cleanup(func() { pinger.Close() })
-	hv := monitor.HypervisorFuncs{
+	hv := probe.HypervisorFuncs{
 		StateFunc: func(ctx context.Context, instance string) (bool, error) {
 			st, err := w.hostA.State(ctx, instance)
 			return st.Running, err
 		},
 		CheckAPIFunc: func(ctx context.Context) error { _, err := w.hostA.ServerInfo(ctx); return err },
 	}
-	probes := monitor.Probers(monitor.Deps{Pinger: pinger, Hypervisors: map[string]monitor.Hypervisor{"host-a": hv}})
-	out := map[monitor.Kind]monitor.ProbeFunc{}
-	for kind, probe := range probes {
-		out[kind] = func(ctx context.Context, tg monitor.Target) error {
+	probes := probe.Probers(probe.Deps{Pinger: pinger, Hypervisors: map[string]probe.Hypervisor{"host-a": hv}})
+	out := map[probe.Kind]probe.ProbeFunc{}
+	for kind, run := range probes {
+		out[kind] = func(ctx context.Context, tg probe.Target) error {
 			if tg.Address != b.addr {
-				return probe(ctx, tg)
+				return run(ctx, tg)
 			}
 			b.mu.RLock()
-			err := probe(ctx, tg)
+			err := run(ctx, tg)
 			b.mu.RUnlock()
 			if err != nil && b.armed.CompareAndSwap(true, false) {
 				b.mu.Lock() // no new probe of the primary until the rule is gone

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/monitor"
 )
 
 // TestIntegrationFailoverServesDataDisk: a cold service with a data disk (a
@@ -48,7 +48,7 @@ func TestIntegrationFailoverServesDataDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := w.startController(controller.Options{})
+	r := w.startController(monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
@@ -58,7 +58,7 @@ func TestIntegrationFailoverServesDataDisk(t *testing.T) {
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	if _, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
+	if _, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
 		t.Fatalf("service never reached on-standby: %v", err)
 	}
 	addr, err := w.answersFromStandby(ctx, s)

@@ -1,7 +1,7 @@
 // Package e2e holds understudy's end-to-end tests and benchmarks: each builds
 // its own small world in the lab (primary containers on host-a, DNS records
 // in the lab's BIND, a standby agent in-process against standby-1, an
-// inventory) and runs the monitor daemon (package controller) in-process
+// inventory) and runs the monitor daemon (package monitor) in-process
 // against it, then breaks a primary and checks that the service answers at
 // its name from the standby. The HA tests (ha_test.go) run three monitors
 // over a real three-member etcd in the test process (package ha/hatest) and

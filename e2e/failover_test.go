@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/monitor"
 )
 
 // failoverBound is how long a whole failover may take in a test; the
@@ -21,7 +21,7 @@ func TestIntegrationFailoverCold(t *testing.T) { testFailover(t, "cold", 161) }
 func testFailover(t *testing.T, mode string, base int) {
 	w := newWorld(t, base, map[string]string{mode: mode})
 	s := w.services[0]
-	r := w.startController(controller.Options{})
+	r := w.startController(monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
@@ -32,7 +32,7 @@ func testFailover(t *testing.T, mode string, base int) {
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("service never reached on-standby: %v", err)
 	}
@@ -48,7 +48,7 @@ func testFailover(t *testing.T, mode string, base int) {
 		t.Fatalf("last incident = %+v, want a closed, recovered incident opened by the monitor", inc)
 	}
 	want := []string{"detected", "confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"}
-	got := map[string]controller.PhaseStatus{}
+	got := map[string]monitor.PhaseStatus{}
 	for _, p := range inc.Phases {
 		got[p.Phase] = p
 	}

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/ha/hatest"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
 )
@@ -134,7 +134,7 @@ func newHALab(t *testing.T, base int, modes map[string]string) *haLab {
 	t.Helper()
 	w := newWorld(t, base, modes)
 	h := &haLab{t: t, w: w, etcd: hatest.Start(t),
-		dns: &countingDNS{DNS: &controller.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}}
+		dns: &countingDNS{DNS: &monitor.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}}
 	h.store = recover.NewEtcdStore(h.etcd.Client(t), "")
 	tlsCfg, err := standby.ClientTLSConfig(filepath.Join(w.certs, "ca.crt"), filepath.Join(w.certs, "monitor.crt"), filepath.Join(w.certs, "monitor.key"))
 	if err != nil {
@@ -150,9 +150,9 @@ func newHALab(t *testing.T, base int, modes map[string]string) *haLab {
 func (h *haLab) start(name string, endpoints ...string) *haMon {
 	h.t.Helper()
 	m := &haMon{name: name, cli: h.etcd.Client(h.t, endpoints...)}
-	m.r = h.w.startController(controller.Options{
+	m.r = h.w.startController(monitor.Options{
 		Name: name, Etcd: m.cli, LeaseTTL: haTTL, DNS: haDNS{countingDNS: h.dns, h: h, mon: name},
-		Agents: func(sb inventory.Standby, files controller.TLSFiles) (controller.Agent, error) {
+		Agents: func(sb inventory.Standby, files monitor.TLSFiles) (monitor.Agent, error) {
 			cfg, err := standby.ClientTLSConfig(files.CA, files.Cert, files.Key)
 			if err != nil {
 				return nil, fmt.Errorf("standby %q: %w", sb.Name, err)

@@ -16,14 +16,14 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
 )
 
 // running is a controller running in-process.
 type running struct {
-	ctrl   *controller.Controller
+	ctrl   *monitor.Controller
 	url    string
 	hc     *http.Client // sends the inventory's API token
 	reg    *prometheus.Registry
@@ -33,7 +33,7 @@ type running struct {
 
 // startController runs the monitor daemon on the world's inventory until the
 // test ends (or stop is called).
-func (w *world) startController(opts controller.Options) *running {
+func (w *world) startController(opts monitor.Options) *running {
 	w.t.Helper()
 	inv, err := inventory.Load(w.invPath)
 	if err != nil {
@@ -48,7 +48,7 @@ func (w *world) startController(opts controller.Options) *running {
 	opts.Listen = "127.0.0.1:0"
 	addrc := make(chan net.Addr, 1)
 	opts.Serving = func(a net.Addr) { addrc <- a }
-	ctrl, err := controller.New(inv, opts)
+	ctrl, err := monitor.New(inv, opts)
 	if err != nil {
 		w.t.Fatalf("controller: %v", err)
 	}
@@ -89,8 +89,8 @@ func (r *running) stop(t testing.TB) {
 }
 
 // status GETs /v1/status.
-func (r *running) status(ctx context.Context) (controller.Status, error) {
-	var st controller.Status
+func (r *running) status(ctx context.Context) (monitor.Status, error) {
+	var st monitor.Status
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url+"/v1/status", nil)
 	if err != nil {
 		return st, err
@@ -107,22 +107,22 @@ func (r *running) status(ctx context.Context) (controller.Status, error) {
 }
 
 // service returns one service's status.
-func (r *running) service(ctx context.Context, name string) (controller.ServiceStatus, error) {
+func (r *running) service(ctx context.Context, name string) (monitor.ServiceStatus, error) {
 	st, err := r.status(ctx)
 	if err != nil {
-		return controller.ServiceStatus{}, err
+		return monitor.ServiceStatus{}, err
 	}
 	for _, s := range st.Services {
 		if s.Service == name {
 			return s, nil
 		}
 	}
-	return controller.ServiceStatus{}, fmt.Errorf("service %q not in /v1/status", name)
+	return monitor.ServiceStatus{}, fmt.Errorf("service %q not in /v1/status", name)
 }
 
 // waitService polls the service's status until cond holds or ctx ends.
-func (r *running) waitService(ctx context.Context, name string, cond func(controller.ServiceStatus) bool) (controller.ServiceStatus, error) {
-	var last controller.ServiceStatus
+func (r *running) waitService(ctx context.Context, name string, cond func(monitor.ServiceStatus) bool) (monitor.ServiceStatus, error) {
+	var last monitor.ServiceStatus
 	var lastErr error
 	for {
 		s, err := r.service(ctx, name)
@@ -146,7 +146,7 @@ func (r *running) waitService(ctx context.Context, name string, cond func(contro
 // prepared, and fails the test if it never is.
 func (r *running) waitPrepared(ctx context.Context, t testing.TB, name string) {
 	t.Helper()
-	if _, err := r.waitService(ctx, name, func(st controller.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
+	if _, err := r.waitService(ctx, name, func(st monitor.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
 		t.Fatalf("standby container never prepared: %v", err)
 	}
 }

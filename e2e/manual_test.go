@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/understudy/understudy/controller"
+	"github.com/understudy/understudy/monitor"
 )
 
 // TestIntegrationSuspectAndManualFailover drives the API the proxy and the
@@ -15,7 +15,7 @@ import (
 func TestIntegrationSuspectAndManualFailover(t *testing.T) {
 	w := newWorld(t, 164, map[string]string{"manual": "warm"})
 	s := w.services[0]
-	r := w.startController(controller.Options{})
+	r := w.startController(monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
@@ -23,7 +23,7 @@ func TestIntegrationSuspectAndManualFailover(t *testing.T) {
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/suspect"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("suspect: %d %v", code, err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool {
+	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
 		return st.LastIncident != nil && !st.LastIncident.Open
 	})
 	if err != nil {
@@ -39,7 +39,7 @@ func TestIntegrationSuspectAndManualFailover(t *testing.T) {
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/failover"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("failover: %d %v", code, err)
 	}
-	st, err = r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err = r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("manual failover never reached on-standby: %v", err)
 	}

@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/proxy"
 )
 
@@ -63,17 +63,17 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	t.Cleanup(removeCopy)
 
 	addr := netip.MustParseAddr(migSpareAddr)
-	r := w.startController(controller.Options{
+	r := w.startController(monitor.Options{
 		MoveInterval: time.Second, // how often spare-1 is sampled
 		StandbyIncus: map[string]inventory.Incus{"t-e2e-standby": {Socket: w.lab.Standby.Socket}},
-		SparePools: map[string]controller.SparePool{"spare-1": {First: addr, Last: addr,
+		SparePools: map[string]monitor.SparePool{"spare-1": {First: addr, Last: addr,
 			Gateway: netip.MustParseAddr(w.lab.Spare.Gateway), PrefixLen: 24}},
 	})
 	r.waitPrepared(ctx, t, s.Name)
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/failover"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("failover: %d %v", code, err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("failover never reached on-standby: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	if code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/migrate", `{"to":"spare-1","reason":"e2e"}`); code != http.StatusAccepted {
 		t.Fatalf("migrate: %d %s", code, body)
 	}
-	st, err = r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool {
+	st, err = r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
 		return st.LastIncident != nil && st.LastIncident.ID != failover && !st.LastIncident.Open
 	})
 	if err != nil {
@@ -145,7 +145,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	if code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/failback", `{"reason":"e2e"}`); code != http.StatusAccepted {
 		t.Fatalf("failback: %d %s", code, body)
 	}
-	st, err = r.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool {
+	st, err = r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
 		return st.LastIncident != nil && st.LastIncident.ID != migrated && !st.LastIncident.Open
 	})
 	if err != nil {
@@ -220,7 +220,7 @@ func postJSON(t *testing.T, ctx context.Context, hc *http.Client, url, body stri
 }
 
 // logIncident logs a move's phases and the copy step's time.
-func logIncident(t *testing.T, what string, inc *controller.IncidentStatus, took time.Duration) {
+func logIncident(t *testing.T, what string, inc *monitor.IncidentStatus, took time.Duration) {
 	t.Helper()
 	var ph, steps []string
 	for _, p := range inc.Phases {
@@ -368,12 +368,12 @@ func getVia(ctx context.Context, server, name string) error {
 
 // waitSpareMeasured dry-runs migrations at url until spare-1's steal and
 // load are measured (its agent's first CPU steal sample takes 5 s).
-func waitSpareMeasured(t *testing.T, ctx context.Context, hc *http.Client, url string) controller.Candidate {
+func waitSpareMeasured(t *testing.T, ctx context.Context, hc *http.Client, url string) monitor.Candidate {
 	t.Helper()
-	var last controller.Candidate
+	var last monitor.Candidate
 	for ctx.Err() == nil {
 		code, body := postJSON(t, ctx, hc, url, `{"dry_run":true}`)
-		var res controller.MigrateResponse
+		var res monitor.MigrateResponse
 		if err := json.Unmarshal([]byte(body), &res); code != http.StatusOK || err != nil || len(res.Candidates) != 1 {
 			t.Fatalf("dry run: %d %s (%v)", code, body, err)
 		}

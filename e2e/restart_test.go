@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
@@ -34,7 +34,7 @@ func (c *countingDNS) Replace(ctx context.Context, name string, addrs, expect []
 // call reports on answered and then waits until the monitor stops. The
 // kill point is an event, not a guess at how long a cold start takes.
 type withheldAgent struct {
-	controller.Agent
+	monitor.Agent
 	once     sync.Once
 	answered chan<- error
 }
@@ -58,10 +58,10 @@ func (a *withheldAgent) Activate(ctx context.Context, epoch uint64, name string)
 func TestIntegrationRestartMidIncident(t *testing.T) {
 	w := newWorld(t, 162, map[string]string{"restart": "cold"})
 	s := w.services[0]
-	dns := &countingDNS{DNS: &controller.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}
+	dns := &countingDNS{DNS: &monitor.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}
 
 	answered := make(chan error, 1)
-	agents := func(sb inventory.Standby, files controller.TLSFiles) (controller.Agent, error) {
+	agents := func(sb inventory.Standby, files monitor.TLSFiles) (monitor.Agent, error) {
 		cfg, err := standby.ClientTLSConfig(files.CA, files.Cert, files.Key)
 		if err != nil {
 			return nil, err
@@ -75,7 +75,7 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 		defer mu.Unlock()
 		last = rec
 	}
-	first := w.startController(controller.Options{DNS: dns, Agents: agents, OnSave: keep})
+	first := w.startController(monitor.Options{DNS: dns, Agents: agents, OnSave: keep})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	first.waitPrepared(ctx, t, s.Name)
@@ -105,8 +105,8 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 	}
 	t.Logf("stopped the monitor during %s of incident %s", killed.Incident.Steps[killed.Incident.Current].Kind, killed.Incident.ID)
 
-	second := w.startController(controller.Options{DNS: dns})
-	st, err := second.waitService(ctx, s.Name, func(st controller.ServiceStatus) bool { return st.State == "on-standby" })
+	second := w.startController(monitor.Options{DNS: dns})
+	st, err := second.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("the resumed incident never reached on-standby: %v", err)
 	}

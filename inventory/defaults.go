@@ -29,7 +29,7 @@ const (
 	DefaultFailback      = FailbackManual
 	DefaultConfirm       = ConfirmAgent
 	DefaultFence         = FenceHypervisor
-	// The overload defaults match package placement's.
+	// The overload defaults match package spares's.
 	DefaultOverloadSteal  = 10.0
 	DefaultOverloadLoad   = 1.0
 	DefaultOverloadWindow = 2 * time.Minute

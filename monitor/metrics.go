@@ -1,64 +1,52 @@
 package monitor
 
-import (
-	"fmt"
+import "github.com/prometheus/client_golang/prometheus"
 
-	"github.com/prometheus/client_golang/prometheus"
-)
-
-// Metrics are the monitor's Prometheus collectors; README.md documents them.
-type Metrics struct {
-	probeDuration *prometheus.HistogramVec
-	probeFailures *prometheus.CounterVec
-	targetUp      *prometheus.GaugeVec
-	events        *prometheus.CounterVec
+// metrics are the controller's own Prometheus collectors (README.md lists
+// them); the monitor's and recover's are registered beside them.
+type metrics struct {
+	triggers  *prometheus.CounterVec
+	prepares  *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
+	watchers  prometheus.Gauge
+	leader    prometheus.Gauge
+	forwarded prometheus.Counter
+	refused   *prometheus.CounterVec
 }
 
-// NewMetrics creates the collectors and registers them with reg; a nil reg
-// leaves them unregistered (tests).
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{
-		probeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "understudy_monitor_probe_duration_seconds",
-			Help:    "Duration of one probe, successful or not, by probe kind.",
-			Buckets: prometheus.ExponentialBuckets(0.00005, 4, 10), // 50µs … 13s
-		}, []string{"kind"}),
-		probeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_monitor_probe_failures_total",
-			Help: "Failed probes, by probe kind and target.",
-		}, []string{"kind", "target"}),
-		targetUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "understudy_monitor_target_up",
-			Help: "1 when the target is up after hysteresis, 0 when down.",
-		}, []string{"target"}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_monitor_events_total",
-			Help: "Events emitted, by kind.",
-		}, []string{"kind"}),
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_triggers_total",
+			Help: "Triggers handed to the incident executor, by source (monitor, proxy, cli) and result (accepted, refused, unknown, not-leader, error).",
+		}, []string{"source", "result"}),
+		prepares: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_prepares_total",
+			Help: "Prepare requests sent to standby agents, by result (ok, error).",
+		}, []string{"result"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_reloads_total",
+			Help: "Inventory reloads, by result (applied, refused).",
+		}, []string{"result"}),
+		watchers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "understudy_controller_placement_watchers",
+			Help: "Open GET /v1/placements?watch=1 streams.",
+		}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "understudy_controller_leader",
+			Help: "1 while this monitor leads (acts on incidents), 0 while it follows.",
+		}),
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "understudy_controller_forwarded_total",
+			Help: "Mutating API calls this follower forwarded to the leader.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_controller_api_refused_total",
+			Help: "API calls that change something refused before they ran, by reason (credential: none or a wrong one, 401; content-type: not application/json, 415).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.probeDuration, m.probeFailures, m.targetUp, m.events} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("register monitor metrics: %w", err)
-			}
-		}
+		reg.MustRegister(m.triggers, m.prepares, m.reloads, m.watchers, m.leader, m.forwarded, m.refused)
 	}
-	return m, nil
+	return m
 }
-
-func (m *Metrics) observeProbe(t *Target, seconds float64, err error) {
-	m.probeDuration.WithLabelValues(string(t.Kind)).Observe(seconds)
-	if err != nil {
-		m.probeFailures.WithLabelValues(string(t.Kind), t.Name).Inc()
-	}
-}
-
-func (m *Metrics) setUp(target string, up bool) {
-	v := 0.0
-	if up {
-		v = 1
-	}
-	m.targetUp.WithLabelValues(target).Set(v)
-}
-
-func (m *Metrics) countEvent(k EventKind) { m.events.WithLabelValues(k.String()).Inc() }

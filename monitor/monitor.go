@@ -4,141 +4,163 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/recover"
 )
 
-// Options configure a Monitor. Probers and Sink are required.
-type Options struct {
-	// Probers maps each kind to its probe; usually Probers(deps).
-	Probers map[Kind]ProbeFunc
-	// Sink receives the events.
-	Sink Sink
-	// Confirmer is the standby agent. Nil means no agent: a failure whose
-	// services ask for confirmation becomes a Disagreement, and isolation
-	// is never ruled out.
-	Confirmer Confirmer
-	// Clock defaults to the wall clock.
-	Clock Clock
-	// Metrics default to unregistered collectors.
-	Metrics *Metrics
-	// Logger defaults to slog.Default(); the monitor adds component=monitor.
-	Logger *slog.Logger
-	// Jitter returns the delay before a target's first probe, to spread
-	// targets over the interval; it defaults to uniform in [0, interval).
-	Jitter func(interval time.Duration) time.Duration
-	// Reconfirm is how long after a disagreement the agent is asked again,
-	// and how long a Degraded finding must last before it is reported; it
-	// defaults to Fails × Interval.
-	Reconfirm time.Duration
-	// ConfirmTimeout bounds one call to the agent; it defaults to the
-	// probe timeout plus one second.
-	ConfirmTimeout time.Duration
-}
-
-// Monitor probes a Plan's targets and emits events. Run it once.
-type Monitor struct {
-	targets []Target
-	probers map[Kind]ProbeFunc
-	opts    Options
-	log     *slog.Logger
-	ev      *evaluator
-	ran     atomic.Bool
-}
-
-// New checks the plan and the options and returns a Monitor ready to Run.
-func New(plan Plan, opts Options) (*Monitor, error) {
-	if err := plan.Validate(); err != nil {
-		return nil, fmt.Errorf("monitor plan: %w", err)
-	}
-	if opts.Sink == nil {
-		return nil, errors.New("monitor: no event sink")
-	}
-	targets := plan.Targets()
-	for _, t := range targets {
-		if opts.Probers[t.Kind] == nil {
-			return nil, fmt.Errorf("monitor target %q: no probe of kind %q", t.Name, t.Kind)
+// superviseMonitor runs the monitor on the plan in force and restarts it on
+// the new plan after each reload, until ctx ends. A restart forgets the
+// targets' hysteresis counts; every target starts up again.
+func (c *Controller) superviseMonitor(ctx context.Context, m *probe.Metrics, events chan probe.Event) {
+	for {
+		p := c.plan()
+		mon, err := probe.New(p.monitor, probe.Options{
+			Probers:   c.probesFor(p),
+			Sink:      probe.ChanSink(events),
+			Confirmer: c.monitorConfirmer(),
+			Metrics:   m,
+			Logger:    c.opts.Logger,
+		})
+		if err != nil { // buildPlan validated the plan; this is a bug
+			c.log.Error("cannot start the monitor", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.monitorReload():
+				continue
+			}
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = mon.Run(runCtx) }()
+		select {
+		case <-ctx.Done():
+		case <-c.monitorReload():
+			c.log.Info("restarting the monitor on the reloaded inventory", "targets", len(mon.Targets()))
+		}
+		cancel()
+		<-done
+		if ctx.Err() != nil {
+			return
 		}
 	}
-	if opts.Clock == nil {
-		opts.Clock = wallClock{}
-	}
-	if opts.Metrics == nil {
-		opts.Metrics, _ = NewMetrics(nil) // unregistered collectors cannot fail
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Jitter == nil {
-		opts.Jitter = func(d time.Duration) time.Duration { return rand.N(max(d, 1)) }
-	}
-	if opts.Reconfirm <= 0 {
-		opts.Reconfirm = time.Duration(plan.Timing.Fails) * plan.Timing.Interval
-	}
-	if opts.ConfirmTimeout <= 0 {
-		opts.ConfirmTimeout = plan.Timing.Timeout + time.Second
-	}
-	log := opts.Logger.With("component", "monitor")
-	byName := map[string]Target{}
-	for _, t := range targets {
-		byName[t.Name] = t
-	}
-	m := &Monitor{targets: targets, probers: opts.Probers, opts: opts, log: log}
-	m.ev = &evaluator{
-		plan: plan, targets: byName, sink: opts.Sink, clock: opts.Clock, log: log,
-		metrics: opts.Metrics, reconfirm: opts.Reconfirm,
-		conf: &confirmer{agent: opts.Confirmer, ix: newIndex(plan), timing: plan.Timing, timeout: opts.ConfirmTimeout},
-		down: map[string]error{}, tracked: map[string]*track{},
-	}
-	return m, nil
 }
 
-// Targets returns what the monitor probes.
-func (m *Monitor) Targets() []Target { return append([]Target(nil), m.targets...) }
+// monitorReload receives when a reload asks the monitor to restart.
+func (c *Controller) monitorReload() <-chan struct{} { return c.monReload }
 
-// Run probes every target in its own goroutine and evaluates their changes
-// until ctx ends. It returns nil once every goroutine it started stopped.
-// A Monitor runs once; a second call returns an error.
-func (m *Monitor) Run(ctx context.Context) error {
-	if m.ran.Swap(true) {
-		return errors.New("monitor: Run called twice")
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	changes := make(chan change)
-	answers := make(chan answer)
-	for _, t := range m.targets {
-		m.opts.Metrics.setUp(t.Name, true)
-		wg.Go(func() { m.watch(ctx, t, changes) })
-	}
-	dispatch := func(jobs []job) {
-		for _, j := range jobs {
-			wg.Go(func() {
-				a := answer{job: j, verdict: m.ev.conf.confirm(ctx, j.f)}
-				select {
-				case answers <- a:
-				case <-ctx.Done():
-				}
-			})
-		}
-	}
-	m.log.Info("monitor started", "targets", len(m.targets))
-	tick := m.opts.Clock.After(m.opts.Reconfirm)
+// consume turns the monitor's events into triggers until ctx ends. Each
+// trigger is sent from its own goroutine (owned by wg), so a busy incident
+// never holds up the monitor's evaluation loop.
+func (c *Controller) consume(ctx context.Context, events <-chan probe.Event, wg *sync.WaitGroup) {
 	for {
 		select {
 		case <-ctx.Done():
-			m.log.Info("monitor stopping")
-			return nil
-		case c := <-changes:
-			dispatch(m.ev.observe(ctx, c))
-		case a := <-answers:
-			m.ev.settle(ctx, a)
-		case <-tick:
-			dispatch(m.ev.tick(ctx))
-			tick = m.opts.Clock.After(m.opts.Reconfirm)
+			return
+		case ev := <-events:
+			c.handleEvent(ctx, ev, wg)
 		}
 	}
+}
+
+func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.WaitGroup) {
+	log := c.log.With("event", ev.Kind.String(), "services", ev.Services, "vms", ev.VMs)
+	switch {
+	case ev.Kind == probe.Recovered:
+		c.forgetConfirmations(ev.Services)
+		c.findings.close(ev.Services...)
+		log.Info("monitor: recovered", "of", ev.Of.String(), "reason", ev.Reason)
+		return
+	case !ev.Kind.IsFailure():
+		log.Warn("monitor: no failover", "of", ev.Of.String(), "reason", ev.Reason)
+		return
+	}
+	log.Warn("monitor: failure confirmed", "reason", ev.Reason)
+	p := c.plan()
+	reason := fmt.Sprintf("%s: %s", ev.Kind, ev.Reason)
+	for _, svc := range ev.Services {
+		if cfg, ok := p.services[svc]; ok && cfg.Service.Confirm == "agent" {
+			c.rememberConfirmation(svc, ev.At)
+		}
+		fd := finding{src: recover.FromMonitor, reason: reason, at: ev.At}
+		c.findings.add(svc, fd.src, fd.reason, fd.at)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tctx, cancel := context.WithTimeout(ctx, findingTimeout)
+			defer cancel()
+			if err := c.triggerOrReport(tctx, svc, reason); err != nil {
+				c.log.Warn("failure not passed on yet; kept open for the next leadership", "service", svc, "err", err)
+				return
+			}
+			c.findings.taken(svc, fd)
+		}()
+	}
+}
+
+// trigger hands a trigger to the executor and counts it.
+func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source, reason string) error {
+	t, err := c.leaderTerm()
+	if err == nil {
+		err = t.exec.Trigger(ctx, svc, src, reason)
+		if err != nil && c.leading() != t {
+			err = fmt.Errorf("%w: the term ended under the trigger: %w", errNoLeader, err)
+		}
+	}
+	result := "accepted"
+	switch {
+	case err == nil:
+		c.log.Info("trigger accepted", "service", svc, "source", src, "reason", reason)
+	case errors.Is(err, recover.ErrIllegalTransition):
+		result = "refused"
+		c.log.Info("trigger refused in this state", "service", svc, "source", src, "err", err)
+	case errors.Is(err, recover.ErrUnknownService):
+		result = "unknown"
+		c.log.Warn("trigger for an unknown service", "service", svc, "source", src)
+	case errors.Is(err, errNoLeader):
+		result = "not-leader"
+		c.log.Info("trigger not taken: this monitor no longer leads", "service", svc, "source", src, "err", err)
+	default:
+		result = "error"
+		c.log.Error("trigger failed", "service", svc, "source", src, "err", err)
+	}
+	c.metrics.triggers.WithLabelValues(string(src), result).Inc()
+	return err
+}
+
+// confirmationTTL is how long the monitor's agent confirmation of a failure
+// stands in for recover's confirm step.
+func (c *Controller) confirmationTTL() time.Duration {
+	t := c.plan().monitor.Timing
+	return max(5*time.Second, 4*time.Duration(t.Fails)*t.Interval)
+}
+
+func (c *Controller) rememberConfirmation(svc string, at time.Time) {
+	c.mu.Lock()
+	c.confirmed[svc] = at
+	c.mu.Unlock()
+}
+
+func (c *Controller) forgetConfirmations(svcs []string) {
+	c.mu.Lock()
+	for _, s := range svcs {
+		delete(c.confirmed, s)
+	}
+	c.mu.Unlock()
+}
+
+// confirmedAt returns when the monitor's agent confirmed svc down, if that is
+// recent enough to count.
+func (c *Controller) confirmedAt(svc string) (time.Time, bool) {
+	ttl := c.confirmationTTL()
+	c.mu.RLock()
+	at, ok := c.confirmed[svc]
+	c.mu.RUnlock()
+	if !ok || time.Since(at) > ttl {
+		return time.Time{}, false
+	}
+	return at, true
 }

@@ -3,151 +3,165 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"reflect"
+
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/playbooks"
+	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/standby"
 )
 
-// ConfirmPolicy says whether a service's failure must be confirmed by the
-// standby agent before it is reported for recovery.
-type ConfirmPolicy string
-
-// The confirm policies.
-const (
-	ConfirmAgent ConfirmPolicy = "agent"
-	ConfirmNone  ConfirmPolicy = "none"
-)
-
-// Plan is what the monitor watches: the topology (which service runs on
-// which VM on which hypervisor) and how each is probed. PlanFromInventory
-// builds it from an inventory.
-type Plan struct {
-	// Timing applies to every target.
-	Timing      Timing
-	Hypervisors []HypervisorSpec
-	VMs         []VMSpec
-	Services    []ServiceSpec
+// plan is everything the controller derives from one inventory. It is built
+// completely (and so validated) before it replaces the running one, and it
+// is never changed afterwards.
+type plan struct {
+	inv      *inventory.Inventory
+	services map[string]recover.Config // recover's view, by service name
+	specs    map[string]standby.ServiceSpec
+	checks   map[string]probe.Target // the service check, Address left empty
+	standbys map[string]string       // service name -> standby name
+	monitor  probe.Plan
+	// byVM maps a primary VM's address to the standby of its first service,
+	// so the monitor's confirmation asks the agent that serves it.
+	byVM map[string]string
+	// pools are the standby VMs' address pools (standby[].network), by
+	// standby name: an activation's address must lie in its agent's pool.
+	pools map[string]addrRange
 }
 
-// HypervisorSpec is one hypervisor.
-type HypervisorSpec struct {
-	// Name is also the key of its API in Deps.Hypervisors.
-	Name string
-	// Address is probed with ICMP; empty probes the API only.
-	Address string
+// addrRange is an inclusive range of addresses.
+type addrRange struct{ first, last netip.Addr }
+
+func (r addrRange) contains(a netip.Addr) bool {
+	return r.first.Compare(a) <= 0 && a.Compare(r.last) <= 0
 }
 
-// VMSpec is one primary VM.
-type VMSpec struct {
-	Name       string
-	Hypervisor string
-	// Instance is the instance name on the hypervisor.
-	Instance string
-	// Address is the VM's IP address.
-	Address string
-}
+func (r addrRange) String() string { return r.first.String() + "-" + r.last.String() }
 
-// ServiceSpec is one protected service.
-type ServiceSpec struct {
-	Name string
-	VM   string
-	Port int
-	// Check is KindTCP, KindHTTP or KindHTTPS.
-	Check Kind
-	// Path and ExpectStatus are read by HTTP checks.
-	Path         string
-	ExpectStatus int
-	Confirm      ConfirmPolicy
-}
-
-// Validate reports every reference to an unknown hypervisor or VM, every
-// duplicate name and every unusable check, all at once.
-func (p Plan) Validate() error {
+// buildPlan derives the plan from a validated inventory. Errors here (a
+// playbook file that does not parse, an address that is not an IP) refuse the
+// inventory as a whole.
+func buildPlan(inv *inventory.Inventory) (*plan, error) {
+	p := &plan{
+		inv:      inv,
+		services: map[string]recover.Config{},
+		specs:    map[string]standby.ServiceSpec{},
+		checks:   map[string]probe.Target{},
+		standbys: map[string]string{},
+		monitor:  probe.PlanFromInventory(inv),
+		byVM:     map[string]string{},
+		pools:    map[string]addrRange{},
+	}
 	var errs []error
-	if err := p.Timing.validate(); err != nil {
-		errs = append(errs, fmt.Errorf("timing: %w", err))
+	for _, sb := range inv.Standby {
+		if sb.Network == nil {
+			continue
+		}
+		first, last, err := inventory.ParsePool(sb.Network.Pool)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("standby %q: network.pool: %w", sb.Name, err))
+			continue
+		}
+		p.pools[sb.Name] = addrRange{first, last}
 	}
-	hyps := map[string]bool{}
-	for _, h := range p.Hypervisors {
-		if hyps[h.Name] {
-			errs = append(errs, fmt.Errorf("hypervisor %q listed twice", h.Name))
+	for _, s := range inv.Services {
+		cfg, err := recoverConfig(inv, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		hyps[h.Name] = true
-	}
-	vms := map[string]bool{}
-	for _, v := range p.VMs {
-		if vms[v.Name] {
-			errs = append(errs, fmt.Errorf("vm %q listed twice", v.Name))
-		}
-		vms[v.Name] = true
-		if !hyps[v.Hypervisor] {
-			errs = append(errs, fmt.Errorf("vm %q: unknown hypervisor %q", v.Name, v.Hypervisor))
-		}
-	}
-	svcs := map[string]bool{}
-	for _, s := range p.Services {
-		if svcs[s.Name] {
-			errs = append(errs, fmt.Errorf("service %q listed twice", s.Name))
-		}
-		svcs[s.Name] = true
-		if !vms[s.VM] {
-			errs = append(errs, fmt.Errorf("service %q: unknown vm %q", s.Name, s.VM))
-		}
-		switch s.Check {
-		case KindTCP, KindHTTP, KindHTTPS:
-		default:
-			errs = append(errs, fmt.Errorf("service %q: check %q is not tcp, http or https", s.Name, s.Check))
-		}
-		if s.Confirm != ConfirmAgent && s.Confirm != ConfirmNone {
-			errs = append(errs, fmt.Errorf("service %q: confirm %q is not agent or none", s.Name, s.Confirm))
+		p.services[s.Name] = cfg
+		p.specs[s.Name] = agentSpec(s)
+		p.checks[s.Name] = checkTarget(s)
+		p.standbys[s.Name] = s.Standby
+		if vm := inv.VM(s.VM); vm != nil {
+			if _, ok := p.byVM[vm.Address]; !ok {
+				p.byVM[vm.Address] = s.Standby
+			}
 		}
 	}
-	return errors.Join(errs...)
+	if err := p.monitor.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("inventory %s: %w", inv.File(), err)
+	}
+	return p, nil
 }
 
-// Targets lists what the plan probes: per hypervisor its liveness, per VM
-// its address (icmp) and its instance state, per service its check against
-// its VM's address.
-func (p Plan) Targets() []Target {
-	var ts []Target
-	for _, h := range p.Hypervisors {
-		ts = append(ts, Target{
-			Name: "hypervisor/" + h.Name, Kind: KindHypervisor, Role: RoleHypervisor, Entity: h.Name,
-			Address: h.Address, Hypervisor: h.Name, Timing: p.Timing,
-		})
+// recoverConfig is recover's configuration of one service.
+func recoverConfig(inv *inventory.Inventory, s inventory.Service) (recover.Config, error) {
+	vm := inv.VM(s.VM)
+	if vm == nil {
+		return recover.Config{}, fmt.Errorf("service %q: unknown vm %q", s.Name, s.VM)
 	}
-	addr := map[string]string{}
-	for _, v := range p.VMs {
-		addr[v.Name] = v.Address
-		ts = append(ts,
-			Target{
-				Name: "vm/" + v.Name + "/icmp", Kind: KindICMP, Role: RoleVM, Entity: v.Name,
-				Address: v.Address, Timing: p.Timing,
-			},
-			Target{
-				Name: "vm/" + v.Name + "/instance", Kind: KindInstance, Role: RoleVM, Entity: v.Name,
-				Hypervisor: v.Hypervisor, Instance: v.Instance, Timing: p.Timing,
-			})
+	addr, err := netip.ParseAddr(vm.Address)
+	if err != nil {
+		return recover.Config{}, fmt.Errorf("service %q: vm %q address: %w", s.Name, vm.Name, err)
 	}
-	for _, s := range p.Services {
-		ts = append(ts, Target{
-			Name: "service/" + s.Name, Kind: s.Check, Role: RoleService, Entity: s.Name,
-			Address: addr[s.VM], Port: s.Port, Path: s.Path, ExpectStatus: s.ExpectStatus, Timing: p.Timing,
-		})
+	pb, err := playbooks.For(string(s.Mode), s.Playbook)
+	if err != nil {
+		return recover.Config{}, fmt.Errorf("service %q: playbook: %w", s.Name, err)
 	}
-	return ts
+	instance := vm.Instance
+	if instance == "" {
+		instance = vm.Name
+	}
+	return recover.Config{
+		Service: recover.Service{
+			Name: s.Name, FQDN: s.FQDN, VM: vm.Name, Hypervisor: vm.Hypervisor,
+			Instance: instance, Address: addr, Standby: s.Standby, Mode: string(s.Mode),
+			Confirm: s.Confirm, Fence: s.Fence, FenceCommand: s.FenceCommand,
+			FenceRequired: s.FenceRequired,
+		},
+		Playbook: pb,
+		Moves:    movePolicy(s),
+	}, nil
 }
 
-// index answers topology questions about a plan.
-type index struct {
-	vm      map[string]VMSpec
-	service map[string]ServiceSpec
+// agentSpec is what the standby agent prepares for a service (without the
+// epoch, which the caller adds).
+func agentSpec(s inventory.Service) standby.ServiceSpec {
+	var cfg map[string]string
+	if len(s.Container.Config) > 0 {
+		cfg = make(map[string]string, len(s.Container.Config))
+		for k, v := range s.Container.Config {
+			cfg[k] = v
+		}
+	}
+	spec := standby.ServiceSpec{
+		Name: s.Name, Image: s.Container.Image, Mode: standby.Mode(s.Mode), Port: s.Port,
+		CPU: s.Container.Limits.CPU, Memory: s.Container.Limits.Memory, Config: cfg,
+		Priority: s.Priority,
+	}
+	if d := s.Container.DataDisk; d != nil {
+		spec.DataDisk = &standby.DataDisk{Source: d.Source, Path: d.Path}
+	}
+	return spec
 }
 
-func newIndex(p Plan) index {
-	ix := index{vm: map[string]VMSpec{}, service: map[string]ServiceSpec{}}
-	for _, v := range p.VMs {
-		ix.vm[v.Name] = v
+// checkTarget is the service's check as a monitor target, to be pointed at
+// an address by the health checker.
+func checkTarget(s inventory.Service) probe.Target {
+	t := probe.Target{Name: "health/" + s.Name, Kind: probe.KindTCP, Port: s.Port}
+	if h := s.Check.HTTP; h != nil {
+		t.Kind, t.Path, t.ExpectStatus = probe.KindHTTP, h.Path, h.ExpectStatus
+		if h.Scheme == "https" {
+			t.Kind = probe.KindHTTPS
+		}
 	}
-	for _, s := range p.Services {
-		ix.service[s.Name] = s
-	}
-	return ix
+	return t
+}
+
+// sameSpec reports whether two agent specs ask for the same container.
+func sameSpec(a, b standby.ServiceSpec) bool {
+	a.Epoch, b.Epoch = 0, 0
+	return reflect.DeepEqual(a, b)
+}
+
+// flapPolicy is the inventory's flap damping for recover.
+func flapPolicy(inv *inventory.Inventory) recover.FlapPolicy {
+	return recover.FlapPolicy{Max: inv.Monitor.Flap.Max, Window: inv.Monitor.Flap.Window}
 }

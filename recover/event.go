@@ -70,7 +70,7 @@ type Reset struct {
 }
 
 // Migrate asks to move a service from the standby to the spare To (chosen
-// by the caller, e.g. with package placement). It opens a migration
+// by the caller, e.g. with package spares). It opens a migration
 // incident, or joins the open one when it goes to the same spare.
 type Migrate struct {
 	At     time.Time

@@ -11,8 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
 )
 
 // runMonitor runs the monitor daemon: `understudy monitor -f inventory.yaml`.
@@ -41,7 +41,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return withCode(2, err)
 	}
 	opts.Logger = logger
-	ctrl, err := controller.New(inv, opts)
+	ctrl, err := monitor.New(inv, opts)
 	if err != nil {
 		return withCode(1, err)
 	}
@@ -68,7 +68,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 // reload applies a new inventory only when it loads and validates completely.
-func reload(ctrl *controller.Controller, file string, logger *slog.Logger) {
+func reload(ctrl *monitor.Controller, file string, logger *slog.Logger) {
 	log := logger.With("component", "monitor-cmd", "inventory", file)
 	inv, err := inventory.Load(file)
 	if err != nil {

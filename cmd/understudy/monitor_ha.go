@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/understudy/understudy/controller"
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor"
 )
 
 // monitorHAFlags are the monitor's flags for running several monitors.
@@ -35,8 +35,8 @@ func haFlags(fs *flag.FlagSet) *monitorHAFlags {
 }
 
 // options turns the flags into controller options.
-func (f *monitorHAFlags) options(inv *inventory.Inventory) (controller.Options, error) {
-	opts := controller.Options{Name: f.name, Listen: f.listen, Advertise: f.advertise, LeaseTTL: f.ttl}
+func (f *monitorHAFlags) options(inv *inventory.Inventory) (monitor.Options, error) {
+	opts := monitor.Options{Name: f.name, Listen: f.listen, Advertise: f.advertise, LeaseTTL: f.ttl}
 	if f.name == "" {
 		return opts, errors.New("--name: empty, and the host name is unknown")
 	}

@@ -12,7 +12,7 @@ import (
 // CA (operators', proxies') by its common name: a peer is a monitor when its
 // verified certificate has the common name of this monitor's own
 // certificate. The embedded etcd's peer check (package ha) and the monitor
-// API's vantage reports (package controller) both apply this rule.
+// API's vantage reports (package monitor) both apply this rule.
 
 // CommonName reads the common name of the first certificate in a PEM file;
 // a certificate without one is an error (it could not be told apart).

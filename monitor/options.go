@@ -1,0 +1,118 @@
+package monitor
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/standby"
+)
+
+// Agent is what the controller needs from a standby agent; *standby.Client
+// satisfies it.
+type Agent interface {
+	Prepare(ctx context.Context, epoch uint64, spec standby.ServiceSpec) (standby.ServiceStatus, error)
+	Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error)
+	Deactivate(ctx context.Context, epoch uint64, name string) (standby.ServiceStatus, error)
+	Probe(ctx context.Context, req standby.ProbeRequest) (standby.ProbeResult, error)
+}
+
+// Hypervisor is what the controller needs from a hypervisor's API; *lxd.Client
+// satisfies it.
+type Hypervisor interface {
+	State(ctx context.Context, name string) (lxd.State, error)
+	Stop(ctx context.Context, name string, timeout time.Duration) error
+	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
+}
+
+// Options tune a Controller. The zero value runs the daemon as the inventory
+// says; the hooks exist for tests and embedding.
+type Options struct {
+	// Logger defaults to slog.Default(); the controller adds component=controller.
+	Logger *slog.Logger
+	// Registry receives the monitor's, recover's and the controller's metrics
+	// and is served on /metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// Listen overrides probe.listen (e.g. "127.0.0.1:0" in tests).
+	Listen string
+	// Serving, when set, is called with the HTTP address once it listens.
+	Serving func(net.Addr)
+
+	// Store replaces the store the inventory names (embedded or external etcd).
+	Store recover.Store
+	// DNS replaces the DNS client built from the inventory's dns section.
+	DNS recover.DNS
+	// Agents opens the client of a standby agent; nil uses standby.NewClient
+	// with probe.agent-tls.
+	Agents func(sb inventory.Standby, tls TLSFiles) (Agent, error)
+	// Hypervisors opens a hypervisor's API; nil uses lxd.Connect.
+	Hypervisors func(ctx context.Context, h inventory.Hypervisor) (Hypervisor, error)
+	// Probers replaces the monitor's probes (tests); nil uses probe.Probers
+	// with an ICMP pinger and the hypervisors above.
+	Probers map[probe.Kind]probe.ProbeFunc
+	// OnSave is called with every record the executor persisted, after the
+	// controller's own bookkeeping; it runs on the incident's goroutine.
+	OnSave func(recover.Record)
+	// PrepareRetry is the first pause before preparing a service again after
+	// a failure (default 2s, doubling up to 30s).
+	PrepareRetry time.Duration
+	// Keepalive is the pause between keepalive lines of a placement watch
+	// (default 15s).
+	Keepalive time.Duration
+
+	// Several monitors (package ha). Every monitor sharing one etcd
+	// campaigns; the leader acts, the others probe, serve reads and forward
+	// the rest to it.
+	//
+	// Name is this monitor's name among its peers, unique (default the host
+	// name). Advertise is the API address peers forward to (default the
+	// listener's). LeaseTTL is the election lease (default ha.DefaultTTL).
+	Name      string
+	Advertise string
+	LeaseTTL  time.Duration
+	// Etcd replaces the etcd client of the inventory (tests that share a
+	// cluster); Peers starts an embedded member of a static peer cluster
+	// across the monitors instead (understudy monitor --peers).
+	Etcd  *clientv3.Client
+	Peers *ha.PeersConfig
+
+	// StandbyIncus overrides, by standby name, how to reach a standby VM's
+	// Incus/LXD for copies to spares; by default standby[].incus of the
+	// inventory. A standby with neither cannot migrate its services.
+	StandbyIncus map[string]inventory.Incus
+	// SparePools override, by spare name, the address pools of the spares'
+	// copies; by default spares[].network of the inventory, and
+	// DefaultSparePool (the lab's) for a spare with neither.
+	SparePools map[string]SparePool
+	// Migrator replaces the lxd copy between standby and spare (tests).
+	Migrator recover.Migrator
+	// MoveInterval is the pause between two looks at the automatic move
+	// policies (max-on-standby, failback: auto); default 5s.
+	MoveInterval time.Duration
+	// HoldDown overrides, for every service, how long a primary must have
+	// been healthy before an automatic failback (default
+	// recover.DefaultHoldDown; the inventory has no key for it yet).
+	HoldDown time.Duration
+
+	// Capacity reads the standby VMs' load and CPU steal for the overload
+	// trigger (migration.overload); nil asks each standby agent
+	// (GET /v1/capacity).
+	Capacity CapacitySource
+	// SpareCapacity reads the spare VMs' load and CPU steal for placement,
+	// by spare name, for the spares with spares[].agent; nil asks that
+	// agent (GET /v1/capacity) over probe.agent-tls.
+	SpareCapacity CapacitySource
+}
+
+// TLSFiles are the monitor's client certificate for agents and the CA it
+// trusts them with (probe.agent-tls).
+type TLSFiles = inventory.TLSFiles

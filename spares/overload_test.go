@@ -1,0 +1,84 @@
+package spares
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// series returns samples every 15s from t0, one per (steal, load1) pair, on 2 CPUs.
+func series(pairs ...[2]float64) []Sample {
+	out := make([]Sample, len(pairs))
+	for i, p := range pairs {
+		out[i] = Sample{At: t0.Add(time.Duration(i) * 15 * time.Second), Steal: p[0], Load1: p[1], CPUs: 2}
+	}
+	return out
+}
+
+func repeat(n int, p [2]float64) [][2]float64 {
+	out := make([][2]float64, n)
+	for i := range out {
+		out[i] = p
+	}
+	return out
+}
+
+func TestOverloaded(t *testing.T) {
+	hot := [2]float64{30, 5}       // steal 30%, load 2.5 per CPU
+	stealOnly := [2]float64{30, 1} // load 0.5 per CPU: nothing queues
+	loadOnly := [2]float64{2, 8}
+	th := Thresholds{Steal: 10, Load: 1, Window: time.Minute}
+	tests := []struct {
+		name    string
+		history []Sample
+		now     time.Duration // after t0
+		want    bool
+		why     string
+	}{
+		{"no samples", nil, 0, false, "no samples"},
+		{"sustained over the window", series(repeat(5, hot)...), 60 * time.Second, true, "for 1m0s"},
+		{"not yet the window", series(repeat(4, hot)...), 45 * time.Second, false, "for 45s only"},
+		{"steal alone is not a reason", series(repeat(9, stealOnly)...), 120 * time.Second, false, "work is not queueing"},
+		{"load alone is not a reason", series(repeat(9, loadOnly)...), 120 * time.Second, false, "steal 2% <= 10%"},
+		{"a calm sample restarts the window", series(append(append(repeat(4, hot), stealOnly), repeat(4, hot)...)...), 120 * time.Second, false, "for 45s only"},
+		{"stale data", series(repeat(9, hot)...), 10 * time.Minute, false, "no sample for"},
+		{"recovered now", series(append(repeat(8, hot), [2]float64{1, 0.2})...), 120 * time.Second, false, "steal 1% <= 10%"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := Overloaded(tt.history, th, t0.Add(tt.now))
+			if got != tt.want || !strings.Contains(why, tt.why) {
+				t.Fatalf("Overloaded = %v %q, want %v with %q", got, why, tt.want, tt.why)
+			}
+		})
+	}
+}
+
+func TestOverloadedGapBreaksTheRun(t *testing.T) {
+	th := Thresholds{Steal: 10, Load: 1, Window: time.Minute, MaxGap: 20 * time.Second}
+	h := []Sample{
+		{At: t0, Steal: 50, Load1: 4, CPUs: 1},
+		{At: t0.Add(50 * time.Second), Steal: 50, Load1: 4, CPUs: 1}, // 50s without data
+		{At: t0.Add(65 * time.Second), Steal: 50, Load1: 4, CPUs: 1},
+	}
+	if got, why := Overloaded(h, th, t0.Add(70*time.Second)); got {
+		t.Fatalf("overloaded across a gap: %s", why)
+	}
+}
+
+func TestDetectorKeepsBoundedHistory(t *testing.T) {
+	d := NewDetector(Thresholds{Window: time.Minute})
+	for i := range 100 {
+		d.Add(Sample{At: t0.Add(time.Duration(i) * 10 * time.Second), Steal: 20, Load1: 3, CPUs: 1})
+	}
+	d.Add(Sample{At: t0, Steal: 0}) // out of order: dropped
+	if n := len(d.samples); n > 13 {
+		t.Errorf("kept %d samples for a 1m window at 10s intervals", n)
+	}
+	got, why := d.Overloaded(t0.Add(990 * time.Second))
+	if !got {
+		t.Errorf("not overloaded: %s", why)
+	}
+}
