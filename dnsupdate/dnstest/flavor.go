@@ -31,8 +31,9 @@ func (s *Server) SetFlavor(f Flavor) {
 	s.flavor = f
 }
 
-// tsigFailure answers a request whose TSIG did not verify (tsigErr is the
-// TSIG error BIND would send) and reports whether the flavour answered it.
+// tsigFailure answers a request whose TSIG did not verify the flavour's
+// way and reports whether it did; BIND's and Knot's way (NOTAUTH with the
+// TSIG error) is ServeDNS's own.
 func (s *Server) tsigFailure(w dns.ResponseWriter, m, r *dns.Msg) bool {
 	if s.flavor != PowerDNS {
 		return false
