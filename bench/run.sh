@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns standby lxd e2e drill proxy icmp ha recover lab
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp ha recover lab
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns standby lxd e2e drill proxy lab) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy lab) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -110,6 +110,20 @@ group_dns() {
 	end dns -gotest "$OUT/dns.test.json"
 }
 
+# dnsservers: Replace against BIND, Knot DNS and PowerDNS in one run, and
+# what the servers cost while idle (bench/dns-idle.sh, under the lab lock).
+group_dnsservers() {
+	begin dnsservers
+	bench dnsservers lab dnsupdate 'ReplaceServers' 200x 3
+	local windows=$((3 * scale))
+	[ "${BENCH_QUICK:-0}" = 1 ] && windows=1
+	echo "== dnsservers: bash bench/dns-idle.sh 20 $windows" >&2
+	"${LOCK[@]}" bash bench/dns-idle.sh 20 "$windows" | $GO tool test2json -p "$MOD/examples/lab" >>"$OUT/dnsservers.test.json" ||
+		failed dnsservers "bench/dns-idle.sh"
+	cmds+=("bash bench/dns-idle.sh 20 $windows")
+	end dnsservers -gotest "$OUT/dnsservers.test.json"
+}
+
 group_standby() {
 	begin standby
 	bench standby lab standby 'ActivateCold|ActivateWarm' 10x 3
@@ -189,7 +203,7 @@ group_lab() {
 	end lab -gotest "$OUT/lab.test.json"
 }
 
-all=(dns standby lxd e2e drill proxy icmp ha recover lab) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp ha recover lab) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/internal/labtest"
 )
 
 // BenchmarkReplaceBIND measures one signed compare-and-swap replace against
@@ -16,6 +18,26 @@ import (
 // It reports the median as p50-ms besides the mean ns/op.
 func BenchmarkReplaceBIND(b *testing.B) {
 	_, c, name := labFixture(b, "bench")
+	benchReplace(b, c, name)
+}
+
+// BenchmarkReplaceServers is BenchmarkReplaceBIND against each of the lab's
+// DNS servers (BIND, Knot DNS, PowerDNS), one sub-benchmark each, so they
+// compare within one run.
+func BenchmarkReplaceServers(b *testing.B) {
+	lab := labtest.Require(b)
+	for _, srv := range lab.DNSServers() {
+		b.Run(srv.Name, func(b *testing.B) {
+			labtest.RequireDNS(b, srv)
+			c, name := serverFixture(b, lab, srv, "bench")
+			benchReplace(b, c, name)
+		})
+	}
+}
+
+// benchReplace swaps name between two addresses with compare-and-swap
+// replaces and reports their median.
+func benchReplace(b *testing.B, c *Client, name string) {
 	ctx := context.Background()
 	sets := [][]netip.Addr{addrs("10.200.0.106"), addrs("10.200.1.106")}
 	if err := c.Replace(ctx, name, sets[0], 10*time.Second, nil); err != nil {

@@ -24,6 +24,7 @@ const tsigFudge = 300
 // saw only dropped replies, in which case an earlier request may have been
 // applied even though its reply was lost.
 func (c *Client) exchange(ctx context.Context, op, server string, sign bool, build func() *dns.Msg) (r *dns.Msg, timedOut bool, err error) {
+	update := build().Opcode == dns.OpcodeUpdate
 	for attempt := 0; ; attempt++ {
 		r, err = c.roundTrip(ctx, server, sign, build)
 		var dropped *droppedReply
@@ -36,6 +37,9 @@ func (c *Client) exchange(ctx context.Context, op, server string, sign bool, bui
 			timedOut = true
 		}
 		if !lost && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrServFail) || attempt >= c.retries || ctx.Err() != nil {
+			if update && notAuthReply(r, dropped) {
+				err = c.explainNotAuth(ctx, op+" at "+server, server, sign, err)
+			}
 			if lost {
 				err = fmt.Errorf("%w (attempt %d of %d)", err, attempt+1, c.retries+1)
 			}
@@ -115,8 +119,8 @@ func (c *Client) droppedError(at string, d *droppedReply) error {
 		return e
 	case d.unsigned:
 		return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf(
-			"%s: the only reply to the signed request was unsigned (%s) and was dropped: the server does not know %s, or the reply was forged",
-			at, dns.RcodeToString[d.rcode], c.keyDesc())}
+			"%s: the only reply to the signed request was unsigned (%s) and was dropped: the server does not know %s, or this host's clock differs from the server's by more than %d s (PowerDNS answers both with an unsigned REFUSED, never BADTIME; check the key, then the clocks: NTP), or the reply was forged",
+			at, dns.RcodeToString[d.rcode], c.keyDesc(), tsigFudge)}
 	}
 	return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf(
 		"%s: the server's reply does not verify with %s and was dropped: the server uses a different secret for this key name, or the reply was forged", at, c.keyDesc()),

@@ -1,6 +1,8 @@
 // Package e2e holds understudy's end-to-end tests and benchmarks: each builds
 // its own small world in the lab (primary containers on host-a, DNS records
-// in the lab's BIND, a standby agent in-process against standby-1, an
+// in the lab's BIND, or in its Knot DNS or PowerDNS for
+// TestIntegrationFailoverKnot and TestIntegrationFailoverPowerDNS, a
+// standby agent in-process against standby-1, an
 // inventory) and runs the monitor daemon (package monitor) in-process
 // against it, then breaks a primary and checks that the service answers at
 // its name from the standby. The HA tests (ha_test.go) run three monitors
@@ -9,7 +11,8 @@
 //
 // Lab names and addresses it owns: instances and DNS names t-e2e-*, primaries
 // on host-a at 10.200.0.160-169 (one per test; .168 the HA kill tests, .169
-// the HA partition test), standby containers from its own agent's pool
+// the HA partition test; the Knot and PowerDNS failovers reuse .160 and .161,
+// tests of a package run one after the other), standby containers from its own agent's pool
 // 10.200.1.150-169.
 //
 // The package has no code besides its tests. They need the lab

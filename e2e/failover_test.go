@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
+	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/monitor"
 )
 
@@ -16,11 +19,33 @@ func TestIntegrationFailoverWarm(t *testing.T) { testFailover(t, "warm", 160) }
 
 func TestIntegrationFailoverCold(t *testing.T) { testFailover(t, "cold", 161) }
 
+// TestIntegrationFailoverKnot is the warm failover with the zone's primary
+// on the lab's Knot DNS: the monitor flips the record there, with Knot's key.
+// It reuses TestIntegrationFailoverWarm's address (tests of a package run
+// one after the other).
+func TestIntegrationFailoverKnot(t *testing.T) {
+	testFailoverOn(t, newWorldOn(t, 160, map[string]string{"warm-knot": "warm"}, labtest.DNSKnot))
+}
+
+// TestIntegrationFailoverPowerDNS is the warm failover with the zone's
+// primary on the lab's PowerDNS (SQLite backend), with its key; it reuses
+// TestIntegrationFailoverCold's address.
+func TestIntegrationFailoverPowerDNS(t *testing.T) {
+	testFailoverOn(t, newWorldOn(t, 161, map[string]string{"warm-pdns": "warm"}, labtest.DNSPDNS))
+}
+
 // testFailover force-stops a service's primary and checks that the name
 // answers from the standby container and that the status tells the story.
 func testFailover(t *testing.T, mode string, base int) {
-	w := newWorld(t, base, map[string]string{mode: mode})
+	testFailoverOn(t, newWorld(t, base, map[string]string{mode: mode}))
+}
+
+// testFailoverOn runs the failover of the world's one service. When the
+// world's DNS is not BIND, BIND must not know the name: the flip went to the
+// world's server and only there.
+func testFailoverOn(t *testing.T, w *world) {
 	s := w.services[0]
+	mode := s.Mode
 	r := w.startController(monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
@@ -63,5 +88,30 @@ func testFailover(t *testing.T, mode string, base int) {
 	if st.Incidents != 1 {
 		t.Errorf("incidents = %d, want 1", st.Incidents)
 	}
-	t.Logf("%s failover: total %.1f ms, phases %+v, agent %+v", mode, inc.TotalMS, inc.Phases, inc.Agent)
+	if w.dnsSrv.Name != labtest.DNSBind {
+		if n, err := countA(ctx, w.lab.DNSServer, s.FQDN); err != nil || n != 0 {
+			t.Errorf("BIND has %d A records for %s (%v), want none: the flip belongs on %s only", n, s.FQDN, err, w.dnsSrv.Product)
+		}
+		t.Logf("%s at %s flipped %s to %s", w.dnsSrv.Product, w.dnsSrv.Addr, s.FQDN, addr)
+	}
+	t.Logf("%s failover (%s): total %.1f ms, phases %+v, agent %+v", mode, w.dnsSrv.Product, inc.TotalMS, inc.Phases, inc.Agent)
+}
+
+// countA asks server for name's A records; a name it does not know
+// (NXDOMAIN) has none.
+func countA(ctx context.Context, server, name string) (int, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, dns.TypeA)
+	m.RecursionDesired = false
+	in, _, err := (&dns.Client{Timeout: 2 * time.Second}).ExchangeContext(ctx, m, server)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rr := range in.Answer {
+		if _, ok := rr.(*dns.A); ok {
+			n++
+		}
+	}
+	return n, nil
 }

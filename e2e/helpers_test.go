@@ -274,10 +274,11 @@ func waitHTTP(ctx context.Context, addr, want string) error {
 	}
 }
 
-// answersFromStandby checks the whole client path: the name resolves at BIND
-// to a standby address, and that address serves the standby container.
+// answersFromStandby checks the whole client path: the name resolves at the
+// world's DNS server (BIND unless newWorldOn chose another) to a standby
+// address, and that address serves the standby container.
 func (w *world) answersFromStandby(ctx context.Context, s svc) (string, error) {
-	addrs, err := lookupA(ctx, w.lab.DNSServer, s.FQDN)
+	addrs, err := lookupA(ctx, w.dnsSrv.Addr, s.FQDN)
 	if err != nil {
 		return "", err
 	}

@@ -48,7 +48,8 @@ type world struct {
 	dir      string
 	hostA    *lxd.Client
 	standby  *lxd.Client
-	dns      *dnsupdate.Client
+	dns      *dnsupdate.Client // to dnsSrv, with its key
+	dnsSrv   labtest.DNSServer // the zone's primary the world's inventory names
 	agentURL string
 	certs    string // PKI directory
 	services []svc
@@ -59,15 +60,28 @@ type world struct {
 
 // newWorld builds primaries, DNS records and a standby agent for services
 // (name suffix → mode), with primary addresses from base (160-169; one per test).
+// Its DNS is the lab's BIND.
 func newWorld(t testing.TB, base int, modes map[string]string) *world {
+	t.Helper()
+	return newWorldOn(t, base, modes, labtest.DNSBind)
+}
+
+// newWorldOn is newWorld with the lab's DNS server called dnsName
+// (labtest.DNSBind, DNSKnot or DNSPDNS) as the zone's primary: the records
+// are made there and the inventory's dns section names it and its key.
+func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string) *world {
 	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
 	defer cancel()
-	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t)}
+	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName)}
+	labtest.RequireDNS(t, w.dnsSrv)
 	w.stateDir = filepath.Join(w.dir, "state")
 	conns := labconn.Open(ctx, t, lab)
 	w.hostA, w.standby, w.dns = conns.HostA, conns.Standby, conns.DNS
+	if dnsName != labtest.DNSBind {
+		w.dns = dnsClient(t, w.dnsSrv, lab.Zone)
+	}
 	i := 0
 	for _, suffix := range sortedKeys(modes) {
 		name := prefix + suffix
@@ -121,9 +135,9 @@ func (w *world) pointDNS(ctx context.Context, s svc) {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		// dnsupdate only replaces; nsupdate (bind9-dnsutils) deletes the name.
-		cmd := exec.CommandContext(cctx, "nsupdate", "-k", w.lab.KeyFile)
-		cmd.Stdin = strings.NewReader(fmt.Sprintf("server %s\nupdate delete %s A\nsend\n",
-			strings.Replace(w.lab.DNSServer, ":", " ", 1), s.FQDN))
+		cmd := exec.CommandContext(cctx, "nsupdate", "-k", w.dnsSrv.KeyFile)
+		cmd.Stdin = strings.NewReader(fmt.Sprintf("server %s\nzone %s\nupdate delete %s A\nsend\n",
+			strings.Replace(w.dnsSrv.Addr, ":", " ", 1), w.lab.Zone, s.FQDN))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			w.t.Logf("cleanup: delete %s: %v: %s", s.FQDN, err, out)
 		}
@@ -197,7 +211,7 @@ func (w *world) runAgent(ctx context.Context, side, text string) string {
 func (w *world) writeInventory() {
 	w.t.Helper()
 	text := labtest.Render(w.t, labtest.InventoryTemplate, map[string]any{
-		"Listen": "127.0.0.1:9189", "Standby": "t-e2e-standby", "DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": w.stateDir,
+		"Listen": "127.0.0.1:9189", "Standby": "t-e2e-standby", "DNS": w.dnsSrv.Addr, "Zone": w.lab.Zone, "Key": w.dnsSrv.KeyFile, "State": w.stateDir,
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
 		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
 	})
@@ -205,6 +219,20 @@ func (w *world) writeInventory() {
 	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// dnsClient is a client of the lab's DNS server srv with its TSIG key.
+func dnsClient(t testing.TB, srv labtest.DNSServer, zone string) *dnsupdate.Client {
+	t.Helper()
+	key, err := dnsupdate.LoadKeyFile(srv.KeyFile)
+	if err != nil {
+		t.Fatalf("load the TSIG key of %s: %v", srv.Product, err)
+	}
+	c, err := dnsupdate.New(dnsupdate.Config{Server: srv.Addr, Zone: zone, Key: key})
+	if err != nil {
+		t.Fatalf("dns client for %s: %v", srv.Product, err)
+	}
+	return c
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -30,6 +30,7 @@ type Server struct {
 	rrs    map[string][]dns.RR // canonical owner name → records (class IN)
 	faults Faults
 	counts Counts
+	flavor Flavor
 }
 
 // Faults are injected into the next requests; the counters count down.
@@ -185,6 +186,9 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	if tsig != nil {
 		if err := w.TsigStatus(); err != nil {
+			if s.tsigFailure(w, m, r) {
+				return
+			}
 			m.Rcode = dns.RcodeNotAuth
 			code := uint16(dns.RcodeBadSig)
 			switch {
@@ -215,6 +219,11 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		}
 	default:
 		m.Rcode = dns.RcodeNotImplemented
+	}
+	if s.unsignedNotAuth(r, m.Rcode) {
+		m.Rcode = dns.RcodeNotAuth
+		w.WriteMsg(m)
+		return
 	}
 	s.writeSigned(w, m, tsig, 0)
 }

@@ -425,6 +425,10 @@ wait_primaries() {
 
 DNS_DIR=$LAB_DIR/dns
 DNS2_DIR=$LAB_DIR/dns2
+# Knot DNS and PowerDNS beside BIND (dns_servers_up/status/reset/down).
+# shellcheck source=examples/lab/dns-servers.sh
+. "$HERE/dns-servers.sh"
+PACKAGES+=("${DNS_SERVER_PACKAGES[@]}")
 
 # dns_answers [PORT] succeeds when the server on PORT (default the primary's)
 # answers the zone's SOA; a secondary does once it has transferred the zone.
@@ -810,6 +814,7 @@ cmd_up() {
 	wait_primaries
 	ensure_dns
 	ensure_dns2
+	dns_servers_up
 	ensure_pki
 	mkdir -p "$LAB_DIR/monitor" "$LAB_DIR/agent-state" "$LAB_DIR/spare-agent-state"
 	write_configs
@@ -854,6 +859,7 @@ cmd_status() {
 		printf 'named2     DOWN  (secondary %s:%s does not answer zone %s.)\n' "$DNS_ADDR" "$DNS2_PORT" "$ZONE"
 		rc=1
 	fi
+	dns_servers_status || rc=1
 	if [ -f "$INVENTORY" ]; then
 		echo "inventory  $INVENTORY"
 	else
@@ -870,6 +876,7 @@ cmd_reset_dns() {
 	write_zone
 	start_named
 	reset_dns2
+	dns_servers_reset
 	step "dns: zone $ZONE. reset to web -> ${PRIMARY_IP[web-vm]}, api -> ${PRIMARY_IP[api-vm]} (secondary re-transferred it)"
 }
 
@@ -937,6 +944,7 @@ cmd_down() {
 		step "lxd: daemons stopped"
 		stop_named "$DNS2_DIR"
 		stop_named
+		dns_servers_down
 		step "dns: named and its secondary stopped"
 		# Anything left (a container whose daemon lost track of it).
 		# shellcheck disable=SC2046
