@@ -86,6 +86,12 @@ func cloneRecord(r Record) Record {
 	return r
 }
 
+// Service returns the service the machine runs incidents of.
+func (m *Machine) Service() Service { return m.cfg.Service }
+
+// Name returns the service's name.
+func (m *Machine) Name() string { return m.rec.Service }
+
 // State returns the service's state.
 func (m *Machine) State() State { return m.rec.State }
 

@@ -23,8 +23,9 @@ const (
 	StepDNSRevert    playbooks.Kind = "dns-revert"    // undo of an attempted dns-replace: compare-and-swap back to the old address
 )
 
-// moveIdempotent reports whether a move step may run again after a restart.
-func moveIdempotent(k playbooks.Kind) bool {
+// IsMoveStep reports whether k is a step kind of migrations and failbacks
+// (the kinds above); every one of them may run again after a restart.
+func IsMoveStep(k playbooks.Kind) bool {
 	switch k {
 	case StepHold, StepCopy, StepRelease, StepResetStandby, StepUndoCopy, StepVacate, StepDNSRevert:
 		return true

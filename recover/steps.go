@@ -110,7 +110,7 @@ func origin(inc *Incident) Placement {
 // rerunnable says whether step i may run again after a restart.
 func (m *Machine) rerunnable(i int) bool {
 	spec := m.rec.Incident.Playbook.Steps[i]
-	return spec.Rerunnable() || moveIdempotent(spec.Kind) || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
+	return spec.Rerunnable() || IsMoveStep(spec.Kind) || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
 }
 
 // onDone records a successful attempt and moves on.
