@@ -460,7 +460,7 @@ func formatRecord(r Record) string {
 	}
 	var ph []string
 	for _, p := range inc.Phases {
-		ph = append(ph, p.Phase+"@"+off(p.At))
+		ph = append(ph, string(p.Phase)+"@"+off(p.At))
 	}
 	fmt.Fprintf(&b, "  phases %s\n", strings.Join(ph, " "))
 	if inc.Restored || inc.Fallback != "" {

@@ -163,7 +163,7 @@ func TestExecutorWarmFailover(t *testing.T) {
 	if len(notes) != 1 || notes[0].Event != "incident" || notes[0].Incident == nil || notes[0].Incident.ID != "web-1" {
 		t.Errorf("notifications %+v, want one incident notification", notes)
 	}
-	for _, p := range []string{"detected", "confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"} {
+	for _, p := range []recover.Phase{"detected", "confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"} {
 		if _, ok := r.Incident.Phase(p); !ok {
 			t.Errorf("phase %s not recorded", p)
 		}

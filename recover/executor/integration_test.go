@@ -279,7 +279,7 @@ func waitMove(t *testing.T, exec *Executor, service string) recover.Record {
 	return recover.Record{}
 }
 
-func logMove(t *testing.T, r recover.Record, from, to string) {
+func logMove(t *testing.T, r recover.Record, from, to recover.Phase) {
 	t.Helper()
 	inc := r.Incident
 	a, _ := inc.Phase(from)
