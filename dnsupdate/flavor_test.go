@@ -3,6 +3,7 @@ package dnsupdate
 import (
 	"context"
 	"errors"
+	"github.com/understudy/understudy/internal/clock/clocktest"
 	"slices"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestReplaceErrorsByServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.now = func() time.Time { return time.Now().Add(tt.skew) }
+			c.clock = clocktest.Skewed(tt.skew)
 			err = c.Replace(context.Background(), "web", addrs("10.0.1.1"), time.Minute, addrs("10.0.0.1"))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/understudy/understudy/internal/clock/clocktest"
 	"github.com/understudy/understudy/internal/labtest"
 )
 
@@ -187,7 +188,7 @@ func testRejected(t *testing.T, lab *labtest.Lab, srv labtest.DNSServer) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bad.now = func() time.Time { return time.Now().Add(tt.skew) }
+			bad.clock = clocktest.Skewed(tt.skew)
 			want := tt.wantErr
 			if e, ok := tt.servers[srv.Name]; ok {
 				want = e

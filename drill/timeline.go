@@ -2,16 +2,18 @@ package drill
 
 import (
 	"time"
+
+	"github.com/understudy/understudy/recover"
 )
 
-// timeline is the raw material of a result.
-type timeline struct {
-	samples  []Sample
-	incident *IncidentStatus
-	inPlace  time.Time // the injector returned
-	removed  time.Time // the fault was removed
-	primary  string    // the primary's address
-	body     string    // what the primary answered before the drill
+// Timeline is the raw material of a result: what Run recorded.
+type Timeline struct {
+	Samples  []Sample
+	Incident *IncidentStatus
+	InPlace  time.Time // the injector returned
+	Removed  time.Time // the fault was removed
+	Primary  string    // the primary's address
+	Body     string    // what the primary answered before the drill
 }
 
 // newBackend reports whether s is a success served by another copy than the
@@ -27,21 +29,23 @@ func newBackend(s Sample, primary, body string) bool {
 	return body != "" && s.Backend != body
 }
 
-// analyze fills res from the timeline, with t0 as the injection.
-func analyze(res *Result, t0 time.Time, tl timeline) {
-	inc := tl.incident
+// Analyze fills res from the timeline, with t0 as the injection: the
+// phases, the requests per path, the labelled failures, the recovery time
+// and the verdict. It is pure; Run calls it once the drill ends.
+func Analyze(res *Result, t0 time.Time, tl Timeline) {
+	inc := tl.Incident
 	p := &res.Phases
-	p.Detected = ms(t0, inc.Phase(phDetected))
-	p.Confirmed = ms(t0, inc.Phase(phConfirmed))
-	p.Fenced = ms(t0, inc.Phase(phFenced))
-	p.ActivationStarted = ms(t0, inc.Phase(phActivating))
-	p.Activated = ms(t0, inc.Phase(phActivated))
-	p.Healthy = ms(t0, inc.Phase(phHealthy))
-	p.DNSFlipped = ms(t0, inc.Phase(phDNSFlipped))
-	p.DNSVerified = ms(t0, inc.Phase(phDNSVerified))
-	p.OnStandby = ms(t0, inc.Phase(phOnStandby))
-	p.FaultInPlace = ms(t0, tl.inPlace)
-	p.FaultRemoved = ms(t0, tl.removed)
+	p.Detected = ms(t0, inc.Phase(recover.PhaseDetected))
+	p.Confirmed = ms(t0, inc.Phase(recover.PhaseConfirmed))
+	p.Fenced = ms(t0, inc.Phase(recover.PhaseFenced))
+	p.ActivationStarted = ms(t0, inc.Phase(recover.PhaseActivating))
+	p.Activated = ms(t0, inc.Phase(recover.PhaseActivated))
+	p.Healthy = ms(t0, inc.Phase(recover.PhaseHealthy))
+	p.DNSFlipped = ms(t0, inc.Phase(recover.PhaseDNSFlipped))
+	p.DNSVerified = ms(t0, inc.Phase(recover.PhaseVerified))
+	p.OnStandby = ms(t0, inc.Phase(recover.PhaseOnStandby))
+	p.FaultInPlace = ms(t0, tl.InPlace)
+	p.FaultRemoved = ms(t0, tl.Removed)
 	if inc != nil {
 		res.Incident, res.IncidentResult = inc.ID, inc.Result
 		if inc.Stuck != "" {
@@ -56,13 +60,13 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	// its first one after the DNS flip.
 	var flipped time.Time
 	if inc != nil {
-		flipped = inc.Phase(phDNSFlipped)
+		flipped = inc.Phase(recover.PhaseDNSFlipped)
 	}
 	var first = map[string]time.Time{}
 	var end time.Time
 	res.Requests = Requests{}
-	for i := range tl.samples {
-		s := &tl.samples[i]
+	for i := range tl.Samples {
+		s := &tl.Samples[i]
 		c := &res.Requests.DNS
 		if s.Path == PathProxy {
 			c = &res.Requests.Proxy
@@ -79,8 +83,8 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 		if s.Start.Before(t0) {
 			continue
 		}
-		isNew := newBackend(*s, tl.primary, tl.body)
-		if s.Path == PathProxy && tl.body == "" {
+		isNew := newBackend(*s, tl.Primary, tl.Body)
+		if s.Path == PathProxy && tl.Body == "" {
 			isNew = s.OK && !flipped.IsZero() && s.Start.After(flipped)
 		}
 		s.New = isNew
@@ -88,7 +92,7 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 			first[s.Path] = done
 		}
 	}
-	res.Failures = classify(t0, tl.samples, first, tl.primary)
+	res.Failures = classify(t0, tl.Samples, first, tl.Primary)
 	for _, f := range res.Failures {
 		c := &res.Requests.DNS
 		if f.Path == PathProxy {
@@ -103,7 +107,7 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	}
 	p.FirstSuccessDNS = ms(t0, first[PathDNS])
 	p.FirstSuccessProxy = ms(t0, first[PathProxy])
-	res.Samples = tl.samples
+	res.Samples = tl.Samples
 	res.EndMS = end.Sub(t0).Milliseconds()
 
 	res.RecoveryMS = nil
