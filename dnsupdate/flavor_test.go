@@ -3,13 +3,13 @@ package dnsupdate
 import (
 	"context"
 	"errors"
-	"github.com/understudy/understudy/internal/clock/clocktest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate/dnstest"
+	"github.com/understudy/understudy/internal/clock/clocktest"
 )
 
 // TestReplaceErrorsByServer checks that the ways Knot DNS and PowerDNS
