@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/understudy/understudy/monitor/probe"
 )
 
 // checkpointName is the snapshot a restore-mode service is restored from.
@@ -34,6 +36,7 @@ type Agent struct {
 	version string
 	metrics *metrics
 	steal   *stealSampler
+	pinger  probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
 	ready   atomic.Bool
 
 	base   context.Context // activations run under it, detached from callers
@@ -60,6 +63,9 @@ type AgentOptions struct {
 	Logger  *slog.Logger
 	CRIU    CRIUStatus
 	Version string
+	// Pinger sends the ICMP echoes of POST /v1/probe (internal/icmp's
+	// *Pinger in production); nil makes icmp probes fail as not configured.
+	Pinger probe.Pinger
 }
 
 // agentState is the agent's persisted state: the epoch and the services.
@@ -101,7 +107,7 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 	a := &Agent{
 		cfg: cfg, rt: rt, log: opts.Logger.With("component", "standby"),
 		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: kernelHasAppArmor(), version: opts.Version,
-		metrics: newMetrics(), steal: newStealSampler(), base: base,
+		metrics: newMetrics(), steal: newStealSampler(), pinger: opts.Pinger, base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
 		shares: map[string]Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},

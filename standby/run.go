@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/httpserve"
+	"github.com/understudy/understudy/internal/icmp"
 )
 
 // stealInterval is how often the CPU steal percentage is sampled.
@@ -61,8 +62,15 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
+	aopts := AgentOptions{Logger: logger, CRIU: criu, Version: opts.Version}
+	if pinger, err := icmp.New(); err != nil {
+		log.Warn("icmp probes unavailable (raw sockets need root or CAP_NET_RAW)", "err", err)
+	} else {
+		defer pinger.Close()
+		aopts.Pinger = pinger
+	}
 	// newAgent tells a Checkpointer runtime whether stateful work is proven.
-	agent := newAgent(ctx, cfg, st, rt, AgentOptions{Logger: logger, CRIU: criu, Version: opts.Version})
+	agent := newAgent(ctx, cfg, st, rt, aopts)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
