@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -208,12 +207,13 @@ func (m *lxdMigrator) close() {
 	m.clients = map[string]*lxd.Client{}
 }
 
-// retryBusy retries fn while LXD answers that the instance is busy (the
-// standby agent adjusts live limits of active containers), at most 20 times.
+// retryBusy retries fn while LXD answers that the instance is busy
+// (lxd.ErrBusy: the standby agent adjusts live limits of active
+// containers), at most 20 times.
 func retryBusy(ctx context.Context, fn func() error) error {
 	var err error
 	for range 20 {
-		if err = fn(); err == nil || !strings.Contains(err.Error(), "busy") {
+		if err = fn(); err == nil || !errors.Is(err, lxd.ErrBusy) {
 			return err
 		}
 		select {
