@@ -66,6 +66,13 @@ func (d *decoder) hostPort(path, v string, anyHost bool) bool {
 	return true
 }
 
+// noPort reports whether v is a host written without a port: a name or an
+// IPv4 address without ":", or an IPv6 address in brackets (the cases
+// net.SplitHostPort calls "missing port").
+func noPort(v string) bool {
+	return !strings.Contains(v, ":") || (strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"))
+}
+
 // url checks an absolute URL with one of the given schemes.
 func (d *decoder) url(path, v string, schemes ...string) bool {
 	u, err := url.Parse(v)

@@ -87,3 +87,14 @@ func TestUnknownKeySuggestion(t *testing.T) {
 		}
 	}
 }
+
+func TestNoPort(t *testing.T) {
+	for v, want := range map[string]bool{
+		"ns.example.com": true, "10.0.0.53": true, "[fd00::53]": true,
+		"ns.example.com:53": false, "10.0.0.53:5353": false, "[fd00::53]:53": false, "fd00::53": false,
+	} {
+		if got := noPort(v); got != want {
+			t.Errorf("noPort(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

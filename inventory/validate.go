@@ -28,7 +28,7 @@ func (d *decoder) validate(inv *Inventory) {
 func (d *decoder) checkDNS(x *DNS) {
 	if d.required("dns.server", x.Server) {
 		// A server without a port is the standard DNS port.
-		if _, _, err := net.SplitHostPort(x.Server); err != nil && strings.Contains(err.Error(), "missing port") {
+		if noPort(x.Server) {
 			x.Server = net.JoinHostPort(strings.Trim(x.Server, "[]"), "53")
 		}
 		d.hostPort("dns.server", x.Server, false)
