@@ -50,7 +50,10 @@ func (d *decoder) result(inv *Inventory) (*Inventory, error) {
 // the YAML itself cannot be read.
 func parse(filename string, data []byte) (*Inventory, *decoder) {
 	d := newDecoder(filename)
-	root, ferr := yamlpos.ReadDocument(filename, "inventory", data)
+	root, ferr := yamlpos.ReadDocument(filename, data)
+	if root == nil && ferr == nil {
+		ferr = &FieldError{File: filename, Line: 1, Col: 1, Msg: "empty inventory"}
+	}
 	if ferr != nil {
 		d.Add(ferr)
 		return nil, d

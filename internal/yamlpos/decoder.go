@@ -2,6 +2,7 @@ package yamlpos
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,11 +48,14 @@ func (d *Decoder) Errs() Errors { return sortedOrNil(d.errs) }
 // Warnings returns the warnings recorded so far, sorted by position (nil: none).
 func (d *Decoder) Warnings() Errors { return sortedOrNil(d.warns) }
 
+// ErrCount is the number of errors recorded so far.
+func (d *Decoder) ErrCount() int { return len(d.errs) }
+
 func sortedOrNil(es Errors) Errors {
 	if len(es) == 0 {
 		return nil
 	}
-	return es.Sorted()
+	return slices.Clone(es).Sorted()
 }
 
 // Positions returns where each decoded path was written, for errors found

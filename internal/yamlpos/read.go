@@ -15,9 +15,10 @@ import (
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // ReadDocument parses data as exactly one YAML document and returns its root
-// node. An empty or null document is "empty WHAT", a second document and a
-// syntax error are errors with their position; file names the positions.
-func ReadDocument(file, what string, data []byte) (root *yaml.Node, ferr *Error) {
+// node: nil, and no error, for an empty or null document (the caller says
+// what should have been there). A second document and a syntax error are
+// errors with their position; file names the positions.
+func ReadDocument(file string, data []byte) (root *yaml.Node, ferr *Error) {
 	defer func() {
 		// yaml.v3 is not supposed to panic, but the file comes from outside.
 		if r := recover(); r != nil {
@@ -28,7 +29,7 @@ func ReadDocument(file, what string, data []byte) (root *yaml.Node, ferr *Error)
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: file, Line: 1, Col: 1, Msg: "empty " + what}
+			return nil, nil
 		}
 		return nil, syntaxError(file, err)
 	}
@@ -39,7 +40,7 @@ func ReadDocument(file, what string, data []byte) (root *yaml.Node, ferr *Error)
 		return nil, syntaxError(file, err)
 	}
 	if len(doc.Content) == 0 || IsNull(doc.Content[0]) {
-		return nil, &Error{File: file, Line: 1, Col: 1, Msg: "empty " + what}
+		return nil, nil
 	}
 	return doc.Content[0], nil
 }
