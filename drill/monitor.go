@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/recover"
 )
 
 // Monitor is what the drill needs from the monitor daemon's HTTP API.
@@ -61,27 +62,15 @@ type IncidentStatus struct {
 	Stuck     string        `json:"stuck,omitempty"`
 }
 
-// PhaseStatus is when an incident reached a phase (wall clock).
+// PhaseStatus is when an incident reached a phase (wall clock); the phases
+// are package recover's.
 type PhaseStatus struct {
-	Phase string    `json:"phase"`
-	At    time.Time `json:"at"`
+	Phase recover.Phase `json:"phase"`
+	At    time.Time     `json:"at"`
 }
 
-// The monitor's phase names (package recover) the drill maps to its own.
-const (
-	phDetected    = "detected"
-	phConfirmed   = "confirmed"
-	phFenced      = "fenced"
-	phActivating  = "activating"
-	phActivated   = "activated"
-	phHealthy     = "healthy"
-	phDNSFlipped  = "dns-flipped"
-	phDNSVerified = "dns-verified"
-	phOnStandby   = "on-standby"
-)
-
 // Phase returns when the incident reached phase.
-func (i *IncidentStatus) Phase(phase string) time.Time {
+func (i *IncidentStatus) Phase(phase recover.Phase) time.Time {
 	if i == nil {
 		return time.Time{}
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // handler is the HTTP API; README.md is its reference.
@@ -58,7 +60,7 @@ const suspectWindow = time.Second
 func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, ok := c.plan().services[name]; !ok {
-		c.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, recover.ErrUnknownService))
+		c.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, executor.ErrUnknownService))
 		return
 	}
 	var req suspectRequest
@@ -210,13 +212,13 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: src, State: state})
-	case errors.Is(err, recover.ErrUnknownService):
+	case errors.Is(err, executor.ErrUnknownService):
 		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
-	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, recover.ErrStuck):
+	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, executor.ErrStuck):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
-	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced), errors.Is(err, recover.ErrStopped): // the leadership ended under the call
+	case errors.Is(err, errNoLeader), errors.Is(err, store.ErrFenced), errors.Is(err, executor.ErrStopped): // the leadership ended under the call
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error(), State: state})
 	default:
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})
@@ -252,7 +254,7 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 		return err
 	}
 	if _, ok := c.plan().services[name]; !ok {
-		return fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
+		return fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
 	if err := t.exec.Reset(ctx, name, reason); err != nil {
 		return err

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // TestMigrateRejectsUnknownFields: a misspelt field is a 400 naming it, not
@@ -75,9 +76,9 @@ func TestAnswerMapsResetEnds(t *testing.T) {
 		err  error
 		want int
 	}{
-		{fmt.Errorf("reset %q: %w: dns-replace failed", "web", recover.ErrStuck), http.StatusConflict},
-		{fmt.Errorf("service %q: still failing-back: %w", "web", recover.ErrStopped), http.StatusServiceUnavailable},
-		{fmt.Errorf("service %q: still failing-back: %w", "web", recover.ErrFenced), http.StatusServiceUnavailable},
+		{fmt.Errorf("reset %q: %w: dns-replace failed", "web", executor.ErrStuck), http.StatusConflict},
+		{fmt.Errorf("service %q: still failing-back: %w", "web", executor.ErrStopped), http.StatusServiceUnavailable},
+		{fmt.Errorf("service %q: still failing-back: %w", "web", store.ErrFenced), http.StatusServiceUnavailable},
 	} {
 		w := httptest.NewRecorder()
 		c.answer(w, "web", "", tc.err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // FuzzAPIBody feeds arbitrary bodies to the handlers of the API's mutating
@@ -26,7 +27,7 @@ func FuzzAPIBody(f *testing.F) {
 		f.Fatal(err)
 	}
 	c, err := New(inv, Options{
-		Logger: slog.New(slog.DiscardHandler), Store: recover.NewMemStore(),
+		Logger: slog.New(slog.DiscardHandler), Store: store.NewMemory(),
 		DNS: &fakeDNS{}, Probers: (&fakeProbes{}).probers(),
 		Agents:      func(inventory.Standby, TLSFiles) (Agent, error) { return newFakeAgent(), nil },
 		Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) { return &fakeHV{}, nil },

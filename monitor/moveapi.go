@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/spares"
 )
 
@@ -90,7 +91,7 @@ func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNoSpare):
 		res.Error = err.Error()
 		writeJSON(w, http.StatusConflict, res)
-	case errors.Is(err, recover.ErrBusy):
+	case errors.Is(err, executor.ErrBusy):
 		res.Error = err.Error()
 		writeJSON(w, http.StatusServiceUnavailable, res)
 	default:
@@ -117,7 +118,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 	}
 	svc, ok := c.placementService(name)
 	if !ok {
-		return res, fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
+		return res, fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
 	ranked := spares.Score(svc, c.spareCandidates(t.exec.Records()))
 	res.Candidates = candidates(ranked)

@@ -163,7 +163,7 @@ func incidentStatus(inc *recover.Incident) *IncidentStatus {
 		s.To = inc.To.String()
 	}
 	for i, ph := range inc.Phases {
-		ps := PhaseStatus{Phase: ph.Phase, At: ph.At}
+		ps := PhaseStatus{Phase: string(ph.Phase), At: ph.At}
 		if i > 0 {
 			ps.AtMS = ms(ph.At.Sub(inc.Phases[0].At))
 			ps.SinceMS = ms(ph.At.Sub(inc.Phases[i-1].At))
