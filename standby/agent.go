@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // checkpointName is the snapshot a restore-mode service is restored from.
@@ -31,7 +32,7 @@ type Agent struct {
 	log     *slog.Logger
 	epoch   *epochGuard
 	store   *serviceStore
-	criu    CRIUStatus
+	criu    criuprobe.Status
 	apparm  bool // the kernel has AppArmor (restoreRawLXC)
 	version string
 	metrics *metrics
@@ -61,7 +62,7 @@ type Agent struct {
 // AgentOptions are the agent's collaborators besides the runtime.
 type AgentOptions struct {
 	Logger  *slog.Logger
-	CRIU    CRIUStatus
+	CRIU    criuprobe.Status
 	Version string
 	// Pinger sends the ICMP echoes of POST /v1/probe (internal/icmp's
 	// *Pinger in production); nil makes icmp probes fail as not configured.

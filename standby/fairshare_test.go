@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 func TestComputeShares(t *testing.T) {
@@ -137,7 +139,7 @@ func TestSharesFollowArrivalsAndDepartures(t *testing.T) {
 func TestCapacityShowsUseWhenTheRuntimeReportsIt(t *testing.T) {
 	env := newTestEnv(t, nil)
 	cfg := testConfig(t.TempDir())
-	a, err := NewAgent(t.Context(), cfg, usageRuntime{env.rt}, AgentOptions{CRIU: CRIUStatus{Reason: "test"}})
+	a, err := NewAgent(t.Context(), cfg, usageRuntime{env.rt}, AgentOptions{CRIU: criuprobe.Status{Reason: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +185,7 @@ func (f *flakyRuntime) Ensure(ctx context.Context, spec InstanceSpec) (bool, err
 func TestRebalanceRetriesAfterAFailure(t *testing.T) {
 	env := newTestEnv(t, nil)
 	rt := &flakyRuntime{fakeRuntime: env.rt}
-	a, err := NewAgent(t.Context(), testConfig(t.TempDir()), rt, AgentOptions{CRIU: CRIUStatus{Reason: "test"}})
+	a, err := NewAgent(t.Context(), testConfig(t.TempDir()), rt, AgentOptions{CRIU: criuprobe.Status{Reason: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}

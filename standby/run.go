@@ -13,6 +13,7 @@ import (
 
 	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // stealInterval is how often the CPU steal percentage is sampled.
@@ -52,9 +53,9 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	}
 	log.Info("runtime connected", "socket", cfg.Incus.Socket, "url", cfg.Incus.URL)
 
-	criu := CRIUStatus{Reason: "disabled in config"}
+	criu := criuprobe.Status{Reason: "disabled in config"}
 	if !cfg.CRIU.Disable {
-		criu = ProbeCRIU(ctx, cfg.CRIU.Path, time.Duration(cfg.CRIU.ProbeTimeout))
+		criu = criuprobe.Probe(ctx, cfg.CRIU.Path, time.Duration(cfg.CRIU.ProbeTimeout))
 	}
 	log.Info("criu probed", "restore", criu.String(), "version", criu.Version)
 
