@@ -18,6 +18,7 @@ import (
 
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/standby/criuprobe"
+	"github.com/understudy/understudy/standby/procstat"
 )
 
 // checkpointName is the snapshot a restore-mode service is restored from.
@@ -36,7 +37,7 @@ type Agent struct {
 	apparm  bool // the kernel has AppArmor (restoreRawLXC)
 	version string
 	metrics *metrics
-	steal   *stealSampler
+	steal   *procstat.StealSampler
 	pinger  probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
 	ready   atomic.Bool
 
@@ -108,7 +109,7 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 	a := &Agent{
 		cfg: cfg, rt: rt, log: opts.Logger.With("component", "standby"),
 		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: kernelHasAppArmor(), version: opts.Version,
-		metrics: newMetrics(), steal: newStealSampler(), pinger: opts.Pinger, base: base,
+		metrics: newMetrics(), steal: procstat.NewStealSampler(procRoot), pinger: opts.Pinger, base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
 		shares: map[string]Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,40 +127,3 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
-
-func TestProcParsers(t *testing.T) {
-	ct, err := readCPUTimes("testdata/proc")
-	if err != nil || ct.total != 10000 || ct.steal != 400 {
-		t.Errorf("readCPUTimes = %+v, %v; want total 10000 steal 400", ct, err)
-	}
-	l, err := readLoadAvg("testdata/proc")
-	if err != nil || l != [3]float64{0.5, 1.25, 2} {
-		t.Errorf("readLoadAvg = %v, %v", l, err)
-	}
-	total, free, err := readMemInfo("testdata/proc")
-	if err != nil || total != 4000000*1024 || free != 1500000*1024 {
-		t.Errorf("readMemInfo = %d, %d, %v", total, free, err)
-	}
-}
-
-func TestStealSampler(t *testing.T) {
-	dir := t.TempDir()
-	write := func(steal, total int) {
-		line := "cpu  " + itoa(total-steal) + " 0 0 0 0 0 0 " + itoa(steal) + " 0 0\n"
-		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(line), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old := procRoot
-	procRoot = dir
-	t.Cleanup(func() { procRoot = old })
-	write(100, 1000)
-	s := newStealSampler()
-	write(150, 1200) // 50 of 200 ticks stolen
-	s.sample()
-	if p, iv := s.last(); p != 25 || iv <= 0 {
-		t.Errorf("steal = %v%% over %v, want 25%%", p, iv)
-	}
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
