@@ -18,6 +18,7 @@ import (
 
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/standby/criuprobe"
+	"github.com/understudy/understudy/standby/fairshare"
 	"github.com/understudy/understudy/standby/procstat"
 )
 
@@ -49,7 +50,7 @@ type Agent struct {
 	locks   map[string]*sync.Mutex // per service: prepare/activate/deactivate/delete never interleave
 	running map[string]int64       // services running or starting, with their memory
 	active  map[string]bool
-	shares  map[string]Share // fair shares of the active services, as last applied
+	shares  map[string]fairshare.Share // fair shares of the active services, as last applied
 	// noCkpt says why a restore-mode service has no checkpoint to restore
 	// (its checkpoint at prepare failed); activation cold starts it.
 	noCkpt map[string]string
@@ -112,7 +113,7 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 		metrics: newMetrics(), steal: procstat.NewStealSampler(procRoot), pinger: opts.Pinger, base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
-		shares: map[string]Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
+		shares: map[string]fairshare.Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
 	}
 	if cp, ok := rt.(Checkpointer); ok {
 		// Stateful work is refused by the runtime until the probe proved CRIU.

@@ -10,7 +10,8 @@
 // not fit the VM's capacity before starting anything, and refuses requests
 // carrying an epoch lower than the highest it has seen (fencing against a
 // stale monitor). While several services are active it divides the VM's CPU
-// and memory among their containers by priority (fairshare.go). It also
+// and memory among their containers by priority (fairshare.go, computed by
+// standby/fairshare). It also
 // probes addresses (ICMP, TCP, HTTP) as the monitor's second vantage point,
 // with monitor/probe's probe functions and internal/icmp's raw socket.
 //
