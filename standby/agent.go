@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/standby/config"
 	"github.com/understudy/understudy/standby/criuprobe"
 	"github.com/understudy/understudy/standby/fairshare"
 	"github.com/understudy/understudy/standby/procstat"
@@ -28,7 +29,7 @@ const checkpointName = "understudy-checkpoint"
 // Agent keeps services prepared and activates them. It is safe for
 // concurrent use; the HTTP server in server.go is a thin layer over it.
 type Agent struct {
-	cfg     Config
+	cfg     config.Config
 	rt      Runtime
 	cp      Checkpointer // nil when the runtime cannot snapshot
 	log     *slog.Logger
@@ -95,7 +96,7 @@ func openState(dir string) (*agentState, error) {
 
 // NewAgent opens the agent's state in cfg.StateDir and returns an agent that
 // is not ready yet; Reconcile makes it ready. base bounds every activation.
-func NewAgent(base context.Context, cfg Config, rt Runtime, opts AgentOptions) (*Agent, error) {
+func NewAgent(base context.Context, cfg config.Config, rt Runtime, opts AgentOptions) (*Agent, error) {
 	st, err := openState(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func NewAgent(base context.Context, cfg Config, rt Runtime, opts AgentOptions) (
 	return newAgent(base, cfg, st, rt, opts), nil
 }
 
-func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts AgentOptions) *Agent {
+func newAgent(base context.Context, cfg config.Config, st *agentState, rt Runtime, opts AgentOptions) *Agent {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/understudy/understudy/standby/config"
 	"github.com/understudy/understudy/standby/criuprobe"
 )
 
@@ -16,7 +17,7 @@ import (
 // checks the containers' live limits as services arrive and leave.
 func TestSharesFollowArrivalsAndDepartures(t *testing.T) {
 	const mib = 1 << 20
-	env := newTestEnv(t, func(c *Config) { c.Capacity = CapacityConfig{Containers: 10, Memory: 1024 * mib} })
+	env := newTestEnv(t, func(c *config.Config) { c.Capacity = config.Capacity{Containers: 10, Memory: 1024 * mib} })
 	ctx := t.Context()
 	for name, prio := range map[string]int{"hi": 300, "lo": 100, "mid": 200} {
 		s := env.spec(name, ModeCold)

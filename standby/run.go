@@ -13,6 +13,7 @@ import (
 
 	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/standby/config"
 	"github.com/understudy/understudy/standby/criuprobe"
 )
 
@@ -24,7 +25,7 @@ type RunOptions struct {
 	Logger  *slog.Logger
 	Version string
 	// Connect opens the Incus/LXD connection (the lxd package in production).
-	Connect func(ctx context.Context, c IncusConfig) (Runtime, error)
+	Connect func(ctx context.Context, c config.Incus) (Runtime, error)
 	// Reload, when it receives, reloads the TLS files (SIGHUP).
 	Reload <-chan struct{}
 	// Serving, if set, is called with the listen address once the agent is ready.
@@ -34,7 +35,7 @@ type RunOptions struct {
 // Run is the agent's life, in the order of incus-agent's start-up: state,
 // runtime connection, CRIU probe, HTTPS server, readiness (reconcile), and a
 // graceful shutdown when ctx ends. It returns nil after a clean shutdown.
-func Run(ctx context.Context, cfg Config, opts RunOptions) error {
+func Run(ctx context.Context, cfg config.Config, opts RunOptions) error {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -18,6 +18,7 @@ import (
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/standby/config"
 )
 
 // certSet is a CA with a server certificate for 127.0.0.1 and a client certificate.
@@ -42,8 +43,8 @@ func newCertSet(t testing.TB) certSet {
 	return c
 }
 
-func (c certSet) files() TLSFiles {
-	return TLSFiles{Cert: c.path("agent.crt"), Key: c.path("agent.key"), ClientCA: c.path("ca.crt")}
+func (c certSet) files() config.TLSFiles {
+	return config.TLSFiles{Cert: c.path("agent.crt"), Key: c.path("agent.key"), ClientCA: c.path("ca.crt")}
 }
 
 // startServer serves env's agent over mutual TLS and returns a client for it.
@@ -67,7 +68,7 @@ func startServer(t *testing.T, env *testEnv, certs certSet) (*httptest.Server, *
 }
 
 func TestClientServerMutualTLS(t *testing.T) {
-	env := newTestEnv(t, func(c *Config) { c.Capacity.Containers = 1 })
+	env := newTestEnv(t, func(c *config.Config) { c.Capacity.Containers = 1 })
 	certs := newCertSet(t)
 	srv, c := startServer(t, env, certs)
 	ctx := t.Context()

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/understudy/understudy/standby/config"
 )
 
 // epochGuard persists the highest epoch seen and refuses lower ones.
@@ -109,7 +111,7 @@ func (s *serviceStore) list() []record {
 
 // put stores r, allocating an address from pool when pool is set and the
 // service has none yet.
-func (s *serviceStore) put(r record, pool *NetworkConfig) (record, error) {
+func (s *serviceStore) put(r record, pool *config.Network) (record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.services[r.Spec.Name]; ok {
@@ -151,12 +153,13 @@ func (s *serviceStore) remove(name string) error {
 }
 
 // allocate returns the lowest pool address no service holds. Caller holds mu.
-func (s *serviceStore) allocate(pool *NetworkConfig) (netip.Addr, error) {
+func (s *serviceStore) allocate(pool *config.Network) (netip.Addr, error) {
 	used := map[netip.Addr]bool{}
 	for _, r := range s.services {
 		used[r.Address] = true
 	}
-	for a := pool.first; a.IsValid() && !pool.last.Less(a); a = a.Next() {
+	first, last := pool.Range()
+	for a := first; a.IsValid() && !last.Less(a); a = a.Next() {
 		if !used[a] {
 			return a, nil
 		}

@@ -1,4 +1,4 @@
-package standby
+package config
 
 import (
 	"errors"
@@ -28,7 +28,7 @@ network:
 `
 
 func TestParseConfigValid(t *testing.T) {
-	cfg, err := ParseConfig("agent.yaml", []byte(validConfig))
+	cfg, err := Parse("agent.yaml", []byte(validConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +45,11 @@ func TestParseConfigValid(t *testing.T) {
 }
 
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig("a.yaml", []byte("tls: {cert: c, key: k, client-ca: ca}\nincus: {socket: /s}\n"))
+	cfg, err := Parse("a.yaml", []byte("tls: {cert: c, key: k, client-ca: ca}\nincus: {socket: /s}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := DefaultConfig()
+	want := Default()
 	if cfg.Listen != want.Listen || cfg.Capacity != want.Capacity || cfg.MaxParallel != 4 || cfg.Network != nil {
 		t.Errorf("defaults: %+v", cfg)
 	}
@@ -75,7 +75,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"syntax", "listen: [\n", "agent.yaml:"},
 	}
 	for _, tc := range tests {
-		_, err := ParseConfig("agent.yaml", []byte(tc.yaml))
+		_, err := Parse("agent.yaml", []byte(tc.yaml))
 		if err == nil {
 			t.Errorf("%s: no error", tc.desc)
 			continue
@@ -91,11 +91,11 @@ func TestLoadConfigFile(t *testing.T) {
 	if err := os.WriteFile(p, []byte("bogus: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadConfig(p)
+	_, err := Load(p)
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), p+":1:1: bogus: unknown key") {
 		t.Errorf("err = %v", err)
 	}
-	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Error("missing file: no error")
 	}
 }
@@ -121,7 +121,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(validConfig))
 	f.Add([]byte("network: {pool: 1.2.3.4-1.2.3.1}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := ParseConfig("fuzz.yaml", data)
+		cfg, err := Parse("fuzz.yaml", data)
 		if err == nil && (cfg.MaxParallel < 1 || cfg.Capacity.Containers < 1) {
 			t.Errorf("accepted an invalid config: %+v", cfg)
 		}

@@ -1,4 +1,4 @@
-package standby
+package config
 
 import (
 	"time"
@@ -45,7 +45,7 @@ func decodeConfig(d *yamlpos.Decoder, n *yaml.Node, c *Config) {
 			if yamlpos.IsNull(v) {
 				return
 			}
-			c.Network = &NetworkConfig{}
+			c.Network = &Network{}
 			d.Mapping(v, p, []yamlpos.Field{
 				{Key: "gateway", Decode: d.Str(&c.Network.Gateway)},
 				{Key: "prefix-len", Decode: d.Integer(&c.Network.PrefixLen)},

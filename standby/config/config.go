@@ -1,4 +1,8 @@
-package standby
+// Package config reads the standby agent's agent.yaml: strictly, with
+// defaults, every error at file:line:col (internal/yamlpos) and all of them
+// at once. It does not open the files it names (certificates, the Incus
+// socket); the agent does when it starts.
+package config
 
 import (
 	"errors"
@@ -14,21 +18,21 @@ import (
 	"github.com/understudy/understudy/internal/yamlpos"
 )
 
-// Config is the agent's configuration, read from agent.yaml. See README.md
-// for every key and its default.
+// Config is the agent's configuration. standby/README.md lists every key
+// and its default.
 type Config struct {
-	Name            string         `yaml:"name"`
-	Listen          string         `yaml:"listen"`
-	TLS             TLSFiles       `yaml:"tls"`
-	Incus           IncusConfig    `yaml:"incus"`
-	StateDir        string         `yaml:"state-dir"`
-	Capacity        CapacityConfig `yaml:"capacity"`
-	MaxParallel     int            `yaml:"max-parallel"`
-	Network         *NetworkConfig `yaml:"network"`
-	NIC             string         `yaml:"nic"`
-	ActivateTimeout Duration       `yaml:"activate-timeout"`
-	StopTimeout     Duration       `yaml:"stop-timeout"`
-	CRIU            CRIUConfig     `yaml:"criu"`
+	Name            string   `yaml:"name"`
+	Listen          string   `yaml:"listen"`
+	TLS             TLSFiles `yaml:"tls"`
+	Incus           Incus    `yaml:"incus"`
+	StateDir        string   `yaml:"state-dir"`
+	Capacity        Capacity `yaml:"capacity"`
+	MaxParallel     int      `yaml:"max-parallel"`
+	Network         *Network `yaml:"network"`
+	NIC             string   `yaml:"nic"`
+	ActivateTimeout Duration `yaml:"activate-timeout"`
+	StopTimeout     Duration `yaml:"stop-timeout"`
+	CRIU            CRIU     `yaml:"criu"`
 }
 
 // TLSFiles are the agent's server certificate and the CA its clients must present certificates from.
@@ -43,8 +47,8 @@ type TLSFiles struct {
 	MonitorNames []string `yaml:"monitor-names"`
 }
 
-// monitorNames returns MonitorNames, or DefaultMonitorNames when it is empty.
-func (t TLSFiles) monitorNames() []string {
+// Monitors returns MonitorNames, or DefaultMonitorNames when it is empty.
+func (t TLSFiles) Monitors() []string {
 	if len(t.MonitorNames) == 0 {
 		return DefaultMonitorNames
 	}
@@ -55,9 +59,9 @@ func (t TLSFiles) monitorNames() []string {
 // and the lab (CN understudy-monitor) give the monitor's agent certificate.
 var DefaultMonitorNames = []string{"monitor", "understudy-monitor"}
 
-// IncusConfig says how to reach Incus/LXD: a unix socket, or HTTPS with a
+// Incus says how to reach Incus/LXD: a unix socket, or HTTPS with a
 // client certificate and the pinned server certificate.
-type IncusConfig struct {
+type Incus struct {
 	Socket     string `yaml:"socket"`
 	URL        string `yaml:"url"`
 	ClientCert string `yaml:"client-cert"`
@@ -65,14 +69,14 @@ type IncusConfig struct {
 	ServerCert string `yaml:"server-cert"`
 }
 
-// CapacityConfig bounds what the agent runs at once.
-type CapacityConfig struct {
+// Capacity bounds what the agent runs at once.
+type Capacity struct {
 	Containers int      `yaml:"containers"`
 	Memory     ByteSize `yaml:"memory"`
 }
 
-// NetworkConfig makes the agent give each service a static address from a pool.
-type NetworkConfig struct {
+// Network makes the agent give each service a static address from a pool.
+type Network struct {
 	Gateway   string `yaml:"gateway"`
 	PrefixLen int    `yaml:"prefix-len"`
 	Pool      string `yaml:"pool"` // FIRST-LAST, inclusive
@@ -81,65 +85,76 @@ type NetworkConfig struct {
 	first, last netip.Addr
 }
 
-// CRIUConfig tunes the start-up CRIU probe.
-type CRIUConfig struct {
+// CRIU tunes the start-up CRIU probe.
+type CRIU struct {
 	Path         string   `yaml:"path"`
 	ProbeTimeout Duration `yaml:"probe-timeout"`
 	Disable      bool     `yaml:"disable"`
 }
 
-// DefaultConfig returns the configuration with every default set.
-func DefaultConfig() Config {
+// ErrInvalid is wrapped by every error about the content of agent.yaml.
+var ErrInvalid = errors.New("invalid agent config")
+
+// Default returns the configuration with every default set.
+func Default() Config {
 	return Config{
 		Listen:          "127.0.0.1:9443",
 		StateDir:        "/var/lib/understudy/agent",
-		Capacity:        CapacityConfig{Containers: 20, Memory: 4 << 30},
+		Capacity:        Capacity{Containers: 20, Memory: 4 << 30},
 		MaxParallel:     4,
 		NIC:             "eth0",
 		ActivateTimeout: Duration(30 * time.Second),
-		CRIU:            CRIUConfig{Path: "criu", ProbeTimeout: Duration(5 * time.Second)},
+		CRIU:            CRIU{Path: "criu", ProbeTimeout: Duration(5 * time.Second)},
 	}
 }
 
-// LoadConfig reads and validates the file at path. Every error carries
+// Load reads and validates the file at path. Every error carries
 // path:line:col.
-func LoadConfig(path string) (Config, error) {
+func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return Parse(path, data)
 }
 
-// ParseConfig decodes data strictly (unknown keys are errors, with the
+// Parse decodes data strictly (unknown keys are errors, with the
 // closest known key suggested) and validates it. name is used in error
 // messages; every error carries name:line:col and the key's path, all of
 // them at once (yamlpos.Errors, wrapped with ErrInvalid).
-func ParseConfig(name string, data []byte) (Config, error) {
-	cfg := DefaultConfig()
+func Parse(name string, data []byte) (Config, error) {
+	cfg := Default()
 	d := yamlpos.NewDecoder(name, "config")
 	root, ferr := yamlpos.ReadDocument(name, data)
 	if root == nil && ferr == nil {
 		ferr = &yamlpos.Error{File: name, Line: 1, Col: 1, Msg: "empty config"}
 	}
 	if ferr != nil {
-		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, yamlpos.Errors{ferr})
+		return Config{}, invalid(yamlpos.Errors{ferr})
 	}
 	decodeConfig(d, root, &cfg)
 	if d.ErrCount() == 0 {
 		cfg.validateOn(d)
 	}
-	if errs := d.Errs(); errs != nil {
-		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, errs)
+	if err := invalid(d.Errs()); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
 }
 
-// validate returns every invalid setting of a Config built in code.
-func (c *Config) validate() yamlpos.Errors {
+// Validate reports every invalid setting of a Config built in code
+// (yamlpos.Errors wrapped with ErrInvalid; paths without positions).
+func (c *Config) Validate() error {
 	d := yamlpos.NewDecoder("config", "config")
 	c.validateOn(d)
-	return d.Errs()
+	return invalid(d.Errs())
+}
+
+func invalid(errs yamlpos.Errors) error {
+	if errs == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, errs)
 }
 
 // validateOn records every invalid setting on d, at the key's position.
@@ -195,14 +210,18 @@ func (c *Config) validateOn(d *yamlpos.Decoder) {
 	}
 }
 
-// validate returns the problems of a NetworkConfig built in code.
-func (n *NetworkConfig) validate() yamlpos.Errors {
+// Validate reports the problems of a Network built in code, and makes its
+// range readable (Range).
+func (n *Network) Validate() error {
 	d := yamlpos.NewDecoder("config", "config")
 	n.validateWith(func(msg string, path ...string) { d.ErrPath(strings.Join(path, "."), "%s", msg) })
-	return d.Errs()
+	return invalid(d.Errs())
 }
 
-func (n *NetworkConfig) validateWith(add func(msg string, path ...string)) {
+// Range is the pool's first and last address (set by validation).
+func (n *Network) Range() (first, last netip.Addr) { return n.first, n.last }
+
+func (n *Network) validateWith(add func(msg string, path ...string)) {
 	if n.PrefixLen == 0 {
 		n.PrefixLen = 24 // the default
 	}
