@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/understudy/understudy/internal/atomicfile"
 	"github.com/understudy/understudy/standby/config"
 )
 
@@ -49,7 +50,7 @@ func (g *epochGuard) Check(epoch uint64) error {
 	if epoch == g.max {
 		return nil
 	}
-	if err := writeFileAtomic(g.path, []byte(strconv.FormatUint(epoch, 10)+"\n")); err != nil {
+	if err := atomicfile.Write(g.path, []byte(strconv.FormatUint(epoch, 10)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("persist epoch: %w", err)
 	}
 	g.max = epoch
@@ -172,36 +173,8 @@ func (s *serviceStore) save() error {
 	if err != nil {
 		return fmt.Errorf("encode services: %w", err)
 	}
-	if err := writeFileAtomic(s.path, data); err != nil {
+	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("persist services: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file, syncs it and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
