@@ -123,6 +123,17 @@ var errorCodes = []struct {
 	{ErrForbidden, http.StatusForbidden, "forbidden"},
 }
 
+// errorForCode is the sentinel of a wire code (the client's side of
+// errorCodes), or nil.
+func errorForCode(code string) error {
+	for _, e := range errorCodes {
+		if e.code == code {
+			return e.err
+		}
+	}
+	return nil
+}
+
 func writeError(w http.ResponseWriter, err error) {
 	status, code := http.StatusInternalServerError, "internal"
 	for _, e := range errorCodes {
