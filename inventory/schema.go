@@ -111,7 +111,7 @@ func (d *decoder) incus(n *yaml.Node, path string, x *Incus) {
 func (d *decoder) capacity(n *yaml.Node, path string, x *Capacity) {
 	d.mapping(n, path, []field{
 		{"containers", d.Integer(&x.Containers)},
-		{"memory", d.size(&x.Memory)},
+		{"memory", d.Size(&x.Memory)},
 	})
 }
 
@@ -238,7 +238,7 @@ func (d *decoder) container(n *yaml.Node, path string, x *Container) {
 		{"limits", func(v *yaml.Node, p string) {
 			d.mapping(v, p, []field{
 				{"cpu", d.Integer(&x.Limits.CPU)},
-				{"memory", d.size(&x.Limits.Memory)},
+				{"memory", d.Size(&x.Limits.Memory)},
 			})
 		}},
 		{"config", d.StringMap(&x.Config)},

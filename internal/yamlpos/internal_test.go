@@ -16,3 +16,35 @@ func TestUnknownKeySuggestion(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"1073741824", 1 << 30, true},
+		{"512MiB", 512 << 20, true},
+		{"4GiB", 4 << 30, true},
+		{"4Gi", 4 << 30, true},
+		{"1G", 1e9, true},
+		{"1GB", 1e9, true},
+		{"2TiB", 2 << 40, true},
+		{"10KB", 10000, true},
+		{"100B", 100, true},
+		{"", 0, false},
+		{"GiB", 0, false},
+		{"1.5GiB", 0, false},
+		{"-1GiB", 0, false},
+		{"4 gigs", 0, false},
+		{"4gib", 0, false},
+		{"9999999999TiB", 0, false},
+		{"99999999999999999999", 0, false},
+	} {
+		got, err := ParseSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

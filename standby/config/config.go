@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,29 +264,6 @@ func splitHostPort(s string) (string, int, error) {
 // Duration is a time.Duration written as "5s", "250ms" in YAML.
 type Duration time.Duration
 
-// ByteSize is a size in bytes written as 536870912, "512MiB", "4GiB" or "1GB" in YAML.
+// ByteSize is a size in bytes, written as 536870912, "512MiB", "4GiB" or
+// "1G" in YAML: the inventory's sizes (yamlpos.ParseSize).
 type ByteSize int64
-
-var byteUnits = map[string]int64{
-	"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-	"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40,
-}
-
-var byteSizeRE = regexp.MustCompile(`^\s*(\d+)\s*([A-Za-z]*)\s*$`)
-
-// ParseByteSize parses "4GiB", "512MB" or plain bytes.
-func ParseByteSize(s string) (int64, error) {
-	m := byteSizeRE.FindStringSubmatch(s)
-	if m == nil {
-		return 0, fmt.Errorf("%q is not a size like 512MiB or 4GiB", s)
-	}
-	unit, ok := byteUnits[strings.ToUpper(m[2])]
-	if !ok {
-		return 0, fmt.Errorf("%q has an unknown unit %q", s, m[2])
-	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil || n > (1<<62)/unit {
-		return 0, fmt.Errorf("%q is too large", s)
-	}
-	return n * unit, nil
-}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
 const validConfig = `listen: 127.0.0.1:9443
@@ -61,7 +63,7 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{"unknown key", "listen: 127.0.0.1:1\nlisten-addr: x\n", "agent.yaml:2:1: listen-addr: unknown key"},
 		{"unknown nested key", validConfig + "  mask: 24\n", "agent.yaml:17:3: network.mask: unknown key"},
-		{"bad memory", strings.Replace(validConfig, "2GiB", "lots", 1), "agent.yaml:11:11: capacity.memory: \"lots\" is not a size"},
+		{"bad memory", strings.Replace(validConfig, "2GiB", "lots", 1), "agent.yaml:11:11: capacity.memory: invalid size \"lots\""},
 		{"bad duration", validConfig + "activate-timeout: soon\n", "agent.yaml:17:19: activate-timeout: invalid duration \"soon\""},
 		{"wrong type", strings.Replace(validConfig, "max-parallel: 3", "max-parallel: many", 1), "agent.yaml:12:15: max-parallel: expected an integer"},
 		{"missing tls", "incus: {socket: /s}\n", "agent.yaml:1:1: tls.cert: required"},
@@ -100,19 +102,19 @@ func TestLoadConfigFile(t *testing.T) {
 	}
 }
 
-func TestParseByteSize(t *testing.T) {
+func TestParseSizeOfAgentConfig(t *testing.T) {
 	tests := []struct {
 		in   string
 		want int64
 		ok   bool
 	}{
 		{"4GiB", 4 << 30, true}, {"512MiB", 512 << 20, true}, {"1GB", 1e9, true}, {"1024", 1024, true},
-		{"1 kib", 1024, true}, {"-1", 0, false}, {"1.5GiB", 0, false}, {"3PB", 0, false}, {"", 0, false},
+		{"1 KiB", 1024, true}, {"-1", 0, false}, {"1.5GiB", 0, false}, {"3PB", 0, false}, {"", 0, false},
 	}
 	for _, tc := range tests {
-		got, err := ParseByteSize(tc.in)
+		got, err := yamlpos.ParseSize(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseByteSize(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
+			t.Errorf("ParseSize(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func decodeConfig(d *yamlpos.Decoder, n *yaml.Node, c *Config) {
 		{Key: "capacity", Decode: func(v *yaml.Node, p string) {
 			d.Mapping(v, p, []yamlpos.Field{
 				{Key: "containers", Decode: d.Integer(&c.Capacity.Containers)},
-				{Key: "memory", Decode: byteSize(d, &c.Capacity.Memory)},
+				{Key: "memory", Decode: d.Size((*int64)(&c.Capacity.Memory))},
 			})
 		}},
 		{Key: "max-parallel", Decode: d.Integer(&c.MaxParallel)},
@@ -63,19 +63,4 @@ func decodeConfig(d *yamlpos.Decoder, n *yaml.Node, c *Config) {
 			})
 		}},
 	})
-}
-
-// byteSize decodes a size such as 512MiB, 4GiB or plain bytes (ParseByteSize).
-func byteSize(d *yamlpos.Decoder, dst *ByteSize) yamlpos.DecodeFunc {
-	return func(n *yaml.Node, path string) {
-		if n = d.Scalar(n, path, "a size"); n == nil || yamlpos.IsNull(n) {
-			return
-		}
-		v, err := ParseByteSize(n.Value)
-		if err != nil {
-			d.ErrNode(n, path, "%v", err)
-			return
-		}
-		*dst = ByteSize(v)
-	}
 }
