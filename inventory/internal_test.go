@@ -26,21 +26,6 @@ func TestParseBandwidth(t *testing.T) {
 	}
 }
 
-func TestFormatSize(t *testing.T) {
-	for in, want := range map[int64]string{
-		4 << 30:    "4GiB",
-		1536 << 20: "1536MiB",
-		1e9:        "1GB",
-		500e6:      "500MB",
-		1001:       "1001 bytes",
-		0:          "0 bytes",
-	} {
-		if got := formatSize(in); got != want {
-			t.Errorf("formatSize(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestNoPort(t *testing.T) {
 	for v, want := range map[string]bool{
 		"ns.example.com": true, "10.0.0.53": true, "[fd00::53]": true,

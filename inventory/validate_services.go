@@ -131,7 +131,7 @@ func (d *decoder) checkCapacity(inv *Inventory) {
 			d.ErrPath(yamlpos.Join(p, "capacity.containers"), "%d services are assigned to standby %q, it holds %d", n, sb.Name, sb.Capacity.Containers)
 		}
 		if sb.Capacity.Memory > 0 && mem > sb.Capacity.Memory {
-			d.ErrPath(yamlpos.Join(p, "capacity.memory"), "the services assigned to standby %q need %s of memory, it has %s", sb.Name, formatSize(mem), formatSize(sb.Capacity.Memory))
+			d.ErrPath(yamlpos.Join(p, "capacity.memory"), "the services assigned to standby %q need %s of memory, it has %s", sb.Name, yamlpos.FormatSize(mem), yamlpos.FormatSize(sb.Capacity.Memory))
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/understudy/understudy/internal/yamlpos"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/standby/config"
 	"github.com/understudy/understudy/standby/criuprobe"
@@ -211,7 +212,7 @@ func (a *Agent) reserve(name string, memory int64) (release func(), err error) {
 	}
 	if limit := int64(a.cfg.Capacity.Memory); used+memory > limit {
 		return nil, fmt.Errorf("%w: memory %s in use + %s for %q exceeds %s", ErrNoCapacity,
-			humanBytes(used), humanBytes(memory), name, humanBytes(limit))
+			yamlpos.FormatSize(used), yamlpos.FormatSize(memory), name, yamlpos.FormatSize(limit))
 	}
 	a.running[name] = memory
 	return func() { a.markStopped(name) }, nil
@@ -299,17 +300,6 @@ func waitPort(ctx context.Context, addr netip.Addr, port int) error {
 			return fmt.Errorf("wait for %s to accept connections: %w (last: %v)", target, ctx.Err(), err)
 		case <-t.C:
 		}
-	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + "GiB"
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + "MiB"
-	default:
-		return strconv.FormatInt(n, 10) + "B"
 	}
 }
 

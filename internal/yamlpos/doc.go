@@ -10,6 +10,8 @@
 // required field, a value out of range) can still name a position.
 //
 // It does not know any schema: callers list their keys as Fields and decode
-// values with the typed helpers (Str, Integer, Duration, ...) or their own.
+// values with the typed helpers (Str, Integer, Duration, Size, ...) or their
+// own. Sizes have one syntax across the tree's files (ParseSize: 512MiB,
+// 4GiB, 4Gi, 1G, plain bytes) and one way back to text (FormatSize).
 // It does no I/O; ReadDocument parses bytes the caller read.
 package yamlpos

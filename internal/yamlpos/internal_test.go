@@ -48,3 +48,18 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatSize(t *testing.T) {
+	for in, want := range map[int64]string{
+		4 << 30:    "4GiB",
+		1536 << 20: "1536MiB",
+		1e9:        "1GB",
+		500e6:      "500MB",
+		1001:       "1001 bytes",
+		0:          "0 bytes",
+	} {
+		if got := FormatSize(in); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", in, got, want)
+		}
+	}
+}

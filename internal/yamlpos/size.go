@@ -64,3 +64,17 @@ func (d *Decoder) Size(dst *int64) DecodeFunc {
 		*dst = v
 	}
 }
+
+// FormatSize writes a size the way a person would, in the largest unit that
+// divides it: 4GiB, 2GB, 1500 bytes.
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		mult int64
+	}{{"TiB", 1 << 40}, {"TB", 1e12}, {"GiB", 1 << 30}, {"GB", 1e9}, {"MiB", 1 << 20}, {"MB", 1e6}, {"KiB", 1 << 10}, {"KB", 1e3}} {
+		if n != 0 && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
