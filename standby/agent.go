@@ -20,6 +20,7 @@ import (
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/standby/config"
 	"github.com/understudy/understudy/standby/criuprobe"
+	"github.com/understudy/understudy/standby/epoch"
 	"github.com/understudy/understudy/standby/fairshare"
 	"github.com/understudy/understudy/standby/procstat"
 )
@@ -34,7 +35,7 @@ type Agent struct {
 	rt      Runtime
 	cp      Checkpointer // nil when the runtime cannot snapshot
 	log     *slog.Logger
-	epoch   *epochGuard
+	epoch   *epoch.Guard
 	store   *serviceStore
 	criu    criuprobe.Status
 	apparm  bool // the kernel has AppArmor (restoreRawLXC)
@@ -75,7 +76,7 @@ type AgentOptions struct {
 
 // agentState is the agent's persisted state: the epoch and the services.
 type agentState struct {
-	epoch *epochGuard
+	epoch *epoch.Guard
 	store *serviceStore
 }
 
@@ -84,7 +85,7 @@ func openState(dir string) (*agentState, error) {
 	if err := ensureDir(dir); err != nil {
 		return nil, err
 	}
-	eg, err := openEpochGuard(dir)
+	eg, err := epoch.Open(dir)
 	if err != nil {
 		return nil, err
 	}

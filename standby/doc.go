@@ -20,14 +20,18 @@
 // Runtime interface, implemented by the lxd package.
 package standby
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/understudy/understudy/standby/epoch"
+)
 
 // Errors callers branch on. The server maps each to an HTTP status and an
 // error code in the JSON body; the client maps them back, so errors.Is works
 // across the wire.
 var (
 	// ErrStaleEpoch: the request's epoch is lower than the highest seen (409).
-	ErrStaleEpoch = errors.New("stale epoch")
+	ErrStaleEpoch = epoch.ErrStale
 	// ErrNoCapacity: the standby VM lacks free slots or memory (507).
 	ErrNoCapacity = errors.New("no capacity")
 	// ErrNotFound: the service is not known to the agent (404).

@@ -8,61 +8,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/understudy/understudy/internal/atomicfile"
 	"github.com/understudy/understudy/standby/config"
 )
-
-// epochGuard persists the highest epoch seen and refuses lower ones.
-type epochGuard struct {
-	mu   sync.Mutex
-	path string
-	max  uint64
-}
-
-func openEpochGuard(dir string) (*epochGuard, error) {
-	g := &epochGuard{path: filepath.Join(dir, "epoch")}
-	data, err := os.ReadFile(g.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return g, nil
-	case err != nil:
-		return nil, fmt.Errorf("read epoch: %w", err)
-	}
-	g.max, err = strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("parse epoch file %s: %w", g.path, err)
-	}
-	return g, nil
-}
-
-// Check accepts epoch when it is at least the highest seen, persisting a new
-// maximum before returning; it returns ErrStaleEpoch otherwise.
-func (g *epochGuard) Check(epoch uint64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if epoch < g.max {
-		return fmt.Errorf("%w: request epoch %d is lower than %d", ErrStaleEpoch, epoch, g.max)
-	}
-	if epoch == g.max {
-		return nil
-	}
-	if err := atomicfile.Write(g.path, []byte(strconv.FormatUint(epoch, 10)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("persist epoch: %w", err)
-	}
-	g.max = epoch
-	return nil
-}
-
-// Current returns the highest epoch seen.
-func (g *epochGuard) Current() uint64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.max
-}
 
 // record is what the agent persists per service.
 type record struct {
