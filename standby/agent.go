@@ -38,7 +38,7 @@ type Agent struct {
 	epoch   *epoch.Guard
 	store   *serviceStore
 	criu    criuprobe.Status
-	apparm  bool // the kernel has AppArmor (restoreRawLXC)
+	apparm  bool // the kernel has AppArmor (criuprobe.RestoreRawLXC)
 	version string
 	metrics *metrics
 	steal   *procstat.StealSampler
@@ -112,7 +112,7 @@ func newAgent(base context.Context, cfg config.Config, st *agentState, rt Runtim
 	}
 	a := &Agent{
 		cfg: cfg, rt: rt, log: opts.Logger.With("component", "standby"),
-		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: kernelHasAppArmor(), version: opts.Version,
+		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: criuprobe.KernelHasAppArmor(), version: opts.Version,
 		metrics: newMetrics(), steal: procstat.NewStealSampler(procRoot), pinger: opts.Pinger, base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
@@ -272,7 +272,7 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 		cfg["environment.GATEWAY"] = n.Gateway
 	}
 	if r.Spec.Mode == ModeRestore {
-		cfg["raw.lxc"] = restoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
+		cfg["raw.lxc"] = criuprobe.RestoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
 	}
 	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
 	if d := r.Spec.DataDisk; d != nil {

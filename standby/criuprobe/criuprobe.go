@@ -1,8 +1,10 @@
 // Package criuprobe finds out, once at the standby agent's start, whether
 // CRIU can checkpoint and restore on this machine: go-criu's version RPC, a
 // feature check and a trial dump of a throwaway child, each under a
-// watchdog that kills a hung criu. It does not checkpoint containers (the
-// lxd package does, when the agent was told CRIU works).
+// watchdog that kills a hung criu (Probe); and what a restore-mode
+// container needs for liblxc to checkpoint it here (RestoreRawLXC). It does
+// not checkpoint containers (the lxd package does, when the agent was told
+// CRIU works).
 package criuprobe
 
 import (
