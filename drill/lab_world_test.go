@@ -25,6 +25,7 @@ import (
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/proxy"
 	"github.com/understudy/understudy/standby"
+	agentconfig "github.com/understudy/understudy/standby/config"
 )
 
 // What this package owns in the lab (HACKING.md): instances and DNS names
@@ -144,7 +145,7 @@ criu: {disable: true}
 
 func (w *labWorld) startAgent(ctx context.Context) {
 	w.t.Helper()
-	cfg, err := standby.ParseConfig("agent.yaml", []byte(labtest.Render(w.t, labAgentTemplate, map[string]string{
+	cfg, err := agentconfig.Parse("agent.yaml", []byte(labtest.Render(w.t, labAgentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
 		"Gateway": w.lab.Standby.Gateway, "Pool": labPool,
 	})))

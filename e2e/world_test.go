@@ -20,6 +20,7 @@ import (
 	"github.com/understudy/understudy/internal/labtest/labconn"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/standby"
+	agentconfig "github.com/understudy/understudy/standby/config"
 )
 
 // Names and addresses this package owns in the lab (see HACKING.md): instances
@@ -176,7 +177,7 @@ func (w *world) startAgent(ctx context.Context) {
 // ends, and returns its URL.
 func (w *world) runAgent(ctx context.Context, side, text string) string {
 	w.t.Helper()
-	cfg, err := standby.ParseConfig(side+".yaml", []byte(text))
+	cfg, err := agentconfig.Parse(side+".yaml", []byte(text))
 	if err != nil {
 		w.t.Fatalf("%s config: %v", side, err)
 	}

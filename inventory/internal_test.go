@@ -2,38 +2,6 @@ package inventory
 
 import "testing"
 
-func TestParseSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true},
-		{"1073741824", 1 << 30, true},
-		{"512MiB", 512 << 20, true},
-		{"4GiB", 4 << 30, true},
-		{"4Gi", 4 << 30, true},
-		{"1G", 1e9, true},
-		{"1GB", 1e9, true},
-		{"2TiB", 2 << 40, true},
-		{"10KB", 10000, true},
-		{"100B", 100, true},
-		{"", 0, false},
-		{"GiB", 0, false},
-		{"1.5GiB", 0, false},
-		{"-1GiB", 0, false},
-		{"4 gigs", 0, false},
-		{"4gib", 0, false},
-		{"9999999999TiB", 0, false},
-		{"99999999999999999999", 0, false},
-	} {
-		got, err := parseSize(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestParseBandwidth(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -58,32 +26,13 @@ func TestParseBandwidth(t *testing.T) {
 	}
 }
 
-func TestFormatSize(t *testing.T) {
-	for in, want := range map[int64]string{
-		4 << 30:    "4GiB",
-		1536 << 20: "1536MiB",
-		1e9:        "1GB",
-		500e6:      "500MB",
-		1001:       "1001 bytes",
-		0:          "0 bytes",
+func TestNoPort(t *testing.T) {
+	for v, want := range map[string]bool{
+		"ns.example.com": true, "10.0.0.53": true, "[fd00::53]": true,
+		"ns.example.com:53": false, "10.0.0.53:5353": false, "[fd00::53]:53": false, "fd00::53": false,
 	} {
-		if got := formatSize(in); got != want {
-			t.Errorf("formatSize(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestUnknownKeySuggestion(t *testing.T) {
-	fields := []field{{key: "tsig-key-file"}, {key: "server"}, {key: "zone"}}
-	for key, want := range map[string]string{
-		"tsig_key_file": `unknown key, did you mean "tsig-key-file"?`,
-		"Zone":          `unknown key, did you mean "zone"?`,
-		"servers":       `unknown key, did you mean "server"?`,
-		"colour":        "unknown key; known keys: server, tsig-key-file, zone",
-		"zo":            "unknown key; known keys: server, tsig-key-file, zone",
-	} {
-		if got, _ := unknownKey(key, fields); got != want {
-			t.Errorf("unknownKey(%q) = %q, want %q", key, got, want)
+		if got := noPort(v); got != want {
+			t.Errorf("noPort(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/standby"
+	agentconfig "github.com/understudy/understudy/standby/config"
 )
 
 // noRuntime is the Incus/LXD of an agent on a spare: the agent manages no
@@ -58,7 +59,7 @@ func TestSpareAgentCapacity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := standby.ParseConfig("agent.yaml", fmt.Appendf(nil, spareAgentConfig, dir, t.TempDir()))
+	cfg, err := agentconfig.Parse("agent.yaml", fmt.Appendf(nil, spareAgentConfig, dir, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestSpareAgentCapacity(t *testing.T) {
 	addrc, done := make(chan net.Addr, 1), make(chan error, 1)
 	go func() {
 		done <- standby.Run(ctx, cfg, standby.RunOptions{
-			Connect: func(context.Context, standby.IncusConfig) (standby.Runtime, error) { return noRuntime{}, nil },
+			Connect: func(context.Context, agentconfig.Incus) (standby.Runtime, error) { return noRuntime{}, nil },
 			Serving: func(a net.Addr) { addrc <- a },
 		})
 	}()

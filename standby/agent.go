@@ -15,6 +15,14 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/understudy/understudy/internal/yamlpos"
+	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/standby/config"
+	"github.com/understudy/understudy/standby/criuprobe"
+	"github.com/understudy/understudy/standby/epoch"
+	"github.com/understudy/understudy/standby/fairshare"
+	"github.com/understudy/understudy/standby/procstat"
 )
 
 // checkpointName is the snapshot a restore-mode service is restored from.
@@ -23,17 +31,18 @@ const checkpointName = "understudy-checkpoint"
 // Agent keeps services prepared and activates them. It is safe for
 // concurrent use; the HTTP server in server.go is a thin layer over it.
 type Agent struct {
-	cfg     Config
+	cfg     config.Config
 	rt      Runtime
 	cp      Checkpointer // nil when the runtime cannot snapshot
 	log     *slog.Logger
-	epoch   *epochGuard
+	epoch   *epoch.Guard
 	store   *serviceStore
-	criu    CRIUStatus
-	apparm  bool // the kernel has AppArmor (restoreRawLXC)
+	criu    criuprobe.Status
+	apparm  bool // the kernel has AppArmor (criuprobe.RestoreRawLXC)
 	version string
 	metrics *metrics
-	steal   *stealSampler
+	steal   *procstat.StealSampler
+	pinger  probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
 	ready   atomic.Bool
 
 	base   context.Context // activations run under it, detached from callers
@@ -44,7 +53,7 @@ type Agent struct {
 	locks   map[string]*sync.Mutex // per service: prepare/activate/deactivate/delete never interleave
 	running map[string]int64       // services running or starting, with their memory
 	active  map[string]bool
-	shares  map[string]Share // fair shares of the active services, as last applied
+	shares  map[string]fairshare.Share // fair shares of the active services, as last applied
 	// noCkpt says why a restore-mode service has no checkpoint to restore
 	// (its checkpoint at prepare failed); activation cold starts it.
 	noCkpt map[string]string
@@ -58,13 +67,16 @@ type Agent struct {
 // AgentOptions are the agent's collaborators besides the runtime.
 type AgentOptions struct {
 	Logger  *slog.Logger
-	CRIU    CRIUStatus
+	CRIU    criuprobe.Status
 	Version string
+	// Pinger sends the ICMP echoes of POST /v1/probe (internal/icmp's
+	// *Pinger in production); nil makes icmp probes fail as not configured.
+	Pinger probe.Pinger
 }
 
 // agentState is the agent's persisted state: the epoch and the services.
 type agentState struct {
-	epoch *epochGuard
+	epoch *epoch.Guard
 	store *serviceStore
 }
 
@@ -73,7 +85,7 @@ func openState(dir string) (*agentState, error) {
 	if err := ensureDir(dir); err != nil {
 		return nil, err
 	}
-	eg, err := openEpochGuard(dir)
+	eg, err := epoch.Open(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +98,7 @@ func openState(dir string) (*agentState, error) {
 
 // NewAgent opens the agent's state in cfg.StateDir and returns an agent that
 // is not ready yet; Reconcile makes it ready. base bounds every activation.
-func NewAgent(base context.Context, cfg Config, rt Runtime, opts AgentOptions) (*Agent, error) {
+func NewAgent(base context.Context, cfg config.Config, rt Runtime, opts AgentOptions) (*Agent, error) {
 	st, err := openState(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -94,17 +106,17 @@ func NewAgent(base context.Context, cfg Config, rt Runtime, opts AgentOptions) (
 	return newAgent(base, cfg, st, rt, opts), nil
 }
 
-func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts AgentOptions) *Agent {
+func newAgent(base context.Context, cfg config.Config, st *agentState, rt Runtime, opts AgentOptions) *Agent {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{
 		cfg: cfg, rt: rt, log: opts.Logger.With("component", "standby"),
-		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: kernelHasAppArmor(), version: opts.Version,
-		metrics: newMetrics(), steal: newStealSampler(), base: base,
+		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: criuprobe.KernelHasAppArmor(), version: opts.Version,
+		metrics: newMetrics(), steal: procstat.NewStealSampler(procRoot), pinger: opts.Pinger, base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
-		shares: map[string]Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
+		shares: map[string]fairshare.Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
 	}
 	if cp, ok := rt.(Checkpointer); ok {
 		// Stateful work is refused by the runtime until the probe proved CRIU.
@@ -201,7 +213,7 @@ func (a *Agent) reserve(name string, memory int64) (release func(), err error) {
 	}
 	if limit := int64(a.cfg.Capacity.Memory); used+memory > limit {
 		return nil, fmt.Errorf("%w: memory %s in use + %s for %q exceeds %s", ErrNoCapacity,
-			humanBytes(used), humanBytes(memory), name, humanBytes(limit))
+			yamlpos.FormatSize(used), yamlpos.FormatSize(memory), name, yamlpos.FormatSize(limit))
 	}
 	a.running[name] = memory
 	return func() { a.markStopped(name) }, nil
@@ -260,7 +272,7 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 		cfg["environment.GATEWAY"] = n.Gateway
 	}
 	if r.Spec.Mode == ModeRestore {
-		cfg["raw.lxc"] = restoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
+		cfg["raw.lxc"] = criuprobe.RestoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
 	}
 	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
 	if d := r.Spec.DataDisk; d != nil {
@@ -289,17 +301,6 @@ func waitPort(ctx context.Context, addr netip.Addr, port int) error {
 			return fmt.Errorf("wait for %s to accept connections: %w (last: %v)", target, ctx.Err(), err)
 		case <-t.C:
 		}
-	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + "GiB"
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + "MiB"
-	default:
-		return strconv.FormatInt(n, 10) + "B"
 	}
 }
 

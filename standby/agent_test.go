@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/standby/config"
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // testEnv is an agent over a fake runtime whose containers "serve" on a
@@ -19,15 +22,15 @@ type testEnv struct {
 	dir   string
 }
 
-func testConfig(dir string) Config {
-	cfg := DefaultConfig()
+func testConfig(dir string) config.Config {
+	cfg := config.Default()
 	cfg.StateDir = dir
-	cfg.ActivateTimeout = Duration(5 * time.Second)
+	cfg.ActivateTimeout = config.Duration(5 * time.Second)
 	cfg.CRIU.Disable = true
 	return cfg
 }
 
-func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
+func newTestEnv(t *testing.T, mutate func(*config.Config)) *testEnv {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -52,9 +55,9 @@ func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
 	return env
 }
 
-func (e *testEnv) newAgent(t *testing.T, cfg Config) *Agent {
+func (e *testEnv) newAgent(t *testing.T, cfg config.Config) *Agent {
 	t.Helper()
-	a, err := NewAgent(t.Context(), cfg, e.rt, AgentOptions{CRIU: CRIUStatus{Reason: "test: no criu"}, Version: "test"})
+	a, err := NewAgent(t.Context(), cfg, e.rt, AgentOptions{CRIU: criuprobe.Status{Reason: "test: no criu"}, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +204,7 @@ func TestActivateCoalesces(t *testing.T) {
 // never gets there and fails; and the runtime never sees more than two.
 func TestParallelLimit(t *testing.T) {
 	const limit = 2
-	env := newTestEnv(t, func(c *Config) { c.MaxParallel = limit })
+	env := newTestEnv(t, func(c *config.Config) { c.MaxParallel = limit })
 	names := []string{"p-a", "p-b", "p-c", "p-d"}
 	for _, n := range names {
 		env.prepare(t, env.spec(n, ModeCold))
@@ -285,15 +288,15 @@ func TestStaleEpoch(t *testing.T) {
 func TestCapacityRefusal(t *testing.T) {
 	tests := []struct {
 		desc     string
-		capacity CapacityConfig
+		capacity config.Capacity
 		memory   int64
 	}{
-		{"slots", CapacityConfig{Containers: 1, Memory: 1 << 30}, 0},
-		{"memory", CapacityConfig{Containers: 10, Memory: 100 << 20}, 64 << 20},
+		{"slots", config.Capacity{Containers: 1, Memory: 1 << 30}, 0},
+		{"memory", config.Capacity{Containers: 10, Memory: 100 << 20}, 64 << 20},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			env := newTestEnv(t, func(c *Config) { c.Capacity = tc.capacity })
+			env := newTestEnv(t, func(c *config.Config) { c.Capacity = tc.capacity })
 			warm := env.spec("cap-warm", ModeWarm)
 			warm.Memory = tc.memory
 			env.prepare(t, warm)
@@ -335,7 +338,7 @@ func TestCapacityRefusal(t *testing.T) {
 }
 
 func TestFailedActivationLeavesNothingRunning(t *testing.T) {
-	env := newTestEnv(t, func(c *Config) { c.ActivateTimeout = Duration(200 * time.Millisecond) })
+	env := newTestEnv(t, func(c *config.Config) { c.ActivateTimeout = config.Duration(200 * time.Millisecond) })
 	s := env.spec("noport", ModeCold)
 	s.Port = closedPort(t)
 	env.prepare(t, s)
@@ -369,10 +372,10 @@ func TestNotFoundAndInvalid(t *testing.T) {
 }
 
 func TestAddressPoolStableAcrossRestart(t *testing.T) {
-	net := &NetworkConfig{Gateway: "10.9.0.1", PrefixLen: 24, Pool: "10.9.0.10-10.9.0.11"}
-	env := newTestEnv(t, func(c *Config) { c.Network = net })
-	if errs := net.validate(); len(errs) > 0 {
-		t.Fatal(errs)
+	net := &config.Network{Gateway: "10.9.0.1", PrefixLen: 24, Pool: "10.9.0.10-10.9.0.11"}
+	env := newTestEnv(t, func(c *config.Config) { c.Network = net })
+	if err := net.Validate(); err != nil {
+		t.Fatal(err)
 	}
 	env.prepare(t, env.spec("addr-a", ModeCold))
 	env.prepare(t, env.spec("addr-b", ModeCold))

@@ -31,9 +31,9 @@ func (a *Agent) checkMonitor(r *http.Request) error {
 		return fmt.Errorf("%w: no verified client certificate", ErrForbidden)
 	}
 	cert := r.TLS.VerifiedChains[0][0]
-	if !isMonitorCert(cert, a.cfg.TLS.monitorNames()) {
+	if !isMonitorCert(cert, a.cfg.TLS.Monitors()) {
 		return fmt.Errorf("%w: client certificate %q is not one of the monitors %q (tls.monitor-names)",
-			ErrForbidden, cert.Subject.CommonName, a.cfg.TLS.monitorNames())
+			ErrForbidden, cert.Subject.CommonName, a.cfg.TLS.Monitors())
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/standby/config"
 )
 
 // TestAgentRefusesEpochFromNonMonitorCert: a client certificate of the
@@ -62,7 +63,7 @@ func TestAgentRefusesEpochFromNonMonitorCert(t *testing.T) {
 
 // TestMonitorNamesConfigurable: tls.monitor-names replaces the default names.
 func TestMonitorNamesConfigurable(t *testing.T) {
-	env := newTestEnv(t, func(c *Config) { c.TLS.MonitorNames = []string{"mon-a"} })
+	env := newTestEnv(t, func(c *config.Config) { c.TLS.MonitorNames = []string{"mon-a"} })
 	_, c := startServer(t, env, newCertSet(t)) // presents CN "monitor"
 	if _, err := c.Prepare(t.Context(), 1, env.spec("web", ModeCold)); !errors.Is(err, ErrForbidden) {
 		t.Errorf("CN monitor with monitor-names [mon-a]: err = %v, want ErrForbidden", err)

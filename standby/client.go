@@ -85,13 +85,6 @@ func (c *Client) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, erro
 	return v, c.do(ctx, http.MethodPost, "/v1/probe", req, &v)
 }
 
-// codeErrors maps the wire code of an error body back to its sentinel.
-var codeErrors = map[string]error{
-	"stale_epoch": ErrStaleEpoch, "no_capacity": ErrNoCapacity, "not_found": ErrNotFound,
-	"invalid": ErrInvalid, "not_ready": ErrNotReady, "data_disk_missing": ErrDataDiskMissing,
-	"forbidden": ErrForbidden,
-}
-
 // RemoteError is an error reported by the agent. It unwraps to the
 // matching sentinel (ErrStaleEpoch, ErrNoCapacity, ...) when there is one.
 type RemoteError struct {
@@ -136,7 +129,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
 			eb.Error = strings.TrimSpace(string(data))
 		}
-		return fmt.Errorf("%s %s: %w", method, path, &RemoteError{Status: resp.StatusCode, Message: eb.Error, sentinel: codeErrors[eb.Code]})
+		return fmt.Errorf("%s %s: %w", method, path, &RemoteError{Status: resp.StatusCode, Message: eb.Error, sentinel: errorForCode(eb.Code)})
 	}
 	if out == nil {
 		return nil

@@ -10,22 +10,28 @@
 // not fit the VM's capacity before starting anything, and refuses requests
 // carrying an epoch lower than the highest it has seen (fencing against a
 // stale monitor). While several services are active it divides the VM's CPU
-// and memory among their containers by priority (fairshare.go). It also
-// probes addresses (ICMP, TCP) as the monitor's second vantage point.
+// and memory among their containers by priority (fairshare.go, computed by
+// standby/fairshare). It also
+// probes addresses (ICMP, TCP, HTTP) as the monitor's second vantage point,
+// with monitor/probe's probe functions and internal/icmp's raw socket.
 //
 // It does not decide when to fail over, talk DNS, or migrate containers: the
 // monitor and recover packages do. It reaches Incus/LXD only through the small
 // Runtime interface, implemented by the lxd package.
 package standby
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/understudy/understudy/standby/epoch"
+)
 
 // Errors callers branch on. The server maps each to an HTTP status and an
 // error code in the JSON body; the client maps them back, so errors.Is works
 // across the wire.
 var (
 	// ErrStaleEpoch: the request's epoch is lower than the highest seen (409).
-	ErrStaleEpoch = errors.New("stale epoch")
+	ErrStaleEpoch = epoch.ErrStale
 	// ErrNoCapacity: the standby VM lacks free slots or memory (507).
 	ErrNoCapacity = errors.New("no capacity")
 	// ErrNotFound: the service is not known to the agent (404).

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	incus "github.com/lxc/incus/v6/client"
+
+	"github.com/understudy/understudy/standby/config"
 )
 
 // TestIntegrationFairShare runs two services on the lab's standby-1 and
@@ -14,9 +16,9 @@ import (
 // it leaves. Instances t-fair-*, addresses 10.200.1.130-139.
 func TestIntegrationFairShare(t *testing.T) {
 	const mib = 1 << 20
-	la := startLabAgent(t, func(c *Config) {
+	la := startLabAgent(t, func(c *config.Config) {
 		c.Network.Pool = "10.200.1.130-10.200.1.139"
-		c.Capacity = CapacityConfig{Containers: 10, Memory: 1024 * mib}
+		c.Capacity = config.Capacity{Containers: 10, Memory: 1024 * mib}
 	})
 	ctx := t.Context()
 	srv, err := incus.ConnectIncusUnix(la.lab.Standby.Socket, nil)

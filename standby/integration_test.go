@@ -18,6 +18,7 @@ import (
 
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/standby/config"
 )
 
 // The integration tests run a real agent (Run: state, lxd connection, CRIU
@@ -57,23 +58,23 @@ type labAgent struct {
 	url    string
 }
 
-func startLabAgent(t testing.TB, mutate func(*Config)) *labAgent {
+func startLabAgent(t testing.TB, mutate func(*config.Config)) *labAgent {
 	t.Helper()
 	lab := labtest.Require(t)
 	certs := newCertSet(t)
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Name = "t-standby"
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS = certs.files()
-	cfg.Incus = IncusConfig{Socket: lab.Standby.Socket}
+	cfg.Incus = config.Incus{Socket: lab.Standby.Socket}
 	cfg.StateDir = t.TempDir()
-	cfg.ActivateTimeout = Duration(20 * time.Second)
-	cfg.Network = &NetworkConfig{Gateway: lab.Standby.Gateway, PrefixLen: lab.Standby.PrefixLen, Pool: "10.200.1.170-10.200.1.189"}
+	cfg.ActivateTimeout = config.Duration(20 * time.Second)
+	cfg.Network = &config.Network{Gateway: lab.Standby.Gateway, PrefixLen: lab.Standby.PrefixLen, Pool: "10.200.1.170-10.200.1.189"}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	if errs := cfg.validate(); len(errs) > 0 {
-		t.Fatalf("config: %+v", errs)
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
 	}
 	direct, err := lxd.Connect(t.Context(), lxd.Conn{Socket: lab.Standby.Socket})
 	if err != nil {
@@ -86,7 +87,7 @@ func startLabAgent(t testing.TB, mutate func(*Config)) *labAgent {
 	go func() {
 		done <- Run(ctx, cfg, RunOptions{
 			Version: "integration",
-			Connect: func(ctx context.Context, ic IncusConfig) (Runtime, error) {
+			Connect: func(ctx context.Context, ic config.Incus) (Runtime, error) {
 				rt, err := ConnectLXD(ctx, ic)
 				if err != nil {
 					return nil, err
@@ -298,17 +299,17 @@ func criuScratchDir() string {
 // criuScratch points the agent at the scratch daemon and the built criu
 // when UNDERSTUDY_CRIU_SCRATCH=1 (addresses of criu-drill.sh's us-criu
 // bridge); otherwise it changes nothing.
-func criuScratch(t testing.TB) func(*Config) {
+func criuScratch(t testing.TB) func(*config.Config) {
 	t.Helper()
 	if os.Getenv("UNDERSTUDY_CRIU_SCRATCH") != "1" {
 		return nil
 	}
 	dir := criuScratchDir()
-	return func(c *Config) {
-		c.Incus = IncusConfig{Socket: dir + "/lxd/unix.socket"}
-		c.Network = &NetworkConfig{Gateway: "10.203.0.1", PrefixLen: 24, Pool: "10.203.0.170-10.203.0.189"}
+	return func(c *config.Config) {
+		c.Incus = config.Incus{Socket: dir + "/lxd/unix.socket"}
+		c.Network = &config.Network{Gateway: "10.203.0.1", PrefixLen: 24, Pool: "10.203.0.170-10.203.0.189"}
 		c.CRIU.Path = dir + "/bin/criu"
-		c.CRIU.ProbeTimeout = Duration(30 * time.Second) // the trial dump on a busy machine
+		c.CRIU.ProbeTimeout = config.Duration(30 * time.Second) // the trial dump on a busy machine
 	}
 }
 
@@ -376,7 +377,7 @@ func TestIntegrationClientWithoutCertRefused(t *testing.T) {
 }
 
 func TestIntegrationCapacityExhaustion(t *testing.T) {
-	la := startLabAgent(t, func(c *Config) { c.Capacity = CapacityConfig{Containers: 2, Memory: 1 << 30} })
+	la := startLabAgent(t, func(c *config.Config) { c.Capacity = config.Capacity{Containers: 2, Memory: 1 << 30} })
 	ctx := t.Context()
 	warm := la.service(t, "t-standby-cap-a", ModeWarm)
 	cold1 := la.service(t, "t-standby-cap-b", ModeCold)

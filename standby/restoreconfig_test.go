@@ -3,6 +3,8 @@ package standby
 import (
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // TestRestoreModeContainerGetsCheckpointableRawLXC: a restore-mode
@@ -17,7 +19,7 @@ func TestRestoreModeContainerGetsCheckpointableRawLXC(t *testing.T) {
 	restore := env.rt.instances["ckpt"].spec.Config["raw.lxc"]
 	_, warmHas := env.rt.instances["warm"].spec.Config["raw.lxc"]
 	env.rt.mu.Unlock()
-	if want := restoreRawLXC(kernelHasAppArmor()); restore != want {
+	if want := criuprobe.RestoreRawLXC(criuprobe.KernelHasAppArmor()); restore != want {
 		t.Errorf("restore-mode raw.lxc = %q, want %q", restore, want)
 	}
 	if !strings.Contains(restore, "lxc.console.path = none\n") {
@@ -25,17 +27,5 @@ func TestRestoreModeContainerGetsCheckpointableRawLXC(t *testing.T) {
 	}
 	if warmHas {
 		t.Error("a warm container got a raw.lxc")
-	}
-}
-
-func TestRestoreRawLXCClearsTheAppArmorProfileOnlyWithoutAppArmor(t *testing.T) {
-	for _, tc := range []struct {
-		apparmor bool
-		cleared  bool
-	}{{apparmor: false, cleared: true}, {apparmor: true, cleared: false}} {
-		got := restoreRawLXC(tc.apparmor)
-		if cleared := strings.Contains(got, "lxc.apparmor.profile =\n"); cleared != tc.cleared {
-			t.Errorf("apparmor=%v: raw.lxc %q clears the profile = %v, want %v", tc.apparmor, got, cleared, tc.cleared)
-		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/standby/config"
 )
 
 func TestRunServesAndShutsDown(t *testing.T) {
@@ -22,7 +24,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	go func() {
 		done <- Run(ctx, cfg, RunOptions{
 			Version: "t",
-			Connect: func(context.Context, IncusConfig) (Runtime, error) { return rt, nil },
+			Connect: func(context.Context, config.Incus) (Runtime, error) { return rt, nil },
 			Reload:  reload,
 			Serving: func(a net.Addr) { addrc <- a },
 		})
@@ -65,7 +67,7 @@ func TestRunFailsOnConnect(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.TLS = certs.files()
 	boom := errors.New("boom")
-	err := Run(t.Context(), cfg, RunOptions{Connect: func(context.Context, IncusConfig) (Runtime, error) { return nil, boom }})
+	err := Run(t.Context(), cfg, RunOptions{Connect: func(context.Context, config.Incus) (Runtime, error) { return nil, boom }})
 	if !errors.Is(err, boom) {
 		t.Errorf("err = %v, want the connect error", err)
 	}

@@ -48,7 +48,7 @@ func (a *Agent) Handler() http.Handler {
 			writeError(w, err)
 			return
 		}
-		res, err := Probe(r.Context(), req)
+		res, err := Probe(r.Context(), a.pinger, req)
 		reply(w, res, err)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))
@@ -121,6 +121,17 @@ var errorCodes = []struct {
 	{ErrNotReady, http.StatusServiceUnavailable, "not_ready"},
 	{ErrDataDiskMissing, http.StatusUnprocessableEntity, "data_disk_missing"},
 	{ErrForbidden, http.StatusForbidden, "forbidden"},
+}
+
+// errorForCode is the sentinel of a wire code (the client's side of
+// errorCodes), or nil.
+func errorForCode(code string) error {
+	for _, e := range errorCodes {
+		if e.code == code {
+			return e.err
+		}
+	}
+	return nil
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/standby/config"
 )
 
 // certSet is a CA with a server certificate for 127.0.0.1 and a client certificate.
@@ -41,8 +43,8 @@ func newCertSet(t testing.TB) certSet {
 	return c
 }
 
-func (c certSet) files() TLSFiles {
-	return TLSFiles{Cert: c.path("agent.crt"), Key: c.path("agent.key"), ClientCA: c.path("ca.crt")}
+func (c certSet) files() config.TLSFiles {
+	return config.TLSFiles{Cert: c.path("agent.crt"), Key: c.path("agent.key"), ClientCA: c.path("ca.crt")}
 }
 
 // startServer serves env's agent over mutual TLS and returns a client for it.
@@ -66,7 +68,7 @@ func startServer(t *testing.T, env *testEnv, certs certSet) (*httptest.Server, *
 }
 
 func TestClientServerMutualTLS(t *testing.T) {
-	env := newTestEnv(t, func(c *Config) { c.Capacity.Containers = 1 })
+	env := newTestEnv(t, func(c *config.Config) { c.Capacity.Containers = 1 })
 	certs := newCertSet(t)
 	srv, c := startServer(t, env, certs)
 	ctx := t.Context()
@@ -245,11 +247,11 @@ func TestProbeTCPAndInvalid(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	ok, err := Probe(t.Context(), ProbeRequest{Address: "127.0.0.1", Kind: ProbeTCP, Port: port})
+	ok, err := Probe(t.Context(), nil, ProbeRequest{Address: "127.0.0.1", Kind: ProbeTCP, Port: port})
 	if err != nil || !ok.OK || ok.Error != "" {
 		t.Errorf("open port: %+v, %v", ok, err)
 	}
-	closed, err := Probe(t.Context(), ProbeRequest{Address: "127.0.0.1", Kind: ProbeTCP, Port: closedPort(t), TimeoutMS: 300})
+	closed, err := Probe(t.Context(), nil, ProbeRequest{Address: "127.0.0.1", Kind: ProbeTCP, Port: closedPort(t), TimeoutMS: 300})
 	if err != nil || closed.OK || !strings.Contains(closed.Error, "refused") {
 		t.Errorf("closed port: %+v, %v", closed, err)
 	}
@@ -259,19 +261,21 @@ func TestProbeTCPAndInvalid(t *testing.T) {
 		{Address: "127.0.0.1", Kind: "udp", Port: 1},
 		{Address: "127.0.0.1", Kind: ProbeICMP, TimeoutMS: -1},
 	} {
-		if _, err := Probe(t.Context(), req); !errors.Is(err, ErrInvalid) {
+		if _, err := Probe(t.Context(), nil, req); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: err = %v, want ErrInvalid", req, err)
 		}
 	}
 }
 
 func TestProbeICMPLoopback(t *testing.T) {
-	res, err := Probe(t.Context(), ProbeRequest{Address: "127.0.0.1", Kind: ProbeICMP, TimeoutMS: 1000})
+	pinger, err := icmp.New()
+	if err != nil {
+		labtest.Skip(t, "raw ICMP needs root (CAP_NET_RAW): %v", err)
+	}
+	defer pinger.Close()
+	res, err := Probe(t.Context(), pinger, ProbeRequest{Address: "127.0.0.1", Kind: ProbeICMP, TimeoutMS: 1000})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !res.OK && strings.Contains(res.Error, "permitted") {
-		labtest.Skip(t, "raw ICMP needs root (CAP_NET_RAW): %s", res.Error)
 	}
 	if !res.OK || res.RTTMS <= 0 {
 		t.Errorf("ICMP to loopback = %+v", res)

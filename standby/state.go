@@ -8,58 +8,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/understudy/understudy/internal/atomicfile"
+	"github.com/understudy/understudy/standby/config"
 )
-
-// epochGuard persists the highest epoch seen and refuses lower ones.
-type epochGuard struct {
-	mu   sync.Mutex
-	path string
-	max  uint64
-}
-
-func openEpochGuard(dir string) (*epochGuard, error) {
-	g := &epochGuard{path: filepath.Join(dir, "epoch")}
-	data, err := os.ReadFile(g.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return g, nil
-	case err != nil:
-		return nil, fmt.Errorf("read epoch: %w", err)
-	}
-	g.max, err = strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("parse epoch file %s: %w", g.path, err)
-	}
-	return g, nil
-}
-
-// Check accepts epoch when it is at least the highest seen, persisting a new
-// maximum before returning; it returns ErrStaleEpoch otherwise.
-func (g *epochGuard) Check(epoch uint64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if epoch < g.max {
-		return fmt.Errorf("%w: request epoch %d is lower than %d", ErrStaleEpoch, epoch, g.max)
-	}
-	if epoch == g.max {
-		return nil
-	}
-	if err := writeFileAtomic(g.path, []byte(strconv.FormatUint(epoch, 10)+"\n")); err != nil {
-		return fmt.Errorf("persist epoch: %w", err)
-	}
-	g.max = epoch
-	return nil
-}
-
-// Current returns the highest epoch seen.
-func (g *epochGuard) Current() uint64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.max
-}
 
 // record is what the agent persists per service.
 type record struct {
@@ -109,7 +62,7 @@ func (s *serviceStore) list() []record {
 
 // put stores r, allocating an address from pool when pool is set and the
 // service has none yet.
-func (s *serviceStore) put(r record, pool *NetworkConfig) (record, error) {
+func (s *serviceStore) put(r record, pool *config.Network) (record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.services[r.Spec.Name]; ok {
@@ -151,12 +104,13 @@ func (s *serviceStore) remove(name string) error {
 }
 
 // allocate returns the lowest pool address no service holds. Caller holds mu.
-func (s *serviceStore) allocate(pool *NetworkConfig) (netip.Addr, error) {
+func (s *serviceStore) allocate(pool *config.Network) (netip.Addr, error) {
 	used := map[netip.Addr]bool{}
 	for _, r := range s.services {
 		used[r.Address] = true
 	}
-	for a := pool.first; a.IsValid() && !pool.last.Less(a); a = a.Next() {
+	first, last := pool.Range()
+	for a := first; a.IsValid() && !last.Less(a); a = a.Next() {
 		if !used[a] {
 			return a, nil
 		}
@@ -169,36 +123,8 @@ func (s *serviceStore) save() error {
 	if err != nil {
 		return fmt.Errorf("encode services: %w", err)
 	}
-	if err := writeFileAtomic(s.path, data); err != nil {
+	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("persist services: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file, syncs it and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

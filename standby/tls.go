@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 
 	"github.com/understudy/understudy/internal/tlsfiles"
+	"github.com/understudy/understudy/standby/config"
 )
 
 // certReloader serves the agent's TLS material (package tlsfiles): files
@@ -14,7 +15,7 @@ type certReloader struct {
 	*tlsfiles.Server
 }
 
-func newCertReloader(files TLSFiles) (*certReloader, error) {
+func newCertReloader(files config.TLSFiles) (*certReloader, error) {
 	s, err := tlsfiles.NewServer(files.Cert, files.Key, files.ClientCA)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/understudy/understudy/standby"
+	agentconfig "github.com/understudy/understudy/standby/config"
 )
 
 // runAgent runs the standby agent: `understudy agent --config agent.yaml`.
@@ -34,7 +35,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	logger.Info("starting standby agent", "component", "agent", "version", version, "config", *configPath)
 
-	cfg, err := standby.LoadConfig(*configPath)
+	cfg, err := agentconfig.Load(*configPath)
 	if err != nil {
 		return withCode(2, err)
 	}

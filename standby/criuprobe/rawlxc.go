@@ -1,4 +1,4 @@
-package standby
+package criuprobe
 
 import (
 	"os"
@@ -9,13 +9,13 @@ import (
 // also what LXD/Incus check.
 const apparmorDir = "/sys/kernel/security/apparmor"
 
-// kernelHasAppArmor reports whether the running kernel has AppArmor.
-func kernelHasAppArmor() bool {
+// KernelHasAppArmor reports whether the running kernel has AppArmor.
+func KernelHasAppArmor() bool {
 	_, err := os.Stat(apparmorDir)
 	return err == nil
 }
 
-// restoreRawLXC is the raw.lxc the agent gives a restore-mode container, so
+// RestoreRawLXC is the raw.lxc the agent gives a restore-mode container, so
 // that liblxc 5.0 (Debian 12's LXD) can checkpoint and restore it with CRIU
 // (standby/README.md "Restore mode on this kernel"):
 //   - lxc.console.path = none: liblxc's restore never creates the console
@@ -25,7 +25,7 @@ func kernelHasAppArmor() bool {
 //     "unconfined", which liblxc passes to criu as --lsm-profile
 //     apparmor:unconfined, and criu refuses it ("apparmor LSM specified but
 //     apparmor not supported by kernel"). With AppArmor the profile stays.
-func restoreRawLXC(apparmor bool) string {
+func RestoreRawLXC(apparmor bool) string {
 	lines := []string{"lxc.console.path = none"}
 	if !apparmor {
 		lines = append(lines, "lxc.apparmor.profile =")
