@@ -61,7 +61,7 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 func runCertsIssue(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("certs issue", flag.ContinueOnError)
 	setOutput(fs, stderr)
-	caDir := fs.String("ca", "", "`DIR` of the CA (ca.crt, ca.key)")
+	caDir := fs.String("ca", "", "the CA's `DIR` (ca.crt, ca.key)")
 	name := fs.String("name", "", "certificate name: common name and file base name")
 	server := fs.Bool("server", false, "issue a server certificate (needs --host); with --client it serves as both (a monitor's API certificate)")
 	client := fs.Bool("client", false, "issue a client certificate")
