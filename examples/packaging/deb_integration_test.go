@@ -20,10 +20,14 @@ import (
 	"github.com/understudy/understudy/standby"
 )
 
-// testVersion marks the package this test installs, so that a run that
-// died half-way is cleaned up by the next one, and a real installation of
-// understudy is never touched.
-const testVersion = "0.0~itest1"
+// The versions of the packages this test installs (first, then the
+// upgrade); their prefix marks them, so that a run that died half-way is
+// cleaned up by the next one, and a real installation is never touched.
+const (
+	testVersion    = "0.0~itest1"
+	upgradeVersion = "0.0~itest2"
+	testPrefix     = "0.0~itest"
+)
 
 // The files the package installs besides the man pages.
 var packageFiles = map[string]os.FileMode{
@@ -50,12 +54,13 @@ var manPages = []string{"understudy", "understudy-agent", "understudy-certs", "u
 // TestIntegrationDebPackage builds the .deb with build-deb.sh (`make deb`),
 // installs it with dpkg -i on this machine, checks its files, its units
 // (systemd-analyze verify and security, offline: no systemd runs here), its
-// default configuration, then removes it (data kept) and purges it (nothing
-// left). It starts no daemon and touches nothing of the lab.
+// default configuration, upgrades it (state, edited conffile and key kept),
+// then removes it (data kept) and purges it (nothing left). It starts no
+// daemon and touches nothing of the lab.
 func TestIntegrationDebPackage(t *testing.T) {
 	requireTools(t)
 	requireClean(t)
-	deb := buildDeb(t)
+	deb := buildDeb(t, testVersion)
 	t.Cleanup(func() {
 		if st, _ := packageStatus(); st != "" {
 			_, _ = dpkg("--purge", "understudy")
@@ -65,17 +70,43 @@ func TestIntegrationDebPackage(t *testing.T) {
 	if out, err := dpkg("--install", deb); err != nil {
 		t.Fatalf("dpkg -i %s: %v\n%s", deb, err, out)
 	}
-	checkInstalled(t)
+	checkInstalled(t, testVersion)
 	checkUnits(t)
 	checkConfig(t)
 	checkShellsAndPages(t)
 
-	// The state the daemons would have written: kept on remove, gone on purge.
-	if err := os.MkdirAll("/var/lib/understudy/agent", 0o700); err != nil {
-		t.Fatal(err)
+	// The state the daemons would have written (the monitor's etcd, the
+	// agent's epoch) and an edited conffile: an upgrade and dpkg -r keep
+	// them, dpkg -P removes them.
+	state := map[string]string{
+		"/var/lib/understudy/etcd/member/snap/db": "incidents",
+		"/var/lib/understudy/agent/epoch":         "7\n",
 	}
-	if err := os.WriteFile("/var/lib/understudy/agent/epoch", []byte("7\n"), 0o600); err != nil {
-		t.Fatal(err)
+	for path, content := range state {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edited := appendLine(t, "/etc/understudy/monitor.yaml", "# edited by the operator")
+	key := readFile(t, "/etc/understudy/tsig.key")
+
+	if out, err := dpkg("--install", buildDeb(t, upgradeVersion)); err != nil {
+		t.Fatalf("dpkg -i the upgrade: %v\n%s", err, out)
+	}
+	checkInstalled(t, upgradeVersion)
+	for path, content := range state {
+		if got := readFile(t, path); got != content {
+			t.Errorf("after the upgrade %s holds %q, want %q", path, got, content)
+		}
+	}
+	if readFile(t, "/etc/understudy/monitor.yaml") != edited {
+		t.Errorf("the upgrade replaced the edited monitor.yaml")
+	}
+	if readFile(t, "/etc/understudy/tsig.key") != key {
+		t.Errorf("the upgrade replaced the TSIG key")
 	}
 
 	if out, err := dpkg("--remove", "understudy"); err != nil {
@@ -107,7 +138,7 @@ func requireClean(t *testing.T) {
 	t.Helper()
 	st, version := packageStatus()
 	switch {
-	case st != "" && version == testVersion:
+	case st != "" && strings.HasPrefix(version, testPrefix):
 		t.Logf("purging the package a previous run left (%s)", st)
 		if out, err := dpkg("--purge", "understudy"); err != nil {
 			t.Fatalf("dpkg -P the left-over package: %v\n%s", err, out)
@@ -157,12 +188,12 @@ func dpkg(args ...string) (string, error) {
 	}
 }
 
-// buildDeb runs build-deb.sh into a temporary directory.
-func buildDeb(t *testing.T) string {
+// buildDeb runs build-deb.sh for version into a temporary directory.
+func buildDeb(t *testing.T, version string) string {
 	t.Helper()
 	cmd := exec.Command("bash", "examples/packaging/build-deb.sh")
 	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "UNDERSTUDY_VERSION="+testVersion, "UNDERSTUDY_DEB_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "UNDERSTUDY_VERSION="+version, "UNDERSTUDY_DEB_DIR="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -170,16 +201,35 @@ func buildDeb(t *testing.T) string {
 		t.Fatalf("build-deb.sh: %v\n%s", err, stderr.String())
 	}
 	deb := strings.TrimSpace(string(out))
-	if filepath.Base(deb) != "understudy_"+testVersion+"_"+runtime.GOARCH+".deb" {
+	if filepath.Base(deb) != "understudy_"+version+"_"+runtime.GOARCH+".deb" {
 		t.Fatalf("build-deb.sh printed %q", deb)
 	}
 	return deb
 }
 
-func checkInstalled(t *testing.T) {
+func readFile(t *testing.T, path string) string {
 	t.Helper()
-	if st, v := packageStatus(); st != "ii" || v != testVersion {
-		t.Fatalf("after dpkg -i: status %q version %q, want ii %s", st, v, testVersion)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// appendLine appends line to the file at path and returns its new content.
+func appendLine(t *testing.T, path, line string) string {
+	t.Helper()
+	content := readFile(t, path) + line + "\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return content
+}
+
+func checkInstalled(t *testing.T, version string) {
+	t.Helper()
+	if st, v := packageStatus(); st != "ii" || v != version {
+		t.Fatalf("after dpkg -i: status %q version %q, want ii %s", st, v, version)
 	}
 	for path, mode := range packageFiles {
 		fi, err := os.Stat(path)
@@ -192,7 +242,7 @@ func checkInstalled(t *testing.T) {
 		}
 	}
 	out, err := exec.Command("/usr/bin/understudy", "version").Output()
-	if err != nil || strings.TrimSpace(string(out)) != "understudy "+testVersion {
+	if err != nil || strings.TrimSpace(string(out)) != "understudy "+version {
 		t.Errorf("understudy version = %q (%v), want the package's version", out, err)
 	}
 	q, err := exec.Command("dpkg-query", "-W", "-f=${Conffiles}", "understudy").Output()
@@ -213,9 +263,6 @@ func checkInstalled(t *testing.T) {
 	}
 	if _, err := user.LookupGroup("understudy"); err != nil {
 		t.Errorf("the postinst made no group: %v", err)
-	}
-	if _, err := os.Stat("/var/lib/understudy"); err == nil {
-		t.Errorf("/var/lib/understudy exists after install: systemd's StateDirectory makes it")
 	}
 	fi, err := os.Stat("/etc/understudy/tsig.key")
 	if err != nil {
@@ -331,7 +378,7 @@ func checkRemoved(t *testing.T) {
 			t.Errorf("man page %s is left after dpkg -r", p)
 		}
 	}
-	for _, keep := range append([]string{"/etc/understudy/tsig.key", "/var/lib/understudy/agent/epoch"}, conffiles...) {
+	for _, keep := range append([]string{"/etc/understudy/tsig.key", "/var/lib/understudy/agent/epoch", "/var/lib/understudy/etcd/member/snap/db"}, conffiles...) {
 		if _, err := os.Stat(keep); err != nil {
 			t.Errorf("dpkg -r removed data it must keep: %v", err)
 		}
