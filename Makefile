@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean criu criu-drill
+.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean criu criu-drill deb pkg-deps
 
 all: build
 
@@ -21,10 +21,20 @@ build:
 ## first stops the daemons of a `make demo` (saying so): their monitors would
 ## fail web and api over when a test takes host-a's bridge down. `make demo`
 ## starts them again.
-test: lab-up vet
+test: lab-up pkg-deps vet
 	env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -skip Integration ./...
 	$(LOCK) bash -c 'UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop && \
 	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -p 1 -timeout 30m -run Integration ./...'
+
+## deb: the Debian package bin/understudy_VERSION_ARCH.deb with nfpm
+## (examples/packaging/: units, default config, completion, man pages).
+deb: pkg-deps
+	GO=$(GO) bash examples/packaging/build-deb.sh
+
+## pkg-deps: the Debian packages the packaging tests check with (zsh, fish,
+## groff, man-db, systemd-analyze); part of `test`.
+pkg-deps:
+	bash examples/packaging/deps.sh
 
 ## unit: the tests that need no lab (integration tests skip with their reason).
 unit:

@@ -19,8 +19,8 @@ import (
 // SIGINT/SIGTERM for a graceful shutdown, SIGHUP reloads the TLS files.
 func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "agent.yaml", "agent configuration file")
+	setOutput(fs, stderr)
+	configPath := fs.String("config", "agent.yaml", "agent configuration `FILE`")
 	newLogger := logFlags(fs, stderr)
 	if stop, err := parseFlags(fs, args); stop {
 		return err

@@ -41,7 +41,7 @@ func certsUsage(w io.Writer) {
 
 func runCertsInit(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("certs init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	force := fs.Bool("force", false, "overwrite an existing CA")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -60,13 +60,13 @@ func runCertsInit(args []string, stdout, stderr io.Writer) error {
 
 func runCertsIssue(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("certs issue", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	caDir := fs.String("ca", "", "directory of the CA (ca.crt, ca.key)")
+	setOutput(fs, stderr)
+	caDir := fs.String("ca", "", "the CA's `DIR` (ca.crt, ca.key)")
 	name := fs.String("name", "", "certificate name: common name and file base name")
 	server := fs.Bool("server", false, "issue a server certificate (needs --host); with --client it serves as both (a monitor's API certificate)")
 	client := fs.Bool("client", false, "issue a client certificate")
 	hosts := fs.String("host", "", "comma-separated DNS names and IP addresses for a server certificate")
-	out := fs.String("out", "", "output directory (default: the CA directory)")
+	out := fs.String("out", "", "output `DIR` (default: the CA directory)")
 	days := fs.Int("days", 365, "validity in days")
 	force := fs.Bool("force", false, "overwrite existing files")
 	rest, err := parseInterspersed(fs, args)

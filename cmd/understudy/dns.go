@@ -43,7 +43,7 @@ type dnsOptions struct {
 func runDNS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o dnsOptions
 	fs := flag.NewFlagSet("dns", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, dnsUsage); fs.PrintDefaults() }
 	fs.StringVar(&o.file, "f", "", "inventory `file` to take the dns: settings from")
 	fs.StringVar(&o.server, "server", "", "authoritative primary, `host:port` (default: dns.server)")

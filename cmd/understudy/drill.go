@@ -35,7 +35,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runDrillHistory(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
 	service := fs.String("service", "", "the service to drill (required)")
 	inject := fs.String("inject", "", "the fault: vm-stop, vm-freeze, blackhole, host-down or service-stop (required)")
@@ -315,7 +315,7 @@ func writeFileWith(path string, res *drill.Result, write func(io.Writer, *drill.
 // runDrillHistory shows the drills of the history with their trend.
 func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("drill history", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE`: the history is under monitor.state-dir")
 	path := fs.String("file", "", "history `FILE` (instead of -f)")
 	service := fs.String("service", "", "only this service")

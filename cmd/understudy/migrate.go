@@ -37,7 +37,7 @@ type moveFlags struct {
 // and one-line description are usage and about.
 func newMoveFlags(name, usage, about string, stderr io.Writer) moveFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: "+usage)
 		fmt.Fprintln(stderr, about)

@@ -21,7 +21,7 @@ import (
 // errors are logged and the running inventory stays).
 func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
 	ha := haFlags(fs)
 	newLogger := logFlags(fs, stderr)

@@ -27,7 +27,7 @@ var moves = map[string]func() *playbooks.Playbook{
 // position) and prints it back when it is valid.
 func runPlaybook(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("playbook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: understudy playbook list")
 		fmt.Fprintln(stderr, "       understudy playbook show NAME|FILE")

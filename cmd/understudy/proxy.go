@@ -26,7 +26,7 @@ import (
 // monitor at proxy.monitor (or --monitor), and stops on SIGINT/SIGTERM.
 func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
 	listen := fs.String("listen", "", "`host:port` to serve (default: proxy.listen)")
 	monitorURL := fs.String("monitor", "", "monitor base `URL`s, comma-separated with several monitors (default: proxy.monitor)")

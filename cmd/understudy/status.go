@@ -20,7 +20,7 @@ import (
 // `understudy status -f inventory.yaml [--json]`.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE`: the monitor is asked at monitor.listen")
 	url := fs.String("url", "", "monitor base `URL` (instead of monitor.listen of -f)")
 	asJSON := fs.Bool("json", false, "print the monitor's JSON answer")

@@ -20,7 +20,7 @@ var errReported = errors.New("")
 // its warnings go to stderr as FILE:LINE:COL: warning: field.path: message.
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE` to check (required)")
 	quiet := fs.Bool("q", false, "print nothing when the inventory is valid")
 	fs.Usage = func() {
