@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/labtest"
-	"github.com/understudy/understudy/standby"
+	agentconfig "github.com/understudy/understudy/standby/config"
 )
 
 // The versions of the packages this test installs (first, then the
@@ -320,7 +320,7 @@ func checkConfig(t *testing.T) {
 			t.Errorf("understudy validate -f %s: %v\n%s%s", f, err, out, stderr.String())
 		}
 	}
-	if _, err := standby.LoadConfig("/etc/understudy/agent.yaml"); err != nil {
+	if _, err := agentconfig.Load("/etc/understudy/agent.yaml"); err != nil {
 		t.Errorf("agent.yaml: %v", err)
 	}
 }

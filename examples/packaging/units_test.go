@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/standby"
+	agentconfig "github.com/understudy/understudy/standby/config"
 )
 
 // unitDirectives reads a unit file's [Service] directives: key → values in
@@ -124,7 +124,7 @@ func TestDefaultConfigsValidate(t *testing.T) {
 			t.Errorf("%s: monitor.state-dir %q, want the monitor unit's StateDirectory", name, inv.Monitor.StateDir)
 		}
 	}
-	cfg, err := standby.LoadConfig(filepath.Join("etc", "agent.yaml"))
+	cfg, err := agentconfig.Load(filepath.Join("etc", "agent.yaml"))
 	if err != nil {
 		t.Fatalf("agent.yaml: %v", err)
 	}
