@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // failoverBound is how long a whole failover may take in a test; the
@@ -32,7 +33,7 @@ func testFailover(t *testing.T, mode string, base int) {
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("service never reached on-standby: %v", err)
 	}
@@ -48,7 +49,7 @@ func testFailover(t *testing.T, mode string, base int) {
 		t.Fatalf("last incident = %+v, want a closed, recovered incident opened by the monitor", inc)
 	}
 	want := []string{"detected", "confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"}
-	got := map[string]monitor.PhaseStatus{}
+	got := map[string]api.PhaseStatus{}
 	for _, p := range inc.Phases {
 		got[p.Phase] = p
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
@@ -106,7 +107,7 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 	t.Logf("stopped the monitor during %s of incident %s", killed.Incident.Steps[killed.Incident.Current].Kind, killed.Incident.ID)
 
 	second := w.startController(monitor.Options{DNS: dns})
-	st, err := second.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := second.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("the resumed incident never reached on-standby: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -32,22 +33,6 @@ func (c *Controller) handler() http.Handler {
 	return c.authorize(c.leaderOnly(mux))
 }
 
-// apiError is the body of every error answer.
-type apiError struct {
-	Error string `json:"error"`
-	State string `json:"state,omitempty"` // the service's state, when it refused
-}
-
-// TriggerResponse is the body of a successful suspect, failover or reset.
-type TriggerResponse struct {
-	Service string `json:"service"`
-	Source  string `json:"source,omitempty"`
-	State   string `json:"state"`
-	// Coalesced is set on a suspect report that arrived within
-	// suspectWindow of the previous one and was not passed on.
-	Coalesced bool `json:"coalesced,omitempty"`
-}
-
 // suspectWindow is how long after a suspect report further reports about
 // the same service are answered without reaching the executor: a proxy whose
 // requests all fail reports on every request, and each report that joins an
@@ -61,9 +46,9 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 		c.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, recover.ErrUnknownService))
 		return
 	}
-	var req suspectRequest
+	var req api.SuspectRequest
 	if err := decodeBody(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		writeJSON(w, http.StatusBadRequest, api.Error{Error: err.Error()})
 		return
 	}
 	now := time.Now()
@@ -72,11 +57,11 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	c.mu.RUnlock()
 	fresh := !seen || now.Sub(last) >= suspectWindow
 	src := recover.FromProxy
-	if r.Header.Get(vantageHeader) != "" { // a follower's monitor confirmed it (authorize checked its certificate)
+	if r.Header.Get(api.VantageHeader) != "" { // a follower's monitor confirmed it (authorize checked its certificate)
 		src = recover.FromMonitor
 	}
 	if !fresh {
-		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
+		writeJSON(w, http.StatusAccepted, api.TriggerResponse{Service: name, Source: string(src), State: c.stateOf(name), Coalesced: true})
 		return
 	}
 	reason := req.Reason
@@ -100,19 +85,6 @@ func (c *Controller) postSuspect(w http.ResponseWriter, r *http.Request) {
 	c.answer(w, name, string(src), err)
 }
 
-// suspectRequest is the optional body of suspect: the proxy also names the
-// backend address it found down (proxy.SuspectReport).
-type suspectRequest struct {
-	Reason  string `json:"reason"`
-	Address string `json:"address,omitempty"`
-}
-
-// triggerRequest is the optional body of failover, reset and failback (and
-// of a follower's suspect report).
-type triggerRequest struct {
-	Reason string `json:"reason"`
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -127,7 +99,7 @@ func (c *Controller) healthz(w http.ResponseWriter, _ *http.Request) {
 // leader's, which also knows what it prepared on the agents, and falls back
 // to its own (from the store) when the leader cannot answer.
 func (c *Controller) getStatus(w http.ResponseWriter, r *http.Request) {
-	if c.leading() == nil && r.Header.Get(forwardedHeader) == "" {
+	if c.leading() == nil && r.Header.Get(api.ForwardedHeader) == "" {
 		if st, err := c.leaderStatus(r.Context()); err == nil {
 			st.Monitor = c.name
 			writeJSON(w, http.StatusOK, st)
@@ -139,20 +111,17 @@ func (c *Controller) getStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c.Status(r.Context()))
 }
 
-// maxBody bounds a request body the API reads.
-const maxBody = 64 << 10
-
 // decodeBody decodes the optional JSON body of r into v, strictly: one
-// JSON value of at most maxBody bytes whose fields v knows (a misspelt
+// JSON value of at most api.MaxBody bytes whose fields v knows (a misspelt
 // field such as "dryrun" is an error naming it, not a silent default). An
 // empty body leaves v as it is. Every body the API reads goes through it.
 func decodeBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxBody+1))
 	if err != nil {
 		return fmt.Errorf("read body: %w", err)
 	}
-	if len(body) > maxBody {
-		return fmt.Errorf("read body: larger than %d bytes", maxBody)
+	if len(body) > api.MaxBody {
+		return fmt.Errorf("read body: larger than %d bytes", api.MaxBody)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -170,7 +139,7 @@ func decodeBody(r *http.Request, v any) error {
 
 // readReason reads the optional JSON body {"reason": "..."}.
 func readReason(r *http.Request, def string) (string, error) {
-	var req triggerRequest
+	var req api.TriggerRequest
 	if err := decodeBody(r, &req); err != nil {
 		return "", err
 	}
@@ -195,7 +164,7 @@ func (c *Controller) postAction(src, what string, timeout time.Duration, act fun
 		name := r.PathValue("name")
 		reason, err := readReason(r, what+" from "+r.RemoteAddr)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			writeJSON(w, http.StatusBadRequest, api.Error{Error: err.Error()})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
@@ -209,17 +178,17 @@ func (c *Controller) answer(w http.ResponseWriter, name, src string, err error) 
 	state := c.stateOf(name)
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusAccepted, TriggerResponse{Service: name, Source: src, State: state})
+		writeJSON(w, http.StatusAccepted, api.TriggerResponse{Service: name, Source: src, State: state})
 	case errors.Is(err, recover.ErrUnknownService):
-		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error()})
+		writeJSON(w, http.StatusNotFound, api.Error{Error: err.Error()})
 	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, recover.ErrStuck):
-		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), State: state})
+		writeJSON(w, http.StatusConflict, api.Error{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
-		writeJSON(w, http.StatusGatewayTimeout, apiError{Error: err.Error(), State: state})
+		writeJSON(w, http.StatusGatewayTimeout, api.Error{Error: err.Error(), State: state})
 	case errors.Is(err, errNoLeader), errors.Is(err, recover.ErrFenced), errors.Is(err, recover.ErrStopped): // the leadership ended under the call
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error(), State: state})
+		writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error(), State: state})
 	default:
-		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error(), State: state})
+		writeJSON(w, http.StatusInternalServerError, api.Error{Error: err.Error(), State: state})
 	}
 }
 

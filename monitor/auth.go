@@ -10,6 +10,7 @@ import (
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // Who may act through the API:
@@ -68,10 +69,10 @@ func loadAPIToken(m inventory.Monitor) (string, error) {
 // certificate: the vantage header is dropped here, at the first monitor).
 func (c *Controller) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(vantageHeader) != "" && !c.fromMonitor(r) {
+		if r.Header.Get(api.VantageHeader) != "" && !c.fromMonitor(r) {
 			c.log.Warn("vantage header ignored: the caller has no monitor certificate", "remote", r.RemoteAddr, "path", r.URL.Path)
 			r = r.Clone(r.Context())
-			r.Header.Del(vantageHeader)
+			r.Header.Del(api.VantageHeader)
 		}
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			next.ServeHTTP(w, r)
@@ -80,12 +81,12 @@ func (c *Controller) authorize(next http.Handler) http.Handler {
 		if err := c.credential(r); err != nil {
 			c.metrics.refused.WithLabelValues("credential").Inc()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="understudy"`)
-			writeJSON(w, http.StatusUnauthorized, apiError{Error: err.Error()})
+			writeJSON(w, http.StatusUnauthorized, api.Error{Error: err.Error()})
 			return
 		}
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 			c.metrics.refused.WithLabelValues("content-type").Inc()
-			writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: fmt.Sprintf("%s %s: want Content-Type: application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))})
+			writeJSON(w, http.StatusUnsupportedMediaType, api.Error{Error: fmt.Sprintf("%s %s: want Content-Type: application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -125,7 +126,7 @@ func (c *Controller) fromMonitor(r *http.Request) bool {
 // forwarded mark and, without api-tls, the bearer token.
 func (c *Controller) peerHeader() http.Header {
 	hdr := http.Header{}
-	hdr.Set(forwardedHeader, c.name)
+	hdr.Set(api.ForwardedHeader, c.name)
 	c.mu.RLock()
 	tok := c.apiToken
 	c.mu.RUnlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -181,14 +182,14 @@ func TestVantageNeedsMonitorCertificate(t *testing.T) {
 	a.eventually("web and api prepared", func() bool {
 		return a.service("web").Standby.Prepared && a.service("api").Standby.Prepared
 	})
-	suspect := func(cl *monitorapi.Client, svc string) TriggerResponse {
+	suspect := func(cl *monitorapi.Client, svc string) api.TriggerResponse {
 		t.Helper()
-		hdr := http.Header{vantageHeader: {"mon-b"}}
-		resp, err := cl.Do(t.Context(), http.MethodPost, "/v1/services/"+svc+"/suspect", triggerRequest{Reason: "spoofed"}, hdr)
+		hdr := http.Header{api.VantageHeader: {"mon-b"}}
+		resp, err := cl.Do(t.Context(), http.MethodPost, "/v1/services/"+svc+"/suspect", api.TriggerRequest{Reason: "spoofed"}, hdr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tr TriggerResponse
+		var tr api.TriggerResponse
 		if err := json.Unmarshal(resp.Body, &tr); err != nil || resp.Code != http.StatusAccepted {
 			t.Fatalf("suspect %s: %s %s", svc, resp.Status, resp.Body)
 		}
@@ -209,9 +210,9 @@ func TestVantageNeedsMonitorCertificate(t *testing.T) {
 	}
 	// The monitors' own certificate (the harness's client) is a monitor
 	// (a report coalesced with the last one still names its source).
-	resp := a.request(http.MethodPost, "/v1/services/web/suspect", `{"reason":"from a monitor"}`, http.Header{vantageHeader: {"mon-b"}})
+	resp := a.request(http.MethodPost, "/v1/services/web/suspect", `{"reason":"from a monitor"}`, http.Header{api.VantageHeader: {"mon-b"}})
 	defer resp.Body.Close()
-	var tr TriggerResponse
+	var tr api.TriggerResponse
 	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
 		t.Fatal(err)
 	}

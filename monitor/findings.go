@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -145,7 +146,7 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 	if err != nil {
 		return fmt.Errorf("report %q to leader %s: %w", svc, l.Name, err)
 	}
-	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", triggerRequest{Reason: fd.reason}, c.peerHeader())
+	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", api.TriggerRequest{Reason: fd.reason}, c.peerHeader())
 	if err == nil && resp.Code == http.StatusConflict {
 		return nil
 	}
@@ -164,7 +165,7 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 // about a service the plan does not know is not kept (it would stay open).
 func (c *Controller) keepSuspect(r *http.Request, why string) {
 	svc := suspectService(r)
-	if svc == "" || r.Header.Get(forwardedHeader) != "" {
+	if svc == "" || r.Header.Get(api.ForwardedHeader) != "" {
 		return
 	}
 	if _, ok := c.plan().services[svc]; !ok {

@@ -11,17 +11,9 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
-
-// forwardedHeader marks a call one monitor forwarded to the leader; a
-// monitor that does not lead answers such a call with 503 rather than
-// forwarding it again.
-const forwardedHeader = "X-Understudy-Forwarded-By"
-
-// vantageHeader names the follower whose monitor confirmed the failure a
-// suspect report carries; the leader counts it as a monitor trigger.
-const vantageHeader = "X-Understudy-Vantage"
 
 // leaderWait bounds how long a mutating call waits for some monitor to lead
 // (an election in progress) before it is answered with 503.
@@ -42,11 +34,11 @@ func (c *Controller) leaderOnly(next http.Handler) http.Handler {
 		switch {
 		case err != nil:
 			c.keepSuspect(r, "while no monitor led")
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error()})
 		case leader == nil:
 			next.ServeHTTP(w, r)
-		case r.Header.Get(forwardedHeader) != "":
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: fmt.Sprintf("not the leader (%s leads); forwarded by %s", leader.Name, r.Header.Get(forwardedHeader))})
+		case r.Header.Get(api.ForwardedHeader) != "":
+			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: fmt.Sprintf("not the leader (%s leads); forwarded by %s", leader.Name, r.Header.Get(api.ForwardedHeader))})
 		default:
 			c.forward(w, r, *leader)
 		}
@@ -81,7 +73,7 @@ func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.L
 		Transport: c.peers.hc.Transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
-			pr.Out.Header.Set(forwardedHeader, c.name)
+			pr.Out.Header.Set(api.ForwardedHeader, c.name)
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.StatusCode >= http.StatusInternalServerError {
@@ -91,7 +83,7 @@ func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.L
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			c.keepSuspect(r, fmt.Sprintf("the leader %s did not answer", leader.Name))
-			writeJSON(w, http.StatusBadGateway, apiError{Error: fmt.Sprintf("forward to leader %s at %s: %v", leader.Name, leader.Address, err)})
+			writeJSON(w, http.StatusBadGateway, api.Error{Error: fmt.Sprintf("forward to leader %s at %s: %v", leader.Name, leader.Address, err)})
 		},
 	}
 	c.metrics.forwarded.Inc()
@@ -163,9 +155,9 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 	}
 	hdr := c.peerHeader()
 	if c.mtls { // only the monitors' certificate makes the leader count it (auth.go)
-		hdr.Set(vantageHeader, c.name)
+		hdr.Set(api.VantageHeader, c.name)
 	}
-	body := triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
+	body := api.TriggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
 	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", body, hdr)
 	if err == nil && resp.Code == http.StatusConflict {
 		return nil // the service is already in an incident, or off its primary: the leader knows
@@ -185,29 +177,29 @@ const leaderStatusTimeout = 2 * time.Second
 
 // leaderStatus fetches GET /v1/status from the leader (errNoLeader when
 // none other than this monitor is known).
-func (c *Controller) leaderStatus(ctx context.Context) (Status, error) {
+func (c *Controller) leaderStatus(ctx context.Context) (api.Status, error) {
 	c.mu.RLock()
 	l := c.leader
 	c.mu.RUnlock()
 	if l.Name == "" || l.Name == c.name || l.Address == "" {
-		return Status{}, errNoLeader
+		return api.Status{}, errNoLeader
 	}
 	ctx, cancel := context.WithTimeout(ctx, leaderStatusTimeout)
 	defer cancel()
 	cl, err := c.peers.client(l)
 	if err != nil {
-		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
+		return api.Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
 	}
 	resp, err := cl.Do(ctx, http.MethodGet, "/v1/status", nil, c.peerHeader())
 	if err == nil && resp.Code != http.StatusOK {
 		err = &monitorapi.StatusError{Base: cl.Base(), Code: resp.Code, Status: resp.Status}
 	}
 	if err != nil {
-		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
+		return api.Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
 	}
-	var st Status
+	var st api.Status
 	if err := resp.JSON(&st); err != nil {
-		return Status{}, fmt.Errorf("the status of leader %s: %w", l.Name, err)
+		return api.Status{}, fmt.Errorf("the status of leader %s: %w", l.Name, err)
 	}
 	return st, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -39,10 +40,10 @@ func FuzzAPIBody(f *testing.F) {
 		h      http.HandlerFunc
 		req    func() any
 	}{
-		{"failover", c.postTrigger(recover.FromCLI), func() any { return new(triggerRequest) }},
-		{"reset", c.postAction("", "reset by an operator", time.Second, c.Reset), func() any { return new(triggerRequest) }},
-		{"failback", c.postAction(string(recover.FromCLI), "failback request", time.Second, c.Failback), func() any { return new(triggerRequest) }},
-		{"migrate", c.postMigrate, func() any { return new(MigrateRequest) }},
+		{"failover", c.postTrigger(recover.FromCLI), func() any { return new(api.TriggerRequest) }},
+		{"reset", c.postAction("", "reset by an operator", time.Second, c.Reset), func() any { return new(api.TriggerRequest) }},
+		{"failback", c.postAction(string(recover.FromCLI), "failback request", time.Second, c.Failback), func() any { return new(api.TriggerRequest) }},
+		{"migrate", c.postMigrate, func() any { return new(api.MigrateRequest) }},
 	}
 	f.Add(uint8(0), []byte(`{"reason":"operator: web-vm is being rebuilt"}`))
 	f.Add(uint8(1), []byte(``))
@@ -58,7 +59,7 @@ func FuzzAPIBody(f *testing.F) {
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		ep.h(w, r)
-		var answer apiError
+		var answer api.Error
 		if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil {
 			t.Fatalf("%s %q: HTTP %d answer %q is not JSON: %v", ep.action, body, w.Code, w.Body.Bytes(), err)
 		}

@@ -11,7 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/internal/tcpcut"
-
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -86,7 +86,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	}
 
 	// A forwarded call that reaches a follower is not forwarded again.
-	resp := b.request(http.MethodPost, "/v1/services/web/reset", "", http.Header{forwardedHeader: {"mon-x"}})
+	resp := b.request(http.MethodPost, "/v1/services/web/reset", "", http.Header{api.ForwardedHeader: {"mon-x"}})
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a forwarded call at a follower: %s, want 503", resp.Status)

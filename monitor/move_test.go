@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -53,11 +54,11 @@ const spareInventory = testInventory + `spares:
   - {name: spare-3, zone: az1, incus: {socket: /nonexistent/s3.socket}, capacity: {containers: 0, memory: 32MiB}}
 `
 
-func (h *harness) migrate(body string) (int, MigrateResponse) {
+func (h *harness) migrate(body string) (int, api.MigrateResponse) {
 	h.t.Helper()
 	resp := h.request(http.MethodPost, "/v1/services/web/migrate", body, nil)
 	defer resp.Body.Close()
-	var res MigrateResponse
+	var res api.MigrateResponse
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
 		h.t.Fatalf("migrate answer: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/spares"
 )
@@ -15,43 +16,10 @@ import (
 // asked for is not eligible).
 var ErrNoSpare = errors.New("no eligible spare")
 
-// MigrateRequest is the optional body of POST /v1/services/{name}/migrate.
-type MigrateRequest struct {
-	To     string `json:"to,omitempty"` // a spare name; empty: the best one
-	DryRun bool   `json:"dry_run,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// MigrateResponse is the answer of a migrate request: the scored
-// candidates, and for a real one the spare chosen and the service's state.
-type MigrateResponse struct {
-	Service    string      `json:"service"`
-	DryRun     bool        `json:"dry_run,omitempty"`
-	To         string      `json:"to,omitempty"`
-	State      string      `json:"state,omitempty"`
-	Candidates []Candidate `json:"candidates"`
-	Error      string      `json:"error,omitempty"`
-}
-
-// Candidate is one spare as spares.Score ranked it.
-type Candidate struct {
-	Name       string   `json:"name"`
-	Zone       string   `json:"zone"`
-	Roles      []string `json:"roles,omitempty"`       // roles of the services it hosts
-	Steal      float64  `json:"steal"`                 // CPU steal, percent, from its agent
-	Load1      float64  `json:"load1"`                 // 1-minute load average per CPU, from its agent
-	Unmeasured string   `json:"unmeasured,omitempty"`  // why Steal and Load1 are unknown (then 0)
-	FreeMemory int64    `json:"free_memory,omitempty"` // bytes; omitted when the inventory gives no capacity
-	FreeSlots  int      `json:"free_slots"`
-	Eligible   bool     `json:"eligible"`
-	Rank       int      `json:"rank,omitempty"` // 1 is the best
-	Reasons    []string `json:"reasons"`
-}
-
-func candidates(ranked []spares.Ranked) []Candidate {
-	out := make([]Candidate, 0, len(ranked))
+func candidates(ranked []spares.Ranked) []api.Candidate {
+	out := make([]api.Candidate, 0, len(ranked))
 	for _, r := range ranked {
-		c := Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1, Unmeasured: r.Unmeasured,
+		c := api.Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1, Unmeasured: r.Unmeasured,
 			FreeMemory: r.FreeMemory, FreeSlots: r.FreeSlots, Eligible: r.Eligible, Rank: r.Rank, Reasons: r.Reasons}
 		if c.FreeMemory == spares.UnknownMemory {
 			c.FreeMemory = 0
@@ -70,9 +38,9 @@ func (c *Controller) moveRoutes(mux *http.ServeMux) {
 
 func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	var req MigrateRequest
+	var req api.MigrateRequest
 	if err := decodeBody(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		writeJSON(w, http.StatusBadRequest, api.Error{Error: err.Error()})
 		return
 	}
 	if req.Reason == "" {
@@ -101,13 +69,13 @@ func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
 // Migrate scores the spares for a service and, unless req.DryRun, asks the
 // executor to migrate it to req.To or the best spare. It returns once the
 // executor took the request.
-func (c *Controller) Migrate(ctx context.Context, name string, req MigrateRequest) (MigrateResponse, error) {
+func (c *Controller) Migrate(ctx context.Context, name string, req api.MigrateRequest) (api.MigrateResponse, error) {
 	return c.migrate(ctx, name, req, recover.FromCLI)
 }
 
 // migrate is Migrate for a request from src.
-func (c *Controller) migrate(ctx context.Context, name string, req MigrateRequest, src recover.Source) (MigrateResponse, error) {
-	res := MigrateResponse{Service: name, DryRun: req.DryRun, Candidates: []Candidate{}}
+func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRequest, src recover.Source) (api.MigrateResponse, error) {
+	res := api.MigrateResponse{Service: name, DryRun: req.DryRun, Candidates: []api.Candidate{}}
 	if !c.running() {
 		return res, errNotRunning
 	}

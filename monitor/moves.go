@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -80,8 +81,8 @@ func (c *Controller) moveTick(ctx context.Context, st moveState) {
 		case recover.KindFailback:
 			err = c.exec().Failback(tctx, name, recover.FromPolicy, d.Reason)
 		case recover.KindMigrate:
-			var res MigrateResponse
-			res, err = c.migrate(tctx, name, MigrateRequest{Reason: d.Reason}, recover.FromPolicy)
+			var res api.MigrateResponse
+			res, err = c.migrate(tctx, name, api.MigrateRequest{Reason: d.Reason}, recover.FromPolicy)
 			log = log.With("to", res.To)
 		}
 		cancel()

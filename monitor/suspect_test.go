@@ -11,6 +11,7 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // suspectAt serves a proxy's suspect report about svc with h and returns
@@ -40,7 +41,7 @@ func TestSuspectNotTakenIsKeptAndNotCoalesced(t *testing.T) {
 	post := http.HandlerFunc(c.postSuspect)
 	for i := range 2 {
 		w := suspectAt(t, post, t.Context(), "web")
-		var tr TriggerResponse
+		var tr api.TriggerResponse
 		_ = json.Unmarshal(w.Body.Bytes(), &tr)
 		if w.Code != http.StatusServiceUnavailable || tr.Coalesced {
 			t.Errorf("report %d without a term: %d %s, want 503 (not coalesced)", i+1, w.Code, w.Body)
@@ -84,7 +85,7 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	c.findings.close("web")
 
 	code := http.StatusInternalServerError
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, code, apiError{Error: "x"}) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, code, api.Error{Error: "x"}) }))
 	defer srv.Close()
 	lead(strings.TrimPrefix(srv.URL, "http://"))
 	if w := suspectAt(t, h, t.Context(), "web"); w.Code != code {

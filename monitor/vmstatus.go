@@ -2,29 +2,11 @@ package monitor
 
 import (
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// VMStatus is a standby or spare VM in GET /v1/status: its last capacity
-// sample (from the agent on it) and, for a standby, whether it is
-// overloaded.
-type VMStatus struct {
-	Name      string    `json:"name"`
-	Kind      string    `json:"kind"` // standby or spare
-	SampledAt time.Time `json:"sampled_at,omitzero"`
-	// Steal is the CPU steal in percent, LoadPerCPU the 1-minute load
-	// average per CPU; both are 0 and Unknown says why when there is no
-	// usable sample.
-	Steal      float64 `json:"steal_percent"`
-	LoadPerCPU float64 `json:"load_per_cpu"`
-	Unknown    string  `json:"unknown,omitempty"`
-	// Overloaded (standbys): steal and load have both stayed above
-	// migration.overload's thresholds for its window; Why says how far.
-	Overloaded bool   `json:"overloaded,omitempty"`
-	Why        string `json:"why,omitempty"`
-}
+	"github.com/understudy/understudy/monitor/api"
+)
 
 // vmViews keeps the last capacity sample of each standby VM, written by
 // the move loop's overload watch and read by the status and /metrics.
@@ -117,12 +99,12 @@ func (v vmCollector) Collect(ch chan<- prometheus.Metric) {
 // vmStatus lists the inventory's standby VMs, then its spares, each with
 // its last sample (a standby not sampled yet, or a spare without an agent,
 // is unknown).
-func (c *Controller) vmStatus() []VMStatus {
+func (c *Controller) vmStatus() []api.VMStatus {
 	inv := c.plan().inv
-	out := []VMStatus{}
+	out := []api.VMStatus{}
 	c.vms.mu.Lock()
 	for _, sb := range inv.Standby {
-		st := VMStatus{Name: sb.Name, Kind: "standby", Unknown: "not sampled yet (the leader samples every move interval)"}
+		st := api.VMStatus{Name: sb.Name, Kind: "standby", Unknown: "not sampled yet (the leader samples every move interval)"}
 		if v, ok := c.vms.standbys[sb.Name]; ok {
 			st = vmFromSample(sb.Name, "standby", v.sample)
 			st.Overloaded, st.Why = v.overloaded, v.why
@@ -132,7 +114,7 @@ func (c *Controller) vmStatus() []VMStatus {
 	c.vms.mu.Unlock()
 	samples := c.spareCapacity().samples()
 	for _, sp := range inv.Spares {
-		st := VMStatus{Name: sp.Name, Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"}
+		st := api.VMStatus{Name: sp.Name, Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"}
 		if s, ok := samples[sp.Name]; ok {
 			st = vmFromSample(sp.Name, "spare", s)
 		} else if sp.Agent != "" {
@@ -143,8 +125,8 @@ func (c *Controller) vmStatus() []VMStatus {
 	return out
 }
 
-func vmFromSample(name, kind string, s capSample) VMStatus {
-	st := VMStatus{Name: name, Kind: kind, SampledAt: s.at}
+func vmFromSample(name, kind string, s capSample) api.VMStatus {
+	st := api.VMStatus{Name: name, Kind: kind, SampledAt: s.at}
 	st.Steal, st.LoadPerCPU, st.Unknown = s.stealAndLoad()
 	return st
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -22,14 +23,14 @@ func TestStatusShowsTheVMs(t *testing.T) {
 	h := start(t, inv, func(h *harness) {
 		h.tune = func(o *Options) { o.MoveInterval, o.Capacity, o.SpareCapacity = 10*time.Millisecond, capa, spares }
 	})
-	vm := func(name string) VMStatus {
+	vm := func(name string) api.VMStatus {
 		for _, v := range h.status().VMs {
 			if v.Name == name {
 				return v
 			}
 		}
 		t.Fatalf("VM %q not in the status", name)
-		return VMStatus{}
+		return api.VMStatus{}
 	}
 	h.eventually("the standby overloaded", func() bool { return vm("sb").Overloaded })
 	if sb := vm("sb"); sb.Kind != "standby" || sb.Steal != 30 || sb.LoadPerCPU != 2 || sb.Unknown != "" || sb.SampledAt.IsZero() || sb.Why == "" {

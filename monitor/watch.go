@@ -7,17 +7,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
-
-// PlacementEvent is one line of GET /v1/placements?watch=1, and the body of
-// GET /v1/placements (Type "snapshot").
-type PlacementEvent struct {
-	// Type is "snapshot" (Placements holds every service), "change" (one
-	// service moved) or "keepalive" (nothing happened).
-	Type       string              `json:"type"`
-	Placements []recover.Placement `json:"placements,omitempty"`
-}
 
 // placements serves the snapshot, or with ?watch=1 a newline-delimited JSON
 // stream: a snapshot, then every change, with keepalives in between. When the
@@ -28,15 +20,15 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 	if watch == "" || watch == "0" || watch == "false" {
 		snap, _, err := c.watchPlacements(ctx, false)
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, PlacementEvent{Type: "snapshot", Placements: snap})
+		writeJSON(w, http.StatusOK, api.PlacementEvent{Type: "snapshot", Placements: wirePlacements(snap)})
 		return
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		writeJSON(w, http.StatusInternalServerError, apiError{Error: "streaming unsupported"})
+		writeJSON(w, http.StatusInternalServerError, api.Error{Error: "streaming unsupported"})
 		return
 	}
 	// The first watch is taken before the header, so that a store at its
@@ -47,7 +39,7 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		cancel()
 		c.log.Warn("placement watch", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error()})
 		return
 	}
 	c.metrics.watchers.Inc()
@@ -56,7 +48,7 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
-	send := func(ev PlacementEvent) bool {
+	send := func(ev api.PlacementEvent) bool {
 		if err := enc.Encode(ev); err != nil {
 			return false
 		}
@@ -66,7 +58,7 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 	keep := time.NewTicker(c.opts.Keepalive)
 	defer keep.Stop()
 	for {
-		ok := send(PlacementEvent{Type: "snapshot", Placements: snap}) && c.stream(ctx, changes, keep.C, send)
+		ok := send(api.PlacementEvent{Type: "snapshot", Placements: wirePlacements(snap)}) && c.stream(ctx, changes, keep.C, send)
 		cancel()
 		if !ok || ctx.Err() != nil {
 			return
@@ -83,7 +75,7 @@ func (c *Controller) placements(w http.ResponseWriter, r *http.Request) {
 
 // stream forwards changes until the channel closes (true: list again) or the
 // client is gone (false).
-func (c *Controller) stream(ctx context.Context, changes <-chan recover.Placement, keep <-chan time.Time, send func(PlacementEvent) bool) bool {
+func (c *Controller) stream(ctx context.Context, changes <-chan recover.Placement, keep <-chan time.Time, send func(api.PlacementEvent) bool) bool {
 	for {
 		select {
 		case <-ctx.Done():
@@ -92,11 +84,11 @@ func (c *Controller) stream(ctx context.Context, changes <-chan recover.Placemen
 			if !ok {
 				return ctx.Err() == nil
 			}
-			if !send(PlacementEvent{Type: "change", Placements: []recover.Placement{p}}) {
+			if !send(api.PlacementEvent{Type: "change", Placements: []api.Placement{api.Placement(p)}}) {
 				return false
 			}
 		case <-keep:
-			if !send(PlacementEvent{Type: "keepalive"}) {
+			if !send(api.PlacementEvent{Type: "keepalive"}) {
 				return false
 			}
 		}
@@ -139,4 +131,17 @@ func (c *Controller) watchPlacements(ctx context.Context, watch bool) ([]recover
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out, changes, nil
+}
+
+// wirePlacements converts the store's placements to the API's (nil stays
+// nil, so an empty snapshot omits the field as before).
+func wirePlacements(ps []recover.Placement) []api.Placement {
+	if ps == nil {
+		return nil
+	}
+	out := make([]api.Placement, len(ps))
+	for i, p := range ps {
+		out[i] = api.Placement(p)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -108,7 +109,7 @@ func openAndDrop(t *testing.T, hc *http.Client, base string) bool {
 		t.Errorf("open a stream: %s", resp.Status)
 		return false
 	}
-	var ev PlacementEvent
+	var ev api.PlacementEvent
 	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil || ev.Type != "snapshot" {
 		t.Errorf("a stream's first event: %+v, %v", ev, err)
 		return false
@@ -117,12 +118,12 @@ func openAndDrop(t *testing.T, hc *http.Client, base string) bool {
 }
 
 // nextEvent reads the stream's next event, failing the test at its end.
-func nextEvent(t *testing.T, lines *bufio.Scanner) PlacementEvent {
+func nextEvent(t *testing.T, lines *bufio.Scanner) api.PlacementEvent {
 	t.Helper()
 	if !lines.Scan() {
 		t.Fatalf("the stream ended: %v", lines.Err())
 	}
-	var ev PlacementEvent
+	var ev api.PlacementEvent
 	if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
 		t.Fatalf("decode %q: %v", lines.Bytes(), err)
 	}

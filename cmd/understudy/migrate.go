@@ -14,7 +14,7 @@ import (
 
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // Exit codes of migrate and failback besides 0 (done) and 2 (usage); 3
@@ -103,8 +103,8 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return helpOK(err)
 	}
-	body, _ := json.Marshal(monitor.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
-	var res monitor.MigrateResponse
+	body, _ := json.Marshal(api.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
+	var res api.MigrateResponse
 	code, err := postMonitor(ctx, cl, "/v1/services/"+*m.service+"/migrate", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)
@@ -125,7 +125,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // printCandidates writes the scored spares: the CPU steal and the 1-minute
 // load per CPU their agents measured ("?" when unknown: no spares[].agent,
 // or no answer; WHY says which).
-func printCandidates(w io.Writer, res monitor.MigrateResponse) {
+func printCandidates(w io.Writer, res api.MigrateResponse) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RANK\tSPARE\tZONE\tROLES\tSTEAL\tLOAD/CPU\tFREE SLOTS\tWHY")
 	for _, c := range res.Candidates {
@@ -180,23 +180,23 @@ func postMonitor(ctx context.Context, cl *monitorapi.Client, path string, body [
 }
 
 // serviceStatus returns one service's status from the monitor.
-func serviceStatus(ctx context.Context, cl *monitorapi.Client, service string) (monitor.ServiceStatus, bool, error) {
+func serviceStatus(ctx context.Context, cl *monitorapi.Client, service string) (api.ServiceStatus, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	body, err := fetchStatus(ctx, cl)
 	if err != nil {
-		return monitor.ServiceStatus{}, false, err
+		return api.ServiceStatus{}, false, err
 	}
-	var st monitor.Status
+	var st api.Status
 	if err := json.Unmarshal(body, &st); err != nil {
-		return monitor.ServiceStatus{}, false, fmt.Errorf("decode the monitor's status: %w", err)
+		return api.ServiceStatus{}, false, fmt.Errorf("decode the monitor's status: %w", err)
 	}
 	for _, s := range st.Services {
 		if s.Service == service {
 			return s, true, nil
 		}
 	}
-	return monitor.ServiceStatus{}, false, nil
+	return api.ServiceStatus{}, false, nil
 }
 
 // lastIncidentID is the ID of the service's last incident ("" for none or

@@ -13,7 +13,7 @@ import (
 
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // runStatus prints where every service runs, from the monitor's /v1/status:
@@ -64,7 +64,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		_, err := stdout.Write(out.Bytes())
 		return err
 	}
-	var st monitor.Status
+	var st api.Status
 	if err := json.Unmarshal(body, &st); err != nil {
 		return withCode(1, fmt.Errorf("decode the monitor's status: %w", err))
 	}
@@ -82,7 +82,7 @@ func fetchStatus(ctx context.Context, cl *monitorapi.Client) ([]byte, error) {
 
 // printStatus writes the table: one line per service, its last recovery
 // with the time between phases.
-func printStatus(w io.Writer, st monitor.Status, now time.Time) error {
+func printStatus(w io.Writer, st api.Status, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(st.Monitors) > 0 {
 		fmt.Fprintln(tw, "MONITOR\tROLE\tADDRESS\tLEADS SINCE\tEPOCH")
@@ -130,7 +130,7 @@ func printStatus(w io.Writer, st monitor.Status, now time.Time) error {
 	return nil
 }
 
-func location(s monitor.ServiceStatus) string {
+func location(s api.ServiceStatus) string {
 	if s.Host == "" {
 		return orDash(s.Where)
 	}
@@ -162,7 +162,7 @@ func since(t, now time.Time) string {
 
 // lastRecovery is "912ms (confirmed +3, fenced +10, ...) recovered", or the
 // open incident's progress.
-func lastRecovery(inc *monitor.IncidentStatus) string {
+func lastRecovery(inc *api.IncidentStatus) string {
 	if inc == nil {
 		return "-"
 	}
