@@ -16,6 +16,7 @@ import (
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -103,7 +104,7 @@ func TestMutationsNeedCredential(t *testing.T) {
 		}
 	}
 	h.assertUntouched("after refused calls")
-	if got := value(h.ctrl.metrics.refused.WithLabelValues("credential")); got != 15 {
+	if got := gathered(h.ctrl, "understudy_controller_api_refused_total", "reason", "credential"); got != 15 {
 		t.Errorf("understudy_controller_api_refused_total{reason=credential} = %v, want 15", got)
 	}
 	// With the token and JSON, the same call is served.
@@ -159,7 +160,7 @@ func TestRunRefusesInsecureNonLoopbackAPI(t *testing.T) {
 		}
 	}
 	for _, listen := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
-		if a, err := run(listen, false); !errors.Is(err, ErrInsecureAPI) {
+		if a, err := run(listen, false); !errors.Is(err, httpapi.ErrInsecureAPI) {
 			t.Errorf("Run on %s without api-tls: served on %v, err %v; want ErrInsecureAPI", listen, a, err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 )
@@ -35,7 +36,6 @@ type Controller struct {
 	mu        sync.RWMutex
 	cur       *plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
-	suspects  map[string]time.Time // service -> last suspect report passed on
 	findings  *findings            // failures no leader took yet (findings.go)
 	apiToken  string               // probe.api-token-file's token (auth.go)
 
@@ -93,7 +93,6 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		conns:       newConns(opts),
 		dns:         &swappableDNS{},
 		confirmed:   map[string]time.Time{},
-		suspects:    map[string]time.Time{},
 		findings:    newFindings(),
 		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
@@ -103,7 +102,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	}
 	c.metrics = newMetrics(c.reg)
 	c.reg.MustRegister(newVMCollector(c))
-	if err := checkListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
+	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err
 	}
 	if err := c.apply(inv); err != nil {
@@ -137,7 +136,7 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 			return err
 		}
 	}
-	token, err := loadAPIToken(inv.Monitor)
+	token, err := httpapi.LoadToken(inv.Monitor)
 	if err != nil {
 		return err
 	}
@@ -273,7 +272,9 @@ func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Exe
 // the server down.
 func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc, ln net.Listener, wg *sync.WaitGroup) error {
 	// Refused TLS handshakes (api-tls) and other server errors, as warnings.
-	srv := httpserve.New(c.handler(), apiLimits, slog.NewLogLogger(c.log.Handler(), slog.LevelWarn))
+	apiSrv := c.newAPI()
+	apiSrv.WarnNoCredential()
+	srv := httpserve.New(apiSrv.Handler(), apiLimits, slog.NewLogLogger(c.log.Handler(), slog.LevelWarn))
 	srv.BaseContext = func(net.Listener) context.Context { return runCtx }
 	serveErr := make(chan error, 1)
 	wg.Add(1)
@@ -311,7 +312,7 @@ var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second, MaxConns: httpserv
 // probe.insecure-api (auth.go).
 func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	addr := c.listenAddr(inv)
-	if err := checkListen(addr, inv.Monitor); err != nil {
+	if err := httpapi.CheckListen(addr, inv.Monitor); err != nil {
 		return nil, err
 	}
 	raw, err := net.Listen("tcp", addr)
@@ -324,7 +325,6 @@ func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 		ln.Close()
 		return nil, err
 	}
-	c.warnNoCredential()
 	return tln, nil
 }
 

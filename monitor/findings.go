@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -159,30 +158,13 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 	return nil
 }
 
-// keepSuspect keeps r, a proxy's suspect report that no leader took (why),
-// as a finding for the next leadership: the proxy reports once per hold. A
-// forwarded report is kept by the monitor that forwarded it, and a report
-// about a service the plan does not know is not kept (it would stay open).
-func (c *Controller) keepSuspect(r *http.Request, why string) {
-	svc := suspectService(r)
-	if svc == "" || r.Header.Get(api.ForwardedHeader) != "" {
-		return
-	}
+// KeepSuspect keeps a proxy's suspect report about svc that no leader
+// took as a finding for the next leadership (httpapi.Leadership): the proxy
+// reports once per hold. A report about a service the plan does not know
+// is not kept (it would stay open).
+func (c *Controller) KeepSuspect(svc, reason string) {
 	if _, ok := c.plan().services[svc]; !ok {
 		return
 	}
-	c.findings.add(svc, recover.FromProxy, "proxy suspect "+why+", from "+r.RemoteAddr, time.Now())
-}
-
-// suspectService is the service of a POST /v1/services/NAME/suspect, or "".
-func suspectService(r *http.Request) string {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/services/")
-	if !ok || r.Method != http.MethodPost {
-		return ""
-	}
-	name, ok := strings.CutSuffix(rest, "/suspect")
-	if !ok || name == "" || strings.Contains(name, "/") {
-		return ""
-	}
-	return name
+	c.findings.add(svc, recover.FromProxy, reason, time.Now())
 }

@@ -5,49 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"time"
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
 )
 
-// leaderWait bounds how long a mutating call waits for some monitor to lead
-// (an election in progress) before it is answered with 503.
-const leaderWait = 10 * time.Second
-
-// leaderOnly serves mutating calls (every method but GET and HEAD) here
-// while this monitor leads, and forwards them to the leader otherwise.
-// Reads are served by every monitor from the shared store.
-func (c *Controller) leaderOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			next.ServeHTTP(w, r)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), leaderWait)
-		leader, err := c.awaitRole(ctx)
-		cancel()
-		switch {
-		case err != nil:
-			c.keepSuspect(r, "while no monitor led")
-			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error()})
-		case leader == nil:
-			next.ServeHTTP(w, r)
-		case r.Header.Get(api.ForwardedHeader) != "":
-			writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: fmt.Sprintf("not the leader (%s leads); forwarded by %s", leader.Name, r.Header.Get(api.ForwardedHeader))})
-		default:
-			c.forward(w, r, *leader)
-		}
-	})
-}
-
-// awaitRole waits until this monitor leads (nil) or another monitor with an
+// AwaitRole waits until this monitor leads (nil) or another monitor with an
 // address does (that monitor), or ctx ends.
-func (c *Controller) awaitRole(ctx context.Context) (*ha.Leader, error) {
+func (c *Controller) AwaitRole(ctx context.Context) (*ha.Leader, error) {
 	for {
 		c.mu.RLock()
 		t, l, changed := c.term, c.leader, c.roleChanged
@@ -60,34 +30,10 @@ func (c *Controller) awaitRole(ctx context.Context) (*ha.Leader, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w here yet (%s follows): %w", errNoLeader, c.name, ctx.Err())
+			return nil, fmt.Errorf("%w here yet (%s follows): %w", httpapi.ErrNoLeader, c.name, ctx.Err())
 		case <-changed:
 		}
 	}
-}
-
-// forward sends r to the leader and copies its answer back.
-func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.Leader) {
-	target := c.peers.leaderURL(leader)
-	rp := &httputil.ReverseProxy{
-		Transport: c.peers.hc.Transport,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Header.Set(api.ForwardedHeader, c.name)
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode >= http.StatusInternalServerError {
-				c.keepSuspect(r, fmt.Sprintf("the leader %s answered %s", leader.Name, resp.Status))
-			}
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			c.keepSuspect(r, fmt.Sprintf("the leader %s did not answer", leader.Name))
-			writeJSON(w, http.StatusBadGateway, api.Error{Error: fmt.Sprintf("forward to leader %s at %s: %v", leader.Name, leader.Address, err)})
-		},
-	}
-	c.metrics.forwarded.Inc()
-	rp.ServeHTTP(w, r)
 }
 
 // observeLeader follows who leads until ctx ends, for forwarding, the
@@ -121,14 +67,14 @@ func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) er
 		c.mu.RLock()
 		changed := c.roleChanged
 		c.mu.RUnlock()
-		leader, err := c.awaitRole(ctx)
+		leader, err := c.AwaitRole(ctx)
 		if err != nil {
 			return err
 		}
 		if leader == nil {
 			// Logged and counted by trigger. Only a trigger that found
 			// the term ended is passed on, to the next leader.
-			if err = c.trigger(ctx, svc, recover.FromMonitor, reason); !errors.Is(err, errNoLeader) {
+			if err = c.trigger(ctx, svc, recover.FromMonitor, reason); !errors.Is(err, httpapi.ErrNoLeader) {
 				return nil
 			}
 		} else if err = c.report(ctx, *leader, svc, reason); err == nil {
@@ -175,14 +121,14 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 // leaderStatusTimeout bounds a follower's wait for the leader's status.
 const leaderStatusTimeout = 2 * time.Second
 
-// leaderStatus fetches GET /v1/status from the leader (errNoLeader when
+// LeaderStatus fetches GET /v1/status from the leader (httpapi.ErrNoLeader when
 // none other than this monitor is known).
-func (c *Controller) leaderStatus(ctx context.Context) (api.Status, error) {
+func (c *Controller) LeaderStatus(ctx context.Context) (api.Status, error) {
 	c.mu.RLock()
 	l := c.leader
 	c.mu.RUnlock()
 	if l.Name == "" || l.Name == c.name || l.Address == "" {
-		return api.Status{}, errNoLeader
+		return api.Status{}, httpapi.ErrNoLeader
 	}
 	ctx, cancel := context.WithTimeout(ctx, leaderStatusTimeout)
 	defer cancel()
@@ -202,4 +148,18 @@ func (c *Controller) leaderStatus(ctx context.Context) (api.Status, error) {
 		return api.Status{}, fmt.Errorf("the status of leader %s: %w", l.Name, err)
 	}
 	return st, nil
+}
+
+// peerHeader is the header of this monitor's own calls to its leader: the
+// forwarded mark and, without api-tls, the bearer token.
+func (c *Controller) peerHeader() http.Header {
+	hdr := http.Header{}
+	hdr.Set(api.ForwardedHeader, c.name)
+	c.mu.RLock()
+	tok := c.apiToken
+	c.mu.RUnlock()
+	if tok != "" && !c.mtls {
+		hdr.Set("Authorization", "Bearer "+tok)
+	}
+	return hdr
 }

@@ -78,7 +78,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	if got := a.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.1.11" {
 		t.Errorf("DNS = %v", got)
 	}
-	if got := value(b.ctrl.metrics.forwarded); got != 1 {
+	if got := gathered(b.ctrl, "understudy_controller_forwarded_total"); got != 1 {
 		t.Errorf("forwarded calls counted by the follower = %v, want 1", got)
 	}
 	if got := value(a.ctrl.metrics.leader) + 2*value(b.ctrl.metrics.leader); got != 1 {
@@ -125,6 +125,37 @@ func TestFollowerTakesOverAndKeepsTheIncidentHistory(t *testing.T) {
 }
 
 // value reads a counter's or gauge's current value.
+// gathered is the value of the series name with labels (name=value pairs)
+// in c's registry, -1 when there is none.
+func gathered(c *Controller, name string, labels ...string) float64 {
+	mfs, err := c.reg.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue next
+				}
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return -1
+}
+
 func value(m prometheus.Metric) float64 {
 	var d dto.Metric
 	if err := m.Write(&d); err != nil {

@@ -2,19 +2,13 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/spares"
 )
-
-// ErrNoSpare: no spare can take the service (none eligible, or the one
-// asked for is not eligible).
-var ErrNoSpare = errors.New("no eligible spare")
 
 func candidates(ranked []spares.Ranked) []api.Candidate {
 	out := make([]api.Candidate, 0, len(ranked))
@@ -27,43 +21,6 @@ func candidates(ranked []spares.Ranked) []api.Candidate {
 		out = append(out, c)
 	}
 	return out
-}
-
-// moveRoutes adds the migrate and failback endpoints to mux.
-func (c *Controller) moveRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/services/{name}/migrate", c.postMigrate)
-	// The executor moves a service back to its primary.
-	mux.HandleFunc("POST /v1/services/{name}/failback", c.postAction(string(recover.FromCLI), "failback request", 10*time.Second, c.Failback))
-}
-
-func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	var req api.MigrateRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, api.Error{Error: err.Error()})
-		return
-	}
-	if req.Reason == "" {
-		req.Reason = "migrate request from " + r.RemoteAddr
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	res, err := c.Migrate(ctx, name, req)
-	res.State = c.stateOf(name)
-	switch {
-	case err == nil && req.DryRun:
-		writeJSON(w, http.StatusOK, res)
-	case err == nil:
-		writeJSON(w, http.StatusAccepted, res)
-	case errors.Is(err, ErrNoSpare):
-		res.Error = err.Error()
-		writeJSON(w, http.StatusConflict, res)
-	case errors.Is(err, recover.ErrBusy):
-		res.Error = err.Error()
-		writeJSON(w, http.StatusServiceUnavailable, res)
-	default:
-		c.answer(w, name, string(recover.FromCLI), err)
-	}
 }
 
 // Migrate scores the spares for a service and, unless req.DryRun, asks the
@@ -96,7 +53,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 	if to == "" {
 		best, ok := spares.Best(ranked)
 		if !ok {
-			return res, fmt.Errorf("migrate %q: %w among %d spare(s)", name, ErrNoSpare, len(ranked))
+			return res, fmt.Errorf("migrate %q: %w among %d spare(s)", name, httpapi.ErrNoSpare, len(ranked))
 		}
 		to = best.Name
 	} else if rk, ok := spares.Find(ranked, to); !ok || !rk.Eligible {
@@ -104,7 +61,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 		if ok {
 			why = fmt.Sprint(rk.Reasons)
 		}
-		return res, fmt.Errorf("migrate %q to %q (%s): %w", name, to, why, ErrNoSpare)
+		return res, fmt.Errorf("migrate %q to %q (%s): %w", name, to, why, httpapi.ErrNoSpare)
 	}
 	res.To = to
 	return res, t.exec.Migrate(ctx, name, to, src, req.Reason)

@@ -12,6 +12,7 @@ import (
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 )
 
 // suspectAt serves a proxy's suspect report about svc with h and returns
@@ -38,7 +39,7 @@ func openFindings(c *Controller) []string {
 // coalesced" as if it had been taken.
 func TestSuspectNotTakenIsKeptAndNotCoalesced(t *testing.T) {
 	c := newIdle(t, testInventory, nil)
-	post := http.HandlerFunc(c.postSuspect)
+	post := http.HandlerFunc(c.newAPI().PostSuspect)
 	for i := range 2 {
 		w := suspectAt(t, post, t.Context(), "web")
 		var tr api.TriggerResponse
@@ -59,7 +60,7 @@ func TestSuspectNotTakenIsKeptAndNotCoalesced(t *testing.T) {
 func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	c := newIdle(t, testInventory, nil)
 	c.peers = peerAPI{scheme: "http", hc: monitorapi.HTTPClient(nil)}
-	h := c.leaderOnly(http.NotFoundHandler())
+	h := c.newAPI().LeaderOnly(http.NotFoundHandler())
 	lead := func(addr string) {
 		c.mu.Lock()
 		c.leader = ha.Leader{Name: "mon-x", Address: addr, Rev: 1}
@@ -85,7 +86,7 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	c.findings.close("web")
 
 	code := http.StatusInternalServerError
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, code, api.Error{Error: "x"}) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, code, api.Error{Error: "x"}) }))
 	defer srv.Close()
 	lead(strings.TrimPrefix(srv.URL, "http://"))
 	if w := suspectAt(t, h, t.Context(), "web"); w.Code != code {

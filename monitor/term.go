@@ -2,12 +2,12 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -199,8 +199,9 @@ func (c *Controller) resign(ctx context.Context) {
 	}
 }
 
-// errNoLeader answers a mutating call that no monitor can take now.
-var errNoLeader = errors.New("no monitor leads")
+// errNoLeader answers a mutating call that no monitor can take now (the
+// API answers it with 503).
+var errNoLeader = httpapi.ErrNoLeader
 
 // sleepCtx waits d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) {
