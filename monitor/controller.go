@@ -19,6 +19,7 @@ import (
 	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
@@ -57,10 +58,10 @@ type Controller struct {
 	monReload chan struct{} // asks the monitor supervisor to restart
 	pinger    probe.Pinger
 	mig       recover.Migrator
-	etcd      *clientv3.Client // nil with Options.Store
-	peer      *ha.Peer         // this monitor's etcd member, with --peers
-	spareCap  *spareCapacity   // the spares' last capacity samples (sparecap.go)
-	vms       *vmViews         // the standbys' last capacity samples (vmstatus.go)
+	etcd      *clientv3.Client   // nil with Options.Store
+	peer      *ha.Peer           // this monitor's etcd member, with --peers
+	spareCap  *capacity.Spares   // the spares' last capacity samples
+	vms       *capacity.Standbys // the standbys' last capacity samples
 
 	recoverMetrics *recover.Metrics
 	ready          chan struct{} // closed once Run serves
@@ -97,11 +98,11 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
 		roleChanged: make(chan struct{}),
-		spareCap:    &spareCapacity{last: map[string]capSample{}},
-		vms:         &vmViews{standbys: map[string]standbyView{}},
+		spareCap:    capacity.NewSpares(),
+		vms:         capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
-	c.reg.MustRegister(newVMCollector(c))
+	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
 	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (c *Controller) placementService(name string) (spares.Service, bool) {
 // (0) is taken as room for one more service.
 func (c *Controller) spareCandidates(records []recover.Record) []spares.Spare {
 	inv := c.plan().inv
-	samples := c.spareCapacity().samples()
+	samples := c.spareCap.Samples()
 	type hosted struct {
 		roles  []string
 		n      int
@@ -129,7 +129,7 @@ func (c *Controller) spareCandidates(records []recover.Record) []spares.Spare {
 		}
 		switch s, ok := samples[sp.Name]; {
 		case ok:
-			cand.Steal, cand.Load1, cand.Unmeasured = s.stealAndLoad()
+			cand.Steal, cand.Load1, cand.Unmeasured = s.StealAndLoad()
 		case sp.Agent != "":
 			cand.Unmeasured = "not sampled yet"
 		default:

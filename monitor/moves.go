@@ -7,6 +7,7 @@ import (
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -22,7 +23,7 @@ const autoMigrateRetry = time.Minute
 type moveState struct {
 	healthy  map[string]time.Time // service -> its primary passes its check since
 	tried    map[string]time.Time // service -> last automatic migration sent
-	overload *overloadWatch       // the standbys' overload detectors
+	overload *capacity.Watch      // the standbys' overload detectors
 }
 
 // movePolicy is a service's automatic migration and failback policy.
@@ -45,7 +46,7 @@ func (c *Controller) moveLoop(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	st := moveState{healthy: map[string]time.Time{}, tried: map[string]time.Time{}, overload: c.newOverloadWatch()}
-	defer st.overload.forget(c) // a follower reports no overload, nor stale samples
+	defer st.overload.Forget() // a follower reports no overload, nor stale samples
 	// A new leader looks at once: a migrate request in its first interval
 	// must not find the VMs unsampled.
 	c.moveTick(ctx, st)
@@ -90,7 +91,7 @@ func (c *Controller) moveTick(ctx context.Context, st moveState) {
 		case err == nil:
 			log.Info("automatic move started")
 			if d.Kind == recover.KindMigrate && facts[name].Overloaded {
-				st.overload.moved(c.plan().standbys[name])
+				st.overload.Moved(c.plan().standbys[name])
 			}
 		case errors.Is(err, recover.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 			delete(st.tried, name) // not sent: try again at the next look

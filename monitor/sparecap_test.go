@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -82,7 +81,7 @@ func TestMigrateBySpareSteal(t *testing.T) {
 		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, 10*time.Millisecond }
 	})
 	h.eventually("web prepared", func() bool { return h.service("web").Standby.Prepared })
-	h.eventually("the spares with agents sampled", func() bool { return len(h.ctrl.spareCapacity().samples()) == 3 })
+	h.eventually("the spares with agents sampled", func() bool { return len(h.ctrl.spareCap.Samples()) == 3 })
 
 	code, dry := h.migrate(`{"dry_run":true}`)
 	if code != 200 || len(dry.Candidates) != 4 {
@@ -120,66 +119,6 @@ func TestMigrateBySpareSteal(t *testing.T) {
 	h.eventually("web on spare-b", func() bool { st := h.service("web"); return st.State == "on-spare" && st.Host == "spare-b" })
 }
 
-// TestSpareSamples: every spare with an agent is sampled, a failed sample
-// is kept (as unknown), a spare without an agent is never asked, and a
-// spare that left the inventory is forgotten; a hung agent is cut off.
-func TestSpareSamples(t *testing.T) {
-	spares := []inventory.Spare{
-		{Name: "s1", Agent: "https://127.0.0.1:1"},
-		{Name: "s2", Agent: "https://127.0.0.1:2"}, // fails
-		{Name: "s3"}, // no agent: never asked
-	}
-	src := newFakeSpareCapacity()
-	src.set("s1", 2, 3, 0.4)
-	sc := &spareCapacity{last: map[string]capSample{}}
-	ctx := context.Background()
-
-	sc.sample(ctx, src, spares)
-	got := sc.samples()
-	if steal, load, why := got["s1"].stealAndLoad(); why != "" || steal != 3 || load != 0.2 {
-		t.Errorf("s1 = %v%%, %v per CPU, unknown %q; want 3%%, 0.2", steal, load, why)
-	}
-	if _, _, why := got["s2"].stealAndLoad(); !strings.Contains(why, "connection refused") {
-		t.Errorf("s2: %q, want the agent's error", why)
-	}
-	if _, ok := got["s3"]; ok || src.count("s3") != 0 {
-		t.Error("s3 has no agent but was sampled")
-	}
-
-	sc.sample(ctx, src, spares[:1]) // s2 left the inventory
-	if got := sc.samples(); len(got) != 1 || src.count("s1") != 2 {
-		t.Errorf("after s2 left: samples %v, s1 asked %d times; want s1 alone, asked twice", got, src.count("s1"))
-	}
-
-	src.block = true
-	sc.sample(ctx, src, spares[:1])
-	if _, _, why := sc.samples()["s1"].stealAndLoad(); !strings.Contains(why, "deadline exceeded") {
-		t.Errorf("hung agent: %q, want it cut off at the sample timeout", why)
-	}
-}
-
-func TestSpareLoad(t *testing.T) {
-	tests := []struct {
-		name         string
-		s            capSample
-		steal, load1 float64
-		unknown      string
-	}{
-		{"per CPU", capSample{cap: standby.Capacity{CPUs: 4, StealPercent: 7.5, StealIntervalMS: 5000, Load: [3]float64{2, 1, 1}}}, 7.5, 0.5, ""},
-		{"error", capSample{err: errors.New("boom")}, 0, 0, "no answer from its agent: boom"},
-		{"no CPUs", capSample{cap: standby.Capacity{StealIntervalMS: 5000}}, 0, 0, "its agent reported no CPUs"},
-		{"steal not sampled", capSample{cap: standby.Capacity{CPUs: 2, Load: [3]float64{1, 1, 1}}}, 0, 0, "its agent has not sampled CPU steal yet"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			steal, load1, why := tt.s.stealAndLoad()
-			if steal != tt.steal || load1 != tt.load1 || why != tt.unknown {
-				t.Errorf("stealAndLoad = %v, %v, %q; want %v, %v, %q", steal, load1, why, tt.steal, tt.load1, tt.unknown)
-			}
-		})
-	}
-}
-
 // TestNewLeaderSamplesAtOnce: a leader samples the spares when its term
 // starts, not one move interval later, so a migrate request right after a
 // takeover ranks by measured numbers.
@@ -190,7 +129,7 @@ func TestNewLeaderSamplesAtOnce(t *testing.T) {
 		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, time.Hour }
 	})
 	h.eventually("spare-a sampled well before the first interval", func() bool {
-		_, ok := h.ctrl.spareCapacity().samples()["spare-a"]
+		_, ok := h.ctrl.spareCap.Samples()["spare-a"]
 		return ok
 	})
 }

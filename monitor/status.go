@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -161,4 +162,9 @@ func agentPhases(ps []recover.AgentPhase) []api.AgentPhase {
 		out[i] = api.AgentPhase(p)
 	}
 	return out
+}
+
+// vmStatus lists the standby VMs and spares with their last samples.
+func (c *Controller) vmStatus() []api.VMStatus {
+	return capacity.VMs(c.plan().inv, c.vms, c.spareCap)
 }
