@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/prepare"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -236,3 +237,11 @@ func (l *lazyHV) close() {
 	}
 	l.hv, l.closed = nil, true
 }
+
+// agentsOf gives the preparer the agent clients.
+type agentsOf struct{ conns *conns }
+
+var _ prepare.Agents = agentsOf{}
+
+// Agent implements prepare.Agents.
+func (a agentsOf) Agent(name string) (prepare.Agent, error) { return a.conns.agent(name) }

@@ -420,7 +420,7 @@ func (c *Controller) onSave(rec recover.Record) {
 		c.forgetConfirmations([]string{rec.Service})
 		// The preparer skipped this service while the incident ran; a
 		// container a failback used up must be prepared again now.
-		c.preparer().poke()
+		c.preparer().Poke()
 	}
 	if c.opts.OnSave != nil {
 		c.opts.OnSave(rec)

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"reflect"
 
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/prepare"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
@@ -155,13 +155,29 @@ func checkTarget(s inventory.Service) probe.Target {
 	return t
 }
 
-// sameSpec reports whether two agent specs ask for the same container.
-func sameSpec(a, b standby.ServiceSpec) bool {
-	a.Epoch, b.Epoch = 0, 0
-	return reflect.DeepEqual(a, b)
-}
-
 // flapPolicy is the inventory's flap damping for recover.
 func flapPolicy(inv *inventory.Inventory) recover.FlapPolicy {
 	return recover.FlapPolicy{Max: inv.Monitor.Flap.Max, Window: inv.Monitor.Flap.Window}
 }
+
+// prepareView is what the standby preparer reads: the plan's agent specs
+// and the executor's records.
+type prepareView struct {
+	plan func() *plan
+	exec func() *recover.Executor
+}
+
+var _ prepare.Services = prepareView{}
+
+// Specs implements prepare.Services.
+func (v prepareView) Specs() map[string]prepare.Spec {
+	p := v.plan()
+	out := make(map[string]prepare.Spec, len(p.specs))
+	for name, spec := range p.specs {
+		out[name] = prepare.Spec{Standby: p.standbys[name], Spec: spec}
+	}
+	return out
+}
+
+// Records implements prepare.Services.
+func (v prepareView) Records() []recover.Record { return v.exec().Records() }

@@ -35,7 +35,7 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 	default:
 	}
 	c.syncServices() // no-ops while following: a new term reads the plan
-	c.preparer().poke()
+	c.preparer().Poke()
 	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.services))
 	return nil
 }

@@ -41,8 +41,8 @@ func (c *Controller) Status(ctx context.Context) api.Status {
 			cfg := p.services[rec.Service]
 			s.Where, s.Host, s.Address = recover.AtPrimary, cfg.Service.VM, cfg.Service.Address.String()
 		}
-		st := c.preparer().get(rec.Service)
-		s.Standby = api.StandbyStatus{Name: p.standbys[rec.Service], Prepared: st.ok, Address: st.address, At: st.at, Error: st.err, Note: st.skipped}
+		st := c.preparer().Get(rec.Service)
+		s.Standby = api.StandbyStatus{Name: p.standbys[rec.Service], Prepared: st.OK, Address: st.Address, At: st.At, Error: st.Err, Note: st.Skipped}
 		out.Services = append(out.Services, s)
 	}
 	return out

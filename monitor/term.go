@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/monitor/prepare"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -18,7 +19,7 @@ import (
 type term struct {
 	exec    *recover.Executor
 	epoch   uint64
-	prepare *preparer
+	prepare *prepare.Preparer
 	since   time.Time
 }
 
@@ -69,7 +70,7 @@ func (c *Controller) epoch() uint64 {
 
 // preparer returns the term's preparer, nil while following (its methods
 // accept a nil receiver).
-func (c *Controller) preparer() *preparer {
+func (c *Controller) preparer() *prepare.Preparer {
 	if t := c.leading(); t != nil {
 		return t.prepare
 	}
@@ -136,7 +137,7 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
 	}
-	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: newPreparer(c, epoch)}
+	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: c.newPreparer(epoch)}
 	if err := t.exec.Start(tctx); err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)
@@ -150,7 +151,7 @@ func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Lea
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){t.prepare.run, c.moveLoop, c.shedRaftLeadership} {
+	for _, f := range []func(context.Context){t.prepare.Run, c.moveLoop, c.shedRaftLeadership} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(tctx) }()
 	}
@@ -211,4 +212,12 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// newPreparer returns the standby preparer of a term under epoch.
+func (c *Controller) newPreparer(epoch uint64) *prepare.Preparer {
+	return prepare.New(prepare.Config{
+		Services: prepareView{plan: c.plan, exec: c.exec}, Agents: agentsOf{c.conns},
+		Epoch: epoch, Retry: c.opts.PrepareRetry, Results: c.metrics.prepares, Logger: c.opts.Logger,
+	})
 }

@@ -95,7 +95,7 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if err := t.exec.Reset(ctx, name, reason); err != nil {
 		return err
 	}
-	t.prepare.forget(name)
+	t.prepare.Forget(name)
 	c.log.Info("service reset to its primary", "service", name, "reason", reason)
 	return nil
 }
