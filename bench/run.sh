@@ -83,7 +83,7 @@ build() {
 
 group_build() {
 	local p
-	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover; do
+	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover recover/store recover/embedded; do
 		build "$p" >/dev/null
 	done
 }
@@ -150,6 +150,8 @@ group_ha() {
 group_recover() {
 	begin recover
 	bench recover nolab recover '.' 1s 3
+	bench recover nolab recover/store '.' 1s 3
+	bench recover nolab recover/embedded '.' 1s 3
 	end recover -gotest "$OUT/recover.test.json"
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/recover"
 )
 
 // fakeWorld is a service on loopback: a primary at 127.0.0.1:PORT answering
@@ -183,7 +184,7 @@ func (w *fakeWorld) Service(_ context.Context, name string) (ServiceStatus, erro
 				Phases: []PhaseStatus{{Phase: "detected", At: now}}}
 		}
 		if now.Sub(w.openedAt) > 30*time.Millisecond {
-			for _, ph := range []string{"confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"} {
+			for _, ph := range []recover.Phase{"confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"} {
 				w.incident.Phases = append(w.incident.Phases, PhaseStatus{Phase: ph, At: now})
 			}
 			w.incident.Open, w.incident.Result = false, "recovered"

@@ -2,6 +2,8 @@ package drill
 
 import (
 	"time"
+
+	"github.com/understudy/understudy/recover"
 )
 
 // t0 is the injection of the fixture drills.
@@ -11,7 +13,7 @@ func at(ms int64) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond
 
 // fixtureIncident is a recovered incident with every phase.
 func fixtureIncident() *IncidentStatus {
-	ph := func(name string, ms int64) PhaseStatus { return PhaseStatus{Phase: name, At: at(ms)} }
+	ph := func(name string, ms int64) PhaseStatus { return PhaseStatus{Phase: recover.Phase(name), At: at(ms)} }
 	return &IncidentStatus{
 		ID: "web-3", Result: "recovered", Source: "monitor", Reason: "3 failed probes", Opened: at(700),
 		Phases: []PhaseStatus{

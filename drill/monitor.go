@@ -36,19 +36,6 @@ type (
 	PhaseStatus = api.PhaseStatus
 )
 
-// The monitor's phase names (package recover) the drill maps to its own.
-const (
-	phDetected    = "detected"
-	phConfirmed   = "confirmed"
-	phFenced      = "fenced"
-	phActivating  = "activating"
-	phActivated   = "activated"
-	phHealthy     = "healthy"
-	phDNSFlipped  = "dns-flipped"
-	phDNSVerified = "dns-verified"
-	phOnStandby   = "on-standby"
-)
-
 // HTTPMonitor is a Monitor over the monitor's HTTP API (package
 // monitorapi), plain or mutual TLS as its Client says.
 type HTTPMonitor struct {

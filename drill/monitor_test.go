@@ -18,6 +18,7 @@ import (
 	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/recover"
 )
 
 // TestHTTPMonitorReadsControllerStatus keeps the drill's view of GET
@@ -57,7 +58,7 @@ func TestHTTPMonitorReadsControllerStatus(t *testing.T) {
 	}
 	inc := st.LastIncident
 	if st.State != "on-standby" || st.Incidents != 3 || !st.Standby.Prepared || inc == nil || inc.ID != "web-3" ||
-		inc.Result != "recovered" || !inc.Opened.Equal(at) || !inc.Phase(phDNSFlipped).Equal(at.Add(583*time.Millisecond)) {
+		inc.Result != "recovered" || !inc.Opened.Equal(at) || !inc.Phase(recover.PhaseDNSFlipped).Equal(at.Add(583*time.Millisecond)) {
 		t.Errorf("decoded %+v (incident %+v)", st, inc)
 	}
 	if _, err := m.Service(ctx, "nope"); err == nil {

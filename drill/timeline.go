@@ -2,6 +2,8 @@ package drill
 
 import (
 	"time"
+
+	"github.com/understudy/understudy/recover"
 )
 
 // timeline is the raw material of a result.
@@ -31,15 +33,15 @@ func newBackend(s Sample, primary, body string) bool {
 func analyze(res *Result, t0 time.Time, tl timeline) {
 	inc := tl.incident
 	p := &res.Phases
-	p.Detected = ms(t0, inc.Phase(phDetected))
-	p.Confirmed = ms(t0, inc.Phase(phConfirmed))
-	p.Fenced = ms(t0, inc.Phase(phFenced))
-	p.ActivationStarted = ms(t0, inc.Phase(phActivating))
-	p.Activated = ms(t0, inc.Phase(phActivated))
-	p.Healthy = ms(t0, inc.Phase(phHealthy))
-	p.DNSFlipped = ms(t0, inc.Phase(phDNSFlipped))
-	p.DNSVerified = ms(t0, inc.Phase(phDNSVerified))
-	p.OnStandby = ms(t0, inc.Phase(phOnStandby))
+	p.Detected = ms(t0, inc.Phase(recover.PhaseDetected))
+	p.Confirmed = ms(t0, inc.Phase(recover.PhaseConfirmed))
+	p.Fenced = ms(t0, inc.Phase(recover.PhaseFenced))
+	p.ActivationStarted = ms(t0, inc.Phase(recover.PhaseActivating))
+	p.Activated = ms(t0, inc.Phase(recover.PhaseActivated))
+	p.Healthy = ms(t0, inc.Phase(recover.PhaseHealthy))
+	p.DNSFlipped = ms(t0, inc.Phase(recover.PhaseDNSFlipped))
+	p.DNSVerified = ms(t0, inc.Phase(recover.PhaseVerified))
+	p.OnStandby = ms(t0, inc.Phase(recover.PhaseOnStandby))
 	p.FaultInPlace = ms(t0, tl.inPlace)
 	p.FaultRemoved = ms(t0, tl.removed)
 	if inc != nil {
@@ -56,7 +58,7 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	// its first one after the DNS flip.
 	var flipped time.Time
 	if inc != nil {
-		flipped = inc.Phase(phDNSFlipped)
+		flipped = inc.Phase(recover.PhaseDNSFlipped)
 	}
 	var first = map[string]time.Time{}
 	var end time.Time

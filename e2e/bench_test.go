@@ -84,7 +84,7 @@ func (r *running) failOnce(b *testing.B, w *world, s svc) sample {
 	inc := st.LastIncident
 	at := map[string]time.Time{}
 	for _, p := range inc.Phases {
-		at[p.Phase] = p.At
+		at[string(p.Phase)] = p.At
 	}
 	flip, ok := at["dns-flipped"]
 	if !ok {

@@ -51,7 +51,7 @@ func testFailover(t *testing.T, mode string, base int) {
 	want := []string{"detected", "confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"}
 	got := map[string]api.PhaseStatus{}
 	for _, p := range inc.Phases {
-		got[p.Phase] = p
+		got[string(p.Phase)] = p
 	}
 	for _, ph := range want {
 		if _, ok := got[ph]; !ok {

@@ -21,6 +21,7 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -53,7 +54,7 @@ type haLab struct {
 	w     *world
 	etcd  *hatest.Cluster
 	dns   *countingDNS // shared by every monitor: counts successful replaces
-	store *recover.EtcdStore
+	store *store.Etcd
 	agent *standby.Client
 
 	mu    sync.Mutex
@@ -135,7 +136,7 @@ func newHALab(t *testing.T, base int, modes map[string]string) *haLab {
 	w := newWorld(t, base, modes)
 	h := &haLab{t: t, w: w, etcd: hatest.Start(t),
 		dns: &countingDNS{DNS: &monitor.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}}
-	h.store = recover.NewEtcdStore(h.etcd.Client(t), "")
+	h.store = store.NewEtcd(h.etcd.Client(t), "")
 	tlsCfg, err := standby.ClientTLSConfig(filepath.Join(w.certs, "ca.crt"), filepath.Join(w.certs, "monitor.crt"), filepath.Join(w.certs, "monitor.key"))
 	if err != nil {
 		t.Fatalf("agent client TLS: %v", err)

@@ -13,12 +13,13 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
 // countingDNS counts the replaces that changed a record.
 type countingDNS struct {
-	recover.DNS
+	executor.DNS
 	flips atomic.Int32
 }
 

@@ -14,7 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/internal/freeport"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // cluster is a test's view of one real 3-member etcd cluster, shared by
@@ -87,8 +87,8 @@ func startPeers() (string, []*Peer, error) {
 }
 
 // store returns recover's store under this test's prefix.
-func (c *cluster) store(cli *clientv3.Client) *recover.EtcdStore {
-	return recover.NewEtcdStore(cli, c.prefix)
+func (c *cluster) store(cli *clientv3.Client) *store.Etcd {
+	return store.NewEtcd(cli, c.prefix)
 }
 
 // client returns a network client that talks to member i only.

@@ -14,13 +14,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // DefaultElectionPrefix is where the monitors' candidacies live, as
 // <prefix>/<lease id>; the candidate with the oldest key leads. It sits
 // beside recover's keys.
-const DefaultElectionPrefix = recover.DefaultPrefix + "leader"
+const DefaultElectionPrefix = store.DefaultPrefix + "leader"
 
 // DefaultTTL is the session lease: a leader that cannot renew it for this
 // long stops leading, and another monitor takes over about this long after

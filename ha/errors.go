@@ -4,16 +4,16 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // Errors callers branch on.
 var (
 	// ErrNotLeader: this monitor does not hold (or no longer holds) the
-	// leadership a write or call needed. It wraps recover.ErrFenced, so
-	// errors.Is(err, recover.ErrFenced) holds too. Stop acting; campaign
+	// leadership a write or call needed. It wraps store.ErrFenced, so
+	// errors.Is(err, store.ErrFenced) holds too. Stop acting; campaign
 	// again to lead again.
-	ErrNotLeader = fmt.Errorf("not the leader: %w", recover.ErrFenced)
+	ErrNotLeader = fmt.Errorf("not the leader: %w", store.ErrFenced)
 	// ErrNoLeader: nobody leads right now (Elector.Leader).
 	ErrNoLeader = errors.New("no leader")
 	// ErrTooFewPeers: an embedded cluster needs at least three voting

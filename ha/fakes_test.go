@@ -7,19 +7,20 @@ import (
 	"sync"
 
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 )
 
 // Hand-written fakes of recover's step interfaces for the takeover test.
 // One set is shared by both monitors, as the real agent and DNS are.
 
 var (
-	_ recover.Confirmer     = (*fakeAgent)(nil)
-	_ recover.Activator     = (*fakeAgent)(nil)
-	_ recover.Fencer        = (*fakeWorld)(nil)
-	_ recover.HealthChecker = (*fakeWorld)(nil)
-	_ recover.DNS           = (*fakeDNS)(nil)
-	_ recover.Notifier      = (*fakeWorld)(nil)
-	_ recover.Execer        = (*fakeWorld)(nil)
+	_ executor.Confirmer     = (*fakeAgent)(nil)
+	_ executor.Activator     = (*fakeAgent)(nil)
+	_ executor.Fencer        = (*fakeWorld)(nil)
+	_ executor.HealthChecker = (*fakeWorld)(nil)
+	_ executor.DNS           = (*fakeDNS)(nil)
+	_ executor.Notifier      = (*fakeWorld)(nil)
+	_ executor.Execer        = (*fakeWorld)(nil)
 )
 
 // fakeAgent refuses stale epochs like the real agent, and hangs (until its
@@ -37,20 +38,20 @@ func (f *fakeAgent) ConfirmDown(context.Context, recover.Service) (bool, string,
 	return true, "primary unreachable", nil
 }
 
-func (f *fakeAgent) Activate(ctx context.Context, epoch uint64, _ string) (recover.Activation, error) {
+func (f *fakeAgent) Activate(ctx context.Context, epoch uint64, _ string) (executor.Activation, error) {
 	f.started <- epoch
 	if epoch == f.hang {
 		<-ctx.Done()
-		return recover.Activation{}, ctx.Err()
+		return executor.Activation{}, ctx.Err()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if epoch < f.highest {
-		return recover.Activation{}, recover.ErrPermanent
+		return executor.Activation{}, recover.ErrPermanent
 	}
 	f.highest = epoch
 	f.done = append(f.done, epoch)
-	return recover.Activation{Address: f.addr}, nil
+	return executor.Activation{Address: f.addr}, nil
 }
 
 // fakeDNS is a compare-and-swap record; hang makes the first Replace take
@@ -105,7 +106,7 @@ func (f *fakeWorld) ForceStop(context.Context, string, string) error {
 
 func (f *fakeWorld) Check(context.Context, string, netip.Addr) error { return nil }
 
-func (f *fakeWorld) Notify(_ context.Context, _ string, n recover.Notification) error {
+func (f *fakeWorld) Notify(_ context.Context, _ string, n executor.Notification) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.notices = append(f.notices, n.Event+":"+n.Key)

@@ -36,7 +36,7 @@ func newLeadership(key string, rev int64, since time.Time) *Leadership {
 func (l *Leadership) Done() <-chan struct{} { return l.done }
 
 // Epoch is Rev as the epoch the executor sends to agents
-// (recover.ExecutorConfig.Epoch). Store.NextEpoch returns the same value
+// (executor.Config.Epoch). Store.NextEpoch returns the same value
 // and records it.
 func (l *Leadership) Epoch() uint64 { return uint64(l.Rev) }
 

@@ -6,25 +6,26 @@ import (
 	"fmt"
 
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
-var _ recover.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Store is recover's EtcdStore for one leadership: every write is a single
 // transaction guarded by the leader key (Leadership.Guard), so once another
 // monitor leads, this one's writes change nothing and fail with an error
-// wrapping ErrNotLeader (and recover.ErrFenced). A refused write also ends
+// wrapping ErrNotLeader (and store.ErrFenced). A refused write also ends
 // the Leadership, so Done closes and Leadership.Context stops the executor.
 // Reads are not guarded.
 type Store struct {
-	base    *recover.EtcdStore
-	guarded *recover.EtcdStore
+	base    *store.Etcd
+	guarded *store.Etcd
 	lead    *Leadership
 }
 
 // NewStore returns base guarded by lead. Make a new Store for every
 // Leadership.
-func NewStore(base *recover.EtcdStore, lead *Leadership) *Store {
+func NewStore(base *store.Etcd, lead *Leadership) *Store {
 	return &Store{base: base, guarded: base.Guarded(lead.Guard()), lead: lead}
 }
 
@@ -88,7 +89,7 @@ func (s *Store) leading() error {
 
 // fenced turns a refused guard into ErrNotLeader and ends the leadership.
 func (s *Store) fenced(err error) error {
-	if errors.Is(err, recover.ErrFenced) {
+	if errors.Is(err, store.ErrFenced) {
 		s.lead.end(lostFenced)
 		return notLeaderError{err}
 	}

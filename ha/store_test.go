@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy/understudy/internal/tcpcut"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 func record(service, where string, epoch uint64) recover.Record {
@@ -66,8 +67,8 @@ func TestDeposedLeaderWritesFail(t *testing.T) {
 	epochs = append(epochs, eb)
 
 	err = unaware.Save(ctx, record("web", recover.AtStandby, ea))
-	if !errors.Is(err, ErrNotLeader) || !errors.Is(err, recover.ErrFenced) {
-		t.Fatalf("deposed leader's Save: %v, want ErrNotLeader and recover.ErrFenced", err)
+	if !errors.Is(err, ErrNotLeader) || !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("deposed leader's Save: %v, want ErrNotLeader and store.ErrFenced", err)
 	}
 	t.Logf("deposed leader's Save: %v", err)
 	waitDone(t, unaware.Leadership(), time.Second)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 var (
@@ -23,11 +25,11 @@ var (
 type monitor struct {
 	lead  *Leadership
 	store *Store
-	exec  *recover.Executor
+	exec  *executor.Executor
 	stop  context.CancelFunc
 }
 
-func lead(t *testing.T, base *recover.EtcdStore, l *Leadership, deps recover.Deps, svc recover.Config, saved chan<- recover.Record) *monitor {
+func lead(t *testing.T, base *store.Etcd, l *Leadership, deps executor.Deps, svc recover.Config, saved chan<- recover.Record) *monitor {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -37,7 +39,7 @@ func lead(t *testing.T, base *recover.EtcdStore, l *Leadership, deps recover.Dep
 		t.Fatal(err)
 	}
 	lctx, stop := l.Context(context.Background())
-	ex := recover.NewExecutor(recover.ExecutorConfig{
+	ex := executor.New(executor.Config{
 		Store: st, Deps: deps, Services: map[string]recover.Config{"web": svc}, Epoch: epoch,
 		HealthInterval: time.Millisecond, SaveRetry: 50 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler), AlertURL: "http://alerts.invalid/",
@@ -83,7 +85,7 @@ func TestNewLeaderCompletesIncidentOnce(t *testing.T) {
 			}
 			dns := &fakeDNS{addrs: []netip.Addr{primary}, hang: kill == "dns-replace", started: make(chan struct{}, 1)}
 			world := &fakeWorld{}
-			deps := recover.Deps{Confirmer: agent, Activator: agent, Fencer: world, Health: world, DNS: dns, Notifier: world, Execer: world}
+			deps := executor.Deps{Confirmer: agent, Activator: agent, Fencer: world, Health: world, DNS: dns, Notifier: world, Execer: world}
 			saved := make(chan recover.Record, 64)
 
 			ma := lead(t, c.store(acli), la, deps, svc, saved)

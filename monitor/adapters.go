@@ -11,18 +11,19 @@ import (
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
 // The adapters from the controller's clients to recover's step interfaces.
 var (
-	_ recover.Confirmer     = (*confirmer)(nil)
-	_ recover.Fencer        = (*fencer)(nil)
-	_ recover.Activator     = (*activator)(nil)
-	_ recover.HealthChecker = (*healthChecker)(nil)
-	_ recover.DNS           = (*DNSAdapter)(nil)
-	_ recover.DNSVerifier   = (*DNSAdapter)(nil)
-	_ recover.DNSVerifier   = (*swappableDNS)(nil)
+	_ executor.Confirmer     = (*confirmer)(nil)
+	_ executor.Fencer        = (*fencer)(nil)
+	_ executor.Activator     = (*activator)(nil)
+	_ executor.HealthChecker = (*healthChecker)(nil)
+	_ executor.DNS           = (*DNSAdapter)(nil)
+	_ executor.DNSVerifier   = (*DNSAdapter)(nil)
+	_ executor.DNSVerifier   = (*swappableDNS)(nil)
 )
 
 // confirmer asks the service's standby agent whether the primary is down:
@@ -103,33 +104,33 @@ func (f *fencer) ForceStop(ctx context.Context, hypervisor, instance string) err
 // activator asks the standby agent to activate the service's container.
 type activator struct{ c *Controller }
 
-func (a *activator) Activate(ctx context.Context, epoch uint64, service string) (recover.Activation, error) {
+func (a *activator) Activate(ctx context.Context, epoch uint64, service string) (executor.Activation, error) {
 	p := a.c.plan()
 	name, ok := p.standbys[service]
 	if !ok {
-		return recover.Activation{}, fmt.Errorf("service %q: %w", service, recover.ErrUnknownService)
+		return executor.Activation{}, fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
 	}
 	agent, err := a.c.conns.agent(name)
 	if err != nil {
-		return recover.Activation{}, err
+		return executor.Activation{}, err
 	}
 	act, err := agent.Activate(ctx, epoch, service)
 	if err != nil {
 		if errors.Is(err, standby.ErrStaleEpoch) || errors.Is(err, standby.ErrNoCapacity) {
 			err = fmt.Errorf("%w: %w", recover.ErrPermanent, err)
 		}
-		return recover.Activation{}, err
+		return executor.Activation{}, err
 	}
 	addr, err := netip.ParseAddr(act.Address)
 	if err != nil {
-		return recover.Activation{}, fmt.Errorf("standby %q answered address %q: %w", name, act.Address, err)
+		return executor.Activation{}, fmt.Errorf("standby %q answered address %q: %w", name, act.Address, err)
 	}
 	if pool, ok := p.pools[name]; ok && !pool.contains(addr) {
 		// Never into DNS: a broken or hostile agent must not steer clients.
-		return recover.Activation{}, fmt.Errorf("%w: standby %q answered address %s, outside its pool %s (standby[].network.pool)",
+		return executor.Activation{}, fmt.Errorf("%w: standby %q answered address %s, outside its pool %s (standby[].network.pool)",
 			recover.ErrPermanent, name, addr, pool)
 	}
-	out := recover.Activation{Address: addr, Restored: act.Restored, Fallback: act.FallbackReason}
+	out := executor.Activation{Address: addr, Restored: act.Restored, Fallback: act.FallbackReason}
 	for _, ph := range act.Phases {
 		out.Phases = append(out.Phases, recover.AgentPhase{Name: ph.Name, MS: int64(ph.MS + 0.5)})
 	}
@@ -143,7 +144,7 @@ func (h *healthChecker) Check(ctx context.Context, service string, addr netip.Ad
 	p := h.c.plan()
 	t, ok := p.checks[service]
 	if !ok {
-		return fmt.Errorf("service %q: %w", service, recover.ErrUnknownService)
+		return fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
 	}
 	t.Address = addr.String()
 	probe := h.c.probesFor(p)[t.Kind]
@@ -163,7 +164,7 @@ type DNSAdapter struct {
 }
 
 // VerifyDNS waits until every dns.verify server answers want for name.
-func (d *DNSAdapter) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []recover.DNSServerResult {
+func (d *DNSAdapter) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []executor.DNSServerResult {
 	if len(d.Verify) == 0 {
 		return nil
 	}
@@ -173,9 +174,9 @@ func (d *DNSAdapter) VerifyDNS(ctx context.Context, name string, want []netip.Ad
 			res = append(res, dnsupdate.VerifyResult{Server: s, Err: err})
 		}
 	}
-	out := make([]recover.DNSServerResult, len(res))
+	out := make([]executor.DNSServerResult, len(res))
 	for i, r := range res {
-		out[i] = recover.DNSServerResult{Server: r.Server, Took: r.Took, Err: r.Err}
+		out[i] = executor.DNSServerResult{Server: r.Server, Took: r.Took, Err: r.Err}
 	}
 	return out
 }
@@ -201,16 +202,16 @@ func (d *DNSAdapter) Lookup(ctx context.Context, name string) ([]netip.Addr, err
 // swappableDNS lets a reload replace the DNS client under running incidents.
 type swappableDNS struct {
 	mu  sync.RWMutex
-	dns recover.DNS
+	dns executor.DNS
 }
 
-func (s *swappableDNS) get() recover.DNS {
+func (s *swappableDNS) get() executor.DNS {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.dns
 }
 
-func (s *swappableDNS) set(d recover.DNS) {
+func (s *swappableDNS) set(d executor.DNS) {
 	s.mu.Lock()
 	s.dns = d
 	s.mu.Unlock()
@@ -221,8 +222,8 @@ func (s *swappableDNS) Replace(ctx context.Context, name string, addrs, expect [
 }
 
 // VerifyDNS verifies through the current client, if it can.
-func (s *swappableDNS) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []recover.DNSServerResult {
-	if v, ok := s.get().(recover.DNSVerifier); ok {
+func (s *swappableDNS) VerifyDNS(ctx context.Context, name string, want []netip.Addr) []executor.DNSServerResult {
+	if v, ok := s.get().(executor.DNSVerifier); ok {
 		return v.VerifyDNS(ctx, name, want)
 	}
 	return nil

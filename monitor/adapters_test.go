@@ -15,6 +15,7 @@ import (
 	"github.com/understudy/understudy/dnsupdate/dnstest"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -79,7 +80,7 @@ func TestActivatorReturnsAddressAndPhases(t *testing.T) {
 	if act.Address.String() != "10.9.1.10" || len(act.Phases) != 1 || act.Phases[0] != (recover.AgentPhase{Name: "running", MS: 1}) {
 		t.Errorf("activation = %+v", act)
 	}
-	if _, err := (&activator{c}).Activate(context.Background(), 1, "nope"); !errors.Is(err, recover.ErrUnknownService) {
+	if _, err := (&activator{c}).Activate(context.Background(), 1, "nope"); !errors.Is(err, executor.ErrUnknownService) {
 		t.Errorf("unknown service: %v", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/api"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/embedded"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // apiPKI is a CA with the monitors' API certificate (server and client,
@@ -131,7 +132,7 @@ func TestAPIMutualTLS(t *testing.T) {
 // TLS with its own certificate.
 func TestFollowerForwardsOverTLS(t *testing.T) {
 	p := newAPIPKI(t)
-	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
+	emb, err := embedded.Start(context.Background(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
@@ -195,7 +196,7 @@ func TestAPITLSBadFilesFailRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := New(inv, Options{
-		Logger: slog.New(slog.DiscardHandler), Listen: "127.0.0.1:0", Store: recover.NewMemStore(),
+		Logger: slog.New(slog.DiscardHandler), Listen: "127.0.0.1:0", Store: store.NewMemory(),
 		DNS: &fakeDNS{}, Probers: (&fakeProbes{}).probers(),
 		Agents:      func(inventory.Standby, TLSFiles) (Agent, error) { return newFakeAgent(), nil },
 		Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) { return &fakeHV{}, nil },

@@ -18,6 +18,7 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // mutations are the API's calls that change something, each with a body
@@ -136,7 +137,7 @@ func TestRunRefusesInsecureNonLoopbackAPI(t *testing.T) {
 		inv.Monitor.InsecureAPI = insecure
 		served := make(chan net.Addr, 1)
 		c, err := New(inv, Options{
-			Logger: slog.New(slog.DiscardHandler), Listen: listen, Store: recover.NewMemStore(),
+			Logger: slog.New(slog.DiscardHandler), Listen: listen, Store: store.NewMemory(),
 			DNS: &fakeDNS{records: map[string][]netip.Addr{}}, Probers: (&fakeProbes{failing: map[string]bool{}}).probers(),
 			Agents: func(inventory.Standby, TLSFiles) (Agent, error) { return newFakeAgent(), nil },
 			Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) {

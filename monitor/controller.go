@@ -23,6 +23,8 @@ import (
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // Controller is the monitor daemon. Create it with New and call Run once.
@@ -47,23 +49,23 @@ type Controller struct {
 	roleChanged chan struct{} // closed and replaced when term or leader change
 
 	// Set by Run before it serves.
-	name      string             // this monitor's name among its peers
-	elector   *ha.Elector        // nil with Options.Store
-	store     recover.Store      // the shared store, for reads
-	etcdStore *recover.EtcdStore // the same, unguarded, for the terms' guarded stores
+	name      string      // this monitor's name among its peers
+	elector   *ha.Elector // nil with Options.Store
+	store     store.Store // the shared store, for reads
+	etcdStore *store.Etcd // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
 	peers     peerAPI       // how to call another monitor's API (apitls.go)
 	mtls      bool          // probe.api-tls: every API connection has a verified client certificate
 	monitorCN string        // the common name of the monitors' certificate (api-tls.cert)
 	monReload chan struct{} // asks the monitor supervisor to restart
 	pinger    probe.Pinger
-	mig       recover.Migrator
+	mig       executor.Migrator
 	etcd      *clientv3.Client   // nil with Options.Store
 	peer      *ha.Peer           // this monitor's etcd member, with --peers
 	spareCap  *capacity.Spares   // the spares' last capacity samples
 	vms       *capacity.Standbys // the standbys' last capacity samples
 
-	recoverMetrics *recover.Metrics
+	recoverMetrics *executor.Metrics
 	ready          chan struct{} // closed once Run serves
 }
 
@@ -152,7 +154,7 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 }
 
 // dnsFromInventory builds the DNS client of the inventory's dns section.
-func dnsFromInventory(inv *inventory.Inventory) (recover.DNS, error) {
+func dnsFromInventory(inv *inventory.Inventory) (executor.DNS, error) {
 	key, err := dnsupdate.LoadKeyFile(inv.DNS.TSIGKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("dns.tsig-key-file: %w", err)
@@ -239,19 +241,19 @@ func (c *Controller) open(ctx context.Context) (func(), *probe.Metrics, error) {
 	migrator, closeMigrator := c.migrator()
 	closers = append(closers, closeMigrator)
 	c.mig = migrator
-	c.recoverMetrics = recover.NewMetrics(c.reg)
+	c.recoverMetrics = executor.NewMetrics(c.reg)
 	return closeAll, monMetrics, nil
 }
 
 // newExecutor builds the executor of one term.
-func (c *Controller) newExecutor(store recover.Store, epoch uint64) *recover.Executor {
+func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Executor {
 	p := c.plan()
-	return recover.NewExecutor(recover.ExecutorConfig{
+	return executor.New(executor.Config{
 		Store: store,
-		Deps: recover.Deps{
+		Deps: executor.Deps{
 			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
 			Health: &healthChecker{c}, DNS: c.dns, DNSVerify: c.dns,
-			Notifier: &recover.Webhook{}, Execer: recover.Command{},
+			Notifier: &executor.Webhook{}, Execer: executor.Command{},
 			Migrator: c.mig, Deactivator: &deactivator{c}, // Holder nil: see migrator
 		},
 		Services: p.services,
@@ -303,7 +305,7 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 
 // apiLimits are the API server's timeouts and connection cap (package
 // httpserve's defaults, a shorter header timeout). The cap stays at least
-// twice recover.DefaultMaxWatchers: placement streams (which need no
+// twice store.DefaultMaxWatchers: placement streams (which need no
 // credential on a loopback API) get 503 long before they could take every
 // connection from suspect, failover and reset.
 var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second, MaxConns: httpserve.DefaultMaxConns}

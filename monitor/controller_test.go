@@ -21,6 +21,8 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // harness is a controller running on fakes.
@@ -32,9 +34,9 @@ type harness struct {
 	hv     *fakeHV
 	dns    *fakeDNS
 	probes *fakeProbes
-	store  *recover.MemStore
+	store  *store.Memory
 	// migrator replaces the lxd copy to spares when set (by mutate).
-	migrator recover.Migrator
+	migrator executor.Migrator
 	// tune, when set (by mutate), changes the options before New.
 	tune func(*Options)
 	// stop stops the controller and waits for Run to return; later calls
@@ -59,7 +61,7 @@ func start(t *testing.T, text string, mutate func(*harness)) *harness {
 		t: t, agent: newFakeAgent(), hv: &fakeHV{stopped: map[string]bool{}},
 		dns:    &fakeDNS{records: map[string][]netip.Addr{}},
 		probes: &fakeProbes{failing: map[string]bool{}},
-		store:  recover.NewMemStore(),
+		store:  store.NewMemory(),
 	}
 	for _, vm := range inv.VMs {
 		h.agent.setReachable(vm.Address, true)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -31,7 +31,7 @@ const agentEpochWait = 3 * time.Second
 // highest epoch any agent reports: the agents refuse an epoch lower than
 // the one they hold, so a rebuilt etcd would otherwise have every
 // activation refused as stale.
-func (c *Controller) takeEpoch(ctx context.Context, store recover.Store) (uint64, error) {
+func (c *Controller) takeEpoch(ctx context.Context, store store.Store) (uint64, error) {
 	fl, ok := store.(epochFloorer)
 	if !ok {
 		return store.NextEpoch(ctx)

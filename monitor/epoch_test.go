@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/embedded"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -27,7 +27,7 @@ func (a *epochAgent) Health(context.Context) (standby.Health, error) {
 // as stale. A second term goes on from there.
 func TestNewClusterEpochAboveAgents(t *testing.T) {
 	const held = 50_000
-	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
+	emb, err := embedded.Start(context.Background(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

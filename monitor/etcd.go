@@ -16,7 +16,8 @@ import (
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/embedded"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // openStore opens the shared store and, unless Options.Store replaces it,
@@ -32,7 +33,7 @@ func (c *Controller) openStore(ctx context.Context, inv *inventory.Inventory, cl
 	}
 	*closers = append(*closers, closeCli)
 	c.etcd = cli
-	c.etcdStore = recover.NewEtcdStore(cli, "")
+	c.etcdStore = store.NewEtcd(cli, "")
 	c.store = c.etcdStore
 	// Closed before the client: the store's one placement watch ends first.
 	*closers = append(*closers, c.etcdStore.Close)
@@ -59,7 +60,7 @@ func (c *Controller) openEtcd(ctx context.Context, inv *inventory.Inventory) (*c
 		return externalEtcd(inv.Monitor.Etcd)
 	}
 	dir := filepath.Join(inv.Monitor.StateDir, "etcd")
-	emb, err := recover.StartEmbedded(ctx, recover.EmbeddedConfig{Dir: dir})
+	emb, err := embedded.Start(ctx, embedded.Config{Dir: dir})
 	if err != nil {
 		return nil, nil, err
 	}

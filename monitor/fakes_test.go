@@ -12,13 +12,14 @@ import (
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
 var (
-	_ Agent       = (*fakeAgent)(nil)
-	_ Hypervisor  = (*fakeHV)(nil)
-	_ recover.DNS = (*fakeDNS)(nil)
+	_ Agent        = (*fakeAgent)(nil)
+	_ Hypervisor   = (*fakeHV)(nil)
+	_ executor.DNS = (*fakeDNS)(nil)
 )
 
 // fakeAgent is a standby agent in memory: prepared specs, active services,

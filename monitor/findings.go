@@ -13,6 +13,7 @@ import (
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 )
 
 // findings are the failures this monitor knows of that no leader has
@@ -119,7 +120,7 @@ func (c *Controller) passOn(ctx context.Context, t *term, l ha.Leader) {
 		var err error
 		if t != nil {
 			err = c.trigger(tctx, svc, fd.src, fd.reason+" (passed on when the term started)")
-			if errors.Is(err, recover.ErrIllegalTransition) || errors.Is(err, recover.ErrUnknownService) {
+			if errors.Is(err, recover.ErrIllegalTransition) || errors.Is(err, executor.ErrUnknownService) {
 				err = nil // the leader has it, or nobody can
 			}
 		} else {

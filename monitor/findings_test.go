@@ -13,6 +13,8 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // TestLeaderlessGapDoesNotLoseFailure: the monitor confirms web-vm down
@@ -26,7 +28,7 @@ func TestLeaderlessGapDoesNotLoseFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		agent, store := newFakeAgent(), recover.NewMemStore() // web-vm does not answer the agent
+		agent, store := newFakeAgent(), store.NewMemory() // web-vm does not answer the agent
 		c, err := New(inv, Options{
 			Logger: slog.New(slog.DiscardHandler), Store: store,
 			DNS:     &fakeDNS{records: map[string][]netip.Addr{"web.lab.test.": {netip.MustParseAddr("10.9.0.11")}}},
@@ -40,7 +42,7 @@ func TestLeaderlessGapDoesNotLoseFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 		// What Run sets up before it leads.
-		c.store, c.recoverMetrics = store, recover.NewMetrics(c.reg)
+		c.store, c.recoverMetrics = store, executor.NewMetrics(c.reg)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		defer wg.Wait()
@@ -76,7 +78,7 @@ func TestLeaderlessGapDoesNotLoseFailure(t *testing.T) {
 }
 
 // incidentOf returns the stored incident of svc, nil when there is none.
-func incidentOf(t *testing.T, s recover.Store, svc string) *recover.Incident {
+func incidentOf(t *testing.T, s store.Store, svc string) *recover.Incident {
 	t.Helper()
 	recs, err := s.Load(context.Background())
 	if err != nil {

@@ -12,7 +12,8 @@ import (
 
 	"github.com/understudy/understudy/internal/tcpcut"
 	"github.com/understudy/understudy/monitor/api"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/embedded"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // startPair starts two monitors, mon-a then mon-b, on the same fakes and one
@@ -26,7 +27,7 @@ func startPair(t *testing.T, ownProbes bool) (a, b *harness) {
 // startPairOn is startPair on the inventory text.
 func startPairOn(t *testing.T, text string, ownProbes bool) (a, b *harness) {
 	t.Helper()
-	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
+	emb, err := embedded.Start(context.Background(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
@@ -193,7 +194,7 @@ func TestFollowerReportsWhatOnlyItSees(t *testing.T) {
 // candidacy is gone when Run returns and the other monitor need not wait a
 // lease TTL to lead.
 func TestCleanStopHandsOverAtOnce(t *testing.T) {
-	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
+	emb, err := embedded.Start(context.Background(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
@@ -212,7 +213,7 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 	b := monitor("mon-b")
 	b.eventually("mon-b campaigns", func() bool { return len(b.status().Monitors) == 2 })
 	a.stop()
-	resp, err := emb.Client.Get(context.Background(), recover.DefaultPrefix+"leader/", clientv3.WithPrefix())
+	resp, err := emb.Client.Get(context.Background(), store.DefaultPrefix+"leader/", clientv3.WithPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,12 +12,13 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
 var (
-	_ recover.Migrator    = (*lxdMigrator)(nil)
-	_ recover.Deactivator = (*deactivator)(nil)
+	_ executor.Migrator    = (*lxdMigrator)(nil)
+	_ executor.Deactivator = (*deactivator)(nil)
 )
 
 // SparePool is the address range a spare's copies get their static
@@ -72,7 +73,7 @@ func newLXDMigrator(c *Controller) *lxdMigrator {
 	return &lxdMigrator{c: c, clients: map[string]*lxd.Client{}, reserved: map[string]map[netip.Addr]string{}}
 }
 
-// Copy implements recover.Migrator.
+// Copy implements executor.Migrator.
 func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, error) {
 	src, err := m.standbyClient(ctx, svc.Standby)
 	if err != nil {
@@ -117,7 +118,7 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 	return dst.WaitIPv4(ctx, svc.Name, "eth0")
 }
 
-// DeleteCopy implements recover.Migrator.
+// DeleteCopy implements executor.Migrator.
 func (m *lxdMigrator) DeleteCopy(ctx context.Context, svc recover.Service, on string) error {
 	dst, err := m.spareClient(ctx, on)
 	if err != nil {
@@ -232,7 +233,7 @@ type deactivator struct{ c *Controller }
 func (d *deactivator) Deactivate(ctx context.Context, epoch uint64, service string) error {
 	name, ok := d.c.plan().standbys[service]
 	if !ok {
-		return fmt.Errorf("service %q: %w", service, recover.ErrUnknownService)
+		return fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
 	}
 	agent, err := d.c.conns.agent(name)
 	if err != nil {
@@ -265,7 +266,7 @@ func (c *Controller) sparePool(spare string) SparePool {
 //
 // Deps.Holder stays nil: the hold step's Placement.Held reaches every proxy
 // through the placement stream (watch.go), whichever monitor serves it.
-func (c *Controller) migrator() (recover.Migrator, func()) {
+func (c *Controller) migrator() (executor.Migrator, func()) {
 	if c.opts.Migrator != nil {
 		return c.opts.Migrator, func() {}
 	}

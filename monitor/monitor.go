@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 )
 
 // superviseMonitor runs the monitor on the plan in force and restarts it on
@@ -117,7 +118,7 @@ func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source
 	case errors.Is(err, recover.ErrIllegalTransition):
 		result = "refused"
 		c.log.Info("trigger refused in this state", "service", svc, "source", src, "err", err)
-	case errors.Is(err, recover.ErrUnknownService):
+	case errors.Is(err, executor.ErrUnknownService):
 		result = "unknown"
 		c.log.Warn("trigger for an unknown service", "service", svc, "source", src)
 	case errors.Is(err, errNoLeader):

@@ -7,6 +7,7 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/spares"
 )
 
@@ -42,7 +43,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 	}
 	svc, ok := c.placementService(name)
 	if !ok {
-		return res, fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
+		return res, fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
 	ranked := spares.Score(svc, c.spareCandidates(t.exec.Records()))
 	res.Candidates = candidates(ranked)

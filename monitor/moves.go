@@ -9,6 +9,7 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 )
 
 // defaultMoveInterval is the pause between two looks at the move policies.
@@ -93,7 +94,7 @@ func (c *Controller) moveTick(ctx context.Context, st moveState) {
 			if d.Kind == recover.KindMigrate && facts[name].Overloaded {
 				st.overload.Moved(c.plan().standbys[name])
 			}
-		case errors.Is(err, recover.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, executor.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 			delete(st.tried, name) // not sent: try again at the next look
 			log.Info("automatic move waits for a free migration slot")
 		default:

@@ -14,6 +14,8 @@ import (
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -48,9 +50,9 @@ type Options struct {
 	Serving func(net.Addr)
 
 	// Store replaces the store the inventory names (embedded or external etcd).
-	Store recover.Store
+	Store store.Store
 	// DNS replaces the DNS client built from the inventory's dns section.
-	DNS recover.DNS
+	DNS executor.DNS
 	// Agents opens the client of a standby agent; nil uses standby.NewClient
 	// with probe.agent-tls.
 	Agents func(sb inventory.Standby, tls TLSFiles) (Agent, error)
@@ -94,7 +96,7 @@ type Options struct {
 	// DefaultSparePool (the lab's) for a spare with neither.
 	SparePools map[string]SparePool
 	// Migrator replaces the lxd copy between standby and spare (tests).
-	Migrator recover.Migrator
+	Migrator executor.Migrator
 	// MoveInterval is the pause between two looks at the automatic move
 	// policies (max-on-standby, failback: auto); default 5s.
 	MoveInterval time.Duration

@@ -10,6 +10,7 @@ import (
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -164,7 +165,7 @@ func flapPolicy(inv *inventory.Inventory) recover.FlapPolicy {
 // and the executor's records.
 type prepareView struct {
 	plan func() *plan
-	exec func() *recover.Executor
+	exec func() *executor.Executor
 }
 
 var _ prepare.Services = prepareView{}

@@ -13,18 +13,19 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // fencedStore is the store as a deposed leader sees it: once fenced, every
-// save fails with recover.ErrFenced (the leader-guarded write refused).
+// save fails with store.ErrFenced (the leader-guarded write refused).
 type fencedStore struct {
-	recover.Store
+	store.Store
 	fenced atomic.Bool
 }
 
 func (s *fencedStore) Save(ctx context.Context, rec recover.Record) error {
 	if s.fenced.Load() {
-		return fmt.Errorf("save %q: %w", rec.Service, recover.ErrFenced)
+		return fmt.Errorf("save %q: %w", rec.Service, store.ErrFenced)
 	}
 	return s.Store.Save(ctx, rec)
 }

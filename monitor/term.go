@@ -9,7 +9,8 @@ import (
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/prepare"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // term is one stretch of this monitor leading: the executor, the store it
@@ -17,7 +18,7 @@ import (
 // and the preparer that pushes the services' specs under that epoch. A
 // follower has no term; it probes, serves reads and forwards the rest.
 type term struct {
-	exec    *recover.Executor
+	exec    *executor.Executor
 	epoch   uint64
 	prepare *prepare.Preparer
 	since   time.Time
@@ -48,7 +49,7 @@ func (c *Controller) leaderTerm() (*term, error) {
 // exec returns the executor of the term in force, or of the last one once
 // it ended (its calls then fail), nil before the first term. Callers are
 // leader-only paths: the API forwards mutating calls while following.
-func (c *Controller) exec() *recover.Executor {
+func (c *Controller) exec() *executor.Executor {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.last == nil {
@@ -123,7 +124,7 @@ func (c *Controller) leadLoop(ctx context.Context) {
 // the open incidents from the store), the preparer and the move loop, and
 // stops them all when the leadership or ctx ends. lead is nil without an
 // elector.
-func (c *Controller) lead(ctx context.Context, store recover.Store, lead *ha.Leadership) error {
+func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leadership) error {
 	var tctx context.Context
 	var stop context.CancelFunc
 	if lead != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 )
 
 // What the HTTP API (package httpapi) sees of the daemon: its Incidents,
@@ -90,7 +91,7 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 		return err
 	}
 	if _, ok := c.plan().services[name]; !ok {
-		return fmt.Errorf("service %q: %w", name, recover.ErrUnknownService)
+		return fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
 	if err := t.exec.Reset(ctx, name, reason); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/embedded"
 )
 
 // TestWatchStormKeepsStreaming: 2,000 placement streams opened and dropped
@@ -21,7 +22,7 @@ import (
 // etcd's in-process client deadlocked after about a thousand
 // (etcd-io/etcd#20716) and the change never came.
 func TestWatchStormKeepsStreaming(t *testing.T) {
-	emb, err := recover.StartEmbedded(context.Background(), recover.EmbeddedConfig{Dir: t.TempDir()})
+	emb, err := embedded.Start(context.Background(), embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

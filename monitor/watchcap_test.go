@@ -3,7 +3,7 @@ package monitor
 import (
 	"testing"
 
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // TestWatchCapBelowConnCap: the store refuses placement streams (503) at
@@ -15,7 +15,7 @@ func TestWatchCapBelowConnCap(t *testing.T) {
 	if apiLimits.MaxConns <= 0 {
 		t.Fatalf("the API's connection cap is httpserve's default, not stated (%d); state it so it can be compared", apiLimits.MaxConns)
 	}
-	if 2*recover.DefaultMaxWatchers > apiLimits.MaxConns {
-		t.Errorf("placement watchers %d against %d API connections: want at most half", recover.DefaultMaxWatchers, apiLimits.MaxConns)
+	if 2*store.DefaultMaxWatchers > apiLimits.MaxConns {
+		t.Errorf("placement watchers %d against %d API connections: want at most half", store.DefaultMaxWatchers, apiLimits.MaxConns)
 	}
 }

@@ -1,7 +1,6 @@
 package recover
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -28,17 +27,5 @@ func BenchmarkMachineFailover(b *testing.B) {
 		if err != nil || m.State() != OnStandby {
 			b.Fatalf("state %s, %v", m.State(), err)
 		}
-	}
-}
-
-// BenchmarkStartEmbedded measures starting a fresh single-node etcd until
-// it serves (LAB.md: about 0.4s).
-func BenchmarkStartEmbedded(b *testing.B) {
-	for b.Loop() {
-		e, err := StartEmbedded(context.Background(), EmbeddedConfig{Dir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.Close()
 	}
 }

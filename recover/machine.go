@@ -86,6 +86,12 @@ func cloneRecord(r Record) Record {
 	return r
 }
 
+// Service returns the service the machine runs incidents of.
+func (m *Machine) Service() Service { return m.cfg.Service }
+
+// Name returns the service's name.
+func (m *Machine) Name() string { return m.rec.Service }
+
 // State returns the service's state.
 func (m *Machine) State() State { return m.rec.State }
 
@@ -175,9 +181,9 @@ func (m *Machine) onTrigger(ev Trigger) ([]Action, error) {
 		m.noteTrigger(tr)
 		switch {
 		case ev.Source == FromCLI:
-			return m.retryStuck(ev.At, "retried", "retried by operator")
+			return m.retryStuck(ev.At, PhaseRetried, "retried by operator")
 		case ev.Source == FromMonitor && m.rearmable():
-			return m.retryStuck(ev.At, "re-armed", "re-armed by a new finding of the monitor")
+			return m.retryStuck(ev.At, PhaseRearmed, "re-armed by a new finding of the monitor")
 		}
 		return nil, nil
 	}
@@ -207,7 +213,7 @@ func (m *Machine) open(now time.Time, tr TriggerRecord) ([]Action, error) {
 		inc.Steps[i] = StepRecord{Kind: s.Kind, Status: StatusPending}
 	}
 	m.rec.Incident = inc
-	m.phase("detected", now)
+	m.phase(PhaseDetected, now)
 	return m.start(0, now)
 }
 
@@ -242,7 +248,7 @@ func (m *Machine) flapping(now time.Time) (until time.Time, flapping bool) {
 }
 
 // phase records the time the incident reached a phase.
-func (m *Machine) phase(name string, at time.Time) {
+func (m *Machine) phase(name Phase, at time.Time) {
 	inc := m.rec.Incident
 	inc.Phases = append(inc.Phases, PhaseTime{Phase: name, At: at})
 }

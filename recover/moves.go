@@ -23,8 +23,9 @@ const (
 	StepDNSRevert    playbooks.Kind = "dns-revert"    // undo of an attempted dns-replace: compare-and-swap back to the old address
 )
 
-// moveIdempotent reports whether a move step may run again after a restart.
-func moveIdempotent(k playbooks.Kind) bool {
+// IsMoveStep reports whether k is a step kind of migrations and failbacks
+// (the kinds above); every one of them may run again after a restart.
+func IsMoveStep(k playbooks.Kind) bool {
 	switch k {
 	case StepHold, StepCopy, StepRelease, StepResetStandby, StepUndoCopy, StepVacate, StepDNSRevert:
 		return true
@@ -90,7 +91,7 @@ func (m *Machine) onMigrate(ev Migrate) ([]Action, error) {
 	case Stuck:
 		if inc.Kind == KindMigrate && ev.Source == FromCLI {
 			m.noteTrigger(tr)
-			return m.retryStuck(ev.At, "retried", "retried by operator")
+			return m.retryStuck(ev.At, PhaseRetried, "retried by operator")
 		}
 	}
 	return nil, fmt.Errorf("service %q is %s: migrate from %s: %w", m.rec.Service, m.rec.State, ev.Source, ErrIllegalTransition)
@@ -118,7 +119,7 @@ func (m *Machine) onFailback(ev Failback) ([]Action, error) {
 	case Stuck:
 		if inc.Kind == KindFailback && ev.Source == FromCLI {
 			m.noteTrigger(tr)
-			return m.retryStuck(ev.At, "retried", "retried by operator")
+			return m.retryStuck(ev.At, PhaseRetried, "retried by operator")
 		}
 	}
 	return nil, fmt.Errorf("service %q is %s: failback from %s: %w", m.rec.Service, m.rec.State, ev.Source, ErrIllegalTransition)
@@ -165,7 +166,7 @@ func (m *Machine) openMove(now time.Time, tr TriggerRecord, kind, target string)
 		inc.Steps[i] = StepRecord{Kind: s.Kind, Status: StatusPending}
 	}
 	m.rec.Incident = inc
-	m.phase("requested", now)
+	m.phase(PhaseRequested, now)
 	return m.start(0, now)
 }
 
@@ -229,7 +230,7 @@ func (m *Machine) abort(i int, now time.Time, reason string) ([]Action, error) {
 		inc.Steps = append(inc.Steps, StepRecord{Kind: undo.Kind, Status: StatusPending, Note: "undoes step " + fmt.Sprint(j)})
 	}
 	inc.Playbook = &pb
-	m.phase("aborting", now)
+	m.phase(PhaseAborting, now)
 	alert := Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertMove, Reason: fmt.Sprintf("%s aborted; the service stays on %s %s: %s",
 		inc.Kind, inc.Origin.Where, inc.Origin.Host, reason)}
 	acts, err := m.start(first, now)
@@ -249,7 +250,7 @@ func (m *Machine) finishMove(now time.Time) ([]Action, error) {
 			return nil, err
 		}
 		m.rec.Placement = *inc.Origin
-		m.phase("aborted", now)
+		m.phase(PhaseAborted, now)
 		m.close(now, ResultAborted)
 	case inc.Kind == KindMigrate:
 		if err := m.settle(OnSpare); err != nil {
@@ -258,7 +259,7 @@ func (m *Machine) finishMove(now time.Time) ([]Action, error) {
 		if m.rec.Placement.Where != AtSpare {
 			m.place(now)
 		}
-		m.phase("on-spare", now)
+		m.phase(PhaseOnSpare, now)
 		m.close(now, ResultMigrated)
 	default:
 		if err := m.settle(Primary); err != nil {
@@ -268,21 +269,21 @@ func (m *Machine) finishMove(now time.Time) ([]Action, error) {
 			m.place(now)
 		}
 		m.rec.Moves = append(m.rec.Moves, now)
-		m.phase("on-primary", now)
+		m.phase(PhaseOnPrimary, now)
 		m.close(now, ResultFailedBack)
 	}
 	return nil, nil
 }
 
 // movePhase is the phase a move step's success records.
-var movePhase = map[playbooks.Kind]string{
-	StepHold:         "held",
-	StepCopy:         "copied",
-	StepRelease:      "released",
-	StepResetStandby: "standby-reset",
-	StepUndoCopy:     "copy-undone",
-	StepVacate:       "vacated",
-	StepDNSRevert:    "dns-reverted",
+var movePhase = map[playbooks.Kind]Phase{
+	StepHold:         PhaseHeld,
+	StepCopy:         PhaseCopied,
+	StepRelease:      PhaseReleased,
+	StepResetStandby: PhaseStandbyReset,
+	StepUndoCopy:     PhaseCopyUndone,
+	StepVacate:       PhaseVacated,
+	StepDNSRevert:    PhaseDNSReverted,
 }
 
 // movePlacement is where a move's DNS flip points the service.

@@ -118,7 +118,7 @@ func TestMoveKillAnywhereResumesOnce(t *testing.T) {
 func simulateMove(t *testing.T, cfg Config, start Event, kill int, tookEffect bool) (map[int]int, Record) {
 	t.Helper()
 	ctx := context.Background()
-	store := NewMemStore()
+	store := newRecordStore()
 	m := Restore(cfg, Record{State: OnStandby, Seq: 1, Placement: Placement{Where: AtStandby, Host: "standby-1", Address: standbyAddr}})
 	runs := map[int]int{}
 	now := t0

@@ -90,7 +90,7 @@ func (m *Machine) resetStuck(ev Reset) ([]Action, error) {
 	inc.Stuck, inc.StuckIn, inc.ResetRefused = "", 0, ""
 	inc.Reset = &run
 	m.noteTrigger(newTrigger(FromCLI, ev.Reason, ev.At))
-	m.phase("reset", ev.At)
+	m.phase(PhaseReset, ev.At)
 	return m.start(run.First, ev.At)
 }
 
@@ -164,7 +164,7 @@ func (m *Machine) finishReset(now time.Time) ([]Action, error) {
 	if inc.Reset.Origin.Where != AtPrimary {
 		m.rec.Moves = append(m.rec.Moves, now)
 	}
-	m.phase("on-primary", now)
+	m.phase(PhaseOnPrimary, now)
 	m.close(now, ResultReset)
 	return nil, nil
 }
@@ -194,7 +194,7 @@ func (m *Machine) refuseReset(now time.Time, why string) ([]Action, error) {
 	run := inc.Reset
 	inc.ResetRefused = why
 	inc.LastError = "reset refused: " + why
-	m.phase("reset-refused", now)
+	m.phase(PhaseResetRefused, now)
 	if inc.Kind == KindReset {
 		back := OnStandby
 		if run.Origin.Where == AtSpare {

@@ -51,7 +51,7 @@ func TestKillAnywhereResumesOnce(t *testing.T) {
 func simulate(t *testing.T, cfg Config, kill int, tookEffect bool) (runs map[int]int, rec Record, operator bool) {
 	t.Helper()
 	ctx := context.Background()
-	store := NewMemStore()
+	store := newRecordStore()
 	m := New(cfg)
 	now := t0
 	runs = map[int]int{}

@@ -21,6 +21,13 @@ var update = flag.Bool("update", false, "rewrite the golden scenario files in te
 // t0 is the logical clock's origin in scenarios; times print as offsets.
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// The addresses of the tests' service: its primary, its standby and a spare.
+var (
+	primaryAddr = netip.MustParseAddr("10.200.0.11")
+	standbyAddr = netip.MustParseAddr("10.200.1.100")
+	spareAddr   = netip.MustParseAddr("10.200.2.100")
+)
+
 // TestScenarios runs every testdata/*.txt scenario. A scenario is a list of
 // commands, each followed by "----" and the expected output up to a blank
 // line, in the spirit of etcd-io/raft's interaction tests. Run with -update
@@ -105,13 +112,13 @@ func runScenario(t *testing.T, file string) {
 }
 
 // harness drives one Machine the way the executor does: after every event
-// it persists the record to a MemStore, and "restart" rebuilds a fresh
+// it persists the record to a recordStore, and "restart" rebuilds a fresh
 // Machine from that store.
 type harness struct {
 	t     *testing.T
 	cfg   Config
 	m     *Machine
-	store *MemStore
+	store *recordStore
 	now   time.Duration
 }
 
@@ -257,7 +264,7 @@ func (h *harness) service(args map[string]string) string {
 		h.cfg.Flap.Max, _ = strconv.Atoi(n)
 		h.cfg.Flap.Window, _ = time.ParseDuration(w)
 	}
-	h.m, h.store, h.now = New(h.cfg), NewMemStore(), 0
+	h.m, h.store, h.now = New(h.cfg), newRecordStore(), 0
 	var steps []string
 	for _, s := range pb.Steps {
 		steps = append(steps, string(s.Kind))
@@ -453,7 +460,7 @@ func formatRecord(r Record) string {
 	}
 	var ph []string
 	for _, p := range inc.Phases {
-		ph = append(ph, p.Phase+"@"+off(p.At))
+		ph = append(ph, string(p.Phase)+"@"+off(p.At))
 	}
 	fmt.Fprintf(&b, "  phases %s\n", strings.Join(ph, " "))
 	if inc.Restored || inc.Fallback != "" {

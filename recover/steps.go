@@ -72,7 +72,7 @@ func (m *Machine) attempt(i int, now time.Time) []Action {
 	if s.Started.IsZero() {
 		s.Started = now
 		if s.Kind == playbooks.Activate {
-			m.phase("activating", now)
+			m.phase(PhaseActivating, now)
 		}
 	}
 	s.Status, s.RetryAt = StatusRunning, time.Time{}
@@ -110,7 +110,7 @@ func origin(inc *Incident) Placement {
 // rerunnable says whether step i may run again after a restart.
 func (m *Machine) rerunnable(i int) bool {
 	spec := m.rec.Incident.Playbook.Steps[i]
-	return spec.Rerunnable() || moveIdempotent(spec.Kind) || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
+	return spec.Rerunnable() || IsMoveStep(spec.Kind) || (spec.Kind == playbooks.Fence && m.cfg.Service.Fence == "hypervisor")
 }
 
 // onDone records a successful attempt and moves on.
@@ -129,20 +129,20 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 		if ev.Result.Disagree {
 			return m.disagree(ev)
 		}
-		m.phase("confirmed", ev.At)
+		m.phase(PhaseConfirmed, ev.At)
 	case playbooks.Fence:
-		m.phase("fenced", ev.At)
+		m.phase(PhaseFenced, ev.At)
 	case playbooks.Activate:
 		inc.To, inc.Restored, inc.Fallback, inc.Agent = ev.Result.Address, ev.Result.Restored, ev.Result.Fallback, ev.Result.Phases
-		m.phase("activated", ev.At)
+		m.phase(PhaseActivated, ev.At)
 	case playbooks.WaitHealthy:
-		m.phase(m.phaseName(ev.Step, "healthy", "primary-healthy"), ev.At)
+		m.phase(m.phaseName(ev.Step, PhaseHealthy, PhasePrimaryHealthy), ev.At)
 	case playbooks.DNSReplace:
 		acts := m.dnsDone(ev)
 		more, err := m.start(ev.Step+1, ev.At)
 		return append(acts, more...), err
 	case playbooks.Notify:
-		m.phase("notified", ev.At)
+		m.phase(PhaseNotified, ev.At)
 	case StepCopy:
 		inc.To = ev.Result.Address
 		m.phase(movePhase[s.Kind], ev.At)
@@ -167,10 +167,10 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 	if flipped.IsZero() || flipped.After(ev.At) {
 		flipped = ev.At
 	}
-	m.phase(m.phaseName(ev.Step, "dns-flipped", "dns-reset"), flipped)
+	m.phase(m.phaseName(ev.Step, PhaseDNSFlipped, PhaseDNSReset), flipped)
 	m.place(flipped)
 	if ev.Result.Verified {
-		m.phase("dns-verified", ev.At)
+		m.phase(PhaseVerified, ev.At)
 	}
 	var acts []Action
 	for i, w := range ev.Result.Warnings {
@@ -185,7 +185,7 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 }
 
 // phaseName is the phase step i records: a reset's steps record their own.
-func (m *Machine) phaseName(i int, name, reset string) string {
+func (m *Machine) phaseName(i int, name, reset Phase) Phase {
 	if m.resetStep(i) {
 		return reset
 	}
@@ -202,7 +202,7 @@ func (m *Machine) disagree(ev StepDone) ([]Action, error) {
 	if inc.Disagreed == "" {
 		inc.Disagreed = "the standby agent reached the primary"
 	}
-	m.phase("disagreed", ev.At)
+	m.phase(PhaseDisagreed, ev.At)
 	m.close(ev.At, ResultDisagreement)
 	return nil, nil
 }
@@ -241,7 +241,7 @@ func (m *Machine) finish(now time.Time) ([]Action, error) {
 		m.place(now)
 	}
 	m.rec.Moves = append(m.rec.Moves, now)
-	m.phase("on-standby", now)
+	m.phase(PhaseOnStandby, now)
 	m.close(now, ResultRecovered)
 	return nil, nil
 }
@@ -314,14 +314,14 @@ func (m *Machine) stickWith(now time.Time, reason string) ([]Action, error) {
 	}
 	m.rec.Placement.Held = false // no service stays held while an operator is needed
 	inc.Stuck = reason
-	m.phase("stuck", now)
+	m.phase(PhaseStuck, now)
 	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertStuck, Reason: "incident stuck: " + reason}}, nil
 }
 
 // retryStuck runs the stuck step again from its first attempt, with a
 // fresh retry budget (a manual failover, or a new finding of the monitor,
 // on a stuck incident); phase and note say which.
-func (m *Machine) retryStuck(now time.Time, phase, note string) ([]Action, error) {
+func (m *Machine) retryStuck(now time.Time, phase Phase, note string) ([]Action, error) {
 	inc := m.rec.Incident
 	if err := m.unstick(inc.StuckIn); err != nil {
 		return nil, err

@@ -85,11 +85,9 @@ type StepRecord struct {
 	Note     string         `json:"note,omitempty"`  // why skipped, what was found
 }
 
-// PhaseTime is the moment an incident reached a phase: detected, confirmed,
-// fenced, activating, activated, healthy, dns-flipped, dns-verified (every
-// dns.verify server answers the new address), notified, on-standby.
+// PhaseTime is the moment an incident reached a phase (the Phase constants).
 type PhaseTime struct {
-	Phase string    `json:"phase"`
+	Phase Phase     `json:"phase"`
 	At    time.Time `json:"at"`
 }
 
@@ -191,7 +189,7 @@ type Incident struct {
 func (i *Incident) Open() bool { return i != nil && i.Closed.IsZero() }
 
 // Phase returns when the incident reached phase, if it did.
-func (i *Incident) Phase(phase string) (time.Time, bool) {
+func (i *Incident) Phase(phase Phase) (time.Time, bool) {
 	for _, p := range i.Phases {
 		if p.Phase == phase {
 			return p.At, true

@@ -1,5 +1,5 @@
 // Package etcdembed is the one start of understudy's embedded etcd servers
-// (recover.StartEmbedded for a single node, ha.StartPeers for a member of
+// (embedded.Start for a single node, ha.StartPeers for a member of
 // the monitors' own cluster). What they share is set here:
 //
 //   - the client endpoint is a unix socket, Dir/etcd.sock, with mode 0600
@@ -7,7 +7,7 @@
 //     can reach it. The monitor itself needs no endpoint (its client is
 //     in-process); the socket is for etcdctl and for tests. No TCP port
 //     serves clients, so a local user cannot read or rewrite placements.
-//     Peer endpoints are the callers': recover.StartEmbedded's single
+//     Peer endpoints are the callers': embedded.Start's single
 //     node puts its peer mux on a unix socket in the same directory;
 //     ha.StartPeers' members need TCP peer URLs (mutual TLS with PeerTLS).
 //   - auto-compaction keeps Retention of history (default

@@ -1,5 +1,5 @@
 // Package etcdlog builds the logger of understudy's embedded etcd servers
-// (recover.StartEmbedded, ha.StartPeers): etcd's own zap output, as JSON on
+// (embedded.Start, ha.StartPeers): etcd's own zap output, as JSON on
 // stderr at a chosen level, without the error lines etcd prints on every
 // normal shutdown ("setting up serving from embedded etcd failed" with a
 // closed listener), which would otherwise alarm an operator at each stop.

@@ -1,5 +1,5 @@
 // Package freeport picks loopback URLs for the embedded etcd servers
-// (recover.StartEmbedded, ha.StartPeers) when none is configured.
+// (embedded.Start, ha.StartPeers) when none is configured.
 package freeport
 
 import (

@@ -3,6 +3,8 @@ package api
 import (
 	"net/netip"
 	"time"
+
+	"github.com/understudy/understudy/recover"
 )
 
 // Status is the body of GET /v1/status.
@@ -104,7 +106,7 @@ type IncidentStatus struct {
 
 // Phase returns when the incident reached phase (zero when it did not, or
 // for a nil incident).
-func (i *IncidentStatus) Phase(phase string) time.Time {
+func (i *IncidentStatus) Phase(phase recover.Phase) time.Time {
 	if i == nil {
 		return time.Time{}
 	}
@@ -119,10 +121,10 @@ func (i *IncidentStatus) Phase(phase string) time.Time {
 // PhaseStatus is when an incident reached a phase: AtMS after it was
 // detected, SinceMS after the phase before.
 type PhaseStatus struct {
-	Phase   string    `json:"phase"`
-	At      time.Time `json:"at"`
-	AtMS    float64   `json:"at_ms"`
-	SinceMS float64   `json:"since_ms"`
+	Phase   recover.Phase `json:"phase"`
+	At      time.Time     `json:"at"`
+	AtMS    float64       `json:"at_ms"`
+	SinceMS float64       `json:"since_ms"`
 }
 
 // StepStatus is one playbook step of an incident.

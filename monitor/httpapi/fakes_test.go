@@ -11,6 +11,8 @@ import (
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // errFakeIdle is what a fakeDaemon built with it answers every call with:
@@ -57,11 +59,11 @@ func TestAnswerMapsResetEnds(t *testing.T) {
 		err  error
 		want int
 	}{
-		{fmt.Errorf("reset %q: %w: dns-replace failed", "web", recover.ErrStuck), http.StatusConflict},
-		{fmt.Errorf("service %q: still failing-back: %w", "web", recover.ErrStopped), http.StatusServiceUnavailable},
-		{fmt.Errorf("service %q: still failing-back: %w", "web", recover.ErrFenced), http.StatusServiceUnavailable},
+		{fmt.Errorf("reset %q: %w: dns-replace failed", "web", executor.ErrStuck), http.StatusConflict},
+		{fmt.Errorf("service %q: still failing-back: %w", "web", executor.ErrStopped), http.StatusServiceUnavailable},
+		{fmt.Errorf("service %q: still failing-back: %w", "web", store.ErrFenced), http.StatusServiceUnavailable},
 		{fmt.Errorf("term ended: %w", ErrNoLeader), http.StatusServiceUnavailable},
-		{fmt.Errorf("service %q: %w", "nope", recover.ErrUnknownService), http.StatusNotFound},
+		{fmt.Errorf("service %q: %w", "nope", executor.ErrUnknownService), http.StatusNotFound},
 	} {
 		w := httptest.NewRecorder()
 		s.answer(w, "web", "", tc.err)

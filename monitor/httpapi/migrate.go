@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 )
 
 // ErrNoSpare: no spare can take the service (none eligible, or the one
@@ -39,7 +40,7 @@ func (s *Server) PostMigrate(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNoSpare):
 		res.Error = err.Error()
 		WriteJSON(w, http.StatusConflict, res)
-	case errors.Is(err, recover.ErrBusy):
+	case errors.Is(err, executor.ErrBusy):
 		res.Error = err.Error()
 		WriteJSON(w, http.StatusServiceUnavailable, res)
 	default:

@@ -12,6 +12,8 @@ import (
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/recover/store"
 )
 
 // suspectWindow is how long after a suspect report further reports about
@@ -25,7 +27,7 @@ const suspectWindow = time.Second
 func (s *Server) PostSuspect(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if !s.cfg.Incidents.Known(name) {
-		s.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, recover.ErrUnknownService))
+		s.answer(w, name, string(recover.FromProxy), fmt.Errorf("service %q: %w", name, executor.ErrUnknownService))
 		return
 	}
 	var req api.SuspectRequest
@@ -137,13 +139,13 @@ func (s *Server) answer(w http.ResponseWriter, name, src string, err error) {
 	switch {
 	case err == nil:
 		WriteJSON(w, http.StatusAccepted, api.TriggerResponse{Service: name, Source: src, State: state})
-	case errors.Is(err, recover.ErrUnknownService):
+	case errors.Is(err, executor.ErrUnknownService):
 		WriteJSON(w, http.StatusNotFound, api.Error{Error: err.Error()})
-	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, recover.ErrStuck):
+	case errors.Is(err, recover.ErrIllegalTransition), errors.Is(err, recover.ErrPrimaryUnhealthy), errors.Is(err, recover.ErrDamped), errors.Is(err, executor.ErrStuck):
 		WriteJSON(w, http.StatusConflict, api.Error{Error: err.Error(), State: state})
 	case errors.Is(err, context.DeadlineExceeded):
 		WriteJSON(w, http.StatusGatewayTimeout, api.Error{Error: err.Error(), State: state})
-	case errors.Is(err, ErrNoLeader), errors.Is(err, recover.ErrFenced), errors.Is(err, recover.ErrStopped): // the leadership ended under the call
+	case errors.Is(err, ErrNoLeader), errors.Is(err, store.ErrFenced), errors.Is(err, executor.ErrStopped): // the leadership ended under the call
 		WriteJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error(), State: state})
 	default:
 		WriteJSON(w, http.StatusInternalServerError, api.Error{Error: err.Error(), State: state})
