@@ -1,15 +1,17 @@
 package monitor
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
+	"net/netip"
 	"time"
 
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
+	"github.com/understudy/understudy/monitor/moves"
 	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -48,62 +50,70 @@ func (c *Controller) newOverloadWatch() *capacity.Watch {
 	return capacity.NewWatch(src, c.vms, c.log)
 }
 
-// overloadFacts samples the standbys and, for each overloaded one, marks
-// the one service that should move off it first as Overloaded in facts
-// (see overloadPick).
-func (c *Controller) overloadFacts(ctx context.Context, st moveState, facts map[string]recover.Facts) {
-	st.overload.Sample(ctx, c.plan().inv, time.Now())
-	over := c.vms.Overloaded()
-	if len(over) == 0 {
-		return
-	}
-	p := c.plan()
-	prio := func(name string) int {
-		if s := p.inv.Service(name); s != nil {
-			return s.Priority
-		}
-		return inventory.DefaultPriority
-	}
-	recent := func(name string) bool {
-		last, ok := st.tried[name]
-		return ok && time.Since(last) < autoMigrateRetry
-	}
-	recs := c.exec().Records()
-	for sb, why := range over {
-		name := overloadPick(sb, recs, p.standbys, prio, recent)
-		if name == "" {
-			continue
-		}
-		f := facts[name]
-		f.Overloaded, f.OverloadReason = true, fmt.Sprintf("standby %s: %s", sb, why)
-		facts[name] = f
-	}
-}
-
-// overloadPick chooses the service to migrate off the overloaded standby
-// sb: among its services that are on the standby with no open incident and
-// not tried lately, the one with the lowest priority (ties: by name). The
-// fair share on the standby already favours higher priorities, and moving
-// the least important service first costs the important ones no hold. It
-// returns "" while one of sb's services is migrating (one move at a time
-// per standby) or when none qualifies.
-func overloadPick(sb string, recs []recover.Record, standbys map[string]string, prio func(string) int, recent func(string) bool) string {
-	var cands []string
-	for _, r := range recs {
-		if standbys[r.Service] != sb {
-			continue
-		}
-		if r.Incident.Open() && r.Incident.Kind == recover.KindMigrate {
-			return ""
-		}
-		if r.State == recover.OnStandby && !r.Incident.Open() && !recent(r.Service) {
-			cands = append(cands, r.Service)
-		}
-	}
-	if len(cands) == 0 {
-		return ""
-	}
-	return slices.MinFunc(cands, func(a, b string) int {
-		return cmp.Or(cmp.Compare(prio(a), prio(b)), cmp.Compare(a, b))
+// newMovePolicy returns the move policy of a term whose executor is exec.
+func (c *Controller) newMovePolicy(exec *executor.Executor) *moves.Policy {
+	hc := &healthChecker{c}
+	return moves.New(moves.Config{
+		Executor: exec,
+		Services: moveServices{plan: c.plan, check: hc.Check, sample: c.sampleSpares,
+			migrate: func(ctx context.Context, name, reason string) (string, error) {
+				res, err := c.migrate(ctx, name, api.MigrateRequest{Reason: reason}, recover.FromPolicy)
+				return res.To, err
+			}},
+		Overload: overloadOf{watch: c.newOverloadWatch(), views: c.vms, inv: func() *inventory.Inventory { return c.plan().inv }},
+		Interval: c.opts.MoveInterval,
+		Logger:   c.opts.Logger,
 	})
 }
+
+// moveServices is what the move policy reads of the plan in force, and the
+// calls it makes.
+type moveServices struct {
+	plan    func() *plan
+	check   func(ctx context.Context, service string, addr netip.Addr) error
+	migrate func(ctx context.Context, service, reason string) (string, error)
+	sample  func(ctx context.Context)
+}
+
+var _ moves.Services = moveServices{}
+
+// Service implements moves.Services.
+func (m moveServices) Service(name string) (moves.Service, bool) {
+	p := m.plan()
+	cfg, ok := p.services[name]
+	if !ok {
+		return moves.Service{}, false
+	}
+	out := moves.Service{AutoFailback: cfg.Moves.AutoFailback, Primary: cfg.Service.Address, Standby: p.standbys[name], Priority: inventory.DefaultPriority}
+	if s := p.inv.Service(name); s != nil {
+		out.Priority = s.Priority
+	}
+	return out, true
+}
+
+// Check implements moves.Services.
+func (m moveServices) Check(ctx context.Context, service string, addr netip.Addr) error {
+	return m.check(ctx, service, addr)
+}
+
+// Migrate implements moves.Services.
+func (m moveServices) Migrate(ctx context.Context, service, reason string) (string, error) {
+	return m.migrate(ctx, service, reason)
+}
+
+// SampleSpares implements moves.Services.
+func (m moveServices) SampleSpares(ctx context.Context) { m.sample(ctx) }
+
+// overloadOf is the move policy's view of the standbys' overload watch.
+type overloadOf struct {
+	watch *capacity.Watch
+	views *capacity.Standbys
+	inv   func() *inventory.Inventory
+}
+
+var _ moves.Overload = overloadOf{}
+
+func (o overloadOf) Sample(ctx context.Context, now time.Time) { o.watch.Sample(ctx, o.inv(), now) }
+func (o overloadOf) Overloaded() map[string]string             { return o.views.Overloaded() }
+func (o overloadOf) Moved(standby string)                      { o.watch.Moved(standby) }
+func (o overloadOf) Forget()                                   { o.watch.Forget() }

@@ -182,3 +182,9 @@ func (v prepareView) Specs() map[string]prepare.Spec {
 
 // Records implements prepare.Services.
 func (v prepareView) Records() []recover.Record { return v.exec().Records() }
+
+// movePolicy is a service's automatic migration and failback policy.
+// HoldDown is left to recover's default unless Options.HoldDown sets it.
+func movePolicy(s inventory.Service) recover.MovePolicy {
+	return recover.MovePolicy{MaxOnStandby: s.MaxOnStandby, AutoFailback: s.Failback == inventory.FailbackAuto}
+}
