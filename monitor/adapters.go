@@ -46,13 +46,13 @@ func (f *confirmer) ConfirmDown(ctx context.Context, svc recover.Service) (bool,
 	// The same budget as the monitor's own probes, doubled for the hop
 	// through the agent: a confirmation that waits longer only delays the
 	// failover of a primary that is really gone.
-	timeout := min(max(2*p.inv.Monitor.Timeout, 100*time.Millisecond), 500*time.Millisecond)
+	timeout := min(max(2*p.Inv.Monitor.Timeout, 100*time.Millisecond), 500*time.Millisecond)
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)*3/4)
 	}
 	req := standby.ProbeRequest{Address: svc.Address.String(), Kind: standby.ProbeTCP,
-		Port: p.specs[svc.Name].Port, TimeoutMS: max(int(timeout/time.Millisecond), 1)}
-	if s := p.inv.Service(svc.Name); s != nil && s.Check.HTTP != nil && s.Check.HTTP.Scheme != "https" {
+		Port: p.Specs[svc.Name].Port, TimeoutMS: max(int(timeout/time.Millisecond), 1)}
+	if s := p.Inv.Service(svc.Name); s != nil && s.Check.HTTP != nil && s.Check.HTTP.Scheme != "https" {
 		req.Kind, req.Path, req.ExpectStatus = standby.ProbeHTTP, s.Check.HTTP.Path, s.Check.HTTP.ExpectStatus
 	}
 	res, err := agent.Probe(ctx, req)
@@ -70,9 +70,9 @@ func (f *confirmer) ConfirmDown(ctx context.Context, svc recover.Service) (bool,
 func (c *Controller) monitorConfirmer() probe.Confirmer {
 	return probe.ConfirmerFunc(func(ctx context.Context, r probe.ProbeRequest) (probe.ProbeResult, error) {
 		p := c.plan()
-		name, ok := p.byVM[r.Address]
-		if !ok && len(p.inv.Standby) > 0 {
-			name = p.inv.Standby[0].Name
+		name, ok := p.ByVM[r.Address]
+		if !ok && len(p.Inv.Standby) > 0 {
+			name = p.Inv.Standby[0].Name
 		}
 		agent, err := c.conns.agent(name)
 		if err != nil {
@@ -106,7 +106,7 @@ type activator struct{ c *Controller }
 
 func (a *activator) Activate(ctx context.Context, epoch uint64, service string) (executor.Activation, error) {
 	p := a.c.plan()
-	name, ok := p.standbys[service]
+	name, ok := p.Standbys[service]
 	if !ok {
 		return executor.Activation{}, fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
 	}
@@ -125,7 +125,7 @@ func (a *activator) Activate(ctx context.Context, epoch uint64, service string) 
 	if err != nil {
 		return executor.Activation{}, fmt.Errorf("standby %q answered address %q: %w", name, act.Address, err)
 	}
-	if pool, ok := p.pools[name]; ok && !pool.contains(addr) {
+	if pool, ok := p.Pools[name]; ok && !pool.Contains(addr) {
 		// Never into DNS: a broken or hostile agent must not steer clients.
 		return executor.Activation{}, fmt.Errorf("%w: standby %q answered address %s, outside its pool %s (standby[].network.pool)",
 			recover.ErrPermanent, name, addr, pool)
@@ -142,7 +142,7 @@ type healthChecker struct{ c *Controller }
 
 func (h *healthChecker) Check(ctx context.Context, service string, addr netip.Addr) error {
 	p := h.c.plan()
-	t, ok := p.checks[service]
+	t, ok := p.Checks[service]
 	if !ok {
 		return fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
 	}

@@ -88,7 +88,7 @@ func TestActivatorReturnsAddressAndPhases(t *testing.T) {
 func TestConfirmerRunsTheHTTPCheckOfAnHTTPService(t *testing.T) {
 	agent := newFakeAgent()
 	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	svc := c.plan().services["web"].Service
+	svc := c.plan().Services["web"].Service
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if _, _, err := (&confirmer{c}).ConfirmDown(ctx, svc); err != nil {
@@ -103,7 +103,7 @@ func TestConfirmerRunsTheHTTPCheckOfAnHTTPService(t *testing.T) {
 func TestConfirmerAsksTheAgentUnlessTheMonitorJustDid(t *testing.T) {
 	agent := newFakeAgent()
 	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	svc := c.plan().services["api"].Service
+	svc := c.plan().Services["api"].Service
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 

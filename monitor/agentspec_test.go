@@ -66,7 +66,7 @@ func TestDataDiskReachesTheAgent(t *testing.T) {
 	if d := prepared["api"].DataDisk; d == nil || *d != (standby.DataDisk{Source: "/srv/api", Path: "/data"}) {
 		t.Errorf("prepared data disk = %+v, want /srv/api at /data", d)
 	}
-	if !h.ctrl.plan().services["api"].Service.FenceRequired {
+	if !h.ctrl.plan().Services["api"].Service.FenceRequired {
 		t.Error("a service with a data disk is not fence-required by default")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
@@ -37,7 +38,7 @@ type Controller struct {
 	dns     *swappableDNS
 
 	mu        sync.RWMutex
-	cur       *plan
+	cur       *plan.Plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
 	findings  *findings            // failures no leader took yet (findings.go)
 	apiToken  string               // probe.api-token-file's token (auth.go)
@@ -115,7 +116,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 }
 
 // plan returns the plan in force.
-func (c *Controller) plan() *plan {
+func (c *Controller) plan() *plan.Plan {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.cur
@@ -123,14 +124,14 @@ func (c *Controller) plan() *plan {
 
 // apply builds everything from inv and swaps it in, or changes nothing.
 func (c *Controller) apply(inv *inventory.Inventory) error {
-	p, err := buildPlan(inv)
+	p, err := plan.Build(inv)
 	if err != nil {
 		return err
 	}
 	if c.opts.HoldDown > 0 {
-		for name, cfg := range p.services {
+		for name, cfg := range p.Services {
 			cfg.Moves.HoldDown = c.opts.HoldDown
-			p.services[name] = cfg
+			p.Services[name] = cfg
 		}
 	}
 	dns := c.opts.DNS
@@ -184,7 +185,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := c.listen(c.plan().inv)
+	ln, err := c.listen(c.plan().Inv)
 	if err != nil {
 		return err
 	}
@@ -226,7 +227,7 @@ func (c *Controller) open(ctx context.Context) (func(), *probe.Metrics, error) {
 		}
 	}
 	closers = append(closers, c.conns.close)
-	if err := c.openStore(ctx, c.plan().inv, &closers); err != nil {
+	if err := c.openStore(ctx, c.plan().Inv, &closers); err != nil {
 		return closeAll, nil, err
 	}
 	closePinger, err := c.openPinger()
@@ -256,14 +257,14 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 			Notifier: &executor.Webhook{}, Execer: executor.Command{},
 			Migrator: c.mig, Deactivator: &deactivator{c}, // Holder nil: see migrator
 		},
-		Services: p.services,
+		Services: p.Services,
 		Epoch:    epoch,
-		Flap:     flapPolicy(p.inv),
+		Flap:     plan.FlapPolicy(p.Inv),
 		// Alerts (stuck, unfenced, unprotected) and notify steps without a
 		// url go to probe.alert-url; a change needs a new term.
-		AlertURL: p.inv.Monitor.AlertURL,
+		AlertURL: p.Inv.Monitor.AlertURL,
 		// A change needs a new term (a restart): the slots are the executor's.
-		MaxMigrations: p.inv.Migration.MaxParallel,
+		MaxMigrations: p.Inv.Migration.MaxParallel,
 		Logger:        c.opts.Logger,
 		Metrics:       c.recoverMetrics,
 		OnSave:        c.onSave,
@@ -284,7 +285,7 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
 	c.addr = ln.Addr()
 	close(c.ready)
-	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().services), "epoch", c.epoch())
+	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().Services), "epoch", c.epoch())
 	if c.opts.Serving != nil {
 		c.opts.Serving(c.addr)
 	}
@@ -355,12 +356,12 @@ func (c *Controller) openPinger() (func(), error) {
 
 // probesFor returns the probes for a plan: the ones in Options, or the
 // monitor's, bound to the pinger and the plan's hypervisors.
-func (c *Controller) probesFor(p *plan) map[probe.Kind]probe.ProbeFunc {
+func (c *Controller) probesFor(p *plan.Plan) map[probe.Kind]probe.ProbeFunc {
 	if c.opts.Probers != nil {
 		return c.opts.Probers
 	}
 	hvs := map[string]probe.Hypervisor{}
-	for _, h := range p.inv.Hypervisors {
+	for _, h := range p.Inv.Hypervisors {
 		hvs[h.Name] = c.hypervisorProbe(h.Name)
 	}
 	return probe.Probers(probe.Deps{Pinger: c.pinger, Hypervisors: hvs})
@@ -412,7 +413,7 @@ func (c *Controller) syncServices() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.term != nil {
-		c.term.exec.SetServices(c.cur.services)
+		c.term.exec.SetServices(c.cur.Services)
 	}
 }
 

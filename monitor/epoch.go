@@ -67,7 +67,7 @@ func (c *Controller) highestAgentEpoch(ctx context.Context) (uint64, string) {
 		from string
 		wg   sync.WaitGroup
 	)
-	for _, sb := range c.plan().inv.Standby {
+	for _, sb := range c.plan().Inv.Standby {
 		a, err := c.conns.agent(sb.Name)
 		if err != nil {
 			continue

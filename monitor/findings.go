@@ -164,7 +164,7 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 // reports once per hold. A report about a service the plan does not know
 // is not kept (it would stay open).
 func (c *Controller) KeepSuspect(svc, reason string) {
-	if _, ok := c.plan().services[svc]; !ok {
+	if _, ok := c.plan().Services[svc]; !ok {
 		return
 	}
 	c.findings.add(svc, recover.FromProxy, reason, time.Now())

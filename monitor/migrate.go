@@ -102,7 +102,7 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 		"environment.GATEWAY": pool.Gateway.String(),
 	}
 	// migration.bandwidth: a capped copy is relayed through this process.
-	bw := m.c.plan().inv.Migration.Bandwidth
+	bw := m.c.plan().Inv.Migration.Bandwidth
 	start := time.Now()
 	err = retryBusy(ctx, func() error {
 		return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: true, Config: cfg, Bandwidth: bw})
@@ -162,7 +162,7 @@ func (m *lxdMigrator) reserve(spare, service string, pool SparePool) (netip.Addr
 // standbyClient connects to a standby VM's LXD/Incus (Options.StandbyIncus).
 func (m *lxdMigrator) standbyClient(ctx context.Context, name string) (*lxd.Client, error) {
 	in, ok := m.c.opts.StandbyIncus[name]
-	if sb := m.c.plan().inv.StandbyVM(name); !ok && sb != nil && sb.Incus != (inventory.Incus{}) {
+	if sb := m.c.plan().Inv.StandbyVM(name); !ok && sb != nil && sb.Incus != (inventory.Incus{}) {
 		in, ok = sb.Incus, true
 	}
 	if !ok {
@@ -173,7 +173,7 @@ func (m *lxdMigrator) standbyClient(ctx context.Context, name string) (*lxd.Clie
 
 // spareClient connects to a spare's LXD/Incus (spares[].incus).
 func (m *lxdMigrator) spareClient(ctx context.Context, name string) (*lxd.Client, error) {
-	sp := m.c.plan().inv.Spare(name)
+	sp := m.c.plan().Inv.Spare(name)
 	if sp == nil {
 		return nil, fmt.Errorf("spare %q is not in the inventory: %w", name, recover.ErrPermanent)
 	}
@@ -231,7 +231,7 @@ func retryBusy(ctx context.Context, fn func() error) error {
 type deactivator struct{ c *Controller }
 
 func (d *deactivator) Deactivate(ctx context.Context, epoch uint64, service string) error {
-	name, ok := d.c.plan().standbys[service]
+	name, ok := d.c.plan().Standbys[service]
 	if !ok {
 		return fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
 	}
@@ -253,7 +253,7 @@ func (c *Controller) sparePool(spare string) SparePool {
 	if p, ok := c.opts.SparePools[spare]; ok {
 		return p
 	}
-	if sp := c.plan().inv.Spare(spare); sp != nil && sp.Network != nil {
+	if sp := c.plan().Inv.Spare(spare); sp != nil && sp.Network != nil {
 		// Validated with the inventory: the parse cannot fail here.
 		first, last, _ := inventory.ParsePool(sp.Network.Pool)
 		gw, _ := netip.ParseAddr(sp.Network.Gateway)

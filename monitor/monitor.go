@@ -18,7 +18,7 @@ import (
 func (c *Controller) superviseMonitor(ctx context.Context, m *probe.Metrics, events chan probe.Event) {
 	for {
 		p := c.plan()
-		mon, err := probe.New(p.monitor, probe.Options{
+		mon, err := probe.New(p.Monitor, probe.Options{
 			Probers:   c.probesFor(p),
 			Sink:      probe.ChanSink(events),
 			Confirmer: c.monitorConfirmer(),
@@ -83,7 +83,7 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 	p := c.plan()
 	reason := fmt.Sprintf("%s: %s", ev.Kind, ev.Reason)
 	for _, svc := range ev.Services {
-		if cfg, ok := p.services[svc]; ok && cfg.Service.Confirm == "agent" {
+		if cfg, ok := p.Services[svc]; ok && cfg.Service.Confirm == "agent" {
 			c.rememberConfirmation(svc, ev.At)
 		}
 		fd := finding{src: recover.FromMonitor, reason: reason, at: ev.At}
@@ -135,7 +135,7 @@ func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source
 // confirmationTTL is how long the monitor's agent confirmation of a failure
 // stands in for recover's confirm step.
 func (c *Controller) confirmationTTL() time.Duration {
-	t := c.plan().monitor.Timing
+	t := c.plan().Monitor.Timing
 	return max(5*time.Second, 4*time.Duration(t.Fails)*t.Interval)
 }
 

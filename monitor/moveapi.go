@@ -71,7 +71,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 // placementService is what placement needs of a service: the zone of its
 // primary's hypervisor, its role and its memory limit.
 func (c *Controller) placementService(name string) (spares.Service, bool) {
-	inv := c.plan().inv
+	inv := c.plan().Inv
 	s := inv.Service(name)
 	if s == nil {
 		return spares.Service{}, false
@@ -90,7 +90,7 @@ func (c *Controller) placementService(name string) (spares.Service, bool) {
 // without an agent or an answer); a capacity the inventory leaves unknown
 // (0) is taken as room for one more service.
 func (c *Controller) spareCandidates(records []recover.Record) []spares.Spare {
-	inv := c.plan().inv
+	inv := c.plan().Inv
 	samples := c.spareCap.Samples()
 	type hosted struct {
 		roles  []string

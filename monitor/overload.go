@@ -10,6 +10,7 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/moves"
+	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
@@ -60,7 +61,7 @@ func (c *Controller) newMovePolicy(exec *executor.Executor) *moves.Policy {
 				res, err := c.migrate(ctx, name, api.MigrateRequest{Reason: reason}, recover.FromPolicy)
 				return res.To, err
 			}},
-		Overload: overloadOf{watch: c.newOverloadWatch(), views: c.vms, inv: func() *inventory.Inventory { return c.plan().inv }},
+		Overload: overloadOf{watch: c.newOverloadWatch(), views: c.vms, inventory: func() *inventory.Inventory { return c.plan().Inv }},
 		Interval: c.opts.MoveInterval,
 		Logger:   c.opts.Logger,
 	})
@@ -69,7 +70,7 @@ func (c *Controller) newMovePolicy(exec *executor.Executor) *moves.Policy {
 // moveServices is what the move policy reads of the plan in force, and the
 // calls it makes.
 type moveServices struct {
-	plan    func() *plan
+	plan    func() *plan.Plan
 	check   func(ctx context.Context, service string, addr netip.Addr) error
 	migrate func(ctx context.Context, service, reason string) (string, error)
 	sample  func(ctx context.Context)
@@ -80,12 +81,12 @@ var _ moves.Services = moveServices{}
 // Service implements moves.Services.
 func (m moveServices) Service(name string) (moves.Service, bool) {
 	p := m.plan()
-	cfg, ok := p.services[name]
+	cfg, ok := p.Services[name]
 	if !ok {
 		return moves.Service{}, false
 	}
-	out := moves.Service{AutoFailback: cfg.Moves.AutoFailback, Primary: cfg.Service.Address, Standby: p.standbys[name], Priority: inventory.DefaultPriority}
-	if s := p.inv.Service(name); s != nil {
+	out := moves.Service{AutoFailback: cfg.Moves.AutoFailback, Primary: cfg.Service.Address, Standby: p.Standbys[name], Priority: inventory.DefaultPriority}
+	if s := p.Inv.Service(name); s != nil {
 		out.Priority = s.Priority
 	}
 	return out, true
@@ -106,14 +107,16 @@ func (m moveServices) SampleSpares(ctx context.Context) { m.sample(ctx) }
 
 // overloadOf is the move policy's view of the standbys' overload watch.
 type overloadOf struct {
-	watch *capacity.Watch
-	views *capacity.Standbys
-	inv   func() *inventory.Inventory
+	watch     *capacity.Watch
+	views     *capacity.Standbys
+	inventory func() *inventory.Inventory
 }
 
 var _ moves.Overload = overloadOf{}
 
-func (o overloadOf) Sample(ctx context.Context, now time.Time) { o.watch.Sample(ctx, o.inv(), now) }
-func (o overloadOf) Overloaded() map[string]string             { return o.views.Overloaded() }
-func (o overloadOf) Moved(standby string)                      { o.watch.Moved(standby) }
-func (o overloadOf) Forget()                                   { o.watch.Forget() }
+func (o overloadOf) Sample(ctx context.Context, now time.Time) {
+	o.watch.Sample(ctx, o.inventory(), now)
+}
+func (o overloadOf) Overloaded() map[string]string { return o.views.Overloaded() }
+func (o overloadOf) Moved(standby string)          { o.watch.Moved(standby) }
+func (o overloadOf) Forget()                       { o.watch.Forget() }

@@ -47,7 +47,7 @@ func (s spareAgentCapacity) Capacity(ctx context.Context, name string) (standby.
 func (c *Controller) sampleSpares(ctx context.Context) {
 	src := c.opts.SpareCapacity
 	if src == nil {
-		src = spareAgentCapacity{inventory: func() *inventory.Inventory { return c.plan().inv }}
+		src = spareAgentCapacity{inventory: func() *inventory.Inventory { return c.plan().Inv }}
 	}
-	c.spareCap.Sample(ctx, src, c.plan().inv.Spares)
+	c.spareCap.Sample(ctx, src, c.plan().Inv.Spares)
 }

@@ -38,11 +38,11 @@ func (c *Controller) Status(ctx context.Context) api.Status {
 			s.Address = rec.Placement.Address.String()
 		}
 		if s.Where == "" { // never saved: on its primary
-			cfg := p.services[rec.Service]
+			cfg := p.Services[rec.Service]
 			s.Where, s.Host, s.Address = recover.AtPrimary, cfg.Service.VM, cfg.Service.Address.String()
 		}
 		st := c.preparer().Get(rec.Service)
-		s.Standby = api.StandbyStatus{Name: p.standbys[rec.Service], Prepared: st.OK, Address: st.Address, At: st.At, Error: st.Err, Note: st.Skipped}
+		s.Standby = api.StandbyStatus{Name: p.Standbys[rec.Service], Prepared: st.OK, Address: st.Address, At: st.At, Error: st.Err, Note: st.Skipped}
 		out.Services = append(out.Services, s)
 	}
 	return out
@@ -107,8 +107,8 @@ func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
 	for _, r := range stored {
 		byName[r.Service] = r
 	}
-	names := make([]string, 0, len(p.services))
-	for name := range p.services {
+	names := make([]string, 0, len(p.Services))
+	for name := range p.Services {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -116,7 +116,7 @@ func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
 	for _, name := range names {
 		r, ok := byName[name]
 		if !ok {
-			r = recover.New(p.services[name]).Record()
+			r = recover.New(p.Services[name]).Record()
 		}
 		out = append(out, r)
 	}
@@ -166,5 +166,5 @@ func agentPhases(ps []recover.AgentPhase) []api.AgentPhase {
 
 // vmStatus lists the standby VMs and spares with their last samples.
 func (c *Controller) vmStatus() []api.VMStatus {
-	return capacity.VMs(c.plan().inv, c.vms, c.spareCap)
+	return capacity.VMs(c.plan().Inv, c.vms, c.spareCap)
 }

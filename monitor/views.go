@@ -45,7 +45,7 @@ func (c *Controller) token() string {
 
 // Known reports whether the inventory in force has the service.
 func (c *Controller) Known(service string) bool {
-	_, ok := c.plan().services[service]
+	_, ok := c.plan().Services[service]
 	return ok
 }
 
@@ -90,7 +90,7 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := c.plan().services[name]; !ok {
+	if _, ok := c.plan().Services[name]; !ok {
 		return fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
 	if err := t.exec.Reset(ctx, name, reason); err != nil {
@@ -125,12 +125,12 @@ func (c *Controller) Placements(ctx context.Context, watch bool) ([]recover.Plac
 	seen := map[string]bool{}
 	var out []recover.Placement
 	for _, pl := range stored {
-		if _, ok := p.services[pl.Service]; ok {
+		if _, ok := p.Services[pl.Service]; ok {
 			out = append(out, pl)
 			seen[pl.Service] = true
 		}
 	}
-	for name, cfg := range p.services {
+	for name, cfg := range p.Services {
 		if !seen[name] {
 			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.epoch()})
 		}
