@@ -10,6 +10,7 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/prepare"
+	"github.com/understudy/understudy/monitor/steps"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -245,3 +246,22 @@ var _ prepare.Agents = agentsOf{}
 
 // Agent implements prepare.Agents.
 func (a agentsOf) Agent(name string) (prepare.Agent, error) { return a.conns.agent(name) }
+
+// stepAgents and stepHVs give the executor's steps the clients.
+type (
+	stepAgents struct{ conns *conns }
+	stepHVs    struct{ conns *conns }
+)
+
+var (
+	_ steps.Agents      = stepAgents{}
+	_ steps.Hypervisors = stepHVs{}
+)
+
+// Agent implements steps.Agents.
+func (a stepAgents) Agent(name string) (steps.Agent, error) { return a.conns.agent(name) }
+
+// Hypervisor implements steps.Hypervisors.
+func (h stepHVs) Hypervisor(ctx context.Context, name string) (steps.Hypervisor, error) {
+	return h.conns.hypervisor(ctx, name)
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/monitor/steps"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
@@ -35,7 +36,8 @@ type Controller struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	conns   *conns
-	dns     *swappableDNS
+	dns     *steps.SwappableDNS
+	step    *steps.Steps // the executor's steps (package steps)
 
 	mu        sync.RWMutex
 	cur       *plan.Plan
@@ -95,7 +97,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		log:         opts.Logger.With("component", "controller"),
 		reg:         opts.Registry,
 		conns:       newConns(opts),
-		dns:         &swappableDNS{},
+		dns:         &steps.SwappableDNS{},
 		confirmed:   map[string]time.Time{},
 		findings:    newFindings(),
 		monReload:   make(chan struct{}, 1),
@@ -105,6 +107,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		vms:         capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
+	c.step = steps.New(steps.Config{Plan: c.plan, Agents: stepAgents{c.conns}, Hypervisors: stepHVs{c.conns}, Probes: c.probesFor, ConfirmedAt: c.confirmedAt})
 	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
 	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err
@@ -147,7 +150,7 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 	if err := c.conns.update(inv); err != nil {
 		return err
 	}
-	c.dns.set(dns)
+	c.dns.Set(dns)
 	c.mu.Lock()
 	c.cur, c.apiToken = p, token
 	c.mu.Unlock()
@@ -164,7 +167,7 @@ func dnsFromInventory(inv *inventory.Inventory) (executor.DNS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
-	return &DNSAdapter{Client: cl, TTL: inv.DNS.TTL, Verify: inv.DNS.Verify}, nil
+	return &steps.DNSAdapter{Client: cl, TTL: inv.DNS.TTL, Verify: inv.DNS.Verify}, nil
 }
 
 // Addr returns the HTTP address once Run serves (nil before).
@@ -252,10 +255,10 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 	return executor.New(executor.Config{
 		Store: store,
 		Deps: executor.Deps{
-			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
-			Health: &healthChecker{c}, DNS: c.dns, DNSVerify: c.dns,
+			Confirmer: c.step, Fencer: c.step, Activator: c.step,
+			Health: c.step, DNS: c.dns, DNSVerify: c.dns,
 			Notifier: &executor.Webhook{}, Execer: executor.Command{},
-			Migrator: c.mig, Deactivator: &deactivator{c}, // Holder nil: see migrator
+			Migrator: c.mig, Deactivator: c.step, // Holder nil: see migrator
 		},
 		Services: p.Services,
 		Epoch:    epoch,

@@ -13,12 +13,10 @@ import (
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
-	"github.com/understudy/understudy/standby"
 )
 
 var (
-	_ executor.Migrator    = (*lxdMigrator)(nil)
-	_ executor.Deactivator = (*deactivator)(nil)
+	_ executor.Migrator = (*lxdMigrator)(nil)
 )
 
 // SparePool is the address range a spare's copies get their static
@@ -224,28 +222,6 @@ func retryBusy(ctx context.Context, fn func() error) error {
 		}
 	}
 	return err
-}
-
-// deactivator asks the service's standby agent to return its container to
-// the prepared state.
-type deactivator struct{ c *Controller }
-
-func (d *deactivator) Deactivate(ctx context.Context, epoch uint64, service string) error {
-	name, ok := d.c.plan().Standbys[service]
-	if !ok {
-		return fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
-	}
-	agent, err := d.c.conns.agent(name)
-	if err != nil {
-		return err
-	}
-	if _, err := agent.Deactivate(ctx, epoch, service); err != nil {
-		if errors.Is(err, standby.ErrStaleEpoch) {
-			err = fmt.Errorf("%w: %w", recover.ErrPermanent, err)
-		}
-		return fmt.Errorf("deactivate %q on standby %q: %w", service, name, err)
-	}
-	return nil
 }
 
 // sparePool is the address pool of a spare's copies.

@@ -10,6 +10,7 @@ import (
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
+	"github.com/understudy/understudy/standby"
 )
 
 // superviseMonitor runs the monitor on the plan in force and restarts it on
@@ -164,4 +165,26 @@ func (c *Controller) confirmedAt(svc string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return at, true
+}
+
+// monitorConfirmer is the monitor's Confirmer: it sends the probe to the
+// agent of the standby that serves the probed VM.
+func (c *Controller) monitorConfirmer() probe.Confirmer {
+	return probe.ConfirmerFunc(func(ctx context.Context, r probe.ProbeRequest) (probe.ProbeResult, error) {
+		p := c.plan()
+		name, ok := p.ByVM[r.Address]
+		if !ok && len(p.Inv.Standby) > 0 {
+			name = p.Inv.Standby[0].Name
+		}
+		agent, err := c.conns.agent(name)
+		if err != nil {
+			return probe.ProbeResult{}, err
+		}
+		res, err := agent.Probe(ctx, standby.ProbeRequest{Address: r.Address, Kind: standby.ProbeKind(r.Kind), Port: r.Port,
+			TimeoutMS: r.TimeoutMS, Path: r.Path, ExpectStatus: r.ExpectStatus})
+		if err != nil {
+			return probe.ProbeResult{}, fmt.Errorf("ask standby %q to probe %s: %w", name, r.Address, err)
+		}
+		return probe.ProbeResult{OK: res.OK, RTTMS: res.RTTMS, Error: res.Error}, nil
+	})
 }

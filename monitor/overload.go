@@ -53,10 +53,9 @@ func (c *Controller) newOverloadWatch() *capacity.Watch {
 
 // newMovePolicy returns the move policy of a term whose executor is exec.
 func (c *Controller) newMovePolicy(exec *executor.Executor) *moves.Policy {
-	hc := &healthChecker{c}
 	return moves.New(moves.Config{
 		Executor: exec,
-		Services: moveServices{plan: c.plan, check: hc.Check, sample: c.sampleSpares,
+		Services: moveServices{plan: c.plan, check: c.step.Check, sample: c.sampleSpares,
 			migrate: func(ctx context.Context, name, reason string) (string, error) {
 				res, err := c.migrate(ctx, name, api.MigrateRequest{Reason: reason}, recover.FromPolicy)
 				return res.To, err
