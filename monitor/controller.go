@@ -20,6 +20,7 @@ import (
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/capacity"
+	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
@@ -35,7 +36,7 @@ type Controller struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
-	conns   *conns
+	conns   *conns.Conns
 	dns     *steps.SwappableDNS
 	step    *steps.Steps // the executor's steps (package steps)
 
@@ -96,7 +97,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		name:        opts.Name,
 		log:         opts.Logger.With("component", "controller"),
 		reg:         opts.Registry,
-		conns:       newConns(opts),
+		conns:       conns.New(opts.Agents, opts.Hypervisors),
 		dns:         &steps.SwappableDNS{},
 		confirmed:   map[string]time.Time{},
 		findings:    newFindings(),
@@ -147,7 +148,7 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 	if err != nil {
 		return err
 	}
-	if err := c.conns.update(inv); err != nil {
+	if err := c.conns.Update(inv); err != nil {
 		return err
 	}
 	c.dns.Set(dns)
@@ -229,7 +230,7 @@ func (c *Controller) open(ctx context.Context) (func(), *probe.Metrics, error) {
 			closers[i]()
 		}
 	}
-	closers = append(closers, c.conns.close)
+	closers = append(closers, c.conns.Close)
 	if err := c.openStore(ctx, c.plan().Inv, &closers); err != nil {
 		return closeAll, nil, err
 	}
@@ -374,7 +375,7 @@ func (c *Controller) probesFor(p *plan.Plan) map[probe.Kind]probe.ProbeFunc {
 func (c *Controller) hypervisorProbe(name string) probe.Hypervisor {
 	return probe.HypervisorFuncs{
 		StateFunc: func(ctx context.Context, instance string) (bool, error) {
-			hv, err := c.conns.hypervisor(ctx, name)
+			hv, err := c.conns.Hypervisor(ctx, name)
 			if err != nil {
 				return false, err
 			}
@@ -385,7 +386,7 @@ func (c *Controller) hypervisorProbe(name string) probe.Hypervisor {
 			return st.Running, nil
 		},
 		CheckAPIFunc: func(ctx context.Context) error {
-			hv, err := c.conns.hypervisor(ctx, name)
+			hv, err := c.conns.Hypervisor(ctx, name)
 			if err != nil {
 				return err
 			}

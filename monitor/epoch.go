@@ -68,7 +68,7 @@ func (c *Controller) highestAgentEpoch(ctx context.Context) (uint64, string) {
 		wg   sync.WaitGroup
 	)
 	for _, sb := range c.plan().Inv.Standby {
-		a, err := c.conns.agent(sb.Name)
+		a, err := c.conns.Agent(sb.Name)
 		if err != nil {
 			continue
 		}

@@ -176,7 +176,7 @@ func (c *Controller) monitorConfirmer() probe.Confirmer {
 		if !ok && len(p.Inv.Standby) > 0 {
 			name = p.Inv.Standby[0].Name
 		}
-		agent, err := c.conns.agent(name)
+		agent, err := c.conns.Agent(name)
 		if err != nil {
 			return probe.ProbeResult{}, err
 		}

@@ -11,30 +11,20 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
-	"github.com/understudy/understudy/standby"
 )
 
 // Agent is what the controller needs from a standby agent; *standby.Client
-// satisfies it.
-type Agent interface {
-	Prepare(ctx context.Context, epoch uint64, spec standby.ServiceSpec) (standby.ServiceStatus, error)
-	Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error)
-	Deactivate(ctx context.Context, epoch uint64, name string) (standby.ServiceStatus, error)
-	Probe(ctx context.Context, req standby.ProbeRequest) (standby.ProbeResult, error)
-}
+// satisfies it (see conns.Agent).
+type Agent = conns.Agent
 
-// Hypervisor is what the controller needs from a hypervisor's API; *lxd.Client
-// satisfies it.
-type Hypervisor interface {
-	State(ctx context.Context, name string) (lxd.State, error)
-	Stop(ctx context.Context, name string, timeout time.Duration) error
-	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
-}
+// Hypervisor is what the controller needs from a hypervisor's API;
+// *lxd.Client satisfies it (see conns.Hypervisor).
+type Hypervisor = conns.Hypervisor
 
 // Options tune a Controller. The zero value runs the daemon as the inventory
 // says; the hooks exist for tests and embedding.

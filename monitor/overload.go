@@ -9,6 +9,7 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
+	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/moves"
 	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/recover"
@@ -28,10 +29,10 @@ type capacityReader interface {
 }
 
 // agentCapacity is the default CapacitySource: the standby agents.
-type agentCapacity struct{ conns *conns }
+type agentCapacity struct{ conns *conns.Conns }
 
 func (a agentCapacity) Capacity(ctx context.Context, name string) (standby.Capacity, error) {
-	ag, err := a.conns.agent(name)
+	ag, err := a.conns.Agent(name)
 	if err != nil {
 		return standby.Capacity{}, err
 	}
