@@ -363,6 +363,12 @@ func (r *fakeRunner) Run(_ context.Context, argv ...string) ([]byte, error) {
 	case strings.HasPrefix(cmd, "iptables -w -I "):
 		r.rules[strings.Join(argv[3:], " ")]++
 		return nil, nil
+	case strings.HasPrefix(cmd, "iptables -w -C "):
+		if r.rules[strings.Join(argv[3:], " ")] == 0 {
+			out := "iptables: Bad rule (does a matching rule exist in that chain?)."
+			return []byte(out), errors.New("exit status 1: " + out)
+		}
+		return nil, nil
 	case strings.HasPrefix(cmd, "iptables -w -D "):
 		k := strings.Join(argv[3:], " ")
 		if r.rules[k] == 0 {

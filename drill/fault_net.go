@@ -53,14 +53,16 @@ func (f *blackhole) Remove(ctx context.Context) error {
 	}
 	var errs []error
 	for _, r := range f.rules() {
-		// Delete every copy: -D removes one rule per call; stop at "does not exist".
+		// Delete every copy: -D removes one rule per call. iptables -C says
+		// whether a copy is left (exit status 0) or not (non-zero); Inject
+		// ran iptables already, so a failing -C means the rule is gone and
+		// no error text is read.
 		for range 10 {
-			argv := append([]string{"iptables", "-w", "-D"}, r...)
-			out, err := f.run.Run(ctx, argv...)
-			if err != nil {
-				if !strings.Contains(string(out)+err.Error(), "exist") && !strings.Contains(string(out)+err.Error(), "Bad rule") {
-					errs = append(errs, fmt.Errorf("remove the blackhole of %s: %w", f.t.Address, err))
-				}
+			if _, err := f.run.Run(ctx, append([]string{"iptables", "-w", "-C"}, r...)...); err != nil {
+				break
+			}
+			if _, err := f.run.Run(ctx, append([]string{"iptables", "-w", "-D"}, r...)...); err != nil {
+				errs = append(errs, fmt.Errorf("remove the blackhole of %s: %w", f.t.Address, err))
 				break
 			}
 		}

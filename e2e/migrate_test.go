@@ -27,7 +27,7 @@ import (
 )
 
 // The migration test's spare copy address (spare copies take
-// 10.200.2.100-199; the controller's default pool is 100-129, so this test
+// 10.200.2.100-199; the lab inventory's spare pool is 100-129, so this test
 // gives spare-1 a pool of its own).
 const migSpareAddr = "10.200.2.167"
 

@@ -28,12 +28,12 @@ func LoopbackListen(addr string) bool {
 func (d *decoder) checkAPIAuth(x *Monitor) {
 	tls := !x.APITLS.IsZero()
 	if !tls && !x.InsecureAPI && x.Listen != "" && !LoopbackListen(x.Listen) {
-		d.errPath("monitor.listen", "%s is reachable from other machines without monitor.api-tls: anyone who reaches it could read the API and fail services over; set monitor.api-tls (mutual TLS), listen on 127.0.0.1, or set monitor.insecure-api: true to accept that", x.Listen)
+		d.ErrPath("monitor.listen", "%s is reachable from other machines without monitor.api-tls: anyone who reaches it could read the API and fail services over; set monitor.api-tls (mutual TLS), listen on 127.0.0.1, or set monitor.insecure-api: true to accept that", x.Listen)
 	}
 	if tls && x.APITokenFile != "" {
-		d.errPath("monitor.api-token-file", "set it only without monitor.api-tls: with mutual TLS the client certificate is the credential")
+		d.ErrPath("monitor.api-token-file", "set it only without monitor.api-tls: with mutual TLS the client certificate is the credential")
 	}
 	if tls && x.InsecureAPI {
-		d.errPath("monitor.insecure-api", "has no effect with monitor.api-tls; remove it")
+		d.ErrPath("monitor.insecure-api", "has no effect with monitor.api-tls; remove it")
 	}
 }

@@ -17,7 +17,7 @@ import (
 // required reports an error when v is empty.
 func (d *decoder) required(path, v string) bool {
 	if v == "" {
-		d.errPath(path, "required")
+		d.ErrPath(path, "required")
 		return false
 	}
 	return true
@@ -32,7 +32,7 @@ func (d *decoder) name(path, v string) bool {
 		return false
 	}
 	if !nameRE.MatchString(v) {
-		d.errPath(path, "invalid name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters", v)
+		d.ErrPath(path, "invalid name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters", v)
 		return false
 	}
 	return true
@@ -44,7 +44,7 @@ var instanceRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
 // ip checks a required IP address.
 func (d *decoder) ip(path, v string) {
 	if d.required(path, v) && net.ParseIP(v) == nil {
-		d.errPath(path, "%q is not an IP address", v)
+		d.ErrPath(path, "%q is not an IP address", v)
 	}
 }
 
@@ -60,17 +60,24 @@ func (d *decoder) hostPort(path, v string, anyHost bool) bool {
 		}
 	}
 	if err != nil {
-		d.errPath(path, "invalid address %q: want host:port, such as 127.0.0.1:9180", v)
+		d.ErrPath(path, "invalid address %q: want host:port, such as 127.0.0.1:9180", v)
 		return false
 	}
 	return true
+}
+
+// noPort reports whether v is a host written without a port: a name or an
+// IPv4 address without ":", or an IPv6 address in brackets (the cases
+// net.SplitHostPort calls "missing port").
+func noPort(v string) bool {
+	return !strings.Contains(v, ":") || (strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"))
 }
 
 // url checks an absolute URL with one of the given schemes.
 func (d *decoder) url(path, v string, schemes ...string) bool {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || !contains(schemes, u.Scheme) {
-		d.errPath(path, "invalid URL %q: want %s://host:port", v, strings.Join(schemes, ":// or "))
+		d.ErrPath(path, "invalid URL %q: want %s://host:port", v, strings.Join(schemes, ":// or "))
 		return false
 	}
 	return true
@@ -81,21 +88,21 @@ func (d *decoder) oneOf(path, what, v string, allowed ...string) bool {
 	if contains(allowed, v) {
 		return true
 	}
-	d.errPath(path, "invalid %s %q: want %s", what, v, orList(allowed))
+	d.ErrPath(path, "invalid %s %q: want %s", what, v, orList(allowed))
 	return false
 }
 
 // intRange checks lo <= v <= hi.
 func (d *decoder) intRange(path string, v, lo, hi int) {
 	if v < lo || v > hi {
-		d.errPath(path, "must be from %d to %d, got %d", lo, hi, v)
+		d.ErrPath(path, "must be from %d to %d, got %d", lo, hi, v)
 	}
 }
 
 // positive checks that a duration is greater than zero.
 func (d *decoder) positive(path string, v time.Duration) bool {
 	if v <= 0 {
-		d.errPath(path, "must be greater than 0")
+		d.ErrPath(path, "must be greater than 0")
 		return false
 	}
 	return true
@@ -104,7 +111,7 @@ func (d *decoder) positive(path string, v time.Duration) bool {
 // absPath checks a required absolute path (for paths on another host).
 func (d *decoder) absPath(path, v string) {
 	if d.required(path, v) && !filepath.IsAbs(v) {
-		d.errPath(path, "%q must be an absolute path", v)
+		d.ErrPath(path, "%q must be an absolute path", v)
 	}
 }
 
@@ -122,7 +129,7 @@ func (d *decoder) dnsName(path, v string) bool {
 		ok = ok && dnsLabelRE.MatchString(l)
 	}
 	if !ok {
-		d.errPath(path, "invalid DNS name %q", v)
+		d.ErrPath(path, "invalid DNS name %q", v)
 	}
 	return ok
 }
@@ -144,8 +151,8 @@ func (u *unique) add(path, v string) {
 		return
 	}
 	if first, dup := u.seen[v]; dup {
-		p := u.d.at(first)
-		u.d.errPath(path, "duplicate %s %q (first used at line %d)", u.what, v, p.line)
+		p := u.d.At(first)
+		u.d.ErrPath(path, "duplicate %s %q (first used at line %d)", u.what, v, p.Line)
 		return
 	}
 	u.seen[v] = path

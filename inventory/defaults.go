@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
 // The defaults, documented in README.md's reference table.
@@ -76,7 +78,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defInt("proxy.queue", &p.Queue, DefaultQueue)
 
 	o := &inv.Migration.Overload
-	if !d.has("migration.overload.enabled") {
+	if !d.Has("migration.overload.enabled") {
 		o.Enabled = true
 	}
 	d.defFloat("migration.overload.steal", &o.Steal, DefaultOverloadSteal)
@@ -86,22 +88,22 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 
 	for i := range inv.Services {
 		s := &inv.Services[i]
-		sp := index("services", i)
+		sp := yamlpos.Index("services", i)
 		s.FQDN = canonicalName(s.FQDN)
 		setStr((*string)(&s.Mode), string(DefaultMode))
 		setStr((*string)(&s.Failback), string(DefaultFailback))
-		d.defInt(join(sp, "priority"), &s.Priority, DefaultPriority)
+		d.defInt(yamlpos.Join(sp, "priority"), &s.Priority, DefaultPriority)
 		setStr(&s.Confirm, DefaultConfirm)
 		setStr(&s.Fence, DefaultFence)
-		if !d.has(join(sp, "fence-required")) {
+		if !d.Has(yamlpos.Join(sp, "fence-required")) {
 			// Safe by default: never fail a stateful service over unfenced.
 			s.FenceRequired = s.IsStateful()
 		}
-		d.defDur(join(sp, "probe-timeout"), &s.ProbeTimeout, p.ProbeTimeout)
-		d.defDur(join(sp, "hold"), &s.Hold, p.Hold)
+		d.defDur(yamlpos.Join(sp, "probe-timeout"), &s.ProbeTimeout, p.ProbeTimeout)
+		d.defDur(yamlpos.Join(sp, "hold"), &s.Hold, p.Hold)
 		if h := s.Check.HTTP; h != nil {
 			setStr(&h.Path, DefaultHTTPPath)
-			d.defInt(join(sp, "check.http.expect-status"), &h.ExpectStatus, DefaultExpectStatus)
+			d.defInt(yamlpos.Join(sp, "check.http.expect-status"), &h.ExpectStatus, DefaultExpectStatus)
 			setStr(&h.Scheme, DefaultHTTPScheme)
 		}
 	}
@@ -140,21 +142,21 @@ func setStr(p *string, v string) {
 
 // defInt sets *p to v unless path was written.
 func (d *decoder) defInt(path string, p *int, v int) {
-	if !d.has(path) {
+	if !d.Has(path) {
 		*p = v
 	}
 }
 
 // defDur sets *p to v unless path was written.
 func (d *decoder) defDur(path string, p *time.Duration, v time.Duration) {
-	if !d.has(path) {
+	if !d.Has(path) {
 		*p = v
 	}
 }
 
 // defFloat sets *p to v unless path was written.
 func (d *decoder) defFloat(path string, p *float64, v float64) {
-	if !d.has(path) {
+	if !d.Has(path) {
 		*p = v
 	}
 }

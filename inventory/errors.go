@@ -1,69 +1,37 @@
 package inventory
 
 import (
-	"fmt"
-	"sort"
-	"strings"
+	"gopkg.in/yaml.v3"
+
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
-// FieldError is one problem in an inventory, at a position in its file.
-type FieldError struct {
-	// File is the inventory file's name as given to Load or Parse.
-	File string
-	// Line and Col are 1-based; 0 when the position is unknown.
-	Line, Col int
-	// Path is the field path, such as services[2].container.limits.memory.
-	Path string
-	// Msg says what is wrong.
-	Msg string
-}
-
-// Error formats the error as FILE:LINE:COL: field.path: message.
-func (e *FieldError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	fmt.Fprintf(&b, ":%d:%d: ", e.Line, e.Col)
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// FieldError is one problem in an inventory, at a position in its file:
+// FILE:LINE:COL: field.path: message. It is the one positioned YAML error
+// of the tree (internal/yamlpos), shared with playbooks and the standby
+// agent's configuration.
+type FieldError = yamlpos.Error
 
 // Errors is every problem found in an inventory, sorted by position.
-type Errors []*FieldError
+type Errors = yamlpos.Errors
 
-// Error joins the errors, one per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
+// decoder is the inventory's schema (schema.go) and checks (validate.go) on
+// the shared positioned decoder.
+type decoder struct{ *yamlpos.Decoder }
+
+func newDecoder(file string) *decoder { return &decoder{yamlpos.NewDecoder(file, "inventory")} }
+
+// field is one key of the schema and how to decode its value.
+type field struct {
+	key    string
+	decode yamlpos.DecodeFunc
 }
 
-// sortErrors orders errors by line, column, path and message, and drops exact duplicates.
-func sortErrors(es Errors) Errors {
-	sort.SliceStable(es, func(i, j int) bool {
-		a, b := es[i], es[j]
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Col != b.Col {
-			return a.Col < b.Col
-		}
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		return a.Msg < b.Msg
-	})
-	out := es[:0]
-	for i, e := range es {
-		if i > 0 && *e == *es[i-1] {
-			continue
-		}
-		out = append(out, e)
+// mapping decodes n as a mapping whose keys must all be in fields.
+func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
+	fs := make([]yamlpos.Field, len(fields))
+	for i, f := range fields {
+		fs[i] = yamlpos.Field{Key: f.key, Decode: f.decode}
 	}
-	return out
+	d.Mapping(n, path, fs)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
 // keyFileRE finds the clause a BIND key file must have; the secret itself is never shown.
@@ -15,9 +17,9 @@ var keyFileRE = regexp.MustCompile(`(?s)key\s+"?[^"\s{]+"?\s*\{.*secret\s+"[^"]+
 func (d *decoder) checkFiles(inv *Inventory) {
 	if f := inv.DNS.TSIGKeyFile; f != "" {
 		if err := checkKeyFile(f); err != nil {
-			d.errPath("dns.tsig-key-file", "%v", err)
+			d.ErrPath("dns.tsig-key-file", "%v", err)
 		} else if perm := keyFilePerm(f); perm&0o077 != 0 {
-			d.warnPath("dns.tsig-key-file", "TSIG key file %s has mode %04o: its group or other users may read or change the secret, and the monitor refuses to load it; make it private: chmod 600 %s", f, perm, f)
+			d.WarnPath("dns.tsig-key-file", "TSIG key file %s has mode %04o: its group or other users may read or change the secret, and the monitor refuses to load it; make it private: chmod 600 %s", f, perm, f)
 		}
 	}
 	for i, s := range inv.Services {
@@ -25,7 +27,7 @@ func (d *decoder) checkFiles(inv *Inventory) {
 			continue
 		}
 		if _, err := os.ReadFile(s.Playbook); err != nil {
-			d.errPath(join(index("services", i), "playbook"), "cannot read playbook: %v", err)
+			d.ErrPath(yamlpos.Join(yamlpos.Index("services", i), "playbook"), "cannot read playbook: %v", err)
 		}
 	}
 }

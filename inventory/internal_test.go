@@ -73,17 +73,13 @@ func TestFormatSize(t *testing.T) {
 	}
 }
 
-func TestUnknownKeySuggestion(t *testing.T) {
-	fields := []field{{key: "tsig-key-file"}, {key: "server"}, {key: "zone"}}
-	for key, want := range map[string]string{
-		"tsig_key_file": `unknown key, did you mean "tsig-key-file"?`,
-		"Zone":          `unknown key, did you mean "zone"?`,
-		"servers":       `unknown key, did you mean "server"?`,
-		"colour":        "unknown key; known keys: server, tsig-key-file, zone",
-		"zo":            "unknown key; known keys: server, tsig-key-file, zone",
+func TestNoPort(t *testing.T) {
+	for v, want := range map[string]bool{
+		"ns.example.com": true, "10.0.0.53": true, "[fd00::53]": true,
+		"ns.example.com:53": false, "10.0.0.53:5353": false, "[fd00::53]:53": false, "fd00::53": false,
 	} {
-		if got, _ := unknownKey(key, fields); got != want {
-			t.Errorf("unknownKey(%q) = %q, want %q", key, got, want)
+		if got := noPort(v); got != want {
+			t.Errorf("noPort(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -1,16 +1,11 @@
 package inventory
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
 // Load reads the inventory file at path, decodes it strictly, applies the
@@ -31,13 +26,7 @@ func Load(path string) (*Inventory, error) {
 	if inv != nil {
 		d.checkFiles(inv)
 	}
-	if len(d.errs) > 0 {
-		return nil, sortErrors(d.errs)
-	}
-	if len(d.warns) > 0 {
-		inv.warnings = sortErrors(d.warns)
-	}
-	return inv, nil
+	return d.result(inv)
 }
 
 // Parse is Load for an inventory already in memory: filename names it in
@@ -45,12 +34,15 @@ func Load(path string) (*Inventory, error) {
 // touch the file system, so a missing TSIG key file is not reported.
 func Parse(filename string, data []byte) (*Inventory, error) {
 	inv, d := parse(filename, data)
-	if len(d.errs) > 0 {
-		return nil, sortErrors(d.errs)
+	return d.result(inv)
+}
+
+// result is the inventory when no error was found, with the warnings.
+func (d *decoder) result(inv *Inventory) (*Inventory, error) {
+	if errs := d.Errs(); errs != nil {
+		return nil, errs
 	}
-	if len(d.warns) > 0 {
-		inv.warnings = sortErrors(d.warns)
-	}
+	inv.warnings = d.Warnings()
 	return inv, nil
 }
 
@@ -58,12 +50,15 @@ func Parse(filename string, data []byte) (*Inventory, error) {
 // the YAML itself cannot be read.
 func parse(filename string, data []byte) (*Inventory, *decoder) {
 	d := newDecoder(filename)
-	root, ferr := readYAML(filename, data)
+	root, ferr := yamlpos.ReadDocument(filename, data)
+	if root == nil && ferr == nil {
+		ferr = &FieldError{File: filename, Line: 1, Col: 1, Msg: "empty inventory"}
+	}
 	if ferr != nil {
-		d.errs = append(d.errs, ferr)
+		d.Add(ferr)
 		return nil, d
 	}
-	inv := &Inventory{name: filename, file: filename, pos: d.pos}
+	inv := &Inventory{name: filename, file: filename, pos: d.Positions()}
 	dir := filepath.Dir(filename)
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -76,70 +71,6 @@ func parse(filename string, data []byte) (*Inventory, *decoder) {
 	d.validate(inv)
 	inv.makeAbsolute(dir)
 	return inv, d
-}
-
-// yamlLine finds the line number in yaml.v3's syntax error messages.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// readYAML parses exactly one YAML document whose root is a mapping.
-func readYAML(filename string, data []byte) (root *yaml.Node, ferr *FieldError) {
-	defer func() {
-		// yaml.v3 is not supposed to panic, but the inventory comes from outside.
-		if r := recover(); r != nil {
-			root, ferr = nil, &FieldError{File: filename, Line: 1, Col: 1, Msg: fmt.Sprintf("cannot parse YAML: %v", r)}
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &FieldError{File: filename, Line: 1, Col: 1, Msg: "empty inventory"}
-		}
-		return nil, yamlError(filename, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &FieldError{File: filename, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed"}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(filename, err)
-	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		return nil, &FieldError{File: filename, Line: 1, Col: 1, Msg: "empty inventory"}
-	}
-	return doc.Content[0], nil
-}
-
-// parserProblems are yaml.v3's parser (not scanner) errors, whose "line N"
-// is 0-based: yaml.v3 adds one only for scanner errors.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-// yamlError turns a yaml.v3 syntax error into a FieldError. yaml.v3 reports
-// only the line; the column is then given as 1.
-func yamlError(filename string, err error) *FieldError {
-	msg := err.Error()
-	line := 1
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-		if parserProblems[msg] {
-			line++
-		}
-	} else if len(msg) > 6 && msg[:6] == "yaml: " {
-		msg = msg[6:]
-	}
-	return &FieldError{File: filename, Line: line, Col: 1, Msg: "invalid YAML: " + msg}
 }
 
 // makeAbsolute resolves relative local file paths against dir.

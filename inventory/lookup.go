@@ -1,6 +1,10 @@
 package inventory
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/understudy/understudy/internal/yamlpos"
+)
 
 // Service returns the service named name, or nil.
 func (inv *Inventory) Service(name string) *Service {
@@ -72,15 +76,6 @@ func (inv *Inventory) File() string { return inv.file }
 // A path that was not written in the file takes the position of its nearest
 // written parent.
 func (inv *Inventory) ErrorAt(path, format string, args ...any) *FieldError {
-	p := position{1, 1}
-	for q := path; ; q = parentPath(q) {
-		if at, ok := inv.pos[q]; ok {
-			p = at
-			break
-		}
-		if q == "" {
-			break
-		}
-	}
-	return &FieldError{File: inv.name, Line: p.line, Col: p.col, Path: path, Msg: fmt.Sprintf(format, args...)}
+	p := yamlpos.Lookup(inv.pos, path)
+	return &FieldError{File: inv.name, Line: p.Line, Col: p.Col, Path: path, Msg: fmt.Sprintf(format, args...)}
 }

@@ -1,6 +1,10 @@
 package inventory
 
-import "time"
+import (
+	"time"
+
+	"github.com/understudy/understudy/internal/yamlpos"
+)
 
 // Inventory is a whole, validated inventory file. Every field holds its value
 // after defaults were applied; see README.md for the key reference.
@@ -31,7 +35,7 @@ type Inventory struct {
 	// name is the file name as given to Load or Parse; file is its absolute path.
 	name, file string
 	// pos records where each field path was written, for errors found later.
-	pos map[string]position
+	pos map[string]yamlpos.Position
 	// warnings are what Load found that does not make the inventory invalid.
 	warnings Errors
 }

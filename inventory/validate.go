@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
 // validate checks the decoded, defaulted inventory and records every problem.
@@ -28,7 +30,7 @@ func (d *decoder) validate(inv *Inventory) {
 func (d *decoder) checkDNS(x *DNS) {
 	if d.required("dns.server", x.Server) {
 		// A server without a port is the standard DNS port.
-		if _, _, err := net.SplitHostPort(x.Server); err != nil && strings.Contains(err.Error(), "missing port") {
+		if noPort(x.Server) {
 			x.Server = net.JoinHostPort(strings.Trim(x.Server, "[]"), "53")
 		}
 		d.hostPort("dns.server", x.Server, false)
@@ -36,10 +38,10 @@ func (d *decoder) checkDNS(x *DNS) {
 	d.dnsName("dns.zone", x.Zone)
 	d.required("dns.tsig-key-file", x.TSIGKeyFile)
 	if x.TTL%time.Second != 0 || x.TTL < time.Second || x.TTL > 24*time.Hour {
-		d.errPath("dns.ttl", "must be a whole number of seconds from 1s to 24h, got %s", x.TTL)
+		d.ErrPath("dns.ttl", "must be a whole number of seconds from 1s to 24h, got %s", x.TTL)
 	}
 	for i, s := range x.Verify {
-		d.hostPort(index("dns.verify", i), s, false)
+		d.hostPort(yamlpos.Index("dns.verify", i), s, false)
 	}
 	d.positive("dns.timeout", x.Timeout)
 }
@@ -48,11 +50,11 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	d.hostPort("monitor.listen", x.Listen, true)
 	d.positive("monitor.interval", x.Interval)
 	switch {
-	case !d.has("monitor.timeout") && x.Interval <= 0:
+	case !d.Has("monitor.timeout") && x.Interval <= 0:
 		// The timeout follows the interval, which was reported.
 	case !d.positive("monitor.timeout", x.Timeout):
 	case x.Interval > 0 && x.Timeout >= x.Interval:
-		d.errPath("monitor.timeout", "must be shorter than monitor.interval (%s), got %s", x.Interval, x.Timeout)
+		d.ErrPath("monitor.timeout", "must be shorter than monitor.interval (%s), got %s", x.Interval, x.Timeout)
 	}
 	d.intRange("monitor.fails", x.Fails, 1, 1000)
 	d.intRange("monitor.passes", x.Passes, 1, 1000)
@@ -60,21 +62,21 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	d.allOrNone("monitor.api-tls", x.APITLS)
 	d.allOrNone("monitor.api-client-tls", x.APIClientTLS)
 	if x.APITLS.IsZero() && !x.APIClientTLS.IsZero() {
-		d.errPath("monitor.api-client-tls", "set it only with monitor.api-tls")
+		d.ErrPath("monitor.api-client-tls", "set it only with monitor.api-tls")
 	}
 	if !x.APITLS.IsZero() && x.APIClientTLS.IsZero() {
-		d.warnPath("monitor.api-tls", "without monitor.api-client-tls the CLI, drill and proxies present the monitors' own certificate, so the API cannot tell them from a monitor (their vantage reports would count as a monitor's); give them a client certificate of their own")
+		d.WarnPath("monitor.api-tls", "without monitor.api-client-tls the CLI, drill and proxies present the monitors' own certificate, so the API cannot tell them from a monitor (their vantage reports would count as a monitor's); give them a client certificate of their own")
 	}
 	d.checkAPIAuth(x)
 	if x.Etcd != nil {
 		if len(x.Etcd.Endpoints) == 0 {
-			d.errPath("monitor.etcd.endpoints", "required: at least one etcd client URL")
+			d.ErrPath("monitor.etcd.endpoints", "required: at least one etcd client URL")
 		}
 		for i, e := range x.Etcd.Endpoints {
-			d.url(index("monitor.etcd.endpoints", i), e, "http", "https")
+			d.url(yamlpos.Index("monitor.etcd.endpoints", i), e, "http", "https")
 		}
 		if (x.Etcd.TLS.Cert == "") != (x.Etcd.TLS.Key == "") {
-			d.errPath("monitor.etcd.tls", "set cert and key together")
+			d.ErrPath("monitor.etcd.tls", "set cert and key together")
 		}
 	}
 	d.intRange("monitor.flap.max", x.Flap.Max, 1, 1000)
@@ -82,7 +84,7 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	if x.AlertURL != "" {
 		// The URL may carry a token: the message does not repeat it.
 		if u, err := url.Parse(x.AlertURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			d.errPath("monitor.alert-url", "invalid URL: want http://host/path or https://host/path")
+			d.ErrPath("monitor.alert-url", "invalid URL: want http://host/path or https://host/path")
 		}
 	}
 }
@@ -96,7 +98,7 @@ func (d *decoder) allOrNone(path string, t TLSFiles) {
 		}
 	}
 	if n != 0 && n != 3 {
-		d.errPath(path, "set ca, cert and key together")
+		d.ErrPath(path, "set ca, cert and key together")
 	}
 }
 
@@ -104,21 +106,21 @@ func (d *decoder) allOrNone(path string, t TLSFiles) {
 func (d *decoder) checkIncus(path string, x Incus) {
 	switch {
 	case x.Socket != "" && x.URL != "":
-		d.errPath(path, "set socket or url, not both")
+		d.ErrPath(path, "set socket or url, not both")
 	case x.Socket == "" && x.URL == "":
-		d.errPath(path, "required: socket or url")
+		d.ErrPath(path, "required: socket or url")
 	case x.Socket != "":
 		for key, v := range map[string]string{"client-cert": x.ClientCert, "client-key": x.ClientKey, "server-cert": x.ServerCert} {
 			if v != "" {
-				d.errPath(join(path, key), "only used with url, not with socket")
+				d.ErrPath(yamlpos.Join(path, key), "only used with url, not with socket")
 			}
 		}
 	default:
-		d.url(join(path, "url"), x.URL, "https")
-		d.required(join(path, "client-cert"), x.ClientCert)
-		d.required(join(path, "client-key"), x.ClientKey)
+		d.url(yamlpos.Join(path, "url"), x.URL, "https")
+		d.required(yamlpos.Join(path, "client-cert"), x.ClientCert)
+		d.required(yamlpos.Join(path, "client-key"), x.ClientKey)
 		if x.ServerCert == "" {
-			d.errPath(join(path, "server-cert"), "required with url: the connection pins the daemon's certificate and refuses to work without it")
+			d.ErrPath(yamlpos.Join(path, "server-cert"), "required with url: the connection pins the daemon's certificate and refuses to work without it")
 		}
 	}
 }
@@ -126,63 +128,63 @@ func (d *decoder) checkIncus(path string, x Incus) {
 func (d *decoder) checkHypervisors(hs []Hypervisor) {
 	names, addrs := d.unique("hypervisor name"), d.unique("hypervisor address")
 	for i, h := range hs {
-		p := index("hypervisors", i)
-		if d.name(join(p, "name"), h.Name) {
-			names.add(join(p, "name"), h.Name)
+		p := yamlpos.Index("hypervisors", i)
+		if d.name(yamlpos.Join(p, "name"), h.Name) {
+			names.add(yamlpos.Join(p, "name"), h.Name)
 		}
-		d.ip(join(p, "address"), h.Address)
-		addrs.add(join(p, "address"), h.Address)
-		d.name(join(p, "zone"), h.Zone)
-		d.checkIncus(join(p, "incus"), h.Incus)
+		d.ip(yamlpos.Join(p, "address"), h.Address)
+		addrs.add(yamlpos.Join(p, "address"), h.Address)
+		d.name(yamlpos.Join(p, "zone"), h.Zone)
+		d.checkIncus(yamlpos.Join(p, "incus"), h.Incus)
 	}
 }
 
 func (d *decoder) checkVMs(inv *Inventory) {
 	names, addrs := d.unique("VM name"), d.unique("VM address")
 	for i, vm := range inv.VMs {
-		p := index("vms", i)
-		if d.name(join(p, "name"), vm.Name) {
-			names.add(join(p, "name"), vm.Name)
+		p := yamlpos.Index("vms", i)
+		if d.name(yamlpos.Join(p, "name"), vm.Name) {
+			names.add(yamlpos.Join(p, "name"), vm.Name)
 		}
-		if d.required(join(p, "hypervisor"), vm.Hypervisor) && inv.Hypervisor(vm.Hypervisor) == nil {
-			d.errPath(join(p, "hypervisor"), "unknown hypervisor %q", vm.Hypervisor)
+		if d.required(yamlpos.Join(p, "hypervisor"), vm.Hypervisor) && inv.Hypervisor(vm.Hypervisor) == nil {
+			d.ErrPath(yamlpos.Join(p, "hypervisor"), "unknown hypervisor %q", vm.Hypervisor)
 		}
 		if vm.Instance != "" && !instanceRE.MatchString(vm.Instance) {
 			why := ""
-			if !d.has(join(p, "instance")) {
+			if !d.Has(yamlpos.Join(p, "instance")) {
 				why = " (the instance name defaults to the VM's name; set instance)"
 			}
-			d.errPath(join(p, "instance"), "invalid instance name %q: use letters, digits and '-', starting with a letter, at most 63 characters%s", vm.Instance, why)
+			d.ErrPath(yamlpos.Join(p, "instance"), "invalid instance name %q: use letters, digits and '-', starting with a letter, at most 63 characters%s", vm.Instance, why)
 		}
-		d.ip(join(p, "address"), vm.Address)
-		addrs.add(join(p, "address"), vm.Address)
+		d.ip(yamlpos.Join(p, "address"), vm.Address)
+		addrs.add(yamlpos.Join(p, "address"), vm.Address)
 	}
 }
 
 func (d *decoder) checkStandby(ss []Standby) {
 	names := d.unique("standby name")
 	for i, s := range ss {
-		p := index("standby", i)
-		if d.name(join(p, "name"), s.Name) {
-			names.add(join(p, "name"), s.Name)
+		p := yamlpos.Index("standby", i)
+		if d.name(yamlpos.Join(p, "name"), s.Name) {
+			names.add(yamlpos.Join(p, "name"), s.Name)
 		}
-		if d.required(join(p, "agent"), s.Agent) {
-			d.url(join(p, "agent"), s.Agent, "https")
+		if d.required(yamlpos.Join(p, "agent"), s.Agent) {
+			d.url(yamlpos.Join(p, "agent"), s.Agent, "https")
 		}
-		d.name(join(p, "zone"), s.Zone)
-		if !d.has(join(p, "capacity")) {
-			d.errPath(join(p, "capacity"), "required: containers and memory")
+		d.name(yamlpos.Join(p, "zone"), s.Zone)
+		if !d.Has(yamlpos.Join(p, "capacity")) {
+			d.ErrPath(yamlpos.Join(p, "capacity"), "required: containers and memory")
 		} else if s.Capacity.Containers < 1 {
-			d.errPath(join(p, "capacity.containers"), "required: at least 1 container")
+			d.ErrPath(yamlpos.Join(p, "capacity.containers"), "required: at least 1 container")
 		}
-		if d.has(join(p, "capacity")) && s.Capacity.Memory <= 0 {
-			d.errPath(join(p, "capacity.memory"), "required: the memory available to service containers")
+		if d.Has(yamlpos.Join(p, "capacity")) && s.Capacity.Memory <= 0 {
+			d.ErrPath(yamlpos.Join(p, "capacity.memory"), "required: the memory available to service containers")
 		}
-		if d.has(join(p, "incus")) {
-			d.checkIncus(join(p, "incus"), s.Incus)
+		if d.Has(yamlpos.Join(p, "incus")) {
+			d.checkIncus(yamlpos.Join(p, "incus"), s.Incus)
 		}
 		if s.Network != nil {
-			d.checkNetwork(join(p, "network"), *s.Network)
+			d.checkNetwork(yamlpos.Join(p, "network"), *s.Network)
 		}
 	}
 }
@@ -190,20 +192,20 @@ func (d *decoder) checkStandby(ss []Standby) {
 func (d *decoder) checkSpares(ss []Spare) {
 	names := d.unique("spare name")
 	for i, s := range ss {
-		p := index("spares", i)
-		if d.name(join(p, "name"), s.Name) {
-			names.add(join(p, "name"), s.Name)
+		p := yamlpos.Index("spares", i)
+		if d.name(yamlpos.Join(p, "name"), s.Name) {
+			names.add(yamlpos.Join(p, "name"), s.Name)
 		}
-		d.name(join(p, "zone"), s.Zone)
-		if d.has(join(p, "agent")) {
-			d.url(join(p, "agent"), s.Agent, "https")
+		d.name(yamlpos.Join(p, "zone"), s.Zone)
+		if d.Has(yamlpos.Join(p, "agent")) {
+			d.url(yamlpos.Join(p, "agent"), s.Agent, "https")
 		}
-		d.checkIncus(join(p, "incus"), s.Incus)
+		d.checkIncus(yamlpos.Join(p, "incus"), s.Incus)
 		if s.Network != nil {
-			d.checkNetwork(join(p, "network"), *s.Network)
+			d.checkNetwork(yamlpos.Join(p, "network"), *s.Network)
 		}
 		if s.Capacity.Containers < 0 {
-			d.errPath(join(p, "capacity.containers"), "must not be negative, got %d", s.Capacity.Containers)
+			d.ErrPath(yamlpos.Join(p, "capacity.containers"), "must not be negative, got %d", s.Capacity.Containers)
 		}
 	}
 }
@@ -214,17 +216,17 @@ func (d *decoder) checkProxy(x *Proxy, apiTLS bool) {
 	if x.Listen != "" {
 		d.hostPort("proxy.listen", x.Listen, true)
 	}
-	if d.has("proxy.monitor") {
+	if d.Has("proxy.monitor") {
 		if len(x.Monitors) == 0 {
-			d.errPath("proxy.monitor", "required: at least one monitor URL")
+			d.ErrPath("proxy.monitor", "required: at least one monitor URL")
 		}
 		for i, u := range x.Monitors {
 			p := "proxy.monitor"
 			if len(x.Monitors) > 1 {
-				p = index(p, i)
+				p = yamlpos.Index(p, i)
 			}
 			if d.url(p, u, "http", "https") && apiTLS && !strings.HasPrefix(strings.ToLower(u), "https://") {
-				d.errPath(p, "invalid URL %q: want https:// while monitor.api-tls is set", u)
+				d.ErrPath(p, "invalid URL %q: want https:// while monitor.api-tls is set", u)
 			}
 		}
 	}
@@ -236,15 +238,15 @@ func (d *decoder) checkProxy(x *Proxy, apiTLS bool) {
 func (d *decoder) checkMigration(x *Migration) {
 	o := x.Overload
 	if o.Steal <= 0 || o.Steal > 100 {
-		d.errPath("migration.overload.steal", "must be above 0 and at most 100 (percent), got %g", o.Steal)
+		d.ErrPath("migration.overload.steal", "must be above 0 and at most 100 (percent), got %g", o.Steal)
 	}
 	if o.Load <= 0 || o.Load > 1000 {
-		d.errPath("migration.overload.load", "must be above 0 and at most 1000 (load per CPU), got %g", o.Load)
+		d.ErrPath("migration.overload.load", "must be above 0 and at most 1000 (load per CPU), got %g", o.Load)
 	}
 	d.positive("migration.overload.window", o.Window)
 	d.intRange("migration.max-parallel", x.MaxParallel, 1, 100)
-	if d.has("migration.bandwidth") && x.Bandwidth <= 0 {
-		d.errPath("migration.bandwidth", "must be greater than 0; leave it out for no cap")
+	if d.Has("migration.bandwidth") && x.Bandwidth <= 0 {
+		d.ErrPath("migration.bandwidth", "must be greater than 0; leave it out for no cap")
 	}
 }
 
@@ -253,21 +255,21 @@ func (d *decoder) checkMigration(x *Migration) {
 func (d *decoder) checkNetwork(path string, n Network) {
 	gw, err := netip.ParseAddr(n.Gateway)
 	if err != nil || !gw.Is4() {
-		d.errPath(join(path, "gateway"), "must be an IPv4 address, got %q", n.Gateway)
+		d.ErrPath(yamlpos.Join(path, "gateway"), "must be an IPv4 address, got %q", n.Gateway)
 		return
 	}
 	if n.PrefixLen < 1 || n.PrefixLen > 32 {
-		d.errPath(join(path, "prefix-len"), "must be from 1 to 32, got %d", n.PrefixLen)
+		d.ErrPath(yamlpos.Join(path, "prefix-len"), "must be from 1 to 32, got %d", n.PrefixLen)
 		return
 	}
 	first, last, err := ParsePool(n.Pool)
 	if err != nil {
-		d.errPath(join(path, "pool"), "%v", err)
+		d.ErrPath(yamlpos.Join(path, "pool"), "%v", err)
 		return
 	}
 	subnet := netip.PrefixFrom(gw, n.PrefixLen).Masked()
 	if !subnet.Contains(first) || !subnet.Contains(last) {
-		d.errPath(join(path, "pool"), "%s is not inside %s", n.Pool, subnet)
+		d.ErrPath(yamlpos.Join(path, "pool"), "%s is not inside %s", n.Pool, subnet)
 	}
 }
 

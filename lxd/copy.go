@@ -44,7 +44,7 @@ func (c *Client) Copy(ctx context.Context, dst *Client, name string, opts CopyOp
 		if opts.Move {
 			verb = "move"
 		}
-		return fmt.Errorf("%s instance %q on %q to %q on %q: %w", verb, name, c.name, target, dst.name, err)
+		return busy(fmt.Errorf("%s instance %q on %q to %q on %q: %w", verb, name, c.name, target, dst.name, err))
 	}
 	return nil
 }

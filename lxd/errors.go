@@ -3,6 +3,7 @@ package lxd
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/lxc/incus/v6/shared/api"
 )
@@ -18,7 +19,32 @@ var (
 	// (see SetStateful). A failed live migration wedges LXD 5.0, so this work
 	// is refused before anything is sent.
 	ErrStatefulUnsupported = errors.New("stateful operations are not enabled (CRIU not proven to work)")
+	// ErrBusy means the daemon refused because another operation holds the
+	// instance's lock ("Instance is busy running a ... operation"), such as
+	// the standby agent adjusting a container's live limits. Trying again
+	// shortly may succeed. Start, Copy and Delete wrap it.
+	ErrBusy = errors.New("instance busy")
 )
+
+// busyText is how LXD and Incus word an instance's held operation lock.
+// They send it as text only, with no status code of its own, so busy is the
+// one place that reads an error's text; callers branch on ErrBusy.
+const busyText = "is busy running"
+
+// busyError keeps an error's text and adds ErrBusy to what it wraps.
+type busyError struct{ err error }
+
+func (e busyError) Error() string   { return e.err.Error() }
+func (e busyError) Unwrap() []error { return []error{ErrBusy, e.err} }
+
+// busy marks an error that says the instance is busy with ErrBusy and
+// returns other errors unchanged.
+func busy(err error) error {
+	if err != nil && strings.Contains(err.Error(), busyText) {
+		return busyError{err}
+	}
+	return err
+}
 
 // notFound maps an HTTP 404 from the daemon to ErrNotFound and returns other
 // errors unchanged.

@@ -222,7 +222,7 @@ func (c *Client) getInstance(ctx context.Context, name string) (*api.Instance, s
 // instance is not an error.
 func (c *Client) Delete(ctx context.Context, name string) error {
 	if err := c.deleteIfPresent(ctx, name); err != nil {
-		return fmt.Errorf("delete instance %q on %q: %w", name, c.name, err)
+		return busy(fmt.Errorf("delete instance %q on %q: %w", name, c.name, err))
 	}
 	return nil
 }

@@ -606,3 +606,21 @@ func TestEnsureRemovesWhatNoSpecAsks(t *testing.T) {
 		t.Errorf("a third Ensure updated again (%v): the cleanup is not stable", err)
 	}
 }
+
+func TestStartOfBusyInstanceWrapsErrBusy(t *testing.T) {
+	c, f := testClient(t)
+	ctx := ctxT(t)
+	if _, err := c.Ensure(ctx, webSpec()); err != nil {
+		t.Fatal(err)
+	}
+	f.failStart = errors.New(`Instance is busy running a "update" operation`)
+	err := c.Start(ctx, "web")
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), `start instance "web"`) {
+		t.Fatalf("Start of a busy instance = %v, want ErrBusy with the daemon's text", err)
+	}
+	// An image named busybox is not a busy instance.
+	f.failStart = errors.New(`create from image "understudy-busybox": not enough space`)
+	if err := c.Start(ctx, "web"); err == nil || errors.Is(err, ErrBusy) {
+		t.Fatalf("Start = %v, want an error that is not ErrBusy", err)
+	}
+}

@@ -112,7 +112,7 @@ func (c *Client) Start(ctx context.Context, name string) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("start instance %q on %q: %w", name, c.name, err)
+		return busy(fmt.Errorf("start instance %q on %q: %w", name, c.name, err))
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,23 +20,15 @@ var (
 
 // SparePool is the address range a spare's copies get their static
 // address from (environment.IPADDR and environment.GATEWAY, as the standby
-// agent's pool does on the standby VM).
-//
-// Limitation: the inventory has no network key for spares yet; the next
-// step is an inventory key spares[].network. Until then the pools come from
-// Options.SparePools, and DefaultSparePool (the lab's spare bridge) applies
-// to every spare without one.
+// agent's pool does on the standby VM): spares[].network of the inventory,
+// or Options.SparePools. A spare with neither gets no static address: its
+// copies have both keys removed and take the address the spare's network
+// gives them (an Incus bridge's DHCP), as a standby agent without a
+// network does.
 type SparePool struct {
 	First, Last netip.Addr // inclusive range
 	Gateway     netip.Addr
 	PrefixLen   int
-}
-
-// DefaultSparePool is the lab's spare network: 10.200.2.100-10.200.2.129,
-// gateway 10.200.2.1, /24.
-var DefaultSparePool = SparePool{
-	First: netip.MustParseAddr("10.200.2.100"), Last: netip.MustParseAddr("10.200.2.129"),
-	Gateway: netip.MustParseAddr("10.200.2.1"), PrefixLen: 24,
 }
 
 // errPoolExhausted: every address of a spare's pool is taken.
@@ -89,16 +80,11 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 		}
 		return dst.WaitIPv4(ctx, svc.Name, "eth0")
 	}
-	pool := m.c.sparePool(to)
-	addr, release, err := m.reserve(to, svc.Name, pool)
+	cfg, release, err := m.addressConfig(to, svc.Name)
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	defer release()
-	cfg := map[string]string{
-		"environment.IPADDR":  fmt.Sprintf("%s/%d", addr, pool.PrefixLen),
-		"environment.GATEWAY": pool.Gateway.String(),
-	}
 	// migration.bandwidth: a capped copy is relayed through this process.
 	bw := m.c.plan().Inv.Migration.Bandwidth
 	start := time.Now()
@@ -111,7 +97,7 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	m.c.log.Info("container copied to spare", "service", svc.Name, "spare", to, "address", addr,
+	m.c.log.Info("container copied to spare", "service", svc.Name, "spare", to, "static_address", cfg["environment.IPADDR"],
 		"took", time.Since(start), "bandwidth_bytes_per_second", bw)
 	return dst.WaitIPv4(ctx, svc.Name, "eth0")
 }
@@ -123,6 +109,26 @@ func (m *lxdMigrator) DeleteCopy(ctx context.Context, svc recover.Service, on st
 		return err
 	}
 	return retryBusy(ctx, func() error { return dst.Delete(ctx, svc.Name) })
+}
+
+// addressConfig is the config that gives service's copy on spare its
+// address: a static one reserved from the spare's pool (release gives it
+// back once the copy is recorded), or, for a spare without a pool, the
+// removal of the static keys the standby's container carries, so the copy
+// takes what the spare's network gives it.
+func (m *lxdMigrator) addressConfig(spare, service string) (cfg map[string]string, release func(), err error) {
+	pool, ok := m.c.sparePool(spare)
+	if !ok {
+		return map[string]string{"environment.IPADDR": "", "environment.GATEWAY": ""}, func() {}, nil
+	}
+	addr, release, err := m.reserve(spare, service, pool)
+	if err != nil {
+		return nil, nil, err
+	}
+	return map[string]string{
+		"environment.IPADDR":  fmt.Sprintf("%s/%d", addr, pool.PrefixLen),
+		"environment.GATEWAY": pool.Gateway.String(),
+	}, release, nil
 }
 
 // reserve picks a free address of spare's pool for service: not the
@@ -207,12 +213,13 @@ func (m *lxdMigrator) close() {
 	m.clients = map[string]*lxd.Client{}
 }
 
-// retryBusy retries fn while LXD answers that the instance is busy (the
-// standby agent adjusts live limits of active containers), at most 20 times.
+// retryBusy retries fn while LXD answers that the instance is busy
+// (lxd.ErrBusy: the standby agent adjusts live limits of active
+// containers), at most 20 times.
 func retryBusy(ctx context.Context, fn func() error) error {
 	var err error
 	for range 20 {
-		if err = fn(); err == nil || !strings.Contains(err.Error(), "busy") {
+		if err = fn(); err == nil || !errors.Is(err, lxd.ErrBusy) {
 			return err
 		}
 		select {
@@ -224,18 +231,19 @@ func retryBusy(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// sparePool is the address pool of a spare's copies.
-func (c *Controller) sparePool(spare string) SparePool {
+// sparePool is the address pool of a spare's copies; false when the spare
+// has none (Options.SparePools and spares[].network both unset).
+func (c *Controller) sparePool(spare string) (SparePool, bool) {
 	if p, ok := c.opts.SparePools[spare]; ok {
-		return p
+		return p, true
 	}
 	if sp := c.plan().Inv.Spare(spare); sp != nil && sp.Network != nil {
 		// Validated with the inventory: the parse cannot fail here.
 		first, last, _ := inventory.ParsePool(sp.Network.Pool)
 		gw, _ := netip.ParseAddr(sp.Network.Gateway)
-		return SparePool{First: first, Last: last, Gateway: gw, PrefixLen: sp.Network.PrefixLen}
+		return SparePool{First: first, Last: last, Gateway: gw, PrefixLen: sp.Network.PrefixLen}, true
 	}
-	return DefaultSparePool
+	return SparePool{}, false
 }
 
 // migrator returns the Migrator of Options or the lxd one, and what closes it.

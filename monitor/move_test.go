@@ -241,3 +241,27 @@ func TestMigrateAntiAffinity(t *testing.T) {
 		t.Errorf("ranking = %+v", dry.Candidates)
 	}
 }
+
+// TestSpareWithoutNetworkGetsNoStaticAddress: no address is built in; a
+// spare without a pool gives its copies none (the static keys are removed),
+// and spares[].network is the pool of a spare that sets it.
+func TestSpareWithoutNetworkGetsNoStaticAddress(t *testing.T) {
+	c := newIdle(t, spareInventory+
+		"  - {name: spare-4, zone: az1, incus: {socket: /nonexistent/s4.socket}, network: {gateway: 10.0.2.1, prefix-len: 24, pool: 10.0.2.100-10.0.2.101}}\n", nil)
+	if p, ok := c.sparePool("spare-1"); ok {
+		t.Errorf("spare-1 (no network) has pool %+v", p)
+	}
+	cfg, release, err := newLXDMigrator(c).addressConfig("spare-1", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if v, ok := cfg["environment.IPADDR"]; !ok || v != "" || cfg["environment.GATEWAY"] != "" {
+		t.Errorf("copy config without a pool = %v, want IPADDR and GATEWAY removed", cfg)
+	}
+	a := netip.MustParseAddr
+	want := SparePool{First: a("10.0.2.100"), Last: a("10.0.2.101"), Gateway: a("10.0.2.1"), PrefixLen: 24}
+	if p, ok := c.sparePool("spare-4"); !ok || p != want {
+		t.Errorf("spare-4 pool = %+v, %v; want %+v from spares[].network", p, ok, want)
+	}
+}

@@ -82,8 +82,8 @@ type Options struct {
 	// inventory. A standby with neither cannot migrate its services.
 	StandbyIncus map[string]inventory.Incus
 	// SparePools override, by spare name, the address pools of the spares'
-	// copies; by default spares[].network of the inventory, and
-	// DefaultSparePool (the lab's) for a spare with neither.
+	// copies; by default spares[].network of the inventory. A spare with
+	// neither gives its copies no static address (see SparePool).
 	SparePools map[string]SparePool
 	// Migrator replaces the lxd copy between standby and spare (tests).
 	Migrator executor.Migrator

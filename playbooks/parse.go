@@ -10,37 +10,19 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
-// Error is one problem in a playbook file, with its position and field path.
-type Error struct {
-	File   string
-	Line   int
-	Column int
-	Path   string // e.g. "steps[2].retry.attempts"
-	Msg    string
-}
+// Error is one problem in a playbook file, with its position and field
+// path (such as "steps[2].retry.attempts"), formatted FILE:LINE:COL: path:
+// message: the tree's one positioned YAML error (internal/yamlpos), shared
+// with the inventory and the standby agent's configuration.
+type Error = yamlpos.Error
 
-// Error formats the problem as FILE:LINE:COL: path: message.
-func (e *Error) Error() string {
-	pos := fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
-	if e.Path == "" {
-		return pos + ": " + e.Msg
-	}
-	return pos + ": " + e.Path + ": " + e.Msg
-}
-
-// Errors is every problem found in one playbook; Parse reports them all at once.
-type Errors []*Error
-
-// Error lists every problem, one per line.
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+// Errors is every problem found in one playbook; Parse reports them all at
+// once, sorted by position.
+type Errors = yamlpos.Errors
 
 // Load reads and parses the playbook file at path.
 func Load(path string) (*Playbook, error) {
@@ -56,41 +38,39 @@ func Load(path string) (*Playbook, error) {
 // work are errors, each with file:line:col. name labels the positions.
 // The error, when not nil, is an Errors.
 func Parse(name string, data []byte) (*Playbook, error) {
-	p := &parser{file: name}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{{File: name, Line: 1, Column: 1, Msg: "parse YAML: " + err.Error()}}
+	p := &parser{yamlpos.NewDecoder(name, "playbook")}
+	root, ferr := yamlpos.ReadDocument(name, data)
+	if ferr != nil {
+		return nil, Errors{ferr}
+	}
+	if root == nil {
+		return nil, Errors{{File: name, Line: 1, Col: 1, Msg: "empty playbook: want a list of steps"}}
 	}
 	pb := &Playbook{Name: name}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, Errors{{File: name, Line: 1, Column: 1, Msg: "empty playbook: want a list of steps"}}
-	}
-	root := doc.Content[0]
 	if root.Kind != yaml.SequenceNode {
-		p.errorf(root, "", "want a list of steps, got %s", kindName(root))
-		return nil, p.errs
+		p.errorf(root, "", "want a list of steps, got %s", yamlpos.KindName(root))
+		return nil, p.Errs()
 	}
 	for i, item := range root.Content {
 		if s, ok := p.step(item, fmt.Sprintf("steps[%d]", i)); ok {
 			pb.Steps = append(pb.Steps, s)
 		}
 	}
-	if len(p.errs) == 0 {
+	if p.ErrCount() == 0 {
 		p.order(root, pb)
 	}
-	if len(p.errs) > 0 {
-		return nil, p.errs
+	if errs := p.Errs(); errs != nil {
+		return nil, errs
 	}
 	return pb, nil
 }
 
-type parser struct {
-	file string
-	errs Errors
-}
+// parser walks a playbook's nodes; its keys depend on each step's kind, so
+// it reads mappings itself and records errors on the shared decoder.
+type parser struct{ *yamlpos.Decoder }
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Column: n.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
+	p.ErrAt(yamlpos.Position{Line: n.Line, Col: n.Column}, path, format, args...)
 }
 
 // fieldKinds says which step kinds accept each optional key.
@@ -105,7 +85,7 @@ var fieldKinds = map[string][]Kind{
 func (p *parser) step(n *yaml.Node, path string) (Step, bool) {
 	var s Step
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "want a mapping with a `step` key, got %s", kindName(n))
+		p.errorf(n, path, "want a mapping with a `step` key, got %s", yamlpos.KindName(n))
 		return s, false
 	}
 	s.Line = n.Line
@@ -123,7 +103,7 @@ func (p *parser) step(n *yaml.Node, path string) (Step, bool) {
 		p.errorf(kindNode, path+".step", "unknown step %q (want one of %s)", kindNode.Value, kindList())
 		return s, false
 	}
-	before := len(p.errs)
+	before := p.ErrCount()
 	for _, key := range keys {
 		v, fp := fields[key], path+"."+key
 		switch key {
@@ -146,7 +126,7 @@ func (p *parser) step(n *yaml.Node, path string) (Step, bool) {
 	if s.Timeout == 0 {
 		s.Timeout = s.Kind.DefaultTimeout()
 	}
-	return s, len(p.errs) == before
+	return s, p.ErrCount() == before
 }
 
 // optional decodes a kind-specific key.
@@ -159,7 +139,7 @@ func (p *parser) optional(s *Step, key string, v *yaml.Node, fp string) {
 		}
 	case "command":
 		if v.Kind != yaml.SequenceNode {
-			p.errorf(v, fp, "want a list of strings (argv), got %s", kindName(v))
+			p.errorf(v, fp, "want a list of strings (argv), got %s", yamlpos.KindName(v))
 			return
 		}
 		for i, a := range v.Content {
@@ -217,7 +197,7 @@ func (p *parser) mapping(n *yaml.Node, path string) ([]string, map[string]*yaml.
 func (p *parser) retry(n *yaml.Node, path string) Retry {
 	var r Retry
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "want a mapping {attempts, backoff, max-backoff, budget}, got %s", kindName(n))
+		p.errorf(n, path, "want a mapping {attempts, backoff, max-backoff, budget}, got %s", yamlpos.KindName(n))
 		return r
 	}
 	keys, fields, _ := p.mapping(n, path)
@@ -245,7 +225,7 @@ func (p *parser) retry(n *yaml.Node, path string) Retry {
 
 func (p *parser) scalar(n *yaml.Node, path string) string {
 	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, path, "want a scalar, got %s", kindName(n))
+		p.errorf(n, path, "want a scalar, got %s", yamlpos.KindName(n))
 		return ""
 	}
 	return n.Value
@@ -327,20 +307,6 @@ func kindList() string {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "nothing"
 }
 
 // errorsAs is a small helper for callers and tests that want the list.

@@ -170,11 +170,6 @@ func (m *Machine) openMove(now time.Time, tr TriggerRecord, kind, target string)
 	return m.start(0, now)
 }
 
-// isMove reports whether the open or last incident is a migration or failback.
-func (m *Machine) isMove() bool {
-	return m.rec.Incident != nil && m.rec.Incident.Kind != KindFailover
-}
-
 // committed reports whether the move's DNS flip is done: from then on the
 // service is at its new place and failures no longer abort the move.
 func (m *Machine) committed() bool {

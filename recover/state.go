@@ -3,6 +3,7 @@ package recover
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // State is where a service is in its recovery life cycle.
@@ -61,23 +62,39 @@ var (
 	ErrPermanent = errors.New("permanent failure")
 )
 
-// legal lists the transitions the machine may take.
-var legal = map[State][]State{
-	Primary:     {Suspect},
-	Suspect:     {FailingOver, Primary, Stuck},
-	FailingOver: {OnStandby, Stuck},
-	Stuck:       {Suspect, FailingOver, Primary, Migrating, FailingBack},
-	OnStandby:   {Primary, Migrating, FailingBack},
-	Migrating:   {OnSpare, OnStandby, Stuck},
-	OnSpare:     {Primary, FailingBack},
-	FailingBack: {Primary, OnStandby, OnSpare, Stuck},
-}
+// The machine's two transition tables: one for failovers, one for moves
+// (migrations, failbacks, and resets, which run as failbacks). Each
+// transition function below takes its state change from the table of its
+// flow; sticking, unsticking and an operator's reset belong to both.
+var (
+	// failoverTransitions: a failover's life cycle, from the primary to
+	// the standby.
+	failoverTransitions = map[State][]State{
+		Primary:     {Suspect},
+		Suspect:     {FailingOver, Primary, Stuck},
+		FailingOver: {OnStandby, Stuck},
+		Stuck:       {Suspect, FailingOver, Primary},
+		OnStandby:   {Primary},
+	}
+	// moveTransitions: a move from the standby to a spare, or back to the
+	// primary, and its abort back to where it began.
+	moveTransitions = map[State][]State{
+		OnStandby:   {Migrating, FailingBack},
+		OnSpare:     {Primary, FailingBack},
+		Migrating:   {OnSpare, OnStandby, Stuck},
+		FailingBack: {Primary, OnStandby, OnSpare, Stuck},
+		Stuck:       {Migrating, FailingBack},
+	}
+	// bothTransitions is for the transitions both flows take.
+	bothTransitions = []map[State][]State{failoverTransitions, moveTransitions}
+)
 
-// move changes the state after checking the transition is legal.
-func (m *Machine) move(to State) error {
+// take changes the state to to after checking that one of tables lists the
+// transition.
+func (m *Machine) take(to State, tables ...map[State][]State) error {
 	from := m.rec.State
-	for _, s := range legal[from] {
-		if s == to {
+	for _, table := range tables {
+		if slices.Contains(table[from], to) {
 			m.rec.State = to
 			return nil
 		}
@@ -88,38 +105,38 @@ func (m *Machine) move(to State) error {
 // The transitions, one function each.
 
 // suspect opens the service's incident: primary -> suspect.
-func (m *Machine) suspect() error { return m.move(Suspect) }
+func (m *Machine) suspect() error { return m.take(Suspect, failoverTransitions) }
 
 // failOver starts the playbook proper once the failure is confirmed:
 // suspect -> failing-over.
-func (m *Machine) failOver() error { return m.move(FailingOver) }
+func (m *Machine) failOver() error { return m.take(FailingOver, failoverTransitions) }
 
 // standDown returns to primary when the vantage points disagree:
 // suspect -> primary.
-func (m *Machine) standDown() error { return m.move(Primary) }
+func (m *Machine) standDown() error { return m.take(Primary, failoverTransitions) }
 
 // arrive ends the playbook on the standby: failing-over -> on-standby.
-func (m *Machine) arrive() error { return m.move(OnStandby) }
+func (m *Machine) arrive() error { return m.take(OnStandby, failoverTransitions) }
 
 // stick halts the incident for an operator:
 // suspect|failing-over|migrating|failing-back -> stuck.
-func (m *Machine) stick() error { return m.move(Stuck) }
+func (m *Machine) stick() error { return m.take(Stuck, bothTransitions...) }
 
 // unstick resumes a stuck incident in the state it stuck in:
 // stuck -> suspect|failing-over|migrating|failing-back.
-func (m *Machine) unstick(to State) error { return m.move(to) }
+func (m *Machine) unstick(to State) error { return m.take(to, bothTransitions...) }
 
 // reset is the operator declaring the primary serves again:
 // stuck|on-standby|on-spare -> primary.
-func (m *Machine) reset() error { return m.move(Primary) }
+func (m *Machine) reset() error { return m.take(Primary, bothTransitions...) }
 
 // migrate starts a migration: on-standby -> migrating.
-func (m *Machine) migrate() error { return m.move(Migrating) }
+func (m *Machine) migrate() error { return m.take(Migrating, moveTransitions) }
 
 // failBack starts a failback: on-standby|on-spare -> failing-back.
-func (m *Machine) failBack() error { return m.move(FailingBack) }
+func (m *Machine) failBack() error { return m.take(FailingBack, moveTransitions) }
 
 // settle ends a migration or failback where its incident says: on the
 // spare or the primary when it completed, back where it began when it
 // aborted.
-func (m *Machine) settle(to State) error { return m.move(to) }
+func (m *Machine) settle(to State) error { return m.take(to, moveTransitions) }

@@ -42,6 +42,13 @@ func TestIllegalTransitionsRefused(t *testing.T) {
 		{OnStandby, (*Machine).suspect, false},
 		{Stuck, (*Machine).reset, true},
 		{Migrating, (*Machine).reset, false},
+		{OnStandby, (*Machine).migrate, true},
+		{Suspect, (*Machine).migrate, false},
+		{Migrating, (*Machine).stick, true},
+		{OnSpare, (*Machine).failBack, true},
+		{Stuck, (*Machine).failBack, true},
+		{Primary, (*Machine).failBack, false},
+		{Migrating, (*Machine).arrive, false},
 	}
 	for _, tt := range tests {
 		m := &Machine{rec: Record{Service: "web", State: tt.from}}
@@ -52,5 +59,20 @@ func TestIllegalTransitionsRefused(t *testing.T) {
 		if err != nil && (!errors.Is(err, ErrIllegalTransition) || m.State() != tt.from) {
 			t.Errorf("from %s: refused with %v and state %s; want ErrIllegalTransition and no change", tt.from, err, m.State())
 		}
+	}
+}
+
+// TestEveryKindHasAFlow: each incident kind has its flow, so the machine
+// never falls back to a failover's for a move.
+func TestEveryKindHasAFlow(t *testing.T) {
+	want := map[string]flow{KindFailover: failoverFlow{}, KindMigrate: moveFlow{}, KindFailback: moveFlow{}, KindReset: moveFlow{}}
+	for kind, f := range want {
+		m := &Machine{rec: Record{Service: "web", Incident: &Incident{Kind: kind}}}
+		if got := m.flow(); got != f {
+			t.Errorf("kind %q: flow %T, want %T", kind, got, f)
+		}
+	}
+	if len(flows) != len(want) {
+		t.Errorf("%d flows, want %d", len(flows), len(want))
 	}
 }

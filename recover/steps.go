@@ -207,43 +207,23 @@ func (m *Machine) disagree(ev StepDone) ([]Action, error) {
 	return nil, nil
 }
 
-// place points the placement at the standby, or at a move's destination.
+// place points the placement where the incident's DNS flip sent the
+// service: the primary for a reset's steps, else its flow's place.
 func (m *Machine) place(at time.Time) {
-	inc := m.rec.Incident
-	if m.resetStep(inc.Current) {
+	if m.resetStep(m.rec.Incident.Current) {
 		m.rec.Placement = m.primaryPlacement(at)
 		return
 	}
-	if m.isMove() {
-		held := m.rec.Placement.Held
-		m.rec.Placement = m.movePlacement(at)
-		m.rec.Placement.Held = held // the release step ends the hold, at the new place
-		return
-	}
-	m.rec.Placement = Placement{
-		Service: m.rec.Service, Where: AtStandby, Host: m.cfg.Service.Standby,
-		Address: inc.To, Since: at, Epoch: m.cfg.Epoch,
-	}
+	m.rec.Placement = m.flow().place(m, at)
 }
 
-// finish ends the playbook on the standby.
+// finish ends the playbook after its last step: a reset's end, or its
+// flow's.
 func (m *Machine) finish(now time.Time) ([]Action, error) {
 	if m.rec.Incident.Reset != nil {
 		return m.finishReset(now)
 	}
-	if m.isMove() {
-		return m.finishMove(now)
-	}
-	if err := m.arrive(); err != nil {
-		return nil, err
-	}
-	if m.rec.Placement.Where != AtStandby {
-		m.place(now)
-	}
-	m.rec.Moves = append(m.rec.Moves, now)
-	m.phase(PhaseOnStandby, now)
-	m.close(now, ResultRecovered)
-	return nil, nil
+	return m.flow().finish(m, now)
 }
 
 // onFailed records a failed attempt: retry after the backoff, or give up.
@@ -282,10 +262,8 @@ func (m *Machine) failAttempt(i int, s *StepRecord, now time.Time, msg string, p
 		return append([]Action{alert}, acts...), err
 	case s.Kind == playbooks.Fence:
 		return m.stickWith(now, "fence not confirmed and fence-required is set: "+msg)
-	case m.isMove():
-		return m.failMove(i, s, now, msg)
 	}
-	return m.stickWith(now, fmt.Sprintf("step %s failed after %d attempt(s): %s", s.Kind, s.Attempt, msg))
+	return m.flow().fail(m, i, s, now, msg)
 }
 
 // retryDelay applies step i's retry policy to its failed attempt: the

@@ -15,6 +15,11 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/standby/criuprobe"
+	"github.com/understudy/understudy/standby/fairshare"
+	"github.com/understudy/understudy/standby/procstat"
 )
 
 // checkpointName is the snapshot a restore-mode service is restored from.
@@ -29,11 +34,12 @@ type Agent struct {
 	log     *slog.Logger
 	epoch   *epochGuard
 	store   *serviceStore
-	criu    CRIUStatus
+	criu    criuprobe.Status
 	apparm  bool // the kernel has AppArmor (restoreRawLXC)
 	version string
 	metrics *metrics
-	steal   *stealSampler
+	steal   *procstat.StealSampler
+	pinger  probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
 	ready   atomic.Bool
 
 	base   context.Context // activations run under it, detached from callers
@@ -44,7 +50,7 @@ type Agent struct {
 	locks   map[string]*sync.Mutex // per service: prepare/activate/deactivate/delete never interleave
 	running map[string]int64       // services running or starting, with their memory
 	active  map[string]bool
-	shares  map[string]Share // fair shares of the active services, as last applied
+	shares  map[string]fairshare.Share // fair shares of the active services, as last applied
 	// noCkpt says why a restore-mode service has no checkpoint to restore
 	// (its checkpoint at prepare failed); activation cold starts it.
 	noCkpt map[string]string
@@ -58,8 +64,11 @@ type Agent struct {
 // AgentOptions are the agent's collaborators besides the runtime.
 type AgentOptions struct {
 	Logger  *slog.Logger
-	CRIU    CRIUStatus
+	CRIU    criuprobe.Status
 	Version string
+	// Pinger sends the ICMP echoes of POST /v1/probe (internal/icmp's
+	// *Pinger in production); nil makes icmp probes fail as not configured.
+	Pinger probe.Pinger
 }
 
 // agentState is the agent's persisted state: the epoch and the services.
@@ -101,10 +110,10 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 	a := &Agent{
 		cfg: cfg, rt: rt, log: opts.Logger.With("component", "standby"),
 		epoch: st.epoch, store: st.store, criu: opts.CRIU, apparm: kernelHasAppArmor(), version: opts.Version,
-		metrics: newMetrics(), steal: newStealSampler(), base: base,
+		metrics: newMetrics(), steal: procstat.NewStealSampler(procRoot), pinger: opts.Pinger, base: base,
 		sem:   make(chan struct{}, cfg.MaxParallel),
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
-		shares: map[string]Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
+		shares: map[string]fairshare.Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
 	}
 	if cp, ok := rt.(Checkpointer); ok {
 		// Stateful work is refused by the runtime until the probe proved CRIU.

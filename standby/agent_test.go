@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // testEnv is an agent over a fake runtime whose containers "serve" on a
@@ -54,7 +56,7 @@ func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
 
 func (e *testEnv) newAgent(t *testing.T, cfg Config) *Agent {
 	t.Helper()
-	a, err := NewAgent(t.Context(), cfg, e.rt, AgentOptions{CRIU: CRIUStatus{Reason: "test: no criu"}, Version: "test"})
+	a, err := NewAgent(t.Context(), cfg, e.rt, AgentOptions{CRIU: criuprobe.Status{Reason: "test: no criu"}, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

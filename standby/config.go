@@ -1,10 +1,8 @@
 package standby
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"regexp"
@@ -13,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/understudy/understudy/internal/yamlpos"
 )
 
 // Config is the agent's configuration, read from agent.yaml. See README.md
@@ -113,56 +111,40 @@ func LoadConfig(path string) (Config, error) {
 	return ParseConfig(path, data)
 }
 
-// ParseConfig decodes data strictly (unknown keys are errors) and validates it.
-// name is used in error messages.
+// ParseConfig decodes data strictly (unknown keys are errors, with the
+// closest known key suggested) and validates it. name is used in error
+// messages; every error carries name:line:col and the key's path, all of
+// them at once (yamlpos.Errors, wrapped with ErrInvalid).
 func ParseConfig(name string, data []byte) (Config, error) {
 	cfg := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("%s: empty config", name)
-		}
-		return Config{}, decodeError(name, err)
+	d := yamlpos.NewDecoder(name, "config")
+	root, ferr := yamlpos.ReadDocument(name, data)
+	if root == nil && ferr == nil {
+		ferr = &yamlpos.Error{File: name, Line: 1, Col: 1, Msg: "empty config"}
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, decodeError(name, err)
+	if ferr != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, yamlpos.Errors{ferr})
 	}
-	if errs := cfg.validate(); len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = fmt.Sprintf("%s:%s: %s: %s", name, position(&root, e.path), strings.Join(e.path, "."), e.msg)
-		}
-		return Config{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(msgs, "; "))
+	decodeConfig(d, root, &cfg)
+	if d.ErrCount() == 0 {
+		cfg.validateOn(d)
+	}
+	if errs := d.Errs(); errs != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalid, errs)
 	}
 	return cfg, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): `)
-
-// decodeError rewrites yaml.v3's "line N: msg" into "name:N: msg".
-func decodeError(name string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, e := range te.Errors {
-			msgs[i] = name + ":" + yamlLineRE.ReplaceAllString(e, "$1: ")
-		}
-		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(msgs, "; "))
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	return fmt.Errorf("%w: %s:%s", ErrInvalid, name, yamlLineRE.ReplaceAllString(msg, "$1: "))
+// validate returns every invalid setting of a Config built in code.
+func (c *Config) validate() yamlpos.Errors {
+	d := yamlpos.NewDecoder("config", "config")
+	c.validateOn(d)
+	return d.Errs()
 }
 
-type fieldError struct {
-	path []string
-	msg  string
-}
-
-func (c *Config) validate() []fieldError {
-	var errs []fieldError
-	add := func(msg string, path ...string) { errs = append(errs, fieldError{path, msg}) }
+// validateOn records every invalid setting on d, at the key's position.
+func (c *Config) validateOn(d *yamlpos.Decoder) {
+	add := func(msg string, path ...string) { d.ErrPath(strings.Join(path, "."), "%s", msg) }
 	if _, err := netip.ParseAddrPort(c.Listen); err != nil {
 		if _, _, err2 := splitHostPort(c.Listen); err2 != nil {
 			add(fmt.Sprintf("%q is not host:port", c.Listen), "listen")
@@ -209,16 +191,20 @@ func (c *Config) validate() []fieldError {
 		add("must be positive", "criu", "probe-timeout")
 	}
 	if c.Network != nil {
-		errs = append(errs, c.Network.validate()...)
+		c.Network.validateWith(add)
 	}
-	return errs
 }
 
-func (n *NetworkConfig) validate() []fieldError {
-	var errs []fieldError
-	add := func(msg string, path ...string) { errs = append(errs, fieldError{path, msg}) }
+// validate returns the problems of a NetworkConfig built in code.
+func (n *NetworkConfig) validate() yamlpos.Errors {
+	d := yamlpos.NewDecoder("config", "config")
+	n.validateWith(func(msg string, path ...string) { d.ErrPath(strings.Join(path, "."), "%s", msg) })
+	return d.Errs()
+}
+
+func (n *NetworkConfig) validateWith(add func(msg string, path ...string)) {
 	if n.PrefixLen == 0 {
-		n.PrefixLen = 24 // default; a custom UnmarshalYAML would lose KnownFields
+		n.PrefixLen = 24 // the default
 	}
 	gw, err := netip.ParseAddr(n.Gateway)
 	if err != nil || !gw.Is4() {
@@ -227,7 +213,7 @@ func (n *NetworkConfig) validate() []fieldError {
 	n.gateway = gw
 	if n.PrefixLen < 1 || n.PrefixLen > 30 {
 		add(fmt.Sprintf("%d is not between 1 and 30", n.PrefixLen), "network", "prefix-len")
-		return errs
+		return
 	}
 	a, b, ok := strings.Cut(n.Pool, "-")
 	first, err1 := netip.ParseAddr(strings.TrimSpace(a))
@@ -243,34 +229,6 @@ func (n *NetworkConfig) validate() []fieldError {
 		add("pool contains the gateway", "network", "pool")
 	}
 	n.first, n.last = first, last
-	return errs
-}
-
-// position returns "line:col" of the deepest node found along path.
-func position(root *yaml.Node, path []string) string {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line, col := n.Line, n.Column
-	for _, key := range path {
-		if n.Kind != yaml.MappingNode {
-			break
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				line, col = n.Content[i].Line, n.Content[i].Column
-				next = n.Content[i+1]
-				break
-			}
-		}
-		if next == nil {
-			break
-		}
-		n = next
-	}
-	return fmt.Sprintf("%d:%d", line, col)
 }
 
 func splitHostPort(s string) (string, int, error) {
@@ -287,16 +245,6 @@ func splitHostPort(s string) (string, int, error) {
 
 // Duration is a time.Duration written as "5s", "250ms" in YAML.
 type Duration time.Duration
-
-// UnmarshalYAML parses a Go duration string.
-func (d *Duration) UnmarshalYAML(value *yaml.Node) error {
-	v, err := time.ParseDuration(value.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like 5s or 250ms", value.Line, value.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
 
 // ByteSize is a size in bytes written as 536870912, "512MiB", "4GiB" or "1GB" in YAML.
 type ByteSize int64
@@ -323,14 +271,4 @@ func ParseByteSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return n * unit, nil
-}
-
-// UnmarshalYAML parses a size with an optional unit.
-func (b *ByteSize) UnmarshalYAML(value *yaml.Node) error {
-	n, err := ParseByteSize(value.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %w", value.Line, err)
-	}
-	*b = ByteSize(n)
-	return nil
 }

@@ -10,8 +10,10 @@
 // not fit the VM's capacity before starting anything, and refuses requests
 // carrying an epoch lower than the highest it has seen (fencing against a
 // stale monitor). While several services are active it divides the VM's CPU
-// and memory among their containers by priority (fairshare.go). It also
-// probes addresses (ICMP, TCP) as the monitor's second vantage point.
+// and memory among their containers by priority (fairshare.go, computed by
+// standby/fairshare). It also
+// probes addresses (ICMP, TCP, HTTP) as the monitor's second vantage point,
+// with monitor/probe's probe functions and internal/icmp's raw socket.
 //
 // It does not decide when to fail over, talk DNS, or migrate containers: the
 // monitor and recover packages do. It reaches Incus/LXD only through the small

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/understudy/understudy/standby/fairshare"
 )
 
 // Fair sharing of the standby VM. While several services are active on it,
@@ -16,94 +18,16 @@ import (
 // an existing instance; Incus/LXD applies limits to a running container at
 // once): limits.cpu.allowance as a percentage (a soft limit: a container
 // may use idle CPU, but under contention gets its share) and limits.memory
-// (its reserved memory plus its share of the unreserved rest). Shares are
-// recomputed when a service is activated, deactivated or deleted. Sharing
+// (its reserved memory plus its share of the unreserved rest); package
+// standby/fairshare computes the shares. They are recomputed when a service
+// is activated, deactivated or deleted. Sharing
 // starts when a second service is active: a lone active container has no
 // one to share with and keeps its prepared limits, so a single failover
 // writes no config. Services that are prepared but not active (warm
 // containers idling) keep their prepared limits.
 
-// defaultPriority is the weight of a service whose spec sets none (the
-// inventory's default).
-const defaultPriority = 100
-
 // allowanceKey is the Incus/LXD config key of the CPU share.
 const allowanceKey = "limits.cpu.allowance"
-
-// ShareMember is one active container, as ComputeShares weighs it.
-type ShareMember struct {
-	Name     string
-	Priority int   // 0 means defaultPriority
-	Memory   int64 // bytes reserved by its spec; 0 when none
-}
-
-// Share is what one active container is given.
-type Share struct {
-	Service      string `json:"service"`
-	Priority     int    `json:"priority"`
-	CPUAllowance int    `json:"cpu_allowance_percent"` // limits.cpu.allowance, percent
-	Memory       int64  `json:"memory_limit"`          // limits.memory, bytes; 0 leaves it alone
-}
-
-// ComputeShares divides the VM among members by priority: each gets a CPU
-// allowance of priority/Σpriority of 100% (at least 1%; rounded by largest
-// remainder so the allowances add up to 100), and memory equal to its
-// reservation plus priority/Σpriority of what the reservations leave of
-// memory (whole MiB; nothing when memory is 0). The result is sorted by name.
-func ComputeShares(members []ShareMember, memory int64) []Share {
-	if len(members) == 0 {
-		return nil
-	}
-	ms := slices.Clone(members)
-	slices.SortFunc(ms, func(a, b ShareMember) int { return cmp.Compare(a.Name, b.Name) })
-	total := 0
-	var reserved int64
-	for i := range ms {
-		if ms[i].Priority <= 0 {
-			ms[i].Priority = defaultPriority
-		}
-		total += ms[i].Priority
-		reserved += max(ms[i].Memory, 0)
-	}
-	cpu := apportion(ms, total, 100)
-	const mib = 1 << 20
-	rest := max(memory-reserved, 0) / mib
-	extra := apportion(ms, total, int(rest))
-	out := make([]Share, len(ms))
-	for i, m := range ms {
-		out[i] = Share{Service: m.Name, Priority: m.Priority, CPUAllowance: max(cpu[i], 1)}
-		if memory > 0 {
-			out[i].Memory = max(m.Memory, 0) + int64(extra[i])*mib
-		}
-	}
-	return out
-}
-
-// apportion splits n units by priority with the largest-remainder method;
-// ties go to the higher priority, then to the earlier name.
-func apportion(ms []ShareMember, total, n int) []int {
-	out := make([]int, len(ms))
-	type rem struct{ i, r int }
-	rems := make([]rem, len(ms))
-	given := 0
-	for i, m := range ms {
-		q := n * m.Priority
-		out[i] = q / total
-		given += out[i]
-		rems[i] = rem{i, q % total}
-	}
-	slices.SortStableFunc(rems, func(a, b rem) int {
-		if c := cmp.Compare(b.r, a.r); c != 0 {
-			return c
-		}
-		return cmp.Compare(ms[b.i].Priority, ms[a.i].Priority)
-	})
-	for k := 0; given < n; k++ {
-		out[rems[k%len(rems)].i]++
-		given++
-	}
-	return out
-}
 
 // kickShares asks the share loop to recompute; it never blocks.
 func (a *Agent) kickShares() {
@@ -152,17 +76,17 @@ func (a *Agent) Rebalance(ctx context.Context) error {
 	a.mu.Unlock()
 	force, leftovers := a.shareFailed, a.shareLeft
 	a.shareFailed, a.shareLeft = false, nil
-	var members []ShareMember
+	var members []fairshare.Member
 	for _, name := range active {
 		if rec, ok := a.store.get(name); ok {
-			members = append(members, ShareMember{Name: name, Priority: rec.Spec.Priority, Memory: rec.Spec.Memory})
+			members = append(members, fairshare.Member{Name: name, Priority: rec.Spec.Priority, Memory: rec.Spec.Memory})
 		}
 	}
 	if len(members) < 2 {
 		members = nil // nothing to share
 	}
-	next := map[string]Share{}
-	for _, s := range ComputeShares(members, int64(a.cfg.Capacity.Memory)) {
+	next := map[string]fairshare.Share{}
+	for _, s := range fairshare.Compute(members, int64(a.cfg.Capacity.Memory)) {
 		next[s.Service] = s
 	}
 	a.mu.Lock()
@@ -248,7 +172,7 @@ func (a *Agent) containerShares() []ContainerShare {
 	a.mu.Lock()
 	shares := slices.Collect(maps.Values(a.shares))
 	a.mu.Unlock()
-	slices.SortFunc(shares, func(x, y Share) int { return cmp.Compare(x.Service, y.Service) })
+	slices.SortFunc(shares, func(x, y fairshare.Share) int { return cmp.Compare(x.Service, y.Service) })
 	ur, _ := a.rt.(UsageReader)
 	out := make([]ContainerShare, len(shares))
 	for i, s := range shares {
@@ -266,7 +190,7 @@ func (a *Agent) containerShares() []ContainerShare {
 	return out
 }
 
-func shareSummary(m map[string]Share) string {
+func shareSummary(m map[string]fairshare.Share) string {
 	var s string
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		if s != "" {
@@ -293,6 +217,6 @@ type UsageReader interface {
 
 // ContainerShare is one entry of Capacity.Shares.
 type ContainerShare struct {
-	Share
+	fairshare.Share
 	Use *Usage `json:"use,omitempty"` // nil when the runtime does not report use
 }

@@ -40,7 +40,7 @@ func TestProbeHTTP(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := Probe(context.Background(), ProbeRequest{
+			res, err := Probe(context.Background(), nil, ProbeRequest{
 				Address: host, Kind: ProbeHTTP, Port: port, Path: c.path, ExpectStatus: c.expect, TimeoutMS: 2000,
 			})
 			if err != nil {
@@ -51,7 +51,7 @@ func TestProbeHTTP(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Probe(context.Background(), ProbeRequest{Address: host, Kind: ProbeHTTP}); err == nil {
+	if _, err := Probe(context.Background(), nil, ProbeRequest{Address: host, Kind: ProbeHTTP}); err == nil {
 		t.Fatal("an http probe without a port was accepted")
 	}
 }
@@ -63,7 +63,7 @@ func TestProbeHTTPClosedPort(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	res, err := Probe(context.Background(), ProbeRequest{Address: "127.0.0.1", Kind: ProbeHTTP, Port: port, TimeoutMS: 500})
+	res, err := Probe(context.Background(), nil, ProbeRequest{Address: "127.0.0.1", Kind: ProbeHTTP, Port: port, TimeoutMS: 500})
 	if err != nil {
 		t.Fatalf("Probe: %v", err)
 	}

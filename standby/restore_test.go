@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // wrappedRuntime wraps a runtime the way the integration tests do (they
@@ -18,7 +20,7 @@ type wrappedRuntime struct {
 func newCRIUEnv(t *testing.T) *testEnv {
 	t.Helper()
 	env := newTestEnv(t, nil)
-	a, err := NewAgent(t.Context(), testConfig(env.dir), wrappedRuntime{env.rt, env.rt}, AgentOptions{CRIU: CRIUStatus{Available: true, Version: 40000}})
+	a, err := NewAgent(t.Context(), testConfig(env.dir), wrappedRuntime{env.rt, env.rt}, AgentOptions{CRIU: criuprobe.Status{Available: true, Version: 40000}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/httpserve"
+	"github.com/understudy/understudy/internal/icmp"
+	"github.com/understudy/understudy/standby/criuprobe"
 )
 
 // stealInterval is how often the CPU steal percentage is sampled.
@@ -51,9 +53,9 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	}
 	log.Info("runtime connected", "socket", cfg.Incus.Socket, "url", cfg.Incus.URL)
 
-	criu := CRIUStatus{Reason: "disabled in config"}
+	criu := criuprobe.Status{Reason: "disabled in config"}
 	if !cfg.CRIU.Disable {
-		criu = ProbeCRIU(ctx, cfg.CRIU.Path, time.Duration(cfg.CRIU.ProbeTimeout))
+		criu = criuprobe.Probe(ctx, cfg.CRIU.Path, time.Duration(cfg.CRIU.ProbeTimeout))
 	}
 	log.Info("criu probed", "restore", criu.String(), "version", criu.Version)
 
@@ -61,8 +63,15 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	if err != nil {
 		return err
 	}
+	aopts := AgentOptions{Logger: logger, CRIU: criu, Version: opts.Version}
+	if pinger, err := icmp.New(); err != nil {
+		log.Warn("icmp probes unavailable (raw sockets need root or CAP_NET_RAW)", "err", err)
+	} else {
+		defer pinger.Close()
+		aopts.Pinger = pinger
+	}
 	// newAgent tells a Checkpointer runtime whether stateful work is proven.
-	agent := newAgent(ctx, cfg, st, rt, AgentOptions{Logger: logger, CRIU: criu, Version: opts.Version})
+	agent := newAgent(ctx, cfg, st, rt, aopts)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -77,7 +86,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) error {
 	defer stopBG()
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.ServeTLS(capped, "", "") })
-	wg.Go(func() { agent.steal.run(bg, stealInterval) })
+	wg.Go(func() { agent.steal.Run(bg, stealInterval) })
 	wg.Go(func() { agent.shareLoop(bg) })
 	wg.Go(func() { reloadLoop(bg, opts.Reload, tlsr, log) })
 	log.Info("serving", "listen", ln.Addr().String())

@@ -48,7 +48,7 @@ func (a *Agent) Handler() http.Handler {
 			writeError(w, err)
 			return
 		}
-		res, err := Probe(r.Context(), req)
+		res, err := Probe(r.Context(), a.pinger, req)
 		reply(w, res, err)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))

@@ -20,7 +20,7 @@ func TestAgentCommandConfigErrors(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{[]string{"agent", "--config", bad}, 2, bad + ":2: field listen-port not found"},
+		{[]string{"agent", "--config", bad}, 2, bad + ":2:1: listen-port: unknown key"},
 		{[]string{"agent", "--config", filepath.Join(dir, "missing.yaml")}, 2, "read config"},
 		{[]string{"agent", "--log-level", "loud", "--config", bad}, 2, "--log-level"},
 		{[]string{"agent", "extra"}, 2, "unexpected arguments"},

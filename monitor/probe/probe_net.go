@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // maxBody bounds how much of an HTTP response body a probe reads.
@@ -59,8 +60,8 @@ func probeTCP(ctx context.Context, t Target) error {
 // maxBody of the body, and keeps no connection.
 func (p *probers) http(ctx context.Context, t Target) error {
 	path := t.Path
-	if path == "" {
-		path = "/"
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path // "" and "healthz" alike
 	}
 	url := string(t.Kind) + "://" + net.JoinHostPort(t.Address, strconv.Itoa(t.Port)) + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -1,4 +1,4 @@
-package inventory
+package yamlpos
 
 import (
 	"fmt"
@@ -8,51 +8,55 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// field is one known key of a mapping and how to decode its value.
-type field struct {
-	key    string
-	decode func(v *yaml.Node, path string)
+// DecodeFunc decodes the value n written at path.
+type DecodeFunc func(n *yaml.Node, path string)
+
+// Field is one known key of a mapping and how to decode its value.
+type Field struct {
+	Key    string
+	Decode DecodeFunc
 }
 
-// mapping decodes n as a mapping whose keys must all be in fields.
-// A null value decodes as an empty mapping.
-func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
-	if n = d.resolve(n, path); n == nil || isNull(n) {
+// Mapping decodes n as a mapping whose keys must all be in fields: an
+// unknown key is an error that suggests the closest known one, a repeated
+// key is an error. A null value decodes as an empty mapping.
+func (d *Decoder) Mapping(n *yaml.Node, path string, fields []Field) {
+	if n = d.Resolve(n, path); n == nil || IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errNode(n, path, "expected a mapping, got %s", kindName(n))
+		d.ErrNode(n, path, "expected a mapping, got %s", KindName(n))
 		return
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.errNode(k, path, "keys must be strings, got %s", kindName(k))
+			d.ErrNode(k, path, "keys must be strings, got %s", KindName(k))
 			continue
 		}
 		f := lookupField(fields, k.Value)
 		if f == nil {
 			msg, guess := unknownKey(k.Value, fields)
-			d.errNode(k, join(path, k.Value), "%s", msg)
+			d.ErrNode(k, Join(path, k.Value), "%s", msg)
 			if guess != "" && !seen[guess] {
-				d.quiet[join(path, guess)] = true
+				d.quiet[Join(path, guess)] = true
 			}
 			continue
 		}
-		p := join(path, k.Value)
+		p := Join(path, k.Value)
 		if seen[k.Value] {
-			d.errNode(k, p, "key %q appears twice", k.Value)
+			d.ErrNode(k, p, "key %q appears twice", k.Value)
 			continue
 		}
 		seen[k.Value] = true
-		f.decode(v, p)
+		f.Decode(v, p)
 	}
 }
 
-func lookupField(fields []field, key string) *field {
+func lookupField(fields []Field, key string) *Field {
 	for i := range fields {
-		if fields[i].key == key {
+		if fields[i].Key == key {
 			return &fields[i]
 		}
 	}
@@ -61,13 +65,13 @@ func lookupField(fields []field, key string) *field {
 
 // unknownKey says a key is unknown and suggests the closest known key (guess)
 // or lists them all.
-func unknownKey(key string, fields []field) (msg, guess string) {
+func unknownKey(key string, fields []Field) (msg, guess string) {
 	if key == "<<" {
 		return "merge keys (<<) are not supported", ""
 	}
 	known := make([]string, len(fields))
 	for i, f := range fields {
-		known[i] = f.key
+		known[i] = f.Key
 	}
 	sort.Strings(known)
 	best, bestDist := "", 1<<30
@@ -110,16 +114,16 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// sequence decodes n as a sequence, calling item for every element.
-func (d *decoder) sequence(n *yaml.Node, path string, item func(i int, v *yaml.Node, path string)) {
-	if n = d.resolve(n, path); n == nil || isNull(n) {
+// Sequence decodes n as a sequence, calling item for every element.
+func (d *Decoder) Sequence(n *yaml.Node, path string, item func(i int, v *yaml.Node, path string)) {
+	if n = d.Resolve(n, path); n == nil || IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errNode(n, path, "expected a sequence, got %s", kindName(n))
+		d.ErrNode(n, path, "expected a sequence, got %s", KindName(n))
 		return
 	}
 	for i, v := range n.Content {
-		item(i, v, index(path, i))
+		item(i, v, Index(path, i))
 	}
 }

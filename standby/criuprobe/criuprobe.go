@@ -1,4 +1,9 @@
-package standby
+// Package criuprobe finds out, once at the standby agent's start, whether
+// CRIU can checkpoint and restore on this machine: go-criu's version RPC, a
+// feature check and a trial dump of a throwaway child, each under a
+// watchdog that kills a hung criu. It does not checkpoint containers (the
+// lxd package does, when the agent was told CRIU works).
+package criuprobe
 
 import (
 	"context"
@@ -18,43 +23,43 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// CRIUStatus is the outcome of the start-up CRIU probe.
-type CRIUStatus struct {
+// Status is the outcome of the start-up CRIU probe.
+type Status struct {
 	Available bool
 	Version   int    // e.g. 31701 for 3.17.1; 0 when unknown
 	Reason    string // why CRIU is unavailable
 }
 
 // String is "available" or "unavailable: <reason>", as /v1/health reports it.
-func (s CRIUStatus) String() string {
+func (s Status) String() string {
 	if s.Available {
 		return "available"
 	}
 	return "unavailable: " + s.Reason
 }
 
-// ProbeCRIU checks CRIU through go-criu: the version RPC, a feature check,
+// Probe checks CRIU through go-criu: the version RPC, a feature check,
 // and a trial dump of a throwaway child process. Each step runs under a
 // watchdog: go-criu has no timeout, so when a step exceeds timeout the criu
 // child is killed and the probe reports it. Any failure makes CRIU
 // unavailable with the reason; the probe never returns an error.
-func ProbeCRIU(ctx context.Context, path string, timeout time.Duration) CRIUStatus {
+func Probe(ctx context.Context, path string, timeout time.Duration) Status {
 	bin, err := exec.LookPath(path)
 	if err != nil {
-		return CRIUStatus{Reason: fmt.Sprintf("criu binary %q not found", path)}
+		return Status{Reason: fmt.Sprintf("criu binary %q not found", path)}
 	}
 	c := criu.MakeCriu()
 	c.SetCriuPath(bin)
 	var version int
 	if err := watchdog(ctx, bin, timeout, func() (err error) { version, err = c.GetCriuVersion(); return err }); err != nil {
-		return CRIUStatus{Reason: "version check: " + flat(err)}
+		return Status{Reason: "version check: " + flat(err)}
 	}
 	featErr := watchdog(ctx, bin, timeout, func() error {
 		_, err := c.FeatureCheck(&rpc.CriuFeatures{MemTrack: proto.Bool(true)})
 		return err
 	})
 	if errors.Is(featErr, errWatchdog) {
-		return CRIUStatus{Version: version, Reason: "feature check: " + flat(featErr)}
+		return Status{Version: version, Reason: "feature check: " + flat(featErr)}
 	}
 	// The trial dump runs even after a failed feature check: the feature
 	// check reports no message, the dump's log says why (e.g. the vdso error).
@@ -65,15 +70,15 @@ func ProbeCRIU(ctx context.Context, path string, timeout time.Duration) CRIUStat
 		if featErr != nil {
 			reason += " (the feature check failed too)"
 		}
-		return CRIUStatus{Version: version, Reason: reason}
+		return Status{Version: version, Reason: reason}
 	case featErr != nil && dumpErr != nil:
-		return CRIUStatus{Version: version, Reason: "feature check: " + flat(featErr) + "; trial dump: " + flat(dumpErr)}
+		return Status{Version: version, Reason: "feature check: " + flat(featErr) + "; trial dump: " + flat(dumpErr)}
 	case featErr != nil:
-		return CRIUStatus{Version: version, Reason: "feature check: " + flat(featErr)}
+		return Status{Version: version, Reason: "feature check: " + flat(featErr)}
 	case dumpErr != nil:
-		return CRIUStatus{Version: version, Reason: "trial dump: " + flat(dumpErr)}
+		return Status{Version: version, Reason: "trial dump: " + flat(dumpErr)}
 	}
-	return CRIUStatus{Available: true, Version: version}
+	return Status{Available: true, Version: version}
 }
 
 // flat joins the lines of a (joined) error into one line.

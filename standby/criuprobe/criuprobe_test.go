@@ -1,8 +1,9 @@
-package standby
+package criuprobe
 
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 // TestCRIUProbe runs the real probe. Where CRIU does not work (kernel 6.18
 // with criu 3.17: vdso error, or no criu installed) it skips with the reason.
 func TestCRIUProbe(t *testing.T) {
-	st := ProbeCRIU(t.Context(), "criu", 10*time.Second)
+	st := Probe(t.Context(), "criu", 10*time.Second)
 	if !st.Available {
 		if st.Reason == "" {
 			t.Fatal("unavailable without a reason")
@@ -24,7 +25,7 @@ func TestCRIUProbe(t *testing.T) {
 }
 
 func TestCRIUProbeMissingBinary(t *testing.T) {
-	st := ProbeCRIU(t.Context(), filepath.Join(t.TempDir(), "criu"), time.Second)
+	st := Probe(t.Context(), filepath.Join(t.TempDir(), "criu"), time.Second)
 	if st.Available || !strings.Contains(st.String(), "unavailable: criu binary") {
 		t.Errorf("missing binary: %+v", st)
 	}
@@ -39,7 +40,7 @@ func TestCRIUWatchdogKillsHungCriu(t *testing.T) {
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st := ProbeCRIU(t.Context(), bin, 300*time.Millisecond)
+	st := Probe(t.Context(), bin, 300*time.Millisecond)
 	if st.Available || !strings.Contains(st.Reason, "version check: criu did not answer in time and was killed") {
 		t.Errorf("hung criu: %+v", st)
 	}
@@ -47,7 +48,7 @@ func TestCRIUWatchdogKillsHungCriu(t *testing.T) {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err == nil && strings.Contains(string(data), "(criu)") && strings.Contains(string(data), " "+itoa(os.Getpid())+" ") {
+		if err == nil && strings.Contains(string(data), "(criu)") && strings.Contains(string(data), " "+strconv.Itoa(os.Getpid())+" ") {
 			t.Errorf("criu child left running: %s", data)
 		}
 	}
