@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/ha"
@@ -20,6 +19,7 @@ import (
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/capacity"
+	"github.com/understudy/understudy/monitor/cluster"
 	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/plan"
@@ -64,8 +64,7 @@ type Controller struct {
 	monReload chan struct{} // asks the monitor supervisor to restart
 	pinger    probe.Pinger
 	mig       executor.Migrator
-	etcd      *clientv3.Client   // nil with Options.Store
-	peer      *ha.Peer           // this monitor's etcd member, with --peers
+	cluster   *cluster.Cluster   // the shared etcd; nil with Options.Store
 	spareCap  *capacity.Spares   // the spares' last capacity samples
 	vms       *capacity.Standbys // the standbys' last capacity samples
 

@@ -176,10 +176,10 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 // cluster its raft leader, which would add about a TTL to the takeover
 // (see ha.Peer.ShedRaftLeadership).
 func (c *Controller) shedRaftLeadership(ctx context.Context) {
-	if c.peer == nil {
+	if c.cluster == nil || c.cluster.Peer == nil {
 		return
 	}
-	moved, err := c.peer.ShedRaftLeadership(ctx)
+	moved, err := c.cluster.Peer.ShedRaftLeadership(ctx)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		c.log.Warn("could not hand etcd's raft leadership to another member", "err", err)
