@@ -140,7 +140,7 @@ func TestMonitorConfirmerAsksTheStandbyOfTheVM(t *testing.T) {
 	two = strings.Replace(two, "    port: 8080\n    check: {tcp: {}}\n    standby: sb", "    port: 8080\n    check: {tcp: {}}\n    standby: sb2", 1)
 	sb, sb2 := newFakeAgent(), newFakeAgent()
 	c := newIdle(t, two, map[string]*fakeAgent{"sb": sb, "sb2": sb2})
-	mc := c.monitorConfirmer()
+	mc := c.super.Confirmer()
 	if _, err := mc.Probe(context.Background(), monitorProbe("10.9.0.12")); err != nil {
 		t.Fatal(err)
 	}

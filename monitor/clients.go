@@ -6,6 +6,7 @@ import (
 	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/prepare"
 	"github.com/understudy/understudy/monitor/steps"
+	"github.com/understudy/understudy/monitor/supervise"
 )
 
 // agentsOf gives the preparer the agent clients.
@@ -32,5 +33,24 @@ func (a stepAgents) Agent(name string) (steps.Agent, error) { return a.conns.Age
 
 // Hypervisor implements steps.Hypervisors.
 func (h stepHVs) Hypervisor(ctx context.Context, name string) (steps.Hypervisor, error) {
+	return h.conns.Hypervisor(ctx, name)
+}
+
+// superAgents and superHVs give the probe supervisor the clients.
+type (
+	superAgents struct{ conns *conns.Conns }
+	superHVs    struct{ conns *conns.Conns }
+)
+
+var (
+	_ supervise.Agents      = superAgents{}
+	_ supervise.Hypervisors = superHVs{}
+)
+
+// Agent implements supervise.Agents.
+func (a superAgents) Agent(name string) (supervise.Agent, error) { return a.conns.Agent(name) }
+
+// Hypervisor implements supervise.Hypervisors.
+func (h superHVs) Hypervisor(ctx context.Context, name string) (supervise.Hypervisor, error) {
 	return h.conns.Hypervisor(ctx, name)
 }

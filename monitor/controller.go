@@ -16,7 +16,6 @@ import (
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/httpserve"
-	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/cluster"
@@ -25,6 +24,7 @@ import (
 	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/monitor/steps"
+	"github.com/understudy/understudy/monitor/supervise"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
@@ -38,7 +38,8 @@ type Controller struct {
 	metrics *metrics
 	conns   *conns.Conns
 	dns     *steps.SwappableDNS
-	step    *steps.Steps // the executor's steps (package steps)
+	step    *steps.Steps          // the executor's steps (package steps)
+	super   *supervise.Supervisor // runs the probe engine (package supervise)
 
 	mu        sync.RWMutex
 	cur       *plan.Plan
@@ -58,11 +59,9 @@ type Controller struct {
 	store     store.Store // the shared store, for reads
 	etcdStore *store.Etcd // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
-	peers     peerAPI       // how to call another monitor's API (apitls.go)
-	mtls      bool          // probe.api-tls: every API connection has a verified client certificate
-	monitorCN string        // the common name of the monitors' certificate (api-tls.cert)
-	monReload chan struct{} // asks the monitor supervisor to restart
-	pinger    probe.Pinger
+	peers     peerAPI // how to call another monitor's API (apitls.go)
+	mtls      bool    // probe.api-tls: every API connection has a verified client certificate
+	monitorCN string  // the common name of the monitors' certificate (api-tls.cert)
 	mig       executor.Migrator
 	cluster   *cluster.Cluster   // the shared etcd; nil with Options.Store
 	spareCap  *capacity.Spares   // the spares' last capacity samples
@@ -100,14 +99,14 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		dns:         &steps.SwappableDNS{},
 		confirmed:   map[string]time.Time{},
 		findings:    newFindings(),
-		monReload:   make(chan struct{}, 1),
 		ready:       make(chan struct{}),
 		roleChanged: make(chan struct{}),
 		spareCap:    capacity.NewSpares(),
 		vms:         capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
-	c.step = steps.New(steps.Config{Plan: c.plan, Agents: stepAgents{c.conns}, Hypervisors: stepHVs{c.conns}, Probes: c.probesFor, ConfirmedAt: c.confirmedAt})
+	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: superAgents{c.conns}, Hypervisors: superHVs{c.conns}, Probers: opts.Probers, Logger: opts.Logger})
+	c.step = steps.New(steps.Config{Plan: c.plan, Agents: stepAgents{c.conns}, Hypervisors: stepHVs{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
 	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
 	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err
@@ -206,7 +205,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	for _, f := range []func(){
 		func() { c.observeLeader(runCtx) },
 		func() { c.leadLoop(runCtx) },
-		func() { c.superviseMonitor(runCtx, monMetrics, events) },
+		func() { c.super.Run(runCtx, monMetrics, events) },
 		func() { c.consume(runCtx, events, &wg) },
 		func() { c.passOnFindings(runCtx) },
 	} {
@@ -233,7 +232,7 @@ func (c *Controller) open(ctx context.Context) (func(), *probe.Metrics, error) {
 	if err := c.openStore(ctx, c.plan().Inv, &closers); err != nil {
 		return closeAll, nil, err
 	}
-	closePinger, err := c.openPinger()
+	closePinger, err := c.super.OpenPinger()
 	if err != nil {
 		return closeAll, nil, err
 	}
@@ -341,58 +340,6 @@ func (c *Controller) listenAddr(inv *inventory.Inventory) string {
 		return c.opts.Listen
 	}
 	return inv.Monitor.Listen
-}
-
-// openPinger opens the ICMP socket the monitor's probes share, unless the
-// probes are replaced in Options.
-func (c *Controller) openPinger() (func(), error) {
-	if c.opts.Probers != nil {
-		return func() {}, nil
-	}
-	pinger, err := icmp.New()
-	if err != nil {
-		return nil, fmt.Errorf("open ICMP socket (needs root or CAP_NET_RAW): %w", err)
-	}
-	c.pinger = pinger
-	return func() { pinger.Close() }, nil
-}
-
-// probesFor returns the probes for a plan: the ones in Options, or the
-// monitor's, bound to the pinger and the plan's hypervisors.
-func (c *Controller) probesFor(p *plan.Plan) map[probe.Kind]probe.ProbeFunc {
-	if c.opts.Probers != nil {
-		return c.opts.Probers
-	}
-	hvs := map[string]probe.Hypervisor{}
-	for _, h := range p.Inv.Hypervisors {
-		hvs[h.Name] = c.hypervisorProbe(h.Name)
-	}
-	return probe.Probers(probe.Deps{Pinger: c.pinger, Hypervisors: hvs})
-}
-
-// hypervisorProbe adapts one hypervisor's API to the probe.
-func (c *Controller) hypervisorProbe(name string) probe.Hypervisor {
-	return probe.HypervisorFuncs{
-		StateFunc: func(ctx context.Context, instance string) (bool, error) {
-			hv, err := c.conns.Hypervisor(ctx, name)
-			if err != nil {
-				return false, err
-			}
-			st, err := hv.State(ctx, instance)
-			if err != nil {
-				return false, err
-			}
-			return st.Running, nil
-		},
-		CheckAPIFunc: func(ctx context.Context) error {
-			hv, err := c.conns.Hypervisor(ctx, name)
-			if err != nil {
-				return err
-			}
-			_, err = hv.ServerInfo(ctx)
-			return err
-		},
-	}
 }
 
 // errNotRunning is returned by API calls before Run serves.

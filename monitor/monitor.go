@@ -10,49 +10,7 @@ import (
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
-	"github.com/understudy/understudy/standby"
 )
-
-// superviseMonitor runs the monitor on the plan in force and restarts it on
-// the new plan after each reload, until ctx ends. A restart forgets the
-// targets' hysteresis counts; every target starts up again.
-func (c *Controller) superviseMonitor(ctx context.Context, m *probe.Metrics, events chan probe.Event) {
-	for {
-		p := c.plan()
-		mon, err := probe.New(p.Monitor, probe.Options{
-			Probers:   c.probesFor(p),
-			Sink:      probe.ChanSink(events),
-			Confirmer: c.monitorConfirmer(),
-			Metrics:   m,
-			Logger:    c.opts.Logger,
-		})
-		if err != nil { // buildPlan validated the plan; this is a bug
-			c.log.Error("cannot start the monitor", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.monitorReload():
-				continue
-			}
-		}
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = mon.Run(runCtx) }()
-		select {
-		case <-ctx.Done():
-		case <-c.monitorReload():
-			c.log.Info("restarting the monitor on the reloaded inventory", "targets", len(mon.Targets()))
-		}
-		cancel()
-		<-done
-		if ctx.Err() != nil {
-			return
-		}
-	}
-}
-
-// monitorReload receives when a reload asks the monitor to restart.
-func (c *Controller) monitorReload() <-chan struct{} { return c.monReload }
 
 // consume turns the monitor's events into triggers until ctx ends. Each
 // trigger is sent from its own goroutine (owned by wg), so a busy incident
@@ -165,26 +123,4 @@ func (c *Controller) confirmedAt(svc string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return at, true
-}
-
-// monitorConfirmer is the monitor's Confirmer: it sends the probe to the
-// agent of the standby that serves the probed VM.
-func (c *Controller) monitorConfirmer() probe.Confirmer {
-	return probe.ConfirmerFunc(func(ctx context.Context, r probe.ProbeRequest) (probe.ProbeResult, error) {
-		p := c.plan()
-		name, ok := p.ByVM[r.Address]
-		if !ok && len(p.Inv.Standby) > 0 {
-			name = p.Inv.Standby[0].Name
-		}
-		agent, err := c.conns.Agent(name)
-		if err != nil {
-			return probe.ProbeResult{}, err
-		}
-		res, err := agent.Probe(ctx, standby.ProbeRequest{Address: r.Address, Kind: standby.ProbeKind(r.Kind), Port: r.Port,
-			TimeoutMS: r.TimeoutMS, Path: r.Path, ExpectStatus: r.ExpectStatus})
-		if err != nil {
-			return probe.ProbeResult{}, fmt.Errorf("ask standby %q to probe %s: %w", name, r.Address, err)
-		}
-		return probe.ProbeResult{OK: res.OK, RTTMS: res.RTTMS, Error: res.Error}, nil
-	})
 }

@@ -30,10 +30,7 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 	p := c.plan()
 	// The monitor is always told (the channel is buffered): a reload that
 	// lands while Run is starting must not leave it on the old targets.
-	select {
-	case c.monReload <- struct{}{}:
-	default:
-	}
+	c.super.Reload()
 	c.syncServices() // no-ops while following: a new term reads the plan
 	c.preparer().Poke()
 	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.Services))
