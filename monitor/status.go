@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
@@ -32,7 +31,7 @@ func (c *Controller) Status(ctx context.Context) api.Status {
 		s := api.ServiceStatus{
 			Service: rec.Service, State: rec.State.String(), Where: rec.Placement.Where,
 			Host: rec.Placement.Host, Since: rec.Placement.Since,
-			LastIncident: incidentStatus(rec.Incident), Incidents: rec.Seq, DampedUntil: rec.DampedUntil,
+			LastIncident: api.Incident(rec.Incident), Incidents: rec.Seq, DampedUntil: rec.DampedUntil,
 		}
 		if rec.Placement.Address.IsValid() {
 			s.Address = rec.Placement.Address.String()
@@ -46,49 +45,6 @@ func (c *Controller) Status(ctx context.Context) api.Status {
 		out.Services = append(out.Services, s)
 	}
 	return out
-}
-
-// ms is d in milliseconds, to a tenth.
-func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
-
-// incidentStatus summarizes an incident; nil stays nil.
-func incidentStatus(inc *recover.Incident) *api.IncidentStatus {
-	if inc == nil {
-		return nil
-	}
-	s := &api.IncidentStatus{
-		ID: inc.ID, Open: inc.Open(), Result: inc.Result, Opened: inc.Opened, Closed: inc.Closed,
-		Agent: agentPhases(inc.Agent), Fallback: inc.Fallback, LastError: inc.LastError,
-		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Warnings: inc.Warnings, Phases: []api.PhaseStatus{}, Steps: []api.StepStatus{},
-	}
-	if len(inc.Triggers) > 0 {
-		s.Source, s.Reason = string(inc.Triggers[0].Source), inc.Triggers[0].Reason
-	}
-	if inc.From.IsValid() {
-		s.From = inc.From.String()
-	}
-	if inc.To.IsValid() {
-		s.To = inc.To.String()
-	}
-	for i, ph := range inc.Phases {
-		ps := api.PhaseStatus{Phase: ph.Phase, At: ph.At}
-		if i > 0 {
-			ps.AtMS = ms(ph.At.Sub(inc.Phases[0].At))
-			ps.SinceMS = ms(ph.At.Sub(inc.Phases[i-1].At))
-		}
-		s.Phases = append(s.Phases, ps)
-	}
-	if n := len(inc.Phases); n > 0 {
-		s.TotalMS = ms(inc.Phases[n-1].At.Sub(inc.Phases[0].At))
-	}
-	for _, st := range inc.Steps {
-		ss := api.StepStatus{Kind: string(st.Kind), Status: string(st.Status), Attempt: st.Attempt, Error: st.Error, Note: st.Note}
-		if !st.Started.IsZero() && !st.Finished.IsZero() {
-			ss.MS = ms(st.Finished.Sub(st.Started))
-		}
-		s.Steps = append(s.Steps, ss)
-	}
-	return s
 }
 
 // records returns the last saved record of every configured service: the
@@ -148,18 +104,6 @@ func (c *Controller) monitors(ctx context.Context) []api.MonitorStatus {
 			ms.Epoch = uint64(m.Rev)
 		}
 		out = append(out, ms)
-	}
-	return out
-}
-
-// agentPhases converts the agent's split of an activation (nil stays nil).
-func agentPhases(ps []recover.AgentPhase) []api.AgentPhase {
-	if ps == nil {
-		return nil
-	}
-	out := make([]api.AgentPhase, len(ps))
-	for i, p := range ps {
-		out[i] = api.AgentPhase(p)
 	}
 	return out
 }

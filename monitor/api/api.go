@@ -5,10 +5,11 @@
 // and cmd/understudy all import these types, so the JSON has one definition
 // (Incus's shared/api is the model).
 //
-// It imports only the standard library and the incident core's typed
-// phase names (package recover, itself free of I/O), holds no behaviour
-// beyond small accessors, and does not serve or call the API itself. monitor/README.md
-// is the reference of the endpoints.
+// It imports only the standard library and the incident core (package
+// recover, itself free of I/O: its typed phase names, and the incidents
+// that Incident summarizes), holds no behaviour beyond that conversion,
+// and does not serve or call the API itself. monitor/README.md is the
+// reference of the endpoints.
 package api
 
 // Headers monitors send each other.
