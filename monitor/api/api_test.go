@@ -26,7 +26,7 @@ func TestIncidentSummary(t *testing.T) {
 	if len(s.Phases) != 3 || s.Phases[1].AtMS != 1.5 || s.Phases[2].SinceMS != 28.5 || s.TotalMS != 30 {
 		t.Errorf("phases = %+v, total %v", s.Phases, s.TotalMS)
 	}
-	if !s.Phase(recover.PhaseDNSFlipped).Equal(t0.Add(30 * time.Millisecond)) || !s.Phase(recover.PhaseHealthy).IsZero() {
+	if !s.Phase(recover.PhaseDNSFlipped).Equal(t0.Add(30*time.Millisecond)) || !s.Phase(recover.PhaseHealthy).IsZero() {
 		t.Error("Phase does not find the phases reached, or finds one not reached")
 	}
 	b, err := json.Marshal(s)
