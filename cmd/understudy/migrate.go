@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
@@ -110,7 +109,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return withCode(exitFailed, err)
 	}
 	if len(res.Candidates) > 0 {
-		printCandidates(stdout, res)
+		monitorapi.PrintCandidates(stdout, res)
 	}
 	if err := refusal(code, res.Error); err != nil {
 		return err
@@ -120,27 +119,6 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "migrating %s to %s\n", *m.service, res.To)
 	return waitMove(ctx, stdout, cl, *m.service, before, *m.wait, "migrated")
-}
-
-// printCandidates writes the scored spares: the CPU steal and the 1-minute
-// load per CPU their agents measured ("?" when unknown: no spares[].agent,
-// or no answer; WHY says which).
-func printCandidates(w io.Writer, res api.MigrateResponse) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tSPARE\tZONE\tROLES\tSTEAL\tLOAD/CPU\tFREE SLOTS\tWHY")
-	for _, c := range res.Candidates {
-		rank := "-"
-		if c.Eligible {
-			rank = fmt.Sprint(c.Rank)
-		}
-		steal, load := fmt.Sprintf("%.1f%%", c.Steal), fmt.Sprintf("%.2f", c.Load1)
-		if c.Unmeasured != "" {
-			steal, load = "?", "?"
-		}
-		roles := strings.Join(c.Roles, ",")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", rank, c.Name, c.Zone, orDash(roles), steal, load, c.FreeSlots, strings.Join(c.Reasons, "; "))
-	}
-	tw.Flush()
 }
 
 // helpOK turns -h into success.
