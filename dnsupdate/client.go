@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/understudy/understudy/internal/clock"
 )
 
 // Defaults for the zero values of Config.
@@ -44,7 +46,7 @@ type Client struct {
 	timeout time.Duration
 	retries int
 	log     *slog.Logger
-	now     func() time.Time // the clock used for TSIG; tests skew it
+	clock   clock.Clock // tells TSIG the time; tests skew it (clocktest.Skewed)
 }
 
 // New checks cfg and returns a Client. It does no I/O.
@@ -72,7 +74,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		server: server, zone: zone, key: cfg.Key,
-		timeout: cfg.Timeout, retries: cfg.Retries, log: cfg.Logger, now: time.Now,
+		timeout: cfg.Timeout, retries: cfg.Retries, log: cfg.Logger, clock: clock.Wall,
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout

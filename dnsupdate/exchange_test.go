@@ -6,9 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy/understudy/dnsupdate/dnstest"
-	"time"
+	"github.com/understudy/understudy/internal/clock/clocktest"
 )
 
 // TestReplaceErrors checks that each way a server can reject an update maps
@@ -48,7 +49,7 @@ func TestReplaceErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.now = func() time.Time { return time.Now().Add(tt.skew) }
+			c.clock = clocktest.Skewed(tt.skew)
 			err = c.Replace(context.Background(), "web", addrs("10.0.1.1"), time.Minute, addrs("10.0.0.1"))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/understudy/understudy/internal/clock/clocktest"
 	"github.com/understudy/understudy/internal/labtest"
 )
 
@@ -151,7 +152,7 @@ func TestIntegrationRejected(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bad.now = func() time.Time { return time.Now().Add(tt.skew) }
+			bad.clock = clocktest.Skewed(tt.skew)
 			err = bad.Replace(context.Background(), name, addrs("10.200.1.103"), 10*time.Second, before)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)

@@ -93,7 +93,7 @@ func (c *Client) pack(m *dns.Msg, sign bool) ([]byte, string, error) {
 		out, err := m.Pack()
 		return out, "", err
 	}
-	m.SetTsig(c.key.Name, dns.Fqdn(c.key.Algorithm), tsigFudge, c.now().Unix())
+	m.SetTsig(c.key.Name, dns.Fqdn(c.key.Algorithm), tsigFudge, c.clock.Now().Unix())
 	return dns.TsigGenerateWithProvider(m, c.key.provider(), "", false)
 }
 

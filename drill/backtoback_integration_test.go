@@ -1,9 +1,12 @@
-package drill
+package drill_test
 
 import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/drill/report"
 )
 
 // TestIntegrationDrillBackToBack runs drills one right after the other, as
@@ -19,13 +22,13 @@ func TestIntegrationDrillBackToBack(t *testing.T) {
 	w := newLabWorld(t, labBaseB2B, []string{"b2b-warm", "b2b-cold"}, []string{"warm", "cold"})
 	warm, cold := w.services[0], w.services[1]
 	seq := []struct {
-		kind Kind
+		kind drill.Kind
 		s    labSvc
 	}{
-		{VMStop, warm}, {VMStop, cold}, {Blackhole, warm}, // the second report of the issue
-		{VMStop, warm}, {VMStop, warm}, {VMFreeze, warm},
-		{HostDown, warm}, // fails over both: --restore must bring both home
-		{VMStop, cold}, {ServiceStop, warm},
+		{drill.VMStop, warm}, {drill.VMStop, cold}, {drill.Blackhole, warm}, // the second report of the issue
+		{drill.VMStop, warm}, {drill.VMStop, warm}, {drill.VMFreeze, warm},
+		{drill.HostDown, warm}, // fails over both: --restore must bring both home
+		{drill.VMStop, cold}, {drill.ServiceStop, warm},
 	}
 	w.ready(t, warm)
 	w.ready(t, cold)
@@ -33,7 +36,7 @@ func TestIntegrationDrillBackToBack(t *testing.T) {
 		if !t.Run(fmt.Sprintf("%d-%s-%s", i, d.kind, d.s.Mode), func(t *testing.T) {
 			res := w.drill(t, d.kind, d.s)
 			var rep bytes.Buffer
-			if err := WriteReport(&rep, res); err != nil {
+			if err := report.WriteReport(&rep, res); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("\n%s", rep.String())

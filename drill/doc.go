@@ -12,8 +12,10 @@
 // host-down, the neighbours on the same hypervisor too). The Result carries
 // the phase times in milliseconds from the injection, the requests per path,
 // every failed request labelled with when and why it failed, and a verdict; it
-// renders as a text report with an ASCII timeline, as JSON and as an SVG
-// chart, and is appended to a history file whose trend flags regressions.
+// renders (package drill/report) as a text report with an ASCII timeline,
+// as JSON and as an SVG chart, and is appended to a history file whose
+// trend flags regressions. Analyze turns what a run recorded (a Timeline)
+// into the Result.
 //
 // The package does not decide or perform recovery (the monitor does), does
 // not know how to reach Incus, DNS or the agent beyond the small interfaces it

@@ -1,4 +1,4 @@
-package drill
+package drill_test
 
 import (
 	"bufio"
@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/standby"
 )
@@ -27,14 +29,14 @@ import (
 // labDrills is one service per inject kind; host-down runs last because it
 // cuts every primary of host-a.
 var labDrills = []struct {
-	kind Kind
+	kind drill.Kind
 	mode string
 }{
-	{VMStop, "warm"},
-	{VMFreeze, "cold"},
-	{Blackhole, "warm"},
-	{ServiceStop, "cold"},
-	{HostDown, "warm"},
+	{drill.VMStop, "warm"},
+	{drill.VMFreeze, "cold"},
+	{drill.Blackhole, "warm"},
+	{drill.ServiceStop, "cold"},
+	{drill.HostDown, "warm"},
 }
 
 // TestIntegrationDrill runs a drill per inject kind in the lab, with the
@@ -54,13 +56,13 @@ func TestIntegrationDrill(t *testing.T) {
 	for i, d := range labDrills {
 		s := w.services[i]
 		t.Run(string(d.kind), func(t *testing.T) {
-			if d.kind == HostDown {
+			if d.kind == drill.HostDown {
 				skipBesideDemo(t)
 			}
 			w.ready(t, s)
 			res := w.drill(t, d.kind, s)
 			var rep bytes.Buffer
-			if err := WriteReport(&rep, res); err != nil {
+			if err := report.WriteReport(&rep, res); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("\n%s", rep.String())
@@ -117,7 +119,7 @@ func metricIs(ctx context.Context, base, name, label, value string) error {
 }
 
 // drill runs one drill against s with restore.
-func (w *labWorld) drill(t *testing.T, kind Kind, s labSvc) *Result {
+func (w *labWorld) drill(t *testing.T, kind drill.Kind, s labSvc) *drill.Result {
 	dns, err := dnsupdate.New(dnsupdate.Config{Server: w.lab.DNSServer, Zone: w.lab.Zone, Timeout: time.Second, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -128,35 +130,35 @@ func (w *labWorld) drill(t *testing.T, kind Kind, s labSvc) *Result {
 	}
 	agent := standby.NewClient(w.agentURL, tlsCfg)
 	defer agent.Close()
-	target := Target{Instance: s.VM, Address: netip.MustParseAddr(s.Address)}
-	fault, err := NewFault(kind, target, w.hostA, ExecRunner{})
+	target := drill.Target{Instance: s.VM, Address: netip.MustParseAddr(s.Address)}
+	fault, err := drill.NewFault(kind, target, w.hostA, drill.ExecRunner{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
+	cfg := drill.Config{
 		Service: s.Name, FQDN: s.FQDN, Mode: s.Mode, Port: 80, Primary: target,
-		Kind: kind, Via: ViaBoth, Clients: 5, ProxyAddr: w.proxy, Timeout: 45 * time.Second,
+		Kind: kind, Via: drill.ViaBoth, Clients: 5, ProxyAddr: w.proxy, Timeout: 45 * time.Second,
 		Restore: true, Lab: true, Neighbours: w.neighbours(s),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	deps := Deps{
+	deps := drill.Deps{
 		Monitor: w.httpMonitor(), Agent: labAgent{agent}, DNS: labResolver{dns},
 		Fault: fault, Hypervisor: w.hostA, Log: w.log,
 	}
 	// As `understudy drill --wait`: a refused preflight is asked again
 	// (nothing was injected), until the world is ready or a minute passed.
 	deadline := time.Now().Add(time.Minute)
-	res, err := Run(ctx, cfg, deps)
-	for errors.Is(err, ErrPreflight) && time.Now().Before(deadline) {
+	res, err := drill.Run(ctx, cfg, deps)
+	for errors.Is(err, drill.ErrPreflight) && time.Now().Before(deadline) {
 		t.Logf("preflight refused; asking again: %v", err)
 		time.Sleep(time.Second)
-		res, err = Run(ctx, cfg, deps)
+		res, err = drill.Run(ctx, cfg, deps)
 	}
 	if err != nil {
 		if res != nil {
 			var b bytes.Buffer
-			_ = WriteReport(&b, res)
+			_ = report.WriteReport(&b, res)
 			t.Logf("\n%s", b.String())
 		}
 		t.Fatalf("drill %s on %s: %v", kind, s.Name, err)
@@ -182,9 +184,9 @@ func (r labResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, err
 }
 
 // checkLabResult checks the result's structure and the recovery.
-func checkLabResult(t *testing.T, res *Result, s labSvc, hold time.Duration) {
+func checkLabResult(t *testing.T, res *drill.Result, s labSvc, hold time.Duration) {
 	t.Helper()
-	if res.Verdict != Recovered || res.RecoveryMS == nil {
+	if res.Verdict != drill.Recovered || res.RecoveryMS == nil {
 		t.Fatalf("verdict %s, notes %v", res.Verdict, res.Notes)
 	}
 	if res.IncidentResult != "recovered" {
@@ -207,7 +209,7 @@ func checkLabResult(t *testing.T, res *Result, s labSvc, hold time.Duration) {
 		prev = *o.v
 	}
 	if p.FirstSuccessProxy == nil || p.FaultRemoved == nil {
-		t.Errorf("first success via proxy %v, fault removed %v", deref(p.FirstSuccessProxy), deref(p.FaultRemoved))
+		t.Errorf("first success via proxy %v, fault removed %v", drill.Deref(p.FirstSuccessProxy), drill.Deref(p.FaultRemoved))
 	}
 	if res.Requests.DNS.OK == 0 || res.Requests.Proxy.OK == 0 {
 		t.Errorf("requests %+v", res.Requests)
@@ -218,28 +220,28 @@ func checkLabResult(t *testing.T, res *Result, s labSvc, hold time.Duration) {
 	if n := res.Requests.Proxy.Failed; n != 0 {
 		if p.DNSFlipped != nil && *p.DNSFlipped < hold.Milliseconds() {
 			t.Errorf("%d requests failed through the proxy, want 0 (the flip at %d ms came within its hold of %v):\n%s",
-				n, *p.DNSFlipped, hold, failedSamples(res, PathProxy))
+				n, *p.DNSFlipped, hold, failedSamples(res, drill.PathProxy))
 		} else {
 			t.Logf("%d requests failed through the proxy: the failover took longer than its hold of %v (flip at %v ms):\n%s",
-				n, hold, deref(p.DNSFlipped), failedSamples(res, PathProxy))
+				n, hold, drill.Deref(p.DNSFlipped), failedSamples(res, drill.PathProxy))
 		}
 	}
 	if res.Requests.DNS.Failed != 0 {
-		t.Logf("failed via DNS (not asserted: a client of a dead address fails until DNS flips):\n%s", failedSamples(res, PathDNS))
+		t.Logf("failed via DNS (not asserted: a client of a dead address fails until DNS flips):\n%s", failedSamples(res, drill.PathDNS))
 	}
 	if !res.Restored {
 		t.Errorf("not restored: %v", res.Notes)
 	}
 	var b bytes.Buffer
-	if err := WriteJSON(&b, res); err != nil {
+	if err := report.WriteJSON(&b, res); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(b.Bytes(), &m); err != nil || m["service"] != s.Name || m["verdict"] != Recovered {
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil || m["service"] != s.Name || m["verdict"] != drill.Recovered {
 		t.Errorf("JSON %s: %v", b.String(), err)
 	}
 	b.Reset()
-	if err := WriteSVG(&b, res); err != nil {
+	if err := report.WriteSVG(&b, res); err != nil {
 		t.Fatal(err)
 	}
 	dec := xml.NewDecoder(&b)
@@ -253,15 +255,15 @@ func checkLabResult(t *testing.T, res *Result, s labSvc, hold time.Duration) {
 }
 
 // checkFaultGone checks that the drill left no fault behind.
-func checkFaultGone(t *testing.T, w *labWorld, kind Kind, s labSvc) {
+func checkFaultGone(t *testing.T, w *labWorld, kind drill.Kind, s labSvc) {
 	t.Helper()
 	switch kind {
-	case Blackhole:
+	case drill.Blackhole:
 		out, err := exec.Command("iptables", "-S").CombinedOutput()
 		if err != nil || strings.Contains(string(out), "understudy-drill "+s.Address) {
 			t.Errorf("blackhole rules left (err %v):\n%s", err, out)
 		}
-	case HostDown:
+	case drill.HostDown:
 		out, err := exec.Command("ip", "-o", "link", "show", w.lab.HostA.Bridge).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "state UP") && !strings.Contains(string(out), ",UP") {
 			t.Errorf("bridge %s not up again (err %v): %s", w.lab.HostA.Bridge, err, out)
@@ -269,17 +271,17 @@ func checkFaultGone(t *testing.T, w *labWorld, kind Kind, s labSvc) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	body, err := get(ctx, "http://"+s.Address+"/", "", 200)
+	body, err := drill.Get(ctx, "http://"+s.Address+"/", "", 200)
 	if err != nil || body != s.VM {
 		t.Errorf("after the drill the primary answers %q, %v; want %q (restored)", body, err, s.VM)
 	}
 }
 
 // keep writes the report, JSON and SVG of a drill into dir.
-func keep(t *testing.T, dir string, res *Result, report []byte) {
+func keep(t *testing.T, dir string, res *drill.Result, text []byte) {
 	base := filepath.Join(dir, "drill-"+string(res.Inject))
-	files := map[string]func(io.Writer, *Result) error{".json": WriteJSON, ".svg": WriteSVG}
-	if err := os.WriteFile(base+".txt", report, 0o644); err != nil {
+	files := map[string]func(io.Writer, *drill.Result) error{".json": report.WriteJSON, ".svg": report.WriteSVG}
+	if err := os.WriteFile(base+".txt", text, 0o644); err != nil {
 		t.Error(err)
 	}
 	for ext, write := range files {
@@ -294,12 +296,12 @@ func keep(t *testing.T, dir string, res *Result, report []byte) {
 }
 
 // neighbours are the world's other services: all run on host-a.
-func (w *labWorld) neighbours(s labSvc) []Neighbour {
-	var out []Neighbour
+func (w *labWorld) neighbours(s labSvc) []drill.Neighbour {
+	var out []drill.Neighbour
 	for _, o := range w.services {
 		if o.Name != s.Name {
-			out = append(out, Neighbour{Service: o.Name, FQDN: o.FQDN, Port: 80,
-				Primary: Target{Instance: o.VM, Address: netip.MustParseAddr(o.Address)}})
+			out = append(out, drill.Neighbour{Service: o.Name, FQDN: o.FQDN, Port: 80,
+				Primary: drill.Target{Instance: o.VM, Address: netip.MustParseAddr(o.Address)}})
 		}
 	}
 	return out
@@ -317,14 +319,14 @@ func (w *labWorld) checkAllHome(t *testing.T) {
 		if err != nil || st.State != "primary" {
 			t.Errorf("after the drill %s is %q (%v), want it restored to its primary", s.Name, st.State, err)
 		}
-		if body, err := get(ctx, "http://"+s.Address+"/", "", 200); err != nil || body != s.VM {
+		if body, err := drill.Get(ctx, "http://"+s.Address+"/", "", 200); err != nil || body != s.VM {
 			t.Errorf("after the drill the primary of %s answers %q, %v; want %q", s.Name, body, err, s.VM)
 		}
 	}
 }
 
 // failedSamples lists the failed requests of path, in ms from the injection.
-func failedSamples(res *Result, path string) string {
+func failedSamples(res *drill.Result, path string) string {
 	var b strings.Builder
 	for _, s := range res.Samples {
 		if s.Path == path && !s.OK {

@@ -1,4 +1,4 @@
-package drill
+package drill_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/understudy/understudy/dnsupdate"
+	"github.com/understudy/understudy/drill"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/labtest/labconn"
@@ -113,7 +114,7 @@ func (w *labWorld) startPrimary(ctx context.Context, s labSvc) {
 		w.t.Fatalf("start primary %s: %v", s.VM, err)
 	}
 	w.waitFor(ctx, "primary "+s.VM+" answers", func(ctx context.Context) error {
-		body, err := get(ctx, "http://"+s.Address+"/", "", 200)
+		body, err := drill.Get(ctx, "http://"+s.Address+"/", "", 200)
 		if err == nil && body != s.VM {
 			err = fmt.Errorf("answers %q", body)
 		}
@@ -216,10 +217,10 @@ func (w *labWorld) apiClient() *http.Client {
 }
 
 // httpMonitor is the drill's client of the world's monitor.
-func (w *labWorld) httpMonitor() *HTTPMonitor {
+func (w *labWorld) httpMonitor() *drill.HTTPMonitor {
 	hc := w.apiClient()
 	hc.Timeout = 10 * time.Second
-	return &HTTPMonitor{Base: w.monitor, Client: hc}
+	return &drill.HTTPMonitor{Base: w.monitor, Client: hc}
 }
 
 func (w *labWorld) startProxy(ctx context.Context) {

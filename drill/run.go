@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -167,7 +168,7 @@ func (r *run) endedEarly(inc *IncidentStatus) {
 		return
 	}
 	r.early[inc.ID] = true
-	note := fmt.Sprintf("incident %s ended with %q during the fault (%s); waited for the next one", inc.ID, orDash(inc.Result, "no result"), inc.Reason)
+	note := fmt.Sprintf("incident %s ended with %q during the fault (%s); waited for the next one", inc.ID, cmp.Or(inc.Result, "no result"), inc.Reason)
 	r.res.Notes = append(r.res.Notes, note)
 	r.log.Warn("an incident ended without a recovery; waiting for the next", "id", inc.ID, "result", inc.Result)
 }
@@ -214,7 +215,7 @@ func (r *run) stillPrimary(ctx context.Context) error {
 		what := ""
 		if inc := st.LastIncident; inc != nil {
 			r.base.incident = inc.ID
-			what = fmt.Sprintf(" (last %s: %s, %s)", inc.ID, orDash(inc.Result, "open"), inc.Reason)
+			what = fmt.Sprintf(" (last %s: %s, %s)", inc.ID, cmp.Or(inc.Result, "open"), inc.Reason)
 		}
 		r.warmupNote = fmt.Sprintf("the monitor opened %d incident(s) during the warm-up, before the injection%s", n, what)
 		r.log.Warn(r.warmupNote)
@@ -228,9 +229,9 @@ func (r *run) finish(ctx context.Context, t0 time.Time, samples []Sample) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	r.poll(fctx)
-	analyze(r.res, t0, timeline{
-		samples: samples, incident: r.incident, inPlace: r.inPlace, removed: r.removeAt,
-		primary: r.w.primary, body: r.base.body,
+	Analyze(r.res, t0, Timeline{
+		Samples: samples, Incident: r.incident, InPlace: r.inPlace, Removed: r.removeAt,
+		Primary: r.w.primary, Body: r.base.body,
 	})
 	if r.incident == nil {
 		r.res.Notes = append(r.res.Notes, "the monitor opened no incident")

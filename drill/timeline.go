@@ -6,14 +6,14 @@ import (
 	"github.com/understudy/understudy/recover"
 )
 
-// timeline is the raw material of a result.
-type timeline struct {
-	samples  []Sample
-	incident *IncidentStatus
-	inPlace  time.Time // the injector returned
-	removed  time.Time // the fault was removed
-	primary  string    // the primary's address
-	body     string    // what the primary answered before the drill
+// Timeline is the raw material of a result: what Run recorded.
+type Timeline struct {
+	Samples  []Sample
+	Incident *IncidentStatus
+	InPlace  time.Time // the injector returned
+	Removed  time.Time // the fault was removed
+	Primary  string    // the primary's address
+	Body     string    // what the primary answered before the drill
 }
 
 // newBackend reports whether s is a success served by another copy than the
@@ -29,9 +29,11 @@ func newBackend(s Sample, primary, body string) bool {
 	return body != "" && s.Backend != body
 }
 
-// analyze fills res from the timeline, with t0 as the injection.
-func analyze(res *Result, t0 time.Time, tl timeline) {
-	inc := tl.incident
+// Analyze fills res from the timeline, with t0 as the injection: the
+// phases, the requests per path, the labelled failures, the recovery time
+// and the verdict. It is pure; Run calls it once the drill ends.
+func Analyze(res *Result, t0 time.Time, tl Timeline) {
+	inc := tl.Incident
 	p := &res.Phases
 	p.Detected = ms(t0, inc.Phase(recover.PhaseDetected))
 	p.Confirmed = ms(t0, inc.Phase(recover.PhaseConfirmed))
@@ -42,8 +44,8 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	p.DNSFlipped = ms(t0, inc.Phase(recover.PhaseDNSFlipped))
 	p.DNSVerified = ms(t0, inc.Phase(recover.PhaseVerified))
 	p.OnStandby = ms(t0, inc.Phase(recover.PhaseOnStandby))
-	p.FaultInPlace = ms(t0, tl.inPlace)
-	p.FaultRemoved = ms(t0, tl.removed)
+	p.FaultInPlace = ms(t0, tl.InPlace)
+	p.FaultRemoved = ms(t0, tl.Removed)
 	if inc != nil {
 		res.Incident, res.IncidentResult = inc.ID, inc.Result
 		if inc.Stuck != "" {
@@ -63,8 +65,8 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	var first = map[string]time.Time{}
 	var end time.Time
 	res.Requests = Requests{}
-	for i := range tl.samples {
-		s := &tl.samples[i]
+	for i := range tl.Samples {
+		s := &tl.Samples[i]
 		c := &res.Requests.DNS
 		if s.Path == PathProxy {
 			c = &res.Requests.Proxy
@@ -81,8 +83,8 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 		if s.Start.Before(t0) {
 			continue
 		}
-		isNew := newBackend(*s, tl.primary, tl.body)
-		if s.Path == PathProxy && tl.body == "" {
+		isNew := newBackend(*s, tl.Primary, tl.Body)
+		if s.Path == PathProxy && tl.Body == "" {
 			isNew = s.OK && !flipped.IsZero() && s.Start.After(flipped)
 		}
 		s.New = isNew
@@ -90,7 +92,7 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 			first[s.Path] = done
 		}
 	}
-	res.Failures = classify(t0, tl.samples, first, tl.primary)
+	res.Failures = classify(t0, tl.Samples, first, tl.Primary)
 	for _, f := range res.Failures {
 		c := &res.Requests.DNS
 		if f.Path == PathProxy {
@@ -105,7 +107,7 @@ func analyze(res *Result, t0 time.Time, tl timeline) {
 	}
 	p.FirstSuccessDNS = ms(t0, first[PathDNS])
 	p.FirstSuccessProxy = ms(t0, first[PathProxy])
-	res.Samples = tl.samples
+	res.Samples = tl.Samples
 	res.EndMS = end.Sub(t0).Milliseconds()
 
 	res.RecoveryMS = nil

@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/recover/store"
 )
 
@@ -45,8 +46,8 @@ type Config struct {
 	// TTL is the session lease (default DefaultTTL), rounded up to whole
 	// seconds, the unit of etcd leases.
 	TTL    time.Duration
-	Logger *slog.Logger     // default slog.Default()
-	Now    func() time.Time // default time.Now
+	Logger *slog.Logger // default slog.Default()
+	Clock  clock.Clock  // tells the time a leadership began (default clock.Wall)
 }
 
 // Elector is one monitor's candidacy. A monitor keeps one Elector for its
@@ -84,8 +85,8 @@ func NewElector(cfg Config) (*Elector, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Wall
 	}
 	return &Elector{cfg: cfg, log: cfg.Logger.With("component", "ha", "monitor", cfg.Name)}, nil
 }
@@ -128,7 +129,7 @@ func (e *Elector) campaignOnce(ctx context.Context) (l *Leadership, retry bool, 
 		}
 		return nil, true, fmt.Errorf("campaign as %q: %w", e.cfg.Name, err)
 	}
-	since := e.cfg.Now()
+	since := e.cfg.Clock.Now()
 	// Proclaim is guarded by the leader key: it fails when the key expired
 	// while the campaign waited, which Campaign alone does not notice.
 	if err := el.Proclaim(ctx, e.value(since)); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
@@ -116,9 +117,9 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *history != "none" {
 		path := *history
 		if path == "" {
-			path = drill.HistoryPath(inv.Monitor.StateDir)
+			path = report.HistoryPath(inv.Monitor.StateDir)
 		}
-		if err := drill.AppendHistory(path, res); err != nil {
+		if err := report.AppendHistory(path, res); err != nil {
 			fmt.Fprintf(stderr, "understudy drill: not recorded in the history: %v\n", err)
 		}
 	}
@@ -276,14 +277,14 @@ func (r dnsResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, err
 // writeDrillOutputs prints the report and writes the JSON and SVG files.
 func writeDrillOutputs(res *drill.Result, stdout io.Writer, jsonOut, svgOut string) error {
 	if jsonOut != "-" {
-		if err := drill.WriteReport(stdout, res); err != nil {
+		if err := report.WriteReport(stdout, res); err != nil {
 			return err
 		}
 	}
 	for _, out := range []struct {
 		path  string
 		write func(io.Writer, *drill.Result) error
-	}{{jsonOut, drill.WriteJSON}, {svgOut, drill.WriteSVG}} {
+	}{{jsonOut, report.WriteJSON}, {svgOut, report.WriteSVG}} {
 		switch out.path {
 		case "":
 		case "-":
@@ -336,9 +337,9 @@ func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p = drill.HistoryPath(inv.Monitor.StateDir)
+		p = report.HistoryPath(inv.Monitor.StateDir)
 	}
-	h, err := drill.ReadHistory(p)
+	h, err := report.ReadHistory(p)
 	if err != nil {
 		return withCode(1, err)
 	}
@@ -351,5 +352,5 @@ func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 		}
 		h = keep
 	}
-	return drill.WriteTrend(stdout, drill.Trend(h))
+	return report.WriteTrend(stdout, report.Trend(h))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/inventory"
 )
 
@@ -57,12 +58,12 @@ func TestDrillCommandRefuses(t *testing.T) {
 }
 
 func TestDrillHistoryCommand(t *testing.T) {
-	path := filepath.Join(t.TempDir(), drill.HistoryFile)
+	path := filepath.Join(t.TempDir(), report.HistoryFile)
 	start := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	for i, rec := range []int64{1000, 1000, 1000, 2000} {
 		r := &drill.Result{Service: "web", Inject: drill.VMStop, Via: drill.ViaBoth, Verdict: drill.Recovered,
 			Started: start.Add(time.Duration(i) * time.Minute), RecoveryMS: &rec}
-		if err := drill.AppendHistory(path, r); err != nil {
+		if err := report.AppendHistory(path, r); err != nil {
 			t.Fatal(err)
 		}
 	}

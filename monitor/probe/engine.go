@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/understudy/understudy/internal/clock"
 )
 
 // Options configure an Engine. Probers and Sink are required.
@@ -22,7 +24,7 @@ type Options struct {
 	// is never ruled out.
 	Confirmer Confirmer
 	// Clock defaults to the wall clock.
-	Clock Clock
+	Clock clock.Clock
 	// Metrics default to unregistered collectors.
 	Metrics *Metrics
 	// Logger defaults to slog.Default(); the monitor adds component=monitor.
@@ -64,7 +66,7 @@ func New(plan Plan, opts Options) (*Engine, error) {
 		}
 	}
 	if opts.Clock == nil {
-		opts.Clock = wallClock{}
+		opts.Clock = clock.Wall
 	}
 	if opts.Metrics == nil {
 		opts.Metrics, _ = NewMetrics(nil) // unregistered collectors cannot fail

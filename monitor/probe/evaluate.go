@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/internal/clock"
 )
 
 // change is a target crossing its hysteresis threshold.
@@ -61,7 +63,7 @@ type evaluator struct {
 	targets   map[string]Target
 	conf      *confirmer
 	sink      Sink
-	clock     Clock
+	clock     clock.Clock
 	log       *slog.Logger
 	metrics   *Metrics
 	reconfirm time.Duration

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/internal/clock/clocktest"
 )
 
 // testPlan: host-a runs web-vm (web: http, agent; shop: tcp, none);
@@ -38,12 +40,12 @@ type harness struct {
 	m     *Engine
 	sink  *sliceSink
 	agent *fakeAgent
-	clock *fakeClock
+	clock *clocktest.Fake
 }
 
 func newHarness(t *testing.T, agent Confirmer) *harness {
 	t.Helper()
-	h := &harness{t: t, sink: &sliceSink{}, clock: newFakeClock()}
+	h := &harness{t: t, sink: &sliceSink{}, clock: clocktest.NewFake()}
 	if a, ok := agent.(*fakeAgent); ok {
 		h.agent = a
 	}

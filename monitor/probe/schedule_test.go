@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/understudy/understudy/internal/clock/clocktest"
 )
 
 // onePlan is one hypervisor with one VM and no service: three targets
@@ -48,7 +50,7 @@ func startRun(t *testing.T, m *Engine) (cancel func(), done <-chan struct{}) {
 // fake clock: a VM that fails twice (fails is 3) and recovers raises
 // nothing; failing three times in a row raises VMDown at the third probe.
 func TestBlipShorterThanHysteresisCausesNoEvent(t *testing.T) {
-	clock := newFakeClock()
+	clock := clocktest.NewFake()
 	vmAddr := netip.MustParseAddr("10.0.0.11")
 	pinger := &fakePinger{up: map[netip.Addr]bool{vmAddr: true}}
 	hyp := &fakeHypervisor{running: map[string]bool{"vm1": true}}
@@ -162,7 +164,7 @@ func apiOnlyPlan() Plan {
 }
 
 func TestSlowProbeDelaysTheNextInsteadOfStacking(t *testing.T) {
-	clock := newFakeClock()
+	clock := clocktest.NewFake()
 	api := &blockingAPI{release: make(chan struct{})}
 	m, err := New(apiOnlyPlan(), Options{
 		Probers: Probers(Deps{Hypervisors: map[string]Hypervisor{"host-a": api}}),

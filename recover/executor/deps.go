@@ -10,10 +10,11 @@ import (
 )
 
 // The interfaces the executor runs steps through. Each is defined here, by
-// its consumer; cmd/understudy adapts the standby client, the DNS client and
-// the hypervisor adapter to them. Implementations must be safe for
-// concurrent use (incidents of different services run in parallel) and must
-// honour ctx: its deadline is the step attempt's timeout.
+// its consumer; the monitor daemon (package monitor) adapts the standby
+// client, the DNS client and the hypervisor adapter to them.
+// Implementations must be safe for concurrent use (incidents of different
+// services run in parallel) and must honour ctx: its deadline is the step
+// attempt's timeout.
 
 // Confirmer asks the standby agent whether it, too, sees the primary down
 // (POST /v1/probe from the standby VM).

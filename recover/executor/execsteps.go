@@ -18,11 +18,11 @@ import (
 func (r *runner) runStep(a recover.RunStep, rec recover.Record) recover.Event {
 	ctx, cancel := context.WithDeadline(r.ctx, a.Deadline)
 	defer cancel()
-	start := r.e.cfg.Now()
+	start := r.e.cfg.Clock.Now()
 	log := r.log.With("incident", a.Incident, "step", a.Index, "kind", a.Step.Kind, "attempt", a.Attempt)
 	log.Info("step started", "resumed", a.Resumed)
 	res, err := r.do(ctx, a, rec)
-	at := r.e.cfg.Now()
+	at := r.e.cfg.Clock.Now()
 	if err != nil {
 		if ctx.Err() != nil && r.ctx.Err() == nil {
 			err = fmt.Errorf("%w (timeout %s)", err, a.Step.Timeout)
@@ -100,8 +100,6 @@ func (r *runner) fence(ctx context.Context, svc recover.Service, a recover.RunSt
 
 // waitHealthy runs the service check against addr until it passes.
 func (r *runner) waitHealthy(ctx context.Context, svc recover.Service, addr netip.Addr) error {
-	tick := time.NewTicker(r.e.cfg.HealthInterval)
-	defer tick.Stop()
 	for n := 1; ; n++ {
 		err := r.e.cfg.Deps.Health.Check(ctx, svc.Name, addr)
 		if err == nil {
@@ -110,7 +108,7 @@ func (r *runner) waitHealthy(ctx context.Context, svc recover.Service, addr neti
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("check %q at %s: %d checks failed, last: %w", svc.Name, addr, n, err)
-		case <-tick.C:
+		case <-r.e.cfg.Clock.After(r.e.cfg.HealthInterval):
 		}
 	}
 }
@@ -125,7 +123,7 @@ func (r *runner) dnsReplace(ctx context.Context, svc recover.Service, a recover.
 	if err != nil {
 		return res, err
 	}
-	res.Flipped = r.e.cfg.Now()
+	res.Flipped = r.e.cfg.Clock.Now()
 	r.verifyDNS(ctx, svc, a, &res)
 	return res, nil
 }
@@ -161,7 +159,7 @@ func (r *runner) verifyDNS(ctx context.Context, svc recover.Service, a recover.R
 	if v == nil {
 		return
 	}
-	vctx, cancel := context.WithDeadline(ctx, a.Deadline.Add(-verifyMargin(a.Deadline.Sub(r.e.cfg.Now()))))
+	vctx, cancel := context.WithDeadline(ctx, a.Deadline.Add(-verifyMargin(a.Deadline.Sub(r.e.cfg.Clock.Now()))))
 	defer cancel()
 	results := v.VerifyDNS(vctx, svc.FQDN, []netip.Addr{a.To})
 	if len(results) == 0 {

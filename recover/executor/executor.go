@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/store"
 )
@@ -34,10 +35,12 @@ type Config struct {
 	// the services' Config.Epoch when not zero.
 	Epoch uint64
 	// Flap is the flap damping policy of services whose Config sets none.
-	Flap    recover.FlapPolicy
-	Now     func() time.Time // default time.Now
-	Logger  *slog.Logger     // default slog.Default()
-	Metrics *Metrics         // nil: no metrics
+	Flap recover.FlapPolicy
+	// Clock tells the time events carry and waits for deadlines, backoffs
+	// and retries (default clock.Wall).
+	Clock   clock.Clock
+	Logger  *slog.Logger // default slog.Default()
+	Metrics *Metrics     // nil: no metrics
 	// AlertURL is the webhook for alerts (stuck, unfenced, unprotected; see
 	// Alert) and for notify steps without a url, POSTed through
 	// Deps.Notifier with an Idempotency-Key. Empty: alerts are only logged
@@ -81,8 +84,8 @@ type Executor struct {
 
 // New returns an executor; call Start before Trigger.
 func New(cfg Config) *Executor {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Wall
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -159,7 +162,7 @@ func (e *Executor) SetServices(services map[string]recover.Config) {
 // once the machine took the trigger (not when recovery ends), with
 // ErrIllegalTransition when the service's state refuses it.
 func (e *Executor) Trigger(ctx context.Context, service string, src recover.Source, reason string) error {
-	return e.send(ctx, service, recover.Trigger{At: e.cfg.Now(), Source: src, Reason: reason})
+	return e.send(ctx, service, recover.Trigger{At: e.cfg.Clock.Now(), Source: src, Reason: reason})
 }
 
 // Reset is an operator declaring that service's primary serves again (see
@@ -169,7 +172,7 @@ func (e *Executor) Trigger(ctx context.Context, service string, src recover.Sour
 // primary that fails its check refuses it with ErrPrimaryUnhealthy, flap
 // damping with ErrDamped.
 func (e *Executor) Reset(ctx context.Context, service, reason string) error {
-	if err := e.send(ctx, service, recover.Reset{At: e.cfg.Now(), Reason: reason}); err != nil {
+	if err := e.send(ctx, service, recover.Reset{At: e.cfg.Clock.Now(), Reason: reason}); err != nil {
 		return err
 	}
 	return e.await(ctx, service, resetOutcome)

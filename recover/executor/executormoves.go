@@ -25,7 +25,7 @@ func (e *Executor) Migrate(ctx context.Context, service, to string, src recover.
 	e.mu.Unlock()
 	if !joining && (!known || (rec.State != recover.OnStandby && rec.State != recover.Stuck)) {
 		// Refuse at once what the machine would refuse, rather than wait for a slot.
-		return e.send(ctx, service, recover.Migrate{At: e.cfg.Now(), Source: src, Reason: reason, To: to})
+		return e.send(ctx, service, recover.Migrate{At: e.cfg.Clock.Now(), Source: src, Reason: reason, To: to})
 	}
 	if !joining {
 		select {
@@ -41,7 +41,7 @@ func (e *Executor) Migrate(ctx context.Context, service, to string, src recover.
 		}
 		e.mu.Unlock()
 	}
-	err := e.send(ctx, service, recover.Migrate{At: e.cfg.Now(), Source: src, Reason: reason, To: to})
+	err := e.send(ctx, service, recover.Migrate{At: e.cfg.Clock.Now(), Source: src, Reason: reason, To: to})
 	if err != nil {
 		e.mu.Lock()
 		e.releaseSlot(service)
@@ -54,14 +54,14 @@ func (e *Executor) Migrate(ctx context.Context, service, to string, src recover.
 // (see the Failback event). It returns once the machine took the request,
 // with ErrIllegalTransition when the service is on its primary or busy.
 func (e *Executor) Failback(ctx context.Context, service string, src recover.Source, reason string) error {
-	return e.send(ctx, service, recover.Failback{At: e.cfg.Now(), Source: src, Reason: reason})
+	return e.send(ctx, service, recover.Failback{At: e.cfg.Clock.Now(), Source: src, Reason: reason})
 }
 
 // Due returns, for every configured service with something due, what its
 // MovePolicy advises now given the caller's facts (keyed by service; a
 // missing entry is no facts). See the Due function.
 func (e *Executor) Due(facts map[string]recover.Facts) map[string]recover.Decision {
-	now := e.cfg.Now()
+	now := e.cfg.Clock.Now()
 	out := map[string]recover.Decision{}
 	for _, rec := range e.Records() {
 		e.mu.Lock()

@@ -25,7 +25,7 @@ import (
 // at the lab's BIND with compare-and-swap, then back to a primary on host-a.
 // Names: instance t-recover-mig on each daemon, record t-recover-mig.lab.test.;
 // addresses 10.200.0.139 (primary), 10.200.1.139 (standby), 10.200.2.139 (spare).
-// The adapters below are the shape cmd/understudy's wiring needs.
+// The adapters below are the shape the monitor daemon (package monitor) needs.
 
 const migName = "t-recover-mig"
 

@@ -8,10 +8,11 @@ import (
 )
 
 // The interfaces migrations and failbacks run through, defined here by
-// their consumer like those in deps.go. cmd/understudy adapts the proxy, the
-// lxd adapter and the standby client to them. The same contracts apply:
-// safe for concurrent use, ctx bounds each call. Every call must be
-// idempotent, because a restart re-runs an interrupted step.
+// their consumer like those in deps.go. The monitor daemon (package
+// monitor) adapts the proxy, the lxd adapter and the standby client to
+// them. The same contracts apply: safe for concurrent use, ctx bounds each
+// call. Every call must be idempotent, because a restart re-runs an
+// interrupted step.
 
 // Holder asks the proxy to hold a service's new requests while it moves
 // (they wait instead of failing) and to release them to the placement that

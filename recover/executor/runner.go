@@ -71,8 +71,6 @@ func (r *runner) loop() {
 	defer r.e.wg.Done()
 	defer r.steps.Wait()
 	defer r.cancel()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
 		envs := r.take()
 		for i, env := range envs {
@@ -97,21 +95,14 @@ func (r *runner) loop() {
 		}
 		wait := time.Hour
 		if at, ok := r.m.Deadline(); ok {
-			wait = max(at.Sub(r.e.cfg.Now()), 0)
+			wait = max(at.Sub(r.e.cfg.Clock.Now()), 0)
 		}
-		timer.Reset(wait)
 		select {
 		case <-r.ctx.Done():
 			return
 		case <-r.notify:
-		case <-timer.C:
-			r.post(envelope{ev: recover.Tick{At: r.e.cfg.Now()}}, nil)
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		case <-r.e.cfg.Clock.After(wait):
+			r.post(envelope{ev: recover.Tick{At: r.e.cfg.Clock.Now()}}, nil)
 		}
 	}
 }
@@ -122,7 +113,7 @@ func (r *runner) apply(env envelope) error {
 	var acts []recover.Action
 	var err error
 	if env.resume {
-		acts, err = r.m.Resume(r.e.cfg.Now())
+		acts, err = r.m.Resume(r.e.cfg.Clock.Now())
 	} else {
 		acts, err = r.m.Step(env.ev)
 	}
@@ -166,7 +157,7 @@ func (r *runner) persist(rec recover.Record) error {
 		select {
 		case <-r.ctx.Done():
 			return r.ctx.Err()
-		case <-time.After(r.e.cfg.SaveRetry):
+		case <-r.e.cfg.Clock.After(r.e.cfg.SaveRetry):
 		}
 	}
 }

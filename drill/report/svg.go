@@ -1,10 +1,12 @@
-package drill
+package report
 
 import (
 	"fmt"
 	"html"
 	"io"
 	"strings"
+
+	"github.com/understudy/understudy/drill"
 )
 
 // SVG geometry, in pixels.
@@ -32,13 +34,13 @@ const (
 // with one row per client, each request a bar from its start to its answer,
 // coloured by outcome; a dashed marker with its label for every phase; the
 // time axis in ms from the injection; a legend.
-func WriteSVG(w io.Writer, r *Result) error {
+func WriteSVG(w io.Writer, r *drill.Result) error {
 	var b strings.Builder
-	from, to := r.span()
+	from, to := span(r)
 	plotW := float64(svgWidth - svgLeft - svgRight)
 	x := func(ms int64) float64 { return svgLeft + plotW*float64(ms-from)/float64(to-from) }
 
-	marks := r.happened()
+	marks := happened(r)
 	rows := labelRows(marks, x)
 	nrows := 1
 	for _, row := range rows {
@@ -74,7 +76,7 @@ func WriteSVG(w io.Writer, r *Result) error {
 func esc(s string) string { return html.EscapeString(s) }
 
 // title is the chart's headline.
-func title(r *Result) string {
+func title(r *drill.Result) string {
 	mode := ""
 	if r.Mode != "" {
 		mode = " (" + r.Mode + ")"
@@ -118,13 +120,13 @@ func labelRows(marks []mark, x func(int64) float64) []int {
 func markText(m mark) string { return fmt.Sprintf("%s %d ms", m.Label, *m.MS) }
 
 // drawLane draws one path's requests.
-func drawLane(b *strings.Builder, r *Result, path string, top, h int, x func(int64) float64, from, to int64) {
+func drawLane(b *strings.Builder, r *drill.Result, path string, top, h int, x func(int64) float64, from, to int64) {
 	fmt.Fprintf(b, `<g class="lane" id="lane-%s">`+"\n", path)
 	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#fafafa" stroke="#dddddd"/>`+"\n",
 		svgLeft, top, svgWidth-svgLeft-svgRight, h)
 	first := r.Phases.FirstSuccessDNS
 	name := "via DNS"
-	if path == PathProxy {
+	if path == drill.PathProxy {
 		first, name = r.Phases.FirstSuccessProxy, "via proxy"
 	}
 	end := to
@@ -137,7 +139,7 @@ func drawLane(b *strings.Builder, r *Result, path string, top, h int, x func(int
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", svgLeft-100, top+h/2, name)
 	c := r.Requests.DNS
-	if path == PathProxy {
+	if path == drill.PathProxy {
 		c = r.Requests.Proxy
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" fill="#555555">%d ok, %d failed</text>`+"\n", svgLeft-100, top+h/2+14, c.OK, c.Failed)

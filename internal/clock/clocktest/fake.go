@@ -1,13 +1,18 @@
-package probe
+// Package clocktest holds the hand fakes of clock.Clock for tests: Fake,
+// which moves only when the test advances it, and Skewed, the wall clock
+// off by a fixed amount.
+package clocktest
 
 import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/internal/clock"
 )
 
-// fakeClock is a Clock that moves only when the test calls Advance.
-type fakeClock struct {
+// Fake is a clock.Clock that moves only when the test calls Advance.
+type Fake struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	now     time.Time
@@ -19,21 +24,27 @@ type fakeTimer struct {
 	ch chan time.Time
 }
 
-var _ Clock = (*fakeClock)(nil)
+var (
+	_ clock.Clock = (*Fake)(nil)
+	_ clock.Clock = Skewed(0)
+)
 
-func newFakeClock() *fakeClock {
-	c := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+// NewFake returns a Fake at 2026-01-01 00:00 UTC.
+func NewFake() *Fake {
+	c := &Fake{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c.cond = sync.NewCond(&c.mu)
 	return c
 }
 
-func (c *fakeClock) Now() time.Time {
+// Now returns the fake time.
+func (c *Fake) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+// After delivers the fake time once Advance moved it d on.
+func (c *Fake) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch := make(chan time.Time, 1)
@@ -47,7 +58,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 }
 
 // Advance moves the clock and fires every timer that is due.
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *Fake) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
@@ -64,7 +75,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // BlockUntil waits until n timers are pending, i.e. until n goroutines
 // are asleep on the clock. It fails the test after a generous bound.
-func (c *fakeClock) BlockUntil(t *testing.T, n int) {
+func (c *Fake) BlockUntil(t testing.TB, n int) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -85,3 +96,13 @@ func (c *fakeClock) BlockUntil(t *testing.T, n int) {
 		t.Fatalf("waited for %d sleepers on the fake clock, have %d", n, got)
 	}
 }
+
+// Skewed is the wall clock off by its value: a clock.Clock for code that
+// must notice a skewed peer (TSIG's time check).
+type Skewed time.Duration
+
+// Now returns the wall time plus the skew.
+func (s Skewed) Now() time.Time { return time.Now().Add(time.Duration(s)) }
+
+// After is the wall clock's.
+func (s Skewed) After(d time.Duration) <-chan time.Time { return time.After(d) }

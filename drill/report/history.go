@@ -1,4 +1,4 @@
-package drill
+package report
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/drill"
 )
 
 // HistoryFile is the name of the drill history under monitor.state-dir.
@@ -22,7 +24,7 @@ func HistoryPath(stateDir string) string { return filepath.Join(stateDir, Histor
 
 // AppendHistory appends r as one JSON line to the file at path, creating it
 // (and its directory) when missing.
-func AppendHistory(path string, r *Result) error {
+func AppendHistory(path string, r *drill.Result) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode the drill: %w", err)
@@ -47,7 +49,7 @@ func AppendHistory(path string, r *Result) error {
 // ReadHistory reads every drill of the history file at path, oldest first.
 // A missing file is an empty history; a line that does not decode is an
 // error naming its line number.
-func ReadHistory(path string) ([]Result, error) {
+func ReadHistory(path string) ([]drill.Result, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -56,14 +58,14 @@ func ReadHistory(path string) ([]Result, error) {
 		return nil, fmt.Errorf("open the history: %w", err)
 	}
 	defer f.Close()
-	var out []Result
+	var out []drill.Result
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
 		}
-		var r Result
+		var r drill.Result
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
@@ -88,7 +90,7 @@ const (
 // TrendRow is one drill of the history with its comparison to the drills
 // before it.
 type TrendRow struct {
-	Result
+	drill.Result
 	// MedianMS is the median recovery of the up to five drills before (of
 	// the same service and kind that recovered); nil without enough of them.
 	MedianMS *int64
@@ -97,7 +99,7 @@ type TrendRow struct {
 }
 
 // Trend compares each drill with the last five of the same service and kind.
-func Trend(history []Result) []TrendRow {
+func Trend(history []drill.Result) []TrendRow {
 	out := make([]TrendRow, 0, len(history))
 	for i, r := range history {
 		row := TrendRow{Result: r}

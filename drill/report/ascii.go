@@ -1,8 +1,10 @@
-package drill
+package report
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/understudy/understudy/drill"
 )
 
 // The characters of the ASCII timeline.
@@ -15,13 +17,13 @@ const (
 
 // span returns the first and last ms of the timeline (the first request's
 // start, at most 0; the end of the last request, at least 1).
-func (r *Result) span() (from, to int64) {
+func span(r *drill.Result) (from, to int64) {
 	t0 := r.Started
 	for _, s := range r.Samples {
 		from = min(from, s.Start.Sub(t0).Milliseconds())
 	}
 	to = max(r.EndMS, 1)
-	for _, m := range r.marks() {
+	for _, m := range marks(r) {
 		if m.MS != nil {
 			to = max(to, *m.MS)
 		}
@@ -31,15 +33,15 @@ func (r *Result) span() (from, to int64) {
 
 // writeASCII writes the timeline in width columns: a row of phase letters,
 // one row per path and a legend.
-func writeASCII(b *strings.Builder, r *Result, width int) {
-	from, to := r.span()
+func writeASCII(b *strings.Builder, r *drill.Result, width int) {
+	from, to := span(r)
 	per := max((to-from+int64(width)-1)/int64(width), 1)
 	col := func(ms int64) int { return min(int((ms-from)/per), width-1) }
 	fmt.Fprintf(b, "timeline: one column = %d ms, from %d to %d ms after the injection\n", per, from, to)
 
 	// Phases that fall into a taken column go to the next row (three at most).
 	var rows [][]byte
-	for _, m := range r.happened() {
+	for _, m := range happened(r) {
 		c := col(*m.MS)
 		i := 0
 		for i < len(rows) && rows[i][c] != ' ' {
@@ -100,7 +102,7 @@ func writeASCII(b *strings.Builder, r *Result, width int) {
 	fmt.Fprintf(b, "requests by start: %c primary answered  %c standby answered  %c failed  %c both  (blank: none started)\n",
 		chPrimary, chNew, chFailed, chMixed)
 	var keys []string
-	for _, m := range r.happened() {
+	for _, m := range happened(r) {
 		keys = append(keys, m.Key+" "+m.Label)
 	}
 	fmt.Fprintf(b, "phases: %s\n", strings.Join(keys, ", "))

@@ -1,8 +1,10 @@
-package drill
+package report
 
 import (
 	"cmp"
 	"slices"
+
+	"github.com/understudy/understudy/drill"
 )
 
 // mark is one phase of the timeline.
@@ -13,7 +15,7 @@ type mark struct {
 }
 
 // marks returns the timeline's phases in their logical order; inject is 0.
-func (r *Result) marks() []mark {
+func marks(r *drill.Result) []mark {
 	zero := int64(0)
 	p := r.Phases
 	m := []mark{
@@ -34,10 +36,10 @@ func (r *Result) marks() []mark {
 	if p.DNSVerified == nil { // no dns.verify servers: not a missing phase
 		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "V" })
 	}
-	if r.Via == ViaDNS {
+	if r.Via == drill.ViaDNS {
 		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "p" })
 	}
-	if r.Via == ViaProxy {
+	if r.Via == drill.ViaProxy {
 		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "d" })
 	}
 	return m
@@ -45,9 +47,9 @@ func (r *Result) marks() []mark {
 
 // happened returns the marks that happened, sorted by time (stable on the
 // logical order).
-func (r *Result) happened() []mark {
+func happened(r *drill.Result) []mark {
 	var out []mark
-	for _, m := range r.marks() {
+	for _, m := range marks(r) {
 		if m.MS != nil {
 			out = append(out, m)
 		}
@@ -65,7 +67,7 @@ const (
 	classFailed                     // failed
 )
 
-func classOf(s Sample) sampleClass {
+func classOf(s drill.Sample) sampleClass {
 	switch {
 	case !s.OK:
 		return classFailed

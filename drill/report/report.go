@@ -1,15 +1,18 @@
-package drill
+package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/drill"
 )
 
 // WriteJSON writes the result as one indented JSON object.
-func WriteJSON(w io.Writer, r *Result) error {
+func WriteJSON(w io.Writer, r *drill.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -18,7 +21,7 @@ func WriteJSON(w io.Writer, r *Result) error {
 // WriteReport writes the readable report: headline and verdict, the phases
 // table (ms from the injection and since the phase before), the requests per
 // path, an ASCII timeline and the notes.
-func WriteReport(w io.Writer, r *Result) error {
+func WriteReport(w io.Writer, r *drill.Result) error {
 	var b strings.Builder
 	mode := ""
 	if r.Mode != "" {
@@ -32,7 +35,7 @@ func WriteReport(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "verdict: %s\n", strings.ToUpper(r.Verdict))
 	}
 	if r.Incident != "" {
-		fmt.Fprintf(&b, "incident: %s, %s\n", r.Incident, orDash(r.IncidentResult, "still open"))
+		fmt.Fprintf(&b, "incident: %s, %s\n", r.Incident, cmp.Or(r.IncidentResult, "still open"))
 	}
 	b.WriteString("\n")
 	writePhases(&b, r)
@@ -47,19 +50,12 @@ func WriteReport(w io.Writer, r *Result) error {
 	return err
 }
 
-func orDash(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // writePhases writes the phases table in time order, then the phases that
 // did not happen.
-func writePhases(b *strings.Builder, r *Result) {
+func writePhases(b *strings.Builder, r *drill.Result) {
 	fmt.Fprintf(b, "%-24s %7s %7s\n", "phase", "at ms", "+ms")
 	var prev int64
-	for i, m := range r.happened() {
+	for i, m := range happened(r) {
 		step := ""
 		if i > 0 {
 			step = fmt.Sprint(*m.MS - prev)
@@ -67,7 +63,7 @@ func writePhases(b *strings.Builder, r *Result) {
 		fmt.Fprintln(b, strings.TrimRight(fmt.Sprintf("%-24s %7d %7s", m.Label, *m.MS, step), " "))
 		prev = *m.MS
 	}
-	for _, m := range r.marks() {
+	for _, m := range marks(r) {
 		if m.MS == nil {
 			fmt.Fprintf(b, "%-24s %7s\n", m.Label, "-")
 		}
@@ -76,11 +72,11 @@ func writePhases(b *strings.Builder, r *Result) {
 
 // writeRequests writes the requests per path: answers, failures, the
 // failures after the injection and the slowest answer.
-func writeRequests(b *strings.Builder, r *Result) {
+func writeRequests(b *strings.Builder, r *drill.Result) {
 	fmt.Fprintf(b, "%-8s %7s %7s %11s %11s\n", "requests", "ok", "failed", "by standby", "slowest ms")
 	for _, path := range r.Via.Paths() {
 		c := r.Requests.DNS
-		if path == PathProxy {
+		if path == drill.PathProxy {
 			c = r.Requests.Proxy
 		}
 		var fresh int

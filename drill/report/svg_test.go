@@ -1,4 +1,4 @@
-package drill
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/drill"
 )
 
 func TestSVGGolden(t *testing.T) {
@@ -20,7 +22,7 @@ func TestSVGGolden(t *testing.T) {
 // path, a marker with a label for every phase that happened, and a bar per
 // request.
 func TestSVGWellFormed(t *testing.T) {
-	for name, r := range map[string]*Result{"both": fixtureResult(), "not-recovered": notRecovered(), "dns": dnsOnly()} {
+	for name, r := range map[string]*drill.Result{"both": fixtureResult(), "not-recovered": notRecovered(), "dns": dnsOnly()} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := WriteSVG(&b, r); err != nil {
@@ -51,7 +53,7 @@ func TestSVGWellFormed(t *testing.T) {
 				}
 			}
 			all := strings.Join(texts, "\n")
-			for _, m := range r.happened() {
+			for _, m := range happened(r) {
 				id := "phase-" + strings.ReplaceAll(m.Label, " ", "-")
 				if !ids[id] {
 					t.Errorf("no marker %q", id)

@@ -1,4 +1,4 @@
-package drill
+package report
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/drill"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -33,7 +35,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestReportGolden(t *testing.T) {
-	cases := map[string]*Result{
+	cases := map[string]*drill.Result{
 		"report-recovered.txt":     fixtureResult(),
 		"report-not-recovered.txt": notRecovered(),
 		"report-dns-only.txt":      dnsOnly(),
@@ -58,31 +60,31 @@ func TestJSONGolden(t *testing.T) {
 }
 
 // notRecovered is a drill whose monitor never opened an incident.
-func notRecovered() *Result {
-	r := &Result{Service: "api", Inject: VMFreeze, Via: ViaBoth, Mode: "cold", Load: 3, Started: t0,
+func notRecovered() *drill.Result {
+	r := &drill.Result{Service: "api", Inject: drill.VMFreeze, Via: drill.ViaBoth, Mode: "cold", Load: 3, Started: t0,
 		Notes: []string{"the monitor opened no incident"}}
-	var samples []Sample
-	for _, s := range fixtureSamples(PathDNS, PathProxy) {
+	var samples []drill.Sample
+	for _, s := range fixtureSamples(drill.PathDNS, drill.PathProxy) {
 		if !s.Start.Before(at(300)) {
 			s.OK, s.Backend, s.Err = false, "", "timeout"
 		}
 		samples = append(samples, s)
 	}
-	analyze(r, t0, timeline{samples: samples, inPlace: at(40), removed: at(3100), primary: "10.200.0.11", body: "web-vm"})
+	drill.Analyze(r, t0, drill.Timeline{Samples: samples, InPlace: at(40), Removed: at(3100), Primary: "10.200.0.11", Body: "web-vm"})
 	return r
 }
 
 // dnsOnly is a recovered drill through DNS only.
-func dnsOnly() *Result {
-	r := &Result{Service: "web", Inject: ServiceStop, Via: ViaDNS, Mode: "warm", Load: 3, Started: t0}
-	analyze(r, t0, timeline{samples: fixtureSamples(PathDNS), incident: fixtureIncident(),
-		inPlace: at(20), removed: at(3100), primary: "10.200.0.11", body: "web-vm"})
+func dnsOnly() *drill.Result {
+	r := &drill.Result{Service: "web", Inject: drill.ServiceStop, Via: drill.ViaDNS, Mode: "warm", Load: 3, Started: t0}
+	drill.Analyze(r, t0, drill.Timeline{Samples: fixtureSamples(drill.PathDNS), Incident: fixtureIncident(),
+		InPlace: at(20), Removed: at(3100), Primary: "10.200.0.11", Body: "web-vm"})
 	return r
 }
 
 // TestJSONNames pins the field names other tools read.
 func TestJSONNames(t *testing.T) {
-	for name, r := range map[string]*Result{"recovered": fixtureResult(), "not-recovered": notRecovered()} {
+	for name, r := range map[string]*drill.Result{"recovered": fixtureResult(), "not-recovered": notRecovered()} {
 		t.Run(name, func(t *testing.T) {
 			b, err := json.Marshal(r)
 			if err != nil {
@@ -97,7 +99,7 @@ func TestJSONNames(t *testing.T) {
 					t.Errorf("top-level %q missing from %s", k, b)
 				}
 			}
-			if m["verdict"] != r.Verdict || (r.Verdict != Recovered && r.Verdict != NotRecovered) {
+			if m["verdict"] != r.Verdict || (r.Verdict != drill.Recovered && r.Verdict != drill.NotRecovered) {
 				t.Errorf("verdict = %v", m["verdict"])
 			}
 			phases, _ := m["phases"].(map[string]any)
@@ -141,11 +143,11 @@ func TestAnalyze(t *testing.T) {
 			t.Errorf("%s = %v, want %d", k, deref(p), exp[k])
 		}
 	}
-	if r.Verdict != Recovered || r.RecoveryMS == nil || *r.RecoveryMS != 1464 {
+	if r.Verdict != drill.Recovered || r.RecoveryMS == nil || *r.RecoveryMS != 1464 {
 		t.Errorf("verdict %s in %v ms, want recovered in 1464", r.Verdict, deref(r.RecoveryMS))
 	}
 	var dnsFailed int
-	for _, s := range fixtureSamples(PathDNS) {
+	for _, s := range fixtureSamples(drill.PathDNS) {
 		if !s.OK {
 			dnsFailed++
 		}
@@ -153,7 +155,7 @@ func TestAnalyze(t *testing.T) {
 	if r.Requests.DNS.Failed != dnsFailed || r.Requests.Proxy.Failed != 0 {
 		t.Errorf("requests = %+v, want %d DNS failures and none through the proxy", r.Requests, dnsFailed)
 	}
-	if nr := notRecovered(); nr.Verdict != NotRecovered || nr.RecoveryMS != nil || nr.Phases.Detected != nil {
+	if nr := notRecovered(); nr.Verdict != drill.NotRecovered || nr.RecoveryMS != nil || nr.Phases.Detected != nil {
 		t.Errorf("not recovered: verdict %s, recovery %v, detected %v", nr.Verdict, nr.RecoveryMS, nr.Phases.Detected)
 	}
 }
@@ -171,10 +173,10 @@ func deref(p *int64) any {
 // without it there is no such row (it is not a missing phase).
 func TestReportShowsDNSVerified(t *testing.T) {
 	inc := fixtureIncident()
-	inc.Phases = append(inc.Phases, PhaseStatus{Phase: "dns-verified", At: at(1457)})
-	r := &Result{Service: "web", Inject: VMStop, Via: ViaBoth, Mode: "warm", Load: 3, Started: t0}
-	analyze(r, t0, timeline{samples: fixtureSamples(PathDNS, PathProxy), incident: inc,
-		inPlace: at(310), removed: at(3100), primary: "10.200.0.11", body: "web-vm"})
+	inc.Phases = append(inc.Phases, drill.PhaseStatus{Phase: "dns-verified", At: at(1457)})
+	r := &drill.Result{Service: "web", Inject: drill.VMStop, Via: drill.ViaBoth, Mode: "warm", Load: 3, Started: t0}
+	drill.Analyze(r, t0, drill.Timeline{Samples: fixtureSamples(drill.PathDNS, drill.PathProxy), Incident: inc,
+		InPlace: at(310), Removed: at(3100), Primary: "10.200.0.11", Body: "web-vm"})
 	if r.Phases.DNSVerified == nil || *r.Phases.DNSVerified != 1457 {
 		t.Fatalf("dns_verified = %v, want 1457", deref(r.Phases.DNSVerified))
 	}

@@ -1,4 +1,4 @@
-package drill
+package report
 
 import (
 	"bytes"
@@ -7,14 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/drill"
 )
 
 // drillAt is a history entry of web/vm-stop recovering in rec ms (-1: not).
-func drillAt(i int, service string, rec int64) Result {
-	r := Result{Service: service, Inject: VMStop, Via: ViaBoth, Verdict: NotRecovered,
+func drillAt(i int, service string, rec int64) drill.Result {
+	r := drill.Result{Service: service, Inject: drill.VMStop, Via: drill.ViaBoth, Verdict: drill.NotRecovered,
 		Started: t0.Add(time.Duration(i) * time.Hour)}
 	if rec >= 0 {
-		r.Verdict, r.RecoveryMS = Recovered, &rec
+		r.Verdict, r.RecoveryMS = drill.Recovered, &rec
 		d := rec / 2
 		r.Phases.Detected = &d
 	}
@@ -36,7 +38,7 @@ func TestTrendFlagsRegressions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var h []Result
+			var h []drill.Result
 			for i, rec := range tc.recs {
 				h = append(h, drillAt(i, "web", rec))
 				h = append(h, drillAt(i, "api", 99999)) // another service never counts
@@ -64,7 +66,7 @@ func TestHistoryRoundTrip(t *testing.T) {
 	if h, err := ReadHistory(path); err != nil || len(h) != 0 {
 		t.Fatalf("missing history: %v, %v; want empty", h, err)
 	}
-	want := []*Result{fixtureResult(), notRecovered()}
+	want := []*drill.Result{fixtureResult(), notRecovered()}
 	for _, r := range want {
 		if err := AppendHistory(path, r); err != nil {
 			t.Fatal(err)
@@ -74,7 +76,7 @@ func TestHistoryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Service != "web" || got[1].Verdict != NotRecovered ||
+	if len(got) != 2 || got[0].Service != "web" || got[1].Verdict != drill.NotRecovered ||
 		*got[0].RecoveryMS != *want[0].RecoveryMS || got[0].Requests != want[0].Requests {
 		t.Errorf("read back %+v", got)
 	}
@@ -87,7 +89,7 @@ func TestHistoryRoundTrip(t *testing.T) {
 }
 
 func TestTrendGolden(t *testing.T) {
-	var h []Result
+	var h []drill.Result
 	for i, rec := range []int64{1000, 1100, 900, 1050, 1700, -1} {
 		h = append(h, drillAt(i, "web", rec))
 	}
