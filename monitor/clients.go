@@ -9,48 +9,46 @@ import (
 	"github.com/understudy/understudy/monitor/supervise"
 )
 
-// agentsOf gives the preparer the agent clients.
-type agentsOf struct{ conns *conns.Conns }
-
-var _ prepare.Agents = agentsOf{}
-
-// Agent implements prepare.Agents.
-func (a agentsOf) Agent(name string) (prepare.Agent, error) { return a.conns.Agent(name) }
-
-// stepAgents and stepHVs give the executor's steps the clients.
-type (
-	stepAgents struct{ conns *conns.Conns }
-	stepHVs    struct{ conns *conns.Conns }
-)
-
+// The clients in conns satisfy what each part asks of an agent and of a
+// hypervisor (checked here, at compile time).
 var (
-	_ steps.Agents      = stepAgents{}
-	_ steps.Hypervisors = stepHVs{}
+	_ prepare.Agent        = conns.Agent(nil)
+	_ steps.Agent          = conns.Agent(nil)
+	_ supervise.Agent      = conns.Agent(nil)
+	_ steps.Hypervisor     = conns.Hypervisor(nil)
+	_ supervise.Hypervisor = conns.Hypervisor(nil)
+
+	_ prepare.Agents        = agentsAs[prepare.Agent]{}
+	_ steps.Agents          = agentsAs[steps.Agent]{}
+	_ supervise.Agents      = agentsAs[supervise.Agent]{}
+	_ steps.Hypervisors     = hypervisorsAs[steps.Hypervisor]{}
+	_ supervise.Hypervisors = hypervisorsAs[supervise.Hypervisor]{}
 )
 
-// Agent implements steps.Agents.
-func (a stepAgents) Agent(name string) (steps.Agent, error) { return a.conns.Agent(name) }
+// agentsAs gives a part the agent clients as the interface A it defines
+// (one that conns.Agent satisfies, see above).
+type agentsAs[A any] struct{ conns *conns.Conns }
 
-// Hypervisor implements steps.Hypervisors.
-func (h stepHVs) Hypervisor(ctx context.Context, name string) (steps.Hypervisor, error) {
-	return h.conns.Hypervisor(ctx, name)
+// Agent returns the client of a standby agent as an A.
+func (a agentsAs[A]) Agent(name string) (A, error) {
+	ag, err := a.conns.Agent(name)
+	if err != nil {
+		var none A
+		return none, err
+	}
+	return any(ag).(A), nil
 }
 
-// superAgents and superHVs give the probe supervisor the clients.
-type (
-	superAgents struct{ conns *conns.Conns }
-	superHVs    struct{ conns *conns.Conns }
-)
+// hypervisorsAs gives a part the hypervisors' clients as the interface H
+// it defines (one that conns.Hypervisor satisfies, see above).
+type hypervisorsAs[H any] struct{ conns *conns.Conns }
 
-var (
-	_ supervise.Agents      = superAgents{}
-	_ supervise.Hypervisors = superHVs{}
-)
-
-// Agent implements supervise.Agents.
-func (a superAgents) Agent(name string) (supervise.Agent, error) { return a.conns.Agent(name) }
-
-// Hypervisor implements supervise.Hypervisors.
-func (h superHVs) Hypervisor(ctx context.Context, name string) (supervise.Hypervisor, error) {
-	return h.conns.Hypervisor(ctx, name)
+// Hypervisor returns the API of a hypervisor as an H.
+func (h hypervisorsAs[H]) Hypervisor(ctx context.Context, name string) (H, error) {
+	hv, err := h.conns.Hypervisor(ctx, name)
+	if err != nil {
+		var none H
+		return none, err
+	}
+	return any(hv).(H), nil
 }

@@ -105,8 +105,8 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		vms:         capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
-	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: superAgents{c.conns}, Hypervisors: superHVs{c.conns}, Probers: opts.Probers, Logger: opts.Logger})
-	c.step = steps.New(steps.Config{Plan: c.plan, Agents: stepAgents{c.conns}, Hypervisors: stepHVs{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
+	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Logger: opts.Logger})
+	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
 	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
 	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err

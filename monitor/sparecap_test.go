@@ -1,18 +1,15 @@
 package monitor
 
 import (
-	"context"
-	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/standby"
+	"github.com/understudy/understudy/monitor/capacity/capacitytest"
 )
 
 // sparesWithAgents are four spares in az1 for testInventory: spare-a and
-// spare-b answer (fakeSpareCapacity), spare-c has an agent that does not,
+// spare-b answer (capacitytest.Fake), spare-c has an agent that does not,
 // and the most free slots (so it would win if unknown counted as idle),
 // spare-d has no agent.
 const sparesWithAgents = testInventory + `spares:
@@ -22,59 +19,15 @@ const sparesWithAgents = testInventory + `spares:
   - {name: spare-d, zone: az1, incus: {socket: /nonexistent/d.socket}}
 `
 
-// fakeSpareCapacity answers a capacity per spare and counts the calls; a
-// spare without one fails as an unreachable agent would.
-type fakeSpareCapacity struct {
-	mu    sync.Mutex
-	caps  map[string]standby.Capacity
-	calls map[string]int
-	block bool // wait for ctx to end instead (a hung agent)
-}
-
-var _ CapacitySource = (*fakeSpareCapacity)(nil)
-
-func newFakeSpareCapacity() *fakeSpareCapacity {
-	return &fakeSpareCapacity{caps: map[string]standby.Capacity{}, calls: map[string]int{}}
-}
-
-func (f *fakeSpareCapacity) Capacity(ctx context.Context, name string) (standby.Capacity, error) {
-	f.mu.Lock()
-	f.calls[name]++
-	c, ok := f.caps[name]
-	block := f.block
-	f.mu.Unlock()
-	if block {
-		<-ctx.Done()
-		return standby.Capacity{}, ctx.Err()
-	}
-	if !ok {
-		return standby.Capacity{}, errors.New("dial tcp: connection refused")
-	}
-	return c, nil
-}
-
-// set gives name a sample taken over a 5 s steal interval, as an agent reports it.
-func (f *fakeSpareCapacity) set(name string, cpus int, steal, load float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.caps[name] = standby.Capacity{CPUs: cpus, StealPercent: steal, StealIntervalMS: 5000, Load: [3]float64{load, load, load}}
-}
-
-func (f *fakeSpareCapacity) count(name string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[name]
-}
-
 // TestMigrateBySpareSteal: zone and role tie, so the measured steal
 // decides (spare-b, though spare-a comes first by name); the spare whose
 // agent does not answer and the one without an agent are unknown, ranked
 // after the measured ones whatever their free slots, and say why; the
 // migration goes where the dry run said.
 func TestMigrateBySpareSteal(t *testing.T) {
-	src := newFakeSpareCapacity()
-	src.set("spare-a", 2, 20, 1.0) // 20% steal, 0.50 per CPU
-	src.set("spare-b", 4, 2, 3.0)  // 2% steal, 0.75 per CPU
+	src := capacitytest.New()
+	src.Set("spare-a", 2, 20, 1.0) // 20% steal, 0.50 per CPU
+	src.Set("spare-b", 4, 2, 3.0)  // 2% steal, 0.75 per CPU
 	mig := &fakeMigrator{copies: map[string]string{}}
 	h := start(t, sparesWithAgents, func(h *harness) {
 		h.migrator = mig
@@ -123,8 +76,8 @@ func TestMigrateBySpareSteal(t *testing.T) {
 // starts, not one move interval later, so a migrate request right after a
 // takeover ranks by measured numbers.
 func TestNewLeaderSamplesAtOnce(t *testing.T) {
-	src := newFakeSpareCapacity()
-	src.set("spare-a", 2, 20, 1.0)
+	src := capacitytest.New()
+	src.Set("spare-a", 2, 20, 1.0)
 	h := start(t, sparesWithAgents, func(h *harness) {
 		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, time.Hour }
 	})

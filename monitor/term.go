@@ -218,7 +218,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // newPreparer returns the standby preparer of a term under epoch.
 func (c *Controller) newPreparer(epoch uint64) *prepare.Preparer {
 	return prepare.New(prepare.Config{
-		Services: prepareView{plan: c.plan, exec: c.exec}, Agents: agentsOf{c.conns},
+		Services: prepareView{plan: c.plan, exec: c.exec}, Agents: agentsAs[prepare.Agent]{c.conns},
 		Epoch: epoch, Retry: c.opts.PrepareRetry, Results: c.metrics.prepares, Logger: c.opts.Logger,
 	})
 }

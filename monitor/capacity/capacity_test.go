@@ -1,59 +1,16 @@
-package capacity
+package capacity_test
 
 import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/capacity"
+	"github.com/understudy/understudy/monitor/capacity/capacitytest"
 	"github.com/understudy/understudy/standby"
 )
-
-// fakeSpareCapacity answers a capacity per spare and counts the calls; a
-// spare without one fails as an unreachable agent would.
-type fakeSpareCapacity struct {
-	mu    sync.Mutex
-	caps  map[string]standby.Capacity
-	calls map[string]int
-	block bool // wait for ctx to end instead (a hung agent)
-}
-
-var _ Source = (*fakeSpareCapacity)(nil)
-
-func newFakeSpareCapacity() *fakeSpareCapacity {
-	return &fakeSpareCapacity{caps: map[string]standby.Capacity{}, calls: map[string]int{}}
-}
-
-func (f *fakeSpareCapacity) Capacity(ctx context.Context, name string) (standby.Capacity, error) {
-	f.mu.Lock()
-	f.calls[name]++
-	c, ok := f.caps[name]
-	block := f.block
-	f.mu.Unlock()
-	if block {
-		<-ctx.Done()
-		return standby.Capacity{}, ctx.Err()
-	}
-	if !ok {
-		return standby.Capacity{}, errors.New("dial tcp: connection refused")
-	}
-	return c, nil
-}
-
-// set gives name a sample taken over a 5 s steal interval, as an agent reports it.
-func (f *fakeSpareCapacity) set(name string, cpus int, steal, load float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.caps[name] = standby.Capacity{CPUs: cpus, StealPercent: steal, StealIntervalMS: 5000, Load: [3]float64{load, load, load}}
-}
-
-func (f *fakeSpareCapacity) count(name string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[name]
-}
 
 // TestSpareSamples: every spare with an agent is sampled, a failed sample
 // is kept (as unknown), a spare without an agent is never asked, and a
@@ -64,9 +21,9 @@ func TestSpareSamples(t *testing.T) {
 		{Name: "s2", Agent: "https://127.0.0.1:2"}, // fails
 		{Name: "s3"}, // no agent: never asked
 	}
-	src := newFakeSpareCapacity()
-	src.set("s1", 2, 3, 0.4)
-	sc := NewSpares()
+	src := capacitytest.New()
+	src.Set("s1", 2, 3, 0.4)
+	sc := capacity.NewSpares()
 	ctx := context.Background()
 
 	sc.Sample(ctx, src, spares)
@@ -77,16 +34,16 @@ func TestSpareSamples(t *testing.T) {
 	if _, _, why := got["s2"].StealAndLoad(); !strings.Contains(why, "connection refused") {
 		t.Errorf("s2: %q, want the agent's error", why)
 	}
-	if _, ok := got["s3"]; ok || src.count("s3") != 0 {
+	if _, ok := got["s3"]; ok || src.Count("s3") != 0 {
 		t.Error("s3 has no agent but was sampled")
 	}
 
 	sc.Sample(ctx, src, spares[:1]) // s2 left the inventory
-	if got := sc.Samples(); len(got) != 1 || src.count("s1") != 2 {
-		t.Errorf("after s2 left: samples %v, s1 asked %d times; want s1 alone, asked twice", got, src.count("s1"))
+	if got := sc.Samples(); len(got) != 1 || src.Count("s1") != 2 {
+		t.Errorf("after s2 left: samples %v, s1 asked %d times; want s1 alone, asked twice", got, src.Count("s1"))
 	}
 
-	src.block = true
+	src.Block(true)
 	sc.Sample(ctx, src, spares[:1])
 	if _, _, why := sc.Samples()["s1"].StealAndLoad(); !strings.Contains(why, "deadline exceeded") {
 		t.Errorf("hung agent: %q, want it cut off at the sample timeout", why)
@@ -96,14 +53,14 @@ func TestSpareSamples(t *testing.T) {
 func TestSpareLoad(t *testing.T) {
 	tests := []struct {
 		name         string
-		s            Sample
+		s            capacity.Sample
 		steal, load1 float64
 		unknown      string
 	}{
-		{"per CPU", Sample{Cap: standby.Capacity{CPUs: 4, StealPercent: 7.5, StealIntervalMS: 5000, Load: [3]float64{2, 1, 1}}}, 7.5, 0.5, ""},
-		{"error", Sample{Err: errors.New("boom")}, 0, 0, "no answer from its agent: boom"},
-		{"no CPUs", Sample{Cap: standby.Capacity{StealIntervalMS: 5000}}, 0, 0, "its agent reported no CPUs"},
-		{"steal not sampled", Sample{Cap: standby.Capacity{CPUs: 2, Load: [3]float64{1, 1, 1}}}, 0, 0, "its agent has not sampled CPU steal yet"},
+		{"per CPU", capacity.Sample{Cap: standby.Capacity{CPUs: 4, StealPercent: 7.5, StealIntervalMS: 5000, Load: [3]float64{2, 1, 1}}}, 7.5, 0.5, ""},
+		{"error", capacity.Sample{Err: errors.New("boom")}, 0, 0, "no answer from its agent: boom"},
+		{"no CPUs", capacity.Sample{Cap: standby.Capacity{StealIntervalMS: 5000}}, 0, 0, "its agent reported no CPUs"},
+		{"steal not sampled", capacity.Sample{Cap: standby.Capacity{CPUs: 2, Load: [3]float64{1, 1, 1}}}, 0, 0, "its agent has not sampled CPU steal yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
