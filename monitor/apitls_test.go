@@ -140,7 +140,7 @@ func TestFollowerForwardsOverTLS(t *testing.T) {
 	a := start(t, p.inventory(), func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
 	b := start(t, p.inventory(), func(h *harness) {
 		h.agent, h.hv, h.dns, h.probes = a.agent, a.hv, a.dns, a.probes
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-b", 2e9 }
@@ -167,9 +167,7 @@ func TestFollowerForwardsOverTLS(t *testing.T) {
 	})
 
 	// A suspect report from the follower reaches the leader.
-	b.ctrl.mu.RLock()
-	leader := b.ctrl.leader
-	b.ctrl.mu.RUnlock()
+	_, leader, _ := b.ctrl.roles.now()
 	if err := b.ctrl.report(ctx, leader, "api", "probe failed"); err != nil {
 		t.Errorf("report to the leader over TLS: %v", err)
 	}

@@ -47,11 +47,7 @@ type Controller struct {
 	findings  *findings            // failures no leader took yet (findings.go)
 	apiToken  string               // probe.api-token-file's token (auth.go)
 
-	// Leadership (term.go, forward.go); guarded by mu.
-	term        *term         // while this monitor leads
-	last        *term         // the last term, also once it ended
-	leader      ha.Leader     // who leads, as last observed
-	roleChanged chan struct{} // closed and replaced when term or leader change
+	roles *roles // who leads (roles.go)
 
 	// Set by Run before it serves.
 	name      string      // this monitor's name among its peers
@@ -91,18 +87,18 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		opts.Name, _ = os.Hostname()
 	}
 	c := &Controller{
-		opts:        opts,
-		name:        opts.Name,
-		log:         opts.Logger.With("component", "controller"),
-		reg:         opts.Registry,
-		conns:       conns.New(opts.Agents, opts.Hypervisors),
-		dns:         &steps.SwappableDNS{},
-		confirmed:   map[string]time.Time{},
-		findings:    newFindings(),
-		ready:       make(chan struct{}),
-		roleChanged: make(chan struct{}),
-		spareCap:    capacity.NewSpares(),
-		vms:         capacity.NewStandbys(),
+		opts:      opts,
+		name:      opts.Name,
+		log:       opts.Logger.With("component", "controller"),
+		reg:       opts.Registry,
+		conns:     conns.New(opts.Agents, opts.Hypervisors),
+		dns:       &steps.SwappableDNS{},
+		confirmed: map[string]time.Time{},
+		findings:  newFindings(),
+		ready:     make(chan struct{}),
+		roles:     newRoles(opts.Name),
+		spareCap:  capacity.NewSpares(),
+		vms:       capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
 	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Logger: opts.Logger})
@@ -287,7 +283,7 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
 	c.addr = ln.Addr()
 	close(c.ready)
-	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().Services), "epoch", c.epoch())
+	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().Services), "epoch", c.roles.epoch())
 	if c.opts.Serving != nil {
 		c.opts.Serving(c.addr)
 	}
@@ -362,8 +358,8 @@ func (c *Controller) running() bool {
 func (c *Controller) syncServices() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.term != nil {
-		c.term.exec.SetServices(c.cur.Services)
+	if t := c.roles.leading(); t != nil {
+		t.exec.SetServices(c.cur.Services)
 	}
 }
 

@@ -89,9 +89,7 @@ const findingTimeout = 30 * time.Second
 func (c *Controller) passOnFindings(ctx context.Context) {
 	last := ""
 	for {
-		c.mu.RLock()
-		t, l, changed := c.term, c.leader, c.roleChanged
-		c.mu.RUnlock()
+		t, l, changed := c.roles.now()
 		key := ""
 		switch {
 		case t != nil:

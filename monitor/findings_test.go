@@ -101,9 +101,7 @@ func TestFollowerPassesProxyFindingToTokenLeader(t *testing.T) {
 	a, b := startPair(t, false)
 	a.eventually("web prepared", func() bool { return a.service("web").Standby.Prepared })
 	b.ctrl.findings.add("web", recover.FromProxy, "proxy suspect while no monitor led", time.Now())
-	b.ctrl.mu.RLock()
-	leader := b.ctrl.leader
-	b.ctrl.mu.RUnlock()
+	_, leader, _ := b.ctrl.roles.now()
 	b.ctrl.passOn(t.Context(), nil, leader)
 	if names, _ := b.ctrl.findings.list(); len(names) != 0 {
 		t.Errorf("open findings at the follower after passing them on: %v, want none", names)

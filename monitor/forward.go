@@ -18,22 +18,7 @@ import (
 // AwaitRole waits until this monitor leads (nil) or another monitor with an
 // address does (that monitor), or ctx ends.
 func (c *Controller) AwaitRole(ctx context.Context) (*ha.Leader, error) {
-	for {
-		c.mu.RLock()
-		t, l, changed := c.term, c.leader, c.roleChanged
-		c.mu.RUnlock()
-		if t != nil {
-			return nil, nil
-		}
-		if l.Name != "" && l.Name != c.name && l.Address != "" {
-			return &l, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w here yet (%s follows): %w", httpapi.ErrNoLeader, c.name, ctx.Err())
-		case <-changed:
-		}
-	}
+	return c.roles.await(ctx)
 }
 
 // observeLeader follows who leads until ctx ends, for forwarding, the
@@ -43,15 +28,7 @@ func (c *Controller) observeLeader(ctx context.Context) {
 		return
 	}
 	for l := range c.elector.Observe(ctx) {
-		c.mu.Lock()
-		changed := l != c.leader
-		c.leader = l
-		if changed {
-			close(c.roleChanged)
-			c.roleChanged = make(chan struct{})
-		}
-		c.mu.Unlock()
-		if changed {
+		if c.roles.observe(l) {
 			c.log.Info("leader observed", "leader", l.Name, "address", l.Address, "epoch", l.Rev)
 		}
 	}
@@ -64,9 +41,7 @@ func (c *Controller) observeLeader(ctx context.Context) {
 // and tries again, until ctx ends.
 func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) error {
 	for {
-		c.mu.RLock()
-		changed := c.roleChanged
-		c.mu.RUnlock()
+		_, _, changed := c.roles.now()
 		leader, err := c.AwaitRole(ctx)
 		if err != nil {
 			return err
@@ -124,9 +99,7 @@ const leaderStatusTimeout = 2 * time.Second
 // LeaderStatus fetches GET /v1/status from the leader (httpapi.ErrNoLeader when
 // none other than this monitor is known).
 func (c *Controller) LeaderStatus(ctx context.Context) (api.Status, error) {
-	c.mu.RLock()
-	l := c.leader
-	c.mu.RUnlock()
+	_, l, _ := c.roles.now()
 	if l.Name == "" || l.Name == c.name || l.Address == "" {
 		return api.Status{}, httpapi.ErrNoLeader
 	}

@@ -35,7 +35,7 @@ func startPairOn(t *testing.T, text string, ownProbes bool) (a, b *harness) {
 	a = start(t, text, func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
 	b = start(t, text, func(h *harness) {
 		h.agent, h.hv, h.dns, h.tokenFile = a.agent, a.hv, a.dns, a.tokenFile
 		if !ownProbes {
@@ -52,7 +52,7 @@ func startPairOn(t *testing.T, text string, ownProbes bool) (a, b *harness) {
 
 func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	a, b := startPair(t, false)
-	if b.ctrl.leading() != nil {
+	if b.ctrl.roles.leading() != nil {
 		t.Fatal("both monitors lead")
 	}
 	a.eventually("web prepared by the leader", func() bool { return a.service("web").Standby.Prepared })
@@ -104,7 +104,7 @@ func TestFollowerTakesOverAndKeepsTheIncidentHistory(t *testing.T) {
 	oldEpoch := a.status().Epoch
 
 	a.stop() // a clean stop resigns: mon-b takes over at once
-	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
+	b.eventually("mon-b leads", func() bool { return b.ctrl.roles.leading() != nil })
 	st := b.status()
 	if len(st.Monitors) != 1 || st.Monitors[0].Name != "mon-b" || !st.Monitors[0].Leader || st.Monitors[0].Since.IsZero() {
 		t.Errorf("monitors after takeover = %+v", st.Monitors)
@@ -209,7 +209,7 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 		})
 	}
 	a := monitor("mon-a")
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
 	b := monitor("mon-b")
 	b.eventually("mon-b campaigns", func() bool { return len(b.status().Monitors) == 2 })
 	a.stop()
@@ -222,5 +222,5 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 			t.Fatalf("mon-a's candidacy %s outlived its clean stop (its lease was not revoked)", kv.Key)
 		}
 	}
-	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
+	b.eventually("mon-b leads", func() bool { return b.ctrl.roles.leading() != nil })
 }

@@ -21,7 +21,7 @@ func (c *Controller) migrator() (executor.Migrator, func()) {
 	}
 	m := migrate.New(migrate.Config{
 		Inventory:    func() *inventory.Inventory { return c.plan().Inv },
-		Records:      func() []recover.Record { return c.exec().Records() },
+		Records:      func() []recover.Record { return c.roles.exec().Records() },
 		StandbyIncus: c.opts.StandbyIncus, SparePools: c.opts.SparePools, Logger: c.opts.Logger,
 	})
 	return m, m.Close

@@ -63,10 +63,10 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 
 // trigger hands a trigger to the executor and counts it.
 func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source, reason string) error {
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err == nil {
 		err = t.exec.Trigger(ctx, svc, src, reason)
-		if err != nil && c.leading() != t {
+		if err != nil && c.roles.leading() != t {
 			err = fmt.Errorf("%w: the term ended under the trigger: %w", errNoLeader, err)
 		}
 	}

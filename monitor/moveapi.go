@@ -38,7 +38,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 	if !c.running() {
 		return res, errNotRunning
 	}
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err != nil {
 		return res, err
 	}
@@ -75,7 +75,7 @@ func (c *Controller) Failback(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
 	}
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err != nil {
 		return err
 	}

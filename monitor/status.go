@@ -19,7 +19,7 @@ func (c *Controller) Status(ctx context.Context) api.Status {
 	if !c.running() {
 		return out
 	}
-	out.Epoch = c.epoch()
+	out.Epoch = c.roles.epoch()
 	out.Monitors = c.monitors(ctx)
 	out.VMs = c.vmStatus()
 	p := c.plan()
@@ -51,7 +51,7 @@ func (c *Controller) Status(ctx context.Context) api.Status {
 // executor's while leading, else the store's (a service without one is on
 // its primary).
 func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
-	if t := c.leading(); t != nil {
+	if t := c.roles.leading(); t != nil {
 		return t.exec.Records(), nil
 	}
 	stored, err := c.store.Load(ctx)
@@ -82,7 +82,7 @@ func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
 // monitors lists the monitors that campaign, the leader first.
 func (c *Controller) monitors(ctx context.Context) []api.MonitorStatus {
 	if c.elector == nil {
-		t := c.leading()
+		t := c.roles.leading()
 		m := api.MonitorStatus{Name: c.name, Leader: t != nil}
 		if c.addr != nil {
 			m.Address = c.addr.String()

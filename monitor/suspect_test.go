@@ -62,9 +62,7 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	c.peers = peerAPI{scheme: "http", hc: monitorapi.HTTPClient(nil)}
 	h := c.newAPI().LeaderOnly(http.NotFoundHandler())
 	lead := func(addr string) {
-		c.mu.Lock()
-		c.leader = ha.Leader{Name: "mon-x", Address: addr, Rev: 1}
-		c.mu.Unlock()
+		c.roles.observe(ha.Leader{Name: "mon-x", Address: addr, Rev: 1})
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -28,67 +28,13 @@ type term struct {
 // start (the store was unreachable, say).
 const termRetry = time.Second
 
-// leading returns the term in force, nil while following.
-func (c *Controller) leading() *term {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.term
-}
-
-// leaderTerm returns the term in force, or an error wrapping errNoLeader
-// while this monitor follows. Leader-only paths that act (agent calls, DNS,
-// executor calls) take the term once and use its executor and epoch
-// throughout, so they never mix two terms.
-func (c *Controller) leaderTerm() (*term, error) {
-	if t := c.leading(); t != nil {
-		return t, nil
-	}
-	return nil, fmt.Errorf("%w here: %s follows", errNoLeader, c.name)
-}
-
-// exec returns the executor of the term in force, or of the last one once
-// it ended (its calls then fail), nil before the first term. Callers are
-// leader-only paths: the API forwards mutating calls while following.
-func (c *Controller) exec() *executor.Executor {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.last == nil {
-		return nil
-	}
-	return c.last.exec
-}
-
-// epoch is the fencing epoch: this monitor's while it leads, else the
-// leader's as last observed (0 when unknown).
-func (c *Controller) epoch() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.term != nil {
-		return c.term.epoch
-	}
-	return uint64(c.leader.Rev)
-}
-
 // preparer returns the term's preparer, nil while following (its methods
 // accept a nil receiver).
 func (c *Controller) preparer() *prepare.Preparer {
-	if t := c.leading(); t != nil {
+	if t := c.roles.leading(); t != nil {
 		return t.prepare
 	}
 	return nil
-}
-
-// setTerm swaps the term in force and wakes whoever waits for a change of
-// role (see awaitRole).
-func (c *Controller) setTerm(t *term) {
-	c.mu.Lock()
-	c.term = t
-	if t != nil {
-		c.last = t
-	}
-	close(c.roleChanged)
-	c.roleChanged = make(chan struct{})
-	c.mu.Unlock()
 }
 
 // leadLoop campaigns, leads until the leadership ends, and campaigns again,
@@ -143,7 +89,7 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)
 	}
-	c.setTerm(t)
+	c.roles.set(t)
 	if lead != nil {
 		// The gauge says "this monitor acts as leader": from the term's
 		// start to its end, so samples of it show any overlap.
@@ -157,7 +103,7 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 		go func() { defer wg.Done(); f(tctx) }()
 	}
 	<-tctx.Done()
-	c.setTerm(nil)
+	c.roles.set(nil)
 	// The gauge drops when the term stops acting, not once its executor
 	// has wound down: samples of it show when leaderships overlap.
 	c.metrics.leader.Set(0)
@@ -218,7 +164,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // newPreparer returns the standby preparer of a term under epoch.
 func (c *Controller) newPreparer(epoch uint64) *prepare.Preparer {
 	return prepare.New(prepare.Config{
-		Services: prepareView{plan: c.plan, exec: c.exec}, Agents: agentsAs[prepare.Agent]{c.conns},
+		Services: prepareView{plan: c.plan, exec: c.roles.exec}, Agents: agentsAs[prepare.Agent]{c.conns},
 		Epoch: epoch, Retry: c.opts.PrepareRetry, Results: c.metrics.prepares, Logger: c.opts.Logger,
 	})
 }

@@ -55,16 +55,16 @@ func (c *Controller) Trigger(ctx context.Context, service string, src recover.So
 }
 
 // Leading reports whether this monitor leads now.
-func (c *Controller) Leading() bool { return c.leading() != nil }
+func (c *Controller) Leading() bool { return c.roles.leading() != nil }
 
 // Health is the body of GET /healthz.
 func (c *Controller) Health() api.Health {
-	return api.Health{OK: true, Epoch: c.epoch(), Monitor: c.name, Leader: c.Leading()}
+	return api.Health{OK: true, Epoch: c.roles.epoch(), Monitor: c.name, Leader: c.Leading()}
 }
 
 // State returns a service's state name, "" when unknown.
 func (c *Controller) State(name string) string {
-	e := c.exec()
+	e := c.roles.exec()
 	if e == nil {
 		return ""
 	}
@@ -86,7 +86,7 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
 	}
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (c *Controller) Placements(ctx context.Context, watch bool) ([]recover.Plac
 	}
 	for name, cfg := range p.Services {
 		if !seen[name] {
-			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.epoch()})
+			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.roles.epoch()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })

@@ -30,7 +30,7 @@ func TestWatchStormKeepsStreaming(t *testing.T) {
 	h := start(t, testInventory, func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
-	h.eventually("mon-a leads", func() bool { return h.ctrl.leading() != nil })
+	h.eventually("mon-a leads", func() bool { return h.ctrl.roles.leading() != nil })
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
