@@ -20,6 +20,7 @@ import (
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/cluster"
 	"github.com/understudy/understudy/monitor/conns"
+	"github.com/understudy/understudy/monitor/findings"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
@@ -44,7 +45,7 @@ type Controller struct {
 	mu        sync.RWMutex
 	cur       *plan.Plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
-	findings  *findings            // failures no leader took yet (findings.go)
+	findings  *findings.Set        // failures no leader took yet (package findings)
 	apiToken  string               // probe.api-token-file's token (auth.go)
 
 	roles *roles // who leads (roles.go)
@@ -94,7 +95,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		conns:     conns.New(opts.Agents, opts.Hypervisors),
 		dns:       &steps.SwappableDNS{},
 		confirmed: map[string]time.Time{},
-		findings:  newFindings(),
+		findings:  findings.New(),
 		ready:     make(chan struct{}),
 		roles:     newRoles(opts.Name),
 		spareCap:  capacity.NewSpares(),

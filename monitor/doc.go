@@ -16,7 +16,8 @@
 //   - migrate: the lxd stop-copy-start to a spare;
 //   - cluster: the shared etcd, the election, a new cluster's epoch;
 //   - conns: the agents' and hypervisors' clients;
-//   - plan: everything derived from one inventory.
+//   - plan: everything derived from one inventory;
+//   - findings: the failures no leader took yet.
 //
 // This package holds the Controller that wires them: Run opens the shared
 // store (package cluster, or Options.Store), listens, joins the monitors'

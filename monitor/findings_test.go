@@ -100,10 +100,10 @@ func incidentOf(t *testing.T, s store.Store, svc string) *recover.Incident {
 func TestFollowerPassesProxyFindingToTokenLeader(t *testing.T) {
 	a, b := startPair(t, false)
 	a.eventually("web prepared", func() bool { return a.service("web").Standby.Prepared })
-	b.ctrl.findings.add("web", recover.FromProxy, "proxy suspect while no monitor led", time.Now())
+	b.ctrl.findings.Add("web", recover.FromProxy, "proxy suspect while no monitor led", time.Now())
 	_, leader, _ := b.ctrl.roles.now()
 	b.ctrl.passOn(t.Context(), nil, leader)
-	if names, _ := b.ctrl.findings.list(); len(names) != 0 {
+	if names, _ := b.ctrl.findings.List(); len(names) != 0 {
 		t.Errorf("open findings at the follower after passing them on: %v, want none", names)
 	}
 	a.eventually("an incident for web at the leader", func() bool { return a.service("web").LastIncident != nil })

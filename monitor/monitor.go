@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/understudy/understudy/monitor/findings"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
@@ -31,7 +32,7 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 	switch {
 	case ev.Kind == probe.Recovered:
 		c.forgetConfirmations(ev.Services)
-		c.findings.close(ev.Services...)
+		c.findings.Close(ev.Services...)
 		log.Info("monitor: recovered", "of", ev.Of.String(), "reason", ev.Reason)
 		return
 	case !ev.Kind.IsFailure():
@@ -45,8 +46,8 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 		if cfg, ok := p.Services[svc]; ok && cfg.Service.Confirm == "agent" {
 			c.rememberConfirmation(svc, ev.At)
 		}
-		fd := finding{src: recover.FromMonitor, reason: reason, at: ev.At}
-		c.findings.add(svc, fd.src, fd.reason, fd.at)
+		fd := findings.Finding{Source: recover.FromMonitor, Reason: reason, At: ev.At}
+		c.findings.Add(svc, fd.Source, fd.Reason, fd.At)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -56,7 +57,7 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 				c.log.Warn("failure not passed on yet; kept open for the next leadership", "service", svc, "err", err)
 				return
 			}
-			c.findings.taken(svc, fd)
+			c.findings.Taken(svc, fd)
 		}()
 	}
 }

@@ -28,7 +28,7 @@ func suspectAt(t *testing.T, h http.Handler, ctx context.Context, svc string) *h
 
 // openFindings returns the services c keeps findings of.
 func openFindings(c *Controller) []string {
-	names, _ := c.findings.list()
+	names, _ := c.findings.List()
 	return names
 }
 
@@ -81,7 +81,7 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	if got := openFindings(c); len(got) != 1 || got[0] != "web" {
 		t.Errorf("open findings after a dead leader = %v, want [web]", got)
 	}
-	c.findings.close("web")
+	c.findings.Close("web")
 
 	code := http.StatusInternalServerError
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, code, api.Error{Error: "x"}) }))
@@ -93,7 +93,7 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	if got := openFindings(c); len(got) != 1 || got[0] != "web" {
 		t.Errorf("open findings after the leader's 500 = %v, want [web]", got)
 	}
-	c.findings.close("web")
+	c.findings.Close("web")
 	code = http.StatusAccepted
 	if w := suspectAt(t, h, t.Context(), "web"); w.Code != code || len(openFindings(c)) != 0 {
 		t.Errorf("to a leader that took it: %d, findings %v; want 202 and none", w.Code, openFindings(c))
