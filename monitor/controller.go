@@ -46,7 +46,7 @@ type Controller struct {
 	cur       *plan.Plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
 	findings  *findings.Set        // failures no leader took yet (package findings)
-	apiToken  string               // probe.api-token-file's token (auth.go)
+	apiToken  string               // monitor.api-token-file's token (httpapi.LoadToken)
 
 	roles *roles // who leads (roles.go)
 
@@ -57,7 +57,7 @@ type Controller struct {
 	etcdStore *store.Etcd // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
 	peers     peerAPI // how to call another monitor's API (apitls.go)
-	mtls      bool    // probe.api-tls: every API connection has a verified client certificate
+	mtls      bool    // monitor.api-tls: every API connection has a verified client certificate
 	monitorCN string  // the common name of the monitors' certificate (api-tls.cert)
 	mig       executor.Migrator
 	cluster   *cluster.Cluster   // the shared etcd; nil with Options.Store
@@ -260,7 +260,7 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 		Epoch:    epoch,
 		Flap:     plan.FlapPolicy(p.Inv),
 		// Alerts (stuck, unfenced, unprotected) and notify steps without a
-		// url go to probe.alert-url; a change needs a new term.
+		// url go to monitor.alert-url; a change needs a new term.
 		AlertURL: p.Inv.Monitor.AlertURL,
 		// A change needs a new term (a restart): the slots are the executor's.
 		MaxMigrations: p.Inv.Migration.MaxParallel,
@@ -311,8 +311,8 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second, MaxConns: httpserve.DefaultMaxConns}
 
 // listen opens the API's listener: plain HTTP, or mutual TLS with
-// probe.api-tls (apitls.go); never beyond loopback without it unless
-// probe.insecure-api (auth.go).
+// monitor.api-tls (apitls.go); never beyond loopback without it unless
+// monitor.insecure-api (httpapi.CheckListen).
 func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	addr := c.listenAddr(inv)
 	if err := httpapi.CheckListen(addr, inv.Monitor); err != nil {
@@ -331,7 +331,7 @@ func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	return tln, nil
 }
 
-// listenAddr is the API's address: Options.Listen, else probe.listen.
+// listenAddr is the API's address: Options.Listen, else monitor.listen.
 func (c *Controller) listenAddr(inv *inventory.Inventory) string {
 	if c.opts.Listen != "" {
 		return c.opts.Listen

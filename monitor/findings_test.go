@@ -93,7 +93,7 @@ func incidentOf(t *testing.T, s store.Store, svc string) *recover.Incident {
 }
 
 // TestFollowerPassesProxyFindingToTokenLeader: on a plain-HTTP API with
-// probe.api-token-file, a proxy finding the follower kept (a suspect
+// monitor.api-token-file, a proxy finding the follower kept (a suspect
 // report that came while no monitor led) reaches the leader once one is
 // observed: the follower's call carries the bearer token, so the leader
 // takes it (no 401) and an incident opens from the proxy's report.

@@ -14,7 +14,7 @@ type SparePool = migrate.SparePool
 // migrator returns the Migrator of Options or the lxd one, and what closes it.
 //
 // Deps.Holder stays nil: the hold step's Placement.Held reaches every proxy
-// through the placement stream (watch.go), whichever monitor serves it.
+// through the placement stream (httpapi/watch.go), whichever monitor serves it.
 func (c *Controller) migrator() (executor.Migrator, func()) {
 	if c.opts.Migrator != nil {
 		return c.opts.Migrator, func() {}

@@ -34,7 +34,7 @@ type Options struct {
 	// Registry receives the monitor's, recover's and the controller's metrics
 	// and is served on /metrics; nil makes a new one.
 	Registry *prometheus.Registry
-	// Listen overrides probe.listen (e.g. "127.0.0.1:0" in tests).
+	// Listen overrides monitor.listen (e.g. "127.0.0.1:0" in tests).
 	Listen string
 	// Serving, when set, is called with the HTTP address once it listens.
 	Serving func(net.Addr)
@@ -44,7 +44,7 @@ type Options struct {
 	// DNS replaces the DNS client built from the inventory's dns section.
 	DNS executor.DNS
 	// Agents opens the client of a standby agent; nil uses standby.NewClient
-	// with probe.agent-tls.
+	// with monitor.agent-tls.
 	Agents func(sb inventory.Standby, tls TLSFiles) (Agent, error)
 	// Hypervisors opens a hypervisor's API; nil uses lxd.Connect.
 	Hypervisors func(ctx context.Context, h inventory.Hypervisor) (Hypervisor, error)
@@ -101,10 +101,10 @@ type Options struct {
 	Capacity CapacitySource
 	// SpareCapacity reads the spare VMs' load and CPU steal for placement,
 	// by spare name, for the spares with spares[].agent; nil asks that
-	// agent (GET /v1/capacity) over probe.agent-tls.
+	// agent (GET /v1/capacity) over monitor.agent-tls.
 	SpareCapacity CapacitySource
 }
 
 // TLSFiles are the monitor's client certificate for agents and the CA it
-// trusts them with (probe.agent-tls).
+// trusts them with (monitor.agent-tls).
 type TLSFiles = inventory.TLSFiles
