@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/recover"
-	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -30,55 +27,6 @@ func newIdle(t *testing.T, text string, agents map[string]*fakeAgent) *Controlle
 		t.Fatal(err)
 	}
 	return c
-}
-
-func TestActivatorMapsAgentErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name          string
-		err           error
-		addr          string
-		wantPermanent bool
-		wantErr       string
-	}{
-		{name: "remote error without a code", err: &standby.RemoteError{Status: 409, Message: "stale"}, wantPermanent: false, wantErr: "stale"},
-		{name: "stale epoch sentinel", err: standby.ErrStaleEpoch, wantPermanent: true, wantErr: "stale epoch"},
-		{name: "no capacity", err: standby.ErrNoCapacity, wantPermanent: true, wantErr: "no capacity"},
-		{name: "not prepared", err: standby.ErrNotFound, wantPermanent: false, wantErr: "service not found"},
-		{name: "bad address", addr: "not-an-ip", wantErr: `answered address "not-an-ip"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			agent := newFakeAgent()
-			agent.actErr, agent.actAddr = tc.err, tc.addr
-			agent.prepared["web"] = standby.ServiceSpec{Name: "web"}
-			c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-			_, err := c.step.Activate(context.Background(), 1, "web")
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %v, want it to say %q", err, tc.wantErr)
-			}
-			if got := errors.Is(err, recover.ErrPermanent); got != tc.wantPermanent {
-				t.Errorf("permanent = %v, want %v (%v)", got, tc.wantPermanent, err)
-			}
-			if tc.err != nil && !errors.Is(err, tc.err) {
-				t.Errorf("%v does not wrap %v", err, tc.err)
-			}
-		})
-	}
-}
-
-func TestActivatorReturnsAddressAndPhases(t *testing.T) {
-	agent := newFakeAgent()
-	agent.prepared["web"] = standby.ServiceSpec{Name: "web"}
-	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	act, err := c.step.Activate(context.Background(), 1, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if act.Address.String() != "10.9.1.10" || len(act.Phases) != 1 || act.Phases[0] != (recover.AgentPhase{Name: "running", MS: 1}) {
-		t.Errorf("activation = %+v", act)
-	}
-	if _, err := c.step.Activate(context.Background(), 1, "nope"); !errors.Is(err, executor.ErrUnknownService) {
-		t.Errorf("unknown service: %v", err)
-	}
 }
 
 func TestConfirmerRunsTheHTTPCheckOfAnHTTPService(t *testing.T) {
