@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
-	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // Monitor is what the drill needs from the monitor daemon's HTTP API.
@@ -23,64 +23,18 @@ type Monitor interface {
 	Reset(ctx context.Context, name, reason string) error
 }
 
-// ServiceStatus is the part of the monitor's GET /v1/status entry of one
-// service that the drill reads (the names are the controller's).
-type ServiceStatus struct {
-	Service      string          `json:"service"`
-	State        string          `json:"state"`
-	Where        string          `json:"where"`
-	Address      string          `json:"address"`
-	Standby      StandbyStatus   `json:"standby"`
-	Incidents    int             `json:"incidents"`
-	LastIncident *IncidentStatus `json:"last_incident,omitempty"`
-	// DampedUntil is when flap damping stops refusing failovers (zero when
-	// it does not, or when the monitor does not say).
-	DampedUntil time.Time `json:"damped_until,omitzero"`
-}
-
-// StandbyStatus is the state of the service's standby container.
-type StandbyStatus struct {
-	Name     string `json:"name"`
-	Prepared bool   `json:"prepared"`
-	Address  string `json:"address,omitempty"`
-	Error    string `json:"error,omitempty"`
-	Note     string `json:"note,omitempty"`
-}
-
-// IncidentStatus is the monitor's summary of one incident.
-type IncidentStatus struct {
-	ID        string        `json:"id"`
-	Open      bool          `json:"open"`
-	Result    string        `json:"result,omitempty"`
-	Source    string        `json:"source"`
-	Reason    string        `json:"reason"`
-	From      string        `json:"from,omitempty"`
-	To        string        `json:"to,omitempty"`
-	Opened    time.Time     `json:"opened"`
-	Phases    []PhaseStatus `json:"phases"`
-	LastError string        `json:"last_error,omitempty"`
-	Stuck     string        `json:"stuck,omitempty"`
-}
-
-// PhaseStatus is when an incident reached a phase (wall clock); the phases
-// are package recover's.
-type PhaseStatus struct {
-	Phase recover.Phase `json:"phase"`
-	At    time.Time     `json:"at"`
-}
-
-// Phase returns when the incident reached phase.
-func (i *IncidentStatus) Phase(phase recover.Phase) time.Time {
-	if i == nil {
-		return time.Time{}
-	}
-	for _, p := range i.Phases {
-		if p.Phase == phase {
-			return p.At
-		}
-	}
-	return time.Time{}
-}
+// The monitor's status entries, as the API's wire types (package
+// monitor/api) define them; the drill reads only part of them.
+type (
+	// ServiceStatus is the monitor's GET /v1/status entry of one service.
+	ServiceStatus = api.ServiceStatus
+	// StandbyStatus is the state of the service's standby container.
+	StandbyStatus = api.StandbyStatus
+	// IncidentStatus is the monitor's summary of one incident.
+	IncidentStatus = api.IncidentStatus
+	// PhaseStatus is when an incident reached a phase (wall clock).
+	PhaseStatus = api.PhaseStatus
+)
 
 // HTTPMonitor is a Monitor over the monitor's HTTP API (package
 // monitorapi), plain or mutual TLS as its Client says.
@@ -138,9 +92,7 @@ var errNoService = errors.New("not in the monitor's status")
 
 // Service GETs /v1/status and returns the entry of name.
 func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, error) {
-	var st struct {
-		Services []ServiceStatus `json:"services"`
-	}
+	var st api.Status
 	if err := m.call(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
 		return ServiceStatus{}, fmt.Errorf("monitor status: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -25,11 +25,11 @@ import (
 // /v1/status in step with the controller's JSON names.
 func TestHTTPMonitorReadsControllerStatus(t *testing.T) {
 	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	want := monitor.Status{Services: []monitor.ServiceStatus{{
+	want := api.Status{Services: []api.ServiceStatus{{
 		Service: "web", State: "on-standby", Where: "standby", Address: "10.200.1.101", Incidents: 3,
-		Standby: monitor.Standby{Name: "standby-1", Prepared: true, Address: "10.200.1.101"},
-		LastIncident: &monitor.IncidentStatus{ID: "web-3", Result: "recovered", Source: "proxy", Opened: at,
-			Phases: []monitor.PhaseStatus{{Phase: "detected", At: at}, {Phase: "dns-flipped", At: at.Add(583 * time.Millisecond)}}},
+		Standby: api.StandbyStatus{Name: "standby-1", Prepared: true, Address: "10.200.1.101"},
+		LastIncident: &api.IncidentStatus{ID: "web-3", Result: "recovered", Source: "proxy", Opened: at,
+			Phases: []api.PhaseStatus{{Phase: "detected", At: at}, {Phase: "dns-flipped", At: at.Add(583 * time.Millisecond)}}},
 	}}}
 	var resets []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

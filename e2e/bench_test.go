@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // BenchmarkFailoverWarm measures, for a warm service with interval 250ms and
@@ -50,7 +51,7 @@ func benchFailover(b *testing.B, mode string, base int) {
 func (r *running) waitReady(b *testing.B, s svc) {
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
-	if _, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
+	if _, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.State == "primary" && st.Standby.Prepared
 	}); err != nil {
 		b.Fatalf("service not ready: %v", err)
@@ -76,14 +77,14 @@ func (r *running) failOnce(b *testing.B, w *world, s svc) sample {
 	if death.IsZero() {
 		b.Fatal("the primary still answered after the force-stop returned")
 	}
-	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		b.Fatalf("no failover: %v", err)
 	}
 	inc := st.LastIncident
 	at := map[string]time.Time{}
 	for _, p := range inc.Phases {
-		at[p.Phase] = p.At
+		at[string(p.Phase)] = p.At
 	}
 	flip, ok := at["dns-flipped"]
 	if !ok {

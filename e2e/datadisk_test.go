@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // TestIntegrationFailoverServesDataDisk: a cold service with a data disk (a
@@ -58,7 +59,7 @@ func TestIntegrationFailoverServesDataDisk(t *testing.T) {
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	if _, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
+	if _, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
 		t.Fatalf("service never reached on-standby: %v", err)
 	}
 	addr, err := w.answersFromStandby(ctx, s)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // failoverBound is how long a whole failover may take in a test; the
@@ -57,7 +58,7 @@ func testFailoverOn(t *testing.T, w *world) {
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("service never reached on-standby: %v", err)
 	}
@@ -73,9 +74,9 @@ func testFailoverOn(t *testing.T, w *world) {
 		t.Fatalf("last incident = %+v, want a closed, recovered incident opened by the monitor", inc)
 	}
 	want := []string{"detected", "confirmed", "fenced", "activating", "activated", "healthy", "dns-flipped", "on-standby"}
-	got := map[string]monitor.PhaseStatus{}
+	got := map[string]api.PhaseStatus{}
 	for _, p := range inc.Phases {
-		got[p.Phase] = p
+		got[string(p.Phase)] = p
 	}
 	for _, ph := range want {
 		if _, ok := got[ph]; !ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/understudy/understudy/ha/hatest"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/steps"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/store"
 	"github.com/understudy/understudy/standby"
@@ -135,7 +136,7 @@ func newHALab(t *testing.T, base int, modes map[string]string) *haLab {
 	t.Helper()
 	w := newWorld(t, base, modes)
 	h := &haLab{t: t, w: w, etcd: hatest.Start(t),
-		dns: &countingDNS{DNS: &monitor.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}}
+		dns: &countingDNS{DNS: &steps.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}}
 	h.store = store.NewEtcd(h.etcd.Client(t), "")
 	tlsCfg, err := standby.ClientTLSConfig(filepath.Join(w.certs, "ca.crt"), filepath.Join(w.certs, "monitor.crt"), filepath.Join(w.certs, "monitor.key"))
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/tcpcut"
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
@@ -154,7 +154,7 @@ func (h *haLab) killAt(round int, kp killPoint, s svc) time.Duration {
 	if err != nil {
 		t.Fatalf("round %d (%s): %v", round, kp, err)
 	}
-	if _, err := leader.r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
+	if _, err := leader.r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.State == "primary" && st.Standby.Prepared
 	}); err != nil {
 		t.Fatalf("round %d (%s): standby container never prepared by %s: %v", round, kp, leader.name, err)
@@ -216,7 +216,7 @@ func (h *haLab) killAt(round int, kp killPoint, s svc) time.Duration {
 		t.Fatalf("round %d: after killing %s: %v", round, leader.name, err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, haBound) // a failover takes ~3 s here
-	st, err := next.r.waitService(wctx, s.Name, func(st monitor.ServiceStatus) bool {
+	st, err := next.r.waitService(wctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.State == "on-standby" || st.State == "stuck"
 	})
 	wcancel()
@@ -243,7 +243,7 @@ func (h *haLab) killAt(round int, kp killPoint, s svc) time.Duration {
 
 // checkOnce asserts that incident incID, whose leader died at crashAt,
 // completed exactly once under next and returns the takeover time.
-func (h *haLab) checkOnce(ctx context.Context, round int, incID string, crashAt time.Time, dead, next *haMon, before recover.Record, serial uint32, st monitor.ServiceStatus) time.Duration {
+func (h *haLab) checkOnce(ctx context.Context, round int, incID string, crashAt time.Time, dead, next *haMon, before recover.Record, serial uint32, st api.ServiceStatus) time.Duration {
 	t := h.t
 	s := h.w.services[0]
 	if _, err := h.w.answersFromStandby(ctx, s); err != nil {
@@ -309,7 +309,7 @@ func (h *haLab) checkOnce(ctx context.Context, round int, incID string, crashAt 
 }
 
 // stepNotes lists an incident's steps with their notes.
-func stepNotes(inc *monitor.IncidentStatus) string {
+func stepNotes(inc *api.IncidentStatus) string {
 	var b strings.Builder
 	for i, s := range inc.Steps {
 		if i > 0 {
@@ -350,7 +350,7 @@ func (h *haLab) restore(ctx context.Context, round int, s svc, leader *haMon) {
 	if got := gauge(follower.r.reg, "understudy_controller_forwarded_total"); got != fwd+1 {
 		t.Errorf("round %d: follower %s forwarded %v calls, want %v", round, follower.name, got, fwd+1)
 	}
-	if _, err := leader.r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "primary" }); err != nil {
+	if _, err := leader.r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "primary" }); err != nil {
 		t.Fatalf("round %d: reset never reached primary: %v", round, err)
 	}
 	if addrs, err := lookupA(ctx, h.w.lab.DNSServer, s.FQDN); err != nil || len(addrs) != 1 || addrs[0] != s.Address {
@@ -494,7 +494,7 @@ func TestIntegrationHAPartition(t *testing.T) {
 	if err := h.w.hostA.Stop(ctx, s.VM, 0); err != nil {
 		t.Fatalf("force-stop primary: %v", err)
 	}
-	st, err := next.r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
+	st, err := next.r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.State == "on-standby" || st.State == "stuck"
 	})
 	if err != nil || st.State != "on-standby" {

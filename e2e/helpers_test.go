@@ -19,6 +19,7 @@ import (
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // running is a controller running in-process.
@@ -89,8 +90,8 @@ func (r *running) stop(t testing.TB) {
 }
 
 // status GETs /v1/status.
-func (r *running) status(ctx context.Context) (monitor.Status, error) {
-	var st monitor.Status
+func (r *running) status(ctx context.Context) (api.Status, error) {
+	var st api.Status
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url+"/v1/status", nil)
 	if err != nil {
 		return st, err
@@ -107,22 +108,22 @@ func (r *running) status(ctx context.Context) (monitor.Status, error) {
 }
 
 // service returns one service's status.
-func (r *running) service(ctx context.Context, name string) (monitor.ServiceStatus, error) {
+func (r *running) service(ctx context.Context, name string) (api.ServiceStatus, error) {
 	st, err := r.status(ctx)
 	if err != nil {
-		return monitor.ServiceStatus{}, err
+		return api.ServiceStatus{}, err
 	}
 	for _, s := range st.Services {
 		if s.Service == name {
 			return s, nil
 		}
 	}
-	return monitor.ServiceStatus{}, fmt.Errorf("service %q not in /v1/status", name)
+	return api.ServiceStatus{}, fmt.Errorf("service %q not in /v1/status", name)
 }
 
 // waitService polls the service's status until cond holds or ctx ends.
-func (r *running) waitService(ctx context.Context, name string, cond func(monitor.ServiceStatus) bool) (monitor.ServiceStatus, error) {
-	var last monitor.ServiceStatus
+func (r *running) waitService(ctx context.Context, name string, cond func(api.ServiceStatus) bool) (api.ServiceStatus, error) {
+	var last api.ServiceStatus
 	var lastErr error
 	for {
 		s, err := r.service(ctx, name)
@@ -146,7 +147,7 @@ func (r *running) waitService(ctx context.Context, name string, cond func(monito
 // prepared, and fails the test if it never is.
 func (r *running) waitPrepared(ctx context.Context, t testing.TB, name string) {
 	t.Helper()
-	if _, err := r.waitService(ctx, name, func(st monitor.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
+	if _, err := r.waitService(ctx, name, func(st api.ServiceStatus) bool { return st.Standby.Prepared }); err != nil {
 		t.Fatalf("standby container never prepared: %v", err)
 	}
 }

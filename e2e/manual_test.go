@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // TestIntegrationSuspectAndManualFailover drives the API the proxy and the
@@ -23,7 +24,7 @@ func TestIntegrationSuspectAndManualFailover(t *testing.T) {
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/suspect"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("suspect: %d %v", code, err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
+	st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.LastIncident != nil && !st.LastIncident.Open
 	})
 	if err != nil {
@@ -39,7 +40,7 @@ func TestIntegrationSuspectAndManualFailover(t *testing.T) {
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/failover"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("failover: %d %v", code, err)
 	}
-	st, err = r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err = r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("manual failover never reached on-standby: %v", err)
 	}

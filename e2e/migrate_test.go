@@ -22,6 +22,7 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/proxy"
 )
 
@@ -73,7 +74,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/failover"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("failover: %d %v", code, err)
 	}
-	st, err := r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("failover never reached on-standby: %v", err)
 	}
@@ -112,7 +113,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	if code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/migrate", `{"to":"spare-1","reason":"e2e"}`); code != http.StatusAccepted {
 		t.Fatalf("migrate: %d %s", code, body)
 	}
-	st, err = r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
+	st, err = r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.LastIncident != nil && st.LastIncident.ID != failover && !st.LastIncident.Open
 	})
 	if err != nil {
@@ -145,7 +146,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	if code, body := postJSON(t, ctx, r.hc, r.url+"/v1/services/"+s.Name+"/failback", `{"reason":"e2e"}`); code != http.StatusAccepted {
 		t.Fatalf("failback: %d %s", code, body)
 	}
-	st, err = r.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool {
+	st, err = r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.LastIncident != nil && st.LastIncident.ID != migrated && !st.LastIncident.Open
 	})
 	if err != nil {
@@ -220,7 +221,7 @@ func postJSON(t *testing.T, ctx context.Context, hc *http.Client, url, body stri
 }
 
 // logIncident logs a move's phases and the copy step's time.
-func logIncident(t *testing.T, what string, inc *monitor.IncidentStatus, took time.Duration) {
+func logIncident(t *testing.T, what string, inc *api.IncidentStatus, took time.Duration) {
 	t.Helper()
 	var ph, steps []string
 	for _, p := range inc.Phases {
@@ -368,12 +369,12 @@ func getVia(ctx context.Context, server, name string) error {
 
 // waitSpareMeasured dry-runs migrations at url until spare-1's steal and
 // load are measured (its agent's first CPU steal sample takes 5 s).
-func waitSpareMeasured(t *testing.T, ctx context.Context, hc *http.Client, url string) monitor.Candidate {
+func waitSpareMeasured(t *testing.T, ctx context.Context, hc *http.Client, url string) api.Candidate {
 	t.Helper()
-	var last monitor.Candidate
+	var last api.Candidate
 	for ctx.Err() == nil {
 		code, body := postJSON(t, ctx, hc, url, `{"dry_run":true}`)
-		var res monitor.MigrateResponse
+		var res api.MigrateResponse
 		if err := json.Unmarshal([]byte(body), &res); code != http.StatusOK || err != nil || len(res.Candidates) != 1 {
 			t.Fatalf("dry run: %d %s (%v)", code, body, err)
 		}

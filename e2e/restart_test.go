@@ -10,6 +10,8 @@ import (
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/steps"
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
@@ -59,7 +61,7 @@ func (a *withheldAgent) Activate(ctx context.Context, epoch uint64, name string)
 func TestIntegrationRestartMidIncident(t *testing.T) {
 	w := newWorld(t, 162, map[string]string{"restart": "cold"})
 	s := w.services[0]
-	dns := &countingDNS{DNS: &monitor.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}
+	dns := &countingDNS{DNS: &steps.DNSAdapter{Client: w.dns, TTL: 10 * time.Second}}
 
 	answered := make(chan error, 1)
 	agents := func(sb inventory.Standby, files monitor.TLSFiles) (monitor.Agent, error) {
@@ -107,7 +109,7 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 	t.Logf("stopped the monitor during %s of incident %s", killed.Incident.Steps[killed.Incident.Current].Kind, killed.Incident.ID)
 
 	second := w.startController(monitor.Options{DNS: dns})
-	st, err := second.waitService(ctx, s.Name, func(st monitor.ServiceStatus) bool { return st.State == "on-standby" })
+	st, err := second.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 	if err != nil {
 		t.Fatalf("the resumed incident never reached on-standby: %v", err)
 	}

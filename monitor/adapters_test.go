@@ -2,20 +2,13 @@ package monitor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/dnsupdate"
-	"github.com/understudy/understudy/dnsupdate/dnstest"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/recover"
-	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -36,62 +29,13 @@ func newIdle(t *testing.T, text string, agents map[string]*fakeAgent) *Controlle
 	return c
 }
 
-func TestActivatorMapsAgentErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name          string
-		err           error
-		addr          string
-		wantPermanent bool
-		wantErr       string
-	}{
-		{name: "remote error without a code", err: &standby.RemoteError{Status: 409, Message: "stale"}, wantPermanent: false, wantErr: "stale"},
-		{name: "stale epoch sentinel", err: standby.ErrStaleEpoch, wantPermanent: true, wantErr: "stale epoch"},
-		{name: "no capacity", err: standby.ErrNoCapacity, wantPermanent: true, wantErr: "no capacity"},
-		{name: "not prepared", err: standby.ErrNotFound, wantPermanent: false, wantErr: "service not found"},
-		{name: "bad address", addr: "not-an-ip", wantErr: `answered address "not-an-ip"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			agent := newFakeAgent()
-			agent.actErr, agent.actAddr = tc.err, tc.addr
-			agent.prepared["web"] = standby.ServiceSpec{Name: "web"}
-			c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-			_, err := (&activator{c}).Activate(context.Background(), 1, "web")
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %v, want it to say %q", err, tc.wantErr)
-			}
-			if got := errors.Is(err, recover.ErrPermanent); got != tc.wantPermanent {
-				t.Errorf("permanent = %v, want %v (%v)", got, tc.wantPermanent, err)
-			}
-			if tc.err != nil && !errors.Is(err, tc.err) {
-				t.Errorf("%v does not wrap %v", err, tc.err)
-			}
-		})
-	}
-}
-
-func TestActivatorReturnsAddressAndPhases(t *testing.T) {
-	agent := newFakeAgent()
-	agent.prepared["web"] = standby.ServiceSpec{Name: "web"}
-	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	act, err := (&activator{c}).Activate(context.Background(), 1, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if act.Address.String() != "10.9.1.10" || len(act.Phases) != 1 || act.Phases[0] != (recover.AgentPhase{Name: "running", MS: 1}) {
-		t.Errorf("activation = %+v", act)
-	}
-	if _, err := (&activator{c}).Activate(context.Background(), 1, "nope"); !errors.Is(err, executor.ErrUnknownService) {
-		t.Errorf("unknown service: %v", err)
-	}
-}
-
 func TestConfirmerRunsTheHTTPCheckOfAnHTTPService(t *testing.T) {
 	agent := newFakeAgent()
 	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	svc := c.plan().services["web"].Service
+	svc := c.plan().Services["web"].Service
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, _, err := (&confirmer{c}).ConfirmDown(ctx, svc); err != nil {
+	if _, _, err := c.step.ConfirmDown(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
 	_, _, probes := agent.snapshot()
@@ -103,11 +47,11 @@ func TestConfirmerRunsTheHTTPCheckOfAnHTTPService(t *testing.T) {
 func TestConfirmerAsksTheAgentUnlessTheMonitorJustDid(t *testing.T) {
 	agent := newFakeAgent()
 	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	svc := c.plan().services["api"].Service
+	svc := c.plan().Services["api"].Service
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 
-	down, detail, err := (&confirmer{c}).ConfirmDown(ctx, svc)
+	down, detail, err := c.step.ConfirmDown(ctx, svc)
 	if err != nil || !down || !strings.Contains(detail, "cannot reach 10.9.0.12:8080 by tcp") {
 		t.Errorf("unreachable primary: down=%v %q %v", down, detail, err)
 	}
@@ -117,12 +61,12 @@ func TestConfirmerAsksTheAgentUnlessTheMonitorJustDid(t *testing.T) {
 	}
 
 	agent.setReachable("10.9.0.12", true)
-	if down, _, err := (&confirmer{c}).ConfirmDown(ctx, svc); err != nil || down {
+	if down, _, err := c.step.ConfirmDown(ctx, svc); err != nil || down {
 		t.Errorf("reachable primary: down=%v %v", down, err)
 	}
 
 	c.rememberConfirmation("api", time.Now())
-	down, detail, err = (&confirmer{c}).ConfirmDown(ctx, svc)
+	down, detail, err = c.step.ConfirmDown(ctx, svc)
 	if err != nil || !down || !strings.Contains(detail, "monitor's agent confirmation") {
 		t.Errorf("after the monitor confirmed: down=%v %q %v", down, detail, err)
 	}
@@ -144,7 +88,7 @@ func TestMonitorConfirmerAsksTheStandbyOfTheVM(t *testing.T) {
 	two = strings.Replace(two, "    port: 8080\n    check: {tcp: {}}\n    standby: sb", "    port: 8080\n    check: {tcp: {}}\n    standby: sb2", 1)
 	sb, sb2 := newFakeAgent(), newFakeAgent()
 	c := newIdle(t, two, map[string]*fakeAgent{"sb": sb, "sb2": sb2})
-	mc := c.monitorConfirmer()
+	mc := c.super.Confirmer()
 	if _, err := mc.Probe(context.Background(), monitorProbe("10.9.0.12")); err != nil {
 		t.Fatal(err)
 	}
@@ -155,57 +99,5 @@ func TestMonitorConfirmerAsksTheStandbyOfTheVM(t *testing.T) {
 	_, _, p2 := sb2.snapshot()
 	if len(p1) != 1 || p1[0].Address != "10.9.0.11" || len(p2) != 1 || p2[0].Address != "10.9.0.12" {
 		t.Errorf("sb probed %+v, sb2 probed %+v", p1, p2)
-	}
-}
-
-func TestDNSAdapterWrapsPrecondition(t *testing.T) {
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	srv := dnstest.New(t, "lab.test.", map[string]string{"k.": base64.StdEncoding.EncodeToString(secret)})
-	srv.Set("web.lab.test.", "web.lab.test. 10 IN A 10.9.0.11")
-	key, err := dnsupdate.NewKey("k", "", secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := dnsupdate.New(dnsupdate.Config{Server: srv.Addr, Zone: "lab.test.", Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &DNSAdapter{Client: cl, TTL: 10 * time.Second}
-	ctx := context.Background()
-	primary, standbyAddr := netip.MustParseAddr("10.9.0.11"), netip.MustParseAddr("10.9.1.10")
-	err = d.Replace(ctx, "web.lab.test.", []netip.Addr{primary}, []netip.Addr{standbyAddr})
-	if !errors.Is(err, recover.ErrPrecondition) || !errors.Is(err, dnsupdate.ErrPrecondition) {
-		t.Errorf("a stale expectation: %v, want both precondition errors", err)
-	}
-	if err := d.Replace(ctx, "web.lab.test.", []netip.Addr{standbyAddr}, []netip.Addr{primary}); err != nil {
-		t.Fatalf("swap: %v", err)
-	}
-	got, err := d.Lookup(ctx, "web.lab.test.")
-	if err != nil || len(got) != 1 || got[0] != standbyAddr {
-		t.Errorf("lookup = %v %v", got, err)
-	}
-}
-
-// TestDNSAdapterVerifies: VerifyDNS asks every dns.verify server and reports
-// the one that does not answer the new address, by name.
-func TestDNSAdapterVerifies(t *testing.T) {
-	fresh := dnstest.New(t, "lab.test.", nil) // a secondary that has the change
-	fresh.Set("web.lab.test.", "web.lab.test. 10 IN A 10.9.1.10")
-	stale := dnstest.New(t, "lab.test.", nil) // one that never gets it
-	stale.Set("web.lab.test.", "web.lab.test. 10 IN A 10.9.0.11")
-	cl, err := dnsupdate.New(dnsupdate.Config{Server: fresh.Addr, Zone: "lab.test."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &DNSAdapter{Client: cl, TTL: 10 * time.Second, Verify: []string{fresh.Addr, stale.Addr}}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	res := d.VerifyDNS(ctx, "web.lab.test.", []netip.Addr{netip.MustParseAddr("10.9.1.10")})
-	if len(res) != 2 || res[0].Server != fresh.Addr || res[0].Err != nil || res[1].Server != stale.Addr || res[1].Err == nil {
-		t.Fatalf("results %+v, want %s verified and %s not", res, fresh.Addr, stale.Addr)
-	}
-	if none := (&DNSAdapter{Client: cl}).VerifyDNS(ctx, "web.lab.test.", nil); none != nil {
-		t.Errorf("without dns.verify: %+v, want nothing to verify", none)
 	}
 }

@@ -32,7 +32,7 @@ func TestActivationAddressMustBeInPool(t *testing.T) {
 		agent.actAddr = tc.addr
 		agent.prepared["web"] = standby.ServiceSpec{Name: "web"}
 		c := newIdle(t, poolInventory, map[string]*fakeAgent{"sb": agent})
-		act, err := (&activator{c}).Activate(t.Context(), 1, "web")
+		act, err := c.step.Activate(t.Context(), 1, "web")
 		switch {
 		case tc.ok && (err != nil || act.Address != netip.MustParseAddr(tc.addr)):
 			t.Errorf("%s: %+v, %v; want it accepted", tc.addr, act, err)
@@ -66,7 +66,7 @@ func TestDataDiskReachesTheAgent(t *testing.T) {
 	if d := prepared["api"].DataDisk; d == nil || *d != (standby.DataDisk{Source: "/srv/api", Path: "/data"}) {
 		t.Errorf("prepared data disk = %+v, want /srv/api at /data", d)
 	}
-	if !h.ctrl.plan().services["api"].Service.FenceRequired {
+	if !h.ctrl.plan().Services["api"].Service.FenceRequired {
 		t.Error("a service with a data disk is not fence-required by default")
 	}
 }
@@ -101,7 +101,7 @@ func TestActivatorCarriesFallbackReason(t *testing.T) {
 	agent.prepared["web"] = standby.ServiceSpec{Name: "web"}
 	agent.actFall = "cold start: restore failed: criu: vdso"
 	c := newIdle(t, testInventory, map[string]*fakeAgent{"sb": agent})
-	act, err := (&activator{c}).Activate(t.Context(), 1, "web")
+	act, err := c.step.Activate(t.Context(), 1, "web")
 	if err != nil || act.Fallback != "cold start: restore failed: criu: vdso" || act.Restored {
 		t.Errorf("activation = %+v, %v", act, err)
 	}

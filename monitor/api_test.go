@@ -1,19 +1,14 @@
 package monitor
 
 import (
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/understudy/understudy/recover/executor"
-	"github.com/understudy/understudy/recover/store"
 )
 
 // TestMigrateRejectsUnknownFields: a misspelt field is a 400 naming it, not
 // a default: {"dryrun": true} must not run a real migration. Every body the
-// API reads is decoded the same way (decodeBody).
+// API reads is decoded the same way (httpapi.DecodeBody).
 func TestMigrateRejectsUnknownFields(t *testing.T) {
 	mig := &fakeMigrator{copies: map[string]string{}}
 	h := start(t, spareInventory, func(h *harness) { h.migrator = mig })
@@ -65,25 +60,5 @@ func TestSuspectTakesTheProxysBody(t *testing.T) {
 	h.eventually("the incident closed", func() bool { inc := h.service("api").LastIncident; return inc != nil && !inc.Open })
 	if inc := h.service("api").LastIncident; inc.Reason != "probe miss (backend 10.9.0.12)" {
 		t.Errorf("incident reason %q, want the proxy's reason and address", inc.Reason)
-	}
-}
-
-// TestAnswerMapsResetEnds: a reset that ended stuck is a 409, one whose
-// executor stopped under it (the term ended) or whose save was fenced a 503.
-func TestAnswerMapsResetEnds(t *testing.T) {
-	c := newIdle(t, testInventory, nil)
-	for _, tc := range []struct {
-		err  error
-		want int
-	}{
-		{fmt.Errorf("reset %q: %w: dns-replace failed", "web", executor.ErrStuck), http.StatusConflict},
-		{fmt.Errorf("service %q: still failing-back: %w", "web", executor.ErrStopped), http.StatusServiceUnavailable},
-		{fmt.Errorf("service %q: still failing-back: %w", "web", store.ErrFenced), http.StatusServiceUnavailable},
-	} {
-		w := httptest.NewRecorder()
-		c.answer(w, "web", "", tc.err)
-		if w.Code != tc.want {
-			t.Errorf("answer(%v) = %d, want %d", tc.err, w.Code, tc.want)
-		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover/embedded"
 	"github.com/understudy/understudy/recover/store"
 )
@@ -103,7 +104,7 @@ func TestAPIMutualTLS(t *testing.T) {
 				t.Errorf("%s, GET %s: err = %v, want one with %q", tc.name, path, err, tc.want)
 			}
 		}
-		if err := tc.cl.Post(ctx, "/v1/services/web/failover", triggerRequest{Reason: "intruder"}, nil); err == nil {
+		if err := tc.cl.Post(ctx, "/v1/services/web/failover", api.TriggerRequest{Reason: "intruder"}, nil); err == nil {
 			t.Errorf("%s: a failover was accepted", tc.name)
 		}
 	}
@@ -113,14 +114,14 @@ func TestAPIMutualTLS(t *testing.T) {
 
 	// Served: the operator's certificate of the monitors' CA.
 	ok := p.client(t, base, p.dir)
-	var st Status
+	var st api.Status
 	if err := ok.Get(ctx, "/v1/status", &st); err != nil || len(st.Services) != 2 {
 		t.Fatalf("GET /v1/status with the right certificate: %v (%d services)", err, len(st.Services))
 	}
 	if err := ok.Get(ctx, "/metrics", nil); err != nil {
 		t.Errorf("GET /metrics: %v", err)
 	}
-	err := ok.Post(ctx, "/v1/services/nope/reset", triggerRequest{Reason: "test"}, nil)
+	err := ok.Post(ctx, "/v1/services/nope/reset", api.TriggerRequest{Reason: "test"}, nil)
 	if monitorapi.Code(err) != http.StatusNotFound {
 		t.Errorf("POST for an unknown service: %v, want the monitor's 404", err)
 	}
@@ -139,15 +140,15 @@ func TestFollowerForwardsOverTLS(t *testing.T) {
 	a := start(t, p.inventory(), func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
 	b := start(t, p.inventory(), func(h *harness) {
 		h.agent, h.hv, h.dns, h.probes = a.agent, a.hv, a.dns, a.probes
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-b", 2e9 }
 	})
 	ca, cb := p.client(t, httpsURL(a), p.dir), p.client(t, httpsURL(b), p.dir)
 	ctx := t.Context()
-	service := func(cl *monitorapi.Client, name string) (ServiceStatus, []MonitorStatus) {
-		var st Status
+	service := func(cl *monitorapi.Client, name string) (api.ServiceStatus, []api.MonitorStatus) {
+		var st api.Status
 		if err := cl.Get(ctx, "/v1/status", &st); err != nil {
 			t.Fatalf("status at %s: %v", cl.Base(), err)
 		}
@@ -156,7 +157,7 @@ func TestFollowerForwardsOverTLS(t *testing.T) {
 				return s, st.Monitors
 			}
 		}
-		return ServiceStatus{}, st.Monitors
+		return api.ServiceStatus{}, st.Monitors
 	}
 	// The follower's status is the leader's (only the leader knows what it
 	// prepared), fetched over TLS.
@@ -166,22 +167,20 @@ func TestFollowerForwardsOverTLS(t *testing.T) {
 	})
 
 	// A suspect report from the follower reaches the leader.
-	b.ctrl.mu.RLock()
-	leader := b.ctrl.leader
-	b.ctrl.mu.RUnlock()
+	_, leader, _ := b.ctrl.roles.now()
 	if err := b.ctrl.report(ctx, leader, "api", "probe failed"); err != nil {
 		t.Errorf("report to the leader over TLS: %v", err)
 	}
 
 	// A failover posted to the follower is forwarded to the leader.
-	if err := cb.Post(ctx, "/v1/services/web/failover", triggerRequest{Reason: "drill via follower over TLS"}, nil); err != nil {
+	if err := cb.Post(ctx, "/v1/services/web/failover", api.TriggerRequest{Reason: "drill via follower over TLS"}, nil); err != nil {
 		t.Fatalf("failover through the follower: %v", err)
 	}
 	a.eventually("web on-standby at the leader", func() bool { s, _ := service(ca, "web"); return s.State == "on-standby" })
 	if s, _ := service(cb, "web"); s.LastIncident == nil || s.LastIncident.Reason != "drill via follower over TLS" {
 		t.Errorf("incident seen through the follower = %+v", s.LastIncident)
 	}
-	if got := value(b.ctrl.metrics.forwarded); got != 1 {
+	if got := gathered(b.ctrl, "understudy_controller_forwarded_total"); got != 1 {
 		t.Errorf("forwarded calls counted by the follower = %v, want 1", got)
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/store"
 )
@@ -103,7 +105,7 @@ func TestMutationsNeedCredential(t *testing.T) {
 		}
 	}
 	h.assertUntouched("after refused calls")
-	if got := value(h.ctrl.metrics.refused.WithLabelValues("credential")); got != 15 {
+	if got := gathered(h.ctrl, "understudy_controller_api_refused_total", "reason", "credential"); got != 15 {
 		t.Errorf("understudy_controller_api_refused_total{reason=credential} = %v, want 15", got)
 	}
 	// With the token and JSON, the same call is served.
@@ -159,7 +161,7 @@ func TestRunRefusesInsecureNonLoopbackAPI(t *testing.T) {
 		}
 	}
 	for _, listen := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
-		if a, err := run(listen, false); !errors.Is(err, ErrInsecureAPI) {
+		if a, err := run(listen, false); !errors.Is(err, httpapi.ErrInsecureAPI) {
 			t.Errorf("Run on %s without api-tls: served on %v, err %v; want ErrInsecureAPI", listen, a, err)
 		}
 	}
@@ -182,14 +184,14 @@ func TestVantageNeedsMonitorCertificate(t *testing.T) {
 	a.eventually("web and api prepared", func() bool {
 		return a.service("web").Standby.Prepared && a.service("api").Standby.Prepared
 	})
-	suspect := func(cl *monitorapi.Client, svc string) TriggerResponse {
+	suspect := func(cl *monitorapi.Client, svc string) api.TriggerResponse {
 		t.Helper()
-		hdr := http.Header{vantageHeader: {"mon-b"}}
-		resp, err := cl.Do(t.Context(), http.MethodPost, "/v1/services/"+svc+"/suspect", triggerRequest{Reason: "spoofed"}, hdr)
+		hdr := http.Header{api.VantageHeader: {"mon-b"}}
+		resp, err := cl.Do(t.Context(), http.MethodPost, "/v1/services/"+svc+"/suspect", api.TriggerRequest{Reason: "spoofed"}, hdr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tr TriggerResponse
+		var tr api.TriggerResponse
 		if err := json.Unmarshal(resp.Body, &tr); err != nil || resp.Code != http.StatusAccepted {
 			t.Fatalf("suspect %s: %s %s", svc, resp.Status, resp.Body)
 		}
@@ -210,9 +212,9 @@ func TestVantageNeedsMonitorCertificate(t *testing.T) {
 	}
 	// The monitors' own certificate (the harness's client) is a monitor
 	// (a report coalesced with the last one still names its source).
-	resp := a.request(http.MethodPost, "/v1/services/web/suspect", `{"reason":"from a monitor"}`, http.Header{vantageHeader: {"mon-b"}})
+	resp := a.request(http.MethodPost, "/v1/services/web/suspect", `{"reason":"from a monitor"}`, http.Header{api.VantageHeader: {"mon-b"}})
 	defer resp.Body.Close()
-	var tr TriggerResponse
+	var tr api.TriggerResponse
 	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/httpserve"
-	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/capacity"
+	"github.com/understudy/understudy/monitor/cluster"
+	"github.com/understudy/understudy/monitor/conns"
+	"github.com/understudy/understudy/monitor/findings"
+	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/monitor/steps"
+	"github.com/understudy/understudy/monitor/supervise"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
@@ -31,21 +37,18 @@ type Controller struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
-	conns   *conns
-	dns     *swappableDNS
+	conns   *conns.Conns
+	dns     *steps.SwappableDNS
+	step    *steps.Steps          // the executor's steps (package steps)
+	super   *supervise.Supervisor // runs the probe engine (package supervise)
 
 	mu        sync.RWMutex
-	cur       *plan
+	cur       *plan.Plan
 	confirmed map[string]time.Time // service -> when the monitor's agent confirmed it down
-	suspects  map[string]time.Time // service -> last suspect report passed on
-	findings  *findings            // failures no leader took yet (findings.go)
-	apiToken  string               // probe.api-token-file's token (auth.go)
+	findings  *findings.Set        // failures no leader took yet (package findings)
+	apiToken  string               // monitor.api-token-file's token (httpapi.LoadToken)
 
-	// Leadership (term.go, forward.go); guarded by mu.
-	term        *term         // while this monitor leads
-	last        *term         // the last term, also once it ended
-	leader      ha.Leader     // who leads, as last observed
-	roleChanged chan struct{} // closed and replaced when term or leader change
+	roles *roles // who leads (roles.go)
 
 	// Set by Run before it serves.
 	name      string      // this monitor's name among its peers
@@ -53,16 +56,13 @@ type Controller struct {
 	store     store.Store // the shared store, for reads
 	etcdStore *store.Etcd // the same, unguarded, for the terms' guarded stores
 	addr      net.Addr
-	peers     peerAPI       // how to call another monitor's API (apitls.go)
-	mtls      bool          // probe.api-tls: every API connection has a verified client certificate
-	monitorCN string        // the common name of the monitors' certificate (api-tls.cert)
-	monReload chan struct{} // asks the monitor supervisor to restart
-	pinger    probe.Pinger
+	peers     peerAPI // how to call another monitor's API (apitls.go)
+	mtls      bool    // monitor.api-tls: every API connection has a verified client certificate
+	monitorCN string  // the common name of the monitors' certificate (api-tls.cert)
 	mig       executor.Migrator
-	etcd      *clientv3.Client // nil with Options.Store
-	peer      *ha.Peer         // this monitor's etcd member, with --peers
-	spareCap  *spareCapacity   // the spares' last capacity samples (sparecap.go)
-	vms       *vmViews         // the standbys' last capacity samples (vmstatus.go)
+	cluster   *cluster.Cluster   // the shared etcd; nil with Options.Store
+	spareCap  *capacity.Spares   // the spares' last capacity samples
+	vms       *capacity.Standbys // the standbys' last capacity samples
 
 	recoverMetrics *executor.Metrics
 	ready          chan struct{} // closed once Run serves
@@ -88,24 +88,24 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		opts.Name, _ = os.Hostname()
 	}
 	c := &Controller{
-		opts:        opts,
-		name:        opts.Name,
-		log:         opts.Logger.With("component", "controller"),
-		reg:         opts.Registry,
-		conns:       newConns(opts),
-		dns:         &swappableDNS{},
-		confirmed:   map[string]time.Time{},
-		suspects:    map[string]time.Time{},
-		findings:    newFindings(),
-		monReload:   make(chan struct{}, 1),
-		ready:       make(chan struct{}),
-		roleChanged: make(chan struct{}),
-		spareCap:    &spareCapacity{last: map[string]capSample{}},
-		vms:         &vmViews{standbys: map[string]standbyView{}},
+		opts:      opts,
+		name:      opts.Name,
+		log:       opts.Logger.With("component", "controller"),
+		reg:       opts.Registry,
+		conns:     conns.New(opts.Agents, opts.Hypervisors),
+		dns:       &steps.SwappableDNS{},
+		confirmed: map[string]time.Time{},
+		findings:  findings.New(),
+		ready:     make(chan struct{}),
+		roles:     newRoles(opts.Name),
+		spareCap:  capacity.NewSpares(),
+		vms:       capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
-	c.reg.MustRegister(newVMCollector(c))
-	if err := checkListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
+	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Logger: opts.Logger})
+	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
+	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
+	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err
 	}
 	if err := c.apply(inv); err != nil {
@@ -115,7 +115,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 }
 
 // plan returns the plan in force.
-func (c *Controller) plan() *plan {
+func (c *Controller) plan() *plan.Plan {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.cur
@@ -123,14 +123,14 @@ func (c *Controller) plan() *plan {
 
 // apply builds everything from inv and swaps it in, or changes nothing.
 func (c *Controller) apply(inv *inventory.Inventory) error {
-	p, err := buildPlan(inv)
+	p, err := plan.Build(inv)
 	if err != nil {
 		return err
 	}
 	if c.opts.HoldDown > 0 {
-		for name, cfg := range p.services {
+		for name, cfg := range p.Services {
 			cfg.Moves.HoldDown = c.opts.HoldDown
-			p.services[name] = cfg
+			p.Services[name] = cfg
 		}
 	}
 	dns := c.opts.DNS
@@ -139,14 +139,14 @@ func (c *Controller) apply(inv *inventory.Inventory) error {
 			return err
 		}
 	}
-	token, err := loadAPIToken(inv.Monitor)
+	token, err := httpapi.LoadToken(inv.Monitor)
 	if err != nil {
 		return err
 	}
-	if err := c.conns.update(inv); err != nil {
+	if err := c.conns.Update(inv); err != nil {
 		return err
 	}
-	c.dns.set(dns)
+	c.dns.Set(dns)
 	c.mu.Lock()
 	c.cur, c.apiToken = p, token
 	c.mu.Unlock()
@@ -163,7 +163,7 @@ func dnsFromInventory(inv *inventory.Inventory) (executor.DNS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
-	return &DNSAdapter{Client: cl, TTL: inv.DNS.TTL, Verify: inv.DNS.Verify}, nil
+	return &steps.DNSAdapter{Client: cl, TTL: inv.DNS.TTL, Verify: inv.DNS.Verify}, nil
 }
 
 // Addr returns the HTTP address once Run serves (nil before).
@@ -184,7 +184,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := c.listen(c.plan().inv)
+	ln, err := c.listen(c.plan().Inv)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	for _, f := range []func(){
 		func() { c.observeLeader(runCtx) },
 		func() { c.leadLoop(runCtx) },
-		func() { c.superviseMonitor(runCtx, monMetrics, events) },
+		func() { c.super.Run(runCtx, monMetrics, events) },
 		func() { c.consume(runCtx, events, &wg) },
 		func() { c.passOnFindings(runCtx) },
 	} {
@@ -225,11 +225,11 @@ func (c *Controller) open(ctx context.Context) (func(), *probe.Metrics, error) {
 			closers[i]()
 		}
 	}
-	closers = append(closers, c.conns.close)
-	if err := c.openStore(ctx, c.plan().inv, &closers); err != nil {
+	closers = append(closers, c.conns.Close)
+	if err := c.openStore(ctx, c.plan().Inv, &closers); err != nil {
 		return closeAll, nil, err
 	}
-	closePinger, err := c.openPinger()
+	closePinger, err := c.super.OpenPinger()
 	if err != nil {
 		return closeAll, nil, err
 	}
@@ -251,19 +251,19 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 	return executor.New(executor.Config{
 		Store: store,
 		Deps: executor.Deps{
-			Confirmer: &confirmer{c}, Fencer: &fencer{c}, Activator: &activator{c},
-			Health: &healthChecker{c}, DNS: c.dns, DNSVerify: c.dns,
+			Confirmer: c.step, Fencer: c.step, Activator: c.step,
+			Health: c.step, DNS: c.dns, DNSVerify: c.dns,
 			Notifier: &executor.Webhook{}, Execer: executor.Command{},
-			Migrator: c.mig, Deactivator: &deactivator{c}, // Holder nil: see migrator
+			Migrator: c.mig, Deactivator: c.step, // Holder nil: see migrator
 		},
-		Services: p.services,
+		Services: p.Services,
 		Epoch:    epoch,
-		Flap:     flapPolicy(p.inv),
+		Flap:     plan.FlapPolicy(p.Inv),
 		// Alerts (stuck, unfenced, unprotected) and notify steps without a
-		// url go to probe.alert-url; a change needs a new term.
-		AlertURL: p.inv.Monitor.AlertURL,
+		// url go to monitor.alert-url; a change needs a new term.
+		AlertURL: p.Inv.Monitor.AlertURL,
 		// A change needs a new term (a restart): the slots are the executor's.
-		MaxMigrations: p.inv.Migration.MaxParallel,
+		MaxMigrations: p.Inv.Migration.MaxParallel,
 		Logger:        c.opts.Logger,
 		Metrics:       c.recoverMetrics,
 		OnSave:        c.onSave,
@@ -275,14 +275,16 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 // the server down.
 func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc, ln net.Listener, wg *sync.WaitGroup) error {
 	// Refused TLS handshakes (api-tls) and other server errors, as warnings.
-	srv := httpserve.New(c.handler(), apiLimits, slog.NewLogLogger(c.log.Handler(), slog.LevelWarn))
+	apiSrv := c.newAPI()
+	apiSrv.WarnNoCredential()
+	srv := httpserve.New(apiSrv.Handler(), apiLimits, slog.NewLogLogger(c.log.Handler(), slog.LevelWarn))
 	srv.BaseContext = func(net.Listener) context.Context { return runCtx }
 	serveErr := make(chan error, 1)
 	wg.Add(1)
 	go func() { defer wg.Done(); serveErr <- srv.Serve(ln) }()
 	c.addr = ln.Addr()
 	close(c.ready)
-	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().services), "epoch", c.epoch())
+	c.log.Info("monitor serving", "listen", c.addr.String(), "scheme", c.peers.scheme, "services", len(c.plan().Services), "epoch", c.roles.epoch())
 	if c.opts.Serving != nil {
 		c.opts.Serving(c.addr)
 	}
@@ -309,11 +311,11 @@ func (c *Controller) serve(ctx, runCtx context.Context, stop context.CancelFunc,
 var apiLimits = httpserve.Limits{ReadHeader: 5 * time.Second, MaxConns: httpserve.DefaultMaxConns}
 
 // listen opens the API's listener: plain HTTP, or mutual TLS with
-// probe.api-tls (apitls.go); never beyond loopback without it unless
-// probe.insecure-api (auth.go).
+// monitor.api-tls (apitls.go); never beyond loopback without it unless
+// monitor.insecure-api (httpapi.CheckListen).
 func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 	addr := c.listenAddr(inv)
-	if err := checkListen(addr, inv.Monitor); err != nil {
+	if err := httpapi.CheckListen(addr, inv.Monitor); err != nil {
 		return nil, err
 	}
 	raw, err := net.Listen("tcp", addr)
@@ -326,68 +328,15 @@ func (c *Controller) listen(inv *inventory.Inventory) (net.Listener, error) {
 		ln.Close()
 		return nil, err
 	}
-	c.warnNoCredential()
 	return tln, nil
 }
 
-// listenAddr is the API's address: Options.Listen, else probe.listen.
+// listenAddr is the API's address: Options.Listen, else monitor.listen.
 func (c *Controller) listenAddr(inv *inventory.Inventory) string {
 	if c.opts.Listen != "" {
 		return c.opts.Listen
 	}
 	return inv.Monitor.Listen
-}
-
-// openPinger opens the ICMP socket the monitor's probes share, unless the
-// probes are replaced in Options.
-func (c *Controller) openPinger() (func(), error) {
-	if c.opts.Probers != nil {
-		return func() {}, nil
-	}
-	pinger, err := icmp.New()
-	if err != nil {
-		return nil, fmt.Errorf("open ICMP socket (needs root or CAP_NET_RAW): %w", err)
-	}
-	c.pinger = pinger
-	return func() { pinger.Close() }, nil
-}
-
-// probesFor returns the probes for a plan: the ones in Options, or the
-// monitor's, bound to the pinger and the plan's hypervisors.
-func (c *Controller) probesFor(p *plan) map[probe.Kind]probe.ProbeFunc {
-	if c.opts.Probers != nil {
-		return c.opts.Probers
-	}
-	hvs := map[string]probe.Hypervisor{}
-	for _, h := range p.inv.Hypervisors {
-		hvs[h.Name] = c.hypervisorProbe(h.Name)
-	}
-	return probe.Probers(probe.Deps{Pinger: c.pinger, Hypervisors: hvs})
-}
-
-// hypervisorProbe adapts one hypervisor's API to the probe.
-func (c *Controller) hypervisorProbe(name string) probe.Hypervisor {
-	return probe.HypervisorFuncs{
-		StateFunc: func(ctx context.Context, instance string) (bool, error) {
-			hv, err := c.conns.hypervisor(ctx, name)
-			if err != nil {
-				return false, err
-			}
-			st, err := hv.State(ctx, instance)
-			if err != nil {
-				return false, err
-			}
-			return st.Running, nil
-		},
-		CheckAPIFunc: func(ctx context.Context) error {
-			hv, err := c.conns.hypervisor(ctx, name)
-			if err != nil {
-				return err
-			}
-			_, err = hv.ServerInfo(ctx)
-			return err
-		},
-	}
 }
 
 // errNotRunning is returned by API calls before Run serves.
@@ -410,8 +359,8 @@ func (c *Controller) running() bool {
 func (c *Controller) syncServices() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.term != nil {
-		c.term.exec.SetServices(c.cur.services)
+	if t := c.roles.leading(); t != nil {
+		t.exec.SetServices(c.cur.Services)
 	}
 }
 
@@ -421,7 +370,7 @@ func (c *Controller) onSave(rec recover.Record) {
 		c.forgetConfirmations([]string{rec.Service})
 		// The preparer skipped this service while the incident ran; a
 		// container a failback used up must be prepared again now.
-		c.preparer().poke()
+		c.preparer().Poke()
 	}
 	if c.opts.OnSave != nil {
 		c.opts.OnSave(rec)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
@@ -135,14 +136,14 @@ func (h *harness) eventually(what string, cond func() bool) {
 	}
 }
 
-func (h *harness) status() Status {
+func (h *harness) status() api.Status {
 	h.t.Helper()
-	var st Status
+	var st api.Status
 	h.getJSON("/v1/status", &st)
 	return st
 }
 
-func (h *harness) service(name string) ServiceStatus {
+func (h *harness) service(name string) api.ServiceStatus {
 	h.t.Helper()
 	for _, s := range h.status().Services {
 		if s.Service == name {
@@ -150,7 +151,7 @@ func (h *harness) service(name string) ServiceStatus {
 		}
 	}
 	h.t.Fatalf("service %q not in status", name)
-	return ServiceStatus{}
+	return api.ServiceStatus{}
 }
 
 func (h *harness) getJSON(path string, v any) {
@@ -186,11 +187,11 @@ func (h *harness) request(method, path, body string, hdr http.Header) *http.Resp
 	return resp
 }
 
-func (h *harness) post(path, body string) (int, apiError) {
+func (h *harness) post(path, body string) (int, api.Error) {
 	h.t.Helper()
 	resp := h.request(http.MethodPost, path, body, nil)
 	defer resp.Body.Close()
-	var e apiError
+	var e api.Error
 	b, _ := io.ReadAll(resp.Body)
 	_ = json.Unmarshal(b, &e)
 	return resp.StatusCode, e
@@ -223,7 +224,7 @@ func TestStartPreparesAndReportsPrimary(t *testing.T) {
 	if st.State != "primary" || st.Where != "primary" || st.Host != "web-vm" || st.Address != "10.9.0.11" || st.LastIncident != nil {
 		t.Errorf("web status = %+v", st)
 	}
-	var snap PlacementEvent
+	var snap api.PlacementEvent
 	h.getJSON("/v1/placements", &snap)
 	if snap.Type != "snapshot" || len(snap.Placements) != 2 || snap.Placements[1].Service != "web" || snap.Placements[1].Where != "primary" {
 		t.Errorf("placements = %+v", snap)
@@ -245,10 +246,10 @@ func TestManualFailoverStreamAndReset(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	lines := bufio.NewScanner(resp.Body)
-	next := func() PlacementEvent {
+	next := func() api.PlacementEvent {
 		t.Helper()
 		for lines.Scan() {
-			var ev PlacementEvent
+			var ev api.PlacementEvent
 			if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
 				t.Fatalf("stream line %q: %v", lines.Text(), err)
 			}
@@ -257,7 +258,7 @@ func TestManualFailoverStreamAndReset(t *testing.T) {
 			}
 		}
 		t.Fatalf("stream ended: %v", lines.Err())
-		return PlacementEvent{}
+		return api.PlacementEvent{}
 	}
 	if ev := next(); ev.Type != "snapshot" || len(ev.Placements) != 2 {
 		t.Fatalf("first line = %+v, want a snapshot of 2", ev)
@@ -266,7 +267,7 @@ func TestManualFailoverStreamAndReset(t *testing.T) {
 	if code, e := h.post("/v1/services/web/failover", `{"reason":"drill"}`); code != http.StatusAccepted {
 		t.Fatalf("failover: %d %+v", code, e)
 	}
-	var change PlacementEvent
+	var change api.PlacementEvent
 	for change.Type == "" || change.Placements[0].Where != "standby" {
 		change = next()
 	}
@@ -358,7 +359,7 @@ func TestSuspectIsConfirmedByTheAgent(t *testing.T) {
 	if code, e := h.post("/v1/services/api/suspect", ""); code != http.StatusAccepted {
 		t.Fatalf("suspect: %d %+v", code, e)
 	}
-	var again TriggerResponse
+	var again api.TriggerResponse
 	resp := h.request(http.MethodPost, "/v1/services/api/suspect", "", nil)
 	json.NewDecoder(resp.Body).Decode(&again)
 	resp.Body.Close()

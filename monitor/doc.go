@@ -1,31 +1,39 @@
-// Package monitor is the monitor daemon behind `understudy monitor`: it
-// wires the inventory, the probe engine (monitor/probe), the recover executor, the
-// standby agents, the hypervisors and DNS together, and serves the HTTP API
-// (status, placements stream, suspect/failover/reset, migrate/failback,
-// /metrics). For migrations it provides recover's Migrator (an lxd
-// stop-copy-start from the standby VM to a spare) and Deactivator, scores
-// spares with package spares, and applies the services' automatic move
-// policies (max-on-standby, failback: auto) on a ticker.
+// Package monitor is the monitor daemon behind `understudy monitor`: a
+// composition of parts, each a subpackage that receives the two or three
+// small interfaces it uses and never the Controller:
 //
-// Run, in order: open the shared store (an embedded etcd under
-// monitor.state-dir, the etcd of monitor.etcd, or a member of a peer cluster
-// across the monitors with --peers), listen, join the monitors' election
-// (package ha), and start the monitor, which probes on every monitor. While
-// this monitor leads (term.go) it takes the election revision as its epoch,
-// starts the executor (which resumes the open incidents from the store),
-// pushes each service's container spec to its standby agent (warm
-// containers run, cold ones exist; a service that is not on its primary is
-// left alone) and applies the move policies; every write is guarded by the
-// leader key, so a deposed leader changes nothing. While it follows
-// (forward.go) it passes the failures its monitor confirmed to the leader as
-// suspect reports, serves the read API (status, placements) from the store,
-// and forwards mutating calls to the leader. Reload swaps in a new, fully
-// validated inventory; a bad one is refused and the old one stays (Caddy's
+//   - api: the HTTP API's wire types (shared with internal/monitorapi,
+//     drill and proxy);
+//   - httpapi: the HTTP API (routes, auth, forwarding to the leader, the
+//     placement stream);
+//   - supervise: probe supervision (the probe engine, monitor/probe, on the
+//     plan in force);
+//   - steps: the executor's steps (confirm, fence, activate, healthy,
+//     deactivate) and the DNS adapter;
+//   - prepare: the standby containers prepared under the term's epoch;
+//   - moves: the move policy (failback: auto, max-on-standby, overload);
+//   - capacity: the agents' load and steal samples;
+//   - migrate: the lxd stop-copy-start to a spare;
+//   - cluster: the shared etcd, the election, a new cluster's epoch;
+//   - conns: the agents' and hypervisors' clients;
+//   - plan: everything derived from one inventory;
+//   - findings: the failures no leader took yet.
+//
+// This package holds the Controller that wires them: Run opens the shared
+// store (package cluster, or Options.Store), listens, joins the monitors'
+// election (package ha), and runs the probe engine on every monitor. While
+// this monitor leads (term.go) it takes the epoch, starts the executor
+// (recover/executor, which resumes the open incidents from the store), the
+// preparer and the move policy; every write is guarded by the leader key,
+// so a deposed leader changes nothing. While it follows (forward.go) it
+// passes the failures its engine confirmed to the leader as suspect
+// reports; the API serves reads from the store and forwards mutating calls
+// to the leader. Reload swaps in a new, fully validated inventory (package
+// plan); a bad one is refused and the old one stays (Caddy's
 // validate-then-swap).
 //
-// The package holds only adapters and plumbing: it does not probe (package
-// monitor), decide how an incident proceeds (package recover), talk to Incus
-// (package lxd) or DNS (package dnsupdate) itself. The small interfaces Agent
-// and Hypervisor are what it needs from the standby client and the lxd
-// adapter, so tests replace them with hand-written fakes.
+// It does not probe (monitor/probe), decide how an incident proceeds
+// (recover), talk to Incus (lxd) or DNS (dnsupdate) itself. Options is how
+// tests and embedders replace the outside world (store, DNS, agents,
+// hypervisors, probes, capacity sources, migrator) with hand-written fakes.
 package monitor

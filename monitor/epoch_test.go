@@ -43,8 +43,8 @@ func TestNewClusterEpochAboveAgents(t *testing.T) {
 		})
 	}
 	a := run("mon-a")
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
-	first := a.ctrl.leading().epoch
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
+	first := a.ctrl.roles.leading().epoch
 	if first <= held {
 		t.Fatalf("a new cluster's first epoch %d, want above the agent's %d", first, held)
 	}
@@ -56,8 +56,8 @@ func TestNewClusterEpochAboveAgents(t *testing.T) {
 	a.stop()
 
 	b := run("mon-b")
-	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
-	if second := b.ctrl.leading().epoch; second <= first {
+	b.eventually("mon-b leads", func() bool { return b.ctrl.roles.leading() != nil })
+	if second := b.ctrl.roles.leading().epoch; second <= first {
 		t.Errorf("the next term's epoch %d, want above the first's %d", second, first)
 	}
 }

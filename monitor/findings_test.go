@@ -93,19 +93,17 @@ func incidentOf(t *testing.T, s store.Store, svc string) *recover.Incident {
 }
 
 // TestFollowerPassesProxyFindingToTokenLeader: on a plain-HTTP API with
-// probe.api-token-file, a proxy finding the follower kept (a suspect
+// monitor.api-token-file, a proxy finding the follower kept (a suspect
 // report that came while no monitor led) reaches the leader once one is
 // observed: the follower's call carries the bearer token, so the leader
 // takes it (no 401) and an incident opens from the proxy's report.
 func TestFollowerPassesProxyFindingToTokenLeader(t *testing.T) {
 	a, b := startPair(t, false)
 	a.eventually("web prepared", func() bool { return a.service("web").Standby.Prepared })
-	b.ctrl.findings.add("web", recover.FromProxy, "proxy suspect while no monitor led", time.Now())
-	b.ctrl.mu.RLock()
-	leader := b.ctrl.leader
-	b.ctrl.mu.RUnlock()
+	b.ctrl.findings.Add("web", recover.FromProxy, "proxy suspect while no monitor led", time.Now())
+	_, leader, _ := b.ctrl.roles.now()
 	b.ctrl.passOn(t.Context(), nil, leader)
-	if names, _ := b.ctrl.findings.list(); len(names) != 0 {
+	if names, _ := b.ctrl.findings.List(); len(names) != 0 {
 		t.Errorf("open findings at the follower after passing them on: %v, want none", names)
 	}
 	a.eventually("an incident for web at the leader", func() bool { return a.service("web").LastIncident != nil })

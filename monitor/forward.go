@@ -5,97 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"time"
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/recover"
 )
 
-// forwardedHeader marks a call one monitor forwarded to the leader; a
-// monitor that does not lead answers such a call with 503 rather than
-// forwarding it again.
-const forwardedHeader = "X-Understudy-Forwarded-By"
-
-// vantageHeader names the follower whose monitor confirmed the failure a
-// suspect report carries; the leader counts it as a monitor trigger.
-const vantageHeader = "X-Understudy-Vantage"
-
-// leaderWait bounds how long a mutating call waits for some monitor to lead
-// (an election in progress) before it is answered with 503.
-const leaderWait = 10 * time.Second
-
-// leaderOnly serves mutating calls (every method but GET and HEAD) here
-// while this monitor leads, and forwards them to the leader otherwise.
-// Reads are served by every monitor from the shared store.
-func (c *Controller) leaderOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			next.ServeHTTP(w, r)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), leaderWait)
-		leader, err := c.awaitRole(ctx)
-		cancel()
-		switch {
-		case err != nil:
-			c.keepSuspect(r, "while no monitor led")
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
-		case leader == nil:
-			next.ServeHTTP(w, r)
-		case r.Header.Get(forwardedHeader) != "":
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: fmt.Sprintf("not the leader (%s leads); forwarded by %s", leader.Name, r.Header.Get(forwardedHeader))})
-		default:
-			c.forward(w, r, *leader)
-		}
-	})
-}
-
-// awaitRole waits until this monitor leads (nil) or another monitor with an
+// AwaitRole waits until this monitor leads (nil) or another monitor with an
 // address does (that monitor), or ctx ends.
-func (c *Controller) awaitRole(ctx context.Context) (*ha.Leader, error) {
-	for {
-		c.mu.RLock()
-		t, l, changed := c.term, c.leader, c.roleChanged
-		c.mu.RUnlock()
-		if t != nil {
-			return nil, nil
-		}
-		if l.Name != "" && l.Name != c.name && l.Address != "" {
-			return &l, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w here yet (%s follows): %w", errNoLeader, c.name, ctx.Err())
-		case <-changed:
-		}
-	}
-}
-
-// forward sends r to the leader and copies its answer back.
-func (c *Controller) forward(w http.ResponseWriter, r *http.Request, leader ha.Leader) {
-	target := c.peers.leaderURL(leader)
-	rp := &httputil.ReverseProxy{
-		Transport: c.peers.hc.Transport,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Header.Set(forwardedHeader, c.name)
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode >= http.StatusInternalServerError {
-				c.keepSuspect(r, fmt.Sprintf("the leader %s answered %s", leader.Name, resp.Status))
-			}
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			c.keepSuspect(r, fmt.Sprintf("the leader %s did not answer", leader.Name))
-			writeJSON(w, http.StatusBadGateway, apiError{Error: fmt.Sprintf("forward to leader %s at %s: %v", leader.Name, leader.Address, err)})
-		},
-	}
-	c.metrics.forwarded.Inc()
-	rp.ServeHTTP(w, r)
+func (c *Controller) AwaitRole(ctx context.Context) (*ha.Leader, error) {
+	return c.roles.await(ctx)
 }
 
 // observeLeader follows who leads until ctx ends, for forwarding, the
@@ -105,15 +28,7 @@ func (c *Controller) observeLeader(ctx context.Context) {
 		return
 	}
 	for l := range c.elector.Observe(ctx) {
-		c.mu.Lock()
-		changed := l != c.leader
-		c.leader = l
-		if changed {
-			close(c.roleChanged)
-			c.roleChanged = make(chan struct{})
-		}
-		c.mu.Unlock()
-		if changed {
+		if c.roles.observe(l) {
 			c.log.Info("leader observed", "leader", l.Name, "address", l.Address, "epoch", l.Rev)
 		}
 	}
@@ -126,17 +41,15 @@ func (c *Controller) observeLeader(ctx context.Context) {
 // and tries again, until ctx ends.
 func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) error {
 	for {
-		c.mu.RLock()
-		changed := c.roleChanged
-		c.mu.RUnlock()
-		leader, err := c.awaitRole(ctx)
+		_, _, changed := c.roles.now()
+		leader, err := c.AwaitRole(ctx)
 		if err != nil {
 			return err
 		}
 		if leader == nil {
 			// Logged and counted by trigger. Only a trigger that found
 			// the term ended is passed on, to the next leader.
-			if err = c.trigger(ctx, svc, recover.FromMonitor, reason); !errors.Is(err, errNoLeader) {
+			if err = c.trigger(ctx, svc, recover.FromMonitor, reason); !errors.Is(err, httpapi.ErrNoLeader) {
 				return nil
 			}
 		} else if err = c.report(ctx, *leader, svc, reason); err == nil {
@@ -163,9 +76,9 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 	}
 	hdr := c.peerHeader()
 	if c.mtls { // only the monitors' certificate makes the leader count it (auth.go)
-		hdr.Set(vantageHeader, c.name)
+		hdr.Set(api.VantageHeader, c.name)
 	}
-	body := triggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
+	body := api.TriggerRequest{Reason: fmt.Sprintf("monitor %s: %s", c.name, reason)}
 	resp, err := cl.Do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(svc)+"/suspect", body, hdr)
 	if err == nil && resp.Code == http.StatusConflict {
 		return nil // the service is already in an incident, or off its primary: the leader knows
@@ -183,31 +96,43 @@ func (c *Controller) report(ctx context.Context, leader ha.Leader, svc, reason s
 // leaderStatusTimeout bounds a follower's wait for the leader's status.
 const leaderStatusTimeout = 2 * time.Second
 
-// leaderStatus fetches GET /v1/status from the leader (errNoLeader when
+// LeaderStatus fetches GET /v1/status from the leader (httpapi.ErrNoLeader when
 // none other than this monitor is known).
-func (c *Controller) leaderStatus(ctx context.Context) (Status, error) {
-	c.mu.RLock()
-	l := c.leader
-	c.mu.RUnlock()
+func (c *Controller) LeaderStatus(ctx context.Context) (api.Status, error) {
+	_, l, _ := c.roles.now()
 	if l.Name == "" || l.Name == c.name || l.Address == "" {
-		return Status{}, errNoLeader
+		return api.Status{}, httpapi.ErrNoLeader
 	}
 	ctx, cancel := context.WithTimeout(ctx, leaderStatusTimeout)
 	defer cancel()
 	cl, err := c.peers.client(l)
 	if err != nil {
-		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
+		return api.Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
 	}
 	resp, err := cl.Do(ctx, http.MethodGet, "/v1/status", nil, c.peerHeader())
 	if err == nil && resp.Code != http.StatusOK {
 		err = &monitorapi.StatusError{Base: cl.Base(), Code: resp.Code, Status: resp.Status}
 	}
 	if err != nil {
-		return Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
+		return api.Status{}, fmt.Errorf("ask leader %s for its status: %w", l.Name, err)
 	}
-	var st Status
+	var st api.Status
 	if err := resp.JSON(&st); err != nil {
-		return Status{}, fmt.Errorf("the status of leader %s: %w", l.Name, err)
+		return api.Status{}, fmt.Errorf("the status of leader %s: %w", l.Name, err)
 	}
 	return st, nil
+}
+
+// peerHeader is the header of this monitor's own calls to its leader: the
+// forwarded mark and, without api-tls, the bearer token.
+func (c *Controller) peerHeader() http.Header {
+	hdr := http.Header{}
+	hdr.Set(api.ForwardedHeader, c.name)
+	c.mu.RLock()
+	tok := c.apiToken
+	c.mu.RUnlock()
+	if tok != "" && !c.mtls {
+		hdr.Set("Authorization", "Bearer "+tok)
+	}
+	return hdr
 }

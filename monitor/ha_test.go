@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/internal/tcpcut"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover/embedded"
 	"github.com/understudy/understudy/recover/store"
 )
@@ -34,7 +35,7 @@ func startPairOn(t *testing.T, text string, ownProbes bool) (a, b *harness) {
 	a = start(t, text, func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
 	b = start(t, text, func(h *harness) {
 		h.agent, h.hv, h.dns, h.tokenFile = a.agent, a.hv, a.dns, a.tokenFile
 		if !ownProbes {
@@ -51,7 +52,7 @@ func startPairOn(t *testing.T, text string, ownProbes bool) (a, b *harness) {
 
 func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	a, b := startPair(t, false)
-	if b.ctrl.leading() != nil {
+	if b.ctrl.roles.leading() != nil {
 		t.Fatal("both monitors lead")
 	}
 	a.eventually("web prepared by the leader", func() bool { return a.service("web").Standby.Prepared })
@@ -78,7 +79,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	if got := a.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.1.11" {
 		t.Errorf("DNS = %v", got)
 	}
-	if got := value(b.ctrl.metrics.forwarded); got != 1 {
+	if got := gathered(b.ctrl, "understudy_controller_forwarded_total"); got != 1 {
 		t.Errorf("forwarded calls counted by the follower = %v, want 1", got)
 	}
 	if got := value(a.ctrl.metrics.leader) + 2*value(b.ctrl.metrics.leader); got != 1 {
@@ -86,7 +87,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	}
 
 	// A forwarded call that reaches a follower is not forwarded again.
-	resp := b.request(http.MethodPost, "/v1/services/web/reset", "", http.Header{forwardedHeader: {"mon-x"}})
+	resp := b.request(http.MethodPost, "/v1/services/web/reset", "", http.Header{api.ForwardedHeader: {"mon-x"}})
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a forwarded call at a follower: %s, want 503", resp.Status)
@@ -103,7 +104,7 @@ func TestFollowerTakesOverAndKeepsTheIncidentHistory(t *testing.T) {
 	oldEpoch := a.status().Epoch
 
 	a.stop() // a clean stop resigns: mon-b takes over at once
-	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
+	b.eventually("mon-b leads", func() bool { return b.ctrl.roles.leading() != nil })
 	st := b.status()
 	if len(st.Monitors) != 1 || st.Monitors[0].Name != "mon-b" || !st.Monitors[0].Leader || st.Monitors[0].Since.IsZero() {
 		t.Errorf("monitors after takeover = %+v", st.Monitors)
@@ -125,6 +126,37 @@ func TestFollowerTakesOverAndKeepsTheIncidentHistory(t *testing.T) {
 }
 
 // value reads a counter's or gauge's current value.
+// gathered is the value of the series name with labels (name=value pairs)
+// in c's registry, -1 when there is none.
+func gathered(c *Controller, name string, labels ...string) float64 {
+	mfs, err := c.reg.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue next
+				}
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return -1
+}
+
 func value(m prometheus.Metric) float64 {
 	var d dto.Metric
 	if err := m.Write(&d); err != nil {
@@ -177,7 +209,7 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 		})
 	}
 	a := monitor("mon-a")
-	a.eventually("mon-a leads", func() bool { return a.ctrl.leading() != nil })
+	a.eventually("mon-a leads", func() bool { return a.ctrl.roles.leading() != nil })
 	b := monitor("mon-b")
 	b.eventually("mon-b campaigns", func() bool { return len(b.status().Monitors) == 2 })
 	a.stop()
@@ -190,5 +222,5 @@ func TestCleanStopHandsOverAtOnce(t *testing.T) {
 			t.Fatalf("mon-a's candidacy %s outlived its clean stop (its lease was not revoked)", kv.Key)
 		}
 	}
-	b.eventually("mon-b leads", func() bool { return b.ctrl.leading() != nil })
+	b.eventually("mon-b leads", func() bool { return b.ctrl.roles.leading() != nil })
 }

@@ -7,51 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/understudy/understudy/monitor/findings"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 )
-
-// superviseMonitor runs the monitor on the plan in force and restarts it on
-// the new plan after each reload, until ctx ends. A restart forgets the
-// targets' hysteresis counts; every target starts up again.
-func (c *Controller) superviseMonitor(ctx context.Context, m *probe.Metrics, events chan probe.Event) {
-	for {
-		p := c.plan()
-		mon, err := probe.New(p.monitor, probe.Options{
-			Probers:   c.probesFor(p),
-			Sink:      probe.ChanSink(events),
-			Confirmer: c.monitorConfirmer(),
-			Metrics:   m,
-			Logger:    c.opts.Logger,
-		})
-		if err != nil { // buildPlan validated the plan; this is a bug
-			c.log.Error("cannot start the monitor", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.monitorReload():
-				continue
-			}
-		}
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = mon.Run(runCtx) }()
-		select {
-		case <-ctx.Done():
-		case <-c.monitorReload():
-			c.log.Info("restarting the monitor on the reloaded inventory", "targets", len(mon.Targets()))
-		}
-		cancel()
-		<-done
-		if ctx.Err() != nil {
-			return
-		}
-	}
-}
-
-// monitorReload receives when a reload asks the monitor to restart.
-func (c *Controller) monitorReload() <-chan struct{} { return c.monReload }
 
 // consume turns the monitor's events into triggers until ctx ends. Each
 // trigger is sent from its own goroutine (owned by wg), so a busy incident
@@ -72,7 +32,7 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 	switch {
 	case ev.Kind == probe.Recovered:
 		c.forgetConfirmations(ev.Services)
-		c.findings.close(ev.Services...)
+		c.findings.Close(ev.Services...)
 		log.Info("monitor: recovered", "of", ev.Of.String(), "reason", ev.Reason)
 		return
 	case !ev.Kind.IsFailure():
@@ -83,11 +43,11 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 	p := c.plan()
 	reason := fmt.Sprintf("%s: %s", ev.Kind, ev.Reason)
 	for _, svc := range ev.Services {
-		if cfg, ok := p.services[svc]; ok && cfg.Service.Confirm == "agent" {
+		if cfg, ok := p.Services[svc]; ok && cfg.Service.Confirm == "agent" {
 			c.rememberConfirmation(svc, ev.At)
 		}
-		fd := finding{src: recover.FromMonitor, reason: reason, at: ev.At}
-		c.findings.add(svc, fd.src, fd.reason, fd.at)
+		fd := findings.Finding{Source: recover.FromMonitor, Reason: reason, At: ev.At}
+		c.findings.Add(svc, fd.Source, fd.Reason, fd.At)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -97,17 +57,17 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 				c.log.Warn("failure not passed on yet; kept open for the next leadership", "service", svc, "err", err)
 				return
 			}
-			c.findings.taken(svc, fd)
+			c.findings.Taken(svc, fd)
 		}()
 	}
 }
 
 // trigger hands a trigger to the executor and counts it.
 func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source, reason string) error {
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err == nil {
 		err = t.exec.Trigger(ctx, svc, src, reason)
-		if err != nil && c.leading() != t {
+		if err != nil && c.roles.leading() != t {
 			err = fmt.Errorf("%w: the term ended under the trigger: %w", errNoLeader, err)
 		}
 	}
@@ -135,7 +95,7 @@ func (c *Controller) trigger(ctx context.Context, svc string, src recover.Source
 // confirmationTTL is how long the monitor's agent confirmation of a failure
 // stands in for recover's confirm step.
 func (c *Controller) confirmationTTL() time.Duration {
-	t := c.plan().monitor.Timing
+	t := c.plan().Monitor.Timing
 	return max(5*time.Second, 4*time.Duration(t.Fails)*t.Interval)
 }
 

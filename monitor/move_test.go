@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/migrate"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -53,11 +56,11 @@ const spareInventory = testInventory + `spares:
   - {name: spare-3, zone: az1, incus: {socket: /nonexistent/s3.socket}, capacity: {containers: 0, memory: 32MiB}}
 `
 
-func (h *harness) migrate(body string) (int, MigrateResponse) {
+func (h *harness) migrate(body string) (int, api.MigrateResponse) {
 	h.t.Helper()
 	resp := h.request(http.MethodPost, "/v1/services/web/migrate", body, nil)
 	defer resp.Body.Close()
-	var res MigrateResponse
+	var res api.MigrateResponse
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
 		h.t.Fatalf("migrate answer: %v", err)
 	}
@@ -130,42 +133,6 @@ func TestMigrateAndFailback(t *testing.T) {
 		if code, _ := h.post(path, ""); code != http.StatusNotFound {
 			t.Errorf("POST %s: %d, want 404", path, code)
 		}
-	}
-}
-
-func TestSparePoolPick(t *testing.T) {
-	a := netip.MustParseAddr
-	pool := SparePool{First: a("10.0.2.100"), Last: a("10.0.2.102"), Gateway: a("10.0.2.1"), PrefixLen: 24}
-	tests := []struct {
-		name string
-		used []string
-		want string // "" wants an error
-	}{
-		{"empty", nil, "10.0.2.100"},
-		{"first taken", []string{"10.0.2.100"}, "10.0.2.101"},
-		{"gap", []string{"10.0.2.100", "10.0.2.102"}, "10.0.2.101"},
-		{"full", []string{"10.0.2.100", "10.0.2.101", "10.0.2.102"}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			used := map[netip.Addr]bool{}
-			for _, u := range tt.used {
-				used[a(u)] = true
-			}
-			got, err := pool.pick(used)
-			if tt.want == "" {
-				if err == nil {
-					t.Fatalf("pick = %v, want an error", got)
-				}
-				return
-			}
-			if err != nil || got != a(tt.want) {
-				t.Errorf("pick = %v, %v; want %s", got, err, tt.want)
-			}
-		})
-	}
-	if _, err := (SparePool{}).pick(nil); err == nil {
-		t.Error("an empty pool gave an address")
 	}
 }
 
@@ -247,10 +214,11 @@ func TestMigrateAntiAffinity(t *testing.T) {
 func TestSpareWithoutNetworkGetsNoStaticAddress(t *testing.T) {
 	c := newIdle(t, spareInventory+
 		"  - {name: spare-4, zone: az1, incus: {socket: /nonexistent/s4.socket}, network: {gateway: 10.0.2.1, prefix-len: 24, pool: 10.0.2.100-10.0.2.101}}\n", nil)
-	if p, ok := c.sparePool("spare-1"); ok {
+	m := migrate.New(migrate.Config{Inventory: func() *inventory.Inventory { return c.plan().Inv }, Records: func() []recover.Record { return nil }})
+	if p, ok := m.Pool("spare-1"); ok {
 		t.Errorf("spare-1 (no network) has pool %+v", p)
 	}
-	cfg, release, err := newLXDMigrator(c).addressConfig("spare-1", "web")
+	cfg, release, err := m.AddressConfig("spare-1", "web")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +228,7 @@ func TestSpareWithoutNetworkGetsNoStaticAddress(t *testing.T) {
 	}
 	a := netip.MustParseAddr
 	want := SparePool{First: a("10.0.2.100"), Last: a("10.0.2.101"), Gateway: a("10.0.2.1"), PrefixLen: 24}
-	if p, ok := c.sparePool("spare-4"); !ok || p != want {
+	if p, ok := m.Pool("spare-4"); !ok || p != want {
 		t.Errorf("spare-4 pool = %+v, %v; want %+v from spares[].network", p, ok, want)
 	}
 }

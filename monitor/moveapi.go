@@ -2,57 +2,20 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/monitor/moves"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/spares"
 )
 
-// ErrNoSpare: no spare can take the service (none eligible, or the one
-// asked for is not eligible).
-var ErrNoSpare = errors.New("no eligible spare")
-
-// MigrateRequest is the optional body of POST /v1/services/{name}/migrate.
-type MigrateRequest struct {
-	To     string `json:"to,omitempty"` // a spare name; empty: the best one
-	DryRun bool   `json:"dry_run,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// MigrateResponse is the answer of a migrate request: the scored
-// candidates, and for a real one the spare chosen and the service's state.
-type MigrateResponse struct {
-	Service    string      `json:"service"`
-	DryRun     bool        `json:"dry_run,omitempty"`
-	To         string      `json:"to,omitempty"`
-	State      string      `json:"state,omitempty"`
-	Candidates []Candidate `json:"candidates"`
-	Error      string      `json:"error,omitempty"`
-}
-
-// Candidate is one spare as spares.Score ranked it.
-type Candidate struct {
-	Name       string   `json:"name"`
-	Zone       string   `json:"zone"`
-	Roles      []string `json:"roles,omitempty"`       // roles of the services it hosts
-	Steal      float64  `json:"steal"`                 // CPU steal, percent, from its agent
-	Load1      float64  `json:"load1"`                 // 1-minute load average per CPU, from its agent
-	Unmeasured string   `json:"unmeasured,omitempty"`  // why Steal and Load1 are unknown (then 0)
-	FreeMemory int64    `json:"free_memory,omitempty"` // bytes; omitted when the inventory gives no capacity
-	FreeSlots  int      `json:"free_slots"`
-	Eligible   bool     `json:"eligible"`
-	Rank       int      `json:"rank,omitempty"` // 1 is the best
-	Reasons    []string `json:"reasons"`
-}
-
-func candidates(ranked []spares.Ranked) []Candidate {
-	out := make([]Candidate, 0, len(ranked))
+func candidates(ranked []spares.Ranked) []api.Candidate {
+	out := make([]api.Candidate, 0, len(ranked))
 	for _, r := range ranked {
-		c := Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1, Unmeasured: r.Unmeasured,
+		c := api.Candidate{Name: r.Name, Zone: r.Zone, Roles: r.Roles, Steal: r.Steal, Load1: r.Load1, Unmeasured: r.Unmeasured,
 			FreeMemory: r.FreeMemory, FreeSlots: r.FreeSlots, Eligible: r.Eligible, Rank: r.Rank, Reasons: r.Reasons}
 		if c.FreeMemory == spares.UnknownMemory {
 			c.FreeMemory = 0
@@ -62,65 +25,28 @@ func candidates(ranked []spares.Ranked) []Candidate {
 	return out
 }
 
-// moveRoutes adds the migrate and failback endpoints to mux.
-func (c *Controller) moveRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/services/{name}/migrate", c.postMigrate)
-	// The executor moves a service back to its primary.
-	mux.HandleFunc("POST /v1/services/{name}/failback", c.postAction(string(recover.FromCLI), "failback request", 10*time.Second, c.Failback))
-}
-
-func (c *Controller) postMigrate(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	var req MigrateRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
-		return
-	}
-	if req.Reason == "" {
-		req.Reason = "migrate request from " + r.RemoteAddr
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	res, err := c.Migrate(ctx, name, req)
-	res.State = c.stateOf(name)
-	switch {
-	case err == nil && req.DryRun:
-		writeJSON(w, http.StatusOK, res)
-	case err == nil:
-		writeJSON(w, http.StatusAccepted, res)
-	case errors.Is(err, ErrNoSpare):
-		res.Error = err.Error()
-		writeJSON(w, http.StatusConflict, res)
-	case errors.Is(err, executor.ErrBusy):
-		res.Error = err.Error()
-		writeJSON(w, http.StatusServiceUnavailable, res)
-	default:
-		c.answer(w, name, string(recover.FromCLI), err)
-	}
-}
-
 // Migrate scores the spares for a service and, unless req.DryRun, asks the
 // executor to migrate it to req.To or the best spare. It returns once the
 // executor took the request.
-func (c *Controller) Migrate(ctx context.Context, name string, req MigrateRequest) (MigrateResponse, error) {
+func (c *Controller) Migrate(ctx context.Context, name string, req api.MigrateRequest) (api.MigrateResponse, error) {
 	return c.migrate(ctx, name, req, recover.FromCLI)
 }
 
 // migrate is Migrate for a request from src.
-func (c *Controller) migrate(ctx context.Context, name string, req MigrateRequest, src recover.Source) (MigrateResponse, error) {
-	res := MigrateResponse{Service: name, DryRun: req.DryRun, Candidates: []Candidate{}}
+func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRequest, src recover.Source) (api.MigrateResponse, error) {
+	res := api.MigrateResponse{Service: name, DryRun: req.DryRun, Candidates: []api.Candidate{}}
 	if !c.running() {
 		return res, errNotRunning
 	}
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err != nil {
 		return res, err
 	}
-	svc, ok := c.placementService(name)
+	svc, ok := moves.PlacementService(c.plan().Inv, name)
 	if !ok {
 		return res, fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
-	ranked := spares.Score(svc, c.spareCandidates(t.exec.Records()))
+	ranked := spares.Score(svc, moves.SpareCandidates(c.plan().Inv, t.exec.Records(), c.spareCap.Samples()))
 	res.Candidates = candidates(ranked)
 	if req.DryRun {
 		return res, nil
@@ -129,7 +55,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 	if to == "" {
 		best, ok := spares.Best(ranked)
 		if !ok {
-			return res, fmt.Errorf("migrate %q: %w among %d spare(s)", name, ErrNoSpare, len(ranked))
+			return res, fmt.Errorf("migrate %q: %w among %d spare(s)", name, httpapi.ErrNoSpare, len(ranked))
 		}
 		to = best.Name
 	} else if rk, ok := spares.Find(ranked, to); !ok || !rk.Eligible {
@@ -137,83 +63,10 @@ func (c *Controller) migrate(ctx context.Context, name string, req MigrateReques
 		if ok {
 			why = fmt.Sprint(rk.Reasons)
 		}
-		return res, fmt.Errorf("migrate %q to %q (%s): %w", name, to, why, ErrNoSpare)
+		return res, fmt.Errorf("migrate %q to %q (%s): %w", name, to, why, httpapi.ErrNoSpare)
 	}
 	res.To = to
 	return res, t.exec.Migrate(ctx, name, to, src, req.Reason)
-}
-
-// placementService is what placement needs of a service: the zone of its
-// primary's hypervisor, its role and its memory limit.
-func (c *Controller) placementService(name string) (spares.Service, bool) {
-	inv := c.plan().inv
-	s := inv.Service(name)
-	if s == nil {
-		return spares.Service{}, false
-	}
-	out := spares.Service{Name: name, Role: s.Role, Memory: s.Container.Limits.Memory}
-	if vm := inv.VM(s.VM); vm != nil {
-		if h := inv.Hypervisor(vm.Hypervisor); h != nil {
-			out.Zone = h.Zone
-		}
-	}
-	return out, true
-}
-
-// spareCandidates are the inventory's spares with what records say they
-// host and the steal and load their agents report (sparecap.go; unknown
-// without an agent or an answer); a capacity the inventory leaves unknown
-// (0) is taken as room for one more service.
-func (c *Controller) spareCandidates(records []recover.Record) []spares.Spare {
-	inv := c.plan().inv
-	samples := c.spareCapacity().samples()
-	type hosted struct {
-		roles  []string
-		n      int
-		memory int64
-	}
-	on := map[string]*hosted{}
-	for _, r := range records {
-		if r.Placement.Where != recover.AtSpare {
-			continue
-		}
-		h := on[r.Placement.Host]
-		if h == nil {
-			h = &hosted{}
-			on[r.Placement.Host] = h
-		}
-		h.n++
-		if s := inv.Service(r.Service); s != nil {
-			if s.Role != "" {
-				h.roles = append(h.roles, s.Role)
-			}
-			h.memory += s.Container.Limits.Memory
-		}
-	}
-	out := make([]spares.Spare, 0, len(inv.Spares))
-	for _, sp := range inv.Spares {
-		h := on[sp.Name]
-		if h == nil {
-			h = &hosted{}
-		}
-		cand := spares.Spare{Name: sp.Name, Zone: sp.Zone, Roles: h.roles, FreeSlots: 1, FreeMemory: spares.UnknownMemory}
-		if sp.Capacity.Containers > 0 {
-			cand.FreeSlots = sp.Capacity.Containers - h.n
-		}
-		if sp.Capacity.Memory > 0 {
-			cand.FreeMemory = sp.Capacity.Memory - h.memory
-		}
-		switch s, ok := samples[sp.Name]; {
-		case ok:
-			cand.Steal, cand.Load1, cand.Unmeasured = s.stealAndLoad()
-		case sp.Agent != "":
-			cand.Unmeasured = "not sampled yet"
-		default:
-			cand.Unmeasured = "no spares[].agent"
-		}
-		out = append(out, cand)
-	}
-	return out
 }
 
 // Failback moves a service from the standby or a spare back to its primary
@@ -222,7 +75,7 @@ func (c *Controller) Failback(ctx context.Context, name, reason string) error {
 	if !c.running() {
 		return errNotRunning
 	}
-	t, err := c.leaderTerm()
+	t, err := c.roles.leaderTerm()
 	if err != nil {
 		return err
 	}

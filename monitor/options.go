@@ -11,30 +11,20 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
-	"github.com/understudy/understudy/standby"
 )
 
 // Agent is what the controller needs from a standby agent; *standby.Client
-// satisfies it.
-type Agent interface {
-	Prepare(ctx context.Context, epoch uint64, spec standby.ServiceSpec) (standby.ServiceStatus, error)
-	Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error)
-	Deactivate(ctx context.Context, epoch uint64, name string) (standby.ServiceStatus, error)
-	Probe(ctx context.Context, req standby.ProbeRequest) (standby.ProbeResult, error)
-}
+// satisfies it (see conns.Agent).
+type Agent = conns.Agent
 
-// Hypervisor is what the controller needs from a hypervisor's API; *lxd.Client
-// satisfies it.
-type Hypervisor interface {
-	State(ctx context.Context, name string) (lxd.State, error)
-	Stop(ctx context.Context, name string, timeout time.Duration) error
-	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
-}
+// Hypervisor is what the controller needs from a hypervisor's API;
+// *lxd.Client satisfies it (see conns.Hypervisor).
+type Hypervisor = conns.Hypervisor
 
 // Options tune a Controller. The zero value runs the daemon as the inventory
 // says; the hooks exist for tests and embedding.
@@ -44,7 +34,7 @@ type Options struct {
 	// Registry receives the monitor's, recover's and the controller's metrics
 	// and is served on /metrics; nil makes a new one.
 	Registry *prometheus.Registry
-	// Listen overrides probe.listen (e.g. "127.0.0.1:0" in tests).
+	// Listen overrides monitor.listen (e.g. "127.0.0.1:0" in tests).
 	Listen string
 	// Serving, when set, is called with the HTTP address once it listens.
 	Serving func(net.Addr)
@@ -54,7 +44,7 @@ type Options struct {
 	// DNS replaces the DNS client built from the inventory's dns section.
 	DNS executor.DNS
 	// Agents opens the client of a standby agent; nil uses standby.NewClient
-	// with probe.agent-tls.
+	// with monitor.agent-tls.
 	Agents func(sb inventory.Standby, tls TLSFiles) (Agent, error)
 	// Hypervisors opens a hypervisor's API; nil uses lxd.Connect.
 	Hypervisors func(ctx context.Context, h inventory.Hypervisor) (Hypervisor, error)
@@ -111,10 +101,10 @@ type Options struct {
 	Capacity CapacitySource
 	// SpareCapacity reads the spare VMs' load and CPU steal for placement,
 	// by spare name, for the spares with spares[].agent; nil asks that
-	// agent (GET /v1/capacity) over probe.agent-tls.
+	// agent (GET /v1/capacity) over monitor.agent-tls.
 	SpareCapacity CapacitySource
 }
 
 // TLSFiles are the monitor's client certificate for agents and the CA it
-// trusts them with (probe.agent-tls).
+// trusts them with (monitor.agent-tls).
 type TLSFiles = inventory.TLSFiles

@@ -21,21 +21,18 @@ func (c *Controller) Reload(inv *inventory.Inventory) error {
 		return fmt.Errorf("reload refused, the running inventory stays: %w", err)
 	}
 	c.metrics.reloads.WithLabelValues("applied").Inc()
-	if o, n := old.inv.Monitor, inv.Monitor; o.Listen != n.Listen || o.StateDir != n.StateDir || fmt.Sprint(o.Etcd) != fmt.Sprint(n.Etcd) || o.APITLS != n.APITLS {
+	if o, n := old.Inv.Monitor, inv.Monitor; o.Listen != n.Listen || o.StateDir != n.StateDir || fmt.Sprint(o.Etcd) != fmt.Sprint(n.Etcd) || o.APITLS != n.APITLS {
 		c.log.Warn("monitor.listen, monitor.state-dir, monitor.etcd and monitor.api-tls apply only after a restart (rotated certificate files are read without one)")
 	}
-	if old.inv.Migration.MaxParallel != inv.Migration.MaxParallel {
+	if old.Inv.Migration.MaxParallel != inv.Migration.MaxParallel {
 		c.log.Warn("migration.max-parallel applies from the next leadership term (a restart of the leading monitor)")
 	}
 	p := c.plan()
 	// The monitor is always told (the channel is buffered): a reload that
 	// lands while Run is starting must not leave it on the old targets.
-	select {
-	case c.monReload <- struct{}{}:
-	default:
-	}
+	c.super.Reload()
 	c.syncServices() // no-ops while following: a new term reads the plan
-	c.preparer().poke()
-	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.services))
+	c.preparer().Poke()
+	c.log.Info("inventory reloaded", "file", inv.File(), "services", len(p.Services))
 	return nil
 }

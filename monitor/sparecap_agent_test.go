@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/pki"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/standby"
 	agentconfig "github.com/understudy/understudy/standby/config"
 )
@@ -91,7 +92,7 @@ func TestSpareAgentCapacity(t *testing.T) {
 		"spares:\n  - {name: spare-1, zone: az1, agent: " + agentURL + ", incus: {socket: /nonexistent/s1.socket}}\n"
 	h := start(t, text, func(h *harness) { h.tune = func(o *Options) { o.MoveInterval = 100 * time.Millisecond } })
 
-	var last Candidate
+	var last api.Candidate
 	h.eventually("spare-1 measured", func() bool {
 		code, dry := h.migrate(`{"dry_run":true}`)
 		if code != 200 || len(dry.Candidates) != 1 {

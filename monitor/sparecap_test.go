@@ -1,19 +1,15 @@
 package monitor
 
 import (
-	"context"
-	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/standby"
+	"github.com/understudy/understudy/monitor/capacity/capacitytest"
 )
 
 // sparesWithAgents are four spares in az1 for testInventory: spare-a and
-// spare-b answer (fakeSpareCapacity), spare-c has an agent that does not,
+// spare-b answer (capacitytest.Fake), spare-c has an agent that does not,
 // and the most free slots (so it would win if unknown counted as idle),
 // spare-d has no agent.
 const sparesWithAgents = testInventory + `spares:
@@ -23,66 +19,22 @@ const sparesWithAgents = testInventory + `spares:
   - {name: spare-d, zone: az1, incus: {socket: /nonexistent/d.socket}}
 `
 
-// fakeSpareCapacity answers a capacity per spare and counts the calls; a
-// spare without one fails as an unreachable agent would.
-type fakeSpareCapacity struct {
-	mu    sync.Mutex
-	caps  map[string]standby.Capacity
-	calls map[string]int
-	block bool // wait for ctx to end instead (a hung agent)
-}
-
-var _ CapacitySource = (*fakeSpareCapacity)(nil)
-
-func newFakeSpareCapacity() *fakeSpareCapacity {
-	return &fakeSpareCapacity{caps: map[string]standby.Capacity{}, calls: map[string]int{}}
-}
-
-func (f *fakeSpareCapacity) Capacity(ctx context.Context, name string) (standby.Capacity, error) {
-	f.mu.Lock()
-	f.calls[name]++
-	c, ok := f.caps[name]
-	block := f.block
-	f.mu.Unlock()
-	if block {
-		<-ctx.Done()
-		return standby.Capacity{}, ctx.Err()
-	}
-	if !ok {
-		return standby.Capacity{}, errors.New("dial tcp: connection refused")
-	}
-	return c, nil
-}
-
-// set gives name a sample taken over a 5 s steal interval, as an agent reports it.
-func (f *fakeSpareCapacity) set(name string, cpus int, steal, load float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.caps[name] = standby.Capacity{CPUs: cpus, StealPercent: steal, StealIntervalMS: 5000, Load: [3]float64{load, load, load}}
-}
-
-func (f *fakeSpareCapacity) count(name string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[name]
-}
-
 // TestMigrateBySpareSteal: zone and role tie, so the measured steal
 // decides (spare-b, though spare-a comes first by name); the spare whose
 // agent does not answer and the one without an agent are unknown, ranked
 // after the measured ones whatever their free slots, and say why; the
 // migration goes where the dry run said.
 func TestMigrateBySpareSteal(t *testing.T) {
-	src := newFakeSpareCapacity()
-	src.set("spare-a", 2, 20, 1.0) // 20% steal, 0.50 per CPU
-	src.set("spare-b", 4, 2, 3.0)  // 2% steal, 0.75 per CPU
+	src := capacitytest.New()
+	src.Set("spare-a", 2, 20, 1.0) // 20% steal, 0.50 per CPU
+	src.Set("spare-b", 4, 2, 3.0)  // 2% steal, 0.75 per CPU
 	mig := &fakeMigrator{copies: map[string]string{}}
 	h := start(t, sparesWithAgents, func(h *harness) {
 		h.migrator = mig
 		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, 10*time.Millisecond }
 	})
 	h.eventually("web prepared", func() bool { return h.service("web").Standby.Prepared })
-	h.eventually("the spares with agents sampled", func() bool { return len(h.ctrl.spareCapacity().samples()) == 3 })
+	h.eventually("the spares with agents sampled", func() bool { return len(h.ctrl.spareCap.Samples()) == 3 })
 
 	code, dry := h.migrate(`{"dry_run":true}`)
 	if code != 200 || len(dry.Candidates) != 4 {
@@ -120,77 +72,17 @@ func TestMigrateBySpareSteal(t *testing.T) {
 	h.eventually("web on spare-b", func() bool { st := h.service("web"); return st.State == "on-spare" && st.Host == "spare-b" })
 }
 
-// TestSpareSamples: every spare with an agent is sampled, a failed sample
-// is kept (as unknown), a spare without an agent is never asked, and a
-// spare that left the inventory is forgotten; a hung agent is cut off.
-func TestSpareSamples(t *testing.T) {
-	spares := []inventory.Spare{
-		{Name: "s1", Agent: "https://127.0.0.1:1"},
-		{Name: "s2", Agent: "https://127.0.0.1:2"}, // fails
-		{Name: "s3"}, // no agent: never asked
-	}
-	src := newFakeSpareCapacity()
-	src.set("s1", 2, 3, 0.4)
-	sc := &spareCapacity{last: map[string]capSample{}}
-	ctx := context.Background()
-
-	sc.sample(ctx, src, spares)
-	got := sc.samples()
-	if steal, load, why := got["s1"].stealAndLoad(); why != "" || steal != 3 || load != 0.2 {
-		t.Errorf("s1 = %v%%, %v per CPU, unknown %q; want 3%%, 0.2", steal, load, why)
-	}
-	if _, _, why := got["s2"].stealAndLoad(); !strings.Contains(why, "connection refused") {
-		t.Errorf("s2: %q, want the agent's error", why)
-	}
-	if _, ok := got["s3"]; ok || src.count("s3") != 0 {
-		t.Error("s3 has no agent but was sampled")
-	}
-
-	sc.sample(ctx, src, spares[:1]) // s2 left the inventory
-	if got := sc.samples(); len(got) != 1 || src.count("s1") != 2 {
-		t.Errorf("after s2 left: samples %v, s1 asked %d times; want s1 alone, asked twice", got, src.count("s1"))
-	}
-
-	src.block = true
-	sc.sample(ctx, src, spares[:1])
-	if _, _, why := sc.samples()["s1"].stealAndLoad(); !strings.Contains(why, "deadline exceeded") {
-		t.Errorf("hung agent: %q, want it cut off at the sample timeout", why)
-	}
-}
-
-func TestSpareLoad(t *testing.T) {
-	tests := []struct {
-		name         string
-		s            capSample
-		steal, load1 float64
-		unknown      string
-	}{
-		{"per CPU", capSample{cap: standby.Capacity{CPUs: 4, StealPercent: 7.5, StealIntervalMS: 5000, Load: [3]float64{2, 1, 1}}}, 7.5, 0.5, ""},
-		{"error", capSample{err: errors.New("boom")}, 0, 0, "no answer from its agent: boom"},
-		{"no CPUs", capSample{cap: standby.Capacity{StealIntervalMS: 5000}}, 0, 0, "its agent reported no CPUs"},
-		{"steal not sampled", capSample{cap: standby.Capacity{CPUs: 2, Load: [3]float64{1, 1, 1}}}, 0, 0, "its agent has not sampled CPU steal yet"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			steal, load1, why := tt.s.stealAndLoad()
-			if steal != tt.steal || load1 != tt.load1 || why != tt.unknown {
-				t.Errorf("stealAndLoad = %v, %v, %q; want %v, %v, %q", steal, load1, why, tt.steal, tt.load1, tt.unknown)
-			}
-		})
-	}
-}
-
 // TestNewLeaderSamplesAtOnce: a leader samples the spares when its term
 // starts, not one move interval later, so a migrate request right after a
 // takeover ranks by measured numbers.
 func TestNewLeaderSamplesAtOnce(t *testing.T) {
-	src := newFakeSpareCapacity()
-	src.set("spare-a", 2, 20, 1.0)
+	src := capacitytest.New()
+	src.Set("spare-a", 2, 20, 1.0)
 	h := start(t, sparesWithAgents, func(h *harness) {
 		h.tune = func(o *Options) { o.SpareCapacity, o.MoveInterval = src, time.Hour }
 	})
 	h.eventually("spare-a sampled well before the first interval", func() bool {
-		_, ok := h.ctrl.spareCapacity().samples()["spare-a"]
+		_, ok := h.ctrl.spareCap.Samples()["spare-a"]
 		return ok
 	})
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
 )
 
 // suspectAt serves a proxy's suspect report about svc with h and returns
@@ -26,7 +28,7 @@ func suspectAt(t *testing.T, h http.Handler, ctx context.Context, svc string) *h
 
 // openFindings returns the services c keeps findings of.
 func openFindings(c *Controller) []string {
-	names, _ := c.findings.list()
+	names, _ := c.findings.List()
 	return names
 }
 
@@ -37,10 +39,10 @@ func openFindings(c *Controller) []string {
 // coalesced" as if it had been taken.
 func TestSuspectNotTakenIsKeptAndNotCoalesced(t *testing.T) {
 	c := newIdle(t, testInventory, nil)
-	post := http.HandlerFunc(c.postSuspect)
+	post := http.HandlerFunc(c.newAPI().PostSuspect)
 	for i := range 2 {
 		w := suspectAt(t, post, t.Context(), "web")
-		var tr TriggerResponse
+		var tr api.TriggerResponse
 		_ = json.Unmarshal(w.Body.Bytes(), &tr)
 		if w.Code != http.StatusServiceUnavailable || tr.Coalesced {
 			t.Errorf("report %d without a term: %d %s, want 503 (not coalesced)", i+1, w.Code, w.Body)
@@ -58,11 +60,9 @@ func TestSuspectNotTakenIsKeptAndNotCoalesced(t *testing.T) {
 func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	c := newIdle(t, testInventory, nil)
 	c.peers = peerAPI{scheme: "http", hc: monitorapi.HTTPClient(nil)}
-	h := c.leaderOnly(http.NotFoundHandler())
+	h := c.newAPI().LeaderOnly(http.NotFoundHandler())
 	lead := func(addr string) {
-		c.mu.Lock()
-		c.leader = ha.Leader{Name: "mon-x", Address: addr, Rev: 1}
-		c.mu.Unlock()
+		c.roles.observe(ha.Leader{Name: "mon-x", Address: addr, Rev: 1})
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,10 +81,10 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	if got := openFindings(c); len(got) != 1 || got[0] != "web" {
 		t.Errorf("open findings after a dead leader = %v, want [web]", got)
 	}
-	c.findings.close("web")
+	c.findings.Close("web")
 
 	code := http.StatusInternalServerError
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, code, apiError{Error: "x"}) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { httpapi.WriteJSON(w, code, api.Error{Error: "x"}) }))
 	defer srv.Close()
 	lead(strings.TrimPrefix(srv.URL, "http://"))
 	if w := suspectAt(t, h, t.Context(), "web"); w.Code != code {
@@ -93,7 +93,7 @@ func TestSuspectKeptWhenForwardFails(t *testing.T) {
 	if got := openFindings(c); len(got) != 1 || got[0] != "web" {
 		t.Errorf("open findings after the leader's 500 = %v, want [web]", got)
 	}
-	c.findings.close("web")
+	c.findings.Close("web")
 	code = http.StatusAccepted
 	if w := suspectAt(t, h, t.Context(), "web"); w.Code != code || len(openFindings(c)) != 0 {
 		t.Errorf("to a leader that took it: %d, findings %v; want 202 and none", w.Code, openFindings(c))

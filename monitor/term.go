@@ -2,12 +2,13 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/monitor/prepare"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
 )
@@ -19,7 +20,7 @@ import (
 type term struct {
 	exec    *executor.Executor
 	epoch   uint64
-	prepare *preparer
+	prepare *prepare.Preparer
 	since   time.Time
 }
 
@@ -27,67 +28,13 @@ type term struct {
 // start (the store was unreachable, say).
 const termRetry = time.Second
 
-// leading returns the term in force, nil while following.
-func (c *Controller) leading() *term {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.term
-}
-
-// leaderTerm returns the term in force, or an error wrapping errNoLeader
-// while this monitor follows. Leader-only paths that act (agent calls, DNS,
-// executor calls) take the term once and use its executor and epoch
-// throughout, so they never mix two terms.
-func (c *Controller) leaderTerm() (*term, error) {
-	if t := c.leading(); t != nil {
-		return t, nil
-	}
-	return nil, fmt.Errorf("%w here: %s follows", errNoLeader, c.name)
-}
-
-// exec returns the executor of the term in force, or of the last one once
-// it ended (its calls then fail), nil before the first term. Callers are
-// leader-only paths: the API forwards mutating calls while following.
-func (c *Controller) exec() *executor.Executor {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.last == nil {
-		return nil
-	}
-	return c.last.exec
-}
-
-// epoch is the fencing epoch: this monitor's while it leads, else the
-// leader's as last observed (0 when unknown).
-func (c *Controller) epoch() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.term != nil {
-		return c.term.epoch
-	}
-	return uint64(c.leader.Rev)
-}
-
 // preparer returns the term's preparer, nil while following (its methods
 // accept a nil receiver).
-func (c *Controller) preparer() *preparer {
-	if t := c.leading(); t != nil {
+func (c *Controller) preparer() *prepare.Preparer {
+	if t := c.roles.leading(); t != nil {
 		return t.prepare
 	}
 	return nil
-}
-
-// setTerm swaps the term in force and wakes whoever waits for a change of
-// role (see awaitRole).
-func (c *Controller) setTerm(t *term) {
-	c.mu.Lock()
-	c.term = t
-	if t != nil {
-		c.last = t
-	}
-	close(c.roleChanged)
-	c.roleChanged = make(chan struct{})
-	c.mu.Unlock()
 }
 
 // leadLoop campaigns, leads until the leadership ends, and campaigns again,
@@ -137,12 +84,12 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
 	}
-	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: newPreparer(c, epoch)}
+	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: c.newPreparer(epoch)}
 	if err := t.exec.Start(tctx); err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)
 	}
-	c.setTerm(t)
+	c.roles.set(t)
 	if lead != nil {
 		// The gauge says "this monitor acts as leader": from the term's
 		// start to its end, so samples of it show any overlap.
@@ -151,12 +98,12 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){t.prepare.run, c.moveLoop, c.shedRaftLeadership} {
+	for _, f := range []func(context.Context){t.prepare.Run, c.newMovePolicy(t.exec).Run, c.shedRaftLeadership} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(tctx) }()
 	}
 	<-tctx.Done()
-	c.setTerm(nil)
+	c.roles.set(nil)
 	// The gauge drops when the term stops acting, not once its executor
 	// has wound down: samples of it show when leaderships overlap.
 	c.metrics.leader.Set(0)
@@ -175,10 +122,10 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 // cluster its raft leader, which would add about a TTL to the takeover
 // (see ha.Peer.ShedRaftLeadership).
 func (c *Controller) shedRaftLeadership(ctx context.Context) {
-	if c.peer == nil {
+	if c.cluster == nil || c.cluster.Peer == nil {
 		return
 	}
-	moved, err := c.peer.ShedRaftLeadership(ctx)
+	moved, err := c.cluster.Peer.ShedRaftLeadership(ctx)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		c.log.Warn("could not hand etcd's raft leadership to another member", "err", err)
@@ -200,8 +147,9 @@ func (c *Controller) resign(ctx context.Context) {
 	}
 }
 
-// errNoLeader answers a mutating call that no monitor can take now.
-var errNoLeader = errors.New("no monitor leads")
+// errNoLeader answers a mutating call that no monitor can take now (the
+// API answers it with 503).
+var errNoLeader = httpapi.ErrNoLeader
 
 // sleepCtx waits d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -211,4 +159,12 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// newPreparer returns the standby preparer of a term under epoch.
+func (c *Controller) newPreparer(epoch uint64) *prepare.Preparer {
+	return prepare.New(prepare.Config{
+		Services: prepareView{plan: c.plan, exec: c.roles.exec}, Agents: agentsAs[prepare.Agent]{c.conns},
+		Epoch: epoch, Retry: c.opts.PrepareRetry, Results: c.metrics.prepares, Logger: c.opts.Logger,
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/capacity/capacitytest"
 	"github.com/understudy/understudy/standby"
 )
 
@@ -16,20 +18,20 @@ import (
 func TestStatusShowsTheVMs(t *testing.T) {
 	capa := &fakeCapacity{caps: map[string]standby.Capacity{}}
 	capa.caps["sb"] = standby.Capacity{CPUs: 2, StealPercent: 30, StealIntervalMS: 5000, Load: [3]float64{4, 4, 4}}
-	spares := newFakeSpareCapacity()
-	spares.set("spare-a", 4, 3, 2) // 3% steal, 0.5 per CPU
+	spares := capacitytest.New()
+	spares.Set("spare-a", 4, 3, 2) // 3% steal, 0.5 per CPU
 	inv := sparesWithAgents + "migration:\n  overload: {enabled: true, steal: 10, load: 1, window: 50ms}\n"
 	h := start(t, inv, func(h *harness) {
 		h.tune = func(o *Options) { o.MoveInterval, o.Capacity, o.SpareCapacity = 10*time.Millisecond, capa, spares }
 	})
-	vm := func(name string) VMStatus {
+	vm := func(name string) api.VMStatus {
 		for _, v := range h.status().VMs {
 			if v.Name == name {
 				return v
 			}
 		}
 		t.Fatalf("VM %q not in the status", name)
-		return VMStatus{}
+		return api.VMStatus{}
 	}
 	h.eventually("the standby overloaded", func() bool { return vm("sb").Overloaded })
 	if sb := vm("sb"); sb.Kind != "standby" || sb.Steal != 30 || sb.LoadPerCPU != 2 || sb.Unknown != "" || sb.SampledAt.IsZero() || sb.Why == "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/embedded"
 )
@@ -29,7 +30,7 @@ func TestWatchStormKeepsStreaming(t *testing.T) {
 	h := start(t, testInventory, func(h *harness) {
 		h.tune = func(o *Options) { o.Store, o.Etcd, o.Name, o.LeaseTTL = nil, emb.Client, "mon-a", 2e9 }
 	})
-	h.eventually("mon-a leads", func() bool { return h.ctrl.leading() != nil })
+	h.eventually("mon-a leads", func() bool { return h.ctrl.roles.leading() != nil })
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
@@ -109,7 +110,7 @@ func openAndDrop(t *testing.T, hc *http.Client, base string) bool {
 		t.Errorf("open a stream: %s", resp.Status)
 		return false
 	}
-	var ev PlacementEvent
+	var ev api.PlacementEvent
 	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil || ev.Type != "snapshot" {
 		t.Errorf("a stream's first event: %+v, %v", ev, err)
 		return false
@@ -118,12 +119,12 @@ func openAndDrop(t *testing.T, hc *http.Client, base string) bool {
 }
 
 // nextEvent reads the stream's next event, failing the test at its end.
-func nextEvent(t *testing.T, lines *bufio.Scanner) PlacementEvent {
+func nextEvent(t *testing.T, lines *bufio.Scanner) api.PlacementEvent {
 	t.Helper()
 	if !lines.Scan() {
 		t.Fatalf("the stream ended: %v", lines.Err())
 	}
-	var ev PlacementEvent
+	var ev api.PlacementEvent
 	if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
 		t.Fatalf("decode %q: %v", lines.Bytes(), err)
 	}

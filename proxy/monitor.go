@@ -8,35 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // Placement is where a service runs, as one line of the monitor's
-// placement stream says. It mirrors the monitor's JSON; the proxy uses only
-// Service, Address, Epoch and Held.
-type Placement struct {
-	Service string     `json:"service"`
-	Where   string     `json:"where"` // primary, standby or spare
-	Host    string     `json:"host"`  // the VM's name
-	Address netip.Addr `json:"address"`
-	Since   time.Time  `json:"since"`
-	Epoch   uint64     `json:"epoch"`
-	// Held: the service is moving (a migration or failback); new requests
-	// wait until a placement without it arrives, then go to that
-	// placement's address. Requests already sent finish.
-	Held bool `json:"held,omitempty"`
-}
+// placement stream says (the API's wire type); the proxy uses only
+// Service, Address, Epoch and Held. Held: the service is moving (a
+// migration or failback); new requests wait until a placement without it
+// arrives, then go to that placement's address.
+type Placement = api.Placement
 
 // SuspectReport is the body of a suspect report to the monitor.
-type SuspectReport struct {
-	Reason  string `json:"reason"`
-	Address string `json:"address"`
-}
+type SuspectReport = api.SuspectRequest
 
 // Monitor is what the proxy needs from the monitor daemon.
 type Monitor interface {

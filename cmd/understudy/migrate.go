@@ -9,12 +9,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // Exit codes of migrate and failback besides 0 (done) and 2 (usage); 3
@@ -103,14 +102,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return helpOK(err)
 	}
-	body, _ := json.Marshal(monitor.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
-	var res monitor.MigrateResponse
+	body, _ := json.Marshal(api.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
+	var res api.MigrateResponse
 	code, err := postMonitor(ctx, cl, "/v1/services/"+*m.service+"/migrate", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
 	if len(res.Candidates) > 0 {
-		printCandidates(stdout, res)
+		monitorapi.PrintCandidates(stdout, res)
 	}
 	if err := refusal(code, res.Error); err != nil {
 		return err
@@ -120,27 +119,6 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "migrating %s to %s\n", *m.service, res.To)
 	return waitMove(ctx, stdout, cl, *m.service, before, *m.wait, "migrated")
-}
-
-// printCandidates writes the scored spares: the CPU steal and the 1-minute
-// load per CPU their agents measured ("?" when unknown: no spares[].agent,
-// or no answer; WHY says which).
-func printCandidates(w io.Writer, res monitor.MigrateResponse) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tSPARE\tZONE\tROLES\tSTEAL\tLOAD/CPU\tFREE SLOTS\tWHY")
-	for _, c := range res.Candidates {
-		rank := "-"
-		if c.Eligible {
-			rank = fmt.Sprint(c.Rank)
-		}
-		steal, load := fmt.Sprintf("%.1f%%", c.Steal), fmt.Sprintf("%.2f", c.Load1)
-		if c.Unmeasured != "" {
-			steal, load = "?", "?"
-		}
-		roles := strings.Join(c.Roles, ",")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", rank, c.Name, c.Zone, orDash(roles), steal, load, c.FreeSlots, strings.Join(c.Reasons, "; "))
-	}
-	tw.Flush()
 }
 
 // helpOK turns -h into success.
@@ -180,23 +158,23 @@ func postMonitor(ctx context.Context, cl *monitorapi.Client, path string, body [
 }
 
 // serviceStatus returns one service's status from the monitor.
-func serviceStatus(ctx context.Context, cl *monitorapi.Client, service string) (monitor.ServiceStatus, bool, error) {
+func serviceStatus(ctx context.Context, cl *monitorapi.Client, service string) (api.ServiceStatus, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	body, err := fetchStatus(ctx, cl)
 	if err != nil {
-		return monitor.ServiceStatus{}, false, err
+		return api.ServiceStatus{}, false, err
 	}
-	var st monitor.Status
+	var st api.Status
 	if err := json.Unmarshal(body, &st); err != nil {
-		return monitor.ServiceStatus{}, false, fmt.Errorf("decode the monitor's status: %w", err)
+		return api.ServiceStatus{}, false, fmt.Errorf("decode the monitor's status: %w", err)
 	}
 	for _, s := range st.Services {
 		if s.Service == service {
 			return s, true, nil
 		}
 	}
-	return monitor.ServiceStatus{}, false, nil
+	return api.ServiceStatus{}, false, nil
 }
 
 // lastIncidentID is the ID of the service's last incident ("" for none or

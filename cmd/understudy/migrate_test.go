@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // fakeMonitor answers status, migrate and failback like the monitor: web is
@@ -20,13 +20,13 @@ import (
 // at once; api is on its primary and refuses both.
 type fakeMonitor struct {
 	mu    sync.Mutex
-	web   monitor.ServiceStatus
+	web   api.ServiceStatus
 	posts []string
 }
 
 func newFakeMonitor() *fakeMonitor {
-	return &fakeMonitor{web: monitor.ServiceStatus{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1",
-		Address: "10.200.1.100", LastIncident: &monitor.IncidentStatus{ID: "web-1", Result: "recovered"}}}
+	return &fakeMonitor{web: api.ServiceStatus{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1",
+		Address: "10.200.1.100", LastIncident: &api.IncidentStatus{ID: "web-1", Result: "recovered"}}}
 }
 
 func (f *fakeMonitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -36,18 +36,18 @@ func (f *fakeMonitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		f.posts = append(f.posts, r.URL.Path+" "+string(body))
 	}
-	candidates := []monitor.Candidate{
+	candidates := []api.Candidate{
 		{Name: "spare-1", Zone: "az1", Steal: 2.4, Load1: 0.31, FreeSlots: 3, Eligible: true, Rank: 1, Reasons: []string{"chosen: no role"}},
 		{Name: "spare-2", Zone: "az2", FreeSlots: 1, Unmeasured: "no spares[].agent", Reasons: []string{`lost: other zone "az2"`}},
 	}
 	switch r.URL.Path {
 	case "/v1/status":
-		_ = json.NewEncoder(w).Encode(monitor.Status{Services: []monitor.ServiceStatus{
+		_ = json.NewEncoder(w).Encode(api.Status{Services: []api.ServiceStatus{
 			{Service: "api", State: "primary", Where: "primary", Host: "api-vm"}, f.web}})
 	case "/v1/services/web/migrate":
-		var req monitor.MigrateRequest
+		var req api.MigrateRequest
 		_ = json.Unmarshal(body, &req)
-		res := monitor.MigrateResponse{Service: "web", DryRun: req.DryRun, Candidates: candidates}
+		res := api.MigrateResponse{Service: "web", DryRun: req.DryRun, Candidates: candidates}
 		switch {
 		case req.DryRun:
 			writeTestJSON(w, http.StatusOK, res)
@@ -56,13 +56,13 @@ func (f *fakeMonitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeTestJSON(w, http.StatusConflict, res)
 		default:
 			res.To = "spare-1"
-			f.web = monitor.ServiceStatus{Service: "web", State: "on-spare", Where: "spare", Host: "spare-1", Address: "10.200.2.100",
-				LastIncident: &monitor.IncidentStatus{ID: "web-2", Result: "migrated", TotalMS: 1300}}
+			f.web = api.ServiceStatus{Service: "web", State: "on-spare", Where: "spare", Host: "spare-1", Address: "10.200.2.100",
+				LastIncident: &api.IncidentStatus{ID: "web-2", Result: "migrated", TotalMS: 1300}}
 			writeTestJSON(w, http.StatusAccepted, res)
 		}
 	case "/v1/services/web/failback":
-		f.web = monitor.ServiceStatus{Service: "web", State: "primary", Where: "primary", Host: "web-vm", Address: "10.200.0.11",
-			LastIncident: &monitor.IncidentStatus{ID: "web-3", Result: "failed-back", TotalMS: 700}}
+		f.web = api.ServiceStatus{Service: "web", State: "primary", Where: "primary", Host: "web-vm", Address: "10.200.0.11",
+			LastIncident: &api.IncidentStatus{ID: "web-3", Result: "failed-back", TotalMS: 700}}
 		writeTestJSON(w, http.StatusAccepted, map[string]string{"service": "web", "state": "failing-back"})
 	case "/v1/services/api/migrate", "/v1/services/api/failback":
 		writeTestJSON(w, http.StatusConflict, map[string]string{"error": "illegal transition", "state": "primary"})

@@ -10,27 +10,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // statusFixture is what a monitor answers after one recovered failover.
-func statusFixture(now time.Time) monitor.Status {
-	return monitor.Status{Epoch: 3, Time: now, Monitor: "mon-b",
-		Monitors: []monitor.MonitorStatus{
+func statusFixture(now time.Time) api.Status {
+	return api.Status{Epoch: 3, Time: now, Monitor: "mon-b",
+		Monitors: []api.MonitorStatus{
 			{Name: "mon-a", Address: "10.0.0.1:9180", Leader: true, Since: now.Add(-2 * time.Minute), Epoch: 3},
 			{Name: "mon-b", Address: "10.0.0.2:9180"},
 		},
-		VMs: []monitor.VMStatus{
+		VMs: []api.VMStatus{
 			{Name: "standby-1", Kind: "standby", SampledAt: now.Add(-3 * time.Second), Steal: 31.5, LoadPerCPU: 2.25, Overloaded: true, Why: "steal 31% and load 2.25 over 2m0s"},
 			{Name: "spare-1", Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"},
 		},
-		Services: []monitor.ServiceStatus{
+		Services: []api.ServiceStatus{
 			{Service: "api", State: "primary", Where: "primary", Host: "api-vm", Address: "10.200.0.12",
-				Standby: monitor.Standby{Name: "standby-1", Error: "standby not ready: data disk /srv/api missing"}},
+				Standby: api.StandbyStatus{Name: "standby-1", Error: "standby not ready: data disk /srv/api missing"}},
 			{Service: "web", State: "on-standby", Where: "standby", Host: "standby-1", Address: "10.200.1.100",
 				Since: now.Add(-90 * time.Second), Incidents: 1,
-				LastIncident: &monitor.IncidentStatus{ID: "web-1", Result: "recovered", Source: "monitor", TotalMS: 23.5,
-					Phases: []monitor.PhaseStatus{
+				LastIncident: &api.IncidentStatus{ID: "web-1", Result: "recovered", Source: "monitor", TotalMS: 23.5,
+					Phases: []api.PhaseStatus{
 						{Phase: "detected"}, {Phase: "confirmed", SinceMS: 1.5}, {Phase: "activated", SinceMS: 9},
 						{Phase: "dns-flipped", SinceMS: 13},
 					}}},

@@ -26,6 +26,7 @@ import (
 
 	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // maxAnswer bounds the answer read into memory.
@@ -95,11 +96,9 @@ func (r *Response) Err() error {
 		return nil
 	}
 	e := &StatusError{Base: r.base, Code: r.Code, Status: r.Status, Message: strings.TrimSpace(string(r.Body))}
-	var api struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(r.Body, &api) == nil && api.Error != "" {
-		e.Message = api.Error
+	var body api.Error
+	if json.Unmarshal(r.Body, &body) == nil && body.Error != "" {
+		e.Message = body.Error
 	}
 	return e
 }

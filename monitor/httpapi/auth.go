@@ -1,4 +1,4 @@
-package monitor
+package httpapi
 
 import (
 	"crypto/subtle"
@@ -10,6 +10,7 @@ import (
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/internal/pki"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // Who may act through the API:
@@ -32,27 +33,17 @@ var ErrNoCredential = errors.New("no valid credential")
 // and monitor.insecure-api is not set.
 var ErrInsecureAPI = errors.New("the API would be reachable from other machines without monitor.api-tls (set monitor.insecure-api: true to accept that)")
 
-// checkListen refuses a non-loopback address for a plain-HTTP API unless
+// CheckListen refuses a non-loopback address for a plain-HTTP API unless
 // the inventory accepts it explicitly (monitor.insecure-api).
-func checkListen(addr string, m inventory.Monitor) error {
+func CheckListen(addr string, m inventory.Monitor) error {
 	if m.APITLS.IsZero() && !m.InsecureAPI && !inventory.LoopbackListen(addr) {
 		return fmt.Errorf("listen on %s: %w", addr, ErrInsecureAPI)
 	}
 	return nil
 }
 
-// warnNoCredential says at start when the API can take no change at all.
-func (c *Controller) warnNoCredential() {
-	c.mu.RLock()
-	tok := c.apiToken
-	c.mu.RUnlock()
-	if !c.mtls && tok == "" {
-		c.log.Warn("the API refuses every change (failover, reset, migrate, failback, suspect reports of proxies and other monitors): set monitor.api-tls, or monitor.api-token-file for a plain-HTTP API")
-	}
-}
-
-// loadAPIToken reads monitor.api-token-file ("" when it is not set).
-func loadAPIToken(m inventory.Monitor) (string, error) {
+// LoadToken reads monitor.api-token-file ("" when it is not set).
+func LoadToken(m inventory.Monitor) (string, error) {
 	if m.APITokenFile == "" {
 		return "", nil
 	}
@@ -63,29 +54,56 @@ func loadAPIToken(m inventory.Monitor) (string, error) {
 	return tok, nil
 }
 
+// Auth is what the API checks callers against.
+type Auth struct {
+	// Token returns the bearer token of monitor.api-token-file in force
+	// ("" when none); it is read per call, so a reload applies at once.
+	Token func() string
+	// MTLS: monitor.api-tls is set, so every connection carries a verified
+	// client certificate.
+	MTLS bool
+	// MonitorCN is the common name of the monitors' shared certificate
+	// (api-tls.cert): only its holders may send the vantage header.
+	MonitorCN string
+}
+
+func (a Auth) token() string {
+	if a.Token == nil {
+		return ""
+	}
+	return a.Token()
+}
+
+// WarnNoCredential says at start when the API can take no change at all.
+func (s *Server) WarnNoCredential() {
+	if !s.cfg.Auth.MTLS && s.cfg.Auth.token() == "" {
+		s.log.Warn("the API refuses every change (failover, reset, migrate, failback, suspect reports of proxies and other monitors): set monitor.api-tls, or monitor.api-token-file for a plain-HTTP API")
+	}
+}
+
 // authorize applies the rules above before the API's routes (and before a
 // follower forwards a call to its leader, which then trusts the follower's
 // certificate: the vantage header is dropped here, at the first monitor).
-func (c *Controller) authorize(next http.Handler) http.Handler {
+func (s *Server) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(vantageHeader) != "" && !c.fromMonitor(r) {
-			c.log.Warn("vantage header ignored: the caller has no monitor certificate", "remote", r.RemoteAddr, "path", r.URL.Path)
+		if r.Header.Get(api.VantageHeader) != "" && !s.fromMonitor(r) {
+			s.log.Warn("vantage header ignored: the caller has no monitor certificate", "remote", r.RemoteAddr, "path", r.URL.Path)
 			r = r.Clone(r.Context())
-			r.Header.Del(vantageHeader)
+			r.Header.Del(api.VantageHeader)
 		}
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if err := c.credential(r); err != nil {
-			c.metrics.refused.WithLabelValues("credential").Inc()
+		if err := s.credential(r); err != nil {
+			s.metrics.refused.WithLabelValues("credential").Inc()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="understudy"`)
-			writeJSON(w, http.StatusUnauthorized, apiError{Error: err.Error()})
+			WriteJSON(w, http.StatusUnauthorized, api.Error{Error: err.Error()})
 			return
 		}
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			c.metrics.refused.WithLabelValues("content-type").Inc()
-			writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: fmt.Sprintf("%s %s: want Content-Type: application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))})
+			s.metrics.refused.WithLabelValues("content-type").Inc()
+			WriteJSON(w, http.StatusUnsupportedMediaType, api.Error{Error: fmt.Sprintf("%s %s: want Content-Type: application/json, got %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -93,16 +111,14 @@ func (c *Controller) authorize(next http.Handler) http.Handler {
 }
 
 // credential checks the credential of a call that changes something.
-func (c *Controller) credential(r *http.Request) error {
-	if c.mtls {
+func (s *Server) credential(r *http.Request) error {
+	if s.cfg.Auth.MTLS {
 		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 			return nil
 		}
 		return fmt.Errorf("%w: a verified client certificate is required", ErrNoCredential)
 	}
-	c.mu.RLock()
-	want := c.apiToken
-	c.mu.RUnlock()
+	want := s.cfg.Auth.token()
 	got := monitorapi.BearerToken(r)
 	switch {
 	case want == "":
@@ -117,20 +133,6 @@ func (c *Controller) credential(r *http.Request) error {
 
 // fromMonitor reports whether r came from another monitor: over mutual TLS,
 // with a certificate named like this monitor's own.
-func (c *Controller) fromMonitor(r *http.Request) bool {
-	return pki.PeerHasName(r.TLS, c.monitorCN)
-}
-
-// peerHeader is the header of this monitor's own calls to its leader: the
-// forwarded mark and, without api-tls, the bearer token.
-func (c *Controller) peerHeader() http.Header {
-	hdr := http.Header{}
-	hdr.Set(forwardedHeader, c.name)
-	c.mu.RLock()
-	tok := c.apiToken
-	c.mu.RUnlock()
-	if tok != "" && !c.mtls {
-		hdr.Set("Authorization", "Bearer "+tok)
-	}
-	return hdr
+func (s *Server) fromMonitor(r *http.Request) bool {
+	return pki.PeerHasName(r.TLS, s.cfg.Auth.MonitorCN)
 }

@@ -1,7 +1,8 @@
-package monitor
+package cluster
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -16,9 +17,9 @@ type epochFloorer interface {
 	RaiseEpoch(ctx context.Context, floor uint64) (uint64, error)
 }
 
-// epochReporter is an agent that reports the highest epoch it accepted
+// EpochReporter is an agent that reports the highest epoch it accepted
 // (standby.Client, in GET /v1/health). The agents persist it.
-type epochReporter interface {
+type EpochReporter interface {
 	Health(ctx context.Context) (standby.Health, error)
 }
 
@@ -26,39 +27,39 @@ type epochReporter interface {
 // agents to report their epochs.
 const agentEpochWait = 3 * time.Second
 
-// takeEpoch takes the epoch of a term. On a new cluster (no epoch stored
+// TakeEpoch takes the epoch of a term from st. On a new cluster (no epoch stored
 // yet: a first start, or an etcd rebuilt from scratch) it starts above the
 // highest epoch any agent reports: the agents refuse an epoch lower than
 // the one they hold, so a rebuilt etcd would otherwise have every
 // activation refused as stale.
-func (c *Controller) takeEpoch(ctx context.Context, store store.Store) (uint64, error) {
-	fl, ok := store.(epochFloorer)
+func TakeEpoch(ctx context.Context, st store.Store, agents map[string]EpochReporter, log *slog.Logger) (uint64, error) {
+	fl, ok := st.(epochFloorer)
 	if !ok {
-		return store.NextEpoch(ctx)
+		return st.NextEpoch(ctx)
 	}
 	cur, err := fl.CurrentEpoch(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if cur > 0 {
-		return store.NextEpoch(ctx)
+		return st.NextEpoch(ctx)
 	}
-	top, from := c.highestAgentEpoch(ctx)
+	top, from := highestAgentEpoch(ctx, agents, log)
 	switch {
 	case top == 0:
-		return store.NextEpoch(ctx)
+		return st.NextEpoch(ctx)
 	case top == math.MaxUint64:
-		c.log.Error("an agent holds the largest epoch there is; no monitor can act on it until its state is reset", "agent", from)
-		return store.NextEpoch(ctx)
+		log.Error("an agent holds the largest epoch there is; no monitor can act on it until its state is reset", "agent", from)
+		return st.NextEpoch(ctx)
 	}
-	c.log.Warn("a new cluster: starting the epoch above the agents'", "agent", from, "agent_epoch", top)
+	log.Warn("a new cluster: starting the epoch above the agents'", "agent", from, "agent_epoch", top)
 	return fl.RaiseEpoch(ctx, top+1)
 }
 
 // highestAgentEpoch asks every agent at once for its epoch, within
 // agentEpochWait, and returns the highest and which agent holds it. An
 // agent that does not answer is skipped (and logged).
-func (c *Controller) highestAgentEpoch(ctx context.Context) (uint64, string) {
+func highestAgentEpoch(ctx context.Context, agents map[string]EpochReporter, log *slog.Logger) (uint64, string) {
 	ctx, cancel := context.WithTimeout(ctx, agentEpochWait)
 	defer cancel()
 	var (
@@ -67,25 +68,17 @@ func (c *Controller) highestAgentEpoch(ctx context.Context) (uint64, string) {
 		from string
 		wg   sync.WaitGroup
 	)
-	for _, sb := range c.plan().inv.Standby {
-		a, err := c.conns.agent(sb.Name)
-		if err != nil {
-			continue
-		}
-		r, ok := a.(epochReporter)
-		if !ok {
-			continue
-		}
+	for name, r := range agents {
 		wg.Go(func() {
 			h, err := r.Health(ctx)
 			if err != nil {
-				c.log.Warn("agent's epoch unknown; a new cluster's epoch may start below it", "agent", sb.Name, "err", err)
+				log.Warn("agent's epoch unknown; a new cluster's epoch may start below it", "agent", name, "err", err)
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if h.Epoch > top {
-				top, from = h.Epoch, sb.Name
+				top, from = h.Epoch, name
 			}
 		})
 	}

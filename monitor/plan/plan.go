@@ -1,10 +1,18 @@
-package monitor
+// Package plan is everything the monitor daemon derives from one
+// inventory: recover's configuration of every service (playbooks
+// included), the standby agents' container specs, the services' checks as
+// probe targets, the probe engine's plan, and the standby VMs' address
+// pools. A plan is built completely (and so validated) before it replaces
+// the running one (Caddy's validate-then-swap), and never changes after.
+//
+// It is pure: no I/O beyond reading playbook files through package
+// playbooks, no goroutines.
+package plan
 
 import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"reflect"
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/probe"
@@ -13,46 +21,46 @@ import (
 	"github.com/understudy/understudy/standby"
 )
 
-// plan is everything the controller derives from one inventory. It is built
-// completely (and so validated) before it replaces the running one, and it
-// is never changed afterwards.
-type plan struct {
-	inv      *inventory.Inventory
-	services map[string]recover.Config // recover's view, by service name
-	specs    map[string]standby.ServiceSpec
-	checks   map[string]probe.Target // the service check, Address left empty
-	standbys map[string]string       // service name -> standby name
-	monitor  probe.Plan
-	// byVM maps a primary VM's address to the standby of its first service,
+// Plan is everything the daemon derives from one inventory. It is never
+// changed after Build.
+type Plan struct {
+	Inv      *inventory.Inventory
+	Services map[string]recover.Config // recover's view, by service name
+	Specs    map[string]standby.ServiceSpec
+	Checks   map[string]probe.Target // the service check, Address left empty
+	Standbys map[string]string       // service name -> standby name
+	Monitor  probe.Plan
+	// ByVM maps a primary VM's address to the standby of its first service,
 	// so the monitor's confirmation asks the agent that serves it.
-	byVM map[string]string
-	// pools are the standby VMs' address pools (standby[].network), by
+	ByVM map[string]string
+	// Pools are the standby VMs' address pools (standby[].network), by
 	// standby name: an activation's address must lie in its agent's pool.
-	pools map[string]addrRange
+	Pools map[string]AddrRange
 }
 
-// addrRange is an inclusive range of addresses.
-type addrRange struct{ first, last netip.Addr }
+// AddrRange is an inclusive range of addresses.
+type AddrRange struct{ First, Last netip.Addr }
 
-func (r addrRange) contains(a netip.Addr) bool {
-	return r.first.Compare(a) <= 0 && a.Compare(r.last) <= 0
+// Contains reports whether a lies in the range.
+func (r AddrRange) Contains(a netip.Addr) bool {
+	return r.First.Compare(a) <= 0 && a.Compare(r.Last) <= 0
 }
 
-func (r addrRange) String() string { return r.first.String() + "-" + r.last.String() }
+func (r AddrRange) String() string { return r.First.String() + "-" + r.Last.String() }
 
-// buildPlan derives the plan from a validated inventory. Errors here (a
+// Build derives the plan from a validated inventory. Errors here (a
 // playbook file that does not parse, an address that is not an IP) refuse the
 // inventory as a whole.
-func buildPlan(inv *inventory.Inventory) (*plan, error) {
-	p := &plan{
-		inv:      inv,
-		services: map[string]recover.Config{},
-		specs:    map[string]standby.ServiceSpec{},
-		checks:   map[string]probe.Target{},
-		standbys: map[string]string{},
-		monitor:  probe.PlanFromInventory(inv),
-		byVM:     map[string]string{},
-		pools:    map[string]addrRange{},
+func Build(inv *inventory.Inventory) (*Plan, error) {
+	p := &Plan{
+		Inv:      inv,
+		Services: map[string]recover.Config{},
+		Specs:    map[string]standby.ServiceSpec{},
+		Checks:   map[string]probe.Target{},
+		Standbys: map[string]string{},
+		Monitor:  probe.PlanFromInventory(inv),
+		ByVM:     map[string]string{},
+		Pools:    map[string]AddrRange{},
 	}
 	var errs []error
 	for _, sb := range inv.Standby {
@@ -64,7 +72,7 @@ func buildPlan(inv *inventory.Inventory) (*plan, error) {
 			errs = append(errs, fmt.Errorf("standby %q: network.pool: %w", sb.Name, err))
 			continue
 		}
-		p.pools[sb.Name] = addrRange{first, last}
+		p.Pools[sb.Name] = AddrRange{first, last}
 	}
 	for _, s := range inv.Services {
 		cfg, err := recoverConfig(inv, s)
@@ -72,17 +80,17 @@ func buildPlan(inv *inventory.Inventory) (*plan, error) {
 			errs = append(errs, err)
 			continue
 		}
-		p.services[s.Name] = cfg
-		p.specs[s.Name] = agentSpec(s)
-		p.checks[s.Name] = checkTarget(s)
-		p.standbys[s.Name] = s.Standby
+		p.Services[s.Name] = cfg
+		p.Specs[s.Name] = agentSpec(s)
+		p.Checks[s.Name] = checkTarget(s)
+		p.Standbys[s.Name] = s.Standby
 		if vm := inv.VM(s.VM); vm != nil {
-			if _, ok := p.byVM[vm.Address]; !ok {
-				p.byVM[vm.Address] = s.Standby
+			if _, ok := p.ByVM[vm.Address]; !ok {
+				p.ByVM[vm.Address] = s.Standby
 			}
 		}
 	}
-	if err := p.monitor.Validate(); err != nil {
+	if err := p.Monitor.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -155,13 +163,13 @@ func checkTarget(s inventory.Service) probe.Target {
 	return t
 }
 
-// sameSpec reports whether two agent specs ask for the same container.
-func sameSpec(a, b standby.ServiceSpec) bool {
-	a.Epoch, b.Epoch = 0, 0
-	return reflect.DeepEqual(a, b)
+// FlapPolicy is the inventory's flap damping for recover.
+func FlapPolicy(inv *inventory.Inventory) recover.FlapPolicy {
+	return recover.FlapPolicy{Max: inv.Monitor.Flap.Max, Window: inv.Monitor.Flap.Window}
 }
 
-// flapPolicy is the inventory's flap damping for recover.
-func flapPolicy(inv *inventory.Inventory) recover.FlapPolicy {
-	return recover.FlapPolicy{Max: inv.Monitor.Flap.Max, Window: inv.Monitor.Flap.Window}
+// movePolicy is a service's automatic migration and failback policy.
+// HoldDown is left to recover's default unless Options.HoldDown sets it.
+func movePolicy(s inventory.Service) recover.MovePolicy {
+	return recover.MovePolicy{MaxOnStandby: s.MaxOnStandby, AutoFailback: s.Failback == inventory.FailbackAuto}
 }

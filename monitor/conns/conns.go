@@ -1,4 +1,9 @@
-package monitor
+// Package conns holds the monitor daemon's open clients of the standby
+// agents (mutual TLS from monitor.agent-tls) and of the hypervisors (lxd,
+// connected on first use, so a hypervisor that is down at start does not
+// stop the monitor), reused across reloads while their settings stay the
+// same. It does not call them itself.
+package conns
 
 import (
 	"context"
@@ -12,11 +17,36 @@ import (
 	"github.com/understudy/understudy/standby"
 )
 
-// conns holds the open clients of agents and hypervisors, reused across
-// reloads while their connection settings stay the same.
-type conns struct {
-	openAgent func(inventory.Standby, TLSFiles) (Agent, error)
-	openHV    func(context.Context, inventory.Hypervisor) (Hypervisor, error)
+// Agent is what the daemon needs from a standby agent; *standby.Client
+// satisfies it.
+type Agent interface {
+	Prepare(ctx context.Context, epoch uint64, spec standby.ServiceSpec) (standby.ServiceStatus, error)
+	Activate(ctx context.Context, epoch uint64, name string) (standby.Activation, error)
+	Deactivate(ctx context.Context, epoch uint64, name string) (standby.ServiceStatus, error)
+	Probe(ctx context.Context, req standby.ProbeRequest) (standby.ProbeResult, error)
+}
+
+// Hypervisor is what the daemon needs from a hypervisor's API; *lxd.Client
+// satisfies it.
+type Hypervisor interface {
+	State(ctx context.Context, name string) (lxd.State, error)
+	Stop(ctx context.Context, name string, timeout time.Duration) error
+	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
+}
+
+// OpenAgent opens the client of a standby agent with the monitor's
+// agent-tls files; OpenHypervisor opens a hypervisor's API.
+type (
+	OpenAgent      func(sb inventory.Standby, tls inventory.TLSFiles) (Agent, error)
+	OpenHypervisor func(ctx context.Context, h inventory.Hypervisor) (Hypervisor, error)
+)
+
+// Conns holds the open clients of agents and hypervisors, reused across
+// reloads while their connection settings stay the same. Safe for
+// concurrent use.
+type Conns struct {
+	openAgent OpenAgent
+	openHV    OpenHypervisor
 
 	mu     sync.Mutex
 	agents map[string]agentConn // by standby name
@@ -28,8 +58,10 @@ type agentConn struct {
 	agent Agent
 }
 
-func newConns(o Options) *conns {
-	c := &conns{openAgent: o.Agents, openHV: o.Hypervisors, agents: map[string]agentConn{}, hvs: map[string]*lazyHV{}}
+// New returns no clients yet; Update opens them. A nil opener is the
+// default: standby.NewClient over mutual TLS, lxd.Connect.
+func New(openAgent OpenAgent, openHV OpenHypervisor) *Conns {
+	c := &Conns{openAgent: openAgent, openHV: openHV, agents: map[string]agentConn{}, hvs: map[string]*lazyHV{}}
 	if c.openAgent == nil {
 		c.openAgent = openStandbyClient
 	}
@@ -40,7 +72,7 @@ func newConns(o Options) *conns {
 }
 
 // openStandbyClient is the default: a standby.Client over mutual TLS.
-func openStandbyClient(sb inventory.Standby, files TLSFiles) (Agent, error) {
+func openStandbyClient(sb inventory.Standby, files inventory.TLSFiles) (Agent, error) {
 	if files.IsZero() {
 		return nil, fmt.Errorf("standby %q: monitor.agent-tls is not set; agents require mutual TLS", sb.Name)
 	}
@@ -63,11 +95,11 @@ func openLXD(ctx context.Context, h inventory.Hypervisor) (Hypervisor, error) {
 	return c, nil
 }
 
-// update opens the agents and hypervisors of inv that are new or changed.
+// Update opens the agents and hypervisors of inv that are new or changed.
 // It fails when an agent client cannot be built (bad TLS files); it does not
 // reach agents or hypervisors (a hypervisor that is down is what the monitor
 // is for), so it never fails for a host that does not answer.
-func (c *conns) update(inv *inventory.Inventory) error {
+func (c *Conns) Update(inv *inventory.Inventory) error {
 	agents := map[string]agentConn{}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -111,8 +143,8 @@ func (c *conns) update(inv *inventory.Inventory) error {
 	return nil
 }
 
-// agent returns the client of a standby agent.
-func (c *conns) agent(name string) (Agent, error) {
+// Agent returns the client of a standby agent.
+func (c *Conns) Agent(name string) (Agent, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.agents[name]
@@ -122,8 +154,8 @@ func (c *conns) agent(name string) (Agent, error) {
 	return a.agent, nil
 }
 
-// hypervisor returns the API of a hypervisor, connecting on first use.
-func (c *conns) hypervisor(ctx context.Context, name string) (Hypervisor, error) {
+// Hypervisor returns the API of a hypervisor, connecting on first use.
+func (c *Conns) Hypervisor(ctx context.Context, name string) (Hypervisor, error) {
 	c.mu.Lock()
 	h, ok := c.hvs[name]
 	c.mu.Unlock()
@@ -133,8 +165,8 @@ func (c *conns) hypervisor(ctx context.Context, name string) (Hypervisor, error)
 	return h.get(ctx)
 }
 
-// close releases every client.
-func (c *conns) close() {
+// Close releases every client.
+func (c *Conns) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, a := range c.agents {

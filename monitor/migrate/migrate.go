@@ -1,9 +1,19 @@
-package monitor
+// Package migrate is the monitor daemon's executor.Migrator: it copies a
+// service's container from its standby VM's Incus/LXD to a spare's with
+// stop-copy-start (lxd.Client.Copy with Start, never Move, so the standby
+// slot stays for reset-standby), giving the copy a static address from
+// the spare's pool, and deletes copies. The executor (recover/executor)
+// decides when; this package only performs the copy.
+//
+// It sees the daemon through Config: the inventory in force and the
+// executor's records (which addresses the spare's services hold).
+package migrate
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -12,18 +22,16 @@ import (
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
-	"github.com/understudy/understudy/standby"
 )
 
 var (
-	_ executor.Migrator    = (*lxdMigrator)(nil)
-	_ executor.Deactivator = (*deactivator)(nil)
+	_ executor.Migrator = (*LXD)(nil)
 )
 
 // SparePool is the address range a spare's copies get their static
 // address from (environment.IPADDR and environment.GATEWAY, as the standby
 // agent's pool does on the standby VM): spares[].network of the inventory,
-// or Options.SparePools. A spare with neither gets no static address: its
+// or Config.SparePools. A spare with neither gets no static address: its
 // copies have both keys removed and take the address the spare's network
 // gives them (an Incus bridge's DHCP), as a standby agent without a
 // network does.
@@ -49,23 +57,43 @@ func (p SparePool) pick(used map[netip.Addr]bool) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("%v-%v: %w", p.First, p.Last, errPoolExhausted)
 }
 
-// lxdMigrator copies a service's container from its standby VM's LXD/Incus
+// LXD copies a service's container from its standby VM's LXD/Incus
 // to a spare's with stop-copy-start (lxd.Client.Copy with Start, never
 // Move: the standby slot must remain for reset-standby).
-type lxdMigrator struct {
-	c *Controller
+type LXD struct {
+	cfg Config
+	log *slog.Logger
 
 	mu       sync.Mutex
 	clients  map[string]*lxd.Client           // by "standby/NAME" or "spare/NAME" and the connection settings
 	reserved map[string]map[netip.Addr]string // spare -> address -> service, copies in flight
 }
 
-func newLXDMigrator(c *Controller) *lxdMigrator {
-	return &lxdMigrator{c: c, clients: map[string]*lxd.Client{}, reserved: map[string]map[netip.Addr]string{}}
+// Config is what New needs.
+type Config struct {
+	// Inventory returns the inventory in force.
+	Inventory func() *inventory.Inventory
+	// Records returns the executor's records.
+	Records func() []recover.Record
+	// StandbyIncus overrides, by standby name, how to reach a standby VM's
+	// Incus/LXD (by default standby[].incus).
+	StandbyIncus map[string]inventory.Incus
+	// SparePools override, by spare name, the spares' address pools (by
+	// default spares[].network).
+	SparePools map[string]SparePool
+	Logger     *slog.Logger
+}
+
+// New returns the migrator of cfg; Close closes its clients.
+func New(cfg Config) *LXD {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &LXD{cfg: cfg, log: cfg.Logger.With("component", "controller"), clients: map[string]*lxd.Client{}, reserved: map[string]map[netip.Addr]string{}}
 }
 
 // Copy implements executor.Migrator.
-func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, error) {
+func (m *LXD) Copy(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, error) {
 	src, err := m.standbyClient(ctx, svc.Standby)
 	if err != nil {
 		return netip.Addr{}, err
@@ -82,13 +110,13 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 		}
 		return dst.WaitIPv4(ctx, svc.Name, "eth0")
 	}
-	cfg, release, err := m.addressConfig(to, svc.Name)
+	cfg, release, err := m.AddressConfig(to, svc.Name)
 	if err != nil {
 		return netip.Addr{}, err
 	}
 	defer release()
 	// migration.bandwidth: a capped copy is relayed through this process.
-	bw := m.c.plan().inv.Migration.Bandwidth
+	bw := m.cfg.Inventory().Migration.Bandwidth
 	start := time.Now()
 	err = retryBusy(ctx, func() error {
 		return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: true, Config: cfg, Bandwidth: bw})
@@ -99,13 +127,13 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	m.c.log.Info("container copied to spare", "service", svc.Name, "spare", to, "static_address", cfg["environment.IPADDR"],
+	m.log.Info("container copied to spare", "service", svc.Name, "spare", to, "static_address", cfg["environment.IPADDR"],
 		"took", time.Since(start), "bandwidth_bytes_per_second", bw)
 	return dst.WaitIPv4(ctx, svc.Name, "eth0")
 }
 
 // DeleteCopy implements executor.Migrator.
-func (m *lxdMigrator) DeleteCopy(ctx context.Context, svc recover.Service, on string) error {
+func (m *LXD) DeleteCopy(ctx context.Context, svc recover.Service, on string) error {
 	dst, err := m.spareClient(ctx, on)
 	if err != nil {
 		return err
@@ -113,13 +141,13 @@ func (m *lxdMigrator) DeleteCopy(ctx context.Context, svc recover.Service, on st
 	return retryBusy(ctx, func() error { return dst.Delete(ctx, svc.Name) })
 }
 
-// addressConfig is the config that gives service's copy on spare its
+// AddressConfig is the config that gives service's copy on spare its
 // address: a static one reserved from the spare's pool (release gives it
 // back once the copy is recorded), or, for a spare without a pool, the
 // removal of the static keys the standby's container carries, so the copy
 // takes what the spare's network gives it.
-func (m *lxdMigrator) addressConfig(spare, service string) (cfg map[string]string, release func(), err error) {
-	pool, ok := m.c.sparePool(spare)
+func (m *LXD) AddressConfig(spare, service string) (cfg map[string]string, release func(), err error) {
+	pool, ok := m.Pool(spare)
 	if !ok {
 		return map[string]string{"environment.IPADDR": "", "environment.GATEWAY": ""}, func() {}, nil
 	}
@@ -136,9 +164,9 @@ func (m *lxdMigrator) addressConfig(spare, service string) (cfg map[string]strin
 // reserve picks a free address of spare's pool for service: not the
 // address of a service the records place on that spare, nor one reserved
 // by a copy in flight.
-func (m *lxdMigrator) reserve(spare, service string, pool SparePool) (netip.Addr, func(), error) {
+func (m *LXD) reserve(spare, service string, pool SparePool) (netip.Addr, func(), error) {
 	used := map[netip.Addr]bool{}
-	for _, r := range m.c.exec().Records() {
+	for _, r := range m.cfg.Records() {
 		if r.Placement.Where == recover.AtSpare && r.Placement.Host == spare && r.Service != service {
 			used[r.Placement.Address] = true
 		}
@@ -165,10 +193,10 @@ func (m *lxdMigrator) reserve(spare, service string, pool SparePool) (netip.Addr
 	}, nil
 }
 
-// standbyClient connects to a standby VM's LXD/Incus (Options.StandbyIncus).
-func (m *lxdMigrator) standbyClient(ctx context.Context, name string) (*lxd.Client, error) {
-	in, ok := m.c.opts.StandbyIncus[name]
-	if sb := m.c.plan().inv.StandbyVM(name); !ok && sb != nil && sb.Incus != (inventory.Incus{}) {
+// standbyClient connects to a standby VM's LXD/Incus (Config.StandbyIncus).
+func (m *LXD) standbyClient(ctx context.Context, name string) (*lxd.Client, error) {
+	in, ok := m.cfg.StandbyIncus[name]
+	if sb := m.cfg.Inventory().StandbyVM(name); !ok && sb != nil && sb.Incus != (inventory.Incus{}) {
 		in, ok = sb.Incus, true
 	}
 	if !ok {
@@ -178,8 +206,8 @@ func (m *lxdMigrator) standbyClient(ctx context.Context, name string) (*lxd.Clie
 }
 
 // spareClient connects to a spare's LXD/Incus (spares[].incus).
-func (m *lxdMigrator) spareClient(ctx context.Context, name string) (*lxd.Client, error) {
-	sp := m.c.plan().inv.Spare(name)
+func (m *LXD) spareClient(ctx context.Context, name string) (*lxd.Client, error) {
+	sp := m.cfg.Inventory().Spare(name)
 	if sp == nil {
 		return nil, fmt.Errorf("spare %q is not in the inventory: %w", name, recover.ErrPermanent)
 	}
@@ -189,7 +217,7 @@ func (m *lxdMigrator) spareClient(ctx context.Context, name string) (*lxd.Client
 // client returns the client of one daemon, connecting on first use. The
 // cache key includes the connection settings, so a reload that changes them
 // connects anew.
-func (m *lxdMigrator) client(ctx context.Context, what, name string, in inventory.Incus) (*lxd.Client, error) {
+func (m *LXD) client(ctx context.Context, what, name string, in inventory.Incus) (*lxd.Client, error) {
 	key := what + " " + fmt.Sprint(in)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -205,8 +233,8 @@ func (m *lxdMigrator) client(ctx context.Context, what, name string, in inventor
 	return cl, nil
 }
 
-// close closes every client.
-func (m *lxdMigrator) close() {
+// Close closes every client.
+func (m *LXD) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, cl := range m.clients {
@@ -233,51 +261,17 @@ func retryBusy(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// deactivator asks the service's standby agent to return its container to
-// the prepared state.
-type deactivator struct{ c *Controller }
-
-func (d *deactivator) Deactivate(ctx context.Context, epoch uint64, service string) error {
-	name, ok := d.c.plan().standbys[service]
-	if !ok {
-		return fmt.Errorf("service %q: %w", service, executor.ErrUnknownService)
-	}
-	agent, err := d.c.conns.agent(name)
-	if err != nil {
-		return err
-	}
-	if _, err := agent.Deactivate(ctx, epoch, service); err != nil {
-		if errors.Is(err, standby.ErrStaleEpoch) {
-			err = fmt.Errorf("%w: %w", recover.ErrPermanent, err)
-		}
-		return fmt.Errorf("deactivate %q on standby %q: %w", service, name, err)
-	}
-	return nil
-}
-
-// sparePool is the address pool of a spare's copies; false when the spare
-// has none (Options.SparePools and spares[].network both unset).
-func (c *Controller) sparePool(spare string) (SparePool, bool) {
-	if p, ok := c.opts.SparePools[spare]; ok {
+// Pool is the address pool of a spare's copies; false when the spare
+// has none (Config.SparePools and spares[].network both unset).
+func (m *LXD) Pool(spare string) (SparePool, bool) {
+	if p, ok := m.cfg.SparePools[spare]; ok {
 		return p, true
 	}
-	if sp := c.plan().inv.Spare(spare); sp != nil && sp.Network != nil {
+	if sp := m.cfg.Inventory().Spare(spare); sp != nil && sp.Network != nil {
 		// Validated with the inventory: the parse cannot fail here.
 		first, last, _ := inventory.ParsePool(sp.Network.Pool)
 		gw, _ := netip.ParseAddr(sp.Network.Gateway)
 		return SparePool{First: first, Last: last, Gateway: gw, PrefixLen: sp.Network.PrefixLen}, true
 	}
 	return SparePool{}, false
-}
-
-// migrator returns the Migrator of Options or the lxd one, and what closes it.
-//
-// Deps.Holder stays nil: the hold step's Placement.Held reaches every proxy
-// through the placement stream (watch.go), whichever monitor serves it.
-func (c *Controller) migrator() (executor.Migrator, func()) {
-	if c.opts.Migrator != nil {
-		return c.opts.Migrator, func() {}
-	}
-	m := newLXDMigrator(c)
-	return m, m.close
 }

@@ -1,8 +1,7 @@
-package monitor
+package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -10,40 +9,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
-	"github.com/understudy/understudy/recover/store"
 )
 
 // FuzzAPIBody feeds arbitrary bodies to the handlers of the API's mutating
 // endpoints (failover, reset, failback: {"reason"}; migrate: {"to",
-// "dry_run", "reason"}) on a controller that was built but not started, so
+// "dry_run", "reason"}) on a daemon whose every call fails at once, so
 // that every call ends right after the body is decoded. A handler must never
 // panic, must answer JSON, and must answer 400 with an error for a body that
 // does not decode as its request type.
 func FuzzAPIBody(f *testing.F) {
-	inv, err := parseInventory(testInventory)
-	if err != nil {
-		f.Fatal(err)
-	}
-	c, err := New(inv, Options{
-		Logger: slog.New(slog.DiscardHandler), Store: store.NewMemory(),
-		DNS: &fakeDNS{}, Probers: (&fakeProbes{}).probers(),
-		Agents:      func(inventory.Standby, TLSFiles) (Agent, error) { return newFakeAgent(), nil },
-		Hypervisors: func(context.Context, inventory.Hypervisor) (Hypervisor, error) { return &fakeHV{}, nil },
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
+	s := New(Config{Incidents: &fakeDaemon{err: errFakeIdle}, Views: &fakeDaemon{}, Leadership: &fakeDaemon{}, Logger: slog.New(slog.DiscardHandler)})
 	endpoints := []struct {
 		action string
 		h      http.HandlerFunc
 		req    func() any
 	}{
-		{"failover", c.postTrigger(recover.FromCLI), func() any { return new(triggerRequest) }},
-		{"reset", c.postAction("", "reset by an operator", time.Second, c.Reset), func() any { return new(triggerRequest) }},
-		{"failback", c.postAction(string(recover.FromCLI), "failback request", time.Second, c.Failback), func() any { return new(triggerRequest) }},
-		{"migrate", c.postMigrate, func() any { return new(MigrateRequest) }},
+		{"failover", s.postTrigger(recover.FromCLI), func() any { return new(api.TriggerRequest) }},
+		{"reset", s.PostAction("", "reset by an operator", time.Second, s.cfg.Incidents.Reset), func() any { return new(api.TriggerRequest) }},
+		{"failback", s.PostAction(string(recover.FromCLI), "failback request", time.Second, s.cfg.Incidents.Failback), func() any { return new(api.TriggerRequest) }},
+		{"migrate", s.PostMigrate, func() any { return new(api.MigrateRequest) }},
 	}
 	f.Add(uint8(0), []byte(`{"reason":"operator: web-vm is being rebuilt"}`))
 	f.Add(uint8(1), []byte(``))
@@ -59,7 +45,7 @@ func FuzzAPIBody(f *testing.F) {
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		ep.h(w, r)
-		var answer apiError
+		var answer api.Error
 		if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil {
 			t.Fatalf("%s %q: HTTP %d answer %q is not JSON: %v", ep.action, body, w.Code, w.Body.Bytes(), err)
 		}

@@ -1,0 +1,169 @@
+package api
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/understudy/understudy/recover"
+)
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Epoch uint64    `json:"epoch"`
+	Time  time.Time `json:"time"`
+	// Monitor is the monitor that answered; Monitors are all that campaign,
+	// the leader first (one entry, leading, without an election).
+	Monitor  string          `json:"monitor"`
+	Monitors []MonitorStatus `json:"monitors"`
+	// VMs are the standby VMs and spares with their last capacity samples
+	// (taken by the leader).
+	VMs      []VMStatus      `json:"vms"`
+	Services []ServiceStatus `json:"services"`
+	// Error says why part of the status is missing (a follower that cannot
+	// read the store).
+	Error string `json:"error,omitempty"`
+}
+
+// MonitorStatus is one monitor in GET /v1/status.
+type MonitorStatus struct {
+	Name    string    `json:"name"`
+	Address string    `json:"address,omitempty"`
+	Leader  bool      `json:"leader"`
+	Since   time.Time `json:"since,omitzero"` // when it started leading
+	Epoch   uint64    `json:"epoch,omitempty"`
+}
+
+// VMStatus is a standby or spare VM in GET /v1/status: its last capacity
+// sample (from the agent on it) and, for a standby, whether it is
+// overloaded.
+type VMStatus struct {
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"` // standby or spare
+	SampledAt time.Time `json:"sampled_at,omitzero"`
+	// Steal is the CPU steal in percent, LoadPerCPU the 1-minute load
+	// average per CPU; both are 0 and Unknown says why when there is no
+	// usable sample.
+	Steal      float64 `json:"steal_percent"`
+	LoadPerCPU float64 `json:"load_per_cpu"`
+	Unknown    string  `json:"unknown,omitempty"`
+	// Overloaded (standbys): steal and load have both stayed above
+	// migration.overload's thresholds for its window; Why says how far.
+	Overloaded bool   `json:"overloaded,omitempty"`
+	Why        string `json:"why,omitempty"`
+}
+
+// ServiceStatus is one service in GET /v1/status.
+type ServiceStatus struct {
+	Service string        `json:"service"`
+	State   string        `json:"state"`   // primary, suspect, failing-over, on-standby, stuck, ...
+	Where   string        `json:"where"`   // primary, standby or spare
+	Host    string        `json:"host"`    // the VM it runs on now
+	Address string        `json:"address"` // the address clients are sent to
+	Since   time.Time     `json:"since,omitzero"`
+	Standby StandbyStatus `json:"standby"`
+	// Incidents is how many incidents the service has had.
+	Incidents int `json:"incidents"`
+	// LastIncident is the open incident, or the last closed one.
+	LastIncident *IncidentStatus `json:"last_incident,omitempty"`
+	// DampedUntil is when flap damping stops refusing failovers (zero when
+	// it does not).
+	DampedUntil time.Time `json:"damped_until,omitzero"`
+}
+
+// StandbyStatus is the state of the service's container on its standby
+// agent, as far as the leading monitor prepared it.
+type StandbyStatus struct {
+	Name     string    `json:"name"`
+	Prepared bool      `json:"prepared"`
+	Address  string    `json:"address,omitempty"` // static address from the agent's pool
+	At       time.Time `json:"at,omitzero"`       // of the last prepare attempt
+	Error    string    `json:"error,omitempty"`
+	Note     string    `json:"note,omitempty"` // why it is left alone
+}
+
+// IncidentStatus summarizes one incident with its timings in milliseconds.
+type IncidentStatus struct {
+	ID     string    `json:"id"`
+	Open   bool      `json:"open"`
+	Result string    `json:"result,omitempty"`
+	Source string    `json:"source"` // of the trigger that opened it
+	Reason string    `json:"reason"`
+	From   string    `json:"from,omitempty"`
+	To     string    `json:"to,omitempty"`
+	Opened time.Time `json:"opened"`
+	Closed time.Time `json:"closed,omitzero"`
+	// TotalMS is from the first phase (detected) to the last one reached.
+	TotalMS   float64       `json:"total_ms"`
+	Phases    []PhaseStatus `json:"phases"`
+	Steps     []StepStatus  `json:"steps"`
+	Agent     []AgentPhase  `json:"agent_phases,omitempty"`
+	Fallback  string        `json:"fallback,omitempty"`
+	LastError string        `json:"last_error,omitempty"`
+	Stuck     string        `json:"stuck,omitempty"`
+	Disagreed string        `json:"disagreed,omitempty"`
+	Warnings  []string      `json:"warnings,omitempty"` // e.g. a dns.verify server that did not converge
+}
+
+// Phase returns when the incident reached phase (zero when it did not, or
+// for a nil incident).
+func (i *IncidentStatus) Phase(phase recover.Phase) time.Time {
+	if i == nil {
+		return time.Time{}
+	}
+	for _, p := range i.Phases {
+		if p.Phase == phase {
+			return p.At
+		}
+	}
+	return time.Time{}
+}
+
+// PhaseStatus is when an incident reached a phase: AtMS after it was
+// detected, SinceMS after the phase before.
+type PhaseStatus struct {
+	Phase   recover.Phase `json:"phase"`
+	At      time.Time     `json:"at"`
+	AtMS    float64       `json:"at_ms"`
+	SinceMS float64       `json:"since_ms"`
+}
+
+// StepStatus is one playbook step of an incident.
+type StepStatus struct {
+	Kind    string  `json:"kind"`
+	Status  string  `json:"status"`
+	Attempt int     `json:"attempt,omitempty"`
+	MS      float64 `json:"ms,omitempty"` // first attempt to end
+	Error   string  `json:"error,omitempty"`
+	Note    string  `json:"note,omitempty"`
+}
+
+// AgentPhase is one part of the standby agent's activation, as the agent
+// timed it.
+type AgentPhase struct {
+	Name string `json:"name"`
+	MS   int64  `json:"ms"`
+}
+
+// Placement is where a service runs: one entry of GET /v1/placements and of
+// the placement stream.
+type Placement struct {
+	Service string     `json:"service"`
+	Where   string     `json:"where"` // primary, standby or spare
+	Host    string     `json:"host"`  // the VM's name
+	Address netip.Addr `json:"address"`
+	Since   time.Time  `json:"since"`
+	Epoch   uint64     `json:"epoch"`
+	// Held: the service is moving (a migration or failback); new requests
+	// wait until a placement without it arrives, then go to that
+	// placement's address. Requests already sent finish.
+	Held bool `json:"held,omitempty"`
+}
+
+// PlacementEvent is one line of GET /v1/placements?watch=1, and the body of
+// GET /v1/placements (Type "snapshot").
+type PlacementEvent struct {
+	// Type is "snapshot" (Placements holds every service), "change" (one
+	// service moved) or "keepalive" (nothing happened).
+	Type       string      `json:"type"`
+	Placements []Placement `json:"placements,omitempty"`
+}

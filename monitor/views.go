@@ -1,0 +1,140 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/recover"
+	"github.com/understudy/understudy/recover/executor"
+)
+
+// What the HTTP API (package httpapi) sees of the daemon: its Incidents,
+// Views and Leadership.
+var (
+	_ httpapi.Incidents  = (*Controller)(nil)
+	_ httpapi.Views      = (*Controller)(nil)
+	_ httpapi.Leadership = (*Controller)(nil)
+)
+
+// newAPI builds the HTTP API part on this controller; Run calls it once the
+// listener (and so api-tls) is known.
+func (c *Controller) newAPI() *httpapi.Server {
+	var peers http.RoundTripper // nil before Run listens (tests)
+	if c.peers.hc != nil {
+		peers = c.peers.hc.Transport
+	}
+	return httpapi.New(httpapi.Config{
+		Name: c.name, Incidents: c, Views: c, Leadership: c,
+		Auth:     httpapi.Auth{Token: c.token, MTLS: c.mtls, MonitorCN: c.monitorCN},
+		Peers:    httpapi.Peers{Scheme: c.peers.scheme, Transport: peers},
+		Gatherer: c.reg, Registerer: c.reg, Keepalive: c.opts.Keepalive,
+		Logger: c.opts.Logger,
+	})
+}
+
+// token is the bearer token of monitor.api-token-file in force.
+func (c *Controller) token() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.apiToken
+}
+
+// Known reports whether the inventory in force has the service.
+func (c *Controller) Known(service string) bool {
+	_, ok := c.plan().Services[service]
+	return ok
+}
+
+// Trigger hands a trigger to the executor of the term in force.
+func (c *Controller) Trigger(ctx context.Context, service string, src recover.Source, reason string) error {
+	return c.trigger(ctx, service, src, reason)
+}
+
+// Leading reports whether this monitor leads now.
+func (c *Controller) Leading() bool { return c.roles.leading() != nil }
+
+// Health is the body of GET /healthz.
+func (c *Controller) Health() api.Health {
+	return api.Health{OK: true, Epoch: c.roles.epoch(), Monitor: c.name, Leader: c.Leading()}
+}
+
+// State returns a service's state name, "" when unknown.
+func (c *Controller) State(name string) string {
+	e := c.roles.exec()
+	if e == nil {
+		return ""
+	}
+	for _, r := range e.Records() {
+		if r.Service == name {
+			return r.State.String()
+		}
+	}
+	return ""
+}
+
+// Reset puts a service back on its primary (see POST /v1/services/{name}/reset).
+// It is an executor step (recover's Reset): the primary's check first (an
+// unhealthy primary refuses it with recover.ErrPrimaryUnhealthy), then the
+// DNS swap back and the standby slot's reset, run on the executor's context
+// behind the store's leader-guarded writes, never on this request's. It
+// waits for the reset to end, or ctx (the reset goes on without it).
+func (c *Controller) Reset(ctx context.Context, name, reason string) error {
+	if !c.running() {
+		return errNotRunning
+	}
+	t, err := c.roles.leaderTerm()
+	if err != nil {
+		return err
+	}
+	if _, ok := c.plan().Services[name]; !ok {
+		return fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
+	}
+	if err := t.exec.Reset(ctx, name, reason); err != nil {
+		return err
+	}
+	t.prepare.Forget(name)
+	c.log.Info("service reset to its primary", "service", name, "reason", reason)
+	return nil
+}
+
+// Placements returns the placement of every configured service (a service
+// the store has no placement for yet is on its primary) and, when watch is
+// set, the store's change channel.
+func (c *Controller) Placements(ctx context.Context, watch bool) ([]recover.Placement, <-chan recover.Placement, error) {
+	if c.store == nil {
+		return nil, nil, errNotRunning
+	}
+	var stored []recover.Placement
+	var changes <-chan recover.Placement
+	var err error
+	if watch {
+		stored, changes, err = c.store.WatchPlacements(ctx)
+	} else {
+		wctx, cancel := context.WithCancel(ctx)
+		stored, _, err = c.store.WatchPlacements(wctx)
+		cancel()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	p := c.plan()
+	seen := map[string]bool{}
+	var out []recover.Placement
+	for _, pl := range stored {
+		if _, ok := p.Services[pl.Service]; ok {
+			out = append(out, pl)
+			seen[pl.Service] = true
+		}
+	}
+	for name, cfg := range p.Services {
+		if !seen[name] {
+			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.roles.epoch()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out, changes, nil
+}
