@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/understudy/understudy/internal/clidoc"
 	"github.com/understudy/understudy/internal/labtest"
 )
 
@@ -77,9 +78,9 @@ func TestBashCompletionCompletes(t *testing.T) {
 		{"understudy dns ", []string{"get", "set"}, nil},
 	} {
 		words := strings.Split(tc.line, " ")
-		prog := "source " + shellQuote(script) + "\nCOMP_WORDS=("
+		prog := "source " + clidoc.ShellQuote(script) + "\nCOMP_WORDS=("
 		for _, w := range words {
-			prog += shellQuote(w) + " "
+			prog += clidoc.ShellQuote(w) + " "
 		}
 		prog += ")\nCOMP_CWORD=" + strconv.Itoa(len(words)-1) + "\n_understudy\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
 		cmd := exec.Command(bash, "--norc", "--noprofile", "-c", prog)
@@ -108,7 +109,7 @@ func TestFishCompletionCompletes(t *testing.T) {
 		{"understudy drill history --", []string{"--file"}, []string{"--inject"}},
 		{"understudy validate -", []string{"-f", "-q"}, nil},
 	} {
-		cmd := exec.Command(fish, "--no-config", "-c", "source "+shellQuote(script)+"; complete -C "+shellQuote(tc.line))
+		cmd := exec.Command(fish, "--no-config", "-c", "source "+clidoc.ShellQuote(script)+"; complete -C "+clidoc.ShellQuote(tc.line))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%q: %v: %s", tc.line, err, out)

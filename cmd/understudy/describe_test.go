@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/internal/clidoc"
 )
 
 // describedCommand returns the description of command name.
-func describedCommand(t *testing.T, name string) cliCommand {
+func describedCommand(t *testing.T, name string) clidoc.Command {
 	t.Helper()
 	for _, c := range describeCommands(context.Background()) {
 		if c.Name == name {
@@ -18,13 +20,13 @@ func describedCommand(t *testing.T, name string) cliCommand {
 		}
 	}
 	t.Fatalf("command %q not described", name)
-	return cliCommand{}
+	return clidoc.Command{}
 }
 
-func flagNamed(flags []cliFlag, name string) (cliFlag, bool) {
-	i := slices.IndexFunc(flags, func(f cliFlag) bool { return f.Name == name })
+func flagNamed(flags []clidoc.Flag, name string) (clidoc.Flag, bool) {
+	i := slices.IndexFunc(flags, func(f clidoc.Flag) bool { return f.Name == name })
 	if i < 0 {
-		return cliFlag{}, false
+		return clidoc.Flag{}, false
 	}
 	return flags[i], true
 }
@@ -115,31 +117,6 @@ func TestSubcommandsMatchUsage(t *testing.T) {
 	for _, s := range describedCommand(t, "drill").Subs {
 		if s.Name == "history" && !strings.Contains(s.Usage, "understudy drill history -f FILE") {
 			t.Errorf("drill history usage = %q", s.Usage)
-		}
-	}
-}
-
-func TestSplitHelp(t *testing.T) {
-	syn, desc := splitHelp("usage: understudy x -f FILE\n       understudy x y\nDoes x.\n\nExit 0.")
-	if want := []string{"understudy x -f FILE", "understudy x y"}; !slices.Equal(syn, want) {
-		t.Errorf("synopsis = %q, want %q", syn, want)
-	}
-	if desc != "Does x.\n\nExit 0." {
-		t.Errorf("description = %q", desc)
-	}
-	if syn, desc := splitHelp("usage:\n  understudy d get\n\nget asks"); !slices.Equal(syn, []string{"understudy d get"}) || desc != "get asks" {
-		t.Errorf("split = %q, %q", syn, desc)
-	}
-}
-
-func TestTrimHelp(t *testing.T) {
-	for _, tc := range []struct{ in, name, want string }{
-		{"Usage of certs init:\n", "certs init", ""},
-		{"usage: x\n\nflags:\n", "x", "usage: x"},
-		{"usage: x\nDoes x.\n", "x", "usage: x\nDoes x."},
-	} {
-		if got := trimHelp(tc.in, tc.name); got != tc.want {
-			t.Errorf("trimHelp(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/internal/clidoc"
 )
 
 // docCommands returns every `understudy ...` command line in the fenced
@@ -63,7 +65,7 @@ func inlineCommands(line string) []string {
 // the command and subcommand exist, and every flag is one the command's
 // FlagSet defines.
 func TestOperationsCommands(t *testing.T) {
-	cmds := map[string]cliCommand{}
+	cmds := map[string]clidoc.Command{}
 	for _, c := range describeCommands(context.Background()) {
 		cmds[c.Name] = c
 	}
@@ -110,7 +112,7 @@ func TestOperationsCommands(t *testing.T) {
 	}
 }
 
-func containsSub(subs []cliSub, name string) bool {
+func containsSub(subs []clidoc.Sub, name string) bool {
 	for _, s := range subs {
 		if s.Name == name {
 			return true

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/internal/clidoc"
 )
 
 // TestManPages writes the pages and checks each with groff's and man's
@@ -35,7 +37,7 @@ func TestManPages(t *testing.T) {
 	}
 	for _, c := range cmds {
 		page := pages["understudy-"+c.Name+".1"]
-		if !strings.Contains(pages["understudy.1"], ".B "+roffEscape(c.Name)+"\n") {
+		if !strings.Contains(pages["understudy.1"], ".B "+clidoc.RoffEscape(c.Name)+"\n") {
 			t.Errorf("understudy.1 lacks command %s", c.Name)
 		}
 		flags := c.Flags
@@ -45,7 +47,7 @@ func TestManPages(t *testing.T) {
 			}
 		}
 		for _, f := range flags {
-			if !strings.Contains(page, roffEscape(f.Dashed())) {
+			if !strings.Contains(page, clidoc.RoffEscape(f.Dashed())) {
 				t.Errorf("understudy-%s.1 lacks %s", c.Name, f.Dashed())
 			}
 		}
