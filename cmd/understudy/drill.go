@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate"
@@ -86,7 +85,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := drill.CheckSafety(kind, inv.Lab, *yes); err != nil {
 		return withCode(exitRefused, err)
 	}
-	cfg, err := drillConfig(inv, *service, kind, v, *load)
+	cfg, err := drill.ConfigFor(inv, *service, kind, v, *load)
 	if err != nil {
 		return withCode(2, err)
 	}
@@ -104,14 +103,14 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer closeDeps()
 
-	res, runErr := runWithWait(ctx, cfg, deps, *wait, logger)
+	res, runErr := drill.RunWaiting(ctx, cfg, deps, *wait, logger)
 	if errors.Is(runErr, drill.ErrPreflight) || errors.Is(runErr, drill.ErrNotConfirmed) || errors.Is(runErr, drill.ErrLabOnly) {
 		return withCode(exitRefused, runErr)
 	}
 	if res == nil {
 		return withCode(1, runErr)
 	}
-	if err := writeDrillOutputs(res, stdout, *jsonOut, *svgOut); err != nil {
+	if err := report.WriteOutputs(stdout, res, *jsonOut, *svgOut); err != nil {
 		return withCode(1, err)
 	}
 	if *history != "none" {
@@ -130,83 +129,6 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return withCode(exitNotRecovered, fmt.Errorf("%s did not recover from %s", res.Service, res.Inject))
 	}
 	return nil
-}
-
-// runWithWait runs the drill, retrying while the preflight refuses, for up
-// to wait: nothing is injected before the preflight passed.
-func runWithWait(ctx context.Context, cfg drill.Config, deps drill.Deps, wait time.Duration, logger *slog.Logger) (*drill.Result, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		res, err := drill.Run(ctx, cfg, deps)
-		if !errors.Is(err, drill.ErrPreflight) || time.Now().After(deadline) {
-			return res, err
-		}
-		logger.Info("preflight refused; trying again", "component", "drill", "err", err)
-		select {
-		case <-ctx.Done():
-			return res, err
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// drillConfig builds the drill's configuration from the inventory.
-func drillConfig(inv *inventory.Inventory, name string, kind drill.Kind, via drill.Via, load int) (drill.Config, error) {
-	svc := inv.Service(name)
-	if svc == nil {
-		return drill.Config{}, fmt.Errorf("service %q is not in the inventory", name)
-	}
-	vm := inv.VM(svc.VM)
-	if vm == nil {
-		return drill.Config{}, fmt.Errorf("service %q: VM %q is not in the inventory", name, svc.VM)
-	}
-	addr, err := netip.ParseAddr(vm.Address)
-	if err != nil {
-		return drill.Config{}, fmt.Errorf("VM %q: address %q: %w", vm.Name, vm.Address, err)
-	}
-	cfg := drill.Config{
-		Service: svc.Name, FQDN: svc.FQDN, Mode: string(svc.Mode), Port: svc.Port,
-		Primary: drill.Target{Instance: vm.Instance, Address: addr},
-		Kind:    kind, Via: via, Clients: load, Lab: inv.Lab,
-	}
-	if inv.Proxy.Listen != "" {
-		cfg.ProxyAddr = drill.LocalAddr(inv.Proxy.Listen)
-	}
-	cfg.CheckPath, cfg.ExpectStatus, cfg.TCPCheck = drillCheck(svc)
-	cfg.Neighbours = drillNeighbours(inv, svc, vm.Hypervisor)
-	return cfg, nil
-}
-
-// drillCheck returns a service's check as the drill's Config has it.
-func drillCheck(svc *inventory.Service) (path string, status int, tcp bool) {
-	if h := svc.Check.HTTP; h != nil {
-		return h.Path, h.ExpectStatus, false
-	}
-	return "", 0, true
-}
-
-// drillNeighbours lists the other services whose primaries run on the
-// hypervisor hv, marking those on the drilled service's VM: a host-down
-// drill fails them all over too, a fault of the VM those on it, and
-// --restore brings them home.
-func drillNeighbours(inv *inventory.Inventory, drilled *inventory.Service, hv string) []drill.Neighbour {
-	var out []drill.Neighbour
-	for i := range inv.Services {
-		svc := &inv.Services[i]
-		vm := inv.VM(svc.VM)
-		if svc.Name == drilled.Name || vm == nil || vm.Hypervisor != hv {
-			continue
-		}
-		addr, err := netip.ParseAddr(vm.Address)
-		if err != nil {
-			continue // validate refuses it; the drill cannot restore what it cannot reach
-		}
-		n := drill.Neighbour{Service: svc.Name, FQDN: svc.FQDN, Port: svc.Port,
-			Primary: drill.Target{Instance: vm.Instance, Address: addr}, SameVM: svc.VM == drilled.VM}
-		n.CheckPath, n.ExpectStatus, n.TCPCheck = drillCheck(svc)
-		out = append(out, n)
-	}
-	return out
 }
 
 // drillDeps connects to the primary's hypervisor, DNS, the standby agent
@@ -274,44 +196,6 @@ func (r dnsResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, err
 	return a.Addrs, err
 }
 
-// writeDrillOutputs prints the report and writes the JSON and SVG files.
-func writeDrillOutputs(res *drill.Result, stdout io.Writer, jsonOut, svgOut string) error {
-	if jsonOut != "-" {
-		if err := report.WriteReport(stdout, res); err != nil {
-			return err
-		}
-	}
-	for _, out := range []struct {
-		path  string
-		write func(io.Writer, *drill.Result) error
-	}{{jsonOut, report.WriteJSON}, {svgOut, report.WriteSVG}} {
-		switch out.path {
-		case "":
-		case "-":
-			if err := out.write(stdout, res); err != nil {
-				return err
-			}
-		default:
-			if err := writeFileWith(out.path, res, out.write); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func writeFileWith(path string, res *drill.Result, write func(io.Writer, *drill.Result) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := write(f, res); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
-}
-
 // runDrillHistory shows the drills of the history with their trend.
 func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("drill history", flag.ContinueOnError)
@@ -344,13 +228,7 @@ func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 		return withCode(1, err)
 	}
 	if *service != "" {
-		var keep []drill.Result
-		for _, r := range h {
-			if r.Service == *service {
-				keep = append(keep, r)
-			}
-		}
-		h = keep
+		h = report.OfService(h, *service)
 	}
 	return report.WriteTrend(stdout, report.Trend(h))
 }
