@@ -25,7 +25,7 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	body, _ := json.Marshal(map[string]string{"reason": *m.reason})
 	var res failbackAnswer
-	code, err := postMonitor(ctx, cl, "/v1/services/"+*m.service+"/failback", body, &res)
+	code, err := cl.PostAnswer(ctx, "/v1/services/"+*m.service+"/failback", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}

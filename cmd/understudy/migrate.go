@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
@@ -84,7 +83,7 @@ func (m moveFlags) start(ctx context.Context, args []string, stderr io.Writer) (
 	if err != nil {
 		return nil, "", err
 	}
-	before, err := lastIncidentID(ctx, cl, *m.service)
+	before, err := cl.LastIncidentID(ctx, *m.service)
 	if err != nil {
 		return nil, "", withCode(exitFailed, err)
 	}
@@ -104,7 +103,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	body, _ := json.Marshal(api.MigrateRequest{To: *to, DryRun: *dry, Reason: *m.reason})
 	var res api.MigrateResponse
-	code, err := postMonitor(ctx, cl, "/v1/services/"+*m.service+"/migrate", body, &res)
+	code, err := cl.PostAnswer(ctx, "/v1/services/"+*m.service+"/migrate", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)
 	}
@@ -141,77 +140,11 @@ func refusal(code int, msg string) error {
 	}
 }
 
-// postMonitor POSTs body to path and decodes the JSON answer into out
-// (also on an error status); the error field of an apiError answer lands in
-// out's Error when it has one.
-func postMonitor(ctx context.Context, cl *monitorapi.Client, path string, body []byte, out any) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-	defer cancel()
-	resp, err := cl.Do(ctx, http.MethodPost, path, body, nil)
-	if err != nil {
-		return 0, err
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return 0, fmt.Errorf("monitor at %s answered %s: %s", cl.Base(), resp.Status, strings.TrimSpace(string(resp.Body)))
-	}
-	return resp.Code, nil
-}
-
-// serviceStatus returns one service's status from the monitor.
-func serviceStatus(ctx context.Context, cl *monitorapi.Client, service string) (api.ServiceStatus, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	body, err := fetchStatus(ctx, cl)
-	if err != nil {
-		return api.ServiceStatus{}, false, err
-	}
-	var st api.Status
-	if err := json.Unmarshal(body, &st); err != nil {
-		return api.ServiceStatus{}, false, fmt.Errorf("decode the monitor's status: %w", err)
-	}
-	for _, s := range st.Services {
-		if s.Service == service {
-			return s, true, nil
-		}
-	}
-	return api.ServiceStatus{}, false, nil
-}
-
-// lastIncidentID is the ID of the service's last incident ("" for none or
-// an unknown service, which the monitor refuses later).
-func lastIncidentID(ctx context.Context, cl *monitorapi.Client, service string) (string, error) {
-	s, ok, err := serviceStatus(ctx, cl, service)
-	if err != nil || !ok || s.LastIncident == nil {
-		return "", err
-	}
-	return s.LastIncident.ID, nil
-}
-
-// waitMove polls the monitor until the service's incident after before
-// closed (or wait passed) and prints where it ended; a result other than
-// want fails.
+// waitMove waits for the move to end (monitorapi's WaitMove); a move that
+// failed or did not end in time is exit 1.
 func waitMove(ctx context.Context, w io.Writer, cl *monitorapi.Client, service, before string, wait time.Duration, want string) error {
-	if wait <= 0 {
-		return nil
+	if err := cl.WaitMove(ctx, w, service, before, wait, want); err != nil {
+		return withCode(exitFailed, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	for {
-		s, _, err := serviceStatus(ctx, cl, service)
-		if inc := s.LastIncident; err == nil && inc != nil && inc.ID != before && !inc.Open {
-			fmt.Fprintf(w, "%s: %s in %.0f ms; now %s on %s/%s at %s\n", service, inc.Result, inc.TotalMS, s.State, s.Where, s.Host, s.Address)
-			if inc.Result != want {
-				return withCode(exitFailed, fmt.Errorf("%s ended %q, not %q: %s", inc.ID, inc.Result, want, inc.LastError))
-			}
-			return nil
-		}
-		if inc := s.LastIncident; err == nil && s.State == "stuck" && inc != nil && inc.ID != before {
-			return withCode(exitFailed, fmt.Errorf("%s is stuck: %s", service, inc.Stuck))
-		}
-		select {
-		case <-ctx.Done():
-			return withCode(exitFailed, fmt.Errorf("%s: the move did not end within %s (see `understudy status`)", service, wait))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return nil
 }

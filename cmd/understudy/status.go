@@ -49,7 +49,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	body, err := fetchStatus(ctx, cl)
+	body, err := cl.StatusJSON(ctx)
 	if err != nil {
 		return withCode(1, err)
 	}
@@ -67,13 +67,4 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return withCode(1, fmt.Errorf("decode the monitor's status: %w", err))
 	}
 	return monitorapi.PrintStatus(stdout, st, time.Now())
-}
-
-// fetchStatus GETs /v1/status and returns the JSON answer.
-func fetchStatus(ctx context.Context, cl *monitorapi.Client) ([]byte, error) {
-	var body json.RawMessage
-	if err := cl.Get(ctx, "/v1/status", &body); err != nil {
-		return nil, err
-	}
-	return body, nil
 }
