@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/understudy/understudy/dnsupdate"
@@ -104,20 +103,17 @@ func dnsGet(ctx context.Context, o dnsOptions, name string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "%s has no A or AAAA records at %s\n", fqdn, c.Server())
 		return nil
 	}
-	for _, a := range ans.Addrs {
-		fmt.Fprintf(stdout, "%s\t%d\t%s\t%s\n", fqdn, int(ans.TTL/time.Second), dnsRRType(a), a)
-	}
-	return nil
+	return dnsupdate.WriteRecords(stdout, fqdn, ans)
 }
 
 func dnsSet(ctx context.Context, o dnsOptions, name, list string, stdout, stderr io.Writer) error {
-	addrs, err := dnsParseAddrs(list)
+	addrs, err := dnsupdate.ParseAddrs(list)
 	if err != nil {
 		return withCode(2, err)
 	}
 	var expect []netip.Addr
 	if o.expect != "" {
-		if expect, err = dnsParseAddrs(o.expect); err != nil {
+		if expect, err = dnsupdate.ParseAddrs(o.expect); err != nil {
 			return withCode(2, fmt.Errorf("--expect: %w", err))
 		}
 	}
@@ -141,22 +137,16 @@ func dnsSet(ctx context.Context, o dnsOptions, name, list string, stdout, stderr
 	}
 	how := "replaced"
 	if len(expect) > 0 {
-		how = "swapped from " + dnsJoinAddrs(expect)
+		how = "swapped from " + dnsupdate.JoinAddrs(expect)
 	}
-	fmt.Fprintf(stdout, "%s %s TTL %v at %s (%s)\n", fqdn, dnsJoinAddrs(addrs), s.ttl, c.Server(), how)
+	fmt.Fprintf(stdout, "%s %s TTL %v at %s (%s)\n", fqdn, dnsupdate.JoinAddrs(addrs), s.ttl, c.Server(), how)
 	if len(s.verify) == 0 {
 		return nil
 	}
 	vctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
 	results, err := c.Verify(vctx, fqdn, addrs, s.verify)
-	for _, r := range results {
-		if r.Err == nil {
-			fmt.Fprintf(stdout, "  served by %s after %v\n", r.Server, r.Took.Round(time.Millisecond))
-		} else {
-			fmt.Fprintf(stdout, "  NOT served by %s: %v\n", r.Server, r.Err)
-		}
-	}
+	dnsupdate.WriteVerified(stdout, results)
 	if err != nil {
 		return fmt.Errorf("the primary holds the new addresses, but %w", err)
 	}
@@ -226,31 +216,4 @@ func dnsOr[T comparable](a, b T) T {
 		return a
 	}
 	return b
-}
-
-func dnsParseAddrs(list string) ([]netip.Addr, error) {
-	var out []netip.Addr
-	for _, f := range strings.Split(list, ",") {
-		a, err := netip.ParseAddr(strings.TrimSpace(f))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an IP address", f)
-		}
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-func dnsJoinAddrs(addrs []netip.Addr) string {
-	s := make([]string, len(addrs))
-	for i, a := range addrs {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func dnsRRType(a netip.Addr) string {
-	if a.Is4() || a.Is4In6() {
-		return "A"
-	}
-	return "AAAA"
 }
