@@ -61,7 +61,7 @@ func showPlaybook(name string, stdout io.Writer) error {
 	}
 	if build, ok := moves[name]; ok {
 		fmt.Fprintf(stdout, "# Built-in playbook %q (recover.Default%sPlaybook); not configurable.\n", name, strings.ToUpper(name[:1])+name[1:])
-		return writePlaybook(stdout, build())
+		return playbooks.Write(stdout, build())
 	}
 	src, err := os.ReadFile(name)
 	if err != nil {
@@ -72,35 +72,5 @@ func showPlaybook(name string, stdout io.Writer) error {
 		return withCode(1, err)
 	}
 	_, err = stdout.Write(src)
-	return err
-}
-
-// writePlaybook prints pb in the YAML form of the embedded defaults.
-func writePlaybook(w io.Writer, pb *playbooks.Playbook) error {
-	var b strings.Builder
-	for _, st := range pb.Steps {
-		fmt.Fprintf(&b, "- step: %s\n", st.Kind)
-		if st.Timeout > 0 {
-			fmt.Fprintf(&b, "  timeout: %s\n", st.Timeout)
-		}
-		if r := st.Retry; r.Attempts > 1 || r.Budget > 0 {
-			var keys []string
-			if r.Attempts > 1 {
-				keys = append(keys, fmt.Sprintf("attempts: %d", r.Attempts))
-			}
-			keys = append(keys, fmt.Sprintf("backoff: %s", r.Backoff))
-			if r.MaxBackoff > 0 {
-				keys = append(keys, fmt.Sprintf("max-backoff: %s", r.MaxBackoff))
-			}
-			if r.Budget > 0 {
-				keys = append(keys, fmt.Sprintf("budget: %s", r.Budget))
-			}
-			fmt.Fprintf(&b, "  retry: {%s}\n", strings.Join(keys, ", "))
-		}
-		if st.Idempotent {
-			fmt.Fprintln(&b, "  idempotent: true")
-		}
-	}
-	_, err := io.WriteString(w, b.String())
 	return err
 }
