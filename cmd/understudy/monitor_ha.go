@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -46,12 +45,12 @@ func (f *monitorHAFlags) options(inv *inventory.Inventory) (monitor.Options, err
 	if inv.Monitor.Etcd != nil {
 		return opts, errors.New("--peers: the inventory names an external etcd (monitor.etcd); use one or the other")
 	}
-	peers, err := parsePeers(f.peers)
+	peers, err := ha.ParsePeers(f.peers)
 	if err != nil {
-		return opts, err
+		return opts, fmt.Errorf("--peers: %w", err)
 	}
 	if _, ok := peers[f.name]; !ok {
-		return opts, fmt.Errorf("--peers: this monitor's --name %q is not among %s", f.name, strings.Join(sortedKeys(peers), ", "))
+		return opts, fmt.Errorf("--peers: this monitor's --name %q is not among %s", f.name, strings.Join(ha.PeerNames(peers), ", "))
 	}
 	if len(peers) < 3 {
 		return opts, fmt.Errorf("--peers: %d member(s): %w", len(peers), ha.ErrTooFewPeers)
@@ -65,39 +64,10 @@ func (f *monitorHAFlags) options(inv *inventory.Inventory) (monitor.Options, err
 	}
 	opts.Peers = &ha.PeersConfig{Name: f.name, Peers: peers, Dir: filepath.Join(inv.Monitor.StateDir, "etcd-peer-"+f.name),
 		PeerTLS: &ha.PeerTLS{CA: t.CA, Cert: t.Cert, Key: t.Key}}
-	for _, name := range sortedKeys(peers) {
+	for _, name := range ha.PeerNames(peers) {
 		if u, _ := url.Parse(peers[name]); u.Scheme != "https" {
 			return opts, fmt.Errorf("--peers: member %q: want an https:// URL (the members talk mutual TLS), got %s", name, peers[name])
 		}
 	}
 	return opts, nil
-}
-
-// parsePeers parses NAME=URL,NAME=URL,...
-func parsePeers(s string) (map[string]string, error) {
-	peers := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		name, raw, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if !ok || name == "" || raw == "" {
-			return nil, fmt.Errorf("--peers: %q is not NAME=URL", kv)
-		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--peers: member %q: %q is not an http(s)://HOST:PORT URL", name, raw)
-		}
-		if _, dup := peers[name]; dup {
-			return nil, fmt.Errorf("--peers: member %q is listed twice", name)
-		}
-		peers[name] = raw
-	}
-	return peers, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
