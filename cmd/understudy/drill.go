@@ -13,6 +13,7 @@ import (
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/drill/launch"
 	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/internal/monitorapi"
 	"github.com/understudy/understudy/inventory"
@@ -85,7 +86,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := drill.CheckSafety(kind, inv.Lab, *yes); err != nil {
 		return withCode(exitRefused, err)
 	}
-	cfg, err := drill.ConfigFor(inv, *service, kind, v, *load)
+	cfg, err := launch.ConfigFor(inv, *service, kind, v, *load)
 	if err != nil {
 		return withCode(2, err)
 	}
@@ -103,7 +104,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer closeDeps()
 
-	res, runErr := drill.RunWaiting(ctx, cfg, deps, *wait, logger)
+	res, runErr := launch.RunWaiting(ctx, cfg, deps, *wait, logger)
 	if errors.Is(runErr, drill.ErrPreflight) || errors.Is(runErr, drill.ErrNotConfirmed) || errors.Is(runErr, drill.ErrLabOnly) {
 		return withCode(exitRefused, runErr)
 	}

@@ -1,34 +1,35 @@
-package drill
+package launch
 
 import (
 	"fmt"
 	"net/netip"
 
+	"github.com/understudy/understudy/drill"
 	"github.com/understudy/understudy/inventory"
 )
 
 // ConfigFor builds the configuration of a drill of the service name from
 // the inventory: its primary, its check and its neighbours.
-func ConfigFor(inv *inventory.Inventory, name string, kind Kind, via Via, load int) (Config, error) {
+func ConfigFor(inv *inventory.Inventory, name string, kind drill.Kind, via drill.Via, load int) (drill.Config, error) {
 	svc := inv.Service(name)
 	if svc == nil {
-		return Config{}, fmt.Errorf("service %q is not in the inventory", name)
+		return drill.Config{}, fmt.Errorf("service %q is not in the inventory", name)
 	}
 	vm := inv.VM(svc.VM)
 	if vm == nil {
-		return Config{}, fmt.Errorf("service %q: VM %q is not in the inventory", name, svc.VM)
+		return drill.Config{}, fmt.Errorf("service %q: VM %q is not in the inventory", name, svc.VM)
 	}
 	addr, err := netip.ParseAddr(vm.Address)
 	if err != nil {
-		return Config{}, fmt.Errorf("VM %q: address %q: %w", vm.Name, vm.Address, err)
+		return drill.Config{}, fmt.Errorf("VM %q: address %q: %w", vm.Name, vm.Address, err)
 	}
-	cfg := Config{
+	cfg := drill.Config{
 		Service: svc.Name, FQDN: svc.FQDN, Mode: string(svc.Mode), Port: svc.Port,
-		Primary: Target{Instance: vm.Instance, Address: addr},
+		Primary: drill.Target{Instance: vm.Instance, Address: addr},
 		Kind:    kind, Via: via, Clients: load, Lab: inv.Lab,
 	}
 	if inv.Proxy.Listen != "" {
-		cfg.ProxyAddr = LocalAddr(inv.Proxy.Listen)
+		cfg.ProxyAddr = drill.LocalAddr(inv.Proxy.Listen)
 	}
 	cfg.CheckPath, cfg.ExpectStatus, cfg.TCPCheck = checkOf(svc)
 	cfg.Neighbours = neighboursOf(inv, svc, vm.Hypervisor)
@@ -47,8 +48,8 @@ func checkOf(svc *inventory.Service) (path string, status int, tcp bool) {
 // hypervisor hv, marking those on the drilled service's VM: a host-down
 // drill fails them all over too, a fault of the VM those on it, and
 // --restore brings them home.
-func neighboursOf(inv *inventory.Inventory, drilled *inventory.Service, hv string) []Neighbour {
-	var out []Neighbour
+func neighboursOf(inv *inventory.Inventory, drilled *inventory.Service, hv string) []drill.Neighbour {
+	var out []drill.Neighbour
 	for i := range inv.Services {
 		svc := &inv.Services[i]
 		vm := inv.VM(svc.VM)
@@ -59,8 +60,8 @@ func neighboursOf(inv *inventory.Inventory, drilled *inventory.Service, hv strin
 		if err != nil {
 			continue // validate refuses it; the drill cannot restore what it cannot reach
 		}
-		n := Neighbour{Service: svc.Name, FQDN: svc.FQDN, Port: svc.Port,
-			Primary: Target{Instance: vm.Instance, Address: addr}, SameVM: svc.VM == drilled.VM}
+		n := drill.Neighbour{Service: svc.Name, FQDN: svc.FQDN, Port: svc.Port,
+			Primary: drill.Target{Instance: vm.Instance, Address: addr}, SameVM: svc.VM == drilled.VM}
 		n.CheckPath, n.ExpectStatus, n.TCPCheck = checkOf(svc)
 		out = append(out, n)
 	}

@@ -1,10 +1,11 @@
-package drill
+package launch
 
 import (
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/understudy/understudy/drill"
 	"github.com/understudy/understudy/inventory"
 )
 
@@ -12,11 +13,11 @@ import (
 // drilled primary's hypervisor, which a host-down fails over too and
 // --restore must bring home.
 func TestConfigForNeighbours(t *testing.T) {
-	inv, err := inventory.Load(filepath.Join("..", "examples", "realistic.yaml"))
+	inv, err := inventory.Load(filepath.Join("..", "..", "examples", "realistic.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ConfigFor(inv, "wiki", HostDown, ViaDNS, 1)
+	cfg, err := ConfigFor(inv, "wiki", drill.HostDown, drill.ViaDNS, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +37,11 @@ func TestConfigForNeighbours(t *testing.T) {
 // TestConfigForNeighboursOnTheVM: the drill marks the neighbours on the
 // drilled service's VM, which a fault of the VM takes down too.
 func TestConfigForNeighboursOnTheVM(t *testing.T) {
-	inv, err := inventory.Load(filepath.Join("..", "examples", "realistic.yaml"))
+	inv, err := inventory.Load(filepath.Join("..", "..", "examples", "realistic.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ConfigFor(inv, "erp", VMStop, ViaDNS, 1)
+	cfg, err := ConfigFor(inv, "erp", drill.VMStop, drill.ViaDNS, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
