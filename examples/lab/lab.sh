@@ -72,8 +72,6 @@ lxd)
 	exit 2
 	;;
 esac
-# Every daemon kind the lab knows, for `down` and the cleanup of leftovers.
-HV_ALL_EXES='lxd|incusd'
 HV_STATE=$LAB_DIR/hypervisor # which kind the lab in LAB_DIR runs
 
 # The client keeps its config here, not in ~/.config.
@@ -113,12 +111,12 @@ lxcd() {
 	env "$HV_DIRVAR=$LAB_DIR/$name" timeout "${LXC_TIMEOUT:-120}" "$HV_CLI" --quiet "$@"
 }
 
-# hv_admin NAME CMD ARGS... runs an admin command (waitready, init, shutdown)
-# of the hypervisor against daemon NAME.
+# hv_admin SECONDS NAME CMD ARGS... runs an admin command (waitready, init,
+# shutdown) of the hypervisor against daemon NAME, for at most SECONDS.
 hv_admin() {
-	local name=$1
-	shift
-	env "$HV_DIRVAR=$LAB_DIR/$name" "${HV_ADMIN[@]}" "$@"
+	local secs=$1 name=$2
+	shift 2
+	env "$HV_DIRVAR=$LAB_DIR/$name" timeout "$secs" "${HV_ADMIN[@]}" "$@"
 }
 
 # lxd_answers NAME [SECONDS] succeeds when the daemon answers its REST API
@@ -357,7 +355,7 @@ start_daemon() {
 	# A daemon that still runs may only be slow (starting, or a busy
 	# machine): give it time before treating it as hung.
 	if lxd_process "$name"; then
-		if timeout $((WAIT_LXD + 5)) hv_admin "$name" waitready --timeout $WAIT_LXD >>"$LOG" 2>&1; then
+		if hv_admin $((WAIT_LXD + 5)) "$name" waitready --timeout $WAIT_LXD >>"$LOG" 2>&1; then
 			return 0
 		fi
 		step "$HYPERVISOR $name: pid $(cat "$dir/$HV_EXE.pid") does not answer for ${WAIT_LXD}s; restarting it"
@@ -376,7 +374,7 @@ start_daemon() {
 	rm -f "$dir/unix.socket"
 	echo "+ start $HV_BIN $name" >>"$LOG"
 	# Its own session, so it outlives the calling shell.
-	(PATH=${CRIU_BIN:+${CRIU_BIN%/*}:}$PATH env "$HV_DIRVAR=$dir" detached nohup "$HV_BIN" --group root \
+	(export "$HV_DIRVAR=$dir" && PATH=${CRIU_BIN:+${CRIU_BIN%/*}:}$PATH detached nohup "$HV_BIN" --group root \
 		--logfile "$dir/$HV_EXE.log" >"$dir/$HV_EXE.out" 2>&1) &
 	echo $! >"$dir/$HV_EXE.pid"
 	STARTED+=("$name")
@@ -384,8 +382,8 @@ start_daemon() {
 
 wait_daemon() {
 	local name=$1 dir=$LAB_DIR/$1
-	timeout $((WAIT_LXD + 5)) hv_admin "$name" waitready --timeout $WAIT_LXD >>"$LOG" 2>&1 ||
-		{ tail -n 5 "$dir/$HV_EXE.log" >>"$LOG" 2>/dev/null; die "$HYPERVISOR $name did not become ready in ${WAIT_LXD}s (see $dir/$HV_EXE.log)"; }
+	hv_admin $((WAIT_LXD + 5)) "$name" waitready --timeout $WAIT_LXD >>"$LOG" 2>&1 ||
+		{ tail -n 5 "$dir/$HV_EXE.log" >>"$LOG" 2>/dev/null || true; die "$HYPERVISOR $name did not become ready in ${WAIT_LXD}s (see $dir/$HV_EXE.log)"; }
 }
 
 # init_daemon NAME gives a fresh daemon its storage pool, bridge, default
@@ -394,11 +392,15 @@ wait_daemon() {
 init_daemon() {
 	local name=$1 net=${SUBNET[$1]} password=
 	[ "$HYPERVISOR" = lxd ] && password="core.trust_password: $TRUST_PASSWORD"
-	if [ "$(lxcd "$name" query /1.0/storage-pools 2>>"$LOG" | tr -d ' \n')" = "[]" ]; then
+	local pools
+	pools=$(lxcd "$name" query /1.0/storage-pools 2>>"$LOG") || die "$HYPERVISOR $name: list its storage pools"
+	pools=$(echo "$pools" | tr -d ' \n')
+	# An empty list reads "[]" from lxc and nothing from incus.
+	if [ -z "$pools" ] || [ "$pools" = "[]" ]; then
 		echo "+ preseed $name" >>"$LOG"
 		# A bridge left by an earlier lab would make the network creation fail.
 		ip link del "us-$name" 2>/dev/null || true
-		timeout 120 hv_admin "$name" init --preseed >>"$LOG" 2>&1 <<-EOF || die "preseed $HYPERVISOR $name"
+		hv_admin 120 "$name" init --preseed >>"$LOG" 2>&1 <<-EOF || die "preseed $HYPERVISOR $name"
 			config:
 			  core.https_address: 127.0.0.1:${PORT[$name]}
 			  $password
@@ -914,6 +916,9 @@ cmd_up() {
 	mkdir -p "$LAB_DIR"
 	chmod 711 "$LAB_DIR"
 	echo "$HYPERVISOR" >"$HV_STATE"
+	# With no config directory the incus client greets a "first time" user on
+	# stdout, into the answers this script reads.
+	mkdir -p "$LAB_DIR/.$HV_CLI-client"
 	if [ "${LAB_CRIU:-0}" = 1 ]; then
 		CRIU_BIN=$(bash "$HERE/criu-build.sh") || die "criu-build.sh"
 		step "criu: $CRIU_BIN ($("$CRIU_BIN" --version | head -n 1)) for the daemons started now"
@@ -1028,7 +1033,7 @@ stop_daemon() {
 	if lxd_answers "$name"; then
 		# Forced stops are quick; a clean daemon shutdown then has nothing to wait for.
 		LXC_TIMEOUT=$WAIT_STOP quiet lxcd "$name" stop --all --force || true
-		timeout $((WAIT_STOP + 5)) hv_admin "$name" shutdown --timeout $WAIT_STOP >>"$LOG" 2>&1 ||
+		hv_admin $((WAIT_STOP + 5)) "$name" shutdown --timeout $WAIT_STOP >>"$LOG" 2>&1 ||
 			echo "$HYPERVISOR $name: shutdown did not finish; killing" >>"$LOG"
 	fi
 	# shellcheck disable=SC2046
