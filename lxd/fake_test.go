@@ -17,6 +17,8 @@ type fakeServer struct {
 	mu        sync.Mutex
 	instances map[string]*fakeInstance
 	images    map[string]bool
+	server    string // what GetServer reports: "lxd" (default) or "incus"
+	version   string // and its version: 5.0.2 (default)
 
 	ignoreShutdown   bool  // graceful stop times out, the instance keeps running
 	dropConfigCreate bool  // create ignores the request's config (a daemon dropping fields)
@@ -41,6 +43,8 @@ func newFake() *fakeServer {
 	return &fakeServer{
 		instances: map[string]*fakeInstance{},
 		images:    map[string]bool{"understudy-busybox": true},
+		server:    "lxd",
+		version:   "5.0.2",
 		counts:    map[string]int{},
 	}
 }
@@ -85,7 +89,7 @@ func (f *fakeServer) setStatus(name string, s api.StatusCode) {
 
 func (f *fakeServer) GetServer() (*api.Server, string, error) {
 	s := &api.Server{}
-	s.Environment.ServerName, s.Environment.Server, s.Environment.ServerVersion, s.Environment.Driver = "fake", "lxd", "5.0.2", "lxc"
+	s.Environment.ServerName, s.Environment.Server, s.Environment.ServerVersion, s.Environment.Driver = "fake", f.server, f.version, "lxc"
 	return s, "", nil
 }
 
@@ -101,6 +105,7 @@ func (f *fakeServer) GetImageAlias(name string) (*api.ImageAliasesEntry, string,
 func (f *fakeServer) GetInstance(name string) (*api.Instance, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.counts["get"]++
 	i, ok := f.instances[name]
 	if !ok {
 		return nil, "", notFoundErr("Instance")
