@@ -909,9 +909,8 @@ cmd_up() {
 	[ "$(id -u)" = 0 ] || die "run as root"
 	local running
 	running=$(lab_hypervisor)
-	if [ -n "$running" ] && [ "$running" != "$HYPERVISOR" ]; then
-		die "the lab in $LAB_DIR runs $running, not $HYPERVISOR (LAB_HYPERVISOR); run \`lab.sh down\` first"
-	fi
+	[ -z "$running" ] || [ "$running" = "$HYPERVISOR" ] ||
+		die "the lab in $LAB_DIR still runs $running, not $HYPERVISOR; run \`lab.sh down\` first"
 	ensure_packages
 	mkdir -p "$LAB_DIR"
 	chmod 711 "$LAB_DIR"
@@ -1125,12 +1124,17 @@ main() {
 		exit 2
 		;;
 	esac
-	if [ "$cmd" != up ]; then
-		# Everything but up talks to the daemons that run, whatever
-		# LAB_HYPERVISOR says (down stops any kind's leftovers as well).
-		local running
-		running=$(lab_hypervisor)
-		if [ -n "$running" ] && [ "$running" != "$HYPERVISOR" ]; then
+	local running
+	running=$(lab_hypervisor)
+	if [ -n "$running" ] && [ "$running" != "$HYPERVISOR" ]; then
+		if [ "$cmd" = up ]; then
+			# The other kind's lab goes first: both use the same bridges,
+			# subnets and ports.
+			echo "lab.sh: the lab runs $running; taking it down for $HYPERVISOR" >&2
+			LAB_HYPERVISOR=$running bash "${BASH_SOURCE[0]}" down >&2 || exit 1
+		else
+			# Everything else talks to the daemons that run, whatever
+			# LAB_HYPERVISOR says (down stops any kind's leftovers as well).
 			LAB_HYPERVISOR=$running exec bash "${BASH_SOURCE[0]}" "$@"
 		fi
 	fi
