@@ -12,11 +12,15 @@
 # LXD goes first, so the lab ends on Incus, lab.sh's default.
 #
 # Writes, under BENCH_OUT (default bench/results):
-#   hypervisors.tsv      every value: server, version, measurement, ms
-#   hypervisors-H.log    the benchmarks' own output, per hypervisor
+#   hypervisors-H.log    the benchmarks' own output, per hypervisor (raw:
+#                        BenchmarkOps' "ops-sample" lines, the failover
+#                        benchmarks' per-iteration tables);
+#   hypervisors.tsv      every value read from them: server, version,
+#                        measurement, ms;
 #   hypervisors.md       median (min–max, n) per measurement and hypervisor;
 #                        lxd/README.md shows this table.
-# Needs root; takes the lab lock itself unless BENCH_LOCKED=1.
+# `bash bench/hypervisors.sh --summarize` only derives the last two again
+# from the logs. Needs root; takes the lab lock itself unless BENCH_LOCKED=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -29,42 +33,51 @@ LOCK=(flock /tmp/understudy-lab.lock)
 [ "${BENCH_LOCKED:-0}" = 1 ] && LOCK=()
 mkdir -p "$OUT"
 OUTABS=$(cd "$OUT" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-# The test binaries, built before any lock is taken.
-$GO test -c -o "$tmp/lxd.test" ./lxd
-$GO test -c -o "$tmp/e2e.test" ./e2e
+# values LOG prints the TSV rows of one hypervisor's log: BenchmarkOps'
+# samples, then death→flip (column 2) of every row of the failover tables.
+values() {
+	awk '
+		$1 == "ops-sample" { s = $2; v = $3; printf "%s\t%s\t%s\t%s\n", $2, $3, $4, $5; next }
+		match($0, /(warm|cold) failover, [0-9]+ runs/) { mode = substr($0, RSTART, 4); next }
+		mode != "" && $1 == "run" { next }
+		mode != "" && $1 ~ /^[0-9]+$/ { rows[++n] = mode "-failover\t" $2; next }
+		{ mode = "" }
+		END { for (i = 1; i <= n; i++) printf "%s\t%s\t%s\n", s, v, rows[i] }' "$1"
+}
 
+measure() {
+	local hv
+	tmp=$(mktemp -d) # global: the EXIT trap removes it
+	trap 'rm -rf "$tmp"' EXIT
+	# The test binaries, built before any lock is taken.
+	$GO test -c -o "$tmp/lxd.test" ./lxd
+	$GO test -c -o "$tmp/e2e.test" ./e2e
+	for hv in "${HVS[@]}"; do
+		echo "== hypervisors: $hv" >&2
+		# shellcheck disable=SC2016
+		"${LOCK[@]}" env LAB_HYPERVISOR="$hv" LOG="$OUTABS/hypervisors-$hv.log" TMP="$tmp" OPS="$OPS" \
+			FAILOVERS="$FAILOVERS" bash -c '
+			set -euo pipefail
+			bash examples/lab/lab.sh up >&2
+			UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop >&2
+			(cd lxd && UNDERSTUDY_REQUIRE_LAB=1 "$TMP/lxd.test" -test.run "^\$" -test.bench "^BenchmarkOps\$" \
+				-test.benchtime "${OPS}x" -test.count 1 -test.timeout 30m) >"$LOG" 2>&1
+			(cd e2e && UNDERSTUDY_REQUIRE_LAB=1 "$TMP/e2e.test" -test.run "^\$" -test.bench "^BenchmarkFailover(Warm|Cold)\$" \
+				-test.benchtime "${FAILOVERS}x" -test.count 1 -test.timeout 30m) >>"$LOG" 2>&1
+		' || { echo "bench/hypervisors.sh: $hv FAILED (see $OUT/hypervisors-$hv.log)" >&2; rc=1; }
+	done
+}
+
+rc=0
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-: >"$OUT/hypervisors.tsv.tmp"
-rc=0
-for hv in "${HVS[@]}"; do
-	echo "== hypervisors: $hv" >&2
-	# shellcheck disable=SC2016
-	"${LOCK[@]}" env LAB_HYPERVISOR="$hv" HV="$hv" TMP="$tmp" OUTABS="$OUTABS" OPS="$OPS" FAILOVERS="$FAILOVERS" bash -c '
-		set -euo pipefail
-		bash examples/lab/lab.sh up >&2
-		UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop >&2
-		log=$OUTABS/hypervisors-$HV.log
-		samples=$TMP/ops-$HV.tsv
-		: >"$samples"
-		(cd lxd && UNDERSTUDY_REQUIRE_LAB=1 UNDERSTUDY_BENCH_SAMPLES=$samples "$TMP/lxd.test" \
-			-test.run "^\$" -test.bench "^BenchmarkOps\$" -test.benchtime "${OPS}x" -test.count 1 -test.timeout 30m) >"$log" 2>&1
-		version=$(awk -F"\t" "NR == 1 { print \$2 }" "$samples")
-		server=$(awk -F"\t" "NR == 1 { print \$1 }" "$samples")
-		cat "$samples"
-		(cd e2e && UNDERSTUDY_REQUIRE_LAB=1 "$TMP/e2e.test" -test.run "^\$" -test.bench "^BenchmarkFailover(Warm|Cold)\$" \
-			-test.benchtime "${FAILOVERS}x" -test.count 1 -test.timeout 30m) >>"$log" 2>&1
-		# The per-iteration tables the failover benchmarks print: death→flip is column 2.
-		awk -v s="$server" -v v="$version" "
-			/^(warm|cold) failover, [0-9]+ runs/ { mode = \$1; next }
-			mode != \"\" && /^[0-9]+ / { printf \"%s\t%s\t%s-failover\t%s\n\", s, v, mode, \$2; next }
-			{ mode = \"\" }" "$log"
-	' >>"$OUT/hypervisors.tsv.tmp" || { echo "bench/hypervisors.sh: $hv FAILED (see $OUT/hypervisors-$hv.log)" >&2; rc=1; }
-done
-mv "$OUT/hypervisors.tsv.tmp" "$OUT/hypervisors.tsv"
+if [ "${1:-}" = --summarize ]; then
+	started="(from the logs, $(date -u -r "$OUT/hypervisors-${HVS[0]}.log" +%Y-%m-%dT%H:%M:%SZ))" load="?"
+else
+	measure
+fi
+for hv in "${HVS[@]}"; do values "$OUT/hypervisors-$hv.log"; done >"$OUT/hypervisors.tsv"
 ended=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # The table: one row per measurement, one column per server.

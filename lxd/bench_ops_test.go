@@ -4,22 +4,19 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/internal/labtest"
 )
 
-// opsSamplesEnv names a file BenchmarkOps appends every timed value to, one
-// line "server<TAB>version<TAB>op<TAB>milliseconds" each (bench/hypervisors.sh).
-const opsSamplesEnv = "UNDERSTUDY_BENCH_SAMPLES"
-
 // BenchmarkOps times, per iteration, one container's life on standby-1
 // (over HTTPS, the server Connect found: Incus or LXD): create from the
 // local image alias; start (the API call); start until HTTP answers; freeze;
 // stop-copy-start to spare-1 (pull, the source restarted); forced stop. The
-// unfreeze, the copy's deletion and the container's are not timed.
+// unfreeze, the copy's deletion and the container's are not timed. Every
+// value is printed as a line "ops-sample SERVER VERSION OP MS" (stdout, as
+// the e2e benchmarks print their tables; bench/hypervisors.sh reads them).
 func BenchmarkOps(b *testing.B) {
 	lab := labtest.Require(b)
 	src := connectHTTPS(b, lab, lab.Standby)
@@ -73,27 +70,14 @@ func BenchmarkOps(b *testing.B) {
 		medians["median-"+op+"-ms"] = ds
 	}
 	reportMedians(b, medians)
-	writeSamples(b, src.Server(), series)
+	printSamples(src.Server(), series)
 }
 
-// writeSamples appends the timed values to the file $UNDERSTUDY_BENCH_SAMPLES
-// names, if any.
-func writeSamples(b *testing.B, srv ServerInfo, series map[string][]time.Duration) {
-	b.Helper()
-	path := os.Getenv(opsSamplesEnv)
-	if path == "" {
-		return
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		b.Fatalf("open %s: %v", path, err)
-	}
-	defer f.Close()
+// printSamples prints every timed value on its own line.
+func printSamples(srv ServerInfo, series map[string][]time.Duration) {
 	for op, ds := range series {
 		for _, d := range ds {
-			if _, err := fmt.Fprintf(f, "%s\t%s\t%s\t%.1f\n", srv.Server, srv.Version, op, float64(d)/float64(time.Millisecond)); err != nil {
-				b.Fatalf("write %s: %v", path, err)
-			}
+			fmt.Printf("ops-sample %s %s %s %.1f\n", srv.Server, srv.Version, op, float64(d)/float64(time.Millisecond))
 		}
 	}
 }
