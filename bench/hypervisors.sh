@@ -38,7 +38,11 @@ OUTABS=$(cd "$OUT" && pwd)
 # samples, then death→flip (column 2) of every row of the failover tables.
 values() {
 	awk '
-		$1 == "ops-sample" { s = $2; v = $3; printf "%s\t%s\t%s\t%s\n", $2, $3, $4, $5; next }
+		# go test may print a benchmark'"'"'s name on the same line first.
+		(i = index($0, "ops-sample ")) > 0 {
+			split(substr($0, i), f, " "); s = f[2]; v = f[3]
+			printf "%s\t%s\t%s\t%s\n", f[2], f[3], f[4], f[5]; next
+		}
 		match($0, /(warm|cold) failover, [0-9]+ runs/) { mode = substr($0, RSTART, 4); next }
 		mode != "" && $1 == "run" { next }
 		mode != "" && $1 ~ /^[0-9]+$/ { rows[++n] = mode "-failover\t" $2; next }
@@ -70,22 +74,23 @@ measure() {
 }
 
 rc=0
-started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-load=$(cut -d' ' -f1-3 /proc/loadavg)
-if [ "${1:-}" = --summarize ]; then
-	started="(from the logs, $(date -u -r "$OUT/hypervisors-${HVS[0]}.log" +%Y-%m-%dT%H:%M:%SZ))" load="?"
-else
+if [ "${1:-}" != --summarize ]; then
+	# When and under what load it ran: hypervisors.run, read by --summarize too.
+	started=$(date -u +%Y-%m-%dT%H:%M:%SZ) load=$(cut -d' ' -f1-3 /proc/loadavg)
 	measure
+	printf 'started=%q\nended=%q\nload=%q\nload_end=%q\nOPS=%q\nFAILOVERS=%q\n' "$started" \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" "$OPS" "$FAILOVERS" >"$OUT/hypervisors.run"
 fi
+# shellcheck disable=SC1091
+. "$OUT/hypervisors.run"
 for hv in "${HVS[@]}"; do values "$OUT/hypervisors-$hv.log"; done >"$OUT/hypervisors.tsv"
-ended=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # The table: one row per measurement, one column per server.
 {
 	echo "# hypervisors"
 	echo
 	echo "- command: \`bash bench/hypervisors.sh\` (BENCH_OPS=$OPS, BENCH_FAILOVERS=$FAILOVERS; lxd \`BenchmarkOps\`, e2e \`BenchmarkFailover{Warm,Cold}\`)"
-	echo "- run $started to $ended, nproc $(nproc), load average $load at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	echo "- run $started to $ended, nproc $(nproc), load average $load at the start, $load_end at the end"
 	echo "- values: ms, median (min–max, n); every value in \`hypervisors.tsv\`, the benchmarks' output in \`hypervisors-*.log\`"
 	echo
 	sort -t$'\t' -k1,1 -k3,3 -k4,4n "$OUT/hypervisors.tsv" | awk -F'\t' '
