@@ -15,13 +15,15 @@
 # from bookworm-backports) or lxd (Debian 12's LXD 5.0.2, the compatibility
 # target). Both use the same directories, bridges, subnets and ports, so only
 # one kind runs at a time: $LAB_DIR/hypervisor records which, `up` of the other
-# kind refuses until `down`, and `down` stops whichever runs.
+# kind takes the running lab down first, and status, cli, reset-dns and down
+# talk to whichever runs (down also kills either kind's leftovers).
 #
 # Run as root on Debian/Ubuntu. The layout (names, addresses, paths) is the
 # contract in HACKING.md "The lab contract"; internal/labtest reads it.
 # Everything lives under LAB_DIR (UNDERSTUDY_LAB_DIR, default
 # /var/lib/understudy-lab); the only things outside it are the bridges, the
-# firewall rules the daemons add for them, and the generated examples/lab/lab.yaml.
+# firewall rules the daemons add for them, the generated examples/lab/lab.yaml
+# and, for Incus on Debian 12, /etc/apt/sources.list.d/understudy-backports.sources.
 # Command output goes to UNDERSTUDY_LAB_LOG (default /tmp/understudy-lab.log).
 # LAB_CRIU=1 also builds a CRIU that works on kernels >= 6.13 (criu-build.sh,
 # once per machine) and starts the daemons with it first on their PATH, where
