@@ -388,6 +388,32 @@ wait_daemon() {
 		{ tail -n 5 "$dir/$HV_EXE.log" >>"$LOG" 2>/dev/null || true; die "$HYPERVISOR $name did not become ready in ${WAIT_LXD}s (see $dir/$HV_EXE.log)"; }
 }
 
+# preseed NAME NET PASSWORD-LINE initialises a fresh daemon in one preseed.
+preseed() {
+	local name=$1 net=$2 password=$3
+	hv_admin 120 "$name" init --preseed >>"$LOG" 2>&1 <<-EOF
+		config:
+		  core.https_address: 127.0.0.1:${PORT[$name]}
+		  $password
+		storage_pools:
+		- name: default
+		  driver: dir
+		networks:
+		- name: us-$name
+		  type: bridge
+		  config:
+		    ipv4.address: $net.1/24
+		    ipv4.nat: "false"
+		    ipv4.dhcp.ranges: $net.200-$net.254
+		    ipv6.address: none
+		profiles:
+		- name: default
+		  devices:
+		    root: {path: /, pool: default, type: disk}
+		    eth0: {name: eth0, network: us-$name, type: nic}
+	EOF
+}
+
 # init_daemon NAME gives a fresh daemon its storage pool, bridge, default
 # profile and HTTPS address (one preseed), then checks the result. Only LXD
 # gets a trust password (Incus has none; no test uses it).
@@ -399,30 +425,17 @@ init_daemon() {
 	pools=$(echo "$pools" | tr -d ' \n')
 	# An empty list reads "[]" from lxc and nothing from incus.
 	if [ -z "$pools" ] || [ "$pools" = "[]" ]; then
-		echo "+ preseed $name" >>"$LOG"
-		# A bridge left by an earlier lab would make the network creation fail.
-		ip link del "us-$name" 2>/dev/null || true
-		hv_admin 120 "$name" init --preseed >>"$LOG" 2>&1 <<-EOF || die "preseed $HYPERVISOR $name"
-			config:
-			  core.https_address: 127.0.0.1:${PORT[$name]}
-			  $password
-			storage_pools:
-			- name: default
-			  driver: dir
-			networks:
-			- name: us-$name
-			  type: bridge
-			  config:
-			    ipv4.address: $net.1/24
-			    ipv4.nat: "false"
-			    ipv4.dhcp.ranges: $net.200-$net.254
-			    ipv6.address: none
-			profiles:
-			- name: default
-			  devices:
-			    root: {path: /, pool: default, type: disk}
-			    eth0: {name: eth0, network: us-$name, type: nic}
-		EOF
+		# A bridge left by an earlier lab (or whose last ports a dying
+		# container still holds: Incus then fails to list them) makes the
+		# network creation fail; the preseed reverts, so it is tried again.
+		local try
+		for try in 1 2 3; do
+			echo "+ preseed $name (try $try)" >>"$LOG"
+			ip link del "us-$name" 2>/dev/null || true
+			preseed "$name" "$net" "$password" && break
+			[ "$try" = 3 ] && die "preseed $HYPERVISOR $name"
+			sleep 1
+		done
 		step "$HYPERVISOR $name: initialised (pool, bridge us-$name $net.1/24, https 127.0.0.1:${PORT[$name]})"
 	fi
 	lxcd "$name" query /1.0/profiles/default 2>>"$LOG" | grep -q "\"us-$name\"" ||
