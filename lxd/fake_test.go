@@ -24,6 +24,7 @@ type fakeServer struct {
 	dropConfigCreate bool  // create ignores the request's config (a daemon dropping fields)
 	failUpdate       error // UpdateInstance (config) fails with this
 	failStart        error // start fails with this
+	busyStarts       int   // this many start requests are refused with a 400 "busy" (LXD 5.0)
 	createdByOther   bool  // another client creates the instance just before this create
 	blockCreate      bool  // the create operation never finishes (until ctx ends)
 	exec             func([]string) (int, string, string)
@@ -226,6 +227,10 @@ func (f *fakeServer) UpdateInstanceState(name string, put api.InstanceStatePut, 
 	switch {
 	case put.Action == "start":
 		f.counts["start"]++
+		if f.busyStarts > 0 {
+			f.busyStarts--
+			return nil, api.StatusErrorf(http.StatusBadRequest, `Failed to create instance start operation: Instance is busy running a "stop" operation`)
+		}
 		if f.failStart != nil {
 			return f.op(f.failStart, false), nil
 		}

@@ -245,7 +245,7 @@ func (c *Client) deleteIfPresent(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	err = run(ctx, func() (incus.Operation, error) { return c.srv.DeleteInstance(name) })
+	err = c.runOp(ctx, func() (incus.Operation, error) { return c.srv.DeleteInstance(name) })
 	if isNotFound(err) {
 		return nil
 	}

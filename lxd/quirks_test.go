@@ -1,7 +1,10 @@
 package lxd
 
 import (
+	"net/http"
 	"testing"
+
+	"github.com/lxc/incus/v6/shared/api"
 )
 
 // incusClient is testClient against a fake that reports Incus 6.0.4.
@@ -21,8 +24,8 @@ func TestQuirksFor(t *testing.T) {
 		want            quirks
 	}{
 		{"incus", "6.0.4", quirks{}},
-		{"lxd", "5.0.2", quirks{readBackCreate: true}},
-		{"", "", quirks{readBackCreate: true}}, // unknown: the safe side
+		{"lxd", "5.0.2", quirks{readBackCreate: true, retryBusy: true}},
+		{"", "", quirks{readBackCreate: true, retryBusy: true}}, // unknown: the safe side
 	} {
 		if got := quirksFor(ServerInfo{Server: tc.server, Version: tc.version}); got != tc.want {
 			t.Errorf("quirksFor(%s %s) = %+v, want %+v", tc.server, tc.version, got, tc.want)
@@ -74,6 +77,41 @@ func TestReadBackCreateOnlyOnLXD(t *testing.T) {
 		}
 		if got := f.instances["web"].inst.Config["environment.IPADDR"]; got != webSpec().Config["environment.IPADDR"] {
 			t.Errorf("IPADDR after Ensure = %q, want %q", got, webSpec().Config["environment.IPADDR"])
+		}
+	})
+}
+
+// A start LXD refuses as busy is sent again (quirks.retryBusy) until it is
+// taken; against Incus the refusal is the answer.
+func TestRetryBusyOnlyOnLXD(t *testing.T) {
+	t.Run("lxd", func(t *testing.T) {
+		c, f := testClient(t)
+		if _, err := c.Ensure(ctxT(t), webSpec()); err != nil {
+			t.Fatal(err)
+		}
+		f.busyStarts = 2
+		if err := c.Start(ctxT(t), "web"); err != nil {
+			t.Fatalf("Start while busy twice: %v", err)
+		}
+		if n := f.count("start"); n != 3 {
+			t.Errorf("start requests = %d, want 3 (two refused, one taken)", n)
+		}
+		if st := f.instances["web"].inst.StatusCode; st != api.Running {
+			t.Errorf("status = %v, want Running", st)
+		}
+	})
+	t.Run("incus", func(t *testing.T) {
+		c, f := incusClient(t)
+		if _, err := c.Ensure(ctxT(t), webSpec()); err != nil {
+			t.Fatal(err)
+		}
+		f.busyStarts = 1
+		err := c.Start(ctxT(t), "web")
+		if err == nil || !api.StatusErrorCheck(err, http.StatusBadRequest) {
+			t.Fatalf("Start = %v, want the daemon's 400", err)
+		}
+		if n := f.count("start"); n != 1 {
+			t.Errorf("start requests = %d, want 1 (no retry)", n)
 		}
 	})
 }
