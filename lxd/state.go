@@ -93,7 +93,7 @@ func (c *Client) WaitIPv4(ctx context.Context, name, nic string) (netip.Addr, er
 
 // changeState sends one state change and waits for it.
 func (c *Client) changeState(ctx context.Context, name string, put api.InstanceStatePut) error {
-	err := run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstanceState(name, put, "") })
+	err := c.runOp(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstanceState(name, put, "") })
 	return notFound(err)
 }
 
