@@ -84,11 +84,11 @@ type vmCollector struct {
 
 func newVMCollector(c *Controller) vmCollector {
 	return vmCollector{c: c,
-		steal: prometheus.NewDesc("understudy_controller_vm_steal_percent",
+		steal: prometheus.NewDesc("understudy_monitor_vm_steal_ratio",
 			"CPU steal of a standby or spare VM, as its agent last reported it (percent).", []string{"vm", "kind"}, nil),
-		load: prometheus.NewDesc("understudy_controller_vm_load_per_cpu",
+		load: prometheus.NewDesc("understudy_monitor_vm_load_per_cpu",
 			"1-minute load average per CPU of a standby or spare VM, as its agent last reported it.", []string{"vm", "kind"}, nil),
-		overloaded: prometheus.NewDesc("understudy_controller_standby_overloaded",
+		overloaded: prometheus.NewDesc("understudy_monitor_standby_overloaded",
 			"1 while a standby VM's steal and load have both been above migration.overload's thresholds for its window.", []string{"standby"}, nil),
 	}
 }
