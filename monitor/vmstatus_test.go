@@ -45,7 +45,7 @@ func TestStatusShowsTheVMs(t *testing.T) {
 		}
 	}
 	for _, line := range []string{
-		`understudy_monitor_vm_steal_ratio{kind="standby",vm="sb"} 30`,
+		`understudy_monitor_vm_steal_ratio{kind="standby",vm="sb"} 0.3`,
 		`understudy_monitor_vm_load_per_cpu{kind="spare",vm="spare-a"} 0.5`,
 	} {
 		if !h.metricLine(line) {
