@@ -22,9 +22,9 @@ var allStates = []recover.State{recover.Primary, recover.Suspect, recover.Failin
 // (a follower's view is the leader's, and counting both would double it);
 // every monitor exports its epoch.
 type statusCollector struct {
-	c                                             *Controller
+	c                                              *Controller
 	state, unprotected, unfenced, unverified, prep *prometheus.Desc
-	epoch                                         *prometheus.Desc
+	epoch                                          *prometheus.Desc
 }
 
 func newStatusCollector(c *Controller) statusCollector {
