@@ -184,6 +184,7 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 		stop()
 		return
 	}
+	p.m.suspects.WithLabelValues(s.cfg.Name, suspectLabel(kind, s.moving())).Inc()
 	if s.moving() {
 		// The monitor stopped this backend on purpose (a migration or
 		// failback): hold and retry, but report nothing.
