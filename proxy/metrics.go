@@ -93,3 +93,12 @@ func suspectLabel(kind suspectKind, moving bool) string {
 	}
 	return "probe"
 }
+
+// initService creates the service's suspect and hold-time series at zero,
+// so that they are exported (and rate() works) before the first hold.
+func (m *metrics) initService(name string) {
+	for _, by := range []string{"probe", "connection", "move"} {
+		m.suspects.WithLabelValues(name, by)
+	}
+	m.holdSeconds.WithLabelValues(name)
+}

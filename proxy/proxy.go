@@ -82,6 +82,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		p.byName[sc.Name] = s
 		p.m.held.WithLabelValues(sc.Name).Set(0)
 		p.m.placementHeld.WithLabelValues(sc.Name).Set(0)
+		p.m.initService(sc.Name)
 	}
 	p.rp = p.newReverseProxy(opts.Transport)
 	return p, nil

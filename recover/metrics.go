@@ -43,7 +43,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.incidents, m.phase, m.recovery, m.moves, m.verify)
 	}
+	m.initSeries()
 	return m
+}
+
+// initSeries creates the series of the known results and move kinds at
+// zero, so that they are exported (and rate() works) before the first.
+func (m *Metrics) initSeries() {
+	for _, r := range []string{ResultRecovered, ResultDisagreement, ResultReset, ResultMigrated, ResultFailedBack, ResultAborted, "stuck", "damped"} {
+		m.incidents.WithLabelValues(r)
+	}
+	for _, k := range []string{KindMigrate, KindFailback} {
+		m.moves.WithLabelValues(k)
+	}
 }
 
 // dnsVerifyFailed counts a dns.verify server that did not converge.
