@@ -104,7 +104,7 @@ func TestMutationsNeedCredential(t *testing.T) {
 	}
 	h.assertUntouched("after refused calls")
 	if got := value(h.ctrl.metrics.refused.WithLabelValues("credential")); got != 15 {
-		t.Errorf("understudy_controller_api_refused_total{reason=credential} = %v, want 15", got)
+		t.Errorf("understudy_monitor_api_refused_total{reason=credential} = %v, want 15", got)
 	}
 	// With the token and JSON, the same call is served.
 	if code, body := h.rawPost("/v1/services/web/failover", `{"reason":"with the token"}`, "application/json; charset=utf-8", "Bearer harness-token"); code != http.StatusAccepted {

@@ -105,6 +105,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	}
 	c.metrics = newMetrics(c.reg)
 	c.reg.MustRegister(newVMCollector(c))
+	c.registerObservability()
 	if err := checkListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err
 	}

@@ -17,31 +17,31 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_triggers_total",
+			Name: "understudy_monitor_triggers_total",
 			Help: "Triggers handed to the incident executor, by source (monitor, proxy, cli) and result (accepted, refused, unknown, not-leader, error).",
 		}, []string{"source", "result"}),
 		prepares: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_prepares_total",
+			Name: "understudy_monitor_prepares_total",
 			Help: "Prepare requests sent to standby agents, by result (ok, error).",
 		}, []string{"result"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_reloads_total",
+			Name: "understudy_monitor_reloads_total",
 			Help: "Inventory reloads, by result (applied, refused).",
 		}, []string{"result"}),
 		watchers: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "understudy_controller_placement_watchers",
+			Name: "understudy_monitor_placement_watchers",
 			Help: "Open GET /v1/placements?watch=1 streams.",
 		}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "understudy_controller_leader",
+			Name: "understudy_monitor_leader",
 			Help: "1 while this monitor leads (acts on incidents), 0 while it follows.",
 		}),
 		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "understudy_controller_forwarded_total",
+			Name: "understudy_monitor_forwarded_total",
 			Help: "Mutating API calls this follower forwarded to the leader.",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_api_refused_total",
+			Name: "understudy_monitor_api_refused_total",
 			Help: "API calls that change something refused before they ran, by reason (credential: none or a wrong one, 401; content-type: not application/json, 415).",
 		}, []string{"reason"}),
 	}

@@ -84,11 +84,11 @@ type vmCollector struct {
 
 func newVMCollector(c *Controller) vmCollector {
 	return vmCollector{c: c,
-		steal: prometheus.NewDesc("understudy_controller_vm_steal_percent",
-			"CPU steal of a standby or spare VM, as its agent last reported it (percent).", []string{"vm", "kind"}, nil),
-		load: prometheus.NewDesc("understudy_controller_vm_load_per_cpu",
+		steal: prometheus.NewDesc("understudy_monitor_vm_steal_ratio",
+			"CPU steal of a standby or spare VM, as its agent last reported it (a ratio: 0.3 is 30 % of the CPU time stolen).", []string{"vm", "kind"}, nil),
+		load: prometheus.NewDesc("understudy_monitor_vm_load_per_cpu",
 			"1-minute load average per CPU of a standby or spare VM, as its agent last reported it.", []string{"vm", "kind"}, nil),
-		overloaded: prometheus.NewDesc("understudy_controller_standby_overloaded",
+		overloaded: prometheus.NewDesc("understudy_monitor_standby_overloaded",
 			"1 while a standby VM's steal and load have both been above migration.overload's thresholds for its window.", []string{"standby"}, nil),
 	}
 }
@@ -109,7 +109,7 @@ func (v vmCollector) Collect(ch chan<- prometheus.Metric) {
 		if st.Unknown != "" {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(v.steal, prometheus.GaugeValue, st.Steal, st.Name, st.Kind)
+		ch <- prometheus.MustNewConstMetric(v.steal, prometheus.GaugeValue, st.Steal/100, st.Name, st.Kind)
 		ch <- prometheus.MustNewConstMetric(v.load, prometheus.GaugeValue, st.LoadPerCPU, st.Name, st.Kind)
 	}
 }

@@ -45,14 +45,14 @@ func TestStatusShowsTheVMs(t *testing.T) {
 		}
 	}
 	for _, line := range []string{
-		`understudy_controller_vm_steal_percent{kind="standby",vm="sb"} 30`,
-		`understudy_controller_vm_load_per_cpu{kind="spare",vm="spare-a"} 0.5`,
+		`understudy_monitor_vm_steal_ratio{kind="standby",vm="sb"} 0.3`,
+		`understudy_monitor_vm_load_per_cpu{kind="spare",vm="spare-a"} 0.5`,
 	} {
 		if !h.metricLine(line) {
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
-	if h.metricLine(`understudy_controller_vm_steal_percent{kind="spare",vm="spare-d"}`) {
+	if h.metricLine(`understudy_monitor_vm_steal_ratio{kind="spare",vm="spare-d"}`) {
 		t.Error("/metrics exports a VM whose load is unknown")
 	}
 }

@@ -113,6 +113,7 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 	} else if opts.CRIU.Available {
 		a.log.Warn("CRIU works but the runtime cannot checkpoint; restore mode will cold start")
 	}
+	a.registerGauges()
 	return a
 }
 

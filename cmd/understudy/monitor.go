@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
 )
@@ -45,6 +46,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return withCode(1, err)
 	}
+	ctrl.MustRegister(report.NewHistoryCollector(func() string { return report.HistoryPath(ctrl.StateDir()) }))
 	logger.Info("starting monitor", "component", "monitor-cmd", "version", version, "inventory", *file)
 
 	hup := make(chan os.Signal, 1)

@@ -45,7 +45,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.incidents, m.phase, m.recovery, m.moves, m.verify)
 	}
+	m.initSeries()
 	return m
+}
+
+// initSeries creates the series of the known results and move kinds at
+// zero, so that they are exported (and rate() works) before the first.
+func (m *Metrics) initSeries() {
+	for _, r := range []string{recover.ResultRecovered, recover.ResultDisagreement, recover.ResultReset, recover.ResultMigrated, recover.ResultFailedBack, recover.ResultAborted, "stuck", "damped"} {
+		m.incidents.WithLabelValues(r)
+	}
+	for _, k := range []string{recover.KindMigrate, recover.KindFailback} {
+		m.moves.WithLabelValues(k)
+	}
 }
 
 // dnsVerifyFailed counts a dns.verify server that did not converge.
