@@ -11,8 +11,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/understudy/understudy/drill"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/statuspage/drillsource"
 )
 
 // runMonitor runs the monitor daemon: `understudy monitor -f inventory.yaml`.
@@ -41,6 +43,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return withCode(2, err)
 	}
 	opts.Logger = logger
+	opts.Drills = drillsource.History{Path: drill.HistoryPath(inv.Monitor.StateDir)}
 	ctrl, err := monitor.New(inv, opts)
 	if err != nil {
 		return withCode(1, err)
