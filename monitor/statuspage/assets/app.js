@@ -10,6 +10,7 @@ const page = {
   placements: {},    // service -> placement, from the stream
   changed: {},       // service -> Date.now() of its last change seen
   events: [],        // placement changes seen, newest first
+  incidents: {},     // incident id -> {service, n, inc}: every one the status showed while the page is open
   live: false,
   drills: null,
 };
@@ -40,6 +41,13 @@ function clock(t) {
   const d = new Date(t);
   if (isNaN(d) || d.getFullYear() < 2000) return '';
   return d.toLocaleString(undefined, { hour12: false });
+}
+
+function bytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (Number.isInteger(n) ? n : n.toFixed(1)) + ' ' + units[i];
 }
 
 function msText(v) { return v === null || v === undefined ? '–' : Math.round(v) + ' ms'; }
@@ -87,29 +95,34 @@ function timeline(inc) {
   const total = Math.max(inc.total_ms || 0, 1);
   const bar = node('div', { class: 'timeline' });
   phases.forEach((p, i) => {
-    const m = node('div', { class: 'mark' + (i % 2 ? ' odd' : ''), title: p.phase + ' at ' + clock(p.at) },
+    const at = 100 * p.at_ms / total;
+    const m = node('div', { class: 'mark row' + (i % 3) + (at > 60 ? ' end' : ''), title: p.phase + ' at ' + clock(p.at) },
       node('span', {}, p.phase + ' ' + Math.round(p.at_ms) + ' ms'));
-    m.style.left = (96 * p.at_ms / total) + '%';
+    m.style.left = at + '%';
     bar.append(m);
   });
   return bar;
 }
 
 function renderIncidents(st) {
-  const incs = st.services.filter((s) => s.last_incident).map((s) => ({ service: s.service, n: s.incidents, inc: s.last_incident }));
+  for (const s of st.services) {
+    if (s.last_incident) page.incidents[s.last_incident.id] = { service: s.service, n: s.incidents, inc: s.last_incident };
+  }
+  const incs = Object.values(page.incidents);
   incs.sort((a, b) => new Date(b.inc.opened) - new Date(a.inc.opened));
+  incs.splice(20);
   const box = el('incidents');
   if (!incs.length) {
     box.replaceChildren(node('p', { class: 'empty' }, 'no incident yet'));
     return;
   }
-  box.replaceChildren(...incs.map(({ service, n, inc }) => {
+  box.replaceChildren(...incs.map(({ service, inc }) => {
     const cls = inc.open ? (inc.stuck ? 'stuck' : 'open') : inc.result;
     const steps = (inc.steps || []).map((s) => s.kind + ' ' + s.status + (s.ms ? ' ' + Math.round(s.ms) + ' ms' : '')).join(' · ');
     return node('div', { class: 'incident ' + cls, 'data-service': service },
       node('div', {}, node('strong', {}, service), ' · ', inc.id, ' · ', inc.source, ' · ', inc.reason,
         ' · opened ', clock(inc.opened), inc.closed ? ' · closed ' + clock(inc.closed) : '',
-        ' · ', inc.open ? 'open' : inc.result, ' in ', msText(inc.total_ms), ' · incident ', n, ' of the service'),
+        ' · ', inc.open ? 'open' : inc.result, ' in ', msText(inc.total_ms)),
       timeline(inc),
       node('div', { class: 'steps' }, steps),
       inc.stuck ? node('div', { class: 'err' }, 'stuck: ' + inc.stuck) : null,
@@ -129,12 +142,14 @@ function renderVMs(st) {
     here[h] = (here[h] || 0) + 1;
   }
   const rows = (st.vms || []).map((v) => node('tr', { 'data-vm': v.name },
-    node('td', {}, v.name), node('td', {}, v.kind), node('td', { class: 'num' }, here[v.name] || 0),
+    node('td', {}, v.name), node('td', {}, v.kind),
+    node('td', { class: 'num' }, (here[v.name] || 0) + ' of ' + (v.capacity && v.capacity.containers || '?')),
+    node('td', { class: 'num' }, v.capacity && v.capacity.memory_bytes ? bytes(v.capacity.memory_bytes) : '?'),
     node('td', { class: 'num' }, v.unknown ? '?' : v.steal_percent.toFixed(1) + ' %'),
     node('td', { class: 'num' }, v.unknown ? '?' : v.load_per_cpu.toFixed(2)),
     node('td', {}, clock(v.sampled_at)),
     node('td', { class: v.overloaded ? 'err' : 'muted' }, v.overloaded ? 'overloaded: ' + v.why : (v.unknown || ''))));
-  fill(el('vms').tBodies[0], rows, 'no standby VM sampled', 7);
+  fill(el('vms').tBodies[0], rows, 'no standby VM', 8);
 }
 
 function renderMonitors(st) {
