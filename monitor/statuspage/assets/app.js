@@ -162,8 +162,8 @@ function renderMonitors(st) {
 
 function renderSummary(st) {
   const leader = st.monitors.find((m) => m.leader);
-  const away = st.services.filter((s) => s.state !== 'primary').length;
-  el('summary').textContent = st.services.length + ' services, ' + away + ' not on their primary · leader ' +
+  const away = st.services.filter((s) => where(s).where !== 'primary').length;
+  el('summary').textContent = st.services.length + ' services, ' + away + ' away from their primary · leader ' +
     (leader ? leader.name : 'none') + ' · epoch ' + st.epoch + ' · as of ' + clock(st.time) + (st.error ? ' · ' + st.error : '');
 }
 
