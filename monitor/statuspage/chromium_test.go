@@ -83,8 +83,9 @@ func startBrowser(t *testing.T, origin, caFile, certFile, keyFile string) *brows
 		cancel()
 		t.Fatalf("start chromium: %v", err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	wsURL := devtoolsURL(t, stderr)
+	drained := make(chan struct{})
+	t.Cleanup(func() { cancel(); _ = cmd.Wait(); <-drained })
+	wsURL := devtoolsURL(t, stderr, drained)
 	page := pageTarget(t, wsURL)
 	conn, _, err := websocket.DefaultDialer.Dial(page, nil)
 	if err != nil {
@@ -138,18 +139,22 @@ func run(t *testing.T, name string, args ...string) {
 var devtoolsLine = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 
 // devtoolsURL reads chromium's stderr until it names its DevTools address,
-// then keeps draining it (to the test log) so chromium never blocks on it.
-func devtoolsURL(t *testing.T, stderr io.Reader) string {
+// then keeps draining it so chromium never blocks on it; drained is closed
+// when stderr ends (chromium exited).
+func devtoolsURL(t *testing.T, stderr io.Reader, drained chan<- struct{}) string {
 	t.Helper()
 	found := make(chan string, 1)
-	go func() { // ends when chromium exits and its stderr closes
+	go func() {
+		defer close(drained)
+		defer close(found)
 		sc := bufio.NewScanner(stderr)
+		sent := false
 		for sc.Scan() {
-			if m := devtoolsLine.FindStringSubmatch(sc.Text()); m != nil {
+			if m := devtoolsLine.FindStringSubmatch(sc.Text()); m != nil && !sent {
 				found <- m[1]
+				sent = true
 			}
 		}
-		close(found)
 	}()
 	select {
 	case u, ok := <-found:
