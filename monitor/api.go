@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/understudy/understudy/monitor/statuspage"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
@@ -31,6 +32,7 @@ func (c *Controller) handler() http.Handler {
 	// standby's address), the standby container back to its prepared state.
 	mux.HandleFunc("POST /v1/services/{name}/reset", c.postAction("", "reset by an operator", 30*time.Second, c.Reset))
 	c.moveRoutes(mux)
+	statuspage.Mount(mux, c.opts.Drills) // the read-only page at / (GET only: the API's rules above apply)
 	return c.authorize(c.leaderOnly(mux))
 }
 

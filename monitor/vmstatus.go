@@ -24,6 +24,15 @@ type VMStatus struct {
 	// migration.overload's thresholds for its window; Why says how far.
 	Overloaded bool   `json:"overloaded,omitempty"`
 	Why        string `json:"why,omitempty"`
+	// Capacity is what the inventory says the VM holds (capacity:
+	// containers and memory in bytes; 0 unknown).
+	Capacity VMCapacity `json:"capacity"`
+}
+
+// VMCapacity is a VM's capacity in GET /v1/status.
+type VMCapacity struct {
+	Containers  int   `json:"containers,omitempty"`
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
 }
 
 // vmViews keeps the last capacity sample of each standby VM, written by
@@ -127,6 +136,7 @@ func (c *Controller) vmStatus() []VMStatus {
 			st = vmFromSample(sb.Name, "standby", v.sample)
 			st.Overloaded, st.Why = v.overloaded, v.why
 		}
+		st.Capacity = VMCapacity{Containers: sb.Capacity.Containers, MemoryBytes: sb.Capacity.Memory}
 		out = append(out, st)
 	}
 	c.vms.mu.Unlock()
@@ -138,6 +148,7 @@ func (c *Controller) vmStatus() []VMStatus {
 		} else if sp.Agent != "" {
 			st.Unknown = "not sampled yet"
 		}
+		st.Capacity = VMCapacity{Containers: sp.Capacity.Containers, MemoryBytes: sp.Capacity.Memory}
 		out = append(out, st)
 	}
 	return out

@@ -39,6 +39,9 @@ func TestStatusShowsTheVMs(t *testing.T) {
 	if sp := vm("spare-a"); sp.Kind != "spare" || sp.Steal != 3 || sp.LoadPerCPU != 0.5 || sp.Unknown != "" {
 		t.Errorf("spare-a = %+v", sp)
 	}
+	if c := vm("spare-c").Capacity; c.Containers != 9 {
+		t.Errorf("spare-c capacity = %+v, want the inventory's 9 containers", c)
+	}
 	for name, why := range map[string]string{"spare-c": "no answer from its agent", "spare-d": "no agent in the inventory"} {
 		if sp := vm(name); !strings.Contains(sp.Unknown, why) {
 			t.Errorf("%s = %+v, want unknown: %s", name, sp, why)

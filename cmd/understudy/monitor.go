@@ -14,6 +14,7 @@ import (
 	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/statuspage/drillsource"
 )
 
 // runMonitor runs the monitor daemon: `understudy monitor -f inventory.yaml`.
@@ -42,6 +43,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return withCode(2, err)
 	}
 	opts.Logger = logger
+	opts.Drills = drillsource.History{Path: report.HistoryPath(inv.Monitor.StateDir)}
 	ctrl, err := monitor.New(inv, opts)
 	if err != nil {
 		return withCode(1, err)

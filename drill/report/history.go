@@ -23,7 +23,8 @@ const HistoryFile = "drills.jsonl"
 func HistoryPath(stateDir string) string { return filepath.Join(stateDir, HistoryFile) }
 
 // AppendHistory appends r as one JSON line to the file at path, creating it
-// (and its directory) when missing.
+// (and its directory) when missing, and keeps its chart beside it
+// (ChartPath).
 func AppendHistory(path string, r *drill.Result) error {
 	line, err := json.Marshal(r)
 	if err != nil {
@@ -43,7 +44,7 @@ func AppendHistory(path string, r *drill.Result) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("append to the history: %w", err)
 	}
-	return nil
+	return saveChart(path, r)
 }
 
 // ReadHistory reads every drill of the history file at path, oldest first.
