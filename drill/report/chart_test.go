@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -58,5 +59,23 @@ func TestChartPathRefusesPaths(t *testing.T) {
 	}
 	if ID(r) != "20261127T080000.000Z-web-vm-stop" {
 		t.Errorf("ID = %q", ID(r))
+	}
+}
+
+// A chart that cannot be saved (here its directory is a file) fails
+// AppendHistory with ErrChartNotSaved only after the drill's line was
+// written: the history holds it.
+func TestAppendHistoryChartNotSaved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), HistoryFile)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), ChartDir), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := AppendHistory(path, fixtureResult())
+	if !errors.Is(err, ErrChartNotSaved) {
+		t.Fatalf("err = %v, want ErrChartNotSaved", err)
+	}
+	h, rerr := ReadHistory(path)
+	if rerr != nil || len(h) != 1 {
+		t.Errorf("history after a chart failure: %d drills, %v; want the one drill", len(h), rerr)
 	}
 }
