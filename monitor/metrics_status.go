@@ -17,7 +17,8 @@ var allStates = []recover.State{recover.Primary, recover.Suspect, recover.Failin
 // statusCollector exports, at each scrape, what the dashboard and the alert
 // rules read from the leader's records: each service's state, whether it is
 // unprotected, failed over without a confirmed fence, or moved in DNS
-// without every dns.verify server answering, and whether its standby
+// without every dns.verify server answering (until the leader's recheck,
+// dnsrecheck.go, sees them all answer), and whether its standby
 // container is prepared. Only the leader exports the per-service series
 // (a follower's view is the leader's, and counting both would double it);
 // every monitor exports its epoch.
@@ -38,7 +39,7 @@ func newStatusCollector(c *Controller) statusCollector {
 		unfenced: prometheus.NewDesc("understudy_monitor_service_fence_unconfirmed",
 			"1 while the service runs away from its primary after a fence step that failed (fence-required false): two copies may be live; leader only.", svc, nil),
 		unverified: prometheus.NewDesc("understudy_monitor_service_dns_unverified",
-			"1 when the service's last DNS change was not answered by every dns.verify server within the step's timeout; leader only.", svc, nil),
+			"1 when the service's last DNS change was not answered by every dns.verify server within the step's timeout, until the leader's recheck (every 30 s) sees them all answer it; leader only.", svc, nil),
 		prep: prometheus.NewDesc("understudy_monitor_standby_prepared",
 			"1 when the service's container on its standby agent is prepared, 0 while preparing it fails or has not succeeded yet; leader only, services on their primary.",
 			[]string{"service", "standby"}, nil),
@@ -72,6 +73,7 @@ func (s statusCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(s.state, prometheus.GaugeValue, boolValue(rec.State == st), rec.Service, st.String())
 		}
 		g := signalsOf(rec, verify, now)
+		g.unverified = g.unverified && !t.dnsCheck.caughtUp(rec)
 		ch <- prometheus.MustNewConstMetric(s.unprotected, prometheus.GaugeValue, boolValue(g.unprotected), rec.Service)
 		ch <- prometheus.MustNewConstMetric(s.unfenced, prometheus.GaugeValue, boolValue(g.unfenced), rec.Service)
 		ch <- prometheus.MustNewConstMetric(s.unverified, prometheus.GaugeValue, boolValue(g.unverified), rec.Service)

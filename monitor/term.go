@@ -21,6 +21,9 @@ type term struct {
 	epoch   uint64
 	prepare *preparer
 	since   time.Time
+	// dnsCheck clears the DNS-unverified signal once the dns.verify
+	// servers catch up (dnsrecheck.go).
+	dnsCheck *dnsRechecker
 }
 
 // termRetry is the pause before campaigning again after a term could not
@@ -137,7 +140,8 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
 	}
-	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: newPreparer(c, epoch)}
+	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: newPreparer(c, epoch),
+		dnsCheck: newDNSRechecker(c.dns)}
 	if err := t.exec.Start(tctx); err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)
@@ -151,7 +155,7 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){t.prepare.run, c.moveLoop, c.shedRaftLeadership} {
+	for _, f := range []func(context.Context){t.prepare.run, c.moveLoop, c.shedRaftLeadership, c.recheckDNS(t)} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(tctx) }()
 	}
