@@ -2,9 +2,14 @@ package observability
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,9 +31,15 @@ func TestPromtoolRules(t *testing.T) {
 	}
 }
 
-// Every alert has a runbook link to an anchor of docs/operations.md, a
+// Every alert has a runbook link to a section of docs/alerts.md (its
+// anchor resolved against that file's headings by GitHub's rules), a
 // severity and a summary.
 func TestAlertsHaveRunbooks(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "alerts.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := markdownAnchors(string(doc))
 	var f struct {
 		Groups []struct {
 			Rules []struct {
@@ -45,8 +56,9 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
 			n++
-			if !strings.HasPrefix(r.Annotations["runbook_url"], "docs/operations.md#alert-") {
-				t.Errorf("%s: runbook_url %q, want docs/operations.md#alert-...", r.Alert, r.Annotations["runbook_url"])
+			anchor, ok := strings.CutPrefix(r.Annotations["runbook_url"], "docs/alerts.md#")
+			if !ok || !anchors[anchor] {
+				t.Errorf("%s: runbook_url %q is not docs/alerts.md#ANCHOR of one of its headings", r.Alert, r.Annotations["runbook_url"])
 			}
 			if r.Labels["severity"] != "critical" && r.Labels["severity"] != "warning" {
 				t.Errorf("%s: severity %q", r.Alert, r.Labels["severity"])
@@ -118,6 +130,54 @@ func TestDashboardModel(t *testing.T) {
 	}
 	if len(refs) < 30 {
 		t.Errorf("%d metric references, want the dashboard's and the rules'", len(refs))
+	}
+}
+
+// markdownAnchors returns the anchors GitHub gives the headings of a
+// Markdown document: lower case, punctuation other than '-' and '_'
+// dropped, spaces turned into '-', and "-1", "-2", ... added to repeats.
+// Headings inside fenced code blocks do not count.
+func markdownAnchors(doc string) map[string]bool {
+	out := map[string]bool{}
+	seen := map[string]int{}
+	fenced := false
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+		}
+		text, ok := strings.CutPrefix(line, "#")
+		if fenced || !ok {
+			continue
+		}
+		text = strings.TrimLeft(text, "#")
+		if !strings.HasPrefix(text, " ") {
+			continue
+		}
+		var b strings.Builder
+		for _, c := range strings.ToLower(strings.TrimSpace(text)) {
+			switch {
+			case unicode.IsLetter(c), unicode.IsDigit(c), c == '-', c == '_':
+				b.WriteRune(c)
+			case c == ' ':
+				b.WriteRune('-')
+			}
+		}
+		a := b.String()
+		if n := seen[a]; n > 0 {
+			out[fmt.Sprintf("%s-%d", a, n)] = true
+		} else {
+			out[a] = true
+		}
+		seen[a]++
+	}
+	return out
+}
+
+func TestMarkdownAnchors(t *testing.T) {
+	got := markdownAnchors("# Alert runbooks\n## `UnderstudyNoLeader`: what?\n```\n# not a heading\n```\n## Notes\n## Notes\n#nospace\n")
+	want := map[string]bool{"alert-runbooks": true, "understudynoleader-what": true, "notes": true, "notes-1": true}
+	if !maps.Equal(got, want) {
+		t.Errorf("anchors %v, want %v", got, want)
 	}
 }
 
