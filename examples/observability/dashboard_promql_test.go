@@ -170,3 +170,28 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		t.Errorf("%d dashboard queries, want every one of its panels'", len(queries))
 	}
 }
+
+// A time series panel draws one value per step: a query over $__range
+// would give every step the whole dashboard range, so they use
+// $__rate_interval (a stat or table panel may use $__range).
+func TestDashboardTimeseriesUseRateInterval(t *testing.T) {
+	var d struct {
+		Panels []struct {
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(Dashboard, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		for _, q := range p.Targets {
+			if (p.Type == "timeseries" || p.Type == "heatmap") && strings.Contains(q.Expr, "$__range") {
+				t.Errorf("%s panel %q: %q uses $__range", p.Type, p.Title, q.Expr)
+			}
+		}
+	}
+}
