@@ -203,7 +203,7 @@ func (w *labWorld) startMonitor(ctx context.Context) {
 	}
 	// As `understudy monitor`: the drill history's latest drills.
 	w.stateDir = ctrl.StateDir()
-	ctrl.MustRegister(report.NewHistoryCollector(func() string { return report.HistoryPath(ctrl.StateDir()) }))
+	ctrl.MustRegister(report.NewMonitorHistoryCollector(ctrl))
 	w.runUntilCleanup("monitor", ctrl.Run)
 	select {
 	case a := <-addrc:
@@ -249,6 +249,10 @@ func (w *labWorld) startProxy(ctx context.Context) {
 		w.proxyHold = pcfg.Services[0].Hold
 	}
 	w.proxyReg = prometheus.NewRegistry()
+	// As `understudy proxy` with a client certificate: this world's proxy
+	// talks plain HTTP to the monitor, so it is given the monitor's client
+	// certificate, the one a proxy of the world's CA would present.
+	w.proxyReg.MustRegister(proxy.CertExpiryCollector(filepath.Join(w.certs, "monitor.crt")))
 	p, err := proxy.New(pcfg, proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy"), Registerer: w.proxyReg})
 	if err != nil {
 		w.t.Fatalf("proxy: %v", err)

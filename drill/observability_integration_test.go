@@ -3,6 +3,7 @@ package drill_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -26,8 +27,10 @@ import (
 // TestIntegrationObservability runs a drill in the lab with the standby
 // agent, the monitor and the proxy in-process, records it in the monitor's
 // drill history as `understudy drill` does, and checks that every metric
-// the Grafana dashboard and the alert rules name is exported by one of
-// them, and that everything they export passes promlint.
+// the Grafana dashboard and the alert rules name is exported by the
+// component its reference names (its job=~"$..._job" selector, or its
+// name: observability.Ref.Component), and that everything they export
+// passes promlint.
 func TestIntegrationObservability(t *testing.T) {
 	refs, err := observability.Refs()
 	if err != nil {
@@ -51,22 +54,7 @@ func TestIntegrationObservability(t *testing.T) {
 		if scraped, err = w.scrapeAll(ctx); err != nil {
 			return err
 		}
-		families := map[string]bool{}
-		for _, body := range scraped {
-			for name := range metricFamilies(body) {
-				families[name] = true
-			}
-		}
-		var missing []string
-		for _, r := range refs {
-			if _, ok := r.Family(families); !ok {
-				missing = append(missing, r.Name+" ("+r.Where+")")
-			}
-		}
-		if len(missing) > 0 {
-			return fmt.Errorf("not exported by the monitor, the agent or the proxy: %s", strings.Join(missing, ", "))
-		}
-		return nil
+		return missingRefs(refs, scraped)
 	})
 	sides := make([]string, 0, len(scraped))
 	for side := range scraped {
@@ -85,6 +73,28 @@ func TestIntegrationObservability(t *testing.T) {
 	}
 }
 
+// missingRefs says which references the component they name does not
+// export (a reference without one may come from any), nil when none.
+func missingRefs(refs []observability.Ref, scraped map[string][]byte) error {
+	families := map[string]map[string]bool{"": {}}
+	for side, body := range scraped {
+		families[side] = metricFamilies(body)
+		for name := range families[side] {
+			families[""][name] = true
+		}
+	}
+	var missing []string
+	for _, r := range refs {
+		if _, ok := r.Family(families[r.Component]); !ok {
+			missing = append(missing, fmt.Sprintf("%s (%s, from the %s)", r.Name, r.Where, cmp.Or(r.Component, "any component")))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("not exported where the dashboard or the rules look: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // scrapeAll returns the text exposition of the monitor's /metrics, the
 // agent's /metrics (over its mutual TLS) and the proxy's registry.
 func (w *labWorld) scrapeAll(ctx context.Context) (map[string][]byte, error) {
@@ -93,7 +103,7 @@ func (w *labWorld) scrapeAll(ctx context.Context) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)
 	}
-	out["monitor"] = mon
+	out[observability.Monitor] = mon
 	tlsCfg, err := standby.ClientTLSConfig(filepath.Join(w.certs, "ca.crt"), filepath.Join(w.certs, "monitor.crt"), filepath.Join(w.certs, "monitor.key"))
 	if err != nil {
 		return nil, err
@@ -104,14 +114,14 @@ func (w *labWorld) scrapeAll(ctx context.Context) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	out["agent"] = agent
+	out[observability.Agent] = agent
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(w.proxyReg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}).
 		ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		return nil, fmt.Errorf("proxy: /metrics: %d %s", rec.Code, rec.Body)
 	}
-	out["proxy"] = rec.Body.Bytes()
+	out[observability.Proxy] = rec.Body.Bytes()
 	return out, nil
 }
 

@@ -48,7 +48,7 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return withCode(1, err)
 	}
-	ctrl.MustRegister(report.NewHistoryCollector(func() string { return report.HistoryPath(ctrl.StateDir()) }))
+	ctrl.MustRegister(report.NewMonitorHistoryCollector(ctrl))
 	logger.Info("starting monitor", "component", "monitor-cmd", "version", version, "inventory", *file)
 
 	hup := make(chan os.Signal, 1)

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/understudy/understudy/internal/icmp"
-	"github.com/understudy/understudy/internal/tlsfiles"
 	"github.com/understudy/understudy/proxy"
 )
 
@@ -66,9 +65,7 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if files, err := tf.files(inv); err == nil && files.Cert != "" {
-		reg.MustRegister(tlsfiles.NewExpiryCollector(func() []tlsfiles.CertFile {
-			return []tlsfiles.CertFile{{Role: "proxy-monitor-client", Path: files.Cert}}
-		}))
+		reg.MustRegister(proxy.CertExpiryCollector(files.Cert))
 	}
 	opts := proxy.Options{Monitor: mon, Logger: logger, Registerer: reg}
 	if !*noProbe {

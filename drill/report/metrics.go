@@ -110,3 +110,14 @@ func latest(rows []TrendRow) []TrendRow {
 	}
 	return out
 }
+
+// stateDirer is what NewMonitorHistoryCollector needs of a monitor: its
+// monitor.state-dir in force (*monitor.Controller has it).
+type stateDirer interface{ StateDir() string }
+
+// NewMonitorHistoryCollector is the history collector of a monitor: the
+// drill history under its state directory, followed across reloads. The
+// monitor command and the lab tests register this one.
+func NewMonitorHistoryCollector(m stateDirer) *HistoryCollector {
+	return NewHistoryCollector(func() string { return HistoryPath(m.StateDir()) })
+}

@@ -27,6 +27,19 @@ var (
 // metricRE matches understudy's metric names in a PromQL expression.
 var metricRE = regexp.MustCompile(`\bunderstudy_[a-z_]+\b`)
 
+// selectorRE matches a metric name with its label matchers, if any.
+var selectorRE = regexp.MustCompile(`\b(understudy_[a-z_]+)\b(\{[^}]*\})?`)
+
+// The components that export metrics, as Ref.Component names them.
+const (
+	Monitor = "monitor"
+	Agent   = "agent"
+	Proxy   = "proxy"
+)
+
+// jobComponents maps the dashboard's job variables to their components.
+var jobComponents = map[string]string{"$monitor_job": Monitor, "$agent_job": Agent, "$proxy_job": Proxy}
+
 // histogramSuffixes are the series a histogram adds to its name.
 var histogramSuffixes = []string{"_bucket", "_sum", "_count"}
 
@@ -37,6 +50,11 @@ type Ref struct {
 	Name string
 	// Where is the panel's or the alert's title.
 	Where string
+	// Component is the daemon that must export it: the one the
+	// selector's job=~"$..._job" names, or, without one, the one its name
+	// says (understudy_agent_*, understudy_proxy_*; understudy_tls_* any,
+	// ""; the others the monitor's).
+	Component string
 }
 
 // Family returns the metric family a name belongs to when it ends in a
@@ -114,11 +132,30 @@ func Refs() ([]Ref, error) {
 }
 
 func appendRefs(out []Ref, expr, where string) []Ref {
-	for _, name := range metricRE.FindAllString(expr, -1) {
-		r := Ref{Name: name, Where: where}
+	for _, m := range selectorRE.FindAllStringSubmatch(expr, -1) {
+		r := Ref{Name: m[1], Where: where, Component: component(m[1], m[2])}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// component is the daemon that exports name, read with its label
+// matchers sel (see Ref.Component).
+func component(name, sel string) string {
+	for job, c := range jobComponents {
+		if strings.Contains(sel, job) {
+			return c
+		}
+	}
+	switch {
+	case strings.HasPrefix(name, "understudy_agent_"):
+		return Agent
+	case strings.HasPrefix(name, "understudy_proxy_"):
+		return Proxy
+	case strings.HasPrefix(name, "understudy_tls_"):
+		return ""
+	}
+	return Monitor
 }

@@ -193,3 +193,33 @@ func decodeYAML(b []byte, v any) error {
 	}
 	return json.Unmarshal(j, v)
 }
+
+// Each reference names the component its selector's job variable names,
+// or its name's: the dashboard's agent metrics come from the agents, the
+// alert rules' from the component of their name.
+func TestRefComponents(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`understudy_agent_vm_cpus{job=~"$agent_job"}`, Agent},
+		{`sum(rate(understudy_probe_failures_total{job=~"$monitor_job"}[5m]))`, Monitor},
+		{`understudy_proxy_monitor_connected == 0`, Proxy},
+		{`understudy_agent_ready == 0`, Agent},
+		{`understudy_drill_regression == 1`, Monitor},
+		{`min by (instance) (understudy_tls_certificate_expiry_seconds)`, ""},
+	} {
+		refs := appendRefs(nil, tc.expr, "t")
+		if len(refs) != 1 || refs[0].Component != tc.want {
+			t.Errorf("%s: %+v, want component %q", tc.expr, refs, tc.want)
+		}
+	}
+	refs, err := Refs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, r := range refs {
+		n[r.Component]++
+	}
+	if n[Monitor] == 0 || n[Agent] == 0 || n[Proxy] == 0 {
+		t.Errorf("references by component %v, want each of monitor, agent and proxy", n)
+	}
+}
