@@ -32,22 +32,27 @@ import (
 	"github.com/understudy/understudy/standby"
 )
 
-// What this package owns in the lab (HACKING.md): the instance and DNS name
-// t-statuspage-a, its primary on host-a at 10.200.0.150, standby
-// containers from the agent pool 10.200.1.155-10.200.1.158.
+// What this package owns in the lab (HACKING.md): the instances and DNS
+// names t-statuspage-a and t-statuspage-b, their primaries on host-a at
+// 10.200.0.150 and 10.200.0.151, standby containers from the agent pool
+// 10.200.1.155-10.200.1.158. The drill is run on a; b stays on its primary.
 const (
-	pageService = "t-statuspage-a"
-	pageVM      = pageService + "-vm"
-	pageAddr    = "10.200.0.150"
-	pagePool    = "10.200.1.155-10.200.1.158"
-	pageStandby = "t-statuspage-standby"
-	setupWait   = 2 * time.Minute
-	levelWarn   = slog.LevelWarn // of the in-process daemons' logs
-	pollEvery   = 20 * time.Millisecond
+	pageService  = "t-statuspage-a"
+	pageVM       = pageService + "-vm"
+	pageAddr     = "10.200.0.150"
+	otherService = "t-statuspage-b"
+	otherVM      = otherService + "-vm"
+	otherAddr    = "10.200.0.151"
+	pagePool     = "10.200.1.155-10.200.1.158"
+	pageStandby  = "t-statuspage-standby"
+	setupWait    = 2 * time.Minute
+	levelWarn    = slog.LevelWarn // of the in-process daemons' logs
+	pollEvery    = 20 * time.Millisecond
 )
 
 // shotPath is where the test keeps its screenshot of the page:
-// $STATUSPAGE_SHOT, or understudy-statuspage.png in the temporary directory.
+// $STATUSPAGE_SHOT (bench/statuspage.sh sets bench/results/statuspage.png),
+// or understudy-statuspage.png in the temporary directory.
 func shotPath() string {
 	if p := os.Getenv("STATUSPAGE_SHOT"); p != "" {
 		return p
@@ -77,13 +82,25 @@ func TestIntegrationStatusPageChromium(t *testing.T) {
 			return r ? {state: r.dataset.state, where: r.dataset.where, live: document.getElementById('live').className} : {}; })()`, pageService), &r)
 		return r, err
 	}
-	waitUntil(t, time.Minute, "the page shows "+pageService+" on its primary, live", func() error {
-		r, err := row()
-		if err == nil && (r.State != "primary" || r.Where != "primary" || !strings.Contains(r.Live, "on")) {
-			err = fmt.Errorf("row %+v", r)
+	rowOf := func(service string) (rowState, error) {
+		var r rowState
+		err := b.eval(fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-service=%q]');
+			return r ? {state: r.dataset.state, where: r.dataset.where, live: document.getElementById('live').className} : {}; })()`, service), &r)
+		return r, err
+	}
+	waitUntil(t, time.Minute, "the page shows "+pageService+" and "+otherService+" on their primaries, live", func() error {
+		for _, svc := range []string{pageService, otherService} {
+			r, err := rowOf(svc)
+			if err == nil && (r.State != "primary" || r.Where != "primary" || !strings.Contains(r.Live, "on")) {
+				err = fmt.Errorf("%s: row %+v", svc, r)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		return nil
 	})
+	w.checkMonitors(t, b)
 
 	drillDone := w.startDrill(t)
 	var seen time.Time
@@ -151,7 +168,35 @@ func TestIntegrationStatusPageChromium(t *testing.T) {
 	if !strings.Contains(texts.VMs, pageStandby) || !strings.Contains(texts.Monitors, "leader") {
 		t.Errorf("standby:\n%s\nmonitors:\n%s", texts.VMs, texts.Monitors)
 	}
+	if r, err := rowOf(otherService); err != nil || r.State != "primary" || r.Where != "primary" {
+		t.Errorf("%s after the drill of %s: row %+v, %v; want it on its primary", otherService, pageService, r, err)
+	}
 	b.screenshot(shotPath())
+}
+
+// checkMonitors: the monitors section lists the world's one monitor as the
+// leader that answered, with its epoch, and the summary names it.
+func (w *pageWorld) checkMonitors(t *testing.T, b *browser) {
+	t.Helper()
+	var m struct {
+		Rows    []struct{ Name, Leader, First, Epoch string } `json:"rows"`
+		Summary string                                        `json:"summary"`
+	}
+	if err := b.eval(`({rows: [...document.querySelectorAll('#monitors tr[data-monitor]')].map((r) => ({Name: r.dataset.monitor,
+		Leader: r.dataset.leader, First: r.cells[0].innerText, Epoch: r.cells[4].innerText})),
+		summary: document.getElementById('summary').textContent})`, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Rows) != 1 {
+		t.Fatalf("monitors section: %+v, want the world's one monitor", m.Rows)
+	}
+	r := m.Rows[0]
+	if r.Name == "" || r.Leader != "true" || !strings.Contains(r.First, "(answered)") || r.Epoch == "" {
+		t.Errorf("monitor row %+v, want the answering monitor as the leader with its epoch", r)
+	}
+	if !strings.Contains(m.Summary, "leader "+r.Name) || !strings.Contains(m.Summary, "2 services") {
+		t.Errorf("summary %q, want 2 services and leader %s", m.Summary, r.Name)
+	}
 }
 
 type rowState struct {
@@ -181,11 +226,13 @@ func newPageWorld(t *testing.T) *pageWorld {
 	w := &pageWorld{lab: lab, dir: t.TempDir()}
 	conns := labconn.Open(ctx, t, lab)
 	w.hostA = conns.HostA
-	w.startPrimary(ctx, t)
-	if err := conns.DNS.Replace(ctx, pageService+"."+lab.Zone, []netip.Addr{netip.MustParseAddr(pageAddr)}, 10*time.Second, nil); err != nil {
-		t.Fatalf("point %s at its primary: %v", pageService, err)
+	for _, p := range [][3]string{{pageService, pageVM, pageAddr}, {otherService, otherVM, otherAddr}} {
+		w.startPrimary(ctx, t, p[1], p[2])
+		if err := conns.DNS.Replace(ctx, p[0]+"."+lab.Zone, []netip.Addr{netip.MustParseAddr(p[2])}, 10*time.Second, nil); err != nil {
+			t.Fatalf("point %s at its primary: %v", p[0], err)
+		}
+		t.Cleanup(func() { deleteOn(t, conns.Standby, p[0]) })
 	}
-	t.Cleanup(func() { deleteOn(t, conns.Standby, pageService) })
 	w.certs = labtest.MakePKI(t, w.dir)
 	w.ca = filepath.Join(w.certs, "ca.crt")
 	// The monitors' certificate (server and client), and the browser's.
@@ -209,7 +256,7 @@ func deleteOn(t *testing.T, c *lxd.Client, name string) {
 	}
 }
 
-func (w *pageWorld) startPrimary(ctx context.Context, t *testing.T) {
+func (w *pageWorld) startPrimary(ctx context.Context, t *testing.T, pageVM, pageAddr string) {
 	t.Helper()
 	deleteOn(t, w.hostA, pageVM) // a leftover of an interrupted run
 	t.Cleanup(func() { deleteOn(t, w.hostA, pageVM) })
@@ -278,7 +325,10 @@ func (w *pageWorld) writeInventory(t *testing.T) {
 		"Lab": true, "Listen": "127.0.0.1:9150", "Standby": pageStandby, "DNS": w.lab.DNSServer, "Zone": w.lab.Zone,
 		"Key": w.lab.KeyFile, "State": filepath.Join(w.dir, "state"), "PKI": w.certs, "Gateway": w.lab.HostA.Gateway,
 		"Socket": w.lab.HostA.Socket, "Agent": w.agentURL, "Image": w.lab.Image,
-		"Services": []map[string]string{{"Name": pageService, "FQDN": pageService + "." + w.lab.Zone, "VM": pageVM, "Address": pageAddr, "Mode": "warm"}},
+		"Services": []map[string]string{
+			{"Name": pageService, "FQDN": pageService + "." + w.lab.Zone, "VM": pageVM, "Address": pageAddr, "Mode": "warm"},
+			{"Name": otherService, "FQDN": otherService + "." + w.lab.Zone, "VM": otherVM, "Address": otherAddr, "Mode": "warm"},
+		},
 	})
 	tokenLine := "  api-token-file: " + w.certs + "/api.token\n"
 	if !strings.Contains(text, tokenLine) {
