@@ -90,7 +90,7 @@ func (w *labWorld) ready(t *testing.T, s labSvc) {
 		return err
 	})
 	w.waitFor(ctx, "the monitor sees "+s.Name+" up", func(ctx context.Context) error {
-		return metricIs(ctx, w.monitor, "understudy_monitor_target_up", `"service/`+s.Name+`"`, "1")
+		return metricIs(ctx, w.monitor, "understudy_probe_target_up", `"service/`+s.Name+`"`, "1")
 	})
 }
 
