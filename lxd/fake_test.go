@@ -25,6 +25,7 @@ type fakeServer struct {
 	failUpdate       error // UpdateInstance (config) fails with this
 	failStart        error // start fails with this
 	busyStarts       int   // this many start requests are refused with a 400 "busy" (LXD 5.0)
+	badPIDStates     int   // this many state reads fail with Incus's "Invalid PID" (an init exiting)
 	createdByOther   bool  // another client creates the instance just before this create
 	blockCreate      bool  // the create operation never finishes (until ctx ends)
 	exec             func([]string) (int, string, string)
@@ -199,6 +200,11 @@ func (f *fakeServer) GetInstanceState(name string) (*api.InstanceState, string, 
 	i, ok := f.instances[name]
 	if !ok {
 		return nil, "", notFoundErr("Instance")
+	}
+	f.counts["state"]++
+	if f.badPIDStates > 0 {
+		f.badPIDStates--
+		return nil, "", api.StatusErrorf(http.StatusInternalServerError, "Invalid PID '\x00'")
 	}
 	st := &api.InstanceState{Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode}
 	if i.inst.StatusCode != api.Stopped {

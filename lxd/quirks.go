@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	incus "github.com/lxc/incus/v6/client"
@@ -33,6 +34,12 @@ type quirks struct {
 	// The request is sent again, every busyRetryEvery for at most
 	// busyRetryFor. Incus does not: its refusal is returned at once.
 	retryBusy bool
+	// retryBadPID: Incus 6.0.4 fails a state read with "Invalid PID '…'"
+	// while an instance's init is exiting (its pid file is half-written:
+	// lxc/incus#2614, #3212), which is exactly when a fence or a drill reads
+	// it. The read is sent again, every busyRetryEvery for at most
+	// badPIDRetryFor. LXD 5.0.2 was not seen doing it.
+	retryBadPID bool
 }
 
 // quirksFor returns the workarounds for a server. Incus gets none; LXD, and
@@ -40,16 +47,42 @@ type quirks struct {
 // adds requests).
 func quirksFor(info ServerInfo) quirks {
 	if info.Server == "incus" {
-		return quirks{}
+		return quirks{retryBadPID: true}
 	}
 	return quirks{readBackCreate: true, retryBusy: true}
 }
 
-// The bounds of quirks.retryBusy.
+// The bounds of quirks.retryBusy and quirks.retryBadPID.
 const (
 	busyRetryEvery = 50 * time.Millisecond
 	busyRetryFor   = 5 * time.Second
+	badPIDRetryFor = 2 * time.Second
 )
+
+// badPIDText is how Incus words a state read of an instance whose init is
+// exiting (an HTTP 500 with no code of its own): with ErrBusy's text, the
+// only error text this package reads.
+const badPIDText = "Invalid PID"
+
+// retryState is read, sent again while Incus answers "Invalid PID"
+// (quirks.retryBadPID); a read changes nothing, so sending it again is safe.
+func (c *Client) retryState(ctx context.Context, read func() (*api.InstanceState, error)) (*api.InstanceState, error) {
+	st, err := read()
+	if !c.quirks.retryBadPID {
+		return st, err
+	}
+	deadline := time.Now().Add(badPIDRetryFor)
+	for err != nil && ctx.Err() == nil && strings.Contains(err.Error(), badPIDText) && time.Now().Before(deadline) {
+		c.log.Debug("state read failed on an exiting init, reading again", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(busyRetryEvery):
+		}
+		st, err = read()
+	}
+	return st, err
+}
 
 // runOp is run (send, then wait), with the request sent again while LXD
 // refuses it as busy (quirks.retryBusy): a refusal is a 400 to the request

@@ -2,6 +2,7 @@ package lxd
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/lxc/incus/v6/shared/api"
@@ -23,7 +24,7 @@ func TestQuirksFor(t *testing.T) {
 		server, version string
 		want            quirks
 	}{
-		{"incus", "6.0.4", quirks{}},
+		{"incus", "6.0.4", quirks{retryBadPID: true}},
 		{"lxd", "5.0.2", quirks{readBackCreate: true, retryBusy: true}},
 		{"", "", quirks{readBackCreate: true, retryBusy: true}}, // unknown: the safe side
 	} {
@@ -38,8 +39,8 @@ func TestDetectRecordsTheServer(t *testing.T) {
 	if got := c.Server(); got.Server != "incus" || got.Version != "6.0.4" {
 		t.Errorf("Server() = %+v, want incus 6.0.4", got)
 	}
-	if c.quirks != (quirks{}) {
-		t.Errorf("quirks against Incus = %+v, want none", c.quirks)
+	if c.quirks != (quirks{retryBadPID: true}) {
+		t.Errorf("quirks against Incus = %+v, want only retryBadPID", c.quirks)
 	}
 }
 
@@ -112,6 +113,39 @@ func TestRetryBusyOnlyOnLXD(t *testing.T) {
 		}
 		if n := f.count("start"); n != 1 {
 			t.Errorf("start requests = %d, want 1 (no retry)", n)
+		}
+	})
+}
+
+// A state read that Incus fails with "Invalid PID" (an init exiting) is sent
+// again on Incus (quirks.retryBadPID); against LXD 5.0 the error is returned.
+func TestRetryBadPIDOnlyOnIncus(t *testing.T) {
+	t.Run("incus", func(t *testing.T) {
+		c, f := incusClient(t)
+		if _, err := c.Ensure(ctxT(t), webSpec()); err != nil {
+			t.Fatal(err)
+		}
+		f.badPIDStates = 2
+		before := f.count("state")
+		if _, err := c.State(ctxT(t), "web"); err != nil {
+			t.Fatalf("State while the init exits twice: %v", err)
+		}
+		if n := f.count("state") - before; n != 3 {
+			t.Errorf("state reads = %d, want 3 (two failed, one answered)", n)
+		}
+	})
+	t.Run("lxd", func(t *testing.T) {
+		c, f := testClient(t)
+		if _, err := c.Ensure(ctxT(t), webSpec()); err != nil {
+			t.Fatal(err)
+		}
+		f.badPIDStates = 1
+		before := f.count("state")
+		if _, err := c.State(ctxT(t), "web"); err == nil || !strings.Contains(err.Error(), "Invalid PID") {
+			t.Fatalf("State = %v, want the daemon's Invalid PID", err)
+		}
+		if n := f.count("state") - before; n != 1 {
+			t.Errorf("state reads = %d, want 1 (no retry)", n)
 		}
 	})
 }

@@ -56,9 +56,11 @@ func toState(st *api.InstanceState) State {
 }
 
 func (c *Client) rawState(ctx context.Context, name string) (*api.InstanceState, error) {
-	st, err := call(ctx, func() (*api.InstanceState, error) {
-		st, _, err := c.srv.GetInstanceState(name)
-		return st, err
+	st, err := c.retryState(ctx, func() (*api.InstanceState, error) {
+		return call(ctx, func() (*api.InstanceState, error) {
+			st, _, err := c.srv.GetInstanceState(name)
+			return st, err
+		})
 	})
 	if err != nil {
 		return nil, notFound(err)
