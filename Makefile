@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean criu criu-drill deb pkg-deps
+.PHONY: all build test test-lxd-compat unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean criu criu-drill deb pkg-deps
 
 all: build
 
@@ -20,11 +20,26 @@ build:
 ## (no root, no lab tool) fails instead of skipping. Under the lab lock it
 ## first stops the daemons of a `make demo` (saying so): their monitors would
 ## fail web and api over when a test takes host-a's bridge down. `make demo`
-## starts them again.
+## starts them again. The lab runs Incus (lab.sh's default); last comes the
+## LXD 5.0 compatibility job (test-lxd-compat).
 test: lab-up pkg-deps vet
 	env UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -skip Integration ./...
 	$(LOCK) bash -c 'UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop && \
 	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -p 1 -timeout 30m -run Integration ./...'
+	$(MAKE) test-lxd-compat
+
+## test-lxd-compat: the LXD 5.0 compatibility job, under the lab lock: the
+## lab is rebuilt on LXD 5.0.2 (LAB_HYPERVISOR=lxd), the lxd package's
+## integration tests and one warm and one cold failover (e2e) run there,
+## then the lab goes back to Incus (down, up) whatever the outcome, so
+## that `make demo` finds it as `make lab-up` leaves it.
+COMPAT_E2E := ^TestIntegrationFailover(Warm|Cold)$$
+test-lxd-compat:
+	$(LOCK) bash -c 'UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop && bash $(LAB) down && \
+	  LAB_HYPERVISOR=lxd bash $(LAB) up && \
+	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run Integration ./lxd/ && \
+	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -timeout 20m -run "$(COMPAT_E2E)" ./e2e/; \
+	  rc=$$?; bash $(LAB) down && bash $(LAB) up || rc=1; exit $$rc'
 
 ## deb: the Debian package bin/understudy_VERSION_ARCH.deb with nfpm
 ## (examples/packaging/: units, default config, completion, man pages).

@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp ha recover lab
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -205,7 +205,16 @@ group_lab() {
 	end lab -gotest "$OUT/lab.test.json"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp ha recover lab) # and build
+# group_hypervisors: Incus and LXD 5.0 side by side (bench/hypervisors.sh:
+# its own lock per hypervisor, its own results hypervisors.{tsv,md}; the lab
+# ends on Incus).
+group_hypervisors() {
+	local locked=0
+	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
+	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
+}
+
+all=(dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -119,7 +119,7 @@ func (c *Client) droppedError(at string, d *droppedReply) error {
 		return e
 	case d.unsigned:
 		return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf(
-			"%s: the only reply to the signed request was unsigned (%s) and was dropped: the server does not know %s, or this host's clock differs from the server's by more than %d s (PowerDNS answers both with an unsigned REFUSED, never BADTIME; check the key, then the clocks: NTP), or the reply was forged",
+			"%s: the only reply to the signed request was unsigned (%s) and was dropped: the server does not know %s, or this host's clock differs from the server's by more than %d s (PowerDNS answers both with an unsigned REFUSED to an update and NOTAUTH to a query, never BADTIME; check the key, then the clocks: NTP), or the reply was forged",
 			at, dns.RcodeToString[d.rcode], c.keyDesc(), tsigFudge)}
 	}
 	return &dnsError{kind: ErrBadKey, msg: fmt.Sprintf(

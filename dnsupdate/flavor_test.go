@@ -72,3 +72,28 @@ func TestReplaceErrorsByServer(t *testing.T) {
 		})
 	}
 }
+
+// A NOTAUTH that explainNotAuth turns into a refusal keeps the server's
+// answer as its cause (the error matches ErrNotAuth too and quotes the
+// NOTAUTH message), and says the server may be a secondary, naming the
+// primary its SOA gives.
+func TestExplainNotAuthWrapsAndNamesThePrimary(t *testing.T) {
+	goodKey, goodSecret := testKey(t, "test-key", "")
+	srv := dnstest.New(t, testZone, map[string]string{goodKey.Name: goodSecret})
+	srv.SetFlavor(dnstest.Knot)
+	srv.Set(testZone, testZone+" 60 IN SOA primary-ns.example.test. hostmaster.example.test. 1 60 30 600 10")
+	srv.Set("web.example.test.", "web.example.test. 60 IN A 10.0.0.1")
+	c, err := New(Config{Server: srv.Addr, Zone: testZone, Timeout: 750 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Replace(context.Background(), "web", addrs("10.0.1.1"), time.Minute, addrs("10.0.0.1"))
+	if !errors.Is(err, ErrRefused) || !errors.Is(err, ErrNotAuth) {
+		t.Fatalf("err = %v, want ErrRefused wrapping the NOTAUTH (ErrNotAuth)", err)
+	}
+	for _, s := range []string{"not authoritative for the zone (NOTAUTH)", "secondary", "primary-ns.example.test."} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+}

@@ -261,3 +261,43 @@ func testConcurrentReplace(t *testing.T, lab *labtest.Lab, srv labtest.DNSServer
 		}
 	}
 }
+
+// TestIntegrationRejectedLookup: a signed query with a wrong secret or a
+// clock outside the fudge fails the same way an update does, on each
+// server (PowerDNS answers both with an unsigned NOTAUTH: ErrBadKey).
+func TestIntegrationRejectedLookup(t *testing.T) { forEachServer(t, testRejectedLookup) }
+
+func testRejectedLookup(t *testing.T, lab *labtest.Lab, srv labtest.DNSServer) {
+	c, name := serverFixture(t, lab, srv, "rlookup")
+	if err := c.Replace(context.Background(), name, addrs("10.200.0.106"), 10*time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	wrongSecret, _ := testKey(t, c.key.Name, c.key.Algorithm)
+	for _, tt := range []struct {
+		name    string
+		key     *Key
+		skew    time.Duration
+		wantErr error
+		servers map[string]error
+	}{
+		{"wrong secret", wrongSecret, 0, ErrBadKey, nil},
+		{"clock skew", c.key, -time.Hour, ErrBadTime, map[string]error{labtest.DNSPDNS: ErrBadKey}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bad, err := New(Config{Server: srv.Addr, Zone: lab.Zone, Key: tt.key, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad.clock = clocktest.Skewed(tt.skew)
+			want := tt.wantErr
+			if e, ok := tt.servers[srv.Name]; ok {
+				want = e
+			}
+			if _, err := bad.Lookup(context.Background(), name); !errors.Is(err, want) {
+				t.Fatalf("Lookup: err = %v, want %v", err, want)
+			} else {
+				t.Logf("error: %v", err)
+			}
+		})
+	}
+}

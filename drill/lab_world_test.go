@@ -16,6 +16,7 @@ import (
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/drill"
+	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/labtest/labconn"
@@ -35,6 +36,7 @@ const (
 	labPrefix   = "t-drill-"
 	labBase     = 170 // TestIntegrationDrill: .170-.174
 	labBaseB2B  = 175 // TestIntegrationDrillBackToBack: .175-.176
+	labBaseObs  = 177 // TestIntegrationObservability: .177
 	labPool     = "10.200.1.140-10.200.1.149"
 	labSetup    = 2 * time.Minute
 	labStepWait = 50 * time.Millisecond
@@ -64,6 +66,10 @@ type labWorld struct {
 	services  []labSvc
 	invPath   string
 	log       *slog.Logger
+	// stateDir is the monitor's state directory (its drill history);
+	// proxyReg holds the proxy's metrics.
+	stateDir string
+	proxyReg *prometheus.Registry
 }
 
 // newLabWorld builds a primary, a DNS record and a standby container per
@@ -196,6 +202,9 @@ func (w *labWorld) startMonitor(ctx context.Context) {
 	if err != nil {
 		w.t.Fatalf("controller: %v", err)
 	}
+	// As `understudy monitor`: the drill history's latest drills.
+	w.stateDir = ctrl.StateDir()
+	ctrl.MustRegister(report.NewMonitorHistoryCollector(ctrl))
 	w.runUntilCleanup("monitor", ctrl.Run)
 	select {
 	case a := <-addrc:
@@ -240,7 +249,12 @@ func (w *labWorld) startProxy(ctx context.Context) {
 	if len(pcfg.Services) > 0 && pcfg.Services[0].Hold > 0 {
 		w.proxyHold = pcfg.Services[0].Hold
 	}
-	p, err := proxy.New(pcfg, proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy")})
+	w.proxyReg = prometheus.NewRegistry()
+	// As `understudy proxy` with a client certificate: this world's proxy
+	// talks plain HTTP to the monitor, so it is given the monitor's client
+	// certificate, the one a proxy of the world's CA would present.
+	w.proxyReg.MustRegister(proxy.CertExpiryCollector(filepath.Join(w.certs, "monitor.crt")))
+	p, err := proxy.New(pcfg, proxy.Options{Monitor: mon, Pinger: pinger, Logger: w.log.With("side", "proxy"), Registerer: w.proxyReg})
 	if err != nil {
 		w.t.Fatalf("proxy: %v", err)
 	}

@@ -57,7 +57,7 @@ func (r *running) waitReady(b *testing.B, s svc) {
 		b.Fatalf("service not ready: %v", err)
 	}
 	for _, t := range []string{"service/" + s.Name, "vm/" + s.VM + "/instance", "vm/" + s.VM + "/icmp"} {
-		if err := r.waitMetric(ctx, "understudy_monitor_target_up", t, func(v float64) bool { return v == 1 }); err != nil {
+		if err := r.waitMetric(ctx, "understudy_probe_target_up", t, func(v float64) bool { return v == 1 }); err != nil {
 			b.Fatalf("monitor does not see the primary up: %v", err)
 		}
 	}

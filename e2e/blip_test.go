@@ -36,7 +36,7 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 	r.waitPrepared(ctx, t, s.Name)
 	icmp, service := "vm/"+s.VM+"/icmp", "service/"+s.Name
 	for _, target := range []string{icmp, service} {
-		if err := r.waitMetric(ctx, "understudy_monitor_target_up", target, func(v float64) bool { return v == 1 }); err != nil {
+		if err := r.waitMetric(ctx, "understudy_probe_target_up", target, func(v float64) bool { return v == 1 }); err != nil {
 			t.Fatalf("monitor never saw the primary up: %v", err)
 		}
 	}
@@ -49,12 +49,12 @@ func TestIntegrationBlipNoFailover(t *testing.T) {
 	}
 	// fails + passes more probe rounds: a failure in progress would have
 	// crossed the threshold by then.
-	probes := r.metric("understudy_monitor_probe_duration_seconds", "icmp")
-	if err := r.waitMetric(ctx, "understudy_monitor_probe_duration_seconds", "icmp", func(v float64) bool { return v >= probes+5 }); err != nil {
+	probes := r.metric("understudy_probe_duration_seconds", "icmp")
+	if err := r.waitMetric(ctx, "understudy_probe_duration_seconds", "icmp", func(v float64) bool { return v >= probes+5 }); err != nil {
 		t.Fatalf("the monitor stopped probing: %v", err)
 	}
 	failed := func(target string) float64 {
-		return max(r.metric("understudy_monitor_probe_failures_total", target), 0)
+		return max(r.metric("understudy_probe_failures_total", target), 0)
 	} // -1: none yet
 	if got := failed(icmp) + failed(service); got < 1 {
 		t.Fatalf("the monitor counted %v failed probes of the primary, want at least 1: the test proves nothing", got)
@@ -170,8 +170,8 @@ func watchLowest(ctx context.Context, r *running, targets ...string) func() map[
 		defer tick.Stop()
 		for {
 			for _, t := range targets {
-				if v, ok := low[t]; !ok || r.metric("understudy_monitor_target_up", t) < v {
-					low[t] = r.metric("understudy_monitor_target_up", t)
+				if v, ok := low[t]; !ok || r.metric("understudy_probe_target_up", t) < v {
+					low[t] = r.metric("understudy_probe_target_up", t)
 				}
 			}
 			select {

@@ -53,7 +53,7 @@ func TestIntegrationFailoverServesDataDisk(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
-	if err := r.waitMetric(ctx, "understudy_monitor_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
+	if err := r.waitMetric(ctx, "understudy_probe_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
 		t.Fatalf("monitor never saw the service up: %v", err)
 	}
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {

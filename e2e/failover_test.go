@@ -51,7 +51,7 @@ func testFailoverOn(t *testing.T, w *world) {
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
-	if err := r.waitMetric(ctx, "understudy_monitor_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
+	if err := r.waitMetric(ctx, "understudy_probe_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
 		t.Fatalf("monitor never saw the service up: %v", err)
 	}
 

@@ -292,19 +292,19 @@ func (h *haLab) oneLeader(ctx context.Context) (*haMon, uint64, error) {
 	live := h.live()
 	var leader *haMon
 	for _, m := range live {
-		switch v := gauge(m.r.reg, "understudy_controller_leader"); v {
+		switch v := gauge(m.r.reg, "understudy_monitor_leader"); v {
 		case 1:
 			if leader != nil {
-				return nil, 0, fmt.Errorf("both %s and %s report understudy_controller_leader 1", leader.name, m.name)
+				return nil, 0, fmt.Errorf("both %s and %s report understudy_monitor_leader 1", leader.name, m.name)
 			}
 			leader = m
 		case 0:
 		default:
-			return nil, 0, fmt.Errorf("%s: understudy_controller_leader = %v", m.name, v)
+			return nil, 0, fmt.Errorf("%s: understudy_monitor_leader = %v", m.name, v)
 		}
 	}
 	if leader == nil {
-		return nil, 0, errors.New("no monitor reports understudy_controller_leader 1")
+		return nil, 0, errors.New("no monitor reports understudy_monitor_leader 1")
 	}
 	var epoch uint64
 	for _, m := range live {
@@ -362,7 +362,7 @@ func (h *haLab) splitBrainWatch(ctx context.Context) func() []string {
 		for ctx.Err() == nil {
 			var leaders []string
 			for _, m := range h.live() {
-				if gauge(m.r.reg, "understudy_controller_leader") == 1 {
+				if gauge(m.r.reg, "understudy_monitor_leader") == 1 {
 					leaders = append(leaders, m.name)
 				}
 			}
@@ -455,7 +455,7 @@ func soaSerial(ctx context.Context, server, zone string) (uint32, error) {
 // awaitUp waits until every live monitor sees the service's target up.
 func (h *haLab) awaitUp(ctx context.Context, service string) error {
 	for _, m := range h.live() {
-		if err := m.r.waitMetric(ctx, "understudy_monitor_target_up", "service/"+service, func(v float64) bool { return v == 1 }); err != nil {
+		if err := m.r.waitMetric(ctx, "understudy_probe_target_up", "service/"+service, func(v float64) bool { return v == 1 }); err != nil {
 			return fmt.Errorf("monitor %s: %w", m.name, err)
 		}
 	}

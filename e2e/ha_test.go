@@ -342,12 +342,12 @@ func (h *haLab) restore(ctx context.Context, round int, s svc, leader *haMon) {
 			follower = m
 		}
 	}
-	fwd := gauge(follower.r.reg, "understudy_controller_forwarded_total")
+	fwd := gauge(follower.r.reg, "understudy_monitor_forwarded_total")
 	code, err := follower.r.post(ctx, "/v1/services/"+s.Name+"/reset")
 	if err != nil || code/100 != 2 {
 		t.Fatalf("round %d: reset through follower %s: %d %v", round, follower.name, code, err)
 	}
-	if got := gauge(follower.r.reg, "understudy_controller_forwarded_total"); got != fwd+1 {
+	if got := gauge(follower.r.reg, "understudy_monitor_forwarded_total"); got != fwd+1 {
 		t.Errorf("round %d: follower %s forwarded %v calls, want %v", round, follower.name, got, fwd+1)
 	}
 	if _, err := leader.r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "primary" }); err != nil {
@@ -423,14 +423,14 @@ func TestIntegrationHAPartition(t *testing.T) {
 		prev = now
 		var leaders []string
 		for _, m := range h.live() {
-			if m != a && gauge(m.r.reg, "understudy_controller_leader") == 1 {
+			if m != a && gauge(m.r.reg, "understudy_monitor_leader") == 1 {
 				leaders = append(leaders, m.name)
 				if upAt.IsZero() {
 					upAt, winner = now, m.name
 				}
 			}
 		}
-		if gauge(a.r.reg, "understudy_controller_leader") == 1 {
+		if gauge(a.r.reg, "understudy_monitor_leader") == 1 {
 			leaders = append(leaders, a.name)
 		} else if downAt.IsZero() {
 			downAt = time.Now()
@@ -479,8 +479,8 @@ func TestIntegrationHAPartition(t *testing.T) {
 	if next.name != winner || newEpoch <= oldEpoch {
 		t.Errorf("new leader %s epoch %d; want %s above %d", next.name, newEpoch, winner, oldEpoch)
 	}
-	if g := gauge(a.r.reg, "understudy_controller_leader"); g != 0 {
-		t.Errorf("cut-off mon-a reports understudy_controller_leader %v", g)
+	if g := gauge(a.r.reg, "understudy_monitor_leader"); g != 0 {
+		t.Errorf("cut-off mon-a reports understudy_monitor_leader %v", g)
 	}
 	// The new leader's term prepares the service again under its epoch;
 	// from then on the cut-off leader's epoch is refused.

@@ -82,7 +82,7 @@ func TestIntegrationRestartMidIncident(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), failoverBound)
 	defer cancel()
 	first.waitPrepared(ctx, t, s.Name)
-	if err := first.waitMetric(ctx, "understudy_monitor_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
+	if err := first.waitMetric(ctx, "understudy_probe_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
 		t.Fatalf("monitor never saw the service up: %v", err)
 	}
 	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {

@@ -217,17 +217,17 @@ step "daemons: stop those of an earlier demo, put web and api back on their prim
 	rm -rf "$LAB_DIR/monitor/etcd" "$LAB_DIR"/monitor/etcd-peer-*
 	agent_state=$(sed -n 's/^state-dir:[[:space:]]*//p' "$LAB_DIR/agent.yaml")
 	[ -n "$agent_state" ] && rm -rf "${agent_state:?}"/*
-	LXD_DIR=$LAB_DIR/standby-1 LXD_CONF=$LAB_DIR/.lxc-client lxc delete --force web api 2>/dev/null || true
+	bash examples/lab/lab.sh cli standby-1 delete --force web api 2>/dev/null || true
 	for port in 9443 9444 9180 9181 9182 23801 23802 23803 8080; do
 		if ss -Hltn "sport = :$port" | grep -q .; then
 			die "port $port is taken by a process this demo did not start: $(ss -Hltnp "sport = :$port")"
 		fi
 	done
-	export LXD_DIR=$LAB_DIR/host-a LXD_CONF=$LAB_DIR/.lxc-client
+	# lab.sh cli: the client of whichever hypervisor the lab runs (incus or lxc).
 	for vm in web-vm api-vm; do
-		lxc unfreeze "$vm" 2>/dev/null || true # frozen or stopped by an earlier drill
-		lxc start "$vm" 2>/dev/null || true
-		lxc exec "$vm" -- /sbin/understudy-service start 2>/dev/null || true
+		bash examples/lab/lab.sh cli host-a unfreeze "$vm" 2>/dev/null || true # frozen or stopped by an earlier drill
+		bash examples/lab/lab.sh cli host-a start "$vm" 2>/dev/null || true
+		bash examples/lab/lab.sh cli host-a exec "$vm" -- /sbin/understudy-service start 2>/dev/null || true
 	done
 	# Only web and api: a whole-zone reset would drop the records of tests.
 	"$BIN" dns set -f "$INV" web.lab.test. 10.200.0.11 >/dev/null
@@ -318,8 +318,8 @@ web_is() { [ "$("$BIN" status -f "$INV" | awk '$1 == "web" { print $2 }')" = "$1
 	"$BIN" migrate -f "$INV" --service web --dry-run
 	"$BIN" migrate -f "$INV" --service web --reason "make demo"
 	# The failover fenced web-vm: start it again, then fail back to it.
-	LXD_DIR=$LAB_DIR/host-a LXD_CONF=$LAB_DIR/.lxc-client lxc start web-vm 2>/dev/null || true
-	LXD_DIR=$LAB_DIR/host-a LXD_CONF=$LAB_DIR/.lxc-client lxc exec web-vm -- /sbin/understudy-service start 2>/dev/null || true
+	bash examples/lab/lab.sh cli host-a start web-vm 2>/dev/null || true
+	bash examples/lab/lab.sh cli host-a exec web-vm -- /sbin/understudy-service start 2>/dev/null || true
 	wait_for "web-vm answers again" curl -sf --max-time 1 http://10.200.0.11/
 	"$BIN" failback -f "$INV" --service web --reason "make demo"
 	touch "$DEMO/stop-client"

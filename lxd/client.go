@@ -42,6 +42,8 @@ type Client struct {
 	stateful     atomic.Bool
 	log          *slog.Logger
 	pollInterval time.Duration
+	info         ServerInfo // the daemon, as Connect found it
+	quirks       quirks     // the workarounds for that daemon (quirks.go)
 }
 
 // server is the subset of incus.InstanceServer this package uses, plus a
@@ -165,7 +167,9 @@ func (s realServer) copyFrom(src server, inst api.Instance, args *incus.Instance
 	return s.CopyInstance(rs.InstanceServer, inst, args)
 }
 
-// Connect connects to the daemon described by c and checks that it answers.
+// Connect connects to the daemon described by c, checks that it answers and
+// asks it who it is (GetServer: Incus or LXD, and the version), which
+// chooses the LXD 5.0 workarounds the Client applies (quirks.go).
 func Connect(ctx context.Context, c Conn) (*Client, error) {
 	name := c.Name
 	if name == "" {
@@ -201,7 +205,12 @@ func Connect(ctx context.Context, c Conn) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %q: %w", name, err)
 	}
-	return newClient(realServer{InstanceServer: srv, sending: &sync.Mutex{}}, name), nil
+	cl := newClient(realServer{InstanceServer: srv, sending: &sync.Mutex{}}, name)
+	if err := cl.detect(ctx); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("connect to %q: %w", name, err)
+	}
+	return cl, nil
 }
 
 func newClient(srv server, name string) *Client {

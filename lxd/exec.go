@@ -18,8 +18,9 @@ type ExecResult struct {
 
 // Exec runs argv in the instance with env added to its environment, with
 // stdin closed, and collects its output. A non-zero exit code is a result,
-// not an error. The output travels over the operation's websockets:
-// RecordOutput panics the client against LXD 5.0.
+// not an error. The output travels over the operation's websockets, on
+// every server: one streamed mechanism, nothing left on the server to
+// delete (RecordOutput also panics the client against LXD 5.0).
 func (c *Client) Exec(ctx context.Context, name string, argv []string, env map[string]string) (ExecResult, error) {
 	res, err := c.exec(ctx, name, argv, env)
 	if err != nil {

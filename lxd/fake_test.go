@@ -17,11 +17,15 @@ type fakeServer struct {
 	mu        sync.Mutex
 	instances map[string]*fakeInstance
 	images    map[string]bool
+	server    string // what GetServer reports: "lxd" (default) or "incus"
+	version   string // and its version: 5.0.2 (default)
 
 	ignoreShutdown   bool  // graceful stop times out, the instance keeps running
 	dropConfigCreate bool  // create ignores the request's config (a daemon dropping fields)
 	failUpdate       error // UpdateInstance (config) fails with this
 	failStart        error // start fails with this
+	busyStarts       int   // this many start requests are refused with a 400 "busy" (LXD 5.0)
+	badPIDStates     int   // this many state reads fail with Incus's "Invalid PID" (an init exiting)
 	createdByOther   bool  // another client creates the instance just before this create
 	blockCreate      bool  // the create operation never finishes (until ctx ends)
 	exec             func([]string) (int, string, string)
@@ -41,6 +45,8 @@ func newFake() *fakeServer {
 	return &fakeServer{
 		instances: map[string]*fakeInstance{},
 		images:    map[string]bool{"understudy-busybox": true},
+		server:    "lxd",
+		version:   "5.0.2",
 		counts:    map[string]int{},
 	}
 }
@@ -85,7 +91,7 @@ func (f *fakeServer) setStatus(name string, s api.StatusCode) {
 
 func (f *fakeServer) GetServer() (*api.Server, string, error) {
 	s := &api.Server{}
-	s.Environment.ServerName, s.Environment.Server, s.Environment.ServerVersion, s.Environment.Driver = "fake", "lxd", "5.0.2", "lxc"
+	s.Environment.ServerName, s.Environment.Server, s.Environment.ServerVersion, s.Environment.Driver = "fake", f.server, f.version, "lxc"
 	return s, "", nil
 }
 
@@ -101,6 +107,7 @@ func (f *fakeServer) GetImageAlias(name string) (*api.ImageAliasesEntry, string,
 func (f *fakeServer) GetInstance(name string) (*api.Instance, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.counts["get"]++
 	i, ok := f.instances[name]
 	if !ok {
 		return nil, "", notFoundErr("Instance")
@@ -194,6 +201,11 @@ func (f *fakeServer) GetInstanceState(name string) (*api.InstanceState, string, 
 	if !ok {
 		return nil, "", notFoundErr("Instance")
 	}
+	f.counts["state"]++
+	if f.badPIDStates > 0 {
+		f.badPIDStates--
+		return nil, "", api.StatusErrorf(http.StatusInternalServerError, "Invalid PID '\x00'")
+	}
 	st := &api.InstanceState{Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode}
 	if i.inst.StatusCode != api.Stopped {
 		eth0 := api.InstanceStateNetwork{Addresses: []api.InstanceStateNetworkAddress{
@@ -221,6 +233,10 @@ func (f *fakeServer) UpdateInstanceState(name string, put api.InstanceStatePut, 
 	switch {
 	case put.Action == "start":
 		f.counts["start"]++
+		if f.busyStarts > 0 {
+			f.busyStarts--
+			return nil, api.StatusErrorf(http.StatusBadRequest, `Failed to create instance start operation: Instance is busy running a "stop" operation`)
+		}
 		if f.failStart != nil {
 			return f.op(f.failStart, false), nil
 		}

@@ -77,9 +77,10 @@ func (c *Client) Ensure(ctx context.Context, spec InstanceSpec) (created bool, e
 	return false, nil
 }
 
-// create creates the instance, then reads it back and applies whatever the
-// daemon did not take from the create request. Start is never requested:
-// LXD 5.0 ignores InstancesPost.Start. When the daemon refuses the create
+// create creates the instance; against LXD 5.0 (quirks.readBackCreate) it
+// then reads it back and applies whatever the daemon did not take from the
+// create request. Start is never requested: Ensure's contract is a stopped
+// instance (and LXD 5.0 ignores InstancesPost.Start). When the daemon refuses the create
 // because someone else created the instance meanwhile, that instance is
 // reconciled instead and created is false.
 func (c *Client) create(ctx context.Context, spec InstanceSpec) (created bool, err error) {
@@ -114,6 +115,10 @@ func (c *Client) create(ctx context.Context, spec InstanceSpec) (created bool, e
 	r.add("delete created instance", func(ctx context.Context) error { return c.deleteIfPresent(ctx, spec.Name) })
 	if err := wait(ctx, op); err != nil {
 		return false, fmt.Errorf("create from image %q: %w", spec.Image, notFound(err))
+	}
+	if !c.quirks.readBackCreate {
+		r.success()
+		return true, nil
 	}
 	inst, etag, err := c.getInstance(ctx, spec.Name)
 	if err != nil {
@@ -240,7 +245,7 @@ func (c *Client) deleteIfPresent(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	err = run(ctx, func() (incus.Operation, error) { return c.srv.DeleteInstance(name) })
+	err = c.runOp(ctx, func() (incus.Operation, error) { return c.srv.DeleteInstance(name) })
 	if isNotFound(err) {
 		return nil
 	}

@@ -56,9 +56,11 @@ func toState(st *api.InstanceState) State {
 }
 
 func (c *Client) rawState(ctx context.Context, name string) (*api.InstanceState, error) {
-	st, err := call(ctx, func() (*api.InstanceState, error) {
-		st, _, err := c.srv.GetInstanceState(name)
-		return st, err
+	st, err := c.retryState(ctx, func() (*api.InstanceState, error) {
+		return call(ctx, func() (*api.InstanceState, error) {
+			st, _, err := c.srv.GetInstanceState(name)
+			return st, err
+		})
 	})
 	if err != nil {
 		return nil, notFound(err)
@@ -93,7 +95,7 @@ func (c *Client) WaitIPv4(ctx context.Context, name, nic string) (netip.Addr, er
 
 // changeState sends one state change and waits for it.
 func (c *Client) changeState(ctx context.Context, name string, put api.InstanceStatePut) error {
-	err := run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstanceState(name, put, "") })
+	err := c.runOp(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstanceState(name, put, "") })
 	return notFound(err)
 }
 

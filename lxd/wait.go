@@ -51,8 +51,8 @@ func send(ctx context.Context, fn func() (incus.Operation, error)) (incus.Operat
 }
 
 // wait waits for an operation with op.WaitContext. When ctx ends first it
-// cancels the operation explicitly: against LXD 5.0, WaitContext returns
-// when ctx ends but leaves the operation running on the server.
+// cancels the operation explicitly: the client's WaitContext returns when
+// ctx ends but leaves the operation running on the server (Incus and LXD).
 func wait(ctx context.Context, op incus.Operation) error {
 	err := op.WaitContext(ctx)
 	if ctxErr := ctx.Err(); ctxErr != nil {

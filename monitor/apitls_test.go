@@ -180,7 +180,7 @@ func TestFollowerForwardsOverTLS(t *testing.T) {
 	if s, _ := service(cb, "web"); s.LastIncident == nil || s.LastIncident.Reason != "drill via follower over TLS" {
 		t.Errorf("incident seen through the follower = %+v", s.LastIncident)
 	}
-	if got := gathered(b.ctrl, "understudy_controller_forwarded_total"); got != 1 {
+	if got := gathered(b.ctrl, "understudy_monitor_forwarded_total"); got != 1 {
 		t.Errorf("forwarded calls counted by the follower = %v, want 1", got)
 	}
 }

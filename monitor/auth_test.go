@@ -105,8 +105,8 @@ func TestMutationsNeedCredential(t *testing.T) {
 		}
 	}
 	h.assertUntouched("after refused calls")
-	if got := gathered(h.ctrl, "understudy_controller_api_refused_total", "reason", "credential"); got != 15 {
-		t.Errorf("understudy_controller_api_refused_total{reason=credential} = %v, want 15", got)
+	if got := gathered(h.ctrl, "understudy_monitor_api_refused_total", "reason", "credential"); got != 15 {
+		t.Errorf("understudy_monitor_api_refused_total{reason=credential} = %v, want 15", got)
 	}
 	// With the token and JSON, the same call is served.
 	if code, body := h.rawPost("/v1/services/web/failover", `{"reason":"with the token"}`, "application/json; charset=utf-8", "Bearer harness-token"); code != http.StatusAccepted {

@@ -347,7 +347,7 @@ func TestMonitorFailureFailsOver(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	for _, want := range []string{"understudy_controller_triggers_total", "understudy_recover_incidents_total", "understudy_monitor_probe_duration_seconds"} {
+	for _, want := range []string{"understudy_monitor_triggers_total", "understudy_recover_incidents_total", "understudy_probe_duration_seconds"} {
 		if !names[want] {
 			t.Errorf("metric %s not registered", want)
 		}

@@ -79,7 +79,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	if got := a.dns.get("web.lab.test."); len(got) != 1 || got[0].String() != "10.9.1.11" {
 		t.Errorf("DNS = %v", got)
 	}
-	if got := gathered(b.ctrl, "understudy_controller_forwarded_total"); got != 1 {
+	if got := gathered(b.ctrl, "understudy_monitor_forwarded_total"); got != 1 {
 		t.Errorf("forwarded calls counted by the follower = %v, want 1", got)
 	}
 	if got := value(a.ctrl.metrics.leader) + 2*value(b.ctrl.metrics.leader); got != 1 {

@@ -15,19 +15,19 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		triggers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_triggers_total",
+			Name: "understudy_monitor_triggers_total",
 			Help: "Triggers handed to the incident executor, by source (monitor, proxy, cli) and result (accepted, refused, unknown, not-leader, error).",
 		}, []string{"source", "result"}),
 		prepares: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_prepares_total",
+			Name: "understudy_monitor_prepares_total",
 			Help: "Prepare requests sent to standby agents, by result (ok, error).",
 		}, []string{"result"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_reloads_total",
+			Name: "understudy_monitor_reloads_total",
 			Help: "Inventory reloads, by result (applied, refused).",
 		}, []string{"result"}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "understudy_controller_leader",
+			Name: "understudy_monitor_leader",
 			Help: "1 while this monitor leads (acts on incidents), 0 while it follows.",
 		}),
 	}

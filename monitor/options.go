@@ -13,6 +13,7 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/probe"
+	"github.com/understudy/understudy/monitor/statuspage"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
@@ -103,6 +104,10 @@ type Options struct {
 	// by spare name, for the spares with spares[].agent; nil asks that
 	// agent (GET /v1/capacity) over monitor.agent-tls.
 	SpareCapacity CapacitySource
+
+	// Drills is the drill history the status page at / shows; nil shows
+	// none (the command gives drillsource.History of monitor.state-dir).
+	Drills statuspage.Drills
 }
 
 // TLSFiles are the monitor's client certificate for agents and the CA it

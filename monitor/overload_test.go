@@ -122,11 +122,11 @@ func TestOverloadMigratesLowestPriorityFirst(t *testing.T) {
 		t.Errorf("api's migration: source %q reason %q, want policy and the overload", st.LastIncident.Source, st.LastIncident.Reason)
 	}
 	h.eventually("the overload gauge at 1", func() bool {
-		return h.metricLine(`understudy_controller_standby_overloaded{standby="sb"} 1`)
+		return h.metricLine(`understudy_monitor_standby_overloaded{standby="sb"} 1`)
 	})
 	capa.set("sb", 30, 0.5) // steal alone: work is not queueing
 	h.eventually("the overload gauge back at 0", func() bool {
-		return h.metricLine(`understudy_controller_standby_overloaded{standby="sb"} 0`)
+		return h.metricLine(`understudy_monitor_standby_overloaded{standby="sb"} 0`)
 	})
 }
 
@@ -157,7 +157,7 @@ func TestOverloadNeedsStealAndLoad(t *testing.T) {
 			}
 			h.eventually("api on-standby", func() bool { return h.service("api").State == "on-standby" })
 			h.eventually("the overload gauge at 0", func() bool {
-				return h.metricLine(`understudy_controller_standby_overloaded{standby="sb"} 0`)
+				return h.metricLine(`understudy_monitor_standby_overloaded{standby="sb"} 0`)
 			})
 			time.Sleep(300 * time.Millisecond) // three windows
 			if st := h.service("api"); st.State != "on-standby" || len(mig.copies()) != 0 {

@@ -22,6 +22,9 @@ type term struct {
 	epoch   uint64
 	prepare *prepare.Preparer
 	since   time.Time
+	// dnsCheck clears the DNS-unverified signal once the dns.verify
+	// servers catch up (dnsrecheck.go).
+	dnsCheck *dnsRechecker
 }
 
 // termRetry is the pause before campaigning again after a term could not
@@ -84,7 +87,8 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
 	}
-	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: c.newPreparer(epoch)}
+	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: c.newPreparer(epoch),
+		dnsCheck: newDNSRechecker(c.dns)}
 	if err := t.exec.Start(tctx); err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/httpapi"
+	"github.com/understudy/understudy/monitor/statuspage"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 )
@@ -33,6 +34,8 @@ func (c *Controller) newAPI() *httpapi.Server {
 		Peers:    httpapi.Peers{Scheme: c.peers.scheme, Transport: peers},
 		Gatherer: c.reg, Registerer: c.reg, Keepalive: c.opts.Keepalive,
 		Logger: c.opts.Logger,
+		// The read-only page at / (GET only: the API's rules apply to it).
+		Routes: func(mux *http.ServeMux) { statuspage.Mount(mux, c.opts.Drills) },
 	})
 }
 

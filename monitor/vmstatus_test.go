@@ -41,20 +41,23 @@ func TestStatusShowsTheVMs(t *testing.T) {
 	if sp := vm("spare-a"); sp.Kind != "spare" || sp.Steal != 3 || sp.LoadPerCPU != 0.5 || sp.Unknown != "" {
 		t.Errorf("spare-a = %+v", sp)
 	}
+	if c := vm("spare-c").Capacity; c.Containers != 9 {
+		t.Errorf("spare-c capacity = %+v, want the inventory's 9 containers", c)
+	}
 	for name, why := range map[string]string{"spare-c": "no answer from its agent", "spare-d": "no agent in the inventory"} {
 		if sp := vm(name); !strings.Contains(sp.Unknown, why) {
 			t.Errorf("%s = %+v, want unknown: %s", name, sp, why)
 		}
 	}
 	for _, line := range []string{
-		`understudy_controller_vm_steal_percent{kind="standby",vm="sb"} 30`,
-		`understudy_controller_vm_load_per_cpu{kind="spare",vm="spare-a"} 0.5`,
+		`understudy_monitor_vm_steal_ratio{kind="standby",vm="sb"} 0.3`,
+		`understudy_monitor_vm_load_per_cpu{kind="spare",vm="spare-a"} 0.5`,
 	} {
 		if !h.metricLine(line) {
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
-	if h.metricLine(`understudy_controller_vm_steal_percent{kind="spare",vm="spare-d"}`) {
+	if h.metricLine(`understudy_monitor_vm_steal_ratio{kind="spare",vm="spare-d"}`) {
 		t.Error("/metrics exports a VM whose load is unknown")
 	}
 }

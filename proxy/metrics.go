@@ -28,6 +28,7 @@ type metrics struct {
 	placementHeld    *prometheus.GaugeVec
 	monitorConnected prometheus.Gauge
 	clientConns      prometheus.Gauge
+	suspects         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -70,10 +71,34 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_proxy_client_connections",
 			Help: "Client connections open now on the proxy's port (at most the connection cap).",
 		}),
+		suspects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_suspects_total",
+			Help: "Backends found down that started a hold, by service and how (probe: a missed per-request probe; connection: a failed connection; move: during a migration or failback, not reported).",
+		}, []string{"service", "by"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.held, m.holdSeconds,
-			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns)
+			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects)
 	}
 	return m
+}
+
+// suspectLabel is the by label of understudy_proxy_suspects_total.
+func suspectLabel(kind suspectKind, moving bool) string {
+	switch {
+	case moving:
+		return "move"
+	case kind == byConnection:
+		return "connection"
+	}
+	return "probe"
+}
+
+// initService creates the service's suspect and hold-time series at zero,
+// so that they are exported (and rate() works) before the first hold.
+func (m *metrics) initService(name string) {
+	for _, by := range []string{"probe", "connection", "move"} {
+		m.suspects.WithLabelValues(name, by)
+	}
+	m.holdSeconds.WithLabelValues(name)
 }

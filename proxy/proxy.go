@@ -82,6 +82,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		p.byName[sc.Name] = s
 		p.m.held.WithLabelValues(sc.Name).Set(0)
 		p.m.placementHeld.WithLabelValues(sc.Name).Set(0)
+		p.m.initService(sc.Name)
 	}
 	p.rp = p.newReverseProxy(opts.Transport)
 	return p, nil
@@ -184,6 +185,7 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 		stop()
 		return
 	}
+	p.m.suspects.WithLabelValues(s.cfg.Name, suspectLabel(kind, s.moving())).Inc()
 	if s.moving() {
 		// The monitor stopped this backend on purpose (a migration or
 		// failback): hold and retry, but report nothing.

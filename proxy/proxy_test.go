@@ -172,6 +172,10 @@ func TestHoldThenReleaseToNewBackend(t *testing.T) {
 	if r.held() != 0 {
 		t.Errorf("held gauge %v after release, want 0", r.held())
 	}
+	// A probe miss or the refused connection, whichever comes first.
+	if got := value(r.p.m.suspects.WithLabelValues("web", "probe")) + value(r.p.m.suspects.WithLabelValues("web", "connection")); got != 1 {
+		t.Errorf("understudy_proxy_suspects_total = %v, want 1", got)
+	}
 }
 
 func TestBlipReleasesToSameBackend(t *testing.T) {

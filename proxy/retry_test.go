@@ -64,6 +64,9 @@ func TestRetryAfterRefusedConnection(t *testing.T) {
 	if got := len(r.mon.reported()); got != 1 {
 		t.Errorf("%d suspect reports, want 1", got)
 	}
+	if got := value(r.p.m.suspects.WithLabelValues("web", "connection")); got != 1 {
+		t.Errorf("understudy_proxy_suspects_total{by=connection} = %v, want 1", got)
+	}
 }
 
 // dropAfterBody reads the request body, stops listening and drops the

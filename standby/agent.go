@@ -125,6 +125,7 @@ func newAgent(base context.Context, cfg config.Config, st *agentState, rt Runtim
 	} else if opts.CRIU.Available {
 		a.log.Warn("CRIU works but the runtime cannot checkpoint; restore mode will cold start")
 	}
+	a.registerGauges()
 	return a
 }
 

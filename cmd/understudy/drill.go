@@ -119,9 +119,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if path == "" {
 			path = report.HistoryPath(inv.Monitor.StateDir)
 		}
-		if err := report.AppendHistory(path, res); err != nil {
-			fmt.Fprintf(stderr, "understudy drill: not recorded in the history: %v\n", err)
-		}
+		recordDrill(path, res, stderr)
 	}
 	if runErr != nil {
 		return withCode(1, runErr)
@@ -232,4 +230,16 @@ func runDrillHistory(args []string, stdout, stderr io.Writer) error {
 		h = report.OfService(h, *service)
 	}
 	return report.WriteTrend(stdout, report.Trend(h))
+}
+
+// recordDrill appends res to the history at path and says on stderr what
+// is missing when it could not: the drill, or only its chart.
+func recordDrill(path string, res *drill.Result, stderr io.Writer) {
+	err := report.AppendHistory(path, res)
+	switch {
+	case errors.Is(err, report.ErrChartNotSaved):
+		fmt.Fprintf(stderr, "understudy drill: recorded in the history %s, but its chart was not saved: %v\n", path, err)
+	case err != nil:
+		fmt.Fprintf(stderr, "understudy drill: not recorded in the history: %v\n", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,5 +79,27 @@ func TestDrillHistoryCommand(t *testing.T) {
 	}
 	if code, _, _ := drillCode("history"); code != 2 {
 		t.Errorf("history without -f or --file: exit %d, want 2", code)
+	}
+}
+
+// recordDrill says only the chart is missing when the history line was
+// written, and that the drill is not recorded when it was not.
+func TestRecordDrillMessages(t *testing.T) {
+	dir := t.TempDir()
+	r := &drill.Result{Service: "web", Inject: drill.VMStop, Via: drill.ViaDNS, Verdict: drill.Recovered,
+		Started: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	if err := os.WriteFile(filepath.Join(dir, report.ChartDir), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	recordDrill(filepath.Join(dir, report.HistoryFile), r, &errb)
+	if got := errb.String(); !strings.Contains(got, "recorded in the history") || !strings.Contains(got, "chart was not saved") ||
+		strings.Contains(got, "not recorded") {
+		t.Errorf("chart failure: stderr %q", got)
+	}
+	errb.Reset()
+	recordDrill(filepath.Join(dir, report.ChartDir, "sub", report.HistoryFile), r, &errb)
+	if got := errb.String(); !strings.Contains(got, "not recorded in the history") {
+		t.Errorf("history failure: stderr %q", got)
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/statuspage/drillsource"
 )
 
 // runMonitor runs the monitor daemon: `understudy monitor -f inventory.yaml`.
@@ -41,10 +43,12 @@ func runMonitor(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return withCode(2, err)
 	}
 	opts.Logger = logger
+	opts.Drills = drillsource.History{Path: report.HistoryPath(inv.Monitor.StateDir)}
 	ctrl, err := monitor.New(inv, opts)
 	if err != nil {
 		return withCode(1, err)
 	}
+	ctrl.MustRegister(report.NewMonitorHistoryCollector(ctrl))
 	logger.Info("starting monitor", "component", "monitor-cmd", "version", version, "inventory", *file)
 
 	hup := make(chan os.Signal, 1)

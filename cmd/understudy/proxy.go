@@ -64,6 +64,9 @@ func runProxy(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if files, err := tf.files(inv); err == nil && files.Cert != "" {
+		reg.MustRegister(proxy.CertExpiryCollector(files.Cert))
+	}
 	opts := proxy.Options{Monitor: mon, Logger: logger, Registerer: reg}
 	if !*noProbe {
 		pinger, err := icmp.New()

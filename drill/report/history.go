@@ -22,8 +22,15 @@ const HistoryFile = "drills.jsonl"
 // HistoryPath is the history file of a monitor's state directory.
 func HistoryPath(stateDir string) string { return filepath.Join(stateDir, HistoryFile) }
 
+// ErrChartNotSaved: AppendHistory recorded the drill in the history, but
+// could not keep its chart beside it (ReadChart then draws one from the
+// history line, without the requests).
+var ErrChartNotSaved = errors.New("the drill is in the history, but its chart was not saved")
+
 // AppendHistory appends r as one JSON line to the file at path, creating it
-// (and its directory) when missing.
+// (and its directory) when missing, and keeps its chart beside it
+// (ChartPath). An error that matches ErrChartNotSaved means the line was
+// written and only the chart is missing.
 func AppendHistory(path string, r *drill.Result) error {
 	line, err := json.Marshal(r)
 	if err != nil {
@@ -42,6 +49,9 @@ func AppendHistory(path string, r *drill.Result) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("append to the history: %w", err)
+	}
+	if err := saveChart(path, r); err != nil {
+		return fmt.Errorf("%w: %w", ErrChartNotSaved, err)
 	}
 	return nil
 }

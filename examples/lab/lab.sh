@@ -7,12 +7,23 @@
 #                                        (the secondary transfers it afresh)
 #   bash examples/lab/lab.sh down        remove all of it
 #   bash examples/lab/lab.sh image       only pack the service image; print its path
+#   bash examples/lab/lab.sh cli NAME ARGS...
+#                                        run the hypervisor's CLI (incus or lxc)
+#                                        against daemon NAME (host-a, standby-1, spare-1)
+#
+# LAB_HYPERVISOR picks the daemons: incus (default: Incus 6.0 LTS, on Debian 12
+# from bookworm-backports) or lxd (Debian 12's LXD 5.0.2, the compatibility
+# target). Both use the same directories, bridges, subnets and ports, so only
+# one kind runs at a time: $LAB_DIR/hypervisor records which, `up` of the other
+# kind takes the running lab down first, and status, cli, reset-dns and down
+# talk to whichever runs (down also kills either kind's leftovers).
 #
 # Run as root on Debian/Ubuntu. The layout (names, addresses, paths) is the
 # contract in HACKING.md "The lab contract"; internal/labtest reads it.
 # Everything lives under LAB_DIR (UNDERSTUDY_LAB_DIR, default
 # /var/lib/understudy-lab); the only things outside it are the bridges, the
-# iptables rules LXD adds for them, and the generated examples/lab/lab.yaml.
+# firewall rules the daemons add for them, the generated examples/lab/lab.yaml
+# and, for Incus on Debian 12, /etc/apt/sources.list.d/understudy-backports.sources.
 # Command output goes to UNDERSTUDY_LAB_LOG (default /tmp/understudy-lab.log).
 # LAB_CRIU=1 also builds a CRIU that works on kernels >= 6.13 (criu-build.sh,
 # once per machine) and starts the daemons with it first on their PATH, where
@@ -33,15 +44,41 @@ IMAGE=understudy-busybox
 TRUST_PASSWORD=understudy-lab
 DNS_ADDR=127.0.0.1 DNS_PORT=5353 ZONE=lab.test KEY_NAME=understudy-key TTL=10
 DNS2_PORT=5354 # the secondary of the zone, listed in dns.verify
-PACKAGES=(lxd lxd-client iptables dnsmasq-base bind9 bind9-dnsutils busybox-static
-	openssl util-linux iproute2 criu)
+PACKAGES=(iptables dnsmasq-base bind9 bind9-dnsutils busybox-static
+	openssl util-linux iproute2 criu prometheus) # prometheus: promtool for examples/observability
+PACKAGES+=(chromium libnss3-tools) # the status page's browser test (monitor/statuspage)
 WAIT_LXD=60      # seconds for a daemon to become ready
 WAIT_STOP=20     # seconds for a daemon to shut down before SIGKILL
 WAIT_HTTP=20     # seconds for a primary to answer HTTP
 CRIU_BIN=        # with LAB_CRIU=1: the criu of criu-build.sh
 
-# LXD's client keeps its config here, not in ~/.config.
-export LXD_CONF=$LAB_DIR/.lxc-client
+HYPERVISOR=${LAB_HYPERVISOR:-incus}
+# The per-hypervisor layer: the daemon's binary (HV_BIN, its process name
+# HV_EXE), the env var naming its directory (HV_DIRVAR) and the client's
+# config (HV_CONFVAR), the CLI (HV_CLI), its admin commands (HV_ADMIN ...
+# waitready|init|shutdown), how it trusts a certificate (HV_TRUST), how it
+# creates an instance (HV_CREATE), its packages and the firewall markers it
+# leaves (HV_FW_COMMENT: iptables comments; the nftables table is HV_EXE's).
+case "$HYPERVISOR" in
+incus)
+	HV_BIN=/usr/libexec/incus/incusd HV_EXE=incusd HV_DIRVAR=INCUS_DIR HV_CONFVAR=INCUS_CONF
+	HV_CLI=incus HV_ADMIN=(incus admin) HV_TRUST=(config trust add-certificate) HV_CREATE=create
+	HV_PACKAGES=(incus)
+	;;
+lxd)
+	HV_BIN=lxd HV_EXE=lxd HV_DIRVAR=LXD_DIR HV_CONFVAR=LXD_CONF
+	HV_CLI=lxc HV_ADMIN=(lxd) HV_TRUST=(config trust add) HV_CREATE=init
+	HV_PACKAGES=(lxd lxd-client)
+	;;
+*)
+	echo "lab.sh: LAB_HYPERVISOR=$HYPERVISOR: want incus or lxd" >&2
+	exit 2
+	;;
+esac
+HV_STATE=$LAB_DIR/hypervisor # which kind the lab in LAB_DIR runs
+
+# The client keeps its config here, not in ~/.config.
+export "$HV_CONFVAR=$LAB_DIR/.$HV_CLI-client"
 
 T0=$EPOCHREALTIME
 
@@ -69,27 +106,47 @@ quiet() {
 	"$@" >>"$LOG" 2>&1
 }
 
-# lxcd NAME ARGS... runs the lxc client against daemon NAME over its socket,
-# for at most LXC_TIMEOUT seconds (default 120).
+# lxcd NAME ARGS... runs the hypervisor's client (incus or lxc) against
+# daemon NAME over its socket, for at most LXC_TIMEOUT seconds (default 120).
 lxcd() {
 	local name=$1
 	shift
-	LXD_DIR=$LAB_DIR/$name timeout "${LXC_TIMEOUT:-120}" lxc --quiet "$@"
+	env "$HV_DIRVAR=$LAB_DIR/$name" timeout "${LXC_TIMEOUT:-120}" "$HV_CLI" --quiet "$@"
+}
+
+# hv_admin SECONDS NAME CMD ARGS... runs an admin command (waitready, init,
+# shutdown) of the hypervisor against daemon NAME, for at most SECONDS.
+hv_admin() {
+	local secs=$1 name=$2
+	shift 2
+	env "$HV_DIRVAR=$LAB_DIR/$name" timeout "$secs" "${HV_ADMIN[@]}" "$@"
 }
 
 # lxd_answers NAME [SECONDS] succeeds when the daemon answers its REST API
 # within SECONDS (default 10; a busy machine can make it slow).
 lxd_answers() {
 	[ -S "$LAB_DIR/$1/unix.socket" ] &&
-		LXD_DIR=$LAB_DIR/$1 timeout "${2:-10}" lxc query /1.0 >/dev/null 2>&1
+		env "$HV_DIRVAR=$LAB_DIR/$1" timeout "${2:-10}" "$HV_CLI" query /1.0 >/dev/null 2>&1
 }
 
 # lxd_process NAME succeeds when the recorded daemon process still runs.
 lxd_process() {
 	local pid
-	pid=$(cat "$LAB_DIR/$1/lxd.pid" 2>/dev/null) && [ -n "$pid" ] && alive_pid "$pid" &&
-		[ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")" = lxd ] &&
+	pid=$(cat "$LAB_DIR/$1/$HV_EXE.pid" 2>/dev/null) && [ -n "$pid" ] && alive_pid "$pid" &&
+		[ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")" = "$HV_EXE" ] &&
 		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$LAB_DIR/$1/"
+}
+
+# lab_hypervisor prints the kind of daemons the lab in LAB_DIR runs (its
+# state file; a lab made before it existed is an LXD one), or nothing.
+lab_hypervisor() {
+	if [ -s "$HV_STATE" ]; then
+		cat "$HV_STATE"
+	elif compgen -G "$LAB_DIR/*/lxd.pid" >/dev/null; then
+		echo lxd
+	elif compgen -G "$LAB_DIR/*/incusd.pid" >/dev/null; then
+		echo incus
+	fi
 }
 
 # daemon_has_criu NAME succeeds when daemon NAME runs with $CRIU_BIN's
@@ -104,13 +161,13 @@ daemon_has_criu() {
 # lxd_pid NAME prints the pid the daemon reports, or the recorded one.
 lxd_pid() {
 	local pid
-	pid=$(LXD_DIR=$LAB_DIR/$1 timeout 5 lxc query /1.0 2>/dev/null |
+	pid=$(env "$HV_DIRVAR=$LAB_DIR/$1" timeout 5 "$HV_CLI" query /1.0 2>/dev/null |
 		sed -n 's/.*"server_pid": *\([0-9]*\).*/\1/p') || true
-	[ -n "$pid" ] || pid=$(cat "$LAB_DIR/$1/lxd.pid" 2>/dev/null) || true
+	[ -n "$pid" ] || pid=$(cat "$LAB_DIR/$1/$HV_EXE.pid" 2>/dev/null) || true
 	echo "${pid:-?}"
 }
 
-# lab_pids DIR prints the pids that belong to the lab under DIR: LXD daemons,
+# lab_pids DIR prints the pids that belong to the lab under DIR: Incus or LXD daemons,
 # their [lxc monitor]s, dnsmasq and forkdns (found by DIR in their command
 # line), named (by its config), and the processes of containers whose rootfs
 # is under DIR (found by the device and inode of their root directory, since
@@ -129,7 +186,7 @@ lab_pids() {
 			echo "${p#/proc/}"
 			continue
 		fi
-		case "${exe##*/}" in lxd | dnsmasq | named) ;; *) continue ;; esac
+		case "${exe##*/}" in lxd | incusd | dnsmasq | named) ;; *) continue ;; esac
 		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
 		case "$cmd" in *"$dir"/*) echo "${p#/proc/}" ;; esac
 	done
@@ -194,14 +251,80 @@ write_if_changed() {
 
 # ---------------------------------------------------------------- packages
 
+# debian_entry SUITE prints "URIS<TAB>SIGNED-BY" of the machine's Debian
+# source entry for SUITE (deb822 .sources first, then one-line .list), so
+# that the backports suite comes from the mirror the machine already uses.
+debian_entry() {
+	local suite=$1 f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		case "$f" in */understudy-*) continue ;; esac
+		awk -v suite="$suite" 'BEGIN { RS = ""; FS = "\n" }
+			{
+				uris = ""; sb = ""; deb = 0; ok = 0
+				for (i = 1; i <= NF; i++) {
+					l = $i
+					if (l ~ /^Types:/) { deb = (" " substr(l, 7) " ") ~ /[ \t]deb[ \t]/ }
+					else if (l ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", l); uris = l }
+					else if (l ~ /^Signed-By:/) { sub(/^Signed-By:[ \t]*/, "", l); sb = l }
+					else if (l ~ /^Suites:/) {
+						n = split(substr(l, 8), s, /[ \t]+/)
+						for (j = 1; j <= n; j++) if (s[j] == suite) ok = 1
+					}
+				}
+				if (deb && ok && uris != "" && sb !~ /^-----/) { print uris "\t" sb; exit 0 }
+			}' "$f" | grep . && return 0
+	done
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk -v suite="$suite" '$1 == "deb" {
+			sb = ""; i = 2
+			if ($2 ~ /^\[/) {
+				for (; i <= NF; i++) {
+					if ($i ~ /signed-by=/) { sb = $i; sub(/.*signed-by=/, "", sb); sub(/\]$/, "", sb) }
+					if ($i ~ /\]$/) { i++; break }
+				}
+			}
+			if ($(i + 1) == suite) { print $i "\t" sb; exit 0 }
+		}' | grep .
+}
+
+# ensure_backports adds Debian 12's backports suite (Incus 6.0 LTS) in a
+# file of the lab's own, with the URIs and key of the machine's own Debian
+# entry, at its default low priority: only what is asked for with
+# `-t bookworm-backports` comes from it. It sets HV_TARGET to those options
+# (empty elsewhere: Ubuntu and newer Debian carry incus in their archive).
+ensure_backports() {
+	local id codename entry sb file=/etc/apt/sources.list.d/understudy-backports.sources
+	HV_TARGET=()
+	id=$(. /etc/os-release && echo "${ID:-}")
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[ "$id" = debian ] && [ "$codename" = bookworm ] || return 0
+	entry=$(debian_entry bookworm) ||
+		die "no Debian bookworm entry in /etc/apt/sources.list{,.d} to take the backports suite's URIs from"
+	sb=${entry#*$'\t'}
+	write_if_changed "$file" <<-EOF && step "apt: added bookworm-backports ($file)"
+		# Written by understudy's examples/lab/lab.sh: Incus 6.0 LTS comes from here
+		# (apt-get install -t bookworm-backports); default priority, nothing else upgrades.
+		Types: deb
+		URIs: ${entry%%$'\t'*}
+		Suites: bookworm-backports
+		Components: main
+		${sb:+Signed-By: $sb}
+	EOF
+	HV_TARGET=(-t bookworm-backports)
+}
+
 ensure_packages() {
-	local missing=() p
+	local missing=() hv_missing=() p
 	for p in "${PACKAGES[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
-	[ ${#missing[@]} = 0 ] && return 0
-	step "installing ${missing[*]}"
-	# Package scripts must not start system daemons (bind9, lxd) of their own.
+	for p in "${HV_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || hv_missing+=("$p")
+	done
+	[ ${#missing[@]} = 0 ] && [ ${#hv_missing[@]} = 0 ] && return 0
+	step "installing ${missing[*]} ${hv_missing[*]}"
+	# Package scripts must not start system daemons (bind9, lxd, incus) of their own.
 	local guard=0
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -209,14 +332,20 @@ ensure_packages() {
 		guard=1
 	fi
 	local rc=0
+	HV_TARGET=()
+	if [ "$HYPERVISOR" = incus ] && [ ${#hv_missing[@]} -gt 0 ]; then ensure_backports; fi
 	quiet env DEBIAN_FRONTEND=noninteractive apt-get update || rc=$?
-	[ $rc = 0 ] && { quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends "${missing[@]}" || rc=$?; }
+	# The lab's own packages from the release itself; only the hypervisor
+	# comes from backports (with HV_TARGET), with what it depends on.
+	[ $rc = 0 ] && [ ${#missing[@]} -gt 0 ] && { quiet env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?; }
+	[ $rc = 0 ] && [ ${#hv_missing[@]} -gt 0 ] && { quiet env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${HV_TARGET[@]}" "${hv_missing[@]}" || rc=$?; }
 	[ $guard = 1 ] && rm -f /usr/sbin/policy-rc.d
-	[ $rc = 0 ] || die "apt-get install ${missing[*]}"
+	[ $rc = 0 ] || die "apt-get install ${missing[*]} ${HV_TARGET[*]} ${hv_missing[*]}"
 }
 
-# ---------------------------------------------------------------- LXD
+# ---------------------------------------------------------------- daemons
 
 # start_daemon NAME starts the daemon unless it answers. A daemon that does
 # not answer is cleaned up first: left-over processes killed, stale mounts
@@ -229,10 +358,10 @@ start_daemon() {
 	# A daemon that still runs may only be slow (starting, or a busy
 	# machine): give it time before treating it as hung.
 	if lxd_process "$name"; then
-		if LXD_DIR=$dir timeout $((WAIT_LXD + 5)) lxd waitready --timeout $WAIT_LXD >>"$LOG" 2>&1; then
+		if hv_admin $((WAIT_LXD + 5)) "$name" waitready --timeout $WAIT_LXD >>"$LOG" 2>&1; then
 			return 0
 		fi
-		step "lxd $name: pid $(cat "$dir/lxd.pid") does not answer for ${WAIT_LXD}s; restarting it"
+		step "$HYPERVISOR $name: pid $(cat "$dir/$HV_EXE.pid") does not answer for ${WAIT_LXD}s; restarting it"
 	fi
 	mkdir -p "$dir"
 	local pids mounts
@@ -243,57 +372,76 @@ start_daemon() {
 		kill_all $pids
 		unmount_under "$dir"
 		remove_stale_cgroups "$dir"
-		step "lxd $name: cleaned up after its last run ($(echo "$pids" | wc -w) processes killed, $mounts stale mounts)"
+		step "$HYPERVISOR $name: cleaned up after its last run ($(echo "$pids" | wc -w) processes killed, $mounts stale mounts)"
 	fi
 	rm -f "$dir/unix.socket"
-	echo "+ start lxd $name" >>"$LOG"
+	echo "+ start $HV_BIN $name" >>"$LOG"
 	# Its own session, so it outlives the calling shell.
-	(PATH=${CRIU_BIN:+${CRIU_BIN%/*}:}$PATH LXD_DIR=$dir detached nohup lxd --group root \
-		--logfile "$dir/lxd.log" >"$dir/lxd.out" 2>&1) &
-	echo $! >"$dir/lxd.pid"
+	(export "$HV_DIRVAR=$dir" && PATH=${CRIU_BIN:+${CRIU_BIN%/*}:}$PATH detached nohup "$HV_BIN" --group root \
+		--logfile "$dir/$HV_EXE.log" >"$dir/$HV_EXE.out" 2>&1) &
+	echo $! >"$dir/$HV_EXE.pid"
 	STARTED+=("$name")
 }
 
 wait_daemon() {
 	local name=$1 dir=$LAB_DIR/$1
-	LXD_DIR=$dir timeout $((WAIT_LXD + 5)) lxd waitready --timeout $WAIT_LXD >>"$LOG" 2>&1 ||
-		{ tail -n 5 "$dir/lxd.log" >>"$LOG" 2>/dev/null; die "lxd $name did not become ready in ${WAIT_LXD}s (see $dir/lxd.log)"; }
+	hv_admin $((WAIT_LXD + 5)) "$name" waitready --timeout $WAIT_LXD >>"$LOG" 2>&1 ||
+		{ tail -n 5 "$dir/$HV_EXE.log" >>"$LOG" 2>/dev/null || true; die "$HYPERVISOR $name did not become ready in ${WAIT_LXD}s (see $dir/$HV_EXE.log)"; }
+}
+
+# preseed NAME NET PASSWORD-LINE initialises a fresh daemon in one preseed.
+preseed() {
+	local name=$1 net=$2 password=$3
+	hv_admin 120 "$name" init --preseed >>"$LOG" 2>&1 <<-EOF
+		config:
+		  core.https_address: 127.0.0.1:${PORT[$name]}
+		  $password
+		storage_pools:
+		- name: default
+		  driver: dir
+		networks:
+		- name: us-$name
+		  type: bridge
+		  config:
+		    ipv4.address: $net.1/24
+		    ipv4.nat: "false"
+		    ipv4.dhcp.ranges: $net.200-$net.254
+		    ipv6.address: none
+		profiles:
+		- name: default
+		  devices:
+		    root: {path: /, pool: default, type: disk}
+		    eth0: {name: eth0, network: us-$name, type: nic}
+	EOF
 }
 
 # init_daemon NAME gives a fresh daemon its storage pool, bridge, default
-# profile and HTTPS address (one preseed), then checks the result.
+# profile and HTTPS address (one preseed), then checks the result. Only LXD
+# gets a trust password (Incus has none; no test uses it).
 init_daemon() {
-	local name=$1 net=${SUBNET[$1]}
-	if [ "$(lxcd "$name" query /1.0/storage-pools 2>>"$LOG" | tr -d ' \n')" = "[]" ]; then
-		echo "+ preseed $name" >>"$LOG"
-		# A bridge left by an earlier lab would make the network creation fail.
-		ip link del "us-$name" 2>/dev/null || true
-		LXD_DIR=$LAB_DIR/$name timeout 120 lxd init --preseed >>"$LOG" 2>&1 <<-EOF || die "preseed lxd $name"
-			config:
-			  core.https_address: 127.0.0.1:${PORT[$name]}
-			  core.trust_password: $TRUST_PASSWORD
-			storage_pools:
-			- name: default
-			  driver: dir
-			networks:
-			- name: us-$name
-			  type: bridge
-			  config:
-			    ipv4.address: $net.1/24
-			    ipv4.nat: "false"
-			    ipv4.dhcp.ranges: $net.200-$net.254
-			    ipv6.address: none
-			profiles:
-			- name: default
-			  devices:
-			    root: {path: /, pool: default, type: disk}
-			    eth0: {name: eth0, network: us-$name, type: nic}
-		EOF
-		step "lxd $name: initialised (pool, bridge us-$name $net.1/24, https 127.0.0.1:${PORT[$name]})"
+	local name=$1 net=${SUBNET[$1]} password=
+	[ "$HYPERVISOR" = lxd ] && password="core.trust_password: $TRUST_PASSWORD"
+	local pools
+	pools=$(lxcd "$name" query /1.0/storage-pools 2>>"$LOG") || die "$HYPERVISOR $name: list its storage pools"
+	pools=$(echo "$pools" | tr -d ' \n')
+	# An empty list reads "[]" from lxc and nothing from incus.
+	if [ -z "$pools" ] || [ "$pools" = "[]" ]; then
+		# A bridge left by an earlier lab (or whose last ports a dying
+		# container still holds: Incus then fails to list them) makes the
+		# network creation fail; the preseed reverts, so it is tried again.
+		local try
+		for try in 1 2 3; do
+			echo "+ preseed $name (try $try)" >>"$LOG"
+			ip link del "us-$name" 2>/dev/null || true
+			preseed "$name" "$net" "$password" && break
+			[ "$try" = 3 ] && die "preseed $HYPERVISOR $name"
+			sleep 1
+		done
+		step "$HYPERVISOR $name: initialised (pool, bridge us-$name $net.1/24, https 127.0.0.1:${PORT[$name]})"
 	fi
 	lxcd "$name" query /1.0/profiles/default 2>>"$LOG" | grep -q "\"us-$name\"" ||
-		die "lxd $name: its default profile has no eth0 on us-$name; run \`lab.sh down\` then \`up\`"
-	[ -s "$LAB_DIR/$name/server.crt" ] || die "lxd $name: no server certificate at $LAB_DIR/$name/server.crt"
+		die "$HYPERVISOR $name: its default profile has no eth0 on us-$name; run \`lab.sh down\` then \`up\`"
+	[ -s "$LAB_DIR/$name/server.crt" ] || die "$HYPERVISOR $name: no server certificate at $LAB_DIR/$name/server.crt"
 }
 
 # client_cert makes the client certificate every daemon trusts.
@@ -313,9 +461,9 @@ trust_client() {
 	fp=$(openssl x509 -in "$LAB_DIR/client.crt" -noout -fingerprint -sha256 |
 		sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
 	lxcd "$name" query "/1.0/certificates/$fp" >/dev/null 2>&1 && return 0
-	quiet lxcd "$name" config trust add "$LAB_DIR/client.crt" --name understudy-lab ||
-		die "lxd $name: trust the client certificate"
-	step "lxd $name: trusts client.crt"
+	quiet lxcd "$name" "${HV_TRUST[@]}" "$LAB_DIR/client.crt" --name understudy-lab ||
+		die "$HYPERVISOR $name: trust the client certificate"
+	step "$HYPERVISOR $name: trusts client.crt"
 }
 
 # ---------------------------------------------------------------- image
@@ -364,14 +512,14 @@ import_image() {
 	alias=$(lxcd "$name" query "/1.0/images/aliases/$IMAGE" 2>/dev/null) || alias=
 	case "$alias" in *"\"$fp\""*) return 0 ;; esac
 	if [ -n "$alias" ]; then
-		quiet lxcd "$name" image alias delete "$IMAGE" || die "lxd $name: drop the old alias $IMAGE"
+		quiet lxcd "$name" image alias delete "$IMAGE" || die "$HYPERVISOR $name: drop the old alias $IMAGE"
 	fi
 	if lxcd "$name" query "/1.0/images/$fp" >/dev/null 2>&1; then
-		quiet lxcd "$name" image alias create "$IMAGE" "$fp" || die "lxd $name: alias $IMAGE"
+		quiet lxcd "$name" image alias create "$IMAGE" "$fp" || die "$HYPERVISOR $name: alias $IMAGE"
 	else
-		quiet lxcd "$name" image import "$tarball" --alias "$IMAGE" || die "lxd $name: import $IMAGE"
+		quiet lxcd "$name" image import "$tarball" --alias "$IMAGE" || die "$HYPERVISOR $name: import $IMAGE"
 	fi
-	step "lxd $name: image $IMAGE imported"
+	step "$HYPERVISOR $name: image $IMAGE imported"
 }
 
 # ---------------------------------------------------------------- primaries
@@ -385,7 +533,7 @@ ensure_primary() {
 	local vm=$1 ip=${PRIMARY_IP[$1]} status
 	status=$(instance_status host-a "$vm")
 	if [ -z "$status" ]; then
-		quiet lxcd host-a init "$IMAGE" "$vm" -c "environment.IPADDR=$ip/24" \
+		quiet lxcd host-a "$HV_CREATE" "$IMAGE" "$vm" -c "environment.IPADDR=$ip/24" \
 			-c "environment.GATEWAY=${SUBNET[host-a]}.1" || die "create $vm"
 		step "host-a: created $vm ($ip)"
 		status=STOPPED
@@ -779,9 +927,17 @@ write_configs() {
 
 cmd_up() {
 	[ "$(id -u)" = 0 ] || die "run as root"
+	local running
+	running=$(lab_hypervisor)
+	[ -z "$running" ] || [ "$running" = "$HYPERVISOR" ] ||
+		die "the lab in $LAB_DIR still runs $running, not $HYPERVISOR; run \`lab.sh down\` first"
 	ensure_packages
 	mkdir -p "$LAB_DIR"
 	chmod 711 "$LAB_DIR"
+	echo "$HYPERVISOR" >"$HV_STATE"
+	# With no config directory the incus client greets a "first time" user on
+	# stdout, into the answers this script reads.
+	mkdir -p "$LAB_DIR/.$HV_CLI-client"
 	if [ "${LAB_CRIU:-0}" = 1 ]; then
 		CRIU_BIN=$(bash "$HERE/criu-build.sh") || die "criu-build.sh"
 		step "criu: $CRIU_BIN ($("$CRIU_BIN" --version | head -n 1)) for the daemons started now"
@@ -793,12 +949,12 @@ cmd_up() {
 	for name in "${DAEMONS[@]}"; do start_daemon "$name"; done
 	for name in "${STARTED[@]}"; do
 		wait_daemon "$name"
-		step "lxd $name: started (pid $(lxd_pid "$name"))"
+		step "$HYPERVISOR $name: started (pid $(lxd_pid "$name"))"
 	done
 	if [ -n "$CRIU_BIN" ] && ! daemon_has_criu standby-1; then
-		# The agent's probe must see the criu LXD runs, or it would ask a
-		# Debian 12 criu for stateful work (LAB.md: stuck operations).
-		step "criu: lxd standby-1 runs without $CRIU_BIN on its PATH; agent.yaml keeps criu (\`lab.sh down\` then \`LAB_CRIU=1 lab.sh up\`)"
+		# The agent's probe must see the criu the daemon runs, or it would ask
+		# a Debian 12 criu for stateful work (LAB.md: stuck operations).
+		step "criu: $HYPERVISOR standby-1 runs without $CRIU_BIN on its PATH; agent.yaml keeps criu (\`lab.sh down\` then \`LAB_CRIU=1 lab.sh up\`)"
 		CRIU_BIN=
 	fi
 	client_cert
@@ -818,11 +974,24 @@ cmd_up() {
 	ensure_pki
 	mkdir -p "$LAB_DIR/monitor" "$LAB_DIR/agent-state" "$LAB_DIR/spare-agent-state"
 	write_configs
-	step "lab up: web-vm, api-vm answer HTTP; named on $DNS_ADDR:$DNS_PORT, secondary on $DNS_ADDR:$DNS2_PORT; inventory $INVENTORY"
+	local us=$((${EPOCHREALTIME/./} - ${T0/./}))
+	step "lab up ($(hv_version host-a)) in $((us / 1000000)).$((us / 100000 % 10)) s: web-vm, api-vm answer HTTP; named on $DNS_ADDR:$DNS_PORT, secondary on $DNS_ADDR:$DNS2_PORT; inventory $INVENTORY"
+}
+
+# hv_version NAME prints the daemon's server name and version, e.g. "incus 6.0.4".
+hv_version() {
+	lxcd "$1" query /1.0 2>/dev/null | awk -F'"' '$2 == "server" && !s { s = $4 } $2 == "server_version" && !v { v = $4 }
+		END { if (s != "") print s, v; else print "?" }'
 }
 
 cmd_status() {
-	local rc=0 name vm pid ip body
+	local rc=0 name vm pid ip body running
+	running=$(lab_hypervisor)
+	if [ -z "$running" ]; then
+		echo "hypervisor none (no lab in $LAB_DIR)"
+		return 1
+	fi
+	echo "hypervisor $HYPERVISOR ($(hv_version host-a))"
 	for name in "${DAEMONS[@]}"; do
 		if lxd_answers "$name"; then
 			printf '%-10s up    pid %-7s https://127.0.0.1:%s  bridge us-%s %s.1/24\n' \
@@ -886,8 +1055,8 @@ stop_daemon() {
 	if lxd_answers "$name"; then
 		# Forced stops are quick; a clean daemon shutdown then has nothing to wait for.
 		LXC_TIMEOUT=$WAIT_STOP quiet lxcd "$name" stop --all --force || true
-		LXD_DIR=$dir timeout $((WAIT_STOP + 5)) lxd shutdown --timeout $WAIT_STOP >>"$LOG" 2>&1 ||
-			echo "lxd $name: shutdown did not finish; killing" >>"$LOG"
+		hv_admin $((WAIT_STOP + 5)) "$name" shutdown --timeout $WAIT_STOP >>"$LOG" 2>&1 ||
+			echo "$HYPERVISOR $name: shutdown did not finish; killing" >>"$LOG"
 	fi
 	# shellcheck disable=SC2046
 	kill_all $(lab_pids "$dir")
@@ -895,9 +1064,12 @@ stop_daemon() {
 	ip link del "us-$name" 2>/dev/null || true
 }
 
-# delete_fw_rules removes what LXD added to the firewall for the lab bridges.
+# delete_fw_rules removes what LXD or Incus added to the firewall for the lab
+# bridges: iptables rules by their comment, nftables chains of the tables
+# inet lxd and inet incus by their bridge suffix (and an incus table left
+# empty).
 delete_fw_rules() {
-	local cmd table rule re='generated for LXD network us-(host-a|standby-1|spare-1)'
+	local cmd table rule re='generated for (LXD|Incus) network us-(host-a|standby-1|spare-1)'
 	for cmd in iptables ip6tables; do
 		command -v $cmd >/dev/null || continue
 		for table in filter nat mangle raw; do
@@ -907,13 +1079,18 @@ delete_fw_rules() {
 				done
 		done
 	done
-	if command -v nft >/dev/null && nft list table inet lxd >/dev/null 2>&1; then
-		nft list table inet lxd | awk '$1 == "chain" { print $2 }' |
+	command -v nft >/dev/null || return 0
+	for table in lxd incus; do
+		nft list table inet $table >/dev/null 2>&1 || continue
+		nft list table inet $table | awk '$1 == "chain" { print $2 }' |
 			{ grep -E '\.us-(host-a|standby-1|spare-1)$' || true; } |
 			while read -r chain; do
-				nft delete chain inet lxd "$chain" 2>>"$LOG" || true
+				nft delete chain inet $table "$chain" 2>>"$LOG" || true
 			done
-	fi
+		if [ $table = incus ] && ! nft list table inet incus 2>/dev/null | grep -q '^[[:space:]]*chain '; then
+			nft delete table inet incus 2>>"$LOG" || true
+		fi
+	done
 }
 
 # remove_stale_cgroups DIR removes the empty cgroups that containers of the
@@ -941,7 +1118,7 @@ cmd_down() {
 			pids+=($!)
 		done
 		wait "${pids[@]}" || true
-		step "lxd: daemons stopped"
+		step "$HYPERVISOR: daemons stopped"
 		stop_named "$DNS2_DIR"
 		stop_named
 		dns_servers_down
@@ -965,12 +1142,32 @@ cmd_down() {
 main() {
 	local cmd=${1:-}
 	case "$cmd" in
-	up | down | status | reset-dns | image) ;;
+	up | down | status | reset-dns | image | cli) ;;
 	*)
-		echo "usage: $0 up|down|status|reset-dns|image" >&2
+		echo "usage: $0 up|down|status|reset-dns|image|cli NAME ARGS..." >&2
 		exit 2
 		;;
 	esac
+	local running
+	running=$(lab_hypervisor)
+	if [ -n "$running" ] && [ "$running" != "$HYPERVISOR" ]; then
+		if [ "$cmd" = up ]; then
+			# The other kind's lab goes first: both use the same bridges,
+			# subnets and ports.
+			echo "lab.sh: the lab runs $running; taking it down for $HYPERVISOR" >&2
+			LAB_HYPERVISOR=$running bash "${BASH_SOURCE[0]}" down >&2 || exit 1
+		else
+			# Everything else talks to the daemons that run, whatever
+			# LAB_HYPERVISOR says (down stops any kind's leftovers as well).
+			LAB_HYPERVISOR=$running exec bash "${BASH_SOURCE[0]}" "$@"
+		fi
+	fi
+	if [ "$cmd" = cli ]; then
+		[ $# -ge 2 ] || { echo "usage: $0 cli NAME ARGS..." >&2; exit 2; }
+		shift
+		lxcd "$@"
+		return
+	fi
 	: >>"$LOG" 2>/dev/null || LOG=/dev/null
 	echo "=== $(date -u +%FT%TZ) lab.sh $cmd" >>"$LOG"
 	[ "$cmd" = status ] && { cmd_status; return; }

@@ -5,7 +5,8 @@
 // A server (NewServer) presents its certificate and requires a client
 // certificate signed by its client CA; a client (Client) verifies the server
 // against a CA and presents its own certificate. It is shared by the standby
-// agent's API and the monitor's API and by their clients.
+// agent's API and the monitor's API and by their clients. ExpiryCollector
+// exports the seconds left on the certificates a daemon serves or presents.
 //
 // It does not create certificates (package pki does), watch directories, or
 // revoke anything: a file counts as changed when its modification time does,

@@ -50,6 +50,15 @@ type VMStatus struct {
 	// migration.overload's thresholds for its window; Why says how far.
 	Overloaded bool   `json:"overloaded,omitempty"`
 	Why        string `json:"why,omitempty"`
+	// Capacity is what the inventory says the VM holds (capacity:
+	// containers and memory in bytes; 0 unknown).
+	Capacity VMCapacity `json:"capacity"`
+}
+
+// VMCapacity is a VM's capacity in GET /v1/status.
+type VMCapacity struct {
+	Containers  int   `json:"containers,omitempty"`
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
 }
 
 // ServiceStatus is one service in GET /v1/status.

@@ -19,6 +19,7 @@ func VMs(inv *inventory.Inventory, standbys *Standbys, spareSamples *Spares) []a
 			st = fromSample(sb.Name, "standby", v.sample)
 			st.Overloaded, st.Why = v.overloaded, v.why
 		}
+		st.Capacity = api.VMCapacity{Containers: sb.Capacity.Containers, MemoryBytes: sb.Capacity.Memory}
 		out = append(out, st)
 	}
 	standbys.mu.Unlock()
@@ -30,6 +31,7 @@ func VMs(inv *inventory.Inventory, standbys *Standbys, spareSamples *Spares) []a
 		} else if sp.Agent != "" {
 			st.Unknown = "not sampled yet"
 		}
+		st.Capacity = api.VMCapacity{Containers: sp.Capacity.Containers, MemoryBytes: sp.Capacity.Memory}
 		out = append(out, st)
 	}
 	return out
@@ -49,15 +51,15 @@ type collector struct {
 	steal, load, overloaded *prometheus.Desc
 }
 
-// NewCollector returns the collector of the VMs vms lists (understudy_controller_vm_*
-// and understudy_controller_standby_overloaded).
+// NewCollector returns the collector of the VMs vms lists (understudy_monitor_vm_*
+// and understudy_monitor_standby_overloaded).
 func NewCollector(vms func() []api.VMStatus) prometheus.Collector {
 	return collector{vms: vms,
-		steal: prometheus.NewDesc("understudy_controller_vm_steal_percent",
-			"CPU steal of a standby or spare VM, as its agent last reported it (percent).", []string{"vm", "kind"}, nil),
-		load: prometheus.NewDesc("understudy_controller_vm_load_per_cpu",
+		steal: prometheus.NewDesc("understudy_monitor_vm_steal_ratio",
+			"CPU steal of a standby or spare VM, as its agent last reported it (a ratio: 0.3 is 30 % of the CPU time stolen).", []string{"vm", "kind"}, nil),
+		load: prometheus.NewDesc("understudy_monitor_vm_load_per_cpu",
 			"1-minute load average per CPU of a standby or spare VM, as its agent last reported it.", []string{"vm", "kind"}, nil),
-		overloaded: prometheus.NewDesc("understudy_controller_standby_overloaded",
+		overloaded: prometheus.NewDesc("understudy_monitor_standby_overloaded",
 			"1 while a standby VM's steal and load have both been above migration.overload's thresholds for its window.", []string{"standby"}, nil),
 	}
 }
@@ -78,7 +80,7 @@ func (v collector) Collect(ch chan<- prometheus.Metric) {
 		if st.Unknown != "" {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(v.steal, prometheus.GaugeValue, st.Steal, st.Name, st.Kind)
+		ch <- prometheus.MustNewConstMetric(v.steal, prometheus.GaugeValue, st.Steal/100, st.Name, st.Kind)
 		ch <- prometheus.MustNewConstMetric(v.load, prometheus.GaugeValue, st.LoadPerCPU, st.Name, st.Kind)
 	}
 }

@@ -3,7 +3,7 @@ package httpapi
 import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the API's own collectors (monitor/README.md lists them; the
-// names keep the daemon's understudy_controller_ prefix).
+// names carry the daemon's understudy_monitor_ prefix).
 type metrics struct {
 	watchers  prometheus.Gauge
 	forwarded prometheus.Counter
@@ -13,15 +13,15 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		watchers: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "understudy_controller_placement_watchers",
+			Name: "understudy_monitor_placement_watchers",
 			Help: "Open GET /v1/placements?watch=1 streams.",
 		}),
 		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "understudy_controller_forwarded_total",
+			Name: "understudy_monitor_forwarded_total",
 			Help: "Mutating API calls this follower forwarded to the leader.",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_controller_api_refused_total",
+			Name: "understudy_monitor_api_refused_total",
 			Help: "API calls that change something refused before they ran, by reason (credential: none or a wrong one, 401; content-type: not application/json, 415).",
 		}, []string{"reason"}),
 	}

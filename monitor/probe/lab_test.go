@@ -233,7 +233,7 @@ func probeCount(t *testing.T, reg *prometheus.Registry) int {
 	}
 	n := 0
 	for _, mf := range mfs {
-		if mf.GetName() != "understudy_monitor_probe_duration_seconds" {
+		if mf.GetName() != "understudy_probe_duration_seconds" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {

@@ -19,20 +19,20 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		probeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "understudy_monitor_probe_duration_seconds",
+			Name:    "understudy_probe_duration_seconds",
 			Help:    "Duration of one probe, successful or not, by probe kind.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 4, 10), // 50µs … 13s
 		}, []string{"kind"}),
 		probeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_monitor_probe_failures_total",
+			Name: "understudy_probe_failures_total",
 			Help: "Failed probes, by probe kind and target.",
 		}, []string{"kind", "target"}),
 		targetUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "understudy_monitor_target_up",
+			Name: "understudy_probe_target_up",
 			Help: "1 when the target is up after hysteresis, 0 when down.",
 		}, []string{"target"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "understudy_monitor_events_total",
+			Name: "understudy_probe_events_total",
 			Help: "Events emitted, by kind.",
 		}, []string{"kind"}),
 	}

@@ -112,7 +112,7 @@ func TestBlipShorterThanHysteresisCausesNoEvent(t *testing.T) {
 	if got := value(t, metrics.probeFailures.WithLabelValues("icmp", "vm/vm1/icmp")); got != 5 {
 		t.Errorf("probe_failures_total for the VM's icmp = %v, want 5", got)
 	}
-	if n := seriesCount(t, reg, "understudy_monitor_probe_duration_seconds"); n != 3 {
+	if n := seriesCount(t, reg, "understudy_probe_duration_seconds"); n != 3 {
 		t.Errorf("probe duration series = %d, want one per kind probed (3)", n)
 	}
 

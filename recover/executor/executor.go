@@ -123,6 +123,7 @@ func (e *Executor) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load service records: %w", err)
 	}
+	e.cfg.Metrics.knowServices(e.cfg.Services)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.ctx = ctx
@@ -153,6 +154,7 @@ func (e *Executor) Wait() { e.wg.Wait() }
 // SetServices replaces the service configurations (inventory reload). Open
 // incidents keep the playbook they started with.
 func (e *Executor) SetServices(services map[string]recover.Config) {
+	e.cfg.Metrics.knowServices(services)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.services = services

@@ -171,6 +171,9 @@ func TestExecutorWarmFailover(t *testing.T) {
 	if n := w.metric("understudy_recover_incidents_total", "recovered"); n != 1 {
 		t.Errorf("incidents_total{recovered} = %v", n)
 	}
+	if n := w.metric("understudy_recover_failovers_total", "web"); n != 1 {
+		t.Errorf("failovers_total{service=web} = %v, want 1", n)
+	}
 	if n := w.metric("understudy_recover_recovery_seconds", ""); n != 1 {
 		t.Errorf("recovery_seconds count = %v, want 1", n)
 	}

@@ -9,6 +9,7 @@ import (
 // Metrics are the executor's Prometheus metrics.
 type Metrics struct {
 	incidents *prometheus.CounterVec
+	failovers *prometheus.CounterVec
 	phase     *prometheus.HistogramVec
 	recovery  prometheus.Histogram
 	moves     *prometheus.HistogramVec
@@ -22,6 +23,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "understudy_recover_incidents_total",
 			Help: "Incidents by how they ended: recovered, disagreement, reset, stuck (counted when they stick), damped (refused triggers), migrated, failed-back, aborted.",
 		}, []string{"result"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_recover_failovers_total",
+			Help: "Failovers completed (incidents recovered onto the standby), by service.",
+		}, []string{"service"}),
 		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "understudy_recover_phase_seconds",
 			Help:    "Duration of each playbook step, from its first attempt to its end.",
@@ -43,9 +48,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"server"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.incidents, m.phase, m.recovery, m.moves, m.verify)
+		reg.MustRegister(m.incidents, m.failovers, m.phase, m.recovery, m.moves, m.verify)
 	}
+	m.initSeries()
 	return m
+}
+
+// initSeries creates the series of the known results and move kinds at
+// zero, so that they are exported (and rate() works) before the first.
+func (m *Metrics) initSeries() {
+	for _, r := range []string{recover.ResultRecovered, recover.ResultDisagreement, recover.ResultReset, recover.ResultMigrated, recover.ResultFailedBack, recover.ResultAborted, "stuck", "damped"} {
+		m.incidents.WithLabelValues(r)
+	}
+	for _, k := range []string{recover.KindMigrate, recover.KindFailback} {
+		m.moves.WithLabelValues(k)
+	}
+}
+
+// knowServices creates the failover series of services at zero, so that
+// increase() over them counts a service's first failover too.
+func (m *Metrics) knowServices(services map[string]recover.Config) {
+	if m == nil {
+		return
+	}
+	for name := range services {
+		m.failovers.WithLabelValues(name)
+	}
 }
 
 // dnsVerifyFailed counts a dns.verify server that did not converge.
@@ -84,6 +112,7 @@ func (m *Metrics) observe(before, after recover.Record, damped bool) {
 		m.incidents.WithLabelValues(inc.Result).Inc()
 		switch inc.Result {
 		case recover.ResultRecovered:
+			m.failovers.WithLabelValues(after.Service).Inc()
 			m.recovery.Observe(inc.Closed.Sub(inc.Opened).Seconds())
 		case recover.ResultMigrated, recover.ResultFailedBack:
 			m.moves.WithLabelValues(inc.Kind).Observe(inc.Closed.Sub(inc.Opened).Seconds())
