@@ -42,7 +42,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 	if err != nil {
 		return res, err
 	}
-	svc, ok := moves.PlacementService(c.plan().Inv, name)
+	svc, ok := moves.SpareService(c.plan().Inv, name)
 	if !ok {
 		return res, fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
