@@ -99,5 +99,5 @@ func (c *Controller) KeepSuspect(svc, reason string) {
 	if _, ok := c.plan().Services[svc]; !ok {
 		return
 	}
-	c.findings.Add(svc, recover.FromProxy, reason, time.Now())
+	c.findings.Add(svc, recover.FromProxy, reason, c.opts.Clock.Now())
 }

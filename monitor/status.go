@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
@@ -15,7 +14,7 @@ import (
 // sorted by name. The leader reports its executor's records; a follower
 // reads them from the shared store.
 func (c *Controller) Status(ctx context.Context) api.Status {
-	out := api.Status{Time: time.Now(), Monitor: c.name, Monitors: []api.MonitorStatus{}, Services: []api.ServiceStatus{}}
+	out := api.Status{Time: c.opts.Clock.Now(), Monitor: c.name, Monitors: []api.MonitorStatus{}, Services: []api.ServiceStatus{}}
 	if !c.running() {
 		return out
 	}

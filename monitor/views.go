@@ -29,7 +29,7 @@ func (c *Controller) newAPI() *httpapi.Server {
 		peers = c.peers.hc.Transport
 	}
 	return httpapi.New(httpapi.Config{
-		Name: c.name, Incidents: c, Views: c, Leadership: c,
+		Name: c.name, Incidents: c, Views: c, Leadership: c, Clock: c.opts.Clock,
 		Auth:     httpapi.Auth{Token: c.token, MTLS: c.mtls, MonitorCN: c.monitorCN},
 		Peers:    httpapi.Peers{Scheme: c.peers.scheme, Transport: peers},
 		Gatherer: c.reg, Registerer: c.reg, Keepalive: c.opts.Keepalive,
