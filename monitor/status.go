@@ -13,7 +13,8 @@ import (
 // Status returns the monitors and the status of every configured service,
 // sorted by name. The leader reports its executor's records; a follower
 // reads them from the shared store.
-func (c *Controller) Status(ctx context.Context) api.Status {
+func (a viewsAPI) Status(ctx context.Context) api.Status {
+	c := a.c
 	out := api.Status{Time: c.opts.Clock.Now(), Monitor: c.name, Monitors: []api.MonitorStatus{}, Services: []api.ServiceStatus{}}
 	if !c.running() {
 		return out
