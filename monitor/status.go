@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
@@ -58,25 +57,7 @@ func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load records: %w", err)
 	}
-	p := c.plan()
-	byName := map[string]recover.Record{}
-	for _, r := range stored {
-		byName[r.Service] = r
-	}
-	names := make([]string, 0, len(p.Services))
-	for name := range p.Services {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	out := make([]recover.Record, 0, len(names))
-	for _, name := range names {
-		r, ok := byName[name]
-		if !ok {
-			r = recover.New(p.Services[name]).Record()
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return c.plan().Records(stored), nil
 }
 
 // monitors lists the monitors that campaign, the leader first.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/httpapi"
@@ -137,20 +136,5 @@ func (a viewsAPI) Placements(ctx context.Context, watch bool) ([]recover.Placeme
 	if err != nil {
 		return nil, nil, err
 	}
-	p := c.plan()
-	seen := map[string]bool{}
-	var out []recover.Placement
-	for _, pl := range stored {
-		if _, ok := p.Services[pl.Service]; ok {
-			out = append(out, pl)
-			seen[pl.Service] = true
-		}
-	}
-	for name, cfg := range p.Services {
-		if !seen[name] {
-			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.roles.epoch()})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
-	return out, changes, nil
+	return c.plan().Placements(stored, c.roles.epoch()), changes, nil
 }
