@@ -242,7 +242,7 @@ type Spare struct {
 	Zone string
 	// Agent, optional, is the https:// URL of an agent on the spare that
 	// answers GET /v1/capacity (an `understudy agent` with no services);
-	// placement ranks spares by its CPU steal and load. Without it they are
+	// spare ranking orders spares by its CPU steal and load. Without it they are
 	// unknown.
 	Agent string
 	// Incus is how to reach the spare's Incus/LXD API.

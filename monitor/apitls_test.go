@@ -108,7 +108,7 @@ func TestAPIMutualTLS(t *testing.T) {
 			t.Errorf("%s: a failover was accepted", tc.name)
 		}
 	}
-	if s := h.ctrl.Status(ctx).Services; len(s) != 2 || s[0].State != "primary" && s[1].State != "primary" {
+	if s := (viewsAPI{h.ctrl}).Status(ctx).Services; len(s) != 2 || s[0].State != "primary" && s[1].State != "primary" {
 		t.Errorf("after refused calls: %+v", s)
 	}
 

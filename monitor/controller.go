@@ -15,6 +15,7 @@ import (
 
 	"github.com/understudy/understudy/dnsupdate"
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/capacity"
@@ -78,6 +79,9 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		opts.Registry = prometheus.NewRegistry()
 		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Wall
+	}
 	if opts.PrepareRetry <= 0 {
 		opts.PrepareRetry = 2 * time.Second
 	}
@@ -102,7 +106,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		vms:       capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
-	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Logger: opts.Logger})
+	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Clock: opts.Clock, Logger: opts.Logger})
 	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
 	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
 	c.registerObservability()
@@ -266,6 +270,7 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 		// A change needs a new term (a restart): the slots are the executor's.
 		MaxMigrations: p.Inv.Migration.MaxParallel,
 		Logger:        c.opts.Logger,
+		Clock:         c.opts.Clock,
 		Metrics:       c.recoverMetrics,
 		OnSave:        c.onSave,
 	})

@@ -95,9 +95,10 @@ func (c *Controller) reportFinding(ctx context.Context, l ha.Leader, svc string,
 // took as a finding for the next leadership (httpapi.Leadership): the proxy
 // reports once per hold. A report about a service the plan does not know
 // is not kept (it would stay open).
-func (c *Controller) KeepSuspect(svc, reason string) {
+func (a leadershipAPI) KeepSuspect(svc, reason string) {
+	c := a.c
 	if _, ok := c.plan().Services[svc]; !ok {
 		return
 	}
-	c.findings.Add(svc, recover.FromProxy, reason, time.Now())
+	c.findings.Add(svc, recover.FromProxy, reason, c.opts.Clock.Now())
 }

@@ -17,7 +17,8 @@ import (
 
 // AwaitRole waits until this monitor leads (nil) or another monitor with an
 // address does (that monitor), or ctx ends.
-func (c *Controller) AwaitRole(ctx context.Context) (*ha.Leader, error) {
+func (a leadershipAPI) AwaitRole(ctx context.Context) (*ha.Leader, error) {
+	c := a.c
 	return c.roles.await(ctx)
 }
 
@@ -42,7 +43,7 @@ func (c *Controller) observeLeader(ctx context.Context) {
 func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) error {
 	for {
 		_, _, changed := c.roles.now()
-		leader, err := c.AwaitRole(ctx)
+		leader, err := leadershipAPI{c}.AwaitRole(ctx)
 		if err != nil {
 			return err
 		}
@@ -56,15 +57,12 @@ func (c *Controller) triggerOrReport(ctx context.Context, svc, reason string) er
 			return nil
 		}
 		c.log.Warn("failure not passed on yet; waiting for a change of leader", "service", svc, "err", err)
-		t := time.NewTimer(time.Second)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
 		case <-changed:
-		case <-t.C:
+		case <-c.opts.Clock.After(time.Second):
 		}
-		t.Stop()
 	}
 }
 
@@ -98,7 +96,8 @@ const leaderStatusTimeout = 2 * time.Second
 
 // LeaderStatus fetches GET /v1/status from the leader (httpapi.ErrNoLeader when
 // none other than this monitor is known).
-func (c *Controller) LeaderStatus(ctx context.Context) (api.Status, error) {
+func (a viewsAPI) LeaderStatus(ctx context.Context) (api.Status, error) {
+	c := a.c
 	_, l, _ := c.roles.now()
 	if l.Name == "" || l.Name == c.name || l.Address == "" {
 		return api.Status{}, httpapi.ErrNoLeader

@@ -61,7 +61,7 @@ func TestOneOfTwoMonitorsLeadsAndTheOtherForwards(t *testing.T) {
 	if st := b.status(); st.Monitor != "mon-b" || !b.service("web").Standby.Prepared {
 		t.Errorf("follower's status: monitor %q, web standby %+v; want mon-b and the leader's preparation", st.Monitor, b.service("web").Standby)
 	}
-	for _, s := range b.ctrl.Status(context.Background()).Services {
+	for _, s := range (viewsAPI{b.ctrl}).Status(context.Background()).Services {
 		if s.Service == "web" && (s.Standby.Prepared || s.Standby.Note == "") {
 			t.Errorf("a follower's own status claims a preparation: %+v", s.Standby)
 		}

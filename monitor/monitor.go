@@ -120,7 +120,7 @@ func (c *Controller) confirmedAt(svc string) (time.Time, bool) {
 	c.mu.RLock()
 	at, ok := c.confirmed[svc]
 	c.mu.RUnlock()
-	if !ok || time.Since(at) > ttl {
+	if !ok || c.opts.Clock.Now().Sub(at) > ttl {
 		return time.Time{}, false
 	}
 	return at, true

@@ -28,7 +28,8 @@ func candidates(ranked []spares.Ranked) []api.Candidate {
 // Migrate scores the spares for a service and, unless req.DryRun, asks the
 // executor to migrate it to req.To or the best spare. It returns once the
 // executor took the request.
-func (c *Controller) Migrate(ctx context.Context, name string, req api.MigrateRequest) (api.MigrateResponse, error) {
+func (a incidentsAPI) Migrate(ctx context.Context, name string, req api.MigrateRequest) (api.MigrateResponse, error) {
+	c := a.c
 	return c.migrate(ctx, name, req, recover.FromCLI)
 }
 
@@ -42,7 +43,7 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 	if err != nil {
 		return res, err
 	}
-	svc, ok := moves.PlacementService(c.plan().Inv, name)
+	svc, ok := moves.SpareService(c.plan().Inv, name)
 	if !ok {
 		return res, fmt.Errorf("service %q: %w", name, executor.ErrUnknownService)
 	}
@@ -71,7 +72,8 @@ func (c *Controller) migrate(ctx context.Context, name string, req api.MigrateRe
 
 // Failback moves a service from the standby or a spare back to its primary
 // (see POST /v1/services/{name}/failback).
-func (c *Controller) Failback(ctx context.Context, name, reason string) error {
+func (a incidentsAPI) Failback(ctx context.Context, name, reason string) error {
+	c := a.c
 	if !c.running() {
 		return errNotRunning
 	}

@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/probe"
@@ -32,6 +33,13 @@ type Hypervisor = conns.Hypervisor
 type Options struct {
 	// Logger defaults to slog.Default(); the controller adds component=controller.
 	Logger *slog.Logger
+	// Clock is the time every part of the daemon decides by: the executor's
+	// deadlines and hold-downs, the probe engine, the move policy (whose
+	// PrimaryHealthySince the executor judges), the preparer's backoff, the
+	// suspect window, the confirmation TTL, the DNS rechecks and the term
+	// retry (default clock.Wall). Logs and metrics of durations stay on
+	// the wall clock.
+	Clock clock.Clock
 	// Registry receives the monitor's, recover's and the controller's metrics
 	// and is served on /metrics; nil makes a new one.
 	Registry *prometheus.Registry
@@ -100,7 +108,7 @@ type Options struct {
 	// trigger (migration.overload); nil asks each standby agent
 	// (GET /v1/capacity).
 	Capacity CapacitySource
-	// SpareCapacity reads the spare VMs' load and CPU steal for placement,
+	// SpareCapacity reads the spare VMs' load and CPU steal for spare ranking,
 	// by spare name, for the spares with spares[].agent; nil asks that
 	// agent (GET /v1/capacity) over monitor.agent-tls.
 	SpareCapacity CapacitySource

@@ -63,6 +63,7 @@ func (c *Controller) newMovePolicy(exec *executor.Executor) *moves.Policy {
 			}},
 		Overload: overloadOf{watch: c.newOverloadWatch(), views: c.vms, inventory: func() *inventory.Inventory { return c.plan().Inv }},
 		Interval: c.opts.MoveInterval,
+		Clock:    c.opts.Clock,
 		Logger:   c.opts.Logger,
 	})
 }

@@ -3,8 +3,6 @@ package monitor
 import (
 	"context"
 	"fmt"
-	"sort"
-	"time"
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity"
@@ -14,8 +12,9 @@ import (
 // Status returns the monitors and the status of every configured service,
 // sorted by name. The leader reports its executor's records; a follower
 // reads them from the shared store.
-func (c *Controller) Status(ctx context.Context) api.Status {
-	out := api.Status{Time: time.Now(), Monitor: c.name, Monitors: []api.MonitorStatus{}, Services: []api.ServiceStatus{}}
+func (a viewsAPI) Status(ctx context.Context) api.Status {
+	c := a.c
+	out := api.Status{Time: c.opts.Clock.Now(), Monitor: c.name, Monitors: []api.MonitorStatus{}, Services: []api.ServiceStatus{}}
 	if !c.running() {
 		return out
 	}
@@ -58,25 +57,7 @@ func (c *Controller) records(ctx context.Context) ([]recover.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load records: %w", err)
 	}
-	p := c.plan()
-	byName := map[string]recover.Record{}
-	for _, r := range stored {
-		byName[r.Service] = r
-	}
-	names := make([]string, 0, len(p.Services))
-	for name := range p.Services {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	out := make([]recover.Record, 0, len(names))
-	for _, name := range names {
-		r, ok := byName[name]
-		if !ok {
-			r = recover.New(p.Services[name]).Record()
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return c.plan().Records(stored), nil
 }
 
 // monitors lists the monitors that campaign, the leader first.

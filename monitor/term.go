@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/prepare"
+	"github.com/understudy/understudy/monitor/signals"
 	"github.com/understudy/understudy/recover/executor"
 	"github.com/understudy/understudy/recover/store"
 )
@@ -23,8 +25,8 @@ type term struct {
 	prepare *prepare.Preparer
 	since   time.Time
 	// dnsCheck clears the DNS-unverified signal once the dns.verify
-	// servers catch up (dnsrecheck.go).
-	dnsCheck *dnsRechecker
+	// servers catch up (package signals).
+	dnsCheck *signals.Rechecker
 }
 
 // termRetry is the pause before campaigning again after a term could not
@@ -52,7 +54,7 @@ func (c *Controller) leadLoop(ctx context.Context) {
 			if lead, err = c.elector.Campaign(ctx); err != nil {
 				if ctx.Err() == nil {
 					c.log.Warn("campaign for leadership", "err", err)
-					sleepCtx(ctx, termRetry)
+					sleepCtx(ctx, c.opts.Clock, termRetry)
 				}
 				continue
 			}
@@ -64,7 +66,7 @@ func (c *Controller) leadLoop(ctx context.Context) {
 		c.metrics.leader.Set(0)
 		if err != nil && ctx.Err() == nil {
 			c.log.Error("leadership ended with an error", "err", err)
-			sleepCtx(ctx, termRetry)
+			sleepCtx(ctx, c.opts.Clock, termRetry)
 		}
 	}
 }
@@ -87,8 +89,8 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 		c.resign(ctx)
 		return fmt.Errorf("take the next epoch: %w", err)
 	}
-	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: time.Now(), prepare: c.newPreparer(epoch),
-		dnsCheck: newDNSRechecker(c.dns)}
+	t := &term{exec: c.newExecutor(store, epoch), epoch: epoch, since: c.opts.Clock.Now(), prepare: c.newPreparer(epoch),
+		dnsCheck: signals.NewRechecker(c.dns, c.opts.Clock)}
 	if err := t.exec.Start(tctx); err != nil {
 		c.resign(ctx)
 		return fmt.Errorf("resume incidents: %w", err)
@@ -102,7 +104,7 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){t.prepare.Run, c.newMovePolicy(t.exec).Run, c.shedRaftLeadership} {
+	for _, f := range []func(context.Context){t.prepare.Run, c.newMovePolicy(t.exec).Run, c.shedRaftLeadership, c.recheckDNS(t)} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(tctx) }()
 	}
@@ -155,13 +157,11 @@ func (c *Controller) resign(ctx context.Context) {
 // API answers it with 503).
 var errNoLeader = httpapi.ErrNoLeader
 
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleepCtx waits d on clk or until ctx ends.
+func sleepCtx(ctx context.Context, clk clock.Clock, d time.Duration) {
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+	case <-clk.After(d):
 	}
 }
 
@@ -169,6 +169,6 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 func (c *Controller) newPreparer(epoch uint64) *prepare.Preparer {
 	return prepare.New(prepare.Config{
 		Services: prepareView{plan: c.plan, exec: c.roles.exec}, Agents: agentsAs[prepare.Agent]{c.conns},
-		Epoch: epoch, Retry: c.opts.PrepareRetry, Results: c.metrics.prepares, Logger: c.opts.Logger,
+		Epoch: epoch, Retry: c.opts.PrepareRetry, Results: c.metrics.prepares, Clock: c.opts.Clock, Logger: c.opts.Logger,
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/httpapi"
@@ -13,12 +12,19 @@ import (
 	"github.com/understudy/understudy/recover/executor"
 )
 
-// What the HTTP API (package httpapi) sees of the daemon: its Incidents,
-// Views and Leadership.
+// What the HTTP API (package httpapi) sees of the daemon: three small
+// adapters, its Incidents (the executor of the term in force), Views (the
+// reads) and Leadership (who acts), rather than the controller itself.
+type (
+	incidentsAPI  struct{ c *Controller }
+	viewsAPI      struct{ c *Controller }
+	leadershipAPI struct{ c *Controller }
+)
+
 var (
-	_ httpapi.Incidents  = (*Controller)(nil)
-	_ httpapi.Views      = (*Controller)(nil)
-	_ httpapi.Leadership = (*Controller)(nil)
+	_ httpapi.Incidents  = incidentsAPI{}
+	_ httpapi.Views      = viewsAPI{}
+	_ httpapi.Leadership = leadershipAPI{}
 )
 
 // newAPI builds the HTTP API part on this controller; Run calls it once the
@@ -29,7 +35,7 @@ func (c *Controller) newAPI() *httpapi.Server {
 		peers = c.peers.hc.Transport
 	}
 	return httpapi.New(httpapi.Config{
-		Name: c.name, Incidents: c, Views: c, Leadership: c,
+		Name: c.name, Incidents: incidentsAPI{c}, Views: viewsAPI{c}, Leadership: leadershipAPI{c}, Clock: c.opts.Clock,
 		Auth:     httpapi.Auth{Token: c.token, MTLS: c.mtls, MonitorCN: c.monitorCN},
 		Peers:    httpapi.Peers{Scheme: c.peers.scheme, Transport: peers},
 		Gatherer: c.reg, Registerer: c.reg, Keepalive: c.opts.Keepalive,
@@ -47,26 +53,30 @@ func (c *Controller) token() string {
 }
 
 // Known reports whether the inventory in force has the service.
-func (c *Controller) Known(service string) bool {
+func (a incidentsAPI) Known(service string) bool {
+	c := a.c
 	_, ok := c.plan().Services[service]
 	return ok
 }
 
 // Trigger hands a trigger to the executor of the term in force.
-func (c *Controller) Trigger(ctx context.Context, service string, src recover.Source, reason string) error {
-	return c.trigger(ctx, service, src, reason)
+func (a incidentsAPI) Trigger(ctx context.Context, service string, src recover.Source, reason string) error {
+	return a.c.trigger(ctx, service, src, reason)
 }
 
 // Leading reports whether this monitor leads now.
-func (c *Controller) Leading() bool { return c.roles.leading() != nil }
+func (a leadershipAPI) Leading() bool {
+	return a.c.roles.leading() != nil
+}
 
 // Health is the body of GET /healthz.
-func (c *Controller) Health() api.Health {
-	return api.Health{OK: true, Epoch: c.roles.epoch(), Monitor: c.name, Leader: c.Leading()}
+func (a viewsAPI) Health() api.Health {
+	return api.Health{OK: true, Epoch: a.c.roles.epoch(), Monitor: a.c.name, Leader: a.c.roles.leading() != nil}
 }
 
 // State returns a service's state name, "" when unknown.
-func (c *Controller) State(name string) string {
+func (a incidentsAPI) State(name string) string {
+	c := a.c
 	e := c.roles.exec()
 	if e == nil {
 		return ""
@@ -85,7 +95,8 @@ func (c *Controller) State(name string) string {
 // DNS swap back and the standby slot's reset, run on the executor's context
 // behind the store's leader-guarded writes, never on this request's. It
 // waits for the reset to end, or ctx (the reset goes on without it).
-func (c *Controller) Reset(ctx context.Context, name, reason string) error {
+func (a incidentsAPI) Reset(ctx context.Context, name, reason string) error {
+	c := a.c
 	if !c.running() {
 		return errNotRunning
 	}
@@ -107,7 +118,8 @@ func (c *Controller) Reset(ctx context.Context, name, reason string) error {
 // Placements returns the placement of every configured service (a service
 // the store has no placement for yet is on its primary) and, when watch is
 // set, the store's change channel.
-func (c *Controller) Placements(ctx context.Context, watch bool) ([]recover.Placement, <-chan recover.Placement, error) {
+func (a viewsAPI) Placements(ctx context.Context, watch bool) ([]recover.Placement, <-chan recover.Placement, error) {
+	c := a.c
 	if c.store == nil {
 		return nil, nil, errNotRunning
 	}
@@ -124,20 +136,5 @@ func (c *Controller) Placements(ctx context.Context, watch bool) ([]recover.Plac
 	if err != nil {
 		return nil, nil, err
 	}
-	p := c.plan()
-	seen := map[string]bool{}
-	var out []recover.Placement
-	for _, pl := range stored {
-		if _, ok := p.Services[pl.Service]; ok {
-			out = append(out, pl)
-			seen[pl.Service] = true
-		}
-	}
-	for name, cfg := range p.Services {
-		if !seen[name] {
-			out = append(out, recover.Placement{Service: name, Where: recover.AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address, Epoch: c.roles.epoch()})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
-	return out, changes, nil
+	return c.plan().Placements(stored, c.roles.epoch()), changes, nil
 }

@@ -14,7 +14,7 @@ const (
 	LoadTolerance  = 0.25 // load average per CPU
 )
 
-// Service is what placement needs to know about the service to move.
+// Service is what spare ranking needs to know about the service to move.
 type Service struct {
 	Name   string
 	Zone   string // the zone of its original primary's hypervisor

@@ -2,7 +2,7 @@
 // CPU steal that the agents on the standby VMs and spares report
 // (GET /v1/capacity). The leader samples every move interval; the standby
 // samples feed one overload detector per standby (package spares), the
-// spare samples rank spares for placement, and both show in GET /v1/status
+// spare samples feed spare ranking, and both show in GET /v1/status
 // and on /metrics.
 //
 // It reads agents only through Source and the inventory it is given; it
@@ -38,7 +38,7 @@ type Sample struct {
 	Err   error
 }
 
-// StealAndLoad is what placement and the status take from a sample: steal
+// StealAndLoad is what spare ranking and the status take from a sample: steal
 // in percent and the 1-minute load per CPU, or why they are unknown.
 func (s Sample) StealAndLoad() (steal, load1 float64, unknown string) {
 	switch {

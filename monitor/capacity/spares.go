@@ -8,18 +8,18 @@ import (
 	"github.com/understudy/understudy/inventory"
 )
 
-// Spares' CPU steal and load for placement: at each look at the move
+// Spares' CPU steal and load for spare ranking: at each look at the move
 // policies the leader asks every spare with an agent (spares[].agent, an
-// `understudy agent` with no services) for GET /v1/capacity, and placement
-// ranks the spares by the last answers. A spare without an agent, whose
-// agent did not answer, or not sampled yet is unknown: placement ranks it
-// after the measured ones, and its reasons say why.
+// `understudy agent` with no services) for GET /v1/capacity, and spare
+// ranking orders the spares by the last answers. A spare without an agent,
+// whose agent did not answer, or not sampled yet is unknown: spare ranking
+// puts it after the measured ones, and its reasons say why.
 
 // SpareSampleTimeout bounds one sample of a spare agent's capacity.
 const SpareSampleTimeout = time.Second
 
 // Spares keeps each spare's last sample, written by the move loop and read
-// by placement and the status. Safe for concurrent use.
+// by spare ranking and the status. Safe for concurrent use.
 type Spares struct {
 	mu   sync.Mutex
 	last map[string]Sample // by spare name

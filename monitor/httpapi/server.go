@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/understudy/understudy/ha"
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
@@ -98,6 +99,8 @@ type Config struct {
 	// listener, authorization and forwarding (the read-only status page of
 	// package monitor/statuspage registers here).
 	Routes func(mux *http.ServeMux)
+	// Clock times the suspect window (default clock.Wall).
+	Clock  clock.Clock
 	Logger *slog.Logger
 }
 
@@ -130,6 +133,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Keepalive <= 0 {
 		cfg.Keepalive = 15 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Wall
 	}
 	return &Server{cfg: cfg, log: cfg.Logger.With("component", "controller"), metrics: newMetrics(cfg.Registerer), suspects: map[string]time.Time{}}
 }

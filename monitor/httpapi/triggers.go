@@ -35,7 +35,7 @@ func (s *Server) PostSuspect(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusBadRequest, api.Error{Error: err.Error()})
 		return
 	}
-	now := time.Now()
+	now := s.cfg.Clock.Now()
 	s.mu.Lock()
 	last, seen := s.suspects[name]
 	s.mu.Unlock()

@@ -1,7 +1,7 @@
 // Package moves is the monitor daemon's move policy: while a monitor
 // leads, every interval it checks the primaries of the services that wait
 // for an automatic failback (failback: auto), samples the standbys for the
-// overload trigger (migration.overload) and the spares for placement, asks
+// overload trigger (migration.overload) and the spares for spare ranking, asks
 // the executor what is due (recover.Due: a failback after the hold-down, a
 // migration after max-on-standby or off an overloaded standby), and sends
 // it with source policy.
@@ -22,6 +22,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
@@ -60,7 +61,7 @@ type Services interface {
 	// Migrate asks the executor to migrate the service to the best spare
 	// with source policy, and returns that spare.
 	Migrate(ctx context.Context, service, reason string) (to string, err error)
-	// SampleSpares samples the spares' agents, which placement ranks by.
+	// SampleSpares samples the spares' agents, which spare ranking uses.
 	SampleSpares(ctx context.Context)
 }
 
@@ -84,7 +85,11 @@ type Config struct {
 	Overload Overload
 	// Interval is the pause between two looks (default 5s).
 	Interval time.Duration
-	Logger   *slog.Logger
+	// Clock times the looks, the retry pause and PrimaryHealthySince; it
+	// must be the executor's clock, which judges the hold-down by it
+	// (default clock.Wall).
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Policy applies the move policies of one term. Create it with New and
@@ -106,6 +111,9 @@ func New(cfg Config) *Policy {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Wall
+	}
 	return &Policy{cfg: cfg, log: cfg.Logger.With("component", "controller"), exec: cfg.Executor,
 		healthy: map[string]time.Time{}, tried: map[string]time.Time{}}
 }
@@ -117,8 +125,6 @@ func New(cfg Config) *Policy {
 // VM's capacity for the overload detectors, asks recover what
 // is due, and sends it.
 func (p *Policy) Run(ctx context.Context) {
-	t := time.NewTicker(p.cfg.Interval)
-	defer t.Stop()
 	defer p.cfg.Overload.Forget() // a follower reports no overload, nor stale samples
 	// A new leader looks at once: a migrate request in its first interval
 	// must not find the VMs unsampled.
@@ -127,7 +133,7 @@ func (p *Policy) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-p.cfg.Clock.After(p.cfg.Interval):
 			p.tick(ctx)
 		}
 	}
@@ -137,16 +143,16 @@ func (p *Policy) Run(ctx context.Context) {
 func (p *Policy) tick(ctx context.Context) {
 	facts := p.primaryFacts(ctx)
 	p.overloadFacts(ctx, facts)
-	p.cfg.Services.SampleSpares(ctx) // placement ranks spares by these
+	p.cfg.Services.SampleSpares(ctx) // spare ranking uses these
 	for name, d := range p.exec.Due(facts) {
 		if ctx.Err() != nil {
 			return
 		}
 		if d.Kind == recover.KindMigrate {
-			if last, ok := p.tried[name]; ok && time.Since(last) < autoMigrateRetry {
+			if last, ok := p.tried[name]; ok && p.cfg.Clock.Now().Sub(last) < autoMigrateRetry {
 				continue
 			}
-			p.tried[name] = time.Now()
+			p.tried[name] = p.cfg.Clock.Now()
 		}
 		log := p.log.With("service", name, "move", d.Kind, "reason", d.Reason)
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -199,7 +205,7 @@ func (p *Policy) primaryFacts(ctx context.Context) map[string]recover.Facts {
 			continue
 		}
 		if _, ok := healthy[rec.Service]; !ok {
-			healthy[rec.Service] = time.Now()
+			healthy[rec.Service] = p.cfg.Clock.Now()
 		}
 		facts[rec.Service] = recover.Facts{PrimaryHealthySince: healthy[rec.Service]}
 	}
@@ -215,7 +221,7 @@ func (p *Policy) primaryFacts(ctx context.Context) map[string]recover.Facts {
 // the one service that should move off it first as Overloaded in facts
 // (see overloadPick).
 func (p *Policy) overloadFacts(ctx context.Context, facts map[string]recover.Facts) {
-	p.cfg.Overload.Sample(ctx, time.Now())
+	p.cfg.Overload.Sample(ctx, p.cfg.Clock.Now())
 	over := p.cfg.Overload.Overloaded()
 	if len(over) == 0 {
 		return
@@ -228,7 +234,7 @@ func (p *Policy) overloadFacts(ctx context.Context, facts map[string]recover.Fac
 	}
 	recent := func(name string) bool {
 		last, ok := p.tried[name]
-		return ok && time.Since(last) < autoMigrateRetry
+		return ok && p.cfg.Clock.Now().Sub(last) < autoMigrateRetry
 	}
 	recs := p.exec.Records()
 	standbys := map[string]string{}

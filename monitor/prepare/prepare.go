@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
 )
@@ -68,7 +69,9 @@ type Config struct {
 	Retry time.Duration
 	// Results counts prepare requests by result (ok, error); nil: none.
 	Results *prometheus.CounterVec
-	Logger  *slog.Logger
+	// Clock times the backoff (default clock.Wall).
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // State is what the preparer knows about a service's container on its
@@ -105,6 +108,9 @@ func New(cfg Config) *Preparer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Wall
+	}
 	return &Preparer{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), state: map[string]*State{}}
 }
 
@@ -124,18 +130,13 @@ func (p *Preparer) Run(ctx context.Context) {
 	for {
 		next := p.pass(ctx)
 		var timer <-chan time.Time
-		var t *time.Timer
 		if !next.IsZero() {
-			t = time.NewTimer(time.Until(next))
-			timer = t.C
+			timer = p.cfg.Clock.After(next.Sub(p.cfg.Clock.Now()))
 		}
 		select {
 		case <-ctx.Done():
 		case <-p.wake:
 		case <-timer:
-		}
-		if t != nil {
-			t.Stop()
 		}
 		if ctx.Err() != nil {
 			return
@@ -172,7 +173,7 @@ func (p *Preparer) pass(ctx context.Context) time.Time {
 			})
 			continue
 		}
-		if !st.retryAt.IsZero() && sameSpec(st.spec, spec) && time.Now().Before(st.retryAt) {
+		if !st.retryAt.IsZero() && sameSpec(st.spec, spec) && p.cfg.Clock.Now().Before(st.retryAt) {
 			next = earliest(next, st.retryAt)
 			continue
 		}
@@ -196,7 +197,7 @@ func (p *Preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 		cancel()
 		if err == nil {
 			p.set(name, func(s *State) {
-				*s = State{spec: spec, OK: true, At: time.Now(), Address: st.Address}
+				*s = State{spec: spec, OK: true, At: p.cfg.Clock.Now(), Address: st.Address}
 			})
 			p.count("ok")
 			log.Info("standby container prepared", "address", st.Address, "running", st.Running)
@@ -213,7 +214,7 @@ func (p *Preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 		} else {
 			s.backoff = min(2*s.backoff, 30*time.Second)
 		}
-		s.spec, s.OK, s.Err, s.At, s.Skipped = spec, false, prepareError(spec, err), time.Now(), ""
+		s.spec, s.OK, s.Err, s.At, s.Skipped = spec, false, prepareError(spec, err), p.cfg.Clock.Now(), ""
 		s.retryAt = s.At.Add(s.backoff)
 		retry = s.retryAt
 	})

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/plan"
@@ -53,7 +54,9 @@ type Config struct {
 	// Probers replaces the engine's probes (tests); nil uses probe.Probers
 	// with the ICMP socket (OpenPinger) and the hypervisors.
 	Probers map[probe.Kind]probe.ProbeFunc
-	Logger  *slog.Logger
+	// Clock is the probe engine's (default clock.Wall).
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Supervisor runs the probe engine. Create it with New, open its socket
@@ -167,6 +170,7 @@ func (s *Supervisor) Run(ctx context.Context, m *probe.Metrics, events chan prob
 			Sink:      probe.ChanSink(events),
 			Confirmer: s.Confirmer(),
 			Metrics:   m,
+			Clock:     s.cfg.Clock,
 			Logger:    s.cfg.Logger,
 		})
 		if err != nil { // plan.Build validated the plan; this is a bug

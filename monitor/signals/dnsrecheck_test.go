@@ -1,4 +1,4 @@
-package monitor
+package signals
 
 import (
 	"context"
@@ -24,30 +24,30 @@ func TestDNSRecheckClearsOnceTheServerCatchesUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDNSRechecker(&steps.DNSAdapter{Client: client, Verify: []string{srv.Addr}})
+	d := NewRechecker(&steps.DNSAdapter{Client: client, Verify: []string{srv.Addr}}, nil)
 	flipped := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
 	rec := recover.Record{Service: "web", State: recover.OnStandby,
 		Placement: recover.Placement{Service: "web", Where: recover.AtStandby, Address: netip.MustParseAddr("10.0.1.1")},
-		Incident:  &recover.Incident{ID: "web-1", Phases: []recover.PhaseTime{{Phase: "detected"}, {Phase: "dns-flipped", At: flipped}}}}
+		Incident:  &recover.Incident{ID: "web-1", Phases: []recover.PhaseTime{{Phase: recover.PhaseDetected}, {Phase: recover.PhaseDNSFlipped, At: flipped}}}}
 	fqdn := func(s string) string { return map[string]string{"web": name}[s] }
 	recs := []recover.Record{rec}
 
-	d.check(context.Background(), recs, fqdn)
-	if d.caughtUp(rec) {
+	d.Check(context.Background(), recs, fqdn)
+	if d.CaughtUp(rec) {
 		t.Fatal("caught up while the server answers the old address")
 	}
 	srv.Set(name, name+" 60 IN A 10.0.1.1")
-	d.check(context.Background(), recs, fqdn)
-	if !d.caughtUp(rec) {
+	d.Check(context.Background(), recs, fqdn)
+	if !d.CaughtUp(rec) {
 		t.Fatal("not caught up once the server answers the new address")
 	}
 	next := rec
-	next.Incident = &recover.Incident{ID: "web-2", Phases: []recover.PhaseTime{{Phase: "dns-flipped", At: flipped.Add(time.Hour)}}}
-	if d.caughtUp(next) {
+	next.Incident = &recover.Incident{ID: "web-2", Phases: []recover.PhaseTime{{Phase: recover.PhaseDNSFlipped, At: flipped.Add(time.Hour)}}}
+	if d.CaughtUp(next) {
 		t.Error("the next DNS change counts as caught up before any recheck")
 	}
-	var none *dnsRechecker
-	if none.caughtUp(rec) {
+	var none *Rechecker
+	if none.CaughtUp(rec) {
 		t.Error("a nil rechecker reports caught up")
 	}
 }

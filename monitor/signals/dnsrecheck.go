@@ -1,4 +1,4 @@
-package monitor
+package signals
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 )
@@ -20,14 +21,15 @@ const (
 	dnsRecheckTimeout  = 2 * time.Second
 )
 
-// dnsRechecker clears understudy_monitor_service_dns_unverified once the
+// Rechecker clears understudy_monitor_service_dns_unverified once the
 // dns.verify servers catch up: the dns-replace step's verification gave up
 // at its deadline, but a lagging secondary usually converges later, and the
 // alert should then resolve without waiting for the service's next DNS
 // change. It remembers, per service, the DNS change (incident and flip
 // time) every server now answers.
-type dnsRechecker struct {
+type Rechecker struct {
 	verify executor.DNSVerifier
+	clock  clock.Clock
 	mu     sync.Mutex
 	caught map[string]dnsChange // service -> the change its servers now answer
 }
@@ -39,8 +41,13 @@ type dnsChange struct {
 	at       time.Time
 }
 
-func newDNSRechecker(v executor.DNSVerifier) *dnsRechecker {
-	return &dnsRechecker{verify: v, caught: map[string]dnsChange{}}
+// NewRechecker returns the rechecker of one term, asking v and timed by clk
+// (nil: clock.Wall).
+func NewRechecker(v executor.DNSVerifier, clk clock.Clock) *Rechecker {
+	if clk == nil {
+		clk = clock.Wall
+	}
+	return &Rechecker{verify: v, clock: clk, caught: map[string]dnsChange{}}
 }
 
 // lastChange is the record's last DNS change (ok false without one).
@@ -50,17 +57,17 @@ func lastChange(rec recover.Record) (dnsChange, bool) {
 	}
 	ch, ok := dnsChange{incident: rec.Incident.ID}, false
 	for _, ph := range rec.Incident.Phases {
-		if ph.Phase == "dns-flipped" || ph.Phase == "dns-reset" {
+		if ph.Phase == recover.PhaseDNSFlipped || ph.Phase == recover.PhaseDNSReset {
 			ch.at, ok = ph.At, true
 		}
 	}
 	return ch, ok
 }
 
-// caughtUp reports whether every dns.verify server was seen answering the
+// CaughtUp reports whether every dns.verify server was seen answering the
 // record's last DNS change after its verification gave up. It accepts a
 // nil receiver (no rechecks: false).
-func (d *dnsRechecker) caughtUp(rec recover.Record) bool {
+func (d *Rechecker) CaughtUp(rec recover.Record) bool {
 	if d == nil {
 		return false
 	}
@@ -73,15 +80,15 @@ func (d *dnsRechecker) caughtUp(rec recover.Record) bool {
 	return d.caught[rec.Service] == ch
 }
 
-// check asks the dns.verify servers once, within dnsRecheckTimeout per
+// Check asks the dns.verify servers once, within dnsRecheckTimeout per
 // service, whether they answer the placement address of each record whose
 // last change is still unverified, and remembers those they all answer.
 // fqdn returns a service's DNS name ("" when it is no longer configured).
-func (d *dnsRechecker) check(ctx context.Context, recs []recover.Record, fqdn func(string) string) {
-	now := time.Now()
+func (d *Rechecker) Check(ctx context.Context, recs []recover.Record, fqdn func(string) string) {
+	now := d.clock.Now()
 	for _, rec := range recs {
 		name := fqdn(rec.Service)
-		if name == "" || !rec.Placement.Address.IsValid() || !signalsOf(rec, true, now).unverified || d.caughtUp(rec) {
+		if name == "" || !rec.Placement.Address.IsValid() || !Of(rec, true, now).Unverified || d.CaughtUp(rec) {
 			continue
 		}
 		ch, _ := lastChange(rec)
@@ -97,32 +104,15 @@ func (d *dnsRechecker) check(ctx context.Context, recs []recover.Record, fqdn fu
 	}
 }
 
-// run rechecks every dnsRecheckInterval until ctx ends; records returns
+// Run rechecks every dnsRecheckInterval until ctx ends; records returns
 // the records of the term in force.
-func (d *dnsRechecker) run(ctx context.Context, records func() []recover.Record, fqdn func(string) string) {
-	t := time.NewTicker(dnsRecheckInterval)
-	defer t.Stop()
+func (d *Rechecker) Run(ctx context.Context, records func() []recover.Record, fqdn func(string) string) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			d.check(ctx, records(), fqdn)
+		case <-d.clock.After(dnsRecheckInterval):
+			d.Check(ctx, records(), fqdn)
 		}
-	}
-}
-
-// recheckDNS runs the term's DNS rechecks while the inventory has
-// dns.verify servers (each round reads the inventory in force).
-func (c *Controller) recheckDNS(t *term) func(context.Context) {
-	return func(ctx context.Context) {
-		t.dnsCheck.run(ctx, func() []recover.Record {
-			if len(c.plan().Inv.DNS.Verify) == 0 {
-				return nil
-			}
-			return t.exec.Records()
-		}, func(service string) string {
-			return c.plan().Services[service].Service.FQDN
-		})
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"github.com/understudy/understudy/spares"
 )
 
-// What placement (package spares) ranks: the service to move and the
+// What spare ranking (package spares) ranks: the service to move and the
 // inventory's spares as the records and the spares' agents see them.
 
-// PlacementService is what placement needs of a service: the zone of its
+// SpareService is what spare ranking needs of a service: the zone of its
 // primary's hypervisor, its role and its memory limit.
-func PlacementService(inv *inventory.Inventory, name string) (spares.Service, bool) {
+func SpareService(inv *inventory.Inventory, name string) (spares.Service, bool) {
 	s := inv.Service(name)
 	if s == nil {
 		return spares.Service{}, false
