@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/understudy/understudy/internal/httpjson"
+	"github.com/understudy/understudy/standby/api"
 )
 
 // maxBody bounds request bodies.
@@ -145,5 +146,5 @@ func writeError(w http.ResponseWriter, err error) {
 	if errors.Is(err, context.DeadlineExceeded) && code == "internal" {
 		status, code = http.StatusGatewayTimeout, "timeout"
 	}
-	httpjson.Write(w, status, errorBody{Error: err.Error(), Code: code})
+	httpjson.Write(w, status, api.ErrorBody{Error: err.Error(), Code: code})
 }
