@@ -57,7 +57,7 @@ func NewMonitorClient(base string, hc *http.Client) (*MonitorClient, error) {
 	}
 	c, err := monitorapi.New(base, hc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("proxy's monitor url: %w", err)
 	}
 	return &MonitorClient{api: c, idle: DefaultStreamIdle}, nil
 }
