@@ -205,7 +205,7 @@ const clockSlack = 2 * time.Second
 func (r *run) stillPrimary(ctx context.Context) error {
 	st, err := r.d.Monitor.Service(ctx, r.cfg.Service)
 	if err != nil {
-		return fmt.Errorf("%w: the monitor: %v", ErrPreflight, err)
+		return fmt.Errorf("%w: the monitor: %w", ErrPreflight, err)
 	}
 	if st.State != "primary" {
 		return fmt.Errorf("%w: service %q left its primary during the warm-up: state %q",

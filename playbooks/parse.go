@@ -65,8 +65,9 @@ func Parse(name string, data []byte) (*Playbook, error) {
 	return pb, nil
 }
 
-// parser walks a playbook's nodes; its keys depend on each step's kind, so
-// it reads mappings itself and records errors on the shared decoder.
+// parser walks a playbook's nodes through the shared positioned decoder
+// (yamlpos: Mapping, Scalar, Duration); a step's keys depend on its kind,
+// so step keeps each value's node and decodes it once the kind is known.
 type parser struct{ *yamlpos.Decoder }
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -81,45 +82,52 @@ var fieldKinds = map[string][]Kind{
 	"idempotent": {Fence, Notify, Exec},
 }
 
+// stepKeys are a step's keys, in the order step decodes them.
+var stepKeys = []string{"step", "timeout", "retry", "url", "command", "duration", "idempotent"}
+
 // step decodes one list item.
 func (p *parser) step(n *yaml.Node, path string) (Step, bool) {
 	var s Step
+	if n = p.Resolve(n, path); n == nil {
+		return s, false
+	}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, path, "want a mapping with a `step` key, got %s", yamlpos.KindName(n))
 		return s, false
 	}
 	s.Line = n.Line
-	keys, fields, ok := p.mapping(n, path)
-	if !ok {
-		return s, false
-	}
+	before := p.ErrCount()
+	fields := p.values(n, path, stepKeys)
 	kindNode, has := fields["step"]
 	if !has {
 		p.errorf(n, path, "missing `step` (one of %s)", kindList())
 		return s, false
 	}
+	if kindNode = p.Scalar(kindNode, path+".step", "a step kind"); kindNode == nil {
+		return s, false
+	}
 	s.Kind = Kind(kindNode.Value)
-	if kindNode.Kind != yaml.ScalarNode || !s.Kind.valid() {
+	if !s.Kind.valid() {
 		p.errorf(kindNode, path+".step", "unknown step %q (want one of %s)", kindNode.Value, kindList())
 		return s, false
 	}
-	before := p.ErrCount()
-	for _, key := range keys {
-		v, fp := fields[key], path+"."+key
+	for _, key := range stepKeys[1:] {
+		v, ok := fields[key]
+		if !ok {
+			continue
+		}
+		fp := path + "." + key
 		switch key {
-		case "step":
 		case "timeout":
 			s.Timeout = p.duration(v, fp, false)
 		case "retry":
 			s.Retry = p.retry(v, fp)
-		case "url", "command", "duration", "idempotent":
+		default:
 			if !kindIn(s.Kind, fieldKinds[key]) {
 				p.errorf(v, fp, "`%s` does not apply to step %s", key, s.Kind)
 				continue
 			}
 			p.optional(&s, key, v, fp)
-		default:
-			p.errorf(v, fp, "unknown key %q", key)
 		}
 	}
 	p.required(&s, n, path)
@@ -127,6 +135,18 @@ func (p *parser) step(n *yaml.Node, path string) (Step, bool) {
 		s.Timeout = s.Kind.DefaultTimeout()
 	}
 	return s, p.ErrCount() == before
+}
+
+// values checks the mapping n (yamlpos.Mapping: unknown and repeated keys
+// are errors) and returns the value node of each of keys it holds.
+func (p *parser) values(n *yaml.Node, path string, keys []string) map[string]*yaml.Node {
+	out := make(map[string]*yaml.Node, len(keys))
+	fields := make([]yamlpos.Field, len(keys))
+	for i, k := range keys {
+		fields[i] = yamlpos.Field{Key: k, Decode: func(v *yaml.Node, _ string) { out[k] = v }}
+	}
+	p.Mapping(n, path, fields)
+	return out
 }
 
 // optional decodes a kind-specific key.
@@ -138,6 +158,9 @@ func (p *parser) optional(s *Step, key string, v *yaml.Node, fp string) {
 			p.errorf(v, fp, "want an http or https URL, got %q", s.URL)
 		}
 	case "command":
+		if v = p.Resolve(v, fp); v == nil {
+			return
+		}
 		if v.Kind != yaml.SequenceNode {
 			p.errorf(v, fp, "want a list of strings (argv), got %s", yamlpos.KindName(v))
 			return
@@ -170,81 +193,56 @@ func (p *parser) required(s *Step, n *yaml.Node, path string) {
 	}
 }
 
-// mapping returns the keys of a mapping node in source order and their
-// values, refusing duplicates and non-scalar keys.
-func (p *parser) mapping(n *yaml.Node, path string) ([]string, map[string]*yaml.Node, bool) {
-	var keys []string
-	out := make(map[string]*yaml.Node, len(n.Content)/2)
-	ok := true
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, path, "want a string key")
-			ok = false
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			p.errorf(k, path+"."+k.Value, "duplicate key")
-			ok = false
-			continue
-		}
-		keys = append(keys, k.Value)
-		out[k.Value] = v
-	}
-	return keys, out, ok
-}
+// retryKeys are the keys of a step's retry mapping.
+var retryKeys = []string{"attempts", "backoff", "max-backoff", "budget"}
 
 func (p *parser) retry(n *yaml.Node, path string) Retry {
 	var r Retry
+	if n = p.Resolve(n, path); n == nil {
+		return r
+	}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, path, "want a mapping {attempts, backoff, max-backoff, budget}, got %s", yamlpos.KindName(n))
 		return r
 	}
-	keys, fields, _ := p.mapping(n, path)
-	for _, key := range keys {
-		v, fp := fields[key], path+"."+key
-		switch key {
-		case "attempts":
-			a, err := strconv.Atoi(p.scalar(v, fp))
-			if err != nil || a < 1 || a > 100 {
-				p.errorf(v, fp, "want an integer from 1 to 100, got %q", v.Value)
-			}
-			r.Attempts = a
-		case "backoff":
-			r.Backoff = p.duration(v, fp, false)
-		case "max-backoff":
-			r.MaxBackoff = p.duration(v, fp, true)
-		case "budget":
-			r.Budget = p.duration(v, fp, true)
-		default:
-			p.errorf(v, fp, "unknown key %q", key)
+	fields := p.values(n, path, retryKeys)
+	if v, ok := fields["attempts"]; ok {
+		fp := path + ".attempts"
+		a, err := strconv.Atoi(p.scalar(v, fp))
+		if err != nil || a < 1 || a > 100 {
+			p.errorf(v, fp, "want an integer from 1 to 100, got %q", v.Value)
+		}
+		r.Attempts = a
+	}
+	for key, dst := range map[string]*time.Duration{"backoff": &r.Backoff, "max-backoff": &r.MaxBackoff, "budget": &r.Budget} {
+		if v, ok := fields[key]; ok {
+			*dst = p.duration(v, path+"."+key, key != "backoff")
 		}
 	}
 	return r
 }
 
+// scalar is n's text (yamlpos.Scalar), "" after an error.
 func (p *parser) scalar(n *yaml.Node, path string) string {
-	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, path, "want a scalar, got %s", yamlpos.KindName(n))
+	if n = p.Scalar(n, path, "a string"); n == nil {
 		return ""
 	}
 	return n.Value
 }
 
-// duration parses a Go duration ("250ms"); zero is allowed unless positive.
+// duration decodes a Go duration ("250ms", yamlpos.Duration); zero is
+// allowed unless positive, and at most 24h.
 func (p *parser) duration(n *yaml.Node, path string, positive bool) time.Duration {
-	s := p.scalar(n, path)
-	if n.Kind != yaml.ScalarNode {
-		return 0
-	}
-	d, err := time.ParseDuration(s)
+	var d time.Duration
+	before := p.ErrCount()
+	p.Duration(&d)(n, path)
 	switch {
-	case err != nil:
-		p.errorf(n, path, "want a duration like 250ms or 5s, got %q", s)
-	case d < 0 || (positive && d == 0):
-		p.errorf(n, path, "want a positive duration, got %q", s)
+	case p.ErrCount() > before:
+		return 0
+	case positive && d == 0:
+		p.errorf(n, path, "want a positive duration, got %q", n.Value)
 	case d > 24*time.Hour:
-		p.errorf(n, path, "duration %q is longer than 24h", s)
+		p.errorf(n, path, "duration %q is longer than 24h", n.Value)
 	}
 	return d
 }

@@ -1,6 +1,10 @@
 package proxy
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/understudy/understudy/internal/monitorapi"
+)
 
 // Errors the proxy answers with or callers may branch on.
 var (
@@ -20,6 +24,7 @@ var (
 	// they waited for response headers (a frozen backend would keep them
 	// hanging): they are sent again to the new placement.
 	ErrPlacementMoved = errors.New("placement moved")
-	// ErrStreamEnded means the monitor closed the placement stream.
-	ErrStreamEnded = errors.New("placement stream ended")
+	// ErrStreamEnded means the monitor closed the placement stream
+	// (monitorapi.ErrStreamEnded).
+	ErrStreamEnded = monitorapi.ErrStreamEnded
 )

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"testing"
+
+	"github.com/understudy/understudy/internal/monitorapi"
 )
 
 // FuzzDecodeLine feeds arbitrary stream lines to the decoder: it must
@@ -14,11 +16,12 @@ func FuzzDecodeLine(f *testing.F) {
 	f.Add([]byte(`{"type":"change","placements":[{"service":"web","address":"10.200.2.100","epoch":7,"held":true}]}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		s := newService(Service{Name: "web", Host: "web.test", Port: 80}, DefaultHeldMax)
-		_ = decodeLine(line, func(p Placement) {
+		ev, _ := monitorapi.DecodePlacementLine(line)
+		for _, p := range ev.Placements {
 			s.setPlacement(p)
 			if b, _ := s.current(); b != nil && !b.addr.IsValid() {
 				t.Fatalf("backend with an invalid address from %q", line)
 			}
-		})
+		}
 	})
 }

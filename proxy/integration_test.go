@@ -21,6 +21,7 @@ import (
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // labContainer creates and starts one busybox container and removes it at
@@ -97,14 +98,14 @@ func (m *flipMonitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.mu.Unlock()
 		defer func() { m.mu.Lock(); delete(m.watchers, ch); m.mu.Unlock() }()
 		enc := json.NewEncoder(w)
-		_ = enc.Encode(streamLine{Type: "snapshot", Placements: []Placement{cur}})
+		_ = enc.Encode(api.PlacementEvent{Type: api.EventSnapshot, Placements: []Placement{cur}})
 		w.(http.Flusher).Flush()
 		for {
 			select {
 			case <-r.Context().Done():
 				return
 			case p := <-ch:
-				_ = enc.Encode(streamLine{Type: "change", Placements: []Placement{p}})
+				_ = enc.Encode(api.PlacementEvent{Type: api.EventChange, Placements: []Placement{p}})
 				w.(http.Flusher).Flush()
 			}
 		}

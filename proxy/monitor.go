@@ -1,15 +1,10 @@
 package proxy
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/understudy/understudy/internal/monitorapi"
@@ -37,116 +32,45 @@ type Monitor interface {
 	ReportSuspect(ctx context.Context, service string, r SuspectReport) error
 }
 
-// MonitorClient is the HTTP client of the monitor's proxy-facing API:
-// GET /v1/placements?watch=1 (newline-delimited JSON) and
-// POST /v1/services/{name}/suspect.
+// MonitorClient is the proxy's client of the monitor's proxy-facing API,
+// through internal/monitorapi: GET /v1/placements?watch=1
+// (newline-delimited JSON) and POST /v1/services/{name}/suspect.
 type MonitorClient struct {
-	base string
-	hc   *http.Client
-	api  *monitorapi.Client // the same monitor and client, for plain calls
+	api  *monitorapi.Client
 	idle time.Duration
 }
 
 // DefaultStreamIdle is how long a placement stream may stay silent before
 // the client drops it and reconnects; the monitor sends a keepalive line
 // every 15 s.
-const DefaultStreamIdle = 45 * time.Second
+const DefaultStreamIdle = monitorapi.DefaultStreamIdle
 
 var _ Monitor = (*MonitorClient)(nil)
-
-// maxLine bounds one line of the placement stream.
-const maxLine = 64 << 10
 
 // NewMonitorClient returns a client of the monitor at base (e.g.
 // "http://127.0.0.1:9400"). hc may be nil for a default client; it must not
 // have a Timeout, which would cut the stream. With monitor.api-tls, hc
 // carries the client certificate (monitorapi.HTTPClient).
 func NewMonitorClient(base string, hc *http.Client) (*MonitorClient, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("monitor url %q: want http(s)://host:port", base)
-	}
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	api, err := monitorapi.New(base, hc)
+	c, err := monitorapi.New(base, hc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("proxy's monitor url: %w", err)
 	}
-	return &MonitorClient{base: strings.TrimSuffix(base, "/"), hc: hc, api: api, idle: DefaultStreamIdle}, nil
+	return &MonitorClient{api: c, idle: DefaultStreamIdle}, nil
 }
 
-// streamLine is one line of the placement stream. The monitor sends
-// events {"type": "snapshot"|"change"|"keepalive", "placements": [...]};
-// a bare Placement object per line is accepted too.
-type streamLine struct {
-	Type       string      `json:"type"`
-	Placements []Placement `json:"placements"`
-	Placement
-}
-
-// WatchPlacements implements Monitor. The stream counts as broken when no
-// line (keepalives included) arrives for the client's idle timeout.
+// WatchPlacements implements Monitor (monitorapi.Client.WatchPlacements:
+// the stream counts as broken when no line, keepalives included, arrives
+// for the client's idle timeout).
 func (c *MonitorClient) WatchPlacements(ctx context.Context, fn func(Placement)) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	idle := time.AfterFunc(c.idle, func() { cancel(errStreamIdle) })
-	defer idle.Stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/placements?watch=1", nil)
-	if err != nil {
-		return fmt.Errorf("watch placements: %w", err)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("watch placements: %w", causeOr(ctx, err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("watch placements: monitor answered %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 4096), maxLine)
-	for n := 1; sc.Scan(); n++ {
-		idle.Reset(c.idle)
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
+	return c.api.WatchPlacements(ctx, c.idle, func(ev api.PlacementEvent) {
+		for _, p := range ev.Placements {
+			fn(p)
 		}
-		if err := decodeLine(line, fn); err != nil {
-			return fmt.Errorf("watch placements: decode line %d: %w", n, err)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("watch placements: read: %w", causeOr(ctx, err))
-	}
-	return fmt.Errorf("watch placements: %w", ErrStreamEnded)
-}
-
-// decodeLine calls fn for each placement in one line of the stream.
-func decodeLine(line []byte, fn func(Placement)) error {
-	var l streamLine
-	if err := json.Unmarshal(line, &l); err != nil {
-		return err
-	}
-	if l.Type == "" && l.Service != "" {
-		fn(l.Placement)
-		return nil
-	}
-	for _, p := range l.Placements {
-		fn(p)
-	}
-	return nil
-}
-
-// errStreamIdle ends a stream that went quiet for too long.
-var errStreamIdle = errors.New("no line from the monitor within the idle timeout")
-
-// causeOr returns ctx's cause when ctx ended, else err.
-func causeOr(ctx context.Context, err error) error {
-	if c := context.Cause(ctx); c != nil {
-		return c
-	}
-	return err
+	})
 }
 
 // ReportSuspect implements Monitor.

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/understudy/understudy/internal/monitorapi"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 func TestMonitorUnreachableKeepsServing(t *testing.T) {
@@ -89,12 +92,12 @@ func newMonitorServer(t *testing.T, snap ...Placement) *monitorServer {
 		snap := append([]Placement(nil), m.snapshot...)
 		m.mu.Unlock()
 		enc := json.NewEncoder(w)
-		_ = enc.Encode(streamLine{Type: "snapshot", Placements: snap})
-		_ = enc.Encode(streamLine{Type: "keepalive"})
+		_ = enc.Encode(api.PlacementEvent{Type: api.EventSnapshot, Placements: snap})
+		_ = enc.Encode(api.PlacementEvent{Type: api.EventKeepalive})
 		w.(http.Flusher).Flush()
 		select {
 		case p := <-m.lines:
-			_ = enc.Encode(streamLine{Type: "change", Placements: []Placement{p}})
+			_ = enc.Encode(api.PlacementEvent{Type: api.EventChange, Placements: []Placement{p}})
 			// then end the stream, to make the client reconnect
 		case <-req.Context().Done():
 		}
@@ -153,8 +156,8 @@ func TestMonitorClientBareLinesAndIdle(t *testing.T) {
 	c.idle = 50 * time.Millisecond
 	var got []Placement
 	err := c.WatchPlacements(context.Background(), func(p Placement) { got = append(got, p) })
-	if !errors.Is(err, errStreamIdle) {
-		t.Fatalf("silent stream: %v, want errStreamIdle", err)
+	if !errors.Is(err, monitorapi.ErrStreamIdle) {
+		t.Fatalf("silent stream: %v, want monitorapi.ErrStreamIdle", err)
 	}
 	if len(got) != 1 || got[0].Where != "standby" || got[0].Address != netip.MustParseAddr("10.200.1.100") || got[0].Epoch != 3 {
 		t.Fatalf("placements %+v", got)

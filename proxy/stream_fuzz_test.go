@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/understudy/understudy/internal/monitorapi"
 )
 
 // streamTransport answers every request with one 200 NDJSON body.
@@ -31,7 +33,7 @@ func FuzzWatchStream(f *testing.F) {
 		`{"type":"change","placements":[{"service":"web","where":"standby","address":"10.200.1.100","epoch":8,"held":true}]}` + "\n"))
 	f.Add([]byte("\n\n   \n{\"service\":\"web\",\"address\":\"::1\"}\r\n"))
 	f.Add([]byte(`{"type":"change","placements":[{"service":"web","address":"10.0.0.256"}]}`))
-	f.Add(bytes.Repeat([]byte("x"), maxLine+1))
+	f.Add(bytes.Repeat([]byte("x"), monitorapi.MaxStreamLine+1))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, err := NewMonitorClient("http://monitor.invalid:9180", &http.Client{Transport: streamTransport(body)})
 		if err != nil {
@@ -39,11 +41,11 @@ func FuzzWatchStream(f *testing.F) {
 		}
 		lines, decodable := 0, 0
 		sc := bufio.NewScanner(bytes.NewReader(body))
-		sc.Buffer(nil, maxLine)
+		sc.Buffer(nil, monitorapi.MaxStreamLine)
 		for sc.Scan() {
 			if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
 				lines++
-				if decodeLine(l, func(Placement) {}) == nil {
+				if func() bool { _, err := monitorapi.DecodePlacementLine(l); return err == nil }() {
 					decodable++
 				}
 			}

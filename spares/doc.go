@@ -6,5 +6,6 @@
 //
 // It does no I/O and reads no clock: the caller collects the facts (the
 // standby agent's and spares' /v1/capacity, the inventory's zones and roles)
-// and passes the time in. It does not move anything; package recover does.
+// and passes the time in. It does not move anything: the incident core
+// (package recover) decides a move and recover/executor performs it.
 package spares

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/understudy/understudy/standby/api"
 )
 
 // Client talks to one standby agent over mutual TLS. Errors the agent
@@ -65,18 +67,18 @@ func (c *Client) Prepare(ctx context.Context, epoch uint64, spec ServiceSpec) (S
 // Activate activates the service and returns its address and phase times.
 func (c *Client) Activate(ctx context.Context, epoch uint64, name string) (Activation, error) {
 	var v Activation
-	return v, c.do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/activate", EpochRequest{epoch}, &v)
+	return v, c.do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/activate", EpochRequest{Epoch: epoch}, &v)
 }
 
 // Deactivate returns the service to its prepared state.
 func (c *Client) Deactivate(ctx context.Context, epoch uint64, name string) (ServiceStatus, error) {
 	var v ServiceStatus
-	return v, c.do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/deactivate", EpochRequest{epoch}, &v)
+	return v, c.do(ctx, http.MethodPost, "/v1/services/"+url.PathEscape(name)+"/deactivate", EpochRequest{Epoch: epoch}, &v)
 }
 
 // Delete removes the service and its container.
 func (c *Client) Delete(ctx context.Context, epoch uint64, name string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/services/"+url.PathEscape(name), EpochRequest{epoch}, nil)
+	return c.do(ctx, http.MethodDelete, "/v1/services/"+url.PathEscape(name), EpochRequest{Epoch: epoch}, nil)
 }
 
 // Probe asks the agent to probe an address from the standby VM.
@@ -125,7 +127,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb errorBody
+		var eb api.ErrorBody
 		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
 			eb.Error = strings.TrimSpace(string(data))
 		}

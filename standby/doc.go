@@ -23,6 +23,7 @@ package standby
 import (
 	"errors"
 
+	"github.com/understudy/understudy/standby/api"
 	"github.com/understudy/understudy/standby/epoch"
 )
 
@@ -37,7 +38,7 @@ var (
 	// ErrNotFound: the service is not known to the agent (404).
 	ErrNotFound = errors.New("service not found")
 	// ErrInvalid: the request is malformed or the spec is invalid (400).
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = api.ErrInvalid
 	// ErrNotReady: the agent is still starting up (503).
 	ErrNotReady = errors.New("agent not ready")
 	// ErrDataDiskMissing: the service's data disk source does not exist on

@@ -201,22 +201,10 @@ func shareSummary(m map[string]fairshare.Share) string {
 	return s
 }
 
-// Usage is what a container uses now.
-type Usage struct {
-	CPUSeconds  float64 `json:"cpu_seconds"`  // CPU time since it started
-	MemoryBytes int64   `json:"memory_bytes"` // memory in use
-}
-
 // UsageReader is implemented by runtimes that report a container's use
 // (Incus/LXD's instance state has both); GET /v1/capacity shows it next to
 // each share when the runtime does. Plain numbers, so the lxd adapter can
 // implement it without importing this package.
 type UsageReader interface {
 	Usage(ctx context.Context, name string) (cpuSeconds float64, memoryBytes int64, err error)
-}
-
-// ContainerShare is one entry of Capacity.Shares.
-type ContainerShare struct {
-	fairshare.Share
-	Use *Usage `json:"use,omitempty"` // nil when the runtime does not report use
 }

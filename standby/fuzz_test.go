@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/understudy/understudy/standby/api"
 )
 
 // requestBodies are the agent's request body types, by the fuzzer's
@@ -95,7 +97,7 @@ func FuzzClientAnswer(f *testing.F) {
 			if !errors.As(err, &re) || re.Status != code {
 				t.Fatalf("HTTP %d %q: error %v is not a RemoteError with that status", code, body, err)
 			}
-			var eb errorBody
+			var eb api.ErrorBody
 			_ = json.Unmarshal(body, &eb)
 			if s := errorForCode(eb.Code); errors.Unwrap(re) != nil && (s == nil || !errors.Is(err, s)) {
 				t.Fatalf("HTTP %d %q: unwraps to %v for code %q", code, body, errors.Unwrap(re), eb.Code)

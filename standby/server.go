@@ -2,14 +2,15 @@ package standby
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/understudy/understudy/internal/httpjson"
+	"github.com/understudy/understudy/standby/api"
 )
 
 // maxBody bounds request bodies.
@@ -19,7 +20,7 @@ const maxBody = 1 << 20
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, a.Health())
+		httpjson.Write(w, http.StatusOK, a.Health())
 	})
 	mux.HandleFunc("GET /v1/capacity", func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.Capacity()
@@ -91,11 +92,11 @@ func withEpoch(w http.ResponseWriter, r *http.Request, fn func(uint64) (any, err
 	reply(w, v, err)
 }
 
+// decodeBody decodes r's optional body into v strictly (httpjson.DecodeStrict:
+// no unknown field, nothing after the value); a refusal wraps ErrInvalid.
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: decode body: %v", ErrInvalid, err)
+	if err := httpjson.DecodeStrict(r, v, maxBody); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }
@@ -105,7 +106,7 @@ func reply(w http.ResponseWriter, v any, err error) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpjson.Write(w, http.StatusOK, v)
 }
 
 // errorCodes maps sentinel errors to HTTP statuses and wire codes.
@@ -145,11 +146,5 @@ func writeError(w http.ResponseWriter, err error) {
 	if errors.Is(err, context.DeadlineExceeded) && code == "internal" {
 		status, code = http.StatusGatewayTimeout, "timeout"
 	}
-	writeJSON(w, status, errorBody{Error: err.Error(), Code: code})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, status, api.ErrorBody{Error: err.Error(), Code: code})
 }

@@ -5,14 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-)
 
-// failbackAnswer is the monitor's answer to a failback request (a
-// controller.TriggerResponse, or an error).
-type failbackAnswer struct {
-	State string `json:"state"`
-	Error string `json:"error"`
-}
+	"github.com/understudy/understudy/monitor/api"
+)
 
 // runFailback moves a service from the standby or a spare back to its
 // primary: `understudy failback -f inv.yaml --service NAME`.
@@ -24,7 +19,9 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return helpOK(err)
 	}
 	body, _ := json.Marshal(map[string]string{"reason": *m.reason})
-	var res failbackAnswer
+	// The answer is an api.TriggerResponse or an api.Error; both carry the
+	// service's "state", and only a refusal has "error".
+	var res api.Error
 	code, err := cl.PostAnswer(ctx, "/v1/services/"+*m.service+"/failback", body, &res)
 	if err != nil {
 		return withCode(exitFailed, err)

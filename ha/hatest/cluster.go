@@ -6,7 +6,7 @@
 // It is for tests only: nothing in it is tuned for production, the members
 // talk plain HTTP to each other (clients reach them on unix sockets), and every resource is released by the test's Cleanup. It
 // does not start monitors; tests hand the cluster's clients to
-// controller.Options.Etcd or ha.Config.Client themselves.
+// monitor.Options.Etcd or ha.Config.Client themselves.
 package hatest
 
 import (

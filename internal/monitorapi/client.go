@@ -1,15 +1,15 @@
 // Package monitorapi is the small HTTP client of the monitor daemon's API
-// (served by package controller): one request with an optional JSON body,
-// its answer, and the API's error shape ({"error": "..."}), over plain
-// HTTP or mutual TLS (monitor.api-tls), with the bearer token of
-// monitor.api-token-file when the API is plain HTTP. The CLI commands, the drill, the
-// proxy and the monitors themselves (a follower calling its leader) share
-// it.
+// (served by monitor/httpapi): one request with an optional JSON body, its
+// answer, the API's error shape (api.Error), and the placement stream
+// (WatchPlacements, stream.go), over plain HTTP or mutual TLS
+// (monitor.api-tls), with the bearer token of monitor.api-token-file when
+// the API is plain HTTP. The CLI commands, the drill, the proxy and the
+// monitors themselves (a follower calling its leader) share it.
 //
-// It knows neither the paths' meaning nor the answers' types, so it
-// imports no feature package and every one of them can import it. It does
-// not retry, and it holds no state besides the connection pool: callers
-// bound each call with their context.
+// Besides the stream it knows no path's meaning; the bodies are monitor/api's
+// wire types, and it imports no feature package, so every one of them can
+// import it. It does not retry, and it holds no state besides the
+// connection pool: callers bound each call with their context.
 package monitorapi
 
 import (
@@ -119,6 +119,7 @@ type StatusError struct {
 	Message string // the answer's error field, else its body
 }
 
+// Error names the monitor, the status and the monitor's message.
 func (e *StatusError) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("monitor at %s answered %s", e.Base, e.Status)

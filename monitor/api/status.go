@@ -168,11 +168,21 @@ type Placement struct {
 	Held bool `json:"held,omitempty"`
 }
 
+// The types of a PlacementEvent.
+const (
+	// EventSnapshot: Placements holds every service (the stream's first
+	// line, and the body of GET /v1/placements).
+	EventSnapshot = "snapshot"
+	// EventChange: Placements holds the one service that moved.
+	EventChange = "change"
+	// EventKeepalive: nothing happened (sent every 15 s on a quiet stream).
+	EventKeepalive = "keepalive"
+)
+
 // PlacementEvent is one line of GET /v1/placements?watch=1, and the body of
-// GET /v1/placements (Type "snapshot").
+// GET /v1/placements (Type EventSnapshot).
 type PlacementEvent struct {
-	// Type is "snapshot" (Placements holds every service), "change" (one
-	// service moved) or "keepalive" (nothing happened).
+	// Type is EventSnapshot, EventChange or EventKeepalive.
 	Type       string      `json:"type"`
 	Placements []Placement `json:"placements,omitempty"`
 }

@@ -12,7 +12,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/understudy/understudy/ha"
 	"github.com/understudy/understudy/internal/clock"
+	"github.com/understudy/understudy/internal/httpjson"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
@@ -165,11 +165,16 @@ func (s *Server) Handler() http.Handler {
 	return s.authorize(s.LeaderOnly(mux))
 }
 
-// WriteJSON writes v as the JSON answer with code.
-func WriteJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+// WriteJSON writes v as the JSON answer with code (httpjson.Write, the
+// one writer; the routes' files call it by this name).
+func WriteJSON(w http.ResponseWriter, code int, v any) { httpjson.Write(w, code, v) }
+
+// DecodeBody decodes the optional JSON body of r into v, strictly: one
+// JSON value of at most api.MaxBody bytes whose fields v knows (a misspelt
+// field such as "dryrun" is an error naming it, not a silent default). An
+// empty body leaves v as it is. Every body the API reads goes through it.
+func DecodeBody(r *http.Request, v any) error {
+	return httpjson.DecodeStrict(r, v, api.MaxBody)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -67,32 +64,6 @@ func (s *Server) PostSuspect(w http.ResponseWriter, r *http.Request) {
 		s.keepSuspect(r, "whose monitor stopped leading under it")
 	}
 	s.answer(w, name, string(src), err)
-}
-
-// DecodeBody decodes the optional JSON body of r into v, strictly: one
-// JSON value of at most api.MaxBody bytes whose fields v knows (a misspelt
-// field such as "dryrun" is an error naming it, not a silent default). An
-// empty body leaves v as it is. Every body the API reads goes through it.
-func DecodeBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxBody+1))
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	if len(body) > api.MaxBody {
-		return fmt.Errorf("read body: larger than %d bytes", api.MaxBody)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("decode body: %w", err)
-	}
-	if dec.More() {
-		return errors.New("decode body: more than one JSON value")
-	}
-	return nil
 }
 
 // readReason reads the optional JSON body {"reason": "..."}.

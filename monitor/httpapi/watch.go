@@ -22,7 +22,7 @@ func (s *Server) placements(w http.ResponseWriter, r *http.Request) {
 			WriteJSON(w, http.StatusServiceUnavailable, api.Error{Error: err.Error()})
 			return
 		}
-		WriteJSON(w, http.StatusOK, api.PlacementEvent{Type: "snapshot", Placements: wirePlacements(snap)})
+		WriteJSON(w, http.StatusOK, api.PlacementEvent{Type: api.EventSnapshot, Placements: wirePlacements(snap)})
 		return
 	}
 	flusher, ok := w.(http.Flusher)
@@ -57,7 +57,7 @@ func (s *Server) placements(w http.ResponseWriter, r *http.Request) {
 	keep := time.NewTicker(s.cfg.Keepalive)
 	defer keep.Stop()
 	for {
-		ok := send(api.PlacementEvent{Type: "snapshot", Placements: wirePlacements(snap)}) && s.stream(ctx, changes, keep.C, send)
+		ok := send(api.PlacementEvent{Type: api.EventSnapshot, Placements: wirePlacements(snap)}) && s.stream(ctx, changes, keep.C, send)
 		cancel()
 		if !ok || ctx.Err() != nil {
 			return
@@ -83,11 +83,11 @@ func (s *Server) stream(ctx context.Context, changes <-chan recover.Placement, k
 			if !ok {
 				return ctx.Err() == nil
 			}
-			if !send(api.PlacementEvent{Type: "change", Placements: []api.Placement{api.Placement(p)}}) {
+			if !send(api.PlacementEvent{Type: api.EventChange, Placements: []api.Placement{api.Placement(p)}}) {
 				return false
 			}
 		case <-keep:
-			if !send(api.PlacementEvent{Type: "keepalive"}) {
+			if !send(api.PlacementEvent{Type: api.EventKeepalive}) {
 				return false
 			}
 		}

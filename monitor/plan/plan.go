@@ -46,6 +46,7 @@ func (r AddrRange) Contains(a netip.Addr) bool {
 	return r.First.Compare(a) <= 0 && a.Compare(r.Last) <= 0
 }
 
+// String is the range as FIRST-LAST.
 func (r AddrRange) String() string { return r.First.String() + "-" + r.Last.String() }
 
 // Build derives the plan from a validated inventory. Errors here (a

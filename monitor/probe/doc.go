@@ -13,8 +13,10 @@
 // failed. README.md lists the kinds, their inputs and failure reasons, and
 // every metric.
 //
-// The package does not decide or perform recovery (package recover does,
-// fed by the events) and does not import recover; it talks to the hypervisor
-// API and the standby agent only through the small interfaces defined here
-// (InstanceStater, APIChecker, Confirmer), which the wiring adapts.
+// The package does not decide or perform recovery (the incident core,
+// package recover, decides, fed by the daemon with the events, and
+// recover/executor performs) and does not import recover; it talks to the
+// hypervisor API and the standby agent only through the small interfaces
+// defined here (InstanceStater, APIChecker, Confirmer), which
+// monitor/supervise adapts.
 package probe

@@ -9,32 +9,22 @@ package statuspage
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/understudy/understudy/internal/httpjson"
+	"github.com/understudy/understudy/monitor/api"
 )
 
 //go:embed assets
 var assets embed.FS
 
-// Drill is one drill of the history, as the page lists it.
-type Drill struct {
-	// ID names the drill (drill.ID); its chart is at /ui/drills/ID.svg.
-	ID string `json:"id"`
-	// Result is the drill's line of the history (drill.Result as JSON).
-	Result json.RawMessage `json:"result"`
-	// MedianMS is the median recovery of the drills it is compared with,
-	// Regression why it is a regression (drill.Trend).
-	MedianMS   *int64 `json:"median_ms,omitempty"`
-	Regression string `json:"regression,omitempty"`
-}
-
 // Drills is the drill history the page shows.
 type Drills interface {
 	// Drills returns every drill of the history, oldest first.
-	Drills(ctx context.Context) ([]Drill, error)
+	Drills(ctx context.Context) ([]api.Drill, error)
 	// Chart returns the SVG chart of the drill with id, ErrNoDrill when
 	// there is no such drill.
 	Chart(ctx context.Context, id string) ([]byte, error)
@@ -94,16 +84,14 @@ func headers(next http.Handler) http.Handler {
 // history serves the drill history.
 type history struct{ src Drills }
 
-// historyAnswer is the body of GET /ui/drills.
-type historyAnswer struct {
-	Drills []Drill `json:"drills"`
-	// Note says why there are none to show (no history configured, or it
-	// could not be read).
-	Note string `json:"note,omitempty"`
+// writeJSON writes an answer of the drill history, never cached.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Cache-Control", "no-cache")
+	httpjson.Write(w, code, v)
 }
 
 func (h history) list(w http.ResponseWriter, r *http.Request) {
-	out := historyAnswer{Drills: []Drill{}}
+	out := api.DrillHistory{Drills: []api.Drill{}}
 	if h.src == nil {
 		out.Note = "this monitor has no drill history"
 		writeJSON(w, http.StatusOK, out)
@@ -140,11 +128,4 @@ func (h history) chart(w http.ResponseWriter, r *http.Request) {
 	// A chart is drawn by the drill; scripts in it, if any, never run.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
 	_, _ = w.Write(svg)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -10,16 +10,18 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/monitor/api"
 )
 
 // fakeDrills is a history of fixed drills with their charts.
 type fakeDrills struct {
-	drills []Drill
+	drills []api.Drill
 	charts map[string]string
 	err    error
 }
 
-func (f *fakeDrills) Drills(context.Context) ([]Drill, error) { return f.drills, f.err }
+func (f *fakeDrills) Drills(context.Context) ([]api.Drill, error) { return f.drills, f.err }
 
 func (f *fakeDrills) Chart(_ context.Context, id string) ([]byte, error) {
 	if f.err != nil {
@@ -107,12 +109,12 @@ func TestAssetsNeedNoOtherSite(t *testing.T) {
 func TestDrillHistory(t *testing.T) {
 	med := int64(900)
 	d := &fakeDrills{
-		drills: []Drill{{ID: "20261201T220000.000Z-web-vm-stop", Result: json.RawMessage(`{"service":"web"}`), MedianMS: &med, Regression: "slow"}},
+		drills: []api.Drill{{ID: "20261201T220000.000Z-web-vm-stop", Result: json.RawMessage(`{"service":"web"}`), MedianMS: &med, Regression: "slow"}},
 		charts: map[string]string{"20261201T220000.000Z-web-vm-stop": `<svg xmlns="http://www.w3.org/2000/svg"/>`},
 	}
 	h := mounted(d)
 	res, body := get(t, h, "GET", "/ui/drills")
-	var got historyAnswer
+	var got api.DrillHistory
 	if err := json.Unmarshal([]byte(body), &got); err != nil || res.StatusCode != 200 {
 		t.Fatalf("GET /ui/drills: %d %v %s", res.StatusCode, err, body)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/understudy/understudy/drill/report"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/statuspage"
 )
 
@@ -20,18 +21,18 @@ import (
 type History struct{ Path string }
 
 // Drills returns every drill, oldest first, with its regression flags.
-func (h History) Drills(ctx context.Context) ([]statuspage.Drill, error) {
+func (h History) Drills(ctx context.Context) ([]api.Drill, error) {
 	rows, err := h.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]statuspage.Drill, 0, len(rows))
+	out := make([]api.Drill, 0, len(rows))
 	for i := range rows {
 		raw, err := json.Marshal(&rows[i].Result)
 		if err != nil {
 			return nil, fmt.Errorf("encode drill %s: %w", report.ID(&rows[i].Result), err)
 		}
-		out = append(out, statuspage.Drill{ID: report.ID(&rows[i].Result), Result: raw,
+		out = append(out, api.Drill{ID: report.ID(&rows[i].Result), Result: raw,
 			MedianMS: rows[i].MedianMS, Regression: rows[i].Regression})
 	}
 	return out, nil
