@@ -1,12 +1,52 @@
 #!/bin/sh
 # /sbin/understudy-service start|stop|status: the service of the
-# understudy-busybox image (busybox httpd on port 80 serving /var/www).
+# understudy-busybox image. Normally busybox httpd on port 80 serving
+# /var/www. With SLOW=1 (the instance's environment.SLOW, which init records
+# in /run/understudy-slow for later `exec`s) it is the "slow application"
+# of restore mode instead: a shell loop that warms up for 2 s and then
+# answers each GET on port 80 with a counter held only in its memory (the
+# first answer is 1, each answer the next number), so a CRIU restore that
+# kept the state answers where it stopped and a cold start answers 1.
 export PATH=/bin:/sbin
+[ -n "$SLOW" ] || SLOW=$(cat /run/understudy-slow 2>/dev/null)
+PIDFILE=/run/understudy-slow.pid
+
+# slow_running succeeds when the slow application's loop is alive.
+slow_running() {
+	[ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+# slow_loop is the slow application itself (run in its own session).
+slow_loop() {
+	sleep 2 # the warm-up
+	i=0
+	while :; do
+		i=$((i + 1))
+		printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n' \
+			$((${#i} + 1)) "$i" | nc -l -p 80 >/dev/null 2>&1
+	done
+}
+
 case "$1" in
 start)
+	if [ "$SLOW" = 1 ]; then
+		slow_running && exit 0
+		setsid /sbin/understudy-service slow-loop </dev/null >/dev/null 2>&1 &
+		echo $! >"$PIDFILE"
+		exit 0
+	fi
 	pidof httpd >/dev/null || httpd -p 80 -h /var/www
 	;;
+slow-loop)
+	slow_loop
+	;;
 stop)
+	if [ "$SLOW" = 1 ]; then
+		# The loop leads its own session: its group holds it and its nc.
+		slow_running && kill -TERM "-$(cat "$PIDFILE")" 2>/dev/null
+		rm -f "$PIDFILE"
+		exit 0
+	fi
 	# killall fails when one of httpd's per-connection children ends
 	# between its listing and its kill, although the service is stopped:
 	# stopped means no httpd is left, which is what the status says.
@@ -15,7 +55,7 @@ stop)
 	! pidof httpd >/dev/null
 	;;
 status)
-	if pidof httpd >/dev/null; then
+	if { [ "$SLOW" = 1 ] && slow_running; } || { [ "$SLOW" != 1 ] && pidof httpd >/dev/null; }; then
 		echo running
 	else
 		echo stopped
