@@ -118,9 +118,17 @@ start_daemon() {
 		die "scratch $HYPERVISOR in $d did not start (see $d/daemon.log)"
 }
 
+# no_pools DIR succeeds when daemon DIR has no storage pool yet (LXD answers
+# [], Incus an empty body).
+no_pools() {
+	local p
+	p=$(hvd "$1" query /1.0/storage-pools | tr -d ' \n') || die "list the storage pools of $1"
+	[ -z "$p" ] || [ "$p" = "[]" ]
+}
+
 start_scratch() {
 	start_daemon "$SDIR"
-	if [ "$(hv query /1.0/storage-pools | tr -d ' \n')" = "[]" ]; then
+	if no_pools "$SDIR"; then
 		ip link del "$BRIDGE" 2>/dev/null || true
 		admin 120 "$SDIR" init --preseed <<-EOF || die "preseed the scratch $HYPERVISOR"
 			config:
@@ -198,7 +206,7 @@ add_remote() {
 start_second() {
 	local d=${SDIR}2
 	start_daemon "$d"
-	if [ "$(hvd "$d" query /1.0/storage-pools | tr -d ' \n')" = "[]" ]; then
+	if no_pools "$d"; then
 		admin 120 "$d" init --preseed <<-EOF || die "preseed the second scratch $HYPERVISOR"
 			config: {core.https_address: "127.0.0.1:$((PORT + 1))"}
 			storage_pools: [{name: default, driver: dir}]
