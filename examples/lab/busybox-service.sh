@@ -5,8 +5,9 @@
 # in /run/understudy-slow for later `exec`s) it is the "slow application"
 # of restore mode instead: a shell loop that warms up for 2 s and then
 # answers each GET on port 80 with a counter held only in its memory (the
-# first answer is 1, each answer the next number), so a CRIU restore that
-# kept the state answers where it stopped and a cold start answers 1.
+# first answer is 1, each GET the next number) and the time its warm-up
+# ended, so a CRIU restore that kept the state answers where it stopped and
+# a cold start answers 1 (slow_loop below).
 export PATH=/bin:/sbin
 [ -n "$SLOW" ] || SLOW=$(cat /run/understudy-slow 2>/dev/null)
 PIDFILE=/run/understudy-slow.pid
@@ -16,14 +17,32 @@ slow_running() {
 	[ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
 }
 
-# slow_loop is the slow application itself (run in its own session).
+# now_ms prints the time in milliseconds since the epoch (busybox date has
+# no %N; adjtimex reads the clock without setting it).
+now_ms() {
+	set -- $(adjtimex 2>/dev/null | awk '/time.tv_sec/ {s = $2} /time.tv_usec/ {u = $2} END {print s, u}')
+	echo $(($1 * 1000 + $2 / 1000)) # awk's %d is 32 bits here, the shell's arithmetic 64
+}
+
+# slow_loop is the slow application itself (run in its own session). Each
+# answer is "COUNT WARMED": COUNT starts at 1 and only a GET moves it on (a
+# bare TCP connect, the agent's port check, gets the same number again);
+# WARMED is when its warm-up ended (ms since the epoch), also held only in
+# memory, so an answer tells a restored process (warmed before the
+# activation began, at the checkpoint) from a cold-started one.
 slow_loop() {
 	sleep 2 # the warm-up
-	i=0
+	warmed=$(now_ms)
+	i=1
 	while :; do
-		i=$((i + 1))
-		printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n' \
-			$((${#i} + 1)) "$i" | nc -l -p 80 >/dev/null 2>&1
+		body="$i $warmed"
+		req=$(printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n' \
+			$((${#body} + 1)) "$body" | nc -l -p 80 2>/dev/null | {
+			read -r line
+			cat >/dev/null
+			echo "$line"
+		})
+		case "$req" in GET\ *) i=$((i + 1)) ;; esac
 	done
 }
 
