@@ -7,10 +7,11 @@
 # answers each GET on port 80 with a counter held only in its memory (the
 # first answer is 1, each GET the next number) and the time its warm-up
 # ended, so a CRIU restore that kept the state answers where it stopped and
-# a cold start answers 1 (slow_loop below).
+# a cold start answers 1 (slow_app below).
 export PATH=/bin:/sbin
 [ -n "$SLOW" ] || SLOW=$(cat /run/understudy-slow 2>/dev/null)
 PIDFILE=/run/understudy-slow.pid
+FIFO=/run/understudy-slow.fifo # slow_app hands slow_answer its answers
 
 # slow_running succeeds when the slow application's loop is alive.
 slow_running() {
@@ -24,40 +25,63 @@ now_ms() {
 	echo $(($1 * 1000 + $2 / 1000)) # awk's %d is 32 bits here, the shell's arithmetic 64
 }
 
-# slow_loop is the slow application itself (run in its own session). Each
-# answer is "COUNT WARMED": COUNT starts at 1 and only a GET moves it on (a
-# bare TCP connect, the agent's port check, gets the same number again);
-# WARMED is when its warm-up ended (ms since the epoch), also held only in
-# memory, so an answer tells a restored process (warmed before the
-# activation began, at the checkpoint) from a cold-started one.
-slow_loop() {
-	sleep 2 # the warm-up
+# slow_app is the slow application itself (run in its own session, which
+# holds its listener too). Each answer to a GET is "COUNT WARMED": COUNT
+# starts at 1 and each GET takes the next; WARMED is when its warm-up ended
+# (ms since the epoch). Both are held only in this shell's memory, so an
+# answer tells a restored process (warmed before the activation began, at
+# the checkpoint) from a cold-started one. A persistent listener (nc -ll)
+# runs slow_answer per connection, which takes the next answer from this
+# loop through a FIFO and acknowledges it through another (so no answer
+# is written to a reader that already left); a bare TCP connect (the
+# agent's port check) takes none. Meant for one request at a time.
+slow_app() {
+	trap '' PIPE # a reader that left makes a write fail, not this shell end
+	sleep 2      # the warm-up
 	warmed=$(now_ms)
+	rm -f "$FIFO" "$FIFO.ack" && mkfifo -m 0600 "$FIFO" "$FIFO.ack"
+	nc -ll -p 80 -e /sbin/understudy-service slow-answer </dev/null >/dev/null 2>&1 &
 	i=1
 	while :; do
-		body="$i $warmed"
-		req=$(printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n' \
-			$((${#body} + 1)) "$body" | nc -l -p 80 2>/dev/null | {
-			read -r line
-			cat >/dev/null
-			echo "$line"
-		})
-		case "$req" in GET\ *) i=$((i + 1)) ;; esac
+		echo "$i $warmed" >"$FIFO" 2>/dev/null || continue
+		read -r _ <"$FIFO.ack"
+		i=$((i + 1))
 	done
+}
+
+# slow_answer serves one connection (stdin and stdout) of slow_app.
+slow_answer() {
+	cr=$(printf '\r')
+	read -r line || exit 0
+	case "$line" in GET\ *) ;; *) exit 0 ;; esac
+	while read -r h; do # the headers, up to the empty line
+		case "$h" in "" | "$cr") break ;; esac
+	done
+	body= n=0
+	while [ -z "$body" ] && [ $n -lt 50 ]; do # empty: another reader took it
+		read -r body <"$FIFO"
+		n=$((n + 1))
+	done
+	echo ok >"$FIFO.ack"
+	printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n' \
+		$((${#body} + 1)) "$body"
 }
 
 case "$1" in
 start)
 	if [ "$SLOW" = 1 ]; then
 		slow_running && exit 0
-		setsid /sbin/understudy-service slow-loop </dev/null >/dev/null 2>&1 &
+		setsid /sbin/understudy-service slow-app </dev/null >/dev/null 2>&1 &
 		echo $! >"$PIDFILE"
 		exit 0
 	fi
 	pidof httpd >/dev/null || httpd -p 80 -h /var/www
 	;;
-slow-loop)
-	slow_loop
+slow-app)
+	slow_app
+	;;
+slow-answer)
+	slow_answer
 	;;
 stop)
 	if [ "$SLOW" = 1 ]; then
