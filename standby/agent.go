@@ -31,6 +31,8 @@ type Agent struct {
 	store   *serviceStore
 	criu    CRIUStatus
 	apparm  bool // the kernel has AppArmor (restoreRawLXC)
+	// statefulCfg is the runtime's StatefulConfig, added to restore-mode containers.
+	statefulCfg map[string]string
 	version string
 	metrics *metrics
 	steal   *stealSampler
@@ -110,6 +112,13 @@ func newAgent(base context.Context, cfg Config, st *agentState, rt Runtime, opts
 		// Stateful work is refused by the runtime until the probe proved CRIU.
 		cp.SetStateful(opts.CRIU.Available)
 		a.cp = cp
+		if opts.CRIU.Available {
+			sc, err := cp.StatefulConfig(base)
+			if err != nil { // then the daemon may refuse the checkpoint: prepare says why
+				a.log.Warn("ask the daemon what a stateful container needs", "err", err)
+			}
+			a.statefulCfg = sc
+		}
 	} else if opts.CRIU.Available {
 		a.log.Warn("CRIU works but the runtime cannot checkpoint; restore mode will cold start")
 	}
@@ -260,7 +269,9 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 		cfg["environment.GATEWAY"] = n.Gateway
 	}
 	if r.Spec.Mode == ModeRestore {
-		cfg["raw.lxc"] = restoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
+		for k, v := range restoreConfig(a.apparm, a.statefulCfg) { // CheckConfig refuses these keys in the spec
+			cfg[k] = v
+		}
 	}
 	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
 	if d := r.Spec.DataDisk; d != nil {

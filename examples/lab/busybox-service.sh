@@ -32,19 +32,21 @@ now_ms() {
 # answer tells a restored process (warmed before the activation began, at
 # the checkpoint) from a cold-started one. A persistent listener (nc -ll)
 # runs slow_answer per connection, which takes the next answer from this
-# loop through a FIFO and acknowledges it through another (so no answer
-# is written to a reader that already left); a bare TCP connect (the
-# agent's port check) takes none. Meant for one request at a time.
+# loop through a FIFO and acknowledges it through another; a bare TCP
+# connect (the agent's port check) takes none.
 slow_app() {
-	trap '' PIPE # a reader that left makes a write fail, not this shell end
-	sleep 2      # the warm-up
+	sleep 2 # the warm-up
 	warmed=$(now_ms)
-	rm -f "$FIFO" "$FIFO.ack" && mkfifo -m 0600 "$FIFO" "$FIFO.ack"
+	rm -f "$FIFO" "$FIFO.ack" && mkfifo -m 0666 "$FIFO" "$FIFO.ack" # criu reopens them before the uid map: 0600 failed
+	# Both FIFOs held open read-write, so no open ever blocks: the next
+	# answer waits in the FIFO's buffer, and this loop waits in a read of
+	# the acknowledgement (where a checkpoint finds it; CRIU keeps both).
+	exec 3<>"$FIFO" 4<>"$FIFO.ack"
 	nc -ll -p 80 -e /sbin/understudy-service slow-answer </dev/null >/dev/null 2>&1 &
 	i=1
 	while :; do
-		echo "$i $warmed" >"$FIFO" 2>/dev/null || continue
-		read -r _ <"$FIFO.ack"
+		echo "$i $warmed" >&3
+		read -r _ <&4
 		i=$((i + 1))
 	done
 }
@@ -57,11 +59,7 @@ slow_answer() {
 	while read -r h; do # the headers, up to the empty line
 		case "$h" in "" | "$cr") break ;; esac
 	done
-	body= n=0
-	while [ -z "$body" ] && [ $n -lt 50 ]; do # empty: another reader took it
-		read -r body <"$FIFO"
-		n=$((n + 1))
-	done
+	read -r body <"$FIFO" # waits while another connection holds the answer
 	echo ok >"$FIFO.ack"
 	printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n' \
 		$((${#body} + 1)) "$body"

@@ -128,6 +128,13 @@ no_pools() {
 
 start_scratch() {
 	start_daemon "$SDIR"
+	if ! no_pools "$SDIR" && ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+		# Its bridge went away under it (a cleanup elsewhere): the daemon
+		# makes it again when it starts.
+		admin 60 "$SDIR" shutdown >/dev/null 2>&1 || kill "$(cat "$SDIR/daemon.pid")" 2>/dev/null || true
+		for _ in $(seq 100); do hv query /1.0 >/dev/null 2>&1 || break; sleep 0.2; done
+		start_daemon "$SDIR"
+	fi
 	if no_pools "$SDIR"; then
 		ip link del "$BRIDGE" 2>/dev/null || true
 		admin 120 "$SDIR" init --preseed <<-EOF || die "preseed the scratch $HYPERVISOR"
