@@ -23,20 +23,20 @@ const checkpointName = "understudy-checkpoint"
 // Agent keeps services prepared and activates them. It is safe for
 // concurrent use; the HTTP server in server.go is a thin layer over it.
 type Agent struct {
-	cfg     Config
-	rt      Runtime
-	cp      Checkpointer // nil when the runtime cannot snapshot
-	log     *slog.Logger
-	epoch   *epochGuard
-	store   *serviceStore
-	criu    CRIUStatus
-	apparm  bool // the kernel has AppArmor (restoreRawLXC)
+	cfg    Config
+	rt     Runtime
+	cp     Checkpointer // nil when the runtime cannot snapshot
+	log    *slog.Logger
+	epoch  *epochGuard
+	store  *serviceStore
+	criu   CRIUStatus
+	apparm bool // the kernel has AppArmor (restoreRawLXC)
 	// statefulCfg is the runtime's StatefulConfig, added to restore-mode containers.
 	statefulCfg map[string]string
-	version string
-	metrics *metrics
-	steal   *stealSampler
-	ready   atomic.Bool
+	version     string
+	metrics     *metrics
+	steal       *stealSampler
+	ready       atomic.Bool
 
 	base   context.Context // activations run under it, detached from callers
 	sem    chan struct{}   // bounds activations of different services
