@@ -16,8 +16,9 @@ import (
 )
 
 var (
-	_ recover.Migrator    = (*lxdMigrator)(nil)
-	_ recover.Deactivator = (*deactivator)(nil)
+	_ recover.Migrator      = (*lxdMigrator)(nil)
+	_ recover.NotedMigrator = (*lxdMigrator)(nil)
+	_ recover.Deactivator   = (*deactivator)(nil)
 )
 
 // SparePool is the address range a spare's copies get their static
@@ -73,27 +74,35 @@ func newLXDMigrator(c *Controller) *lxdMigrator {
 }
 
 // Copy implements recover.Migrator.
-func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, error) {
+func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, from, to string) (netip.Addr, error) {
+	addr, _, err := m.CopyNoted(ctx, svc, from, to)
+	return addr, err
+}
+
+// CopyNoted implements recover.NotedMigrator: Copy, and how the copy was
+// made (live or stop-copy-start, and why: livecopy.go).
+func (m *lxdMigrator) CopyNoted(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, string, error) {
 	src, err := m.standbyClient(ctx, svc.Standby)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	dst, err := m.spareClient(ctx, to)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	if st, err := dst.State(ctx, svc.Name); err == nil { // a re-run: the copy is there
 		if !st.Running {
 			if err := retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) }); err != nil {
-				return netip.Addr{}, err
+				return netip.Addr{}, "", err
 			}
 		}
-		return dst.WaitIPv4(ctx, svc.Name, "eth0")
+		addr, err := dst.WaitIPv4(ctx, svc.Name, "eth0")
+		return addr, "the copy was there already", err
 	}
 	pool := m.c.sparePool(to)
 	addr, release, err := m.reserve(to, svc.Name, pool)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	defer release()
 	cfg := map[string]string{
@@ -103,18 +112,28 @@ func (m *lxdMigrator) Copy(ctx context.Context, svc recover.Service, _, to strin
 	// migration.bandwidth: a capped copy is relayed through this process.
 	bw := m.c.plan().inv.Migration.Bandwidth
 	start := time.Now()
-	err = retryBusy(ctx, func() error {
-		return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: true, Config: cfg, Bandwidth: bw})
+	live, whyNot := m.liveFor(ctx, svc.Standby, to)
+	note, err := copyLiveOrCold(ctx, live, whyNot, func(ctx context.Context, live bool) error {
+		if live { // liveFor saw both agents' CRIU work
+			src.SetStateful(true)
+			dst.SetStateful(true)
+		}
+		err := retryBusy(ctx, func() error {
+			// A live copy arrives running; a cold one is started.
+			return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: !live, Live: live, Config: cfg, Bandwidth: bw})
+		})
+		if errors.Is(err, lxd.ErrAlreadyExists) {
+			err = retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) })
+		}
+		return err
 	})
-	if errors.Is(err, lxd.ErrAlreadyExists) {
-		err = retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) })
-	}
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	m.c.log.Info("container copied to spare", "service", svc.Name, "spare", to, "address", addr,
-		"took", time.Since(start), "bandwidth_bytes_per_second", bw)
-	return dst.WaitIPv4(ctx, svc.Name, "eth0")
+		"took", time.Since(start), "bandwidth_bytes_per_second", bw, "how", note)
+	got, err := dst.WaitIPv4(ctx, svc.Name, "eth0")
+	return got, note, err
 }
 
 // DeleteCopy implements recover.Migrator.

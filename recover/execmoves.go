@@ -17,14 +17,25 @@ func (r *runner) doMove(ctx context.Context, svc Service, a RunStep) (StepResult
 		if d.Migrator == nil {
 			return StepResult{}, fmt.Errorf("copy %q: no migrator configured: %w", svc.Name, ErrPermanent)
 		}
-		addr, err := d.Migrator.Copy(ctx, svc, a.Origin.Host, a.Target)
+		var addr netip.Addr
+		var how string
+		var err error
+		if nm, ok := d.Migrator.(NotedMigrator); ok {
+			addr, how, err = nm.CopyNoted(ctx, svc, a.Origin.Host, a.Target)
+		} else {
+			addr, err = d.Migrator.Copy(ctx, svc, a.Origin.Host, a.Target)
+		}
 		if err != nil {
 			return StepResult{}, fmt.Errorf("copy %q from %q to %q: %w", svc.Name, a.Origin.Host, a.Target, err)
 		}
 		if !addr.IsValid() {
 			return StepResult{}, fmt.Errorf("copy %q to %q: the migrator returned no address", svc.Name, a.Target)
 		}
-		return StepResult{Address: addr, Note: fmt.Sprintf("%s -> %s at %s", a.Origin.Host, a.Target, addr)}, nil
+		note := fmt.Sprintf("%s -> %s at %s", a.Origin.Host, a.Target, addr)
+		if how != "" {
+			note += ": " + how
+		}
+		return StepResult{Address: addr, Note: note}, nil
 	case StepUndoCopy:
 		return r.undoCopy(ctx, svc, a)
 	case StepResetStandby:
