@@ -81,7 +81,7 @@ median() {
 	echo
 	echo "## Live move against stop-move-start (downtime: longest gap between answers, poller every 50 ms)"
 	echo
-	echo "| kind | downtime | whole move | state |"
+	echo "| kind | downtime | the move commands | state |"
 	echo "|---|---|---|---|"
 	for k in live stop-start; do
 		state=$(awk -F'\t' -v k="$k" '$2 == k {split($5, b, " "); split($6, a, " "); if (a[1] == b[1] + 1) kept++; n++} END {printf "%d of %d kept the counter", kept, n}' "$OUT/restore-live-$HV.tsv")
