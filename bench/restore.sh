@@ -5,6 +5,7 @@
 # daemon keeps Debian 12's criu, which fails on kernels >= 6.13).
 #
 #   sudo bash bench/restore.sh            (LAB_HYPERVISOR=incus|lxd, default incus)
+#   bash bench/restore.sh --summarize     only write restore-KIND.md again from the raw results
 #
 # Steps, each writing its raw results under bench/results/ (BENCH_OUT):
 #   1. examples/lab/criu-build.sh: criu 4.2.1 from Debian's source, once per machine;
@@ -29,8 +30,12 @@ export LAB_HYPERVISOR=$HV
 OUT=${BENCH_OUT:-bench/results}
 CRIU_DIR=${UNDERSTUDY_CRIU_DIR:-/var/lib/understudy-criu}
 mkdir -p "$OUT"
-[ "$(id -u)" = 0 ] || { echo "bench/restore.sh: run as root" >&2; exit 1; }
+SUMMARIZE=0
+[ "${1:-}" = --summarize ] && SUMMARIZE=1
 
+# run_all runs the steps (above) and writes the raw results.
+run_all() {
+[ "$(id -u)" = 0 ] || { echo "bench/restore.sh: run as root" >&2; exit 1; }
 bash examples/lab/criu-build.sh >/dev/null
 bash examples/lab/criu-drill.sh start >/dev/null
 [ "${KEEP:-0}" = 1 ] || trap 'bash examples/lab/criu-drill.sh stop >/dev/null 2>&1 || true' EXIT
@@ -48,6 +53,8 @@ cp "$CRIU_DIR/drill-$HV.tsv" "$OUT/restore-criu-drill-$HV.tsv"
 echo "== criu-drill.sh live 5 ($HV)" >&2
 KEEP=1 bash examples/lab/criu-drill.sh live 5 >&2
 cp "$CRIU_DIR/live-$HV.tsv" "$OUT/restore-live-$HV.tsv"
+echo "$criu_version $started $(nproc) $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/restore-$HV.env"
+}
 
 # median FILE KEYCOL KEY VALCOL: "median (min–max, n)" of VALCOL where KEYCOL is KEY.
 median() {
@@ -55,10 +62,12 @@ median() {
 		awk '{v[NR] = $1} END {if (NR) printf "%d ms (%d–%d, n=%d)", v[int((NR + 1) / 2)], v[1], v[NR], NR; else printf "none"}'
 }
 
+[ "$SUMMARIZE" = 1 ] || run_all
+read -r criu_version started ncpu load1 load5 load15 <"$OUT/restore-$HV.env"
 {
 	echo "# Restore mode and live migration ($HV, criu $criu_version)"
 	echo
-	echo "\`sudo bash bench/restore.sh\`, $started, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)."
+	echo "\`sudo LAB_HYPERVISOR=$HV bash bench/restore.sh\`, $started, $ncpu CPUs, load $load1 $load5 $load15 (at the end), kernel $(uname -r)."
 	echo "Raw results: \`restore-$HV.tsv\` (from \`restore-$HV.log\`), \`restore-criu-drill-$HV.tsv\`, \`restore-live-$HV.tsv\`. Medians (min–max, n)."
 	echo
 	echo "## A slow service (2 s warm-up) failed over through the proxy by the agent"
@@ -84,7 +93,7 @@ median() {
 	echo "| kind | downtime | the move commands | state |"
 	echo "|---|---|---|---|"
 	for k in live stop-start; do
-		state=$(awk -F'\t' -v k="$k" '$2 == k {split($5, b, " "); split($6, a, " "); if (a[1] == b[1] + 1) kept++; n++} END {printf "%d of %d kept the counter", kept, n}' "$OUT/restore-live-$HV.tsv")
+		state=$(awk -F'\t' -v k="$k" '$2 == k {if ($6 + 0 > $5 + 0) kept++; n++} END {printf "%d of %d carried the counter on", kept, n}' "$OUT/restore-live-$HV.tsv")
 		echo "| $k | $(median "$OUT/restore-live-$HV.tsv" 2 "$k" 4) | $(median "$OUT/restore-live-$HV.tsv" 2 "$k" 3) | $state |"
 	done
 	echo
