@@ -1,12 +1,15 @@
 // Package migrate is the monitor daemon's executor.Migrator: it copies a
 // service's container from its standby VM's Incus/LXD to a spare's with
 // stop-copy-start (lxd.Client.Copy with Start, never Move, so the standby
-// slot stays for reset-standby), giving the copy a static address from
-// the spare's pool, and deletes copies. The executor (recover/executor)
-// decides when; this package only performs the copy.
+// slot stays for reset-standby), or live (CRIU) under migration.live auto
+// when both ends' agents report CRIU available (livecopy.go), giving the
+// copy a static address from the spare's pool, and deletes copies. The
+// executor (recover/executor) decides when; this package only performs the
+// copy.
 //
-// It sees the daemon through Config: the inventory in force and the
-// executor's records (which addresses the spare's services hold).
+// It sees the daemon through Config: the inventory in force, the
+// executor's records (which addresses the spare's services hold) and the
+// agents' CRIU status.
 package migrate
 
 import (
