@@ -36,6 +36,7 @@ const (
 	DefaultOverloadLoad   = 1.0
 	DefaultOverloadWindow = 2 * time.Minute
 	DefaultMaxParallel    = 1
+	DefaultLive           = LiveNever
 )
 
 // applyDefaults fills every optional field that was not written. A field
@@ -85,6 +86,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defFloat("migration.overload.load", &o.Load, DefaultOverloadLoad)
 	d.defDur("migration.overload.window", &o.Window, DefaultOverloadWindow)
 	d.defInt("migration.max-parallel", &inv.Migration.MaxParallel, DefaultMaxParallel)
+	setStr((*string)(&inv.Migration.Live), string(DefaultLive))
 
 	for i := range inv.Services {
 		s := &inv.Services[i]

@@ -81,6 +81,7 @@ var invalidCases = []struct {
 	{"invalid-playbook-missing.yaml", []string{"88:15: services[1].playbook: cannot read playbook: open $DIR/missing-playbook.yaml: no such file or directory"}},
 	{"invalid-overload-not-number.yaml", []string{"94:46: migration.overload.load: expected a number, got \"high\""}},
 	{"invalid-overload-steal.yaml", []string{"94:36: migration.overload.steal: must be above 0 and at most 100 (percent), got 150"}},
+	{"invalid-migration-live.yaml", []string{"98:9: migration.live: invalid live migration policy \"sometimes\": want auto or never"}},
 	{"invalid-max-parallel.yaml", []string{"96:17: migration.max-parallel: must be from 1 to 100, got 0"}},
 	{"invalid-port-out-of-range.yaml", []string{"79:11: services[1].port: must be from 1 to 65535, got 80800"}},
 	{"invalid-service-unknown-standby.yaml", []string{"81:14: services[1].standby: unknown standby VM \"standby-2\""}},

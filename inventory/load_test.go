@@ -54,6 +54,7 @@ func TestLoadValid(t *testing.T) {
 		{"migration.overload", inv.Migration.Overload, inventory.Overload{Enabled: true, Steal: 15, Load: 1.5, Window: 3 * time.Minute}},
 		{"migration.bandwidth 100Mbit in bytes/s", inv.Migration.Bandwidth, int64(12_500_000)},
 		{"migration.max-parallel", inv.Migration.MaxParallel, 2},
+		{"migration.live", inv.Migration.Live, inventory.LiveAuto},
 		{"File", inv.File(), filepath.Join(dir, "valid.yaml")},
 	}
 	for _, c := range checks {
@@ -120,6 +121,7 @@ func TestDefaults(t *testing.T) {
 			Steal: inventory.DefaultOverloadSteal, Load: inventory.DefaultOverloadLoad, Window: inventory.DefaultOverloadWindow}},
 		{"migration.bandwidth: no cap", inv.Migration.Bandwidth, int64(0)},
 		{"migration.max-parallel", inv.Migration.MaxParallel, inventory.DefaultMaxParallel},
+		{"migration.live", inv.Migration.Live, inventory.LiveNever},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -187,6 +187,7 @@ func (d *decoder) migration(n *yaml.Node, path string, x *Migration) {
 		}},
 		{"bandwidth", d.bandwidth(&x.Bandwidth)},
 		{"max-parallel", d.Integer(&x.MaxParallel)},
+		{"live", func(v *yaml.Node, p string) { d.Str((*string)(&x.Live))(v, p) }},
 	})
 }
 

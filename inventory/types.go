@@ -276,7 +276,23 @@ type Migration struct {
 	// MaxParallel is the most migrations running at once (default 1): a
 	// burst of migrations at peak time would flood the network.
 	MaxParallel int
+	// Live says whether a migration to a spare copies the running state
+	// (CRIU): LiveAuto when both ends' standby agents report CRIU working,
+	// falling back to stop-copy-start; LiveNever (the default) always
+	// stop-copy-start.
+	Live LiveMode
 }
+
+// LiveMode is the migration.live policy.
+type LiveMode string
+
+// The live-migration policies.
+const (
+	// LiveNever always migrates by stop-copy-start.
+	LiveNever LiveMode = "never"
+	// LiveAuto migrates live where both ends' CRIU works.
+	LiveAuto LiveMode = "auto"
+)
 
 // Overload says when a standby VM is overloaded: CPU steal above Steal and
 // load above Load, both without a break for Window.

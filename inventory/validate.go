@@ -245,6 +245,7 @@ func (d *decoder) checkMigration(x *Migration) {
 	}
 	d.positive("migration.overload.window", o.Window)
 	d.intRange("migration.max-parallel", x.MaxParallel, 1, 100)
+	d.oneOf("migration.live", "live migration policy", string(x.Live), string(LiveAuto), string(LiveNever))
 	if d.Has("migration.bandwidth") && x.Bandwidth <= 0 {
 		d.ErrPath("migration.bandwidth", "must be greater than 0; leave it out for no cap")
 	}

@@ -23,6 +23,7 @@ func (c *Controller) migrator() (executor.Migrator, func()) {
 		Inventory:    func() *inventory.Inventory { return c.plan().Inv },
 		Records:      func() []recover.Record { return c.roles.exec().Records() },
 		StandbyIncus: c.opts.StandbyIncus, SparePools: c.opts.SparePools, Logger: c.opts.Logger,
+		StandbyCRIU: c.standbyCRIU, SpareCRIU: c.spareCRIU,
 	})
 	return m, m.Close
 }

@@ -20,20 +20,10 @@ var _ CapacitySource = spareAgentCapacity{}
 
 // Capacity implements CapacitySource for the spare named name.
 func (s spareAgentCapacity) Capacity(ctx context.Context, name string) (standby.Capacity, error) {
-	inv := s.inventory()
-	sp := inv.Spare(name)
-	if sp == nil || sp.Agent == "" {
-		return standby.Capacity{}, fmt.Errorf("spare %q has no agent in the inventory", name)
-	}
-	files := inv.Monitor.AgentTLS
-	if files.IsZero() {
-		return standby.Capacity{}, fmt.Errorf("spare %q: monitor.agent-tls is not set; agents require mutual TLS", name)
-	}
-	cfg, err := standby.ClientTLSConfig(files.CA, files.Cert, files.Key)
+	cl, err := openSpareAgent(s.inventory(), name)
 	if err != nil {
-		return standby.Capacity{}, fmt.Errorf("spare %q: load monitor.agent-tls: %w", name, err)
+		return standby.Capacity{}, err
 	}
-	cl := standby.NewClient(sp.Agent, cfg)
 	defer cl.Close()
 	cp, err := cl.Capacity(ctx)
 	if err != nil {

@@ -31,19 +31,21 @@ const checkpointName = "understudy-checkpoint"
 // Agent keeps services prepared and activates them. It is safe for
 // concurrent use; the HTTP server in server.go is a thin layer over it.
 type Agent struct {
-	cfg     config.Config
-	rt      Runtime
-	cp      Checkpointer // nil when the runtime cannot snapshot
-	log     *slog.Logger
-	epoch   *epoch.Guard
-	store   *serviceStore
-	criu    criuprobe.Status
-	apparm  bool // the kernel has AppArmor (criuprobe.RestoreRawLXC)
-	version string
-	metrics *metrics
-	steal   *procstat.StealSampler
-	pinger  probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
-	ready   atomic.Bool
+	cfg    config.Config
+	rt     Runtime
+	cp     Checkpointer // nil when the runtime cannot snapshot
+	log    *slog.Logger
+	epoch  *epoch.Guard
+	store  *serviceStore
+	criu   criuprobe.Status
+	apparm bool // the kernel has AppArmor (criuprobe.RestoreRawLXC)
+	// statefulCfg is the runtime's StatefulConfig, added to restore-mode containers.
+	statefulCfg map[string]string
+	version     string
+	metrics     *metrics
+	steal       *procstat.StealSampler
+	pinger      probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
+	ready       atomic.Bool
 
 	base   context.Context // activations run under it, detached from callers
 	sem    chan struct{}   // bounds activations of different services
@@ -122,6 +124,13 @@ func newAgent(base context.Context, cfg config.Config, st *agentState, rt Runtim
 		// Stateful work is refused by the runtime until the probe proved CRIU.
 		cp.SetStateful(opts.CRIU.Available)
 		a.cp = cp
+		if opts.CRIU.Available {
+			sc, err := cp.StatefulConfig(base)
+			if err != nil { // then the daemon may refuse the checkpoint: prepare says why
+				a.log.Warn("ask the daemon what a stateful container needs", "err", err)
+			}
+			a.statefulCfg = sc
+		}
 	} else if opts.CRIU.Available {
 		a.log.Warn("CRIU works but the runtime cannot checkpoint; restore mode will cold start")
 	}
@@ -273,7 +282,9 @@ func (a *Agent) instanceSpec(r record) InstanceSpec {
 		cfg["environment.GATEWAY"] = n.Gateway
 	}
 	if r.Spec.Mode == ModeRestore {
-		cfg["raw.lxc"] = criuprobe.RestoreRawLXC(a.apparm) // CheckConfig refuses a raw.lxc of the spec
+		for k, v := range criuprobe.RestoreConfig(a.apparm, a.statefulCfg) { // CheckConfig refuses these keys in the spec
+			cfg[k] = v
+		}
 	}
 	spec := InstanceSpec{Name: r.Spec.Name, Image: r.Spec.Image, Config: cfg, CPU: r.Spec.CPU, Memory: r.Spec.Memory}
 	if d := r.Spec.DataDisk; d != nil {

@@ -174,6 +174,11 @@ func (f *fakeRuntime) Delete(_ context.Context, name string) error {
 // SetStateful enables stateful snapshots and restores.
 func (f *fakeRuntime) SetStateful(ok bool) { f.stateful.Store(ok) }
 
+// StatefulConfig answers like Incus.
+func (f *fakeRuntime) StatefulConfig(context.Context) (map[string]string, error) {
+	return map[string]string{"migration.stateful": "true"}, nil
+}
+
 func (f *fakeRuntime) Snapshot(_ context.Context, name, snap string, stateful bool) error {
 	if stateful && !f.stateful.Load() {
 		return lxd.ErrStatefulUnsupported

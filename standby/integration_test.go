@@ -60,7 +60,13 @@ type labAgent struct {
 
 func startLabAgent(t testing.TB, mutate func(*config.Config)) *labAgent {
 	t.Helper()
-	lab := labtest.Require(t)
+	return startAgentIn(t, labtest.Require(t), mutate)
+}
+
+// startAgentIn runs an agent against lab's standby daemon (the shared lab's
+// standby-1, or criu-drill.sh's scratch daemon: criuworld_integration_test.go).
+func startAgentIn(t testing.TB, lab *labtest.Lab, mutate func(*config.Config)) *labAgent {
+	t.Helper()
 	certs := newCertSet(t)
 	cfg := config.Default()
 	cfg.Name = "t-standby"
@@ -76,9 +82,9 @@ func startLabAgent(t testing.TB, mutate func(*config.Config)) *labAgent {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	direct, err := lxd.Connect(t.Context(), lxd.Conn{Socket: lab.Standby.Socket})
+	direct, err := lxd.Connect(t.Context(), lxd.Conn{Socket: cfg.Incus.Socket})
 	if err != nil {
-		t.Fatalf("connect to standby-1: %v", err)
+		t.Fatalf("connect to %s: %v", cfg.Incus.Socket, err)
 	}
 	la := &labAgent{lab: lab, lxd: direct, certs: certs}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -249,24 +255,22 @@ func TestIntegrationRestoreFallsBackWithoutCRIU(t *testing.T) {
 // TestIntegrationRestoreWithCRIU needs a CRIU that works on this kernel and
 // an LXD that finds it (standby/README.md "Restore mode on this kernel");
 // elsewhere it skips, once, with the probe's reason. With
-// UNDERSTUDY_CRIU_SCRATCH=1 it targets the scratch daemon that
+// UNDERSTUDY_CRIU_SCRATCH=incus|lxd it targets the scratch daemon that
 // `KEEP=1 examples/lab/criu-drill.sh` leaves (built criu on its PATH) instead
-// of standby-1, whose Debian 12 criu fails on kernels >= 6.13.
+// of standby-1 (criuworld_integration_test.go).
 func TestIntegrationRestoreWithCRIU(t *testing.T) {
-	la := startLabAgent(t, criuScratch(t))
+	var la *labAgent
+	if w, ok := scratchWorld(t); ok {
+		la = w.agent(t)
+	} else {
+		la = startLabAgent(t, nil)
+	}
 	h, err := la.client.Health(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h.Restore != "available" {
 		t.Skipf("skipped: CRIU unavailable: %s (make criu builds one that works on kernels >= 6.16; then lab.sh down && LAB_CRIU=1 lab.sh up)", strings.TrimPrefix(h.Restore, "unavailable: "))
-	}
-	if os.Getenv("UNDERSTUDY_CRIU_SCRATCH") == "1" {
-		direct, err := lxd.Connect(t.Context(), lxd.Conn{Socket: criuScratchDir() + "/lxd/unix.socket"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		la.lxd = direct
 	}
 	spec := la.service(t, "t-standby-criu", ModeRestore)
 	if _, err := la.client.Prepare(t.Context(), 1, spec); err != nil {
@@ -284,32 +288,6 @@ func TestIntegrationRestoreWithCRIU(t *testing.T) {
 	}
 	if body := httpGet(t, act.Address); body != spec.Name {
 		t.Errorf("GET / answered %q", body)
-	}
-}
-
-// criuScratchDir is where examples/lab/criu-build.sh and criu-drill.sh keep
-// the built criu and the scratch daemon.
-func criuScratchDir() string {
-	if d := os.Getenv("UNDERSTUDY_LAB_DIR"); d != "" {
-		return d + "/criu"
-	}
-	return "/var/lib/understudy-lab/criu"
-}
-
-// criuScratch points the agent at the scratch daemon and the built criu
-// when UNDERSTUDY_CRIU_SCRATCH=1 (addresses of criu-drill.sh's us-criu
-// bridge); otherwise it changes nothing.
-func criuScratch(t testing.TB) func(*config.Config) {
-	t.Helper()
-	if os.Getenv("UNDERSTUDY_CRIU_SCRATCH") != "1" {
-		return nil
-	}
-	dir := criuScratchDir()
-	return func(c *config.Config) {
-		c.Incus = config.Incus{Socket: dir + "/lxd/unix.socket"}
-		c.Network = &config.Network{Gateway: "10.203.0.1", PrefixLen: 24, Pool: "10.203.0.170-10.203.0.189"}
-		c.CRIU.Path = dir + "/bin/criu"
-		c.CRIU.ProbeTimeout = config.Duration(30 * time.Second) // the trial dump on a busy machine
 	}
 }
 

@@ -45,4 +45,8 @@ type Checkpointer interface {
 	Restore(ctx context.Context, name, snap string, stateful bool) error
 	// SetStateful enables (after a successful CRIU probe) or disables stateful snapshots and restores.
 	SetStateful(ok bool)
+	// StatefulConfig is the instance config the daemon needs before it
+	// checkpoints a container (Incus: migration.stateful; LXD 5.0 has no
+	// such key and refuses it).
+	StatefulConfig(ctx context.Context) (map[string]string, error)
 }

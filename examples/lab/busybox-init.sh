@@ -7,6 +7,9 @@
 #   GATEWAY  default route, e.g. 10.200.0.1 (optional)
 # The service is busybox httpd on port 80 serving /var/www, whose index.html
 # holds the container's hostname, so a GET tells which copy answered.
+#   SLOW     1: the "slow application" instead (busybox-service.sh): a 2 s
+#            warm-up, then a counter in memory that each GET returns and
+#            increments (restore mode's drills and tests)
 # `understudy-service stop|start` stops or starts just the service (drills).
 # SIGPWR (graceful stop from LXD/Incus), SIGTERM and SIGINT end the container
 # at once.
@@ -35,6 +38,8 @@ if [ -n "$GATEWAY" ]; then
 fi
 
 hostname > /var/www/index.html
+# The service script also runs from `exec`, whose environment may lack SLOW.
+echo "${SLOW:-0}" >/run/understudy-slow
 /sbin/understudy-service start
 
 halt() {

@@ -13,18 +13,20 @@
 # from it, and only while the source is fetched (it is removed after). The
 # build dependencies all come from the machine's own suite.
 #
-# The result is $LAB_DIR/criu/bin/criu. Nothing is installed system-wide:
-# liblxc looks "criu" up on the PATH of the daemon that calls it, so a daemon
-# started with $LAB_DIR/criu/bin first on its PATH uses this criu and every
+# The result is $CRIU_DIR/bin/criu (UNDERSTUDY_CRIU_DIR, default
+# /var/lib/understudy-criu: beside the lab dir, not in it, because `lab.sh
+# down` removes the whole lab dir, and the build is once per machine).
+# Nothing is installed system-wide: liblxc looks "criu" up on the PATH of
+# the daemon that calls it, so a daemon started with $CRIU_DIR/bin first on
+# its PATH uses this criu and every
 # other daemon keeps /usr/sbin/criu. Called by `make criu` and by lab.sh only
 # when LAB_CRIU=1, never by a plain `lab.sh up`.
 set -euo pipefail
 
-LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
 LOG=${UNDERSTUDY_LAB_LOG:-/tmp/understudy-lab.log}
 SUITE=${CRIU_SUITE:-unstable}   # the Debian suite whose criu source is built
 MIN_VERSION=${CRIU_MIN_VERSION:-4.2} # older trees fail on this kernel range (above)
-DIR=$LAB_DIR/criu
+DIR=${UNDERSTUDY_CRIU_DIR:-/var/lib/understudy-criu}
 BIN=$DIR/bin/criu     # the wrapper below, what liblxc finds on the PATH
 REAL=$DIR/libexec/criu # the criu binary built here
 SRC_LIST=/etc/apt/sources.list.d/understudy-criu-src.sources

@@ -1,12 +1,15 @@
 // Package migrate is the monitor daemon's executor.Migrator: it copies a
 // service's container from its standby VM's Incus/LXD to a spare's with
 // stop-copy-start (lxd.Client.Copy with Start, never Move, so the standby
-// slot stays for reset-standby), giving the copy a static address from
-// the spare's pool, and deletes copies. The executor (recover/executor)
-// decides when; this package only performs the copy.
+// slot stays for reset-standby), or live (CRIU) under migration.live auto
+// when both ends' agents report CRIU available (livecopy.go), giving the
+// copy a static address from the spare's pool, and deletes copies. The
+// executor (recover/executor) decides when; this package only performs the
+// copy.
 //
-// It sees the daemon through Config: the inventory in force and the
-// executor's records (which addresses the spare's services hold).
+// It sees the daemon through Config: the inventory in force, the
+// executor's records (which addresses the spare's services hold) and the
+// agents' CRIU status.
 package migrate
 
 import (
@@ -25,7 +28,8 @@ import (
 )
 
 var (
-	_ executor.Migrator = (*LXD)(nil)
+	_ executor.Migrator      = (*LXD)(nil)
+	_ executor.NotedMigrator = (*LXD)(nil)
 )
 
 // SparePool is the address range a spare's copies get their static
@@ -81,7 +85,11 @@ type Config struct {
 	// SparePools override, by spare name, the spares' address pools (by
 	// default spares[].network).
 	SparePools map[string]SparePool
-	Logger     *slog.Logger
+	// StandbyCRIU and SpareCRIU read a standby's and a spare's agent's
+	// CRIU status for migration.live auto (livecopy.go); nil: the copy is
+	// stop-copy-start, and its note says the status is unknown.
+	StandbyCRIU, SpareCRIU CRIUStatus
+	Logger                 *slog.Logger
 }
 
 // New returns the migrator of cfg; Close closes its clients.
@@ -93,43 +101,61 @@ func New(cfg Config) *LXD {
 }
 
 // Copy implements executor.Migrator.
-func (m *LXD) Copy(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, error) {
+func (m *LXD) Copy(ctx context.Context, svc recover.Service, from, to string) (netip.Addr, error) {
+	addr, _, err := m.CopyNoted(ctx, svc, from, to)
+	return addr, err
+}
+
+// CopyNoted implements executor.NotedMigrator: Copy, and how the copy was
+// made (live or stop-copy-start, and why: livecopy.go).
+func (m *LXD) CopyNoted(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, string, error) {
 	src, err := m.standbyClient(ctx, svc.Standby)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	dst, err := m.spareClient(ctx, to)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	if st, err := dst.State(ctx, svc.Name); err == nil { // a re-run: the copy is there
 		if !st.Running {
 			if err := retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) }); err != nil {
-				return netip.Addr{}, err
+				return netip.Addr{}, "", err
 			}
 		}
-		return dst.WaitIPv4(ctx, svc.Name, "eth0")
+		addr, err := dst.WaitIPv4(ctx, svc.Name, "eth0")
+		return addr, "the copy was there already", err
 	}
 	cfg, release, err := m.AddressConfig(to, svc.Name)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	defer release()
 	// migration.bandwidth: a capped copy is relayed through this process.
 	bw := m.cfg.Inventory().Migration.Bandwidth
 	start := time.Now()
-	err = retryBusy(ctx, func() error {
-		return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: true, Config: cfg, Bandwidth: bw})
+	live, whyNot := m.liveFor(ctx, svc.Standby, to)
+	note, err := copyLiveOrCold(ctx, live, whyNot, func(ctx context.Context, live bool) error {
+		if live { // liveFor saw both agents' CRIU work
+			src.SetStateful(true)
+			dst.SetStateful(true)
+		}
+		err := retryBusy(ctx, func() error {
+			// A live copy arrives running; a cold one is started.
+			return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: !live, Live: live, Config: cfg, Bandwidth: bw})
+		})
+		if errors.Is(err, lxd.ErrAlreadyExists) {
+			err = retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) })
+		}
+		return err
 	})
-	if errors.Is(err, lxd.ErrAlreadyExists) {
-		err = retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) })
-	}
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, "", err
 	}
 	m.log.Info("container copied to spare", "service", svc.Name, "spare", to, "static_address", cfg["environment.IPADDR"],
-		"took", time.Since(start), "bandwidth_bytes_per_second", bw)
-	return dst.WaitIPv4(ctx, svc.Name, "eth0")
+		"took", time.Since(start), "bandwidth_bytes_per_second", bw, "how", note)
+	got, err := dst.WaitIPv4(ctx, svc.Name, "eth0")
+	return got, note, err
 }
 
 // DeleteCopy implements executor.Migrator.

@@ -19,14 +19,18 @@ func (r *runner) doMove(ctx context.Context, svc recover.Service, a recover.RunS
 		if d.Migrator == nil {
 			return recover.StepResult{}, fmt.Errorf("copy %q: no migrator configured: %w", svc.Name, recover.ErrPermanent)
 		}
-		addr, err := d.Migrator.Copy(ctx, svc, a.Origin.Host, a.Target)
+		addr, how, err := copyNoted(ctx, d.Migrator, svc, a.Origin.Host, a.Target)
 		if err != nil {
 			return recover.StepResult{}, fmt.Errorf("copy %q from %q to %q: %w", svc.Name, a.Origin.Host, a.Target, err)
 		}
 		if !addr.IsValid() {
 			return recover.StepResult{}, fmt.Errorf("copy %q to %q: the migrator returned no address", svc.Name, a.Target)
 		}
-		return recover.StepResult{Address: addr, Note: fmt.Sprintf("%s -> %s at %s", a.Origin.Host, a.Target, addr)}, nil
+		note := fmt.Sprintf("%s -> %s at %s", a.Origin.Host, a.Target, addr)
+		if how != "" {
+			note += ": " + how
+		}
+		return recover.StepResult{Address: addr, Note: note}, nil
 	case recover.StepUndoCopy:
 		return r.undoCopy(ctx, svc, a)
 	case recover.StepResetStandby:
@@ -111,4 +115,14 @@ func (r *runner) dnsRevert(ctx context.Context, svc recover.Service, a recover.R
 		return recover.StepResult{Note: fmt.Sprintf("record does not hold %s; nothing to revert", a.To)}, nil
 	}
 	return recover.StepResult{Note: fmt.Sprintf("record holds %v, not %s; nothing to revert", now, a.To)}, nil
+}
+
+// copyNoted copies through m, and says how the copy was made when m is a
+// NotedMigrator ("" otherwise).
+func copyNoted(ctx context.Context, m Migrator, svc recover.Service, from, to string) (netip.Addr, string, error) {
+	if nm, ok := m.(NotedMigrator); ok {
+		return nm.CopyNoted(ctx, svc, from, to)
+	}
+	addr, err := m.Copy(ctx, svc, from, to)
+	return addr, "", err
 }

@@ -380,3 +380,24 @@ func TestExecutorHoldTravelsWithThePlacement(t *testing.T) {
 		})
 	}
 }
+
+// TestExecutorCopyNoteSaysHow: the copy step's note in the incident keeps
+// what a NotedMigrator says of the copy (monitor's migration.live: live, or
+// stop-copy-start and why).
+func TestExecutorCopyNoteSaysHow(t *testing.T) {
+	w := newMoveWorld(t, []string{"web"}, 0, nil)
+	w.mig.how = "stop-copy-start (the live copy failed: criu dump failed)"
+	if err := w.exec.Migrate(context.Background(), "web", "spare-1", recover.FromCLI, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.until("migrated", closedAs("web", recover.ResultMigrated))
+	for _, s := range r.Incident.Steps {
+		if s.Kind == recover.StepCopy {
+			if want := "standby-1 -> spare-1 at " + spareAddr.String() + ": " + w.mig.how; s.Note != want {
+				t.Errorf("copy step note %q, want %q", s.Note, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no copy step in %+v", r.Incident.Steps)
+}

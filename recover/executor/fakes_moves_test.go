@@ -62,6 +62,13 @@ type fakeMigrator struct {
 	running    int
 	maxRunning int
 	deletes    []string
+	how        string // what CopyNoted says of the copy
+}
+
+// CopyNoted makes fakeMigrator a NotedMigrator: Copy, and f.how.
+func (f *fakeMigrator) CopyNoted(ctx context.Context, svc recover.Service, from, to string) (netip.Addr, string, error) {
+	addr, err := f.Copy(ctx, svc, from, to)
+	return addr, f.how, err
 }
 
 func (f *fakeMigrator) Copy(ctx context.Context, svc recover.Service, _, to string) (netip.Addr, error) {

@@ -38,6 +38,13 @@ type Migrator interface {
 	DeleteCopy(ctx context.Context, svc recover.Service, on string) error
 }
 
+// NotedMigrator is a Migrator that also says how a copy was made (live or
+// stop-copy-start, and why); the copy step's note in the incident keeps it.
+type NotedMigrator interface {
+	Migrator
+	CopyNoted(ctx context.Context, svc recover.Service, from, to string) (netip.Addr, string, error)
+}
+
 // Deactivator asks the standby agent to return a service's slot to its
 // prepared state (POST /v1/services/{name}/deactivate: warm keeps running,
 // cold and restore stop). It carries the epoch like Activate.

@@ -32,3 +32,16 @@ func RestoreRawLXC(apparmor bool) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// RestoreConfig is the instance config the agent adds to a restore-mode
+// container: RestoreRawLXC, and the runtime's StatefulConfig (Incus refuses
+// stateful snapshots without migration.stateful: "Stateful snapshots require
+// that the instance has migration.stateful be set to true"; LXD 5.0 refuses
+// the key itself).
+func RestoreConfig(apparmor bool, stateful map[string]string) map[string]string {
+	cfg := map[string]string{"raw.lxc": RestoreRawLXC(apparmor)}
+	for k, v := range stateful {
+		cfg[k] = v
+	}
+	return cfg
+}
