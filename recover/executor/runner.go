@@ -132,12 +132,6 @@ func (r *runner) apply(env envelope) error {
 	r.e.cfg.Metrics.observe(before, after, isDamped(acts, after))
 	r.logTransition(before, after)
 	r.e.saved(after)
-	if r.ctx.Err() != nil {
-		// Stopped while saving: the record says what runs, and the next
-		// monitor resumes it; a step started now would only see its
-		// context end.
-		return nil
-	}
 	for _, a := range acts {
 		r.perform(a, after)
 	}
