@@ -104,20 +104,35 @@ func (w *moveWorld) until(what string, ok func(recover.Record) bool) recover.Rec
 	return untilSaved(w.t, w.saves, what, ok)
 }
 
-// settled waits until service's last saved record closed a move with result.
+// settled waits until service's last saved record closed a move with
+// result: it wakes on each save (the executor's await), and fails the test
+// after a generous bound rather than hang.
 func (w *moveWorld) settled(service, result string) recover.Record {
 	w.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, r := range w.exec.Records() {
-			if closedAs(service, result)(r) {
-				return r
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a bound for a failure, not a wait
+	defer cancel()
+	var got recover.Record
+	err := w.exec.await(ctx, service, func(r recover.Record) (bool, error) {
+		got = r
+		return closedAs(service, result)(r), nil
+	})
+	if err != nil {
+		w.t.Fatalf("%s: no move closed %s (last record %s): %v", service, result, got.State, err)
 	}
-	w.t.Fatalf("%s: no move closed %s", service, result)
-	return recover.Record{}
+	return got
+}
+
+// copyStarted waits until a copy starts (the migrator's started channel),
+// failing the test after a generous bound rather than hang.
+func (w *moveWorld) copyStarted() string {
+	w.t.Helper()
+	select {
+	case svc := <-w.mig.started:
+		return svc
+	case <-time.After(10 * time.Second): // a bound for a failure, not a wait
+		w.t.Fatal("no copy started")
+		return ""
+	}
 }
 
 func closedAs(service, result string) func(recover.Record) bool {
@@ -228,7 +243,7 @@ func TestExecutorMigrationLimit(t *testing.T) {
 			if err := w.exec.Migrate(ctx, n, "spare-1", recover.FromCLI, "operator"); err != nil {
 				t.Fatalf("limit %d: migrate %s: %v", limit, n, err)
 			}
-			<-w.mig.started
+			w.copyStarted()
 		}
 		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		err := w.exec.Migrate(short, "c", "spare-1", recover.FromCLI, "operator")
@@ -284,7 +299,7 @@ func TestExecutorMigrationResumesAfterKill(t *testing.T) {
 	if err := w.exec.Migrate(context.Background(), "web", "spare-1", recover.FromCLI, "operator"); err != nil {
 		t.Fatal(err)
 	}
-	<-w.mig.started
+	w.copyStarted()
 	w.stop() // killed mid-copy
 
 	resumed := make(chan struct{})
@@ -292,7 +307,7 @@ func TestExecutorMigrationResumesAfterKill(t *testing.T) {
 	w.mig.block = resumed
 	w.mig.mu.Unlock()
 	w.start()
-	<-w.mig.started // the copy runs again
+	w.copyStarted() // the copy runs again
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := w.exec.Migrate(short, "api", "spare-1", recover.FromCLI, "operator"); !errors.Is(err, ErrBusy) {

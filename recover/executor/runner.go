@@ -142,8 +142,16 @@ func (r *runner) apply(env envelope) error {
 // action may run before its transition is durable. A write the store
 // fences (ErrFenced: another monitor leads) is not retried: the runner
 // stops without acting, and its machine, ahead of the store, is dropped.
+//
+// Once the runner's context ended nothing is saved, whatever the store
+// does with a done context: the events that arrive then are the steps
+// failing because the monitor stops (context canceled), and saving one
+// would fail or abort an incident the next monitor should resume.
 func (r *runner) persist(rec recover.Record) error {
 	for {
+		if err := r.ctx.Err(); err != nil {
+			return fmt.Errorf("persist the record of %q: %w: %w", rec.Service, ErrStopped, err)
+		}
 		err := r.e.cfg.Store.Save(r.ctx, rec)
 		if err == nil {
 			return nil
