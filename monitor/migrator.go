@@ -1,7 +1,10 @@
 package monitor
 
 import (
+	"context"
+
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/monitor/conns"
 	"github.com/understudy/understudy/monitor/migrate"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
@@ -23,7 +26,10 @@ func (c *Controller) migrator() (executor.Migrator, func()) {
 		Inventory:    func() *inventory.Inventory { return c.plan().Inv },
 		Records:      func() []recover.Record { return c.roles.exec().Records() },
 		StandbyIncus: c.opts.StandbyIncus, SparePools: c.opts.SparePools, Logger: c.opts.Logger,
-		StandbyCRIU: c.standbyCRIU, SpareCRIU: c.spareCRIU,
+		StandbyCRIU: c.conns.StandbyCRIU,
+		SpareCRIU: func(ctx context.Context, name string) (string, error) {
+			return conns.SpareCRIU(ctx, c.plan().Inv, name)
+		},
 	})
 	return m, m.Close
 }
