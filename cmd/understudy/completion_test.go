@@ -29,15 +29,10 @@ func completionScript(t *testing.T, shell string) string {
 	return path
 }
 
-// needTool returns the path of a tool, or skips (fails where the machine
-// must have it: examples/packaging/deps.sh installs it).
+// needTool is labtest.Tool for the tools examples/packaging/deps.sh
+// installs.
 func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		labtest.Skip(t, "%s is not installed (bash examples/packaging/deps.sh installs it)", name)
-	}
-	return p
+	return labtest.Tool(t, name, "bash examples/packaging/deps.sh")
 }
 
 // TestCompletionScriptsParse checks each shell's script with the shell's

@@ -35,15 +35,10 @@ func fixture() []Command {
 	}
 }
 
-// needTool returns the path of a tool, or skips (fails where the machine
-// must have it: examples/packaging/deps.sh installs it).
+// needTool is labtest.Tool for the tools examples/packaging/deps.sh
+// installs.
 func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		labtest.Skip(t, "%s is not installed (bash examples/packaging/deps.sh installs it)", name)
-	}
-	return p
+	return labtest.Tool(t, name, "bash examples/packaging/deps.sh")
 }
 
 // TestCompletionScriptsParse checks each shell's script for the fixture

@@ -8,6 +8,7 @@ package labtest
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,4 +223,15 @@ func repoRoot() string {
 			return dir
 		}
 	}
+}
+
+// Tool returns the path of a program the tests need, or skips with how to
+// install it (a failure where the lab is required, like Skip).
+func Tool(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Skip(t, "%s is not installed (%s installs it)", name, install)
+	}
+	return p
 }
