@@ -67,40 +67,48 @@ const badPIDText = "Invalid PID"
 // retryState is read, sent again while Incus answers "Invalid PID"
 // (quirks.retryBadPID); a read changes nothing, so sending it again is safe.
 func (c *Client) retryState(ctx context.Context, read func() (*api.InstanceState, error)) (*api.InstanceState, error) {
-	st, err := read()
-	if !c.quirks.retryBadPID {
-		return st, err
+	var st *api.InstanceState
+	err := sendAgain(ctx, c.quirks.retryBadPID, badPIDRetryFor, func(err error) bool {
+		return strings.Contains(err.Error(), badPIDText)
+	}, func() (err error) {
+		st, err = read()
+		return err
+	}, c.log.Debug, "state read failed on an exiting init, reading again")
+	return st, err
+}
+
+// sendAgain runs try, and while on is set and again(its error) holds, runs
+// it again every busyRetryEvery for at most within: the one retry loop of
+// the quirks that send a request again (retryBusy, retryBadPID).
+func sendAgain(ctx context.Context, on bool, within time.Duration, again func(error) bool, try func() error, debug func(string, ...any), why string) error {
+	err := try()
+	if !on {
+		return err
 	}
-	deadline := time.Now().Add(badPIDRetryFor)
-	for err != nil && ctx.Err() == nil && strings.Contains(err.Error(), badPIDText) && time.Now().Before(deadline) {
-		c.log.Debug("state read failed on an exiting init, reading again", "err", err)
+	deadline := time.Now().Add(within)
+	for err != nil && ctx.Err() == nil && again(err) && time.Now().Before(deadline) {
+		debug(why, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(busyRetryEvery):
 		}
-		st, err = read()
+		err = try()
 	}
-	return st, err
+	return err
 }
 
 // runOp is run (send, then wait), with the request sent again while LXD
 // refuses it as busy (quirks.retryBusy): a refusal is a 400 to the request
 // itself, before any operation exists, so sending it again is safe.
 func (c *Client) runOp(ctx context.Context, fn func() (incus.Operation, error)) error {
-	op, err := send(ctx, fn)
-	if c.quirks.retryBusy {
-		deadline := time.Now().Add(busyRetryFor)
-		for err != nil && ctx.Err() == nil && api.StatusErrorCheck(err, http.StatusBadRequest) && time.Now().Before(deadline) {
-			c.log.Debug("daemon busy, sending again", "err", err)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(busyRetryEvery):
-			}
-			op, err = send(ctx, fn)
-		}
-	}
+	var op incus.Operation
+	err := sendAgain(ctx, c.quirks.retryBusy, busyRetryFor, func(err error) bool {
+		return api.StatusErrorCheck(err, http.StatusBadRequest)
+	}, func() (err error) {
+		op, err = send(ctx, fn)
+		return err
+	}, c.log.Debug, "daemon busy, sending again")
 	if err != nil {
 		return err
 	}
