@@ -235,26 +235,10 @@ func lookupA(ctx context.Context, server, name string) ([]string, error) {
 	return out, nil
 }
 
-// getBody GETs http://addr/ once.
+// getBody GETs http://addr/ once and trims the answer.
 func getBody(ctx context.Context, addr string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
-	if err != nil {
-		return "", err
-	}
-	cl := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := cl.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET http://%s/: %s", addr, resp.Status)
-	}
-	return strings.TrimSpace(string(b)), nil
+	body, err := getPath(ctx, addr, "/")
+	return strings.TrimSpace(body), err
 }
 
 // waitHTTP waits until http://addr/ answers want.
