@@ -24,6 +24,7 @@ const (
 	DefaultHold          = 5 * time.Second
 	DefaultQueue         = 1000
 	DefaultPriority      = 100
+	DefaultCurrency      = "USD"
 	DefaultHTTPPath      = "/"
 	DefaultExpectStatus  = 200
 	DefaultHTTPScheme    = "http"
@@ -87,6 +88,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("migration.overload.window", &o.Window, DefaultOverloadWindow)
 	d.defInt("migration.max-parallel", &inv.Migration.MaxParallel, DefaultMaxParallel)
 	setStr((*string)(&inv.Migration.Live), string(DefaultLive))
+	setStr(&inv.Cost.Currency, DefaultCurrency)
 
 	for i := range inv.Services {
 		s := &inv.Services[i]

@@ -55,6 +55,10 @@ var invalidCases = []struct {
 	{"invalid-empty.yaml", []string{"1:1: empty inventory"}},
 	{"invalid-etcd-no-endpoints.yaml", []string{"19:5: monitor.etcd.endpoints: required: at least one etcd client URL"}},
 	{"invalid-fails-zero.yaml", []string{"15:10: monitor.fails: must be from 1 to 1000, got 0"}},
+	{"invalid-cost.yaml", []string{
+		"101:13: cost.vm-month: must be a positive price, got -5",
+		"102:13: cost.currency: must be a currency code of three capital letters (USD, EUR, JPY), got \"usd\"",
+	}},
 	{"invalid-fence-command-missing.yaml", []string{"76:5: services[1].fence-command: required with fence: command"}},
 	{"invalid-fence-command-unused.yaml", []string{"68:20: services[0].fence-command: only used with fence: command"}},
 	{"invalid-fence-required-none.yaml", []string{"68:21: services[0].fence-required: needs fence: hypervisor or command, not none"}},

@@ -55,6 +55,7 @@ func TestLoadValid(t *testing.T) {
 		{"migration.bandwidth 100Mbit in bytes/s", inv.Migration.Bandwidth, int64(12_500_000)},
 		{"migration.max-parallel", inv.Migration.MaxParallel, 2},
 		{"migration.live", inv.Migration.Live, inventory.LiveAuto},
+		{"cost", inv.Cost, inventory.Cost{VMMonth: 120.5, Currency: "EUR"}},
 		{"File", inv.File(), filepath.Join(dir, "valid.yaml")},
 	}
 	for _, c := range checks {

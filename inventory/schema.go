@@ -39,6 +39,12 @@ func (d *decoder) inventory(n *yaml.Node, inv *Inventory) {
 		}},
 		{"proxy", func(v *yaml.Node, p string) { d.proxy(v, p, &inv.Proxy) }},
 		{"migration", func(v *yaml.Node, p string) { d.migration(v, p, &inv.Migration) }},
+		{"cost", func(v *yaml.Node, p string) {
+			d.mapping(v, p, []field{
+				{"vm-month", d.Number(&inv.Cost.VMMonth)},
+				{"currency", d.Str(&inv.Cost.Currency)},
+			})
+		}},
 		{"services", func(v *yaml.Node, p string) {
 			d.Sequence(v, p, func(_ int, v *yaml.Node, p string) {
 				var s Service

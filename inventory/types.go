@@ -31,6 +31,9 @@ type Inventory struct {
 	Migration Migration
 	// Services are the protected services.
 	Services []Service
+	// Cost, optional, is what a VM costs, for `understudy plan`'s cost
+	// comparison; zero when the inventory gives no price.
+	Cost Cost
 
 	// name is the file name as given to Load or Parse; file is its absolute path.
 	name, file string
@@ -212,6 +215,16 @@ type Capacity struct {
 	Containers int
 	// Memory is its memory for service containers, in bytes.
 	Memory int64
+}
+
+// Cost is the price of one VM, for the cost comparison of `understudy plan`.
+// YAML keys: vm-month, currency.
+type Cost struct {
+	// VMMonth is the price of one VM for a month, in Currency; 0 when
+	// not given.
+	VMMonth float64
+	// Currency labels VMMonth (default USD).
+	Currency string
 }
 
 // Standby is a shared standby VM running the standby agent.

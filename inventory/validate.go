@@ -25,6 +25,34 @@ func (d *decoder) validate(inv *Inventory) {
 	d.checkMigration(&inv.Migration)
 	d.checkServices(inv)
 	d.checkCapacity(inv)
+	d.checkCost(&inv.Cost)
+}
+
+// checkCost checks the optional price of a VM: a positive vm-month with a
+// currency of three capital letters (ISO 4217, e.g. USD, EUR, JPY).
+func (d *decoder) checkCost(x *Cost) {
+	if d.Has("cost.vm-month") && x.VMMonth <= 0 {
+		d.ErrPath("cost.vm-month", "must be a positive price, got %v", x.VMMonth)
+	}
+	if d.Has("cost.currency") && !isCurrency(x.Currency) {
+		d.ErrPath("cost.currency", "must be a currency code of three capital letters (USD, EUR, JPY), got %q", x.Currency)
+	}
+	if d.Has("cost") && !d.Has("cost.vm-month") {
+		d.ErrPath("cost.vm-month", "required with cost: the price of one VM for a month")
+	}
+}
+
+// isCurrency reports whether s is three capital ASCII letters.
+func isCurrency(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) checkDNS(x *DNS) {
