@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"drill":    {"inject a real failure and measure the recovery", runDrill},
 	"migrate":  {"move a service from the standby VM to a spare VM (--dry-run scores the spares)", runMigrate},
 	"failback": {"move a service from the standby or a spare back to its primary", runFailback},
+	"plan":     {"the coverage and cost report: what each hypervisor's or zone's loss leaves protected", runPlan},
 	"playbook": {"show the embedded recovery playbooks", runPlaybook},
 	"version":  {"print the version", runVersion},
 }
