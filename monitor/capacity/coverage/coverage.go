@@ -259,15 +259,15 @@ func sortedByPriority(cs []admit.Candidate) []admit.Candidate {
 }
 
 // runsOn reports whether s's container runs on standby sb: live, when it
-// is served from there or is warm and prepared; from the inventory, when
-// it is warm.
+// is served from there or is warm and prepared; from the inventory (or a
+// service the monitor does not list), when it is warm.
 func runsOn(in Input, s inventory.Service, sb string) bool {
 	if in.Live == nil {
 		return s.Mode == inventory.ModeWarm
 	}
 	p, ok := in.Live[s.Name]
-	if !ok {
-		return false
+	if !ok { // the monitor does not list it: as the inventory says
+		return s.Mode == inventory.ModeWarm
 	}
 	if p.Where == "standby" {
 		return p.Host == sb

@@ -52,7 +52,7 @@ func schemes(inv *inventory.Inventory, figs []ModeFigure) ([]Scheme, string) {
 	dedicated := Scheme{Name: SchemeDedicated, StandbyVMs: len(primaries),
 		Source: "the research: recovery time about the same as understudy's warm standby (VCRecovery, slide 17); the figure is understudy's warm drills"}
 	backup := Scheme{Name: SchemeBackup, StandbyVMs: 0,
-		Source: fmt.Sprintf("the research: cold containers recovered in %.0f %% of a VM restore's time (VCRecovery, slide 18); the figure is understudy's cold drills ÷ %.2f", ColdShareOfRestore*100, ColdShareOfRestore)}
+		Source: fmt.Sprintf("the research: cold containers recovered in %.0f %% of a VM restore's time (VCRecovery, slide 18); the figure is understudy's cold drills ÷ %.2f; the backups' storage is not counted", ColdShareOfRestore*100, ColdShareOfRestore)}
 	shared := Scheme{Name: SchemeShared, StandbyVMs: len(standbys), Source: "understudy's drills (median of the last runs per mode)"}
 
 	if warm != nil {
