@@ -83,6 +83,8 @@ func New() (*Pinger, error) {
 	f.SetAll(true)
 	f.Accept(ipv4.ICMPTypeEchoReply)
 	_ = conn.IPv4PacketConn().SetICMPFilter(&f)
+	// Best effort too: a smaller buffer only loses replies under load.
+	_ = setReadBuffer(conn.IPv4PacketConn().PacketConn, ReadBuffer)
 
 	p := &Pinger{
 		conn:       conn,

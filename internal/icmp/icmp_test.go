@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,4 +146,27 @@ func reply(t *testing.T, id, seq uint16, token []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestReadBuffer: the socket's receive buffer is grown to ReadBuffer, so a
+// reader that is not scheduled for a while does not lose replies (the
+// kernel reports twice what was set, for its bookkeeping).
+func TestReadBuffer(t *testing.T) {
+	p := newPinger(t)
+	sc, ok := p.conn.IPv4PacketConn().PacketConn.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T has no file descriptor", p.conn.IPv4PacketConn().PacketConn)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { got, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) }); err != nil || gerr != nil {
+		t.Fatalf("read SO_RCVBUF: %v %v", err, gerr)
+	}
+	if got < ReadBuffer {
+		t.Errorf("SO_RCVBUF = %d, want at least %d", got, ReadBuffer)
+	}
 }
