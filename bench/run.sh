@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -155,6 +155,20 @@ group_icmp() {
 	end icmp -gotest "$OUT/icmp.test.json"
 }
 
+# probe: the tcp probe's close with a reset against the ordinary close
+# (monitor/probe BenchmarkProbeTCP), side by side.
+group_probe() {
+	begin probe
+	bench probe nolab monitor/probe 'ProbeTCP' 20000x 5
+	end probe -gotest "$OUT/probe.test.json"
+}
+
+# probescale: the engine at 1,000-10,000 targets (bench/probescale.sh,
+# root; it writes probescale.json and probescale.md itself).
+group_probescale() {
+	PROBESCALE_OUT="$OUT" bash bench/probescale.sh
+}
+
 group_ha() {
 	begin ha
 	bench ha nolab ha 'Takeover' 5x 1
@@ -214,7 +228,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -44,7 +44,11 @@ type Point struct {
 	// CPUCores is the process's user+system CPU time over the window's
 	// wall time; RSSMiB its resident memory at the window's end.
 	CPUCores float64 `json:"cpu_cores"`
-	RSSMiB   float64 `json:"rss_mib"`
+	// CPUPerProbeUS is the CPU time per probe started, in µs: less
+	// sensitive to a busy machine than CPUCores (a starved engine probes
+	// less).
+	CPUPerProbeUS float64 `json:"cpu_per_probe_us"`
+	RSSMiB        float64 `json:"rss_mib"`
 	// Lateness of each probe's start against its schedule (one interval
 	// after the previous start of the same target), in ms.
 	LateP50 float64 `json:"lateness_p50_ms"`
@@ -141,7 +145,6 @@ func runPoint(ctx context.Context, cfg pointConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	falseBefore := downs.count()
 	cpu0, t0 := cpuTime(), time.Now()
 	rec.setOn(true)
 	if !sleep(ctx, cfg.window) {
@@ -156,7 +159,7 @@ func runPoint(ctx context.Context, cfg pointConfig, out io.Writer) error {
 	res.WindowS = wall.Seconds()
 	res.CPUCores = (cpu1 - cpu0).Seconds() / wall.Seconds()
 	res.Expected = float64(res.Targets) * wall.Seconds() / interval.Seconds()
-	res.FalseDowns = downs.count() - falseBefore // failures before any kill
+	res.FalseDowns = downs.count() // every failure before the kills is false
 	if err := measureDeaths(ctx, srv, downs, &res, cfg, vms, interval); err != nil {
 		return err
 	}
@@ -164,6 +167,9 @@ func runPoint(ctx context.Context, cfg pointConfig, out io.Writer) error {
 	wg.Wait() // the engine stopped: the recorder is ours alone
 	res.Probes, res.FailedProbes = rec.counts()
 	res.FailedByKind, res.FailedWhy = rec.failures()
+	if res.Probes > 0 {
+		res.CPUPerProbeUS = res.CPUCores * res.WindowS * 1e6 / float64(res.Probes)
+	}
 	res.LateP50, res.LateP99, res.LateMax = rec.lateness()
 	return json.NewEncoder(out).Encode(res)
 }
@@ -189,7 +195,7 @@ func measureDeaths(ctx context.Context, srv *server, downs *downLog, res *Point,
 	}
 	var d []float64
 	for s, at := range killed {
-		if got, ok := downs.get(s); ok {
+		if got, ok := downs.get(s); ok && !got.Before(at) { // one down before its kill is a false down
 			d = append(d, float64(got.Sub(at).Microseconds())/1000)
 		}
 	}
