@@ -107,16 +107,16 @@ func markdown(r Results) string {
 	fmt.Fprintf(&b, "# probescale: the probe engine at scale on loopback\n\n")
 	fmt.Fprintf(&b, "`%s`, %s to %s, nproc %d, %s, load average %s at the start, %s at the end.\n\n", r.Command, r.Started, r.Finished, r.NProc, r.Go, r.Load, r.LoadEnd)
 	fmt.Fprintf(&b, "One engine (monitor/probe) per point, in its own process; per VM one ICMP echo to its 127.1.x.y address, one instance state (an in-process hypervisor) and one TCP connect to a listener in another process; plus the hypervisor's target. Timeout interval/2. Lateness: a probe's start after its schedule (one interval after the previous start of the target). Death: a listener closed, until the engine's ServiceDown event (confirm: none). Goal: %s.\n\n", r.Goal)
-	fmt.Fprintln(&b, "| targets | interval | probes/s (asked) | CPU cores | CPU µs/probe | RSS MiB | lateness p50 ms | p99 ms | max ms | failed probes | false downs | death → down p50 ms (min–max, n) | load avg (1 min) start–end | goal |")
-	fmt.Fprintln(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(&b, "| targets | interval | probes/s (asked) | CPU cores | CPU µs/probe | RSS MiB | lateness p50 ms | p99 ms | max ms | failed probes | ICMP drops | false downs | death → down p50 ms (min–max, n) | load avg (1 min) start–end | goal |")
+	fmt.Fprintln(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range r.Points {
 		goal := "missed"
 		if p.CPUCores <= 1 && p.LateP99 < 25 && p.FalseDowns == 0 {
 			goal = "met"
 		}
-		fmt.Fprintf(&b, "| %d | %d ms | %.0f (%.0f) | %.2f | %.0f | %.0f | %.2f | %.2f | %.1f | %d | %d | %.0f (%.0f–%.0f, %d/%d) | %s–%s | %s |\n",
+		fmt.Fprintf(&b, "| %d | %d ms | %.0f (%.0f) | %.2f | %.0f | %.0f | %.2f | %.2f | %.1f | %d | %d | %d | %.0f (%.0f–%.0f, %d/%d) | %s–%s | %s |\n",
 			p.Targets, p.IntervalMS, float64(p.Probes)/p.WindowS, p.Expected/p.WindowS, p.CPUCores, p.CPUPerProbeUS, p.RSSMiB, p.LateP50, p.LateP99, p.LateMax,
-			p.FailedProbes, p.FalseDowns, p.DeathP50MS, p.DeathMinMS, p.DeathMaxMS, p.Detected, p.Deaths, load1(p.LoadStart), load1(p.LoadEnd), goal)
+			p.FailedProbes, p.ICMPDrops, p.FalseDowns, p.DeathP50MS, p.DeathMinMS, p.DeathMaxMS, p.Detected, p.Deaths, load1(p.LoadStart), load1(p.LoadEnd), goal)
 	}
 	fmt.Fprintf(&b, "\nA point counts as met at most 1 core, p99 lateness under 25 ms and no false down. The machine is shared (%d cores): a load average above the core count means other processes took CPU from the engine, and lateness then measures the machine more than the engine; CPU µs per probe is the figure least sensitive to it.\n", r.NProc)
 	fmt.Fprintf(&b, "\nThe fails threshold is %d: a death is seen after the first failed probe plus %d more intervals, at most %d intervals plus a timeout.\n", r.Points[0].Fails, r.Points[0].Fails-1, r.Points[0].Fails)

@@ -60,6 +60,9 @@ type Point struct {
 	FailedByKind map[string]int    `json:"failed_by_kind,omitempty"`
 	FailedWhy    map[string]string `json:"failed_example,omitempty"`
 	FalseDowns   int               `json:"false_downs"`
+	// ICMPDrops are the echo replies the kernel dropped at the pinger's
+	// raw socket during the window (its receive buffer was full).
+	ICMPDrops int `json:"icmp_socket_drops"`
 	// Death: from a listener's close to the engine's ServiceDown event.
 	Deaths     int     `json:"deaths"`
 	Detected   int     `json:"detected"`
@@ -145,6 +148,7 @@ func runPoint(ctx context.Context, cfg pointConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	drops0 := rawDrops()
 	cpu0, t0 := cpuTime(), time.Now()
 	rec.setOn(true)
 	if !sleep(ctx, cfg.window) {
@@ -152,6 +156,7 @@ func runPoint(ctx context.Context, cfg pointConfig, out io.Writer) error {
 	}
 	rec.setOn(false)
 	cpu1, t1 := cpuTime(), time.Now()
+	res.ICMPDrops = rawDrops() - drops0
 	stopProfile()
 	res.RSSMiB = rssMiB()
 	res.LoadEnd = loadavg()
