@@ -61,7 +61,7 @@ fi
 run() {
 	(cd proxy && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 UNDERSTUDY_BENCH_RESULTS="$results" \
 		PROXY_LOAD_LABEL="$1" UNDERSTUDY_COMMIT="$3" \
-		"$2" -test.run '^$' -test.bench '^BenchmarkProxyLoadLab$' -test.benchtime 1x -test.timeout 30m -test.v)
+		"$2" -test.run '^$' -test.bench '^BenchmarkProxyLoadLab$' -test.benchtime 1x -test.timeout 12m -test.v)
 }
 if [ "$before" != none ]; then
 	run before "$tmp/before.test" "$before_commit"

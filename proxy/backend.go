@@ -25,10 +25,12 @@ type backend struct {
 	// answered is when the backend last sent response headers (monoNow):
 	// the passive evidence that clears a probe miss.
 	answered atomic.Int64
+	// lastOK is when the last answered probe returned (monoNow; 0: none),
+	// read without the lock by every safe request.
+	lastOK atomic.Int64
 
 	mu       sync.Mutex
 	probing  *probeCall            // the probe in flight, shared by callers
-	lastOK   time.Time             // when the last answered probe returned
 	rtt      rttEstimator          // the adaptive timeout of the first echo
 	suspect  bool                  // set once; in-flight retryable attempts were cancelled
 	inflight map[*attempt]struct{} // attempts that may still be cancelled
@@ -125,11 +127,13 @@ func (b *backend) probe(ctx context.Context, p Pinger, lim probeLimits, fresh ti
 // beginProbe returns the probe to wait for: a new one the caller must run
 // (probeSent), the one in flight (probeJoined), or none (probeFresh).
 func (b *backend) beginProbe(fresh time.Duration) (*probeCall, probeHow) {
+	if fresh > 0 {
+		if t := b.lastOK.Load(); t != 0 && monoNow()-t < int64(fresh) {
+			return nil, probeFresh
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if fresh > 0 && !b.lastOK.IsZero() && time.Since(b.lastOK) < fresh {
-		return nil, probeFresh
-	}
 	if c := b.probing; c != nil {
 		return c, probeJoined
 	}
@@ -170,7 +174,7 @@ func (b *backend) runProbe(c *probeCall, p Pinger, lim probeLimits) {
 	}
 	if c.err == nil && c.cleared != clearedByRequest {
 		b.rtt.observe(c.rtt)
-		b.lastOK = time.Now()
+		b.lastOK.Store(monoNow())
 	}
 	b.mu.Unlock()
 	close(c.done)
