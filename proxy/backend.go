@@ -83,7 +83,10 @@ func (b *backend) sawResponse() { b.answered.Store(monoNow()) }
 
 // answeredSince reports whether the backend sent response headers at or
 // after t (monoNow).
-func (b *backend) answeredSince(t int64) bool { return b.answered.Load() >= t }
+func (b *backend) answeredSince(t int64) bool {
+	a := b.answered.Load()
+	return a != 0 && a >= t
+}
 
 func newBackend(addr netip.AddrPort) *backend {
 	return &backend{
@@ -125,10 +128,14 @@ func (b *backend) probe(ctx context.Context, p Pinger, lim probeLimits, fresh ti
 }
 
 // beginProbe returns the probe to wait for: a new one the caller must run
-// (probeSent), the one in flight (probeJoined), or none (probeFresh).
+// (probeSent), the one in flight (probeJoined), or none (probeFresh: an
+// echo was answered, or the backend sent response headers, less than
+// fresh ago).
 func (b *backend) beginProbe(fresh time.Duration) (*probeCall, probeHow) {
 	if fresh > 0 {
-		if t := b.lastOK.Load(); t != 0 && monoNow()-t < int64(fresh) {
+		// An answered echo or a response from the backend, either less
+		// than fresh ago, says it is alive.
+		if t := max(b.lastOK.Load(), b.answered.Load()); t != 0 && monoNow()-t < int64(fresh) {
 			return nil, probeFresh
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -121,6 +123,7 @@ func BenchmarkProxyLoadLab(b *testing.B) {
 	}
 	plain := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: ap.String()})
 	plain.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	plain.ErrorLog = log.New(io.Discard, "", 0) // wrk ending its connections cancels requests
 	fronts := map[string]*httptest.Server{"plain": httptest.NewServer(plain), "understudy": httptest.NewServer(p)}
 	for _, f := range fronts {
 		defer f.Close()

@@ -135,3 +135,31 @@ func assertNoAlarm(t *testing.T, r *rig) {
 		t.Errorf("%v requests held, want 0", got)
 	}
 }
+
+// TestResponseKeepsProbeFresh: a response from the backend, like an
+// answered echo, spares the next GETs within ProbeFresh a probe.
+func TestResponseKeepsProbeFresh(t *testing.T) {
+	a := newBackendServer(t, 2, 0, "primary", nil)
+	r := newRig(t, a.port, func(c *Config) {
+		c.ProbeFresh = time.Hour
+		c.Services[0].ProbeTimeout = 300 * time.Millisecond
+	}, place(a.addr, 1))
+	waitFor(t, "the first placement", func() bool { b, _ := r.p.byName["web"].current(); return b != nil })
+	r.ping.dropNext(2) // no echo answers: only the response can clear the probe
+	if status, _, _ := r.get(t, "web.test"); status != http.StatusOK {
+		t.Fatalf("first GET: %d, want 200", status)
+	}
+	waitFor(t, "the first probe to be cleared", func() bool {
+		return value(r.p.m.probeCleared.WithLabelValues("web", "request")) == 1
+	})
+	sent := r.ping.count()
+	for range 5 {
+		if status, _, _ := r.get(t, "web.test"); status != http.StatusOK {
+			t.Fatalf("GET: %d, want 200", status)
+		}
+	}
+	if got := r.ping.count(); got != sent {
+		t.Errorf("%d more echoes after fresh responses, want 0", got-sent)
+	}
+	assertNoAlarm(t, r)
+}
