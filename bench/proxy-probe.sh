@@ -16,8 +16,8 @@
 # BEFORE=rev (default 76d0083, the last revision with the fixed 10 ms probe
 # timeout; "none" skips it) is exported (git archive) to a temporary directory, with this
 # revision's proxy/bench_load_lab_test.go copied in; installs wrk from
-# Debian's packages when missing. Each revision's run takes the lab lock on
-# its own (a few minutes); BENCH_LOCKED=1: the caller holds it.
+# Debian's packages when missing. Both revisions run in one hold of the lab
+# lock (about 5 minutes with the defaults); BENCH_LOCKED=1: the caller holds it.
 # UNDERSTUDY_BENCH_RESULTS=dir writes elsewhere than bench/results.
 #
 # Needs root and the lab (bash examples/lab/lab.sh up). Creates and removes
@@ -57,14 +57,24 @@ if [ "$before" != none ]; then
 	(cd "$tmp/before" && go test -c -o "$tmp/before.test" ./proxy/)
 	before_commit=$(git rev-parse --short "$before")
 fi
-# run LABEL BINARY COMMIT: one revision's pairs, under the lab lock.
+# run LABEL BINARY COMMIT: one revision's pairs (the caller holds the lab lock).
 run() {
-	(cd proxy && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 UNDERSTUDY_BENCH_RESULTS="$results" \
+	(cd proxy && env UNDERSTUDY_REQUIRE_LAB=1 UNDERSTUDY_BENCH_RESULTS="$results" \
 		PROXY_LOAD_LABEL="$1" UNDERSTUDY_COMMIT="$3" \
-		"$2" -test.run '^$' -test.bench '^BenchmarkProxyLoadLab$' -test.benchtime 1x -test.timeout 12m -test.v)
+		"$2" -test.run '^$' -test.bench '^BenchmarkProxyLoadLab$' -test.benchtime 1x -test.timeout 8m -test.v)
 }
+# Both revisions in one hold of the lab lock (about 2 × (2 × pairs × seconds
+# + 15 s)), so that they run side by side under the same conditions.
+if [ ${#LOCK[@]} -gt 0 ]; then
+	exec 9>/tmp/understudy-lab.lock
+	flock 9
+fi
 if [ "$before" != none ]; then
 	run before "$tmp/before.test" "$before_commit"
 fi
 run after "$tmp/after.test" "$after_commit"
+if [ ${#LOCK[@]} -gt 0 ]; then
+	flock -u 9
+	exec 9>&-
+fi
 cat "$results/proxyload.md"
