@@ -55,12 +55,16 @@ const (
 	notCleared       clearedBy = iota
 	clearedByProbe             // the confirming echo was answered
 	clearedByRequest           // the backend answered a request since the probe began
+	clearedByHold              // confirmed and held, but a third echo or a response came before the report
 )
 
 // label is the by label of understudy_proxy_probe_misses_cleared_total.
 func (c clearedBy) label() string {
-	if c == clearedByRequest {
+	switch c {
+	case clearedByRequest:
 		return "request"
+	case clearedByHold:
+		return "hold"
 	}
 	return "probe"
 }
@@ -154,7 +158,7 @@ func (b *backend) beginProbe(fresh time.Duration) (*probeCall, probeHow) {
 // it is cleared when the backend answered a request since the probe began
 // (passive evidence), or else by a second echo that waits for the whole
 // limit; only when that one goes unanswered too, and no response arrived
-// meanwhile, is the miss confirmed (c.err set).
+// meanwhile (nor within floor after it), is the miss confirmed (c.err set).
 func (b *backend) runProbe(c *probeCall, p Pinger, lim probeLimits) {
 	start := monoNow()
 	b.mu.Lock()
@@ -169,6 +173,9 @@ func (b *backend) runProbe(c *probeCall, p Pinger, lim probeLimits) {
 			c.cleared = clearedByProbe
 		} else {
 			c.misses++
+			// A stall of this process delays the timers and the reads
+			// of responses alike: give the reads a moment to catch up.
+			time.Sleep(lim.floor)
 			if b.answeredSince(start) {
 				c.cleared, c.err = clearedByRequest, nil
 			}

@@ -163,3 +163,25 @@ func TestResponseKeepsProbeFresh(t *testing.T) {
 	}
 	assertNoAlarm(t, r)
 }
+
+// TestHeldMissNotReportedWhenEchoReturns: two lost echoes confirm the miss
+// and hold the request, but the third echo, sent before the report, is
+// answered: the monitor is not told, and the hold ends as a blip.
+func TestHeldMissNotReportedWhenEchoReturns(t *testing.T) {
+	a := newBackendServer(t, 2, 0, "primary", nil)
+	r := newRig(t, a.port, nil, place(a.addr, 1))
+	waitFor(t, "the first placement", func() bool { b, _ := r.p.byName["web"].current(); return b != nil })
+	r.ping.dropNext(2)
+	if status, body, _ := r.do(t, http.MethodPost, "web.test", strings.NewReader("x")); status != http.StatusOK || body != "primary" {
+		t.Fatalf("POST: %d %q, want 200 primary after the blip", status, body)
+	}
+	waitFor(t, "the held miss to be cleared", func() bool {
+		return value(r.p.m.probeCleared.WithLabelValues("web", "hold")) == 1
+	})
+	if rep := r.mon.reported(); len(rep) != 0 {
+		t.Errorf("suspect reports %q, want none", rep)
+	}
+	if got := value(r.p.m.suspects.WithLabelValues("web", "probe")); got != 1 {
+		t.Errorf("probe suspects = %v, want 1 (it was held)", got)
+	}
+}

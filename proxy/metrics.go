@@ -50,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"service"}),
 		probeCleared: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_proxy_probe_misses_cleared_total",
-			Help: "Probe misses the proxy cleared itself, without a hold or a report, by what cleared them (probe: the confirming echo was answered; request: the backend answered a request meanwhile).",
+			Help: "Probe misses the proxy cleared itself, without a report to the monitor, by what cleared them (probe: the confirming echo was answered; request: the backend answered a request meanwhile; hold: a confirmed miss whose third echo or a response came before the report, held but not reported).",
 		}, []string{"service", "by"}),
 		probeTimeout: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "understudy_proxy_probe_timeout_seconds",
@@ -110,7 +110,7 @@ func (m *metrics) initService(name string) {
 	for _, by := range []string{"probe", "connection", "move"} {
 		m.suspects.WithLabelValues(name, by)
 	}
-	for _, by := range []string{"probe", "request"} {
+	for _, by := range []string{"probe", "request", "hold"} {
 		m.probeCleared.WithLabelValues(name, by)
 	}
 	m.holdSeconds.WithLabelValues(name)
