@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy lab) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy proxyload lab) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -149,6 +149,15 @@ group_proxy() {
 	end proxy -gotest "$OUT/proxy.test.json"
 }
 
+# proxyload: the proxy under wrk saturation, before and after the adaptive
+# probe (bench/proxy-probe.sh load; each revision under the lab lock).
+group_proxyload() {
+	local locked=0
+	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
+	BENCH_LOCKED=$locked UNDERSTUDY_BENCH_RESULTS=$OUTABS bash bench/proxy-probe.sh load ||
+		failed proxyload "bench/proxy-probe.sh load"
+}
+
 group_icmp() {
 	begin icmp
 	bench icmp nolab internal/icmp '.' 2000x 3
@@ -228,7 +237,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -310,3 +310,28 @@ func timedGet(client *http.Client, base string) (time.Duration, error) {
 	}
 	return time.Since(start), nil
 }
+
+// BenchmarkProbeDecision is what the probe adds to a GET on the request
+// path while the backend is healthy: the probe decision (probeBehind) and
+// the record of the response that clears a miss (sawResponse). The
+// proxyload bench (bench/proxy-probe.sh load) times the same calls,
+// before and after, into its results.
+func BenchmarkProbeDecision(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		p, s, be := decisionRig(b)
+		for b.Loop() {
+			p.probeBehind(s, be)
+			be.sawResponse()
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		p, s, be := decisionRig(b)
+		b.SetParallelism(10)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p.probeBehind(s, be)
+				be.sawResponse()
+			}
+		})
+	})
+}

@@ -11,6 +11,7 @@ import (
 // Defaults applied by New to zero fields of Config and Service.
 const (
 	DefaultProbeTimeout = 10 * time.Millisecond
+	DefaultProbeFloor   = 2 * time.Millisecond
 	DefaultHold         = 5 * time.Second
 	DefaultQueue        = 1000
 	DefaultDialTimeout  = time.Second
@@ -37,6 +38,11 @@ type Config struct {
 	// ago. Negative: a probe per request (shared while in flight). Other
 	// methods always wait for a probe before being sent.
 	ProbeFresh time.Duration
+	// ProbeFloor is the shortest a probe's first echo waits: its timeout
+	// adapts to the backend's observed RTTs (SRTT + 4·RTTVAR, RFC 6298)
+	// between ProbeFloor and the service's ProbeTimeout, which also bounds
+	// the echo that confirms a miss. Default DefaultProbeFloor.
+	ProbeFloor time.Duration
 	// HeldMax is the longest the proxy honours a placement's Held flag
 	// (a migration or failback under way): past it, requests go to the
 	// placement's address again, so that a monitor that died mid-move
@@ -60,7 +66,8 @@ type Service struct {
 	Host string
 	// Port is the backend's TCP port.
 	Port int
-	// ProbeTimeout bounds the per-request ICMP probe.
+	// ProbeTimeout caps the per-request ICMP probe's adaptive timeout and
+	// is the wait of the echo that confirms a miss.
 	ProbeTimeout time.Duration
 	// Hold is the longest one request is held.
 	Hold time.Duration
@@ -94,6 +101,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ProbeFresh == 0 {
 		cfg.ProbeFresh = DefaultProbeFresh
+	}
+	if cfg.ProbeFloor <= 0 {
+		cfg.ProbeFloor = DefaultProbeFloor
 	}
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout

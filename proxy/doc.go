@@ -3,10 +3,14 @@
 //
 // It routes each request by its Host header to the current backend of one
 // service, as told by the monitor's placement stream, and probes the
-// backend's address with one ICMP echo: unsafe methods (POST, ...) wait for
-// it before they are sent; safe ones (GET, ...) are forwarded at once with
-// the probe running alongside, and reuse an answer younger than
-// Config.ProbeFresh. When the probe misses, or the backend refuses, resets
+// backend's address with an ICMP echo whose timeout adapts to the host's
+// RTTs (RFC 6298's SRTT + 4·RTTVAR, between Config.ProbeFloor and the
+// service's ProbeTimeout): unsafe methods (POST, ...) wait for it before
+// they are sent; safe ones (GET, ...) are forwarded at once with the probe
+// running alongside, and reuse an answer or a response younger than
+// Config.ProbeFresh. A missed echo is confirmed by a second one (or cleared
+// by a response from the backend meanwhile) before it counts. When the
+// probe's miss is confirmed, or the backend refuses, resets
 // or times out a connection, the backend becomes suspect: the proxy reports it to the
 // monitor once and holds this and every new request for the service until
 // the placement changes (or the same backend answers again), then forwards

@@ -125,6 +125,7 @@ type fakePinger struct {
 	delay time.Duration
 	calls int
 	gate  chan struct{} // when non-nil, every ping waits for it
+	drop  int           // the next drop pings go unanswered, as lost echoes
 }
 
 var _ Pinger = (*fakePinger)(nil)
@@ -135,6 +136,10 @@ func (f *fakePinger) Ping(ctx context.Context, addr netip.Addr) (time.Duration, 
 	f.mu.Lock()
 	f.calls++
 	dead, delay, gate := f.dead[addr], f.delay, f.gate
+	if f.drop > 0 {
+		f.drop--
+		dead = true
+	}
 	f.mu.Unlock()
 	if gate != nil {
 		select {
@@ -158,6 +163,20 @@ func (f *fakePinger) Ping(ctx context.Context, addr netip.Addr) (time.Duration, 
 func (f *fakePinger) setDead(a netip.Addr, dead bool) {
 	f.mu.Lock()
 	f.dead[a] = dead
+	f.mu.Unlock()
+}
+
+// dropNext makes the next n pings go unanswered.
+func (f *fakePinger) dropNext(n int) {
+	f.mu.Lock()
+	f.drop = n
+	f.mu.Unlock()
+}
+
+// setDelay sets how long alive addresses take to answer.
+func (f *fakePinger) setDelay(d time.Duration) {
+	f.mu.Lock()
+	f.delay = d
 	f.mu.Unlock()
 }
 

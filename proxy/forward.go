@@ -104,6 +104,7 @@ func (p *Proxy) newReverseProxy(rt http.RoundTripper) *httputil.ReverseProxy {
 			// the body goes to the client (heldWriter), except an
 			// upgrade, which is committed now.
 			a := resp.Request.Context().Value(attemptKey{}).(*attempt)
+			a.b.sawResponse() // alive now: clears a probe miss (backend.runProbe)
 			if a.ctx.Err() != nil {
 				return withdrawn(a)
 			}

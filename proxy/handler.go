@@ -104,47 +104,68 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 }
 
 // probeFirst probes b (or joins the probe in flight) before a request
-// that must not be sent to a dead backend; a miss makes b suspect.
+// that must not be sent to a dead backend; a confirmed miss makes b
+// suspect.
 func (p *Proxy) probeFirst(ctx context.Context, s *service, b *backend) error {
-	rtt, how, err := b.probe(ctx, p.pinger, s.cfg.ProbeTimeout, 0)
+	c, how, err := b.probe(ctx, p.pinger, p.limits(s), 0)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if how == probeSent {
-		p.observeProbe(s, rtt, err)
+		p.observeProbe(s, b, c)
 	}
 	if err != nil {
-		p.suspect(s, b, byProbe, fmt.Sprintf("probe miss: %v", err))
+		p.suspect(s, b, byProbe, missReason(s, c))
 	}
 	return err
 }
 
 // probeBehind starts a probe of b in the background unless one is in
-// flight or one was answered within the freshness window. A miss makes b
-// suspect, which cancels the retryable attempts in flight to it.
+// flight or one was answered within the freshness window. A confirmed
+// miss makes b suspect, which cancels the retryable attempts in flight to
+// it.
 func (p *Proxy) probeBehind(s *service, b *backend) {
 	c, how := b.beginProbe(p.cfg.ProbeFresh)
 	if how != probeSent {
 		return
 	}
 	if !p.spawn(func() {
-		b.runProbe(c, p.pinger, s.cfg.ProbeTimeout)
-		p.observeProbe(s, c.rtt, c.err)
+		b.runProbe(c, p.pinger, p.limits(s))
+		p.observeProbe(s, b, c)
 		if c.err != nil {
-			p.suspect(s, b, byProbe, fmt.Sprintf("probe miss: %v", c.err))
+			p.suspect(s, b, byProbe, missReason(s, c))
 		}
 	}) {
-		b.runProbe(c, nopPinger{}, 0) // stopping: release the probe slot
+		b.runProbe(c, nopPinger{}, probeLimits{}) // stopping: release the probe slot
 	}
 }
 
-// observeProbe counts one probe that was sent.
-func (p *Proxy) observeProbe(s *service, rtt time.Duration, err error) {
-	if err != nil {
-		p.m.probeMisses.WithLabelValues(s.cfg.Name).Inc()
-		return
+// missReason is the suspect reason of a confirmed probe miss.
+func missReason(s *service, c *probeCall) string {
+	return fmt.Sprintf("probe miss confirmed: no echo reply within %s, nor within %s to a second echo, "+
+		"and no response from the backend meanwhile: %v", c.timeout, s.cfg.ProbeTimeout, c.err)
+}
+
+// limits are s's probe timeouts.
+func (p *Proxy) limits(s *service) probeLimits {
+	return probeLimits{floor: p.cfg.ProbeFloor, limit: s.cfg.ProbeTimeout}
+}
+
+// observeProbe counts one probe that was sent: its unanswered echoes, the
+// RTT of the answered one, a miss it cleared, the first echo's timeout.
+func (p *Proxy) observeProbe(s *service, b *backend, c *probeCall) {
+	p.m.probeTimeout.WithLabelValues(s.cfg.Name).Set(c.timeout.Seconds())
+	if c.misses > 0 {
+		p.m.probeMisses.WithLabelValues(s.cfg.Name).Add(float64(c.misses))
 	}
-	p.m.probeRTT.Observe(rtt.Seconds())
+	if c.err == nil && c.cleared != clearedByRequest {
+		p.m.probeRTT.Observe(c.rtt.Seconds())
+	}
+	if c.cleared != notCleared {
+		p.m.probeCleared.WithLabelValues(s.cfg.Name, c.cleared.label()).Inc()
+		p.log.Debug("probe miss cleared; not suspecting the backend", "service", s.cfg.Name, "address", b.addr,
+			"first_timeout", c.timeout, "by", c.cleared.label())
+	}
 }
 
 // refuse answers a request that could not be held or waited too long.

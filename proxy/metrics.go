@@ -22,6 +22,8 @@ type metrics struct {
 	requests         *prometheus.CounterVec
 	probeRTT         prometheus.Histogram
 	probeMisses      *prometheus.CounterVec
+	probeCleared     *prometheus.CounterVec
+	probeTimeout     *prometheus.GaugeVec
 	held             *prometheus.GaugeVec
 	holdSeconds      *prometheus.HistogramVec
 	placementChanges *prometheus.CounterVec
@@ -44,7 +46,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		probeMisses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_proxy_probe_misses_total",
-			Help: "Per-request probes that got no answer within the probe timeout.",
+			Help: "Echoes of the per-request probes that got no answer within their timeout (the first echo's adaptive one, or the confirming echo's probe-timeout).",
+		}, []string{"service"}),
+		probeCleared: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_probe_misses_cleared_total",
+			Help: "Probe misses the proxy cleared itself, without a report to the monitor, by what cleared them (probe: the confirming echo was answered; request: the backend answered a request meanwhile; hold: a confirmed miss whose third echo or a response came before the report, held but not reported).",
+		}, []string{"service", "by"}),
+		probeTimeout: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "understudy_proxy_probe_timeout_seconds",
+			Help: "The adaptive timeout of the last probe's first echo (SRTT + 4*RTTVAR between the floor and the service's probe-timeout).",
 		}, []string{"service"}),
 		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "understudy_proxy_held_requests",
@@ -77,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"service", "by"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.held, m.holdSeconds,
+		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.probeCleared, m.probeTimeout, m.held, m.holdSeconds,
 			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects)
 	}
 	return m
@@ -99,6 +109,9 @@ func suspectLabel(kind suspectKind, moving bool) string {
 func (m *metrics) initService(name string) {
 	for _, by := range []string{"probe", "connection", "move"} {
 		m.suspects.WithLabelValues(name, by)
+	}
+	for _, by := range []string{"probe", "request", "hold"} {
+		m.probeCleared.WithLabelValues(name, by)
 	}
 	m.holdSeconds.WithLabelValues(name)
 }

@@ -192,9 +192,30 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 		p.log.Info("backend failed during a move; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
 	} else {
 		p.log.Warn("backend suspect; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
-		p.spawn(func() { p.report(s.cfg.Name, b, reason) })
+		p.spawn(func() {
+			if kind == byProbe && p.answersAgain(s, b, h) {
+				return
+			}
+			p.report(s.cfg.Name, b, reason)
+		})
 	}
 	p.spawn(func() { p.recheck(hctx, s, h) })
+}
+
+// answersAgain sends one more echo to a backend held after a confirmed
+// probe miss, before the monitor is told: when it is answered, or the
+// backend sent a response since the hold began, the proxy cleared the
+// miss itself and reports nothing (the recheck releases the hold).
+func (p *Proxy) answersAgain(s *service, b *backend, h *hold) bool {
+	since := monoNow() - int64(time.Since(h.since))
+	_, err := pingWithin(p.pinger, b.addr.Addr(), s.cfg.ProbeTimeout)
+	if err != nil && !b.answeredSince(since) {
+		return false
+	}
+	p.m.probeCleared.WithLabelValues(s.cfg.Name, clearedByHold.label()).Inc()
+	p.log.Info("held backend answered before the report; not reporting it to the monitor",
+		"service", s.cfg.Name, "address", b.addr)
+	return true
 }
 
 // reportTimeout bounds one suspect report.

@@ -100,7 +100,7 @@ func TestProbeSharedAcrossConcurrentRequests(t *testing.T) {
 	shared := make(chan bool, n)
 	for range n {
 		wg.Go(func() {
-			_, how, err := b.probe(context.Background(), r.ping, time.Second, 0)
+			_, how, err := b.probe(context.Background(), r.ping, probeLimits{floor: time.Second, limit: time.Second}, 0)
 			if err != nil {
 				t.Errorf("probe: %v", err)
 			}

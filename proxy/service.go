@@ -145,6 +145,9 @@ func (s *service) endBlip(h *hold, noProbe bool) bool {
 	s.hold = nil
 	s.backend = newBackend(h.suspect.addr)
 	s.backend.noProbe = noProbe
+	h.suspect.mu.Lock()
+	s.backend.rtt = h.suspect.rtt // the same host: keep what its RTTs taught
+	h.suspect.mu.Unlock()
 	h.stop()
 	s.broadcast()
 	return true
