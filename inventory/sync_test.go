@@ -117,4 +117,3 @@ func TestSyncRefusesRestoreMode(t *testing.T) {
 		t.Errorf("Parse = %v, want the restore mode refused", err)
 	}
 }
-

@@ -51,7 +51,7 @@ func (l localFS) ReadDir(p string) ([]lxd.FileInfo, error) {
 	return out, nil
 }
 
-func (l localFS) Open(p string) (io.ReadCloser, error)   { return os.Open(l.at(p)) }
+func (l localFS) Open(p string) (io.ReadCloser, error)    { return os.Open(l.at(p)) }
 func (l localFS) Create(p string) (io.WriteCloser, error) { return os.Create(l.at(p)) }
 func (l localFS) Mkdir(p string) error                    { return os.Mkdir(l.at(p), 0o755) }
 func (l localFS) Link(o, n string) error                  { return os.Link(l.at(o), l.at(n)) }

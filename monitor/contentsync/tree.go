@@ -35,9 +35,9 @@ type copyOptions struct {
 	// Read wraps every reader of a primary's file (the bandwidth cap, the
 	// gate); nil: none.
 	Read func(io.Reader) io.Reader
-	// Commit is asked right before the swap: an error stops the sync and
-	// leaves the live copy as it was.
-	Commit func() error
+	// Check is asked before each entry and right before the swap (the
+	// gate): an error stops the sync and leaves the live copy as it was.
+	Check func() error
 }
 
 // The staging names beside a path p: its new copy while it is built, and
@@ -65,7 +65,7 @@ func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats,
 	if err != nil {
 		return Stats{}, err
 	}
-	c := &copier{ctx: ctx, src: src, dst: dst, read: o.Read}
+	c := &copier{ctx: ctx, src: src, dst: dst, read: o.Read, check: o.Check}
 	same, st, err := c.same(p, si, p, live)
 	if err != nil || same {
 		return st, err
@@ -78,8 +78,8 @@ func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats,
 		return Stats{}, err
 	}
 	st, err = c.build(p, si, p, live, stage)
-	if err == nil && o.Commit != nil {
-		err = o.Commit()
+	if err == nil {
+		err = c.checked()
 	}
 	if err != nil {
 		_ = dst.RemoveAll(stage) // best effort: the next sync removes it too
@@ -167,6 +167,18 @@ type copier struct {
 	ctx      context.Context
 	src, dst FS
 	read     func(io.Reader) io.Reader
+	check    func() error
+}
+
+// checked is nil while the copy may go on: ctx lasts and the check passes.
+func (c *copier) checked() error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	if c.check != nil {
+		return c.check()
+	}
+	return nil
 }
 
 // sameFile: size, modification time to the second (what SFTP carries),
@@ -182,7 +194,7 @@ func sameDir(a, b lxd.FileInfo) bool { return a.Mode == b.Mode && a.UID == b.UID
 // and counts the files when they are the same.
 func (c *copier) same(sp string, si lxd.FileInfo, lp string, li *lxd.FileInfo) (bool, Stats, error) {
 	var st Stats
-	if err := c.ctx.Err(); err != nil {
+	if err := c.checked(); err != nil {
 		return false, st, err
 	}
 	if li == nil {
@@ -248,7 +260,7 @@ func index(es []lxd.FileInfo) map[string]lxd.FileInfo {
 // in the live copy lp (li: its info, nil when missing).
 func (c *copier) build(sp string, si lxd.FileInfo, lp string, li *lxd.FileInfo, np string) (Stats, error) {
 	var st Stats
-	if err := c.ctx.Err(); err != nil {
+	if err := c.checked(); err != nil {
 		return st, err
 	}
 	switch {

@@ -141,12 +141,25 @@ func TestCopyIsIncremental(t *testing.T) {
 // the commit, leaves the live copy as it was, and nothing beside it.
 func TestFailedCopyKeepsTheLastGoodOne(t *testing.T) {
 	errCut := errors.New("cut")
+	// closing is a gate that closes once the copy read a primary's file.
+	closing := func() copyOptions {
+		closed := false
+		return copyOptions{
+			Read: func(r io.Reader) io.Reader { closed = true; return r },
+			Check: func() error {
+				if closed {
+					return errCut
+				}
+				return nil
+			},
+		}
+	}
 	for _, c := range []struct {
 		name string
 		o    copyOptions
 	}{
 		{"read breaks", copyOptions{Read: func(r io.Reader) io.Reader { return &failAfter{r: r, n: 3, err: errCut} }}},
-		{"commit refused", copyOptions{Commit: func() error { return errCut }}},
+		{"gate closes mid-copy", closing()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
