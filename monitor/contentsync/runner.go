@@ -269,7 +269,7 @@ func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, 
 	defer dst.Close()
 	bw := r.cfg.Bandwidth()
 	o := copyOptions{
-		Read:  func(rd io.Reader) io.Reader { return gatedReader{r: lxd.LimitReader(ctx, rd, bw), gate: gate} },
+		Read:  func(rd io.Reader) io.Reader { return &gatedReader{r: lxd.LimitReader(ctx, rd, bw), gate: gate} },
 		Check: gate,
 	}
 	var total Stats
@@ -359,16 +359,26 @@ func (r *Runner) CopyAge(service string, at time.Time) *recover.CopyAge {
 	return c
 }
 
-// gatedReader asks the gate before every read, so a failover stops a long
-// file's copy at once.
+// gateEvery is how many bytes a copy reads between two questions to the
+// gate.
+const gateEvery = 1 << 20
+
+// gatedReader asks the gate before the first read and then every
+// gateEvery bytes, so a failover stops a long file's copy within a MiB.
 type gatedReader struct {
 	r    io.Reader
 	gate func() error
+	left int // bytes until the next question
 }
 
-func (g gatedReader) Read(p []byte) (int, error) {
-	if err := g.gate(); err != nil {
-		return 0, err
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.left <= 0 {
+		if err := g.gate(); err != nil {
+			return 0, err
+		}
+		g.left = gateEvery
 	}
-	return g.r.Read(p)
+	n, err := g.r.Read(p)
+	g.left -= n
+	return n, err
 }

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/understudy/understudy/internal/clock/clocktest"
 )
@@ -197,4 +201,34 @@ func TestRunSyncsEveryInterval(t *testing.T) {
 	waitRuns(2)
 	cancel()
 	<-done
+}
+
+func TestCollectorExportsTheRPO(t *testing.T) {
+	w := newWorld(t)
+	w.write(w.src, "/var/www/index.html", "v1", t0)
+	clk := clocktest.NewFake()
+	r := newRunner(w, &fakeGate{}, clk)
+	if _, err := r.SyncNow(context.Background(), webTarget, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(4 * time.Minute)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(r))
+	want := `
+# HELP understudy_sync_age_seconds Age of the standby's copy of the service's content: now minus the start of the last good sync (the service's current RPO).
+# TYPE understudy_sync_age_seconds gauge
+understudy_sync_age_seconds{service="web"} 240
+# HELP understudy_sync_max_rpo_seconds The service's sync.max-rpo.
+# TYPE understudy_sync_max_rpo_seconds gauge
+understudy_sync_max_rpo_seconds{service="web"} 180
+# HELP understudy_sync_rpo_exceeded 1 when the copy is older than max-rpo (or no sync succeeded within max-rpo of this monitor starting to sync it), else 0.
+# TYPE understudy_sync_rpo_exceeded gauge
+understudy_sync_rpo_exceeded{service="web"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "understudy_sync_age_seconds", "understudy_sync_max_rpo_seconds", "understudy_sync_rpo_exceeded"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(NewCollector(r)); n != 9 {
+		t.Errorf("%d series, want 9", n)
+	}
 }
