@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/contentsync"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
@@ -139,3 +140,22 @@ func (o syncOpener) Standby(ctx context.Context, service string) (contentsync.Se
 	// The standby agent names the container after the service.
 	return f.StandbyFiles(ctx, s.Standby, service)
 }
+
+// syncStatus is service's sync for GET /v1/status; nil without one.
+func (c *Controller) syncStatus(service string) *api.SyncStatus {
+	st, ok := c.syncer.Status(service)
+	if !ok {
+		return nil
+	}
+	now := c.opts.Clock.Now()
+	out := &api.SyncStatus{LastGood: st.LastGood, MaxRPOMS: ms(st.MaxRPO), Exceeded: st.Exceeded(now),
+		LastError: st.LastError, Blocked: st.Blocked, Running: st.Running}
+	if age, ok := st.Age(now); ok {
+		out.AgeMS, out.TookMS = ms(age), ms(st.Took)
+		out.Files, out.Bytes, out.Changed, out.SentBytes = st.Stats.Files, st.Stats.Bytes, st.Stats.Changed, st.Stats.Sent
+	}
+	return out
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
