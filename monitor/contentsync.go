@@ -36,6 +36,19 @@ func (c *Controller) runSyncs(exec *executor.Executor) func(context.Context) {
 	return func(ctx context.Context) { c.syncer.Run(ctx, exec) }
 }
 
+// stopSyncOn cancels the running sync of a service whose record leaves
+// the primary or opens an incident: the executor saves the record before
+// it acts, so the sync stops before the standby is activated (the gate
+// refuses it too, at its next question).
+func (c *Controller) stopSyncOn(rec recover.Record) {
+	switch {
+	case rec.Incident.Open():
+		c.syncer.Cancel(rec.Service, "incident "+rec.Incident.ID+" opened")
+	case rec.State != recover.Primary:
+		c.syncer.Cancel(rec.Service, "service is "+rec.State.String())
+	}
+}
+
 // syncTargets lists the services of the inventory in force with a sync.
 func (c *Controller) syncTargets() []contentsync.Target {
 	var out []contentsync.Target
@@ -149,7 +162,7 @@ func (c *Controller) syncStatus(service string) *api.SyncStatus {
 	}
 	now := c.opts.Clock.Now()
 	out := &api.SyncStatus{LastGood: st.LastGood, MaxRPOMS: ms(st.MaxRPO), Exceeded: st.Exceeded(now),
-		LastError: st.LastError, Blocked: st.Blocked, Running: st.Running}
+		LastError: st.LastError, Blocked: st.Blocked, Running: st.Running, LastTry: st.LastTry}
 	if age, ok := st.Age(now); ok {
 		out.AgeMS, out.TookMS = ms(age), ms(st.Took)
 		out.Files, out.Bytes, out.Changed, out.SentBytes = st.Stats.Files, st.Stats.Bytes, st.Stats.Changed, st.Stats.Sent

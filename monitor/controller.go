@@ -378,6 +378,7 @@ func (c *Controller) syncServices() {
 
 // onSave is the executor's hook after every persisted record.
 func (c *Controller) onSave(rec recover.Record) {
+	c.stopSyncOn(rec)
 	if inc := rec.Incident; inc != nil && !inc.Open() {
 		c.forgetConfirmations([]string{rec.Service})
 		// The preparer skipped this service while the incident ran; a

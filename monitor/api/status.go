@@ -106,6 +106,8 @@ type SyncStatus struct {
 	LastError string `json:"last_error,omitempty"`
 	Blocked   string `json:"blocked,omitempty"`
 	Running   bool   `json:"running,omitempty"`
+	// LastTry is when the last (or the running) sync began.
+	LastTry time.Time `json:"last_try,omitzero"`
 }
 
 // CopyStatus is the recovery point an incident recorded when it opened.

@@ -120,7 +120,7 @@ type Runner struct {
 
 	mu     sync.Mutex
 	status map[string]*Status
-	cancel map[string]context.CancelFunc // running syncs
+	cancel map[string]context.CancelCauseFunc // running syncs
 }
 
 // New returns a runner; Run syncs.
@@ -137,7 +137,7 @@ func New(cfg Config) *Runner {
 	if cfg.Bandwidth == nil {
 		cfg.Bandwidth = func() int64 { return 0 }
 	}
-	return &Runner{cfg: cfg, log: cfg.Logger.With("component", "sync"), status: map[string]*Status{}, cancel: map[string]context.CancelFunc{}}
+	return &Runner{cfg: cfg, log: cfg.Logger.With("component", "sync"), status: map[string]*Status{}, cancel: map[string]context.CancelCauseFunc{}}
 }
 
 // Run starts every due sync, one at a time per service, each holding one
@@ -213,8 +213,8 @@ func (r *Runner) SyncNow(ctx context.Context, t Target, slots Slots) (Stats, err
 
 // syncOnce runs one sync of t, which due or SyncNow marked running.
 func (r *Runner) syncOnce(ctx context.Context, t Target, slots Slots) (Stats, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	r.mu.Lock()
 	r.cancel[t.Service] = cancel
 	r.mu.Unlock()
@@ -250,6 +250,9 @@ func (r *Runner) syncOnce(ctx context.Context, t Target, slots Slots) (Stats, er
 	start := r.cfg.Clock.Now()
 	r.update(t.Service, func(st *Status) { st.Blocked, st.LastTry = "", start })
 	stats, err := r.copy(ctx, t, gate)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrGateClosed) {
+		err = fmt.Errorf("sync %q: %w", t.Service, cause) // Cancel's reason, not the read it cut
+	}
 	took := r.cfg.Clock.Now().Sub(start)
 	r.finish(t, start, took, stats, err)
 	return stats, err
@@ -311,13 +314,14 @@ func (r *Runner) update(service string, f func(*Status)) {
 	}
 }
 
-// Cancel stops service's running sync, if any (a failover began: the
-// gate refuses it too, this only makes it stop sooner).
-func (r *Runner) Cancel(service string) {
+// Cancel stops service's running sync, if any, for reason (a failover
+// began: the gate refuses it too, this makes it stop at once); the sync
+// fails with ErrGateClosed.
+func (r *Runner) Cancel(service, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.cancel[service]; ok {
-		c()
+		c(fmt.Errorf("%w: %s", ErrGateClosed, reason))
 	}
 }
 

@@ -232,3 +232,41 @@ understudy_sync_rpo_exceeded{service="web"} 1
 		t.Errorf("%d series, want 9", n)
 	}
 }
+
+// cancelOpener cancels the sync through Runner.Cancel when the primary's
+// first file is opened (the daemon does so when an incident opens).
+type cancelOpener struct {
+	fakeOpener
+	r **Runner
+}
+
+func (o cancelOpener) Primary(context.Context, string) (Session, error) {
+	return cancelSession{localSession{o.w.src}, o.r}, nil
+}
+
+type cancelSession struct {
+	localSession
+	r **Runner
+}
+
+func (s cancelSession) Open(p string) (io.ReadCloser, error) {
+	(*s.r).Cancel("web", "incident web-1 opened")
+	return s.localSession.Open(p)
+}
+
+func TestCancelStopsTheRunningSync(t *testing.T) {
+	w := newWorld(t)
+	w.write(w.src, "/var/www/index.html", "v1", t0)
+	w.write(w.dst, "/var/www/index.html", "old", t0.Add(-time.Hour))
+	var r *Runner
+	r = newRunner(w, &fakeGate{}, clocktest.NewFake())
+	r.cfg.Open = cancelOpener{fakeOpener{w}, &r}
+	_, err := r.SyncNow(context.Background(), webTarget, nil)
+	if !errors.Is(err, ErrGateClosed) || !strings.Contains(err.Error(), "incident web-1 opened") {
+		t.Fatalf("SyncNow cancelled = %v, want ErrGateClosed with the reason", err)
+	}
+	if got := w.read(w.dst, "/var/www/index.html"); got != "old" {
+		t.Errorf("standby = %q, want the old copy kept", got)
+	}
+	r.Cancel("web", "nothing runs") // no sync: nothing happens
+}
