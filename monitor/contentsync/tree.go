@@ -50,9 +50,11 @@ func stageOld(p string) string { return path.Join(path.Dir(p), ".understudy-sync
 // than content to delete).
 var ErrSourceMissing = errors.New("path missing on the primary")
 
-// copyPath makes p on dst what p is on src: it recovers what an
-// interrupted earlier sync left, compares both trees, and when they differ
-// builds the new copy beside the live one and swaps it in.
+// copyPath makes p on dst what p is on src. It first finishes what an
+// interrupted earlier sync left (recoverLive). A directory that exists on
+// both sides is synced in place (syncDir): the directory itself stays, so
+// a server whose working directory it is (busybox httpd -h) serves the new
+// content. Anything else is built beside p and renamed over it.
 func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats, error) {
 	si, err := src.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -66,6 +68,9 @@ func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats,
 		return Stats{}, err
 	}
 	c := &copier{ctx: ctx, src: src, dst: dst, read: o.Read, check: o.Check}
+	if live != nil && live.Mode.IsDir() && si.Mode.IsDir() {
+		return c.syncDir(p, si, *live)
+	}
 	same, st, err := c.same(p, si, p, live)
 	if err != nil || same {
 		return st, err
@@ -85,32 +90,144 @@ func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats,
 		_ = dst.RemoveAll(stage) // best effort: the next sync removes it too
 		return st, err
 	}
-	if err := swap(dst, p, stage, live != nil && live.Mode.IsDir()); err != nil {
-		return st, err
+	if live != nil && live.Mode.IsDir() { // a directory replaced by a file or link
+		if err := dst.RemoveAll(p); err != nil {
+			return st, err
+		}
+	}
+	if err := dst.Rename(stage, p); err != nil {
+		return st, fmt.Errorf("swap in the new copy: %w", err)
 	}
 	st.Swapped = true
 	return st, nil
 }
 
-// recoverLive undoes what an interrupted sync left beside p: a swap cut
-// between its two renames (p missing, its old copy there) is rolled back,
-// and the old copy of a finished swap is removed. It returns p's info on
-// dst, nil when p does not exist there.
+// syncDir syncs directory p in place. The children that differ are built
+// in the staging directory beside p (unchanged files hard-linked from the
+// live copy); only when all of them are built, and the check passes, does
+// the swap begin: the old-copy directory beside p is created (it marks the
+// swap begun), then each differing child moves from p to it and its new
+// version from the stage into p, each in one rename, and children the
+// primary no longer has move out too. A sync killed while it builds leaves
+// p as it was; one killed during the swap (a few renames) is finished by
+// the next sync before it does anything else (rollForward).
+func (c *copier) syncDir(p string, si, li lxd.FileInfo) (Stats, error) {
+	var st Stats
+	stage := stageNew(p)
+	if err := c.dst.RemoveAll(stage); err != nil {
+		return st, err
+	}
+	ses, err := c.src.ReadDir(p)
+	if err != nil {
+		return st, err
+	}
+	les, err := c.dst.ReadDir(p)
+	if err != nil {
+		return st, err
+	}
+	live := index(les)
+	var changed []string
+	fail := func(err error) (Stats, error) {
+		_ = c.dst.RemoveAll(stage) // best effort: the next sync removes it too
+		return st, err
+	}
+	for _, se := range ses {
+		sp := path.Join(p, se.Name)
+		var lc *lxd.FileInfo
+		if le, ok := live[se.Name]; ok {
+			lc = &le
+		}
+		same, sub, err := c.same(sp, se, sp, lc)
+		if err != nil {
+			return fail(err)
+		}
+		if same {
+			st.add(sub)
+			continue
+		}
+		if len(changed) == 0 {
+			if err := c.dst.Mkdir(stage); err != nil {
+				return fail(err)
+			}
+		}
+		sub, err = c.build(sp, se, sp, lc, path.Join(stage, se.Name))
+		st.add(sub)
+		if err != nil {
+			return fail(err)
+		}
+		changed = append(changed, se.Name)
+	}
+	src := index(ses)
+	var gone []string
+	for _, le := range les {
+		if _, ok := src[le.Name]; !ok {
+			gone = append(gone, le.Name)
+		}
+	}
+	attrs := !sameDir(si, li)
+	if len(changed) == 0 && len(gone) == 0 && !attrs {
+		return st, nil
+	}
+	if err := c.checked(); err != nil {
+		return fail(err)
+	}
+	old := stageOld(p)
+	if err := c.dst.Mkdir(old); err != nil {
+		return fail(fmt.Errorf("begin the swap: %w", err))
+	}
+	for _, name := range changed {
+		if err := swapChild(c.dst, p, name, live); err != nil {
+			return st, err
+		}
+	}
+	for _, name := range gone {
+		if err := c.dst.Rename(path.Join(p, name), path.Join(old, name)); err != nil {
+			return st, fmt.Errorf("swap: %w", err)
+		}
+	}
+	if attrs {
+		if err := c.attrs(p, si); err != nil {
+			return st, err
+		}
+	}
+	st.Swapped = true
+	if err := c.dst.RemoveAll(old); err != nil {
+		return st, err
+	}
+	return st, c.dst.RemoveAll(stage)
+}
+
+// swapChild moves p/name to the old-copy directory (when live has it) and
+// the staged p/name into its place.
+func swapChild(dst FS, p, name string, live map[string]lxd.FileInfo) error {
+	if _, ok := live[name]; ok {
+		if err := dst.Rename(path.Join(p, name), path.Join(stageOld(p), name)); err != nil {
+			return fmt.Errorf("swap: %w", err)
+		}
+	}
+	if err := dst.Rename(path.Join(stageNew(p), name), path.Join(p, name)); err != nil {
+		return fmt.Errorf("swap: %w", err)
+	}
+	return nil
+}
+
+// recoverLive finishes what an interrupted sync left beside p and returns
+// p's info on dst, nil when p does not exist there. An old-copy directory
+// beside p means a swap began (the stage was complete): it is finished
+// (rollForward). A stage without it is a copy cut while it was built: the
+// sync that follows removes it.
 func recoverLive(dst FS, p string) (*lxd.FileInfo, error) {
 	li, err := dst.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, oerr := dst.Lstat(stageOld(p)); oerr == nil {
-			if err := dst.Rename(stageOld(p), p); err != nil {
-				return nil, fmt.Errorf("roll back an interrupted swap: %w", err)
-			}
-			li, err = dst.Lstat(p)
-		}
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, dst.RemoveAll(stageOld(p))
 	}
 	if err != nil {
 		return nil, err
+	}
+	if _, err := dst.Lstat(stageOld(p)); err == nil && li.Mode.IsDir() {
+		if err := rollForward(dst, p); err != nil {
+			return nil, fmt.Errorf("finish an interrupted swap: %w", err)
+		}
 	}
 	if err := dst.RemoveAll(stageOld(p)); err != nil {
 		return nil, err
@@ -118,30 +235,27 @@ func recoverLive(dst FS, p string) (*lxd.FileInfo, error) {
 	return &li, nil
 }
 
-// swap puts stage in p's place: a file in one rename; a directory in two
-// (p to its old name, stage to p), then the old copy goes.
-func swap(dst FS, p, stage string, liveDir bool) error {
-	if liveDir {
-		if err := dst.Rename(p, stageOld(p)); err != nil {
-			return fmt.Errorf("swap in the new copy: %w", err)
-		}
-		if err := dst.Rename(stage, p); err != nil {
-			if rerr := dst.Rename(stageOld(p), p); rerr != nil {
-				return fmt.Errorf("swap in the new copy: %w (and restoring the old one: %v)", err, rerr)
-			}
-			return fmt.Errorf("swap in the new copy: %w", err)
-		}
-		return dst.RemoveAll(stageOld(p))
+// rollForward finishes a swap into directory p: every child still in the
+// stage moves in (its old version out first, unless that already moved).
+func rollForward(dst FS, p string) error {
+	staged, err := dst.ReadDir(stageNew(p))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	if err := dst.RemoveAll(p); err != nil { // a file is replaced by the rename; anything else is not
-		if li, lerr := dst.Lstat(p); lerr == nil && li.Mode.IsDir() {
+	if err != nil {
+		return err
+	}
+	les, err := dst.ReadDir(p)
+	if err != nil {
+		return err
+	}
+	live := index(les)
+	for _, e := range staged {
+		if err := swapChild(dst, p, e.Name, live); err != nil {
 			return err
 		}
 	}
-	if err := dst.Rename(stage, p); err != nil {
-		return fmt.Errorf("swap in the new copy: %w", err)
-	}
-	return nil
+	return dst.RemoveAll(stageNew(p))
 }
 
 // mkdirAll creates directory p and its parents on fsys.

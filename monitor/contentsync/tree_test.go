@@ -186,25 +186,74 @@ func TestFailedCopyKeepsTheLastGoodOne(t *testing.T) {
 	}
 }
 
-// A swap cut between its two renames (the monitor died) is rolled back by
-// the next sync before anything else.
-func TestInterruptedSwapIsRolledBack(t *testing.T) {
+// cutFS is a standby whose renames fail from the n-th on (the monitor
+// killed during a swap).
+type cutFS struct {
+	localFS
+	n *int
+}
+
+func (c cutFS) Rename(o, n string) error {
+	if *c.n--; *c.n <= 0 {
+		return errors.New("killed during the swap")
+	}
+	return c.localFS.Rename(o, n)
+}
+
+// A swap cut half-way (the monitor died between its renames) is finished
+// by the next sync before anything else: the old-copy directory says the
+// stage was complete.
+func TestInterruptedSwapIsFinished(t *testing.T) {
 	w := newWorld(t)
-	w.write(w.src, "/var/www/index.html", "v2", t0.Add(time.Minute))
-	w.write(w.dst, "/var/www/index.html", "v1", t0)
-	if err := os.Rename(w.dst.at("/var/www"), w.dst.at(stageOld("/var/www"))); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"a", "b", "c"} {
+		w.write(w.dst, "/var/www/"+f+".html", "old "+f, t0)
+		w.write(w.src, "/var/www/"+f+".html", "new "+f+" longer", t0.Add(time.Minute))
+	}
+	w.write(w.dst, "/var/www/gone.html", "gone", t0)
+	n := 3 // a moves out and in; b moves out; then the kill
+	_, err := copyPath(context.Background(), w.src, cutFS{w.dst, &n}, "/var/www", copyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "killed during the swap") {
+		t.Fatalf("copyPath = %v, want the kill", err)
 	}
 	live, err := recoverLive(w.dst, "/var/www")
 	if err != nil || live == nil {
-		t.Fatalf("recoverLive = %v, %v, want the old copy back", live, err)
+		t.Fatalf("recoverLive = %v, %v", live, err)
 	}
-	if got := w.read(w.dst, "/var/www/index.html"); got != "v1" {
-		t.Errorf("after the roll-back: %q, want v1", got)
+	for _, f := range []string{"a", "b", "c"} {
+		if got := w.read(w.dst, "/var/www/"+f+".html"); got != "new "+f+" longer" {
+			t.Errorf("%s after the roll-forward = %q, want the new copy", f, got)
+		}
 	}
 	w.sync(copyOptions{})
-	if got := w.read(w.dst, "/var/www/index.html"); got != "v2" {
-		t.Errorf("after the sync: %q, want v2", got)
+	if got, want := w.tree(w.dst, "/var/www"), w.tree(w.src, "/var/www"); got != want {
+		t.Errorf("after the next sync: %s, want %s", got, want)
+	}
+	if got := w.siblings(w.dst, "/var/www"); len(got) != 1 {
+		t.Errorf("beside the copy: %q, want only www", got)
+	}
+}
+
+// A directory synced in place keeps its inode: a server whose working
+// directory it is sees the new files.
+func TestDirectoryStaysInPlace(t *testing.T) {
+	w := newWorld(t)
+	w.write(w.dst, "/var/www/index.html", "old", t0)
+	w.write(w.src, "/var/www/index.html", "new one", t0.Add(time.Minute))
+	w.write(w.src, "/var/www/sub/x.html", "x", t0)
+	before, err := os.Stat(w.dst.at("/var/www"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(copyOptions{})
+	after, err := os.Stat(w.dst.at("/var/www"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the synced directory was replaced, not updated in place")
+	}
+	if got := w.read(w.dst, "/var/www/sub/x.html"); got != "x" {
+		t.Errorf("sub/x.html = %q", got)
 	}
 }
 
