@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors sync
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy lab) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy lab sync) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -83,7 +83,7 @@ build() {
 
 group_build() {
 	local p
-	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover recover/store recover/embedded; do
+	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover recover/store recover/embedded monitor/contentsync; do
 		build "$p" >/dev/null
 	done
 }
@@ -147,6 +147,17 @@ group_proxy() {
 	bench proxy lab proxy 'Probe' 200x 3
 	bench proxy lab proxy 'Interleaved' 30000x 3
 	end proxy -gotest "$OUT/proxy.test.json"
+}
+
+# sync: the content sync (monitor/contentsync): one sync of 1 MB and
+# 100 MB with 1 % changed (SYNC_BENCH_1G=1 adds 1 GB), the first full copy,
+# the daemons' CPU, and one round over six services (the smallest every,
+# the standby's CPU at every: 1m).
+group_sync() {
+	begin sync
+	bench sync lab monitor/contentsync 'SyncLab' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
+	bench sync lab monitor/contentsync 'SyncFleetLab' 5x 3
+	end sync -gotest "$OUT/sync.test.json"
 }
 
 group_icmp() {
@@ -214,7 +225,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp ha recover lab hypervisors sync) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do
