@@ -240,7 +240,9 @@ func TestIntegrationSyncKilledHalfWay(t *testing.T) {
 	if _, err := r.SyncNow(ctx, tg, nil); err != nil {
 		t.Fatal(err)
 	}
-	write(t, w.hostA, labPrimary, "/var/www/big.bin", strings.Repeat("b", 4<<20))
+	// One byte longer: a rewrite of the same size within the second of the
+	// last sync is what the size+mtime check cannot see.
+	write(t, w.hostA, labPrimary, "/var/www/big.bin", strings.Repeat("b", 4<<20+1))
 	write(t, w.hostA, labPrimary, "/var/www/marker.html", "newer")
 
 	src, err := w.hostA.Files(ctx, labPrimary)
