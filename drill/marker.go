@@ -6,16 +6,28 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 )
 
-// DefaultMarkerPath is where --marker writes inside the primary: its web
-// root in the lab's busybox image, which services[].sync copies.
+// DefaultMarkerPath is where --marker writes inside the primary of a
+// service without sync: the web root of the lab's busybox image.
 const DefaultMarkerPath = "/var/www/understudy-drill-marker.txt"
+
+// MarkerPathFor is where --marker writes for svc by default: a file in its
+// first sync path (the content that is synced; in the lab a directory of
+// the web root, so the standby serves it), else DefaultMarkerPath.
+func MarkerPathFor(svc *inventory.Service) string {
+	if svc == nil || svc.Sync == nil || len(svc.Sync.Paths) == 0 {
+		return DefaultMarkerPath
+	}
+	return path.Join(svc.Sync.Paths[0], "understudy-drill-marker.txt")
+}
 
 // MarkerWriter writes a file inside the primary instance (--marker).
 type MarkerWriter interface {

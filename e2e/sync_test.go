@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,11 @@ import (
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/monitor/api"
 )
+
+// syncDir is what the sync tests copy: a directory of the web root, not
+// the root itself, whose index.html names the container (which tells the
+// copies apart in answersFromStandby).
+const syncDir = "/var/www/content"
 
 // syncBound is how long a sync test may take.
 const syncBound = 2 * time.Minute
@@ -25,6 +31,7 @@ func (w *world) writeOnPrimary(ctx context.Context, s svc, p, content string) {
 		w.t.Fatal(err)
 	}
 	defer f.Close()
+	_ = f.Mkdir(path.Dir(p)) // there already after the first write
 	wr, err := f.Create(p)
 	if err != nil {
 		w.t.Fatal(err)
@@ -71,7 +78,7 @@ func (r *running) waitSynced(ctx context.Context, t testing.TB, name string, sin
 // records how old the copy was.
 func TestIntegrationSyncFailover(t *testing.T) {
 	w := newWorld(t, 141, map[string]string{"sync-cold": "cold", "sync-warm": "warm"})
-	w.withSync("{paths: [/var/www], every: 2s, max-rpo: 1m}")
+	w.withSync("{paths: [" + syncDir + "], every: 2s, max-rpo: 1m}")
 	r := w.startController(monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), syncBound)
 	defer cancel()
@@ -81,7 +88,7 @@ func TestIntegrationSyncFailover(t *testing.T) {
 		if err := r.waitMetric(ctx, "understudy_probe_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
 			t.Fatalf("monitor never saw %s up: %v", s.Name, err)
 		}
-		w.writeOnPrimary(ctx, s, "/var/www/marker.html", "marker of "+s.Name)
+		w.writeOnPrimary(ctx, s, syncDir+"/marker.html", "marker of "+s.Name)
 	}
 	for _, s := range w.services {
 		st := r.waitSynced(ctx, t, s.Name, written)
@@ -106,7 +113,7 @@ func TestIntegrationSyncFailover(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s after failover: %v", s.Name, err)
 		}
-		body, err := getPath(ctx, addr, "/marker.html")
+		body, err := getPath(ctx, addr, "/content/marker.html")
 		if err != nil || strings.TrimSpace(body) != "marker of "+s.Name {
 			t.Errorf("%s (%s) standby serves /marker.html %q (%v), want the primary's marker", s.Name, s.Mode, body, err)
 		}
@@ -125,7 +132,7 @@ func TestIntegrationSyncFailover(t *testing.T) {
 // it copies: the sync stops, and the standby serves the last good copy.
 func TestIntegrationSyncCancelledByFailover(t *testing.T) {
 	w := newWorld(t, 142, map[string]string{"sync-cancel": "warm"})
-	w.withSync("{paths: [/var/www], every: 2s}")
+	w.withSync("{paths: [" + syncDir + "], every: 2s}")
 	w.appendInventory("migration: {bandwidth: 4Mbit}\n")
 	s := w.services[0]
 	r := w.startController(monitor.Options{})
@@ -133,11 +140,11 @@ func TestIntegrationSyncCancelledByFailover(t *testing.T) {
 	defer cancel()
 	r.waitPrepared(ctx, t, s.Name)
 	written := time.Now()
-	w.writeOnPrimary(ctx, s, "/var/www/marker.html", "good copy")
+	w.writeOnPrimary(ctx, s, syncDir+"/marker.html", "good copy")
 	r.waitSynced(ctx, t, s.Name, written)
 
-	w.writeOnPrimary(ctx, s, "/var/www/big.bin", strings.Repeat("z", 6<<20))
-	w.writeOnPrimary(ctx, s, "/var/www/marker.html", "never synced")
+	w.writeOnPrimary(ctx, s, syncDir+"/big.bin", strings.Repeat("z", 6<<20))
+	w.writeOnPrimary(ctx, s, syncDir+"/marker.html", "never synced")
 	big := time.Now()
 	if _, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
 		return st.Sync != nil && st.Sync.Running && st.Sync.LastTry.After(big)
@@ -160,10 +167,10 @@ func TestIntegrationSyncCancelledByFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body, err := getPath(ctx, addr, "/marker.html"); err != nil || strings.TrimSpace(body) != "good copy" {
+	if body, err := getPath(ctx, addr, "/content/marker.html"); err != nil || strings.TrimSpace(body) != "good copy" {
 		t.Errorf("standby serves %q (%v), want the last good copy", body, err)
 	}
-	if _, err := getPath(ctx, addr, "/big.bin"); err == nil {
+	if _, err := getPath(ctx, addr, "/content/big.bin"); err == nil {
 		t.Error("the standby serves big.bin: the cancelled sync was swapped in")
 	}
 	t.Logf("incident: %s; sync: %+v", st.LastIncident.Copy.Note, *st.Sync)
