@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,12 +11,13 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy proxyload lab) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy proxyload lab sync) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
 #   export BENCH_BIN=/tmp/bench-bin; bash bench/run.sh build   # the test binaries, outside the lock
-#   flock /tmp/understudy-lab.lock env BENCH_LOCKED=1 bash bench/run.sh dns standby lxd e2e drill proxy lab Needs root and
+#   flock /tmp/understudy-lab.lock env BENCH_LOCKED=1 bash bench/run.sh dns standby lxd e2e drill proxy lab
+# Needs root and
 # `make lab-up` for those. BENCH_COUNT scales the repeats (default 1: the
 # counts below; 2 doubles them). BENCH_QUICK=1 runs every benchmark once
 # (-benchtime 1x -count 1) and DRILL_RUN narrows the drills (a -run regexp),
@@ -83,7 +84,7 @@ build() {
 
 group_build() {
 	local p
-	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover recover/store recover/embedded; do
+	for p in dnsupdate standby lxd e2e drill proxy internal/icmp ha recover recover/store recover/embedded monitor/contentsync; do
 		build "$p" >/dev/null
 	done
 }
@@ -156,6 +157,17 @@ group_proxyload() {
 	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
 	BENCH_LOCKED=$locked UNDERSTUDY_BENCH_RESULTS=$OUTABS bash bench/proxy-probe.sh load ||
 		failed proxyload "bench/proxy-probe.sh load"
+}
+
+# sync: the content sync (monitor/contentsync): one sync of 1 MB and
+# 100 MB with 1 % changed (SYNC_BENCH_1G=1 adds 1 GB), the first full copy,
+# the daemons' CPU, and one round over six services (the smallest every,
+# the standby's CPU at every: 1m).
+group_sync() {
+	begin sync
+	bench sync lab monitor/contentsync 'SyncLab' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
+	bench sync lab monitor/contentsync 'SyncFleetLab' 5x 3
+	end sync -gotest "$OUT/sync.test.json"
 }
 
 group_icmp() {
@@ -237,7 +249,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -38,6 +38,14 @@ type Config struct {
 	Warmup, Tail time.Duration
 	// Poll is the pause between two looks at the monitor (default 100ms).
 	Poll time.Duration
+	// Marker, when set, is a path inside the primary the drill writes a
+	// marker file to before the injection (--marker, DefaultMarkerPath);
+	// it waits up to MarkerWait (default 2m) for the monitor to report a
+	// sync begun after the write, and reports whether the standby served
+	// it (Result.Marker). The path is asked over HTTP with its /var/www
+	// prefix taken off (the busybox image's web root).
+	Marker     string
+	MarkerWait time.Duration
 	// Restore returns the service to its primary after the drill.
 	Restore bool
 	// RestoreTimeout bounds the restore (default 90s).
@@ -101,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RestoreTimeout <= 0 {
 		c.RestoreTimeout = 90 * time.Second
+	}
+	if c.MarkerWait <= 0 {
+		c.MarkerWait = 2 * time.Minute
 	}
 	if c.RestoreSettle <= 0 {
 		c.RestoreSettle = 2 * time.Second
@@ -170,6 +181,8 @@ type Deps struct {
 	Fault Fault
 	// Hypervisor starts the primary again on --restore.
 	Hypervisor Hypervisor
+	// Marker writes the --marker file into the primary (LXDMarker).
+	Marker MarkerWriter
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 }

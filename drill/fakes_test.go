@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/lxd"
+	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
 )
 
@@ -53,6 +54,22 @@ type fakeWorld struct {
 	seq           int
 	resets        int
 	fault         *fakeFault
+	// marker is what the drill's --marker wrote into the primary (the fake
+	// MarkerWriter); synced makes the fake monitor report a sync of it and
+	// the standby serve it.
+	marker string
+	synced bool
+}
+
+// WriteFile is the fake MarkerWriter.
+func (w *fakeWorld) WriteFile(_ context.Context, instance, path, content string) error {
+	if instance != "web-vm" || path != DefaultMarkerPath {
+		return fmt.Errorf("write %s in %s: unexpected", path, instance)
+	}
+	w.mu.Lock()
+	w.marker = content
+	w.mu.Unlock()
+	return nil
 }
 
 func newFakeWorld(t *testing.T) *fakeWorld {
@@ -90,7 +107,20 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 		}
 		fmt.Fprintln(rw, "web-vm")
 	}))
-	serve(t, ls, http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "web") }))
+	serve(t, ls, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		marker, synced := w.marker, w.synced
+		w.mu.Unlock()
+		if r.URL.Path == "/understudy-drill-marker.txt" {
+			if !synced {
+				http.NotFound(rw, r)
+				return
+			}
+			fmt.Fprint(rw, marker)
+			return
+		}
+		fmt.Fprintln(rw, "web")
+	}))
 	lx, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -188,10 +218,18 @@ func (w *fakeWorld) Service(_ context.Context, name string) (ServiceStatus, erro
 				w.incident.Phases = append(w.incident.Phases, PhaseStatus{Phase: ph, At: now})
 			}
 			w.incident.Open, w.incident.Result = false, "recovered"
+			w.incident.To = w.standby.String()
+			if w.synced {
+				w.incident.Copy = &api.CopyStatus{AgeMS: 1500, Note: "served from a copy 2s old"}
+			}
 			w.flipped, w.state = true, "on-standby"
 		}
 	}
 	st := ServiceStatus{Service: "web", State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, DampedUntil: w.damped}
+	if w.marker != "" {
+		w.synced = true
+		st.Sync = &api.SyncStatus{LastGood: time.Now()}
+	}
 	st.Incidents = w.seq
 	return st, nil
 }

@@ -177,6 +177,10 @@ func (w *labWorld) writeInventory() {
 		"Lab": true, "Listen": "127.0.0.1:9179", "Standby": "t-drill-standby", "DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": filepath.Join(w.dir, "state"),
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
 		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
+		// A sync for every service, so the monitor exports understudy_sync_*
+		// (TestIntegrationObservability); the primaries have no content
+		// directory, so each sync fails (path missing) and copies nothing.
+		"Sync": "{paths: [/var/www/content], every: 1m}", "StandbySocket": w.lab.Standby.Socket,
 	})
 	w.invPath = filepath.Join(w.dir, "inventory.yaml")
 	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {

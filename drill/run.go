@@ -42,7 +42,10 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Result, error) {
 	defer stopLoad()
 	sleep(ctx, cfg.Warmup)
 
-	r := &run{cfg: cfg, d: d, log: log, base: base, w: w}
+	r := &run{cfg: cfg, d: d, log: log, base: base, w: w, res: &Result{}}
+	if cfg.Marker != "" {
+		r.writeMarker(ctx)
+	}
 	if err := r.stillPrimary(ctx); err != nil {
 		return nil, err
 	}
@@ -50,7 +53,8 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Result, error) {
 	t0 := time.Now()
 	r.t0 = t0
 	w.start(t0)
-	r.res = &Result{Service: cfg.Service, Inject: cfg.Kind, Via: cfg.Via, Mode: cfg.Mode, Load: cfg.Clients, Started: t0}
+	r.res = &Result{Service: cfg.Service, Inject: cfg.Kind, Via: cfg.Via, Mode: cfg.Mode, Load: cfg.Clients, Started: t0,
+		Marker: r.res.Marker, Notes: r.res.Notes}
 	if r.warmupNote != "" {
 		r.res.Notes = append(r.res.Notes, r.warmupNote)
 	}
@@ -76,6 +80,7 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Result, error) {
 	samples := stopLoad()
 	r.removeFault(ctx)
 	r.finish(ctx, t0, samples)
+	r.checkMarker(ctx)
 	if cfg.Restore && ctx.Err() == nil {
 		if err := r.restore(ctx); err != nil {
 			r.res.Notes = append(r.res.Notes, "restore failed: "+err.Error())
@@ -101,6 +106,7 @@ type run struct {
 	t0       time.Time
 	// warmupNote says what happened during the warm-up, if anything.
 	warmupNote string
+	markerBody string // the --marker file's content
 	incident   *IncidentStatus
 	early      map[string]bool // incidents that ended without a recovery during the fault
 }

@@ -107,6 +107,8 @@ type Result struct {
 	Notes []string `json:"notes,omitempty"`
 	// Restored is true when --restore returned the service to its primary.
 	Restored bool `json:"restored,omitempty"`
+	// Marker is what --marker showed; nil without it.
+	Marker *MarkerResult `json:"marker,omitempty"`
 	// Failures are the failed requests, each labelled with when it
 	// happened (before the injection, during the outage, after its path
 	// recovered) and its kind of error.

@@ -57,6 +57,9 @@ type world struct {
 	invPath  string
 	stateDir string
 	log      *slog.Logger
+	// sync, when set, is every service's services[].sync (a flow
+	// mapping); the standby then names its Incus socket (withSync).
+	sync string
 }
 
 // newWorld builds primaries, DNS records and a standby agent for services
@@ -215,11 +218,30 @@ func (w *world) writeInventory() {
 		"Listen": "127.0.0.1:9189", "Standby": "t-e2e-standby", "DNS": w.dnsSrv.Addr, "Zone": w.lab.Zone, "Key": w.dnsSrv.KeyFile, "State": w.stateDir,
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
 		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
+		"Sync": w.sync, "StandbySocket": w.standbySocket(),
 	})
 	w.invPath = filepath.Join(w.dir, "inventory.yaml")
 	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// withSync gives every service of the world the sync spec (a flow
+// mapping such as "{paths: [/var/www], every: 2s}") and rewrites the
+// inventory.
+func (w *world) withSync(spec string) {
+	w.t.Helper()
+	w.sync = spec
+	w.writeInventory()
+}
+
+// standbySocket is standby-1's Incus socket when the world syncs (the
+// monitor writes the standby containers through it), else empty.
+func (w *world) standbySocket() string {
+	if w.sync == "" {
+		return ""
+	}
+	return w.lab.Standby.Socket
 }
 
 // dnsClient is a client of the lab's DNS server srv with its TSIG key.

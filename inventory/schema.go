@@ -220,6 +220,7 @@ func (d *decoder) service(n *yaml.Node, path string, x *Service) {
 		{"hold", d.Duration(&x.Hold)},
 		{"max-on-standby", d.Duration(&x.MaxOnStandby)},
 		{"container", func(v *yaml.Node, p string) { d.container(v, p, &x.Container) }},
+		{"sync", func(v *yaml.Node, p string) { d.sync(v, p, &x.Sync) }},
 	})
 }
 

@@ -385,6 +385,9 @@ type Service struct {
 	MaxOnStandby time.Duration
 	// Container describes the service's container on standby and spare VMs.
 	Container Container
+	// Sync, when set, copies the service's content from the primary into
+	// its standby container on a schedule (sync.go).
+	Sync *Sync
 }
 
 // Check is a service health check: exactly one of HTTP or TCP is set.

@@ -48,6 +48,7 @@ func (d *decoder) checkServices(inv *Inventory) {
 			d.positive(yamlpos.Join(p, "hold"), s.Hold)
 		}
 		d.checkContainer(yamlpos.Join(p, "container"), s.Container)
+		d.checkSync(p, s)
 	}
 }
 

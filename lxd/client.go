@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -61,6 +62,8 @@ type server interface {
 	GetInstanceSnapshot(name, snap string) (*api.InstanceSnapshot, string, error)
 	CreateInstanceSnapshot(name string, req api.InstanceSnapshotsPost) (incus.Operation, error)
 	DeleteInstanceSnapshot(name, snap string) (incus.Operation, error)
+	// GetInstanceFileSFTPConn opens the instance's SFTP endpoint (files.go).
+	GetInstanceFileSFTPConn(name string) (net.Conn, error)
 	Disconnect()
 	// copyFrom copies inst from src onto this server (CopyInstance), or
 	// through this process's rate-limited relay when bandwidth (bytes per

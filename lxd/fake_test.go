@@ -2,7 +2,9 @@ package lxd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -339,6 +341,10 @@ func (f *fakeServer) DeleteInstanceSnapshot(name, snap string) (incus.Operation,
 }
 
 func (f *fakeServer) Disconnect() {}
+
+func (f *fakeServer) GetInstanceFileSFTPConn(string) (net.Conn, error) {
+	return nil, errors.New("the fake has no file system")
+}
 
 func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
 	f.mu.Lock()

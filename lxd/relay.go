@@ -59,7 +59,7 @@ func (s realServer) relayFrom(src realServer, inst api.Instance, args *incus.Ins
 		_ = srcOp.Cancel()
 		return nil, fmt.Errorf("create the target of a push migration: %w", err)
 	}
-	lim := rate.NewLimiter(rate.Limit(bytesPerSec), int(min(bytesPerSec, relayBurst)))
+	lim := newBucket(bytesPerSec)
 	op, err := connectRelay(src, s, srcOp, dstOp, lim)
 	if err != nil {
 		_ = srcOp.Cancel()
@@ -180,6 +180,22 @@ func forward(ctx context.Context, in, out *websocket.Conn, lim waiter) (int64, e
 			return total, err
 		}
 	}
+}
+
+// newBucket is the token bucket of one capped copy: bytesPerSec tokens a
+// second, at most relayBurst at once.
+func newBucket(bytesPerSec int64) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(bytesPerSec), int(min(bytesPerSec, relayBurst)))
+}
+
+// LimitReader returns r read at most bytesPerSec bytes per second, through
+// the same token bucket a capped copy's relay uses (migration.bandwidth);
+// bytesPerSec <= 0 returns r. A wait ends with ctx.
+func LimitReader(ctx context.Context, r io.Reader, bytesPerSec int64) io.Reader {
+	if bytesPerSec <= 0 {
+		return r
+	}
+	return &limitedReader{ctx: ctx, r: r, lim: newBucket(bytesPerSec)}
 }
 
 // limitedReader takes a token per byte before it hands the bytes on.

@@ -21,6 +21,7 @@ import (
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/cluster"
 	"github.com/understudy/understudy/monitor/conns"
+	"github.com/understudy/understudy/monitor/contentsync"
 	"github.com/understudy/understudy/monitor/findings"
 	"github.com/understudy/understudy/monitor/httpapi"
 	"github.com/understudy/understudy/monitor/plan"
@@ -67,6 +68,8 @@ type Controller struct {
 
 	recoverMetrics *executor.Metrics
 	ready          chan struct{} // closed once Run serves
+
+	syncer *contentsync.Runner // the services' content syncs (contentsync.go)
 }
 
 // New checks inv and returns a controller for it. It does no network I/O:
@@ -106,6 +109,8 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		vms:       capacity.NewStandbys(),
 	}
 	c.metrics = newMetrics(c.reg)
+	c.syncer = c.newSyncer()
+	c.reg.MustRegister(contentsync.NewCollector(c.syncer))
 	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Clock: opts.Clock, Logger: opts.Logger})
 	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
 	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
@@ -273,6 +278,7 @@ func (c *Controller) newExecutor(store store.Store, epoch uint64) *executor.Exec
 		Clock:         c.opts.Clock,
 		Metrics:       c.recoverMetrics,
 		OnSave:        c.onSave,
+		CopyAge:       c.copyAge,
 	})
 }
 
@@ -372,6 +378,7 @@ func (c *Controller) syncServices() {
 
 // onSave is the executor's hook after every persisted record.
 func (c *Controller) onSave(rec recover.Record) {
+	c.stopSyncOn(rec)
 	if inc := rec.Incident; inc != nil && !inc.Open() {
 		c.forgetConfirmations([]string{rec.Service})
 		// The preparer skipped this service while the incident ran; a

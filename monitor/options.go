@@ -66,6 +66,9 @@ type Options struct {
 	// PrepareRetry is the first pause before preparing a service again after
 	// a failure (default 2s, doubling up to 30s).
 	PrepareRetry time.Duration
+	// SyncTick is how often the content sync looks for due syncs
+	// (default 1s; package contentsync).
+	SyncTick time.Duration
 	// Keepalive is the pause between keepalive lines of a placement watch
 	// (default 15s).
 	Keepalive time.Duration

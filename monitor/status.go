@@ -41,6 +41,7 @@ func (a viewsAPI) Status(ctx context.Context) api.Status {
 		}
 		st := c.preparer().Get(rec.Service)
 		s.Standby = api.StandbyStatus{Name: p.Standbys[rec.Service], Prepared: st.OK, Address: st.Address, At: st.At, Error: st.Err, Note: st.Skipped}
+		s.Sync = c.syncStatus(rec.Service)
 		out.Services = append(out.Services, s)
 	}
 	return out

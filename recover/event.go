@@ -17,6 +17,9 @@ type Trigger struct {
 	At     time.Time
 	Source Source
 	Reason string
+	// Copy, when set, is the age of the standby's copy at At; an incident
+	// the trigger opens records it (Incident.Copy).
+	Copy *CopyAge
 }
 
 // StepDone reports that an attempt of a step succeeded.

@@ -173,7 +173,7 @@ func (m *Machine) onTrigger(ev Trigger) ([]Action, error) {
 	tr := newTrigger(ev.Source, ev.Reason, ev.At)
 	switch m.rec.State {
 	case Primary:
-		return m.open(ev.At, tr)
+		return m.open(ev.At, tr, ev.Copy)
 	case Suspect, FailingOver:
 		m.noteTrigger(tr)
 		return nil, nil
@@ -191,7 +191,7 @@ func (m *Machine) onTrigger(ev Trigger) ([]Action, error) {
 }
 
 // open starts a new incident unless flap damping refuses it.
-func (m *Machine) open(now time.Time, tr TriggerRecord) ([]Action, error) {
+func (m *Machine) open(now time.Time, tr TriggerRecord, copyAge *CopyAge) ([]Action, error) {
 	if acts, damped := m.damp(now); damped {
 		return acts, nil
 	}
@@ -208,6 +208,7 @@ func (m *Machine) open(now time.Time, tr TriggerRecord) ([]Action, error) {
 		Playbook: pb,
 		Steps:    make([]StepRecord, len(pb.Steps)),
 		From:     m.rec.Placement.Address,
+		Copy:     copyAge,
 	}
 	for i, s := range pb.Steps {
 		inc.Steps[i] = StepRecord{Kind: s.Kind, Status: StatusPending}

@@ -183,6 +183,10 @@ type Incident struct {
 	// primary failed its check), in which case nothing was changed.
 	Reset        *ResetRun `json:"reset,omitempty"`
 	ResetRefused string    `json:"reset_refused,omitempty"`
+	// Copy is the recovery point: how old the standby's copy of the
+	// service's content was when the incident opened (services[].sync);
+	// nil for a service without sync.
+	Copy *CopyAge `json:"copy,omitempty"`
 }
 
 // Open reports whether the incident is still running (or stuck).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -44,6 +45,8 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonOut := fs.String("json", "", "write the result as JSON to `FILE` (- for stdout)")
 	svgOut := fs.String("svg", "", "write the timeline chart to `FILE`")
 	restore := fs.Bool("restore", false, "return the service to its primary afterwards")
+	marker := fs.Bool("marker", false, "write a marker file into the primary's web root before the injection, wait for its sync, and report whether the standby served it and from how old a copy (services[].sync)")
+	markerPath := fs.String("marker-path", "", "the marker's `PATH` inside the primary (default: understudy-drill-marker.txt in the service's first sync path; asked over HTTP without its /var/www prefix)")
 	yes := fs.Bool("yes", false, "confirm a drill on an inventory that is not `lab: true`")
 	timeout := fs.Duration("timeout", 60*time.Second, "longest wait for the recovery after the injection")
 	monitorBase := fs.String("monitor", "", "monitor base `URL` (default monitor.listen, https with monitor.api-tls)")
@@ -91,6 +94,9 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return withCode(2, err)
 	}
 	cfg.Restore, cfg.Yes, cfg.Timeout = *restore, *yes, *timeout
+	if *marker {
+		cfg.Marker = cmp.Or(*markerPath, drill.MarkerPathFor(inv.Service(*service)))
+	}
 	if *proxyAddr != "" {
 		cfg.ProxyAddr = *proxyAddr
 	}
@@ -168,7 +174,7 @@ func drillDeps(ctx context.Context, inv *inventory.Inventory, cfg drill.Config, 
 	}
 	deps := drill.Deps{
 		Monitor: &drill.HTTPMonitor{Base: mon.Base(), Client: &http.Client{Transport: mon.HTTP().Transport, Timeout: 10 * time.Second}}, Agent: agentReady{agent}, DNS: dnsResolver{dns},
-		Fault: fault, Hypervisor: lx, Log: logger,
+		Fault: fault, Hypervisor: lx, Marker: drill.LXDMarker{C: lx}, Log: logger,
 	}
 	return deps, func() { lx.Close(); agent.Close() }, nil
 }

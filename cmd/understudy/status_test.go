@@ -66,7 +66,7 @@ func TestStatusCommand(t *testing.T) {
 			"spare-1    spare    ?      ?         -        no agent in the inventory (spares[].agent)",
 			"SERVICE", "LAST RECOVERY",
 			"api      primary     primary/api-vm     10.200.0.12   -",
-			"web      on-standby  standby/standby-1  10.200.1.100  1m30s ago  23.5ms (confirmed +1.5, activated +9, dns-flipped +13) recovered",
+			"web      on-standby  standby/standby-1  10.200.1.100  1m30s ago  -    23.5ms (confirmed +1.5, activated +9, dns-flipped +13) recovered",
 			"api (standby standby-1): standby not ready: data disk /srv/api missing",
 		}},
 		{name: "json", args: []string{"--url", srv.URL, "--json"}, want: []string{`"service": "web"`, `"total_ms": 23.5`}},

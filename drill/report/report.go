@@ -43,11 +43,34 @@ func WriteReport(w io.Writer, r *drill.Result) error {
 	writeRequests(&b, r)
 	b.WriteString("\n")
 	writeASCII(&b, r, 64)
+	writeMarker(&b, r.Marker)
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeMarker says whether the standby served the --marker file, and from
+// how old a copy.
+func writeMarker(b *strings.Builder, m *drill.MarkerResult) {
+	if m == nil {
+		return
+	}
+	switch {
+	case m.Error != "":
+		fmt.Fprintf(b, "marker %s: %s\n", m.Path, m.Error)
+	case m.Served:
+		fmt.Fprintf(b, "marker %s: served by the standby", m.Path)
+	default:
+		fmt.Fprintf(b, "marker %s: NOT served by the standby (%s)", m.Path, m.Body)
+	}
+	if m.Error == "" {
+		if m.Copy != "" {
+			fmt.Fprintf(b, "; %s", m.Copy)
+		}
+		b.WriteString("\n")
+	}
 }
 
 // writePhases writes the phases table in time order, then the phases that

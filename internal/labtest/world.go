@@ -42,7 +42,9 @@ func MakePKI(t testing.TB, dir string) string {
 // with the bearer token PKI/api.token (MakePKI): clients built with
 // monitorapi.ClientOf of the loaded inventory send it. Fill it with Render; the keys are
 // Lab, Listen, DNS, Zone, Key, State, PKI, Gateway, Socket, Standby, Agent,
-// Services and Image.
+// Services and Image, and optionally StandbySocket (the standby VM's Incus
+// socket: standby[].incus) and Sync (a services[].sync flow mapping every
+// service gets, such as "{paths: [/var/www], every: 2s}").
 const InventoryTemplate = `{{if .Lab}}lab: true
 {{end}}dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
 monitor:
@@ -62,7 +64,7 @@ vms:
   - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
 {{- end}}
 standby:
-  - {name: {{.Standby}}, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}}
+  - {name: {{.Standby}}, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}{{with .StandbySocket}}, incus: {socket: {{.}}}{{end}}}
 services:
 {{- range .Services}}
   - name: {{.Name}}
@@ -73,6 +75,9 @@ services:
     standby: {{$.Standby}}
     mode: {{.Mode}}
     container: {image: {{$.Image}}, limits: {cpu: 1, memory: 64MiB}}
+{{- with $.Sync}}
+    sync: {{.}}
+{{- end}}
 {{- end}}
 `
 

@@ -48,9 +48,9 @@ func PrintStatus(w io.Writer, st api.Status, now time.Time) error {
 	if st.Error != "" {
 		fmt.Fprintf(tw, "error: %s\n\n", st.Error)
 	}
-	fmt.Fprintln(tw, "SERVICE\tSTATE\tLOCATION\tADDRESS\tSINCE\tLAST RECOVERY")
+	fmt.Fprintln(tw, "SERVICE\tSTATE\tLOCATION\tADDRESS\tSINCE\tRPO\tLAST RECOVERY")
 	for _, s := range st.Services {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, location(s), orDash(s.Address), since(s.Since, now), lastRecovery(s.LastIncident))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, location(s), orDash(s.Address), since(s.Since, now), rpo(s.Sync), lastRecovery(s.LastIncident))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -58,6 +58,9 @@ func PrintStatus(w io.Writer, st api.Status, now time.Time) error {
 	for _, s := range st.Services { // a standby that could not be prepared, before it is needed
 		if !s.Standby.Prepared && s.Standby.Error != "" {
 			fmt.Fprintf(w, "%s (standby %s): %s\n", s.Service, s.Standby.Name, s.Standby.Error)
+		}
+		if y := s.Sync; y != nil && y.LastError != "" {
+			fmt.Fprintf(w, "%s (sync): %s\n", s.Service, y.LastError)
 		}
 	}
 	return nil
@@ -93,6 +96,22 @@ func since(t, now time.Time) string {
 	}
 }
 
+// rpo is the age of the standby's copy (services[].sync): "12s", "4m12s
+// EXCEEDED max-rpo 3m0s", "never synced", or "-" without sync.
+func rpo(y *api.SyncStatus) string {
+	if y == nil {
+		return "-"
+	}
+	out := "never synced"
+	if !y.LastGood.IsZero() {
+		out = (time.Duration(y.AgeMS) * time.Millisecond).Round(time.Second).String()
+	}
+	if y.Exceeded {
+		out += fmt.Sprintf(" EXCEEDED max-rpo %s", time.Duration(y.MaxRPOMS)*time.Millisecond)
+	}
+	return out
+}
+
 // lastRecovery is "912ms (confirmed +3, fenced +10, ...) recovered", or the
 // open incident's progress.
 func lastRecovery(inc *api.IncidentStatus) string {
@@ -114,6 +133,9 @@ func lastRecovery(inc *api.IncidentStatus) string {
 		out += " in progress"
 	case inc.Result != "":
 		out += " " + inc.Result
+	}
+	if inc.Copy != nil {
+		out += "; " + inc.Copy.Note
 	}
 	return out
 }

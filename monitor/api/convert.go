@@ -23,6 +23,9 @@ func Incident(inc *recover.Incident) *IncidentStatus {
 	if len(inc.Triggers) > 0 {
 		s.Source, s.Reason = string(inc.Triggers[0].Source), inc.Triggers[0].Reason
 	}
+	if c := inc.Copy; c != nil {
+		s.Copy = &CopyStatus{SyncedAt: c.SyncedAt, AgeMS: ms(c.Age), Bytes: c.Bytes, MaxRPOMS: ms(c.MaxRPO), Note: c.String()}
+	}
 	if inc.From.IsValid() {
 		s.From = inc.From.String()
 	}

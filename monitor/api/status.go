@@ -77,6 +77,47 @@ type ServiceStatus struct {
 	// DampedUntil is when flap damping stops refusing failovers (zero when
 	// it does not).
 	DampedUntil time.Time `json:"damped_until,omitzero"`
+	// Sync is the service's content sync (services[].sync) as the leading
+	// monitor runs it; nil without sync, and on a follower.
+	Sync *SyncStatus `json:"sync,omitempty"`
+}
+
+// SyncStatus is a service's content sync: the age of the standby's copy
+// is the service's current recovery point (RPO).
+type SyncStatus struct {
+	// LastGood is when the last good sync began reading the primary (zero:
+	// none yet); AgeMS is the time since (the current RPO).
+	LastGood time.Time `json:"last_good,omitzero"`
+	AgeMS    float64   `json:"age_ms,omitempty"`
+	MaxRPOMS float64   `json:"max_rpo_ms"`
+	// Exceeded: the copy is older than max-rpo (or none succeeded within
+	// max-rpo of the monitor starting to sync).
+	Exceeded bool `json:"exceeded"`
+	// The last good sync: how long it took, the copy's files and size, how
+	// many changed and the bytes read for them.
+	TookMS    float64 `json:"took_ms,omitempty"`
+	Files     int     `json:"files,omitempty"`
+	Bytes     int64   `json:"bytes,omitempty"`
+	Changed   int     `json:"changed,omitempty"`
+	SentBytes int64   `json:"sent_bytes,omitempty"`
+	// LastError says why the last sync failed (the copy is the last good
+	// one); Blocked why syncs wait now (the service is not on a healthy
+	// primary).
+	LastError string `json:"last_error,omitempty"`
+	Blocked   string `json:"blocked,omitempty"`
+	Running   bool   `json:"running,omitempty"`
+	// LastTry is when the last (or the running) sync began.
+	LastTry time.Time `json:"last_try,omitzero"`
+}
+
+// CopyStatus is the recovery point an incident recorded when it opened.
+type CopyStatus struct {
+	SyncedAt time.Time `json:"synced_at,omitzero"` // zero: no sync had succeeded
+	AgeMS    float64   `json:"age_ms"`
+	Bytes    int64     `json:"bytes"`
+	MaxRPOMS float64   `json:"max_rpo_ms"`
+	// Note says it in words: "served from a copy 4m12s old".
+	Note string `json:"note"`
 }
 
 // StandbyStatus is the state of the service's container on its standby
@@ -111,6 +152,8 @@ type IncidentStatus struct {
 	Stuck     string        `json:"stuck,omitempty"`
 	Disagreed string        `json:"disagreed,omitempty"`
 	Warnings  []string      `json:"warnings,omitempty"` // e.g. a dns.verify server that did not converge
+	// Copy is the recovery point when the incident opened (services[].sync).
+	Copy *CopyStatus `json:"copy,omitempty"`
 }
 
 // Phase returns when the incident reached phase (zero when it did not, or

@@ -301,3 +301,14 @@ func (m *LXD) Pool(spare string) (SparePool, bool) {
 	}
 	return SparePool{}, false
 }
+
+// StandbyFiles opens the file system of instance name on standby VM sb
+// (Config.StandbyIncus or standby[].incus): the content sync writes the
+// standby container through it (package monitor/contentsync).
+func (m *LXD) StandbyFiles(ctx context.Context, sb, name string) (*lxd.Files, error) {
+	cl, err := m.standbyClient(ctx, sb)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Files(ctx, name)
+}

@@ -60,6 +60,11 @@ type Config struct {
 	// Migrate waits for a free slot. A burst of copies at peak time floods
 	// the network.
 	MaxMigrations int
+	// CopyAge, when set, returns how old a service's standby copy is at a
+	// moment (the monitor's content sync), nil when the service has no
+	// sync; Trigger hands it to the machine, so an incident records its
+	// recovery point when it opens.
+	CopyAge func(service string, at time.Time) *recover.CopyAge
 }
 
 // Executor performs incidents: it owns one goroutine per open incident, which
@@ -164,7 +169,12 @@ func (e *Executor) SetServices(services map[string]recover.Config) {
 // once the machine took the trigger (not when recovery ends), with
 // ErrIllegalTransition when the service's state refuses it.
 func (e *Executor) Trigger(ctx context.Context, service string, src recover.Source, reason string) error {
-	return e.send(ctx, service, recover.Trigger{At: e.cfg.Clock.Now(), Source: src, Reason: reason})
+	now := e.cfg.Clock.Now()
+	var age *recover.CopyAge
+	if e.cfg.CopyAge != nil {
+		age = e.cfg.CopyAge(service, now)
+	}
+	return e.send(ctx, service, recover.Trigger{At: now, Source: src, Reason: reason, Copy: age})
 }
 
 // Reset is an operator declaring that service's primary serves again (see

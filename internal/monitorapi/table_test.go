@@ -1,0 +1,37 @@
+package monitorapi
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy/understudy/monitor/api"
+)
+
+// The status table shows each service's RPO (the age of its standby's
+// copy) and the RPO an incident recorded.
+func TestPrintStatusShowsTheRPO(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	st := api.Status{Services: []api.ServiceStatus{
+		{Service: "api", State: "primary"},
+		{Service: "shop", State: "primary", Sync: &api.SyncStatus{MaxRPOMS: 180e3, Exceeded: true, LastError: "sync \"shop\": open the primary: refused"}},
+		{Service: "web", State: "on-standby", Sync: &api.SyncStatus{LastGood: now.Add(-12 * time.Second), AgeMS: 12400, MaxRPOMS: 180e3},
+			LastIncident: &api.IncidentStatus{TotalMS: 900, Result: "recovered", Copy: &api.CopyStatus{Note: "served from a copy 4m12s old"}}},
+	}}
+	var b strings.Builder
+	if err := PrintStatus(&b, st, now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"RPO",
+		"shop     primary     -         -        -      never synced EXCEEDED max-rpo 3m0s",
+		"web      on-standby  -         -        -      12s",
+		"900ms recovered; served from a copy 4m12s old",
+		`shop (sync): sync "shop": open the primary: refused`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status table lacks %q:\n%s", want, out)
+		}
+	}
+}

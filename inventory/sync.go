@@ -1,0 +1,107 @@
+package inventory
+
+import (
+	"path"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/understudy/understudy/internal/yamlpos"
+)
+
+// Sync is a service's scheduled copy of its content from the primary into
+// its standby container (services[].sync; package monitor/sync performs it).
+type Sync struct {
+	// Paths are absolute directories (or files) inside the primary; each is
+	// copied to the same path in the standby container.
+	Paths []string
+	// Every is the time between the start of two syncs.
+	Every time.Duration
+	// Method is how the content travels: SyncIncus.
+	Method string
+	// MaxRPO is the oldest a copy may be before the service's RPO counts
+	// as exceeded (metric understudy_sync_rpo_exceeded, alert
+	// UnderstudySyncRPOExceeded).
+	MaxRPO time.Duration
+}
+
+// Sync methods.
+const (
+	// SyncIncus reads the files through the primary's hypervisor API and
+	// writes them through the standby VM's (SFTP over the Incus/LXD API).
+	SyncIncus = "incus"
+	// SyncRsync is rsync over SSH: not supported yet.
+	SyncRsync = "rsync"
+)
+
+// Sync defaults.
+const (
+	DefaultSyncEvery  = time.Minute
+	DefaultSyncMethod = SyncIncus
+	// DefaultSyncMaxRPOFactor: without max-rpo, a copy older than this many
+	// times every counts as exceeded.
+	DefaultSyncMaxRPOFactor = 3
+	// MinSyncEvery is the shortest every accepted.
+	MinSyncEvery = time.Second
+)
+
+func (d *decoder) sync(n *yaml.Node, p string, x **Sync) {
+	s := &Sync{}
+	*x = s
+	d.mapping(n, p, []field{
+		{"paths", d.Strings(&s.Paths)},
+		{"every", d.Duration(&s.Every)},
+		{"method", d.Str(&s.Method)},
+		{"max-rpo", d.Duration(&s.MaxRPO)},
+	})
+}
+
+// defSync fills services[i].sync's defaults; sp is the service's path.
+func (d *decoder) defSync(sp string, s *Sync) {
+	if s == nil {
+		return
+	}
+	p := yamlpos.Join(sp, "sync")
+	d.defDur(yamlpos.Join(p, "every"), &s.Every, DefaultSyncEvery)
+	setStr(&s.Method, DefaultSyncMethod)
+	d.defDur(yamlpos.Join(p, "max-rpo"), &s.MaxRPO, DefaultSyncMaxRPOFactor*s.Every)
+}
+
+// checkSync validates services[i].sync; sp is the service's path.
+func (d *decoder) checkSync(sp string, svc *Service) {
+	s := svc.Sync
+	if s == nil {
+		return
+	}
+	p := yamlpos.Join(sp, "sync")
+	if svc.Mode == ModeRestore {
+		d.ErrPath(yamlpos.Join(sp, "mode"), "a service with sync cannot use mode restore: a checkpoint restores the files it was taken with; use warm or cold")
+	}
+	if len(s.Paths) == 0 && !d.Silenced(yamlpos.Join(p, "paths")) {
+		d.ErrPath(yamlpos.Join(p, "paths"), "required: the directories to copy, such as [/var/www]")
+	}
+	seen := map[string]bool{}
+	for i, v := range s.Paths {
+		ip := yamlpos.Index(yamlpos.Join(p, "paths"), i)
+		switch {
+		case !path.IsAbs(v):
+			d.ErrPath(ip, "%q must be an absolute path", v)
+		case path.Clean(v) != v:
+			d.ErrPath(ip, "%q is not clean: write %q", v, path.Clean(v))
+		case v == "/":
+			d.ErrPath(ip, "cannot sync the whole file system: name the directories that hold the content")
+		case seen[v]:
+			d.ErrPath(ip, "%q is listed twice", v)
+		}
+		seen[v] = true
+	}
+	if d.Has(yamlpos.Join(p, "every")) && s.Every < MinSyncEvery {
+		d.ErrPath(yamlpos.Join(p, "every"), "must be at least %s, got %s", MinSyncEvery, s.Every)
+	}
+	if d.oneOf(yamlpos.Join(p, "method"), "method", s.Method, SyncIncus, SyncRsync) && s.Method == SyncRsync {
+		d.ErrPath(yamlpos.Join(p, "method"), "rsync is not supported yet: use incus")
+	}
+	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
+		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)
+	}
+}

@@ -1,0 +1,49 @@
+package monitor
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// syncInventory gives web a sync of its web root every second.
+var syncInventory = strings.Replace(testInventory,
+	"    container: {image: busybox, limits: {cpu: 1, memory: 64MiB}}\n  - name: api",
+	"    container: {image: busybox, limits: {cpu: 1, memory: 64MiB}}\n    sync: {paths: [/var/www], every: 1s, max-rpo: 1m}\n  - name: api", 1)
+
+// The daemon runs web's sync while it leads and shows it in the status
+// (a fake hypervisor has no file API: the sync fails, and says why); api,
+// without sync, has none. A failover records the recovery point in the
+// incident (no sync had succeeded), and blocks the syncs while the
+// service is on its standby.
+func TestSyncRunsAndStopsAtFailover(t *testing.T) {
+	if !strings.Contains(syncInventory, "sync:") {
+		t.Fatal("testInventory changed: no place for the sync")
+	}
+	h := start(t, syncInventory, func(h *harness) {
+		h.tune = func(o *Options) { o.SyncTick = 10 * time.Millisecond }
+	})
+	h.eventually("web's sync tried", func() bool {
+		s := h.service("web").Sync
+		return s != nil && strings.Contains(s.LastError, "has no file access")
+	})
+	if s := h.service("api").Sync; s != nil {
+		t.Errorf("api has a sync status %+v without sync", s)
+	}
+	if s := h.service("web").Sync; s.MaxRPOMS != 60e3 || !s.LastGood.IsZero() {
+		t.Errorf("web sync = %+v, want max-rpo 1m and no good sync", s)
+	}
+	h.eventually("web prepared", func() bool { return h.service("web").Standby.Prepared })
+	if code, e := h.post("/v1/services/web/failover", ""); code != http.StatusAccepted {
+		t.Fatalf("failover: %d %+v", code, e)
+	}
+	h.eventually("web on standby with its syncs blocked", func() bool {
+		s := h.service("web")
+		return s.State == "on-standby" && s.Sync != nil && strings.Contains(s.Sync.Blocked, "on-standby")
+	})
+	c := h.service("web").LastIncident.Copy
+	if c == nil || !c.SyncedAt.IsZero() || c.MaxRPOMS != 60e3 || c.Note != "no sync had succeeded: served from the standby's image" {
+		t.Errorf("incident copy = %+v, want no good sync recorded", c)
+	}
+}
