@@ -107,8 +107,8 @@ func (d *decoder) checkOverload(path string, o Overload) {
 	if o.Memory <= 0 || o.Memory > 100 {
 		d.ErrPath(yamlpos.Join(path, "memory"), "must be above 0 and at most 100 (percent of the VM's memory), got %g", o.Memory)
 	}
-	if o.Hysteresis < 0 || o.Hysteresis >= 1 {
-		d.ErrPath(yamlpos.Join(path, "hysteresis"), "must be at least 0 and below 1 (a fraction of the threshold), got %g", o.Hysteresis)
+	if o.Hysteresis <= 0 || o.Hysteresis >= 1 {
+		d.ErrPath(yamlpos.Join(path, "hysteresis"), "must be above 0 and below 1 (a fraction of the threshold), got %g", o.Hysteresis)
 	}
 	d.positive(yamlpos.Join(path, "window"), o.Window)
 	if o.CoolDown < 0 {

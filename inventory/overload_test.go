@@ -78,7 +78,7 @@ func TestOverloadErrors(t *testing.T) {
 	for _, want := range []string{
 		`lm.yaml:9:25: standby[0].overload.trigger: invalid overload trigger "busy"`,
 		"standby[0].overload.cpu: must be above 0 and at most 100",
-		"migration.overload.hysteresis: must be at least 0 and below 1",
+		"migration.overload.hysteresis: must be above 0 and below 1",
 		"services[0].drain: set url or command, not both",
 		"services[0].undrain: set url or command",
 	} {

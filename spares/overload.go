@@ -198,7 +198,28 @@ func check(history []Sample, th Thresholds, now time.Time) Verdict {
 	if held < th.Window {
 		return Verdict{State: StateRising, Why: fmt.Sprintf("%s for %s only (window %s)", what(last, th), held.Round(time.Second), th.Window)}
 	}
+	if th.Trigger == TriggerLoad || th.Trigger == TriggerMemory {
+		// "CPU 92 % over 60 s (threshold 80 %)"
+		lvl, thr := level(last, th)
+		return Verdict{Overloaded: true, State: StateFired, Why: fmt.Sprintf("%s %.0f %% over %.0f s (threshold %.0f %%)", th.Trigger.resource(), lvl, held.Seconds(), thr)}
+	}
 	return Verdict{Overloaded: true, State: StateFired, Why: fmt.Sprintf("%s for %s", what(last, th), held.Round(time.Second))}
+}
+
+// resource names what a load or memory trigger measures.
+func (t Trigger) resource() string {
+	if t == TriggerMemory {
+		return "memory"
+	}
+	return "CPU"
+}
+
+// level is a load or memory trigger's level in s and its threshold.
+func level(s Sample, th Thresholds) (lvl, threshold float64) {
+	if th.Trigger == TriggerMemory {
+		return s.MemoryPercent, th.Memory
+	}
+	return s.CPUPercent, th.CPU
 }
 
 // what says the sample's level against the trigger's threshold.

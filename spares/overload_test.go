@@ -107,7 +107,7 @@ func TestLoadTriggerWithHysteresis(t *testing.T) {
 		switch {
 		case i < 4 && (v.Overloaded || v.State != StateRising):
 			t.Fatalf("sample %d: %+v before the window passed", i, v)
-		case i == 4 && (!v.Overloaded || !strings.Contains(v.Why, "CPU 92 % (threshold 80 %) for 1m0s")):
+		case i == 4 && (!v.Overloaded || !strings.Contains(v.Why, "CPU 92 % over 60 s (threshold 80 %)")):
 			t.Fatalf("sample %d: %+v, want fired after 1m of 92 %%", i, v)
 		case i == 5 && (!v.Overloaded || !strings.Contains(v.Why, "clears below CPU 72 %")):
 			t.Fatalf("75 %% (above the clear level 72 %%): %+v, want still fired", v)
@@ -129,7 +129,7 @@ func TestMemoryTrigger(t *testing.T) {
 	for i := range 3 {
 		h = append(h, Sample{At: t0.Add(time.Duration(i) * 15 * time.Second), MemoryPercent: 95})
 	}
-	if ok, why := Overloaded(h, th, t0.Add(30*time.Second)); !ok || !strings.Contains(why, "memory 95 % (threshold 85 %)") {
+	if ok, why := Overloaded(h, th, t0.Add(30*time.Second)); !ok || !strings.Contains(why, "memory 95 % over 30 s (threshold 85 %)") {
 		t.Errorf("memory 95 %% for 30s: %v %q", ok, why)
 	}
 }
