@@ -163,7 +163,7 @@ capacity: {containers: 20, memory: 4GiB}
 activate-timeout: 20s
 criu: {disable: true}
 load-source: cgroups
-cpus: 2
+cpus: 1
 `
 
 // startAgent runs a standby agent in-process against standby-1.

@@ -19,5 +19,11 @@ now() {
 now
 end=$((up + (ms + 9) / 10))
 n=0
-while now && [ "$up" -lt "$end" ]; do n=$((n + 1)); done
+# /proc/uptime may come from lxcfs (a FUSE read, whose CPU is not the
+# container's): read it only every 500 rounds of pure arithmetic.
+while now && [ "$up" -lt "$end" ]; do
+	i=0
+	while [ "$i" -lt 500 ]; do i=$((i + 1)); done
+	n=$((n + 1))
+done
 printf 'Content-Type: text/plain\r\n\r\n%s %s\n' "$(hostname)" "$n"
