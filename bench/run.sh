@@ -148,7 +148,7 @@ group_e2e() {
 # copy, the slowest answer and longest gap through the proxy.
 group_loadmove() {
 	begin loadmove
-	bench loadmove lab e2e 'LoadMove' 1x 2
+	bench loadmove lab e2e 'LoadMove' 1x 1
 	end loadmove -gotest "$OUT/loadmove.test.json"
 }
 
