@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e drill proxy proxyload lab sync) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -143,6 +143,16 @@ group_e2e() {
 	end e2e -gotest "$OUT/e2e.test.json"
 }
 
+# loadmove: relocation under load in the lab (e2e BenchmarkLoadMove: two
+# burning services on the standby, the load trigger moves the heavier one to
+# spare-1): threshold to move end, the standby's CPU before and after, the
+# copy, the slowest answer and longest gap through the proxy.
+group_loadmove() {
+	begin loadmove
+	bench loadmove lab e2e 'LoadMove' 1x 1
+	end loadmove -gotest "$OUT/loadmove.test.json"
+}
+
 group_proxy() {
 	begin proxy
 	bench proxy lab proxy 'Probe' 200x 3
@@ -249,7 +259,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

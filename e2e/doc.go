@@ -12,8 +12,11 @@
 // Lab names and addresses it owns: instances and DNS names t-e2e-*, primaries
 // on host-a at 10.200.0.160-169 (one per test; .168 the HA kill tests, .169
 // the HA partition test; the Knot and PowerDNS failovers reuse .160 and .161,
-// tests of a package run one after the other), standby containers from its own agent's pool
-// 10.200.1.150-169.
+// tests of a package run one after the other; .190-.191 and spare copies
+// 10.200.2.190-191 the relocation under load, loadmove_test.go), standby
+// containers from its own agent's pool 10.200.1.150-169. Its agents measure
+// their load from their instances' cgroups (load-source: cgroups; the
+// standby declares 1 CPU, the spare 2).
 //
 // The package has no code besides its tests. They need the lab
 // (examples/lab/lab.sh up) and root (ICMP); without the lab they skip, or

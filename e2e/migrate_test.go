@@ -187,6 +187,8 @@ tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.
 incus: {socket: {{.Socket}}}
 state-dir: {{.State}}
 criu: {disable: true}
+load-source: cgroups
+cpus: 2
 `
 
 // addSpare adds spare-1, with its agent at agentURL, to the inventory.
@@ -221,7 +223,7 @@ func postJSON(t *testing.T, ctx context.Context, hc *http.Client, url, body stri
 }
 
 // logIncident logs a move's phases and the copy step's time.
-func logIncident(t *testing.T, what string, inc *api.IncidentStatus, took time.Duration) {
+func logIncident(t testing.TB, what string, inc *api.IncidentStatus, took time.Duration) {
 	t.Helper()
 	var ph, steps []string
 	for _, p := range inc.Phases {

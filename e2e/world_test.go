@@ -165,6 +165,8 @@ network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
 capacity: {containers: 20, memory: 4GiB}
 activate-timeout: 20s
 criu: {disable: true}
+load-source: cgroups
+cpus: 1
 `
 
 // startAgent runs a standby agent in-process against standby-1.

@@ -82,13 +82,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("proxy.hold", &p.Hold, DefaultHold)
 	d.defInt("proxy.queue", &p.Queue, DefaultQueue)
 
-	o := &inv.Migration.Overload
-	if !d.Has("migration.overload.enabled") {
-		o.Enabled = true
-	}
-	d.defFloat("migration.overload.steal", &o.Steal, DefaultOverloadSteal)
-	d.defFloat("migration.overload.load", &o.Load, DefaultOverloadLoad)
-	d.defDur("migration.overload.window", &o.Window, DefaultOverloadWindow)
+	d.overloadDefaults(inv)
 	d.defInt("migration.max-parallel", &inv.Migration.MaxParallel, DefaultMaxParallel)
 	setStr((*string)(&inv.Migration.Live), string(DefaultLive))
 	setStr(&inv.Cost.Currency, DefaultCurrency)

@@ -148,6 +148,7 @@ func (d *decoder) standby(n *yaml.Node, path string, x *Standby) {
 		{"capacity", func(v *yaml.Node, p string) { d.capacity(v, p, &x.Capacity) }},
 		{"incus", func(v *yaml.Node, p string) { d.incus(v, p, &x.Incus) }},
 		{"network", func(v *yaml.Node, p string) { x.Network = d.network(v, p) }},
+		{"overload", func(v *yaml.Node, p string) { x.Overload = &Overload{}; d.overload(v, p, x.Overload) }},
 	})
 }
 
@@ -184,14 +185,8 @@ func (d *decoder) proxy(n *yaml.Node, path string, x *Proxy) {
 
 func (d *decoder) migration(n *yaml.Node, path string, x *Migration) {
 	d.mapping(n, path, []field{
-		{"overload", func(v *yaml.Node, p string) {
-			d.mapping(v, p, []field{
-				{"enabled", d.Boolean(&x.Overload.Enabled)},
-				{"steal", d.Number(&x.Overload.Steal)},
-				{"load", d.Number(&x.Overload.Load)},
-				{"window", d.Duration(&x.Overload.Window)},
-			})
-		}},
+		{"overload", func(v *yaml.Node, p string) { d.overload(v, p, &x.Overload) }},
+		{"target-max-steal", d.Number(&x.TargetMaxSteal)},
 		{"bandwidth", d.bandwidth(&x.Bandwidth)},
 		{"max-parallel", d.Integer(&x.MaxParallel)},
 		{"live", func(v *yaml.Node, p string) { d.Str((*string)(&x.Live))(v, p) }},
@@ -219,6 +214,9 @@ func (d *decoder) service(n *yaml.Node, path string, x *Service) {
 		{"probe-timeout", d.Duration(&x.ProbeTimeout)},
 		{"hold", d.Duration(&x.Hold)},
 		{"max-on-standby", d.Duration(&x.MaxOnStandby)},
+		{"pinned", d.Boolean(&x.Pinned)},
+		{"drain", func(v *yaml.Node, p string) { x.Drain = d.hook(v, p) }},
+		{"undrain", func(v *yaml.Node, p string) { x.Undrain = d.hook(v, p) }},
 		{"container", func(v *yaml.Node, p string) { d.container(v, p, &x.Container) }},
 		{"sync", func(v *yaml.Node, p string) { d.sync(v, p, &x.Sync) }},
 	})

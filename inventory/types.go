@@ -249,6 +249,9 @@ type Standby struct {
 	// own network setting, repeated here): an address the agent returns
 	// from an activation must lie in Pool before it goes to DNS.
 	Network *Network
+	// Overload, optional, is this standby VM's own overload trigger; a key
+	// it leaves out takes migration.overload's. Use OverloadOf.
+	Overload *Overload
 }
 
 // Spare is a dedicated VM that services migrate to after a failover.
@@ -282,8 +285,18 @@ type Network struct {
 	Pool string
 }
 
+// Hook is a webhook (URL: POSTed the incident) or a command (argv, run
+// with the service's variables); exactly one is set.
+type Hook struct {
+	URL     string
+	Command []string
+}
+
 // Migration holds the settings of migrations to spares.
 type Migration struct {
+	// TargetMaxSteal is the steal ceiling of a migration's target, in
+	// percent: a measured spare above it is not eligible.
+	TargetMaxSteal float64
 	// Overload is when a standby VM counts as overloaded, which migrates
 	// one of its services (the lowest priority first) to a spare.
 	Overload Overload
@@ -311,18 +324,38 @@ const (
 	LiveAuto LiveMode = "auto"
 )
 
-// Overload says when a standby VM is overloaded: CPU steal above Steal and
-// load above Load, both without a break for Window.
+// Overload says when a standby VM is overloaded: its Trigger's condition
+// without a break for Window (README.md, migration.overload).
 type Overload struct {
 	// Enabled turns the automatic migration off an overloaded standby on.
 	Enabled bool
+	// Trigger is TriggerStealAndLoad (the default), TriggerLoad or
+	// TriggerMemory.
+	Trigger string
 	// Steal is the CPU steal threshold, in percent (0-100].
 	Steal float64
 	// Load is the 1-minute load average threshold, per CPU.
 	Load float64
-	// Window is how long both must stay above their thresholds.
+	// CPU is the load trigger's threshold: CPU use in percent of the VM's CPUs.
+	CPU float64
+	// Memory is the memory trigger's threshold: memory in use, in percent.
+	Memory float64
+	// Hysteresis is the fraction of the threshold a fired trigger must fall
+	// under to clear, in [0, 1).
+	Hysteresis float64
+	// Window is how long the condition must hold.
 	Window time.Duration
+	// CoolDown is the least time between two automatic moves off one
+	// standby VM.
+	CoolDown time.Duration
 }
+
+// The overload triggers (migration.overload.trigger).
+const (
+	TriggerStealAndLoad = "steal-and-load"
+	TriggerLoad         = "load"
+	TriggerMemory       = "memory"
+)
 
 // Proxy holds the reverse proxy's settings.
 type Proxy struct {
@@ -383,6 +416,13 @@ type Service struct {
 	Hold time.Duration
 	// MaxOnStandby triggers a migration after this long on standby; 0 never.
 	MaxOnStandby time.Duration
+	// Pinned keeps the service on its standby when the standby is
+	// overloaded: the overload trigger moves others.
+	Pinned bool
+	// Drain, optional, runs before a move's hold and copy (take the
+	// service out of its service discovery); Undrain after the release.
+	Drain   *Hook
+	Undrain *Hook
 	// Container describes the service's container on standby and spare VMs.
 	Container Container
 	// Sync, when set, copies the service's content from the primary into

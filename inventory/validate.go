@@ -25,6 +25,7 @@ func (d *decoder) validate(inv *Inventory) {
 	d.checkMigration(&inv.Migration)
 	d.checkServices(inv)
 	d.checkCapacity(inv)
+	d.checkMoveHooks(inv)
 	d.checkCost(&inv.Cost)
 }
 
@@ -265,14 +266,10 @@ func (d *decoder) checkProxy(x *Proxy, apiTLS bool) {
 }
 
 func (d *decoder) checkMigration(x *Migration) {
-	o := x.Overload
-	if o.Steal <= 0 || o.Steal > 100 {
-		d.ErrPath("migration.overload.steal", "must be above 0 and at most 100 (percent), got %g", o.Steal)
+	d.checkOverload("migration.overload", x.Overload)
+	if x.TargetMaxSteal < 0 || x.TargetMaxSteal > 100 {
+		d.ErrPath("migration.target-max-steal", "must be from 0 to 100 (percent; 0: no ceiling), got %g", x.TargetMaxSteal)
 	}
-	if o.Load <= 0 || o.Load > 1000 {
-		d.ErrPath("migration.overload.load", "must be above 0 and at most 1000 (load per CPU), got %g", o.Load)
-	}
-	d.positive("migration.overload.window", o.Window)
 	d.intRange("migration.max-parallel", x.MaxParallel, 1, 100)
 	d.oneOf("migration.live", "live migration policy", string(x.Live), string(LiveAuto), string(LiveNever))
 	if d.Has("migration.bandwidth") && x.Bandwidth <= 0 {

@@ -113,7 +113,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	c.reg.MustRegister(contentsync.NewCollector(c.syncer))
 	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Clock: opts.Clock, Logger: opts.Logger})
 	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
-	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
+	c.reg.MustRegister(capacity.NewCollector(c.vmStatus, c.vms))
 	c.registerObservability()
 	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again
 		return nil, err

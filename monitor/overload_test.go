@@ -86,7 +86,7 @@ func overloadInventory(enabled bool) string {
 	if !enabled {
 		on = "false"
 	}
-	return text + "migration:\n  overload: {enabled: " + on + ", steal: 10, load: 1, window: 100ms}\n"
+	return text + "migration:\n  overload: {enabled: " + on + ", steal: 10, load: 1, window: 100ms, cool-down: 100ms}\n"
 }
 
 // TestOverloadMigratesLowestPriorityFirst: once the standby's steal and

@@ -26,8 +26,8 @@ const sparesWithAgents = testInventory + `spares:
 // migration goes where the dry run said.
 func TestMigrateBySpareSteal(t *testing.T) {
 	src := capacitytest.New()
-	src.Set("spare-a", 2, 20, 1.0) // 20% steal, 0.50 per CPU
-	src.Set("spare-b", 4, 2, 3.0)  // 2% steal, 0.75 per CPU
+	src.Set("spare-a", 2, 8, 1.0) // 8% steal (under the 10% ceiling), 0.50 per CPU
+	src.Set("spare-b", 4, 2, 3.0) // 2% steal, 0.75 per CPU
 	mig := &fakeMigrator{copies: map[string]string{}}
 	h := start(t, sparesWithAgents, func(h *harness) {
 		h.migrator = mig
@@ -48,7 +48,7 @@ func TestMigrateBySpareSteal(t *testing.T) {
 		reason       string // fragment of the first reason
 	}{
 		{"spare-b", 1, 2, 0.75, "", "chosen: zone az1, steal 2%, load 0.75 per CPU"},
-		{"spare-a", 2, 20, 0.5, "", "lost: higher steal 20% vs 2% on spare-b"},
+		{"spare-a", 2, 8, 0.5, "", "lost: higher steal 8% vs 2% on spare-b"},
 		{"spare-c", 3, 0, 0, "no answer from its agent", "lost: steal and load unknown (no answer from its agent"},
 		{"spare-d", 4, 0, 0, "no spares[].agent", "lost: steal and load unknown (no spares[].agent), measured on spare-b"},
 	}

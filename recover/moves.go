@@ -27,7 +27,7 @@ const (
 // (the kinds above); every one of them may run again after a restart.
 func IsMoveStep(k playbooks.Kind) bool {
 	switch k {
-	case StepHold, StepCopy, StepRelease, StepResetStandby, StepUndoCopy, StepVacate, StepDNSRevert:
+	case StepHold, StepCopy, StepRelease, StepResetStandby, StepUndoCopy, StepVacate, StepDNSRevert, StepDrain, StepUndrain:
 		return true
 	}
 	return false
@@ -217,7 +217,7 @@ func (m *Machine) abort(i int, now time.Time, reason string) ([]Action, error) {
 	pb.Steps = slices.Clone(pb.Steps)
 	first := len(inc.Steps)
 	for j := i; j >= 0; j-- {
-		undo, ok := undoSpecs[inc.Steps[j].Kind]
+		undo, ok := undoFor(inc.Playbook, inc.Steps[j].Kind)
 		if !ok || inc.Steps[j].Attempt == 0 {
 			continue
 		}
@@ -279,6 +279,8 @@ var movePhase = map[playbooks.Kind]Phase{
 	StepUndoCopy:     PhaseCopyUndone,
 	StepVacate:       PhaseVacated,
 	StepDNSRevert:    PhaseDNSReverted,
+	StepDrain:        PhaseDrained,
+	StepUndrain:      PhaseUndrained,
 }
 
 // movePlacement is where a move's DNS flip points the service.

@@ -41,6 +41,8 @@ const (
 	PhaseCopyUndone   Phase = "copy-undone"   // an aborted migration deleted the spare's copy
 	PhaseVacated      Phase = "vacated"       // after a failback, the standby slot or spare copy is vacated
 	PhaseDNSReverted  Phase = "dns-reverted"  // an aborted move swapped DNS back
+	PhaseDrained      Phase = "drained"       // the drain hook took the service out of its service discovery
+	PhaseUndrained    Phase = "undrained"     // the undrain hook put it back
 	PhaseAborting     Phase = "aborting"      // a step failed before the DNS swap: the undo steps run
 	PhaseAborted      Phase = "aborted"       // the move gave up; the service stayed where it was
 	PhaseOnSpare      Phase = "on-spare"      // a migration ended on the spare

@@ -82,3 +82,54 @@ func TestDetectorKeepsBoundedHistory(t *testing.T) {
 		t.Errorf("not overloaded: %s", why)
 	}
 }
+
+// cpuSeries returns samples every 15s from t0 with these CPU uses and no
+// steal (a standby saturated by its own recovered containers).
+func cpuSeries(cpu ...float64) []Sample {
+	out := make([]Sample, len(cpu))
+	for i, c := range cpu {
+		out[i] = Sample{At: t0.Add(time.Duration(i) * 15 * time.Second), CPUPercent: c, CPUs: 2}
+	}
+	return out
+}
+
+// TestLoadTriggerWithHysteresis: the load trigger fires on CPU use above
+// its threshold for the window with no steal at all, stays fired while the
+// use stays above 90 % of the threshold, and clears below it; it then
+// needs a new full window.
+func TestLoadTriggerWithHysteresis(t *testing.T) {
+	th := Thresholds{Trigger: TriggerLoad, CPU: 80, Window: time.Minute}
+	d := NewDetector(th)
+	var v Verdict
+	for i, s := range cpuSeries(92, 92, 92, 92, 92, 75, 70, 92) {
+		d.Add(s)
+		v = d.Check(s.At)
+		switch {
+		case i < 4 && (v.Overloaded || v.State != StateRising):
+			t.Fatalf("sample %d: %+v before the window passed", i, v)
+		case i == 4 && (!v.Overloaded || !strings.Contains(v.Why, "CPU 92 % over 60 s (threshold 80 %)")):
+			t.Fatalf("sample %d: %+v, want fired after 1m of 92 %%", i, v)
+		case i == 5 && (!v.Overloaded || !strings.Contains(v.Why, "clears below CPU 72 %")):
+			t.Fatalf("75 %% (above the clear level 72 %%): %+v, want still fired", v)
+		case i == 6 && (v.Overloaded || v.State != StateBelow):
+			t.Fatalf("70 %%: %+v, want cleared", v)
+		case i == 7 && (v.Overloaded || v.State != StateRising):
+			t.Fatalf("92 %% again: %+v, want a new window", v)
+		}
+	}
+	if ok, why := Overloaded(cpuSeries(92, 92, 92, 92, 92), Thresholds{Steal: 10, Load: 1, Window: time.Minute}, t0.Add(time.Minute)); ok {
+		t.Errorf("steal-and-load fired on CPU use without steal: %s", why)
+	}
+}
+
+// TestMemoryTrigger: memory in use above its threshold for the window.
+func TestMemoryTrigger(t *testing.T) {
+	th := Thresholds{Trigger: TriggerMemory, Memory: 85, Window: 30 * time.Second}
+	var h []Sample
+	for i := range 3 {
+		h = append(h, Sample{At: t0.Add(time.Duration(i) * 15 * time.Second), MemoryPercent: 95})
+	}
+	if ok, why := Overloaded(h, th, t0.Add(30*time.Second)); !ok || !strings.Contains(why, "memory 95 % over 30 s (threshold 85 %)") {
+		t.Errorf("memory 95 %% for 30s: %v %q", ok, why)
+	}
+}

@@ -20,6 +20,10 @@ type Service struct {
 	Zone   string // the zone of its original primary's hypervisor
 	Role   string // empty: no anti-affinity
 	Memory int64  // bytes it needs; 0: unknown, not checked
+	// MaxSteal is the steal ceiling of a target, in percent: a measured
+	// spare above it is not eligible (it is as starved as the standby the
+	// service leaves); 0: no ceiling.
+	MaxSteal float64
 }
 
 // Spare is one candidate VM and what was measured on it.
@@ -100,6 +104,8 @@ func ineligible(svc Service, sp Spare) string {
 		return fmt.Sprintf("other zone %q (the primary is in %q)", sp.Zone, svc.Zone)
 	case sp.FreeSlots <= 0:
 		return "no free slot"
+	case svc.MaxSteal > 0 && sp.Unmeasured == "" && sp.Steal > svc.MaxSteal:
+		return fmt.Sprintf("steal %.1f%% above the ceiling %.1f%%", sp.Steal, svc.MaxSteal)
 	case svc.Memory > 0 && sp.FreeMemory < svc.Memory:
 		return fmt.Sprintf("not enough free memory (%s free, %s needed)", bytes(sp.FreeMemory), bytes(svc.Memory))
 	}

@@ -146,3 +146,24 @@ func TestBestAndFind(t *testing.T) {
 		t.Error("Find(z) found a missing spare")
 	}
 }
+
+// TestScoreStealCeiling: a measured spare above the steal ceiling is not
+// eligible, however free; an unmeasured one is not judged by it.
+func TestScoreStealCeiling(t *testing.T) {
+	svc := Service{Name: "web", Zone: "az1", MaxSteal: 5}
+	ranked := Score(svc, []Spare{
+		{Name: "busy", Zone: "az1", Steal: 30, FreeSlots: 9, FreeMemory: UnknownMemory},
+		{Name: "calm", Zone: "az1", Steal: 0.4, Load1: 0.3, FreeSlots: 1, FreeMemory: UnknownMemory},
+	})
+	best, ok := Best(ranked)
+	if !ok || best.Name != "calm" {
+		t.Fatalf("best = %+v, %v; want calm", best, ok)
+	}
+	if b, _ := Find(ranked, "busy"); b.Eligible || len(b.Reasons) == 0 || !strings.Contains(b.Reasons[0], "steal 30.0% above the ceiling 5.0%") {
+		t.Errorf("busy = %+v, want not eligible above the ceiling", b)
+	}
+	ranked = Score(svc, []Spare{{Name: "dark", Zone: "az1", Unmeasured: "no agent", FreeSlots: 1, FreeMemory: UnknownMemory}})
+	if _, ok := Best(ranked); !ok {
+		t.Error("an unmeasured spare was refused by the steal ceiling")
+	}
+}

@@ -44,6 +44,7 @@ type Agent struct {
 	version     string
 	metrics     *metrics
 	steal       *procstat.StealSampler
+	load        *loadSampler
 	pinger      probe.Pinger // POST /v1/probe's icmp probes; nil: not configured
 	ready       atomic.Bool
 
@@ -120,6 +121,7 @@ func newAgent(base context.Context, cfg config.Config, st *agentState, rt Runtim
 		locks: map[string]*sync.Mutex{}, running: map[string]int64{}, active: map[string]bool{},
 		shares: map[string]fairshare.Share{}, shareKick: make(chan struct{}, 1), noCkpt: map[string]string{},
 	}
+	a.load = newLoadSampler(cfg, rt, a.log)
 	if cp, ok := rt.(Checkpointer); ok {
 		// Stateful work is refused by the runtime until the probe proved CRIU.
 		cp.SetStateful(opts.CRIU.Available)

@@ -33,6 +33,8 @@ type (
 	Usage = api.Usage
 	// ContainerShare is api.ContainerShare: one entry of Capacity.Shares.
 	ContainerShare = api.ContainerShare
+	// InstanceLoad is api.InstanceLoad: one entry of Capacity.Instances.
+	InstanceLoad = api.InstanceLoad
 )
 
 // The preparation modes (api.ModeWarm, ...) and probe kinds.

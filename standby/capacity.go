@@ -33,5 +33,6 @@ func (a *Agent) Capacity() (Capacity, error) {
 	a.mu.Unlock()
 	c.SlotsFree = max(c.SlotsTotal-c.ContainersRunning, 0)
 	c.Shares = a.containerShares()
+	a.load.fill(&c)
 	return c, nil
 }

@@ -88,6 +88,7 @@ func Run(ctx context.Context, cfg config.Config, opts RunOptions) error {
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.ServeTLS(capped, "", "") })
 	wg.Go(func() { agent.steal.Run(bg, stealInterval) })
+	wg.Go(func() { agent.load.Run(bg, stealInterval) })
 	wg.Go(func() { agent.shareLoop(bg) })
 	wg.Go(func() { reloadLoop(bg, opts.Reload, tlsr, log) })
 	log.Info("serving", "listen", ln.Addr().String())

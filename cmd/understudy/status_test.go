@@ -21,7 +21,8 @@ func statusFixture(now time.Time) api.Status {
 			{Name: "mon-b", Address: "10.0.0.2:9180"},
 		},
 		VMs: []api.VMStatus{
-			{Name: "standby-1", Kind: "standby", SampledAt: now.Add(-3 * time.Second), Steal: 31.5, LoadPerCPU: 2.25, Overloaded: true, Why: "steal 31% and load 2.25 over 2m0s"},
+			{Name: "standby-1", Kind: "standby", SampledAt: now.Add(-3 * time.Second), Steal: 31.5, LoadPerCPU: 2.25, Overloaded: true, Why: "steal 31% and load 2.25 over 2m0s",
+				CPUPercent: 92, MemoryPercent: 40, LoadSource: "cgroups", Trigger: "steal-and-load", TriggerState: "fired"},
 			{Name: "spare-1", Kind: "spare", Unknown: "no agent in the inventory (spares[].agent)"},
 		},
 		Services: []api.ServiceStatus{
@@ -62,8 +63,8 @@ func TestStatusCommand(t *testing.T) {
 		{name: "table", args: []string{"--url", srv.URL}, want: []string{
 			"mon-a    leader               10.0.0.1:9180  2m0s ago     3",
 			"mon-b    follower (answered)  10.0.0.2:9180  -            -",
-			"standby-1  standby  31.5%  2.25      3s ago   OVERLOADED: steal 31% and load 2.25 over 2m0s",
-			"spare-1    spare    ?      ?         -        no agent in the inventory (spares[].agent)",
+			"standby-1  standby  31.5%  2.25      92%  40%  3s ago   OVERLOADED (steal-and-load): steal 31% and load 2.25 over 2m0s",
+			"spare-1    spare    ?      ?         -    -    -        no agent in the inventory (spares[].agent)",
 			"SERVICE", "LAST RECOVERY",
 			"api      primary     primary/api-vm     10.200.0.12   -",
 			"web      on-standby  standby/standby-1  10.200.1.100  1m30s ago  -    23.5ms (confirmed +1.5, activated +9, dns-flipped +13) recovered",

@@ -472,7 +472,7 @@ trust_client() {
 # sources (the init and service scripts, busybox) change.
 build_image() {
 	local tarball=$LAB_DIR/image/$IMAGE.tar.gz stamp
-	stamp=$(cat "$HERE/busybox-init.sh" "$HERE/busybox-service.sh" /bin/busybox | sha256sum | cut -d' ' -f1)
+	stamp=$(cat "$HERE/busybox-init.sh" "$HERE/busybox-service.sh" "$HERE/busybox-burn.cgi" /bin/busybox | sha256sum | cut -d' ' -f1)
 	[ -s "$tarball" ] && [ "$(cat "$tarball.sources" 2>/dev/null)" = "$stamp" ] && return 0
 	local b=$LAB_DIR/image/build a
 	rm -rf "$b"
@@ -484,6 +484,8 @@ build_image() {
 	done
 	install -m 0755 "$HERE/busybox-init.sh" "$b/rootfs/sbin/init"
 	install -m 0755 "$HERE/busybox-service.sh" "$b/rootfs/sbin/understudy-service"
+	# GET /cgi-bin/burn?ms=N burns one CPU for N ms (at most 2000): real load.
+	install -D -m 0755 "$HERE/busybox-burn.cgi" "$b/rootfs/var/www/cgi-bin/burn"
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$b/rootfs/etc/passwd"
 	echo 'root:x:0:' >"$b/rootfs/etc/group"
 	echo '127.0.0.1 localhost' >"$b/rootfs/etc/hosts"
@@ -906,6 +908,10 @@ write_configs() {
 		  pool: ${SUBNET[standby-1]}.100-${SUBNET[standby-1]}.129
 		capacity: {containers: 20, memory: 4GiB}
 		max-parallel: 4
+		# standby-1 is a daemon on the shared host: /proc describes the host,
+		# so its load is its instances' cgroups, out of its declared CPUs.
+		load-source: cgroups
+		cpus: $(nproc)
 	EOF
 	# The agent on spare-1: it only reports the spare's steal and load.
 	write_if_changed "$LAB_DIR/spare-agent.yaml" <<-EOF && changed+=("$LAB_DIR/spare-agent.yaml")
@@ -919,6 +925,8 @@ write_configs() {
 		incus: {socket: $LAB_DIR/spare-1/unix.socket}
 		state-dir: $LAB_DIR/spare-agent-state
 		criu: {disable: true}
+		load-source: cgroups
+		cpus: $(nproc)
 	EOF
 	[ ${#changed[@]} = 0 ] || step "wrote ${changed[*]}"
 }

@@ -32,16 +32,29 @@ func PrintStatus(w io.Writer, st api.Status, now time.Time) error {
 		fmt.Fprintln(tw)
 	}
 	if len(st.VMs) > 0 {
-		fmt.Fprintln(tw, "VM\tKIND\tSTEAL\tLOAD/CPU\tSAMPLED\tSTATE")
+		fmt.Fprintln(tw, "VM\tKIND\tSTEAL\tLOAD/CPU\tCPU\tMEM\tSAMPLED\tSTATE")
 		for _, v := range st.VMs {
 			steal, load, state := fmt.Sprintf("%.1f%%", v.Steal), fmt.Sprintf("%.2f", v.LoadPerCPU), "ok"
+			cpu, mem := "-", "-"
+			if v.LoadSource != "" {
+				cpu, mem = fmt.Sprintf("%.0f%%", v.CPUPercent), fmt.Sprintf("%.0f%%", v.MemoryPercent)
+			}
 			if v.Unknown != "" {
 				steal, load, state = "?", "?", v.Unknown
 			}
+			if v.Trigger != "" && v.TriggerState != "" {
+				state = v.Trigger + " " + v.TriggerState
+				if v.Why != "" {
+					state += ": " + v.Why
+				}
+			}
 			if v.Overloaded {
 				state = "OVERLOADED: " + v.Why
+				if v.Trigger != "" {
+					state = "OVERLOADED (" + v.Trigger + "): " + v.Why
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Kind, steal, load, since(v.SampledAt, now), state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Kind, steal, load, cpu, mem, since(v.SampledAt, now), state)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -50,6 +50,21 @@ type VMStatus struct {
 	// migration.overload's thresholds for its window; Why says how far.
 	Overloaded bool   `json:"overloaded,omitempty"`
 	Why        string `json:"why,omitempty"`
+	// CPUPercent and MemoryPercent are the VM's CPU and memory use as its
+	// agent last reported them (load_source says from where), in percent.
+	CPUPercent    float64 `json:"cpu_percent,omitempty"`
+	MemoryPercent float64 `json:"memory_percent,omitempty"`
+	LoadSource    string  `json:"load_source,omitempty"`
+	// Trigger (standbys) is its overload trigger (load, steal-and-load,
+	// memory), TriggerState its state: no-data, below, rising, fired,
+	// cool-down or off.
+	Trigger      string `json:"trigger,omitempty"`
+	TriggerState string `json:"trigger_state,omitempty"`
+	// CoolDownUntil (standbys): no automatic move off it before then.
+	CoolDownUntil time.Time `json:"cool_down_until,omitzero"`
+	// Decisions (standbys) are the trigger's recent decisions, oldest
+	// first: fired, cleared, moved a service, held back by the cool-down.
+	Decisions []string `json:"decisions,omitempty"`
 	// Capacity is what the inventory says the VM holds (capacity:
 	// containers and memory in bytes; 0 unknown).
 	Capacity VMCapacity `json:"capacity"`

@@ -30,7 +30,7 @@ func (m PlanServices) Service(name string) (Service, bool) {
 	}
 	out := Service{AutoFailback: cfg.Moves.AutoFailback, Primary: cfg.Service.Address, Standby: p.Standbys[name], Priority: inventory.DefaultPriority}
 	if s := p.Inv.Service(name); s != nil {
-		out.Priority = s.Priority
+		out.Priority, out.Pinned = s.Priority, s.Pinned
 	}
 	return out, true
 }
@@ -66,8 +66,17 @@ func (o WatchOverload) Sample(ctx context.Context, now time.Time) {
 // Overloaded implements Overload.
 func (o WatchOverload) Overloaded() map[string]string { return o.Views.Overloaded() }
 
+// Shares implements Overload.
+func (o WatchOverload) Shares(standby string) map[string]float64 {
+	s, trigger, ok := o.Views.Last(standby)
+	if !ok {
+		return nil
+	}
+	return capacity.Shares(s, trigger)
+}
+
 // Moved implements Overload.
-func (o WatchOverload) Moved(standby string) { o.Watch.Moved(standby) }
+func (o WatchOverload) Moved(standby, service string) { o.Watch.Moved(standby, service) }
 
 // Forget implements Overload.
 func (o WatchOverload) Forget() { o.Watch.Forget() }

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/clock"
-	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/recover/executor"
 )
@@ -49,6 +48,7 @@ type Service struct {
 	Primary      netip.Addr // the primary VM's address, for its check
 	Standby      string     // the standby VM it fails over to
 	Priority     int
+	Pinned       bool // pinned: true: never moved off an overloaded standby
 }
 
 // Services is the rest of the daemon the policy uses. Safe for concurrent
@@ -72,8 +72,13 @@ type Overload interface {
 	Sample(ctx context.Context, now time.Time)
 	// Overloaded returns the overloaded standbys, with why.
 	Overloaded() map[string]string
-	// Moved restarts the window of a standby a service was moved off.
-	Moved(standby string)
+	// Shares returns the part of a standby's load (CPU, or memory for the
+	// memory trigger) each of its running instances carries, in percent;
+	// nil when its agent reports none.
+	Shares(standby string) map[string]float64
+	// Moved records that service was moved off the overloaded standby:
+	// it starts the standby's cool-down and restarts its window.
+	Moved(standby, service string)
 	// Forget drops what this term measured.
 	Forget()
 }
@@ -171,7 +176,7 @@ func (p *Policy) tick(ctx context.Context) {
 			log.Info("automatic move started")
 			if d.Kind == recover.KindMigrate && facts[name].Overloaded {
 				if s, ok := p.cfg.Services.Service(name); ok {
-					p.cfg.Overload.Moved(s.Standby)
+					p.cfg.Overload.Moved(s.Standby, name)
 				}
 			}
 		case errors.Is(err, executor.ErrBusy), errors.Is(err, context.DeadlineExceeded):
@@ -219,58 +224,60 @@ func (p *Policy) primaryFacts(ctx context.Context) map[string]recover.Facts {
 
 // overloadFacts samples the standbys and, for each overloaded one, marks
 // the one service that should move off it first as Overloaded in facts
-// (see overloadPick).
+// (see overloadPick), with the reason the incident records.
 func (p *Policy) overloadFacts(ctx context.Context, facts map[string]recover.Facts) {
 	p.cfg.Overload.Sample(ctx, p.cfg.Clock.Now())
 	over := p.cfg.Overload.Overloaded()
 	if len(over) == 0 {
 		return
 	}
-	prio := func(name string) int {
-		if s, ok := p.cfg.Services.Service(name); ok {
-			return s.Priority
-		}
-		return inventory.DefaultPriority
-	}
 	recent := func(name string) bool {
 		last, ok := p.tried[name]
 		return ok && p.cfg.Clock.Now().Sub(last) < autoMigrateRetry
 	}
 	recs := p.exec.Records()
-	standbys := map[string]string{}
+	svcs := map[string]Service{}
 	for _, r := range recs {
 		if s, ok := p.cfg.Services.Service(r.Service); ok {
-			standbys[r.Service] = s.Standby
+			svcs[r.Service] = s
 		}
 	}
 	for sb, why := range over {
-		name := overloadPick(sb, recs, standbys, prio, recent)
+		shares := p.cfg.Overload.Shares(sb)
+		name := overloadPick(sb, recs, svcs, shares, recent)
 		if name == "" {
 			continue
 		}
 		f := facts[name]
-		f.Overloaded, f.OverloadReason = true, fmt.Sprintf("standby %s: %s", sb, why)
+		f.Overloaded = true
+		f.OverloadReason = fmt.Sprintf("%s %s; moved %s", sb, why, name)
+		if share, ok := shares[name]; ok {
+			f.OverloadReason += fmt.Sprintf(" (%.0f %% of it)", share)
+		}
 		facts[name] = f
 	}
 }
 
 // overloadPick chooses the service to migrate off the overloaded standby
-// sb: among its services that are on the standby with no open incident and
-// not tried lately, the one with the lowest priority (ties: by name). The
+// sb: among its services that are on the standby with no open incident,
+// not pinned and not tried lately, the one with the lowest priority (the
 // fair share on the standby already favours higher priorities, and moving
-// the least important service first costs the important ones no hold. It
-// returns "" while one of sb's services is migrating (one move at a time
-// per standby) or when none qualifies.
-func overloadPick(sb string, recs []recover.Record, standbys map[string]string, prio func(string) int, recent func(string) bool) string {
+// the least important service first costs the important ones no hold),
+// then the one that carries the most of the standby's load (its share:
+// its move relieves the standby most), then by name. It returns "" while
+// one of sb's services is migrating (one move at a time per standby) or
+// when none qualifies.
+func overloadPick(sb string, recs []recover.Record, svcs map[string]Service, shares map[string]float64, recent func(string) bool) string {
 	var cands []string
 	for _, r := range recs {
-		if standbys[r.Service] != sb {
+		s, ok := svcs[r.Service]
+		if !ok || s.Standby != sb {
 			continue
 		}
 		if r.Incident.Open() && r.Incident.Kind == recover.KindMigrate {
 			return ""
 		}
-		if r.State == recover.OnStandby && !r.Incident.Open() && !recent(r.Service) {
+		if r.State == recover.OnStandby && !r.Incident.Open() && !s.Pinned && !recent(r.Service) {
 			cands = append(cands, r.Service)
 		}
 	}
@@ -278,6 +285,6 @@ func overloadPick(sb string, recs []recover.Record, standbys map[string]string, 
 		return ""
 	}
 	return slices.MinFunc(cands, func(a, b string) int {
-		return cmp.Or(cmp.Compare(prio(a), prio(b)), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(svcs[a].Priority, svcs[b].Priority), cmp.Compare(shares[b], shares[a]), cmp.Compare(a, b))
 	})
 }

@@ -15,8 +15,10 @@ func TestOverloadPick(t *testing.T) {
 		}
 		return r
 	}
-	standbys := map[string]string{"a": "sb", "b": "sb", "c": "sb", "x": "other"}
-	prio := map[string]int{"a": 100, "b": 50, "c": 50, "x": 1}
+	svcs := map[string]Service{"a": {Standby: "sb", Priority: 100}, "b": {Standby: "sb", Priority: 50},
+		"c": {Standby: "sb", Priority: 50}, "x": {Standby: "other", Priority: 1},
+		"heavy": {Standby: "sb", Priority: 100}, "light": {Standby: "sb", Priority: 100}, "pinned": {Standby: "sb", Priority: 1, Pinned: true}}
+	shares := map[string]float64{"heavy": 62, "light": 38, "pinned": 90, "a": 10}
 	tests := []struct {
 		name   string
 		recs   []recover.Record
@@ -28,11 +30,13 @@ func TestOverloadPick(t *testing.T) {
 		{"one migration at a time per standby", []recover.Record{rec("a", recover.OnStandby, ""), rec("b", recover.Migrating, recover.KindMigrate)}, nil, ""},
 		{"tried lately is skipped", []recover.Record{rec("a", recover.OnStandby, ""), rec("b", recover.OnStandby, "")}, []string{"b"}, "a"},
 		{"none", []recover.Record{rec("a", recover.Primary, "")}, nil, ""},
+		{"the heaviest of one priority relieves most", []recover.Record{rec("light", recover.OnStandby, ""), rec("a", recover.OnStandby, ""), rec("heavy", recover.OnStandby, "")}, nil, "heavy"},
+		{"pinned never moves, however heavy", []recover.Record{rec("pinned", recover.OnStandby, ""), rec("light", recover.OnStandby, "")}, nil, "light"},
+		{"only pinned left", []recover.Record{rec("pinned", recover.OnStandby, "")}, nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := overloadPick("sb", tc.recs, standbys,
-				func(n string) int { return prio[n] }, func(n string) bool { return slices.Contains(tc.recent, n) })
+			got := overloadPick("sb", tc.recs, svcs, shares, func(n string) bool { return slices.Contains(tc.recent, n) })
 			if got != tc.want {
 				t.Errorf("pick = %q, want %q", got, tc.want)
 			}

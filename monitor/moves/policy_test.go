@@ -77,7 +77,8 @@ type noOverload struct{ samples int }
 
 func (o *noOverload) Sample(context.Context, time.Time) { o.samples++ }
 func (o *noOverload) Overloaded() map[string]string     { return nil }
-func (o *noOverload) Moved(string)                      {}
+func (o *noOverload) Moved(string, string)              {}
+func (o *noOverload) Shares(string) map[string]float64  { return nil }
 func (o *noOverload) Forget()                           {}
 
 // TestPolicyTick: one look checks the primaries of the services that fail

@@ -17,7 +17,7 @@ func SpareService(inv *inventory.Inventory, name string) (spares.Service, bool) 
 	if s == nil {
 		return spares.Service{}, false
 	}
-	out := spares.Service{Name: name, Role: s.Role, Memory: s.Container.Limits.Memory}
+	out := spares.Service{Name: name, Role: s.Role, Memory: s.Container.Limits.Memory, MaxSteal: inv.Migration.TargetMaxSteal}
 	if vm := inv.VM(s.VM); vm != nil {
 		if h := inv.Hypervisor(vm.Hypervisor); h != nil {
 			out.Zone = h.Zone

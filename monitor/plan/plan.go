@@ -125,9 +125,29 @@ func recoverConfig(inv *inventory.Inventory, s inventory.Service) (recover.Confi
 			Confirm: s.Confirm, Fence: s.Fence, FenceCommand: s.FenceCommand,
 			FenceRequired: s.FenceRequired,
 		},
-		Playbook: pb,
-		Moves:    movePolicy(s),
+		Playbook:         pb,
+		Moves:            movePolicy(s),
+		MigratePlaybook:  withDrain(recover.DefaultMigratePlaybook(), s),
+		FailbackPlaybook: withDrain(recover.DefaultFailbackPlaybook(), s),
 	}, nil
+}
+
+// withDrain is a move playbook with the service's drain and undrain hooks;
+// nil (the default playbook) without them.
+func withDrain(pb *playbooks.Playbook, s inventory.Service) *playbooks.Playbook {
+	if s.Drain == nil && s.Undrain == nil {
+		return nil
+	}
+	var drain, undrain *playbooks.Step
+	if h := s.Drain; h != nil {
+		st := recover.DrainStep(recover.StepDrain, h.URL, h.Command)
+		drain = &st
+	}
+	if h := s.Undrain; h != nil {
+		st := recover.DrainStep(recover.StepUndrain, h.URL, h.Command)
+		undrain = &st
+	}
+	return recover.WithDrain(pb, drain, undrain)
 }
 
 // agentSpec is what the standby agent prepares for a service (without the

@@ -39,6 +39,9 @@ func (r *runner) runStep(a recover.RunStep, rec recover.Record) recover.Event {
 func (r *runner) do(ctx context.Context, a recover.RunStep, rec recover.Record) (recover.StepResult, error) {
 	svc := r.m.Service()
 	d := r.e.cfg.Deps
+	if a.Step.Kind == recover.StepDrain || a.Step.Kind == recover.StepUndrain {
+		return r.drain(ctx, svc, a, rec)
+	}
 	if recover.IsMoveStep(a.Step.Kind) {
 		return r.doMove(ctx, svc, a)
 	}

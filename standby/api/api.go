@@ -129,6 +129,29 @@ type Capacity struct {
 	MemoryReserved    int64      `json:"memory_reserved"` // sum of running services' memory
 	// Shares are the fair shares of the active containers (the agent's fair-share split).
 	Shares []ContainerShare `json:"shares,omitempty"`
+	// LoadSource is agent.yaml's load-source (proc or cgroups): where
+	// CPUPercent, MemoryUsed and, with cgroups, Load come from.
+	LoadSource string `json:"load_source,omitempty"`
+	// CPUPercent is the VM's CPU use over the last sampling interval
+	// (CPUIntervalMS; 0 before two samples), as a share of its CPUs.
+	CPUPercent    float64 `json:"cpu_percent"`
+	CPUIntervalMS float64 `json:"cpu_interval_ms"`
+	// MemoryUsed is the memory in use: MemTotal less MemAvailable (proc),
+	// or the running instances' cgroups (cgroups; MemoryTotal is then
+	// capacity.memory).
+	MemoryUsed int64 `json:"memory_used"`
+	// Instances are the daemon's running instances and what each used
+	// over the same interval, from their cgroups (both sources, where the
+	// runtime tells their init's PID), heaviest first.
+	Instances []InstanceLoad `json:"instances,omitempty"`
+}
+
+// InstanceLoad is one running instance's use in GET /v1/capacity.
+type InstanceLoad struct {
+	Name string `json:"name"`
+	// CPUPercent is its CPU use as a share of the VM's CPUs.
+	CPUPercent  float64 `json:"cpu_percent"`
+	MemoryBytes int64   `json:"memory_bytes"`
 }
 
 // ServiceStatus is one entry of GET /v1/services.

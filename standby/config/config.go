@@ -32,7 +32,29 @@ type Config struct {
 	ActivateTimeout Duration `yaml:"activate-timeout"`
 	StopTimeout     Duration `yaml:"stop-timeout"`
 	CRIU            CRIU     `yaml:"criu"`
+	// LoadSource is where the agent measures its VM's CPU and memory use
+	// (GET /v1/capacity): LoadProc or LoadCgroups.
+	LoadSource LoadSource `yaml:"load-source"`
+	// CPUs is the VM's declared CPUs, which CPU use is a share of; 0: the
+	// CPUs this process sees (runtime.NumCPU).
+	CPUs int `yaml:"cpus"`
+	// CgroupRoot is where the cgroup hierarchies are mounted.
+	CgroupRoot string `yaml:"cgroup-root"`
 }
+
+// LoadSource is agent.yaml's load-source.
+type LoadSource string
+
+// The load sources.
+const (
+	// LoadProc reads the machine's /proc: right where the agent runs on
+	// the VM it describes.
+	LoadProc LoadSource = "proc"
+	// LoadCgroups sums the cgroups of the instances the agent's Incus
+	// daemon runs: right where several daemons share one machine (the
+	// lab), so that /proc describes none of them.
+	LoadCgroups LoadSource = "cgroups"
+)
 
 // TLSFiles are the agent's server certificate and the CA its clients must present certificates from.
 type TLSFiles struct {
@@ -104,6 +126,8 @@ func Default() Config {
 		NIC:             "eth0",
 		ActivateTimeout: Duration(30 * time.Second),
 		CRIU:            CRIU{Path: "criu", ProbeTimeout: Duration(5 * time.Second)},
+		LoadSource:      LoadProc,
+		CgroupRoot:      "/sys/fs/cgroup",
 	}
 }
 
@@ -200,6 +224,15 @@ func (c *Config) validateOn(d *yamlpos.Decoder) {
 	}
 	if c.StopTimeout < 0 {
 		add("must not be negative", "stop-timeout")
+	}
+	if c.LoadSource != LoadProc && c.LoadSource != LoadCgroups {
+		add(fmt.Sprintf("%q is not proc or cgroups", c.LoadSource), "load-source")
+	}
+	if c.CPUs < 0 {
+		add("must not be negative (0: the CPUs the agent sees)", "cpus")
+	}
+	if c.LoadSource == LoadCgroups && c.CgroupRoot == "" {
+		add("required with load-source: cgroups", "cgroup-root")
 	}
 	if c.CRIU.ProbeTimeout <= 0 {
 		add("must be positive", "criu", "probe-timeout")

@@ -129,3 +129,20 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadSource: load-source defaults to proc, takes cgroups with cpus,
+// and refuses anything else at its position.
+func TestLoadSource(t *testing.T) {
+	cfg, err := Parse("agent.yaml", []byte(validConfig))
+	if err != nil || cfg.LoadSource != LoadProc || cfg.CgroupRoot != "/sys/fs/cgroup" {
+		t.Fatalf("default load source = %q, %q, %v", cfg.LoadSource, cfg.CgroupRoot, err)
+	}
+	cfg, err = Parse("agent.yaml", []byte(validConfig+"load-source: cgroups\ncpus: 2\n"))
+	if err != nil || cfg.LoadSource != LoadCgroups || cfg.CPUs != 2 {
+		t.Fatalf("cgroups = %q, %d, %v", cfg.LoadSource, cfg.CPUs, err)
+	}
+	_, err = Parse("agent.yaml", []byte(validConfig+"load-source: vmstat\n"))
+	if err == nil || !strings.Contains(err.Error(), "agent.yaml:17:14: load-source: \"vmstat\" is not proc or cgroups") {
+		t.Errorf("bad load source: %v", err)
+	}
+}

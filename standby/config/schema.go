@@ -41,6 +41,9 @@ func decodeConfig(d *yamlpos.Decoder, n *yaml.Node, c *Config) {
 			})
 		}},
 		{Key: "max-parallel", Decode: d.Integer(&c.MaxParallel)},
+		{Key: "load-source", Decode: d.Str((*string)(&c.LoadSource))},
+		{Key: "cpus", Decode: d.Integer(&c.CPUs)},
+		{Key: "cgroup-root", Decode: d.Str(&c.CgroupRoot)},
 		{Key: "network", Decode: func(v *yaml.Node, p string) {
 			if yamlpos.IsNull(v) {
 				return

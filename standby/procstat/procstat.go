@@ -15,9 +15,10 @@ import (
 	"time"
 )
 
-// CPUTimes are the aggregate "cpu" line of /proc/stat, in ticks.
+// CPUTimes are the aggregate "cpu" line of /proc/stat, in ticks: Idle
+// counts idle and iowait.
 type CPUTimes struct {
-	Total, Steal uint64
+	Total, Steal, Idle uint64
 }
 
 // ReadCPUTimes reads ROOT/stat (root is /proc, or a test's copy of it).
@@ -45,7 +46,10 @@ func ReadCPUTimes(root string) (CPUTimes, error) {
 				return CPUTimes{}, fmt.Errorf("parse /proc/stat: %w", err)
 			}
 			t.Total += v
-			if i == 7 {
+			switch i {
+			case 3, 4:
+				t.Idle += v
+			case 7:
 				t.Steal = v
 			}
 		}

@@ -64,3 +64,10 @@ func (f *Fake) Block(on bool) {
 	defer f.mu.Unlock()
 	f.block = on
 }
+
+// SetCapacity gives name the whole answer c.
+func (f *Fake) SetCapacity(name string, c standby.Capacity) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.caps[name] = c
+}
