@@ -10,23 +10,23 @@ import (
 // Service is what recover needs to know about one protected service. The
 // wiring fills it from the inventory.
 type Service struct {
-	Name          string
-	FQDN          string     // the DNS name flipped by dns-replace
-	VM            string     // the primary VM's name
-	Hypervisor    string     // the primary VM's hypervisor, for a hypervisor fence
-	Instance      string     // the primary's instance name on that hypervisor
-	Address       netip.Addr // the primary's address
-	Standby       string     // the standby VM serving it on failover
-	Mode          string     // warm, cold or restore
-	Confirm       string     // agent or none
-	Fence         string     // hypervisor, command or none
-	FenceCommand  []string   // argv for fence: command
+	Name         string
+	FQDN         string     // the DNS name flipped by dns-replace
+	VM           string     // the primary VM's name
+	Hypervisor   string     // the primary VM's hypervisor, for a hypervisor fence
+	Instance     string     // the primary's instance name on that hypervisor
+	Address      netip.Addr // the primary's address
+	Standby      string     // the standby VM serving it on failover
+	Mode         string     // warm, cold or restore
+	Confirm      string     // agent or none
+	Fence        string     // hypervisor, command or none
+	FenceCommand []string   // argv for fence: command
 	// FenceMethod is how a hypervisor fence stops the primary: FenceFreeze
 	// (freeze it, force-stop it in the background after the DNS flip) or
 	// FenceStop (force-stop it within the fence step). Empty is FenceStop,
 	// the method of configurations from before the freeze.
-	FenceMethod string
-	FenceRequired bool       // stop rather than risk two live copies
+	FenceMethod   string
+	FenceRequired bool // stop rather than risk two live copies
 }
 
 // Values of Service.FenceMethod.
