@@ -37,7 +37,7 @@ type DrillKind struct {
 
 // drillColumns are the summary's columns, in order: phases (ms from the
 // injection), then counts.
-var drillColumns = []string{"detected", "confirmed", "fenced", "activated", "dns_flipped",
+var drillColumns = []string{"detected", "confirmed", "fenced", "activated", "dns_flipped", "fence_stop",
 	"first_success_dns", "first_success_proxy", "recovery_ms", "failed_dns", "ok_dns", "failed_proxy", "ok_proxy"}
 
 // parseDrills reads every drill-*.json under dir.

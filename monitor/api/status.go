@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/understudy/understudy/recover"
@@ -111,6 +112,26 @@ type IncidentStatus struct {
 	Stuck     string        `json:"stuck,omitempty"`
 	Disagreed string        `json:"disagreed,omitempty"`
 	Warnings  []string      `json:"warnings,omitempty"` // e.g. a dns.verify server that did not converge
+	// Frozen says the fence froze the primary: the fence-stop phase (its
+	// force-stop in the background, after the DNS flip) or a fence-stop
+	// warning follows, possibly after the incident closed.
+	Frozen bool `json:"frozen,omitempty"`
+}
+
+// FenceStopPending reports whether the incident's fence froze the primary
+// and its background force-stop has not ended yet (neither the fence-stop
+// phase nor a fence-stop warning): the primary must not be started or
+// thawed before then.
+func (i *IncidentStatus) FenceStopPending() bool {
+	if i == nil || !i.Frozen || !i.Phase(recover.PhaseFenceStop).IsZero() {
+		return false
+	}
+	for _, w := range i.Warnings {
+		if strings.HasPrefix(w, "fence-stop:") {
+			return false
+		}
+	}
+	return true
 }
 
 // Phase returns when the incident reached phase (zero when it did not, or
