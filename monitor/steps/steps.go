@@ -93,10 +93,12 @@ func (f *Steps) ConfirmDown(ctx context.Context, svc recover.Service) (bool, str
 	if err != nil {
 		return false, "", err
 	}
-	// The same budget as the monitor's own probes, doubled for the hop
-	// through the agent: a confirmation that waits longer only delays the
-	// failover of a primary that is really gone.
-	timeout := min(max(2*p.Inv.Monitor.Timeout, 100*time.Millisecond), 500*time.Millisecond)
+	// The agent's probe gets the monitor's own probe timeout (at least
+	// 50 ms, at most 500 ms): a primary that is gone without a word
+	// (blackhole, paused VM, stopped VM whose address nobody answers)
+	// costs the confirmation exactly that. The hop to the agent is not
+	// part of it: the step's own deadline bounds the request.
+	timeout := min(max(p.Inv.Monitor.Timeout, 50*time.Millisecond), 500*time.Millisecond)
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)*3/4)
 	}
