@@ -195,16 +195,17 @@ group_drill() {
 # fails 3), with fence-method freeze (after) and stop (before: the fence of
 # main before the freeze), FAULTS_RUNS runs each (default 3). One lab lock
 # hold per fence method, path and mode (5 kinds x FAULTS_RUNS drills, a few
-# minutes); FAULTS_METHODS, FAULTS_VIAS and FAULTS_MODES narrow it. The
+# minutes); FAULTS_METHODS, FAULTS_VIAS and FAULTS_MODES narrow it
+# (FAULTS_KEEP=1 keeps the reports of an earlier, narrower run). The
 # reports stay under bench/results/faults/fence-METHOD/VIA/MODE/runN/.
 group_faults() {
 	begin faults
 	local runs=$((${FAULTS_RUNS:-3} * scale)) bin method via mode
 	[ "${BENCH_QUICK:-0}" = 1 ] && runs=1
 	bin=$(build drill)
-	rm -rf "$OUT/faults"
-	for method in ${FAULTS_METHODS:-freeze stop}; do
-		for via in ${FAULTS_VIAS:-both dns}; do
+	[ "${FAULTS_KEEP:-0}" = 1 ] || rm -rf "$OUT/faults" # FAULTS_KEEP=1 adds to the reports there
+	for via in ${FAULTS_VIAS:-both dns}; do
+		for method in ${FAULTS_METHODS:-freeze stop}; do
 			for mode in ${FAULTS_MODES:-warm cold}; do
 				echo "== faults: fence-method $method, via $via, $mode, $runs run(s)" >&2
 				(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 FAULTS_OUT="$OUTABS/faults" FAULTS_RUNS="$runs" \
