@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/understudy/understudy/recover"
@@ -123,15 +122,14 @@ type IncidentStatus struct {
 // phase nor a fence-stop warning): the primary must not be started or
 // thawed before then.
 func (i *IncidentStatus) FenceStopPending() bool {
-	if i == nil || !i.Frozen || !i.Phase(recover.PhaseFenceStop).IsZero() {
+	if i == nil {
 		return false
 	}
-	for _, w := range i.Warnings {
-		if strings.HasPrefix(w, "fence-stop:") {
-			return false
-		}
+	inc := recover.Incident{Frozen: i.Frozen, Warnings: i.Warnings}
+	for _, p := range i.Phases {
+		inc.Phases = append(inc.Phases, recover.PhaseTime{Phase: p.Phase, At: p.At})
 	}
-	return true
+	return inc.FenceStopPending()
 }
 
 // Phase returns when the incident reached phase (zero when it did not, or
