@@ -199,7 +199,16 @@ group_drill() {
 # (FAULTS_KEEP=1 keeps the reports of an earlier, narrower run). The
 # reports stay under bench/results/faults/fence-METHOD/VIA/MODE/runN/.
 group_faults() {
+	local prev=""
+	if [ "${FAULTS_KEEP:-0}" = 1 ] && [ -s "$OUT/faults.test.json" ]; then
+		prev=$(mktemp) # the raw stream of the earlier runs, kept too
+		cp "$OUT/faults.test.json" "$prev"
+	fi
 	begin faults
+	if [ -n "$prev" ]; then
+		cat "$prev" >>"$OUT/faults.test.json"
+		rm -f "$prev"
+	fi
 	local runs=$((${FAULTS_RUNS:-3} * scale)) bin method via mode
 	[ "${BENCH_QUICK:-0}" = 1 ] && runs=1
 	bin=$(build drill)
