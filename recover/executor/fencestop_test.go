@@ -59,7 +59,8 @@ func TestExecutorFreezeFenceStopFails(t *testing.T) {
 	if err := w.exec.Trigger(context.Background(), "web", recover.FromMonitor, "3 probes failed"); err != nil {
 		t.Fatal(err)
 	}
-	r := w.until("a fence-stop warning", func(r recover.Record) bool { return r.Incident != nil && len(r.Incident.Warnings) > 0 })
+	// The stop may fail before the incident closes (during notify) or after.
+	r := w.until("closed with a fence-stop warning", func(r recover.Record) bool { return closed(r) && len(r.Incident.Warnings) > 0 })
 	if r.State != recover.OnStandby || !strings.Contains(r.Incident.Warnings[0], "hypervisor unreachable") {
 		t.Fatalf("state %s warnings %q; want on-standby with the stop's error", r.State, r.Incident.Warnings)
 	}
