@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -234,6 +234,45 @@ group_drill() {
 	end drill -gotest "$OUT/drill.test.json" -drills "$OUT/drill"
 }
 
+# faults: the drill table of issue 18 (TestIntegrationFaultTable): the 5
+# inject kinds against a warm and a cold service, via the proxy and the
+# monitor (--via both) and via the monitor alone (--via dns; interval 250ms,
+# fails 3), with fence-method freeze (after) and stop (before: the fence of
+# main before the freeze), FAULTS_RUNS runs each (default 3). One lab lock
+# hold per fence method, path and mode (5 kinds x FAULTS_RUNS drills, a few
+# minutes); FAULTS_METHODS, FAULTS_VIAS and FAULTS_MODES narrow it
+# (FAULTS_KEEP=1 keeps the reports of an earlier, narrower run). The
+# reports stay under bench/results/faults/fence-METHOD/VIA/MODE/runN/.
+group_faults() {
+	local prev=""
+	if [ "${FAULTS_KEEP:-0}" = 1 ] && [ -s "$OUT/faults.test.json" ]; then
+		prev=$(mktemp) # the raw stream of the earlier runs, kept too
+		cp "$OUT/faults.test.json" "$prev"
+	fi
+	begin faults
+	if [ -n "$prev" ]; then
+		cat "$prev" >>"$OUT/faults.test.json"
+		rm -f "$prev"
+	fi
+	local runs=$((${FAULTS_RUNS:-3} * scale)) bin method via mode
+	[ "${BENCH_QUICK:-0}" = 1 ] && runs=1
+	bin=$(build drill)
+	[ "${FAULTS_KEEP:-0}" = 1 ] || rm -rf "$OUT/faults" # FAULTS_KEEP=1 adds to the reports there
+	for via in ${FAULTS_VIAS:-both dns}; do
+		for method in ${FAULTS_METHODS:-freeze stop}; do
+			for mode in ${FAULTS_MODES:-warm cold}; do
+				echo "== faults: fence-method $method, via $via, $mode, $runs run(s)" >&2
+				(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 FAULTS_OUT="$OUTABS/faults" FAULTS_RUNS="$runs" \
+					FAULTS_METHOD="$method" FAULTS_VIA="$via" FAULTS_MODE="$mode" \
+					"$bin" -test.run '^TestIntegrationFaultTable$' -test.count 1 -test.timeout 30m -test.v=test2json 2>&1) |
+					$GO tool test2json -t -p "$MOD/drill" >>"$OUT/faults.test.json" || failed faults "$method $via $mode"
+			done
+		done
+	done
+	cmds=("FAULTS_OUT=DIR FAULTS_METHOD={${FAULTS_METHODS:-freeze stop}} FAULTS_VIA={${FAULTS_VIAS:-both dns}} FAULTS_MODE={${FAULTS_MODES:-warm cold}} FAULTS_RUNS=$runs go test -count=1 -run '^TestIntegrationFaultTable\$' ./drill")
+	end faults -gotest "$OUT/faults.test.json" -drills "$OUT/faults"
+}
+
 # lab: a second `lab.sh up` (it changes nothing), 5 times. Bringing the lab
 # up from nothing or after kill -9 would take it from every other user, so
 # this script does not measure those.
@@ -259,7 +298,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -60,13 +60,19 @@ type Target struct {
 const ServiceScript = "/sbin/understudy-service"
 
 // NewFault returns the fault of kind against target. hv is needed by
-// vm-stop, vm-freeze and service-stop; run by blackhole and host-down.
+// vm-stop, vm-freeze and service-stop; run by blackhole and host-down, and
+// by vm-freeze, which with a run also drops the instance's traffic (see
+// vmFreeze).
 func NewFault(kind Kind, target Target, hv Hypervisor, run Runner) (Fault, error) {
 	switch kind {
 	case VMStop:
 		return &vmStop{hv: hv, t: target}, nil
 	case VMFreeze:
-		return &vmFreeze{hv: hv, t: target}, nil
+		f := &vmFreeze{hv: hv, t: target}
+		if run != nil {
+			f.drop = &blackhole{run: run, t: target}
+		}
+		return f, nil
 	case ServiceStop:
 		return &serviceStop{hv: hv, t: target}, nil
 	case Blackhole:
@@ -106,14 +112,24 @@ func (f *vmStop) Remove(ctx context.Context) error {
 	return nil
 }
 
-// vmFreeze freezes the primary; Remove thaws it if it is still frozen (the
-// monitor's fence may have stopped it meanwhile, which is left as is).
+// vmFreeze emulates a paused VM: it drops the primary's traffic (drop, the
+// blackhole's rules, when a Runner was given) and freezes it. A frozen
+// container alone is not a paused VM: the host kernel still answers ARP,
+// ICMP and TCP handshakes for it. Remove thaws it if it is still frozen
+// (the monitor's fence may have stopped it meanwhile, which is left as is),
+// then deletes the rules.
 type vmFreeze struct {
-	hv Hypervisor
-	t  Target
+	hv   Hypervisor
+	t    Target
+	drop *blackhole // nil: the freeze alone
 }
 
 func (f *vmFreeze) Inject(ctx context.Context) error {
+	if f.drop != nil {
+		if err := f.drop.Inject(ctx); err != nil {
+			return fmt.Errorf("drop the traffic of %q: %w", f.t.Instance, err)
+		}
+	}
 	if err := f.hv.Freeze(ctx, f.t.Instance); err != nil {
 		return fmt.Errorf("freeze %q: %w", f.t.Instance, err)
 	}
@@ -121,6 +137,14 @@ func (f *vmFreeze) Inject(ctx context.Context) error {
 }
 
 func (f *vmFreeze) Remove(ctx context.Context) error {
+	errs := []error{f.thaw(ctx)}
+	if f.drop != nil {
+		errs = append(errs, f.drop.Remove(ctx))
+	}
+	return errJoin(errs)
+}
+
+func (f *vmFreeze) thaw(ctx context.Context) error {
 	st, err := f.hv.State(ctx, f.t.Instance)
 	if err != nil {
 		return fmt.Errorf("read the state of %q: %w", f.t.Instance, err)

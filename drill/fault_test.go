@@ -169,3 +169,45 @@ func TestServiceStopRunsTheScriptAgainAfterAFailedExec(t *testing.T) {
 		t.Errorf("inject succeeded although every exec failed")
 	}
 }
+
+// TestVMFreezeDropsTraffic: with a Runner, vm-freeze emulates a paused VM:
+// the primary's traffic is dropped (the blackhole's rules) and it is
+// frozen; Remove thaws it and deletes exactly those rules, also when the
+// monitor's fence stopped it meanwhile.
+func TestVMFreezeDropsTraffic(t *testing.T) {
+	ctx := context.Background()
+	for _, fenced := range []bool{false, true} {
+		hv, run := &fakeHV{}, newFakeRunner()
+		f, err := NewFault(VMFreeze, target, hv, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Inject(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := hv.State(ctx, target.Instance); !st.Frozen {
+			t.Errorf("fenced %v: after Inject: %+v, want frozen", fenced, st)
+		}
+		if len(run.rules) != 4 {
+			t.Errorf("fenced %v: rules after Inject: %v, want the blackhole's 4", fenced, run.rules)
+		}
+		for rule := range run.rules {
+			if !strings.Contains(rule, "10.200.0.170") || !strings.HasSuffix(rule, "-j DROP") {
+				t.Errorf("rule %q does not drop the primary's address", rule)
+			}
+		}
+		want := "Running"
+		if fenced {
+			_ = hv.Stop(ctx, target.Instance, 0)
+			want = "Stopped"
+		}
+		for range 2 {
+			if err := f.Remove(ctx); err != nil {
+				t.Fatalf("fenced %v: Remove: %v", fenced, err)
+			}
+		}
+		if st, _ := hv.State(ctx, target.Instance); st.Status != want || len(run.rules) != 0 {
+			t.Errorf("fenced %v: after Remove: %+v, rules %v; want %s, none", fenced, st, run.rules, want)
+		}
+	}
+}

@@ -118,8 +118,14 @@ func metricIs(ctx context.Context, base, name, label, value string) error {
 	return fmt.Errorf("no %s{%s} in /metrics", name, label)
 }
 
-// drill runs one drill against s with restore.
+// drill runs one drill against s with restore, under load via both paths.
 func (w *labWorld) drill(t *testing.T, kind drill.Kind, s labSvc) *drill.Result {
+	return w.drillVia(t, kind, s, drill.ViaBoth)
+}
+
+// drillVia runs one drill against s with restore, under load via the
+// path(s) via selects.
+func (w *labWorld) drillVia(t *testing.T, kind drill.Kind, s labSvc, via drill.Via) *drill.Result {
 	dns, err := dnsupdate.New(dnsupdate.Config{Server: w.lab.DNSServer, Zone: w.lab.Zone, Timeout: time.Second, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +143,7 @@ func (w *labWorld) drill(t *testing.T, kind drill.Kind, s labSvc) *drill.Result 
 	}
 	cfg := drill.Config{
 		Service: s.Name, FQDN: s.FQDN, Mode: s.Mode, Port: 80, Primary: target,
-		Kind: kind, Via: drill.ViaBoth, Clients: 5, ProxyAddr: w.proxy, Timeout: 45 * time.Second,
+		Kind: kind, Via: via, Clients: 5, ProxyAddr: w.proxy, Timeout: 45 * time.Second,
 		Restore: true, Lab: true, Neighbours: w.neighbours(s),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ const (
 	labBase     = 170 // TestIntegrationDrill: .170-.174
 	labBaseB2B  = 175 // TestIntegrationDrillBackToBack: .175-.176
 	labBaseObs  = 177 // TestIntegrationObservability: .177
+	labBaseTbl  = 190 // TestIntegrationFaultTable: .190-.194
 	labPool     = "10.200.1.140-10.200.1.149"
 	labSetup    = 2 * time.Minute
 	labStepWait = 50 * time.Millisecond
@@ -70,16 +72,24 @@ type labWorld struct {
 	// proxyReg holds the proxy's metrics.
 	stateDir string
 	proxyReg *prometheus.Registry
+	// fenceMethod, when set, is every service's fence-method.
+	fenceMethod string
 }
 
 // newLabWorld builds a primary, a DNS record and a standby container per
 // service (suffix → mode), with primaries from 10.200.0.base on, then runs
 // agent, monitor and proxy until the test ends.
 func newLabWorld(t *testing.T, base int, suffixes []string, modes []string) *labWorld {
+	return newLabWorldFenced(t, base, suffixes, modes, "")
+}
+
+// newLabWorldFenced is newLabWorld with every service's fence-method set
+// to method (empty: the inventory's default).
+func newLabWorldFenced(t *testing.T, base int, suffixes []string, modes []string, method string) *labWorld {
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
 	defer cancel()
-	w := &labWorld{t: t, lab: lab, dir: t.TempDir(), log: labLogger(t)}
+	w := &labWorld{t: t, lab: lab, dir: t.TempDir(), log: labLogger(t), fenceMethod: method}
 	conns := labconn.Open(ctx, t, lab)
 	w.hostA, w.standby, w.dns = conns.HostA, conns.Standby, conns.DNS
 	for i, suffix := range suffixes {
@@ -182,6 +192,9 @@ func (w *labWorld) writeInventory() {
 		// directory, so each sync fails (path missing) and copies nothing.
 		"Sync": "{paths: [/var/www/content], every: 1m}", "StandbySocket": w.lab.Standby.Socket,
 	})
+	if w.fenceMethod != "" {
+		text = strings.ReplaceAll(text, "\n    mode: ", "\n    fence-method: "+w.fenceMethod+"\n    mode: ")
+	}
 	w.invPath = filepath.Join(w.dir, "inventory.yaml")
 	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
 		w.t.Fatal(err)

@@ -38,11 +38,16 @@ func (r *run) restoreOne(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.RestoreTimeout)
 	defer cancel()
 	log := r.log.With("restore", cfg.Service)
-	// A failover still running would fence the primary after it was started.
+	// A failover still running would fence the primary after it was
+	// started, and so would the force-stop of a primary the fence froze.
 	if err := r.until(ctx, "the monitor's incident of "+cfg.Service+" ends", func(ctx context.Context) error {
 		st, err := r.d.Monitor.Service(ctx, cfg.Service)
-		if err == nil && (st.State == "suspect" || st.State == "failing-over") {
+		switch {
+		case err != nil:
+		case st.State == "suspect" || st.State == "failing-over":
 			err = fmt.Errorf("state %q", st.State)
+		case st.LastIncident.FenceStopPending():
+			err = fmt.Errorf("incident %s: the frozen primary is still being stopped", st.LastIncident.ID)
 		}
 		return err
 	}); err != nil {

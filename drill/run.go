@@ -149,7 +149,10 @@ func (r *run) wait(ctx context.Context, t0 time.Time) {
 				// the fault lasts. Stopping here removed the fault under the
 				// next incident, which then never fenced nor activated.
 				r.endedEarly(inc)
-			case !inc.Open && r.w.served(paths, r.base.body != ""):
+			case !inc.Open && r.w.served(paths, r.base.body != "") && !inc.FenceStopPending():
+				// A primary the fence froze is force-stopped after the
+				// flip: removing the fault (a thaw) before that ended
+				// would let it serve again.
 				return
 			}
 		}

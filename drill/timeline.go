@@ -44,6 +44,7 @@ func Analyze(res *Result, t0 time.Time, tl Timeline) {
 	p.DNSFlipped = ms(t0, inc.Phase(recover.PhaseDNSFlipped))
 	p.DNSVerified = ms(t0, inc.Phase(recover.PhaseVerified))
 	p.OnStandby = ms(t0, inc.Phase(recover.PhaseOnStandby))
+	p.FenceStop = ms(t0, inc.Phase(recover.PhaseFenceStop))
 	p.FaultInPlace = ms(t0, tl.InPlace)
 	p.FaultRemoved = ms(t0, tl.Removed)
 	if inc != nil {

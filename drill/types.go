@@ -142,6 +142,9 @@ type Phases struct {
 	ActivationStarted *int64 `json:"activation_started"`
 	// OnStandby is when the monitor closed the incident on the standby.
 	OnStandby *int64 `json:"on_standby"`
+	// FenceStop is when the background force-stop of the primary the
+	// fence froze ended (fence-method freeze); absent with a stop fence.
+	FenceStop *int64 `json:"fence_stop,omitempty"`
 	// FaultRemoved is when the drill removed the fault again.
 	FaultRemoved *int64 `json:"fault_removed"`
 }

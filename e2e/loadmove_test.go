@@ -24,10 +24,10 @@ import (
 	"github.com/understudy/understudy/recover/executor"
 )
 
-// The relocation-under-load world (HACKING.md): primaries 10.200.0.190-191
+// The relocation-under-load world (HACKING.md): primaries 10.200.0.195-196
 // (t-e2e-lm-heavy, t-e2e-lm-light), spare copies 10.200.2.190-191.
 const (
-	lmBase      = 190
+	lmBase      = 195
 	lmSpareLo   = "10.200.2.190"
 	lmSpareHi   = "10.200.2.191"
 	lmThreshold = 40.0 // percent of the standby's declared CPU (agentTemplate: cpus 1)

@@ -97,6 +97,13 @@ type fakeWorld struct {
 	notices []string
 }
 
+func (f *fakeWorld) Freeze(context.Context, string, string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fenced++
+	return nil
+}
+
 func (f *fakeWorld) ForceStop(context.Context, string, string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -32,6 +32,7 @@ const (
 	DefaultFailback      = FailbackManual
 	DefaultConfirm       = ConfirmAgent
 	DefaultFence         = FenceHypervisor
+	DefaultFenceMethod   = FenceFreeze
 	// The overload defaults match package spares's.
 	DefaultOverloadSteal  = 10.0
 	DefaultOverloadLoad   = 1.0
@@ -96,6 +97,9 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 		d.defInt(yamlpos.Join(sp, "priority"), &s.Priority, DefaultPriority)
 		setStr(&s.Confirm, DefaultConfirm)
 		setStr(&s.Fence, DefaultFence)
+		if s.Fence == FenceHypervisor {
+			setStr(&s.FenceMethod, DefaultFenceMethod)
+		}
 		if !d.Has(yamlpos.Join(sp, "fence-required")) {
 			// Safe by default: never fail a stateful service over unfenced.
 			s.FenceRequired = s.IsStateful()

@@ -84,3 +84,65 @@ func TestStandbyNetwork(t *testing.T) {
 		t.Errorf("pool outside the subnet: %v", err)
 	}
 }
+
+// TestFenceMethod: fence-method defaults to freeze with fence: hypervisor,
+// takes stop, and is refused with another fence or an unknown value, with
+// the field's path.
+func TestFenceMethod(t *testing.T) {
+	base, err := os.ReadFile("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Parse("valid.yaml", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := inv.Service("web")
+	if web.Fence != inventory.FenceHypervisor || web.FenceMethod != inventory.FenceFreeze {
+		t.Fatalf("web: fence %q, fence-method %q; want hypervisor, freeze", web.Fence, web.FenceMethod)
+	}
+	if api := inv.Service("api"); api.FenceMethod != "" {
+		t.Errorf("api (fence: command): fence-method %q, want empty", api.FenceMethod)
+	}
+	const fence = "    fence: command\n"
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"stop", "", "", ""},
+		{"unknown", "", "", "services[0].fence-method: invalid fence-method \"pause\""},
+		{"with command", fence, fence + "    fence-method: stop\n", "services[1].fence-method: only used with fence: hypervisor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := string(base)
+			switch tc.name {
+			case "stop":
+				doc = addToWeb(t, doc, "    fence-method: stop\n")
+			case "unknown":
+				doc = addToWeb(t, doc, "    fence-method: pause\n")
+			default:
+				doc = strings.Replace(doc, tc.old, tc.new, 1)
+			}
+			inv, err := inventory.Parse("valid.yaml", []byte(doc))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := inv.Service("web").FenceMethod; got != inventory.FenceStop {
+					t.Errorf("fence-method = %q, want stop", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// addToWeb inserts line after the first service's name line.
+func addToWeb(t *testing.T, doc, line string) string {
+	t.Helper()
+	const name = "  - name: web\n"
+	if !strings.Contains(doc, name) {
+		t.Fatalf("testdata/valid.yaml has no %q", name)
+	}
+	return strings.Replace(doc, name, name+line, 1)
+}

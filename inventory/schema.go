@@ -208,6 +208,7 @@ func (d *decoder) service(n *yaml.Node, path string, x *Service) {
 		{"confirm", d.Str(&x.Confirm)},
 		{"fence", d.Str(&x.Fence)},
 		{"fence-command", d.Strings(&x.FenceCommand)},
+		{"fence-method", d.Str(&x.FenceMethod)},
 		{"fence-required", d.Boolean(&x.FenceRequired)},
 		{"stateful", d.Boolean(&x.Stateful)},
 		{"playbook", d.Str(&x.Playbook)},

@@ -401,6 +401,12 @@ type Service struct {
 	Fence string
 	// FenceCommand is the operator command run when Fence is "command".
 	FenceCommand []string
+	// FenceMethod is how a hypervisor fence stops the primary: "freeze"
+	// (the default: the instance is frozen, which stops it serving and
+	// writing in milliseconds, and force-stopped in the background once DNS
+	// points at the standby) or "stop" (a force-stop before the failover
+	// goes on). Only used with Fence "hypervisor".
+	FenceMethod string
 	// FenceRequired stops the incident when the fence cannot be confirmed.
 	// It defaults to true for stateful services (Stateful or a data disk):
 	// an unfenced failover of those is split brain. See IsStateful.
@@ -486,6 +492,12 @@ const (
 	FenceHypervisor = "hypervisor"
 	FenceCommand    = "command"
 	FenceNone       = "none"
+)
+
+// Values of Service.FenceMethod.
+const (
+	FenceFreeze = "freeze"
+	FenceStop   = "stop"
 )
 
 // Container describes a service's container.

@@ -79,6 +79,12 @@ func (d *decoder) checkFence(p string, s *Service) {
 		d.ErrPath(yamlpos.Join(p, "fence-command"), "only used with fence: command")
 	}
 	switch {
+	case s.Fence != FenceHypervisor && d.Has(yamlpos.Join(p, "fence-method")):
+		d.ErrPath(yamlpos.Join(p, "fence-method"), "only used with fence: hypervisor")
+	case s.Fence == FenceHypervisor:
+		d.oneOf(yamlpos.Join(p, "fence-method"), "fence-method", s.FenceMethod, FenceFreeze, FenceStop)
+	}
+	switch {
 	case s.Fence == FenceNone && s.FenceRequired && d.Has(yamlpos.Join(p, "fence-required")):
 		d.ErrPath(yamlpos.Join(p, "fence-required"), "needs fence: hypervisor or command, not none")
 	case s.Fence == FenceNone && s.FenceRequired:

@@ -119,16 +119,38 @@ func (a *fakeAgent) snapshot() (prepared map[string]standby.ServiceSpec, active 
 	return prepared, active, slices.Clone(a.probes)
 }
 
-// fakeHV is a hypervisor whose instances run until stopped.
+// fakeHV is a hypervisor whose instances run until frozen or stopped;
+// freezing a stopped one fails, as Incus's does.
 type fakeHV struct {
 	mu      sync.Mutex
 	stopped map[string]bool
+	frozen  map[string]bool
+}
+
+func (h *fakeHV) Freeze(_ context.Context, name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped[name] {
+		return fmt.Errorf("freeze instance %q: the instance is not running", name)
+	}
+	if h.frozen == nil {
+		h.frozen = map[string]bool{}
+	}
+	h.frozen[name] = true
+	return nil
 }
 
 func (h *fakeHV) State(_ context.Context, name string) (lxd.State, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return lxd.State{Running: !h.stopped[name]}, nil
+	st := lxd.State{Running: !h.stopped[name] && !h.frozen[name], Frozen: !h.stopped[name] && h.frozen[name], Status: "Running"}
+	switch {
+	case st.Frozen:
+		st.Status = "Frozen"
+	case h.stopped[name]:
+		st.Status = "Stopped"
+	}
+	return st, nil
 }
 
 func (h *fakeHV) Stop(_ context.Context, name string, _ time.Duration) error {

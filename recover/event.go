@@ -34,6 +34,7 @@ type StepDone struct {
 // StepResult carries what a step found.
 type StepResult struct {
 	Disagree bool         // confirm: the agent sees the primary alive
+	Frozen   bool         // fence: the primary was frozen; a StopFenced is due after the DNS flip
 	Address  netip.Addr   // activate: the standby's address
 	Restored bool         // activate: restored from a checkpoint
 	Fallback string       // activate: why a restore fell back
@@ -90,6 +91,18 @@ type Failback struct {
 	Reason string
 }
 
+// FenceStopped reports how the background force-stop of a frozen primary
+// (the StopFenced action) ended: Err is empty when it stopped. It records
+// PhaseFenceStop, or a warning and an AlertFenceStop; the failover stands
+// either way (the frozen primary neither serves nor writes).
+type FenceStopped struct {
+	At       time.Time
+	Incident string
+	Err      string
+}
+
+func (e FenceStopped) when() time.Time { return e.At }
+
 func (e Migrate) when() time.Time  { return e.At }
 func (e Failback) when() time.Time { return e.At }
 
@@ -126,6 +139,7 @@ const (
 	AlertUnprotected = "unprotected"    // the service is left unprotected: flap damping refuses its failover
 	AlertMove        = "move"           // a migration, failback or reset went on after a failed step, or aborted
 	AlertUnverified  = "dns-unverified" // a dns.verify server did not answer the new address in time
+	AlertFenceStop   = "fence-stop"     // the force-stop of a frozen primary failed after the failover; it stays frozen
 )
 
 // Alert asks the executor to raise an alert (log and the alert webhook).
@@ -140,5 +154,16 @@ type Alert struct {
 	Subject string
 }
 
-func (RunStep) isAction() {}
-func (Alert) isAction()   {}
+// StopFenced asks the executor to force-stop the primary the incident's
+// fence froze, in the background (the failover does not wait for it), and
+// to report FenceStopped.
+type StopFenced struct {
+	Incident   string
+	Service    string
+	Hypervisor string
+	Instance   string
+}
+
+func (RunStep) isAction()    {}
+func (Alert) isAction()      {}
+func (StopFenced) isAction() {}

@@ -140,6 +140,8 @@ func (m *Machine) step(ev Event) ([]Action, error) {
 		return m.onMigrate(ev)
 	case Failback:
 		return m.onFailback(ev)
+	case FenceStopped:
+		return m.onFenceStopped(ev)
 	}
 	return nil, fmt.Errorf("service %q: unknown event %T", m.rec.Service, ev)
 }

@@ -105,6 +105,9 @@ func (m *Machine) onFailback(ev Failback) ([]Action, error) {
 	inc := m.rec.Incident
 	switch m.rec.State {
 	case OnStandby, OnSpare:
+		if err := m.refuseIfStopping(); err != nil {
+			return nil, err
+		}
 		if ev.Source == FromCLI {
 			if err := m.refuseIfFlapping(ev.At); err != nil {
 				return nil, err

@@ -10,7 +10,7 @@ const (
 	PhaseDetected   Phase = "detected"     // the incident opened
 	PhaseConfirmed  Phase = "confirmed"    // the standby agent, too, sees the primary down
 	PhaseDisagreed  Phase = "disagreed"    // the agent sees the primary alive: the incident ends
-	PhaseFenced     Phase = "fenced"       // the primary was force-stopped
+	PhaseFenced     Phase = "fenced"       // the primary was frozen or force-stopped: it serves and writes no more
 	PhaseActivating Phase = "activating"   // the activate step began
 	PhaseActivated  Phase = "activated"    // the standby's container serves
 	PhaseHealthy    Phase = "healthy"      // the service answers its check on the new address
@@ -18,6 +18,9 @@ const (
 	PhaseVerified   Phase = "dns-verified" // every dns.verify server answers the new address
 	PhaseNotified   Phase = "notified"     // the notify step ran
 	PhaseOnStandby  Phase = "on-standby"   // the failover ended on the standby
+	// PhaseFenceStop: the background force-stop of a primary the fence
+	// froze ended (after the DNS flip; it may come after on-standby).
+	PhaseFenceStop Phase = "fence-stop"
 )
 
 // The phases of a stuck incident and of an operator's reset.

@@ -39,6 +39,9 @@ func DefaultResetPlaybook() *playbooks.Playbook {
 func (m *Machine) onReset(ev Reset) ([]Action, error) {
 	switch m.rec.State {
 	case OnStandby, OnSpare:
+		if err := m.refuseIfStopping(); err != nil {
+			return nil, err
+		}
 		if err := m.refuseIfFlapping(ev.At); err != nil {
 			return nil, err
 		}

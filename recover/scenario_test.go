@@ -147,7 +147,7 @@ func (h *harness) run(cmd string) string {
 		return h.storm(args, now)
 	case "done":
 		ev := StepDone{At: now, Incident: h.incident(args), Step: h.index(args), Attempt: h.attempt(args), Result: StepResult{
-			Disagree: has(args, "disagree"), Note: args["note"], Restored: has(args, "restored"), Fallback: args["fallback"]}}
+			Disagree: has(args, "disagree"), Frozen: has(args, "frozen"), Note: args["note"], Restored: has(args, "restored"), Fallback: args["fallback"]}}
 		if a, ok := args["address"]; ok {
 			ev.Result.Address = netip.MustParseAddr(a)
 		}
@@ -155,6 +155,8 @@ func (h *harness) run(cmd string) string {
 	case "fail":
 		acts, err = h.m.Step(StepFailed{At: now, Incident: h.incident(args), Step: h.index(args), Attempt: h.attempt(args),
 			Err: args["err"], Permanent: has(args, "permanent")})
+	case "fence-stopped":
+		acts, err = h.m.Step(FenceStopped{At: now, Incident: h.incident(args), Err: args["err"]})
 	case "tick":
 		acts, err = h.m.Step(Tick{At: now})
 	case "reset":
@@ -394,6 +396,8 @@ func formatStep(m *Machine, acts []Action, err error) string {
 			b.WriteString("\n")
 		case Alert:
 			fmt.Fprintf(&b, "alert %q\n", a.Reason)
+		case StopFenced:
+			fmt.Fprintf(&b, "stop-fenced %s/%s incident=%s\n", a.Hypervisor, a.Instance, a.Incident)
 		}
 	}
 	b.WriteString(formatState(m))
@@ -471,6 +475,12 @@ func formatRecord(r Record) string {
 	}
 	if inc.Disagreed != "" {
 		fmt.Fprintf(&b, "  disagreed %q\n", inc.Disagreed)
+	}
+	if inc.Frozen {
+		b.WriteString("  frozen by the fence\n")
+	}
+	for _, w := range inc.Warnings {
+		fmt.Fprintf(&b, "  warning %q\n", w)
 	}
 	if inc.Kind != KindFailover {
 		fmt.Fprintf(&b, "  %s target %q origin %s %s %s\n", inc.Kind, inc.Target, inc.Origin.Where, inc.Origin.Host, inc.Origin.Address)

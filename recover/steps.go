@@ -131,6 +131,7 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 		}
 		m.phase(PhaseConfirmed, ev.At)
 	case playbooks.Fence:
+		inc.Frozen = ev.Result.Frozen
 		m.phase(PhaseFenced, ev.At)
 	case playbooks.Activate:
 		inc.To, inc.Restored, inc.Fallback, inc.Agent = ev.Result.Address, ev.Result.Restored, ev.Result.Fallback, ev.Result.Phases
@@ -173,6 +174,10 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 		m.phase(PhaseVerified, ev.At)
 	}
 	var acts []Action
+	if inc.Frozen && !m.resetStep(ev.Step) {
+		svc := m.cfg.Service
+		acts = append(acts, StopFenced{Incident: inc.ID, Service: m.rec.Service, Hypervisor: svc.Hypervisor, Instance: svc.Instance})
+	}
 	for i, w := range ev.Result.Warnings {
 		inc.Warnings = append(inc.Warnings, w)
 		subject := strconv.Itoa(i)

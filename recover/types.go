@@ -10,19 +10,30 @@ import (
 // Service is what recover needs to know about one protected service. The
 // wiring fills it from the inventory.
 type Service struct {
-	Name          string
-	FQDN          string     // the DNS name flipped by dns-replace
-	VM            string     // the primary VM's name
-	Hypervisor    string     // the primary VM's hypervisor, for a hypervisor fence
-	Instance      string     // the primary's instance name on that hypervisor
-	Address       netip.Addr // the primary's address
-	Standby       string     // the standby VM serving it on failover
-	Mode          string     // warm, cold or restore
-	Confirm       string     // agent or none
-	Fence         string     // hypervisor, command or none
-	FenceCommand  []string   // argv for fence: command
-	FenceRequired bool       // stop rather than risk two live copies
+	Name         string
+	FQDN         string     // the DNS name flipped by dns-replace
+	VM           string     // the primary VM's name
+	Hypervisor   string     // the primary VM's hypervisor, for a hypervisor fence
+	Instance     string     // the primary's instance name on that hypervisor
+	Address      netip.Addr // the primary's address
+	Standby      string     // the standby VM serving it on failover
+	Mode         string     // warm, cold or restore
+	Confirm      string     // agent or none
+	Fence        string     // hypervisor, command or none
+	FenceCommand []string   // argv for fence: command
+	// FenceMethod is how a hypervisor fence stops the primary: FenceFreeze
+	// (freeze it, force-stop it in the background after the DNS flip) or
+	// FenceStop (force-stop it within the fence step). Empty is FenceStop,
+	// the method of configurations from before the freeze.
+	FenceMethod   string
+	FenceRequired bool // stop rather than risk two live copies
 }
+
+// Values of Service.FenceMethod.
+const (
+	FenceFreeze = "freeze"
+	FenceStop   = "stop"
+)
 
 // Source says where a trigger came from.
 type Source string
@@ -164,6 +175,11 @@ type Incident struct {
 	Stuck     string              `json:"stuck,omitempty"` // why it stopped, while stuck
 	StuckIn   State               `json:"stuck_in,omitempty"`
 	Disagreed string              `json:"disagreed,omitempty"` // what the agent saw
+	// Frozen says the fence froze the primary (Service.FenceMethod freeze):
+	// it is force-stopped in the background once DNS points at the new
+	// address (the StopFenced action), which records PhaseFenceStop, or a
+	// warning when the stop failed.
+	Frozen bool `json:"frozen,omitempty"`
 	// Warnings are problems that did not stop the incident, e.g. a
 	// dns.verify server that never answered the new address.
 	Warnings []string `json:"warnings,omitempty"`

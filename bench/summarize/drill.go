@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -14,6 +16,7 @@ import (
 type drillReport struct {
 	Service    string            `json:"service"`
 	Inject     string            `json:"inject"`
+	Via        string            `json:"via"`
 	Mode       string            `json:"mode"`
 	Load       int               `json:"load"`
 	Verdict    string            `json:"verdict"`
@@ -25,10 +28,16 @@ type drillReport struct {
 	} `json:"requests"`
 }
 
-// DrillKind is every drill of one inject kind and mode.
+// DrillKind is every drill of one inject kind and mode (and, for the
+// faults group, one path and fence method).
 type DrillKind struct {
-	Inject   string          `json:"inject"`
-	Mode     string          `json:"mode"`
+	Inject string `json:"inject"`
+	Mode   string `json:"mode"`
+	// Via is the drill's --via when the reports sit under a fence-METHOD
+	// directory (the faults group), and Fence that METHOD; both are empty
+	// otherwise (the drill group: every drill via both).
+	Via      string          `json:"via,omitempty"`
+	Fence    string          `json:"fence,omitempty"`
 	Runs     int             `json:"runs"`
 	Verdicts []string        `json:"verdicts"`
 	Stats    map[string]Stat `json:"stats"` // ms from the injection, and failed/ok request counts
@@ -37,8 +46,19 @@ type DrillKind struct {
 
 // drillColumns are the summary's columns, in order: phases (ms from the
 // injection), then counts.
-var drillColumns = []string{"detected", "confirmed", "fenced", "activated", "dns_flipped",
+var drillColumns = []string{"detected", "confirmed", "fenced", "activated", "dns_flipped", "fence_stop",
 	"first_success_dns", "first_success_proxy", "recovery_ms", "failed_dns", "ok_dns", "failed_proxy", "ok_proxy"}
+
+// fenceOf is METHOD when a directory of rel is named fence-METHOD (the
+// faults group keeps each fence method's reports apart), else "".
+func fenceOf(rel string) string {
+	for _, d := range strings.Split(filepath.ToSlash(filepath.Dir(rel)), "/") {
+		if m, ok := strings.CutPrefix(d, "fence-"); ok {
+			return m
+		}
+	}
+	return ""
+}
 
 // parseDrills reads every drill-*.json under dir.
 func parseDrills(dir string) ([]*DrillKind, error) {
@@ -57,17 +77,21 @@ func parseDrills(dir string) ([]*DrillKind, error) {
 		if err := json.Unmarshal(data, &r); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		key := r.Inject + "/" + r.Mode
+		rel, _ := filepath.Rel(dir, path)
+		fence, via := fenceOf(rel), ""
+		if fence != "" {
+			via = r.Via
+		}
+		key := fence + "/" + via + "/" + r.Inject + "/" + r.Mode
 		k := byKey[key]
 		if k == nil {
-			k = &DrillKind{Inject: r.Inject, Mode: r.Mode, Stats: map[string]Stat{}}
+			k = &DrillKind{Inject: r.Inject, Mode: r.Mode, Via: via, Fence: fence, Stats: map[string]Stat{}}
 			byKey[key] = k
 			kinds = append(kinds, k)
 			values[k] = map[string][]float64{}
 		}
 		k.Runs++
 		k.Verdicts = append(k.Verdicts, r.Verdict)
-		rel, _ := filepath.Rel(dir, path)
 		k.Files = append(k.Files, rel)
 		v := values[k]
 		for name, ms := range r.Phases {
@@ -92,5 +116,8 @@ func parseDrills(dir string) ([]*DrillKind, error) {
 			k.Stats[c] = newStat(v)
 		}
 	}
+	slices.SortStableFunc(kinds, func(a, b *DrillKind) int {
+		return cmp.Or(cmp.Compare(a.Fence, b.Fence), cmp.Compare(a.Via, b.Via), cmp.Compare(a.Mode, b.Mode), cmp.Compare(a.Inject, b.Inject))
+	})
 	return kinds, nil
 }

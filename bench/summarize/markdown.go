@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -53,8 +54,13 @@ func writeMarkdown(w *strings.Builder, s Summary) {
 	}
 	if len(s.Drills) > 0 {
 		fmt.Fprintf(w, "\n## Drills\n\nMilliseconds from the injection; request counts over the whole drill. Reports: `%s`.\n\n", s.DrillSource)
-		fmt.Fprintf(w, "| inject | mode | runs | verdicts | %s |\n", strings.Join(drillColumns, " | "))
-		fmt.Fprintf(w, "|---|---|---|---|%s\n", strings.Repeat("---|", len(drillColumns)))
+		sets := slices.ContainsFunc(s.Drills, func(k *DrillKind) bool { return k.Fence != "" })
+		head, rule := "| inject | mode | runs | verdicts |", "|---|---|---|---|"
+		if sets {
+			head, rule = "| fence | via | inject | mode | runs | verdicts |", "|---|---|---|---|---|---|"
+		}
+		fmt.Fprintf(w, "%s %s |\n", head, strings.Join(drillColumns, " | "))
+		fmt.Fprintf(w, "%s%s\n", rule, strings.Repeat("---|", len(drillColumns)))
 		for _, k := range s.Drills {
 			cells := make([]string, len(drillColumns))
 			for i, c := range drillColumns {
@@ -62,6 +68,9 @@ func writeMarkdown(w *strings.Builder, s Summary) {
 				if st, ok := k.Stats[c]; ok {
 					cells[i] = st.String()
 				}
+			}
+			if sets {
+				fmt.Fprintf(w, "| %s | %s ", orDash(k.Fence), orDash(k.Via))
 			}
 			fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", k.Inject, k.Mode, k.Runs, strings.Join(k.Verdicts, ", "), strings.Join(cells, " | "))
 		}

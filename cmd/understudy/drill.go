@@ -166,7 +166,13 @@ func drillDeps(ctx context.Context, inv *inventory.Inventory, cfg drill.Config, 
 		return drill.Deps{}, nil, fmt.Errorf("monitor.agent-tls: %w", err)
 	}
 	agent := standby.NewClient(sb.Agent, tlsCfg)
-	fault, err := drill.NewFault(kind, cfg.Primary, lx, drill.ExecRunner{})
+	// Commands on this machine (iptables, ip) only in a lab: there vm-freeze
+	// also drops the instance's traffic, as a paused VM answers nothing.
+	var run drill.Runner
+	if inv.Lab {
+		run = drill.ExecRunner{}
+	}
+	fault, err := drill.NewFault(kind, cfg.Primary, lx, run)
 	if err != nil {
 		lx.Close()
 		agent.Close()

@@ -31,7 +31,11 @@ func marks(r *drill.Result) []mark {
 		{"V", "DNS verified", p.DNSVerified},
 		{"d", "first success via DNS", p.FirstSuccessDNS},
 		{"p", "first success via proxy", p.FirstSuccessProxy},
+		{"X", "fence stopped", p.FenceStop},
 		{"R", "fault removed", p.FaultRemoved},
+	}
+	if p.FenceStop == nil { // a stop fence: not a missing phase
+		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "X" })
 	}
 	if p.DNSVerified == nil { // no dns.verify servers: not a missing phase
 		m = slices.DeleteFunc(m, func(x mark) bool { return x.Key == "V" })

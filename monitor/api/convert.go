@@ -18,7 +18,7 @@ func Incident(inc *recover.Incident) *IncidentStatus {
 	s := &IncidentStatus{
 		ID: inc.ID, Open: inc.Open(), Result: inc.Result, Opened: inc.Opened, Closed: inc.Closed,
 		Agent: agentPhases(inc.Agent), Fallback: inc.Fallback, LastError: inc.LastError,
-		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Warnings: inc.Warnings, Phases: []PhaseStatus{}, Steps: []StepStatus{},
+		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Warnings: inc.Warnings, Frozen: inc.Frozen, Phases: []PhaseStatus{}, Steps: []StepStatus{},
 	}
 	if len(inc.Triggers) > 0 {
 		s.Source, s.Reason = string(inc.Triggers[0].Source), inc.Triggers[0].Reason
@@ -40,8 +40,13 @@ func Incident(inc *recover.Incident) *IncidentStatus {
 		}
 		s.Phases = append(s.Phases, ps)
 	}
-	if n := len(inc.Phases); n > 0 {
-		s.TotalMS = ms(inc.Phases[n-1].At.Sub(inc.Phases[0].At))
+	// The total ends at the last phase of the recovery itself: a frozen
+	// primary's force-stop comes after it, in the background.
+	for i := len(inc.Phases) - 1; i >= 0; i-- {
+		if inc.Phases[i].Phase != recover.PhaseFenceStop {
+			s.TotalMS = ms(inc.Phases[i].At.Sub(inc.Phases[0].At))
+			break
+		}
 	}
 	for _, st := range inc.Steps {
 		ss := StepStatus{Kind: string(st.Kind), Status: string(st.Status), Attempt: st.Attempt, Error: st.Error, Note: st.Note}

@@ -169,6 +169,25 @@ type IncidentStatus struct {
 	Warnings  []string      `json:"warnings,omitempty"` // e.g. a dns.verify server that did not converge
 	// Copy is the recovery point when the incident opened (services[].sync).
 	Copy *CopyStatus `json:"copy,omitempty"`
+	// Frozen says the fence froze the primary: the fence-stop phase (its
+	// force-stop in the background, after the DNS flip) or a fence-stop
+	// warning follows, possibly after the incident closed.
+	Frozen bool `json:"frozen,omitempty"`
+}
+
+// FenceStopPending reports whether the incident's fence froze the primary
+// and its background force-stop has not ended yet (neither the fence-stop
+// phase nor a fence-stop warning): the primary must not be started or
+// thawed before then.
+func (i *IncidentStatus) FenceStopPending() bool {
+	if i == nil {
+		return false
+	}
+	inc := recover.Incident{Frozen: i.Frozen, Warnings: i.Warnings}
+	for _, p := range i.Phases {
+		inc.Phases = append(inc.Phases, recover.PhaseTime{Phase: p.Phase, At: p.At})
+	}
+	return inc.FenceStopPending()
 }
 
 // Phase returns when the incident reached phase (zero when it did not, or

@@ -31,6 +31,7 @@ type Agent interface {
 type Hypervisor interface {
 	State(ctx context.Context, name string) (lxd.State, error)
 	Stop(ctx context.Context, name string, timeout time.Duration) error
+	Freeze(ctx context.Context, name string) error
 	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
 }
 

@@ -123,7 +123,7 @@ func recoverConfig(inv *inventory.Inventory, s inventory.Service) (recover.Confi
 			Name: s.Name, FQDN: s.FQDN, VM: vm.Name, Hypervisor: vm.Hypervisor,
 			Instance: instance, Address: addr, Standby: s.Standby, Mode: string(s.Mode),
 			Confirm: s.Confirm, Fence: s.Fence, FenceCommand: s.FenceCommand,
-			FenceRequired: s.FenceRequired,
+			FenceMethod: s.FenceMethod, FenceRequired: s.FenceRequired,
 		},
 		Playbook:         pb,
 		Moves:            movePolicy(s),

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/plan"
 	"github.com/understudy/understudy/monitor/probe"
 	"github.com/understudy/understudy/recover"
@@ -52,7 +53,9 @@ type Hypervisors interface {
 
 // Hypervisor is what the fence step needs of a hypervisor's API.
 type Hypervisor interface {
+	State(ctx context.Context, name string) (lxd.State, error)
 	Stop(ctx context.Context, name string, timeout time.Duration) error
+	Freeze(ctx context.Context, name string) error
 }
 
 // Config is what New needs.
@@ -90,10 +93,12 @@ func (f *Steps) ConfirmDown(ctx context.Context, svc recover.Service) (bool, str
 	if err != nil {
 		return false, "", err
 	}
-	// The same budget as the monitor's own probes, doubled for the hop
-	// through the agent: a confirmation that waits longer only delays the
-	// failover of a primary that is really gone.
-	timeout := min(max(2*p.Inv.Monitor.Timeout, 100*time.Millisecond), 500*time.Millisecond)
+	// The agent's probe gets the monitor's own probe timeout (at least
+	// 50 ms, at most 500 ms): a primary that is gone without a word
+	// (blackhole, paused VM, stopped VM whose address nobody answers)
+	// costs the confirmation exactly that. The hop to the agent is not
+	// part of it: the step's own deadline bounds the request.
+	timeout := min(max(p.Inv.Monitor.Timeout, 50*time.Millisecond), 500*time.Millisecond)
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)*3/4)
 	}
@@ -110,6 +115,26 @@ func (f *Steps) ConfirmDown(ctx context.Context, svc recover.Service) (bool, str
 		return false, fmt.Sprintf("standby %q reaches %s:%d by %s (%.2f ms)", svc.Standby, req.Address, req.Port, req.Kind, res.RTTMS), nil
 	}
 	return true, fmt.Sprintf("standby %q cannot reach %s:%d by %s: %s", svc.Standby, req.Address, req.Port, req.Kind, res.Error), nil
+}
+
+// Freeze freezes the primary's instance through its hypervisor: a frozen
+// instance neither serves nor writes, so the fence is confirmed once the
+// freeze is. An instance that is already frozen or stopped (a vm-stop) is
+// fenced too: when the freeze fails, the instance's state decides.
+func (f *Steps) Freeze(ctx context.Context, hypervisor, instance string) error {
+	hv, err := f.cfg.Hypervisors.Hypervisor(ctx, hypervisor)
+	if err != nil {
+		return err
+	}
+	ferr := hv.Freeze(ctx, instance)
+	if ferr == nil {
+		return nil
+	}
+	st, err := hv.State(ctx, instance)
+	if err == nil && (st.Frozen || (!st.Running && st.Status == "Stopped")) {
+		return nil
+	}
+	return fmt.Errorf("freeze instance %q on hypervisor %q: %w", instance, hypervisor, ferr)
 }
 
 // ForceStop force-stops the primary's instance through its hypervisor.

@@ -24,10 +24,13 @@ type Confirmer interface {
 	ConfirmDown(ctx context.Context, svc recover.Service) (down bool, detail string, err error)
 }
 
-// Fencer force-stops a primary instance through its hypervisor's API.
-// Stopping a stopped instance must succeed (the step is re-run after a
-// restart).
+// Fencer fences a primary instance through its hypervisor's API: it
+// freezes it (fence-method freeze: a frozen instance neither serves nor
+// writes) or force-stops it. Stopping a stopped instance must succeed, and
+// so must freezing a frozen or stopped one (the step is re-run after a
+// restart; a primary that died is fenced already).
 type Fencer interface {
+	Freeze(ctx context.Context, hypervisor, instance string) error
 	ForceStop(ctx context.Context, hypervisor, instance string) error
 }
 

@@ -49,7 +49,7 @@ func (r *runner) do(ctx context.Context, a recover.RunStep, rec recover.Record) 
 	case playbooks.Confirm:
 		return r.confirm(ctx, svc)
 	case playbooks.Fence:
-		return recover.StepResult{}, r.fence(ctx, svc, a, rec)
+		return r.fence(ctx, svc, a, rec)
 	case playbooks.Activate:
 		act, err := d.Activator.Activate(ctx, a.Epoch, svc.Name)
 		if err != nil {
@@ -82,23 +82,32 @@ func (r *runner) confirm(ctx context.Context, svc recover.Service) (recover.Step
 	return recover.StepResult{Disagree: !down, Note: detail}, nil
 }
 
-func (r *runner) fence(ctx context.Context, svc recover.Service, a recover.RunStep, rec recover.Record) error {
+// fence runs the service's fence policy. A hypervisor fence with
+// fence-method freeze freezes the primary and reports it Frozen: the core
+// asks for its force-stop after the DNS flip (StopFenced, stopFenced).
+func (r *runner) fence(ctx context.Context, svc recover.Service, a recover.RunStep, rec recover.Record) (recover.StepResult, error) {
 	switch svc.Fence {
 	case "hypervisor":
-		if err := r.e.cfg.Deps.Fencer.ForceStop(ctx, svc.Hypervisor, svc.Instance); err != nil {
-			return fmt.Errorf("force-stop %q on %q: %w", svc.Instance, svc.Hypervisor, err)
+		if svc.FenceMethod == recover.FenceFreeze {
+			if err := r.e.cfg.Deps.Fencer.Freeze(ctx, svc.Hypervisor, svc.Instance); err != nil {
+				return recover.StepResult{}, fmt.Errorf("freeze %q on %q: %w", svc.Instance, svc.Hypervisor, err)
+			}
+			return recover.StepResult{Frozen: true, Note: "frozen; force-stopped after the DNS flip"}, nil
 		}
-		return nil
+		if err := r.e.cfg.Deps.Fencer.ForceStop(ctx, svc.Hypervisor, svc.Instance); err != nil {
+			return recover.StepResult{}, fmt.Errorf("force-stop %q on %q: %w", svc.Instance, svc.Hypervisor, err)
+		}
+		return recover.StepResult{}, nil
 	case "command":
 		if len(svc.FenceCommand) == 0 {
-			return fmt.Errorf("fence %q: no fence command: %w", svc.Name, recover.ErrPermanent)
+			return recover.StepResult{}, fmt.Errorf("fence %q: no fence command: %w", svc.Name, recover.ErrPermanent)
 		}
 		if err := r.e.cfg.Deps.Execer.Exec(ctx, svc.FenceCommand, hookEnv(svc, a, rec)); err != nil {
-			return fmt.Errorf("fence command %q: %w", svc.FenceCommand[0], err)
+			return recover.StepResult{}, fmt.Errorf("fence command %q: %w", svc.FenceCommand[0], err)
 		}
-		return nil
+		return recover.StepResult{}, nil
 	}
-	return fmt.Errorf("fence %q: unknown policy %q: %w", svc.Name, svc.Fence, recover.ErrPermanent)
+	return recover.StepResult{}, fmt.Errorf("fence %q: unknown policy %q: %w", svc.Name, svc.Fence, recover.ErrPermanent)
 }
 
 // waitHealthy runs the service check against addr until it passes.

@@ -85,18 +85,51 @@ func (f *fakeAgent) Activate(ctx context.Context, epoch uint64, _ string) (Activ
 
 type fakeFencer struct {
 	mu      sync.Mutex
-	err     error
+	err     error // every call fails with it
+	stopErr error // ForceStop fails with it
+	// gate, when set, holds ForceStop until it is closed (or ctx ends).
+	gate    chan struct{}
 	stopped []string
+	frozen  []string
 }
 
-func (f *fakeFencer) ForceStop(_ context.Context, hv, inst string) error {
+func (f *fakeFencer) Freeze(_ context.Context, hv, inst string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}
+	f.frozen = append(f.frozen, hv+"/"+inst)
+	return nil
+}
+
+func (f *fakeFencer) ForceStop(ctx context.Context, hv, inst string) error {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if f.stopErr != nil {
+		return f.stopErr
+	}
 	f.stopped = append(f.stopped, hv+"/"+inst)
 	return nil
+}
+
+func (f *fakeFencer) calls() (frozen, stopped []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.frozen), slices.Clone(f.stopped)
 }
 
 type fakeHealth struct {

@@ -14,6 +14,7 @@ type Metrics struct {
 	recovery  prometheus.Histogram
 	moves     *prometheus.HistogramVec
 	verify    *prometheus.CounterVec
+	stops     *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -46,9 +47,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "understudy_recover_dns_verify_failures_total",
 			Help: "dns-replace steps after which a dns.verify server did not answer the new address within the step's timeout, by server.",
 		}, []string{"server"}),
+		stops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_recover_fence_stops_total",
+			Help: "Background force-stops of primaries the fence froze, after the DNS flip, by result: ok, failed (the primary stays frozen).",
+		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.incidents, m.failovers, m.phase, m.recovery, m.moves, m.verify)
+		reg.MustRegister(m.incidents, m.failovers, m.phase, m.recovery, m.moves, m.verify, m.stops)
 	}
 	m.initSeries()
 	return m
@@ -59,6 +64,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) initSeries() {
 	for _, r := range []string{recover.ResultRecovered, recover.ResultDisagreement, recover.ResultReset, recover.ResultMigrated, recover.ResultFailedBack, recover.ResultAborted, "stuck", "damped"} {
 		m.incidents.WithLabelValues(r)
+	}
+	for _, r := range []string{"ok", "failed"} {
+		m.stops.WithLabelValues(r)
 	}
 	for _, k := range []string{recover.KindMigrate, recover.KindFailback} {
 		m.moves.WithLabelValues(k)
@@ -81,6 +89,18 @@ func (m *Metrics) dnsVerifyFailed(server string) {
 	if m != nil {
 		m.verify.WithLabelValues(server).Inc()
 	}
+}
+
+// fenceStopped counts a background force-stop of a frozen primary.
+func (m *Metrics) fenceStopped(ok bool) {
+	if m == nil {
+		return
+	}
+	r := "failed"
+	if ok {
+		r = "ok"
+	}
+	m.stops.WithLabelValues(r).Inc()
 }
 
 // observe records what changed between two records of one service.

@@ -18,10 +18,11 @@ func TestMetricsLint(t *testing.T) {
 	m.recovery.Observe(1)
 	m.moves.WithLabelValues(recover.KindMigrate).Observe(2)
 	m.dnsVerifyFailed("127.0.0.1:5354")
-	// 8 results and 2 move kinds exist from the start; a phase, the
-	// recovery histogram and a dns.verify server make 13.
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 13 {
-		t.Errorf("gathered %d series, %v; want 13", n, err)
+	m.fenceStopped(true)
+	// 8 results, 2 move kinds and 2 fence-stop results exist from the
+	// start; a phase, the recovery histogram and a dns.verify server make 15.
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 15 {
+		t.Errorf("gathered %d series, %v; want 15", n, err)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

@@ -180,6 +180,8 @@ func (r *runner) perform(a recover.Action, rec recover.Record) {
 			defer r.steps.Done()
 			r.post(envelope{ev: r.runStep(a, rec)}, nil)
 		}()
+	case recover.StopFenced:
+		r.e.stopFenced(a)
 	case recover.Alert:
 		r.log.Error("ALERT", "incident", a.Incident, "kind", a.Kind, "reason", a.Reason)
 		r.steps.Add(1)
@@ -224,6 +226,8 @@ func eventName(ev recover.Event) string {
 		return "step-done"
 	case recover.StepFailed:
 		return "step-failed"
+	case recover.FenceStopped:
+		return "fence-stopped"
 	}
 	return "resume"
 }

@@ -1,0 +1,66 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy/understudy/lxd"
+)
+
+// fakeHV is one instance in a state; Freeze fails unless it runs.
+type fakeHV struct {
+	state   lxd.State
+	freezes int
+}
+
+func (h *fakeHV) State(context.Context, string) (lxd.State, error) { return h.state, nil }
+func (h *fakeHV) Stop(context.Context, string, time.Duration) error {
+	h.state = lxd.State{Status: "Stopped"}
+	return nil
+}
+func (h *fakeHV) Freeze(context.Context, string) error {
+	h.freezes++
+	if !h.state.Running && !h.state.Frozen {
+		return errors.New("the instance is not running")
+	}
+	h.state = lxd.State{Status: "Frozen", Frozen: true}
+	return nil
+}
+
+type oneHV struct{ h *fakeHV }
+
+func (o oneHV) Hypervisor(context.Context, string) (Hypervisor, error) { return o.h, nil }
+
+// TestFreezeFence: a running primary is frozen; one already stopped (a
+// vm-stop) or frozen is fenced too; a freeze that fails on an instance in
+// another state is an error naming the instance and the hypervisor.
+func TestFreezeFence(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state lxd.State
+		err   string
+	}{
+		{"running", lxd.State{Status: "Running", Running: true}, ""},
+		{"frozen", lxd.State{Status: "Frozen", Frozen: true}, ""},
+		{"stopped", lxd.State{Status: "Stopped"}, ""},
+		{"error state", lxd.State{Status: "Error"}, `freeze instance "web-vm" on hypervisor "host-a": the instance is not running`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hv := &fakeHV{state: tc.state}
+			s := New(Config{Hypervisors: oneHV{hv}})
+			err := s.Freeze(context.Background(), "host-a", "web-vm")
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("Freeze: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("Freeze: %v, want %q", err, tc.err)
+			}
+			if hv.freezes != 1 {
+				t.Errorf("%d freezes, want 1", hv.freezes)
+			}
+		})
+	}
+}
