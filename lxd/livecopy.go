@@ -15,8 +15,8 @@ import (
 // state (the migration of a stopped stateful instance carries the
 // checkpoint), and a stateful start of the copy (CRIU restore). That is
 // what Incus's live migration of a container does too, but between two
-// Incus 6.0 daemons on this lab's kernel its own protocol took 6.5 s of
-// downtime for the slow application against 3.1 s for the same three
+// Incus 6.0 daemons on this lab's kernel its own protocol took 6.8 s of
+// downtime for the slow application against 3.2 s for the same three
 // steps (bench/results/restore-incus.md, criu-drill.sh's live and
 // checkpoint-move), and it cannot pre-copy here (no CONFIG_MEM_SOFT_DIRTY:
 // bench/results/criu-check.txt). The source is left stopped, with its
