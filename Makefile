@@ -68,7 +68,8 @@ lab-status:
 	bash $(LAB) status
 
 ## criu: build a CRIU that works on kernels >= 6.13 from Debian's source
-## packages, once per machine (never part of `test`; standby/README.md).
+## packages, once per machine (`lab.sh up` does it too, and tries a failed
+## build only once; this tries again; standby/README.md).
 criu:
 	bash examples/lab/criu-build.sh
 

@@ -6,6 +6,7 @@
 #
 #   sudo bash bench/restore.sh            (LAB_HYPERVISOR=incus|lxd, default incus)
 #   bash bench/restore.sh --summarize     only write restore-KIND.md again from the raw results
+#   sudo bash bench/restore.sh --live     only step 4 again (restore-live-KIND.tsv, .env), then the summary
 #
 # Steps, each writing its raw results under bench/results/ (BENCH_OUT):
 #   1. examples/lab/criu-build.sh: criu 4.2.1 from Debian's source, once per machine;
@@ -16,10 +17,13 @@
 #      answer through the proxy, count, warmed-up at (ms), restored);
 #   3. criu-drill.sh 5: stateful stop and start by the daemon's CLI
 #      (restore-criu-drill-KIND.tsv: run, kind, ms, answer);
-#   4. criu-drill.sh live 5: a live move against stop-move-start between two
-#      scratch daemons, downtime as the longest gap between answers of a
-#      poller every 50 ms (restore-live-KIND.tsv: run, kind, move ms, gap ms,
-#      answer before, answer after);
+#   4. criu-drill.sh live 5: a live move (the daemon's live migration), a
+#      checkpoint-move (stateful stop, copy with the checkpoint, stateful
+#      start: what lxd.Client.Copy does for a live copy) and a
+#      stop-move-start between two scratch daemons, downtime as the longest
+#      gap between answers of a poller every 50 ms (restore-live-KIND.tsv:
+#      run, kind, move ms, gap ms, answer before, answer after; its date in
+#      restore-live-KIND.env);
 # and restore-KIND.md, the medians. The scratch daemons are removed at the
 # end unless KEEP=1.
 set -euo pipefail
@@ -32,6 +36,8 @@ CRIU_DIR=${UNDERSTUDY_CRIU_DIR:-/var/lib/understudy-criu}
 mkdir -p "$OUT"
 SUMMARIZE=0
 [ "${1:-}" = --summarize ] && SUMMARIZE=1
+LIVE_ONLY=0
+[ "${1:-}" = --live ] && LIVE_ONLY=1
 
 # run_all runs the steps (above) and writes the raw results.
 run_all() {
@@ -62,7 +68,24 @@ median() {
 		awk '{v[NR] = $1} END {if (NR) printf "%d ms (%d–%d, n=%d)", v[int((NR + 1) / 2)], v[1], v[NR], NR; else printf "none"}'
 }
 
-[ "$SUMMARIZE" = 1 ] || run_all
+# run_live runs step 4 only.
+run_live() {
+	[ "$(id -u)" = 0 ] || { echo "bench/restore.sh: run as root" >&2; exit 1; }
+	bash examples/lab/criu-build.sh >/dev/null
+	local started
+	started=$(date -u +%FT%TZ)
+	echo "== criu-drill.sh live 5 ($HV)" >&2
+	KEEP=1 bash examples/lab/criu-drill.sh live 5 >&2
+	cp "$CRIU_DIR/live-$HV.tsv" "$OUT/restore-live-$HV.tsv"
+	echo "$started $(nproc) $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/restore-live-$HV.env"
+}
+
+if [ "$LIVE_ONLY" = 1 ]; then
+	run_live
+elif [ "$SUMMARIZE" = 0 ]; then
+	run_all
+	echo "$(date -u +%FT%TZ) $(nproc) $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/restore-live-$HV.env"
+fi
 read -r criu_version started ncpu load1 load5 load15 <"$OUT/restore-$HV.env"
 {
 	echo "# Restore mode and live migration ($HV, criu $criu_version)"
@@ -90,9 +113,15 @@ read -r criu_version started ncpu load1 load5 load15 <"$OUT/restore-$HV.env"
 	echo
 	echo "## Live move against stop-move-start (downtime: longest gap between answers, poller every 50 ms)"
 	echo
+	if [ -s "$OUT/restore-live-$HV.env" ]; then
+		read -r lstarted lncpu ll1 ll5 ll15 <"$OUT/restore-live-$HV.env"
+		echo "Measured $lstarted ($lncpu CPUs, load $ll1 $ll5 $ll15 at the end; \`sudo bash bench/restore.sh --live\`). live: the daemon's own live migration (\`incus move\` of a running container); checkpoint-move: stateful stop, copy with the checkpoint, stateful start, the way \`lxd.Client.Copy\` makes a live copy now; stop-start: stop, move, start (the 2 s warm-up included)."
+		echo
+	fi
 	echo "| kind | downtime | the move commands | state |"
 	echo "|---|---|---|---|"
-	for k in live stop-start; do
+	for k in live checkpoint-move stop-start; do
+		grep -q "	$k	" "$OUT/restore-live-$HV.tsv" || continue
 		state=$(awk -F'\t' -v k="$k" '$2 == k {if ($6 + 0 > $5 + 0) kept++; n++} END {printf "%d of %d carried the counter on", kept, n}' "$OUT/restore-live-$HV.tsv")
 		echo "| $k | $(median "$OUT/restore-live-$HV.tsv" 2 "$k" 4) | $(median "$OUT/restore-live-$HV.tsv" 2 "$k" 3) | $state |"
 	done

@@ -16,7 +16,7 @@ import (
 type CopyOptions struct {
 	TargetName  string            // name on the target; default: the source's name
 	Move        bool              // delete the source after a successful copy
-	Live        bool              // copy the running state (CRIU); needs SetStateful(true) on both clients
+	Live        bool              // copy the running state (CRIU: livecopy.go); it arrives running; needs SetStateful(true) on both clients
 	Start       bool              // start the copy on the target
 	Config      map[string]string // config overrides for the copy; an empty value removes the key
 	StopTimeout time.Duration     // graceful stop of a running source before a cold copy; 0 forces
@@ -84,9 +84,21 @@ func (c *Client) copy(ctx context.Context, dst *Client, name, target string, opt
 		r.add("restart source", func(ctx context.Context) error { return c.Start(ctx, name) })
 		inst.StatusCode, inst.Status = api.Stopped, api.Stopped.String()
 	}
+	live := wasRunning && opts.Live
+	if live { // livecopy.go: stateful stop, copy with the state, stateful start
+		if err := c.checkpointStop(ctx, name); err != nil {
+			return fmt.Errorf("stateful stop of the source: %w", err)
+		}
+		phases.mark("stateful-stop")
+		r.add("restore source", func(ctx context.Context) error { return c.restoreStart(ctx, name) })
+		// Again: the stop changed its status and, on Incus, its config.
+		if inst, _, err = c.getInstance(ctx, name); err != nil {
+			return err
+		}
+	}
 
 	inst.Config = copyConfig(inst.Config, opts.Config)
-	args := &incus.InstanceCopyArgs{Name: target, Live: opts.Live, InstanceOnly: true, Mode: mode}
+	args := &incus.InstanceCopyArgs{Name: target, InstanceOnly: true, Mode: mode}
 	if opts.Bandwidth < 0 {
 		return fmt.Errorf("bandwidth %d bytes/s is negative", opts.Bandwidth)
 	}
@@ -106,7 +118,13 @@ func (c *Client) copy(ctx context.Context, dst *Client, name, target string, opt
 		c.log.Debug("copy relayed", "instance", name, "target", dst.name, "bytes", ro.sentBytes(), "bandwidth", opts.Bandwidth)
 	}
 
-	if opts.Start {
+	switch {
+	case live:
+		if err := dst.restoreStart(ctx, target); err != nil {
+			return fmt.Errorf("stateful start of the copy: %w", err)
+		}
+		phases.mark("restore-target")
+	case opts.Start:
 		if err := dst.Start(ctx, target); err != nil {
 			return err
 		}

@@ -115,7 +115,7 @@ func (f *fakeServer) GetInstance(name string) (*api.Instance, string, error) {
 		return nil, "", notFoundErr("Instance")
 	}
 	cp := i.inst
-	cp.InstancePut = api.InstancePut{Config: clone(i.inst.Config), Devices: cloneDevices(i.inst.Devices), Profiles: i.inst.Profiles}
+	cp.InstancePut = api.InstancePut{Config: clone(i.inst.Config), Devices: cloneDevices(i.inst.Devices), Profiles: i.inst.Profiles, Stateful: i.inst.Stateful}
 	return &cp, "etag", nil
 }
 
@@ -232,6 +232,18 @@ func (f *fakeServer) UpdateInstanceState(name string, put api.InstanceStatePut, 
 		return nil, notFoundErr("Instance")
 	}
 	set := func(s api.StatusCode) { i.inst.StatusCode, i.inst.Status = s, s.String() }
+	if put.Stateful { // a checkpoint (stop) or a restore from it (start), as Incus checks them
+		f.counts[put.Action+"-stateful"]++
+		switch {
+		case f.server == "incus" && i.inst.Config["migration.stateful"] != "true":
+			return f.op(fmt.Errorf("Stateful %s requires that the instance migration.stateful be set to true", put.Action), false), nil
+		case put.Action == "stop" && i.inst.StatusCode != api.Running:
+			return f.op(fmt.Errorf("the instance is not running"), false), nil
+		case put.Action == "start" && !i.inst.Stateful:
+			return f.op(fmt.Errorf("the instance has no checkpoint"), false), nil
+		}
+		i.inst.Stateful = put.Action == "stop"
+	}
 	switch {
 	case put.Action == "start":
 		f.counts["start"]++

@@ -438,6 +438,68 @@ func TestCopy(t *testing.T) {
 	}
 }
 
+// TestLiveCopy: a live copy is a stateful stop of the source (after
+// setting migration.stateful on Incus), a copy of the stopped instance with
+// its checkpoint, and a stateful start of the copy; the source is left
+// stopped with its checkpoint.
+func TestLiveCopy(t *testing.T) {
+	c, src := incusClient(t)
+	dstFake := newFake()
+	dstFake.server, dstFake.version = "incus", "6.0.4"
+	dst := newClient(dstFake, "spare")
+	ctx := ctxT(t)
+	if _, err := c.Ensure(ctx, webSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetStateful(true)
+	dst.SetStateful(true)
+	if err := c.Copy(ctx, dst, "web", CopyOptions{Live: true, Config: map[string]string{"environment.IPADDR": ""}}); err != nil {
+		t.Fatalf("live Copy: %v", err)
+	}
+	if src.count("stop-stateful") != 1 || dstFake.count("start-stateful") != 1 || src.count("forced-stop") != 0 {
+		t.Errorf("stateful stops %d, stateful starts on the target %d, forced stops %d: want 1, 1, 0",
+			src.count("stop-stateful"), dstFake.count("start-stateful"), src.count("forced-stop"))
+	}
+	if dstFake.status("web") != api.Running || dstFake.config("web")["migration.stateful"] != "true" {
+		t.Errorf("target %s with config %v, want running from the checkpoint", dstFake.status("web"), dstFake.config("web"))
+	}
+	if src.status("web") != api.Stopped {
+		t.Errorf("source is %s after a live copy, want stopped (its state moved)", src.status("web"))
+	}
+}
+
+// TestLiveCopyRestoresSourceWhenTargetFails: a failed stateful start of
+// the copy deletes it and restores the source from its checkpoint.
+func TestLiveCopyRestoresSourceWhenTargetFails(t *testing.T) {
+	c, src := incusClient(t)
+	dstFake := newFake() // LXD: the copy carries migration.stateful, which LXD 5.0 refuses in this fake
+	dstFake.server = "incus"
+	dstFake.failStart = errors.New("restore failed")
+	dst := newClient(dstFake, "spare")
+	ctx := ctxT(t)
+	if _, err := c.Ensure(ctx, webSpec()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetStateful(true)
+	dst.SetStateful(true)
+	err := c.Copy(ctx, dst, "web", CopyOptions{Live: true})
+	if err == nil || !strings.Contains(err.Error(), "stateful start of the copy") {
+		t.Fatalf("Copy = %v, want the copy's failed stateful start", err)
+	}
+	if dstFake.has("web") {
+		t.Error("the partial copy was left on the target")
+	}
+	if src.status("web") != api.Running || src.count("start-stateful") != 1 {
+		t.Errorf("source %s after %d stateful starts, want running again from its checkpoint", src.status("web"), src.count("start-stateful"))
+	}
+}
+
 func TestCopyRevertsWhenTargetFailsToStart(t *testing.T) {
 	c, src := testClient(t)
 	dstFake := newFake()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,22 +22,23 @@ import (
 	"github.com/understudy/understudy/standby/config"
 )
 
-// The CRIU world is the scratch daemon of examples/lab/criu-drill.sh (its
-// built criu first on the daemon's PATH), not the shared lab, whose standby
-// daemon runs Debian 12's criu (which fails on kernels >= 6.13) unless the
-// lab was started with LAB_CRIU=1. UNDERSTUDY_CRIU_SCRATCH=incus|lxd (1:
-// incus) selects it; bench/restore.sh starts it and sets the variable.
-// Without the variable the tests that need it skip with "skipped: CRIU
-// unavailable: ..." and CI stays green on machines where no criu was built.
+// The CRIU world is where the restore tests run: the shared lab's
+// standby-1 when `lab.sh up` started it with the criu of criu-build.sh on its
+// PATH (labtest's Lab.CRIU: what `make test` and CI get on a machine where
+// the build works), or, with UNDERSTUDY_CRIU_SCRATCH=incus|lxd (1: incus),
+// the scratch daemon of examples/lab/criu-drill.sh (bench/restore.sh's, and
+// the LXD one). Without either the tests that need it skip with "skipped:
+// CRIU unavailable: REASON" (the reason once; lab.sh up says it too) and CI
+// stays green on machines where no criu can be built.
 
 // envCRIUScratch names the scratch daemon's kind, incus or lxd.
 const envCRIUScratch = "UNDERSTUDY_CRIU_SCRATCH"
 
-// criuWorld is one scratch daemon of criu-drill.sh.
+// criuWorld is a daemon whose liblxc runs a criu that works here.
 type criuWorld struct {
-	lab *labtest.Lab // the scratch daemon in the lab's shape (Standby, Image)
-	dir string       // criu-build.sh's directory (bin/criu)
-	net string       // the bridge's /24, e.g. 10.204.0
+	lab  *labtest.Lab // the daemon in the lab's shape (Standby, Image)
+	criu string       // the criu the daemon runs (criu-build.sh's bin/criu)
+	net  string       // the bridge's /24, e.g. 10.204.0
 }
 
 // criuDir is criu-build.sh's directory (UNDERSTUDY_CRIU_DIR).
@@ -69,7 +71,7 @@ func scratchWorld(t testing.TB) (criuWorld, bool) {
 		t.Fatalf("%s=%s but no scratch daemon at %s: run `LAB_HYPERVISOR=%s bash examples/lab/criu-drill.sh start`",
 			envCRIUScratch, kind, sock, kind)
 	}
-	return criuWorld{dir: dir, net: net, lab: &labtest.Lab{
+	return criuWorld{criu: filepath.Join(dir, "bin", "criu"), net: net, lab: &labtest.Lab{
 		Dir:   filepath.Join(dir, kind),
 		Image: "understudy-busybox",
 		Standby: labtest.Daemon{Name: "criu-" + kind, Dir: filepath.Join(dir, kind), Socket: sock,
@@ -77,15 +79,41 @@ func scratchWorld(t testing.TB) (criuWorld, bool) {
 	}}, true
 }
 
-// agent runs an agent against the scratch daemon with the built criu.
+// labWorld returns the shared lab as the CRIU world, or why it is not one.
+func labWorld(t testing.TB) (criuWorld, string) {
+	t.Helper()
+	lab := labtest.Require(t)
+	path, why := lab.CRIU()
+	if path == "" {
+		return criuWorld{}, why
+	}
+	return criuWorld{lab: lab, criu: path, net: strings.TrimSuffix(lab.Standby.Gateway, ".1")}, ""
+}
+
+// agent runs an agent against the world's daemon with the criu it runs.
 func (w criuWorld) agent(t testing.TB) *labAgent {
 	t.Helper()
 	return startAgentIn(t, w.lab, func(c *config.Config) {
 		c.Incus = config.Incus{Socket: w.lab.Standby.Socket}
 		c.Network = &config.Network{Gateway: w.net + ".1", PrefixLen: 24, Pool: w.net + ".170-" + w.net + ".189"}
-		c.CRIU.Path = filepath.Join(w.dir, "bin", "criu")
+		c.CRIU.Path = w.criu
 		c.CRIU.ProbeTimeout = config.Duration(30 * time.Second) // the trial dump on a busy machine
 	})
+}
+
+// criuSkipped says the reason for "CRIU unavailable" once per test binary:
+// later skips point at the first.
+var criuSkipped sync.Once
+
+// skipCRIU skips t: CRIU is unavailable, for why.
+func skipCRIU(t *testing.T, why string) {
+	t.Helper()
+	first := false
+	criuSkipped.Do(func() { first = true })
+	if !first {
+		t.Skip("skipped: CRIU unavailable (the reason is in the first such skip)")
+	}
+	t.Skipf("skipped: CRIU unavailable: %s", why)
 }
 
 // requireCRIUWorld returns the CRIU world's agent, or skips (once, with the
@@ -94,7 +122,10 @@ func requireCRIUWorld(t *testing.T) *labAgent {
 	t.Helper()
 	w, ok := scratchWorld(t)
 	if !ok {
-		t.Skipf("skipped: CRIU unavailable: no CRIU world (%s unset; bench/restore.sh builds criu and starts one)", envCRIUScratch)
+		var why string
+		if w, why = labWorld(t); why != "" {
+			skipCRIU(t, why)
+		}
 	}
 	la := w.agent(t)
 	h, err := la.client.Health(t.Context())
@@ -102,7 +133,7 @@ func requireCRIUWorld(t *testing.T) *labAgent {
 		t.Fatal(err)
 	}
 	if h.Restore != "available" {
-		t.Skipf("skipped: CRIU unavailable: %s", strings.TrimPrefix(h.Restore, "unavailable: "))
+		skipCRIU(t, "the agent's probe of "+w.criu+": "+strings.TrimPrefix(h.Restore, "unavailable: "))
 	}
 	return la
 }

@@ -253,25 +253,12 @@ func TestIntegrationRestoreFallsBackWithoutCRIU(t *testing.T) {
 }
 
 // TestIntegrationRestoreWithCRIU needs a CRIU that works on this kernel and
-// an LXD that finds it (standby/README.md "Restore mode on this kernel");
-// elsewhere it skips, once, with the probe's reason. With
-// UNDERSTUDY_CRIU_SCRATCH=incus|lxd it targets the scratch daemon that
-// `KEEP=1 examples/lab/criu-drill.sh` leaves (built criu on its PATH) instead
-// of standby-1 (criuworld_integration_test.go).
+// a daemon that runs it (standby/README.md "Restore mode on this kernel"):
+// the lab's standby-1 when `lab.sh up` built it, or the scratch daemon of
+// UNDERSTUDY_CRIU_SCRATCH (criuworld_integration_test.go); elsewhere it
+// skips, once, with the reason.
 func TestIntegrationRestoreWithCRIU(t *testing.T) {
-	var la *labAgent
-	if w, ok := scratchWorld(t); ok {
-		la = w.agent(t)
-	} else {
-		la = startLabAgent(t, nil)
-	}
-	h, err := la.client.Health(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Restore != "available" {
-		t.Skipf("skipped: CRIU unavailable: %s (make criu builds one that works on kernels >= 6.16; then lab.sh down && LAB_CRIU=1 lab.sh up)", strings.TrimPrefix(h.Restore, "unavailable: "))
-	}
+	la := requireCRIUWorld(t)
 	spec := la.service(t, "t-standby-criu", ModeRestore)
 	if _, err := la.client.Prepare(t.Context(), 1, spec); err != nil {
 		t.Fatal(err)

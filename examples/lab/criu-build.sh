@@ -3,7 +3,17 @@
 # source packages, once per machine, under the lab dir.
 #
 #   bash examples/lab/criu-build.sh          build (idempotent) and print the path
+#   bash examples/lab/criu-build.sh auto     what `lab.sh up` runs: the same, except
+#                                            that after a failed build it does not try
+#                                            again (exit 2, the reason in $DIR/unavailable)
 #   bash examples/lab/criu-build.sh path     print the path of a built criu, or exit 1
+#
+# A build that fails (no source package reachable, a build error) writes its
+# reason to $DIR/unavailable and exits 1; `auto` then reports that reason
+# (exit 2) without trying again, so a machine where CRIU cannot be built
+# pays for the attempt once; `make criu` (no argument) always tries again.
+# Two builds at once (two checkouts' `lab.sh up`) wait for each other on
+# $DIR/build.lock, not on the lab lock: building needs no lab.
 #
 # Debian 12's criu 3.17.1 cannot initialise on kernels >= 6.13 (CRIU issue
 # 2532) and 4.1.1 cannot dump a TCP listener on kernels >= 6.16 (CRIU issues
@@ -19,8 +29,8 @@
 # Nothing is installed system-wide: liblxc looks "criu" up on the PATH of
 # the daemon that calls it, so a daemon started with $CRIU_DIR/bin first on
 # its PATH uses this criu and every
-# other daemon keeps /usr/sbin/criu. Called by `make criu` and by lab.sh only
-# when LAB_CRIU=1, never by a plain `lab.sh up`.
+# other daemon keeps /usr/sbin/criu. Called by `make criu` and, as `auto`,
+# by every `lab.sh up` (unless LAB_CRIU=0).
 set -euo pipefail
 
 LOG=${UNDERSTUDY_LAB_LOG:-/tmp/understudy-lab.log}
@@ -36,7 +46,8 @@ BUILD_DEPS=(build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobu
 
 die() {
 	echo "criu-build: FAILED: $*" >&2
-	[ -s "$LOG" ] && tail -n 20 "$LOG" >&2
+	if [ "$MODE" != auto ] && [ -s "$LOG" ]; then tail -n 20 "$LOG" >&2; fi
+	if mkdir -p "$DIR" 2>/dev/null; then echo "$*" >"$DIR/unavailable"; fi
 	exit 1
 }
 
@@ -166,16 +177,25 @@ fetch() {
 }
 
 main() {
-	if [ "${1:-}" = path ]; then
+	if [ "$MODE" = path ]; then
 		built && { echo "$BIN"; return 0; }
 		return 1
 	fi
 	[ "$(id -u)" = 0 ] || die "run as root"
+	mkdir -p "$DIR"
+	exec 9>"$DIR/build.lock"
+	flock 9 # another checkout's build: wait for it, then find its result
 	if [ -x "$REAL" ] && "$REAL" --version >/dev/null 2>&1; then
 		write_wrapper # cheap, and keeps the wrapper current
+		rm -f "$DIR/unavailable"
 		echo "$BIN"
 		return 0
 	fi
+	if [ "$MODE" = auto ] && [ -s "$DIR/unavailable" ]; then
+		echo "criu-build: not built: $(head -n 1 "$DIR/unavailable") (\`make criu\` tries again)" >&2
+		exit 2
+	fi
+	echo "criu-build: building criu from Debian's source packages, once per machine (~1-5 min; log $LOG)" >&2
 	quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${BUILD_DEPS[@]}" ||
 		die "install the build dependencies"
 	add_source
@@ -192,7 +212,16 @@ main() {
 	write_wrapper
 	echo "$version" >"$DIR/version"
 	built || die "$BIN does not run"
+	rm -f "$DIR/unavailable"
 	echo "$BIN"
 }
 
-main "$@"
+MODE=${1:-build}
+case "$MODE" in
+build | auto | path) ;;
+*)
+	echo "usage: criu-build.sh [auto|path]" >&2
+	exit 2
+	;;
+esac
+main

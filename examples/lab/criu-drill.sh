@@ -231,7 +231,7 @@ start_second() {
 # live_run RUN KIND moves the running application s1 -> s2, live (CRIU) or
 # stop-move-start, while polling it, and appends its line to $LIVE.
 live_run() {
-	local run=$1 kind=$2 log t0 t1 rc=0 poller
+	local run=$1 kind=$2 log t0 t1 rc=0 poller steps=
 	hv delete -f "s1:$NAME" >/dev/null 2>&1 || true
 	hv delete -f "s2:$NAME" >/dev/null 2>&1 || true
 	hv launch s1:understudy-busybox "s1:$NAME" "${INSTANCE_CONFIG[@]}" >/dev/null
@@ -248,6 +248,20 @@ live_run() {
 		# LXD 5.0 moves it, then often fails to delete the source ("busy
 		# running a stop operation"): the copy runs on s2 all the same.
 		timeout 120 "$HV_CLI" move "s1:$NAME" "s2:$NAME" >/dev/null 2>>"$DIR/live-$HYPERVISOR.err" || rc=$?
+	elif [ "$kind" = checkpoint-move ]; then
+		# What a live move does, step by step: a stateful stop (CRIU dump)
+		# on the source, a copy of the stopped instance with its state, a
+		# stateful start (CRIU restore) on the target, then the source's
+		# removal. A copy, not a move: the checkpoint names the source
+		# container's shmounts directory, which a move deletes before the
+		# restore (two daemons on one machine: different INCUS_DIRs).
+		local ts=$t0
+		hv stop --stateful "s1:$NAME" && steps="stop-stateful=$(($(now_ms) - ts))" && ts=$(now_ms) &&
+			timeout 120 "$HV_CLI" copy "s1:$NAME" "s2:$NAME" >/dev/null 2>>"$DIR/live-$HYPERVISOR.err" &&
+			steps="$steps copy=$(($(now_ms) - ts))" && ts=$(now_ms) &&
+			hv start "s2:$NAME" 2>>"$DIR/live-$HYPERVISOR.err" && steps="$steps start=$(($(now_ms) - ts))" || rc=$?
+		hv delete -f "s1:$NAME" >/dev/null 2>&1 || true
+		echo "checkpoint-move run $run: $steps" >&2
 	else
 		hv stop -f "s1:$NAME" &&
 			timeout 120 "$HV_CLI" move "s1:$NAME" "s2:$NAME" >/dev/null 2>>"$DIR/live-$HYPERVISOR.err" &&
@@ -265,18 +279,21 @@ live_run() {
 	rm -f "$log"
 }
 
+# LIVE_KINDS are the ways live_run moves the application.
+LIVE_KINDS=${LIVE_KINDS:-live checkpoint-move stop-start}
+
 live() {
 	local runs=$1 run kind
 	LIVE=$DIR/live-$HYPERVISOR.tsv
 	start_second
 	: >"$LIVE"
 	for ((run = 1; run <= runs; run++)); do
-		for kind in live stop-start; do live_run "$run" "$kind"; done
+		for kind in $LIVE_KINDS; do live_run "$run" "$kind"; done
 	done
 	hv delete -f "s1:$NAME" >/dev/null 2>&1 || true
 	hv delete -f "s2:$NAME" >/dev/null 2>&1 || true
 	echo "raw results: $LIVE (run, kind, move ms, longest gap between answers ms, counter before, after)"
-	for kind in live stop-start; do
+	for kind in $LIVE_KINDS; do
 		awk -F'\t' -v k="$kind" '$2 == k {print $4}' "$LIVE" | sort -n |
 			awk -v k="$kind" '{v[NR] = $1} END {printf "%-10s downtime median %d ms of %d runs\n", k, v[int((NR + 1) / 2)], NR}'
 	done

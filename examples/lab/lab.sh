@@ -25,9 +25,13 @@
 # firewall rules the daemons add for them, the generated examples/lab/lab.yaml
 # and, for Incus on Debian 12, /etc/apt/sources.list.d/understudy-backports.sources.
 # Command output goes to UNDERSTUDY_LAB_LOG (default /tmp/understudy-lab.log).
-# LAB_CRIU=1 also builds a CRIU that works on kernels >= 6.13 (criu-build.sh,
-# once per machine) and starts the daemons with it first on their PATH, where
-# liblxc looks for "criu"; daemons already running keep theirs (`down` first).
+# `up` also builds a CRIU that works on kernels >= 6.13 (criu-build.sh auto,
+# once per machine, no lab needed; LAB_CRIU=0 skips it) and starts the daemons
+# with it first on their PATH, where liblxc looks for "criu"; daemons already
+# running keep theirs (`down` first). $LAB_DIR/criu records the outcome for
+# the tests (internal/labtest Lab.CRIU): the criu's path, or "unavailable:
+# REASON" (a build that cannot work here: said once, and the restore tests
+# skip with it; nothing fails).
 set -euo pipefail
 
 LAB_DIR=${UNDERSTUDY_LAB_DIR:-/var/lib/understudy-lab}
@@ -50,7 +54,8 @@ PACKAGES+=(chromium libnss3-tools) # the status page's browser test (monitor/sta
 WAIT_LXD=60      # seconds for a daemon to become ready
 WAIT_STOP=20     # seconds for a daemon to shut down before SIGKILL
 WAIT_HTTP=20     # seconds for a primary to answer HTTP
-CRIU_BIN=        # with LAB_CRIU=1: the criu of criu-build.sh
+CRIU_BIN=        # the criu of criu-build.sh, when built and the daemons run with it
+CRIU_WHY=        # why not, for $LAB_DIR/criu
 
 HYPERVISOR=${LAB_HYPERVISOR:-incus}
 # The per-hypervisor layer: the daemon's binary (HV_BIN, its process name
@@ -931,6 +936,50 @@ write_configs() {
 	[ ${#changed[@]} = 0 ] || step "wrote ${changed[*]}"
 }
 
+# ensure_criu builds (once per machine) or finds the criu of criu-build.sh
+# into CRIU_BIN; when it cannot, it says why once and leaves CRIU_WHY.
+ensure_criu() {
+	if [ "${LAB_CRIU:-1}" = 0 ]; then
+		CRIU_WHY="the lab was started with LAB_CRIU=0"
+		return 0
+	fi
+	local out rc=0 dir=${UNDERSTUDY_CRIU_DIR:-/var/lib/understudy-criu}
+	if ! bash "$HERE/criu-build.sh" path >/dev/null && [ ! -s "$dir/unavailable" ]; then
+		step "criu: building criu from Debian's source packages, once per machine (1-5 min; \`make criu\` does it without the lab)"
+	fi
+	out=$(bash "$HERE/criu-build.sh" auto 2>&1 >"$LAB_DIR/.criu-bin") || rc=$?
+	if [ "$rc" = 0 ]; then
+		CRIU_BIN=$(cat "$LAB_DIR/.criu-bin")
+		step "criu: $CRIU_BIN ($("$CRIU_BIN" --version | head -n 1)) for the daemons started now"
+	else
+		CRIU_WHY="the lab could not build criu: $(head -n 1 "$dir/unavailable" 2>/dev/null || echo "$out" | tail -n 1)"
+		step "criu: unavailable: ${CRIU_WHY#the lab could not build criu: } (restore tests skip; \`make criu\` tries again)"
+	fi
+	rm -f "$LAB_DIR/.criu-bin"
+}
+
+# criu_on_daemons checks that standby-1 and spare-1 run with CRIU_BIN on
+# their PATH (the agents' probes must see the criu their daemon runs, or
+# they would ask a Debian 12 criu for stateful work: LAB.md, stuck
+# operations) and records the outcome in $LAB_DIR/criu.
+criu_on_daemons() {
+	local name
+	if [ -n "$CRIU_BIN" ]; then
+		for name in standby-1 spare-1; do
+			daemon_has_criu "$name" && continue
+			CRIU_WHY="$HYPERVISOR $name was started without $CRIU_BIN on its PATH (\`lab.sh down\`, then \`lab.sh up\`)"
+			step "criu: $CRIU_WHY; agent.yaml keeps Debian's criu"
+			CRIU_BIN=
+			break
+		done
+	fi
+	if [ -n "$CRIU_BIN" ]; then
+		echo "$CRIU_BIN" >"$LAB_DIR/criu"
+	else
+		echo "unavailable: $CRIU_WHY" >"$LAB_DIR/criu"
+	fi
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
@@ -946,10 +995,7 @@ cmd_up() {
 	# With no config directory the incus client greets a "first time" user on
 	# stdout, into the answers this script reads.
 	mkdir -p "$LAB_DIR/.$HV_CLI-client"
-	if [ "${LAB_CRIU:-0}" = 1 ]; then
-		CRIU_BIN=$(bash "$HERE/criu-build.sh") || die "criu-build.sh"
-		step "criu: $CRIU_BIN ($("$CRIU_BIN" --version | head -n 1)) for the daemons started now"
-	fi
+	ensure_criu
 
 	# The daemons start in parallel; each is then waited for and set up.
 	STARTED=()
@@ -959,12 +1005,7 @@ cmd_up() {
 		wait_daemon "$name"
 		step "$HYPERVISOR $name: started (pid $(lxd_pid "$name"))"
 	done
-	if [ -n "$CRIU_BIN" ] && ! daemon_has_criu standby-1; then
-		# The agent's probe must see the criu the daemon runs, or it would ask
-		# a Debian 12 criu for stateful work (LAB.md: stuck operations).
-		step "criu: $HYPERVISOR standby-1 runs without $CRIU_BIN on its PATH; agent.yaml keeps criu (\`lab.sh down\` then \`LAB_CRIU=1 lab.sh up\`)"
-		CRIU_BIN=
-	fi
+	criu_on_daemons
 	client_cert
 	build_image
 	for name in "${DAEMONS[@]}"; do

@@ -58,6 +58,11 @@ func TestCRIULogAndVersion(t *testing.T) {
 	if got := firstErrorLine("testdata/criu-dump.log"); got != "vdso: Unexpected rt vDSO area bounds" {
 		t.Errorf("firstErrorLine = %q", got)
 	}
+	// A caller without CAP_SYS_RESOURCE: criu logs the rlimit as an error
+	// and carries on; the line that says why the dump failed is the next.
+	if got := firstErrorLine("testdata/criu-dump-locks.log"); !strings.HasPrefix(got, "Some file locks are hold") {
+		t.Errorf("firstErrorLine = %q, want the file-lock line (the rlimit one is not fatal)", got)
+	}
 	if got := firstErrorLine("testdata/missing.log"); got != "" {
 		t.Errorf("missing log: %q", got)
 	}
