@@ -23,8 +23,12 @@ func (c *Controller) newGate() *admission.Gate {
 		Agents:   admissionAgents{c.conns},
 		Waiting:  c.waitingForCapacity,
 		Rearm:    c.rearmForCapacity,
-		Clock:    c.opts.Clock,
-		Log:      c.log,
+		Settle: func() time.Duration {
+			m := c.plan().Inv.Monitor
+			return m.Interval + m.Timeout
+		},
+		Clock: c.opts.Clock,
+		Log:   c.log,
 	})
 }
 
@@ -33,7 +37,12 @@ func (c *Controller) admissionServices() map[string]admission.Service {
 	inv := c.plan().Inv
 	out := make(map[string]admission.Service, len(inv.Services))
 	for _, s := range inv.Services {
-		out[s.Name] = admission.Service{Standby: s.Standby, Priority: s.Priority, Memory: s.Container.Limits.Memory, Warm: s.Mode == inventory.ModeWarm}
+		hv := ""
+		if vm := inv.VM(s.VM); vm != nil {
+			hv = vm.Hypervisor
+		}
+		out[s.Name] = admission.Service{Standby: s.Standby, Priority: s.Priority, Memory: s.Container.Limits.Memory,
+			Warm: s.Mode == inventory.ModeWarm, Hypervisor: hv}
 	}
 	return out
 }

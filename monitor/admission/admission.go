@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/clock"
+	"github.com/understudy/understudy/monitor/capacity/admit"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
 )
@@ -70,6 +71,9 @@ type Service struct {
 	// Warm services always run on their standby: they keep their place
 	// and need no admission, only an activation slot.
 	Warm bool
+	// Hypervisor is where its primary runs: the services that fail with it
+	// are found at once, but reported over one probe interval.
+	Hypervisor string
 }
 
 // Config is what New needs.
@@ -87,6 +91,11 @@ type Config struct {
 	Rearm func(ctx context.Context, service, reason string) error
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Settle returns how long after the latest failure a decision that
+	// must refuse someone waits for the rest of a host's failures (the
+	// probe engine spreads its targets over one interval): the monitor's
+	// interval plus its timeout. Zero decides at once.
+	Settle func() time.Duration
 	// Every is how often Run looks without being told that capacity freed
 	// (default 5 s). PendingTTL is how long a registered failure counts as
 	// waiting for its activate step (default 2 min).
@@ -101,6 +110,7 @@ type Gate struct {
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // failed, its activate step not reached yet
+	last     time.Time            // the latest Register
 	inflight map[string]string    // admitted and activating → standby
 	slots    slots
 	freed    chan struct{}
@@ -131,6 +141,9 @@ func (g *Gate) Register(services ...string) {
 	g.mu.Lock()
 	for _, s := range services {
 		g.pending[s] = now
+	}
+	if len(services) > 0 {
+		g.last = now
 	}
 	g.mu.Unlock()
 }
@@ -198,6 +211,14 @@ func (g *Gate) decide(ctx context.Context, service string, svc Service) error {
 	}
 	g.mu.Unlock()
 	d, err := g.decision(ctx, svc.Standby, []string{service})
+	if err == nil && g.tight(ctx, svc, d) {
+		// Someone would be refused: let the rest of the host's failures
+		// arrive first, so the places go by priority, not by who came first.
+		if err := g.settle(ctx); err != nil {
+			return err
+		}
+		d, err = g.decision(ctx, svc.Standby, []string{service})
+	}
 	if err != nil {
 		// The agent's own reservation still guards its capacity.
 		g.cfg.Log.Warn("admission: standby capacity unknown, leaving the decision to the agent", "standby", svc.Standby, "service", service, "err", err)
@@ -222,4 +243,49 @@ func (g *Gate) decide(ctx context.Context, service string, svc Service) error {
 func (g *Gate) lock(name string) *sync.Mutex {
 	mu, _ := g.per.LoadOrStore(name, &sync.Mutex{})
 	return mu.(*sync.Mutex)
+}
+
+// tight reports whether the standby cannot take every service that might
+// want it now: the known candidates (d) and the cold services of svc's
+// hypervisor on the same standby that have not failed (yet).
+func (g *Gate) tight(ctx context.Context, svc Service, d admit.Decision) bool {
+	if g.cfg.Settle == nil || g.cfg.Settle() <= 0 {
+		return false
+	}
+	if len(d.Refused) > 0 {
+		return true
+	}
+	var siblings []string
+	for name, o := range g.cfg.Services() {
+		if o.Standby == svc.Standby && o.Hypervisor == svc.Hypervisor && !o.Warm && !slices.Contains(d.Admitted, name) {
+			siblings = append(siblings, name)
+		}
+	}
+	if len(siblings) == 0 {
+		return false
+	}
+	all, err := g.decision(ctx, svc.Standby, append(siblings, d.Admitted...))
+	return err == nil && len(all.Refused) > 0
+}
+
+// settle waits until no failure was registered for Settle (at most four
+// times that, so a stream of failures cannot hold a decision forever).
+func (g *Gate) settle(ctx context.Context) error {
+	d := g.cfg.Settle()
+	deadline := g.cfg.Clock.Now().Add(4 * d)
+	for {
+		g.mu.Lock()
+		quiet := g.last.Add(d)
+		g.mu.Unlock()
+		now := g.cfg.Clock.Now()
+		wait := min(quiet.Sub(now), deadline.Sub(now))
+		if wait <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-g.cfg.Clock.After(wait):
+		}
+	}
 }
