@@ -9,7 +9,7 @@
 #   bash examples/lab/lab.sh image       only pack the service image; print its path
 #   bash examples/lab/lab.sh cli NAME ARGS...
 #                                        run the hypervisor's CLI (incus or lxc)
-#                                        against daemon NAME (host-a, standby-1, spare-1)
+#                                        against daemon NAME (host-a, host-b, standby-1, spare-1)
 #
 # LAB_HYPERVISOR picks the daemons: incus (default: Incus 6.0 LTS, on Debian 12
 # from bookworm-backports) or lxd (Debian 12's LXD 5.0.2, the compatibility
@@ -35,9 +35,9 @@ LOG=${UNDERSTUDY_LAB_LOG:-/tmp/understudy-lab.log}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INVENTORY=$HERE/lab.yaml
 
-DAEMONS=(host-a standby-1 spare-1)
-declare -A PORT=([host-a]=8443 [standby-1]=8444 [spare-1]=8445)
-declare -A SUBNET=([host-a]=10.200.0 [standby-1]=10.200.1 [spare-1]=10.200.2)
+DAEMONS=(host-a standby-1 spare-1 host-b) # host-b: the second primary hypervisor (the fleet's)
+declare -A PORT=([host-a]=8443 [standby-1]=8444 [spare-1]=8445 [host-b]=8446)
+declare -A SUBNET=([host-a]=10.200.0 [standby-1]=10.200.1 [spare-1]=10.200.2 [host-b]=10.200.3)
 PRIMARIES=(web-vm api-vm)
 declare -A PRIMARY_IP=([web-vm]=10.200.0.11 [api-vm]=10.200.0.12)
 IMAGE=understudy-busybox
@@ -846,6 +846,7 @@ write_configs() {
 		  api-client-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/operator.crt, key: $LAB_DIR/pki/operator.key}
 		hypervisors:
 		  - {name: host-a, address: ${SUBNET[host-a]}.1, zone: az1, incus: {socket: $LAB_DIR/host-a/unix.socket}}
+		  - {name: host-b, address: ${SUBNET[host-b]}.1, zone: az2, incus: {socket: $LAB_DIR/host-b/unix.socket}}
 		vms:
 		  - {name: web-vm, hypervisor: host-a, instance: web-vm, address: ${PRIMARY_IP[web-vm]}}
 		  - {name: api-vm, hypervisor: host-a, instance: api-vm, address: ${PRIMARY_IP[api-vm]}}
@@ -1069,7 +1070,7 @@ stop_daemon() {
 # inet lxd and inet incus by their bridge suffix (and an incus table left
 # empty).
 delete_fw_rules() {
-	local cmd table rule re='generated for (LXD|Incus) network us-(host-a|standby-1|spare-1)'
+	local cmd table rule re='generated for (LXD|Incus) network us-(host-a|host-b|standby-1|spare-1)'
 	for cmd in iptables ip6tables; do
 		command -v $cmd >/dev/null || continue
 		for table in filter nat mangle raw; do
@@ -1083,7 +1084,7 @@ delete_fw_rules() {
 	for table in lxd incus; do
 		nft list table inet $table >/dev/null 2>&1 || continue
 		nft list table inet $table | awk '$1 == "chain" { print $2 }' |
-			{ grep -E '\.us-(host-a|standby-1|spare-1)$' || true; } |
+			{ grep -E '\.us-(host-a|host-b|standby-1|spare-1)$' || true; } |
 			while read -r chain; do
 				nft delete chain inet $table "$chain" 2>>"$LOG" || true
 			done
