@@ -36,7 +36,9 @@ const (
 	DefaultOverloadLoad   = 1.0
 	DefaultOverloadWindow = 2 * time.Minute
 	DefaultMaxParallel    = 1
-	DefaultLive           = LiveNever
+	// DefaultMaxParallelActivations is monitor.max-parallel-activations.
+	DefaultMaxParallelActivations = 8
+	DefaultLive                   = LiveNever
 )
 
 // applyDefaults fills every optional field that was not written. A field
@@ -54,6 +56,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("monitor.timeout", &m.Timeout, m.Interval/2)
 	d.defInt("monitor.fails", &m.Fails, DefaultFails)
 	d.defInt("monitor.passes", &m.Passes, DefaultPasses)
+	d.defInt("monitor.max-parallel-activations", &m.MaxParallelActivations, DefaultMaxParallelActivations)
 	d.defInt("monitor.flap.max", &m.Flap.Max, DefaultFlapMax)
 	d.defDur("monitor.flap.window", &m.Flap.Window, DefaultFlapWindow)
 

@@ -78,6 +78,10 @@ type Monitor struct {
 	Fails int
 	// Passes is the number of consecutive successes before it is up again.
 	Passes int
+	// MaxParallelActivations bounds the standby activations that run at
+	// once (default 8): a host that fails with many services starts their
+	// containers this many at a time; the rest wait for a slot.
+	MaxParallelActivations int
 	// AgentTLS is the client certificate the monitor presents to standby agents
 	// and the CA it trusts them with. All three files or none.
 	AgentTLS TLSFiles

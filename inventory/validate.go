@@ -57,6 +57,7 @@ func (d *decoder) checkMonitor(x *Monitor) {
 		d.ErrPath("monitor.timeout", "must be shorter than monitor.interval (%s), got %s", x.Interval, x.Timeout)
 	}
 	d.intRange("monitor.fails", x.Fails, 1, 1000)
+	d.intRange("monitor.max-parallel-activations", x.MaxParallelActivations, 1, 1000)
 	d.intRange("monitor.passes", x.Passes, 1, 1000)
 	d.allOrNone("monitor.agent-tls", x.AgentTLS)
 	d.allOrNone("monitor.api-tls", x.APITLS)

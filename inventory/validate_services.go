@@ -111,8 +111,12 @@ func (d *decoder) checkContainer(path string, c Container) {
 	}
 }
 
-// checkCapacity checks that every standby VM can hold all the services
-// assigned to it at once: as many containers, and the sum of their memory limits.
+// checkCapacity checks that every standby VM can hold its warm services at
+// once, since their containers always run: as many containers, and the sum
+// of their memory limits. Cold and restore services need room only when
+// they fail over; whether they get it is decided then, by priority
+// (monitor/capacity/admit), so an inventory may assign more of them than
+// fit, and `understudy plan` shows which a failure would leave unprotected.
 func (d *decoder) checkCapacity(inv *Inventory) {
 	for i, sb := range inv.Standby {
 		if sb.Name == "" {
@@ -121,17 +125,17 @@ func (d *decoder) checkCapacity(inv *Inventory) {
 		var n int
 		var mem int64
 		for _, s := range inv.Services {
-			if s.Standby == sb.Name {
+			if s.Standby == sb.Name && s.Mode == ModeWarm {
 				n++
 				mem += s.Container.Limits.Memory
 			}
 		}
 		p := yamlpos.Index("standby", i)
 		if sb.Capacity.Containers > 0 && n > sb.Capacity.Containers {
-			d.ErrPath(yamlpos.Join(p, "capacity.containers"), "%d services are assigned to standby %q, it holds %d", n, sb.Name, sb.Capacity.Containers)
+			d.ErrPath(yamlpos.Join(p, "capacity.containers"), "%d warm services are assigned to standby %q, it holds %d (warm containers always run)", n, sb.Name, sb.Capacity.Containers)
 		}
 		if sb.Capacity.Memory > 0 && mem > sb.Capacity.Memory {
-			d.ErrPath(yamlpos.Join(p, "capacity.memory"), "the services assigned to standby %q need %s of memory, it has %s", sb.Name, yamlpos.FormatSize(mem), yamlpos.FormatSize(sb.Capacity.Memory))
+			d.ErrPath(yamlpos.Join(p, "capacity.memory"), "the warm services assigned to standby %q need %s of memory, it has %s (warm containers always run)", sb.Name, yamlpos.FormatSize(mem), yamlpos.FormatSize(sb.Capacity.Memory))
 		}
 	}
 }
