@@ -5,35 +5,44 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/monitor/api"
 )
 
 // The host tests' own names and addresses (HACKING.md): primaries
 // t-e2e-h* on host-a from 10.200.0.190, t-e2e-p* from 10.200.0.196,
+// t-e2e-a* from 10.200.0.140 and t-e2e-b* on host-b from 10.200.3.140,
 // standby containers from their agent's pool 10.200.1.140-149.
 const (
 	hostBase  = 190
 	fullBase  = 196
+	bothBase  = 140 // host-a 10.200.0.140-141, host-b 10.200.3.140-141
 	hostPool  = "10.200.1.140-10.200.1.149"
 	hostBound = 3 * time.Minute // a whole host's failover, in a test
 )
 
-// stopAll force-stops every primary of the world at once: to the monitor,
-// the services of a host that died together.
-func (w *world) stopAll(ctx context.Context, t *testing.T, services []svc) {
+// stopAll force-stops every primary of the world at once (on host-a, or
+// on hostB for a VM in onB): to the monitor, the services of a host, or of
+// both hosts, that died together.
+func (w *world) stopAll(ctx context.Context, t *testing.T, services []svc, hostB *lxd.Client, onB ...string) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make([]error, len(services))
 	for i, s := range services {
+		hv := w.hostA
+		if slices.Contains(onB, s.VM) {
+			hv = hostB
+		}
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = w.hostA.Stop(ctx, s.VM, 0) }()
+		go func() { defer wg.Done(); errs[i] = hv.Stop(ctx, s.VM, 0) }()
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -80,7 +89,7 @@ func TestIntegrationHostDown(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	w.stopAll(ctx, t, w.services)
+	w.stopAll(ctx, t, w.services, nil)
 	for _, s := range w.services {
 		st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" })
 		if err != nil {
@@ -120,7 +129,7 @@ func TestIntegrationHostDownFullStandby(t *testing.T) {
 			t.Fatalf("monitor never saw %s up: %v; status %+v, incident %+v", s.Name, err, st, st.LastIncident)
 		}
 	}
-	w.stopAll(ctx, t, w.services)
+	w.stopAll(ctx, t, w.services, nil)
 	p1, p2, p3, p4 := w.services[0], w.services[1], w.services[2], w.services[3]
 	for _, s := range []svc{p1, p2} {
 		if _, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
@@ -178,5 +187,79 @@ func TestIntegrationHostDownFullStandby(t *testing.T) {
 	}
 	if state, err := w.standby.State(ctx, p4.Name); err != nil || state.Running {
 		t.Errorf("%s: standby container %+v (%v), want it not started", p4.Name, state, err)
+	}
+}
+
+// TestIntegrationBothHostsDown: a zone event, host-a and host-b at once,
+// two cold services on each, onto an agent with two slots: the two of
+// highest priority recover whatever host they were on (a2 400 on host-a,
+// b1 300 on host-b); a1 (100) and b2 (200) are reported unprotected, their
+// standby containers never started and their names untouched.
+func TestIntegrationBothHostsDown(t *testing.T) {
+	lab := labtest.Require(t)
+	lab.NeedHostB(t)
+	w := newWorldWith(t, bothBase, map[string]string{"a1": "cold", "a2": "cold"}, labtest.DNSBind, hostPool, "{containers: 2, memory: 2GiB}")
+	ctx, cancel := context.WithTimeout(context.Background(), hostBound)
+	defer cancel()
+	hostB, err := lxd.Connect(ctx, lxd.Conn{Name: "host-b", Socket: lab.HostB.Socket})
+	if err != nil {
+		t.Fatalf("connect host-b: %v", err)
+	}
+	for i, suffix := range []string{"b1", "b2"} {
+		name := prefix + suffix
+		s := svc{Name: name, Mode: "cold", VM: name + "-vm", Address: fmt.Sprintf("10.200.3.%d", bothBase+i), FQDN: name + "." + lab.Zone}
+		w.services = append(w.services, s)
+		w.startPrimaryOn(ctx, hostB, lab.HostB.Gateway, s)
+		w.pointDNS(ctx, s)
+		t.Cleanup(func() { w.removeStandbyContainer(s.Name) })
+	}
+	w.writeInventory()
+	b, err := os.ReadFile(w.invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	hvA := "  - {name: host-a, address: " + lab.HostA.Gateway + ", zone: az1, incus: {socket: " + lab.HostA.Socket + "}}\n"
+	if !strings.Contains(text, hvA) {
+		t.Fatalf("inventory has no line %q", hvA)
+	}
+	text = strings.Replace(text, hvA, hvA+"  - {name: host-b, address: "+lab.HostB.Gateway+", zone: az2, incus: {socket: "+lab.HostB.Socket+"}}\n", 1)
+	var onB []string
+	for _, s := range w.services[2:] {
+		onB = append(onB, s.VM)
+		text = strings.Replace(text, "  - {name: "+s.VM+", hypervisor: host-a,", "  - {name: "+s.VM+", hypervisor: host-b,", 1)
+	}
+	if err := os.WriteFile(w.invPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.setPriorities(t, map[string]int{prefix + "a1": 100, prefix + "a2": 400, prefix + "b1": 300, prefix + "b2": 200})
+	r := w.startController(monitor.Options{})
+	for _, s := range w.services {
+		r.waitPrepared(ctx, t, s.Name)
+	}
+	w.stopAll(ctx, t, w.services, hostB, onB...)
+	a1, a2, b1, b2 := w.services[0], w.services[1], w.services[2], w.services[3]
+	for _, s := range []svc{a2, b1} {
+		if _, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
+			t.Fatalf("%s never reached on-standby: %v", s.Name, err)
+		}
+		if _, err := w.answersFromStandby(ctx, s); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+	for _, s := range []svc{a1, b2} {
+		st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.Unprotected != "" })
+		if err != nil {
+			t.Fatalf("%s never reported unprotected: %v", s.Name, err)
+		}
+		if want := "no capacity (needs 1 slot, 0 free)"; st.Unprotected != want || st.State != "stuck" {
+			t.Errorf("%s: %s, unprotected %q, want stuck and %q", s.Name, st.State, st.Unprotected, want)
+		}
+		if state, err := w.standby.State(ctx, s.Name); err != nil || state.Running {
+			t.Errorf("%s: standby container %+v (%v), want it not started", s.Name, state, err)
+		}
+		if addrs, err := lookupA(ctx, w.dnsSrv.Addr, s.FQDN); err != nil || len(addrs) != 1 || addrs[0] != s.Address {
+			t.Errorf("%s: DNS %v (%v), want still %s: nothing flipped", s.Name, addrs, err, s.Address)
+		}
 	}
 }

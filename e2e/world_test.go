@@ -110,22 +110,29 @@ func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool
 // startPrimary creates and starts a primary on host-a and removes it at the end.
 func (w *world) startPrimary(ctx context.Context, s svc) {
 	w.t.Helper()
+	w.startPrimaryOn(ctx, w.hostA, w.lab.HostA.Gateway, s)
+}
+
+// startPrimaryOn creates and starts a primary on the hypervisor hv (whose
+// bridge address is gateway) and removes it at the end.
+func (w *world) startPrimaryOn(ctx context.Context, hv *lxd.Client, gateway string, s svc) {
+	w.t.Helper()
 	cleanup := func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := w.hostA.Delete(cctx, s.VM); err != nil {
+		if err := hv.Delete(cctx, s.VM); err != nil {
 			w.t.Logf("cleanup: delete primary %s: %v", s.VM, err)
 		}
 	}
 	cleanup() // a leftover of an interrupted run
 	w.t.Cleanup(cleanup)
 	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
-		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": w.lab.HostA.Gateway,
+		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": gateway,
 	}}
-	if _, err := w.hostA.Ensure(ctx, spec); err != nil {
+	if _, err := hv.Ensure(ctx, spec); err != nil {
 		w.t.Fatalf("create primary %s: %v", s.VM, err)
 	}
-	if err := w.hostA.Start(ctx, s.VM); err != nil {
+	if err := hv.Start(ctx, s.VM); err != nil {
 		w.t.Fatalf("start primary %s: %v", s.VM, err)
 	}
 	if err := waitHTTP(ctx, s.Address, s.VM); err != nil {
