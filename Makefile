@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test test-lxd-compat unit vet lab-up lab-down lab-status demo demo-stop bench fuzz fuzz-long clean criu criu-drill deb pkg-deps
+.PHONY: all build test test-lxd-compat unit vet lab-up lab-down lab-status demo demo-fleet demo-stop bench fuzz fuzz-long clean criu criu-drill deb pkg-deps
 
 all: build
 
@@ -82,6 +82,12 @@ criu-drill: criu
 ## (warm) and one on api (cold) with their reports and charts; leaves it running.
 demo: lab-up build
 	DEMO_LAB_UP=0 UNDERSTUDY_BIN=$(BIN) bash examples/demo.sh
+
+## demo-fleet: the lab and its fleet (24 services on host-a and host-b, one
+## shared standby VM), the fleet's agent, monitor and proxy, then a drill of
+## host-a's loss (16 services at once) with its report and chart.
+demo-fleet: build
+	UNDERSTUDY_BIN=$(BIN) bash examples/demo-fleet.sh
 
 ## demo-stop: stop the daemons `make demo` left running (make test does it).
 demo-stop:

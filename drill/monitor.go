@@ -90,13 +90,22 @@ func (m *HTTPMonitor) Healthy(ctx context.Context) error {
 // errNoService means the monitor does not list the service.
 var errNoService = errors.New("not in the monitor's status")
 
-// Service GETs /v1/status and returns the entry of name.
-func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, error) {
+// Services GETs /v1/status and returns every service's entry.
+func (m *HTTPMonitor) Services(ctx context.Context) ([]ServiceStatus, error) {
 	var st api.Status
 	if err := m.call(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {
-		return ServiceStatus{}, fmt.Errorf("monitor status: %w", err)
+		return nil, fmt.Errorf("monitor status: %w", err)
 	}
-	for _, s := range st.Services {
+	return st.Services, nil
+}
+
+// Service GETs /v1/status and returns the entry of name.
+func (m *HTTPMonitor) Service(ctx context.Context, name string) (ServiceStatus, error) {
+	all, err := m.Services(ctx)
+	if err != nil {
+		return ServiceStatus{}, err
+	}
+	for _, s := range all {
 		if s.Service == name {
 			return s, nil
 		}

@@ -95,6 +95,9 @@ type Result struct {
 	Started time.Time `json:"started"`
 	// Mode is the service's standby mode (warm, cold, restore).
 	Mode string `json:"mode,omitempty"`
+	// Host is the drilled hypervisor when this result is one service of a
+	// host drill (RunHost); empty for a drill of one service.
+	Host string `json:"host,omitempty"`
 	// Load is the number of concurrent clients per path.
 	Load int `json:"load"`
 	// RecoveryMS is when every selected path was served by the new backend

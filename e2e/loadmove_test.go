@@ -25,11 +25,11 @@ import (
 )
 
 // The relocation-under-load world (HACKING.md): primaries 10.200.0.195-196
-// (t-e2e-lm-heavy, t-e2e-lm-light), spare copies 10.200.2.190-191.
+// (t-e2e-lm-heavy, t-e2e-lm-light), spare copies 10.200.2.80-81.
 const (
 	lmBase      = 195
-	lmSpareLo   = "10.200.2.190"
-	lmSpareHi   = "10.200.2.191"
+	lmSpareLo   = "10.200.2.80"
+	lmSpareHi   = "10.200.2.81"
 	lmThreshold = 40.0 // percent of the standby's declared CPU (agentTemplate: cpus 1)
 	lmHeavy     = prefix + "lm-heavy"
 	lmLight     = prefix + "lm-light"

@@ -75,6 +75,13 @@ func newWorld(t testing.TB, base int, modes map[string]string) *world {
 // are made there and the inventory's dns section names it and its key.
 func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string) *world {
 	t.Helper()
+	return newWorldWith(t, base, modes, dnsName, agentPool, "{containers: 20, memory: 4GiB}")
+}
+
+// newWorldWith is newWorldOn with the standby agent's address pool and its
+// capacity (agent.yaml's capacity mapping) given.
+func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool, capacity string) *world {
+	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
 	defer cancel()
@@ -98,7 +105,7 @@ func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string)
 		t.Cleanup(func() { w.removeStandbyContainer(s.Name) })
 	}
 	w.certs = labtest.MakePKI(t, w.dir)
-	w.startAgent(ctx)
+	w.startAgent(ctx, pool, capacity)
 	w.writeInventory()
 	return w
 }
@@ -106,22 +113,29 @@ func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string)
 // startPrimary creates and starts a primary on host-a and removes it at the end.
 func (w *world) startPrimary(ctx context.Context, s svc) {
 	w.t.Helper()
+	w.startPrimaryOn(ctx, w.hostA, w.lab.HostA.Gateway, s)
+}
+
+// startPrimaryOn creates and starts a primary on the hypervisor hv (whose
+// bridge address is gateway) and removes it at the end.
+func (w *world) startPrimaryOn(ctx context.Context, hv *lxd.Client, gateway string, s svc) {
+	w.t.Helper()
 	cleanup := func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := w.hostA.Delete(cctx, s.VM); err != nil {
+		if err := hv.Delete(cctx, s.VM); err != nil {
 			w.t.Logf("cleanup: delete primary %s: %v", s.VM, err)
 		}
 	}
 	cleanup() // a leftover of an interrupted run
 	w.t.Cleanup(cleanup)
 	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
-		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": w.lab.HostA.Gateway,
+		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": gateway,
 	}}
-	if _, err := w.hostA.Ensure(ctx, spec); err != nil {
+	if _, err := hv.Ensure(ctx, spec); err != nil {
 		w.t.Fatalf("create primary %s: %v", s.VM, err)
 	}
-	if err := w.hostA.Start(ctx, s.VM); err != nil {
+	if err := hv.Start(ctx, s.VM); err != nil {
 		w.t.Fatalf("start primary %s: %v", s.VM, err)
 	}
 	if err := waitHTTP(ctx, s.Address, s.VM); err != nil {
@@ -162,19 +176,20 @@ tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.
 incus: {socket: {{.Socket}}}
 state-dir: {{.State}}
 network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
-capacity: {containers: 20, memory: 4GiB}
+capacity: {{.Capacity}}
 activate-timeout: 20s
 criu: {disable: true}
 load-source: cgroups
 cpus: 1
 `
 
-// startAgent runs a standby agent in-process against standby-1.
-func (w *world) startAgent(ctx context.Context) {
+// startAgent runs a standby agent in-process against standby-1, with its
+// address pool and capacity.
+func (w *world) startAgent(ctx context.Context, pool, capacity string) {
 	w.t.Helper()
 	w.agentURL = w.runAgent(ctx, "agent", labtest.Render(w.t, agentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
-		"Gateway": w.lab.Standby.Gateway, "Pool": agentPool,
+		"Gateway": w.lab.Standby.Gateway, "Pool": pool, "Capacity": capacity,
 	}))
 }
 

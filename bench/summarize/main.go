@@ -52,6 +52,7 @@ func run(args []string, stdout io.Writer) error {
 	cmd := fs.String("cmd", "", "the command that produced the raw results, as a reader would type it")
 	goTest := fs.String("gotest", "", "a `go test -json` stream with benchmark results")
 	drills := fs.String("drills", "", "a directory of drill JSON reports (drill-*.json, any depth)")
+	hostDrills := fs.String("hostdrills", "", "a directory of host drill JSON reports (host-*.json, any depth)")
 	out := fs.String("out", "bench/results", "the results directory")
 	started := fs.String("started", "", "when the run started (RFC 3339; default now)")
 	load := fs.String("load", "", "the load average when the run started")
@@ -60,8 +61,8 @@ func run(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *name == "" || (*goTest == "" && *drills == "") {
-		return errors.New("want -name and at least one of -gotest, -drills")
+	if *name == "" || (*goTest == "" && *drills == "" && *hostDrills == "") {
+		return errors.New("want -name and at least one of -gotest, -drills, -hostdrills")
 	}
 	now := time.Now().UTC().Format(time.RFC3339)
 	s := Summary{Name: *name, Command: *cmd, Started: *started, Finished: now, NProc: runtime.NumCPU(),
@@ -93,6 +94,14 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		s.DrillSource = *drills
+	}
+	if *hostDrills != "" {
+		t, err := parseHostDrills(*hostDrills)
+		if err != nil {
+			return err
+		}
+		s.Tables = append(s.Tables, t...)
+		s.DrillSource = *hostDrills
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err

@@ -38,9 +38,11 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
 	setOutput(fs, stderr)
 	file := fs.String("f", "", "inventory `FILE` (required)")
-	service := fs.String("service", "", "the service to drill (required)")
+	service := fs.String("service", "", "the service to drill (required, unless --hypervisor)")
+	hypervisor := fs.String("hypervisor", "", "drill the whole hypervisor `NAME`: every service whose primary runs there (with --inject host-down)")
+	services := fs.String("services", "", "with --hypervisor: only these services (`a,b,c`)")
 	inject := fs.String("inject", "", "the fault: vm-stop, vm-freeze, blackhole, host-down or service-stop (required)")
-	load := fs.Int("load", 10, "concurrent clients per path")
+	load := fs.Int("load", 10, "concurrent clients per path (per path and service with --hypervisor, default 2 there)")
 	via := fs.String("via", "dns", "client paths: dns, proxy or both")
 	jsonOut := fs.String("json", "", "write the result as JSON to `FILE` (- for stdout)")
 	svgOut := fs.String("svg", "", "write the timeline chart to `FILE`")
@@ -58,6 +60,7 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: understudy drill -f FILE --service NAME --inject KIND [--load N] [--via dns|proxy|both]")
 		fmt.Fprintln(stderr, "                        [--json FILE] [--svg FILE] [--restore] [--yes]")
+		fmt.Fprintln(stderr, "       understudy drill -f FILE --hypervisor NAME --inject host-down [--services a,b,c] [...]")
 		fmt.Fprintln(stderr, "       understudy drill history -f FILE [--service NAME]")
 		fmt.Fprintln(stderr, "Injects a real failure, measures the recovery from the outside and reports every phase.")
 		fmt.Fprintln(stderr, "Exit 0 recovered, 1 not recovered or failed, 2 usage, 3 refused by the preflight.")
@@ -66,7 +69,8 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if stop, err := parseFlags(fs, args); stop {
 		return err
 	}
-	if *file == "" || *service == "" || *inject == "" || fs.NArg() > 0 {
+	if *file == "" || (*service == "") == (*hypervisor == "") || *inject == "" || fs.NArg() > 0 ||
+		(*services != "" && *hypervisor == "") {
 		fs.Usage()
 		return withCode(2, errReported)
 	}
@@ -88,6 +92,15 @@ func runDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := drill.CheckSafety(kind, inv.Lab, *yes); err != nil {
 		return withCode(exitRefused, err)
+	}
+	if *hypervisor != "" {
+		if !flagSet(fs, "load") {
+			*load = 2
+		}
+		return runHostDrill(ctx, hostDrillArgs{inv: inv, hypervisor: *hypervisor, services: splitList(*services),
+			kind: kind, via: v, load: *load, restore: *restore, yes: *yes, timeout: *timeout,
+			proxy: *proxyAddr, monitor: *monitorBase, tf: tf, jsonOut: *jsonOut, svgOut: *svgOut,
+			history: *history, wait: *wait, logger: logger}, stdout, stderr)
 	}
 	cfg, err := launch.ConfigFor(inv, *service, kind, v, *load)
 	if err != nil {

@@ -67,3 +67,46 @@ func neighboursOf(inv *inventory.Inventory, drilled *inventory.Service, hv strin
 	}
 	return out
 }
+
+// HostConfigFor builds the configuration of a drill of the whole
+// hypervisor hv from the inventory: every service whose primary runs on it,
+// or only those named in only (each must run there), each drilled with
+// kind (host-down) as ConfigFor builds it, without neighbours: the host
+// drill watches and restores each of them itself.
+func HostConfigFor(inv *inventory.Inventory, hv string, only []string, kind drill.Kind, via drill.Via, load int) (drill.HostConfig, error) {
+	if inv.Hypervisor(hv) == nil {
+		return drill.HostConfig{}, fmt.Errorf("hypervisor %q is not in the inventory", hv)
+	}
+	want := map[string]bool{}
+	for _, name := range only {
+		want[name] = true
+	}
+	hc := drill.HostConfig{Hypervisor: hv}
+	for i := range inv.Services {
+		svc := &inv.Services[i]
+		vm := inv.VM(svc.VM)
+		if vm == nil || (len(only) > 0 && !want[svc.Name]) {
+			continue
+		}
+		if vm.Hypervisor != hv {
+			if want[svc.Name] {
+				return drill.HostConfig{}, fmt.Errorf("service %q runs on hypervisor %q, not on %q", svc.Name, vm.Hypervisor, hv)
+			}
+			continue
+		}
+		delete(want, svc.Name)
+		cfg, err := ConfigFor(inv, svc.Name, kind, via, load)
+		if err != nil {
+			return drill.HostConfig{}, err
+		}
+		cfg.Neighbours = nil
+		hc.Services = append(hc.Services, cfg)
+	}
+	for name := range want {
+		return drill.HostConfig{}, fmt.Errorf("service %q is not in the inventory", name)
+	}
+	if len(hc.Services) == 0 {
+		return drill.HostConfig{}, fmt.Errorf("hypervisor %q runs no service's primary", hv)
+	}
+	return hc, nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,12 +46,18 @@ func ChartPath(historyPath, id string) (string, error) {
 
 // saveChart writes r's chart beside the history file at historyPath.
 func saveChart(historyPath string, r *drill.Result) error {
-	p, err := ChartPath(historyPath, ID(r))
+	return saveChartWith(historyPath, ID(r), func(w io.Writer) error { return WriteSVG(w, r) })
+}
+
+// saveChartWith writes the chart draw draws as the chart of the drill id
+// beside the history file at historyPath.
+func saveChartWith(historyPath, id string, draw func(io.Writer) error) error {
+	p, err := ChartPath(historyPath, id)
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	if err := WriteSVG(&b, r); err != nil {
+	if err := draw(&b); err != nil {
 		return fmt.Errorf("draw the chart: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

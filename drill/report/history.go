@@ -32,6 +32,20 @@ var ErrChartNotSaved = errors.New("the drill is in the history, but its chart wa
 // (ChartPath). An error that matches ErrChartNotSaved means the line was
 // written and only the chart is missing.
 func AppendHistory(path string, r *drill.Result) error {
+	if err := appendLine(path, r); err != nil {
+		return err
+	}
+	if err := saveChart(path, r); err != nil {
+		return fmt.Errorf("%w: %w", ErrChartNotSaved, err)
+	}
+	return nil
+}
+
+// errorsIsChart reports whether err only says a chart was not saved.
+func errorsIsChart(err error) bool { return errors.Is(err, ErrChartNotSaved) }
+
+// appendLine appends r as one JSON line to the history file at path.
+func appendLine(path string, r *drill.Result) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode the drill: %w", err)
@@ -49,9 +63,6 @@ func AppendHistory(path string, r *drill.Result) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("append to the history: %w", err)
-	}
-	if err := saveChart(path, r); err != nil {
-		return fmt.Errorf("%w: %w", ErrChartNotSaved, err)
 	}
 	return nil
 }
@@ -108,7 +119,9 @@ type TrendRow struct {
 	Regression string
 }
 
-// Trend compares each drill with the last five of the same service and kind.
+// Trend compares each drill with the last five of the same service and
+// kind, and of the same scope: a service's results from host drills (Host
+// set) only with that service's results from host drills of the same host.
 func Trend(history []drill.Result) []TrendRow {
 	out := make([]TrendRow, 0, len(history))
 	for i, r := range history {
@@ -117,7 +130,7 @@ func Trend(history []drill.Result) []TrendRow {
 		recoveredBefore := 0
 		for j := i - 1; j >= 0 && len(before) < RegressionWindow; j-- {
 			p := history[j]
-			if p.Service != r.Service || p.Inject != r.Inject {
+			if p.Service != r.Service || p.Inject != r.Inject || p.Host != r.Host {
 				continue
 			}
 			if p.RecoveryMS != nil {

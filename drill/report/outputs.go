@@ -37,7 +37,7 @@ func WriteOutputs(stdout io.Writer, res *drill.Result, jsonOut, svgOut string) e
 }
 
 // writeFileWith creates path and writes res into it with write.
-func writeFileWith(path string, res *drill.Result, write func(io.Writer, *drill.Result) error) error {
+func writeFileWith[T any](path string, res T, write func(io.Writer, T) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)

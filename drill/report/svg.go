@@ -35,35 +35,66 @@ const (
 // coloured by outcome; a dashed marker with its label for every phase; the
 // time axis in ms from the injection; a legend.
 func WriteSVG(w io.Writer, r *drill.Result) error {
-	var b strings.Builder
 	from, to := span(r)
+	clients := max(r.Load, 1)
+	for _, s := range r.Samples {
+		clients = max(clients, s.Client+1)
+	}
+	var lanes []lane
+	for _, path := range r.Via.Paths() {
+		first, name, c := r.Phases.FirstSuccessDNS, "via DNS", r.Requests.DNS
+		if path == drill.PathProxy {
+			first, name, c = r.Phases.FirstSuccessProxy, "via proxy", r.Requests.Proxy
+		}
+		lanes = append(lanes, lane{
+			id: path, name: name, sub: fmt.Sprintf("%d ok, %d failed", c.OK, c.Failed),
+			first: first, rows: clients, res: r,
+			row: func(s drill.Sample) (int, bool) { return s.Client, s.Path == path },
+		})
+	}
+	return writeChart(w, title(r), lanes, happened(r), from, to)
+}
+
+// lane is one band of the chart: the requests of one result that row
+// places (a row per client, and per path in a host drill's lanes), the
+// part before its first answer from the standby shaded.
+type lane struct {
+	id, name, sub string
+	first         *int64
+	rows, minH    int // rows of requests; the lane's least height in px
+	res           *drill.Result
+	row           func(drill.Sample) (int, bool)
+}
+
+// writeChart draws the lanes under the phase marks, the time axis from
+// from to to ms and the legend: the one drawing of WriteSVG and WriteHostSVG.
+func writeChart(w io.Writer, headline string, lanes []lane, marks []mark, from, to int64) error {
+	var b strings.Builder
 	plotW := float64(svgWidth - svgLeft - svgRight)
 	x := func(ms int64) float64 { return svgLeft + plotW*float64(ms-from)/float64(to-from) }
-
-	marks := happened(r)
 	rows := labelRows(marks, x)
 	nrows := 1
 	for _, row := range rows {
 		nrows = max(nrows, row+1)
 	}
 	lanesTop := svgTop + nrows*svgLabelH + 8
-	paths := r.Via.Paths()
-	clients := max(r.Load, 1)
-	for _, s := range r.Samples {
-		clients = max(clients, s.Client+1)
+	lanesBottom := lanesTop
+	for i, l := range lanes {
+		if i > 0 {
+			lanesBottom += svgLaneGap
+		}
+		lanesBottom += laneHeight(l)
 	}
-	laneH := clients*svgRowH + 4
-	lanesBottom := lanesTop + len(paths)*(laneH+svgLaneGap) - svgLaneGap
 	height := lanesBottom + 80
 
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n",
 		svgWidth, height, svgWidth, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", svgWidth, height)
-	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", svgLeft-100, esc(title(r)))
-
-	for i, path := range paths {
-		top := lanesTop + i*(laneH+svgLaneGap)
-		drawLane(&b, r, path, top, laneH, x, from, to)
+	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", svgLeft-100, esc(headline))
+	top := lanesTop
+	for _, l := range lanes {
+		drawLane(&b, l, top, laneHeight(l), x, to)
+		top += laneHeight(l) + svgLaneGap
 	}
 	drawMarks(&b, marks, rows, x, lanesBottom)
 	drawAxis(&b, from, to, x, lanesBottom)
@@ -72,6 +103,9 @@ func WriteSVG(w io.Writer, r *drill.Result) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// laneHeight is a lane's height: its rows, at least minH.
+func laneHeight(l lane) int { return max(l.rows*svgRowH+4, l.minH) }
 
 func esc(s string) string { return html.EscapeString(s) }
 
@@ -119,35 +153,27 @@ func labelRows(marks []mark, x func(int64) float64) []int {
 
 func markText(m mark) string { return fmt.Sprintf("%s %d ms", m.Label, *m.MS) }
 
-// drawLane draws one path's requests.
-func drawLane(b *strings.Builder, r *drill.Result, path string, top, h int, x func(int64) float64, from, to int64) {
-	fmt.Fprintf(b, `<g class="lane" id="lane-%s">`+"\n", path)
+// drawLane draws one lane's requests.
+func drawLane(b *strings.Builder, l lane, top, h int, x func(int64) float64, to int64) {
+	fmt.Fprintf(b, `<g class="lane" id="lane-%s">`+"\n", esc(l.id))
 	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#fafafa" stroke="#dddddd"/>`+"\n",
 		svgLeft, top, svgWidth-svgLeft-svgRight, h)
-	first := r.Phases.FirstSuccessDNS
-	name := "via DNS"
-	if path == drill.PathProxy {
-		first, name = r.Phases.FirstSuccessProxy, "via proxy"
-	}
 	end := to
-	if first != nil {
-		end = *first
+	if l.first != nil {
+		end = *l.first
 	}
 	if end > 0 {
 		fmt.Fprintf(b, `<rect class="outage" x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n",
 			x(0), top, x(end)-x(0), h, colOutage)
 	}
-	fmt.Fprintf(b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", svgLeft-100, top+h/2, name)
-	c := r.Requests.DNS
-	if path == drill.PathProxy {
-		c = r.Requests.Proxy
-	}
-	fmt.Fprintf(b, `<text x="%d" y="%d" fill="#555555">%d ok, %d failed</text>`+"\n", svgLeft-100, top+h/2+14, c.OK, c.Failed)
-	for _, s := range r.Samples {
-		if s.Path != path {
+	fmt.Fprintf(b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", svgLeft-100, top+h/2, esc(l.name))
+	fmt.Fprintf(b, `<text x="%d" y="%d" fill="#555555">%s</text>`+"\n", svgLeft-100, top+h/2+14, esc(l.sub))
+	for _, s := range l.res.Samples {
+		row, ok := l.row(s)
+		if !ok {
 			continue
 		}
-		start := s.Start.Sub(r.Started).Milliseconds()
+		start := s.Start.Sub(l.res.Started).Milliseconds()
 		x0, x1 := x(start), x(start+s.Duration.Milliseconds())
 		col := colPrimary
 		switch classOf(s) {
@@ -157,7 +183,7 @@ func drawLane(b *strings.Builder, r *drill.Result, path string, top, h int, x fu
 			col = colNew
 		}
 		fmt.Fprintf(b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n",
-			x0, top+2+s.Client*svgRowH, max(x1-x0, 1.2), svgRowH-2, col)
+			x0, top+2+row*svgRowH, max(x1-x0, 1.2), svgRowH-2, col)
 	}
 	b.WriteString("</g>\n")
 }

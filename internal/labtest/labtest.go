@@ -17,7 +17,7 @@ import (
 
 // Daemon describes one LXD daemon of the lab.
 type Daemon struct {
-	Name       string // host-a, standby-1 or spare-1
+	Name       string // host-a, host-b, standby-1 or spare-1
 	Dir        string // LXD_DIR
 	Socket     string // unix socket path
 	HTTPS      string // https://127.0.0.1:PORT
@@ -29,11 +29,14 @@ type Daemon struct {
 
 // Lab is the layout of the local lab; see HACKING.md.
 type Lab struct {
-	Dir        string
-	HostA      Daemon
+	Dir   string
+	HostA Daemon
+	// HostB is the second primary hypervisor (zone az2 in lab.yaml), the
+	// fleet's; a test that uses it calls NeedHostB first.
+	HostB      Daemon
 	Standby    Daemon
 	Spare      Daemon
-	ClientCert string // PEM file trusted by all three daemons
+	ClientCert string // PEM file trusted by all four daemons
 	ClientKey  string
 	Image      string // image alias present on every daemon
 	DNSServer  string // host:port of BIND
@@ -89,6 +92,7 @@ func Layout() *Lab {
 	return &Lab{
 		Dir:             dir,
 		HostA:           daemon("host-a", "8443", "10.200.0.1"),
+		HostB:           daemon("host-b", "8446", "10.200.3.1"),
 		Standby:         daemon("standby-1", "8444", "10.200.1.1"),
 		Spare:           daemon("spare-1", "8445", "10.200.2.1"),
 		ClientCert:      filepath.Join(dir, "client.crt"),
@@ -185,6 +189,19 @@ func Require(t testing.TB) *Lab {
 		t.Skipf("skipping integration test: %s (run `make lab-up`, or `make test` which does it)", reason)
 	}
 	return lab
+}
+
+// NeedHostB skips t (or fails it where the lab is required) when the lab
+// has no host-b: a lab brought up by a lab.sh older than host-b has the
+// other three daemons only, and Require accepts it.
+func (l *Lab) NeedHostB(t testing.TB) {
+	t.Helper()
+	c, err := net.DialTimeout("unix", l.HostB.Socket, time.Second)
+	if err != nil {
+		Skip(t, "the lab has no host-b (%s does not answer); run `lab.sh up` of this tree", l.HostB.Socket)
+		return
+	}
+	c.Close()
 }
 
 // problem says what is missing, or "" when the lab answers.

@@ -95,6 +95,10 @@ type ServiceStatus struct {
 	// Sync is the service's content sync (services[].sync) as the leading
 	// monitor runs it; nil without sync, and on a follower.
 	Sync *SyncStatus `json:"sync,omitempty"`
+	// Unprotected says why the service's failover waits for room on its
+	// standby ("no capacity (needs 512 MiB, 128 MiB free)"); it is
+	// recovered, by priority, when capacity frees.
+	Unprotected string `json:"unprotected,omitempty"`
 }
 
 // SyncStatus is a service's content sync: the age of the standby's copy
