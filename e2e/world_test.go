@@ -72,6 +72,13 @@ func newWorld(t testing.TB, base int, modes map[string]string) *world {
 // are made there and the inventory's dns section names it and its key.
 func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string) *world {
 	t.Helper()
+	return newWorldWith(t, base, modes, dnsName, agentPool, "{containers: 20, memory: 4GiB}")
+}
+
+// newWorldWith is newWorldOn with the standby agent's address pool and its
+// capacity (agent.yaml's capacity mapping) given.
+func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool, capacity string) *world {
+	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
 	defer cancel()
@@ -95,7 +102,7 @@ func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string)
 		t.Cleanup(func() { w.removeStandbyContainer(s.Name) })
 	}
 	w.certs = labtest.MakePKI(t, w.dir)
-	w.startAgent(ctx)
+	w.startAgent(ctx, pool, capacity)
 	w.writeInventory()
 	return w
 }
@@ -159,17 +166,18 @@ tls: {cert: {{.PKI}}/agent.crt, key: {{.PKI}}/agent.key, client-ca: {{.PKI}}/ca.
 incus: {socket: {{.Socket}}}
 state-dir: {{.State}}
 network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
-capacity: {containers: 20, memory: 4GiB}
+capacity: {{.Capacity}}
 activate-timeout: 20s
 criu: {disable: true}
 `
 
-// startAgent runs a standby agent in-process against standby-1.
-func (w *world) startAgent(ctx context.Context) {
+// startAgent runs a standby agent in-process against standby-1, with its
+// address pool and capacity.
+func (w *world) startAgent(ctx context.Context, pool, capacity string) {
 	w.t.Helper()
 	w.agentURL = w.runAgent(ctx, "agent", labtest.Render(w.t, agentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
-		"Gateway": w.lab.Standby.Gateway, "Pool": agentPool,
+		"Gateway": w.lab.Standby.Gateway, "Pool": pool, "Capacity": capacity,
 	}))
 }
 

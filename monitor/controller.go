@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/understudy/understudy/monitor/admission"
 	"log/slog"
 	"net"
 	"os"
@@ -41,6 +42,7 @@ type Controller struct {
 	conns   *conns.Conns
 	dns     *steps.SwappableDNS
 	step    *steps.Steps          // the executor's steps (package steps)
+	gate    *admission.Gate       // admits activations onto full standbys (package admission)
 	super   *supervise.Supervisor // runs the probe engine (package supervise)
 
 	mu        sync.RWMutex
@@ -107,7 +109,8 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	}
 	c.metrics = newMetrics(c.reg)
 	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Clock: opts.Clock, Logger: opts.Logger})
-	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt})
+	c.gate = c.newGate()
+	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt, Gate: c.gate})
 	c.reg.MustRegister(capacity.NewCollector(c.vmStatus))
 	c.registerObservability()
 	if err := httpapi.CheckListen(c.listenAddr(inv), inv.Monitor); err != nil { // before any I/O; listen checks again

@@ -19,6 +19,7 @@ func TestStatusMetrics(t *testing.T) {
 		`understudy_monitor_service_state{service="web",state="primary"} 1`,
 		`understudy_monitor_service_state{service="web",state="on-standby"} 0`,
 		`understudy_monitor_service_unprotected{service="web"} 0`,
+		`understudy_monitor_service_unprotected_no_capacity{service="web",standby="sb"} 0`,
 		`understudy_monitor_service_fence_unconfirmed{service="web"} 0`,
 		`understudy_monitor_service_dns_unverified{service="web"} 0`,
 		`understudy_monitor_leader_epoch 1`,

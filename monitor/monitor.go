@@ -33,6 +33,7 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 	case ev.Kind == probe.Recovered:
 		c.forgetConfirmations(ev.Services)
 		c.findings.Close(ev.Services...)
+		c.gate.Forget(ev.Services...)
 		log.Info("monitor: recovered", "of", ev.Of.String(), "reason", ev.Reason)
 		return
 	case !ev.Kind.IsFailure():
@@ -42,6 +43,9 @@ func (c *Controller) handleEvent(ctx context.Context, ev probe.Event, wg *sync.W
 	log.Warn("monitor: failure confirmed", "reason", ev.Reason)
 	p := c.plan()
 	reason := fmt.Sprintf("%s: %s", ev.Kind, ev.Reason)
+	// All of a host's services at once: the first to reach its activate
+	// step must not take the place of one of higher priority.
+	c.gate.Register(ev.Services...)
 	for _, svc := range ev.Services {
 		if cfg, ok := p.Services[svc]; ok && cfg.Service.Confirm == "agent" {
 			c.rememberConfirmation(svc, ev.At)

@@ -35,6 +35,9 @@ func (a viewsAPI) Status(ctx context.Context) api.Status {
 		if rec.Placement.Address.IsValid() {
 			s.Address = rec.Placement.Address.String()
 		}
+		if why, ok := unprotected(rec); ok {
+			s.Unprotected = why
+		}
 		if s.Where == "" { // never saved: on its primary
 			cfg := p.Services[rec.Service]
 			s.Where, s.Host, s.Address = recover.AtPrimary, cfg.Service.VM, cfg.Service.Address.String()

@@ -104,7 +104,7 @@ func (c *Controller) lead(ctx context.Context, store store.Store, lead *ha.Leade
 	c.syncServices() // a reload between build and now
 	c.log.Info("leading", "epoch", epoch)
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){t.prepare.Run, c.newMovePolicy(t.exec).Run, c.shedRaftLeadership, c.recheckDNS(t)} {
+	for _, f := range []func(context.Context){t.prepare.Run, c.newMovePolicy(t.exec).Run, c.shedRaftLeadership, c.recheckDNS(t), c.gate.Run} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(tctx) }()
 	}

@@ -50,7 +50,11 @@ func PrintStatus(w io.Writer, st api.Status, now time.Time) error {
 	}
 	fmt.Fprintln(tw, "SERVICE\tSTATE\tLOCATION\tADDRESS\tSINCE\tLAST RECOVERY")
 	for _, s := range st.Services {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, s.State, location(s), orDash(s.Address), since(s.Since, now), lastRecovery(s.LastIncident))
+		state := s.State
+		if s.Unprotected != "" { // waits for room on its standby
+			state = "unprotected: " + s.Unprotected
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Service, state, location(s), orDash(s.Address), since(s.Since, now), lastRecovery(s.LastIncident))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

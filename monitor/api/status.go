@@ -77,6 +77,10 @@ type ServiceStatus struct {
 	// DampedUntil is when flap damping stops refusing failovers (zero when
 	// it does not).
 	DampedUntil time.Time `json:"damped_until,omitzero"`
+	// Unprotected says why the service's failover waits for room on its
+	// standby ("no capacity (needs 512 MiB, 128 MiB free)"); it is
+	// recovered, by priority, when capacity frees.
+	Unprotected string `json:"unprotected,omitempty"`
 }
 
 // StandbyStatus is the state of the service's container on its standby

@@ -50,6 +50,7 @@ type Collector struct {
 	src                                            Source
 	clock                                          clock.Clock
 	state, unprotected, unfenced, unverified, prep *prometheus.Desc
+	noCapacity                                     *prometheus.Desc
 	epoch                                          *prometheus.Desc
 }
 
@@ -66,6 +67,9 @@ func NewCollector(src Source, clk clock.Clock) *Collector {
 			[]string{"service", "state"}, nil),
 		unprotected: prometheus.NewDesc("understudy_monitor_service_unprotected",
 			"1 while a failure of the service would not be recovered: flap damping refuses its failover, or it is stuck; leader only.", svc, nil),
+		noCapacity: prometheus.NewDesc("understudy_monitor_service_unprotected_no_capacity",
+			"1 while the service's failover waits for room on its standby, which refused it for capacity (the status shows how much it needs and how much is free); it is recovered, by priority, when capacity frees; leader only.",
+			[]string{"service", "standby"}, nil),
 		unfenced: prometheus.NewDesc("understudy_monitor_service_fence_unconfirmed",
 			"1 while the service runs away from its primary after a fence step that failed (fence-required false): two copies may be live; leader only.", svc, nil),
 		unverified: prometheus.NewDesc("understudy_monitor_service_dns_unverified",
@@ -80,7 +84,7 @@ func NewCollector(src Source, clk clock.Clock) *Collector {
 
 // Describe implements prometheus.Collector.
 func (s *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.state, s.unprotected, s.unfenced, s.unverified, s.prep, s.epoch} {
+	for _, d := range []*prometheus.Desc{s.state, s.unprotected, s.noCapacity, s.unfenced, s.unverified, s.prep, s.epoch} {
 		ch <- d
 	}
 }
@@ -104,6 +108,7 @@ func (s *Collector) Collect(ch chan<- prometheus.Metric) {
 		g := Of(rec, verify, now)
 		g.Unverified = g.Unverified && !t.CaughtUp(rec)
 		ch <- prometheus.MustNewConstMetric(s.unprotected, prometheus.GaugeValue, gaugeOf(g.Unprotected), rec.Service)
+		ch <- prometheus.MustNewConstMetric(s.noCapacity, prometheus.GaugeValue, gaugeOf(g.NoCapacity), rec.Service, s.src.Standby(rec.Service))
 		ch <- prometheus.MustNewConstMetric(s.unfenced, prometheus.GaugeValue, gaugeOf(g.Unfenced), rec.Service)
 		ch <- prometheus.MustNewConstMetric(s.unverified, prometheus.GaugeValue, gaugeOf(g.Unverified), rec.Service)
 		if ps := t.Prepared(rec.Service); ps.Skipped == "" && rec.State == recover.Primary {

@@ -11,14 +11,17 @@
 package signals
 
 import (
+	"github.com/understudy/understudy/monitor/admission"
 	"time"
 
 	"github.com/understudy/understudy/playbooks"
 	"github.com/understudy/understudy/recover"
 )
 
-// Signals are the alert conditions of one service record.
-type Signals struct{ Unprotected, Unfenced, Unverified bool }
+// Signals are the alert conditions of one service record. NoCapacity is
+// one kind of Unprotected: the failover stopped because the standby had no
+// room for it (monitor/admission), and waits for capacity to free.
+type Signals struct{ Unprotected, Unfenced, Unverified, NoCapacity bool }
 
 // Of derives a record's alert conditions at now; verify says the inventory
 // has dns.verify servers.
@@ -27,6 +30,9 @@ func Of(rec recover.Record, verify bool, now time.Time) Signals {
 	inc := rec.Incident
 	if inc == nil {
 		return g
+	}
+	if rec.State == recover.Stuck && inc.Kind == recover.KindFailover {
+		_, g.NoCapacity = admission.ReasonOf(inc.Stuck)
 	}
 	if rec.State != recover.Primary {
 		for _, st := range inc.Steps {

@@ -67,6 +67,18 @@ type Config struct {
 	// ConfirmedAt returns when the monitor's agent confirmed a service down,
 	// if that is recent enough to stand in for the confirm step.
 	ConfirmedAt func(service string) (time.Time, bool)
+	// Gate, optional, admits each activation onto its standby and bounds
+	// how many run at once (monitor/admission).
+	Gate Gate
+}
+
+// Gate admits an activation (monitor/admission.Gate): Admit refuses a
+// service its standby cannot take (an error wrapping recover.ErrPermanent)
+// or returns the release to call once the activation returned; Freed says
+// that a container left a standby.
+type Gate interface {
+	Admit(ctx context.Context, service string) (release func(ok bool), err error)
+	Freed()
 }
 
 // Steps performs the executor's steps. Safe for concurrent use.
@@ -135,9 +147,30 @@ func (a *Steps) Activate(ctx context.Context, epoch uint64, service string) (exe
 	if err != nil {
 		return executor.Activation{}, err
 	}
+	if g := a.cfg.Gate; g != nil {
+		release, err := g.Admit(ctx, service)
+		if err != nil {
+			return executor.Activation{}, err
+		}
+		var ok bool
+		defer func() { release(ok) }()
+		act, err := a.activate(ctx, agent, epoch, service, p)
+		ok = err == nil
+		return act, err
+	}
+	return a.activate(ctx, agent, epoch, service, p)
+}
+
+// activate asks agent to activate service and checks the address it answers.
+func (a *Steps) activate(ctx context.Context, agent Agent, epoch uint64, service string, p *plan.Plan) (executor.Activation, error) {
+	name := p.Standbys[service]
 	act, err := agent.Activate(ctx, epoch, service)
 	if err != nil {
-		if errors.Is(err, standby.ErrStaleEpoch) || errors.Is(err, standby.ErrNoCapacity) {
+		switch {
+		case errors.Is(err, standby.ErrNoCapacity):
+			// The agent's own reservation: the same refusal as the gate's.
+			err = fmt.Errorf("%w: unprotected: %w", recover.ErrPermanent, err)
+		case errors.Is(err, standby.ErrStaleEpoch):
 			err = fmt.Errorf("%w: %w", recover.ErrPermanent, err)
 		}
 		return executor.Activation{}, err
@@ -189,6 +222,9 @@ func (d *Steps) Deactivate(ctx context.Context, epoch uint64, service string) er
 			err = fmt.Errorf("%w: %w", recover.ErrPermanent, err)
 		}
 		return fmt.Errorf("deactivate %q on standby %q: %w", service, name, err)
+	}
+	if d.cfg.Gate != nil {
+		d.cfg.Gate.Freed()
 	}
 	return nil
 }
