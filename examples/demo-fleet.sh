@@ -91,7 +91,7 @@ for n in $(seq "$DRILLS"); do
 	base=$OUT/host-$n
 	step "host drill $n of $DRILLS: $HOST down, $LOAD client(s) per path and service through DNS and the proxy"
 	"$BIN" drill -f "$INV" --hypervisor "$HOST" --inject host-down --load "$LOAD" --via both \
-		--json "$base.json" --svg "$base.svg" --restore --wait 120s >"$base.txt" || rc=$?
+		--json "$base.json" --svg "$base.svg" --restore --wait 300s >"$base.txt" || rc=$?
 	cat "$base.txt"
 	echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
 done
