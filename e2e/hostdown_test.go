@@ -16,10 +16,11 @@ import (
 )
 
 // The host tests' own names and addresses (HACKING.md): primaries
-// t-e2e-h*/t-e2e-p* on host-a from 10.200.0.190, standby containers from
-// their agent's pool 10.200.1.140-149.
+// t-e2e-h* on host-a from 10.200.0.190, t-e2e-p* from 10.200.0.196,
+// standby containers from their agent's pool 10.200.1.140-149.
 const (
 	hostBase  = 190
+	fullBase  = 196
 	hostPool  = "10.200.1.140-10.200.1.149"
 	hostBound = 3 * time.Minute // a whole host's failover, in a test
 )
@@ -107,7 +108,7 @@ func TestIntegrationHostDown(t *testing.T) {
 // back, the next in priority recovers without anyone asking.
 func TestIntegrationHostDownFullStandby(t *testing.T) {
 	modes := map[string]string{"p1": "cold", "p2": "cold", "p3": "cold", "p4": "cold"}
-	w := newWorldWith(t, hostBase, modes, labtest.DNSBind, hostPool, "{containers: 2, memory: 2GiB}")
+	w := newWorldWith(t, fullBase, modes, labtest.DNSBind, hostPool, "{containers: 2, memory: 2GiB}")
 	w.setPriorities(t, map[string]int{prefix + "p1": 400, prefix + "p2": 300, prefix + "p3": 200, prefix + "p4": 100})
 	r := w.startController(monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), hostBound)
@@ -115,7 +116,8 @@ func TestIntegrationHostDownFullStandby(t *testing.T) {
 	for _, s := range w.services {
 		r.waitPrepared(ctx, t, s.Name)
 		if err := r.waitMetric(ctx, "understudy_probe_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
-			t.Fatalf("monitor never saw %s up: %v", s.Name, err)
+			st, _ := r.service(ctx, s.Name)
+			t.Fatalf("monitor never saw %s up: %v; status %+v, incident %+v", s.Name, err, st, st.LastIncident)
 		}
 	}
 	w.stopAll(ctx, t, w.services)

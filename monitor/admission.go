@@ -37,12 +37,8 @@ func (c *Controller) admissionServices() map[string]admission.Service {
 	inv := c.plan().Inv
 	out := make(map[string]admission.Service, len(inv.Services))
 	for _, s := range inv.Services {
-		hv := ""
-		if vm := inv.VM(s.VM); vm != nil {
-			hv = vm.Hypervisor
-		}
 		out[s.Name] = admission.Service{Standby: s.Standby, Priority: s.Priority, Memory: s.Container.Limits.Memory,
-			Warm: s.Mode == inventory.ModeWarm, Hypervisor: hv}
+			Warm: s.Mode == inventory.ModeWarm}
 	}
 	return out
 }

@@ -71,9 +71,6 @@ type Service struct {
 	// Warm services always run on their standby: they keep their place
 	// and need no admission, only an activation slot.
 	Warm bool
-	// Hypervisor is where its primary runs: the services that fail with it
-	// are found at once, but reported over one probe interval.
-	Hypervisor string
 }
 
 // Config is what New needs.
@@ -246,8 +243,9 @@ func (g *Gate) lock(name string) *sync.Mutex {
 }
 
 // tight reports whether the standby cannot take every service that might
-// want it now: the known candidates (d) and the cold services of svc's
-// hypervisor on the same standby that have not failed (yet).
+// want it now: the known candidates (d) and the other cold services it
+// protects that have not failed (yet): a whole host, or both hosts of a
+// zone, reach the monitor over one probe interval.
 func (g *Gate) tight(ctx context.Context, svc Service, d admit.Decision) bool {
 	if g.cfg.Settle == nil || g.cfg.Settle() <= 0 {
 		return false
@@ -257,7 +255,7 @@ func (g *Gate) tight(ctx context.Context, svc Service, d admit.Decision) bool {
 	}
 	var siblings []string
 	for name, o := range g.cfg.Services() {
-		if o.Standby == svc.Standby && o.Hypervisor == svc.Hypervisor && !o.Warm && !slices.Contains(d.Admitted, name) {
+		if o.Standby == svc.Standby && !o.Warm && !slices.Contains(d.Admitted, name) {
 			siblings = append(siblings, name)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/internal/clock/clocktest"
 	"github.com/understudy/understudy/recover"
 	"github.com/understudy/understudy/standby"
 )
@@ -126,6 +127,30 @@ func TestAdmitTakesAHostsServicesByPriority(t *testing.T) {
 	}
 	if got := len(w.agent.running); got != 2 {
 		t.Errorf("%d containers run, want 2", got)
+	}
+}
+
+// Two hosts fail together onto an oversubscribed standby: the first
+// service to reach its activate step waits for the others' failures, so
+// the one place goes to the highest priority, whichever host it is on.
+func TestAdmitWaitsForTheRestOfTheFailures(t *testing.T) {
+	clk := clocktest.NewFake()
+	w := newWorld(t, 1, 0, map[string]Service{"a-low": cold(100, 0), "b-top": cold(300, 0)})
+	w.gate.cfg.Clock = clk
+	w.gate.cfg.Settle = func() time.Duration { return time.Second }
+	w.gate.Register("a-low") // host-a's finding
+	low := make(chan error, 1)
+	go func() { low <- w.activate(t, "a-low") }()
+	clk.BlockUntil(t, 1)     // a-low waits for the rest of the failures
+	w.gate.Register("b-top") // host-b's finding, half a second later
+	clk.Advance(500 * time.Millisecond)
+	clk.BlockUntil(t, 1) // still quiet for less than a second
+	clk.Advance(time.Second)
+	if err := <-low; !errors.Is(err, ErrUnprotected) {
+		t.Fatalf("a-low: err = %v, want refused for b-top of higher priority", err)
+	}
+	if err := w.activate(t, "b-top"); err != nil {
+		t.Fatalf("b-top: %v", err)
 	}
 }
 
