@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults fleet) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -285,8 +285,39 @@ group_lab() {
 		t1=$(date +%s%N)
 		printf '{"Action":"output","Package":"%s/examples/lab","Output":"BenchmarkLabUpAgain-1 \\t 1\\t %d ns/op\\n"}\n' "$MOD" $((t1 - t0)) >>"$OUT/lab.test.json"
 	done
-	cmds=("time bash examples/lab/lab.sh up (lab already up), 5 times")
+	# The fleet (lab.sh fleet): once with its 24 primaries deleted first
+	# (they are the lab's own, no test uses them), then again when up.
+	"${LOCK[@]}" bash -c 'for i in $(seq -w 1 24); do bash examples/lab/lab.sh cli host-a delete --force "f$i-vm" 2>/dev/null || bash examples/lab/lab.sh cli host-b delete --force "f$i-vm" 2>/dev/null || true; done'
+	for name in LabFleetFromNoFleet LabFleetAgain LabFleetAgain LabFleetAgain; do
+		t0=$(date +%s%N)
+		"${LOCK[@]}" bash examples/lab/lab.sh fleet >/dev/null
+		t1=$(date +%s%N)
+		printf '{"Action":"output","Package":"%s/examples/lab","Output":"Benchmark%s-1 \\t 1\\t %d ns/op\\n"}\n' "$MOD" "$name" $((t1 - t0)) >>"$OUT/lab.test.json"
+	done
+	cmds=("time bash examples/lab/lab.sh up (lab already up), 5 times" "time bash examples/lab/lab.sh fleet, once after deleting the fleet's 24 primaries, then 3 times when up")
 	end lab -gotest "$OUT/lab.test.json"
+}
+
+# fleet: the loss of host-a on the fleet (lab.sh fleet: 16 of its 24
+# services at once on one shared standby VM), FLEET_RUNS times (default 5):
+# examples/demo-fleet.sh starts the fleet's agent, monitor and proxy and runs
+# the host drills one after the other (--restore between them), under the
+# lab lock for the whole run. Keeps every host drill's report and JSON under
+# bench/results/fleet/; the summary has, per run, the time until every
+# service was served again, its p50 and p95 over the services, the outage
+# errors per path, each service's recovery and each step's median.
+group_fleet() {
+	begin fleet
+	local runs=$((${FLEET_RUNS:-5} * scale))
+	[ "${BENCH_QUICK:-0}" = 1 ] && runs=1
+	rm -rf "$OUT/fleet"
+	mkdir -p "$OUT/fleet"
+	echo "== fleet: $runs host drill(s) of host-a" >&2
+	"${LOCK[@]}" env UNDERSTUDY_LAB_LOCKED=1 FLEET_DRILLS="$runs" DEMO_OUT="$OUTABS/fleet" \
+		bash examples/demo-fleet.sh >"$OUT/fleet/demo-fleet.txt" 2>&1 || failed fleet "examples/demo-fleet.sh"
+	rm -f "$OUT"/fleet/*.svg # large; the JSON has the numbers
+	cmds=("FLEET_DRILLS=$runs DEMO_OUT=bench/results/fleet bash examples/demo-fleet.sh")
+	end fleet -hostdrills "$OUT/fleet"
 }
 
 # group_hypervisors: Incus and LXD 5.0 side by side (bench/hypervisors.sh:
@@ -298,7 +329,7 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

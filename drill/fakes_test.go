@@ -23,6 +23,7 @@ import (
 // the service over some time after the fault is injected.
 type fakeWorld struct {
 	t        *testing.T
+	name     string // the service (default web): its FQDN NAME.lab.test., its primary NAME-vm
 	port     int
 	primary  netip.Addr
 	standby  netip.Addr
@@ -72,8 +73,11 @@ func (w *fakeWorld) WriteFile(_ context.Context, instance, path, content string)
 	return nil
 }
 
-func newFakeWorld(t *testing.T) *fakeWorld {
-	w := &fakeWorld{t: t, primary: netip.MustParseAddr("127.0.0.1"), standby: netip.MustParseAddr("127.0.0.2"), state: "primary"}
+func newFakeWorld(t *testing.T) *fakeWorld { return newNamedWorld(t, "web") }
+
+// newNamedWorld is a fakeWorld of the service name.
+func newNamedWorld(t *testing.T, name string) *fakeWorld {
+	w := &fakeWorld{t: t, name: name, primary: netip.MustParseAddr("127.0.0.1"), standby: netip.MustParseAddr("127.0.0.2"), state: "primary"}
 	var lp, ls net.Listener
 	for range 20 {
 		var err error
@@ -105,7 +109,7 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 			http.Error(rw, "down", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(rw, "web-vm")
+		fmt.Fprintln(rw, w.name+"-vm")
 	}))
 	serve(t, ls, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
@@ -119,7 +123,7 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 			fmt.Fprint(rw, marker)
 			return
 		}
-		fmt.Fprintln(rw, "web")
+		fmt.Fprintln(rw, w.name)
 	}))
 	lx, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -127,7 +131,7 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 	}
 	w.proxy = lx.Addr().String()
 	serve(t, lx, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Host != "web.lab.test" {
+		if r.Host != w.name+".lab.test" {
 			http.Error(rw, "misdirected", http.StatusMisdirectedRequest)
 			return
 		}
@@ -136,11 +140,11 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 		w.mu.Unlock()
 		switch {
 		case flipped:
-			fmt.Fprintln(rw, "web")
+			fmt.Fprintln(rw, w.name)
 		case broken:
 			http.Error(rw, "bad gateway", http.StatusBadGateway)
 		default:
-			fmt.Fprintln(rw, "web-vm")
+			fmt.Fprintln(rw, w.name+"-vm")
 		}
 	}))
 	w.fault = &fakeFault{w: w}
@@ -155,8 +159,8 @@ func serve(t *testing.T, l net.Listener, h http.Handler) {
 
 func (w *fakeWorld) config() Config {
 	return Config{
-		Service: "web", FQDN: "web.lab.test.", Mode: "warm", Port: w.port,
-		Primary: Target{Instance: "web-vm", Address: w.primary},
+		Service: w.name, FQDN: w.name + ".lab.test.", Mode: "warm", Port: w.port,
+		Primary: Target{Instance: w.name + "-vm", Address: w.primary},
 		Kind:    VMStop, Via: ViaBoth, Clients: 2, ProxyAddr: w.proxy,
 		Warmup: 100 * time.Millisecond, Tail: 100 * time.Millisecond, Poll: 10 * time.Millisecond,
 		Timeout: 20 * time.Second, Load: LoadConfig{Pause: 5 * time.Millisecond}, Lab: true,
@@ -170,7 +174,7 @@ func (w *fakeWorld) deps() Deps {
 
 // Lookup is the fake DNS server.
 func (w *fakeWorld) Lookup(_ context.Context, name string) ([]netip.Addr, error) {
-	if name != "web.lab.test." {
+	if name != w.name+".lab.test." {
 		return nil, fmt.Errorf("NXDOMAIN %s", name)
 	}
 	w.mu.Lock()
@@ -188,29 +192,29 @@ func (w *fakeWorld) Healthy(context.Context) error { return nil }
 func (w *fakeWorld) Service(_ context.Context, name string) (ServiceStatus, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if name != "web" {
+	if name != w.name {
 		return ServiceStatus{}, errNoService
 	}
 	w.calls++
 	if w.falseAlarm && w.calls == 2 {
 		w.seq++
-		w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Result: "disagreement", Source: "monitor",
+		w.incident = &IncidentStatus{ID: fmt.Sprintf("%s-%d", w.name, w.seq), Result: "disagreement", Source: "monitor",
 			Opened: time.Now().Add(-300 * time.Millisecond), Phases: []PhaseStatus{{Phase: "detected", At: time.Now()}}}
 	}
 	if w.broken && w.earlyDisagree {
 		w.earlyDisagree = false
 		w.seq++
 		now := time.Now()
-		w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Result: "disagreement", Source: "proxy", Opened: now,
+		w.incident = &IncidentStatus{ID: fmt.Sprintf("%s-%d", w.name, w.seq), Result: "disagreement", Source: "proxy", Opened: now,
 			Phases: []PhaseStatus{{Phase: "detected", At: now}, {Phase: "disagreed", At: now}}}
-		return ServiceStatus{Service: "web", State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, Incidents: w.seq}, nil
+		return ServiceStatus{Service: w.name, State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, Incidents: w.seq}, nil
 	}
 	if w.broken && !w.noFail && w.state == "primary" {
 		now := time.Now()
 		if w.openedAt.IsZero() {
 			w.openedAt = now
 			w.seq++
-			w.incident = &IncidentStatus{ID: fmt.Sprintf("web-%d", w.seq), Open: true, Source: "monitor", Opened: now,
+			w.incident = &IncidentStatus{ID: fmt.Sprintf("%s-%d", w.name, w.seq), Open: true, Source: "monitor", Opened: now,
 				Phases: []PhaseStatus{{Phase: "detected", At: now}}}
 		}
 		if now.Sub(w.openedAt) > 30*time.Millisecond {
@@ -225,7 +229,7 @@ func (w *fakeWorld) Service(_ context.Context, name string) (ServiceStatus, erro
 			w.flipped, w.state = true, "on-standby"
 		}
 	}
-	st := ServiceStatus{Service: "web", State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, DampedUntil: w.damped}
+	st := ServiceStatus{Service: w.name, State: w.state, Standby: StandbyStatus{Prepared: true}, LastIncident: w.incident, DampedUntil: w.damped}
 	if w.marker != "" {
 		w.synced = true
 		st.Sync = &api.SyncStatus{LastGood: time.Now()}

@@ -137,7 +137,7 @@ func (w *labWorld) drillVia(t *testing.T, kind drill.Kind, s labSvc, via drill.V
 	agent := standby.NewClient(w.agentURL, tlsCfg)
 	defer agent.Close()
 	target := drill.Target{Instance: s.VM, Address: netip.MustParseAddr(s.Address)}
-	fault, err := drill.NewFault(kind, target, w.hostA, drill.ExecRunner{})
+	fault, err := drill.NewFault(kind, target, w.hv, drill.ExecRunner{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func (w *labWorld) drillVia(t *testing.T, kind drill.Kind, s labSvc, via drill.V
 	defer cancel()
 	deps := drill.Deps{
 		Monitor: w.httpMonitor(), Agent: labAgent{agent}, DNS: labResolver{dns},
-		Fault: fault, Hypervisor: w.hostA, Log: w.log,
+		Fault: fault, Hypervisor: w.hv, Log: w.log,
 	}
 	// As `understudy drill --wait`: a refused preflight is asked again
 	// (nothing was injected), until the world is ready or a minute passed.
@@ -279,9 +279,9 @@ func checkFaultGone(t *testing.T, w *labWorld, kind drill.Kind, s labSvc) {
 			t.Errorf("blackhole rules left (err %v):\n%s", err, out)
 		}
 	case drill.HostDown:
-		out, err := exec.Command("ip", "-o", "link", "show", w.lab.HostA.Bridge).CombinedOutput()
+		out, err := exec.Command("ip", "-o", "link", "show", w.hvLay.Bridge).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "state UP") && !strings.Contains(string(out), ",UP") {
-			t.Errorf("bridge %s not up again (err %v): %s", w.lab.HostA.Bridge, err, out)
+			t.Errorf("bridge %s not up again (err %v): %s", w.hvLay.Bridge, err, out)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -55,7 +55,8 @@ type labWorld struct {
 	t        *testing.T
 	lab      *labtest.Lab
 	dir      string
-	hostA    *lxd.Client
+	hv       *lxd.Client // the primaries' hypervisor (host-a, or host-b for newLabWorldOn)
+	hvLay    labtest.Daemon
 	standby  *lxd.Client
 	dns      *dnsupdate.Client
 	certs    string
@@ -80,22 +81,38 @@ type labWorld struct {
 // service (suffix → mode), with primaries from 10.200.0.base on, then runs
 // agent, monitor and proxy until the test ends.
 func newLabWorld(t *testing.T, base int, suffixes []string, modes []string) *labWorld {
-	return newLabWorldFenced(t, base, suffixes, modes, "")
+	return newLabWorldOn(t, "host-a", base, suffixes, modes, "")
 }
 
 // newLabWorldFenced is newLabWorld with every service's fence-method set
 // to method (empty: the inventory's default).
 func newLabWorldFenced(t *testing.T, base int, suffixes []string, modes []string, method string) *labWorld {
+	return newLabWorldOn(t, "host-a", base, suffixes, modes, method)
+}
+
+// newLabWorldOn is newLabWorldFenced with the primaries on the lab's
+// hypervisor hv (host-a or host-b), from the bridge's address .base on.
+func newLabWorldOn(t *testing.T, hv string, base int, suffixes []string, modes []string, method string) *labWorld {
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
 	defer cancel()
-	w := &labWorld{t: t, lab: lab, dir: t.TempDir(), log: labLogger(t), fenceMethod: method}
+	w := &labWorld{t: t, lab: lab, dir: t.TempDir(), log: labLogger(t), hvLay: lab.HostA, fenceMethod: method}
 	conns := labconn.Open(ctx, t, lab)
-	w.hostA, w.standby, w.dns = conns.HostA, conns.Standby, conns.DNS
+	w.hv, w.standby, w.dns = conns.HostA, conns.Standby, conns.DNS
+	if hv == "host-b" {
+		lab.NeedHostB(t)
+		c, err := lxd.Connect(ctx, lxd.Conn{Name: "host-b", Socket: lab.HostB.Socket})
+		if err != nil {
+			t.Fatalf("connect to host-b: %v", err)
+		}
+		t.Cleanup(c.Close)
+		w.hv, w.hvLay = c, lab.HostB
+	}
+	prefix := strings.TrimSuffix(w.hvLay.Gateway, ".1")
 	for i, suffix := range suffixes {
 		name := labPrefix + suffix
 		s := labSvc{Name: name, Mode: modes[i], VM: name + "-vm",
-			Address: fmt.Sprintf("10.200.0.%d", base+i), FQDN: name + "." + lab.Zone}
+			Address: fmt.Sprintf("%s.%d", prefix, base+i), FQDN: name + "." + lab.Zone}
 		w.services = append(w.services, s)
 		w.startPrimary(ctx, s)
 		w.pointDNS(ctx, s)
@@ -119,15 +136,15 @@ func (w *labWorld) deleteOn(c *lxd.Client, name string) {
 
 func (w *labWorld) startPrimary(ctx context.Context, s labSvc) {
 	w.t.Helper()
-	w.deleteOn(w.hostA, s.VM) // a leftover of an interrupted run
-	w.t.Cleanup(func() { w.deleteOn(w.hostA, s.VM) })
+	w.deleteOn(w.hv, s.VM) // a leftover of an interrupted run
+	w.t.Cleanup(func() { w.deleteOn(w.hv, s.VM) })
 	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
-		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": w.lab.HostA.Gateway,
+		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": w.hvLay.Gateway,
 	}}
-	if _, err := w.hostA.Ensure(ctx, spec); err != nil {
+	if _, err := w.hv.Ensure(ctx, spec); err != nil {
 		w.t.Fatalf("create primary %s: %v", s.VM, err)
 	}
-	if err := w.hostA.Start(ctx, s.VM); err != nil {
+	if err := w.hv.Start(ctx, s.VM); err != nil {
 		w.t.Fatalf("start primary %s: %v", s.VM, err)
 	}
 	w.waitFor(ctx, "primary "+s.VM+" answers", func(ctx context.Context) error {
@@ -185,7 +202,7 @@ func (w *labWorld) writeInventory() {
 	w.t.Helper()
 	text := labtest.Render(w.t, labtest.InventoryTemplate, map[string]any{
 		"Lab": true, "Listen": "127.0.0.1:9179", "Standby": "t-drill-standby", "DNS": w.lab.DNSServer, "Zone": w.lab.Zone, "Key": w.lab.KeyFile, "State": filepath.Join(w.dir, "state"),
-		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
+		"PKI": w.certs, "Gateway": w.hvLay.Gateway, "Socket": w.hvLay.Socket, "Hypervisor": w.hvLay.Name,
 		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
 		// A sync for every service, so the monitor exports understudy_sync_*
 		// (TestIntegrationObservability); the primaries have no content

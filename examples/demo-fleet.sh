@@ -6,14 +6,16 @@
 # examples/lab/fleet.yaml, then drills the loss of host-a (16 services at
 # once: `understudy drill --hypervisor host-a --inject host-down`, load
 # through DNS and the proxy, --restore) FLEET_DRILLS times (default 1),
-# prints each report and writes its JSON and SVG, then the history. The
-# daemons keep running; `demo-fleet.sh stop` (also `demo.sh stop`, so
-# `make test` and `make demo-stop`) stops them.
+# prints each report and writes its JSON and SVG, then the history, and
+# stops its daemons (FLEET_KEEP=1 keeps them running; `demo-fleet.sh stop`,
+# also `demo.sh stop`, so `make test` and `make demo-stop`, stops them).
+# It holds the lab lock from start to end: the fleet's monitor would fail
+# host-a's fleet over whenever another test took host-a's bridge down.
 #
 # Environment: UNDERSTUDY_LAB_DIR, UNDERSTUDY_BIN, UNDERSTUDY_LAB_LOCKED=1
 # (the caller holds the lab lock) as for demo.sh; FLEET_HOST (default
 # host-a), FLEET_DRILLS (default 1), FLEET_LOAD (clients per path and
-# service, default 1), DEMO_OUT (default $LAB_DIR/demo-fleet: host-N.json,
+# service, default 1), FLEET_KEEP=1 (leave the daemons running), DEMO_OUT (default $LAB_DIR/demo-fleet: host-N.json,
 # host-N.svg, host-N.txt).
 set -euo pipefail
 
@@ -55,10 +57,11 @@ fi
 monitor_ready() { curl -sf "${MTLS[@]}" --max-time 2 "https://127.0.0.1:$MONITOR_PORT/healthz"; }
 proxy_ready() { curl -sf --max-time 2 -H 'Host: f01.lab.test' "http://$PROXY/"; }
 
+exec 9>"$LOCK"
+take_lock 9
 step "lab and fleet up; daemons: stop those of an earlier run, start the fleet's agent, monitor and proxy"
 t0=${EPOCHREALTIME/./}
 (
-	take_lock 9
 	stop_all
 	# A fresh start: no monitor state (flap damping), no agent state (its
 	# epoch must not be ahead of the new monitor's), no standby containers.
@@ -80,15 +83,15 @@ t0=${EPOCHREALTIME/./}
 	wait_for "monitor https://127.0.0.1:$MONITOR_PORT/healthz" monitor_ready
 	start_daemon fleet-proxy proxy -f "$INV"
 	wait_for "proxy http://$PROXY (Host: f01.lab.test)" proxy_ready
-) 9>"$LOCK"
+)
 echo "   ready in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
 
 rc=0
 for n in $(seq "$DRILLS"); do
 	base=$OUT/host-$n
 	step "host drill $n of $DRILLS: $HOST down, $LOAD client(s) per path and service through DNS and the proxy"
-	locked "$BIN" drill -f "$INV" --hypervisor "$HOST" --inject host-down --load "$LOAD" --via both \
-		--json "$base.json" --svg "$base.svg" --restore --wait 120s >"$base.txt" || rc=$?
+	"$BIN" drill -f "$INV" --hypervisor "$HOST" --inject host-down --load "$LOAD" --via both \
+		--json "$base.json" --svg "$base.svg" --restore --wait 300s >"$base.txt" || rc=$?
 	cat "$base.txt"
 	echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
 done
@@ -96,10 +99,14 @@ done
 step "history (understudy drill history -f $INV)"
 "$BIN" drill history -f "$INV" | grep -E "host:|regression" | tail -n 8
 
-cat <<EOT
+if [ "${FLEET_KEEP:-0}" = 1 ]; then
+	cat <<-EOT
 
-Everything keeps running (pids and logs in $DEMO):
-  look:      $BIN status -f $INV
-  stop:      bash examples/demo-fleet.sh stop   (make demo-stop and make test do it too)
-EOT
+		Everything keeps running (pids and logs in $DEMO):
+		  look:      $BIN status -f $INV
+		  stop:      bash examples/demo-fleet.sh stop   (make demo-stop and make test do it too)
+	EOT
+else
+	stop_all
+fi
 exit $rc

@@ -64,12 +64,16 @@ func WriteHostReport(w io.Writer, h *drill.HostResult) error {
 // injection, its recovery and its failed requests per path (all of them,
 // and in brackets those during the outage).
 func writeHostTable(b *strings.Builder, h *drill.HostResult) {
-	fmt.Fprintf(b, "%-12s %-5s %7s %7s %7s %7s %7s %7s %7s %7s %8s %11s %11s  %s\n", "service", "mode",
+	nw := len("service")
+	for i := range h.Services {
+		nw = max(nw, len(h.Services[i].Service))
+	}
+	fmt.Fprintf(b, "%-*s %-5s %7s %7s %7s %7s %7s %7s %7s %7s %8s %11s %11s  %s\n", nw, "service", "mode",
 		"detect", "confirm", "fenced", "activ.", "healthy", "dns", "1st dns", "1st prx", "recovery", "dns err", "proxy err", "incident")
 	for i := range h.Services {
 		r := &h.Services[i]
 		p := r.Phases
-		fmt.Fprintf(b, "%-12s %-5s %7s %7s %7s %7s %7s %7s %7s %7s %8s %11s %11s  %s\n", r.Service, r.Mode,
+		fmt.Fprintf(b, "%-*s %-5s %7s %7s %7s %7s %7s %7s %7s %7s %8s %11s %11s  %s\n", nw, r.Service, r.Mode,
 			msText(p.Detected), msText(p.Confirmed), msText(p.Fenced), msText(p.Activated), msText(p.Healthy),
 			msText(p.DNSFlipped), msText(p.FirstSuccessDNS), msText(p.FirstSuccessProxy), msText(r.RecoveryMS),
 			errText(r, drill.PathDNS), errText(r, drill.PathProxy), strings.TrimSpace(r.Incident+" "+r.IncidentResult))

@@ -42,9 +42,10 @@ func MakePKI(t testing.TB, dir string) string {
 // with the bearer token PKI/api.token (MakePKI): clients built with
 // monitorapi.ClientOf of the loaded inventory send it. Fill it with Render; the keys are
 // Lab, Listen, DNS, Zone, Key, State, PKI, Gateway, Socket, Standby, Agent,
-// Services and Image, and optionally StandbySocket (the standby VM's Incus
-// socket: standby[].incus) and Sync (a services[].sync flow mapping every
-// service gets, such as "{paths: [/var/www], every: 2s}").
+// Services and Image, and optionally Hypervisor (default host-a: the name
+// of the hypervisor at Gateway and Socket), StandbySocket (the standby VM's
+// Incus socket: standby[].incus) and Sync (a services[].sync flow mapping
+// every service gets, such as "{paths: [/var/www], every: 2s}").
 const InventoryTemplate = `{{if .Lab}}lab: true
 {{end}}dns: {server: {{.DNS}}, zone: {{.Zone}}, tsig-key-file: {{.Key}}, ttl: 10s}
 monitor:
@@ -58,10 +59,10 @@ monitor:
   api-token-file: {{.PKI}}/api.token
   flap: {max: 1000, window: 1h}
 hypervisors:
-  - {name: host-a, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
+  - {name: {{or .Hypervisor "host-a"}}, address: {{.Gateway}}, zone: az1, incus: {socket: {{.Socket}}}}
 vms:
 {{- range .Services}}
-  - {name: {{.VM}}, hypervisor: host-a, instance: {{.VM}}, address: {{.Address}}}
+  - {name: {{.VM}}, hypervisor: {{or $.Hypervisor "host-a"}}, instance: {{.VM}}, address: {{.Address}}}
 {{- end}}
 standby:
   - {name: {{.Standby}}, agent: {{.Agent}}, zone: az1, capacity: {containers: 20, memory: 4GiB}{{with .StandbySocket}}, incus: {socket: {{.}}}{{end}}}
