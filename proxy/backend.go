@@ -55,7 +55,7 @@ const (
 	notCleared       clearedBy = iota
 	clearedByProbe             // the confirming echo was answered
 	clearedByRequest           // the backend answered a request since the probe began
-	clearedByHold              // confirmed and held, but a third echo or a response came before the report
+	clearedByHold              // confirmed and held, but a third echo was answered before the report
 )
 
 // label is the by label of understudy_proxy_probe_misses_cleared_total.

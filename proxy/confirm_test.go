@@ -185,3 +185,29 @@ func TestHeldMissNotReportedWhenEchoReturns(t *testing.T) {
 		t.Errorf("probe suspects = %v, want 1 (it was held)", got)
 	}
 }
+
+// TestHeldMissReportedDespiteLateResponse: the third echo goes unanswered
+// while a response is read during the hold (one the backend may have sent
+// long before): answersAgain still says the backend is silent, so the
+// monitor is told; an answered echo alone clears it.
+func TestHeldMissReportedDespiteLateResponse(t *testing.T) {
+	a := newBackendServer(t, 2, 0, "primary", nil)
+	r := newRig(t, a.port, nil, place(a.addr, 1))
+	waitFor(t, "the first placement", func() bool { b, _ := r.p.byName["web"].current(); return b != nil })
+	s := r.p.byName["web"]
+	b, _ := s.current()
+	b.sawResponse()
+	r.ping.dropNext(1)
+	if r.p.answersAgain(s, b) {
+		t.Errorf("answersAgain = true with the third echo unanswered, want false (a response read late is not life)")
+	}
+	if got := value(r.p.m.probeCleared.WithLabelValues("web", "hold")); got != 0 {
+		t.Errorf("misses cleared by the hold = %v, want 0", got)
+	}
+	if !r.p.answersAgain(s, b) {
+		t.Errorf("answersAgain = false with the echo answered, want true")
+	}
+	if got := value(r.p.m.probeCleared.WithLabelValues("web", "hold")); got != 1 {
+		t.Errorf("misses cleared by the hold = %v, want 1", got)
+	}
+}

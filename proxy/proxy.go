@@ -193,7 +193,7 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 	} else {
 		p.log.Warn("backend suspect; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
 		p.spawn(func() {
-			if kind == byProbe && p.answersAgain(s, b, h) {
+			if kind == byProbe && p.answersAgain(s, b) {
 				return
 			}
 			p.report(s.cfg.Name, b, reason)
@@ -203,13 +203,13 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 }
 
 // answersAgain sends one more echo to a backend held after a confirmed
-// probe miss, before the monitor is told: when it is answered, or the
-// backend sent a response since the hold began, the proxy cleared the
-// miss itself and reports nothing (the recheck releases the hold).
-func (p *Proxy) answersAgain(s *service, b *backend, h *hold) bool {
-	since := monoNow() - int64(time.Since(h.since))
-	_, err := pingWithin(p.pinger, b.addr.Addr(), s.cfg.ProbeTimeout)
-	if err != nil && !b.answeredSince(since) {
+// probe miss, before the monitor is told: when it is answered, the proxy
+// cleared the miss itself and reports nothing (the recheck releases the
+// hold). A response read since the hold began does not count: the proxy
+// stamps a response when it reads the headers, so one sent long before
+// and read late would pass for life while the third echo went unanswered.
+func (p *Proxy) answersAgain(s *service, b *backend) bool {
+	if _, err := pingWithin(p.pinger, b.addr.Addr(), s.cfg.ProbeTimeout); err != nil {
 		return false
 	}
 	p.m.probeCleared.WithLabelValues(s.cfg.Name, clearedByHold.label()).Inc()
