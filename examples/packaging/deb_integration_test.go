@@ -35,6 +35,7 @@ var packageFiles = map[string]os.FileMode{
 	"/lib/systemd/system/understudy-monitor.service":       0o644,
 	"/lib/systemd/system/understudy-agent.service":         0o644,
 	"/lib/systemd/system/understudy-proxy.service":         0o644,
+	"/usr/lib/sysctl.d/60-understudy.conf":                 0o644,
 	"/usr/share/bash-completion/completions/understudy":    0o644,
 	"/usr/share/zsh/vendor-completions/_understudy":        0o644,
 	"/usr/share/fish/vendor_completions.d/understudy.fish": 0o644,

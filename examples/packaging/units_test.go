@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/inventory"
 	agentconfig "github.com/understudy/understudy/standby/config"
 )
@@ -130,5 +132,36 @@ func TestDefaultConfigsValidate(t *testing.T) {
 	}
 	if cfg.StateDir != "/var/lib/understudy/agent" {
 		t.Errorf("agent.yaml: state-dir %q, want the agent unit's StateDirectory", cfg.StateDir)
+	}
+}
+
+// TestSysctlDropInShipped: the package installs the sysctl drop-in that
+// lets the daemons' raw ICMP socket have its 4 MiB receive buffer without
+// CAP_NET_ADMIN (internal/icmp ReadBuffer), and it sets net.core.rmem_max
+// to at least that.
+func TestSysctlDropInShipped(t *testing.T) {
+	const src, dst = "examples/packaging/sysctl/60-understudy.conf", "/usr/lib/sysctl.d/60-understudy.conf"
+	nfpm, err := os.ReadFile("nfpm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(nfpm), "src: "+src+"\n    dst: "+dst+"\n") {
+		t.Errorf("nfpm.yaml does not install %s as %s", src, dst)
+	}
+	conf, err := os.ReadFile(filepath.Join("sysctl", "60-understudy.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rmem int
+	for _, line := range strings.Split(string(conf), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if ok && strings.TrimSpace(k) == "net.core.rmem_max" {
+			if rmem, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+				t.Fatalf("60-understudy.conf: net.core.rmem_max: %v", err)
+			}
+		}
+	}
+	if rmem < icmp.ReadBuffer {
+		t.Errorf("60-understudy.conf: net.core.rmem_max = %d, want at least icmp.ReadBuffer (%d)", rmem, icmp.ReadBuffer)
 	}
 }

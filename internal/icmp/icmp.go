@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -83,8 +84,10 @@ func New() (*Pinger, error) {
 	f.SetAll(true)
 	f.Accept(ipv4.ICMPTypeEchoReply)
 	_ = conn.IPv4PacketConn().SetICMPFilter(&f)
-	// Best effort too: a smaller buffer only loses replies under load.
-	_ = setReadBuffer(conn.IPv4PacketConn().PacketConn, ReadBuffer)
+	// Best effort too: a smaller buffer only loses replies under load,
+	// so it is a warning, not an error.
+	rcvbuf, err := setReadBuffer(conn.IPv4PacketConn().PacketConn, ReadBuffer)
+	warnSmallReadBuffer(slog.Default(), rcvbuf, ReadBuffer, err)
 
 	p := &Pinger{
 		conn:       conn,

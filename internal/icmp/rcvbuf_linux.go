@@ -7,3 +7,7 @@ import "syscall"
 func forceReadBuffer(fd, n int) error {
 	return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n)
 }
+
+// readBufferScale undoes Linux's doubling: getsockopt(SO_RCVBUF) reports
+// twice the size set, the extra half being the kernel's bookkeeping.
+const readBufferScale = 2

@@ -6,3 +6,6 @@ import "errors"
 
 // forceReadBuffer: only Linux has SO_RCVBUFFORCE; SO_RCVBUF is tried next.
 func forceReadBuffer(int, int) error { return errors.New("no SO_RCVBUFFORCE") }
+
+// readBufferScale: other kernels report the size set as is.
+const readBufferScale = 1
