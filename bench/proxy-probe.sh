@@ -41,6 +41,7 @@ fi
 
 if ! command -v wrk >/dev/null; then
 	echo "bench/proxy-probe.sh: installing wrk (Debian package)" >&2
+	apt-get update -qq >&2
 	apt-get install -y wrk >&2
 fi
 before=${BEFORE:-76d0083}

@@ -7,7 +7,7 @@
 # once: `understudy drill --hypervisor host-a --inject host-down`, load
 # through DNS and the proxy, --restore) FLEET_DRILLS times (default 1),
 # prints each report and writes its JSON and SVG, then the history, and
-# stops its daemons (FLEET_KEEP=1 keeps them running; `demo-fleet.sh stop`,
+# stops its daemons, also when a step fails (FLEET_KEEP=1 keeps them running; `demo-fleet.sh stop`,
 # also `demo.sh stop`, so `make test` and `make demo-stop`, stops them).
 # It holds the lab lock from start to end: the fleet's monitor would fail
 # host-a's fleet over whenever another test took host-a's bridge down.
@@ -48,7 +48,14 @@ stop)
 "") ;;
 *) die "usage: demo-fleet.sh [stop]" ;;
 esac
-command -v curl >/dev/null || apt-get install -y --no-install-recommends curl >/dev/null
+if ! command -v curl >/dev/null; then
+	apt-get update -qq && apt-get install -y --no-install-recommends curl >/dev/null
+fi
+# Whatever way this script ends (a failed step under set -e, a signal), it
+# stops the daemons it started, unless asked to keep them.
+if [ "${FLEET_KEEP:-0}" != 1 ]; then
+	trap stop_all EXIT
+fi
 
 if [ -z "${UNDERSTUDY_BIN:-}" ]; then
 	step "build bin/understudy"

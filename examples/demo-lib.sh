@@ -58,13 +58,28 @@ locked() {
 	fi
 }
 
+# close_fds_above_2: closes every descriptor of this shell above 2 (as
+# lab.sh's detached() does): a daemon must not inherit the lab lock (fd 9
+# here, or the descriptor flock(1) passes down to `flock LOCK bash -c ...`)
+# nor a caller's pipe, or it keeps the lock, and the pipe's reader waiting,
+# as long as it runs. Call it in the subshell that execs the daemon.
+close_fds_above_2() {
+	local fd
+	for fd in "/proc/$BASHPID/fd"/*; do
+		fd=${fd##*/}
+		if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+	done
+}
+
 # start_daemon NAME ARGS...: runs the binary in the background, detached,
-# with its log and pid under $DEMO. It must not inherit fd 9, the lab lock:
-# a daemon holding it open would keep the lock forever.
+# with its log and pid under $DEMO and no inherited descriptor above 2.
 start_daemon() {
 	local name=$1
 	shift
-	setsid nohup "$BIN" "$@" >"$DEMO/$name.log" 2>&1 </dev/null 9>&- &
+	(
+		close_fds_above_2
+		exec setsid nohup "$BIN" "$@" >"$DEMO/$name.log" 2>&1 </dev/null
+	) &
 	echo $! >"$DEMO/$name.pid"
 	readlink -f "$BIN" >"$DEMO/$name.exe"
 }

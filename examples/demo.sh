@@ -74,7 +74,9 @@ stop)
 "") ;;
 *) die "usage: demo.sh [stop]" ;;
 esac
-command -v curl >/dev/null || apt-get install -y --no-install-recommends curl >/dev/null
+if ! command -v curl >/dev/null; then
+	apt-get update -qq && apt-get install -y --no-install-recommends curl >/dev/null
+fi
 
 if [ "${DEMO_LAB_UP:-1}" != 0 ]; then
 	step "lab up"
