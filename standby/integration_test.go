@@ -23,7 +23,7 @@ import (
 
 // The integration tests run a real agent (Run: state, lxd connection, CRIU
 // probe, mTLS server) against the lab's standby-1 daemon, with instance
-// names t-standby-* and addresses from 10.200.1.170-189.
+// names t-standby-* and addresses from 10.200.1.80-99 (HACKING.md's table).
 
 // countingRuntime counts Start calls on the real runtime. It embeds the
 // Checkpointer, whose SetStateful passes the CRIU probe's result on to the
@@ -75,7 +75,7 @@ func startAgentIn(t testing.TB, lab *labtest.Lab, mutate func(*config.Config)) *
 	cfg.Incus = config.Incus{Socket: lab.Standby.Socket}
 	cfg.StateDir = t.TempDir()
 	cfg.ActivateTimeout = config.Duration(20 * time.Second)
-	cfg.Network = &config.Network{Gateway: lab.Standby.Gateway, PrefixLen: lab.Standby.PrefixLen, Pool: "10.200.1.170-10.200.1.189"}
+	cfg.Network = &config.Network{Gateway: lab.Standby.Gateway, PrefixLen: lab.Standby.PrefixLen, Pool: "10.200.1.80-10.200.1.99"}
 	if mutate != nil {
 		mutate(&cfg)
 	}
