@@ -2,6 +2,8 @@ package drill
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -146,13 +148,29 @@ func newSharedStatus(m Monitor, ttl time.Duration) Monitor {
 	return &sharedStatus{Monitor: m, list: l, ttl: ttl}
 }
 
+// sharedReadTimeout bounds one shared status read: it runs on no caller's
+// context (one caller's cancellation must not fail the read every other
+// service waits for), so it needs its own bound.
+const sharedReadTimeout = 10 * time.Second
+
 // Service returns the entry of name from a status read at most ttl ago.
+// The read runs without the caller's cancellation but within
+// sharedReadTimeout, and a context error (its timeout) is not cached: the
+// next caller reads again.
 func (s *sharedStatus) Service(ctx context.Context, name string) (ServiceStatus, error) {
+	if err := ctx.Err(); err != nil {
+		return ServiceStatus{}, fmt.Errorf("read the monitor's status: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if time.Since(s.at) > s.ttl {
-		s.all, s.errV = s.list.Services(ctx)
-		s.at = time.Now()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
+		all, err := s.list.Services(rctx)
+		cancel()
+		if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			return ServiceStatus{}, err
+		}
+		s.all, s.errV, s.at = all, err, time.Now()
 	}
 	if s.errV != nil {
 		return ServiceStatus{}, s.errV
