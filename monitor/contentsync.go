@@ -161,8 +161,13 @@ func (o syncOpener) Standby(ctx context.Context, service string) (contentsync.Se
 	return f.StandbyFiles(ctx, s.Standby, service)
 }
 
-// syncStatus is service's sync for GET /v1/status; nil without one.
+// syncStatus is service's sync for GET /v1/status; nil without one, and
+// while this monitor does not lead (its statuses stopped when its term
+// did: the leader's are the ones in force).
 func (c *Controller) syncStatus(service string) *api.SyncStatus {
+	if c.roles.leading() == nil {
+		return nil
+	}
 	st, ok := c.syncer.Status(service)
 	if !ok {
 		return nil
