@@ -118,8 +118,8 @@ type Runner struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	status map[string]*Status
+	mu      sync.Mutex
+	status  map[string]*Status
 	running map[string]*run // running syncs
 }
 
@@ -288,6 +288,9 @@ func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, 
 	}
 	var total Stats
 	for _, p := range t.Paths {
+		if err := ctx.Err(); err != nil { // cancelled during the last path's swap
+			return total, fmt.Errorf("sync %q: %w", t.Service, err)
+		}
 		st, err := copyPath(ctx, src, dst, p, o)
 		total.add(st)
 		if err != nil {
