@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"path"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -10,7 +11,7 @@ import (
 )
 
 // Sync is a service's scheduled copy of its content from the primary into
-// its standby container (services[].sync; package monitor/sync performs it).
+// its standby container (services[].sync; package monitor/contentsync performs it).
 type Sync struct {
 	// Paths are absolute directories (or files) inside the primary; each is
 	// copied to the same path in the standby container.
@@ -92,6 +93,8 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 			d.ErrPath(ip, "cannot sync the whole file system: name the directories that hold the content")
 		case seen[v]:
 			d.ErrPath(ip, "%q is listed twice", v)
+		default:
+			d.checkSyncDisk(ip, v, svc.Container.DataDisk)
 		}
 		seen[v] = true
 	}
@@ -104,4 +107,30 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
 		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)
 	}
+}
+
+// checkSyncDisk refuses a sync path v (at ip) that overlaps the service's
+// shared data disk: the standby already sees that disk, and copying into it
+// would write the primary's live data.
+func (d *decoder) checkSyncDisk(ip, v string, disk *DataDisk) {
+	if disk == nil || !path.IsAbs(disk.Path) {
+		return
+	}
+	dp := path.Clean(disk.Path)
+	switch {
+	case v == dp:
+		d.ErrPath(ip, "%q is the shared data disk's path (container.data-disk.path): the standby already mounts it; do not sync it", v)
+	case pathWithin(v, dp):
+		d.ErrPath(ip, "%q is inside the shared data disk (container.data-disk.path %q): the standby already mounts it; do not sync it", v, dp)
+	case pathWithin(dp, v):
+		d.ErrPath(ip, "%q contains the shared data disk (container.data-disk.path %q): sync the directories beside it instead", v, dp)
+	}
+}
+
+// pathWithin reports whether clean absolute path p is strictly below dir.
+func pathWithin(p, dir string) bool {
+	if dir == "/" {
+		return p != "/"
+	}
+	return strings.HasPrefix(p, dir+"/")
 }

@@ -79,6 +79,11 @@ func TestSyncErrors(t *testing.T) {
 		{"method", "    sync:\n      paths: [/a]\n      method: scp\n", []string{"2:15: services[0].sync.method: invalid method \"scp\": want incus or rsync"}},
 		{"rsync", "    sync:\n      paths: [/a]\n      method: rsync\n", []string{"2:15: services[0].sync.method: rsync is not supported yet: use incus"}},
 		{"max-rpo", "    sync:\n      paths: [/a]\n      every: 1m\n      max-rpo: 30s\n", []string{"3:16: services[0].sync.max-rpo: 30s is shorter than every (1m0s): every copy would count as too old"}},
+		{"data disk", "      data-disk: {source: /srv/web, path: /var/www}\n    sync:\n      paths: [/var/www, /var/www/img, /var, /etc]\n", []string{
+			"2:15: services[0].sync.paths[0]: \"/var/www\" is the shared data disk's path (container.data-disk.path): the standby already mounts it; do not sync it",
+			"2:25: services[0].sync.paths[1]: \"/var/www/img\" is inside the shared data disk (container.data-disk.path \"/var/www\"): the standby already mounts it; do not sync it",
+			"2:39: services[0].sync.paths[2]: \"/var\" contains the shared data disk (container.data-disk.path \"/var/www\"): sync the directories beside it instead",
+		}},
 		{"unknown key", "    sync:\n      paths: [/a]\n      evry: 1m\n", []string{"2:7: services[0].sync.evry: unknown key, did you mean \"every\"?"}},
 	}
 	for _, c := range cases {

@@ -36,16 +36,23 @@ func (c *Controller) runSyncs(exec *executor.Executor) func(context.Context) {
 	return func(ctx context.Context) { c.syncer.Run(ctx, exec) }
 }
 
-// stopSyncOn cancels the running sync of a service whose record leaves
-// the primary or opens an incident: the executor saves the record before
-// it acts, so the sync stops before the standby is activated (the gate
-// refuses it too, at its next question).
+// stopSyncOn stops the running sync of a service whose record leaves
+// the primary or opens an incident, and waits until it returned (a swap it
+// began finishes first): the executor saves the record before it acts and
+// calls this on its service's goroutine, so nothing writes the standby
+// once it is activated (the gate refuses new syncs too).
 func (c *Controller) stopSyncOn(rec recover.Record) {
+	var reason string
 	switch {
 	case rec.Incident.Open():
-		c.syncer.Cancel(rec.Service, "incident "+rec.Incident.ID+" opened")
+		reason = "incident " + rec.Incident.ID + " opened"
 	case rec.State != recover.Primary:
-		c.syncer.Cancel(rec.Service, "service is "+rec.State.String())
+		reason = "service is " + rec.State.String()
+	default:
+		return
+	}
+	if err := c.syncer.Stop(rec.Service, reason); err != nil {
+		c.log.Error("the standby may still be written while it is activated", "service", rec.Service, "err", err)
 	}
 }
 
@@ -154,8 +161,13 @@ func (o syncOpener) Standby(ctx context.Context, service string) (contentsync.Se
 	return f.StandbyFiles(ctx, s.Standby, service)
 }
 
-// syncStatus is service's sync for GET /v1/status; nil without one.
+// syncStatus is service's sync for GET /v1/status; nil without one, and
+// while this monitor does not lead (its statuses stopped when its term
+// did: the leader's are the ones in force).
 func (c *Controller) syncStatus(service string) *api.SyncStatus {
+	if c.roles.leading() == nil {
+		return nil
+	}
 	st, ok := c.syncer.Status(service)
 	if !ok {
 		return nil

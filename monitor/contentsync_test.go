@@ -47,3 +47,31 @@ func TestSyncRunsAndStopsAtFailover(t *testing.T) {
 		t.Errorf("incident copy = %+v, want no good sync recorded", c)
 	}
 }
+
+// A monitor that no longer leads publishes no sync status nor metrics:
+// its statuses stopped with its term (it keeps them for its next one).
+func TestSyncStatusOnlyWhileLeading(t *testing.T) {
+	h := start(t, syncInventory, func(h *harness) {
+		h.tune = func(o *Options) { o.SyncTick = 10 * time.Millisecond }
+	})
+	h.eventually("web's sync tried", func() bool {
+		s := h.service("web").Sync
+		return s != nil && s.LastError != ""
+	})
+	if got := gathered(h.ctrl, "understudy_sync_runs_total", "service", "web"); got < 1 {
+		t.Fatalf("understudy_sync_runs_total{service=web} = %v while leading, want at least 1", got)
+	}
+	h.stop() // the term ends
+	if h.ctrl.roles.leading() != nil {
+		t.Fatal("still leading after Run returned")
+	}
+	if _, ok := h.ctrl.syncer.Status("web"); !ok {
+		t.Fatal("the runner forgot web's status (the test needs one kept)")
+	}
+	if s := h.ctrl.syncStatus("web"); s != nil {
+		t.Errorf("sync status while not leading = %+v, want none", s)
+	}
+	if got := gathered(h.ctrl, "understudy_sync_runs_total", "service", "web"); got != -1 {
+		t.Errorf("understudy_sync_runs_total{service=web} = %v while not leading, want no series", got)
+	}
+}

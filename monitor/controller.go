@@ -112,7 +112,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 	}
 	c.metrics = newMetrics(c.reg)
 	c.syncer = c.newSyncer()
-	c.reg.MustRegister(contentsync.NewCollector(c.syncer))
+	c.reg.MustRegister(contentsync.NewCollector(c.syncer, func() bool { return c.roles.leading() != nil }))
 	c.super = supervise.New(supervise.Config{Plan: c.plan, Agents: agentsAs[supervise.Agent]{c.conns}, Hypervisors: hypervisorsAs[supervise.Hypervisor]{c.conns}, Probers: opts.Probers, Clock: opts.Clock, Logger: opts.Logger})
 	c.gate = c.newGate()
 	c.step = steps.New(steps.Config{Plan: c.plan, Agents: agentsAs[steps.Agent]{c.conns}, Hypervisors: hypervisorsAs[steps.Hypervisor]{c.conns}, Probes: c.super.Probes, ConfirmedAt: c.confirmedAt, Gate: c.gate})

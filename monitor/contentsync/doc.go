@@ -13,7 +13,9 @@
 // through the migration's bandwidth cap. Each path is built beside the
 // live copy (a staging directory) and swapped in by two renames at the
 // end, so a sync that fails or is cancelled leaves the last good copy as
-// it was.
+// it was; a cancel once the swap began lets the swap finish (the standby's
+// session outlives the sync's context until then, swapTimeout at most),
+// and Runner.Stop waits until the cancelled sync returned.
 //
 // The schedule (runner.go) asks the daemon through Gate before it reads
 // from a primary or writes into a standby, and before the swap: never from

@@ -8,8 +8,9 @@ import (
 
 // collector exports every service's sync status at each scrape.
 type collector struct {
-	r   *Runner
-	now func() time.Time
+	r       *Runner
+	now     func() time.Time
+	leading func() bool
 
 	age, maxRPO, exceeded, lastGood, took, bytes, sent, runs, failures *prometheus.Desc
 }
@@ -17,12 +18,17 @@ type collector struct {
 // NewCollector returns the collector of r's statuses (understudy_sync_*).
 // A service without a good sync has no age series, but its
 // understudy_sync_rpo_exceeded turns 1 once max-rpo has passed since this
-// monitor began syncing it.
-func NewCollector(r *Runner) prometheus.Collector {
+// monitor began syncing it. It exports nothing while leading says this
+// monitor does not lead (a former leader's statuses are stale; nil:
+// always exports).
+func NewCollector(r *Runner, leading func() bool) prometheus.Collector {
+	if leading == nil {
+		leading = func() bool { return true }
+	}
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("understudy_sync_"+name, help, []string{"service"}, nil)
 	}
-	return collector{r: r, now: r.cfg.Clock.Now,
+	return collector{r: r, now: r.cfg.Clock.Now, leading: leading,
 		age:      d("age_seconds", "Age of the standby's copy of the service's content: now minus the start of the last good sync (the service's current RPO)."),
 		maxRPO:   d("max_rpo_seconds", "The service's sync.max-rpo."),
 		exceeded: d("rpo_exceeded", "1 when the copy is older than max-rpo (or no sync succeeded within max-rpo of this monitor starting to sync it), else 0."),
@@ -42,6 +48,9 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
+	if !c.leading() {
+		return
+	}
 	now := c.now()
 	for _, st := range c.r.Statuses() {
 		g := func(d *prometheus.Desc, v float64) {

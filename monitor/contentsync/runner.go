@@ -118,9 +118,15 @@ type Runner struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	status map[string]*Status
-	cancel map[string]context.CancelCauseFunc // running syncs
+	mu      sync.Mutex
+	status  map[string]*Status
+	running map[string]*run // running syncs
+}
+
+// run is one running sync: its cancel, and done closed once it returned.
+type run struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
 }
 
 // New returns a runner; Run syncs.
@@ -137,7 +143,7 @@ func New(cfg Config) *Runner {
 	if cfg.Bandwidth == nil {
 		cfg.Bandwidth = func() int64 { return 0 }
 	}
-	return &Runner{cfg: cfg, log: cfg.Logger.With("component", "sync"), status: map[string]*Status{}, cancel: map[string]context.CancelCauseFunc{}}
+	return &Runner{cfg: cfg, log: cfg.Logger.With("component", "sync"), status: map[string]*Status{}, running: map[string]*run{}}
 }
 
 // Run starts every due sync, one at a time per service, each holding one
@@ -215,16 +221,18 @@ func (r *Runner) SyncNow(ctx context.Context, t Target, slots Slots) (Stats, err
 func (r *Runner) syncOnce(ctx context.Context, t Target, slots Slots) (Stats, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	me := &run{cancel: cancel, done: make(chan struct{})}
 	r.mu.Lock()
-	r.cancel[t.Service] = cancel
+	r.running[t.Service] = me
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
-		delete(r.cancel, t.Service)
+		delete(r.running, t.Service)
 		if st, ok := r.status[t.Service]; ok {
 			st.Running = false
 		}
 		r.mu.Unlock()
+		close(me.done)
 	}()
 	gate := func() error {
 		if err := r.cfg.Gate.MaySync(t.Service); err != nil {
@@ -265,7 +273,9 @@ func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, 
 		return Stats{}, fmt.Errorf("sync %q: open the primary: %w", t.Service, err)
 	}
 	defer src.Close()
-	dst, err := r.cfg.Open.Standby(ctx, t.Service)
+	guard, sctx := newStandbyGuard(ctx)
+	defer guard.close()
+	dst, err := r.cfg.Open.Standby(sctx, t.Service)
 	if err != nil {
 		return Stats{}, fmt.Errorf("sync %q: open the standby: %w", t.Service, err)
 	}
@@ -274,9 +284,13 @@ func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, 
 	o := copyOptions{
 		Read:  func(rd io.Reader) io.Reader { return &gatedReader{r: lxd.LimitReader(ctx, rd, bw), gate: gate} },
 		Check: gate,
+		Swap:  guard.begin,
 	}
 	var total Stats
 	for _, p := range t.Paths {
+		if err := ctx.Err(); err != nil { // cancelled during the last path's swap
+			return total, fmt.Errorf("sync %q: %w", t.Service, err)
+		}
 		st, err := copyPath(ctx, src, dst, p, o)
 		total.add(st)
 		if err != nil {
@@ -317,12 +331,49 @@ func (r *Runner) update(service string, f func(*Status)) {
 // Cancel stops service's running sync, if any, for reason (a failover
 // began: the gate refuses it too, this makes it stop at once); the sync
 // fails with ErrGateClosed.
+// A swap already begun finishes first (bounded by swapTimeout); Stop waits
+// for it.
 func (r *Runner) Cancel(service, reason string) {
+	r.cancelRun(service, reason)
+}
+
+// stopWait bounds Stop's wait: a swap's bound and a margin for the sync
+// to return once its sessions are cut.
+const stopWait = swapTimeout + 5*time.Second
+
+// ErrStillRunning: Stop's wait ended before the sync returned.
+var ErrStillRunning = errors.New("sync still running")
+
+// Stop cancels service's running sync, if any, like Cancel, and returns
+// once it returned (a swap it began is finished), so nothing writes the
+// standby after Stop; ErrStillRunning when it did not return within
+// stopWait. Do not call it from the sync itself.
+func (r *Runner) Stop(service, reason string) error {
+	done := r.cancelRun(service, reason)
+	if done == nil {
+		return nil
+	}
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("stop the sync of %q: %w after %s", service, ErrStillRunning, stopWait)
+	}
+}
+
+// cancelRun cancels service's running sync and returns its done channel;
+// nil when none runs.
+func (r *Runner) cancelRun(service, reason string) <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if c, ok := r.cancel[service]; ok {
-		c(fmt.Errorf("%w: %s", ErrGateClosed, reason))
+	ru, ok := r.running[service]
+	if !ok {
+		return nil
 	}
+	ru.cancel(fmt.Errorf("%w: %s", ErrGateClosed, reason))
+	return ru.done
 }
 
 // Status returns service's status; false for a service without sync (or

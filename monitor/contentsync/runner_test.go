@@ -213,7 +213,7 @@ func TestCollectorExportsTheRPO(t *testing.T) {
 	}
 	clk.Advance(4 * time.Minute)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewCollector(r))
+	reg.MustRegister(NewCollector(r, nil))
 	want := `
 # HELP understudy_sync_age_seconds Age of the standby's copy of the service's content: now minus the start of the last good sync (the service's current RPO).
 # TYPE understudy_sync_age_seconds gauge
@@ -228,8 +228,11 @@ understudy_sync_rpo_exceeded{service="web"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "understudy_sync_age_seconds", "understudy_sync_max_rpo_seconds", "understudy_sync_rpo_exceeded"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(NewCollector(r)); n != 9 {
+	if n := testutil.CollectAndCount(NewCollector(r, nil)); n != 9 {
 		t.Errorf("%d series, want 9", n)
+	}
+	if n := testutil.CollectAndCount(NewCollector(r, func() bool { return false })); n != 0 {
+		t.Errorf("%d series while not leading, want none", n)
 	}
 }
 

@@ -38,6 +38,10 @@ type copyOptions struct {
 	// Check is asked before each entry and right before the swap (the
 	// gate): an error stops the sync and leaves the live copy as it was.
 	Check func() error
+	// Swap, when set, is called when the swap begins (after the last
+	// Check): from then on the sync's cancellation does not cut the
+	// standby's writes until done is called; an error: do not swap.
+	Swap func() (done func(), err error)
 }
 
 // The staging names beside a path p: its new copy while it is built, and
@@ -67,7 +71,7 @@ func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats,
 	if err != nil {
 		return Stats{}, err
 	}
-	c := &copier{ctx: ctx, src: src, dst: dst, read: o.Read, check: o.Check}
+	c := &copier{ctx: ctx, src: src, dst: dst, read: o.Read, check: o.Check, swap: o.Swap}
 	if live != nil && live.Mode.IsDir() && si.Mode.IsDir() {
 		return c.syncDir(p, si, *live)
 	}
@@ -83,13 +87,15 @@ func copyPath(ctx context.Context, src, dst FS, p string, o copyOptions) (Stats,
 		return Stats{}, err
 	}
 	st, err = c.build(p, si, p, live, stage)
+	var done func()
 	if err == nil {
-		err = c.checked()
+		done, err = c.beginSwap()
 	}
 	if err != nil {
 		_ = dst.RemoveAll(stage) // best effort: the next sync removes it too
 		return st, err
 	}
+	defer done()
 	if live != nil && live.Mode.IsDir() { // a directory replaced by a file or link
 		if err := dst.RemoveAll(p); err != nil {
 			return st, err
@@ -168,9 +174,11 @@ func (c *copier) syncDir(p string, si, li lxd.FileInfo) (Stats, error) {
 	if len(changed) == 0 && len(gone) == 0 && !attrs {
 		return st, nil
 	}
-	if err := c.checked(); err != nil {
+	done, err := c.beginSwap()
+	if err != nil {
 		return fail(err)
 	}
+	defer done()
 	old := stageOld(p)
 	if err := c.dst.Mkdir(old); err != nil {
 		return fail(fmt.Errorf("begin the swap: %w", err))
@@ -282,6 +290,19 @@ type copier struct {
 	src, dst FS
 	read     func(io.Reader) io.Reader
 	check    func() error
+	swap     func() (func(), error)
+}
+
+// beginSwap is the last check before a swap and begins it (copyOptions.Swap);
+// done ends it.
+func (c *copier) beginSwap() (done func(), err error) {
+	if err := c.checked(); err != nil {
+		return nil, err
+	}
+	if c.swap == nil {
+		return func() {}, nil
+	}
+	return c.swap()
 }
 
 // checked is nil while the copy may go on: ctx lasts and the check passes.
