@@ -15,12 +15,15 @@ import (
 // hostInventory is host-a with four VMs, one cold service each, priorities
 // 400 down to 100, on a standby of two slots, and one warm service on a VM
 // of host-b. The agent (slotAgent) holds two slots besides the warm one.
+// The interval leaves the admission gate's wait (interval + timeout, up to
+// 4 times) room for a loaded machine, where the probe engine's findings of
+// one host arrive further apart than one interval.
 var hostInventory = `dns: {server: 127.0.0.1:5353, zone: lab.test., tsig-key-file: /nonexistent/tsig.key, ttl: 10s}
 monitor:
   listen: 127.0.0.1:9180
   state-dir: /nonexistent/state
-  interval: 20ms
-  timeout: 10ms
+  interval: 100ms
+  timeout: 50ms
   fails: 2
   passes: 1
   max-parallel-activations: 2
