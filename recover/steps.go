@@ -175,8 +175,7 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 	}
 	var acts []Action
 	if inc.Frozen && !m.resetStep(ev.Step) {
-		svc := m.cfg.Service
-		acts = append(acts, StopFenced{Incident: inc.ID, Service: m.rec.Service, Hypervisor: svc.Hypervisor, Instance: svc.Instance})
+		acts = append(acts, m.stopFenced())
 	}
 	for i, w := range ev.Result.Warnings {
 		inc.Warnings = append(inc.Warnings, w)
