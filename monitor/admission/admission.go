@@ -10,7 +10,7 @@
 // with ErrUnprotected, so its incident stops with the reason
 // ("unprotected: no capacity (needs 512 MiB, 128 MiB free)"), which
 // `understudy status`, the webhook's stuck alert and the metric
-// understudy_service_unprotected show. Run re-arms it (a new trigger of the
+// understudy_monitor_service_unprotected_no_capacity show. Run re-arms it (a new trigger of the
 // monitor) once the standby's capacity would admit it.
 //
 // The Gate keeps only what is in flight in memory: which services failed
