@@ -145,13 +145,23 @@ func (g *Gate) Register(services ...string) {
 	g.mu.Unlock()
 }
 
-// Forget drops services that recovered on their own or were reset.
+// Forget drops services that recovered on their own, were reset, or whose
+// incident closed without reaching its activate step.
 func (g *Gate) Forget(services ...string) {
 	g.mu.Lock()
 	for _, s := range services {
 		delete(g.pending, s)
 	}
 	g.mu.Unlock()
+}
+
+// Pending reports whether service is registered as failed and has not
+// reached its activate step (it holds its place among a host's failures).
+func (g *Gate) Pending(service string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.pending[service]
+	return ok
 }
 
 // Freed tells Run that capacity may have freed (a container left a standby).
