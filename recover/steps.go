@@ -75,7 +75,7 @@ func (m *Machine) attempt(i int, now time.Time) []Action {
 			m.phase(PhaseActivating, now)
 		}
 	}
-	s.Status, s.RetryAt = StatusRunning, time.Time{}
+	s.Status, s.RetryAt, s.Unprotected = StatusRunning, time.Time{}, ""
 	if s.Kind == playbooks.Wait {
 		s.Deadline = now.Add(spec.Duration)
 		return nil // the machine waits by itself; a Tick ends it
@@ -236,6 +236,7 @@ func (m *Machine) onFailed(ev StepFailed) ([]Action, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Unprotected = ev.Unprotected
 	return m.failAttempt(ev.Step, s, ev.At, ev.Err, ev.Permanent)
 }
 

@@ -94,6 +94,9 @@ type StepRecord struct {
 	Finished time.Time      `json:"finished,omitzero"`
 	Error    string         `json:"error,omitempty"` // last attempt's error
 	Note     string         `json:"note,omitempty"`  // why skipped, what was found
+	// Unprotected is the reason the last attempt was refused for the
+	// standby's capacity (StepFailed.Unprotected); empty otherwise.
+	Unprotected string `json:"unprotected,omitempty"`
 }
 
 // PhaseTime is the moment an incident reached a phase (the Phase constants).
