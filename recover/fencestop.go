@@ -3,7 +3,6 @@ package recover
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/understudy/understudy/playbooks"
 )
@@ -31,13 +30,11 @@ func (m *Machine) onFenceStopped(ev FenceStopped) ([]Action, error) {
 		m.phase(PhaseFenceStop, ev.At)
 		return nil, nil
 	}
-	w := fenceStopWarning + " the primary stays frozen; its force-stop failed: " + ev.Err
+	w := "fence-stop: the primary stays frozen; its force-stop failed: " + ev.Err
+	inc.FenceStopFailed = true
 	inc.Warnings = append(inc.Warnings, w)
 	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertFenceStop, Reason: w}}, nil
 }
-
-// fenceStopWarning begins the warning of a failed background stop.
-const fenceStopWarning = "fence-stop:"
 
 // incidentID names the last incident, or "none".
 func incidentID(inc *Incident) string {
@@ -48,21 +45,14 @@ func incidentID(inc *Incident) string {
 }
 
 // FenceStopPending reports whether the incident's fence froze the primary
-// and its background force-stop has not ended (no fence-stop phase, no
-// fence-stop warning).
+// and its background force-stop has not ended (no fence-stop phase, not
+// FenceStopFailed).
 func (i *Incident) FenceStopPending() bool {
-	if i == nil || !i.Frozen {
+	if i == nil || !i.Frozen || i.FenceStopFailed {
 		return false
 	}
-	if _, ok := i.Phase(PhaseFenceStop); ok {
-		return false
-	}
-	for _, w := range i.Warnings {
-		if strings.HasPrefix(w, fenceStopWarning) {
-			return false
-		}
-	}
-	return true
+	_, stopped := i.Phase(PhaseFenceStop)
+	return !stopped
 }
 
 // FenceStopDue reports whether the incident's background force-stop of the

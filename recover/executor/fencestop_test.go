@@ -64,6 +64,9 @@ func TestExecutorFreezeFenceStopFails(t *testing.T) {
 	if r.State != recover.OnStandby || !strings.Contains(r.Incident.Warnings[0], "hypervisor unreachable") {
 		t.Fatalf("state %s warnings %q; want on-standby with the stop's error", r.State, r.Incident.Warnings)
 	}
+	if !r.Incident.FenceStopFailed || r.Incident.FenceStopPending() {
+		t.Errorf("fence-stop failed %v pending %v; want failed, not pending", r.Incident.FenceStopFailed, r.Incident.FenceStopPending())
+	}
 	w.stop()
 	var alerts []Notification
 	for _, n := range w.notes.events() {
