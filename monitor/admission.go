@@ -50,7 +50,8 @@ func unprotected(rec recover.Record) (string, bool) {
 	if !signals.Of(rec, false, time.Time{}).NoCapacity {
 		return "", false
 	}
-	return admission.ReasonOf(rec.Incident.Stuck)
+	reason := rec.Incident.UnprotectedReason()
+	return reason, reason != ""
 }
 
 // waitingForCapacity lists the services whose failover waits for capacity

@@ -382,6 +382,12 @@ func (c *Controller) syncServices() {
 // onSave is the executor's hook after every persisted record.
 func (c *Controller) onSave(rec recover.Record) {
 	c.stopSyncOn(rec)
+	if inc := rec.Incident; inc == nil || !inc.Open() || rec.State == recover.Primary {
+		// A failure that never reached its activate step (damped,
+		// refused, closed) no longer holds a place a lower priority
+		// needs: without this it would until the gate's PendingTTL.
+		c.gate.Forget(rec.Service)
+	}
 	if inc := rec.Incident; inc != nil && !inc.Open() {
 		c.forgetConfirmations([]string{rec.Service})
 		// The preparer skipped this service while the incident ran; a

@@ -100,7 +100,7 @@ func clipTexts(inc *Incident, n int) {
 	}
 	for i := range inc.Steps {
 		s := &inc.Steps[i]
-		s.Error, s.Note = clip(s.Error, n), clip(s.Note, n)
+		s.Error, s.Note, s.Unprotected = clip(s.Error, n), clip(s.Note, n), clip(s.Unprotected, n)
 	}
 	for _, p := range []*string{&inc.LastError, &inc.Stuck, &inc.Disagreed, &inc.Fallback, &inc.Aborted, &inc.ResetRefused} {
 		*p = clip(*p, n)

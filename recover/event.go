@@ -59,6 +59,9 @@ type StepFailed struct {
 	Attempt   int
 	Err       string
 	Permanent bool
+	// Unprotected is the reason when the standby refused the step for
+	// capacity (the error is an ErrUnprotected); empty otherwise.
+	Unprotected string
 }
 
 // Tick advances the logical clock: step deadlines, backoffs and waits fire.

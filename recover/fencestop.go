@@ -3,7 +3,8 @@ package recover
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/understudy/understudy/playbooks"
 )
 
 // ErrFenceStopPending refuses a failback or reset to a primary the last
@@ -29,13 +30,11 @@ func (m *Machine) onFenceStopped(ev FenceStopped) ([]Action, error) {
 		m.phase(PhaseFenceStop, ev.At)
 		return nil, nil
 	}
-	w := fenceStopWarning + " the primary stays frozen; its force-stop failed: " + ev.Err
+	w := "fence-stop: the primary stays frozen; its force-stop failed: " + ev.Err
+	inc.FenceStopFailed = true
 	inc.Warnings = append(inc.Warnings, w)
 	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertFenceStop, Reason: w}}, nil
 }
-
-// fenceStopWarning begins the warning of a failed background stop.
-const fenceStopWarning = "fence-stop:"
 
 // incidentID names the last incident, or "none".
 func incidentID(inc *Incident) string {
@@ -46,27 +45,58 @@ func incidentID(inc *Incident) string {
 }
 
 // FenceStopPending reports whether the incident's fence froze the primary
-// and its background force-stop has not ended (no fence-stop phase, no
-// fence-stop warning).
+// and its background force-stop has not ended (no fence-stop phase, not
+// FenceStopFailed).
 func (i *Incident) FenceStopPending() bool {
-	if i == nil || !i.Frozen {
+	if i == nil || !i.Frozen || i.FenceStopFailed {
 		return false
 	}
-	if _, ok := i.Phase(PhaseFenceStop); ok {
+	_, stopped := i.Phase(PhaseFenceStop)
+	return !stopped
+}
+
+// FenceStopDue reports whether the incident's background force-stop of the
+// frozen primary was asked for (its DNS flip is recorded) and has not ended:
+// a resumed executor asks for it again, also on a closed incident, or the
+// stop a dead or deposed leader ran is lost and failback stays refused.
+func (i *Incident) FenceStopDue() bool {
+	if !i.FenceStopPending() {
 		return false
 	}
-	for _, w := range i.Warnings {
-		if strings.HasPrefix(w, fenceStopWarning) {
-			return false
+	if _, flipped := i.Phase(PhaseDNSFlipped); flipped {
+		return true
+	}
+	// The phase list of a long incident is trimmed; its steps are not.
+	for n, s := range i.Steps {
+		if s.Kind == playbooks.DNSReplace && s.Status == StatusDone && (i.Reset == nil || n < i.Reset.First) {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// resumeFenceStop asks again for the force-stop of the frozen primary when
+// it is due (FenceStopDue); the stop is idempotent.
+func (m *Machine) resumeFenceStop() []Action {
+	inc := m.rec.Incident
+	if !inc.FenceStopDue() {
+		return nil
+	}
+	return []Action{m.stopFenced()}
+}
+
+// stopFenced is the action that force-stops the primary the last
+// incident's fence froze.
+func (m *Machine) stopFenced() StopFenced {
+	svc := m.cfg.Service
+	return StopFenced{Incident: m.rec.Incident.ID, Service: m.rec.Service, Hypervisor: svc.Hypervisor, Instance: svc.Instance}
 }
 
 // refuseIfStopping refuses a move back to the primary while the last
-// failover's force-stop of it is pending.
+// failover's force-stop of it is pending (asked for after the DNS flip and
+// not ended; a stuck incident that never flipped asked for none).
 func (m *Machine) refuseIfStopping() error {
-	if inc := m.rec.Incident; inc.FenceStopPending() {
+	if inc := m.rec.Incident; inc.FenceStopDue() {
 		return fmt.Errorf("service %q: incident %s: %w: %w", m.rec.Service, inc.ID, ErrFenceStopPending, ErrIllegalTransition)
 	}
 	return nil

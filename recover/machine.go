@@ -151,21 +151,23 @@ func (m *Machine) step(ev Event) ([]Action, error) {
 func (m *Machine) Resume(now time.Time) ([]Action, error) {
 	defer m.bound()
 	inc := m.rec.Incident
+	acts := m.resumeFenceStop()
 	if !inc.Open() || m.rec.State == Stuck || inc.Current >= len(inc.Steps) {
-		return nil, nil
+		return acts, nil
 	}
 	i := inc.Current
 	s := &inc.Steps[i]
 	if s.Status != StatusRunning || s.Kind == playbooks.Wait {
-		return nil, nil // backoff and wait end on a Tick
+		return acts, nil // backoff and wait end on a Tick
 	}
 	if !m.rerunnable(i) {
 		reason := fmt.Sprintf("restart interrupted step %d (%s), which is not idempotent; its outcome is unknown", i, s.Kind)
-		return m.stickWith(now, reason)
+		more, err := m.stickWith(now, reason)
+		return append(acts, more...), err
 	}
 	s.Note = "resumed after restart"
 	s.Deadline = now.Add(inc.Playbook.Steps[i].Timeout)
-	return []Action{m.runStep(i, true)}, nil
+	return append(acts, m.runStep(i, true)), nil
 }
 
 // onTrigger opens an incident, or joins the open one. On a stuck incident

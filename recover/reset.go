@@ -47,6 +47,9 @@ func (m *Machine) onReset(ev Reset) ([]Action, error) {
 		}
 		return m.openMove(ev.At, newTrigger(FromCLI, ev.Reason, ev.At), KindReset, "")
 	case Stuck:
+		if err := m.refuseIfStopping(); err != nil {
+			return nil, err
+		}
 		return m.resetStuck(ev)
 	}
 	return nil, fmt.Errorf("service %q: %s -> %s: %w", m.rec.Service, m.rec.State, Primary, ErrIllegalTransition)

@@ -479,6 +479,9 @@ func formatRecord(r Record) string {
 	if inc.Frozen {
 		b.WriteString("  frozen by the fence\n")
 	}
+	if inc.FenceStopFailed {
+		b.WriteString("  fence-stop failed\n")
+	}
 	for _, w := range inc.Warnings {
 		fmt.Fprintf(&b, "  warning %q\n", w)
 	}

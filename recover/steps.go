@@ -75,7 +75,7 @@ func (m *Machine) attempt(i int, now time.Time) []Action {
 			m.phase(PhaseActivating, now)
 		}
 	}
-	s.Status, s.RetryAt = StatusRunning, time.Time{}
+	s.Status, s.RetryAt, s.Unprotected = StatusRunning, time.Time{}, ""
 	if s.Kind == playbooks.Wait {
 		s.Deadline = now.Add(spec.Duration)
 		return nil // the machine waits by itself; a Tick ends it
@@ -175,8 +175,7 @@ func (m *Machine) dnsDone(ev StepDone) []Action {
 	}
 	var acts []Action
 	if inc.Frozen && !m.resetStep(ev.Step) {
-		svc := m.cfg.Service
-		acts = append(acts, StopFenced{Incident: inc.ID, Service: m.rec.Service, Hypervisor: svc.Hypervisor, Instance: svc.Instance})
+		acts = append(acts, m.stopFenced())
 	}
 	for i, w := range ev.Result.Warnings {
 		inc.Warnings = append(inc.Warnings, w)
@@ -237,6 +236,7 @@ func (m *Machine) onFailed(ev StepFailed) ([]Action, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Unprotected = ev.Unprotected
 	return m.failAttempt(ev.Step, s, ev.At, ev.Err, ev.Permanent)
 }
 

@@ -94,6 +94,9 @@ type StepRecord struct {
 	Finished time.Time      `json:"finished,omitzero"`
 	Error    string         `json:"error,omitempty"` // last attempt's error
 	Note     string         `json:"note,omitempty"`  // why skipped, what was found
+	// Unprotected is the reason the last attempt was refused for the
+	// standby's capacity (StepFailed.Unprotected); empty otherwise.
+	Unprotected string `json:"unprotected,omitempty"`
 }
 
 // PhaseTime is the moment an incident reached a phase (the Phase constants).
@@ -177,9 +180,12 @@ type Incident struct {
 	Disagreed string              `json:"disagreed,omitempty"` // what the agent saw
 	// Frozen says the fence froze the primary (Service.FenceMethod freeze):
 	// it is force-stopped in the background once DNS points at the new
-	// address (the StopFenced action), which records PhaseFenceStop, or a
-	// warning when the stop failed.
+	// address (the StopFenced action), which records PhaseFenceStop, or
+	// FenceStopFailed and a warning when the stop failed.
 	Frozen bool `json:"frozen,omitempty"`
+	// FenceStopFailed says the background force-stop of the frozen primary
+	// failed (the warning says why): it is no longer pending.
+	FenceStopFailed bool `json:"fence_stop_failed,omitempty"`
 	// Warnings are problems that did not stop the incident, e.g. a
 	// dns.verify server that never answered the new address.
 	Warnings []string `json:"warnings,omitempty"`

@@ -42,7 +42,7 @@ func PrintStatus(w io.Writer, st api.Status, now time.Time) error {
 			if v.Unknown != "" {
 				steal, load, state = "?", "?", v.Unknown
 			}
-			if v.Trigger != "" && v.TriggerState != "" {
+			if v.Trigger != "" && v.TriggerState != "" && v.Unknown == "" {
 				state = v.Trigger + " " + v.TriggerState
 				if v.Why != "" {
 					state += ": " + v.Why

@@ -54,3 +54,23 @@ func TestPrintStatusShowsUnprotected(t *testing.T) {
 		}
 	}
 }
+
+// A VM whose sample failed shows the error, not its trigger's state; a VM
+// with a sample shows the trigger's state.
+func TestPrintStatusSampleErrorBeatsTriggerState(t *testing.T) {
+	st := api.Status{VMs: []api.VMStatus{
+		{Name: "sb", Kind: "standby", Unknown: "sample: agent unreachable", Trigger: "load", TriggerState: "no-data"},
+		{Name: "sb2", Kind: "standby", Trigger: "load", TriggerState: "rising", Why: "load 2.10 > 2.00"},
+	}}
+	var b strings.Builder
+	if err := PrintStatus(&b, st, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "sample: agent unreachable") || strings.Contains(out, "load no-data") {
+		t.Errorf("status table hides the sample error behind the trigger state:\n%s", out)
+	}
+	if !strings.Contains(out, "load rising: load 2.10 > 2.00") {
+		t.Errorf("status table lacks the trigger state of a sampled VM:\n%s", out)
+	}
+}

@@ -10,7 +10,7 @@
 // with ErrUnprotected, so its incident stops with the reason
 // ("unprotected: no capacity (needs 512 MiB, 128 MiB free)"), which
 // `understudy status`, the webhook's stuck alert and the metric
-// understudy_service_unprotected show. Run re-arms it (a new trigger of the
+// understudy_monitor_service_unprotected_no_capacity show. Run re-arms it (a new trigger of the
 // monitor) once the standby's capacity would admit it.
 //
 // The Gate keeps only what is in flight in memory: which services failed
@@ -21,11 +21,9 @@ package admission
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,22 +33,11 @@ import (
 	"github.com/understudy/understudy/standby"
 )
 
-// ErrUnprotected marks an activation refused for capacity. Its text is the
-// prefix ReasonOf looks for in an incident's stuck reason.
-var ErrUnprotected = errors.New("unprotected")
-
-// marker is what ReasonOf looks for.
-const marker = "unprotected: "
-
-// ReasonOf returns the capacity refusal in an incident's stuck reason
-// ("no capacity (needs 512 MiB, 128 MiB free)"), if it is one.
-func ReasonOf(stuck string) (string, bool) {
-	i := strings.LastIndex(stuck, marker)
-	if i < 0 {
-		return "", false
-	}
-	return stuck[i+len(marker):], true
-}
+// ErrUnprotected marks an activation refused for capacity; it is
+// recover.ErrUnprotected, and the refusal is a *recover.UnprotectedError
+// whose reason the executor records on the incident's step
+// (recover.Incident.UnprotectedReason).
+var ErrUnprotected = recover.ErrUnprotected
 
 // Agent is what the gate needs of a standby agent (*standby.Client).
 type Agent interface {
@@ -145,13 +132,23 @@ func (g *Gate) Register(services ...string) {
 	g.mu.Unlock()
 }
 
-// Forget drops services that recovered on their own or were reset.
+// Forget drops services that recovered on their own, were reset, or whose
+// incident closed without reaching its activate step.
 func (g *Gate) Forget(services ...string) {
 	g.mu.Lock()
 	for _, s := range services {
 		delete(g.pending, s)
 	}
 	g.mu.Unlock()
+}
+
+// Pending reports whether service is registered as failed and has not
+// reached its activate step (it holds its place among a host's failures).
+func (g *Gate) Pending(service string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.pending[service]
+	return ok
 }
 
 // Freed tells Run that capacity may have freed (a container left a standby).
@@ -230,7 +227,7 @@ func (g *Gate) decide(ctx context.Context, service string, svc Service) error {
 	}
 	for _, r := range d.Refused {
 		if r.Service == service {
-			return fmt.Errorf("standby %q: %w: %w: %s", svc.Standby, recover.ErrPermanent, ErrUnprotected, r.Reason())
+			return fmt.Errorf("standby %q: %w: %w", svc.Standby, recover.ErrPermanent, &recover.UnprotectedError{Reason: r.Reason()})
 		}
 	}
 	return nil // already running there

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,9 +160,9 @@ func TestAdmitRefusesByMemoryWithTheReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := w.activate(t, "b")
-	reason, ok := ReasonOf("step activate failed after 1 attempt(s): " + errString(err))
-	if !ok || reason != "no capacity (needs 512 MiB, 0 MiB free)" {
-		t.Errorf("b: err = %v, reason %q", err, reason)
+	u, ok := errors.AsType[*recover.UnprotectedError](err)
+	if !ok || u.Reason != "no capacity (needs 512 MiB, 0 MiB free)" || !errors.Is(err, ErrUnprotected) {
+		t.Errorf("b: err = %v, want an UnprotectedError with the reason", err)
 	}
 }
 
@@ -264,26 +263,4 @@ func TestFreedCapacityRearmsTheWaitingByPriority(t *testing.T) {
 	if got := <-w.rearmed; got != "x" {
 		t.Fatalf("re-armed %q, want x", got)
 	}
-}
-
-func TestReasonOf(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`step activate failed after 1 attempt(s): standby "sb": permanent failure: unprotected: no capacity (needs 1 slot, 0 free)`, "no capacity (needs 1 slot, 0 free)"},
-		{"fence not confirmed and fence-required is set: boom", ""},
-	} {
-		got, ok := ReasonOf(tc.in)
-		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("ReasonOf(%q) = %q, %v", tc.in, got, ok)
-		}
-	}
-	if !strings.HasPrefix(marker, ErrUnprotected.Error()) {
-		t.Errorf("marker %q does not start with ErrUnprotected's text", marker)
-	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

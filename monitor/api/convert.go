@@ -18,7 +18,7 @@ func Incident(inc *recover.Incident) *IncidentStatus {
 	s := &IncidentStatus{
 		ID: inc.ID, Open: inc.Open(), Result: inc.Result, Opened: inc.Opened, Closed: inc.Closed,
 		Agent: agentPhases(inc.Agent), Fallback: inc.Fallback, LastError: inc.LastError,
-		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Warnings: inc.Warnings, Frozen: inc.Frozen, Phases: []PhaseStatus{}, Steps: []StepStatus{},
+		Stuck: inc.Stuck, Disagreed: inc.Disagreed, Warnings: inc.Warnings, Frozen: inc.Frozen, FenceStopFailed: inc.FenceStopFailed, Phases: []PhaseStatus{}, Steps: []StepStatus{},
 	}
 	if len(inc.Triggers) > 0 {
 		s.Source, s.Reason = string(inc.Triggers[0].Source), inc.Triggers[0].Reason

@@ -177,17 +177,20 @@ type IncidentStatus struct {
 	// force-stop in the background, after the DNS flip) or a fence-stop
 	// warning follows, possibly after the incident closed.
 	Frozen bool `json:"frozen,omitempty"`
+	// FenceStopFailed says that background force-stop failed (a warning
+	// says why): it is no longer pending.
+	FenceStopFailed bool `json:"fence_stop_failed,omitempty"`
 }
 
 // FenceStopPending reports whether the incident's fence froze the primary
 // and its background force-stop has not ended yet (neither the fence-stop
-// phase nor a fence-stop warning): the primary must not be started or
+// phase nor FenceStopFailed): the primary must not be started or
 // thawed before then.
 func (i *IncidentStatus) FenceStopPending() bool {
 	if i == nil {
 		return false
 	}
-	inc := recover.Incident{Frozen: i.Frozen, Warnings: i.Warnings}
+	inc := recover.Incident{Frozen: i.Frozen, FenceStopFailed: i.FenceStopFailed}
 	for _, p := range i.Phases {
 		inc.Phases = append(inc.Phases, recover.PhaseTime{Phase: p.Phase, At: p.At})
 	}

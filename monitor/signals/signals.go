@@ -11,7 +11,6 @@
 package signals
 
 import (
-	"github.com/understudy/understudy/monitor/admission"
 	"time"
 
 	"github.com/understudy/understudy/playbooks"
@@ -32,7 +31,7 @@ func Of(rec recover.Record, verify bool, now time.Time) Signals {
 		return g
 	}
 	if rec.State == recover.Stuck && inc.Kind == recover.KindFailover {
-		_, g.NoCapacity = admission.ReasonOf(inc.Stuck)
+		g.NoCapacity = inc.UnprotectedReason() != ""
 	}
 	if rec.State != recover.Primary {
 		for _, st := range inc.Steps {

@@ -194,7 +194,7 @@ func (a *Steps) activate(ctx context.Context, agent Agent, epoch uint64, service
 		switch {
 		case errors.Is(err, standby.ErrNoCapacity):
 			// The agent's own reservation: the same refusal as the gate's.
-			err = fmt.Errorf("%w: unprotected: %w", recover.ErrPermanent, err)
+			err = fmt.Errorf("%w: %w", recover.ErrPermanent, &recover.UnprotectedError{Reason: err.Error(), Err: err})
 		case errors.Is(err, standby.ErrStaleEpoch):
 			err = fmt.Errorf("%w: %w", recover.ErrPermanent, err)
 		}

@@ -29,7 +29,11 @@ func (r *runner) runStep(a recover.RunStep, rec recover.Record) recover.Event {
 		}
 		permanent := errors.Is(err, recover.ErrPermanent) || errors.Is(err, recover.ErrPrecondition)
 		log.Warn("step failed", "err", err, "permanent", permanent, "seconds", at.Sub(start).Seconds())
-		return recover.StepFailed{At: at, Incident: a.Incident, Step: a.Index, Attempt: a.Attempt, Err: err.Error(), Permanent: permanent}
+		ev := recover.StepFailed{At: at, Incident: a.Incident, Step: a.Index, Attempt: a.Attempt, Err: err.Error(), Permanent: permanent}
+		if u, ok := errors.AsType[*recover.UnprotectedError](err); ok {
+			ev.Unprotected = u.Reason
+		}
+		return ev
 	}
 	log.Info("step done", "seconds", at.Sub(start).Seconds(), "note", res.Note)
 	return recover.StepDone{At: at, Incident: a.Incident, Step: a.Index, Attempt: a.Attempt, Result: res}

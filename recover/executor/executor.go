@@ -121,7 +121,9 @@ func New(cfg Config) *Executor {
 	}
 }
 
-// Start loads every record from the store and resumes the open incidents.
+// Start loads every record from the store and resumes the open incidents,
+// and the closed ones whose frozen primary's force-stop is due
+// (recover.Incident.FenceStopDue): the last leader's stop may be lost.
 // Incident goroutines run until they close or ctx ends; Wait waits for them.
 func (e *Executor) Start(ctx context.Context) error {
 	recs, err := e.cfg.Store.Load(ctx)
@@ -134,8 +136,8 @@ func (e *Executor) Start(ctx context.Context) error {
 	e.ctx = ctx
 	for _, rec := range recs {
 		e.records[rec.Service] = rec
-		if !rec.Incident.Open() {
-			continue
+		if !rec.Incident.Open() && !rec.Incident.FenceStopDue() {
+			continue // a closed incident resumes only to ask again for its force-stop
 		}
 		cfg, ok := e.config(rec.Service)
 		if !ok {

@@ -14,6 +14,8 @@ const fenceStopTimeout = 30 * time.Second
 // goroutine of the executor's own (the incident may close, and its runner
 // retire, before the stop ends), and reports the outcome to the service's
 // machine as FenceStopped: the fence-stop phase, or a warning and an alert.
+// A stop cut by the executor's end is not reported: it stays due
+// (recover.Incident.FenceStopDue) and the next Start asks for it again.
 func (e *Executor) stopFenced(a recover.StopFenced) {
 	e.wg.Add(1) // the runner performing the action holds e.wg: never from zero
 	go func() {
@@ -23,6 +25,12 @@ func (e *Executor) stopFenced(a recover.StopFenced) {
 		defer cancel()
 		start := e.cfg.Clock.Now()
 		err := e.cfg.Deps.Fencer.ForceStop(ctx, a.Hypervisor, a.Instance)
+		if err != nil && e.ctx.Err() != nil {
+			// The term ended, not the stop: record nothing, so the stop
+			// stays due and the next executor asks for it again.
+			log.Warn("force-stop of the frozen primary cut by the executor's end; the next leader retries it", "err", err)
+			return
+		}
 		ev := recover.FenceStopped{At: e.cfg.Clock.Now(), Incident: a.Incident}
 		if err != nil {
 			ev.Err = err.Error()

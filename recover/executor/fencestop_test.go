@@ -64,6 +64,9 @@ func TestExecutorFreezeFenceStopFails(t *testing.T) {
 	if r.State != recover.OnStandby || !strings.Contains(r.Incident.Warnings[0], "hypervisor unreachable") {
 		t.Fatalf("state %s warnings %q; want on-standby with the stop's error", r.State, r.Incident.Warnings)
 	}
+	if !r.Incident.FenceStopFailed || r.Incident.FenceStopPending() {
+		t.Errorf("fence-stop failed %v pending %v; want failed, not pending", r.Incident.FenceStopFailed, r.Incident.FenceStopPending())
+	}
 	w.stop()
 	var alerts []Notification
 	for _, n := range w.notes.events() {
@@ -97,5 +100,44 @@ func TestExecutorFreezeFenceUnconfirmed(t *testing.T) {
 	w.stop()
 	if frozen, stopped := w.fencer.calls(); len(frozen)+len(stopped) != 0 {
 		t.Errorf("frozen %v stopped %v, want nothing", frozen, stopped)
+	}
+}
+
+// TestExecutorFreezeFenceStopResumed: the executor that asked for the
+// frozen primary's force-stop ends (leader change, restart) while the stop
+// is held, after the incident closed. Nothing is recorded for the cut
+// stop; the next executor asks for it again when it loads the closed
+// incident, its end is the fence-stop phase, and failback is allowed.
+func TestExecutorFreezeFenceStopResumed(t *testing.T) {
+	gate := make(chan struct{})
+	w := newWorldWith(t, func(c *recover.Config) { c.Service.FenceMethod = recover.FenceFreeze },
+		func(w *world) { w.fencer.gate = gate })
+	ctx := context.Background()
+	if err := w.exec.Trigger(ctx, "web", recover.FromMonitor, "3 probes failed"); err != nil {
+		t.Fatal(err)
+	}
+	w.until("closed", closed)
+	w.stop()
+	recs, err := w.store.Load(ctx)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("load: %d records, %v", len(recs), err)
+	}
+	if inc := recs[0].Incident; !inc.FenceStopDue() || len(inc.Warnings) != 0 {
+		t.Fatalf("after the executor ended: stop due %v, warnings %q; want due, none", inc.FenceStopDue(), inc.Warnings)
+	}
+	if _, stopped := w.fencer.calls(); len(stopped) != 0 {
+		t.Fatalf("stopped %v before the gate opened", stopped)
+	}
+	close(gate)
+	w.start()
+	r := w.until("fence-stop", func(r recover.Record) bool { _, ok := r.Incident.Phase(recover.PhaseFenceStop); return ok })
+	if r.State != recover.OnStandby || r.Incident.Open() || r.Incident.FenceStopDue() {
+		t.Fatalf("state %s open %v due %v; want the closed incident on the standby, the stop ended", r.State, r.Incident.Open(), r.Incident.FenceStopDue())
+	}
+	if _, stopped := w.fencer.calls(); !slices.Equal(stopped, []string{"host-a/web-vm"}) {
+		t.Errorf("stopped %v, want the primary once, by the new executor", stopped)
+	}
+	if err := w.exec.Failback(ctx, "web", recover.FromCLI, "operator"); err != nil {
+		t.Errorf("failback after the resumed stop: %v", err)
 	}
 }
