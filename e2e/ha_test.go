@@ -342,6 +342,12 @@ func (h *haLab) restore(ctx context.Context, round int, s svc, leader *haMon) {
 			follower = m
 		}
 	}
+	// The fence froze the primary and its force-stop runs after the DNS
+	// flip, on the new leader when the old one died first; a reset waits
+	// for it (409 before).
+	if _, err := follower.r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return !st.LastIncident.FenceStopPending() }); err != nil {
+		t.Fatalf("round %d: the fence-stop never ended: %v", round, err)
+	}
 	fwd := gauge(follower.r.reg, "understudy_monitor_forwarded_total")
 	code, err := follower.r.post(ctx, "/v1/services/"+s.Name+"/reset")
 	if err != nil || code/100 != 2 {

@@ -144,8 +144,12 @@ func TestIntegrationHostDownFullStandby(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s never reported unprotected: %v", s.Name, err)
 		}
-		if want := "no capacity (needs 1 slot, 0 free)"; st.Unprotected != want || st.State != "stuck" {
-			t.Errorf("%s: %s, unprotected %q, want stuck and %q", s.Name, st.State, st.Unprotected, want)
+		// The gate refuses it ("no capacity (needs 1 slot, 0 free)"), or, when
+		// its capacity sample lagged behind the activations of a loaded
+		// machine, the agent does ("no capacity: 2 of 2 container slots in
+		// use"): either way nothing starts and nothing flips (below).
+		if !strings.Contains(st.Unprotected, "no capacity") || st.State != "stuck" {
+			t.Errorf("%s: %s, unprotected %q, want stuck and no capacity", s.Name, st.State, st.Unprotected)
 		}
 		if state, err := w.standby.State(ctx, s.Name); err != nil || state.Running {
 			t.Errorf("%s: standby container %+v (%v), want it not started", s.Name, state, err)
@@ -252,8 +256,12 @@ func TestIntegrationBothHostsDown(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s never reported unprotected: %v", s.Name, err)
 		}
-		if want := "no capacity (needs 1 slot, 0 free)"; st.Unprotected != want || st.State != "stuck" {
-			t.Errorf("%s: %s, unprotected %q, want stuck and %q", s.Name, st.State, st.Unprotected, want)
+		// The gate refuses it ("no capacity (needs 1 slot, 0 free)"), or, when
+		// its capacity sample lagged behind the activations of a loaded
+		// machine, the agent does ("no capacity: 2 of 2 container slots in
+		// use"): either way nothing starts and nothing flips (below).
+		if !strings.Contains(st.Unprotected, "no capacity") || st.State != "stuck" {
+			t.Errorf("%s: %s, unprotected %q, want stuck and no capacity", s.Name, st.State, st.Unprotected)
 		}
 		if state, err := w.standby.State(ctx, s.Name); err != nil || state.Running {
 			t.Errorf("%s: standby container %+v (%v), want it not started", s.Name, state, err)
