@@ -194,7 +194,10 @@ func TestIntegrationSyncWarmAndCold(t *testing.T) {
 		if err != nil {
 			t.Fatalf("sync into %s: %v", name, err)
 		}
-		if !st.Swapped || st.Files != 3 || st.Changed != 3 {
+		// index.html (the host name), marker.html and big.bin differ; the
+		// image's own files (the burn CGI) are the same on both sides and
+		// are counted but not copied.
+		if !st.Swapped || st.Files < 3 || st.Changed != 3 {
 			t.Errorf("first sync into %s = %+v, want 3 files copied", name, st)
 		}
 		// Markers of different sizes: a rewrite of the same size within
