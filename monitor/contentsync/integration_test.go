@@ -194,11 +194,12 @@ func TestIntegrationSyncWarmAndCold(t *testing.T) {
 		if err != nil {
 			t.Fatalf("sync into %s: %v", name, err)
 		}
-		// index.html (the host name), marker.html and big.bin differ; the
+		// marker.html and big.bin are new (written just now); index.html
+		// differs unless a run before this one already copied it; the
 		// image's own files (the burn CGI) are the same on both sides and
 		// are counted but not copied.
-		if !st.Swapped || st.Files < 3 || st.Changed != 3 {
-			t.Errorf("first sync into %s = %+v, want 3 files copied", name, st)
+		if !st.Swapped || st.Files < 3 || st.Changed < 2 || st.Changed > 3 {
+			t.Errorf("first sync into %s = %+v, want marker.html and big.bin (and index.html) copied", name, st)
 		}
 		// Markers of different sizes: a rewrite of the same size within
 		// the same second is what a size+mtime check cannot see (README).
