@@ -98,19 +98,7 @@ func runHostDrill(ctx context.Context, a hostDrillArgs, stdout, stderr io.Writer
 // runHostWaiting runs the host drill, retrying a refused preflight for up
 // to wait, as launch.RunWaiting does for one service.
 func runHostWaiting(ctx context.Context, hc drill.HostConfig, deps drill.Deps, wait time.Duration, logger *slog.Logger) (*drill.HostResult, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		res, err := drill.RunHost(ctx, hc, deps)
-		if !errors.Is(err, drill.ErrPreflight) || time.Now().After(deadline) {
-			return res, err
-		}
-		logger.Info("preflight refused; trying again", "component", "drill", "err", err)
-		select {
-		case <-ctx.Done():
-			return res, err
-		case <-time.After(time.Second):
-		}
-	}
+	return launch.RetryPreflight(ctx, wait, logger, func() (*drill.HostResult, error) { return drill.RunHost(ctx, hc, deps) })
 }
 
 // standbyAgents is a drill.Agent ready when the agent of every standby
