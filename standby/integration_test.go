@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"sort"
@@ -201,7 +202,7 @@ func TestIntegrationWarmAndCold(t *testing.T) {
 		if err != nil {
 			t.Fatalf("prepare %s: %v", tc.name, err)
 		}
-		if !strings.HasPrefix(st.Address, "10.200.1.1") {
+		if a, err := netip.ParseAddr(st.Address); err != nil || a.Compare(netip.MustParseAddr("10.200.1.80")) < 0 || a.Compare(netip.MustParseAddr("10.200.1.99")) > 0 {
 			t.Errorf("%s: address %q not from the pool", tc.name, st.Address)
 		}
 		if got := la.running(t, tc.name); got != tc.wantPrepRun {
