@@ -1001,6 +1001,21 @@ criu_on_daemons() {
 
 # ---------------------------------------------------------------- commands
 
+# one_root_idmap keeps one range for root in /etc/subuid and /etc/subgid
+# (the first). Installing Debian's lxd (the compatibility lab) appends a
+# second, root:1001000000:10000001; incusd then maps container uid 0 twice
+# ("newuidmap: write to uid_map failed: Invalid argument") and no container
+# starts. Both daemons work with the first range alone.
+one_root_idmap() {
+	local f
+	for f in /etc/subuid /etc/subgid; do
+		[ -f "$f" ] || continue
+		[ "$(grep -c '^root:' "$f")" -gt 1 ] || continue
+		awk -F: '$1 != "root" || !seen++' "$f" >"$f.understudy" && mv "$f.understudy" "$f"
+		step "$f: kept the first of root's ranges (a second makes incusd map uid 0 twice)"
+	done
+}
+
 cmd_up() {
 	[ "$(id -u)" = 0 ] || die "run as root"
 	local running
@@ -1015,6 +1030,7 @@ cmd_up() {
 	# stdout, into the answers this script reads.
 	mkdir -p "$LAB_DIR/.$HV_CLI-client"
 	ensure_criu
+	one_root_idmap
 
 	# The daemons start in parallel; each is then waited for and set up.
 	STARTED=()
