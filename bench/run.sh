@@ -234,14 +234,15 @@ group_drill() {
 	end drill -gotest "$OUT/drill.test.json" -drills "$OUT/drill"
 }
 
-# faults: the drill table of issue 18 (TestIntegrationFaultTable): the 5
+# faults: the drill table of issue 18 (BenchmarkFaultTable): the 5
 # inject kinds against a warm and a cold service, via the proxy and the
 # monitor (--via both) and via the monitor alone (--via dns; interval 250ms,
 # fails 3), with fence-method freeze (after) and stop (before: the fence of
 # main before the freeze), FAULTS_RUNS runs each (default 3). One lab lock
 # hold per fence method, path and mode (5 kinds x FAULTS_RUNS drills, a few
 # minutes); FAULTS_METHODS, FAULTS_VIAS and FAULTS_MODES narrow it
-# (FAULTS_KEEP=1 keeps the reports of an earlier, narrower run). The
+# (FAULTS_KEEP=1 keeps the reports of an earlier, narrower run;
+# FAULTS_FIRST=N numbers the runs from N, to split a long part). The
 # reports stay under bench/results/faults/fence-METHOD/VIA/MODE/runN/.
 group_faults() {
 	local prev=""
@@ -263,13 +264,13 @@ group_faults() {
 			for mode in ${FAULTS_MODES:-warm cold}; do
 				echo "== faults: fence-method $method, via $via, $mode, $runs run(s)" >&2
 				(cd drill && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 FAULTS_OUT="$OUTABS/faults" FAULTS_RUNS="$runs" \
-					FAULTS_METHOD="$method" FAULTS_VIA="$via" FAULTS_MODE="$mode" \
-					"$bin" -test.run '^TestIntegrationFaultTable$' -test.count 1 -test.timeout 30m -test.v=test2json 2>&1) |
+					FAULTS_FIRST="${FAULTS_FIRST:-1}" FAULTS_METHOD="$method" FAULTS_VIA="$via" FAULTS_MODE="$mode" \
+					"$bin" -test.run '^$' -test.bench '^BenchmarkFaultTable$' -test.benchtime 1x -test.count 1 -test.timeout 30m -test.v=test2json 2>&1) |
 					$GO tool test2json -t -p "$MOD/drill" >>"$OUT/faults.test.json" || failed faults "$method $via $mode"
 			done
 		done
 	done
-	cmds=("FAULTS_OUT=DIR FAULTS_METHOD={${FAULTS_METHODS:-freeze stop}} FAULTS_VIA={${FAULTS_VIAS:-both dns}} FAULTS_MODE={${FAULTS_MODES:-warm cold}} FAULTS_RUNS=$runs go test -count=1 -run '^TestIntegrationFaultTable\$' ./drill")
+	cmds=("FAULTS_OUT=DIR FAULTS_METHOD={${FAULTS_METHODS:-freeze stop}} FAULTS_VIA={${FAULTS_VIAS:-both dns}} FAULTS_MODE={${FAULTS_MODES:-warm cold}} FAULTS_RUNS=$runs FAULTS_FIRST=${FAULTS_FIRST:-1} go test -count=1 -run '^\$' -bench '^BenchmarkFaultTable\$' -benchtime 1x ./drill")
 	end faults -gotest "$OUT/faults.test.json" -drills "$OUT/faults"
 }
 

@@ -78,7 +78,7 @@ func TestIntegrationDrill(t *testing.T) {
 
 // ready waits until the monitor holds s on its primary with a prepared
 // standby container and its probes see the service up.
-func (w *labWorld) ready(t *testing.T, s labSvc) {
+func (w *labWorld) ready(t testing.TB, s labSvc) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mon := w.httpMonitor()
@@ -119,13 +119,13 @@ func metricIs(ctx context.Context, base, name, label, value string) error {
 }
 
 // drill runs one drill against s with restore, under load via both paths.
-func (w *labWorld) drill(t *testing.T, kind drill.Kind, s labSvc) *drill.Result {
+func (w *labWorld) drill(t testing.TB, kind drill.Kind, s labSvc) *drill.Result {
 	return w.drillVia(t, kind, s, drill.ViaBoth)
 }
 
 // drillVia runs one drill against s with restore, under load via the
 // path(s) via selects.
-func (w *labWorld) drillVia(t *testing.T, kind drill.Kind, s labSvc, via drill.Via) *drill.Result {
+func (w *labWorld) drillVia(t testing.TB, kind drill.Kind, s labSvc, via drill.Via) *drill.Result {
 	dns, err := dnsupdate.New(dnsupdate.Config{Server: w.lab.DNSServer, Zone: w.lab.Zone, Timeout: time.Second, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func checkLabResult(t *testing.T, res *drill.Result, s labSvc, hold time.Duratio
 }
 
 // checkFaultGone checks that the drill left no fault behind.
-func checkFaultGone(t *testing.T, w *labWorld, kind drill.Kind, s labSvc) {
+func checkFaultGone(t testing.TB, w *labWorld, kind drill.Kind, s labSvc) {
 	t.Helper()
 	switch kind {
 	case drill.Blackhole:
@@ -293,7 +293,7 @@ func checkFaultGone(t *testing.T, w *labWorld, kind drill.Kind, s labSvc) {
 }
 
 // keep writes the report, JSON and SVG of a drill into dir.
-func keep(t *testing.T, dir string, res *drill.Result, text []byte) {
+func keep(t testing.TB, dir string, res *drill.Result, text []byte) {
 	base := filepath.Join(dir, "drill-"+string(res.Inject))
 	files := map[string]func(io.Writer, *drill.Result) error{".json": report.WriteJSON, ".svg": report.WriteSVG}
 	if err := os.WriteFile(base+".txt", text, 0o644); err != nil {
@@ -324,7 +324,7 @@ func (w *labWorld) neighbours(s labSvc) []drill.Neighbour {
 
 // checkAllHome checks that every service of the world is on its primary
 // after a drill with --restore: a host-down fails over all of them.
-func (w *labWorld) checkAllHome(t *testing.T) {
+func (w *labWorld) checkAllHome(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -354,7 +354,7 @@ func failedSamples(res *drill.Result, path string) string {
 
 // skipBesideDemo refuses a host-down while the demo's monitor runs: it
 // would fail web and api over.
-func skipBesideDemo(t *testing.T) {
+func skipBesideDemo(t testing.TB) {
 	t.Helper()
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:9180", time.Second); err == nil {
 		c.Close()

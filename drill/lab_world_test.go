@@ -38,7 +38,7 @@ const (
 	labBase     = 170 // TestIntegrationDrill: .170-.174
 	labBaseB2B  = 175 // TestIntegrationDrillBackToBack: .175-.176
 	labBaseObs  = 177 // TestIntegrationObservability: .177
-	labBaseTbl  = 190 // TestIntegrationFaultTable: .190-.194
+	labBaseTbl  = 190 // BenchmarkFaultTable: .190-.194
 	labPool     = "10.200.1.140-10.200.1.149"
 	labSetup    = 2 * time.Minute
 	labStepWait = 50 * time.Millisecond
@@ -52,7 +52,7 @@ type labSvc struct {
 // labWorld is a private piece of the lab with the whole machinery running
 // in-process: standby agent, monitor (controller) and proxy.
 type labWorld struct {
-	t        *testing.T
+	t        testing.TB
 	lab      *labtest.Lab
 	dir      string
 	hv       *lxd.Client // the primaries' hypervisor (host-a, or host-b for newLabWorldOn)
@@ -80,19 +80,19 @@ type labWorld struct {
 // newLabWorld builds a primary, a DNS record and a standby container per
 // service (suffix → mode), with primaries from 10.200.0.base on, then runs
 // agent, monitor and proxy until the test ends.
-func newLabWorld(t *testing.T, base int, suffixes []string, modes []string) *labWorld {
+func newLabWorld(t testing.TB, base int, suffixes []string, modes []string) *labWorld {
 	return newLabWorldOn(t, "host-a", base, suffixes, modes, "")
 }
 
 // newLabWorldFenced is newLabWorld with every service's fence-method set
 // to method (empty: the inventory's default).
-func newLabWorldFenced(t *testing.T, base int, suffixes []string, modes []string, method string) *labWorld {
+func newLabWorldFenced(t testing.TB, base int, suffixes []string, modes []string, method string) *labWorld {
 	return newLabWorldOn(t, "host-a", base, suffixes, modes, method)
 }
 
 // newLabWorldOn is newLabWorldFenced with the primaries on the lab's
 // hypervisor hv (host-a or host-b), from the bridge's address .base on.
-func newLabWorldOn(t *testing.T, hv string, base int, suffixes []string, modes []string, method string) *labWorld {
+func newLabWorldOn(t testing.TB, hv string, base int, suffixes []string, modes []string, method string) *labWorld {
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), labSetup)
 	defer cancel()
@@ -340,7 +340,7 @@ func (w *labWorld) waitFor(ctx context.Context, what string, fn func(context.Con
 
 // labLogger sends warnings and errors to the test log (everything with
 // DRILL_DEBUG=1).
-func labLogger(t *testing.T) *slog.Logger {
+func labLogger(t testing.TB) *slog.Logger {
 	level := slog.LevelWarn
 	if os.Getenv("DRILL_DEBUG") != "" {
 		level = slog.LevelDebug
