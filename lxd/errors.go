@@ -24,6 +24,9 @@ var (
 	// the standby agent adjusting a container's live limits. Trying again
 	// shortly may succeed. Start, Copy and Delete wrap it.
 	ErrBusy = errors.New("instance busy")
+	// ErrStopped means Freeze found the instance stopped and sent nothing:
+	// a stopped instance neither serves nor writes (a fence may count it).
+	ErrStopped = errors.New("instance stopped")
 )
 
 // busyText is how LXD and Incus word an instance's held operation lock.

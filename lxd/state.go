@@ -168,6 +168,8 @@ func (c *Client) forceStop(ctx context.Context, name string) error {
 }
 
 // Freeze freezes (pauses) a running instance; a frozen one is left as is.
+// A stopped one is refused with ErrStopped before anything is sent (a
+// freeze of it would fail after the daemon's round trip).
 func (c *Client) Freeze(ctx context.Context, name string) error {
 	if err := c.toggleFreeze(ctx, name, "freeze", api.Frozen); err != nil {
 		return fmt.Errorf("freeze instance %q on %q: %w", name, c.name, err)
@@ -190,6 +192,9 @@ func (c *Client) toggleFreeze(ctx context.Context, name, action string, want api
 	}
 	if st.StatusCode == want {
 		return nil
+	}
+	if action == "freeze" && st.StatusCode == api.Stopped {
+		return ErrStopped
 	}
 	return c.changeState(ctx, name, api.InstanceStatePut{Action: action, Timeout: -1})
 }

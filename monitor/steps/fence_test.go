@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,19 +11,30 @@ import (
 	"github.com/understudy/understudy/lxd"
 )
 
-// fakeHV is one instance in a state; Freeze fails unless it runs.
+// fakeHV is one instance in a state; Freeze fails unless it runs (with
+// lxd.ErrStopped when it is stopped).
 type fakeHV struct {
 	state   lxd.State
 	freezes int
+	states  int
+	// stoppedAsError: a stopped instance's freeze fails like any other
+	// (an adapter without ErrStopped); the state read decides.
+	stoppedAsError bool
 }
 
-func (h *fakeHV) State(context.Context, string) (lxd.State, error) { return h.state, nil }
+func (h *fakeHV) State(context.Context, string) (lxd.State, error) {
+	h.states++
+	return h.state, nil
+}
 func (h *fakeHV) Stop(context.Context, string, time.Duration) error {
 	h.state = lxd.State{Status: "Stopped"}
 	return nil
 }
 func (h *fakeHV) Freeze(context.Context, string) error {
 	h.freezes++
+	if h.state.Status == "Stopped" && !h.stoppedAsError {
+		return fmt.Errorf("freeze: %w", lxd.ErrStopped)
+	}
 	if !h.state.Running && !h.state.Frozen {
 		return errors.New("the instance is not running")
 	}
@@ -39,17 +51,20 @@ func (o oneHV) Hypervisor(context.Context, string) (Hypervisor, error) { return 
 // another state is an error naming the instance and the hypervisor.
 func TestFreezeFence(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		state lxd.State
-		err   string
+		name      string
+		state     lxd.State
+		asError   bool
+		err       string
+		wantReads int // state reads after the freeze
 	}{
-		{"running", lxd.State{Status: "Running", Running: true}, ""},
-		{"frozen", lxd.State{Status: "Frozen", Frozen: true}, ""},
-		{"stopped", lxd.State{Status: "Stopped"}, ""},
-		{"error state", lxd.State{Status: "Error"}, `freeze instance "web-vm" on hypervisor "host-a": the instance is not running`},
+		{"running", lxd.State{Status: "Running", Running: true}, false, "", 0},
+		{"frozen", lxd.State{Status: "Frozen", Frozen: true}, false, "", 0},
+		{"stopped", lxd.State{Status: "Stopped"}, false, "", 0},
+		{"stopped, plain error", lxd.State{Status: "Stopped"}, true, "", 1},
+		{"error state", lxd.State{Status: "Error"}, false, `freeze instance "web-vm" on hypervisor "host-a": the instance is not running`, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hv := &fakeHV{state: tc.state}
+			hv := &fakeHV{state: tc.state, stoppedAsError: tc.asError}
 			s := New(Config{Hypervisors: oneHV{hv}})
 			err := s.Freeze(context.Background(), "host-a", "web-vm")
 			switch {
@@ -60,6 +75,9 @@ func TestFreezeFence(t *testing.T) {
 			}
 			if hv.freezes != 1 {
 				t.Errorf("%d freezes, want 1", hv.freezes)
+			}
+			if hv.states != tc.wantReads {
+				t.Errorf("%d state reads, want %d", hv.states, tc.wantReads)
 			}
 		})
 	}

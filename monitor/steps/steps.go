@@ -132,14 +132,15 @@ func (f *Steps) ConfirmDown(ctx context.Context, svc recover.Service) (bool, str
 // Freeze freezes the primary's instance through its hypervisor: a frozen
 // instance neither serves nor writes, so the fence is confirmed once the
 // freeze is. An instance that is already frozen or stopped (a vm-stop) is
-// fenced too: when the freeze fails, the instance's state decides.
+// fenced too: a stopped one at once (lxd.ErrStopped, no second round trip);
+// when the freeze fails otherwise, the instance's state decides.
 func (f *Steps) Freeze(ctx context.Context, hypervisor, instance string) error {
 	hv, err := f.cfg.Hypervisors.Hypervisor(ctx, hypervisor)
 	if err != nil {
 		return err
 	}
 	ferr := hv.Freeze(ctx, instance)
-	if ferr == nil {
+	if ferr == nil || errors.Is(ferr, lxd.ErrStopped) {
 		return nil
 	}
 	st, err := hv.State(ctx, instance)
