@@ -151,6 +151,11 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	}
 	if d.oneOf(yamlpos.Join(p, "method"), "method", s.Method, SyncIncus, SyncRsync) {
 		d.checkSyncSSH(p, s)
+		if s.Method == SyncRsync {
+			// The monitor has no rsync copy yet (issue 23): refuse rather than
+			// let a service believe it syncs.
+			d.ErrPath(yamlpos.Join(p, "method"), "rsync is not supported yet: use incus")
+		}
 	}
 	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
 		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)
