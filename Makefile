@@ -6,7 +6,7 @@ LAB := examples/lab/lab.sh
 LOCK := flock /tmp/understudy-lab.lock
 BIN := bin/understudy
 
-.PHONY: all build test test-lxd-compat unit vet lab-up lab-down lab-status demo demo-fleet demo-stop bench fuzz fuzz-long clean criu criu-drill deb pkg-deps
+.PHONY: all build test test-lxd-compat unit vet lab-up lab-down lab-status demo demo-fleet demo-stop bench bench-seeds fuzz fuzz-long clean criu criu-drill deb pkg-deps
 
 all: build
 
@@ -102,6 +102,14 @@ bench: lab-up
 	$(LOCK) env UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop
 	bash bench/run.sh
 	bash bench/haproxy.sh   # takes the lab lock itself
+
+## bench-seeds: the research's experiments side by side (issue 20): builds
+## the full-OS image once per machine (bench/seeds-image.sh, cached under
+## /var/lib/understudy-seeds), then the four seeds groups, each writing
+## bench/results/seeds-*.{json,md}, and prints their tables.
+bench-seeds: lab-up
+	$(LOCK) bash bench/seeds-image.sh
+	bash bench/run.sh seeds-restore seeds-warm seeds-migration seeds-relocation
 
 ## fuzz: a short run of every fuzz target.
 fuzz:

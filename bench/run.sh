@@ -3,6 +3,7 @@
 #
 #   make bench                       # all groups, then bench/haproxy.sh
 #   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet
+#                                    seeds-restore seeds-warm seeds-migration seeds-relocation (make bench-seeds)
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +12,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults fleet) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults fleet seeds-*) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -330,6 +331,21 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
+# group_seeds_script NAME: the seeds experiments of issue 20 (make
+# bench-seeds), one script each, bench/NAME.sh, which takes the lab lock
+# itself and writes bench/results/NAME.{json,md}.
+group_seeds_script() {
+	if [ ! -f "bench/$1.sh" ]; then
+		failed "$1" "bench/$1.sh (not written yet)"
+		return 0
+	fi
+	BENCH_OUT=$OUT bash "bench/$1.sh" || failed "$1" "bench/$1.sh"
+}
+group_seeds-restore() { group_seeds_script seeds-restore; }
+group_seeds-warm() { group_seeds_script seeds-warm; }
+group_seeds-migration() { group_seeds_script seeds-migration; }
+group_seeds-relocation() { group_seeds_script seeds-relocation; }
+
 all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
@@ -338,6 +354,12 @@ for g in "${groups[@]}"; do
 done
 for g in "${groups[@]}"; do
 	"group_$g"
+done
+# The seeds experiments' tables, those that exist, at the end.
+for g in "${groups[@]}"; do
+	case $g in
+	seeds-*) [ ! -f "$OUT/$g.md" ] || { echo; cat "$OUT/$g.md"; } ;;
+	esac
 done
 if [ ${#FAILED[@]} -gt 0 ]; then
 	printf 'bench/run.sh: %d test run(s) failed; their results are missing:\n' ${#FAILED[@]} >&2

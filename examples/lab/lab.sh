@@ -10,6 +10,9 @@
 #                                        (the secondary transfers it afresh)
 #   bash examples/lab/lab.sh down        remove all of it
 #   bash examples/lab/lab.sh image       only pack the service image; print its path
+#   bash examples/lab/lab.sh debian-entry SUITE
+#                                        print "URIS<TAB>SIGNED-BY" of the machine's
+#                                        Debian entry for SUITE (bench/seeds-image.sh)
 #   bash examples/lab/lab.sh cli NAME ARGS...
 #                                        run the hypervisor's CLI (incus or lxc)
 #                                        against daemon NAME (host-a, host-b, standby-1, spare-1)
@@ -1236,8 +1239,9 @@ main() {
 	local cmd=${1:-}
 	case "$cmd" in
 	up | fleet | down | status | reset-dns | image | cli) ;;
+	debian-entry) debian_entry "${2:?usage: $0 debian-entry SUITE}"; return ;;
 	*)
-		echo "usage: $0 up|fleet|down|status|reset-dns|image|cli NAME ARGS..." >&2
+		echo "usage: $0 up|fleet|down|status|reset-dns|image|debian-entry SUITE|cli NAME ARGS..." >&2
 		exit 2
 		;;
 	esac
