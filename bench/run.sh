@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-migration
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -11,7 +11,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults fleet) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults fleet seeds-migration) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -329,7 +329,15 @@ group_hypervisors() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/hypervisors.sh || failed hypervisors "bench/hypervisors.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet) # and build
+# seeds-migration: issue 20's experiment 3 (bench/seeds-migration.sh, its
+# own lab lock per part; it writes seeds-migration.{json,md} itself).
+group_seeds-migration() {
+	local locked=0
+	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
+	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-migration.sh || failed seeds-migration "bench/seeds-migration.sh"
+}
+
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-migration) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do
