@@ -82,6 +82,13 @@ func newWorldOn(t testing.TB, base int, modes map[string]string, dnsName string)
 // capacity (agent.yaml's capacity mapping) given.
 func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool, capacity string) *world {
 	t.Helper()
+	return newWorldNamed(t, prefix, base, modes, dnsName, pool, capacity)
+}
+
+// newWorldNamed is newWorldWith with the services' name prefix given
+// (another test family's, such as the seeds benchmarks' t-seeds-mig-).
+func newWorldNamed(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity string) *world {
+	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
 	defer cancel()
@@ -95,7 +102,7 @@ func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool
 	}
 	i := 0
 	for _, suffix := range sortedKeys(modes) {
-		name := prefix + suffix
+		name := namePrefix + suffix
 		s := svc{Name: name, Mode: modes[suffix], VM: name + "-vm",
 			Address: fmt.Sprintf("10.200.0.%d", base+i), FQDN: name + "." + lab.Zone}
 		i++
