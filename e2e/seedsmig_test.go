@@ -23,12 +23,12 @@ import (
 
 // The seeds migration experiment's names and addresses (HACKING.md):
 // primary t-seeds-mig-a-vm on host-a 10.200.0.108, its standby container
-// from 10.200.1.159-160, its spare copy from 10.200.2.210-212.
+// from 10.200.1.159-160, its spare copy from 10.200.2.92-94.
 const (
 	seedsMigPrefix = "t-seeds-mig-"
 	seedsMigPool   = "10.200.1.159-10.200.1.160"
-	seedsMigSpare1 = "10.200.2.210"
-	seedsMigSpareN = "10.200.2.212"
+	seedsMigSpare1 = "10.200.2.92"
+	seedsMigSpareN = "10.200.2.94"
 )
 
 // seedsMigRun is one migration's figures, as bench/seeds-migration.sh reads them.
