@@ -22,7 +22,6 @@ func (d *decoder) checkFiles(inv *Inventory) {
 			d.WarnPath("dns.tsig-key-file", "TSIG key file %s has mode %04o: its group or other users may read or change the secret, and the monitor refuses to load it; make it private: chmod 600 %s", f, perm, f)
 		}
 	}
-	d.checkSyncFiles(inv)
 	for i, s := range inv.Services {
 		if s.Playbook == "" {
 			continue

@@ -83,12 +83,6 @@ func (inv *Inventory) makeAbsolute(dir string) {
 	tls := func(t *TLSFiles) { abs(&t.CA); abs(&t.Cert); abs(&t.Key) }
 	incus := func(c *Incus) { abs(&c.Socket); abs(&c.ClientCert); abs(&c.ClientKey); abs(&c.ServerCert) }
 	abs(&inv.DNS.TSIGKeyFile)
-	for _, s := range inv.Services {
-		if s.Sync != nil && s.Sync.SSH != nil {
-			abs(&s.Sync.SSH.KeyFile)
-			abs(&s.Sync.SSH.KnownHosts)
-		}
-	}
 	abs(&inv.Monitor.StateDir)
 	tls(&inv.Monitor.AgentTLS)
 	tls(&inv.Monitor.APITLS)

@@ -1,9 +1,7 @@
 package inventory
 
 import (
-	"os"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 
@@ -20,11 +18,8 @@ type Sync struct {
 	Paths []string
 	// Every is the time between the start of two syncs.
 	Every time.Duration
-	// Method is how the content travels: SyncIncus or SyncRsync.
+	// Method is how the content travels: SyncIncus.
 	Method string
-	// SSH is how the rsync method logs in to the primary (required with
-	// method rsync, refused with incus).
-	SSH *SyncSSH
 	// MaxRPO is the oldest a copy may be before the service's RPO counts
 	// as exceeded (metric understudy_sync_rpo_exceeded, alert
 	// UnderstudySyncRPOExceeded).
@@ -36,9 +31,7 @@ const (
 	// SyncIncus reads the files through the primary's hypervisor API and
 	// writes them through the standby VM's (SFTP over the Incus/LXD API).
 	SyncIncus = "incus"
-	// SyncRsync is rsync over SSH from the monitor's host into a local
-	// mirror (delta transfer), then into the standby as the incus method
-	// writes it.
+	// SyncRsync is rsync over SSH: not supported yet.
 	SyncRsync = "rsync"
 )
 
@@ -61,41 +54,6 @@ func (d *decoder) sync(n *yaml.Node, p string, x **Sync) {
 		{"every", d.Duration(&s.Every)},
 		{"method", d.Str(&s.Method)},
 		{"max-rpo", d.Duration(&s.MaxRPO)},
-		{"ssh", func(v *yaml.Node, sp string) { d.syncSSH(v, sp, &s.SSH) }},
-	})
-}
-
-// SyncSSH is the SSH login of the rsync method (services[].sync.ssh).
-// The key's content is never read by the inventory nor logged: ssh reads it.
-type SyncSSH struct {
-	// User logs in to the primary (default root).
-	User string
-	// Host is the primary's address for SSH (default: the VM's address).
-	Host string
-	// Port is the SSH port (default 22).
-	Port int
-	// KeyFile is the private key, mode 0600 (group and others: no access).
-	KeyFile string
-	// KnownHosts is the known_hosts file that holds the primary's host key;
-	// the host key is always checked.
-	KnownHosts string
-}
-
-// DefaultSyncSSHUser and DefaultSyncSSHPort are sync.ssh's defaults.
-const (
-	DefaultSyncSSHUser = "root"
-	DefaultSyncSSHPort = 22
-)
-
-func (d *decoder) syncSSH(n *yaml.Node, p string, x **SyncSSH) {
-	s := &SyncSSH{}
-	*x = s
-	d.mapping(n, p, []field{
-		{"user", d.Str(&s.User)},
-		{"host", d.Str(&s.Host)},
-		{"port", d.Integer(&s.Port)},
-		{"key-file", d.Str(&s.KeyFile)},
-		{"known-hosts", d.Str(&s.KnownHosts)},
 	})
 }
 
@@ -108,12 +66,6 @@ func (d *decoder) defSync(sp string, s *Sync) {
 	d.defDur(yamlpos.Join(p, "every"), &s.Every, DefaultSyncEvery)
 	setStr(&s.Method, DefaultSyncMethod)
 	d.defDur(yamlpos.Join(p, "max-rpo"), &s.MaxRPO, DefaultSyncMaxRPOFactor*s.Every)
-	if s.SSH != nil {
-		setStr(&s.SSH.User, DefaultSyncSSHUser)
-		if !d.Has(yamlpos.Join(yamlpos.Join(p, "ssh"), "port")) {
-			s.SSH.Port = DefaultSyncSSHPort
-		}
-	}
 }
 
 // checkSync validates services[i].sync; sp is the service's path.
@@ -149,78 +101,11 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	if d.Has(yamlpos.Join(p, "every")) && s.Every < MinSyncEvery {
 		d.ErrPath(yamlpos.Join(p, "every"), "must be at least %s, got %s", MinSyncEvery, s.Every)
 	}
-	if d.oneOf(yamlpos.Join(p, "method"), "method", s.Method, SyncIncus, SyncRsync) {
-		d.checkSyncSSH(p, s)
-		if s.Method == SyncRsync {
-			// The monitor has no rsync copy yet (issue 23): refuse rather than
-			// let a service believe it syncs.
-			d.ErrPath(yamlpos.Join(p, "method"), "rsync is not supported yet: use incus")
-		}
+	if d.oneOf(yamlpos.Join(p, "method"), "method", s.Method, SyncIncus, SyncRsync) && s.Method == SyncRsync {
+		d.ErrPath(yamlpos.Join(p, "method"), "rsync is not supported yet: use incus")
 	}
 	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
 		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)
-	}
-}
-
-// checkSyncSSH validates sync.ssh against the method; p is sync's path.
-// The key and known-hosts files themselves are checked by checkSyncFiles.
-func (d *decoder) checkSyncSSH(p string, s *Sync) {
-	sp := yamlpos.Join(p, "ssh")
-	switch {
-	case s.Method == SyncIncus && s.SSH != nil:
-		d.ErrPath(sp, "only method rsync logs in over SSH: remove ssh or set method: rsync")
-		return
-	case s.Method != SyncRsync:
-		return
-	case s.SSH == nil:
-		d.ErrPath(yamlpos.Join(p, "method"), "method rsync needs ssh: {key-file: ..., known-hosts: ...}")
-		return
-	}
-	x := s.SSH
-	if d.required(yamlpos.Join(sp, "key-file"), x.KeyFile) && strings.HasPrefix(x.KeyFile, "~") {
-		d.ErrPath(yamlpos.Join(sp, "key-file"), "%q: ~ is not expanded; write the absolute path", x.KeyFile)
-	}
-	d.required(yamlpos.Join(sp, "known-hosts"), x.KnownHosts)
-	if !sshUserRE.MatchString(x.User) {
-		d.ErrPath(yamlpos.Join(sp, "user"), "invalid user %q: use letters, digits, '.', '_' and '-'", x.User)
-	}
-	if x.Host != "" && (strings.HasPrefix(x.Host, "-") || strings.ContainsAny(x.Host, " @:/")) {
-		d.ErrPath(yamlpos.Join(sp, "host"), "invalid host %q: want a host name or an IPv4 address", x.Host)
-	}
-	d.intRange(yamlpos.Join(sp, "port"), x.Port, 1, 65535)
-}
-
-// sshUserRE is what sync.ssh.user looks like (no option, no @).
-var sshUserRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}$`)
-
-// checkSyncFiles checks the rsync method's key file (readable, a regular
-// file, mode 0600 or stricter: ssh refuses others too) and known-hosts
-// file (readable); their content is never shown.
-func (d *decoder) checkSyncFiles(inv *Inventory) {
-	for i, s := range inv.Services {
-		if s.Sync == nil || s.Sync.SSH == nil || s.Sync.Method != SyncRsync {
-			continue
-		}
-		sp := yamlpos.Join(yamlpos.Join(yamlpos.Index("services", i), "sync"), "ssh")
-		x := s.Sync.SSH
-		if x.KeyFile != "" {
-			fi, err := os.Stat(x.KeyFile)
-			switch {
-			case err != nil:
-				d.ErrPath(yamlpos.Join(sp, "key-file"), "cannot read the SSH key file: %v", err)
-			case !fi.Mode().IsRegular():
-				d.ErrPath(yamlpos.Join(sp, "key-file"), "SSH key file %s is not a regular file", x.KeyFile)
-			case fi.Mode().Perm()&0o077 != 0:
-				d.ErrPath(yamlpos.Join(sp, "key-file"), "SSH key file %s has mode %04o: its group or other users may read it; make it private: chmod 600 %s", x.KeyFile, fi.Mode().Perm(), x.KeyFile)
-			}
-		}
-		if x.KnownHosts != "" {
-			if f, err := os.Open(x.KnownHosts); err != nil {
-				d.ErrPath(yamlpos.Join(sp, "known-hosts"), "cannot read the known-hosts file: %v", err)
-			} else {
-				f.Close()
-			}
-		}
 	}
 }
 

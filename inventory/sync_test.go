@@ -77,16 +77,7 @@ func TestSyncErrors(t *testing.T) {
 		{"twice", "    sync:\n      paths: [/a, /a]\n", []string{"1:19: services[0].sync.paths[1]: \"/a\" is listed twice"}},
 		{"short every", "    sync:\n      paths: [/a]\n      every: 100ms\n", []string{"2:14: services[0].sync.every: must be at least 1s, got 100ms"}},
 		{"method", "    sync:\n      paths: [/a]\n      method: scp\n", []string{"2:15: services[0].sync.method: invalid method \"scp\": want incus or rsync"}},
-		{"rsync without ssh", "    sync:\n      paths: [/a]\n      method: rsync\n", []string{"2:15: services[0].sync.method: method rsync needs ssh: {key-file: ..., known-hosts: ...}"}},
-		{"ssh with incus", "    sync:\n      paths: [/a]\n      ssh: {key-file: /k, known-hosts: /h}\n", []string{"2:12: services[0].sync.ssh: only method rsync logs in over SSH: remove ssh or set method: rsync"}},
-		{"ssh fields", "    sync:\n      paths: [/a]\n      method: rsync\n      ssh: {user: \"-oProxy\", host: \"a b\", port: 70000}\n", []string{
-			"2:15: services[0].sync.method: rsync is not supported yet: use incus",
-			"3:12: services[0].sync.ssh.key-file: required",
-			"3:12: services[0].sync.ssh.known-hosts: required",
-			"3:19: services[0].sync.ssh.user: invalid user \"-oProxy\": use letters, digits, '.', '_' and '-'",
-			"3:36: services[0].sync.ssh.host: invalid host \"a b\": want a host name or an IPv4 address",
-			"3:49: services[0].sync.ssh.port: must be from 1 to 65535, got 70000",
-		}},
+		{"rsync", "    sync:\n      paths: [/a]\n      method: rsync\n", []string{"2:15: services[0].sync.method: rsync is not supported yet: use incus"}},
 		{"max-rpo", "    sync:\n      paths: [/a]\n      every: 1m\n      max-rpo: 30s\n", []string{"3:16: services[0].sync.max-rpo: 30s is shorter than every (1m0s): every copy would count as too old"}},
 		{"data disk", "      data-disk: {source: /srv/web, path: /var/www}\n    sync:\n      paths: [/var/www, /var/www/img, /var, /etc]\n", []string{
 			"2:15: services[0].sync.paths[0]: \"/var/www\" is the shared data disk's path (container.data-disk.path): the standby already mounts it; do not sync it",
@@ -129,53 +120,5 @@ func TestSyncRefusesRestoreMode(t *testing.T) {
 	_, err := inventory.Parse("inv.yaml", data)
 	if err == nil || !strings.Contains(err.Error(), "services[0].mode: a service with sync cannot use mode restore") {
 		t.Errorf("Parse = %v, want the restore mode refused", err)
-	}
-}
-
-// TestSyncRsyncFiles loads an inventory whose rsync key file is too open
-// and whose known-hosts file is missing: both errors name the field, and
-// the key's content never shows; with a 0600 key and a known-hosts file it
-// passes the file checks.
-func TestSyncRsyncFiles(t *testing.T) {
-	dir := t.TempDir()
-	key, kh := filepath.Join(dir, "id"), filepath.Join(dir, "known_hosts")
-	const secret = "PRIVATE-KEY-CONTENT"
-	if err := os.WriteFile(key, []byte(secret), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	block := "    sync:\n      paths: [/var/www]\n      method: rsync\n      ssh: {key-file: " + key + ", known-hosts: " + kh + "}\n"
-	data, _ := withSync(t, block)
-	// Load checks files: the inventory sits in testdata, beside the files
-	// valid.yaml names.
-	path := filepath.Join("testdata", "t-sync-rsync.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(path) })
-	_, err := inventory.Load(path)
-	if err == nil {
-		t.Fatal("Load accepted a 0644 key and a missing known-hosts file")
-	}
-	msg := err.Error()
-	for _, want := range []string{"services[0].sync.ssh.key-file: SSH key file " + key + " has mode 0644", "services[0].sync.ssh.known-hosts: cannot read the known-hosts file"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("Load = %v, want %q", err, want)
-		}
-	}
-	if strings.Contains(msg, secret) {
-		t.Errorf("the error shows the key's content: %v", err)
-	}
-	if err := os.Chmod(key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kh, []byte("10.0.0.1 ssh-ed25519 AAAA\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// The files are good now: only the method's refusal remains (the
-	// monitor has no rsync copy yet).
-	_, err = inventory.Load(path)
-	var errs inventory.Errors
-	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Error(), "rsync is not supported yet") {
-		t.Errorf("Load with a 0600 key = %v, want only rsync refused", err)
 	}
 }
