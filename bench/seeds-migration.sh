@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/seeds-migration.sh: issue 20's experiment 3 (VCRecovery: container
-# migration time and downtime), e2e TestIntegrationSeedsMigration: a warm
+# migration time and downtime), e2e BenchmarkSeedsMigration: a warm
 # standby container with SEEDS_MIG_MB (900) MB of its own random data,
 # migrated to spare-1 by `POST /v1/services/NAME/migrate` (hold, stop-copy-
 # start, DNS CAS, release), migration.bandwidth SEEDS_MIG_BW (1Gbit),
@@ -16,14 +16,14 @@ LOCK=(flock /tmp/understudy-lab.lock)
 [ "${BENCH_LOCKED:-0}" = 1 ] && LOCK=()
 mkdir -p "$RAW"
 RAWABS=$(cd "$RAW" && pwd)
-cmd="SEEDS_MIG_OUT=DIR SEEDS_MIG_RUNS=${SEEDS_MIG_RUNS:-3} go test -count=1 -run '^TestIntegrationSeedsMigration\$' ./e2e, ${SEEDS_MIG_PARTS:-2} time(s)"
+cmd="SEEDS_MIG_OUT=DIR SEEDS_MIG_RUNS=${SEEDS_MIG_RUNS:-3} go test -count=1 -run '^\$' -bench '^BenchmarkSeedsMigration\$' -benchtime 1x ./e2e, ${SEEDS_MIG_PARTS:-2} time(s)"
 if [ "${SEEDS_MIG_SUMMARY:-0}" != 1 ]; then
 	bin=$(mktemp -d)/e2e.test
 	go test -c -o "$bin" ./e2e
 	rm -f "$RAW"/run-*.json
 	for _ in $(seq 1 "${SEEDS_MIG_PARTS:-2}"); do
 		(cd e2e && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 E2E_QUIET=1 SEEDS_MIG_OUT="$RAWABS" \
-			SEEDS_MIG_RUNS="${SEEDS_MIG_RUNS:-3}" "$bin" -test.run '^TestIntegrationSeedsMigration$' -test.v -test.timeout 15m)
+			SEEDS_MIG_RUNS="${SEEDS_MIG_RUNS:-3}" "$bin" -test.run '^$' -test.bench '^BenchmarkSeedsMigration$' -test.benchtime 1x -test.v -test.timeout 15m)
 	done
 fi
 jq -s --arg cmd "bash bench/seeds-migration.sh ($cmd)" --arg date "$(date -u +%FT%TZ)" --arg nproc "$(nproc)" '

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/recover"
@@ -93,25 +91,7 @@ func runLoadMove(t testing.TB) loadMoveFigures {
 		text = strings.Replace(text, "capacity: {containers: 20, memory: 4GiB}}", "capacity: {containers: 20, memory: 4GiB}, "+lmOverload+"}", 1)
 		return strings.Replace(text, "  - name: "+lmHeavy+"\n", "  - name: "+lmHeavy+"\n    drain: {url: "+hsrv.URL+"/drain}\n    undrain: {url: "+hsrv.URL+"/undrain}\n", 1)
 	})
-	w.addSpare(w.runAgent(ctx, "spare-agent", labtest.Render(t, spareAgentTemplate, map[string]string{
-		"PKI": w.certs, "Socket": w.lab.Spare.Socket, "State": filepath.Join(w.dir, "spare-agent"),
-	})))
-	spare, err := lxd.Connect(ctx, lxd.Conn{Name: "spare-1", Socket: w.lab.Spare.Socket})
-	if err != nil {
-		t.Fatalf("connect to spare-1: %v", err)
-	}
-	t.Cleanup(spare.Close)
-	removeCopies := func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
-		defer ccancel()
-		for _, name := range []string{lmHeavy, lmLight} {
-			if err := spare.Delete(cctx, name); err != nil {
-				t.Errorf("cleanup: delete the spare copy %s: %v", name, err)
-			}
-		}
-	}
-	removeCopies() // leftovers of an interrupted run
-	t.Cleanup(removeCopies)
+	w.useSpare(ctx, t, lmHeavy, lmLight)
 
 	r := w.startController(monitor.Options{
 		MoveInterval: time.Second,

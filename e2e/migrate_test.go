@@ -45,23 +45,7 @@ func TestIntegrationMigrateAndFailback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	// The agent on spare-1 reports its steal and load for placement.
-	w.addSpare(w.runAgent(ctx, "spare-agent", labtest.Render(t, spareAgentTemplate, map[string]string{
-		"PKI": w.certs, "Socket": w.lab.Spare.Socket, "State": filepath.Join(w.dir, "spare-agent"),
-	})))
-	spare, err := lxd.Connect(ctx, lxd.Conn{Name: "spare-1", Socket: w.lab.Spare.Socket})
-	if err != nil {
-		t.Fatalf("connect to spare-1: %v", err)
-	}
-	t.Cleanup(spare.Close)
-	removeCopy := func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
-		defer ccancel()
-		if err := spare.Delete(cctx, s.Name); err != nil {
-			t.Errorf("cleanup: delete the spare copy %s: %v", s.Name, err)
-		}
-	}
-	removeCopy() // a leftover of an interrupted run
-	t.Cleanup(removeCopy)
+	spare := w.useSpare(ctx, t, s.Name)
 
 	addr := netip.MustParseAddr(migSpareAddr)
 	r := w.startController(monitor.Options{
@@ -191,6 +175,33 @@ load-source: cgroups
 cpus: 2
 `
 
+// useSpare starts an agent on spare-1 for w's monitor and connects to
+// spare-1, where it deletes the copies of names now (an interrupted run's
+// leftovers) and again when the test ends.
+func (w *world) useSpare(ctx context.Context, t testing.TB, names ...string) *lxd.Client {
+	t.Helper()
+	w.addSpare(w.runAgent(ctx, "spare-agent", labtest.Render(t, spareAgentTemplate, map[string]string{
+		"PKI": w.certs, "Socket": w.lab.Spare.Socket, "State": filepath.Join(w.dir, "spare-agent"),
+	})))
+	spare, err := lxd.Connect(ctx, lxd.Conn{Name: "spare-1", Socket: w.lab.Spare.Socket})
+	if err != nil {
+		t.Fatalf("connect to spare-1: %v", err)
+	}
+	t.Cleanup(spare.Close)
+	remove := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, name := range names {
+			if err := spare.Delete(cctx, name); err != nil {
+				t.Errorf("cleanup: delete the spare copy %s: %v", name, err)
+			}
+		}
+	}
+	remove()
+	t.Cleanup(remove)
+	return spare
+}
+
 // addSpare adds spare-1, with its agent at agentURL, to the inventory.
 func (w *world) addSpare(agentURL string) {
 	w.t.Helper()
@@ -206,7 +217,7 @@ func (w *world) addSpare(agentURL string) {
 
 // postJSON POSTs body with hc (which sends the API token) and returns the
 // status code and the answer.
-func postJSON(t *testing.T, ctx context.Context, hc *http.Client, url, body string) (int, string) {
+func postJSON(t testing.TB, ctx context.Context, hc *http.Client, url, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
 	if err != nil {
@@ -371,7 +382,7 @@ func getVia(ctx context.Context, server, name string) error {
 
 // waitSpareMeasured dry-runs migrations at url until spare-1's steal and
 // load are measured (its agent's first CPU steal sample takes 5 s).
-func waitSpareMeasured(t *testing.T, ctx context.Context, hc *http.Client, url string) api.Candidate {
+func waitSpareMeasured(t testing.TB, ctx context.Context, hc *http.Client, url string) api.Candidate {
 	t.Helper()
 	var last api.Candidate
 	for ctx.Err() == nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/inventory"
-	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/monitor/api"
 )
@@ -48,79 +47,66 @@ type seedsMigRun struct {
 	DataWrittenNow bool    `json:"data_written_now"` // the standby container's data was (re)written before this run
 }
 
-// TestIntegrationSeedsMigration is issue 20's experiment 3 (VCRecovery's
-// migration time and downtime): a warm service is failed over to its
-// standby container, which gets SEEDS_MIG_MB (default 900) MB of random data
-// of its own in /var/data; then `POST /v1/services/NAME/migrate` moves it
-// to spare-1 (understudy's migration: hold at the proxy, stop-copy-start,
-// DNS compare-and-swap, release) with migration.bandwidth SEEDS_MIG_BW
-// (default 1Gbit; "none": no cap), SEEDS_MIG_RUNS times (default 3; a
-// failback and a failover between runs). A client resolves the name at BIND
-// and GETs it every 20 ms, another GETs it through the proxy. Each run's
-// figures go to SEEDS_MIG_OUT/run-*.json; without SEEDS_MIG_OUT the test
-// skips (it moves about a gigabyte per run: bench/seeds-migration.sh).
-func TestIntegrationSeedsMigration(t *testing.T) {
+// BenchmarkSeedsMigration is issue 20's experiment 3 (VCRecovery's
+// migration time and downtime), a measurement rather than a test, so CI
+// neither runs nor skips it: bench/seeds-migration.sh runs it with
+// -bench '^BenchmarkSeedsMigration$' -benchtime 1x. A warm service is
+// failed over to its standby container, which gets SEEDS_MIG_MB (default
+// 900) MB of random data of its own in /var/data; then `POST
+// /v1/services/NAME/migrate` moves it to spare-1 (understudy's migration:
+// hold at the proxy, stop-copy-start, DNS compare-and-swap, release) with
+// migration.bandwidth SEEDS_MIG_BW (default 1Gbit; "none": no cap),
+// SEEDS_MIG_RUNS times (default 3; a failback and a failover between runs),
+// whatever b.N is. A client resolves the name at BIND and GETs it every 20
+// ms, another GETs it through the proxy. Each run's figures go to
+// SEEDS_MIG_OUT/run-*.json (default: a temporary directory, logged).
+func BenchmarkSeedsMigration(b *testing.B) {
 	out := os.Getenv("SEEDS_MIG_OUT")
 	if out == "" {
-		t.Skip("SEEDS_MIG_OUT unset: run by bench/seeds-migration.sh (bash bench/run.sh seeds-migration)")
+		out = b.TempDir()
+		b.Logf("SEEDS_MIG_OUT unset: the runs' figures go to %s", out)
 	}
-	runs, mb := envInt(t, "SEEDS_MIG_RUNS", 3), envInt(t, "SEEDS_MIG_MB", 900)
+	runs, mb := envInt(b, "SEEDS_MIG_RUNS", 3), envInt(b, "SEEDS_MIG_MB", 900)
 	bw := os.Getenv("SEEDS_MIG_BW")
 	if bw == "" {
 		bw = "1Gbit"
 	}
-	w := newWorldNamed(t, seedsMigPrefix, 108, map[string]string{"a": "warm"}, labtest.DNSBind, seedsMigPool, "{containers: 20, memory: 4GiB}")
+	w := newWorldNamed(b, seedsMigPrefix, 108, map[string]string{"a": "warm"}, labtest.DNSBind, seedsMigPool, "{containers: 20, memory: 4GiB}")
 	s := w.services[0]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(runs)*3*time.Minute+3*time.Minute)
 	defer cancel()
-	w.addSpare(w.runAgent(ctx, "spare-agent", labtest.Render(t, spareAgentTemplate, map[string]string{
-		"PKI": w.certs, "Socket": w.lab.Spare.Socket, "State": filepath.Join(w.dir, "spare-agent"),
-	})))
 	if bw != "none" {
-		appendInventory(t, w.invPath, "migration: {bandwidth: "+bw+"}\n")
+		w.editInventory(func(text string) string { return text + "migration: {bandwidth: " + bw + "}\n" })
 	}
-	spare, err := lxd.Connect(ctx, lxd.Conn{Name: "spare-1", Socket: w.lab.Spare.Socket})
-	if err != nil {
-		t.Fatalf("connect to spare-1: %v", err)
-	}
-	t.Cleanup(spare.Close)
-	removeCopy := func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
-		defer ccancel()
-		if err := spare.Delete(cctx, s.Name); err != nil {
-			t.Errorf("cleanup: delete the spare copy %s: %v", s.Name, err)
-		}
-	}
-	removeCopy()
-	t.Cleanup(removeCopy)
+	w.useSpare(ctx, b, s.Name)
 	r := w.startController(monitor.Options{
 		MoveInterval: time.Second,
 		StandbyIncus: map[string]inventory.Incus{"t-e2e-standby": {Socket: w.lab.Standby.Socket}},
 		SparePools: map[string]monitor.SparePool{"spare-1": {First: netip.MustParseAddr(seedsMigSpare1), Last: netip.MustParseAddr(seedsMigSpareN),
 			Gateway: netip.MustParseAddr(w.lab.Spare.Gateway), PrefixLen: 24}},
 	})
-	r.waitPrepared(ctx, t, s.Name)
+	r.waitPrepared(ctx, b, s.Name)
 	purl := w.startProxy(r.url)
 	if purl == "" {
-		t.Fatal("the experiment measures through the proxy: it needs a raw ICMP socket")
+		b.Fatal("the experiment measures through the proxy: it needs a raw ICMP socket")
 	}
 	for i := 1; i <= runs; i++ {
-		res := seedsMigOnce(t, ctx, w, r, s, purl, mb)
+		res := seedsMigOnce(b, ctx, w, r, s, purl, mb)
 		res.Run, res.Bandwidth = i, bw
-		t.Logf("run %d: %+v", i, res)
-		b, _ := json.MarshalIndent(res, "", "  ")
+		b.Logf("run %d: %+v", i, res)
+		data, _ := json.MarshalIndent(res, "", "  ")
 		name := filepath.Join(out, fmt.Sprintf("run-%s-%d.json", time.Now().UTC().Format("20060102T150405"), i))
-		if err := os.WriteFile(name, b, 0o644); err != nil {
-			t.Fatal(err)
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			b.Fatal(err)
 		}
-		seedsMigBack(t, ctx, w, r, s)
+		seedsMigBack(b, ctx, w, r, s)
 	}
 }
 
 // seedsMigOnce fails s over (when it is on its primary), makes sure its
 // standby container holds mb MB of data, and migrates it to spare-1 under
 // both clients.
-func seedsMigOnce(t *testing.T, ctx context.Context, w *world, r *running, s svc, purl string, mb int) seedsMigRun {
+func seedsMigOnce(t testing.TB, ctx context.Context, w *world, r *running, s svc, purl string, mb int) seedsMigRun {
 	t.Helper()
 	if code, err := r.post(ctx, "/v1/services/"+s.Name+"/failover"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("failover: %d %v", code, err)
@@ -182,7 +168,7 @@ func seedsMigOnce(t *testing.T, ctx context.Context, w *world, r *running, s svc
 // seedsMigData makes sure container name on the standby holds mb MB in
 // /var/data/blob, written from /dev/urandom inside it; it reports whether
 // it had to write them.
-func seedsMigData(t *testing.T, ctx context.Context, w *world, name string, mb int) bool {
+func seedsMigData(t testing.TB, ctx context.Context, w *world, name string, mb int) bool {
 	t.Helper()
 	want := strconv.Itoa(mb * 1024 * 1024)
 	got, err := w.standby.Exec(ctx, name, []string{"sh", "-c", "wc -c < /var/data/blob 2>/dev/null || echo 0"}, nil)
@@ -204,7 +190,7 @@ func seedsMigData(t *testing.T, ctx context.Context, w *world, name string, mb i
 
 // seedsMigBack restarts the fenced primary and fails s back to it, so the
 // next run starts from the primary again.
-func seedsMigBack(t *testing.T, ctx context.Context, w *world, r *running, s svc) {
+func seedsMigBack(t testing.TB, ctx context.Context, w *world, r *running, s svc) {
 	t.Helper()
 	st, err := r.service(ctx, s.Name)
 	if err != nil {
@@ -278,21 +264,8 @@ func (c *addrClient) downtime(from, to string) (float64, int) {
 	return n.Sub(f).Seconds(), c.fail
 }
 
-// appendInventory appends text to the inventory at path.
-func appendInventory(t *testing.T, path, text string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(text); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // envInt reads a positive whole number from the environment, or def.
-func envInt(t *testing.T, name string, def int) int {
+func envInt(t testing.TB, name string, def int) int {
 	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {
