@@ -14,6 +14,8 @@ OUT=${BENCH_OUT:-bench/results}
 RAW=$OUT/seeds-migration
 LOCK=(flock /tmp/understudy-lab.lock)
 [ "${BENCH_LOCKED:-0}" = 1 ] && LOCK=()
+# jq summarises the runs; a fresh machine has it only from here.
+command -v jq >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >&2
 mkdir -p "$RAW"
 RAWABS=$(cd "$RAW" && pwd)
 cmd="SEEDS_MIG_OUT=DIR SEEDS_MIG_RUNS=${SEEDS_MIG_RUNS:-3} go test -count=1 -run '^\$' -bench '^BenchmarkSeedsMigration\$' -benchtime 1x ./e2e, ${SEEDS_MIG_PARTS:-2} time(s)"
