@@ -15,10 +15,10 @@ import (
 )
 
 // The test's own addresses (HACKING.md): primaries t-e2e-m1..m3 on host-a
-// from 10.200.0.117, m1's copy on spare-1 at 10.200.2.168; the standby
+// from 10.200.0.132, m1's copy on spare-1 at 10.200.2.168; the standby
 // containers come from the host tests' pool (hostPool).
 const (
-	freedBase  = 117
+	freedBase  = 132
 	freedSpare = "10.200.2.168"
 )
 
