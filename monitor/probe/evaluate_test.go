@@ -45,11 +45,16 @@ type harness struct {
 
 func newHarness(t *testing.T, agent Confirmer) *harness {
 	t.Helper()
+	return newHarnessFor(t, testPlan(), agent)
+}
+
+func newHarnessFor(t *testing.T, plan Plan, agent Confirmer) *harness {
+	t.Helper()
 	h := &harness{t: t, sink: &sliceSink{}, clock: clocktest.NewFake()}
 	if a, ok := agent.(*fakeAgent); ok {
 		h.agent = a
 	}
-	m, err := New(testPlan(), Options{
+	m, err := New(plan, Options{
 		Probers: Probers(Deps{}), Sink: h.sink, Confirmer: agent, Clock: h.clock,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -63,7 +68,7 @@ func newHarness(t *testing.T, agent Confirmer) *harness {
 func (h *harness) run(jobs []job) {
 	ctx := context.Background()
 	for _, j := range jobs {
-		h.m.ev.settle(ctx, answer{job: j, verdict: h.m.ev.conf.confirm(ctx, j.f)})
+		h.m.ev.settle(ctx, answer{job: j, verdicts: h.m.ev.conf.confirmJob(ctx, j)})
 	}
 }
 
@@ -75,6 +80,12 @@ func (h *harness) down(err error, targets ...string) {
 		}
 		h.run(h.m.ev.observe(context.Background(), change{target: name, up: false, err: err}))
 	}
+}
+
+// closeWindow lets the settle window pass and confirms what waited in it.
+func (h *harness) closeWindow() {
+	h.clock.Advance(h.m.ev.window)
+	h.run(h.m.ev.wake())
 }
 
 func (h *harness) up(targets ...string) {
@@ -135,7 +146,9 @@ func TestVMBackBeforeItsService(t *testing.T) {
 	h.down(nil, "vm/web-vm/icmp", "service/web")
 	h.expect("vm-down [shop web] [web-vm]")
 	h.up("vm/web-vm/icmp") // the VM answers again, its web service does not yet
-	h.expect("recovered(vm-down) [shop] [web-vm]", "service-down [web] [web-vm]")
+	h.expect("recovered(vm-down) [shop] [web-vm]")
+	h.closeWindow() // a service failure waits the settle window too
+	h.expect("service-down [web] [web-vm]")
 	h.up("service/web")
 	h.expect("recovered(service-down) [web] [web-vm]")
 }
@@ -209,6 +222,7 @@ func TestConfirmPolicies(t *testing.T) {
 			agent := &fakeAgent{up: c.agent}
 			h := newHarness(t, agent)
 			h.down(c.err, c.target)
+			h.closeWindow()
 			h.expect(c.want...)
 			if got := agent.requests(); !reflect.DeepEqual(got, c.asked) {
 				t.Errorf("agent asked %+v, want %+v", got, c.asked)
@@ -229,6 +243,7 @@ func TestAgentUnreachableIsADisagreement(t *testing.T) {
 func TestNoAgentConfigured(t *testing.T) {
 	h := newHarness(t, nil)
 	h.down(nil, "service/db")
+	h.closeWindow()
 	evs := h.expect("disagreement(service-down) [db] [db-vm]")
 	if !strings.Contains(evs[0].Reason, "no standby agent") {
 		t.Errorf("reason %q does not say no agent is configured", evs[0].Reason)
