@@ -100,13 +100,10 @@ func New(plan Plan, opts Options) (*Engine, error) {
 	m := &Engine{targets: targets, probers: opts.Probers, opts: opts, log: log}
 	m.ev = &evaluator{
 		plan: plan, targets: byName, sink: opts.Sink, clock: opts.Clock, log: log,
-		metrics: opts.Metrics, reconfirm: opts.Reconfirm, window: max(opts.Settle, 0), vmsOn: map[string]int{},
+		metrics: opts.Metrics, reconfirm: opts.Reconfirm, window: max(opts.Settle, 0),
 		conf: &confirmer{agent: opts.Confirmer, ix: newIndex(plan), timing: plan.Timing, timeout: opts.ConfirmTimeout,
 			metrics: opts.Metrics},
 		down: map[string]error{}, tracked: map[string]*track{}, batches: map[string]*batch{},
-	}
-	for _, v := range plan.VMs {
-		m.ev.vmsOn[v.Hypervisor]++
 	}
 	return m, nil
 }

@@ -73,8 +73,7 @@ type evaluator struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	reconfirm time.Duration
-	window    time.Duration  // the settle window; 0: confirm each finding at once
-	vmsOn     map[string]int // hypervisor -> how many VMs it runs
+	window    time.Duration // the settle window; 0: confirm each finding at once
 
 	down    map[string]error // down targets and why
 	tracked map[string]*track

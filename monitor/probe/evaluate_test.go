@@ -43,9 +43,14 @@ type harness struct {
 	clock *clocktest.Fake
 }
 
+// newHarness runs testPlan without the settle window: these tests are
+// about classification and confirmation, one finding at a time
+// (settle_test.go has the window).
 func newHarness(t *testing.T, agent Confirmer) *harness {
 	t.Helper()
-	return newHarnessFor(t, testPlan(), agent)
+	h := newHarnessFor(t, testPlan(), agent)
+	h.m.ev.window = 0
+	return h
 }
 
 func newHarnessFor(t *testing.T, plan Plan, agent Confirmer) *harness {
@@ -146,9 +151,7 @@ func TestVMBackBeforeItsService(t *testing.T) {
 	h.down(nil, "vm/web-vm/icmp", "service/web")
 	h.expect("vm-down [shop web] [web-vm]")
 	h.up("vm/web-vm/icmp") // the VM answers again, its web service does not yet
-	h.expect("recovered(vm-down) [shop] [web-vm]")
-	h.closeWindow() // a service failure waits the settle window too
-	h.expect("service-down [web] [web-vm]")
+	h.expect("recovered(vm-down) [shop] [web-vm]", "service-down [web] [web-vm]")
 	h.up("service/web")
 	h.expect("recovered(service-down) [web] [web-vm]")
 }
@@ -222,7 +225,6 @@ func TestConfirmPolicies(t *testing.T) {
 			agent := &fakeAgent{up: c.agent}
 			h := newHarness(t, agent)
 			h.down(c.err, c.target)
-			h.closeWindow()
 			h.expect(c.want...)
 			if got := agent.requests(); !reflect.DeepEqual(got, c.asked) {
 				t.Errorf("agent asked %+v, want %+v", got, c.asked)
@@ -243,7 +245,6 @@ func TestAgentUnreachableIsADisagreement(t *testing.T) {
 func TestNoAgentConfigured(t *testing.T) {
 	h := newHarness(t, nil)
 	h.down(nil, "service/db")
-	h.closeWindow()
 	evs := h.expect("disagreement(service-down) [db] [db-vm]")
 	if !strings.Contains(evs[0].Reason, "no standby agent") {
 		t.Errorf("reason %q does not say no agent is configured", evs[0].Reason)

@@ -18,12 +18,11 @@ import (
 // standby agent once per VM and open one incident event per VM. Instead a
 // new VMDown or ServiceDown of a VM on hypervisor H waits in H's batch; the
 // batch closes one window after its latest finding joined (at most two
-// windows after it opened) or as soon as every VM of H is in it, and then
-// one confirmation round covers all of it and one event reports what the
-// agent agreed on.
+// windows after it opened), and then one confirmation round covers all of
+// it and one event reports what the agent agreed on.
 //
 // A lone failure waits the whole window (interval + timeout) before it is
-// confirmed; a VM alone on its hypervisor does not wait.
+// confirmed; a host's VMs wait one window after the last of them.
 
 // batch is the findings of one hypervisor waiting out the settle window.
 type batch struct {
@@ -73,20 +72,11 @@ func (e *evaluator) members(b *batch) []string {
 	return out
 }
 
-// complete reports whether every VM of hyp is the subject of a VMDown in
-// keys: nothing more of the host can join.
-func (e *evaluator) complete(hyp string, keys []string) bool {
-	down := map[string]bool{}
-	for _, k := range keys {
-		if f := e.tracked[k].f; f.Kind == VMDown {
-			down[f.VMs[0]] = true
-		}
-	}
-	return e.vmsOn[hyp] > 0 && len(down) == e.vmsOn[hyp]
-}
-
-// flushDue closes the batches whose window ended or that hold their whole
-// hypervisor: one confirmation job each.
+// flushDue closes the batches whose window ended: one confirmation job
+// each. A batch that holds every VM of its hypervisor waits too: the
+// hypervisor's own target crosses its threshold within the same window
+// when the host died, and the HostDown then absorbs the batch (one round
+// instead of a VMDown round and a HostDown round).
 func (e *evaluator) flushDue() []job {
 	now := e.clock.Now()
 	var jobs []job
@@ -96,7 +86,7 @@ func (e *evaluator) flushDue() []job {
 		switch {
 		case len(keys) == 0:
 			delete(e.batches, hyp) // all of it ended or became part of another finding
-		case !now.Before(b.closes) || e.complete(hyp, keys):
+		case !now.Before(b.closes):
 			delete(e.batches, hyp)
 			jobs = append(jobs, e.startGroup(hyp, keys))
 		}

@@ -52,7 +52,9 @@ func TestHostVMsWithinTheWindowAreConfirmedOnce(t *testing.T) {
 		t.Fatalf("agent asked %d times inside the settle window, want 0", n)
 	}
 	h.clock.Advance(h.m.ev.window / 2)
-	h.vmDown("a4") // the whole host is in: no need to wait for the window
+	h.vmDown("a4")
+	h.expect() // the whole host is in, but its hypervisor's target may still follow
+	h.closeWindow()
 	evs := h.expect("vm-down [sa1 sa2 sa3 sa4] [a1 a2 a3 a4]")
 	if evs[0].Hypervisor != "host-a" {
 		t.Errorf("host event names hypervisor %q, want host-a", evs[0].Hypervisor)
@@ -73,11 +75,10 @@ func TestHostVMsWithinTheWindowAreConfirmedOnce(t *testing.T) {
 func TestTwoHostsGetOneConfirmationEach(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
 	h.vmDown("a1", "b1", "a2", "a3", "b2")
-	h.expect("vm-down [sb1 sb2] [b1 b2]") // host-b is whole; host-a waits for a4
 	h.closeWindow()
-	evs := h.expect("vm-down [sa1 sa2 sa3] [a1 a2 a3]")
-	if evs[0].Hypervisor != "host-a" {
-		t.Errorf("hypervisor %q, want host-a", evs[0].Hypervisor)
+	evs := h.expect("vm-down [sa1 sa2 sa3] [a1 a2 a3]", "vm-down [sb1 sb2] [b1 b2]")
+	if evs[0].Hypervisor != "host-a" || evs[1].Hypervisor != "host-b" {
+		t.Errorf("hypervisors %q, %q, want host-a, host-b", evs[0].Hypervisor, evs[1].Hypervisor)
 	}
 	for _, hyp := range []string{"host-a", "host-b"} {
 		if got := h.confirmations(hyp); got != 1 {
@@ -129,6 +130,7 @@ func TestHostRoundFailsOverWhatTheAgentAgreesOn(t *testing.T) {
 	agent.set("tcp 10.0.1.3:80", true) // the agent still reaches a3's service
 	h := newHarnessFor(t, hostPlan(), agent)
 	h.vmDown("a1", "a2", "a3", "a4")
+	h.closeWindow()
 	h.expect("vm-down [sa1 sa2 sa4] [a1 a2 a4]", "disagreement(vm-down) [sa3] [a3]")
 	agent.set("tcp 10.0.1.3:80", false)
 	h.clock.Advance(3 * time.Second)
@@ -141,7 +143,7 @@ func TestHostRoundFailsOverWhatTheAgentAgreesOn(t *testing.T) {
 
 func TestHostDownAbsorbsTheWaitingVMs(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
-	h.vmDown("a1", "a2")
+	h.vmDown("a1", "a2", "a3", "a4") // all of host-a's VMs, and then its hypervisor's target
 	h.down(nil, "hypervisor/host-a")
 	h.expect("host-down [sa1 sa2 sa3 sa4] [a1 a2 a3 a4]")
 	h.closeWindow()
