@@ -211,7 +211,8 @@ func TestIntegrationHostDownFullStandby(t *testing.T) {
 // two cold services on each, onto an agent with two slots: the two of
 // highest priority recover whatever host they were on (a2 400 on host-a,
 // b1 300 on host-b); a1 (100) and b2 (200) are reported unprotected, their
-// standby containers never started and their names untouched.
+// standby containers never started and their names untouched. The monitor
+// asks the agent once per host.
 func TestIntegrationBothHostsDown(t *testing.T) {
 	lab := labtest.Require(t)
 	lab.NeedHostB(t)
@@ -281,6 +282,11 @@ func TestIntegrationBothHostsDown(t *testing.T) {
 		}
 		if addrs, err := lookupA(ctx, w.dnsSrv.Addr, s.FQDN); err != nil || len(addrs) != 1 || addrs[0] != s.Address {
 			t.Errorf("%s: DNS %v (%v), want still %s: nothing flipped", s.Name, addrs, err, s.Address)
+		}
+	}
+	for _, hv := range []string{"host-a", "host-b"} { // one agent round per host
+		if n := r.metric("understudy_probe_confirmations_total", hv); n != 1 {
+			t.Errorf("agent confirmation rounds for %s = %v, want 1", hv, n)
 		}
 	}
 }
