@@ -217,3 +217,52 @@ func TestEngineConfirmsAHostOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestLoneVMWaitsOneWindow measures, on synctest's clock, what the window
+// costs a lone VM: the time from its death to its VMDown event without the
+// window and with it, side by side; the difference is the window,
+// interval + timeout.
+func TestLoneVMWaitsOneWindow(t *testing.T) {
+	timing := Timing{Interval: time.Second, Timeout: 200 * time.Millisecond, Fails: 3, Passes: 1}
+	detect := func(settle time.Duration) (d time.Duration) {
+		synctest.Test(t, func(t *testing.T) {
+			addr := netip.MustParseAddr("10.0.0.11")
+			pinger := &fakePinger{up: map[netip.Addr]bool{addr: true}}
+			hyp := &fakeHypervisor{running: map[string]bool{"vm1": true}}
+			sink := &sliceSink{}
+			plan := onePlan(timing)
+			plan.VMs = append(plan.VMs, VMSpec{Name: "vm2", Hypervisor: "host-a", Instance: "vm2", Address: "10.0.0.12"})
+			pinger.up[netip.MustParseAddr("10.0.0.12")] = true
+			hyp.running["vm2"] = true
+			m, err := New(plan, Options{
+				Probers: Probers(Deps{Pinger: pinger, Hypervisors: map[string]Hypervisor{"host-a": hyp}}),
+				Sink:    sink, Confirmer: &fakeAgent{}, Logger: quietLogger(), Jitter: noJitter, Settle: settle,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { _ = m.Run(ctx) })
+			time.Sleep(5500 * time.Millisecond)
+			died := time.Now()
+			pinger.mu.Lock()
+			pinger.up[addr] = false // vm1 dies; vm2 on the same hypervisor lives
+			pinger.mu.Unlock()
+			time.Sleep(10 * time.Second)
+			cancel()
+			wg.Wait()
+			evs := sink.take()
+			if len(evs) != 1 || evs[0].Kind != VMDown {
+				t.Fatalf("events %q, want one vm-down", kinds(evs))
+			}
+			d = evs[0].At.Sub(died)
+		})
+		return d
+	}
+	without, with := detect(-1), detect(0)
+	t.Logf("death to VMDown: %v without the window, %v with it", without, with)
+	if want := timing.Interval + timing.Timeout; with-without != want {
+		t.Errorf("the window cost a lone VM %v, want interval + timeout = %v", with-without, want)
+	}
+}
