@@ -99,7 +99,9 @@ func (w *world) setPriorities(t *testing.T, prio map[string]int) {
 
 // TestIntegrationHostDown: six services (three warm, three cold) whose
 // primaries on host-a all stop at once recover, each with its own
-// incident and phase times, and each name answers from standby-1.
+// incident and phase times, and each name answers from standby-1; the
+// monitor confirms the host's failure with the agent once and reports it
+// as one event.
 func TestIntegrationHostDown(t *testing.T) {
 	modes := map[string]string{"h1": "warm", "h2": "warm", "h3": "warm", "h4": "cold", "h5": "cold", "h6": "cold"}
 	w := newWorldWith(t, hostBase, modes, labtest.DNSBind, hostPool, "{containers: 10, memory: 2GiB}")
@@ -131,6 +133,17 @@ func TestIntegrationHostDown(t *testing.T) {
 		}
 		t.Logf("%s (%s) at %s: total %.1f ms, served again %.0f ms after the stop", s.Name, s.Mode, addr, inc.TotalMS,
 			float64(inc.Phase("on-standby").Sub(start))/float64(time.Millisecond))
+	}
+	// The settle window merged the host's findings: one agent round, one
+	// host event, six incidents.
+	if n := r.metric("understudy_probe_confirmations_total", "host-a"); n != 1 {
+		t.Errorf("agent confirmation rounds for host-a = %v, want 1", n)
+	}
+	if n := r.metric("understudy_probe_events_total", "vm-down"); n != 1 {
+		t.Errorf("vm-down events = %v, want 1 (the host's)", n)
+	}
+	if n := r.metric("understudy_probe_events_total", "service-down"); n > 0 {
+		t.Errorf("service-down events = %v, want none", n)
 	}
 }
 
@@ -223,7 +236,8 @@ func TestIntegrationHostDownFullStandby(t *testing.T) {
 // two cold services on each, onto an agent with two slots: the two of
 // highest priority recover whatever host they were on (a2 400 on host-a,
 // b1 300 on host-b); a1 (100) and b2 (200) are reported unprotected, their
-// standby containers never started and their names untouched.
+// standby containers never started and their names untouched. The monitor
+// asks the agent once per host.
 func TestIntegrationBothHostsDown(t *testing.T) {
 	lab := labtest.Require(t)
 	lab.NeedHostB(t)
@@ -294,6 +308,11 @@ func TestIntegrationBothHostsDown(t *testing.T) {
 		}
 		if addrs, err := lookupA(ctx, w.dnsSrv.Addr, s.FQDN); err != nil || len(addrs) != 1 || addrs[0] != s.Address {
 			t.Errorf("%s: DNS %v (%v), want still %s: nothing flipped", s.Name, addrs, err, s.Address)
+		}
+	}
+	for _, hv := range []string{"host-a", "host-b"} { // one agent round per host
+		if n := r.metric("understudy_probe_confirmations_total", hv); n != 1 {
+			t.Errorf("agent confirmation rounds for %s = %v, want 1", hv, n)
 		}
 	}
 }

@@ -1226,6 +1226,7 @@ cmd_down() {
 		unmount_under "$LAB_DIR"
 		remove_stale_cgroups "$LAB_DIR"
 	fi
+	fleet_mgmt_down
 	for name in "${DAEMONS[@]}"; do ip link del "us-$name" 2>/dev/null || true; done
 	delete_fw_rules
 	if awk -v d="$LAB_DIR/" 'index($5, d) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
