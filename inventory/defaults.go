@@ -57,6 +57,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("monitor.interval", &m.Interval, DefaultInterval)
 	d.defDur("monitor.timeout", &m.Timeout, m.Interval/2)
 	d.defInt("monitor.fails", &m.Fails, DefaultFails)
+	d.defDur("monitor.host-window", &m.HostWindow, m.Interval+m.Timeout)
 	d.defInt("monitor.passes", &m.Passes, DefaultPasses)
 	d.defInt("monitor.max-parallel-activations", &m.MaxParallelActivations, DefaultMaxParallelActivations)
 	d.defInt("monitor.flap.max", &m.Flap.Max, DefaultFlapMax)

@@ -42,8 +42,9 @@ type Options struct {
 	// Settle is the settle window (settle.go): how long a VMDown or
 	// ServiceDown waits for the other failures of its hypervisor, so that
 	// one confirmation round and one event cover a host's VMs. It defaults
-	// to interval + timeout, the spread of one death over the targets'
-	// schedules; a negative value confirms every finding at once.
+	// to the plan's Timing.HostWindow (monitor.host-window), or interval +
+	// timeout, the spread of one death over the targets' schedules; a
+	// negative value confirms every finding at once.
 	Settle time.Duration
 }
 
@@ -88,6 +89,9 @@ func New(plan Plan, opts Options) (*Engine, error) {
 	}
 	if opts.ConfirmTimeout <= 0 {
 		opts.ConfirmTimeout = plan.Timing.Timeout + time.Second
+	}
+	if opts.Settle == 0 {
+		opts.Settle = plan.Timing.HostWindow
 	}
 	if opts.Settle == 0 {
 		opts.Settle = plan.Timing.Interval + plan.Timing.Timeout
