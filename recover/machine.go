@@ -261,7 +261,7 @@ func (m *Machine) phase(name Phase, at time.Time) {
 // close ends the open incident. A closed incident leaves no hold behind,
 // however it ended.
 func (m *Machine) close(at time.Time, result string) {
-	m.rec.Placement.Held = false
+	m.rec.Placement.Held, m.rec.Placement.FailingOver, m.rec.Placement.Unavailable = false, false, ""
 	m.rec.Incident.Closed = at
 	m.rec.Incident.Result = result
 }
