@@ -163,6 +163,18 @@ func TestPlacementStreamCarriesTheFailoverHold(t *testing.T) {
 	if ps := log.of("s4"); ps[len(ps)-1].Unavailable != why {
 		t.Errorf("s4 still waiting: last placement %s, want unavailable", describe(ps[len(ps)-1]))
 	}
+	// A proxy ignores a placement of an older epoch than the one it has:
+	// the stream's epochs never go down (the snapshot shows a primary
+	// without history with the monitor's epoch).
+	for _, s := range []string{"s1", "s2", "s3", "s4"} {
+		var last uint64
+		for _, p := range log.of(s) {
+			if p.Epoch < last {
+				t.Errorf("%s: placement %s of epoch %d after epoch %d: a proxy would ignore it", s, describe(p), p.Epoch, last)
+			}
+			last = max(last, p.Epoch)
+		}
+	}
 	for _, p := range log.of("w") {
 		if p.FailingOver || p.Unavailable != "" {
 			t.Errorf("w (host-b) was marked: %s", describe(p))

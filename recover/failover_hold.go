@@ -11,10 +11,14 @@ import "github.com/understudy/understudy/playbooks"
 // (fenced) or the standby refused the service (unprotected), so proxies
 // answer at once with an error rather than keep clients waiting.
 
-// holdFailover marks the placement failing over.
+// holdFailover marks the placement failing over, with the machine's epoch:
+// a primary's placement from before any incident has none (the monitor's
+// snapshot shows it with the monitor's own), and a proxy ignores a
+// placement older than the one it has.
 func (m *Machine) holdFailover() {
-	m.rec.Placement.FailingOver = true
-	m.rec.Placement.Unavailable = ""
+	p := &m.rec.Placement
+	p.FailingOver, p.Unavailable = true, ""
+	p.Epoch = max(p.Epoch, m.cfg.Epoch)
 }
 
 // endFailoverHold ends the hold of a failover that sticks (after

@@ -53,6 +53,7 @@ func New(cfg Config) *Machine {
 		State:   Primary,
 		Placement: Placement{
 			Service: cfg.Service.Name, Where: AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address,
+			Epoch: cfg.Epoch, // as the monitor's snapshot shows it: a proxy ignores an older epoch
 		},
 	}}
 }
