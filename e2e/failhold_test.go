@@ -19,11 +19,13 @@ import (
 
 // The failover-hold world (HACKING.md): four cold primaries t-e2e-fh1-4 on
 // host-a 10.200.0.110-113, standby containers from the default agent pool.
-// fhHold is the services' proxy hold: shorter than their cold starts
-// after a host failure, so the proxy's own hold alone would answer 503.
+// fhHold is the services' proxy hold: shorter than their failovers after
+// a host failure (about 1 s in the lab: the fence, then the cold start),
+// so the proxy's own hold alone would answer 503; the monitor confirms
+// within milliseconds of the proxy's suspect report.
 const (
 	fhBase = 110
-	fhHold = "2s"
+	fhHold = "500ms"
 )
 
 // heldClient sends GETs for one service through the proxy, two at a time
