@@ -107,6 +107,9 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 		d.defDur(yamlpos.Join(sp, "probe-timeout"), &s.ProbeTimeout, p.ProbeTimeout)
 		d.defDur(yamlpos.Join(sp, "hold"), &s.Hold, p.Hold)
 		d.defSync(sp, s.Sync)
+		if s.Sync != nil {
+			d.defSyncSSH(yamlpos.Join(sp, "sync"), s.Sync)
+		}
 		if h := s.Check.HTTP; h != nil {
 			setStr(&h.Path, DefaultHTTPPath)
 			d.defInt(yamlpos.Join(sp, "check.http.expect-status"), &h.ExpectStatus, DefaultExpectStatus)
