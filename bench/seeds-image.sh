@@ -11,7 +11,9 @@
 # is cached under SEEDS_DIR (UNDERSTUDY_SEEDS_DIR, default
 # /var/lib/understudy-seeds): rootfs/ and understudy-debian.tar, rebuilt only
 # when this script changes (its hash in understudy-debian.tar.stamp). Not part
-# of `lab.sh up`: `make bench-seeds` calls it.
+# of `lab.sh up`: `make bench-seeds` calls it. The build takes no lab lock;
+# the imports take it (/tmp/understudy-lab.lock) unless BENCH_LOCKED=1 says
+# the caller holds it.
 #
 # Networking: like the busybox image, the container takes its address from
 # environment.IPADDR (CIDR) and environment.GATEWAY; the unit
@@ -134,5 +136,9 @@ import() {
 }
 
 build
-for d in "${DAEMONS[@]}"; do import "$d"; done
+if [ "${BENCH_LOCKED:-0}" = 1 ]; then
+	for d in "${DAEMONS[@]}"; do import "$d"; done
+else
+	flock /tmp/understudy-lab.lock env BENCH_LOCKED=1 bash "$0"
+fi
 step "ready: $ALIAS on ${DAEMONS[*]}"

@@ -60,6 +60,9 @@ type world struct {
 	// sync, when set, is every service's services[].sync (a flow
 	// mapping); the standby then names its Incus socket (withSync).
 	sync string
+	// image is the primaries' and the standby containers' image alias
+	// (the lab's busybox image unless newWorldImage chose another).
+	image string
 }
 
 // newWorld builds primaries, DNS records and a standby agent for services
@@ -89,10 +92,21 @@ func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool
 // (another test family's, such as the seeds benchmarks' t-seeds-mig-).
 func newWorldNamed(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity string) *world {
 	t.Helper()
+	return newWorldImage(t, namePrefix, base, modes, dnsName, pool, capacity, "")
+}
+
+// newWorldImage is newWorldNamed with the image of the primaries and of
+// the standby containers given (such as the seeds benchmarks'
+// understudy-debian); "" is the lab's busybox image.
+func newWorldImage(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity, image string) *world {
+	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
 	defer cancel()
-	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName)}
+	if image == "" {
+		image = lab.Image
+	}
+	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName), image: image}
 	labtest.RequireDNS(t, w.dnsSrv)
 	w.stateDir = filepath.Join(w.dir, "state")
 	conns := labconn.Open(ctx, t, lab)
@@ -136,7 +150,7 @@ func (w *world) startPrimaryOn(ctx context.Context, hv *lxd.Client, gateway stri
 	}
 	cleanup() // a leftover of an interrupted run
 	w.t.Cleanup(cleanup)
-	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
+	spec := lxd.InstanceSpec{Name: s.VM, Image: w.image, Config: map[string]string{
 		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": gateway,
 	}}
 	if _, err := hv.Ensure(ctx, spec); err != nil {
@@ -241,7 +255,7 @@ func (w *world) writeInventory() {
 	text := labtest.Render(w.t, labtest.InventoryTemplate, map[string]any{
 		"Listen": "127.0.0.1:9189", "Standby": "t-e2e-standby", "DNS": w.dnsSrv.Addr, "Zone": w.lab.Zone, "Key": w.dnsSrv.KeyFile, "State": w.stateDir,
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
-		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
+		"Agent": w.agentURL, "Services": w.services, "Image": w.image,
 		"Sync": w.sync, "StandbySocket": w.standbySocket(),
 	})
 	w.invPath = filepath.Join(w.dir, "inventory.yaml")
