@@ -32,7 +32,7 @@ if [ "${SEEDS_RESTORE_SUMMARY:-0}" != 1 ]; then
 	for p in $(seq 1 "$parts"); do
 		(cd e2e && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 E2E_QUIET=1 SEEDS_RESTORE_OUT="$RAWABS" \
 			SEEDS_RESTORE_RUNS="$runs" SEEDS_RESTORE_FIRST=$(((p - 1) * runs + 1)) SEEDS_RESTORE_UNDERSTUDY="$bin/understudy" \
-			"$bin/e2e.test" -test.run '^$' -test.bench '^BenchmarkSeedsRestore$' -test.benchtime 1x -test.v -test.timeout 15m)
+			"$bin/e2e.test" -test.run '^$' -test.bench '^BenchmarkSeedsRestore$' -test.benchtime 1x -test.v -test.timeout 8m)
 	done
 	rm -rf "$bin"
 fi
