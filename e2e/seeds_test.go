@@ -22,106 +22,140 @@ import (
 	"github.com/understudy/understudy/monitor/api"
 )
 
-// The cold-standby experiment's names and addresses (HACKING.md): eight
-// full-OS primaries t-seeds-{cold,vm}-{a..d}-vm on host-a 10.200.0.100-107,
-// their standby containers from 10.200.1.190-199, the restored "VMs" on
-// spare-1 10.200.2.82-85.
+// The names and addresses of experiments 1 and 2 (HACKING.md; they never
+// run at the same time): eight full-OS primaries t-seeds-*-{a..d}-vm on
+// host-a 10.200.0.100-107, their standby containers from 10.200.1.190-199,
+// the baseline's instances on spare-1 from 10.200.2.82-91 (experiment 1's
+// restored VMs .82-85, experiment 2's dedicated standbys .86-89).
 const (
-	seedsRestorePrefix  = "t-seeds-"
-	seedsRestoreBase    = 100
-	seedsRestorePool    = "10.200.1.190-10.200.1.199"
-	seedsRestoreSpare   = "10.200.2.%d"
-	seedsRestoreSpare1  = 82
-	seedsImage          = "understudy-debian"
-	seedsRestoreBound   = 5 * time.Minute // one arm's recovery, at most
-	seedsRestoreExports = "/var/lib/understudy-seeds/exports"
-	armCold             = "understudy-cold"
-	armVM               = "vm-restore"
+	seedsPrefix       = "t-seeds-"
+	seedsBase         = 100
+	seedsPool         = "10.200.1.190-10.200.1.199"
+	seedsSpare        = "10.200.2.%d"
+	seedsImage        = "understudy-debian"
+	seedsBound        = 5 * time.Minute // one arm's recovery, at most
+	seedsExportDir    = "/var/lib/understudy-seeds/exports"
+	seedsRestoreSpare = 82
+	seedsWarmSpare    = 86
 )
 
-// seedsRestoreRun is one arm's figures in one run, as bench/seeds-restore.sh reads them.
+// seedsExp is one of the two side-by-side experiments: understudy's arm
+// (its services in mode ours) against the conventional standby's (action
+// restore or warm of bench/seeds-vm-standby.sh).
+type seedsExp struct {
+	env      string // the environment's prefix: SEEDS_RESTORE, SEEDS_WARM
+	ours     string // understudy's arm: understudy-cold, understudy-warm
+	oursMode string // its services' mode: cold, warm
+	base     string // the baseline's arm: vm-restore, vm-warm
+	action   string // restore or warm
+	spare    int    // the baseline's first address on spare-1 (last octet)
+}
+
+// seedsRestoreRun is one arm's figures in one run, as bench/seeds-restore.sh
+// and bench/seeds-warm.sh read them.
 type seedsRestoreRun struct {
 	Run        int       `json:"run"`
-	Arm        string    `json:"arm"`          // understudy-cold or vm-restore
+	Arm        string    `json:"arm"`          // understudy-cold, understudy-warm, vm-restore or vm-warm
 	Order      int       `json:"order"`        // 1: this arm went first in the run, 2: second
 	AllServedS float64   `json:"all_served_s"` // injection -> the last of the 4 served at its new address
 	ServedS    []float64 `json:"served_s"`     // per service: injection -> DNS flipped and HTTP answers there
 	DetectedS  []float64 `json:"detected_s"`   // per service: injection -> the incident's detected phase
-	RecoveryS  []float64 `json:"recovery_s"`   // per service: the recovery step (exec: restore; activate: cold start)
+	RecoveryS  []float64 `json:"recovery_s"`   // per service: the recovery step (exec on the baseline, activate on ours)
 	StopS      float64   `json:"stop_s"`       // the 4 force-stops, all returned
 	Load1Start float64   `json:"load1_start"`
 	Load1End   float64   `json:"load1_end"`
-	BackupMB   float64   `json:"backup_mb"` // the vm-restore arm's tarballs, each (0 on the other arm)
-	Backup     string    `json:"backup"`    // how they were made
+	BackupMB   float64   `json:"backup_mb,omitempty"` // vm-restore: the tarballs, each
+	Backup     string    `json:"backup,omitempty"`    // vm-restore: how they were made
+	Standbys   int       `json:"standbys"`            // standby VMs the arm keeps: 1 shared, or 1 per service
 }
 
 // BenchmarkSeedsRestore is issue 20's experiment 1 (VCRecovery's cold
 // standby against a VM restored from backup), a measurement rather than a
 // test, so CI neither runs nor skips it: bench/seeds-restore.sh runs it
-// with -bench '^BenchmarkSeedsRestore$' -benchtime 1x. Eight full-OS
-// primaries (image understudy-debian, bench/seeds-image.sh) on host-a,
-// four per arm, all under one monitor. Arm understudy-cold: cold
-// containers of the same image in the shared standby (the default cold
-// playbook). Arm vm-restore: each primary exported in advance (`incus
-// export --instance-only`, under /var/lib/understudy-seeds/exports); its
-// playbook is confirm, fence, then an exec step running
-// bench/seeds-vm-restore.sh (import on spare-1, start, port check, the DNS
-// compare-and-swap), so detection, confirmation and fence are the same
-// monitor steps. The grammar needs an activate and a wait-healthy: these
-// services are warm, so the two steps cost milliseconds, after the flip.
-// Each run force-stops the four primaries of one arm at once, then of the
-// other (the order alternates), and measures the time from the injection
-// until all four names resolve at BIND to a new address that answers HTTP
-// from the recovered copy. SEEDS_RESTORE_RUNS runs (3) numbered from
-// SEEDS_RESTORE_FIRST (1); each arm's figures go to
-// SEEDS_RESTORE_OUT/run-N-ARM.json (default: a temporary directory).
-// SEEDS_RESTORE_UNDERSTUDY is the understudy binary the exec step flips
-// DNS with (default: built here).
+// with -bench '^BenchmarkSeedsRestore$' -benchtime 1x. Arm understudy-cold:
+// cold containers of the primaries' image in the shared standby (the
+// default cold playbook). Arm vm-restore: each primary exported in advance
+// (`incus export --instance-only`, under /var/lib/understudy-seeds/exports);
+// its exec step imports it on spare-1, starts it, checks its port and
+// flips DNS. See runSeeds for the rest; the environment's prefix is
+// SEEDS_RESTORE.
 func BenchmarkSeedsRestore(b *testing.B) {
-	out := os.Getenv("SEEDS_RESTORE_OUT")
+	runSeeds(b, seedsExp{env: "SEEDS_RESTORE", ours: "understudy-cold", oursMode: "cold", base: "vm-restore", action: "restore", spare: seedsRestoreSpare})
+}
+
+// BenchmarkSeedsWarm is issue 20's experiment 2 (VCRecovery's warm
+// shared standby against a dedicated warm standby VM per service), run by
+// bench/seeds-warm.sh like BenchmarkSeedsRestore: arm understudy-warm,
+// running containers in the shared standby (the default warm playbook);
+// arm vm-warm, one running instance of the primary's image per service on
+// spare-1, its exec step only the port check and the DNS flip. The
+// environment's prefix is SEEDS_WARM.
+func BenchmarkSeedsWarm(b *testing.B) {
+	runSeeds(b, seedsExp{env: "SEEDS_WARM", ours: "understudy-warm", oursMode: "warm", base: "vm-warm", action: "warm", spare: seedsWarmSpare})
+}
+
+// runSeeds runs one experiment. Eight full-OS primaries (image
+// understudy-debian, bench/seeds-image.sh) on host-a, four per arm, all
+// under one monitor. The baseline's playbook is the cold default's confirm
+// and fence, then an exec step running bench/seeds-vm-standby.sh, so
+// detection, confirmation and fence are the same monitor steps on both
+// arms; the grammar also needs an activate and a wait-healthy, so the
+// baseline's services are warm in the shared standby too, and those two
+// steps cost milliseconds after the flip. Each run force-stops the four
+// primaries of one arm at once, then of the other (the order alternates),
+// and measures the time from the injection until all four names resolve
+// at BIND to a new address that answers HTTP from the recovered copy.
+// ENV_RUNS runs (3) numbered from ENV_FIRST (1); each arm's figures go to
+// ENV_OUT/run-N-ARM.json (default: a temporary directory). ENV_UNDERSTUDY
+// is the understudy binary the exec step flips DNS with (default: built).
+func runSeeds(b *testing.B, x seedsExp) {
+	out := os.Getenv(x.env + "_OUT")
 	if out == "" {
 		out = b.TempDir()
-		b.Logf("SEEDS_RESTORE_OUT unset: the runs' figures go to %s", out)
+		b.Logf("%s_OUT unset: the runs' figures go to %s", x.env, out)
 	}
-	runs, first := envInt(b, "SEEDS_RESTORE_RUNS", 3), envInt(b, "SEEDS_RESTORE_FIRST", 1)
+	runs, first := envInt(b, x.env+"_RUNS", 3), envInt(b, x.env+"_FIRST", 1)
 	modes := map[string]string{}
 	for _, l := range []string{"a", "b", "c", "d"} {
-		modes["cold-"+l], modes["vm-"+l] = "cold", "warm"
+		modes[x.oursMode+"-"+l], modes["vm-"+l] = x.oursMode, "warm"
 	}
-	w := newWorldImage(b, seedsRestorePrefix, seedsRestoreBase, modes, labtest.DNSBind, seedsRestorePool, "{containers: 20, memory: 4GiB}", seedsImage)
+	w := newWorldImage(b, seedsPrefix, seedsBase, modes, labtest.DNSBind, seedsPool, "{containers: 20, memory: 4GiB}", seedsImage)
 	arms := map[string][]svc{}
 	for _, s := range w.services {
-		arm := armCold
-		if s.Mode == "warm" {
-			arm = armVM
+		arm := x.ours
+		if strings.HasPrefix(s.Name, seedsPrefix+"vm-") {
+			arm = x.base
 		}
 		arms[arm] = append(arms[arm], s)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(runs)*4*seedsRestoreBound)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(runs)*4*seedsBound)
 	defer cancel()
 	// systemd and lighttpd want more than the busybox image's 64 MiB.
 	w.editInventory(func(text string) string { return strings.ReplaceAll(text, "memory: 64MiB", "memory: 256MiB") })
-	sb := w.seedsBaseline(ctx, b, arms[armVM])
+	sb := w.seedsBaseline(ctx, b, x, arms[x.base])
 	r := w.startController(monitor.Options{Logger: quietLogger(b)})
 	for _, s := range w.services {
 		r.waitPrepared(ctx, b, s.Name)
 	}
-	order := []string{armCold, armVM}
+	order := []string{x.ours, x.base}
 	for i := first; i < first+runs; i++ {
 		for k, arm := range order {
-			res := seedsRestoreOnce(b, ctx, w, r, arms[arm], arm == armVM)
-			res.Run, res.Arm, res.Order = i, arm, k+1
-			if arm == armVM {
-				res.BackupMB, res.Backup = sb.mb, sb.how
-				sb.removeRestored(ctx, b)
+			vm := arm == x.base
+			res := seedsRestoreOnce(b, ctx, w, r, arms[arm], vm)
+			res.Run, res.Arm, res.Order, res.Standbys = i, arm, k+1, 1
+			if vm {
+				res.BackupMB, res.Backup, res.Standbys = sb.mb, sb.how, len(arms[arm])
+				if sb.perRun {
+					sb.removeRestored(ctx, b)
+				}
 			}
 			b.Logf("run %d %s: all served %.2fs, each %v, detected %v, recovery step %v", i, arm, res.AllServedS, res.ServedS, res.DetectedS, res.RecoveryS)
 			data, _ := json.MarshalIndent(res, "", "  ")
 			if err := os.WriteFile(filepath.Join(out, fmt.Sprintf("run-%d-%s.json", i, arm)), data, 0o644); err != nil {
 				b.Fatal(err)
 			}
-			if arm == armVM {
-				w.seedsPointBack(ctx, b, r, arms[arm])
+			if vm {
+				w.seedsPointBack(ctx, b, r, arms[arm], x.spare)
 			}
 			seedsRestoreBack(b, ctx, w, r, arms[arm])
 		}
@@ -144,7 +178,7 @@ func seedsRestoreOnce(b *testing.B, ctx context.Context, w *world, r *running, s
 	res := seedsRestoreRun{Load1Start: load1(b)}
 	served := make([]time.Duration, len(services))
 	var wg sync.WaitGroup
-	wctx, stopWatch := context.WithTimeout(ctx, seedsRestoreBound)
+	wctx, stopWatch := context.WithTimeout(ctx, seedsBound)
 	defer stopWatch()
 	t0 := time.Now()
 	for i, s := range services {
@@ -171,7 +205,7 @@ func seedsRestoreOnce(b *testing.B, ctx context.Context, w *world, r *running, s
 		if served[i] == 0 {
 			st, _ := r.service(ctx, s.Name)
 			j, _ := json.Marshal(st)
-			b.Fatalf("%s never served at a new address within %v; status %s", s.Name, seedsRestoreBound, j)
+			b.Fatalf("%s never served at a new address within %v; status %s", s.Name, seedsBound, j)
 		}
 		res.ServedS = append(res.ServedS, served[i].Seconds())
 		res.AllServedS = max(res.AllServedS, served[i].Seconds())
@@ -268,7 +302,7 @@ func seedsRestoreBack(b *testing.B, ctx context.Context, w *world, r *running, s
 // the restored VMs back at their standby containers, where the monitor
 // placed them (the exec step flipped DNS behind its back), so that the
 // reset's compare-and-swap to the primary holds.
-func (w *world) seedsPointBack(ctx context.Context, b *testing.B, r *running, services []svc) {
+func (w *world) seedsPointBack(ctx context.Context, b *testing.B, r *running, services []svc, spare int) {
 	b.Helper()
 	for i, s := range services {
 		st, err := r.service(ctx, s.Name)
@@ -279,42 +313,37 @@ func (w *world) seedsPointBack(ctx context.Context, b *testing.B, r *running, se
 		if err != nil {
 			b.Fatalf("%s: the monitor places it at %q: %v", s.Name, st.Address, err)
 		}
-		from := netip.MustParseAddr(fmt.Sprintf(seedsRestoreSpare, seedsRestoreSpare1+i))
+		from := netip.MustParseAddr(fmt.Sprintf(seedsSpare, spare+i))
 		if err := w.dns.Replace(ctx, s.FQDN, []netip.Addr{to}, 10*time.Second, []netip.Addr{from}); err != nil {
 			b.Fatalf("point %s back from %s to %s: %v", s.FQDN, from, to, err)
 		}
 	}
 }
 
-// seedsBaseline is the vm-restore arm's side: its backups, spare-1 and the
-// restored instances' names.
+// seedsBaseline is the baseline arm's side: spare-1, its instances'
+// names, and (restore) its backups.
 type seedsBaseline struct {
 	spare    *lxd.Client
-	restored []string
+	restored []string // the instances on spare-1
+	perRun   bool     // restore: they are removed after each run
 	mb       float64
 	how      string
 }
 
-// seedsBaseline exports the primaries of services (the backups of the
-// conventional cold standby, taken in advance), writes each service's
-// playbook (confirm, fence, exec bench/seeds-vm-restore.sh, activate,
-// wait-healthy) and names it in the inventory. The restored instances on
-// spare-1 are removed now and at the end.
-func (w *world) seedsBaseline(ctx context.Context, b *testing.B, services []svc) *seedsBaseline {
+// seedsBaseline prepares the baseline's side for services: with action
+// restore, exports their primaries (the conventional cold standby's
+// backups, taken in advance); with warm, creates and starts their
+// dedicated standby instances on spare-1. It writes each service's
+// playbook (confirm, fence, exec bench/seeds-vm-standby.sh, activate,
+// wait-healthy) and names it in the inventory. The instances on spare-1
+// are removed now and at the end.
+func (w *world) seedsBaseline(ctx context.Context, b *testing.B, x seedsExp, services []svc) *seedsBaseline {
 	b.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		b.Fatal(err)
 	}
-	us := os.Getenv("SEEDS_RESTORE_UNDERSTUDY")
-	if us == "" {
-		us = filepath.Join(w.dir, "understudy")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", us, "./cmd/understudy")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("build understudy for the exec step: %v: %s", err, out)
-		}
-	}
+	us := seedsUnderstudy(ctx, b, x, root, w.dir)
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		b.Fatal(err)
@@ -324,24 +353,34 @@ func (w *world) seedsBaseline(ctx context.Context, b *testing.B, services []svc)
 		b.Fatalf("connect to spare-1: %v", err)
 	}
 	b.Cleanup(spare.Close)
-	sb := &seedsBaseline{spare: spare, how: "incus export --instance-only --compression none (the fastest import)"}
+	sb := &seedsBaseline{spare: spare, perRun: x.action == "restore"}
 	for _, s := range services {
 		sb.restored = append(sb.restored, s.VM)
 	}
 	sb.removeRestored(ctx, b)
 	b.Cleanup(func() { sb.removeRestored(context.Background(), b) })
-	backups := w.exportAll(ctx, b, root, services)
-	for _, p := range backups {
-		fi, err := os.Stat(p)
-		if err != nil {
-			b.Fatal(err)
+	backups := make([]string, len(services))
+	switch x.action {
+	case "restore":
+		sb.how = "incus export --instance-only --compression none (the fastest import)"
+		backups = w.exportAll(ctx, b, root, services)
+		for _, p := range backups {
+			fi, err := os.Stat(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sb.mb = float64(fi.Size()) / (1 << 20)
 		}
-		sb.mb = float64(fi.Size()) / (1 << 20)
+	default:
+		for i, s := range services {
+			backups[i] = "-"
+			sb.startDedicated(ctx, b, s, fmt.Sprintf(seedsSpare, x.spare+i), w.lab.Spare.Gateway)
+		}
 	}
 	for i, s := range services {
 		pb := filepath.Join(w.dir, "playbook-"+s.Name+".yaml")
-		argv := []string{bash, filepath.Join(root, "bench", "seeds-vm-restore.sh"), "spare-1", backups[i], s.VM,
-			fmt.Sprintf(seedsRestoreSpare, seedsRestoreSpare1+i), w.lab.Spare.Gateway, s.FQDN, s.Address, w.invPath, us}
+		argv := []string{bash, filepath.Join(root, "bench", "seeds-vm-standby.sh"), x.action, "spare-1", backups[i], s.VM,
+			fmt.Sprintf(seedsSpare, x.spare+i), w.lab.Spare.Gateway, s.FQDN, s.Address, w.invPath, us}
 		if err := os.WriteFile(pb, []byte(seedsBaselinePlaybook(argv)), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -352,8 +391,42 @@ func (w *world) seedsBaseline(ctx context.Context, b *testing.B, services []svc)
 	return sb
 }
 
-// seedsBaselinePlaybook is the vm-restore arm's playbook: the cold
-// default's confirm and fence, the restore as an exec step, and the warm
+// seedsUnderstudy is the understudy binary of the exec step: ENV_UNDERSTUDY,
+// or one built from root into dir.
+func seedsUnderstudy(ctx context.Context, b *testing.B, x seedsExp, root, dir string) string {
+	b.Helper()
+	if us := os.Getenv(x.env + "_UNDERSTUDY"); us != "" {
+		return us
+	}
+	us := filepath.Join(dir, "understudy")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", us, "./cmd/understudy")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build understudy for the exec step: %v: %s", err, out)
+	}
+	return us
+}
+
+// startDedicated creates and starts s's dedicated warm standby instance
+// on spare-1 (the primary's image and name) at addr.
+func (sb *seedsBaseline) startDedicated(ctx context.Context, b *testing.B, s svc, addr, gateway string) {
+	b.Helper()
+	spec := lxd.InstanceSpec{Name: s.VM, Image: seedsImage, Config: map[string]string{
+		"environment.IPADDR": addr + "/24", "environment.GATEWAY": gateway,
+	}, CPU: 1, Memory: 256 << 20}
+	if _, err := sb.spare.Ensure(ctx, spec); err != nil {
+		b.Fatalf("create the dedicated standby %s on spare-1: %v", s.VM, err)
+	}
+	if err := sb.spare.Start(ctx, s.VM); err != nil {
+		b.Fatalf("start the dedicated standby %s: %v", s.VM, err)
+	}
+	if err := waitHTTP(ctx, addr, s.VM); err != nil {
+		b.Fatalf("dedicated standby %s: %v", s.VM, err)
+	}
+}
+
+// seedsBaselinePlaybook is the baseline arm's playbook: the cold
+// default's confirm and fence, the recovery as an exec step, and the warm
 // container's activate and wait-healthy the grammar requires.
 func seedsBaselinePlaybook(argv []string) string {
 	q := make([]string, len(argv))
@@ -379,10 +452,10 @@ func seedsBaselinePlaybook(argv []string) string {
 }
 
 // exportAll exports the primaries of services on host-a at once, into
-// seedsRestoreExports, and returns the tarballs' paths.
+// seedsExportDir, and returns the tarballs' paths.
 func (w *world) exportAll(ctx context.Context, b *testing.B, root string, services []svc) []string {
 	b.Helper()
-	if err := os.MkdirAll(seedsRestoreExports, 0o755); err != nil {
+	if err := os.MkdirAll(seedsExportDir, 0o755); err != nil {
 		b.Fatal(err)
 	}
 	paths := make([]string, len(services))
@@ -390,7 +463,7 @@ func (w *world) exportAll(ctx context.Context, b *testing.B, root string, servic
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i, s := range services {
-		paths[i] = filepath.Join(seedsRestoreExports, s.VM+".tar")
+		paths[i] = filepath.Join(seedsExportDir, s.VM+".tar")
 		_ = os.Remove(paths[i])
 		wg.Go(func() {
 			cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "examples", "lab", "lab.sh"), "cli", "host-a",
@@ -410,7 +483,7 @@ func (w *world) exportAll(ctx context.Context, b *testing.B, root string, servic
 	return paths
 }
 
-// removeRestored deletes the restored instances on spare-1.
+// removeRestored deletes the baseline's instances on spare-1.
 func (sb *seedsBaseline) removeRestored(ctx context.Context, b *testing.B) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
