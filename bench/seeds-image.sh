@@ -142,7 +142,20 @@ import() {
 	bash "$LAB" cli "$name" image import "$TAR" --alias "$ALIAS" >&2
 }
 
+# raise_inotify: every systemd instance takes several inotify instances
+# (PID 1, journald, its .path units), all counted against root's
+# fs.inotify.max_user_instances (128 by default); past it a Debian instance
+# hangs in its boot with its .path units failed. 20 of them need more.
+raise_inotify() {
+	local cur
+	cur=$(sysctl -n fs.inotify.max_user_instances)
+	[ "$cur" -ge 1024 ] && return 0
+	step "fs.inotify.max_user_instances $cur -> 1024 (many systemd instances)"
+	sysctl -qw fs.inotify.max_user_instances=1024
+}
+
 build
+raise_inotify
 missing=()
 for d in "${DAEMONS[@]}"; do current "$d" || missing+=("$d"); done
 if [ ${#missing[@]} = 0 ]; then

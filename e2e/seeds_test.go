@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/labtest"
+	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
+	"github.com/understudy/understudy/monitor/capacity/coverage"
 	"github.com/understudy/understudy/monitor/api"
 )
 
@@ -133,6 +135,7 @@ func runSeeds(b *testing.B, x seedsExp) {
 	// systemd and lighttpd want more than the busybox image's 64 MiB.
 	w.editInventory(func(text string) string { return strings.ReplaceAll(text, "memory: 64MiB", "memory: 256MiB") })
 	sb := w.seedsBaseline(ctx, b, x, arms[x.base])
+	w.seedsCoverage(b, arms[x.ours], filepath.Join(out, "coverage.json"))
 	r := w.startController(monitor.Options{Logger: quietLogger(b)})
 	for _, s := range w.services {
 		r.waitPrepared(ctx, b, s.Name)
@@ -491,6 +494,33 @@ func (sb *seedsBaseline) removeRestored(ctx context.Context, b *testing.B) {
 		if err := sb.spare.Delete(ctx, name); err != nil {
 			b.Errorf("delete the restored %s on spare-1: %v", name, err)
 		}
+	}
+}
+
+// seedsVMMonth is the price of a VM-month the research's figure implies:
+// about $15,000 a year saved for 4 standby VMs -> 1, 3 VMs for 12 months.
+const seedsVMMonth = 15000.0 / 36
+
+// seedsCoverage writes to path the standby schemes of `understudy plan`'s
+// coverage report (package coverage) for services alone, priced at
+// seedsVMMonth USD: how many standby VMs each scheme keeps and their cost.
+func (w *world) seedsCoverage(b *testing.B, services []svc, path string) {
+	b.Helper()
+	inv, err := inventory.Load(w.invPath)
+	if err != nil {
+		b.Fatalf("load the inventory: %v", err)
+	}
+	keep := map[string]bool{}
+	for _, s := range services {
+		keep[s.Name] = true
+	}
+	inv.Services = slices.DeleteFunc(inv.Services, func(s inventory.Service) bool { return !keep[s.Name] })
+	inv.Cost = inventory.Cost{VMMonth: seedsVMMonth, Currency: "USD"}
+	rep := coverage.Compute(coverage.Input{Name: w.invPath, Inventory: inv})
+	data, _ := json.MarshalIndent(map[string]any{"vm_month": seedsVMMonth, "currency": rep.Currency,
+		"schemes": rep.Schemes, "research": rep.Research}, "", "  ")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
 	}
 }
 
