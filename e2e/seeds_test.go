@@ -139,6 +139,9 @@ func runSeeds(b *testing.B, x seedsExp) {
 	r := w.startController(monitor.Options{Logger: quietLogger(b)})
 	for _, s := range w.services {
 		r.waitPrepared(ctx, b, s.Name)
+		if s.Mode == "warm" {
+			r.waitWarmServes(ctx, b, s)
+		}
 	}
 	order := []string{x.ours, x.base}
 	for i := first; i < first+runs; i++ {
@@ -163,6 +166,21 @@ func runSeeds(b *testing.B, x seedsExp) {
 			seedsRestoreBack(b, ctx, w, r, arms[arm])
 		}
 		slices.Reverse(order)
+	}
+}
+
+// waitWarmServes waits until s's running standby container answers HTTP:
+// "prepared" does not say that its boot finished.
+func (r *running) waitWarmServes(ctx context.Context, b *testing.B, s svc) {
+	b.Helper()
+	st, err := r.service(ctx, s.Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := waitHTTP(wctx, st.Standby.Address, s.Name); err != nil {
+		b.Fatalf("the warm standby container of %s does not serve (a boot that hung? bench/seeds-image.sh raises fs.inotify.max_user_instances): %v", s.Name, err)
 	}
 }
 
