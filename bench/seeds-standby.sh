@@ -71,7 +71,9 @@ else
 	paper="≈ 100 % (about the same time)" goal="goal: equal within noise"
 	how_ours="running containers in the shared standby" how_base="dedicated running instance per service on spare-1, port check, DNS CAS"
 fi
-jq -r --arg title "$title" --arg paper "$paper" --arg goal "$goal" --arg ho "$how_ours" --arg hb "$how_base" '
+cov=$RAW/coverage.json
+[ -s "$cov" ] || echo '{}' >"$cov"
+jq -r --arg title "$title" --arg paper "$paper" --arg goal "$goal" --arg ho "$how_ours" --arg hb "$how_base" --slurpfile cov "$cov" '
 def r: . * 100 | round / 100;
 def mm(s): "\(s.median|r) (\(s.min|r)–\(s.max|r))";
 "# seeds-\(if .base.arm == "vm-restore" then "restore" else "warm" end): \($title)\n",
@@ -85,6 +87,8 @@ def mm(s): "\(s.median|r) (\(s.min|r)–\(s.max|r))";
 "| injection → last of the 4 detected, \(.ours.arm) / \(.base.arm), s | — | \(mm(.ours.detected_s)) / \(mm(.base.detected_s)) | \(.ours.detected_s.n) / \(.base.detected_s.n) |",
 "| slowest recovery step of the 4 (activate / exec), s | — | \(mm(.ours.recovery_s)) / \(mm(.base.recovery_s)) | \(.ours.recovery_s.n) / \(.base.recovery_s.n) |",
 "| standby VMs kept for the 4 services | 1 against 4 | \(.ours.standbys) against \(.base.standbys) | — |",
+($cov[0] | select(.schemes) | (.schemes | map({key: .name, value: .}) | from_entries) as $s |
+ "| standby VMs a year at \(.vm_month|r) \(.currency) a VM-month (the coverage report of `understudy plan` for the 4 services), dedicated warm / shared | about $15,000 a year saved (4 → 1) | \($s["dedicated-warm-standby"].cost_per_year|r) / \($s["understudy-shared-standby"].cost_per_year|r) \(.currency), \($s["understudy-shared-standby"].saved_per_year|r) saved | — |"),
 "",
 (if .base.backup then "Backups: \(.base.backup), \(.base.backup_mb|r) MB each, kept under /var/lib/understudy-seeds/exports. " else "" end) +
 "Raw runs: bench/results/seeds-\(if .base.arm == "vm-restore" then "restore" else "warm" end)/run-*.json."
