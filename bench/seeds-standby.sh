@@ -86,7 +86,7 @@ def mm(s): "\(s.median|r) (\(s.min|r)–\(s.max|r))";
 "| ratio of the medians, % | \($paper) | \((100 * .ours.all_served_s.median / .base.all_served_s.median)|r) | — |",
 "| injection → last of the 4 detected, \(.ours.arm) / \(.base.arm), s | — | \(mm(.ours.detected_s)) / \(mm(.base.detected_s)) | \(.ours.detected_s.n) / \(.base.detected_s.n) |",
 "| slowest recovery step of the 4 (activate / exec), s | — | \(mm(.ours.recovery_s)) / \(mm(.base.recovery_s)) | \(.ours.recovery_s.n) / \(.base.recovery_s.n) |",
-"| standby VMs kept for the 4 services | 1 against 4 | \(.ours.standbys) against \(.base.standbys) | — |",
+"| standby VMs kept running for the 4 services | \(if .base.arm == "vm-warm" then "1 against 4" else "— (the backups only)" end) | \(.ours.standbys) against \(if .base.arm == "vm-warm" then .base.standbys else 0 end) | — |",
 ($cov[0] | select(.schemes) | (.schemes | map({key: .name, value: .}) | from_entries) as $s |
  "| standby VMs a year at \(.vm_month|r) \(.currency) a VM-month (the coverage report of `understudy plan` for the 4 services), dedicated warm / shared | about $15,000 a year saved (4 → 1) | \($s["dedicated-warm-standby"].cost_per_year|r) / \($s["understudy-shared-standby"].cost_per_year|r) \(.currency), \($s["understudy-shared-standby"].saved_per_year|r) saved | — |"),
 "",

@@ -20,8 +20,8 @@ import (
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor"
-	"github.com/understudy/understudy/monitor/capacity/coverage"
 	"github.com/understudy/understudy/monitor/api"
+	"github.com/understudy/understudy/monitor/capacity/coverage"
 )
 
 // The names and addresses of experiments 1 and 2 (HACKING.md; they never
@@ -68,7 +68,7 @@ type seedsRestoreRun struct {
 	Load1End   float64   `json:"load1_end"`
 	BackupMB   float64   `json:"backup_mb,omitempty"` // vm-restore: the tarballs, each
 	Backup     string    `json:"backup,omitempty"`    // vm-restore: how they were made
-	Standbys   int       `json:"standbys"`            // standby VMs the arm keeps: 1 shared, or 1 per service
+	Standbys   int       `json:"standbys"`            // standby VMs the arm keeps running: 1 shared, 1 per service, or 0 (restore)
 }
 
 // BenchmarkSeedsRestore is issue 20's experiment 1 (VCRecovery's cold
@@ -150,7 +150,7 @@ func runSeeds(b *testing.B, x seedsExp) {
 			res := seedsRestoreOnce(b, ctx, w, r, arms[arm], vm)
 			res.Run, res.Arm, res.Order, res.Standbys = i, arm, k+1, 1
 			if vm {
-				res.BackupMB, res.Backup, res.Standbys = sb.mb, sb.how, len(arms[arm])
+				res.BackupMB, res.Backup, res.Standbys = sb.mb, sb.how, sb.standbys
 				if sb.perRun {
 					sb.removeRestored(ctx, b)
 				}
@@ -347,6 +347,7 @@ type seedsBaseline struct {
 	spare    *lxd.Client
 	restored []string // the instances on spare-1
 	perRun   bool     // restore: they are removed after each run
+	standbys int      // standby VMs it keeps running: 0 (restore), 1 per service (warm)
 	mb       float64
 	how      string
 }
@@ -375,6 +376,9 @@ func (w *world) seedsBaseline(ctx context.Context, b *testing.B, x seedsExp, ser
 	}
 	b.Cleanup(spare.Close)
 	sb := &seedsBaseline{spare: spare, perRun: x.action == "restore"}
+	if !sb.perRun {
+		sb.standbys = len(services)
+	}
 	for _, s := range services {
 		sb.restored = append(sb.restored, s.VM)
 	}
