@@ -90,7 +90,7 @@ def mm(s): "\(s.median|r) (\(s.min|r)–\(s.max|r))";
 ($cov[0] | select(.schemes) | (.schemes | map({key: .name, value: .}) | from_entries) as $s |
  "| standby VMs a year at \(.vm_month|r) \(.currency) a VM-month (the coverage report of `understudy plan` for the 4 services), dedicated warm / shared | about $15,000 a year saved (4 → 1) | \($s["dedicated-warm-standby"].cost_per_year|r) / \($s["understudy-shared-standby"].cost_per_year|r) \(.currency), \($s["understudy-shared-standby"].saved_per_year|r) saved | — |"),
 "",
-(if .base.backup then "Backups: \(.base.backup), \(.base.backup_mb|r) MB each, kept under /var/lib/understudy-seeds/exports. " else "" end) +
+(if .base.backup then "Backups: \(.base.backup), \(.base.backup_mb|r) MiB each, kept under /var/lib/understudy-seeds/exports. " else "" end) +
 "Raw runs: bench/results/seeds-\(if .base.arm == "vm-restore" then "restore" else "warm" end)/run-*.json."
 ' "$OUT/seeds-$exp.json" >"$OUT/seeds-$exp.md"
 cat "$OUT/seeds-$exp.md"

@@ -66,7 +66,7 @@ type seedsRestoreRun struct {
 	StopS      float64   `json:"stop_s"`       // the 4 force-stops, all returned
 	Load1Start float64   `json:"load1_start"`
 	Load1End   float64   `json:"load1_end"`
-	BackupMB   float64   `json:"backup_mb,omitempty"` // vm-restore: the tarballs, each
+	BackupMB   float64   `json:"backup_mb,omitempty"` // vm-restore: the tarballs, each, in MiB
 	Backup     string    `json:"backup,omitempty"`    // vm-restore: how they were made
 	Standbys   int       `json:"standbys"`            // standby VMs the arm keeps running: 1 shared, 1 per service, or 0 (restore)
 }
