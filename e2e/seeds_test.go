@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -68,6 +69,7 @@ type seedsRestoreRun struct {
 	Load1End   float64   `json:"load1_end"`
 	BackupMB   float64   `json:"backup_mb,omitempty"` // vm-restore: the tarballs, each, in MiB
 	Backup     string    `json:"backup,omitempty"`    // vm-restore: how they were made
+	Fallbacks  []string  `json:"fallbacks,omitempty"` // understudy-restore: why a service cold started instead ("" restored)
 	Standbys   int       `json:"standbys"`            // standby VMs the arm keeps running: 1 shared, 1 per service, or 0 (restore)
 }
 
@@ -81,8 +83,16 @@ type seedsRestoreRun struct {
 // its exec step imports it on spare-1, starts it, checks its port and
 // flips DNS. See runSeeds for the rest; the environment's prefix is
 // SEEDS_RESTORE.
+//
+// SEEDS_RESTORE_MODE=restore makes understudy's arm restore mode
+// (understudy-restore: a CRIU checkpoint restored, a cold start where the
+// restore fails) with the lab's criu (labtest's Lab.CRIU).
 func BenchmarkSeedsRestore(b *testing.B) {
-	runSeeds(b, seedsExp{env: "SEEDS_RESTORE", ours: "understudy-cold", oursMode: "cold", base: "vm-restore", action: "restore", spare: seedsRestoreSpare})
+	mode := cmp.Or(os.Getenv("SEEDS_RESTORE_MODE"), "cold")
+	if mode != "cold" && mode != "restore" {
+		b.Fatalf("SEEDS_RESTORE_MODE=%q: want cold or restore", mode)
+	}
+	runSeeds(b, seedsExp{env: "SEEDS_RESTORE", ours: "understudy-" + mode, oursMode: mode, base: "vm-restore", action: "restore", spare: seedsRestoreSpare})
 }
 
 // BenchmarkSeedsWarm is issue 20's experiment 2 (VCRecovery's warm
@@ -121,7 +131,15 @@ func runSeeds(b *testing.B, x seedsExp) {
 	for _, l := range []string{"a", "b", "c", "d"} {
 		modes[x.oursMode+"-"+l], modes["vm-"+l] = x.oursMode, "warm"
 	}
-	w := newWorldImage(b, seedsPrefix, seedsBase, modes, labtest.DNSBind, seedsPool, "{containers: 20, memory: 4GiB}", seedsImage)
+	criu := ""
+	if x.oursMode == "restore" {
+		path, why := labtest.Require(b).CRIU()
+		if path == "" {
+			b.Skipf("restore mode: %s", why)
+		}
+		criu = "{path: " + path + "}"
+	}
+	w := newWorldImage(b, seedsPrefix, seedsBase, modes, labtest.DNSBind, seedsPool, "{containers: 20, memory: 4GiB}", seedsImage, criu)
 	arms := map[string][]svc{}
 	for _, s := range w.services {
 		arm := x.ours
@@ -240,6 +258,9 @@ func seedsRestoreOnce(b *testing.B, ctx context.Context, w *world, r *running, s
 		}
 		det, rec := seedsIncidentTimes(st.LastIncident, t0, vm)
 		res.DetectedS, res.RecoveryS = append(res.DetectedS, det), append(res.RecoveryS, rec)
+		if s.Mode == "restore" {
+			res.Fallbacks = append(res.Fallbacks, st.LastIncident.Fallback)
+		}
 	}
 	res.Load1End = load1(b)
 	return res

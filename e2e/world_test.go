@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -63,6 +64,8 @@ type world struct {
 	// image is the primaries' and the standby containers' image alias
 	// (the lab's busybox image unless newWorldImage chose another).
 	image string
+	// criu is the agent's criu mapping ("{disable: true}" when empty).
+	criu string
 }
 
 // newWorld builds primaries, DNS records and a standby agent for services
@@ -92,13 +95,14 @@ func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool
 // (another test family's, such as the seeds benchmarks' t-seeds-mig-).
 func newWorldNamed(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity string) *world {
 	t.Helper()
-	return newWorldImage(t, namePrefix, base, modes, dnsName, pool, capacity, "")
+	return newWorldImage(t, namePrefix, base, modes, dnsName, pool, capacity, "", "")
 }
 
 // newWorldImage is newWorldNamed with the image of the primaries and of
 // the standby containers given (such as the seeds benchmarks'
-// understudy-debian); "" is the lab's busybox image.
-func newWorldImage(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity, image string) *world {
+// understudy-debian; "" is the lab's busybox image) and the agent's criu
+// mapping (such as "{path: /var/lib/understudy-criu/bin/criu}"; "" disables it).
+func newWorldImage(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity, image, criu string) *world {
 	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
@@ -106,7 +110,7 @@ func newWorldImage(t testing.TB, namePrefix string, base int, modes map[string]s
 	if image == "" {
 		image = lab.Image
 	}
-	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName), image: image}
+	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName), image: image, criu: criu}
 	labtest.RequireDNS(t, w.dnsSrv)
 	w.stateDir = filepath.Join(w.dir, "state")
 	conns := labconn.Open(ctx, t, lab)
@@ -199,7 +203,7 @@ state-dir: {{.State}}
 network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
 capacity: {{.Capacity}}
 activate-timeout: 20s
-criu: {disable: true}
+criu: {{.CRIU}}
 load-source: cgroups
 cpus: 1
 `
@@ -210,7 +214,7 @@ func (w *world) startAgent(ctx context.Context, pool, capacity string) {
 	w.t.Helper()
 	w.agentURL = w.runAgent(ctx, "agent", labtest.Render(w.t, agentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
-		"Gateway": w.lab.Standby.Gateway, "Pool": pool, "Capacity": capacity,
+		"Gateway": w.lab.Standby.Gateway, "Pool": pool, "Capacity": capacity, "CRIU": cmp.Or(w.criu, "{disable: true}"),
 	}))
 }
 
