@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/seeds-standby.sh restore|restore-criu|warm: issue 20's experiments 1 and 2
 # (VCRecovery), e2e BenchmarkSeedsRestore and BenchmarkSeedsWarm; run as
-# bench/seeds-restore.sh and bench/seeds-warm.sh (groups seeds-restore,
-# seeds-warm). Per run, 4 full-OS primaries fail at once per arm:
+# bench/seeds-restore.sh, bench/seeds-restore-criu.sh and bench/seeds-warm.sh
+# (groups seeds-restore, seeds-warm; restore-criu is no group). Per run, 4 full-OS primaries fail at once per arm:
 #   restore  understudy-cold (cold containers started in the shared standby,
 #            standby-1) against vm-restore (each primary's `incus export`,
 #            taken in advance, imported and started on spare-1);
@@ -70,7 +70,7 @@ def arm: {all_served_s: stat(.all_served_s), detected_s: stat(.detected_s|max), 
 if [ "$exp" = restore-criu ]; then
 	title="restore mode (CRIU) in the shared standby against a VM restored from backup (issue 20 experiment 1, understudy's restore mode)"
 	paper="47 % (cold)" goal="goal ≤ 10 %"
-	how_ours="checkpoints restored in the shared standby"
+	how_ours="restore mode in the shared standby: its CRIU checkpoint restored, else a cold start"
 	how_base="import of the export on spare-1, start, port check, DNS CAS"
 elif [ "$exp" = restore ]; then
 	title="cold shared standby against a VM restored from backup (VCRecovery, issue 20 experiment 1)"
@@ -96,9 +96,9 @@ def mm(s): "\(s.median|r) (\(s.min|r)–\(s.max|r))";
 "| ratio of the medians, % | \($paper) | \((100 * .ours.all_served_s.median / .base.all_served_s.median)|r) | — |",
 "| injection → last of the 4 detected, \(.ours.arm) / \(.base.arm), s | — | \(mm(.ours.detected_s)) / \(mm(.base.detected_s)) | \(.ours.detected_s.n) / \(.base.detected_s.n) |",
 "| slowest recovery step of the 4 (activate / exec), s | — | \(mm(.ours.recovery_s)) / \(mm(.base.recovery_s)) | \(.ours.recovery_s.n) / \(.base.recovery_s.n) |",
-(if .ours.arm == "understudy-restore" then "| restores that fell back to a cold start | — | \(.ours.fallbacks | map(select(. != "")) | length) of \(.ours.fallbacks | length)\(.ours.fallbacks | map(select(. != "")) | unique | if length > 0 then ": " + join("; ") else "" end) | — |" else empty end),
+(if .ours.arm == "understudy-restore" then "| restores that fell back to a cold start | — | \(.ours.fallbacks | map(select(. != "")) | length) of \(.ours.fallbacks | length)\(.ours.fallbacks | map(select(. != "")) | if length > 0 then "; the first: " + (.[0] | gsub("\n"; " / ") | .[0:420]) else "" end) | — |" else empty end),
 "| standby VMs kept running for the 4 services | \(if .base.arm == "vm-warm" then "1 against 4" else "— (the backups only)" end) | \(.ours.standbys) against \(if .base.arm == "vm-warm" then .base.standbys else 0 end) | — |",
-($cov[0] | select(.schemes) | (.schemes | map({key: .name, value: .}) | from_entries) as $s |
+($cov[0] | select(.schemes and $exp == "warm") | (.schemes | map({key: .name, value: .}) | from_entries) as $s |
  "| standby VMs a year at \(.vm_month|r) \(.currency) a VM-month (the coverage report of `understudy plan` for the 4 services), dedicated warm / shared | about $15,000 a year saved (4 → 1) | \($s["dedicated-warm-standby"].cost_per_year|r) / \($s["understudy-shared-standby"].cost_per_year|r) \(.currency), \($s["understudy-shared-standby"].saved_per_year|r) saved | — |"),
 "",
 (if .base.backup then "Backups: \(.base.backup), \(.base.backup_mb|r) MiB each, kept under /var/lib/understudy-seeds/exports. " else "" end) +
