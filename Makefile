@@ -108,7 +108,7 @@ bench: lab-up
 ## /var/lib/understudy-seeds), then the four seeds groups, each writing
 ## bench/results/seeds-*.{json,md}, and prints their tables.
 bench-seeds: lab-up
-	$(LOCK) bash bench/seeds-image.sh
+	bash bench/seeds-image.sh
 	bash bench/run.sh seeds-restore seeds-warm seeds-migration seeds-relocation
 
 ## fuzz: a short run of every fuzz target.

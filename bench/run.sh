@@ -353,7 +353,7 @@ group_seeds-migration() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-migration.sh || failed seeds-migration "bench/seeds-migration.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-migration) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-restore seeds-warm seeds-migration) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -10,8 +10,11 @@
 # time by `lab.sh debian-entry bookworm`; no mirror is named here). The build
 # is cached under SEEDS_DIR (UNDERSTUDY_SEEDS_DIR, default
 # /var/lib/understudy-seeds): rootfs/ and understudy-debian.tar, rebuilt only
-# when this script changes (its hash in understudy-debian.tar.stamp). Not part
-# of `lab.sh up`: `make bench-seeds` calls it.
+# when the build changes (the hash of its functions in
+# understudy-debian.tar.stamp). Not part
+# of `lab.sh up`: `make bench-seeds` calls it. The build takes no lab lock;
+# the imports, only where the image is missing or older, take it
+# (/tmp/understudy-lab.lock) unless BENCH_LOCKED=1 says the caller holds it.
 #
 # Networking: like the busybox image, the container takes its address from
 # environment.IPADDR (CIDR) and environment.GATEWAY; the unit
@@ -84,7 +87,7 @@ write_units() {
 
 build() {
 	local entry uri stamp
-	stamp=$(sha256sum "$0" | cut -d' ' -f1)
+	stamp=$(declare -f ensure_debootstrap write_units build | sha256sum | cut -d' ' -f1)
 	[ -s "$TAR" ] && [ "$(cat "$TAR.stamp" 2>/dev/null)" = "$stamp" ] && { step "cached: $TAR"; return 0; }
 	ensure_debootstrap
 	entry=$(bash "$LAB" debian-entry bookworm) ||
@@ -122,17 +125,47 @@ build() {
 	echo "$stamp" >"$TAR.stamp"
 }
 
+# current NAME: whether daemon NAME holds the image of this tarball (a read:
+# no lock).
+current() {
+	local fp
+	fp=$({ bash "$LAB" cli "$1" image info "$ALIAS" 2>/dev/null || true; } | awk '/^Fingerprint:/ {print $2}')
+	[ "$fp" = "$(sha256sum "$TAR" | cut -d' ' -f1)" ]
+}
+
 # import NAME: the image on daemon NAME, replaced when the tarball changed.
 import() {
-	local name=$1 fp want
-	want=$(sha256sum "$TAR" | cut -d' ' -f1)
-	fp=$({ bash "$LAB" cli "$name" image info "$ALIAS" 2>/dev/null || true; } | awk '/^Fingerprint:/ {print $2}')
-	[ "$fp" = "$want" ] && { step "$name: $ALIAS present"; return 0; }
-	[ -z "$fp" ] || bash "$LAB" cli "$name" image delete "$ALIAS" >&2
+	local name=$1
+	current "$name" && { step "$name: $ALIAS present"; return 0; }
+	bash "$LAB" cli "$name" image delete "$ALIAS" >/dev/null 2>&1 || true
 	step "$name: importing $ALIAS"
 	bash "$LAB" cli "$name" image import "$TAR" --alias "$ALIAS" >&2
 }
 
+# raise_inotify: every systemd instance takes several inotify instances
+# (PID 1, journald, its .path units), all counted against root's
+# fs.inotify.max_user_instances (128 by default); past it a Debian instance
+# hangs in its boot with its .path units failed. 20 of them need more.
+raise_inotify() {
+	local cur
+	cur=$(sysctl -n fs.inotify.max_user_instances)
+	[ "$cur" -ge 1024 ] && return 0
+	step "fs.inotify.max_user_instances $cur -> 1024 (many systemd instances)"
+	sysctl -qw fs.inotify.max_user_instances=1024
+}
+
 build
-for d in "${DAEMONS[@]}"; do import "$d"; done
+raise_inotify
+missing=()
+for d in "${DAEMONS[@]}"; do current "$d" || missing+=("$d"); done
+if [ ${#missing[@]} = 0 ]; then
+	step "ready: $ALIAS on ${DAEMONS[*]}"
+	exit 0
+fi
+if [ "${BENCH_LOCKED:-0}" = 1 ]; then
+	for d in "${missing[@]}"; do import "$d"; done
+else
+	flock /tmp/understudy-lab.lock env BENCH_LOCKED=1 bash "$0"
+	exit 0
+fi
 step "ready: $ALIAS on ${DAEMONS[*]}"

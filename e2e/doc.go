@@ -16,7 +16,11 @@
 // 10.200.2.190-191 the relocation under load, loadmove_test.go), standby
 // containers from its own agent's pool 10.200.1.150-169. Its agents measure
 // their load from their instances' cgroups (load-source: cgroups; the
-// standby declares 1 CPU, the spare 2).
+// standby declares 1 CPU, the spare 2). The seeds benchmarks of issue 20
+// (seeds_test.go: BenchmarkSeedsRestore, BenchmarkSeedsWarm; seedsmig_test.go:
+// BenchmarkSeedsMigration) are measurements that bench/seeds-*.sh run with
+// -benchtime 1x: t-seeds-*, full-OS primaries of image understudy-debian on
+// host-a at 10.200.0.100-109 (HACKING.md).
 //
 // The package has no code besides its tests. They need the lab
 // (examples/lab/lab.sh up) and root (ICMP); without the lab they skip, or

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,11 @@ type world struct {
 	// sync, when set, is every service's services[].sync (a flow
 	// mapping); the standby then names its Incus socket (withSync).
 	sync string
+	// image is the primaries' and the standby containers' image alias
+	// (the lab's busybox image unless newWorldImage chose another).
+	image string
+	// criu is the agent's criu mapping ("{disable: true}" when empty).
+	criu string
 }
 
 // newWorld builds primaries, DNS records and a standby agent for services
@@ -89,10 +95,22 @@ func newWorldWith(t testing.TB, base int, modes map[string]string, dnsName, pool
 // (another test family's, such as the seeds benchmarks' t-seeds-mig-).
 func newWorldNamed(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity string) *world {
 	t.Helper()
+	return newWorldImage(t, namePrefix, base, modes, dnsName, pool, capacity, "", "")
+}
+
+// newWorldImage is newWorldNamed with the image of the primaries and of
+// the standby containers given (such as the seeds benchmarks'
+// understudy-debian; "" is the lab's busybox image) and the agent's criu
+// mapping (such as "{path: /var/lib/understudy-criu/bin/criu}"; "" disables it).
+func newWorldImage(t testing.TB, namePrefix string, base int, modes map[string]string, dnsName, pool, capacity, image, criu string) *world {
+	t.Helper()
 	lab := labtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), worldSetup)
 	defer cancel()
-	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName)}
+	if image == "" {
+		image = lab.Image
+	}
+	w := &world{t: t, lab: lab, dir: t.TempDir(), log: testLogger(t), dnsSrv: lab.DNSServerNamed(t, dnsName), image: image, criu: criu}
 	labtest.RequireDNS(t, w.dnsSrv)
 	w.stateDir = filepath.Join(w.dir, "state")
 	conns := labconn.Open(ctx, t, lab)
@@ -136,7 +154,7 @@ func (w *world) startPrimaryOn(ctx context.Context, hv *lxd.Client, gateway stri
 	}
 	cleanup() // a leftover of an interrupted run
 	w.t.Cleanup(cleanup)
-	spec := lxd.InstanceSpec{Name: s.VM, Image: w.lab.Image, Config: map[string]string{
+	spec := lxd.InstanceSpec{Name: s.VM, Image: w.image, Config: map[string]string{
 		"environment.IPADDR": s.Address + "/24", "environment.GATEWAY": gateway,
 	}}
 	if _, err := hv.Ensure(ctx, spec); err != nil {
@@ -185,7 +203,7 @@ state-dir: {{.State}}
 network: {gateway: {{.Gateway}}, prefix-len: 24, pool: {{.Pool}}}
 capacity: {{.Capacity}}
 activate-timeout: 20s
-criu: {disable: true}
+criu: {{.CRIU}}
 load-source: cgroups
 cpus: 1
 `
@@ -196,7 +214,7 @@ func (w *world) startAgent(ctx context.Context, pool, capacity string) {
 	w.t.Helper()
 	w.agentURL = w.runAgent(ctx, "agent", labtest.Render(w.t, agentTemplate, map[string]string{
 		"PKI": w.certs, "Socket": w.lab.Standby.Socket, "State": filepath.Join(w.dir, "agent"),
-		"Gateway": w.lab.Standby.Gateway, "Pool": pool, "Capacity": capacity,
+		"Gateway": w.lab.Standby.Gateway, "Pool": pool, "Capacity": capacity, "CRIU": cmp.Or(w.criu, "{disable: true}"),
 	}))
 }
 
@@ -241,7 +259,7 @@ func (w *world) writeInventory() {
 	text := labtest.Render(w.t, labtest.InventoryTemplate, map[string]any{
 		"Listen": "127.0.0.1:9189", "Standby": "t-e2e-standby", "DNS": w.dnsSrv.Addr, "Zone": w.lab.Zone, "Key": w.dnsSrv.KeyFile, "State": w.stateDir,
 		"PKI": w.certs, "Gateway": w.lab.HostA.Gateway, "Socket": w.lab.HostA.Socket,
-		"Agent": w.agentURL, "Services": w.services, "Image": w.lab.Image,
+		"Agent": w.agentURL, "Services": w.services, "Image": w.image,
 		"Sync": w.sync, "StandbySocket": w.standbySocket(),
 	})
 	w.invPath = filepath.Join(w.dir, "inventory.yaml")
