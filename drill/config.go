@@ -127,6 +127,13 @@ func (c Config) loadConfig() LoadConfig {
 	if l.MaxDuration <= 0 {
 		l.MaxDuration = c.Warmup + c.Timeout + c.Tail + 10*time.Second
 	}
+	if l.ProxyTimeout <= 0 {
+		// The proxy holds a service's requests for as long as its
+		// failover runs (the placement's failing_over): a held request
+		// is a delay, not an error, for as long as the drill waits for
+		// the recovery.
+		l.ProxyTimeout = max(c.Timeout, 10*time.Second)
+	}
 	return l
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/monitorapi"
@@ -254,6 +256,13 @@ func logIncident(t testing.TB, what string, inc *api.IncidentStatus, took time.D
 // fails, since those checks would pass without testing anything.
 func (w *world) startProxy(monURL string) string {
 	w.t.Helper()
+	return w.startProxyWith(monURL, nil)
+}
+
+// startProxyWith is startProxy with the proxy's metrics registered in reg
+// (nil: nowhere).
+func (w *world) startProxyWith(monURL string, reg prometheus.Registerer) string {
+	w.t.Helper()
 	pinger, err := icmp.New()
 	if err != nil {
 		if labtest.Required() {
@@ -274,7 +283,7 @@ func (w *world) startProxy(monURL string) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p, err := proxy.New(proxy.FromInventory(inv), proxy.Options{Monitor: mc, Pinger: pinger, Logger: w.log.With("side", "proxy")})
+	p, err := proxy.New(proxy.FromInventory(inv), proxy.Options{Monitor: mc, Pinger: pinger, Logger: w.log.With("side", "proxy"), Registerer: reg})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy/understudy/internal/labtest/labconn"
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/monitor/api"
 )
@@ -174,4 +175,37 @@ func TestIntegrationSyncCancelledByFailover(t *testing.T) {
 		t.Error("the standby serves big.bin: the cancelled sync was swapped in")
 	}
 	t.Logf("incident: %s; sync: %+v", st.LastIncident.Copy.Note, *st.Sync)
+}
+
+// TestIntegrationSyncRsyncFailover: a cold service whose sync uses method
+// rsync (ssh into its primary with the inventory's key; dropbear stands in
+// for the VM's sshd): a file written on the primary reaches the stopped
+// standby container, and after the primary stops the standby serves it.
+func TestIntegrationSyncRsyncFailover(t *testing.T) {
+	w := newWorld(t, 152, map[string]string{"sync-rsync": "cold"})
+	s := w.services[0]
+	ctx, cancel := context.WithTimeout(context.Background(), syncBound)
+	defer cancel()
+	key, pub := labconn.SSHKey(t, w.dir)
+	labconn.SSHD(ctx, t, w.hostA, s.VM, pub)
+	w.withSync("{paths: [" + syncDir + "], every: 2s, max-rpo: 1m, method: rsync, ssh: {key: " + key + "}}")
+	r := w.startController(monitor.Options{})
+	r.waitPrepared(ctx, t, s.Name)
+	written := time.Now()
+	w.writeOnPrimary(ctx, s, syncDir+"/marker.html", "rsynced marker")
+	st := r.waitSynced(ctx, t, s.Name, written)
+	t.Logf("synced: %+v", *st.Sync)
+	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
+		t.Fatalf("force-stop primary %s: %v", s.VM, err)
+	}
+	if _, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool { return st.State == "on-standby" }); err != nil {
+		t.Fatalf("never on-standby: %v", err)
+	}
+	addr, err := w.answersFromStandby(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, err := getPath(ctx, addr, "/content/marker.html"); err != nil || strings.TrimSpace(body) != "rsynced marker" {
+		t.Errorf("standby serves %q (%v), want the marker rsync brought", body, err)
+	}
 }

@@ -100,7 +100,12 @@ for n in $(seq "$DRILLS"); do
 	"$BIN" drill -f "$INV" --hypervisor "$HOST" --inject host-down --load "$LOAD" --via both \
 		--json "$base.json" --svg "$base.svg" --restore --wait 300s >"$base.txt" || rc=$?
 	cat "$base.txt"
-	echo "   report $base.txt, JSON $base.json, chart $base.svg (exit $rc)"
+	# The monitor's counters so far (cumulative over the drills): its agent
+	# confirmation rounds per hypervisor and its events per kind.
+	curl -sf "${MTLS[@]}" --max-time 5 "https://127.0.0.1:$MONITOR_PORT/metrics" |
+		grep -E '^understudy_probe_(confirmations|events)_total' >"$base.metrics" || echo "   (the monitor's metrics could not be read)"
+	sed 's/^/   /' "$base.metrics" 2>/dev/null || true
+	echo "   report $base.txt, JSON $base.json, chart $base.svg, monitor counters $base.metrics (exit $rc)"
 done
 
 step "history (understudy drill history -f $INV)"

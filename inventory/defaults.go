@@ -57,6 +57,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("monitor.interval", &m.Interval, DefaultInterval)
 	d.defDur("monitor.timeout", &m.Timeout, m.Interval/2)
 	d.defInt("monitor.fails", &m.Fails, DefaultFails)
+	d.defDur("monitor.host-window", &m.HostWindow, m.Interval+m.Timeout)
 	d.defInt("monitor.passes", &m.Passes, DefaultPasses)
 	d.defInt("monitor.max-parallel-activations", &m.MaxParallelActivations, DefaultMaxParallelActivations)
 	d.defInt("monitor.flap.max", &m.Flap.Max, DefaultFlapMax)
@@ -107,6 +108,9 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 		d.defDur(yamlpos.Join(sp, "probe-timeout"), &s.ProbeTimeout, p.ProbeTimeout)
 		d.defDur(yamlpos.Join(sp, "hold"), &s.Hold, p.Hold)
 		d.defSync(sp, s.Sync)
+		if s.Sync != nil {
+			d.defSyncSSH(yamlpos.Join(sp, "sync"), s.Sync)
+		}
 		if h := s.Check.HTTP; h != nil {
 			setStr(&h.Path, DefaultHTTPPath)
 			d.defInt(yamlpos.Join(sp, "check.http.expect-status"), &h.ExpectStatus, DefaultExpectStatus)

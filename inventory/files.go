@@ -12,8 +12,8 @@ import (
 var keyFileRE = regexp.MustCompile(`(?s)key\s+"?[^"\s{]+"?\s*\{.*secret\s+"[^"]+"`)
 
 // checkFiles checks that the files the monitor reads exist and are readable:
-// the TSIG key file (which must also look like a BIND key file) and custom
-// playbooks. It never includes a file's content in an error.
+// the TSIG key file (which must also look like a BIND key file), the ssh
+// keys of rsync syncs, and custom playbooks. It never includes a file's content in an error.
 func (d *decoder) checkFiles(inv *Inventory) {
 	if f := inv.DNS.TSIGKeyFile; f != "" {
 		if err := checkKeyFile(f); err != nil {
@@ -23,6 +23,11 @@ func (d *decoder) checkFiles(inv *Inventory) {
 		}
 	}
 	for i, s := range inv.Services {
+		if y := s.Sync; y != nil && y.SSH != nil && y.SSH.Key != "" && y.Method == SyncRsync {
+			if err := checkSyncKey(y.SSH.Key); err != nil {
+				d.ErrPath(yamlpos.Join(yamlpos.Index("services", i), "sync.ssh.key"), "%v", err)
+			}
+		}
 		if s.Playbook == "" {
 			continue
 		}

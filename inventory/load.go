@@ -102,5 +102,9 @@ func (inv *Inventory) makeAbsolute(dir string) {
 	}
 	for i := range inv.Services {
 		abs(&inv.Services[i].Playbook)
+		if y := inv.Services[i].Sync; y != nil && y.SSH != nil {
+			abs(&y.SSH.Key)
+			abs(&y.SSH.KnownHosts)
+		}
 	}
 }

@@ -24,6 +24,8 @@ type Sync struct {
 	// as exceeded (metric understudy_sync_rpo_exceeded, alert
 	// UnderstudySyncRPOExceeded).
 	MaxRPO time.Duration
+	// SSH is how method rsync logs in to the primary (nil for incus).
+	SSH *SyncSSH
 }
 
 // Sync methods.
@@ -31,7 +33,9 @@ const (
 	// SyncIncus reads the files through the primary's hypervisor API and
 	// writes them through the standby VM's (SFTP over the Incus/LXD API).
 	SyncIncus = "incus"
-	// SyncRsync is rsync over SSH: not supported yet.
+	// SyncRsync is rsync over SSH from the primary VM into a mirror on the
+	// monitor (delta transfer), then the same staged copy into the standby
+	// through the standby VM's API.
 	SyncRsync = "rsync"
 )
 
@@ -54,6 +58,7 @@ func (d *decoder) sync(n *yaml.Node, p string, x **Sync) {
 		{"every", d.Duration(&s.Every)},
 		{"method", d.Str(&s.Method)},
 		{"max-rpo", d.Duration(&s.MaxRPO)},
+		{"ssh", func(v *yaml.Node, p string) { d.syncSSH(v, p, &s.SSH) }},
 	})
 }
 
@@ -101,8 +106,8 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	if d.Has(yamlpos.Join(p, "every")) && s.Every < MinSyncEvery {
 		d.ErrPath(yamlpos.Join(p, "every"), "must be at least %s, got %s", MinSyncEvery, s.Every)
 	}
-	if d.oneOf(yamlpos.Join(p, "method"), "method", s.Method, SyncIncus, SyncRsync) && s.Method == SyncRsync {
-		d.ErrPath(yamlpos.Join(p, "method"), "rsync is not supported yet: use incus")
+	if d.oneOf(yamlpos.Join(p, "method"), "method", s.Method, SyncIncus, SyncRsync) {
+		d.checkSyncSSH(p, s)
 	}
 	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
 		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)

@@ -77,7 +77,12 @@ func TestSyncErrors(t *testing.T) {
 		{"twice", "    sync:\n      paths: [/a, /a]\n", []string{"1:19: services[0].sync.paths[1]: \"/a\" is listed twice"}},
 		{"short every", "    sync:\n      paths: [/a]\n      every: 100ms\n", []string{"2:14: services[0].sync.every: must be at least 1s, got 100ms"}},
 		{"method", "    sync:\n      paths: [/a]\n      method: scp\n", []string{"2:15: services[0].sync.method: invalid method \"scp\": want incus or rsync"}},
-		{"rsync", "    sync:\n      paths: [/a]\n      method: rsync\n", []string{"2:15: services[0].sync.method: rsync is not supported yet: use incus"}},
+		{"rsync without a key", "    sync:\n      paths: [/a]\n      method: rsync\n", []string{"1:7: services[0].sync.ssh.key: required with method rsync: the private key file ssh logs in to the primary with"}},
+		{"ssh without rsync", "    sync:\n      paths: [/a]\n      ssh: {key: /k}\n", []string{"2:12: services[0].sync.ssh: only method rsync uses ssh (method is incus)"}},
+		{"ssh fields", "    sync:\n      paths: [/a]\n      method: rsync\n      ssh: {key: k, port: 0, user: \"a b\"}\n", []string{
+			"3:27: services[0].sync.ssh.port: must be from 1 to 65535, got 0",
+			"3:36: services[0].sync.ssh.user: invalid name \"a b\": use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters",
+		}},
 		{"max-rpo", "    sync:\n      paths: [/a]\n      every: 1m\n      max-rpo: 30s\n", []string{"3:16: services[0].sync.max-rpo: 30s is shorter than every (1m0s): every copy would count as too old"}},
 		{"data disk", "      data-disk: {source: /srv/web, path: /var/www}\n    sync:\n      paths: [/var/www, /var/www/img, /var, /etc]\n", []string{
 			"2:15: services[0].sync.paths[0]: \"/var/www\" is the shared data disk's path (container.data-disk.path): the standby already mounts it; do not sync it",
@@ -120,5 +125,49 @@ func TestSyncRefusesRestoreMode(t *testing.T) {
 	_, err := inventory.Parse("inv.yaml", data)
 	if err == nil || !strings.Contains(err.Error(), "services[0].mode: a service with sync cannot use mode restore") {
 		t.Errorf("Parse = %v, want the restore mode refused", err)
+	}
+}
+
+// TestSyncRsync: method rsync takes the ssh key the inventory names (which
+// must be private), logs in as root on port 22 by default, and keeps the
+// primaries' host keys under monitor.state-dir.
+func TestSyncRsync(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "sync.key")
+	if err := os.WriteFile(key, []byte("not shown\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, line := withSync(t, "    sync:\n      paths: [/var/www]\n      method: rsync\n      ssh: {key: sync.key}\n")
+	// The key's relative path is the inventory file's; the files valid.yaml
+	// names go beside it.
+	for _, f := range []string{"tsig.key", "playbook.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invPath := filepath.Join(dir, "inv.yaml")
+	if err := os.WriteFile(invPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Load(invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssh := inv.Service("web").Sync.SSH
+	want := inventory.SyncSSH{User: "root", Port: 22, Key: key}
+	if ssh == nil || *ssh != want {
+		t.Errorf("ssh = %+v, want %+v", ssh, want)
+	}
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = inventory.Load(invPath)
+	wantErr := invPath + ":" + strconv.Itoa(line+3) + ":18: services[0].sync.ssh.key: ssh key file " + key + " has mode 0644"
+	if err == nil || !strings.Contains(err.Error(), wantErr) || strings.Contains(err.Error(), "not shown") {
+		t.Errorf("Load = %v, want %q and never the key's content", err, wantErr)
 	}
 }

@@ -81,6 +81,12 @@ type Monitor struct {
 	Fails int
 	// Passes is the number of consecutive successes before it is up again.
 	Passes int
+	// HostWindow is how long a VM's or service's failure waits for the
+	// other failures of its hypervisor, so that one confirmation round and
+	// one event cover a host's loss (default Interval + Timeout, the spread
+	// of one host's death over the targets' schedules). Every lone failure
+	// is confirmed that much later; 0 (written as 0s) confirms each at once.
+	HostWindow time.Duration
 	// MaxParallelActivations bounds the standby activations that run at
 	// once (default 8): a host that fails with many services starts their
 	// containers this many at a time; the rest wait for a slot.

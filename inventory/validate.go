@@ -86,6 +86,9 @@ func (d *decoder) checkMonitor(x *Monitor) {
 		d.ErrPath("monitor.timeout", "must be shorter than monitor.interval (%s), got %s", x.Interval, x.Timeout)
 	}
 	d.intRange("monitor.fails", x.Fails, 1, 1000)
+	if x.HostWindow < 0 || x.HostWindow > time.Minute {
+		d.ErrPath("monitor.host-window", "must be from 0s (off) to 1m, got %s", x.HostWindow)
+	}
 	d.intRange("monitor.max-parallel-activations", x.MaxParallelActivations, 1, 1000)
 	d.intRange("monitor.passes", x.Passes, 1, 1000)
 	d.allOrNone("monitor.agent-tls", x.AgentTLS)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/contentsync"
@@ -137,6 +139,9 @@ func (o syncOpener) Primary(ctx context.Context, service string) (contentsync.Se
 	if vm == nil {
 		return nil, fmt.Errorf("VM %q is not in the inventory", s.VM)
 	}
+	if s.Sync != nil && s.Sync.Method == inventory.SyncRsync {
+		return o.rsync(inv, s, vm).Pull(ctx, s.Sync.Paths)
+	}
 	hv, err := o.c.conns.Hypervisor(ctx, vm.Hypervisor)
 	if err != nil {
 		return nil, err
@@ -146,6 +151,20 @@ func (o syncOpener) Primary(ctx context.Context, service string) (contentsync.Se
 		return nil, fmt.Errorf("hypervisor %q: its client (%T) has no file access", vm.Hypervisor, hv)
 	}
 	return f.Files(ctx, vm.Instance)
+}
+
+// rsync is how method rsync pulls s's paths from its VM: over ssh into
+// the service's mirror under monitor.state-dir/sync/mirror, the primaries'
+// host keys in monitor.state-dir/sync/known_hosts unless sync.ssh says.
+func (o syncOpener) rsync(inv *inventory.Inventory, s *inventory.Service, vm *inventory.VM) contentsync.Rsync {
+	dir := filepath.Join(inv.Monitor.StateDir, "sync")
+	ssh := s.Sync.SSH
+	known := ssh.KnownHosts
+	if known == "" {
+		known = filepath.Join(dir, "known_hosts")
+	}
+	return contentsync.Rsync{User: ssh.User, Host: vm.Address, Port: ssh.Port, Key: ssh.Key, KnownHosts: known,
+		Mirror: filepath.Join(dir, "mirror", s.Name), Bandwidth: inv.Migration.Bandwidth}
 }
 
 func (o syncOpener) Standby(ctx context.Context, service string) (contentsync.Session, error) {

@@ -44,10 +44,12 @@ type Config struct {
 	// the echo that confirms a miss. Default DefaultProbeFloor.
 	ProbeFloor time.Duration
 	// HeldMax is the longest the proxy honours a placement's Held flag
-	// (a migration or failback under way): past it, requests go to the
-	// placement's address again, so that a monitor that died mid-move
-	// cannot keep a service held. Each request still waits at most its
-	// service's Hold. Default DefaultHeldMax; negative: no limit.
+	// (a migration or failback under way) or FailingOver flag (a failover
+	// under way): past it, requests go to the placement's address again,
+	// so that a monitor that died mid-move cannot keep a service held.
+	// Under Held each request still waits at most its service's Hold;
+	// under FailingOver HeldMax alone bounds the wait. Default
+	// DefaultHeldMax; negative: no limit.
 	HeldMax time.Duration
 	// BodyTimeout is the longest a client may send none of its request
 	// body while the proxy reads it: past it the request is cut with 408

@@ -16,7 +16,11 @@
 // the placement changes (or the same backend answers again), then forwards
 // them. While the placement says Held (the monitor is migrating or failing
 // back the service) it holds new requests the same way and releases them to
-// the placement current when the flag goes. When the placement moves, the
+// the placement current when the flag goes; while it says FailingOver (the
+// monitor confirmed the failure and fails the service over) too, bounded
+// by Config.HeldMax instead of the service's hold. A placement that says
+// Unavailable (a failover stuck after the fence, or unprotected) gets 503
+// at once, with the reason in the X-Understudy-Unavailable header. When the placement moves, the
 // idempotent requests still waiting for headers from the old backend are
 // sent again to the new one. Holds and queues are bounded; past either the
 // client gets 503 with Retry-After. Proxy.Server and Listener bound the

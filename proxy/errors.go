@@ -24,7 +24,22 @@ var (
 	// they waited for response headers (a frozen backend would keep them
 	// hanging): they are sent again to the new placement.
 	ErrPlacementMoved = errors.New("placement moved")
+	// ErrUnavailable means the monitor's placement says the service is
+	// served nowhere (its failover stuck after the fence, or the standby
+	// had no room for it); the request is refused at once. The error is
+	// an *UnavailableError carrying the placement's reason.
+	ErrUnavailable = errors.New("service unavailable")
 	// ErrStreamEnded means the monitor closed the placement stream
 	// (monitorapi.ErrStreamEnded).
 	ErrStreamEnded = monitorapi.ErrStreamEnded
 )
+
+// UnavailableError is ErrUnavailable with the placement's reason
+// ("unprotected: no capacity (...)", "stuck: ...").
+type UnavailableError struct{ Reason string }
+
+// Error returns "service unavailable: " and the reason.
+func (e *UnavailableError) Error() string { return ErrUnavailable.Error() + ": " + e.Reason }
+
+// Unwrap returns ErrUnavailable.
+func (e *UnavailableError) Unwrap() error { return ErrUnavailable }

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ServeHTTP routes r by its Host header and forwards it to the service's
@@ -168,8 +171,18 @@ func (p *Proxy) observeProbe(s *service, b *backend, c *probeCall) {
 	}
 }
 
+// UnavailableHeader carries the placement's reason on a 503 for a service
+// the monitor says is served nowhere (ErrUnavailable).
+const UnavailableHeader = "X-Understudy-Unavailable"
+
 // refuse answers a request that could not be held or waited too long.
 func (p *Proxy) refuse(w http.ResponseWriter, s *service, err error) string {
+	if u, ok := errors.AsType[*UnavailableError](err); ok {
+		w.Header().Set(UnavailableHeader, headerText(u.Reason))
+		retryAfter(w, s.cfg.Hold)
+		http.Error(w, u.Error(), http.StatusServiceUnavailable)
+		return OutcomeUnavailable
+	}
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return OutcomeCanceled
@@ -188,14 +201,37 @@ func (p *Proxy) refuse(w http.ResponseWriter, s *service, err error) string {
 	}
 }
 
+// maxHeaderText bounds a reason sent in a header.
+const maxHeaderText = 256
+
+// headerText makes s safe for a header value: control characters become
+// spaces, and it is cut to maxHeaderText bytes on a rune boundary.
+func headerText(s string) string {
+	b := []byte(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s))
+	if len(b) <= maxHeaderText {
+		return string(b)
+	}
+	n := maxHeaderText
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return string(b[:n])
+}
+
 // retryAfter sets Retry-After to d in whole seconds, at least 1.
 func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 }
 
 // queued is one request's place in its service's hold: it counts the held
-// time across waits (the hold bound covers the whole request) and keeps the
-// held-requests gauge and hold histogram.
+// time across waits (the hold bound covers the whole request, except the
+// waits of a failover hold, which HeldMax bounds) and keeps the
+// held-requests gauge, counter and hold histogram.
 type queued struct {
 	p        *Proxy
 	s        *service
@@ -203,29 +239,46 @@ type queued struct {
 	deadline *time.Timer
 	start    time.Time // when the request was first held
 	end      time.Time // when it last stopped waiting
+	counted  []string  // the hold reasons it was counted under
 }
 
 // backend returns the service's usable backend, waiting while there is
-// none, until the request's hold runs out.
+// none, until the request's hold runs out; a service the placement says
+// is unavailable is refused at once, held requests too.
 func (q *queued) backend() (*backend, error) {
 	for {
-		b, changed := q.s.current()
-		if b != nil {
-			return b, nil
+		v := q.s.look()
+		if v.unavailable != "" {
+			return nil, &UnavailableError{Reason: v.unavailable}
+		}
+		if v.backend != nil {
+			return v.backend, nil
 		}
 		if q.deadline == nil {
 			q.start = time.Now()
 			q.deadline = time.NewTimer(q.s.cfg.Hold)
 		}
-		if err := q.wait(changed, q.s.moveHoldLeft()); err != nil {
+		q.count(v.reason)
+		if err := q.wait(v); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// wait holds the request until changed closes, or until a move hold
-// expires when expiry is positive.
-func (q *queued) wait(changed <-chan struct{}, expiry time.Duration) error {
+// count counts the request once under each reason it waits for.
+func (q *queued) count(reason string) {
+	if slices.Contains(q.counted, reason) {
+		return
+	}
+	q.counted = append(q.counted, reason)
+	q.p.m.heldTotal.WithLabelValues(q.s.cfg.Name, reason).Inc()
+}
+
+// wait holds the request until v.changed closes, or until the placement
+// hold expires when v.holdLeft is positive. A failover hold is not bounded
+// by the service's hold, only by HeldMax: the monitor confirmed the
+// failure and moves the service, and the request's hold starts over after it.
+func (q *queued) wait(v view) error {
 	if !q.s.enqueue(q.p.cfg.Queue) {
 		return ErrQueueFull
 	}
@@ -233,17 +286,22 @@ func (q *queued) wait(changed <-chan struct{}, expiry time.Duration) error {
 	g.Inc()
 	defer func() { g.Dec(); q.s.dequeue(); q.end = time.Now() }()
 	var expired <-chan time.Time
-	if expiry > 0 {
-		t := time.NewTimer(expiry)
+	if v.holdLeft > 0 {
+		t := time.NewTimer(v.holdLeft)
 		defer t.Stop()
 		expired = t.C
 	}
+	deadline := q.deadline.C
+	if v.reason == reasonFailover {
+		deadline = nil
+		defer q.deadline.Reset(q.s.cfg.Hold)
+	}
 	select {
-	case <-changed:
+	case <-v.changed:
 		return nil
 	case <-expired:
-		return nil // the move hold is no longer honoured: look again
-	case <-q.deadline.C:
+		return nil // the placement hold is no longer honoured: look again
+	case <-deadline:
 		return ErrHoldTimeout
 	case <-q.ctx.Done():
 		return context.Cause(q.ctx)

@@ -15,6 +15,7 @@ const (
 	OutcomeCanceled     = "canceled"      // the client went away
 	OutcomeStopped      = "stopped"       // the proxy shut down while holding it: 503
 	OutcomeBodyTimeout  = "body_timeout"  // reading the client's body timed out (Config.BodyTimeout) or failed: 408
+	OutcomeUnavailable  = "unavailable"   // the placement says Unavailable (a stuck or unprotected failover): 503 at once
 )
 
 // metrics are the proxy's Prometheus collectors.
@@ -25,6 +26,7 @@ type metrics struct {
 	probeCleared     *prometheus.CounterVec
 	probeTimeout     *prometheus.GaugeVec
 	held             *prometheus.GaugeVec
+	heldTotal        *prometheus.CounterVec
 	holdSeconds      *prometheus.HistogramVec
 	placementChanges *prometheus.CounterVec
 	placementHeld    *prometheus.GaugeVec
@@ -60,6 +62,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_proxy_held_requests",
 			Help: "Requests being held now, waiting for a backend.",
 		}, []string{"service"}),
+		heldTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_held_requests_total",
+			Help: "Requests that were held, by why they waited (failover: the monitor's failover runs; move: a migration or failback; suspect: the proxy found the backend down; unplaced: no placement yet); a request is counted once per reason.",
+		}, []string{"service", "reason"}),
 		holdSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "understudy_proxy_hold_seconds",
 			Help:    "Time held requests waited for a backend.",
@@ -71,7 +77,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"service"}),
 		placementHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "understudy_proxy_placement_held",
-			Help: "1 while the service's placement holds its requests for a migration or failback.",
+			Help: "1 while the service's placement holds its requests: a migration or failback (held), or a failover (failing_over).",
 		}, []string{"service"}),
 		monitorConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "understudy_proxy_monitor_connected",
@@ -83,21 +89,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		suspects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_proxy_suspects_total",
-			Help: "Backends found down that started a hold, by service and how (probe: a missed per-request probe; connection: a failed connection; move: during a migration or failback, not reported).",
+			Help: "Backends found down that started a hold, by service and how (probe: a missed per-request probe; connection: a failed connection; move, failover: while the placement holds the service, not reported).",
 		}, []string{"service", "by"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.probeCleared, m.probeTimeout, m.held, m.holdSeconds,
+		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.probeCleared, m.probeTimeout, m.held, m.heldTotal, m.holdSeconds,
 			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects)
 	}
 	return m
 }
 
-// suspectLabel is the by label of understudy_proxy_suspects_total.
-func suspectLabel(kind suspectKind, moving bool) string {
+// suspectLabel is the by label of understudy_proxy_suspects_total:
+// placeHold (move, failover) when the placement holds the service.
+func suspectLabel(kind suspectKind, placeHold string) string {
 	switch {
-	case moving:
-		return "move"
+	case placeHold != "":
+		return placeHold
 	case kind == byConnection:
 		return "connection"
 	}
@@ -107,8 +114,11 @@ func suspectLabel(kind suspectKind, moving bool) string {
 // initService creates the service's suspect and hold-time series at zero,
 // so that they are exported (and rate() works) before the first hold.
 func (m *metrics) initService(name string) {
-	for _, by := range []string{"probe", "connection", "move"} {
+	for _, by := range []string{"probe", "connection", reasonMove, reasonFailover} {
 		m.suspects.WithLabelValues(name, by)
+	}
+	for _, reason := range holdReasons {
+		m.heldTotal.WithLabelValues(name, reason)
 	}
 	for _, by := range []string{"probe", "request", "hold"} {
 		m.probeCleared.WithLabelValues(name, by)

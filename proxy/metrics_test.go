@@ -18,9 +18,10 @@ func TestMetricsLint(t *testing.T) {
 	m.holdSeconds.WithLabelValues("web").Observe(0.5)
 	m.placementChanges.WithLabelValues("web").Inc()
 	m.placementHeld.WithLabelValues("web").Set(0)
-	m.suspects.WithLabelValues("web", suspectLabel(byConnection, false)).Inc()
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 10 {
-		t.Errorf("gathered %d series, %v; want 10 (one per metric)", n, err)
+	m.suspects.WithLabelValues("web", suspectLabel(byConnection, "")).Inc()
+	m.heldTotal.WithLabelValues("web", reasonFailover).Inc()
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 11 {
+		t.Errorf("gathered %d series, %v; want 11 (one per metric)", n, err)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

@@ -13,9 +13,11 @@ import (
 
 // Placement is where a service runs, as one line of the monitor's
 // placement stream says (the API's wire type); the proxy uses only
-// Service, Address, Epoch and Held. Held: the service is moving (a
-// migration or failback); new requests wait until a placement without it
-// arrives, then go to that placement's address.
+// Service, Address, Epoch, Held, FailingOver and Unavailable. Held: the
+// service is moving (a migration or failback); FailingOver: its failover
+// runs; with either, new requests wait until a placement without it
+// arrives, then go to that placement's address. Unavailable: they get 503
+// at once.
 type Placement = api.Placement
 
 // SuspectReport is the body of a suspect report to the monitor.

@@ -77,7 +77,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 	p.life, p.cancel = context.WithCancel(context.Background())
 	for _, sc := range cfg.Services {
 		s := newService(sc, cfg.HeldMax)
-		s.onStale = p.staleMoveHold
+		s.onStale = p.stalePlaceHold
 		p.byHost[sc.Host] = s
 		p.byName[sc.Name] = s
 		p.m.held.WithLabelValues(sc.Name).Set(0)
@@ -162,7 +162,7 @@ func (p *Proxy) apply(pl Placement) {
 	}
 	res := s.setPlacement(pl)
 	if !res.stale {
-		p.logMoveHold(pl, res)
+		p.logPlaceHold(pl, res)
 	}
 	switch {
 	case res.stale:
@@ -185,11 +185,14 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 		stop()
 		return
 	}
-	p.m.suspects.WithLabelValues(s.cfg.Name, suspectLabel(kind, s.moving())).Inc()
-	if s.moving() {
+	ph := s.placeHeld()
+	p.m.suspects.WithLabelValues(s.cfg.Name, suspectLabel(kind, ph)).Inc()
+	if ph != "" {
 		// The monitor stopped this backend on purpose (a migration or
-		// failback): hold and retry, but report nothing.
-		p.log.Info("backend failed during a move; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
+		// failback), or already fails it over: hold and retry, but
+		// report nothing.
+		p.log.Info("backend failed while its placement holds it; holding requests", "service", s.cfg.Name,
+			"address", b.addr, "hold", ph, "reason", reason)
 	} else {
 		p.log.Warn("backend suspect; holding requests", "service", s.cfg.Name, "address", b.addr, "reason", reason)
 		p.spawn(func() {

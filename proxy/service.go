@@ -29,13 +29,18 @@ type service struct {
 	changed   chan struct{} // closed and replaced on every change of backend or hold
 	held      int           // requests waiting now
 
-	moveHeld  bool      // the placement says Held: a move is under way
-	heldSince time.Time // when moveHeld began
+	// placeHold is why the placement holds the service's requests
+	// (reasonMove: Held; reasonFailover: FailingOver), or "".
+	placeHold string
+	heldSince time.Time // when placeHold began
 	heldMax   time.Duration
-	heldStale bool // moveHeld outlived heldMax and is ignored
-	// onStale is called once (with s.mu held) when a move hold is first
-	// found older than heldMax.
-	onStale func(name string, held time.Duration)
+	heldStale bool // placeHold outlived heldMax and is ignored
+	// unavailable is the placement's Unavailable: requests get 503 with it
+	// at once.
+	unavailable string
+	// onStale is called once (with s.mu held) when a placement hold is
+	// first found older than heldMax.
+	onStale func(name, reason string, held time.Duration)
 }
 
 // hold is one episode of holding a service's requests.
@@ -56,49 +61,72 @@ func (s *service) broadcast() {
 	s.changed = make(chan struct{})
 }
 
+// view is what a request finds when it looks for a backend.
+type view struct {
+	backend     *backend        // the backend to use now, or nil
+	changed     <-chan struct{} // closed at the next change, when backend is nil
+	reason      string          // why there is no backend: a hold reason
+	holdLeft    time.Duration   // how long the placement hold is still honoured; 0: no limit or none
+	unavailable string          // the placement's Unavailable: refuse at once
+}
+
+// look returns the service's view now.
+func (s *service) look() view {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unavailable != "" {
+		return view{unavailable: s.unavailable}
+	}
+	ph := s.placeHoldLocked()
+	if s.hold == nil && s.backend != nil && ph == "" {
+		return view{backend: s.backend}
+	}
+	v := view{changed: s.changed, reason: ph}
+	switch {
+	case ph != "":
+		if s.heldMax > 0 {
+			v.holdLeft = max(s.heldMax-time.Since(s.heldSince), time.Millisecond)
+		}
+	case s.hold != nil:
+		v.reason = reasonSuspect
+	default:
+		v.reason = reasonUnplaced
+	}
+	return v
+}
+
 // current returns the backend to use now, or nil and the channel to wait on.
 func (s *service) current() (*backend, <-chan struct{}) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.hold == nil && s.backend != nil && !s.movingLocked() {
-		return s.backend, nil
+	v := s.look()
+	if v.unavailable != "" {
+		return nil, nil
 	}
-	return nil, s.changed
+	return v.backend, v.changed
 }
 
-// moving reports whether the placement holds the service for a move.
-func (s *service) moving() bool {
+// placeHeld returns why the placement holds the service now (reasonMove,
+// reasonFailover), or "".
+func (s *service) placeHeld() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.movingLocked()
+	return s.placeHoldLocked()
 }
 
-// moveHoldLeft returns how long the running move hold is still honoured,
-// or 0 when there is none or it has no limit.
-func (s *service) moveHoldLeft() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.movingLocked() || s.heldMax <= 0 {
-		return 0
-	}
-	return max(s.heldMax-time.Since(s.heldSince), time.Millisecond)
-}
-
-// movingLocked is moving with s.mu held. A move hold older than heldMax
-// is ignored: a monitor that died mid-move must not keep the service held
-// until another one takes over.
-func (s *service) movingLocked() bool {
-	if !s.moveHeld {
-		return false
+// placeHoldLocked is placeHeld with s.mu held. A placement hold older than
+// heldMax is ignored: a monitor that died mid-move or mid-failover must
+// not keep the service held until another one takes over.
+func (s *service) placeHoldLocked() string {
+	if s.placeHold == "" || s.heldStale {
+		return ""
 	}
 	if s.heldMax > 0 && time.Since(s.heldSince) > s.heldMax {
-		if !s.heldStale && s.onStale != nil {
-			s.onStale(s.cfg.Name, time.Since(s.heldSince))
+		if s.onStale != nil {
+			s.onStale(s.cfg.Name, s.placeHold, time.Since(s.heldSince))
 		}
 		s.heldStale = true
-		return false
+		return ""
 	}
-	return true
+	return s.placeHold
 }
 
 // enqueue counts one more held request unless the queue is full.
@@ -155,13 +183,15 @@ func (s *service) endBlip(h *hold, noProbe bool) bool {
 
 // applied says what a placement did to a service.
 type applied struct {
-	changed bool // the backend address changed
-	first   bool // it is the first address the proxy learned
-	ended   bool // a hold ended with it
-	stale   bool // ignored: older epoch than the one in force
-	held    bool // a move hold began with it
-	release bool // a move hold ended with it
-	expired bool // the move hold that ended had outlived heldMax
+	changed bool   // the backend address changed
+	first   bool   // it is the first address the proxy learned
+	ended   bool   // a hold ended with it
+	stale   bool   // ignored: older epoch than the one in force
+	held    bool   // a placement hold began with it
+	release bool   // a placement hold ended with it
+	expired bool   // the placement hold that ended had outlived heldMax
+	reason  string // the placement hold's reason (the one that began or ended)
+	down    bool   // the placement's Unavailable changed
 }
 
 // setPlacement applies a placement from the monitor.
@@ -180,9 +210,12 @@ func (s *service) setPlacement(p Placement) applied {
 		old = s.backend.addr
 	}
 	s.placement = p
-	res := s.setMoveHeld(p.Held)
+	res := s.setPlaceHold(p)
+	if p.Unavailable != s.unavailable {
+		s.unavailable, res.down = p.Unavailable, true
+	}
 	if addr == old {
-		if res.held || res.release {
+		if res.held || res.release || res.down {
 			s.broadcast()
 		}
 		return res
@@ -204,17 +237,28 @@ func (s *service) setPlacement(p Placement) applied {
 	return res
 }
 
-// setMoveHeld applies a placement's Held flag. s.mu is held; the caller
-// broadcasts.
-func (s *service) setMoveHeld(held bool) applied {
+// setPlaceHold applies a placement's Held and FailingOver flags. s.mu is
+// held; the caller broadcasts.
+func (s *service) setPlaceHold(p Placement) applied {
+	reason := ""
 	switch {
-	case held && !s.moveHeld:
-		s.moveHeld, s.heldSince, s.heldStale = true, time.Now(), false
-		return applied{held: true}
-	case !held && s.moveHeld:
-		res := applied{release: true, expired: s.heldStale}
-		s.moveHeld, s.heldStale = false, false
-		return res
+	case p.Held:
+		reason = reasonMove
+	case p.FailingOver:
+		reason = reasonFailover
 	}
-	return applied{}
+	switch {
+	case reason == s.placeHold:
+		return applied{}
+	case reason == "":
+		res := applied{release: true, expired: s.heldStale, reason: s.placeHold}
+		s.placeHold, s.heldStale = "", false
+		return res
+	case s.placeHold == "":
+		s.heldSince, s.heldStale = time.Now(), false
+	}
+	// A failover hold that turns into a move's (or back) keeps its start:
+	// HeldMax bounds the whole episode.
+	s.placeHold = reason
+	return applied{held: true, reason: reason}
 }

@@ -31,6 +31,8 @@ func FuzzWatchStream(f *testing.F) {
 	f.Add([]byte(`{"type":"snapshot","placements":[{"service":"web","where":"primary","host":"web-vm","address":"10.200.0.11","since":"2026-11-27T07:00:00Z","epoch":7}]}` + "\n" +
 		`{"type":"keepalive"}` + "\n" +
 		`{"type":"change","placements":[{"service":"web","where":"standby","address":"10.200.1.100","epoch":8,"held":true}]}` + "\n"))
+	f.Add([]byte(`{"type":"change","placements":[{"service":"web","where":"primary","address":"10.200.0.11","epoch":8,"failing_over":true}]}` + "\n" +
+		`{"type":"change","placements":[{"service":"web","where":"primary","address":"10.200.0.11","epoch":8,"unavailable":"unprotected: no capacity (needs 512 MiB, 128 MiB free)\u0000\r\n"}]}` + "\n"))
 	f.Add([]byte("\n\n   \n{\"service\":\"web\",\"address\":\"::1\"}\r\n"))
 	f.Add([]byte(`{"type":"change","placements":[{"service":"web","address":"10.0.0.256"}]}`))
 	f.Add(bytes.Repeat([]byte("x"), monitorapi.MaxStreamLine+1))

@@ -53,6 +53,7 @@ func New(cfg Config) *Machine {
 		State:   Primary,
 		Placement: Placement{
 			Service: cfg.Service.Name, Where: AtPrimary, Host: cfg.Service.VM, Address: cfg.Service.Address,
+			Epoch: cfg.Epoch, // as the monitor's snapshot shows it: a proxy ignores an older epoch
 		},
 	}}
 }
@@ -261,7 +262,7 @@ func (m *Machine) phase(name Phase, at time.Time) {
 // close ends the open incident. A closed incident leaves no hold behind,
 // however it ended.
 func (m *Machine) close(at time.Time, result string) {
-	m.rec.Placement.Held = false
+	m.rec.Placement.Held, m.rec.Placement.FailingOver, m.rec.Placement.Unavailable = false, false, ""
 	m.rec.Incident.Closed = at
 	m.rec.Incident.Result = result
 }

@@ -154,7 +154,7 @@ func (h *harness) run(cmd string) string {
 		acts, err = h.m.Step(ev)
 	case "fail":
 		acts, err = h.m.Step(StepFailed{At: now, Incident: h.incident(args), Step: h.index(args), Attempt: h.attempt(args),
-			Err: args["err"], Permanent: has(args, "permanent")})
+			Err: args["err"], Permanent: has(args, "permanent"), Unprotected: args["unprotected"]})
 	case "fence-stopped":
 		acts, err = h.m.Step(FenceStopped{At: now, Incident: h.incident(args), Err: args["err"]})
 	case "tick":
@@ -179,6 +179,7 @@ func (h *harness) run(cmd string) string {
 		h.t.Fatalf("save: %v", serr)
 	}
 	h.checkHeld(cmd)
+	h.checkFailoverHold(cmd)
 	h.checkSize(cmd)
 	return formatStep(h.m, acts, err)
 }
@@ -226,6 +227,20 @@ func (h *harness) checkHeld(cmd string) {
 	inc := r.Incident
 	if !inc.Open() || r.State == Stuck || inc.Kind == KindFailover {
 		h.t.Errorf("after %q: placement held while %s (incident %+v)", cmd, r.State, inc)
+	}
+}
+
+// checkFailoverHold asserts, after every command of every scenario, that
+// only a running failover whose DNS has not flipped holds its placement
+// (FailingOver), and only a stuck incident says Unavailable.
+func (h *harness) checkFailoverHold(cmd string) {
+	r := h.m.Record()
+	p, inc := r.Placement, r.Incident
+	if p.FailingOver && (!inc.Open() || inc.Kind != KindFailover || r.State != FailingOver || p.Where != AtPrimary) {
+		h.t.Errorf("after %q: placement failing over while %s at %s (incident %+v)", cmd, r.State, p.Where, inc)
+	}
+	if p.Unavailable != "" && (!inc.Open() || r.State == FailingOver || r.State == Primary) {
+		h.t.Errorf("after %q: placement unavailable (%q) while %s (incident %+v)", cmd, p.Unavailable, r.State, inc)
 	}
 }
 

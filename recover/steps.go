@@ -21,6 +21,7 @@ func (m *Machine) start(i int, now time.Time) ([]Action, error) {
 			if err := m.failOver(); err != nil {
 				return nil, err
 			}
+			m.holdFailover()
 		}
 		skip, stop := m.skip(i, kind)
 		if stop != "" {
@@ -137,6 +138,7 @@ func (m *Machine) onDone(ev StepDone) ([]Action, error) {
 		inc.To, inc.Restored, inc.Fallback, inc.Agent = ev.Result.Address, ev.Result.Restored, ev.Result.Fallback, ev.Result.Phases
 		m.phase(PhaseActivated, ev.At)
 	case playbooks.WaitHealthy:
+		m.primaryChecked(ev.Step)
 		m.phase(m.phaseName(ev.Step, PhaseHealthy, PhasePrimaryHealthy), ev.At)
 	case playbooks.DNSReplace:
 		acts := m.dnsDone(ev)
@@ -297,6 +299,7 @@ func (m *Machine) stickWith(now time.Time, reason string) ([]Action, error) {
 	}
 	m.rec.Placement.Held = false // no service stays held while an operator is needed
 	inc.Stuck = reason
+	m.endFailoverHold()
 	m.phase(PhaseStuck, now)
 	return []Action{Alert{Incident: inc.ID, Service: m.rec.Service, Kind: AlertStuck, Reason: "incident stuck: " + reason}}, nil
 }
@@ -309,6 +312,7 @@ func (m *Machine) retryStuck(now time.Time, phase Phase, note string) ([]Action,
 	if err := m.unstick(inc.StuckIn); err != nil {
 		return nil, err
 	}
+	m.rearmFailoverHold(inc.StuckIn)
 	inc.Stuck, inc.StuckIn = "", 0
 	m.phase(phase, now)
 	i := inc.Current

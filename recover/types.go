@@ -67,6 +67,19 @@ type Placement struct {
 	// hold step is done and clears it with its release step; an incident
 	// that ends or sticks always clears it, so no service stays held.
 	Held bool `json:"held,omitempty"`
+	// FailingOver asks every proxy to hold the service's new requests while
+	// its failover runs, from the confirmed failure (the first step after
+	// confirm) until the DNS flip places it on the standby; they then go
+	// to the new Address. An incident that sticks or ends clears it (see
+	// failover_hold.go).
+	FailingOver bool `json:"failing_over,omitempty"`
+	// Unavailable says why the service is served nowhere: its failover
+	// stuck before the DNS flip, once its primary was fenced or the
+	// standby refused it for capacity ("unprotected: no capacity (...)").
+	// Proxies answer 503 with it at once instead of holding. A re-armed or
+	// retried failover, the reset's passed primary check, and the end of
+	// the incident clear it.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // StepStatus is the progress of one playbook step in an incident.

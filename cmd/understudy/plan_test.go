@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy/understudy/monitor/api"
 	"github.com/understudy/understudy/monitor/capacity/coverage"
@@ -100,5 +101,40 @@ func TestPlanJSONAndLiveCapacity(t *testing.T) {
 				t.Errorf("f21: %+v", x)
 			}
 		}
+	}
+}
+
+// TestPlanFailRPO: with --monitor, plan shows each synced service's copy
+// age, and --fail-rpo exits 3 naming the copies older than their max-rpo.
+func TestPlanFailRPO(t *testing.T) {
+	now := time.Now()
+	st := api.Status{Services: []api.ServiceStatus{
+		{Service: "f01", Where: "primary", Sync: &api.SyncStatus{LastGood: now.Add(-4 * time.Minute), AgeMS: 240000, MaxRPOMS: 180000, Exceeded: true}},
+		{Service: "f09", Where: "primary", Sync: &api.SyncStatus{LastGood: now.Add(-time.Minute), AgeMS: 60000, MaxRPOMS: 600000}},
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(st)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"plan", "-f", planFleet, "--history", "none", "--monitor", srv.URL, "--fail-rpo"}, &out, &errb)
+	if code != exitUnprotected {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, exitUnprotected, errb.String())
+	}
+	if want := "1 services' standby copies are older than their max-rpo:\n  f01 (copy 4m old; max-rpo 3m exceeded)"; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr %q lacks %q", errb.String(), want)
+	}
+	if want := "recovery points (services[].sync): 2 synced, 1 exceed their max-rpo"; !strings.Contains(out.String(), want) {
+		t.Errorf("stdout lacks %q:\n%s", want, out.String())
+	}
+	st.Services[0].Sync = &api.SyncStatus{LastGood: now, AgeMS: 1000, MaxRPOMS: 180000}
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"plan", "-f", planFleet, "--history", "none", "--monitor", srv.URL, "--fail-rpo"}, &out, &errb); code != 0 {
+		t.Errorf("fresh copies: exit %d, want 0; stderr: %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"plan", "-f", planFleet, "--fail-rpo"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage: understudy plan") {
+		t.Errorf("--fail-rpo without --monitor: exit %d (%s), want 2 and the usage", code, errb.String())
 	}
 }

@@ -25,6 +25,11 @@ FLEET_PROXY=127.0.0.1:8090
 FLEET_CAPACITY='{containers: 20, memory: 2560MiB}'
 FLEET_POOL=${SUBNET[standby-1]}.30-${SUBNET[standby-1]}.69 # the fleet agent's standby addresses
 FLEET_SPARE_POOL=${SUBNET[spare-1]}.30-${SUBNET[spare-1]}.69
+# host-a's management address in fleet.yaml, on the far side of its bridge
+# (fleet_mgmt_up): the host-down fault cuts it with the host's VMs.
+FLEET_MGMT_NS=us-host-a-mgmt
+FLEET_MGMT_LINK=us-host-a-mg
+FLEET_MGMT_IP=${SUBNET[host-a]}.119
 
 # fleet_name I prints the service's name, e.g. f07.
 fleet_name() { printf 'f%02d' "$1"; }
@@ -81,12 +86,40 @@ fleet_up() {
 	[ $failed = 0 ] || die "fleet: $failed of $FLEET_N primaries could not be created or started"
 	fleet_wait_http
 	fleet_records
+	fleet_mgmt_up
 	mkdir -p "$LAB_DIR/fleet-agent-state" "$LAB_DIR/fleet-monitor"
 	write_fleet_configs
 	touch "$FLEET_STATE"
 	local us=$((${EPOCHREALTIME/./} - ${t0/./}))
 	step "fleet up in $((us / 1000000)).$((us / 100000 % 10)) s: $FLEET_N primaries answer HTTP ($FLEET_ON_A on host-a, $((FLEET_N - FLEET_ON_A)) on host-b); inventory $FLEET_INVENTORY"
 }
+
+# fleet_mgmt_up gives host-a a management address on the far side of its
+# bridge: a network namespace whose one veth port is on us-host-a, holding
+# FLEET_MGMT_IP. The bridge's own address (10.200.0.1) stays local while the
+# bridge is down, so it answers ICMP through a host-down drill, and the
+# hypervisor's API is a unix socket: with either as the hypervisor's
+# address the monitor's hypervisor target never fails, and the drill shows
+# as 16 VMDown findings instead of one HostDown. The management address
+# goes silent with the bridge, as a real host's does when it dies.
+# Idempotent; cmd_down removes it (fleet_mgmt_down).
+fleet_mgmt_up() {
+	local ns=$FLEET_MGMT_NS
+	[ -e "/run/netns/$ns" ] || ip netns add "$ns" || die "fleet: create network namespace $ns"
+	if ! ip link show "$FLEET_MGMT_LINK" >/dev/null 2>&1; then
+		ip link add "$FLEET_MGMT_LINK" type veth peer name eth0 netns "$ns" ||
+			die "fleet: create veth $FLEET_MGMT_LINK into $ns"
+	fi
+	ip link set "$FLEET_MGMT_LINK" master us-host-a up &&
+		ip -n "$ns" link set lo up &&
+		ip -n "$ns" addr replace "$FLEET_MGMT_IP/24" dev eth0 &&
+		ip -n "$ns" link set eth0 up ||
+		die "fleet: host-a's management address $FLEET_MGMT_IP on us-host-a"
+	step "fleet: host-a's management address $FLEET_MGMT_IP (namespace $ns, port $FLEET_MGMT_LINK on us-host-a)"
+}
+
+# fleet_mgmt_down removes host-a's management address (and its veth).
+fleet_mgmt_down() { ip netns del "$FLEET_MGMT_NS" 2>/dev/null || true; }
 
 # fleet_wait_http waits until every fleet primary answers its name.
 fleet_wait_http() {
@@ -141,7 +174,7 @@ write_fleet_configs() {
 			  api-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/monitor-api.crt, key: $LAB_DIR/pki/monitor-api.key}
 			  api-client-tls: {ca: $LAB_DIR/pki/ca.crt, cert: $LAB_DIR/pki/operator.crt, key: $LAB_DIR/pki/operator.key}
 			hypervisors:
-			  - {name: host-a, address: ${SUBNET[host-a]}.1, zone: az1, incus: {socket: $LAB_DIR/host-a/unix.socket}}
+			  - {name: host-a, address: $FLEET_MGMT_IP, zone: az1, incus: {socket: $LAB_DIR/host-a/unix.socket}}
 			  - {name: host-b, address: ${SUBNET[host-b]}.1, zone: az2, incus: {socket: $LAB_DIR/host-b/unix.socket}}
 			vms:
 		EOF

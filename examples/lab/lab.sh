@@ -59,6 +59,7 @@ DNS2_PORT=5354 # the secondary of the zone, listed in dns.verify
 PACKAGES=(iptables dnsmasq-base bind9 bind9-dnsutils busybox-static
 	openssl util-linux iproute2 criu prometheus) # prometheus: promtool for examples/observability
 PACKAGES+=(chromium libnss3-tools) # the status page's browser test (monitor/statuspage)
+PACKAGES+=(rsync openssh-client dropbear-bin) # sync method rsync: the monitor's side, and the ssh server its test copies into a primary
 WAIT_LXD=60      # seconds for a daemon to become ready
 WAIT_STOP=20     # seconds for a daemon to shut down before SIGKILL
 WAIT_HTTP=20     # seconds for a primary to answer HTTP
@@ -1225,6 +1226,7 @@ cmd_down() {
 		unmount_under "$LAB_DIR"
 		remove_stale_cgroups "$LAB_DIR"
 	fi
+	fleet_mgmt_down
 	for name in "${DAEMONS[@]}"; do ip link del "us-$name" 2>/dev/null || true; done
 	delete_fw_rules
 	if awk -v d="$LAB_DIR/" 'index($5, d) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then

@@ -69,6 +69,7 @@ var syntheticSeries = func() [][2]string {
 	add(`understudy_probe_events_total{`+mon+`,kind="down"}`, "0+1x30")
 	add(`understudy_proxy_held_requests{`+proxy+`,service="web"}`, "2x30")
 	add(`understudy_proxy_placement_held{`+proxy+`,service="web"}`, "0x30")
+	add(`understudy_proxy_held_requests_total{`+proxy+`,service="web",reason="failover"}`, "0+2x30")
 	add(`understudy_proxy_suspects_total{`+proxy+`,service="web",by="timeout"}`, "0+1x30")
 	hist("understudy_proxy_hold_seconds", proxy+`,service="web"`, "0.5", "1")
 	add(`understudy_proxy_requests_total{`+proxy+`,service="web",outcome="ok"}`, "0+10x30")

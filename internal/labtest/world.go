@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"text/template"
 
@@ -92,15 +91,14 @@ func Render(t testing.TB, text string, data any) string {
 	return b.String()
 }
 
-// Logger sends log records at level and above to the test's log.
+// Logger returns a logger of the records at level and above for an
+// integration test. Every record goes to a file, TestLogDir()/<test>.log,
+// kept after the run; the test's own log gets only the last TailLines
+// records, and only when the test fails, after its error message, so that
+// the reason stays at the top of a long failure. With
+// UNDERSTUDY_TEST_LOG=all every record goes to the test's log as it comes
+// (go test -v).
 func Logger(t testing.TB, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-// testWriter writes log lines to t.Log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	w := newTailWriter(t)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

@@ -250,6 +250,14 @@ type Placement struct {
 	// wait until a placement without it arrives, then go to that
 	// placement's address. Requests already sent finish.
 	Held bool `json:"held,omitempty"`
+	// FailingOver: the service's failover runs (from its confirmed failure
+	// until the DNS flip); new requests wait, as for Held, until a
+	// placement without it arrives.
+	FailingOver bool `json:"failing_over,omitempty"`
+	// Unavailable: why the service is served nowhere (its failover stuck
+	// after the fence, or the standby had no room: "unprotected: ...");
+	// proxies answer 503 with it at once instead of holding.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // The types of a PlacementEvent.

@@ -55,6 +55,7 @@ type confirmer struct {
 	ix      index
 	timing  Timing
 	timeout time.Duration // bounds one call to the agent
+	metrics *Metrics
 }
 
 // needs reports whether f waits for the agent before it is emitted: always
@@ -78,31 +79,75 @@ func (c *confirmer) needs(f Finding) bool {
 	return false
 }
 
-// confirm asks the agent to probe what f says is down. The agent agrees
-// when every one of its probes fails too.
-func (c *confirmer) confirm(ctx context.Context, f Finding) verdict {
-	if f.Kind == ServiceDown && f.Application {
-		return verdict{agree: true, reason: "the service answered wrongly; reachability from the standby cannot change that"}
+// confirmJob asks the agent about every finding of j in one round: all
+// their probes at once. The agent agrees with a finding when every one of
+// its probes fails too; each finding gets its own verdict, so a merged
+// host round fails over exactly what a round per finding would.
+func (c *confirmer) confirmJob(ctx context.Context, j job) []verdict {
+	out := make([]verdict, len(j.fs))
+	type probe struct {
+		finding int
+		req     ProbeRequest
 	}
-	if c.agent == nil {
-		return verdict{reason: "confirmation required but no standby agent is configured"}
+	var probes []probe
+	for i, f := range j.fs {
+		switch {
+		case f.Kind == ServiceDown && f.Application:
+			out[i] = verdict{agree: true, reason: "the service answered wrongly; reachability from the standby cannot change that"}
+		case c.agent == nil:
+			out[i] = verdict{reason: "confirmation required but no standby agent is configured"}
+		default:
+			reqs := c.requests(f)
+			if len(reqs) == 0 {
+				out[i] = verdict{reason: "nothing the standby agent can probe"}
+			}
+			for _, r := range reqs {
+				probes = append(probes, probe{finding: i, req: r})
+			}
+		}
 	}
-	reqs := c.requests(f)
-	if len(reqs) == 0 {
-		return verdict{reason: "nothing the standby agent can probe"}
+	if len(probes) == 0 {
+		return out
 	}
-	answers := make([]string, len(reqs))
-	reached := make([]bool, len(reqs))
+	c.metrics.countConfirmation(j.hypervisor)
+	answers := make([]string, len(probes))
+	reached := make([]bool, len(probes))
 	var wg sync.WaitGroup
-	for i, r := range reqs {
-		wg.Go(func() { reached[i], answers[i] = c.ask(ctx, r) })
+	for i, p := range probes {
+		wg.Go(func() { reached[i], answers[i] = c.ask(ctx, p.req) })
 	}
 	wg.Wait()
-	agree := true
-	for _, r := range reached {
-		agree = agree && !r
+	said := make([][]string, len(j.fs))
+	for i, p := range probes {
+		if said[p.finding] == nil {
+			out[p.finding].agree = true
+		}
+		out[p.finding].agree = out[p.finding].agree && !reached[i]
+		said[p.finding] = append(said[p.finding], answers[i])
 	}
-	return verdict{agree: agree, reason: "standby agent: " + strings.Join(answers, "; ")}
+	for i, s := range said {
+		if s != nil {
+			out[i].reason = "standby agent: " + strings.Join(s, "; ")
+		}
+	}
+	return out
+}
+
+// hostOf is the one hypervisor f is on: its own, or that of all its VMs;
+// "" when it spans several.
+func (c *confirmer) hostOf(f Finding) string {
+	if f.Hypervisor != "" {
+		return f.Hypervisor
+	}
+	h := ""
+	for i, vm := range f.VMs {
+		v := c.ix.vm[vm].Hypervisor
+		if i > 0 && v != h {
+			return ""
+		}
+		h = v
+	}
+	return h
 }
 
 // ask runs one agent probe. reached is true when the agent reached the

@@ -5,7 +5,9 @@
 // schedule (interval, timeout, consecutive fails/passes), turns the up/down
 // views into findings with Classify (a service, a VM, a whole hypervisor, or
 // the monitor itself being cut off), asks the standby agent to confirm a
-// failure from its vantage point, and emits Events to a Sink.
+// failure from its vantage point (the failures of one hypervisor's VMs that
+// arrive within a settle window in one round, settle.go), and emits Events
+// to a Sink.
 //
 // Every probe kind is one ProbeFunc with the same signature, dispatched from
 // the map Probers returns; the caller owns the deadline (ctx), the timing and

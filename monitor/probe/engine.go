@@ -39,6 +39,13 @@ type Options struct {
 	// ConfirmTimeout bounds one call to the agent; it defaults to the
 	// probe timeout plus one second.
 	ConfirmTimeout time.Duration
+	// Settle is the settle window (settle.go): how long a VMDown or
+	// ServiceDown waits for the other failures of its hypervisor, so that
+	// one confirmation round and one event cover a host's VMs. It defaults
+	// to the plan's Timing.HostWindow (monitor.host-window), or interval +
+	// timeout, the spread of one death over the targets' schedules; a
+	// negative value confirms every finding at once.
+	Settle time.Duration
 }
 
 // Engine probes a Plan's targets and emits events. Run it once.
@@ -83,6 +90,12 @@ func New(plan Plan, opts Options) (*Engine, error) {
 	if opts.ConfirmTimeout <= 0 {
 		opts.ConfirmTimeout = plan.Timing.Timeout + time.Second
 	}
+	if opts.Settle == 0 {
+		opts.Settle = plan.Timing.HostWindow
+	}
+	if opts.Settle == 0 {
+		opts.Settle = plan.Timing.Interval + plan.Timing.Timeout
+	}
 	log := opts.Logger.With("component", "monitor")
 	byName := map[string]Target{}
 	for _, t := range targets {
@@ -91,9 +104,10 @@ func New(plan Plan, opts Options) (*Engine, error) {
 	m := &Engine{targets: targets, probers: opts.Probers, opts: opts, log: log}
 	m.ev = &evaluator{
 		plan: plan, targets: byName, sink: opts.Sink, clock: opts.Clock, log: log,
-		metrics: opts.Metrics, reconfirm: opts.Reconfirm,
-		conf: &confirmer{agent: opts.Confirmer, ix: newIndex(plan), timing: plan.Timing, timeout: opts.ConfirmTimeout},
-		down: map[string]error{}, tracked: map[string]*track{},
+		metrics: opts.Metrics, reconfirm: opts.Reconfirm, window: max(opts.Settle, 0),
+		conf: &confirmer{agent: opts.Confirmer, ix: newIndex(plan), timing: plan.Timing, timeout: opts.ConfirmTimeout,
+			metrics: opts.Metrics},
+		down: map[string]error{}, tracked: map[string]*track{}, batches: map[string]*batch{},
 	}
 	return m, nil
 }
@@ -119,7 +133,7 @@ func (m *Engine) Run(ctx context.Context) error {
 	dispatch := func(jobs []job) {
 		for _, j := range jobs {
 			wg.Go(func() {
-				a := answer{job: j, verdict: m.ev.conf.confirm(ctx, j.f)}
+				a := answer{job: j, verdicts: m.ev.conf.confirmJob(ctx, j)}
 				select {
 				case answers <- a:
 				case <-ctx.Done():
@@ -129,7 +143,14 @@ func (m *Engine) Run(ctx context.Context) error {
 	}
 	m.log.Info("monitor started", "targets", len(m.targets))
 	tick := m.opts.Clock.After(m.opts.Reconfirm)
+	var settle <-chan time.Time // fires when the earliest settle window closes
+	var armed time.Time
 	for {
+		if d, ok := m.ev.deadline(); !ok {
+			settle, armed = nil, time.Time{}
+		} else if settle == nil || !d.Equal(armed) {
+			settle, armed = m.opts.Clock.After(max(d.Sub(m.opts.Clock.Now()), 0)), d
+		}
 		select {
 		case <-ctx.Done():
 			m.log.Info("monitor stopping")
@@ -138,6 +159,9 @@ func (m *Engine) Run(ctx context.Context) error {
 			dispatch(m.ev.observe(ctx, c))
 		case a := <-answers:
 			m.ev.settle(ctx, a)
+		case <-settle:
+			settle = nil
+			dispatch(m.ev.wake())
 		case <-tick:
 			dispatch(m.ev.tick(ctx))
 			tick = m.opts.Clock.After(m.opts.Reconfirm)

@@ -19,17 +19,22 @@ type change struct {
 	err    error
 }
 
-// job asks the agent about one tracked finding; gen tells a stale answer.
+// job asks the agent about tracked findings in one confirmation round: one
+// finding, or the findings of one hypervisor that a settle window merged;
+// gen tells a stale answer.
 type job struct {
-	key string
-	gen int
-	f   Finding
+	keys []string
+	gen  int
+	fs   []Finding // the findings of keys, in the same order
+	// hypervisor is the one host the findings are on ("" when they span
+	// several, as Isolated does); it labels the confirmation metric.
+	hypervisor string
 }
 
-// answer is a job's verdict.
+// answer is a job's verdicts, one per finding.
 type answer struct {
 	job
-	verdict
+	verdicts []verdict
 }
 
 // trackState is where a tracked finding stands.
@@ -41,6 +46,7 @@ const (
 	held                         // the agent disagreed; ask again later
 	resolved                     // Isolated whose underlying failures were confirmed
 	pending                      // Degraded, emitted once it lasted e.reconfirm
+	settling                     // in its hypervisor's batch, waiting out the settle window
 )
 
 // track is a finding the evaluator has seen and not yet seen end.
@@ -67,9 +73,11 @@ type evaluator struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	reconfirm time.Duration
+	window    time.Duration // the settle window; 0: confirm each finding at once
 
 	down    map[string]error // down targets and why
 	tracked map[string]*track
+	batches map[string]*batch // hypervisor -> findings waiting out the window
 	gen     int
 }
 
@@ -83,10 +91,12 @@ func (e *evaluator) observe(ctx context.Context, c change) []job {
 	return e.reconcile(ctx)
 }
 
-// tick asks the agent again about findings it disagreed with, and reports
-// Degraded findings that lasted long enough to matter.
+// tick asks the agent again about findings it disagreed with (those of one
+// hypervisor in one round), and reports Degraded findings that lasted long
+// enough to matter.
 func (e *evaluator) tick(ctx context.Context) []job {
 	var jobs []job
+	again := map[string][]string{} // hypervisor -> held keys asked about together
 	now := e.clock.Now()
 	for _, key := range slices.Sorted(maps.Keys(e.tracked)) {
 		tr := e.tracked[key]
@@ -95,10 +105,17 @@ func (e *evaluator) tick(ctx context.Context) []job {
 		}
 		switch tr.state {
 		case held:
+			if hyp, ok := e.batchHost(tr.f); ok {
+				again[hyp] = append(again[hyp], key)
+				continue
+			}
 			jobs = append(jobs, e.startJob(key, tr))
 		case pending:
 			e.report(ctx, tr, tr.f)
 		}
+	}
+	for _, hyp := range slices.Sorted(maps.Keys(again)) {
+		jobs = append(jobs, e.startGroup(hyp, again[hyp]))
 	}
 	return jobs
 }
@@ -144,23 +161,52 @@ func (e *evaluator) reconcile(ctx context.Context) []job {
 			e.report(ctx, tr, f)
 			continue
 		}
+		if hyp, ok := e.batchHost(f); ok {
+			e.hold(key, hyp, tr)
+			continue
+		}
 		jobs = append(jobs, e.startJob(key, tr))
 	}
-	return jobs
+	return append(jobs, e.flushDue()...)
 }
 
+// startJob asks about one finding.
 func (e *evaluator) startJob(key string, tr *track) job {
-	e.gen++
-	tr.gen, tr.state = e.gen, confirming
-	return job{key: key, gen: tr.gen, f: tr.f}
+	return e.startGroup(e.conf.hostOf(tr.f), []string{key})
 }
 
-// settle applies the agent's verdict on a finding still tracked.
-func (e *evaluator) settle(ctx context.Context, a answer) {
-	tr := e.tracked[a.key]
-	if tr == nil || tr.gen != a.gen {
-		return // the finding ended or was asked about again meanwhile
+// startGroup asks about the findings of keys (all tracked) in one round.
+func (e *evaluator) startGroup(hyp string, keys []string) job {
+	e.gen++
+	j := job{keys: keys, gen: e.gen, hypervisor: hyp}
+	for _, k := range keys {
+		tr := e.tracked[k]
+		tr.gen, tr.state = e.gen, confirming
+		j.fs = append(j.fs, tr.f)
 	}
+	return j
+}
+
+// settle applies the agent's verdicts on the findings still tracked.
+func (e *evaluator) settle(ctx context.Context, a answer) {
+	var live []int // indexes into a.keys of the findings still waiting for this answer
+	for i, k := range a.keys {
+		if tr := e.tracked[k]; tr != nil && tr.gen == a.gen {
+			live = append(live, i)
+		}
+	}
+	switch {
+	case len(live) == 0:
+		return // the findings ended or were asked about again meanwhile
+	case len(a.keys) == 1:
+		e.settleOne(ctx, e.tracked[a.keys[0]], a.verdicts[0])
+	default:
+		e.settleGroup(ctx, a, live)
+	}
+}
+
+// settleOne applies the agent's verdict on one finding.
+func (e *evaluator) settleOne(ctx context.Context, tr *track, a verdict) {
 	f := tr.f
 	switch {
 	case a.agree && f.Kind == Isolated:

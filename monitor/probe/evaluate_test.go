@@ -43,13 +43,23 @@ type harness struct {
 	clock *clocktest.Fake
 }
 
+// newHarness runs testPlan without the settle window: these tests are
+// about classification and confirmation, one finding at a time
+// (settle_test.go has the window).
 func newHarness(t *testing.T, agent Confirmer) *harness {
+	t.Helper()
+	h := newHarnessFor(t, testPlan(), agent)
+	h.m.ev.window = 0
+	return h
+}
+
+func newHarnessFor(t *testing.T, plan Plan, agent Confirmer) *harness {
 	t.Helper()
 	h := &harness{t: t, sink: &sliceSink{}, clock: clocktest.NewFake()}
 	if a, ok := agent.(*fakeAgent); ok {
 		h.agent = a
 	}
-	m, err := New(testPlan(), Options{
+	m, err := New(plan, Options{
 		Probers: Probers(Deps{}), Sink: h.sink, Confirmer: agent, Clock: h.clock,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -63,7 +73,7 @@ func newHarness(t *testing.T, agent Confirmer) *harness {
 func (h *harness) run(jobs []job) {
 	ctx := context.Background()
 	for _, j := range jobs {
-		h.m.ev.settle(ctx, answer{job: j, verdict: h.m.ev.conf.confirm(ctx, j.f)})
+		h.m.ev.settle(ctx, answer{job: j, verdicts: h.m.ev.conf.confirmJob(ctx, j)})
 	}
 }
 
@@ -75,6 +85,12 @@ func (h *harness) down(err error, targets ...string) {
 		}
 		h.run(h.m.ev.observe(context.Background(), change{target: name, up: false, err: err}))
 	}
+}
+
+// closeWindow lets the settle window pass and confirms what waited in it.
+func (h *harness) closeWindow() {
+	h.clock.Advance(h.m.ev.window)
+	h.run(h.m.ev.wake())
 }
 
 func (h *harness) up(targets ...string) {

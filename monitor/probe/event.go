@@ -59,7 +59,9 @@ type Event struct {
 	Services []string
 	// VMs are the primary VMs affected, sorted.
 	VMs []string
-	// Hypervisor is set for HostDown and for a hypervisor's Degraded.
+	// Hypervisor is set for HostDown, for a hypervisor's Degraded, and for
+	// the findings of one hypervisor's VMs that the settle window merged
+	// into one event (a VMDown of several VMs).
 	Hypervisor string
 	// Reason says what was seen, from the probes' errors and the agent.
 	Reason string

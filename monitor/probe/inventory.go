@@ -8,8 +8,11 @@ import "github.com/understudy/understudy/inventory"
 func PlanFromInventory(inv *inventory.Inventory) Plan {
 	p := Plan{Timing: Timing{
 		Interval: inv.Monitor.Interval, Timeout: inv.Monitor.Timeout,
-		Fails: inv.Monitor.Fails, Passes: inv.Monitor.Passes,
+		Fails: inv.Monitor.Fails, Passes: inv.Monitor.Passes, HostWindow: inv.Monitor.HostWindow,
 	}}
+	if p.Timing.HostWindow == 0 { // monitor.host-window: 0s
+		p.Timing.HostWindow = -1
+	}
 	for _, h := range inv.Hypervisors {
 		p.Hypervisors = append(p.Hypervisors, HypervisorSpec{Name: h.Name, Address: h.Address})
 	}

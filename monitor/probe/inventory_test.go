@@ -24,6 +24,13 @@ func TestPlanFromExampleInventories(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Fatalf("plan from %s is invalid: %v", f, err)
 			}
+			if want := inv.Monitor.HostWindow; p.Timing.HostWindow != want || want <= 0 {
+				t.Errorf("host window %s, want monitor.host-window %s", p.Timing.HostWindow, want)
+			}
+			inv.Monitor.HostWindow = 0 // host-window: 0s
+			if off := PlanFromInventory(inv).Timing.HostWindow; off >= 0 {
+				t.Errorf("host-window 0s: plan's window %s, want negative (off)", off)
+			}
 			want := len(inv.Hypervisors) + 2*len(inv.VMs) + len(inv.Services)
 			if got := len(p.Targets()); got != want {
 				t.Errorf("%d targets, want %d (1 per hypervisor, 2 per VM, 1 per service)", got, want)

@@ -12,6 +12,7 @@ type Metrics struct {
 	probeFailures *prometheus.CounterVec
 	targetUp      *prometheus.GaugeVec
 	events        *prometheus.CounterVec
+	confirmations *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg; a nil reg
@@ -35,9 +36,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "understudy_probe_events_total",
 			Help: "Events emitted, by kind.",
 		}, []string{"kind"}),
+		confirmations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_probe_confirmations_total",
+			Help: "Confirmation rounds asked of the standby agent, by the hypervisor the findings are on (empty when they span several): one per host whose VMs failed together.",
+		}, []string{"hypervisor"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.probeDuration, m.probeFailures, m.targetUp, m.events} {
+		for _, c := range []prometheus.Collector{m.probeDuration, m.probeFailures, m.targetUp, m.events, m.confirmations} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register monitor metrics: %w", err)
 			}
@@ -62,3 +67,7 @@ func (m *Metrics) setUp(target string, up bool) {
 }
 
 func (m *Metrics) countEvent(k EventKind) { m.events.WithLabelValues(k.String()).Inc() }
+
+func (m *Metrics) countConfirmation(hypervisor string) {
+	m.confirmations.WithLabelValues(hypervisor).Inc()
+}

@@ -19,8 +19,9 @@ func TestMetricsLint(t *testing.T) {
 	m.observeProbe(target, 0.001, errors.New("timeout"))
 	m.setUp(target.Name, true)
 	m.countEvent(ServiceDown)
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 4 {
-		t.Errorf("gathered %d series, %v; want 4", n, err)
+	m.countConfirmation("host-a")
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 5 {
+		t.Errorf("gathered %d series, %v; want 5", n, err)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

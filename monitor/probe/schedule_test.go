@@ -66,6 +66,7 @@ func TestBlipShorterThanHysteresisCausesNoEvent(t *testing.T) {
 		Confirmer: &fakeAgent{}, // sees the VM down too
 		Clock:     clock, Metrics: metrics, Logger: quietLogger(), Jitter: noJitter,
 		Reconfirm: time.Hour,
+		Settle:    -1, // hysteresis alone: confirm at the third failure (settle_test.go has the window)
 	})
 	if err != nil {
 		t.Fatal(err)

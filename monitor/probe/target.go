@@ -39,6 +39,9 @@ type Timing struct {
 	Fails int
 	// Passes is the number of consecutive successes that make a down target up.
 	Passes int
+	// HostWindow is the settle window (settle.go, Options.Settle): zero
+	// means interval + timeout, a negative value off.
+	HostWindow time.Duration
 }
 
 // Target is one thing probed on a schedule. Which fields a kind reads is

@@ -57,5 +57,6 @@ func decodeRecord(b []byte) (recover.Record, error) {
 // samePlacement compares placements, times by instant.
 func samePlacement(a, b recover.Placement) bool {
 	return a.Service == b.Service && a.Where == b.Where && a.Host == b.Host &&
-		a.Address == b.Address && a.Since.Equal(b.Since) && a.Epoch == b.Epoch && a.Held == b.Held
+		a.Address == b.Address && a.Since.Equal(b.Since) && a.Epoch == b.Epoch && a.Held == b.Held &&
+		a.FailingOver == b.FailingOver && a.Unavailable == b.Unavailable
 }

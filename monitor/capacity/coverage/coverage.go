@@ -2,6 +2,7 @@
 // failure domain of an inventory (each hypervisor, each zone, optionally
 // each pair of hypervisors), which services the standby VMs would recover,
 // in which order and how fast, which would be left unprotected and why;
+// how old each synced service's copy is, and which exceed their max-rpo;
 // and what the shared standby saves against a dedicated warm standby per
 // VM and a VM restore from backup.
 //
@@ -51,6 +52,9 @@ type Input struct {
 	Live map[string]Placement
 	// LiveSource names where Live came from (the monitor's URL).
 	LiveSource string
+	// Copies, when not nil, is every synced service's standby copy from
+	// the monitor; without it, the copies' ages are not known.
+	Copies map[string]CopyLive
 	// Pairs adds every pair of hypervisors as a failure domain.
 	Pairs bool
 }
@@ -65,6 +69,9 @@ type Report struct {
 	Drills  []ModeFigure `json:"drills"`
 	Domains []Domain     `json:"domains"`
 	Schemes []Scheme     `json:"schemes"`
+	// RecoveryPoints are the services' copies: how old a failover's
+	// content would be, and which exceed their max-rpo.
+	RecoveryPoints RecoveryPoints `json:"recovery_points"`
 	// Research is the research's own cost figure, quoted beside ours.
 	Research string `json:"research"`
 	// Currency labels every cost.
@@ -127,6 +134,7 @@ func Compute(in Input) Report {
 		r.Domains = append(r.Domains, lose(in, d, figs))
 	}
 	r.Schemes, r.Currency = schemes(inv, figs)
+	r.RecoveryPoints = recoveryPoints(in)
 	r.Research = ResearchCost
 	return r
 }

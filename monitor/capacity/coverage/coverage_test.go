@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy/understudy/drill/report"
 	"github.com/understudy/understudy/inventory"
@@ -251,5 +252,54 @@ func TestUnprotectedAbove(t *testing.T) {
 	r = Compute(in)
 	if got := r.UnprotectedAbove(0); len(got) != 0 {
 		t.Errorf("single hosts and zones: %v, want none unprotected", got)
+	}
+}
+
+// TestRecoveryPointsLive: with the monitor's copies, each synced service
+// gets its copy's age, and the ones older than their max-rpo are listed.
+func TestRecoveryPointsLive(t *testing.T) {
+	in := Input{Name: "fleet.yaml", Inventory: load(t, "testdata/fleet.yaml"), Copies: map[string]CopyLive{
+		"f01": {Age: 4*time.Minute + 12*time.Second, Good: true, Exceeded: true, LastError: "read /var/www: connection refused"},
+		"f09": {Age: 90 * time.Second, Good: true},
+	}}
+	r := Compute(in)
+	rp := r.RecoveryPoints
+	if !rp.Live || len(rp.Synced) != 2 || len(rp.Unsynced) != 22 {
+		t.Fatalf("recovery points %+v, want live, f01 and f09 synced, 22 without sync", rp)
+	}
+	f01, f09 := rp.Synced[0], rp.Synced[1]
+	if f01.Service != "f01" || f01.AgeMS == nil || *f01.AgeMS != 252000 || !f01.Exceeded || f01.MaxRPOMS != 180000 {
+		t.Errorf("f01 %+v, want 252 s old, max-rpo 3m (3 × every) exceeded", f01)
+	}
+	if want := "copy 4m12s old; max-rpo 3m exceeded; last sync failed: read /var/www: connection refused"; f01.Note != want {
+		t.Errorf("f01 note %q, want %q", f01.Note, want)
+	}
+	if f09.Exceeded || f09.Note != "copy 1m30s old" {
+		t.Errorf("f09 %+v, want 1m30s old, within its 10m", f09)
+	}
+	if got := r.RPOExceeded(); len(got) != 1 || !strings.HasPrefix(got[0], "f01 (copy 4m12s old") {
+		t.Errorf("RPOExceeded %q, want f01 alone", got)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"recovery points (services[].sync): 2 synced, 1 exceed their max-rpo", "f09      incus   /var/www,/etc/app  5m     10m      copy 1m30s old"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+}
+
+// TestRecoveryPointsNoSyncStatus: a service the monitor reports no sync
+// for, and one with no good copy yet, say so instead of an age.
+func TestRecoveryPointsNoSyncStatus(t *testing.T) {
+	in := Input{Inventory: load(t, "testdata/fleet.yaml"), Copies: map[string]CopyLive{"f09": {Exceeded: true, Blocked: "the service is not on a healthy primary"}}}
+	rp := Compute(in).RecoveryPoints
+	if p := rp.Synced[0]; p.AgeMS != nil || p.Exceeded || p.Note != "the monitor does not report this service's sync" {
+		t.Errorf("f01 %+v", p)
+	}
+	if p := rp.Synced[1]; p.AgeMS != nil || !p.Exceeded || p.Note != "no good copy yet; max-rpo 10m exceeded; waiting: the service is not on a healthy primary" {
+		t.Errorf("f09 %+v", p)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/understudy/understudy/internal/yamlpos"
 )
@@ -28,6 +29,7 @@ func WriteText(w io.Writer, r Report) error {
 	for _, d := range r.Domains {
 		writeDomain(&b, d)
 	}
+	writeRecoveryPoints(&b, r.RecoveryPoints)
 	writeSchemes(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -52,6 +54,45 @@ func writeDomain(b *strings.Builder, d Domain) {
 		fmt.Fprintf(tw, "  -\t%s\t%d\t%s\t%s\t%s\tunprotected: %s\n", u.Service, u.Priority, u.Mode, mem(u.Memory), u.Standby, u.Reason)
 	}
 	tw.Flush()
+}
+
+func writeRecoveryPoints(b *strings.Builder, rp RecoveryPoints) {
+	exceeded := 0
+	for _, p := range rp.Synced {
+		if p.Exceeded {
+			exceeded++
+		}
+	}
+	fmt.Fprintf(b, "\nrecovery points (services[].sync): %d synced", len(rp.Synced))
+	if rp.Live {
+		fmt.Fprintf(b, ", %d exceed their max-rpo", exceeded)
+	}
+	fmt.Fprintln(b)
+	if len(rp.Synced) > 0 {
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  service\tmethod\tpaths\tevery\tmax-rpo\tcopy")
+		for _, p := range rp.Synced {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.Service, p.Method, strings.Join(p.Paths, ","),
+				span(p.EveryMS), span(p.MaxRPOMS), p.Note)
+		}
+		tw.Flush()
+	}
+	if len(rp.Unsynced) > 0 {
+		fmt.Fprintf(b, "  without sync (a failover serves what the standby was prepared with): %s\n", strings.Join(rp.Unsynced, ", "))
+	}
+}
+
+// span writes milliseconds as a duration without its zero units: 1m, 90s,
+// 1h30m, 250ms.
+func span(ms int64) string {
+	s := (time.Duration(ms) * time.Millisecond).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func writeSchemes(b *strings.Builder, r Report) {

@@ -61,12 +61,21 @@ function recovery(inc) {
   return Math.round(inc.total_ms) + ' ms' + (phases ? ' (' + phases + ')' : '') + ' ' + result;
 }
 
+// holdText says what a placement's flags ask of the proxies: held (a
+// move), failing over (a failover, confirmed until its DNS flip),
+// unavailable and why (a failover stuck after the fence, or unprotected).
+function holdText(p) {
+  if (p.unavailable) return 'unavailable: ' + p.unavailable;
+  if (p.failing_over) return 'failing over';
+  return p.held ? 'held' : '';
+}
+
 // where is a service's placement: the stream's when it is newer than the
 // status's (the status is re-read at once, the stream is first).
 function where(s) {
   const p = page.placements[s.service];
   if (p && (!s.since || new Date(p.since) >= new Date(s.since))) {
-    return { where: p.where, host: p.host, address: p.address, since: p.since, held: p.held };
+    return { where: p.where, host: p.host, address: p.address, since: p.since, held: holdText(p) };
   }
   return { where: s.where, host: s.host, address: s.address, since: s.since };
 }
@@ -80,7 +89,7 @@ function renderServices(st) {
     const fresh = Date.now() - (page.changed[s.service] || 0) < 1500;
     return node('tr', { 'data-service': s.service, 'data-state': s.state, 'data-where': w.where, class: fresh ? 'changed' : '' },
       node('td', {}, node('strong', {}, s.service)),
-      node('td', { class: 'state' }, node('span', { class: 'badge ' + s.state }, s.state), w.held ? ' held' : ''),
+      node('td', { class: 'state' }, node('span', { class: 'badge ' + s.state }, s.state), w.held ? ' ' + w.held : ''),
       node('td', { class: 'where' }, w.where + (w.host ? ' · ' + w.host : '')),
       node('td', { class: 'address' }, w.address || ''),
       node('td', {}, clock(w.since)),
@@ -132,7 +141,7 @@ function renderIncidents(st) {
 
 function renderEvents() {
   el('events').replaceChildren(...page.events.slice(0, 30).map((e) =>
-    node('li', {}, clock(e.seen), ' · ', e.service, ' → ', e.where, ' ', e.host, ' ', e.address, e.held ? ' (held)' : '')));
+    node('li', {}, clock(e.seen), ' · ', e.service, ' → ', e.where, ' ', e.host, ' ', e.address, e.held ? ' (' + e.held + ')' : '')));
 }
 
 function renderVMs(st) {
@@ -251,7 +260,7 @@ function onLine(ev) {
     for (const p of ev.placements || []) {
       page.placements[p.service] = p;
       page.changed[p.service] = Date.now();
-      page.events.unshift({ seen: new Date(), service: p.service, where: p.where, host: p.host, address: p.address, held: p.held });
+      page.events.unshift({ seen: new Date(), service: p.service, where: p.where, host: p.host, address: p.address, held: holdText(p) });
     }
     render();
   } else if (ev.type === 'keepalive') {

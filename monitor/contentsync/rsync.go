@@ -1,0 +1,115 @@
+package contentsync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrRsync: rsync could not pull a path from the primary (its exit status
+// and the end of what it printed say why).
+var ErrRsync = errors.New("rsync failed")
+
+// Rsync pulls a service's paths from its primary VM over ssh into a mirror
+// directory on the monitor, with rsync's delta transfer: only the changed
+// parts of changed files cross the network. The copy into the standby then
+// reads the mirror (Mirror) as it reads a primary, so the staging, the swap
+// and the guards are the incus method's.
+type Rsync struct {
+	// Bin is the rsync program (default "rsync" on PATH).
+	Bin string
+	// User, Host and Port are where ssh logs in; Key is the private key
+	// file. KnownHosts holds the primaries' host keys: a new host's key is
+	// recorded the first time and checked every time after.
+	User, Host string
+	Port       int
+	Key        string
+	KnownHosts string
+	// Mirror is the service's mirror directory.
+	Mirror string
+	// Bandwidth caps rsync's own transfer, in bytes per second (0: none).
+	Bandwidth int64
+}
+
+// Pull brings every path into the mirror (a directory with --delete, so
+// the mirror holds what the primary holds) and returns the mirror to read.
+// A pull that fails leaves the mirror half-updated, which does no harm:
+// nothing is copied into the standby from it, and the next pull completes
+// it.
+func (r Rsync) Pull(ctx context.Context, paths []string) (Session, error) {
+	if err := os.MkdirAll(filepath.Dir(r.KnownHosts), 0o700); err != nil {
+		return nil, fmt.Errorf("rsync: create the known hosts' directory: %w", err)
+	}
+	for _, p := range paths {
+		if err := r.pull(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return Mirror{Root: r.Mirror}, nil
+}
+
+func (r Rsync) pull(ctx context.Context, p string) error {
+	dest := Mirror{Root: r.Mirror}.local(path.Dir(p))
+	if err := os.MkdirAll(dest, 0o700); err != nil {
+		return fmt.Errorf("rsync: create the mirror of %s: %w", p, err)
+	}
+	cmd := exec.CommandContext(ctx, r.bin(), r.args(p, dest)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("rsync %s: %w", p, context.Cause(ctx))
+		}
+		return fmt.Errorf("rsync %s from %s: %w: %v: %s", p, r.Host, ErrRsync, err, tail(out.String(), 400))
+	}
+	return nil
+}
+
+func (r Rsync) bin() string {
+	if r.Bin != "" {
+		return r.Bin
+	}
+	return "rsync"
+}
+
+// args is rsync's command line for p into dest: the archive (modes, times,
+// owners as numbers, links), --delete inside a directory, ssh in batch
+// mode (it never asks for a password) with the key and the known hosts.
+func (r Rsync) args(p, dest string) []string {
+	ssh := []string{"ssh", "-i", quote(r.Key), "-p", strconv.Itoa(r.Port),
+		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
+		"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + quote(r.KnownHosts)}
+	args := []string{"--archive", "--hard-links", "--numeric-ids", "--delete", "-e", strings.Join(ssh, " ")}
+	if r.Bandwidth > 0 {
+		args = append(args, "--bwlimit="+strconv.FormatInt(max(1, r.Bandwidth/1024), 10)) // KiB/s
+	}
+	host := r.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return append(args, "--", r.User+"@"+host+":"+p, dest+string(filepath.Separator))
+}
+
+// quote protects a path with spaces in rsync's -e command line.
+func quote(s string) string {
+	if !strings.ContainsAny(s, " \t'\"") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// tail is the end of s, at most n bytes, on one line.
+func tail(s string, n int) string {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", "")), " ")
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,75 @@
+package contentsync
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRsyncArgs(t *testing.T) {
+	r := Rsync{User: "root", Host: "10.0.0.5", Port: 2222, Key: "/etc/understudy/my key", KnownHosts: "/var/lib/understudy/sync/known_hosts", Bandwidth: 4 << 20}
+	got := r.args("/var/www", "/m/var")
+	for _, want := range []string{"--archive", "--delete", "--numeric-ids", "--bwlimit=4096", "--", "root@10.0.0.5:/var/www", "/m/var/"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("args %q lack %q", got, want)
+		}
+	}
+	e := got[slices.Index(got, "-e")+1]
+	for _, want := range []string{"-i '/etc/understudy/my key'", "-p 2222", "BatchMode=yes", "StrictHostKeyChecking=accept-new", "UserKnownHostsFile=/var/lib/understudy/sync/known_hosts"} {
+		if !strings.Contains(e, want) {
+			t.Errorf("ssh command %q lacks %q", e, want)
+		}
+	}
+	if got := (Rsync{User: "u", Host: "fd00::5", Port: 22}).args("/a", "/m"); got[len(got)-2] != "u@[fd00::5]:/a" || slices.Contains(got, "--bwlimit=0") {
+		t.Errorf("IPv6, no cap: %q", got)
+	}
+}
+
+func TestMirrorReadsAndRefusesWrites(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "var", "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "var", "www", "index.html"), []byte("hello"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("index.html", filepath.Join(root, "var", "www", "home.html")); err != nil {
+		t.Fatal(err)
+	}
+	m := Mirror{Root: root}
+	fi, err := m.Lstat("/var/www/index.html")
+	if err != nil || fi.Size != 5 || fi.Mode.Perm() != 0o640 || fi.UID != os.Getuid() {
+		t.Errorf("Lstat = %+v, %v", fi, err)
+	}
+	list, err := m.ReadDir("/var/www")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ReadDir = %+v, %v", list, err)
+	}
+	if tgt, err := m.ReadLink("/var/www/home.html"); err != nil || tgt != "index.html" {
+		t.Errorf("ReadLink = %q, %v", tgt, err)
+	}
+	rc, err := m.Open("/var/www/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "hello" {
+		t.Errorf("Open read %q", b)
+	}
+	if _, err := m.Lstat("/../../etc/passwd"); err == nil {
+		t.Error("a path above the mirror's root was read")
+	}
+	if _, err := m.Lstat("/nope"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Lstat of a missing path = %v, want fs.ErrNotExist", err)
+	}
+	for name, err := range map[string]error{"Mkdir": m.Mkdir("/x"), "RemoveAll": m.RemoveAll("/var"), "Rename": m.Rename("/a", "/b")} {
+		if !errors.Is(err, ErrReadOnly) {
+			t.Errorf("%s = %v, want ErrReadOnly", name, err)
+		}
+	}
+}
