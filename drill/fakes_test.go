@@ -293,6 +293,11 @@ type fakeHV struct {
 	// execFails is how many further Exec calls fail as LXD 5.0's exec
 	// sometimes does on a command that ends at once.
 	execFails int
+	// execExits1 is how many further Exec calls run a script that exits 1.
+	execExits1 int
+	// stopAfterFailedExecs: the instance is Stopped once execFails are
+	// used up (a force-stop under way made them fail).
+	stopAfterFailedExecs bool
 }
 
 var _ Hypervisor = (*fakeHV)(nil)
@@ -362,7 +367,14 @@ func (h *fakeHV) Exec(_ context.Context, name string, argv []string, _ map[strin
 	h.execs = append(h.execs, argv)
 	if h.execFails > 0 {
 		h.execFails--
+		if h.execFails == 0 && h.stopAfterFailedExecs {
+			h.state[name] = lxd.State{Status: "Stopped"}
+		}
 		return lxd.ExecResult{}, errors.New("Failed to retrieve PID of executing child process")
+	}
+	if h.execExits1 > 0 {
+		h.execExits1--
+		return lxd.ExecResult{ExitCode: 1}, nil
 	}
 	return lxd.ExecResult{}, nil
 }

@@ -181,7 +181,12 @@ func (f *serviceStop) Remove(ctx context.Context) error {
 	}
 	if st.Running {
 		if err := f.exec(ctx, "start"); err != nil {
-			return err
+			// The monitor's background force-stop may have been under
+			// way (the daemon says Running until the instance is gone),
+			// and every exec into it fails: stopped now is removed.
+			if now, serr := f.hv.State(ctx, f.t.Instance); serr != nil || now.Running {
+				return err
+			}
 		}
 	} // else fenced or stopped: nothing runs that could serve
 	f.stopped = false
@@ -189,28 +194,27 @@ func (f *serviceStop) Remove(ctx context.Context) error {
 }
 
 // serviceExecAttempts bounds how often serviceStop runs the service script
-// when the exec itself fails. The script is idempotent (start leaves a
-// running httpd alone, stop a stopped one), and LXD 5.0's exec sometimes
-// fails on a command that ends at once ("Failed to retrieve PID of
-// executing child process"), so running it again is safe.
+// when the exec fails or the script exits non-zero. The script is
+// idempotent (start leaves a running httpd alone, stop a stopped one), and
+// both happen to a stop that did its work: LXD 5.0's exec sometimes fails
+// on a command that ends at once ("Failed to retrieve PID of executing
+// child process"), and the script's last check can still see an httpd
+// that its SIGKILL has not yet taken (exit 1). Running it again is safe.
 const serviceExecAttempts = 3
 
 func (f *serviceStop) exec(ctx context.Context, verb string) error {
-	var res lxd.ExecResult
 	var err error
-	for n := 1; n <= serviceExecAttempts; n++ {
-		if res, err = f.hv.Exec(ctx, f.t.Instance, []string{ServiceScript, verb}, nil); err == nil || ctx.Err() != nil {
-			break
+	for n := 1; n <= serviceExecAttempts && ctx.Err() == nil; n++ {
+		var res lxd.ExecResult
+		res, err = f.hv.Exec(ctx, f.t.Instance, []string{ServiceScript, verb}, nil)
+		if err == nil && res.ExitCode != 0 {
+			err = fmt.Errorf("%s exited %d: %s", ServiceScript, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+		}
+		if err == nil {
+			return nil
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("%s the service in %q (%d attempts): %w", verb, f.t.Instance, serviceExecAttempts, err)
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("%s the service in %q: %s exited %d: %s", verb, f.t.Instance,
-			ServiceScript, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
-	}
-	return nil
+	return fmt.Errorf("%s the service in %q (%d attempts): %w", verb, f.t.Instance, serviceExecAttempts, err)
 }
 
 // bridgeOf asks the kernel which interface reaches addr ("ip route get").

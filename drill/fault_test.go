@@ -170,6 +170,59 @@ func TestServiceStopRunsTheScriptAgainAfterAFailedExec(t *testing.T) {
 	}
 }
 
+// TestServiceStopRunsTheScriptAgainAfterAFailedCheck: a stop whose script
+// exits 1 (its last check saw an httpd its SIGKILL had not yet taken) runs
+// again; one that exits 1 every time is an error naming the exit.
+func TestServiceStopRunsTheScriptAgainAfterAFailedCheck(t *testing.T) {
+	ctx := context.Background()
+	hv := &fakeHV{}
+	hv.get(target.Instance)
+	hv.set(target.Instance, lxd.State{Status: "Running", Running: true}, "start")
+	f, err := NewFault(ServiceStop, target, hv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv.execExits1 = 1
+	if err := f.Inject(ctx); err != nil {
+		t.Fatalf("inject with one exit 1: %v", err)
+	}
+	if got := len(hv.execs); got != 2 {
+		t.Errorf("%d execs (%v), want 2", got, hv.execs)
+	}
+	hv.execExits1 = serviceExecAttempts
+	if err := f.Inject(ctx); err == nil || !strings.Contains(err.Error(), "exited 1") {
+		t.Errorf("inject with every script exiting 1: %v, want the exit named", err)
+	}
+}
+
+// TestServiceStopRemovedByTheFenceStop: a removal whose every exec fails
+// because the monitor's force-stop was under way (the daemon said Running)
+// counts as removed once the instance is stopped: nothing runs that could
+// serve. One still running after the failures is an error.
+func TestServiceStopRemovedByTheFenceStop(t *testing.T) {
+	ctx := context.Background()
+	for _, stops := range []bool{true, false} {
+		hv := &fakeHV{}
+		hv.get(target.Instance)
+		hv.set(target.Instance, lxd.State{Status: "Running", Running: true}, "start")
+		f, err := NewFault(ServiceStop, target, hv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Inject(ctx); err != nil {
+			t.Fatal(err)
+		}
+		hv.execFails, hv.stopAfterFailedExecs = serviceExecAttempts, stops
+		err = f.Remove(ctx)
+		if stops && err != nil {
+			t.Errorf("remove while the fence stopped the primary: %v, want nil", err)
+		}
+		if !stops && err == nil {
+			t.Error("remove with every exec failing on a running primary: nil, want the error")
+		}
+	}
+}
+
 // TestVMFreezeDropsTraffic: with a Runner, vm-freeze emulates a paused VM:
 // the primary's traffic is dropped (the blackhole's rules) and it is
 // frozen; Remove thaws it and deletes exactly those rules, also when the

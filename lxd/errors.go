@@ -27,6 +27,12 @@ var (
 	// ErrStopped means Freeze found the instance stopped and sent nothing:
 	// a stopped instance neither serves nor writes (a fence may count it).
 	ErrStopped = errors.New("instance stopped")
+	// ErrStopping means Freeze found the instance's init gone while the
+	// daemon still counts it running (a stop under way: Incus fails the
+	// state read with "Invalid PID") and sent nothing. The init took its
+	// PID namespace with it, every task is killed: it neither serves nor
+	// writes (a fence may count it, as a stopped one).
+	ErrStopping = errors.New("instance stopping: its init has exited")
 )
 
 // busyText is how LXD and Incus word an instance's held operation lock.

@@ -30,6 +30,7 @@ type fakeServer struct {
 	badPIDStates     int   // this many state reads fail with Incus's "Invalid PID" (an init exiting)
 	createdByOther   bool  // another client creates the instance just before this create
 	blockCreate      bool  // the create operation never finishes (until ctx ends)
+	slowFreezes      int   // this many freezes leave the instance Freezing and never finish (liblxc's second on cgroup v1)
 	exec             func([]string) (int, string, string)
 	counts           map[string]int // calls by kind: start, graceful-stop, forced-stop, update, delete, ...
 	bandwidth        int64          // the bandwidth of the last copyFrom
@@ -272,6 +273,11 @@ func (f *fakeServer) UpdateInstanceState(name string, put api.InstanceStatePut, 
 		set(api.Stopped)
 	case put.Action == "freeze":
 		f.counts["freeze"]++
+		if f.slowFreezes > 0 {
+			f.slowFreezes--
+			set(api.Freezing)
+			return f.op(nil, true), nil
+		}
 		set(api.Frozen)
 	case put.Action == "unfreeze":
 		f.counts["unfreeze"]++

@@ -99,9 +99,19 @@ func sendAgain(ctx context.Context, on bool, within time.Duration, again func(er
 }
 
 // runOp is run (send, then wait), with the request sent again while LXD
-// refuses it as busy (quirks.retryBusy): a refusal is a 400 to the request
-// itself, before any operation exists, so sending it again is safe.
+// refuses it as busy (sendOp).
 func (c *Client) runOp(ctx context.Context, fn func() (incus.Operation, error)) error {
+	op, err := c.sendOp(ctx, fn)
+	if err != nil {
+		return err
+	}
+	return wait(ctx, op)
+}
+
+// sendOp is send, sent again while LXD refuses the request as busy
+// (quirks.retryBusy): a refusal is a 400 to the request itself, before any
+// operation exists, so sending it again is safe.
+func (c *Client) sendOp(ctx context.Context, fn func() (incus.Operation, error)) (incus.Operation, error) {
 	var op incus.Operation
 	err := sendAgain(ctx, c.quirks.retryBusy, busyRetryFor, func(err error) bool {
 		return api.StatusErrorCheck(err, http.StatusBadRequest)
@@ -109,10 +119,7 @@ func (c *Client) runOp(ctx context.Context, fn func() (incus.Operation, error)) 
 		op, err = send(ctx, fn)
 		return err
 	}, c.log.Debug, "daemon busy, sending again")
-	if err != nil {
-		return err
-	}
-	return wait(ctx, op)
+	return op, err
 }
 
 // detect asks the daemon who it is and chooses the quirks for it.

@@ -167,34 +167,22 @@ func (c *Client) forceStop(ctx context.Context, name string) error {
 	return err
 }
 
-// Freeze freezes (pauses) a running instance; a frozen one is left as is.
-// A stopped one is refused with ErrStopped before anything is sent (a
-// freeze of it would fail after the daemon's round trip).
-func (c *Client) Freeze(ctx context.Context, name string) error {
-	if err := c.toggleFreeze(ctx, name, "freeze", api.Frozen); err != nil {
-		return fmt.Errorf("freeze instance %q on %q: %w", name, c.name, err)
-	}
-	return nil
-}
-
 // Unfreeze resumes a frozen instance; a running one is left as is.
 func (c *Client) Unfreeze(ctx context.Context, name string) error {
-	if err := c.toggleFreeze(ctx, name, "unfreeze", api.Running); err != nil {
+	if err := c.unfreeze(ctx, name); err != nil {
 		return fmt.Errorf("unfreeze instance %q on %q: %w", name, c.name, err)
 	}
 	return nil
 }
 
-func (c *Client) toggleFreeze(ctx context.Context, name, action string, want api.StatusCode) error {
+// unfreeze thaws the instance unless it runs already.
+func (c *Client) unfreeze(ctx context.Context, name string) error {
 	st, err := c.rawState(ctx, name)
 	if err != nil {
 		return err
 	}
-	if st.StatusCode == want {
+	if st.StatusCode == api.Running {
 		return nil
 	}
-	if action == "freeze" && st.StatusCode == api.Stopped {
-		return ErrStopped
-	}
-	return c.changeState(ctx, name, api.InstanceStatePut{Action: action, Timeout: -1})
+	return c.changeState(ctx, name, api.InstanceStatePut{Action: "unfreeze", Timeout: -1})
 }

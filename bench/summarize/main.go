@@ -36,6 +36,7 @@ type Summary struct {
 	Benchmarks  []*Benchmark `json:"benchmarks,omitempty"`
 	Tables      []*Table     `json:"tables,omitempty"`
 	Drills      []*DrillKind `json:"drills,omitempty"`
+	DrillSets   []*DrillSet  `json:"drill_sets,omitempty"` // fence steps of all kinds together
 	DrillSource string       `json:"drill_reports,omitempty"`
 }
 
@@ -90,7 +91,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if *drills != "" {
 		var err error
-		if s.Drills, err = parseDrills(*drills); err != nil {
+		if s.Drills, s.DrillSets, err = parseDrills(*drills); err != nil {
 			return err
 		}
 		s.DrillSource = *drills

@@ -75,6 +75,14 @@ func writeMarkdown(w *strings.Builder, s Summary) {
 			fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", k.Inject, k.Mode, k.Runs, strings.Join(k.Verdicts, ", "), strings.Join(cells, " | "))
 		}
 	}
+	if len(s.DrillSets) > 0 {
+		fmt.Fprintf(w, "\n## Fence step\n\nfenced − confirmed (ms) of every drill of a fence method, path and mode, all inject kinds together.\n\n")
+		fmt.Fprintln(w, "| fence | via | mode | drills | fence_step |")
+		fmt.Fprintln(w, "|---|---|---|---|---|")
+		for _, set := range s.DrillSets {
+			fmt.Fprintf(w, "| %s | %s | %s | %d | %s |\n", orDash(set.Fence), orDash(set.Via), set.Mode, set.Drills, set.FenceStep)
+		}
+	}
 }
 
 // readable converts a ns/op Stat to µs or ms when that reads better.

@@ -77,11 +77,17 @@ func TestRunWritesJSONAndMarkdown(t *testing.T) {
 	if st := s.Drills[0].Stats["dns_flipped"]; st.Median != 600 || st.Min != 500 || st.Max != 700 {
 		t.Errorf("dns_flipped = %+v", st)
 	}
+	if st := s.Drills[0].Stats["fence_step"]; st.Median != 25 || st.Min != 20 || st.Max != 30 {
+		t.Errorf("fence_step = %+v, want fenced − confirmed of each drill (30, 20)", st)
+	}
+	if len(s.DrillSets) != 1 || s.DrillSets[0].Drills != 2 || s.DrillSets[0].FenceStep.Median != 25 {
+		t.Errorf("drill sets = %+v", s.DrillSets)
+	}
 	md, err := os.ReadFile(filepath.Join(out, "x.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"nproc ", "`bench/run.sh x`", "| vm-stop | warm | 2 | recovered, recovered | 50 (40–60, n=2) |", "**FAILED**", "ms/op | 1600 (1500–1700, n=2) |"} {
+	for _, want := range []string{"nproc ", "`bench/run.sh x`", "| vm-stop | warm | 2 | recovered, recovered | 50 (40–60, n=2) |", "**FAILED**", "| — | — | warm | 2 | 25 (20–30, n=2) |", "ms/op | 1600 (1500–1700, n=2) |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("x.md lacks %q:\n%s", want, md)
 		}

@@ -132,15 +132,17 @@ func (f *Steps) ConfirmDown(ctx context.Context, svc recover.Service) (bool, str
 // Freeze freezes the primary's instance through its hypervisor: a frozen
 // instance neither serves nor writes, so the fence is confirmed once the
 // freeze is. An instance that is already frozen or stopped (a vm-stop) is
-// fenced too: a stopped one at once (lxd.ErrStopped, no second round trip);
-// when the freeze fails otherwise, the instance's state decides.
+// fenced too, and so is one being stopped whose init has exited (its tasks
+// are killed with it): both at once (lxd.ErrStopped, lxd.ErrStopping; no
+// second round trip, no wait for the stop to end); when the freeze fails
+// otherwise, the instance's state decides.
 func (f *Steps) Freeze(ctx context.Context, hypervisor, instance string) error {
 	hv, err := f.cfg.Hypervisors.Hypervisor(ctx, hypervisor)
 	if err != nil {
 		return err
 	}
 	ferr := hv.Freeze(ctx, instance)
-	if ferr == nil || errors.Is(ferr, lxd.ErrStopped) {
+	if ferr == nil || errors.Is(ferr, lxd.ErrStopped) || errors.Is(ferr, lxd.ErrStopping) {
 		return nil
 	}
 	st, err := hv.State(ctx, instance)
