@@ -215,6 +215,7 @@ func (d *decoder) service(n *yaml.Node, path string, x *Service) {
 		{"playbook", d.Str(&x.Playbook)},
 		{"probe-timeout", d.Duration(&x.ProbeTimeout)},
 		{"hold", d.Duration(&x.Hold)},
+		{"proxy-reroute", func(v *yaml.Node, p string) { d.Str((*string)(&x.ProxyReroute))(v, p) }},
 		{"max-on-standby", d.Duration(&x.MaxOnStandby)},
 		{"pinned", d.Boolean(&x.Pinned)},
 		{"drain", func(v *yaml.Node, p string) { x.Drain = d.hook(v, p) }},

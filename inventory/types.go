@@ -426,6 +426,11 @@ type Service struct {
 	ProbeTimeout time.Duration
 	// Hold is the proxy's longest hold for this service.
 	Hold time.Duration
+	// ProxyReroute (proxy-reroute) is RerouteOff (the default) or
+	// RerouteWarm: a proxy that cannot reach the primary while the
+	// monitor still sees it up sends its requests to the warm standby
+	// container, without a DNS flip or an incident. Warm mode only.
+	ProxyReroute Reroute
 	// MaxOnStandby triggers a migration after this long on standby; 0 never.
 	MaxOnStandby time.Duration
 	// Pinned keeps the service on its standby when the standby is
@@ -466,6 +471,17 @@ func (s Service) IsStateful() bool { return s.Stateful || s.Container.DataDisk !
 
 // TCPCheck is a TCP connect to the service port.
 type TCPCheck struct{}
+
+// Reroute is the proxy-reroute policy of a service.
+type Reroute string
+
+// The proxy-reroute values.
+const (
+	// RerouteOff: a proxy that cannot reach the primary holds requests.
+	RerouteOff Reroute = "off"
+	// RerouteWarm: it sends them to the warm standby container meanwhile.
+	RerouteWarm Reroute = "warm"
+)
 
 // Mode is how a service's container waits on the standby VM.
 type Mode string

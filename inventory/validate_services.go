@@ -47,6 +47,7 @@ func (d *decoder) checkServices(inv *Inventory) {
 		if d.Has(yamlpos.Join(p, "hold")) {
 			d.positive(yamlpos.Join(p, "hold"), s.Hold)
 		}
+		d.checkReroute(yamlpos.Join(p, "proxy-reroute"), *s)
 		d.checkContainer(yamlpos.Join(p, "container"), s.Container)
 		d.checkSync(p, s)
 	}
@@ -144,5 +145,17 @@ func (d *decoder) checkCapacity(inv *Inventory) {
 		if sb.Capacity.Memory > 0 && mem > sb.Capacity.Memory {
 			d.ErrPath(yamlpos.Join(p, "capacity.memory"), "the warm services assigned to standby %q need %s of memory, it has %s (warm containers always run)", sb.Name, yamlpos.FormatSize(mem), yamlpos.FormatSize(sb.Capacity.Memory))
 		}
+	}
+}
+
+// checkReroute checks proxy-reroute: off or warm, and warm only for a
+// service whose standby container runs (mode warm).
+func (d *decoder) checkReroute(path string, s Service) {
+	if s.ProxyReroute == "" {
+		return
+	}
+	if d.oneOf(path, "proxy-reroute", string(s.ProxyReroute), string(RerouteOff), string(RerouteWarm)) &&
+		s.ProxyReroute == RerouteWarm && s.Mode != ModeWarm {
+		d.ErrPath(path, "proxy-reroute: warm needs mode warm, got mode %q", s.Mode)
 	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -73,6 +74,15 @@ type Service struct {
 	ProbeTimeout time.Duration
 	// Hold is the longest one request is held.
 	Hold time.Duration
+	// Reroute (inventory proxy-reroute: warm): while the proxy's own
+	// probes cannot reach the primary, its requests go to the warm
+	// standby container the placement names (Placement.Standby), without
+	// a DNS flip or an incident, and back once the primary answers again.
+	Reroute bool
+	// Standby is the warm standby container's address that Reroute sends
+	// requests to; the placement stream does not carry it yet, so the
+	// caller sets it (FromInventory cannot: the agent assigns it).
+	Standby netip.Addr
 }
 
 // FromInventory builds the proxy's Config from a validated inventory.
@@ -85,6 +95,7 @@ func FromInventory(inv *inventory.Inventory) Config {
 			Port:         s.Port,
 			ProbeTimeout: s.ProbeTimeout,
 			Hold:         s.Hold,
+			Reroute:      s.ProxyReroute == inventory.RerouteWarm,
 		})
 	}
 	return cfg

@@ -33,6 +33,8 @@ type metrics struct {
 	monitorConnected prometheus.Gauge
 	clientConns      prometheus.Gauge
 	suspects         *prometheus.CounterVec
+	reroutes         *prometheus.CounterVec
+	rerouted         *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -91,10 +93,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_proxy_suspects_total",
 			Help: "Backends found down that started a hold, by service and how (probe: a missed per-request probe; connection: a failed connection; move, failover: while the placement holds the service, not reported).",
 		}, []string{"service", "by"}),
+		reroutes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_reroutes_total",
+			Help: "Times the proxy sent a service's requests to its warm standby container because its own probes could not reach the primary (proxy-reroute: warm).",
+		}, []string{"service"}),
+		rerouted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "understudy_proxy_rerouted",
+			Help: "1 while the proxy sends the service's requests to its warm standby container instead of the primary.",
+		}, []string{"service"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.probeCleared, m.probeTimeout, m.held, m.heldTotal, m.holdSeconds,
-			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects)
+			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects, m.reroutes, m.rerouted)
 	}
 	return m
 }
@@ -124,4 +134,6 @@ func (m *metrics) initService(name string) {
 		m.probeCleared.WithLabelValues(name, by)
 	}
 	m.holdSeconds.WithLabelValues(name)
+	m.reroutes.WithLabelValues(name)
+	m.rerouted.WithLabelValues(name).Set(0)
 }

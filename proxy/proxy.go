@@ -179,6 +179,9 @@ func (p *Proxy) apply(pl Placement) {
 // suspect starts a hold for s because b failed, once per backend: it
 // reports to the monitor and rechecks b until the hold ends.
 func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string) {
+	if p.tryReroute(s, b, reason) {
+		return
+	}
 	hctx, stop := context.WithCancel(p.life)
 	h := s.beginHold(b, kind, stop)
 	if h == nil {

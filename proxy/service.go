@@ -26,6 +26,7 @@ type service struct {
 	placement Placement
 	backend   *backend      // nil until a placement with an address arrives
 	hold      *hold         // non-nil while requests are held
+	reroute   *reroute      // non-nil while requests go to the warm standby
 	changed   chan struct{} // closed and replaced on every change of backend or hold
 	held      int           // requests waiting now
 
@@ -208,6 +209,12 @@ func (s *service) setPlacement(p Placement) applied {
 	var old netip.AddrPort
 	if s.backend != nil {
 		old = s.backend.addr
+	}
+	if s.reroute != nil {
+		old = s.reroute.primary.addr
+		if addr != old {
+			s.endRerouteLocked()
+		}
 	}
 	s.placement = p
 	res := s.setPlaceHold(p)
