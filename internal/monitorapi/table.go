@@ -79,6 +79,10 @@ func PrintStatus(w io.Writer, st api.Status, now time.Time) error {
 		if y := s.Sync; y != nil && y.LastError != "" {
 			fmt.Fprintf(w, "%s (sync): %s\n", s.Service, y.LastError)
 		}
+		for _, r := range s.Rerouted { // a proxy that cannot reach the primary (proxy-reroute: warm)
+			fmt.Fprintf(w, "%s: rerouted by proxy %s since %s (to the warm standby %s: %s)\n",
+				s.Service, r.Proxy, r.Since.UTC().Format(time.RFC3339), orDash(r.Standby), orDash(r.Reason))
+		}
 	}
 	return nil
 }

@@ -74,3 +74,21 @@ func TestPrintStatusSampleErrorBeatsTriggerState(t *testing.T) {
 		t.Errorf("status table lacks the trigger state of a sampled VM:\n%s", out)
 	}
 }
+
+// A service whose requests a proxy sends to the warm standby
+// (proxy-reroute: warm) says so under the table.
+func TestPrintStatusShowsReroutes(t *testing.T) {
+	since := time.Date(2026, 1, 1, 11, 59, 0, 0, time.UTC)
+	st := api.Status{Services: []api.ServiceStatus{
+		{Service: "web", State: "primary", Where: "primary", Host: "vm1",
+			Rerouted: []api.RerouteStatus{{Proxy: "px1", Since: since, Standby: "10.0.1.5", Reason: "probe miss confirmed"}}},
+	}}
+	var b strings.Builder
+	if err := PrintStatus(&b, st, since.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	want := "web: rerouted by proxy px1 since 2026-01-01T11:59:00Z (to the warm standby 10.0.1.5: probe miss confirmed)"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("status table lacks %q:\n%s", want, b.String())
+	}
+}

@@ -99,6 +99,10 @@ type ServiceStatus struct {
 	// standby ("no capacity (needs 512 MiB, 128 MiB free)"); it is
 	// recovered, by priority, when capacity frees.
 	Unprotected string `json:"unprotected,omitempty"`
+	// Rerouted are the proxies that send the service's requests to its
+	// warm standby container because they cannot reach the primary
+	// (proxy-reroute: warm); the leader keeps them in memory.
+	Rerouted []RerouteStatus `json:"rerouted,omitempty"`
 }
 
 // SyncStatus is a service's content sync: the age of the standby's copy

@@ -124,6 +124,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	suspects map[string]time.Time // service -> last suspect report passed on
+	reroutes *reroutes            // the proxies' reroute reports (reroute.go)
 }
 
 // New returns the API of cfg.
@@ -137,7 +138,12 @@ func New(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Wall
 	}
-	return &Server{cfg: cfg, log: cfg.Logger.With("component", "controller"), metrics: newMetrics(cfg.Registerer), suspects: map[string]time.Time{}}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "controller"), metrics: newMetrics(cfg.Registerer),
+		suspects: map[string]time.Time{}, reroutes: newReroutes(cfg.Clock)}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.reroutes)
+	}
+	return s
 }
 
 // Handler is the API's handler: the routes behind authorization and the
@@ -151,6 +157,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/status", s.getStatus)
 	mux.HandleFunc("GET /v1/placements", s.placements)
 	mux.HandleFunc("POST /v1/services/{name}/suspect", s.PostSuspect)
+	mux.HandleFunc("POST /v1/services/{name}/reroute", s.PostReroute)
 	mux.HandleFunc("POST /v1/services/{name}/failover", s.postTrigger(recover.FromCLI))
 	// The operator puts a service back on its primary, as executor steps:
 	// the primary's check, DNS swapped back (compare-and-swap from the
@@ -194,5 +201,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 			s.log.Debug("leader's status unavailable; answering from the store", "err", err)
 		}
 	}
-	WriteJSON(w, http.StatusOK, s.cfg.Views.Status(r.Context()))
+	st := s.cfg.Views.Status(r.Context())
+	s.reroutes.annotate(&st)
+	WriteJSON(w, http.StatusOK, st)
 }
