@@ -92,6 +92,10 @@ var invalidCases = []struct {
 	{"invalid-service-unknown-vm.yaml", []string{"78:9: services[1].vm: unknown VM \"apivm\""}},
 	{"invalid-spare-agent-url.yaml", []string{"46:12: spares[0].agent: invalid URL \"127.0.0.1:9445\": want https://host:port"}},
 	{"invalid-standby-agent-http.yaml", []string{"41:12: standby[0].agent: invalid URL \"http://127.0.0.1:9443\": want https://host:port"}},
+	{"invalid-proxy-reroute.yaml", []string{
+		"64:20: services[0].proxy-reroute: proxy-reroute: warm is refused for a stateful service (stateful: true or a data disk): the proxy would send requests to the standby while the primary still runs",
+		"85:20: services[1].proxy-reroute: proxy-reroute: warm needs mode warm, got mode \"cold\"",
+	}},
 	{"invalid-standby-no-agent.yaml", []string{"40:5: standby[0].agent: required"}},
 	{"invalid-timeout-not-below-interval.yaml", []string{"14:12: monitor.timeout: must be shorter than monitor.interval (250ms), got 250ms"}},
 	{"invalid-tsig-missing.yaml", []string{"6:18: dns.tsig-key-file: cannot read TSIG key file: open $DIR/missing.key: no such file or directory"}},

@@ -149,13 +149,22 @@ func (d *decoder) checkCapacity(inv *Inventory) {
 }
 
 // checkReroute checks proxy-reroute: off or warm, and warm only for a
-// service whose standby container runs (mode warm).
+// stateless service whose standby container runs (mode warm): a proxy
+// that reroutes while the primary still runs makes two copies serve at
+// once, which a stateful service must never have.
 func (d *decoder) checkReroute(path string, s Service) {
 	if s.ProxyReroute == "" {
 		return
 	}
-	if d.oneOf(path, "proxy-reroute", string(s.ProxyReroute), string(RerouteOff), string(RerouteWarm)) &&
-		s.ProxyReroute == RerouteWarm && s.Mode != ModeWarm {
+	if !d.oneOf(path, "proxy-reroute", string(s.ProxyReroute), string(RerouteOff), string(RerouteWarm)) ||
+		s.ProxyReroute != RerouteWarm {
+		return
+	}
+	switch {
+	case s.Mode != ModeWarm:
 		d.ErrPath(path, "proxy-reroute: warm needs mode warm, got mode %q", s.Mode)
+	case s.IsStateful():
+		d.ErrPath(path, "proxy-reroute: warm is refused for a stateful service (stateful: true or a data disk): "+
+			"the proxy would send requests to the standby while the primary still runs")
 	}
 }

@@ -2,7 +2,7 @@ package proxy
 
 import (
 	"fmt"
-	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -58,6 +58,13 @@ type Config struct {
 	// backend). It bounds each wait for more of the body, not the whole
 	// upload. Default DefaultBodyTimeout; negative: no bound.
 	BodyTimeout time.Duration
+	// Name is the proxy's name in its reroute reports to the monitor.
+	// Default: the host name.
+	Name string
+	// StandbyRefresh is how often the proxy asks the monitor for the
+	// standby containers' addresses when a service has Reroute. Default
+	// DefaultStandbyRefresh.
+	StandbyRefresh time.Duration
 }
 
 // Service is one route.
@@ -76,13 +83,10 @@ type Service struct {
 	Hold time.Duration
 	// Reroute (inventory proxy-reroute: warm): while the proxy's own
 	// probes cannot reach the primary, its requests go to the warm
-	// standby container the placement names (Placement.Standby), without
-	// a DNS flip or an incident, and back once the primary answers again.
+	// standby container whose address the monitor gives (StandbyLister),
+	// without a DNS flip or an incident, and back once the primary
+	// answers again (reroute.go).
 	Reroute bool
-	// Standby is the warm standby container's address that Reroute sends
-	// requests to; the placement stream does not carry it yet, so the
-	// caller sets it (FromInventory cannot: the agent assigns it).
-	Standby netip.Addr
 }
 
 // FromInventory builds the proxy's Config from a validated inventory.
@@ -120,6 +124,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.Name == "" {
+		cfg.Name, _ = os.Hostname()
+	}
+	if cfg.StandbyRefresh <= 0 {
+		cfg.StandbyRefresh = DefaultStandbyRefresh
 	}
 	switch {
 	case cfg.HeldMax == 0:

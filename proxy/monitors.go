@@ -64,21 +64,5 @@ func (m *Monitors) WatchPlacements(ctx context.Context, fn func(Placement)) erro
 // ReportSuspect implements Monitor: it tries every monitor once, from the
 // current one on, and fails only when none took the report.
 func (m *Monitors) ReportSuspect(ctx context.Context, service string, r SuspectReport) error {
-	start := m.current()
-	var errs []error
-	for k := range len(m.list) {
-		i := (start + k) % len(m.list)
-		err := m.list[i].ReportSuspect(ctx, service, r)
-		if err == nil {
-			m.mu.Lock()
-			m.cur = i
-			m.mu.Unlock()
-			return nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return errors.Join(errs...)
+	return m.each(ctx, func(mon Monitor) error { return mon.ReportSuspect(ctx, service, r) })
 }

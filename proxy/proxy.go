@@ -44,6 +44,8 @@ type Proxy struct {
 	byHost map[string]*service
 	byName map[string]*service
 
+	standbyPoke chan struct{} // asks for the standby addresses now (reroute_standby.go)
+
 	life   context.Context // ends when Run returns; bounds background work
 	cancel context.CancelFunc
 	mu     sync.Mutex // guards closed and wg.Add
@@ -73,11 +75,14 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		dialer:  &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 15 * time.Second},
 		byHost:  map[string]*service{},
 		byName:  map[string]*service{},
+
+		standbyPoke: make(chan struct{}, 1),
 	}
 	p.life, p.cancel = context.WithCancel(context.Background())
 	for _, sc := range cfg.Services {
 		s := newService(sc, cfg.HeldMax)
 		s.onStale = p.stalePlaceHold
+		s.onReroute = func(rr *reroute, active bool) { p.rerouteChanged(s, rr, active) }
 		p.byHost[sc.Host] = s
 		p.byName[sc.Name] = s
 		p.m.held.WithLabelValues(sc.Name).Set(0)
@@ -93,6 +98,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 // releases held requests with 503. It returns nil after a clean stop.
 func (p *Proxy) Run(ctx context.Context) error {
 	defer p.stop()
+	p.startStandbys()
 	p.watch(ctx)
 	return nil
 }
@@ -179,7 +185,8 @@ func (p *Proxy) apply(pl Placement) {
 // suspect starts a hold for s because b failed, once per backend: it
 // reports to the monitor and rechecks b until the hold ends.
 func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string) {
-	if p.tryReroute(s, b, reason) {
+	b, kind, hold := p.rerouteOrHold(s, b, kind, reason)
+	if !hold {
 		return
 	}
 	hctx, stop := context.WithCancel(p.life)

@@ -4,24 +4,32 @@ import (
 	"context"
 	"net/netip"
 	"time"
+
+	"github.com/understudy/understudy/monitor/api"
 )
+
+// What proxy-reroute: warm does (Service.Reroute): when the proxy's own
+// probe of a service's primary misses and the miss is confirmed, and the
+// monitor named the service's warm standby container (StandbyLister), the
+// proxy sends the service's requests to that container instead of
+// holding them. It opens no incident and flips no DNS: it only tells the
+// monitor (RerouteReporter), which shows it in its status. It goes back to
+// the primary once the primary passed rerouteBackChecks rechecks in a
+// row, or when the placement changes. A connection failure, a move, or a
+// hold already running keep today's behaviour (hold and report); so does
+// a standby that fails while it serves: the proxy goes back to the
+// primary and holds as without reroute.
+
+// RerouteReport is the body of a reroute report to the monitor.
+type RerouteReport = api.RerouteRequest
 
 // RerouteReporter is what a Monitor may also implement to be told that a
 // proxy sends a service's requests to its warm standby container
-// (active) or back to the primary. The proxy calls it when the Monitor
-// implements it; a failed report is logged, never retried.
+// (Active) or back to the primary. The proxy calls it when the Monitor
+// implements it; a failed report is logged, and an active one is repeated
+// every rerouteRepeat while the reroute lasts.
 type RerouteReporter interface {
 	ReportReroute(ctx context.Context, service string, r RerouteReport) error
-}
-
-// RerouteReport is the body of a reroute report.
-type RerouteReport struct {
-	// Active: the proxy now sends the service's requests to Standby; false:
-	// back to Primary.
-	Active  bool   `json:"active"`
-	Primary string `json:"primary"`
-	Standby string `json:"standby"`
-	Reason  string `json:"reason,omitempty"`
 }
 
 // rerouteBackChecks is how many rechecks in a row (Config.Recheck apart)
@@ -29,50 +37,85 @@ type RerouteReport struct {
 // the hysteresis that keeps a flapping path from moving them to and fro.
 const rerouteBackChecks = 25
 
+// rerouteRepeat is how often an active reroute is reported again: the
+// monitor forgets a report not repeated within api.RerouteTTL, and a new
+// leader starts without them.
+const rerouteRepeat = 30 * time.Second
+
 // reroute is one episode of sending a service's requests to its warm
 // standby container while the proxy cannot reach the primary.
 type reroute struct {
 	primary *backend // the placement's backend, suspect
 	standby *backend
 	since   time.Time
+	reason  string
 	stop    context.CancelFunc // ends the return loop
 }
 
-// tryReroute sends s's requests to its warm standby container instead of
-// holding them, when s has Reroute, its placement names a standby
-// address, b is its current primary backend and no move runs. It reports
-// whether it did (the caller then starts no hold).
-func (p *Proxy) tryReroute(s *service, b *backend, reason string) bool {
+// rerouteOrHold is the first step of suspect for a service with Reroute.
+// After a confirmed probe miss of the primary it reroutes to the warm
+// standby and returns hold false. When b is the standby of the running
+// reroute, the reroute ends and it returns the primary's new backend to
+// hold for instead. Otherwise it returns b and kind unchanged.
+func (p *Proxy) rerouteOrHold(s *service, b *backend, kind suspectKind, reason string) (*backend, suspectKind, bool) {
 	if !s.cfg.Reroute {
-		return false
+		return b, kind, true
+	}
+	if nb := s.abandonReroute(b); nb != nil {
+		p.log.Warn("the warm standby failed while it served the rerouted requests; back to the primary, holding as without proxy-reroute",
+			"service", s.cfg.Name, "standby", b.addr, "primary", nb.addr, "reason", reason)
+		return nb, byProbe, true
+	}
+	if kind != byProbe {
+		return b, kind, true
 	}
 	rctx, stop := context.WithCancel(p.life)
-	rr := s.beginReroute(b, stop)
+	rr, noStandby := s.beginReroute(b, reason, stop)
 	if rr == nil {
 		stop()
-		return false
+		if noStandby {
+			p.log.Warn("primary unreachable from the proxy, but the monitor named no warm standby for the service yet; holding",
+				"service", s.cfg.Name, "primary", b.addr)
+			p.pokeStandbys()
+		}
+		return b, kind, true
 	}
 	p.m.reroutes.WithLabelValues(s.cfg.Name).Inc()
-	p.m.rerouted.WithLabelValues(s.cfg.Name).Set(1)
-	p.log.Warn("primary unreachable from the proxy; sending requests to the warm standby",
+	p.log.Warn("primary unreachable from the proxy; sending requests to the warm standby (no incident, DNS unchanged)",
 		"service", s.cfg.Name, "primary", b.addr, "standby", rr.standby.addr, "reason", reason)
-	p.spawn(func() { p.reportReroute(s, rr, true, reason) })
 	p.spawn(func() { p.rerouteBack(rctx, s, rr) })
-	return true
+	return nil, kind, false
+}
+
+// rerouteChanged is a service's onReroute: it keeps the gauge and reports
+// to the monitor. It is called with s.mu held.
+func (p *Proxy) rerouteChanged(s *service, rr *reroute, active bool) {
+	v := 0.0
+	if active {
+		v = 1
+	}
+	p.m.rerouted.WithLabelValues(s.cfg.Name).Set(v)
+	p.spawn(func() { p.reportReroute(s, rr, active) })
 }
 
 // rerouteBack checks the primary until it passes rerouteBackChecks
-// rechecks in a row, then sends requests to it again.
+// rechecks in a row, then sends requests to it again; meanwhile it
+// repeats the active report every rerouteRepeat. It returns when the
+// reroute ends otherwise (ctx).
 func (p *Proxy) rerouteBack(ctx context.Context, s *service, rr *reroute) {
 	t := time.NewTicker(p.cfg.Recheck)
 	defer t.Stop()
 	h := &hold{suspect: rr.primary, kind: byProbe}
+	repeat := time.Now().Add(rerouteRepeat)
 	for ok := 0; ; {
 		select {
 		case <-ctx.Done():
-			p.m.rerouted.WithLabelValues(s.cfg.Name).Set(0)
 			return
 		case <-t.C:
+		}
+		if time.Now().After(repeat) {
+			repeat = time.Now().Add(rerouteRepeat)
+			p.spawn(func() { p.reportReroute(s, rr, true) })
 		}
 		icmpOK, tcpOK := p.alive(ctx, s, h)
 		if !icmpOK || !tcpOK {
@@ -83,51 +126,55 @@ func (p *Proxy) rerouteBack(ctx context.Context, s *service, rr *reroute) {
 			continue
 		}
 		if s.endReroute(rr) {
-			p.m.rerouted.WithLabelValues(s.cfg.Name).Set(0)
-			p.log.Info("primary reachable again; requests go back to it", "service", s.cfg.Name,
-				"primary", rr.primary.addr, "rerouted_for", time.Since(rr.since))
-			p.reportReroute(s, rr, false, "")
+			p.log.Info("primary reachable from the proxy again; requests go back to it", "service", s.cfg.Name,
+				"primary", rr.primary.addr, "rerouted_for", time.Since(rr.since).Round(time.Millisecond))
 		}
 		return
 	}
 }
 
 // reportReroute tells the monitor, when it listens for reroutes.
-func (p *Proxy) reportReroute(s *service, rr *reroute, active bool, reason string) {
+func (p *Proxy) reportReroute(s *service, rr *reroute, active bool) {
 	rep, ok := p.monitor.(RerouteReporter)
 	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(p.life, reportTimeout)
 	defer cancel()
-	err := rep.ReportReroute(ctx, s.cfg.Name, RerouteReport{
-		Active: active, Primary: rr.primary.addr.Addr().String(),
-		Standby: rr.standby.addr.Addr().String(), Reason: reason,
-	})
-	if err != nil {
+	r := RerouteReport{Proxy: p.cfg.Name, Active: active, Primary: rr.primary.addr.Addr().String(),
+		Standby: rr.standby.addr.Addr().String()}
+	if active {
+		r.Reason, r.Since = rr.reason, rr.since
+	}
+	if err := rep.ReportReroute(ctx, s.cfg.Name, r); err != nil {
 		p.log.Warn("could not report a reroute to the monitor", "service", s.cfg.Name, "active", active, "err", err)
 	}
 }
 
 // beginReroute replaces b, the primary's suspect backend, by a backend at
-// the placement's standby address, unless b is not current, a hold or a
-// reroute runs, a move is under way or the placement names no standby.
-// It returns the new episode, or nil.
-func (s *service) beginReroute(b *backend, stop context.CancelFunc) *reroute {
+// the warm standby's address, unless b is not current, a hold or a
+// reroute runs, a move is under way or the monitor named no standby (then
+// noStandby). It returns the new episode, or nil.
+func (s *service) beginReroute(b *backend, reason string, stop context.CancelFunc) (rr *reroute, noStandby bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sb := s.cfg.Standby
-	if s.backend != b || s.hold != nil || s.reroute != nil || s.movingLocked() || !sb.IsValid() ||
-		sb.Unmap() == b.addr.Addr() {
-		return nil
+	if s.backend != b || s.hold != nil || s.reroute != nil || s.placeHoldLocked() != "" {
+		return nil, false
 	}
-	b.markSuspect()
-	rr := &reroute{primary: b, since: time.Now(), stop: stop}
-	rr.standby = newBackend(addrPort(sb, s.cfg.Port))
+	sb := s.standby
+	if !sb.IsValid() || sb.Unmap() == b.addr.Addr() {
+		return nil, true
+	}
+	b.markSuspect() // the safe requests in flight to it are sent again, to the standby
+	rr = &reroute{primary: b, since: time.Now(), reason: reason, stop: stop}
+	rr.standby = newBackend(netip.AddrPortFrom(sb.Unmap(), uint16(s.cfg.Port)))
 	s.reroute = rr
 	s.backend = rr.standby
+	if s.onReroute != nil {
+		s.onReroute(rr, true)
+	}
 	s.broadcast()
-	return rr
+	return rr, false
 }
 
 // endReroute sends requests to a fresh backend at the primary's address
@@ -138,29 +185,65 @@ func (s *service) endReroute(rr *reroute) bool {
 	if s.reroute != rr {
 		return false
 	}
+	s.backend = rr.primaryAgain()
+	s.endRerouteLocked()
+	s.broadcast()
+	return true
+}
+
+// abandonReroute ends the running reroute when b, its standby, failed:
+// requests go to a fresh backend at the primary's address, which it
+// returns (nil when b is not the running reroute's current standby).
+func (s *service) abandonReroute(b *backend) *backend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rr := s.reroute
+	if rr == nil || rr.standby != b || s.backend != b {
+		return nil
+	}
+	b.markSuspect()
+	s.backend = rr.primaryAgain()
+	s.endRerouteLocked()
+	s.broadcast()
+	return s.backend
+}
+
+// placementDuringReroute handles a placement for addr that arrives while
+// requests go to the warm standby. A placement that still names the
+// primary keeps the reroute (it returns the primary's address as the one
+// in force). Any other ends it, and it returns the standby's address:
+// kept reports that the placement names the very standby the requests go
+// to already (the monitor failed over to it), whose backend then stays.
+// s.mu is held.
+func (s *service) placementDuringReroute(addr netip.AddrPort) (old netip.AddrPort, kept bool) {
+	rr := s.reroute
+	if addr == rr.primary.addr {
+		return addr, false
+	}
+	s.endRerouteLocked()
+	return s.backend.addr, addr == s.backend.addr
+}
+
+// primaryAgain is a fresh backend at the primary's address that keeps
+// what its RTTs taught.
+func (rr *reroute) primaryAgain() *backend {
 	nb := newBackend(rr.primary.addr)
 	rr.primary.mu.Lock()
 	nb.rtt = rr.primary.rtt
 	rr.primary.mu.Unlock()
-	s.endRerouteLocked()
-	if s.backend == rr.standby {
-		s.backend = nb
-	}
-	s.broadcast()
-	return true
+	return nb
 }
 
 // endRerouteLocked forgets the running reroute and stops its loop. s.mu
 // is held; the backend is the caller's to set.
 func (s *service) endRerouteLocked() {
-	if s.reroute == nil {
+	rr := s.reroute
+	if rr == nil {
 		return
 	}
-	s.reroute.stop()
+	rr.stop()
 	s.reroute = nil
-}
-
-// addrPort is addr (IPv4-mapped addresses unmapped) at port.
-func addrPort(addr netip.Addr, port int) netip.AddrPort {
-	return netip.AddrPortFrom(addr.Unmap(), uint16(port))
+	if s.onReroute != nil {
+		s.onReroute(rr, false)
+	}
 }

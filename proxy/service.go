@@ -27,6 +27,7 @@ type service struct {
 	backend   *backend      // nil until a placement with an address arrives
 	hold      *hold         // non-nil while requests are held
 	reroute   *reroute      // non-nil while requests go to the warm standby
+	standby   netip.Addr    // the warm standby's address, from the monitor (Reroute only)
 	changed   chan struct{} // closed and replaced on every change of backend or hold
 	held      int           // requests waiting now
 
@@ -42,6 +43,8 @@ type service struct {
 	// onStale is called once (with s.mu held) when a placement hold is
 	// first found older than heldMax.
 	onStale func(name, reason string, held time.Duration)
+	// onReroute is called (with s.mu held) when a reroute begins or ends.
+	onReroute func(rr *reroute, active bool)
 }
 
 // hold is one episode of holding a service's requests.
@@ -210,11 +213,9 @@ func (s *service) setPlacement(p Placement) applied {
 	if s.backend != nil {
 		old = s.backend.addr
 	}
+	kept := false
 	if s.reroute != nil {
-		old = s.reroute.primary.addr
-		if addr != old {
-			s.endRerouteLocked()
-		}
+		old, kept = s.placementDuringReroute(addr)
 	}
 	s.placement = p
 	res := s.setPlaceHold(p)
@@ -222,7 +223,8 @@ func (s *service) setPlacement(p Placement) applied {
 		s.unavailable, res.down = p.Unavailable, true
 	}
 	if addr == old {
-		if res.held || res.release || res.down {
+		res.changed = kept
+		if res.held || res.release || res.down || kept {
 			s.broadcast()
 		}
 		return res
