@@ -239,6 +239,13 @@ func newRig(t *testing.T, port int, mod func(*Config), ps ...Placement) *rig {
 // proxy's own).
 func newRigWith(t *testing.T, port int, mod func(*Config), rt http.RoundTripper, ps ...Placement) *rig {
 	t.Helper()
+	return newRigMon(t, port, mod, rt, nil, ps...)
+}
+
+// newRigMon is newRigWith whose proxy sees the fake monitor through wrap
+// (nil: as it is).
+func newRigMon(t *testing.T, port int, mod func(*Config), rt http.RoundTripper, wrap func(*fakeMonitor) Monitor, ps ...Placement) *rig {
+	t.Helper()
 	cfg := Config{
 		Services: []Service{{Name: "web", Host: "web.test", Port: port, ProbeTimeout: 10 * time.Millisecond, Hold: 2 * time.Second}},
 		Recheck:  5 * time.Millisecond,
@@ -247,7 +254,11 @@ func newRigWith(t *testing.T, port int, mod func(*Config), rt http.RoundTripper,
 		mod(&cfg)
 	}
 	r := &rig{mon: newFakeMonitor(ps...), ping: newFakePinger(), reg: prometheus.NewRegistry(), done: make(chan struct{})}
-	p, err := New(cfg, Options{Monitor: r.mon, Pinger: r.ping, Registerer: r.reg, Logger: testLogger(t), Transport: rt})
+	var mon Monitor = r.mon
+	if wrap != nil {
+		mon = wrap(r.mon)
+	}
+	p, err := New(cfg, Options{Monitor: mon, Pinger: r.ping, Registerer: r.reg, Logger: testLogger(t), Transport: rt})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -57,7 +57,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 				continue
 			}
 		}
+		stall := p.stallProbe(s, b)
 		a := p.forward(w, r, b, body)
+		stall()
 		if errors.Is(a.err, errNotSent) {
 			continue // b turned suspect before the request left: nothing was sent
 		}

@@ -247,3 +247,17 @@ func (s *service) endRerouteLocked() {
 		s.onReroute(rr, false)
 	}
 }
+
+// stallProbe makes a request that waits for b longer than the probe's
+// reach (Config.ProbeFresh and then the service's ProbeTimeout) probe b,
+// for a service with Reroute; the returned func stops it. Without it, the
+// requests forwarded right after an answer (which reuse it and start no
+// probe) would wait on a primary whose path was cut just then until the
+// monitor moved the service, which a reroute never makes it do.
+func (p *Proxy) stallProbe(s *service, b *backend) (stop func()) {
+	if !s.cfg.Reroute || p.pinger == nil || b.noProbe || !b.addr.Addr().Is4() {
+		return func() {}
+	}
+	t := time.AfterFunc(max(p.cfg.ProbeFresh, 0)+s.cfg.ProbeTimeout, func() { p.probeBehind(s, b) })
+	return func() { t.Stop() }
+}
