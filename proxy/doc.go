@@ -27,6 +27,12 @@
 // client side: idle keep-alive connections are closed, the number of
 // connections is capped, and a stalled request body is cut.
 //
+// With Service.Reroute (proxy-reroute: warm) a confirmed probe miss of
+// the primary sends the requests to the service's warm standby container
+// instead (its address from the monitor's status), without an incident,
+// and back once the primary passes 25 rechecks in a row; the monitor is
+// told (reroute.go).
+//
 // The proxy does not change placements itself (it only reports), does not
 // load-balance (one backend per service at a time), does not terminate TLS
 // and never forwards to a host that is not a configured service: an unknown
