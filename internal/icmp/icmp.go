@@ -73,8 +73,20 @@ type flight struct {
 
 // New opens the raw socket and starts the reader goroutine. Close releases
 // both.
-func New() (*Pinger, error) {
-	conn, err := xicmp.ListenPacket("ip4:icmp", "0.0.0.0")
+func New() (*Pinger, error) { return NewFrom(netip.Addr{}) }
+
+// NewFrom is New with the socket bound to the local IPv4 address src: its
+// echoes leave from src (and only replies to src are read), so a firewall
+// can tell them from the host's other pings. The zero Addr binds none.
+func NewFrom(src netip.Addr) (*Pinger, error) {
+	local := "0.0.0.0"
+	if src.IsValid() {
+		if !src.Unmap().Is4() {
+			return nil, fmt.Errorf("icmp source %s: %w", src, ErrUnsupported)
+		}
+		local = src.Unmap().String()
+	}
+	conn, err := xicmp.ListenPacket("ip4:icmp", local)
 	if err != nil {
 		return nil, fmt.Errorf("open raw icmp socket (needs root or CAP_NET_RAW): %w", err)
 	}
