@@ -55,7 +55,7 @@ func TestIntegrationProxyReroute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("standby container %s prepared at %s", st.Standby.Name, st.Standby.Address)
+	t.Logf("standby container prepared on %s at %s", st.Standby.Name, st.Standby.Address)
 
 	src := addProxySource(t, w.lab.HostA.Bridge)
 	url := w.startRerouteProxy(r.url, src)
