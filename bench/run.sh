@@ -343,7 +343,13 @@ group_seeds_script() {
 }
 group_seeds-restore() { group_seeds_script seeds-restore; }
 group_seeds-warm() { group_seeds_script seeds-warm; }
-group_seeds-relocation() { group_seeds_script seeds-relocation; }
+# seeds-relocation: issue 20's experiment 4 (bench/seeds-relocation.sh,
+# its own lab lock per part; it writes seeds-relocation.{json,md} itself).
+group_seeds-relocation() {
+	local locked=0
+	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
+	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-relocation.sh || failed seeds-relocation "bench/seeds-relocation.sh"
+}
 
 # seeds-migration: issue 20's experiment 3 (bench/seeds-migration.sh, its
 # own lab lock per part; it writes seeds-migration.{json,md} itself).
@@ -353,7 +359,7 @@ group_seeds-migration() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-migration.sh || failed seeds-migration "bench/seeds-migration.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-restore seeds-warm seeds-migration) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-restore seeds-warm seeds-migration seeds-relocation) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/understudy/understudy/internal/icmp"
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/monitorapi"
@@ -42,15 +44,10 @@ const (
 // monitor's status says "rerouted by proxy". When the path comes back,
 // the requests return to the primary and the status clears.
 func TestIntegrationProxyReroute(t *testing.T) {
-	w := newWorldNamed(t, prefix+"rr-", 146, map[string]string{"warm": "warm"}, labtest.DNSBind, reroutePool, "{containers: 4, memory: 1GiB}")
-	s := w.services[0]
-	w.editInventory(func(text string) string {
-		return strings.Replace(text, "    mode: warm\n", "    mode: warm\n    proxy-reroute: warm\n", 1)
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r := w.startController(monitor.Options{})
-	r.waitPrepared(ctx, t, s.Name)
+	w, r := newRerouteWorld(ctx, t)
+	s := w.services[0]
 	st, err := r.service(ctx, s.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +55,7 @@ func TestIntegrationProxyReroute(t *testing.T) {
 	t.Logf("standby container prepared on %s at %s", st.Standby.Name, st.Standby.Address)
 
 	src := addProxySource(t, w.lab.HostA.Bridge)
-	url := w.startRerouteProxy(r.url, src)
+	url := w.startRerouteProxy(r.url, src, nil)
 	time.Sleep(2 * time.Second) // the proxy asks the monitor for the standby's address every second
 
 	l := &rerouteLoad{bodies: map[string]int{}}
@@ -110,8 +107,22 @@ func TestIntegrationProxyReroute(t *testing.T) {
 	}
 }
 
+// newRerouteWorld is the reroute world: one warm service with
+// proxy-reroute: warm, its primary at 10.200.0.146, its monitor running
+// and its standby container prepared.
+func newRerouteWorld(ctx context.Context, t testing.TB) (*world, *running) {
+	t.Helper()
+	w := newWorldNamed(t, prefix+"rr-", 146, map[string]string{"warm": "warm"}, labtest.DNSBind, reroutePool, "{containers: 4, memory: 1GiB}")
+	w.editInventory(func(text string) string {
+		return strings.Replace(text, "    mode: warm\n", "    mode: warm\n    proxy-reroute: warm\n", 1)
+	})
+	r := w.startController(monitor.Options{})
+	r.waitPrepared(ctx, t, w.services[0].Name)
+	return w, r
+}
+
 // addProxySource adds rerouteSource/32 to the bridge for the test.
-func addProxySource(t *testing.T, bridge string) netip.Addr {
+func addProxySource(t testing.TB, bridge string) netip.Addr {
 	t.Helper()
 	if out, err := exec.Command("ip", "addr", "add", rerouteSource+"/32", "dev", bridge).CombinedOutput(); err != nil {
 		t.Fatalf("add the proxy's source address to %s: %v: %s", bridge, err, out)
@@ -126,7 +137,7 @@ func addProxySource(t *testing.T, bridge string) netip.Addr {
 
 // dropRule inserts (add) or deletes the iptables rule; an inserted rule
 // is also deleted at the end of the test if it is still there.
-func dropRule(t *testing.T, rule []string, add bool) {
+func dropRule(t testing.TB, rule []string, add bool) {
 	t.Helper()
 	op := "-D"
 	if add {
@@ -143,8 +154,9 @@ func dropRule(t *testing.T, rule []string, add bool) {
 }
 
 // startRerouteProxy runs the proxy in-process, its pings and its
-// connections to backends leaving from src, and returns its URL.
-func (w *world) startRerouteProxy(monURL string, src netip.Addr) string {
+// connections to backends leaving from src, its metrics in reg (nil:
+// none), and returns its URL.
+func (w *world) startRerouteProxy(monURL string, src netip.Addr, reg prometheus.Registerer) string {
 	w.t.Helper()
 	pinger, err := icmp.NewFrom(src)
 	if err != nil {
@@ -166,7 +178,7 @@ func (w *world) startRerouteProxy(monURL string, src netip.Addr) string {
 	cfg.Name, cfg.StandbyRefresh = rerouteProxy, time.Second
 	dialer := &net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
 	tr := &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
-	p, err := proxy.New(cfg, proxy.Options{Monitor: mc, Pinger: pinger, Transport: tr, Logger: w.log.With("side", "proxy")})
+	p, err := proxy.New(cfg, proxy.Options{Monitor: mc, Pinger: pinger, Transport: tr, Registerer: reg, Logger: w.log.With("side", "proxy")})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -243,7 +255,7 @@ func getThrough(ctx context.Context, cl *http.Client, url, host string) (string,
 }
 
 // waitUntil polls cond every stepWait until it holds; ctx bounds it.
-func waitUntil(ctx context.Context, t *testing.T, what string, cond func() bool) {
+func waitUntil(ctx context.Context, t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for !cond() {
 		select {

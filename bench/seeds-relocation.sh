@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/seeds-relocation.sh: issue 20's experiment 4 (FastContainer:
+# per-request relocation under load), e2e BenchmarkSeedsRelocation: a warm
+# busybox service with proxy-reroute: warm under SEEDS_RELOC_CLIENTS (10)
+# closed-loop clients through the in-process proxy for SEEDS_RELOC_SECONDS
+# (100) s; at SEEDS_RELOC_FAULT_AT (50) s iptables cuts only the proxy's
+# path to the primary (its own source address 10.200.0.254), and the proxy
+# reroutes to the warm standby. SEEDS_RELOC_RUNS runs per lab-lock hold
+# (3), SEEDS_RELOC_PARTS holds (2). Writes bench/results/seeds-relocation/
+# run-*.json (raw: figures and per-second series) and
+# bench/results/seeds-relocation.{json,md}. SEEDS_RELOC_SUMMARY=1: only the
+# summary; SEEDS_RELOC_KEEP=1: keep the earlier runs' raw files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+OUT=${BENCH_OUT:-bench/results}
+RAW=$OUT/seeds-relocation
+LOCK=(flock /tmp/understudy-lab.lock)
+[ "${BENCH_LOCKED:-0}" = 1 ] && LOCK=()
+command -v jq >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >&2
+mkdir -p "$RAW"
+RAWABS=$(cd "$RAW" && pwd)
+runs=${SEEDS_RELOC_RUNS:-3} parts=${SEEDS_RELOC_PARTS:-2}
+secs=${SEEDS_RELOC_SECONDS:-100} fault=${SEEDS_RELOC_FAULT_AT:-50} clients=${SEEDS_RELOC_CLIENTS:-10}
+cmd="SEEDS_RELOC_RUNS=$runs SEEDS_RELOC_SECONDS=$secs SEEDS_RELOC_FAULT_AT=$fault SEEDS_RELOC_CLIENTS=$clients go test -run '^\$' -bench '^BenchmarkSeedsRelocation\$' -benchtime 1x ./e2e, $parts time(s)"
+if [ "${SEEDS_RELOC_SUMMARY:-0}" != 1 ]; then
+	bin=${SEEDS_RELOC_BIN:-} # a test binary built before the lock, else built here
+	if [ -z "$bin" ]; then
+		bin=$(mktemp -d)/e2e.test
+		go test -c -o "$bin" ./e2e
+	fi
+	[ "${SEEDS_RELOC_KEEP:-0}" = 1 ] || rm -f "$RAW"/run-*.json
+	for _ in $(seq 1 "$parts"); do
+		(cd e2e && "${LOCK[@]}" env UNDERSTUDY_REQUIRE_LAB=1 E2E_QUIET=1 SEEDS_RELOC_OUT="$RAWABS" \
+			SEEDS_RELOC_RUNS="$runs" SEEDS_RELOC_SECONDS="$secs" SEEDS_RELOC_FAULT_AT="$fault" SEEDS_RELOC_CLIENTS="$clients" \
+			"$bin" -test.run '^$' -test.bench '^BenchmarkSeedsRelocation$' -test.benchtime 1x -test.v -test.timeout 15m)
+	done
+fi
+jq -s --arg cmd "bash bench/seeds-relocation.sh ($cmd)" --arg date "$(date -u +%FT%TZ)" --arg nproc "$(nproc)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
+def med: sort | if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
+def stat(f): [.[] | f] as $v | {median: ($v|med), min: ($v|min), max: ($v|max), n: ($v|length)};
+{date: $date, nproc: $nproc, load: $load, command: $cmd, runs: [.[] | del(.series)],
+ relocation_s: stat(.relocation_s), errors_after: stat(.errors_after), false_reroutes: stat(.false_reroutes),
+ reroutes: stat(.reroutes), incidents: stat(.incidents), p99_before_ms: stat(.p99_before_ms),
+ p99_fault_s_ms: stat(.p99_fault_s_ms), max_ms: stat(.max_ms), return_s: stat(.return_s), requests: stat(.requests),
+ paper: {relocation_s: 1.5, errors: 9}}' "$RAW"/run-*.json >"$OUT/seeds-relocation.json"
+jq -r '
+def r: . * 1000 | round / 1000;
+def s(x): "\(x.median|r) (\(x.min|r)–\(x.max|r))";
+"# seeds-relocation: per-request relocation under load (FastContainer, issue 20 experiment 4)\n",
+"\(.date), nproc \(.nproc), load average \(.load); \(.runs[0].clients) closed-loop clients for \(.runs[0].seconds) s through the proxy, the proxy'"'"'s path to the primary cut at \(.runs[0].fault_at_s|round) s (iptables on its own source address; the monitor and the agent still reach the primary); backend \(.runs[0].backend); understudy reroutes to the warm standby container (`proxy-reroute: warm`), FastContainer relocated the container.\n",
+"Command: `\(.command)`; per-second series in `seeds-relocation/run-*.json`.\n",
+"| figure | paper (static site) | ours: median (min–max) | ratio ours/paper | runs |", "|---|---|---|---|---|",
+"| relocation time (fault → first answer from the standby), s | 1.5 | \(s(.relocation_s)) | \((.relocation_s.median / 1.5)|r) | \(.relocation_s.n) |",
+"| failed requests after the fault | 9 | \(s(.errors_after)) | \((.errors_after.median / 9)|r) | \(.errors_after.n) |",
+"| false relocations (reroutes before the fault) | — | \(s(.false_reroutes)) | — | \(.false_reroutes.n) |",
+"| reroutes in the run (want 1) | — | \(s(.reroutes)) | — | \(.reroutes.n) |",
+"| incidents the monitor opened (want 0) | — | \(s(.incidents)) | — | \(.incidents.n) |",
+"| p99 latency, last 10 s before the fault, ms | — | \(s(.p99_before_ms)) | — | \(.p99_before_ms.n) |",
+"| p99 latency, the second after the fault, ms | — | \(s(.p99_fault_s_ms)) | — | \(.p99_fault_s_ms.n) |",
+"| slowest answer, ms | — | \(s(.max_ms)) | — | \(.max_ms.n) |",
+"| path restored → proxy back on the primary, s | — | \(s(.return_s)) | — | \(.return_s.n) |",
+"| requests answered per run | — | \(s(.requests)) | — | \(.requests.n) |"
+' "$OUT/seeds-relocation.json" >"$OUT/seeds-relocation.md"
+cat "$OUT/seeds-relocation.md"
