@@ -162,12 +162,15 @@ func (s *service) beginReroute(b *backend, reason string, stop context.CancelFun
 		return nil, false
 	}
 	sb := s.standby
-	if !sb.IsValid() || sb.Unmap() == b.addr.Addr() {
+	switch {
+	case !sb.IsValid():
 		return nil, true
+	case sb == b.addr.Addr(): // the service runs on its standby already
+		return nil, false
 	}
 	b.markSuspect() // the safe requests in flight to it are sent again, to the standby
 	rr = &reroute{primary: b, since: time.Now(), reason: reason, stop: stop}
-	rr.standby = newBackend(netip.AddrPortFrom(sb.Unmap(), uint16(s.cfg.Port)))
+	rr.standby = newBackend(netip.AddrPortFrom(sb, uint16(s.cfg.Port)))
 	s.reroute = rr
 	s.backend = rr.standby
 	if s.onReroute != nil {
