@@ -34,19 +34,20 @@ type seedsRelocRun struct {
 	Clients       int                `json:"clients"`
 	Seconds       int                `json:"seconds"`
 	FaultAtS      float64            `json:"fault_at_s"`
-	RelocationS   float64            `json:"relocation_s"`   // fault -> first answer from the standby
-	Errors        int                `json:"errors"`         // failed requests, the whole run
-	ErrorsAfter   int                `json:"errors_after"`   // failed requests after the fault
-	FalseReroutes float64            `json:"false_reroutes"` // reroutes before the fault
-	Reroutes      float64            `json:"reroutes"`       // understudy_proxy_reroutes_total at the end
-	Requests      int                `json:"requests"`       // requests answered
-	P99BeforeMS   float64            `json:"p99_before_ms"`  // p99 of the last 10 s before the fault
-	P99FaultMS    float64            `json:"p99_fault_s_ms"` // p99 of the requests that ended within 1 s after the fault
-	MaxMS         float64            `json:"max_ms"`         // slowest answer
-	Incidents     int                `json:"incidents"`      // the monitor's, at the end (want 0)
-	ReturnS       float64            `json:"return_s"`       // path restored (after the load) -> proxy back on the primary
-	Series        []seedsRelocSecond `json:"series"`         // per second
-	Errs          []string           `json:"errs,omitempty"` // the first few failures
+	RelocationS   float64            `json:"relocation_s"`            // fault -> first answer from the standby
+	Errors        int                `json:"errors"`                  // failed requests, the whole run
+	ErrorsAfter   int                `json:"errors_after"`            // failed requests after the fault
+	FalseReroutes float64            `json:"false_reroutes"`          // reroutes before the fault
+	Reroutes      float64            `json:"reroutes"`                // understudy_proxy_reroutes_total at the end
+	Requests      int                `json:"requests"`                // requests answered
+	P99BeforeMS   float64            `json:"p99_before_ms"`           // p99 of the last 10 s before the fault
+	P99FaultMS    float64            `json:"p99_fault_s_ms"`          // p99 of the requests that ended within 1 s after the fault
+	MaxMS         float64            `json:"max_ms"`                  // slowest answer
+	Incidents     int                `json:"incidents"`               // the monitor opened during the run (want 0)
+	LastIncident  string             `json:"last_incident,omitempty"` // the last one the run opened: source, result, why
+	ReturnS       float64            `json:"return_s"`                // path restored (after the load) -> proxy back on the primary
+	Series        []seedsRelocSecond `json:"series"`                  // per second
+	Errs          []string           `json:"errs,omitempty"`          // the first few failures
 }
 
 // relocReq is one request of the load.
@@ -88,10 +89,17 @@ func BenchmarkSeedsRelocation(b *testing.B) {
 	time.Sleep(2 * time.Second) // the proxy asks the monitor for the standby's address every second
 	b.ResetTimer()
 	for i := 1; i <= runs; i++ {
+		incidents := 0
+		if st, err := r.service(ctx, s.Name); err == nil {
+			incidents = st.Incidents
+		}
 		run := relocOnce(ctx, b, cfg)
 		run.Run = i
 		if st, err := r.service(ctx, s.Name); err == nil {
-			run.Incidents = st.Incidents
+			run.Incidents = st.Incidents - incidents
+			if inc := st.LastIncident; inc != nil && run.Incidents > 0 {
+				run.LastIncident = fmt.Sprintf("%s, %s, %s: %s %s", inc.Source, inc.Result, inc.Disagreed, inc.Reason, inc.LastError)
+			}
 		}
 		name := fmt.Sprintf("run-%s.json", time.Now().UTC().Format("20060102T150405.000"))
 		bs, _ := json.MarshalIndent(run, "", "  ")
