@@ -25,6 +25,7 @@ type seedsRelocSecond struct {
 	Standby int     `json:"standby"` // answers from the standby container
 	MeanMS  float64 `json:"mean_ms"`
 	P99MS   float64 `json:"p99_ms"`
+	MaxMS   float64 `json:"max_ms"`
 }
 
 // seedsRelocRun is one run's figures, as bench/seeds-relocation.sh reads them.
@@ -234,6 +235,9 @@ func summarizeReloc(per [][]relocReq, fault time.Duration) seedsRelocRun {
 			row.MeanMS += v / float64(len(ms))
 		}
 		row.P99MS = p99(ms)
+		if len(ms) > 0 {
+			row.MaxMS = slices.Max(ms)
+		}
 		run.Series = append(run.Series, row)
 	}
 	return run
