@@ -23,6 +23,9 @@ RAWABS=$(cd "$RAW" && pwd)
 runs=${SEEDS_RELOC_RUNS:-3} parts=${SEEDS_RELOC_PARTS:-2}
 secs=${SEEDS_RELOC_SECONDS:-100} fault=${SEEDS_RELOC_FAULT_AT:-50} clients=${SEEDS_RELOC_CLIENTS:-10}
 cmd="SEEDS_RELOC_RUNS=$runs SEEDS_RELOC_SECONDS=$secs SEEDS_RELOC_FAULT_AT=$fault SEEDS_RELOC_CLIENTS=$clients go test -run '^\$' -bench '^BenchmarkSeedsRelocation\$' -benchtime 1x ./e2e, $parts time(s)"
+# SEEDS_RELOC_NOTE replaces the command in the summary (runs kept from
+# several invocations: say which).
+cmd=${SEEDS_RELOC_NOTE:-$cmd}
 if [ "${SEEDS_RELOC_SUMMARY:-0}" != 1 ]; then
 	bin=${SEEDS_RELOC_BIN:-} # a test binary built before the lock, else built here
 	if [ -z "$bin" ]; then
@@ -41,7 +44,7 @@ def med: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|fl
 def stat(f): [.[] | f | select(. != null)] as $v | {median: ($v|med), min: ($v|min), max: ($v|max), n: ($v|length)};
 {date: $date, nproc: $nproc, load: $load, command: $cmd, runs: [.[] | del(.series)],
  relocation_s: stat(.relocation_s), errors_after: stat(.errors_after), false_reroutes: stat(.false_reroutes),
- reroutes: stat(.reroutes), incidents_during: stat(.incidents_during), last_incidents: [.[] | .last_incident | select(. != null)], p99_before_ms: stat(.p99_before_ms),
+ reroutes: stat(.reroutes), incidents_during: stat(.incidents_during // (if has("last_incident") then .incidents else null end)), last_incidents: [.[] | .last_incident | select(. != null)], p99_before_ms: stat(.p99_before_ms),
  p99_fault_s_ms: stat(.p99_fault_s_ms), max_ms: stat(.max_ms), return_s: stat(.return_s), requests: stat(.requests),
  paper: {relocation_s: 1.5, errors: 9}}' "$RAW"/run-*.json >"$OUT/seeds-relocation.json"
 jq -r '
@@ -61,6 +64,6 @@ def s(x): if x.n == 0 then "—" else "\(x.median|r) (\(x.min|r)–\(x.max|r))" 
 "| slowest answer, ms | — | \(s(.max_ms)) | — | \(.max_ms.n) |",
 "| path restored → proxy back on the primary, s | — | \(s(.return_s)) | — | \(.return_s.n) |",
 "| requests answered per run | — | \(s(.requests)) | — | \(.requests.n) |",
-(if (.last_incidents|length) > 0 then "\nThe last incident of each run that opened one (the monitor'"'"'s own checks; the proxy reports no suspect while it reroutes):\n\n" + (.last_incidents | map("- " + .) | join("\n")) else empty end)
+(if (.last_incidents|length) > 0 then "\nThe last incident of each run that opened one (source, result, reason):\n\n" + (.last_incidents | map("- " + .) | join("\n")) else empty end)
 ' "$OUT/seeds-relocation.json" >"$OUT/seeds-relocation.md"
 cat "$OUT/seeds-relocation.md"

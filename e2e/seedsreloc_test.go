@@ -44,7 +44,7 @@ type seedsRelocRun struct {
 	P99BeforeMS   float64            `json:"p99_before_ms"`           // p99 of the last 10 s before the fault
 	P99FaultMS    float64            `json:"p99_fault_s_ms"`          // p99 of the requests that ended within 1 s after the fault
 	MaxMS         float64            `json:"max_ms"`                  // slowest answer
-	Incidents     int                `json:"incidents"`               // the monitor opened during the run (want 0)
+	Incidents     int                `json:"incidents_during"`        // the monitor opened during the run (want 0)
 	LastIncident  string             `json:"last_incident,omitempty"` // the last one the run opened: source, result, why
 	ReturnS       float64            `json:"return_s"`                // path restored (after the load) -> proxy back on the primary
 	Series        []seedsRelocSecond `json:"series"`                  // per second
