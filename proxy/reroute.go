@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/understudy/understudy/monitor/api"
@@ -95,7 +97,8 @@ func (p *Proxy) rerouteChanged(s *service, rr *reroute, active bool) {
 		v = 1
 	}
 	p.m.rerouted.WithLabelValues(s.cfg.Name).Set(v)
-	p.spawn(func() { p.reportReroute(s, rr, active) })
+	seq := s.reports.next()
+	p.spawn(func() { p.reportReroute(s, rr, active, seq) })
 }
 
 // rerouteBack checks the primary until it passes rerouteBackChecks
@@ -115,7 +118,9 @@ func (p *Proxy) rerouteBack(ctx context.Context, s *service, rr *reroute) {
 		}
 		if time.Now().After(repeat) {
 			repeat = time.Now().Add(rerouteRepeat)
-			p.spawn(func() { p.reportReroute(s, rr, true) })
+			if seq, ok := s.repeatSeq(rr); ok {
+				p.spawn(func() { p.reportReroute(s, rr, true, seq) })
+			}
 		}
 		icmpOK, tcpOK := p.alive(ctx, s, h)
 		if !icmpOK || !tcpOK {
@@ -133,12 +138,42 @@ func (p *Proxy) rerouteBack(ctx context.Context, s *service, rr *reroute) {
 	}
 }
 
-// reportReroute tells the monitor, when it listens for reroutes.
-func (p *Proxy) reportReroute(s *service, rr *reroute, active bool) {
+// rerouteReports orders a service's reroute reports: each gets a number
+// when the state it reports changes (with s.mu held), and one is sent
+// only when no later one was sent already, so that the monitor never
+// hears "active" after "back to the primary" because two goroutines raced.
+type rerouteReports struct {
+	seq  atomic.Uint64
+	mu   sync.Mutex // held while one report is sent
+	sent uint64     // the number of the last report sent
+}
+
+// next numbers a new report.
+func (r *rerouteReports) next() uint64 { return r.seq.Add(1) }
+
+// repeatSeq numbers a repeat of rr's active report, unless rr ended.
+func (s *service) repeatSeq(rr *reroute) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reroute != rr {
+		return 0, false
+	}
+	return s.reports.next(), true
+}
+
+// reportReroute tells the monitor, when it listens for reroutes, unless a
+// later report (seq) about s was sent already.
+func (p *Proxy) reportReroute(s *service, rr *reroute, active bool, seq uint64) {
 	rep, ok := p.monitor.(RerouteReporter)
 	if !ok {
 		return
 	}
+	s.reports.mu.Lock()
+	defer s.reports.mu.Unlock()
+	if seq < s.reports.sent {
+		return
+	}
+	s.reports.sent = seq
 	ctx, cancel := context.WithTimeout(p.life, reportTimeout)
 	defer cancel()
 	r := RerouteReport{Proxy: p.cfg.Name, Active: active, Primary: rr.primary.addr.Addr().String(),

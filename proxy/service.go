@@ -24,10 +24,11 @@ type service struct {
 
 	mu        sync.Mutex
 	placement Placement
-	backend   *backend      // nil until a placement with an address arrives
-	hold      *hold         // non-nil while requests are held
-	reroute   *reroute      // non-nil while requests go to the warm standby
-	standby   netip.Addr    // the warm standby's address, from the monitor (Reroute only)
+	backend   *backend   // nil until a placement with an address arrives
+	hold      *hold      // non-nil while requests are held
+	reroute   *reroute   // non-nil while requests go to the warm standby
+	standby   netip.Addr // the warm standby's address, from the monitor (Reroute only)
+	reports   rerouteReports
 	changed   chan struct{} // closed and replaced on every change of backend or hold
 	held      int           // requests waiting now
 
