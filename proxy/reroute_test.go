@@ -105,6 +105,14 @@ func newRerouteRig(t *testing.T, reroute bool, standbyKnown bool) *rerouteRig {
 	return w
 }
 
+// endReported reports whether the last reroute report the monitor got
+// says the reroute ended (reports are ordered: an active one that lost
+// the race to it is not sent).
+func (w *rerouteRig) endReported() bool {
+	rep := w.rm.reports()
+	return len(rep) > 0 && !rep[len(rep)-1].Active
+}
+
 // cutPath cuts or restores the proxy's path to the primary.
 func (w *rerouteRig) cutPath(cut bool) {
 	w.path.cut.Store(cut)
@@ -287,10 +295,7 @@ func TestRerouteKeepsStandbyWhenMonitorFailsOver(t *testing.T) {
 	if _, body, _ := w.get(t, "web.test"); body != "standby" {
 		t.Errorf("GET after the failover and the path's return: %q, want standby (the placement decides)", body)
 	}
-	waitFor(t, "the report that the reroute ended", func() bool { return len(w.rm.reports()) >= 2 })
-	if rep := w.rm.reports(); rep[len(rep)-1].Active {
-		t.Errorf("last reroute report %+v, want inactive", rep[len(rep)-1])
-	}
+	waitFor(t, "the report that the reroute ended", w.endReported)
 }
 
 // TestRerouteStandbyFailsFallsBackToHold: when the warm standby fails
@@ -312,7 +317,7 @@ func TestRerouteStandbyFailsFallsBackToHold(t *testing.T) {
 	if rep := w.mon.reported(); len(rep) != 1 || !strings.Contains(rep[0], w.primary.addr.String()) {
 		t.Errorf("suspect reports %q, want one for the primary %s", rep, w.primary.addr)
 	}
-	waitFor(t, "the report that the reroute ended", func() bool { return len(w.rm.reports()) >= 2 })
+	waitFor(t, "the report that the reroute ended", w.endReported)
 	if got := value(w.p.m.rerouted.WithLabelValues("web")); got != 0 {
 		t.Errorf("understudy_proxy_rerouted = %v, want 0", got)
 	}
@@ -348,5 +353,19 @@ func TestRerouteHysteresis(t *testing.T) {
 	})
 	if _, body, _ := w.get(t, "web.test"); body != "primary" {
 		t.Errorf("GET after the return: %q, want primary", body)
+	}
+}
+
+// TestRerouteReportsInOrder: a report numbered before one already sent
+// is dropped, so a late "active" never follows "back to the primary".
+func TestRerouteReportsInOrder(t *testing.T) {
+	w := newRerouteRig(t, true, true)
+	s := w.p.byName["web"]
+	rr := &reroute{primary: newBackend(netip.AddrPortFrom(w.primary.addr, 80)), standby: newBackend(netip.AddrPortFrom(w.standby.addr, 80))}
+	active, ended := s.reports.next(), s.reports.next()
+	w.p.reportReroute(s, rr, false, ended)
+	w.p.reportReroute(s, rr, true, active)
+	if rep := w.rm.reports(); len(rep) != 1 || rep[0].Active {
+		t.Fatalf("reports %+v, want only the later one (inactive)", rep)
 	}
 }
