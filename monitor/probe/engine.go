@@ -107,7 +107,7 @@ func New(plan Plan, opts Options) (*Engine, error) {
 		metrics: opts.Metrics, reconfirm: opts.Reconfirm, window: max(opts.Settle, 0),
 		conf: &confirmer{agent: opts.Confirmer, ix: newIndex(plan), timing: plan.Timing, timeout: opts.ConfirmTimeout,
 			metrics: opts.Metrics},
-		down: map[string]error{}, tracked: map[string]*track{}, batches: map[string]*batch{},
+		down: map[string]error{}, tracked: map[string]*track{}, batches: map[string]*batch{}, failing: map[string]bool{},
 	}
 	return m, nil
 }

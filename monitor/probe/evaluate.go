@@ -17,6 +17,9 @@ type change struct {
 	target string
 	up     bool
 	err    error
+	// soft: the target is still up and its latest probe failed (failing)
+	// or passed again (not failing); no threshold was crossed.
+	soft, failing bool
 }
 
 // job asks the agent about tracked findings in one confirmation round: one
@@ -78,11 +81,21 @@ type evaluator struct {
 	down    map[string]error // down targets and why
 	tracked map[string]*track
 	batches map[string]*batch // hypervisor -> findings waiting out the window
+	failing map[string]bool   // up targets whose latest probe failed
 	gen     int
 }
 
 // observe applies one target change and re-evaluates.
 func (e *evaluator) observe(ctx context.Context, c change) []job {
+	if c.soft {
+		if c.failing {
+			e.failing[c.target] = true
+		} else {
+			delete(e.failing, c.target)
+		}
+		return nil
+	}
+	delete(e.failing, c.target)
 	if c.up {
 		delete(e.down, c.target)
 	} else {
@@ -161,7 +174,7 @@ func (e *evaluator) reconcile(ctx context.Context) []job {
 			e.report(ctx, tr, f)
 			continue
 		}
-		if hyp, ok := e.batchHost(f); ok {
+		if hyp, ok := e.batchHost(f); ok && (e.batches[hyp] != nil || !e.hostQuiet(hyp, f.VMs)) {
 			e.hold(key, hyp, tr)
 			continue
 		}

@@ -15,6 +15,7 @@ func (m *Engine) watch(ctx context.Context, t Target, out chan<- change) {
 	if !m.sleep(ctx, m.opts.Jitter(t.Interval)) {
 		return
 	}
+	failing := false // up, and the latest probe failed (told to the evaluator)
 	for {
 		start := m.opts.Clock.Now()
 		err := m.probeOnce(ctx, &t, probe)
@@ -28,8 +29,16 @@ func (m *Engine) watch(ctx context.Context, t Target, out chan<- change) {
 			} else {
 				m.log.Warn("target down", "target", t.Name, "kind", t.Kind, "reason", err.Error())
 			}
+			failing = false
 			select {
 			case out <- change{target: t.Name, up: h.up, err: err}:
+			case <-ctx.Done():
+				return
+			}
+		} else if f := h.up && h.run > 0; f != failing {
+			failing = f
+			select {
+			case out <- change{target: t.Name, up: true, soft: true, failing: f}:
 			case <-ctx.Done():
 				return
 			}

@@ -21,8 +21,42 @@ import (
 // windows after it opened), and then one confirmation round covers all of
 // it and one event reports what the agent agreed on.
 //
-// A lone failure waits the whole window (interval + timeout) before it is
-// confirmed; a host's VMs wait one window after the last of them.
+// A failure on a quiet hypervisor is confirmed at once, without a window:
+// when the first of a host's findings arrives, Fails consecutive failures
+// of one of its targets, the host's other targets died at the same moment
+// and have failed at least once since (their probes run on the same
+// interval), unless Fails is 1. So a finding opens a batch only when
+// another target of its hypervisor (the hypervisor's own, or one of
+// another VM or of its services) is down or failing; otherwise it is a
+// lone failure, asked about alone. A host's VMs wait one window after the
+// last of them.
+
+// hostQuiet reports whether no target of hypervisor hyp is down or failing
+// other than those of the VMs vms (the finding's own).
+func (e *evaluator) hostQuiet(hyp string, vms []string) bool {
+	for name, t := range e.targets {
+		_, down := e.down[name]
+		if !down && !e.failing[name] {
+			continue
+		}
+		vm := ""
+		switch t.Role {
+		case RoleHypervisor:
+			if t.Entity == hyp {
+				return false
+			}
+			continue
+		case RoleVM:
+			vm = t.Entity
+		case RoleService:
+			vm = e.conf.ix.service[t.Entity].VM
+		}
+		if vm != "" && e.conf.ix.vm[vm].Hypervisor == hyp && !slices.Contains(vms, vm) {
+			return false
+		}
+	}
+	return true
+}
 
 // batch is the findings of one hypervisor waiting out the settle window.
 type batch struct {

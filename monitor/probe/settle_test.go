@@ -40,12 +40,24 @@ func (h *harness) vmDown(vms ...string) {
 	}
 }
 
+// dying marks the targets of vms failing while still up: what the engine
+// has seen of a host's VMs when the first of them crosses its threshold
+// (they died together and are probed on the same interval).
+func (h *harness) dying(vms ...string) {
+	for _, vm := range vms {
+		for _, name := range []string{"service/s" + vm, "vm/" + vm + "/icmp"} {
+			h.run(h.m.ev.observe(context.Background(), change{target: name, up: true, soft: true, failing: true}))
+		}
+	}
+}
+
 func (h *harness) confirmations(hyp string) float64 {
 	return testutil.ToFloat64(h.m.ev.metrics.confirmations.WithLabelValues(hyp))
 }
 
 func TestHostVMsWithinTheWindowAreConfirmedOnce(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
+	h.dying("a1", "a2", "a3", "a4")
 	h.vmDown("a1", "a2", "a3")
 	h.expect() // waiting: host-a's fourth VM may follow
 	if n := len(h.agent.requests()); n != 0 {
@@ -74,6 +86,7 @@ func TestHostVMsWithinTheWindowAreConfirmedOnce(t *testing.T) {
 
 func TestTwoHostsGetOneConfirmationEach(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
+	h.dying("a1", "a2", "a3", "b1", "b2")
 	h.vmDown("a1", "b1", "a2", "a3", "b2")
 	h.closeWindow()
 	evs := h.expect("vm-down [sa1 sa2 sa3] [a1 a2 a3]", "vm-down [sb1 sb2] [b1 b2]")
@@ -89,6 +102,7 @@ func TestTwoHostsGetOneConfirmationEach(t *testing.T) {
 
 func TestVMOutsideTheWindowGetsItsOwn(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
+	h.dying("a1", "a2")
 	h.vmDown("a1")
 	if d, ok := h.m.ev.deadline(); !ok || !d.Equal(h.clock.Now().Add(1500*time.Millisecond)) {
 		t.Fatalf("deadline %v %v, want now + interval + timeout", d, ok)
@@ -104,6 +118,7 @@ func TestVMOutsideTheWindowGetsItsOwn(t *testing.T) {
 	h.run(h.m.ev.wake())
 	h.expect("vm-down [sa1 sa2] [a1 a2]")
 	h.clock.Advance(10 * time.Second)
+	h.dying("a3", "a4")
 	h.vmDown("a3")
 	h.closeWindow()
 	h.expect("vm-down [sa3] [a3]")
@@ -115,6 +130,7 @@ func TestVMOutsideTheWindowGetsItsOwn(t *testing.T) {
 func TestWindowNeverHoldsTheFirstForMoreThanTwoWindows(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
 	start := h.clock.Now()
+	h.dying("a1", "a2", "a3")
 	h.vmDown("a1")
 	h.clock.Advance(time.Second)
 	h.vmDown("a2")
@@ -129,6 +145,7 @@ func TestHostRoundFailsOverWhatTheAgentAgreesOn(t *testing.T) {
 	agent := &fakeAgent{}
 	agent.set("tcp 10.0.1.3:80", true) // the agent still reaches a3's service
 	h := newHarnessFor(t, hostPlan(), agent)
+	h.dying("a1", "a2", "a3", "a4")
 	h.vmDown("a1", "a2", "a3", "a4")
 	h.closeWindow()
 	h.expect("vm-down [sa1 sa2 sa4] [a1 a2 a4]", "disagreement(vm-down) [sa3] [a3]")
@@ -143,6 +160,7 @@ func TestHostRoundFailsOverWhatTheAgentAgreesOn(t *testing.T) {
 
 func TestHostDownAbsorbsTheWaitingVMs(t *testing.T) {
 	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
+	h.dying("a1", "a2", "a3", "a4")
 	h.vmDown("a1", "a2", "a3", "a4") // all of host-a's VMs, and then its hypervisor's target
 	h.down(nil, "hypervisor/host-a")
 	h.expect("host-down [sa1 sa2 sa3 sa4] [a1 a2 a3 a4]")
@@ -218,11 +236,11 @@ func TestEngineConfirmsAHostOnce(t *testing.T) {
 	})
 }
 
-// TestLoneVMWaitsOneWindow measures, on synctest's clock, what the window
-// costs a lone VM: the time from its death to its VMDown event without the
-// window and with it, side by side; the difference is the window,
-// interval + timeout.
-func TestLoneVMWaitsOneWindow(t *testing.T) {
+// TestLoneVMIsConfirmedAtOnce measures, on synctest's clock, what the
+// window costs a lone VM whose hypervisor is otherwise quiet: nothing. The
+// time from its death to its VMDown event is the same with the window on
+// and off, side by side.
+func TestLoneVMIsConfirmedAtOnce(t *testing.T) {
 	timing := Timing{Interval: time.Second, Timeout: 200 * time.Millisecond, Fails: 3, Passes: 1}
 	detect := func(settle time.Duration) (d time.Duration) {
 		synctest.Test(t, func(t *testing.T) {
@@ -262,7 +280,25 @@ func TestLoneVMWaitsOneWindow(t *testing.T) {
 	}
 	without, with := detect(-1), detect(0)
 	t.Logf("death to VMDown: %v without the window, %v with it", without, with)
-	if want := timing.Interval + timing.Timeout; with-without != want {
-		t.Errorf("the window cost a lone VM %v, want interval + timeout = %v", with-without, want)
+	if with != without {
+		t.Errorf("the window cost a lone VM on a quiet hypervisor %v, want nothing", with-without)
 	}
+}
+
+// TestLoneVMOnAQuietHostSkipsTheWindow: a VM whose hypervisor's other
+// targets all pass is asked about at once; one whose neighbour's latest
+// probe failed waits in the host's batch.
+func TestLoneVMOnAQuietHostSkipsTheWindow(t *testing.T) {
+	h := newHarnessFor(t, hostPlan(), &fakeAgent{})
+	h.vmDown("a1") // its service crosses first, then the VM: each asked at once
+	h.expect("service-down [sa1] [a1]", "vm-down [sa1] [a1]")
+	if _, ok := h.m.ev.deadline(); ok {
+		t.Error("a batch opened for a lone VM on a quiet hypervisor")
+	}
+	h.dying("a3")
+	h.vmDown("a2")
+	h.expect() // a3 is failing too: a2 waits for it
+	h.vmDown("a3")
+	h.closeWindow()
+	h.expect("vm-down [sa2 sa3] [a2 a3]")
 }
