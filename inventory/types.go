@@ -84,8 +84,9 @@ type Monitor struct {
 	// HostWindow is how long a VM's or service's failure waits for the
 	// other failures of its hypervisor, so that one confirmation round and
 	// one event cover a host's loss (default Interval + Timeout, the spread
-	// of one host's death over the targets' schedules). Every lone failure
-	// is confirmed that much later; 0 (written as 0s) confirms each at once.
+	// of one host's death over the targets' schedules). A failure on an
+	// otherwise quiet hypervisor skips it; 0 (written as 0s) confirms each
+	// finding at once.
 	HostWindow time.Duration
 	// MaxParallelActivations bounds the standby activations that run at
 	// once (default 8): a host that fails with many services starts their
