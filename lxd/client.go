@@ -66,9 +66,8 @@ type server interface {
 	GetInstanceFileSFTPConn(name string) (net.Conn, error)
 	Disconnect()
 	// copyFrom copies inst from src onto this server (CopyInstance), or
-	// through this process's rate-limited relay when bandwidth (bytes per
-	// second) is positive (relay.go).
-	copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error)
+	// through this process's rate-limited relay when lim caps (relay.go).
+	copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, lim *Limiter) (incus.RemoteOperation, error)
 }
 
 // realServer adapts the Incus client to server.
@@ -157,13 +156,13 @@ func (s realServer) GetServer() (*api.Server, string, error) {
 	return &srv, etag, nil
 }
 
-func (s realServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
+func (s realServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, lim *Limiter) (incus.RemoteOperation, error) {
 	rs, ok := src.(realServer)
 	if !ok {
 		return nil, fmt.Errorf("copy source is a %T, not an Incus client", src)
 	}
-	if bandwidth > 0 {
-		return s.relayFrom(rs, inst, args, bandwidth)
+	if lim != nil && lim.Rate() > 0 {
+		return s.relayFrom(rs, inst, args, lim)
 	}
 	s.sending.Lock()
 	defer s.sending.Unlock()

@@ -33,6 +33,7 @@ type fakeServer struct {
 	exec             func([]string) (int, string, string)
 	counts           map[string]int // calls by kind: start, graceful-stop, forced-stop, update, delete, ...
 	bandwidth        int64          // the bandwidth of the last copyFrom
+	failCopy         error          // copyFrom fails with this
 	cancelled        int            // operations cancelled by the client
 }
 
@@ -358,9 +359,12 @@ func (f *fakeServer) GetInstanceFileSFTPConn(string) (net.Conn, error) {
 	return nil, errors.New("the fake has no file system")
 }
 
-func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
+func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, lim *Limiter) (incus.RemoteOperation, error) {
 	f.mu.Lock()
-	f.bandwidth = bandwidth
+	f.bandwidth = 0
+	if lim != nil {
+		f.bandwidth = lim.Rate()
+	}
 	f.mu.Unlock()
 	s, ok := src.(*fakeServer)
 	if !ok {
@@ -378,6 +382,14 @@ func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.Instanc
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts["copy"]++
+	if f.failCopy != nil {
+		return nil, f.failCopy
+	}
+	if cur, ok := f.instances[args.Name]; ok && args.Refresh {
+		f.counts["refresh"]++ // as the daemons do: the target keeps its config
+		cur.inst.ExpandedConfig = inst.ExpandedConfig
+		return &fakeRemoteOp{}, nil
+	}
 	inst.Name = args.Name
 	inst.StatusCode, inst.Status = api.Stopped, "Stopped"
 	f.instances[args.Name] = &fakeInstance{inst: inst, snaps: map[string]api.InstanceSnapshot{}}

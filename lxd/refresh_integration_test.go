@@ -1,0 +1,114 @@
+package lxd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy/understudy/internal/labtest"
+)
+
+// readFile reads p in the (stopped) instance name through its SFTP files.
+func readFile(ctx context.Context, t *testing.T, c *Client, name, p string) (string, FileInfo) {
+	t.Helper()
+	f, err := c.Files(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Lstat(p)
+	if err != nil {
+		t.Fatalf("stat %s in %s: %v", p, name, err)
+	}
+	r, err := f.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), fi
+}
+
+// sh runs a shell command in name and fails the test unless it exits 0.
+func sh(ctx context.Context, t *testing.T, c *Client, name, cmd string) {
+	t.Helper()
+	res, err := c.Exec(ctx, name, []string{"/bin/sh", "-c", cmd}, nil)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("exec %q in %s: %v, exit %d, %s", cmd, name, err, res.ExitCode, res.Stderr)
+	}
+}
+
+// TestIntegrationRefreshRunningSource refreshes a running container on
+// host-a into a stopped copy on standby-1 twice, relayed through a shared
+// Limiter (which counts the bytes): the source keeps running throughout,
+// the first refresh creates the copy with the overrides, and the second,
+// after one file changed, moves far less than the first, brings the
+// changed file, leaves the untouched file as it was and keeps the copy's
+// own config. A refresh into a running copy is refused.
+func TestIntegrationRefreshRunningSource(t *testing.T) {
+	lab := labtest.Require(t)
+	src := connectHTTPS(t, lab, lab.HostA)
+	dst := connectHTTPS(t, lab, lab.Standby)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const name, copyName = "t-lxd-rsrc", "t-lxd-rdst"
+	ensureFresh(t, src, labSpec(lab, name, "10.200.0.143", lab.HostA.Gateway))
+	cleanup(t, dst, copyName)
+	t.Cleanup(func() { cleanup(t, dst, copyName) })
+	if err := src.Start(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	// 1 MiB of its own (random: nothing compresses), and a file to change.
+	sh(ctx, t, src, name, "mkdir -p /srv && head -c 1048576 /dev/urandom > /srv/keep.bin && echo one > /srv/changed.txt")
+	lim := NewLimiter(256 << 20) // high: the relay counts, it hardly waits
+	opts := RefreshOptions{TargetName: copyName, Limiter: lim,
+		Config: map[string]string{"environment.IPADDR": "10.200.1.20/24", "environment.GATEWAY": lab.Standby.Gateway}}
+	first, err := src.Refresh(ctx, dst, name, opts)
+	if err != nil {
+		t.Fatalf("first refresh: %v", err)
+	}
+	if !first.Created || first.SentBytes < 1<<20 {
+		t.Fatalf("first refresh = %+v, want a created copy and at least the 1 MiB sent", first)
+	}
+	_, keep1 := readFile(ctx, t, dst, copyName, "/srv/keep.bin")
+
+	sh(ctx, t, src, name, "echo two > /srv/changed.txt")
+	second, err := src.Refresh(ctx, dst, name, opts)
+	if err != nil {
+		t.Fatalf("second refresh: %v", err)
+	}
+	t.Logf("first refresh sent %d bytes, second %d", first.SentBytes, second.SentBytes)
+	if second.Created || second.SentBytes >= first.SentBytes/4 {
+		t.Errorf("second refresh = %+v, want an incremental one sending under a quarter of the first's %d bytes", second, first.SentBytes)
+	}
+	if got, _ := readFile(ctx, t, dst, copyName, "/srv/changed.txt"); strings.TrimSpace(got) != "two" {
+		t.Errorf("changed file on the copy = %q, want two", got)
+	}
+	body, keep2 := readFile(ctx, t, dst, copyName, "/srv/keep.bin")
+	if len(body) != 1<<20 || !keep2.ModTime.Equal(keep1.ModTime) || keep2.Size != keep1.Size {
+		t.Errorf("untouched file on the copy: %d bytes, mtime %v; want 1 MiB, mtime %v as before", len(body), keep2.ModTime, keep1.ModTime)
+	}
+	if st, err := src.State(ctx, name); err != nil || !st.Running {
+		t.Errorf("source after two refreshes = %+v, %v; want running", st, err)
+	}
+	inst, _, err := dst.getInstance(ctx, copyName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inst.Config["environment.IPADDR"]; got != "10.200.1.20/24" {
+		t.Errorf("copy's IPADDR = %q, want its own 10.200.1.20/24", got)
+	}
+
+	if err := dst.Start(ctx, copyName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Refresh(ctx, dst, name, opts); !errors.Is(err, ErrTargetRunning) {
+		t.Errorf("refresh into a running copy = %v, want ErrTargetRunning", err)
+	}
+}
