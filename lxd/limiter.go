@@ -28,13 +28,18 @@ func NewLimiter(bytesPerSec int64) *Limiter { return newLimiterClock(bytesPerSec
 // newLimiterClock returns a shared cap that waits on c (tests pass a fake).
 func newLimiterClock(bytesPerSec int64, c clock.Clock) *Limiter {
 	l := &Limiter{clock: c, lim: rate.NewLimiter(rate.Inf, relayBurst)}
-	l.SetRate(bytesPerSec)
+	if bytesPerSec > 0 {
+		l.SetRate(bytesPerSec)
+	}
 	return l
 }
 
 // SetRate sets the cap (migration.bandwidth after a reload); 0 or less
 // lifts it.
 func (l *Limiter) SetRate(bytesPerSec int64) {
+	if max(bytesPerSec, 0) == l.Rate() {
+		return // unchanged: keep the tokens as they are
+	}
 	now := l.clock.Now()
 	if bytesPerSec <= 0 {
 		l.lim.SetLimitAt(now, rate.Inf)

@@ -23,11 +23,19 @@ func (c *Controller) newSyncer() *contentsync.Runner {
 		Targets:   c.syncTargets,
 		Open:      syncOpener{c},
 		Gate:      syncGate{c},
-		Bandwidth: func() int64 { return c.plan().Inv.Migration.Bandwidth },
+		Limiter:   c.bandwidth,
 		Tick:      c.opts.SyncTick,
 		Clock:     c.opts.Clock,
 		Logger:    c.opts.Logger,
 	})
+}
+
+// bandwidth returns the one bandwidth cap that the migrations' copies
+// and the content syncs share, at the migration.bandwidth of the
+// inventory in force.
+func (c *Controller) bandwidth() *lxd.Limiter {
+	c.bw.SetRate(c.plan().Inv.Migration.Bandwidth)
+	return c.bw
 }
 
 // runSyncs runs the content syncs for one term, sharing its executor's
