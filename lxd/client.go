@@ -56,6 +56,7 @@ type server interface {
 	CreateInstance(req api.InstancesPost) (incus.Operation, error)
 	UpdateInstance(name string, put api.InstancePut, etag string) (incus.Operation, error)
 	DeleteInstance(name string) (incus.Operation, error)
+	RenameInstance(name string, req api.InstancePost) (incus.Operation, error)
 	GetInstanceState(name string) (*api.InstanceState, string, error)
 	UpdateInstanceState(name string, put api.InstanceStatePut, etag string) (incus.Operation, error)
 	ExecInstance(name string, req api.InstanceExecPost, args *incus.InstanceExecArgs) (incus.Operation, error)
@@ -119,6 +120,11 @@ func (s realServer) UpdateInstance(name string, put api.InstancePut, etag string
 // DeleteInstance returns an operation that cancels safely.
 func (s realServer) DeleteInstance(name string) (incus.Operation, error) {
 	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.DeleteInstance(name) })
+}
+
+// RenameInstance returns an operation that cancels safely.
+func (s realServer) RenameInstance(name string, req api.InstancePost) (incus.Operation, error) {
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.RenameInstance(name, req) })
 }
 
 // UpdateInstanceState returns an operation that cancels safely.

@@ -34,6 +34,7 @@ type fakeServer struct {
 	counts           map[string]int // calls by kind: start, graceful-stop, forced-stop, update, delete, ...
 	bandwidth        int64          // the bandwidth of the last copyFrom
 	failCopy         error          // copyFrom fails with this
+	failRename       int            // the rename with this number (1: the first) fails
 	cancelled        int            // operations cancelled by the client
 }
 
@@ -179,6 +180,26 @@ func (f *fakeServer) UpdateInstance(name string, put api.InstancePut, _ string) 
 		return f.op(f.failUpdate, false), nil
 	}
 	i.inst.Config, i.inst.Devices, i.inst.Profiles = clone(put.Config), cloneDevices(put.Devices), put.Profiles
+	return f.op(nil, false), nil
+}
+
+func (f *fakeServer) RenameInstance(name string, req api.InstancePost) (incus.Operation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, ok := f.instances[name]
+	if !ok {
+		return nil, notFoundErr("Instance")
+	}
+	f.counts["rename"]++
+	if f.failRename > 0 && f.counts["rename"] == f.failRename {
+		return f.op(errors.New("fake: rename refused"), false), nil
+	}
+	if _, taken := f.instances[req.Name]; taken {
+		return f.op(fmt.Errorf("name %q already in use", req.Name), false), nil
+	}
+	delete(f.instances, name)
+	i.inst.Name = req.Name
+	f.instances[req.Name] = i
 	return f.op(nil, false), nil
 }
 

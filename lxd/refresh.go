@@ -22,6 +22,12 @@ var ErrSourceRunningVM = errors.New("source is a running virtual machine")
 type RefreshOptions struct {
 	TargetName string            // name on the target; default: the source's name
 	Config     map[string]string // config overrides for a target that does not exist yet; an empty value removes the key
+	// Like names an instance on the target whose config (without volatile
+	// keys), devices and profiles a target that does not exist yet gets
+	// instead of the source's (then Config applies on top): a staging copy
+	// of a standby container is made like the container, so nothing of the
+	// primary's network or disks has to exist on the standby VM.
+	Like string
 	Bandwidth  int64             // as CopyOptions.Bandwidth
 	Limiter    *Limiter          // as CopyOptions.Limiter
 }
@@ -81,6 +87,13 @@ func (c *Client) refresh(ctx context.Context, dst *Client, name, target string, 
 	}
 	r := newReverter(ctx, c.log)
 	defer r.fail()
+	if res.Created && opts.Like != "" {
+		like, _, err := dst.getInstance(ctx, opts.Like)
+		if err != nil {
+			return res, fmt.Errorf("read %q to make the copy like it: %w", opts.Like, err)
+		}
+		inst.Config, inst.Devices, inst.Profiles = like.Config, cloneDevices(like.Devices), like.Profiles
+	}
 	inst.Config = copyConfig(inst.Config, opts.Config)
 	args := &incus.InstanceCopyArgs{Name: target, InstanceOnly: true, Refresh: !res.Created}
 	rop, err := call(ctx, func() (incus.RemoteOperation, error) { return dst.srv.copyFrom(c.srv, *inst, args, lim) })

@@ -112,3 +112,63 @@ func TestIntegrationRefreshRunningSource(t *testing.T) {
 		t.Errorf("refresh into a running copy = %v, want ErrTargetRunning", err)
 	}
 }
+
+// TestIntegrationRefreshSwap keeps a cold standby container on standby-1
+// fresh from a running primary on host-a the way a whole-instance sync
+// does: refresh into a staging copy made like the standby container, swap
+// it in while both are stopped, twice (the second refresh's base is the
+// copy the first swap put aside). Each time the standby container holds
+// the primary's new marker, keeps its own address, and starts and answers
+// on it.
+func TestIntegrationRefreshSwap(t *testing.T) {
+	lab := labtest.Require(t)
+	src := connectHTTPS(t, lab, lab.HostA)
+	dst := connectHTTPS(t, lab, lab.Standby)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const name, standby = "t-lxd-rsw", "t-lxd-rsb"
+	staging := standby + "-sync"
+	ensureFresh(t, src, labSpec(lab, name, "10.200.0.144", lab.HostA.Gateway))
+	ensureFresh(t, dst, labSpec(lab, standby, "10.200.1.21", lab.Standby.Gateway))
+	for _, n := range []string{staging, standby + swapSuffix} {
+		cleanup(t, dst, n)
+		t.Cleanup(func() { cleanup(t, dst, n) })
+	}
+	if err := src.Start(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	for i, marker := range []string{"v1", "v2"} {
+		sh(ctx, t, src, name, "echo "+marker+" > /var/www/marker.txt")
+		res, err := src.Refresh(ctx, dst, name, RefreshOptions{TargetName: staging, Like: standby})
+		if err != nil {
+			t.Fatalf("refresh %d: %v", i+1, err)
+		}
+		if res.Created != (i == 0) {
+			t.Errorf("refresh %d: created = %v, want %v", i+1, res.Created, i == 0)
+		}
+		if err := dst.Swap(ctx, standby, staging); err != nil {
+			t.Fatalf("swap %d: %v", i+1, err)
+		}
+		if got, _ := readFile(ctx, t, dst, standby, "/var/www/marker.txt"); strings.TrimSpace(got) != marker {
+			t.Errorf("swap %d: the standby container's marker = %q, want %q", i+1, got, marker)
+		}
+		if err := dst.Start(ctx, standby); err != nil {
+			t.Fatal(err)
+		}
+		ip, err := dst.WaitIPv4(ctx, standby, "eth0")
+		if err != nil || ip.String() != "10.200.1.21" {
+			t.Fatalf("swap %d: the standby container's address = %v, %v; want its own 10.200.1.21", i+1, ip, err)
+		}
+		body, err := httpBody(ctx, ip)
+		if err != nil {
+			t.Fatalf("swap %d: GET on the standby container: %v", i+1, err)
+		}
+		t.Logf("swap %d: the standby container answers %q", i+1, body)
+		if err := dst.Stop(ctx, standby, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := src.State(ctx, name); err != nil || !st.Running {
+		t.Errorf("source after two syncs = %+v, %v; want running", st, err)
+	}
+}

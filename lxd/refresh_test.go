@@ -109,3 +109,21 @@ func TestRefreshCapsThroughASharedLimiter(t *testing.T) {
 		t.Errorf("copy capped at %d B/s, want the shared limiter's 1 MiB/s", dstFake.bandwidth)
 	}
 }
+
+func TestRefreshLikeTakesTheStandbysConfig(t *testing.T) {
+	c, _, dst, dstFake := refreshWorld(t)
+	ctx := ctxT(t)
+	standby := webSpec()
+	standby.Config = map[string]string{"environment.IPADDR": "10.200.1.21/24"}
+	standby.Devices = map[string]map[string]string{"eth0": {"type": "nic", "network": "us-standby-1"}}
+	if _, err := dst.Ensure(ctx, standby); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Refresh(ctx, dst, "web", RefreshOptions{TargetName: "web-sync", Like: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	got := dstFake.instances["web-sync"].inst
+	if got.Config["environment.IPADDR"] != "10.200.1.21/24" || got.Devices["eth0"]["network"] != "us-standby-1" || got.Devices["data"] != nil {
+		t.Errorf("staging copy: config %v devices %v; want the standby container's", got.Config, got.Devices)
+	}
+}
