@@ -27,9 +27,9 @@ type RefreshOptions struct {
 	// instead of the source's (then Config applies on top): a staging copy
 	// of a standby container is made like the container, so nothing of the
 	// primary's network or disks has to exist on the standby VM.
-	Like string
-	Bandwidth  int64             // as CopyOptions.Bandwidth
-	Limiter    *Limiter          // as CopyOptions.Limiter
+	Like      string
+	Bandwidth int64    // as CopyOptions.Bandwidth
+	Limiter   *Limiter // as CopyOptions.Limiter
 }
 
 // RefreshResult says what a refresh did.
