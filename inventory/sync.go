@@ -16,6 +16,12 @@ type Sync struct {
 	// Paths are absolute directories (or files) inside the primary; each is
 	// copied to the same path in the standby container.
 	Paths []string
+	// WholeInstance copies the primary instance as a whole instead of
+	// Paths (YAML whole-instance; exclusive with paths): an incremental
+	// copy (Incus --refresh) into a staging instance on the standby VM,
+	// swapped in while the standby container is stopped, so cold services
+	// only.
+	WholeInstance bool
 	// Every is the time between the start of two syncs.
 	Every time.Duration
 	// Method is how the content travels: SyncIncus.
@@ -51,6 +57,7 @@ func (d *decoder) sync(n *yaml.Node, p string, x **Sync) {
 	*x = s
 	d.mapping(n, p, []field{
 		{"paths", d.Strings(&s.Paths)},
+		{"whole-instance", d.Boolean(&s.WholeInstance)},
 		{"every", d.Duration(&s.Every)},
 		{"method", d.Str(&s.Method)},
 		{"max-rpo", d.Duration(&s.MaxRPO)},
@@ -78,8 +85,9 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	if svc.Mode == ModeRestore {
 		d.ErrPath(yamlpos.Join(sp, "mode"), "a service with sync cannot use mode restore: a checkpoint restores the files it was taken with; use warm or cold")
 	}
-	if len(s.Paths) == 0 && !d.Silenced(yamlpos.Join(p, "paths")) {
-		d.ErrPath(yamlpos.Join(p, "paths"), "required: the directories to copy, such as [/var/www]")
+	d.checkWholeInstance(sp, svc)
+	if len(s.Paths) == 0 && !s.WholeInstance && !d.Silenced(yamlpos.Join(p, "paths")) {
+		d.ErrPath(yamlpos.Join(p, "paths"), "required: the directories to copy, such as [/var/www] (or whole-instance: true)")
 	}
 	seen := map[string]bool{}
 	for i, v := range s.Paths {
@@ -106,6 +114,26 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	}
 	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
 		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)
+	}
+}
+
+// checkWholeInstance validates services[i].sync.whole-instance: exclusive
+// with paths, and only for a cold service. A whole-instance sync swaps the
+// standby container for its refreshed staging copy, which needs the
+// container stopped; a warm standby's container runs, and stopping it for
+// every sync would leave the service without its ready standby meanwhile
+// (and restore mode has its own checkpoint of the files).
+func (d *decoder) checkWholeInstance(sp string, svc *Service) {
+	s := svc.Sync
+	wp := yamlpos.Join(yamlpos.Join(sp, "sync"), "whole-instance")
+	if !s.WholeInstance {
+		return
+	}
+	if len(s.Paths) > 0 {
+		d.ErrPath(wp, "cannot be combined with paths: the whole instance already holds them; write one of the two")
+	}
+	if svc.Mode != ModeCold {
+		d.ErrPath(wp, "needs mode cold, the service's mode is %s: the refreshed copy is swapped in while the standby container is stopped, and a %s standby's container is not; sync paths instead", svc.Mode, svc.Mode)
 	}
 }
 

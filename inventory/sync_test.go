@@ -68,7 +68,13 @@ func TestSyncErrors(t *testing.T) {
 		name, block string
 		want        []string // "LINEOFFSET:COL: path: message", offset from the block's first line
 	}{
-		{"no paths", "    sync: {every: 10s}\n", []string{"0:11: services[0].sync.paths: required: the directories to copy, such as [/var/www]"}},
+		{"no paths", "    sync: {every: 10s}\n", []string{"0:11: services[0].sync.paths: required: the directories to copy, such as [/var/www] (or whole-instance: true)"}},
+		{"whole-instance warm", "    sync:\n      whole-instance: true\n", []string{
+			"1:23: services[0].sync.whole-instance: needs mode cold, the service's mode is warm: the refreshed copy is swapped in while the standby container is stopped, and a warm standby's container is not; sync paths instead",
+		}},
+		{"whole-instance and paths", "    sync:\n      whole-instance: true\n      paths: [/a]\n", []string{
+			"1:23: services[0].sync.whole-instance: cannot be combined with paths: the whole instance already holds them; write one of the two",
+		}},
 		{"relative", "    sync:\n      paths: [www, /var//www, /]\n", []string{
 			"1:15: services[0].sync.paths[0]: \"www\" must be an absolute path",
 			"1:20: services[0].sync.paths[1]: \"/var//www\" is not clean: write \"/var/www\"",
@@ -120,5 +126,17 @@ func TestSyncRefusesRestoreMode(t *testing.T) {
 	_, err := inventory.Parse("inv.yaml", data)
 	if err == nil || !strings.Contains(err.Error(), "services[0].mode: a service with sync cannot use mode restore") {
 		t.Errorf("Parse = %v, want the restore mode refused", err)
+	}
+}
+
+func TestSyncWholeInstanceCold(t *testing.T) {
+	data, _ := withSync(t, "    sync: {whole-instance: true, every: 30s}\n")
+	data = []byte(strings.Replace(string(data), "    mode: warm\n", "    mode: cold\n", 1))
+	inv, err := inventory.Parse("inv.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := inv.Service("web").Sync; !s.WholeInstance || len(s.Paths) != 0 || s.Every != 30*time.Second {
+		t.Errorf("sync = %+v, want whole-instance every 30s", *s)
 	}
 }
