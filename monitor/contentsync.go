@@ -20,13 +20,13 @@ import (
 // runs it (term.go) and its statuses outlive the terms.
 func (c *Controller) newSyncer() *contentsync.Runner {
 	return contentsync.New(contentsync.Config{
-		Targets:   c.syncTargets,
-		Open:      syncOpener{c},
-		Gate:      syncGate{c},
-		Limiter:   c.bandwidth,
-		Tick:      c.opts.SyncTick,
-		Clock:     c.opts.Clock,
-		Logger:    c.opts.Logger,
+		Targets: c.syncTargets,
+		Open:    syncOpener{c},
+		Gate:    syncGate{c},
+		Limiter: c.bandwidth,
+		Tick:    c.opts.SyncTick,
+		Clock:   c.opts.Clock,
+		Logger:  c.opts.Logger,
 	})
 }
 

@@ -19,8 +19,10 @@ import (
 type Target struct {
 	Service string
 	Paths   []string
-	Every   time.Duration
-	MaxRPO  time.Duration
+	// WholeInstance copies the instance instead of Paths (Instances).
+	WholeInstance bool
+	Every         time.Duration
+	MaxRPO        time.Duration
 }
 
 // Session is one side's file system, open for one sync.
@@ -59,7 +61,9 @@ type Config struct {
 	// Targets returns the services with a sync in the inventory in force.
 	Targets func() []Target
 	Open    Opener
-	Gate    Gate
+	// Instances copies the whole-instance targets; nil: they fail.
+	Instances Instances
+	Gate      Gate
 	// Limiter returns the bandwidth cap (migration.bandwidth) the syncs
 	// share with the migrations' copies: one token bucket for all of them,
 	// so a sync storm cannot flood the link. nil: no cap.
@@ -269,8 +273,12 @@ func (r *Runner) syncOnce(ctx context.Context, t Target, slots Slots) (Stats, er
 	return stats, err
 }
 
-// copy opens both sides and copies every path of t.
+// copy opens both sides and copies every path of t, or the whole
+// instance (instance.go).
 func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, error) {
+	if t.WholeInstance {
+		return r.copyInstance(ctx, t, gate)
+	}
 	src, err := r.cfg.Open.Primary(ctx, t.Service)
 	if err != nil {
 		return Stats{}, fmt.Errorf("sync %q: open the primary: %w", t.Service, err)
