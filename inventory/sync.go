@@ -41,6 +41,14 @@ const (
 	SyncRsync = "rsync"
 )
 
+// The instances a whole-instance sync keeps on the standby VM beside the
+// standby container (named after the service): the staging copy it
+// refreshes, and the name the container has for a moment during a swap.
+const (
+	SyncStagingSuffix = "-sync"
+	SyncSwapSuffix    = "-swapping"
+)
+
 // Sync defaults.
 const (
 	DefaultSyncEvery  = time.Minute
@@ -76,7 +84,7 @@ func (d *decoder) defSync(sp string, s *Sync) {
 }
 
 // checkSync validates services[i].sync; sp is the service's path.
-func (d *decoder) checkSync(sp string, svc *Service) {
+func (d *decoder) checkSync(sp string, svc *Service, inv *Inventory) {
 	s := svc.Sync
 	if s == nil {
 		return
@@ -85,7 +93,7 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	if svc.Mode == ModeRestore {
 		d.ErrPath(yamlpos.Join(sp, "mode"), "a service with sync cannot use mode restore: a checkpoint restores the files it was taken with; use warm or cold")
 	}
-	d.checkWholeInstance(sp, svc)
+	d.checkWholeInstance(sp, svc, inv)
 	if len(s.Paths) == 0 && !s.WholeInstance && !d.Silenced(yamlpos.Join(p, "paths")) {
 		d.ErrPath(yamlpos.Join(p, "paths"), "required: the directories to copy, such as [/var/www] (or whole-instance: true)")
 	}
@@ -123,7 +131,7 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 // container stopped; a warm standby's container runs, and stopping it for
 // every sync would leave the service without its ready standby meanwhile
 // (and restore mode has its own checkpoint of the files).
-func (d *decoder) checkWholeInstance(sp string, svc *Service) {
+func (d *decoder) checkWholeInstance(sp string, svc *Service, inv *Inventory) {
 	s := svc.Sync
 	wp := yamlpos.Join(yamlpos.Join(sp, "sync"), "whole-instance")
 	if !s.WholeInstance {
@@ -134,6 +142,15 @@ func (d *decoder) checkWholeInstance(sp string, svc *Service) {
 	}
 	if svc.Mode != ModeCold {
 		d.ErrPath(wp, "needs mode cold, the service's mode is %s: the refreshed copy is swapped in while the standby container is stopped, and a %s standby's container is not; sync paths instead", svc.Mode, svc.Mode)
+	}
+	staging, aside := svc.Name+SyncStagingSuffix, svc.Name+SyncSwapSuffix
+	if len(aside) > 63 {
+		d.ErrPath(wp, "the service's name is too long for a whole-instance sync: its container is renamed %q during the swap, over Incus's 63 characters", aside)
+	}
+	for _, other := range []string{staging, aside} {
+		if inv.Service(other) != nil {
+			d.ErrPath(wp, "service %q is named like this service's staging instances (%q, %q): rename one of them", other, staging, aside)
+		}
 	}
 }
 

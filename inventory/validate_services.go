@@ -48,7 +48,7 @@ func (d *decoder) checkServices(inv *Inventory) {
 			d.positive(yamlpos.Join(p, "hold"), s.Hold)
 		}
 		d.checkContainer(yamlpos.Join(p, "container"), s.Container)
-		d.checkSync(p, s)
+		d.checkSync(p, s, inv)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	incus "github.com/lxc/incus/v6/client"
 	"github.com/lxc/incus/v6/shared/api"
+
+	"github.com/understudy/understudy/inventory"
 )
 
 // Swap puts the stopped instance staging in the place of the stopped
@@ -27,7 +29,7 @@ func (c *Client) Swap(ctx context.Context, live, staging string) error {
 }
 
 // swapSuffix names the live instance while it is out of the way.
-const swapSuffix = "-swapping"
+const swapSuffix = inventory.SyncSwapSuffix
 
 func (c *Client) swap(ctx context.Context, live, staging string) error {
 	cur, _, err := c.getInstance(ctx, live)
