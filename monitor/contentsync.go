@@ -20,13 +20,14 @@ import (
 // runs it (term.go) and its statuses outlive the terms.
 func (c *Controller) newSyncer() *contentsync.Runner {
 	return contentsync.New(contentsync.Config{
-		Targets: c.syncTargets,
-		Open:    syncOpener{c},
-		Gate:    syncGate{c},
-		Limiter: c.bandwidth,
-		Tick:    c.opts.SyncTick,
-		Clock:   c.opts.Clock,
-		Logger:  c.opts.Logger,
+		Targets:   c.syncTargets,
+		Open:      syncOpener{c},
+		Instances: syncInstances{c},
+		Gate:      syncGate{c},
+		Limiter:   c.bandwidth,
+		Tick:      c.opts.SyncTick,
+		Clock:     c.opts.Clock,
+		Logger:    c.opts.Logger,
 	})
 }
 
@@ -71,7 +72,8 @@ func (c *Controller) syncTargets() []contentsync.Target {
 		if s.Sync == nil {
 			continue
 		}
-		out = append(out, contentsync.Target{Service: s.Name, Paths: s.Sync.Paths, Every: s.Sync.Every, MaxRPO: s.Sync.MaxRPO})
+		out = append(out, contentsync.Target{Service: s.Name, Paths: s.Sync.Paths, WholeInstance: s.Sync.WholeInstance,
+			Every: s.Sync.Every, MaxRPO: s.Sync.MaxRPO})
 	}
 	return out
 }

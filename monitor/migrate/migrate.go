@@ -310,6 +310,13 @@ func (m *LXD) Pool(spare string) (SparePool, bool) {
 	return SparePool{}, false
 }
 
+// StandbyClient is the client of standby VM sb's Incus/LXD
+// (Config.StandbyIncus or standby[].incus): a whole-instance sync refreshes
+// and swaps the standby container through it (package monitor/contentsync).
+func (m *LXD) StandbyClient(ctx context.Context, sb string) (*lxd.Client, error) {
+	return m.standbyClient(ctx, sb)
+}
+
 // StandbyFiles opens the file system of instance name on standby VM sb
 // (Config.StandbyIncus or standby[].incus): the content sync writes the
 // standby container through it (package monitor/contentsync).
