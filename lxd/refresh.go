@@ -42,6 +42,21 @@ type RefreshResult struct {
 	SentBytes int64
 }
 
+// RefreshStaging brings dst's instance staging up to date with this
+// daemon's instance name, for a Swap with dst's instance live: first from
+// live within dst (a local refresh, or a local copy when staging does not
+// exist yet; nothing crosses the link), so that staging starts from what
+// live holds rather than from the older copy an earlier Swap put aside;
+// then from name, so that only what changed since live's copy travels,
+// through opts' cap. opts.TargetName is staging; opts.Like is live.
+func (c *Client) RefreshStaging(ctx context.Context, dst *Client, name, live, staging string, opts RefreshOptions) (RefreshResult, error) {
+	if _, err := dst.Refresh(ctx, dst, live, RefreshOptions{TargetName: staging}); err != nil {
+		return RefreshResult{SentBytes: -1}, fmt.Errorf("catch the staging copy up with %q: %w", live, err)
+	}
+	opts.TargetName, opts.Like = staging, live
+	return c.Refresh(ctx, dst, name, opts)
+}
+
 // Refresh brings the instance's copy on dst up to date with it, an
 // incremental copy (`incus copy --refresh`): when the target exists, only
 // what changed since the copy was made moves, and the target keeps its own
@@ -84,6 +99,9 @@ func (c *Client) refresh(ctx context.Context, dst *Client, name, target string, 
 	lim, err := capped(opts.Limiter, opts.Bandwidth)
 	if err != nil {
 		return res, err
+	}
+	if dst == c {
+		lim = nil // within one daemon: a local copy, nothing crosses the link
 	}
 	r := newReverter(ctx, c.log)
 	defer r.fail()

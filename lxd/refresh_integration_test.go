@@ -115,9 +115,9 @@ func TestIntegrationRefreshRunningSource(t *testing.T) {
 
 // TestIntegrationRefreshSwap keeps a cold standby container on standby-1
 // fresh from a running primary on host-a the way a whole-instance sync
-// does: refresh into a staging copy made like the standby container, swap
-// it in while both are stopped, twice (the second refresh's base is the
-// copy the first swap put aside). Each time the standby container holds
+// does: refresh a staging copy (caught up with the standby container
+// first, RefreshStaging), swap it in while both are stopped, twice (the
+// second time the staging copy is the one the first swap put aside). Each time the standby container holds
 // the primary's new marker, keeps its own address, and starts and answers
 // on it.
 func TestIntegrationRefreshSwap(t *testing.T) {
@@ -139,12 +139,8 @@ func TestIntegrationRefreshSwap(t *testing.T) {
 	}
 	for i, marker := range []string{"v1", "v2"} {
 		sh(ctx, t, src, name, "echo "+marker+" > /var/www/marker.txt")
-		res, err := src.Refresh(ctx, dst, name, RefreshOptions{TargetName: staging, Like: standby})
-		if err != nil {
+		if _, err := src.RefreshStaging(ctx, dst, name, standby, staging, RefreshOptions{}); err != nil {
 			t.Fatalf("refresh %d: %v", i+1, err)
-		}
-		if res.Created != (i == 0) {
-			t.Errorf("refresh %d: created = %v, want %v", i+1, res.Created, i == 0)
 		}
 		if err := dst.Swap(ctx, standby, staging); err != nil {
 			t.Fatalf("swap %d: %v", i+1, err)

@@ -127,3 +127,28 @@ func TestRefreshLikeTakesTheStandbysConfig(t *testing.T) {
 		t.Errorf("staging copy: config %v devices %v; want the standby container's", got.Config, got.Devices)
 	}
 }
+
+func TestRefreshStagingCatchesUpLocallyFirst(t *testing.T) {
+	c, _, dst, dstFake := refreshWorld(t)
+	ctx := ctxT(t)
+	standby := webSpec()
+	standby.Config = map[string]string{"environment.IPADDR": "10.200.1.21/24"}
+	if _, err := dst.Ensure(ctx, standby); err != nil {
+		t.Fatal(err)
+	}
+	lim := NewLimiter(1 << 20)
+	if _, err := c.RefreshStaging(ctx, dst, "web", "web", "web-sync", RefreshOptions{Limiter: lim}); err != nil {
+		t.Fatal(err)
+	}
+	// The local copy made the staging copy like the standby container; the
+	// refresh from the primary then kept its config.
+	if got := dstFake.instances["web-sync"].inst.Config["environment.IPADDR"]; got != "10.200.1.21/24" {
+		t.Errorf("staging IPADDR = %q, want the standby container's", got)
+	}
+	if dstFake.count("copy") != 2 || dstFake.count("refresh") != 1 {
+		t.Errorf("copies %d, refreshes %d; want a local copy, then a refresh", dstFake.count("copy"), dstFake.count("refresh"))
+	}
+	if dstFake.bandwidth != 1<<20 {
+		t.Errorf("the refresh from the primary was capped at %d B/s, want the limiter's", dstFake.bandwidth)
+	}
+}

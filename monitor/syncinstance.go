@@ -19,7 +19,7 @@ var _ contentsync.Instances = syncInstances{}
 
 // refresher is what refreshes an instance into another daemon: *lxd.Client.
 type refresher interface {
-	Refresh(ctx context.Context, dst *lxd.Client, name string, opts lxd.RefreshOptions) (lxd.RefreshResult, error)
+	RefreshStaging(ctx context.Context, dst *lxd.Client, name, live, staging string, opts lxd.RefreshOptions) (lxd.RefreshResult, error)
 }
 
 // standbyClienter is what reaches a standby VM's Incus: *migrate.LXD.
@@ -60,8 +60,8 @@ func (s syncInstances) primary(ctx context.Context, svc *inventory.Service) (ref
 }
 
 // Refresh refreshes the primary instance into the service's staging copy,
-// created like the standby container (its config, devices and profiles)
-// on the first sync.
+// which first catches up with the standby container within the standby
+// VM (lxd.Client.RefreshStaging).
 func (s syncInstances) Refresh(ctx context.Context, service string, lim *lxd.Limiter) (contentsync.Stats, error) {
 	svc, dst, err := s.standby(ctx, service)
 	if err != nil {
@@ -72,9 +72,7 @@ func (s syncInstances) Refresh(ctx context.Context, service string, lim *lxd.Lim
 		return contentsync.Stats{}, err
 	}
 	// The standby agent names the container after the service.
-	res, err := src.Refresh(ctx, dst, instance, lxd.RefreshOptions{
-		TargetName: svc.Name + inventory.SyncStagingSuffix, Like: svc.Name, Limiter: lim,
-	})
+	res, err := src.RefreshStaging(ctx, dst, instance, svc.Name, svc.Name+inventory.SyncStagingSuffix, lxd.RefreshOptions{Limiter: lim})
 	if err != nil {
 		return contentsync.Stats{}, err
 	}
