@@ -2,8 +2,8 @@ package contentsync
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
