@@ -15,12 +15,12 @@ import (
 )
 
 // The whole-instance sync's names and addresses in the lab (HACKING.md):
-// the primary t-sync-w1 on host-a at 10.200.0.143, the cold standby
+// the primary t-sync-w1 on host-a at 10.200.0.145, the cold standby
 // container t-sync-wcold on standby-1 at 10.200.1.22 (its staging copy
 // t-sync-wcold-sync is never started).
 const (
 	labWholePrimary     = "t-sync-w1"
-	labWholePrimaryAddr = "10.200.0.143"
+	labWholePrimaryAddr = "10.200.0.145"
 	labWholeCold        = "t-sync-wcold"
 	labWholeColdAddr    = "10.200.1.22"
 )
