@@ -181,16 +181,6 @@ func forward(ctx context.Context, in, out *websocket.Conn, lim waiter) (int64, e
 	}
 }
 
-// LimitReader returns r read at most bytesPerSec bytes per second through
-// a Limiter of its own (one stream; share a Limiter to cap several
-// together); bytesPerSec <= 0 returns r. A wait ends with ctx.
-func LimitReader(ctx context.Context, r io.Reader, bytesPerSec int64) io.Reader {
-	if bytesPerSec <= 0 {
-		return r
-	}
-	return NewLimiter(bytesPerSec).Reader(ctx, r)
-}
-
 // limitedReader takes a token per byte before it hands the bytes on.
 type limitedReader struct {
 	ctx context.Context
