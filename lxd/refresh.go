@@ -61,8 +61,9 @@ func (c *Client) RefreshStaging(ctx context.Context, dst *Client, name, live, st
 // incremental copy (`incus copy --refresh`): when the target exists, only
 // what changed since the copy was made moves, and the target keeps its own
 // config; when it does not, it is a full copy. Unlike Copy it never stops
-// the source: a running container is copied as it runs (stateless, a file
-// system copy, like `incus copy --refresh --stateless`); a running VM
+// the source, nor freezes it: a running container is copied as it runs
+// (stateless, a file-system copy that may catch a file mid-write, like
+// `incus copy --refresh --stateless --allow-inconsistent`); a running VM
 // gives ErrSourceRunningVM. The target must be stopped (ErrTargetRunning).
 // Snapshots are not copied. A failure deletes a target that this call
 // created; an existing target may be left half-refreshed (refresh into a
@@ -113,7 +114,11 @@ func (c *Client) refresh(ctx context.Context, dst *Client, name, target string, 
 		inst.Config, inst.Devices, inst.Profiles = like.Config, cloneDevices(like.Devices), like.Profiles
 	}
 	inst.Config = copyConfig(inst.Config, opts.Config)
-	args := &incus.InstanceCopyArgs{Name: target, InstanceOnly: true, Refresh: !res.Created}
+	// AllowInconsistent: the daemons otherwise freeze a running source for
+	// the copy (the dir driver's RunningCopyFreeze), and a frozen primary
+	// is down to its probes: a sync would fail its own service over. The
+	// copy is then of a live file system, as a paths sync reads one.
+	args := &incus.InstanceCopyArgs{Name: target, InstanceOnly: true, Refresh: !res.Created, AllowInconsistent: true}
 	rop, err := call(ctx, func() (incus.RemoteOperation, error) { return dst.srv.copyFrom(c.srv, *inst, args, lim) })
 	if res.Created {
 		r.add("delete partial copy", func(ctx context.Context) error { return dst.deleteIfPresent(ctx, target) })

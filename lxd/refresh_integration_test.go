@@ -79,7 +79,25 @@ func TestIntegrationRefreshRunningSource(t *testing.T) {
 	_, keep1 := readFile(ctx, t, dst, copyName, "/srv/keep.bin")
 
 	sh(ctx, t, src, name, "echo two > /srv/changed.txt")
+	// Watch the source while it is copied: the daemons freeze a running
+	// source unless told not to, and a frozen primary is down.
+	watch, stopWatch := context.WithCancel(ctx)
+	seen := make(chan string, 1)
+	go func() {
+		var bad string
+		defer func() { seen <- bad }()
+		for watch.Err() == nil {
+			if st, err := src.State(watch, name); err == nil && !st.Running && bad == "" {
+				bad = st.Status
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	second, err := src.Refresh(ctx, dst, name, opts)
+	stopWatch()
+	if bad := <-seen; bad != "" {
+		t.Errorf("the source was %s during the refresh, want running throughout", bad)
+	}
 	if err != nil {
 		t.Fatalf("second refresh: %v", err)
 	}

@@ -46,7 +46,8 @@ func (s realServer) relayFrom(src realServer, inst api.Instance, args *incus.Ins
 		name = inst.Name
 	}
 	srcOp, err := src.wrap(func() (incus.Operation, error) {
-		return src.InstanceServer.MigrateInstance(inst.Name, api.InstancePost{Migration: true, Live: args.Live, InstanceOnly: args.InstanceOnly})
+		return src.InstanceServer.MigrateInstance(inst.Name, api.InstancePost{Migration: true, Live: args.Live, InstanceOnly: args.InstanceOnly,
+			AllowInconsistent: args.AllowInconsistent})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the migration on the source: %w", err)
