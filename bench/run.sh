@@ -173,11 +173,15 @@ group_proxyload() {
 # sync: the content sync (monitor/contentsync): one sync of 1 MB and
 # 100 MB with 1 % changed (SYNC_BENCH_1G=1 adds 1 GB), the first full copy,
 # the daemons' CPU, and one round over six services (the smallest every,
-# the standby's CPU at every: 1m).
+# the standby's CPU at every: 1m); the same sizes by whole-instance sync
+# (refresh into the staging copy and swap, a cold standby). One lock per
+# line, each well under the lock's few minutes.
 group_sync() {
 	begin sync
-	bench sync lab monitor/contentsync 'SyncLab' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
+	bench sync lab monitor/contentsync 'SyncLab/size=1MB' 5x 3
+	bench sync lab monitor/contentsync 'SyncLab/size=(100MB|1GB)' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
 	bench sync lab monitor/contentsync 'SyncFleetLab' 5x 3
+	bench sync lab monitor/contentsync 'SyncWholeInstanceLab' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
 	end sync -gotest "$OUT/sync.test.json"
 }
 

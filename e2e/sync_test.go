@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/internal/labtest/labconn"
+	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/monitor"
 	"github.com/understudy/understudy/monitor/api"
 )
@@ -207,5 +208,60 @@ func TestIntegrationSyncRsyncFailover(t *testing.T) {
 	}
 	if body, err := getPath(ctx, addr, "/content/marker.html"); err != nil || strings.TrimSpace(body) != "rsynced marker" {
 		t.Errorf("standby serves %q (%v), want the marker rsync brought", body, err)
+	}
+}
+
+// TestIntegrationSyncWholeInstanceFailover: a cold service with a
+// whole-instance sync (its e2e address .141, as TestIntegrationSyncFailover's
+// first). A file written on the running primary reaches the stopped
+// standby container within one every, by a refresh into its staging copy
+// and a swap; the primary stopped, the standby serves the file, and the
+// incident records how old the copy was.
+func TestIntegrationSyncWholeInstanceFailover(t *testing.T) {
+	w := newWorld(t, 141, map[string]string{"sync-whole": "cold"})
+	w.withSync("{whole-instance: true, every: 2s, max-rpo: 1m}")
+	s := w.services[0]
+	staging := s.Name + inventory.SyncStagingSuffix
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, n := range []string{staging, s.Name + inventory.SyncSwapSuffix} {
+			if err := w.standby.Delete(ctx, n); err != nil {
+				t.Logf("cleanup: delete %s: %v", n, err)
+			}
+		}
+	})
+	r := w.startController(monitor.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), syncBound)
+	defer cancel()
+	r.waitPrepared(ctx, t, s.Name)
+	if err := r.waitMetric(ctx, "understudy_probe_target_up", "service/"+s.Name, func(v float64) bool { return v == 1 }); err != nil {
+		t.Fatalf("monitor never saw %s up: %v", s.Name, err)
+	}
+	written := time.Now()
+	w.writeOnPrimary(ctx, s, syncDir+"/marker.html", "whole marker of "+s.Name)
+	st := r.waitSynced(ctx, t, s.Name, written)
+	t.Logf("%s synced: %+v", s.Name, *st.Sync)
+	if err := w.hostA.Stop(ctx, s.VM, 0); err != nil {
+		t.Fatalf("force-stop primary %s: %v", s.VM, err)
+	}
+	st, err := r.waitService(ctx, s.Name, func(st api.ServiceStatus) bool {
+		return st.State == "on-standby" && st.Sync != nil && st.Sync.Blocked != ""
+	})
+	if err != nil {
+		t.Fatalf("%s never reached on-standby with its syncs blocked: %v", s.Name, err)
+	}
+	addr, err := w.answersFromStandby(ctx, s)
+	if err != nil {
+		t.Fatalf("%s after failover: %v", s.Name, err)
+	}
+	body, err := getPath(ctx, addr, "/content/marker.html")
+	if err != nil || strings.TrimSpace(body) != "whole marker of "+s.Name {
+		t.Errorf("standby serves /content/marker.html %q (%v), want the primary's marker", body, err)
+	}
+	if c := st.LastIncident.Copy; c == nil || c.SyncedAt.IsZero() || c.AgeMS <= 0 || c.AgeMS > 60e3 {
+		t.Errorf("incident copy = %+v, want the age of a copy synced within max-rpo", c)
+	} else {
+		t.Logf("%s: %s", s.Name, c.Note)
 	}
 }

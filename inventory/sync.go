@@ -16,6 +16,12 @@ type Sync struct {
 	// Paths are absolute directories (or files) inside the primary; each is
 	// copied to the same path in the standby container.
 	Paths []string
+	// WholeInstance copies the primary instance as a whole instead of
+	// Paths (YAML whole-instance; exclusive with paths): an incremental
+	// copy (Incus --refresh) into a staging instance on the standby VM,
+	// swapped in while the standby container is stopped, so cold services
+	// only.
+	WholeInstance bool
 	// Every is the time between the start of two syncs.
 	Every time.Duration
 	// Method is how the content travels: SyncIncus.
@@ -39,6 +45,14 @@ const (
 	SyncRsync = "rsync"
 )
 
+// The instances a whole-instance sync keeps on the standby VM beside the
+// standby container (named after the service): the staging copy it
+// refreshes, and the name the container has for a moment during a swap.
+const (
+	SyncStagingSuffix = "-sync"
+	SyncSwapSuffix    = "-swapping"
+)
+
 // Sync defaults.
 const (
 	DefaultSyncEvery  = time.Minute
@@ -55,6 +69,7 @@ func (d *decoder) sync(n *yaml.Node, p string, x **Sync) {
 	*x = s
 	d.mapping(n, p, []field{
 		{"paths", d.Strings(&s.Paths)},
+		{"whole-instance", d.Boolean(&s.WholeInstance)},
 		{"every", d.Duration(&s.Every)},
 		{"method", d.Str(&s.Method)},
 		{"max-rpo", d.Duration(&s.MaxRPO)},
@@ -74,7 +89,7 @@ func (d *decoder) defSync(sp string, s *Sync) {
 }
 
 // checkSync validates services[i].sync; sp is the service's path.
-func (d *decoder) checkSync(sp string, svc *Service) {
+func (d *decoder) checkSync(sp string, svc *Service, inv *Inventory) {
 	s := svc.Sync
 	if s == nil {
 		return
@@ -83,8 +98,9 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	if svc.Mode == ModeRestore {
 		d.ErrPath(yamlpos.Join(sp, "mode"), "a service with sync cannot use mode restore: a checkpoint restores the files it was taken with; use warm or cold")
 	}
-	if len(s.Paths) == 0 && !d.Silenced(yamlpos.Join(p, "paths")) {
-		d.ErrPath(yamlpos.Join(p, "paths"), "required: the directories to copy, such as [/var/www]")
+	d.checkWholeInstance(sp, svc, inv)
+	if len(s.Paths) == 0 && !s.WholeInstance && !d.Silenced(yamlpos.Join(p, "paths")) {
+		d.ErrPath(yamlpos.Join(p, "paths"), "required: the directories to copy, such as [/var/www] (or whole-instance: true)")
 	}
 	seen := map[string]bool{}
 	for i, v := range s.Paths {
@@ -111,6 +127,38 @@ func (d *decoder) checkSync(sp string, svc *Service) {
 	}
 	if d.Has(yamlpos.Join(p, "max-rpo")) && s.MaxRPO < s.Every {
 		d.ErrPath(yamlpos.Join(p, "max-rpo"), "%s is shorter than every (%s): every copy would count as too old", s.MaxRPO, s.Every)
+	}
+}
+
+// checkWholeInstance validates services[i].sync.whole-instance: exclusive
+// with paths, and only for a cold service. A whole-instance sync swaps the
+// standby container for its refreshed staging copy, which needs the
+// container stopped; a warm standby's container runs, and stopping it for
+// every sync would leave the service without its ready standby meanwhile
+// (and restore mode has its own checkpoint of the files).
+func (d *decoder) checkWholeInstance(sp string, svc *Service, inv *Inventory) {
+	s := svc.Sync
+	wp := yamlpos.Join(yamlpos.Join(sp, "sync"), "whole-instance")
+	if !s.WholeInstance {
+		return
+	}
+	if len(s.Paths) > 0 {
+		d.ErrPath(wp, "cannot be combined with paths: the whole instance already holds them; write one of the two")
+	}
+	if s.Method == SyncRsync {
+		d.ErrPath(wp, "cannot be combined with method rsync: a whole-instance sync is Incus's incremental copy between the two hypervisors; rsync copies paths")
+	}
+	if svc.Mode != ModeCold {
+		d.ErrPath(wp, "needs mode cold, the service's mode is %s: the refreshed copy is swapped in while the standby container is stopped, and a %s standby's container is not; sync paths instead", svc.Mode, svc.Mode)
+	}
+	staging, aside := svc.Name+SyncStagingSuffix, svc.Name+SyncSwapSuffix
+	if len(aside) > 63 {
+		d.ErrPath(wp, "the service's name is too long for a whole-instance sync: its container is renamed %q during the swap, over Incus's 63 characters", aside)
+	}
+	for _, other := range []string{staging, aside} {
+		if inv.Service(other) != nil {
+			d.ErrPath(wp, "service %q is named like this service's staging instances (%q, %q): rename one of them", other, staging, aside)
+		}
 	}
 }
 

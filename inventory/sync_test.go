@@ -68,7 +68,13 @@ func TestSyncErrors(t *testing.T) {
 		name, block string
 		want        []string // "LINEOFFSET:COL: path: message", offset from the block's first line
 	}{
-		{"no paths", "    sync: {every: 10s}\n", []string{"0:11: services[0].sync.paths: required: the directories to copy, such as [/var/www]"}},
+		{"no paths", "    sync: {every: 10s}\n", []string{"0:11: services[0].sync.paths: required: the directories to copy, such as [/var/www] (or whole-instance: true)"}},
+		{"whole-instance warm", "    sync:\n      whole-instance: true\n", []string{
+			"1:23: services[0].sync.whole-instance: needs mode cold, the service's mode is warm: the refreshed copy is swapped in while the standby container is stopped, and a warm standby's container is not; sync paths instead",
+		}},
+		{"whole-instance and paths", "    sync:\n      whole-instance: true\n      paths: [/a]\n", []string{
+			"1:23: services[0].sync.whole-instance: cannot be combined with paths: the whole instance already holds them; write one of the two",
+		}},
 		{"relative", "    sync:\n      paths: [www, /var//www, /]\n", []string{
 			"1:15: services[0].sync.paths[0]: \"www\" must be an absolute path",
 			"1:20: services[0].sync.paths[1]: \"/var//www\" is not clean: write \"/var/www\"",
@@ -79,6 +85,7 @@ func TestSyncErrors(t *testing.T) {
 		{"method", "    sync:\n      paths: [/a]\n      method: scp\n", []string{"2:15: services[0].sync.method: invalid method \"scp\": want incus or rsync"}},
 		{"rsync without a key", "    sync:\n      paths: [/a]\n      method: rsync\n", []string{"1:7: services[0].sync.ssh.key: required with method rsync: the private key file ssh logs in to the primary with"}},
 		{"ssh without rsync", "    sync:\n      paths: [/a]\n      ssh: {key: /k}\n", []string{"2:12: services[0].sync.ssh: only method rsync uses ssh (method is incus)"}},
+		{"whole-instance with rsync", "    sync: {whole-instance: true, method: rsync, ssh: {key: /k}}\n", []string{"0:28: services[0].sync.whole-instance: cannot be combined with method rsync: a whole-instance sync is Incus's incremental copy between the two hypervisors; rsync copies paths"}},
 		{"ssh fields", "    sync:\n      paths: [/a]\n      method: rsync\n      ssh: {key: k, port: 0, user: \"a b\"}\n", []string{
 			"3:27: services[0].sync.ssh.port: must be from 1 to 65535, got 0",
 			"3:36: services[0].sync.ssh.user: invalid name \"a b\": use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters",
@@ -169,5 +176,17 @@ func TestSyncRsync(t *testing.T) {
 	wantErr := invPath + ":" + strconv.Itoa(line+3) + ":18: services[0].sync.ssh.key: ssh key file " + key + " has mode 0644"
 	if err == nil || !strings.Contains(err.Error(), wantErr) || strings.Contains(err.Error(), "not shown") {
 		t.Errorf("Load = %v, want %q and never the key's content", err, wantErr)
+	}
+}
+
+func TestSyncWholeInstanceCold(t *testing.T) {
+	data, _ := withSync(t, "    sync: {whole-instance: true, every: 30s}\n")
+	data = []byte(strings.Replace(string(data), "    mode: warm\n", "    mode: cold\n", 1))
+	inv, err := inventory.Parse("inv.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := inv.Service("web").Sync; !s.WholeInstance || len(s.Paths) != 0 || s.Every != 30*time.Second {
+		t.Errorf("sync = %+v, want whole-instance every 30s", *s)
 	}
 }

@@ -49,7 +49,7 @@ func (d *decoder) checkServices(inv *Inventory) {
 		}
 		d.checkReroute(yamlpos.Join(p, "proxy-reroute"), *s)
 		d.checkContainer(yamlpos.Join(p, "container"), s.Container)
-		d.checkSync(p, s)
+		d.checkSync(p, s, inv)
 	}
 }
 

@@ -56,6 +56,7 @@ type server interface {
 	CreateInstance(req api.InstancesPost) (incus.Operation, error)
 	UpdateInstance(name string, put api.InstancePut, etag string) (incus.Operation, error)
 	DeleteInstance(name string) (incus.Operation, error)
+	RenameInstance(name string, req api.InstancePost) (incus.Operation, error)
 	GetInstanceState(name string) (*api.InstanceState, string, error)
 	UpdateInstanceState(name string, put api.InstanceStatePut, etag string) (incus.Operation, error)
 	ExecInstance(name string, req api.InstanceExecPost, args *incus.InstanceExecArgs) (incus.Operation, error)
@@ -66,9 +67,8 @@ type server interface {
 	GetInstanceFileSFTPConn(name string) (net.Conn, error)
 	Disconnect()
 	// copyFrom copies inst from src onto this server (CopyInstance), or
-	// through this process's rate-limited relay when bandwidth (bytes per
-	// second) is positive (relay.go).
-	copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error)
+	// through this process's rate-limited relay when lim caps (relay.go).
+	copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, lim *Limiter) (incus.RemoteOperation, error)
 }
 
 // realServer adapts the Incus client to server.
@@ -122,6 +122,11 @@ func (s realServer) DeleteInstance(name string) (incus.Operation, error) {
 	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.DeleteInstance(name) })
 }
 
+// RenameInstance returns an operation that cancels safely.
+func (s realServer) RenameInstance(name string, req api.InstancePost) (incus.Operation, error) {
+	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.RenameInstance(name, req) })
+}
+
 // UpdateInstanceState returns an operation that cancels safely.
 func (s realServer) UpdateInstanceState(name string, put api.InstanceStatePut, etag string) (incus.Operation, error) {
 	return s.wrap(func() (incus.Operation, error) { return s.InstanceServer.UpdateInstanceState(name, put, etag) })
@@ -157,13 +162,13 @@ func (s realServer) GetServer() (*api.Server, string, error) {
 	return &srv, etag, nil
 }
 
-func (s realServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
+func (s realServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, lim *Limiter) (incus.RemoteOperation, error) {
 	rs, ok := src.(realServer)
 	if !ok {
 		return nil, fmt.Errorf("copy source is a %T, not an Incus client", src)
 	}
-	if bandwidth > 0 {
-		return s.relayFrom(rs, inst, args, bandwidth)
+	if lim != nil && lim.Rate() > 0 {
+		return s.relayFrom(rs, inst, args, lim)
 	}
 	s.sending.Lock()
 	defer s.sending.Unlock()

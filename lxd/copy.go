@@ -25,6 +25,9 @@ type CopyOptions struct {
 	// not. A capped copy always relays through this process, whose token
 	// bucket paces the data websockets (relay.go); Mode is then ignored.
 	Bandwidth int64
+	// Limiter, when set, is the cap shared with other streams (it replaces
+	// Bandwidth): the copy relays while its rate caps.
+	Limiter *Limiter
 }
 
 // Copy copies the instance from this daemon to dst (they may be the same
@@ -99,11 +102,12 @@ func (c *Client) copy(ctx context.Context, dst *Client, name, target string, opt
 
 	inst.Config = copyConfig(inst.Config, opts.Config)
 	args := &incus.InstanceCopyArgs{Name: target, InstanceOnly: true, Mode: mode}
-	if opts.Bandwidth < 0 {
-		return fmt.Errorf("bandwidth %d bytes/s is negative", opts.Bandwidth)
+	lim, err := capped(opts.Limiter, opts.Bandwidth)
+	if err != nil {
+		return err
 	}
 	rop, err := call(ctx, func() (incus.RemoteOperation, error) {
-		return dst.srv.copyFrom(c.srv, *inst, args, opts.Bandwidth)
+		return dst.srv.copyFrom(c.srv, *inst, args, lim)
 	})
 	// From the first request on, a partial copy may exist on the target.
 	r.add("delete partial copy", func(ctx context.Context) error { return dst.deleteIfPresent(ctx, target) })
@@ -115,7 +119,7 @@ func (c *Client) copy(ctx context.Context, dst *Client, name, target string, opt
 	}
 	phases.mark("copy")
 	if ro, ok := rop.(*relayOp); ok {
-		c.log.Debug("copy relayed", "instance", name, "target", dst.name, "bytes", ro.sentBytes(), "bandwidth", opts.Bandwidth)
+		c.log.Debug("copy relayed", "instance", name, "target", dst.name, "bytes", ro.sentBytes(), "bandwidth", lim.Rate())
 	}
 
 	switch {

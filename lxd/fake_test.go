@@ -34,6 +34,8 @@ type fakeServer struct {
 	exec             func([]string) (int, string, string)
 	counts           map[string]int // calls by kind: start, graceful-stop, forced-stop, update, delete, ...
 	bandwidth        int64          // the bandwidth of the last copyFrom
+	failCopy         error          // copyFrom fails with this
+	failRename       int            // the rename with this number (1: the first) fails
 	cancelled        int            // operations cancelled by the client
 }
 
@@ -179,6 +181,26 @@ func (f *fakeServer) UpdateInstance(name string, put api.InstancePut, _ string) 
 		return f.op(f.failUpdate, false), nil
 	}
 	i.inst.Config, i.inst.Devices, i.inst.Profiles = clone(put.Config), cloneDevices(put.Devices), put.Profiles
+	return f.op(nil, false), nil
+}
+
+func (f *fakeServer) RenameInstance(name string, req api.InstancePost) (incus.Operation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, ok := f.instances[name]
+	if !ok {
+		return nil, notFoundErr("Instance")
+	}
+	f.counts["rename"]++
+	if f.failRename > 0 && f.counts["rename"] == f.failRename {
+		return f.op(errors.New("fake: rename refused"), false), nil
+	}
+	if _, taken := f.instances[req.Name]; taken {
+		return f.op(fmt.Errorf("name %q already in use", req.Name), false), nil
+	}
+	delete(f.instances, name)
+	i.inst.Name = req.Name
+	f.instances[req.Name] = i
 	return f.op(nil, false), nil
 }
 
@@ -364,9 +386,12 @@ func (f *fakeServer) GetInstanceFileSFTPConn(string) (net.Conn, error) {
 	return nil, errors.New("the fake has no file system")
 }
 
-func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, bandwidth int64) (incus.RemoteOperation, error) {
+func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.InstanceCopyArgs, lim *Limiter) (incus.RemoteOperation, error) {
 	f.mu.Lock()
-	f.bandwidth = bandwidth
+	f.bandwidth = 0
+	if lim != nil {
+		f.bandwidth = lim.Rate()
+	}
 	f.mu.Unlock()
 	s, ok := src.(*fakeServer)
 	if !ok {
@@ -384,6 +409,14 @@ func (f *fakeServer) copyFrom(src server, inst api.Instance, args *incus.Instanc
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts["copy"]++
+	if f.failCopy != nil {
+		return nil, f.failCopy
+	}
+	if cur, ok := f.instances[args.Name]; ok && args.Refresh {
+		f.counts["refresh"]++ // as the daemons do: the target keeps its config
+		cur.inst.ExpandedConfig = inst.ExpandedConfig
+		return &fakeRemoteOp{}, nil
+	}
 	inst.Name = args.Name
 	inst.StatusCode, inst.Status = api.Stopped, "Stopped"
 	f.instances[args.Name] = &fakeInstance{inst: inst, snaps: map[string]api.InstanceSnapshot{}}

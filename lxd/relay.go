@@ -10,7 +10,6 @@ import (
 	"github.com/gorilla/websocket"
 	incus "github.com/lxc/incus/v6/client"
 	"github.com/lxc/incus/v6/shared/api"
-	"golang.org/x/time/rate"
 )
 
 // A copy with a bandwidth cap runs as a relay through this process, built
@@ -32,34 +31,35 @@ import (
 // relayBurst is the most bytes forwarded at once: the bucket's depth.
 const relayBurst = 64 << 10
 
-// waiter is the token bucket as the relay uses it (*rate.Limiter).
+// waiter is the token bucket as the relay uses it (*Limiter).
 type waiter interface {
 	WaitN(ctx context.Context, n int) error
 	Burst() int // the most one WaitN may ask for
 }
 
-// relayFrom copies inst from src onto s through this process, at most
-// bytesPerSec bytes per second on the data sockets.
-func (s realServer) relayFrom(src realServer, inst api.Instance, args *incus.InstanceCopyArgs, bytesPerSec int64) (incus.RemoteOperation, error) {
+// relayFrom copies inst from src onto s through this process, its data
+// sockets through lim. It keeps args.Refresh: an incremental copy into an
+// existing target (the target then keeps its own config).
+func (s realServer) relayFrom(src realServer, inst api.Instance, args *incus.InstanceCopyArgs, lim waiter) (incus.RemoteOperation, error) {
 	name := args.Name
 	if name == "" {
 		name = inst.Name
 	}
 	srcOp, err := src.wrap(func() (incus.Operation, error) {
-		return src.InstanceServer.MigrateInstance(inst.Name, api.InstancePost{Migration: true, Live: args.Live, InstanceOnly: args.InstanceOnly})
+		return src.InstanceServer.MigrateInstance(inst.Name, api.InstancePost{Migration: true, Live: args.Live, InstanceOnly: args.InstanceOnly,
+			AllowInconsistent: args.AllowInconsistent})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the migration on the source: %w", err)
 	}
 	req := api.InstancesPost{Name: name, InstancePut: inst.Writable(), Type: api.InstanceType(inst.Type),
 		Source: api.InstanceSource{Type: "migration", Mode: "push", BaseImage: inst.Config["volatile.base_image"],
-			Live: args.Live, InstanceOnly: args.InstanceOnly}}
+			Live: args.Live, InstanceOnly: args.InstanceOnly, Refresh: args.Refresh}}
 	dstOp, err := s.CreateInstance(req)
 	if err != nil {
 		_ = srcOp.Cancel()
 		return nil, fmt.Errorf("create the target of a push migration: %w", err)
 	}
-	lim := newBucket(bytesPerSec)
 	op, err := connectRelay(src, s, srcOp, dstOp, lim)
 	if err != nil {
 		_ = srcOp.Cancel()
@@ -180,22 +180,6 @@ func forward(ctx context.Context, in, out *websocket.Conn, lim waiter) (int64, e
 			return total, err
 		}
 	}
-}
-
-// newBucket is the token bucket of one capped copy: bytesPerSec tokens a
-// second, at most relayBurst at once.
-func newBucket(bytesPerSec int64) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(bytesPerSec), int(min(bytesPerSec, relayBurst)))
-}
-
-// LimitReader returns r read at most bytesPerSec bytes per second, through
-// the same token bucket a capped copy's relay uses (migration.bandwidth);
-// bytesPerSec <= 0 returns r. A wait ends with ctx.
-func LimitReader(ctx context.Context, r io.Reader, bytesPerSec int64) io.Reader {
-	if bytesPerSec <= 0 {
-		return r
-	}
-	return &limitedReader{ctx: ctx, r: r, lim: newBucket(bytesPerSec)}
 }
 
 // limitedReader takes a token per byte before it hands the bytes on.

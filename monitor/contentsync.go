@@ -24,12 +24,21 @@ func (c *Controller) newSyncer() *contentsync.Runner {
 	return contentsync.New(contentsync.Config{
 		Targets:   c.syncTargets,
 		Open:      syncOpener{c},
+		Instances: syncInstances{c},
 		Gate:      syncGate{c},
-		Bandwidth: func() int64 { return c.plan().Inv.Migration.Bandwidth },
+		Limiter:   c.bandwidth,
 		Tick:      c.opts.SyncTick,
 		Clock:     c.opts.Clock,
 		Logger:    c.opts.Logger,
 	})
+}
+
+// bandwidth returns the one bandwidth cap that the migrations' copies
+// and the content syncs share, at the migration.bandwidth of the
+// inventory in force.
+func (c *Controller) bandwidth() *lxd.Limiter {
+	c.bw.SetRate(c.plan().Inv.Migration.Bandwidth)
+	return c.bw
 }
 
 // runSyncs runs the content syncs for one term, sharing its executor's
@@ -65,7 +74,8 @@ func (c *Controller) syncTargets() []contentsync.Target {
 		if s.Sync == nil {
 			continue
 		}
-		out = append(out, contentsync.Target{Service: s.Name, Paths: s.Sync.Paths, Every: s.Sync.Every, MaxRPO: s.Sync.MaxRPO})
+		out = append(out, contentsync.Target{Service: s.Name, Paths: s.Sync.Paths, WholeInstance: s.Sync.WholeInstance,
+			Every: s.Sync.Every, MaxRPO: s.Sync.MaxRPO})
 	}
 	return out
 }

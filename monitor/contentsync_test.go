@@ -75,3 +75,30 @@ func TestSyncStatusOnlyWhileLeading(t *testing.T) {
 		t.Errorf("understudy_sync_runs_total{service=web} = %v while not leading, want no series", got)
 	}
 }
+
+// wholeInventory gives api (cold) a whole-instance sync every second, and
+// migration a bandwidth cap.
+var wholeInventory = strings.Replace(strings.Replace(testInventory,
+	"    mode: cold\n    container: {image: busybox, limits: {cpu: 1, memory: 64MiB}}\n",
+	"    mode: cold\n    container: {image: busybox, limits: {cpu: 1, memory: 64MiB}}\n    sync: {whole-instance: true, every: 1s}\n", 1),
+	"services:\n", "migration: {bandwidth: 8Mbit}\nservices:\n", 1)
+
+// The daemon runs a whole-instance sync through syncInstances (the test's
+// inventory names no standby VM's Incus: the sync fails, and says why), and the
+// migrations and syncs share one limiter at migration.bandwidth.
+func TestWholeInstanceSyncRuns(t *testing.T) {
+	if !strings.Contains(wholeInventory, "whole-instance") || !strings.Contains(wholeInventory, "bandwidth") {
+		t.Fatal("testInventory changed: no place for the sync")
+	}
+	h := start(t, wholeInventory, func(h *harness) {
+		h.tune = func(o *Options) { o.SyncTick = 10 * time.Millisecond }
+	})
+	h.eventually("api's whole-instance sync tried", func() bool {
+		s := h.service("api").Sync
+		return s != nil && strings.Contains(s.LastError, "refresh the staging copy") && strings.Contains(s.LastError, "its Incus is unknown")
+	})
+	lim := h.ctrl.bandwidth()
+	if lim != h.ctrl.bandwidth() || lim.Rate() != 1e6 {
+		t.Errorf("bandwidth() = %p at %d B/s, want one shared limiter at 8 Mbit/s", lim, lim.Rate())
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/understudy/understudy/internal/clock"
 	"github.com/understudy/understudy/internal/httpserve"
 	"github.com/understudy/understudy/inventory"
+	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/admission"
 	"github.com/understudy/understudy/monitor/capacity"
 	"github.com/understudy/understudy/monitor/cluster"
@@ -72,6 +73,7 @@ type Controller struct {
 	ready          chan struct{} // closed once Run serves
 
 	syncer *contentsync.Runner // the services' content syncs (contentsync.go)
+	bw     *lxd.Limiter        // migration.bandwidth, shared by the migrations and the syncs (bandwidth)
 }
 
 // New checks inv and returns a controller for it. It does no network I/O:
@@ -109,6 +111,7 @@ func New(inv *inventory.Inventory, opts Options) (*Controller, error) {
 		roles:     newRoles(opts.Name),
 		spareCap:  capacity.NewSpares(),
 		vms:       capacity.NewStandbys(),
+		bw:        lxd.NewLimiter(0),
 	}
 	c.metrics = newMetrics(c.reg)
 	c.syncer = c.newSyncer()

@@ -26,7 +26,7 @@ func (c *Controller) migrator() (executor.Migrator, func()) {
 		Inventory:    func() *inventory.Inventory { return c.plan().Inv },
 		Records:      func() []recover.Record { return c.roles.exec().Records() },
 		StandbyIncus: c.opts.StandbyIncus, SparePools: c.opts.SparePools, Logger: c.opts.Logger,
-		StandbyCRIU: c.conns.StandbyCRIU,
+		StandbyCRIU: c.conns.StandbyCRIU, Limiter: c.bandwidth,
 		SpareCRIU: func(ctx context.Context, name string) (string, error) {
 			return conns.SpareCRIU(ctx, c.plan().Inv, name)
 		},

@@ -17,6 +17,16 @@
 // session outlives the sync's context until then, swapTimeout at most),
 // and Runner.Stop waits until the cancelled sync returned.
 //
+// A whole-instance sync (sync.whole-instance, cold services; instance.go)
+// copies the primary instance instead: through Instances, a refresh
+// (lxd.Client.RefreshStaging) into a staging instance on the standby VM
+// that nothing starts, then, inside the guarded swap window with the gate
+// asked again, lxd.Client.Swap puts it in the stopped standby container's
+// place. A failed or cancelled refresh has written only the staging copy.
+//
+// Every read from a primary draws on one bandwidth cap that the
+// migrations share (Config.Limiter, migration.bandwidth).
+//
 // The schedule (runner.go) asks the daemon through Gate before it reads
 // from a primary or writes into a standby, and before the swap: never from
 // a primary that is suspect, failing over or fenced, never into a standby

@@ -19,8 +19,10 @@ import (
 type Target struct {
 	Service string
 	Paths   []string
-	Every   time.Duration
-	MaxRPO  time.Duration
+	// WholeInstance copies the instance instead of Paths (Instances).
+	WholeInstance bool
+	Every         time.Duration
+	MaxRPO        time.Duration
 }
 
 // Session is one side's file system, open for one sync.
@@ -59,9 +61,13 @@ type Config struct {
 	// Targets returns the services with a sync in the inventory in force.
 	Targets func() []Target
 	Open    Opener
-	Gate    Gate
-	// Bandwidth returns migration.bandwidth in bytes per second (0: no cap).
-	Bandwidth func() int64
+	// Instances copies the whole-instance targets; nil: they fail.
+	Instances Instances
+	Gate      Gate
+	// Limiter returns the bandwidth cap (migration.bandwidth) the syncs
+	// share with the migrations' copies: one token bucket for all of them,
+	// so a sync storm cannot flood the link. nil: no cap.
+	Limiter func() *lxd.Limiter
 	// Tick is how often due syncs are looked for (default 1s).
 	Tick   time.Duration
 	Clock  clock.Clock
@@ -140,8 +146,9 @@ func New(cfg Config) *Runner {
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
 	}
-	if cfg.Bandwidth == nil {
-		cfg.Bandwidth = func() int64 { return 0 }
+	if cfg.Limiter == nil {
+		uncapped := lxd.NewLimiter(0)
+		cfg.Limiter = func() *lxd.Limiter { return uncapped }
 	}
 	return &Runner{cfg: cfg, log: cfg.Logger.With("component", "sync"), status: map[string]*Status{}, running: map[string]*run{}}
 }
@@ -266,8 +273,12 @@ func (r *Runner) syncOnce(ctx context.Context, t Target, slots Slots) (Stats, er
 	return stats, err
 }
 
-// copy opens both sides and copies every path of t.
+// copy opens both sides and copies every path of t, or the whole
+// instance (instance.go).
 func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, error) {
+	if t.WholeInstance {
+		return r.copyInstance(ctx, t, gate)
+	}
 	src, err := r.cfg.Open.Primary(ctx, t.Service)
 	if err != nil {
 		return Stats{}, fmt.Errorf("sync %q: open the primary: %w", t.Service, err)
@@ -280,9 +291,9 @@ func (r *Runner) copy(ctx context.Context, t Target, gate func() error) (Stats, 
 		return Stats{}, fmt.Errorf("sync %q: open the standby: %w", t.Service, err)
 	}
 	defer dst.Close()
-	bw := r.cfg.Bandwidth()
+	lim := r.cfg.Limiter()
 	o := copyOptions{
-		Read:  func(rd io.Reader) io.Reader { return &gatedReader{r: lxd.LimitReader(ctx, rd, bw), gate: gate} },
+		Read:  func(rd io.Reader) io.Reader { return &gatedReader{r: lim.Reader(ctx, rd), gate: gate} },
 		Check: gate,
 		Swap:  guard.begin,
 	}

@@ -89,7 +89,11 @@ type Config struct {
 	// CRIU status for migration.live auto (livecopy.go); nil: the copy is
 	// stop-copy-start, and its note says the status is unknown.
 	StandbyCRIU, SpareCRIU CRIUStatus
-	Logger                 *slog.Logger
+	// Limiter returns the bandwidth cap the copies share with the content
+	// syncs (at migration.bandwidth); nil: each copy gets a cap of its own
+	// at migration.bandwidth.
+	Limiter func() *lxd.Limiter
+	Logger  *slog.Logger
 }
 
 // New returns the migrator of cfg; Close closes its clients.
@@ -133,6 +137,10 @@ func (m *LXD) CopyNoted(ctx context.Context, svc recover.Service, _, to string) 
 	defer release()
 	// migration.bandwidth: a capped copy is relayed through this process.
 	bw := m.cfg.Inventory().Migration.Bandwidth
+	var lim *lxd.Limiter
+	if m.cfg.Limiter != nil {
+		lim = m.cfg.Limiter()
+	}
 	start := time.Now()
 	live, whyNot := m.liveFor(ctx, svc.Standby, to)
 	note, err := copyLiveOrCold(ctx, live, whyNot, func(ctx context.Context, live bool) error {
@@ -142,7 +150,7 @@ func (m *LXD) CopyNoted(ctx context.Context, svc recover.Service, _, to string) 
 		}
 		err := retryBusy(ctx, func() error {
 			// A live copy arrives running; a cold one is started.
-			return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: !live, Live: live, Config: cfg, Bandwidth: bw})
+			return src.Copy(ctx, dst, svc.Name, lxd.CopyOptions{Start: !live, Live: live, Config: cfg, Bandwidth: bw, Limiter: lim})
 		})
 		if errors.Is(err, lxd.ErrAlreadyExists) {
 			err = retryBusy(ctx, func() error { return dst.Start(ctx, svc.Name) })
@@ -300,6 +308,13 @@ func (m *LXD) Pool(spare string) (SparePool, bool) {
 		return SparePool{First: first, Last: last, Gateway: gw, PrefixLen: sp.Network.PrefixLen}, true
 	}
 	return SparePool{}, false
+}
+
+// StandbyClient is the client of standby VM sb's Incus/LXD
+// (Config.StandbyIncus or standby[].incus): a whole-instance sync refreshes
+// and swaps the standby container through it (package monitor/contentsync).
+func (m *LXD) StandbyClient(ctx context.Context, sb string) (*lxd.Client, error) {
+	return m.standbyClient(ctx, sb)
 }
 
 // StandbyFiles opens the file system of instance name on standby VM sb
