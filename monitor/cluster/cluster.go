@@ -146,15 +146,45 @@ func (c *Cluster) Elector(ctx context.Context, name, address string, ttl time.Du
 	if err != nil {
 		return nil, nil, err
 	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if n, err := el.ClearStale(sctx); err != nil {
+	n, err := c.clearStale(ctx, el)
+	if err != nil {
 		el.Close()
 		return nil, nil, fmt.Errorf("join the monitors' election: %w", err)
-	} else if n > 0 {
+	}
+	if n > 0 {
 		c.log.Info("cleared the candidacy of this monitor's previous run", "keys", n)
 	}
 	return el, func() { c.closeLogged("elector", el.Close()) }, nil
+}
+
+// clearStaleBound bounds the retries of clearStale: an etcd cluster that
+// is still electing its first leader (three monitors starting together,
+// embedded peers) answers "leader changed" or times out for a while.
+const clearStaleBound = 30 * time.Second
+
+// clearStale runs el.ClearStale until it succeeds, retrying (from 200 ms,
+// doubling up to 2 s) for clearStaleBound; each attempt has 5 s.
+func (c *Cluster) clearStale(ctx context.Context, el *ha.Elector) (int, error) {
+	bctx, cancel := context.WithTimeout(ctx, clearStaleBound)
+	defer cancel()
+	pause := 200 * time.Millisecond
+	for {
+		actx, acancel := context.WithTimeout(bctx, 5*time.Second)
+		n, err := el.ClearStale(actx)
+		acancel()
+		if err == nil {
+			return n, nil
+		}
+		c.log.Warn("etcd not ready for the election yet; retrying", "err", err, "in", pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-bctx.Done():
+			t.Stop()
+			return 0, err
+		case <-t.C:
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // Advertise is the API address peers forward to: override if set, else
