@@ -47,4 +47,8 @@ var (
 	// ErrForbidden: the client certificate is not a monitor's, and only
 	// monitors may prepare, activate, deactivate or delete (403).
 	ErrForbidden = errors.New("not a monitor certificate")
+	// ErrNotServing: a warm service's container runs but its port did not
+	// accept a connection within activate-timeout (502). The container is
+	// kept running, so a later prepare checks it again.
+	ErrNotServing = errors.New("warm container not serving")
 )

@@ -43,6 +43,10 @@ func (a *Agent) Prepare(ctx context.Context, spec ServiceSpec) (ServiceStatus, e
 	if err == nil && !a.isActive(spec.Name) {
 		err = a.applyMode(ctx, rec)
 	}
+	if errors.Is(err, ErrNotServing) { // kept running: the next prepare checks again
+		a.log.Warn("warm container does not serve", "service", spec.Name, "err", err)
+		return ServiceStatus{}, fmt.Errorf("prepare %q: %w", spec.Name, err)
+	}
 	if err != nil {
 		release()
 		a.undoPrepare(prev, existed, created, spec.Name)
@@ -95,7 +99,7 @@ func (a *Agent) applyMode(ctx context.Context, rec record) error {
 		a.mu.Lock()
 		a.running[name] = rec.Spec.Memory
 		a.mu.Unlock()
-		return nil
+		return a.waitServing(ctx, rec)
 	case ModeRestore:
 		a.setNoCheckpoint(name, "")
 		if a.criu.Available && a.cp != nil {
@@ -116,6 +120,24 @@ func (a *Agent) applyMode(ctx context.Context, rec record) error {
 	}
 	a.markStopped(name)
 	return nil
+}
+
+// waitServing waits until a warm container's port accepts a connection, or
+// answers ErrNotServing after activate-timeout (the time an activation
+// gives a started container to serve): a container that runs but never
+// serves, such as one whose boot hung, is not a standby.
+func (a *Agent) waitServing(ctx context.Context, rec record) error {
+	name := rec.Spec.Name
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(a.cfg.ActivateTimeout))
+	defer cancel()
+	addr, err := a.rt.WaitIPv4(wctx, name, a.cfg.NIC)
+	if err == nil {
+		err = waitPort(wctx, addr, rec.Spec.Port)
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %q: %w", ErrNotServing, name, err)
+	}
+	return err
 }
 
 // checkpoint starts the container, waits for its port, takes a stateful

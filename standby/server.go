@@ -122,6 +122,7 @@ var errorCodes = []struct {
 	{ErrNotReady, http.StatusServiceUnavailable, "not_ready"},
 	{ErrDataDiskMissing, http.StatusUnprocessableEntity, "data_disk_missing"},
 	{ErrForbidden, http.StatusForbidden, "forbidden"},
+	{ErrNotServing, http.StatusBadGateway, "not_serving"},
 }
 
 // errorForCode is the sentinel of a wire code (the client's side of
