@@ -53,6 +53,7 @@ type server interface {
 	GetServer() (*api.Server, string, error)
 	GetImageAlias(name string) (*api.ImageAliasesEntry, string, error)
 	GetInstance(name string) (*api.Instance, string, error)
+	GetInstances(instanceType api.InstanceType) ([]api.Instance, error)
 	CreateInstance(req api.InstancesPost) (incus.Operation, error)
 	UpdateInstance(name string, put api.InstancePut, etag string) (incus.Operation, error)
 	DeleteInstance(name string) (incus.Operation, error)

@@ -122,6 +122,17 @@ func (f *fakeServer) GetInstance(name string) (*api.Instance, string, error) {
 	return &cp, "etag", nil
 }
 
+func (f *fakeServer) GetInstances(api.InstanceType) ([]api.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts["list"]++
+	out := make([]api.Instance, 0, len(f.instances))
+	for _, i := range f.instances {
+		out = append(out, api.Instance{Name: i.inst.Name, Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode})
+	}
+	return out, nil
+}
+
 func clone(m map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {

@@ -150,6 +150,9 @@ func TestIntegrationLifecycle(t *testing.T) {
 	if err := c.Start(ctx, name); err != nil {
 		t.Fatalf("Start of a running instance: %v", err)
 	}
+	if all, err := c.Statuses(ctx); err != nil || !all[name].Running || all[name].Status != "Running" {
+		t.Fatalf("Statuses of a running instance: %s = %+v, %v", name, all[name], err)
+	}
 	ip, err := c.WaitIPv4(ctx, name, "eth0")
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +194,9 @@ func TestIntegrationLifecycle(t *testing.T) {
 	}
 	if st, err := c.State(ctx, name); err != nil || !st.Frozen || st.Running {
 		t.Fatalf("State after Freeze = %+v, %v", st, err)
+	}
+	if all, err := c.Statuses(ctx); err != nil || !all[name].Frozen || all[name].Running || all[name].Status != "Frozen" {
+		t.Fatalf("Statuses after Freeze: %s = %+v, %v", name, all[name], err)
 	}
 	if _, err := getOnce(ctx, &http.Client{Timeout: 300 * time.Millisecond}, ip); err == nil {
 		t.Error("a frozen container answered HTTP")

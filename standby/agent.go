@@ -319,21 +319,23 @@ func waitPort(ctx context.Context, addr netip.Addr, port int) error {
 }
 
 // Services lists the prepared services with their runtime state, by name.
+// It reads the runtime once for all of them: the monitor's admission gate
+// asks for this list before each decision, one after the other, while a
+// whole host's services fail over.
 func (a *Agent) Services(ctx context.Context) ([]ServiceStatus, error) {
 	recs := a.store.list()
 	slices.SortFunc(recs, func(x, y record) int { return strings.Compare(x.Spec.Name, y.Spec.Name) })
+	states, err := a.rt.Statuses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the containers' states: %w", err)
+	}
 	out := make([]ServiceStatus, 0, len(recs))
 	for _, r := range recs {
 		s := ServiceStatus{Spec: r.Spec, Status: "Missing"}
 		if r.Address.IsValid() {
 			s.Address = r.Address.String()
 		}
-		st, err := a.rt.State(ctx, r.Spec.Name)
-		switch {
-		case errors.Is(err, errInstanceNotFound):
-		case err != nil:
-			return nil, fmt.Errorf("read state of %q: %w", r.Spec.Name, err)
-		default:
+		if st, ok := states[r.Spec.Name]; ok {
 			s.Status, s.Running = st.Status, st.Running
 		}
 		a.mu.Lock()

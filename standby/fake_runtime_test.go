@@ -147,6 +147,20 @@ func (f *fakeRuntime) State(_ context.Context, name string) (InstanceState, erro
 	return st, nil
 }
 
+func (f *fakeRuntime) Statuses(context.Context) (map[string]InstanceState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]InstanceState, len(f.instances))
+	for name, in := range f.instances {
+		st := InstanceState{Status: "Stopped", Running: in.running}
+		if in.running {
+			st.Status = "Running"
+		}
+		out[name] = st
+	}
+	return out, nil
+}
+
 func (f *fakeRuntime) WaitIPv4(ctx context.Context, name, _ string) (netip.Addr, error) {
 	for {
 		st, err := f.State(ctx, name)

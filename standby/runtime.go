@@ -29,6 +29,10 @@ type Runtime interface {
 	Stop(ctx context.Context, name string, timeout time.Duration) error
 	// State reports the instance's state; errInstanceNotFound when it does not exist.
 	State(ctx context.Context, name string) (InstanceState, error)
+	// Statuses reports every instance's status (no addresses) in one
+	// request, by name: the listing of many services reads it instead of
+	// one State each.
+	Statuses(ctx context.Context) (map[string]InstanceState, error)
 	// WaitIPv4 waits until the instance's nic has an IPv4 address.
 	WaitIPv4(ctx context.Context, name, nic string) (netip.Addr, error)
 	// Delete removes the instance (stopping it first); a missing one is not an error.
