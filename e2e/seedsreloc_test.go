@@ -70,6 +70,12 @@ type relocReq struct {
 // (iptables on its own source address) and stays cut. Every request is
 // recorded; the run's figures and per-second series go to
 // SEEDS_RELOC_OUT/run-*.json (default: a temporary directory, logged).
+//
+// SEEDS_RELOC_BACKEND picks the backend: static (the default: busybox
+// httpd's index, the service's probe-timeout the proxy's 10 ms) or cgi
+// (the image's /cgi-bin/burn?ms=SEEDS_RELOC_BURN_MS, 400, the service's
+// probe-timeout 100 ms: the paper's WordPress case; 10 clients burning
+// 400 ms each saturate the machine's 2 cores, which is the experiment).
 func BenchmarkSeedsRelocation(b *testing.B) {
 	out := os.Getenv("SEEDS_RELOC_OUT")
 	if out == "" {
@@ -78,10 +84,23 @@ func BenchmarkSeedsRelocation(b *testing.B) {
 	}
 	runs := envInt(b, "SEEDS_RELOC_RUNS", 1)
 	cfg := relocConfig{clients: envInt(b, "SEEDS_RELOC_CLIENTS", 10), secs: envInt(b, "SEEDS_RELOC_SECONDS", 100), faultAt: envInt(b, "SEEDS_RELOC_FAULT_AT", 50)}
+	be := relocBackendOf(b)
+	cfg.path, cfg.backend = be.path, be.name
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(runs)*(time.Duration(cfg.secs)*time.Second+time.Minute)+3*time.Minute)
 	defer cancel()
-	w, r := newRerouteWorld(ctx, b)
+	w, r := newRerouteWorldWith(ctx, b, be.serviceKeys)
 	s := w.services[0]
+	if be.path != "/" {
+		st, err := r.service(ctx, s.Name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, addr := range []string{s.Address, st.Standby.Address} {
+			if _, err := getPath(ctx, addr+":80", "/cgi-bin/burn?ms=1"); err != nil {
+				b.Fatalf("%s serves no /cgi-bin/burn (an image older than busybox-burn.cgi: lab.sh up rebuilds it): %v", addr, err)
+			}
+		}
+	}
 	src := addProxySource(b, w.lab.HostA.Bridge)
 	cfg.reg = prometheus.NewRegistry()
 	cfg.url = w.startRerouteProxy(r.url, src, cfg.reg)
@@ -118,6 +137,7 @@ func BenchmarkSeedsRelocation(b *testing.B) {
 type relocConfig struct {
 	clients, secs, faultAt int
 	url, host, standby     string
+	path, backend          string // the GET's path and query; the backend's description
 	rule                   []string
 	reg                    *prometheus.Registry
 }
@@ -132,7 +152,7 @@ func relocOnce(ctx context.Context, b *testing.B, cfg relocConfig) seedsRelocRun
 	per := make([][]relocReq, cfg.clients)
 	var wg sync.WaitGroup
 	for i := range cfg.clients {
-		wg.Go(func() { per[i] = relocClient(lctx, start, cfg.url, cfg.host, cfg.standby) })
+		wg.Go(func() { per[i] = relocClient(lctx, start, cfg.url+cfg.path, cfg.host, cfg.standby) })
 	}
 	select {
 	case <-time.After(time.Until(start.Add(time.Duration(cfg.faultAt) * time.Second))):
@@ -148,23 +168,27 @@ func relocOnce(ctx context.Context, b *testing.B, cfg relocConfig) seedsRelocRun
 	waitUntil(ctx, b, "the proxy's return to the primary", func() bool { return gauge(cfg.reg, "understudy_proxy_rerouted") == 0 })
 	run := summarizeReloc(per, fault)
 	run.ReturnS = time.Since(restored).Seconds()
-	run.Backend, run.Clients, run.Seconds = "busybox httpd (static)", cfg.clients, cfg.secs
+	run.Backend, run.Clients, run.Seconds = cfg.backend, cfg.clients, cfg.secs
 	run.FalseReroutes, run.Reroutes = falseReroutes, gauge(cfg.reg, "understudy_proxy_reroutes_total")-before
 	return run
 }
 
-// relocClient sends GETs without pause until ctx ends and records each.
-func relocClient(ctx context.Context, start time.Time, url, host, standbyBody string) []relocReq {
+// relocClient sends GETs of url (the proxy's, with the path) without
+// pause until ctx ends and records each; an answer whose first word is
+// standbyName came from the standby container (the burn CGI answers the
+// host name and its loop count).
+func relocClient(ctx context.Context, start time.Time, url, host, standbyName string) []relocReq {
 	cl := &http.Client{Timeout: 10 * time.Second}
 	var out []relocReq
 	for ctx.Err() == nil {
 		t0 := time.Now()
-		body, err := getThrough(ctx, cl, url, host)
+		body, err := getURL(ctx, cl, url, host)
 		end := time.Now()
 		if ctx.Err() != nil {
 			break
 		}
-		q := relocReq{end: end.Sub(start), took: end.Sub(t0), ok: err == nil, standby: body == standbyBody}
+		first, _, _ := strings.Cut(body, " ")
+		q := relocReq{end: end.Sub(start), took: end.Sub(t0), ok: err == nil, standby: first == standbyName}
 		if err != nil {
 			q.err = err.Error()
 		}
@@ -251,4 +275,30 @@ func p99(v []float64) float64 {
 	v = slices.Clone(v)
 	slices.Sort(v)
 	return v[int(math.Ceil(0.99*float64(len(v))))-1]
+}
+
+// relocBackend is one backend arm of the relocation benchmark.
+type relocBackend struct {
+	name, path  string
+	serviceKeys string // inventory lines added to the service
+}
+
+// relocBackendOf reads SEEDS_RELOC_BACKEND (static or cgi) and, for cgi,
+// SEEDS_RELOC_BURN_MS.
+func relocBackendOf(t testing.TB) relocBackend {
+	t.Helper()
+	switch v := os.Getenv("SEEDS_RELOC_BACKEND"); v {
+	case "", "static":
+		return relocBackend{name: "busybox httpd (static)", path: "/"}
+	case "cgi":
+		ms := envInt(t, "SEEDS_RELOC_BURN_MS", 400)
+		return relocBackend{
+			name:        fmt.Sprintf("busybox CGI burning %d ms of CPU per request, probe-timeout 100ms", ms),
+			path:        fmt.Sprintf("/cgi-bin/burn?ms=%d", ms),
+			serviceKeys: "    probe-timeout: 100ms\n",
+		}
+	default:
+		t.Fatalf("SEEDS_RELOC_BACKEND=%q: want static or cgi", v)
+		return relocBackend{}
+	}
 }
