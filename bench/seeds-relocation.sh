@@ -56,6 +56,8 @@ def stat(f): [.[] | f | select(. != null)] as $v | {median: ($v|med), min: ($v|m
  relocation_s: stat(.relocation_s), errors_after: stat(.errors_after), false_reroutes: stat(.false_reroutes),
  reroutes: stat(.reroutes), incidents_during: stat(.incidents_during // (if has("last_incident") then .incidents else null end)), last_incidents: [.[] | .last_incident | select(. != null)], p99_before_ms: stat(.p99_before_ms),
  p99_fault_s_ms: stat(.p99_fault_s_ms), max_ms: stat(.max_ms), return_s: stat(.return_s), requests: stat(.requests),
+ listen_overflows: stat(.listen_overflows | select(. != null and . >= 0)), host_syn_retrans: stat(.host_syn_retrans),
+ dial_timeouts_cleared: stat(.dial_timeouts_cleared | select(. != null and . >= 0)),
  paper: {relocation_s: $paper_s, errors: 9}}' "$RAW"/run-*.json >"$SUM"
 # The table: both arms, the heavy one where its summary exists.
 cgi='{}'
@@ -82,6 +84,9 @@ row("p99 latency, the second after the fault, ms"; "—"; "—"; .p99_fault_s_ms
 row("slowest answer, ms"; "—"; "—"; .max_ms),
 row("path restored → proxy back on the primary, s"; "—"; "—"; .return_s),
 row("requests answered per run"; "—"; "—"; .requests),
+row("the primary container'"'"'s TcpExt ListenOverflows per run (SYNs its httpd'"'"'s full accept queue dropped)"; "—"; "—"; .listen_overflows),
+row("the host'"'"'s TcpExt TCPSynRetrans per run (every SYN resent, the proxy'"'"'s among them)"; "—"; "—"; .host_syn_retrans),
+row("dial timeouts the proxy did not report (`understudy_proxy_dial_timeouts_cleared_total`)"; "—"; "—"; .dial_timeouts_cleared),
 (if (.last_incidents|length) > 0 then "\nStatic arm, the last incident of each run that opened one (source, result, reason):\n\n" + (.last_incidents | map("- " + .) | join("\n")) else empty end),
 (if (($c.last_incidents // [])|length) > 0 then "\nHeavy arm, the last incident of each run that opened one (source, result, reason):\n\n" + ($c.last_incidents | map("- " + .) | join("\n")) else empty end)
 ' "$OUT/seeds-relocation.json" >"$OUT/seeds-relocation.md"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,25 +31,34 @@ type seedsRelocSecond struct {
 
 // seedsRelocRun is one run's figures, as bench/seeds-relocation.sh reads them.
 type seedsRelocRun struct {
-	Run           int                `json:"run"`
-	Backend       string             `json:"backend"`
-	Clients       int                `json:"clients"`
-	Seconds       int                `json:"seconds"`
-	FaultAtS      float64            `json:"fault_at_s"`
-	RelocationS   float64            `json:"relocation_s"`            // fault -> first answer from the standby
-	Errors        int                `json:"errors"`                  // failed requests, the whole run
-	ErrorsAfter   int                `json:"errors_after"`            // failed requests after the fault
-	FalseReroutes float64            `json:"false_reroutes"`          // reroutes before the fault
-	Reroutes      float64            `json:"reroutes"`                // understudy_proxy_reroutes_total at the end
-	Requests      int                `json:"requests"`                // requests answered
-	P99BeforeMS   float64            `json:"p99_before_ms"`           // p99 of the last 10 s before the fault
-	P99FaultMS    float64            `json:"p99_fault_s_ms"`          // p99 of the requests that ended within 1 s after the fault
-	MaxMS         float64            `json:"max_ms"`                  // slowest answer
-	Incidents     int                `json:"incidents_during"`        // the monitor opened during the run (want 0)
-	LastIncident  string             `json:"last_incident,omitempty"` // the last one the run opened: source, result, why
-	ReturnS       float64            `json:"return_s"`                // path restored (after the load) -> proxy back on the primary
-	Series        []seedsRelocSecond `json:"series"`                  // per second
-	Errs          []string           `json:"errs,omitempty"`          // the first few failures
+	Run           int     `json:"run"`
+	Backend       string  `json:"backend"`
+	Clients       int     `json:"clients"`
+	Seconds       int     `json:"seconds"`
+	FaultAtS      float64 `json:"fault_at_s"`
+	RelocationS   float64 `json:"relocation_s"`            // fault -> first answer from the standby
+	Errors        int     `json:"errors"`                  // failed requests, the whole run
+	ErrorsAfter   int     `json:"errors_after"`            // failed requests after the fault
+	FalseReroutes float64 `json:"false_reroutes"`          // reroutes before the fault
+	Reroutes      float64 `json:"reroutes"`                // understudy_proxy_reroutes_total at the end
+	Requests      int     `json:"requests"`                // requests answered
+	P99BeforeMS   float64 `json:"p99_before_ms"`           // p99 of the last 10 s before the fault
+	P99FaultMS    float64 `json:"p99_fault_s_ms"`          // p99 of the requests that ended within 1 s after the fault
+	MaxMS         float64 `json:"max_ms"`                  // slowest answer
+	Incidents     int     `json:"incidents_during"`        // the monitor opened during the run (want 0)
+	LastIncident  string  `json:"last_incident,omitempty"` // the last one the run opened: source, result, why
+	ReturnS       float64 `json:"return_s"`                // path restored (after the load) -> proxy back on the primary
+	// ListenOverflows is the primary container's TcpExt ListenOverflows
+	// over the run (SYNs its httpd's full accept queue dropped), -1 unread;
+	// SynRetrans the host's TcpExt TCPSynRetrans (every SYN it resent, the
+	// proxy's among them).
+	ListenOverflows int64 `json:"listen_overflows"`
+	SynRetrans      int64 `json:"host_syn_retrans"`
+	// DialCleared is understudy_proxy_dial_timeouts_cleared_total over the
+	// run: dial timeouts the proxy did not report (-1: a proxy without it).
+	DialCleared float64            `json:"dial_timeouts_cleared"`
+	Series      []seedsRelocSecond `json:"series"`         // per second
+	Errs        []string           `json:"errs,omitempty"` // the first few failures
 }
 
 // relocReq is one request of the load.
@@ -113,8 +123,13 @@ func BenchmarkSeedsRelocation(b *testing.B) {
 		if st, err := r.service(ctx, s.Name); err == nil {
 			incidents = st.Incidents
 		}
+		overflows, retrans, cleared := w.netstat(ctx, s.VM, "ListenOverflows"), hostNetstat(b, "TCPSynRetrans"), gauge(cfg.reg, "understudy_proxy_dial_timeouts_cleared_total")
 		run := relocOnce(ctx, b, cfg)
 		run.Run = i
+		run.ListenOverflows, run.SynRetrans, run.DialCleared = delta(overflows, w.netstat(ctx, s.VM, "ListenOverflows")), hostNetstat(b, "TCPSynRetrans")-retrans, -1
+		if cleared >= 0 {
+			run.DialCleared = gauge(cfg.reg, "understudy_proxy_dial_timeouts_cleared_total") - cleared
+		}
 		if st, err := r.service(ctx, s.Name); err == nil {
 			run.Incidents = st.Incidents - incidents
 			if inc := st.LastIncident; inc != nil && run.Incidents > 0 {
@@ -126,8 +141,9 @@ func BenchmarkSeedsRelocation(b *testing.B) {
 		if err := os.WriteFile(filepath.Join(out, name), bs, 0o644); err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("run %d: relocation %.3f s, %d errors (%d after the fault), %d answered, %v false reroutes, p99 before %.1f ms, in the fault's second %.1f ms, back %.3f s after the path; %s",
-			i, run.RelocationS, run.Errors, run.ErrorsAfter, run.Requests, run.FalseReroutes, run.P99BeforeMS, run.P99FaultMS, run.ReturnS, name)
+		b.Logf("run %d: relocation %.3f s, %d errors (%d after the fault), %d answered, %v false reroutes, p99 before %.1f ms, in the fault's second %.1f ms, back %.3f s after the path; %d incidents, primary's listen overflows %d, host SYN retransmits %d, dial timeouts cleared %v; %s",
+			i, run.RelocationS, run.Errors, run.ErrorsAfter, run.Requests, run.FalseReroutes, run.P99BeforeMS, run.P99FaultMS, run.ReturnS,
+			run.Incidents, run.ListenOverflows, run.SynRetrans, run.DialCleared, name)
 		b.ReportMetric(run.RelocationS, "relocation_s")
 		b.ReportMetric(float64(run.ErrorsAfter), "errors")
 	}
@@ -300,5 +316,70 @@ func relocBackendOf(t testing.TB) relocBackend {
 	default:
 		t.Fatalf("SEEDS_RELOC_BACKEND=%q: want static or cgi", v)
 		return relocBackend{}
+	}
+}
+
+// netstat reads a TcpExt field of /proc/net/netstat in the container name
+// on host-a (its own network namespace); -1 when it cannot be read.
+func (w *world) netstat(ctx context.Context, name, field string) int64 {
+	res, err := w.hostA.Exec(ctx, name, []string{"cat", "/proc/net/netstat"}, nil)
+	if err != nil || res.ExitCode != 0 {
+		w.t.Logf("read /proc/net/netstat in %s: %v (exit %d)", name, err, res.ExitCode)
+		return -1
+	}
+	return netstatField(string(res.Stdout), field)
+}
+
+// hostNetstat reads a TcpExt field of this host's /proc/net/netstat; -1
+// when it cannot be read.
+func hostNetstat(t testing.TB, field string) int64 {
+	bs, err := os.ReadFile("/proc/net/netstat")
+	if err != nil {
+		t.Logf("read /proc/net/netstat: %v", err)
+		return -1
+	}
+	return netstatField(string(bs), field)
+}
+
+// netstatField is field's value in /proc/net/netstat's TcpExt section (a
+// line of names, then a line of values), -1 when it is missing.
+func netstatField(text, field string) int64 {
+	var names []string
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "TcpExt:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		if i := slices.Index(names, field); i > 0 && i < len(f) {
+			if n, err := strconv.ParseInt(f[i], 10, 64); err == nil {
+				return n
+			}
+		}
+		return -1
+	}
+	return -1
+}
+
+// delta is after - before, -1 when either is unknown.
+func delta(before, after int64) int64 {
+	if before < 0 || after < 0 {
+		return -1
+	}
+	return after - before
+}
+
+func TestNetstatField(t *testing.T) {
+	const text = "TcpExt: SyncookiesSent ListenOverflows TCPSynRetrans\nTcpExt: 0 17 23\nIpExt: InNoRoutes\nIpExt: 3\n"
+	for field, want := range map[string]int64{"ListenOverflows": 17, "TCPSynRetrans": 23, "Missing": -1} {
+		if got := netstatField(text, field); got != want {
+			t.Errorf("netstatField(%s) = %d, want %d", field, got, want)
+		}
+	}
+	if got := delta(-1, 5); got != -1 {
+		t.Errorf("delta(-1, 5) = %d, want -1", got)
 	}
 }
