@@ -87,6 +87,8 @@ row("requests answered per run"; "—"; "—"; .requests),
 row("the primary container'"'"'s TcpExt ListenOverflows per run (SYNs its httpd'"'"'s full accept queue dropped)"; "—"; "—"; .listen_overflows),
 row("the host'"'"'s TcpExt TCPSynRetrans per run (every SYN resent, the proxy'"'"'s among them)"; "—"; "—"; .host_syn_retrans),
 row("dial timeouts the proxy did not report (`understudy_proxy_dial_timeouts_cleared_total`)"; "—"; "—"; .dial_timeouts_cleared),
+([.runs[] | select(.ended != null) | "\(.ended) (\(.loadavg))"] | if length > 0 then "\nStatic arm, each run'"'"'s end (UTC) and load average then: " + join(", ") + "." else empty end),
+([($c.runs // [])[] | select(.ended != null) | "\(.ended) (\(.loadavg))"] | if length > 0 then "\nHeavy arm, each run'"'"'s end (UTC) and load average then: " + join(", ") + "." else empty end),
 (if (.last_incidents|length) > 0 then "\nStatic arm, the last incident of each run that opened one (source, result, reason):\n\n" + (.last_incidents | map("- " + .) | join("\n")) else empty end),
 (if (($c.last_incidents // [])|length) > 0 then "\nHeavy arm, the last incident of each run that opened one (source, result, reason):\n\n" + ($c.last_incidents | map("- " + .) | join("\n")) else empty end)
 ' "$OUT/seeds-relocation.json" >"$OUT/seeds-relocation.md"

@@ -57,6 +57,8 @@ type seedsRelocRun struct {
 	// DialCleared is understudy_proxy_dial_timeouts_cleared_total over the
 	// run: dial timeouts the proxy did not report (-1: a proxy without it).
 	DialCleared float64            `json:"dial_timeouts_cleared"`
+	Ended       string             `json:"ended"`          // UTC
+	Loadavg     string             `json:"loadavg"`        // at the end of the load
 	Series      []seedsRelocSecond `json:"series"`         // per second
 	Errs        []string           `json:"errs,omitempty"` // the first few failures
 }
@@ -185,6 +187,7 @@ func relocOnce(ctx context.Context, b *testing.B, cfg relocConfig) seedsRelocRun
 	run := summarizeReloc(per, fault)
 	run.ReturnS = time.Since(restored).Seconds()
 	run.Backend, run.Clients, run.Seconds = cfg.backend, cfg.clients, cfg.secs
+	run.Ended, run.Loadavg = restored.UTC().Format(time.RFC3339), loadavg()
 	run.FalseReroutes, run.Reroutes = falseReroutes, gauge(cfg.reg, "understudy_proxy_reroutes_total")-before
 	return run
 }
@@ -382,4 +385,13 @@ func TestNetstatField(t *testing.T) {
 	if got := delta(-1, 5); got != -1 {
 		t.Errorf("delta(-1, 5) = %d, want -1", got)
 	}
+}
+
+// loadavg is /proc/loadavg's three averages, "" when unread.
+func loadavg() string {
+	bs, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(bs))[:3], " ")
 }
