@@ -105,11 +105,11 @@ bench: lab-up
 
 ## bench-seeds: the research's experiments side by side (issue 20): builds
 ## the full-OS image once per machine (bench/seeds-image.sh, cached under
-## /var/lib/understudy-seeds), then the four seeds groups, each writing
+## /var/lib/understudy-seeds), then the five seeds groups, each writing
 ## bench/results/seeds-*.{json,md}, and prints their tables.
 bench-seeds: lab-up
 	bash bench/seeds-image.sh
-	bash bench/run.sh seeds-restore seeds-warm seeds-migration seeds-relocation
+	bash bench/run.sh seeds-restore seeds-warm seeds-migration seeds-relocation seeds-rtt
 
 ## fuzz: a short run of every fuzz target.
 fuzz:

@@ -3,7 +3,7 @@
 #
 #   make bench                       # all groups, then bench/haproxy.sh
 #   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet
-#                                    seeds-restore seeds-warm seeds-migration seeds-relocation (make bench-seeds)
+#                                    seeds-restore seeds-warm seeds-migration seeds-relocation seeds-rtt (make bench-seeds)
 #
 # Each group writes, under bench/results/:
 #   GROUP.test.json  the raw `go test -json` stream (benchmark groups),
@@ -348,11 +348,22 @@ group_seeds_script() {
 group_seeds-restore() { group_seeds_script seeds-restore; }
 group_seeds-warm() { group_seeds_script seeds-warm; }
 # seeds-relocation: issue 20's experiment 4 (bench/seeds-relocation.sh,
-# its own lab lock per part; it writes seeds-relocation.{json,md} itself).
+# its own lab lock per part; it writes seeds-relocation.{json,md} itself),
+# both arms: the static backend, then the CGI burning 400 ms per request.
 group_seeds-relocation() {
 	local locked=0
 	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-relocation.sh || failed seeds-relocation "bench/seeds-relocation.sh"
+	SEEDS_RELOC_BACKEND=cgi BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-relocation.sh || failed seeds-relocation "SEEDS_RELOC_BACKEND=cgi bench/seeds-relocation.sh"
+}
+
+# seeds-rtt: issue 20's experiment 4, the probe's RTT and the timeout
+# sweep (bench/seeds-rtt.sh, one hold of the lab lock; it writes
+# seeds-rtt.{json,md} itself).
+group_seeds-rtt() {
+	local locked=0
+	[ ${#LOCK[@]} = 0 ] && locked=1 # the caller holds the lab lock
+	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-rtt.sh || failed seeds-rtt "bench/seeds-rtt.sh"
 }
 
 # seeds-migration: issue 20's experiment 3 (bench/seeds-migration.sh, its
@@ -363,7 +374,7 @@ group_seeds-migration() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-migration.sh || failed seeds-migration "bench/seeds-migration.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-restore seeds-warm seeds-migration seeds-relocation) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-restore seeds-warm seeds-migration seeds-relocation seeds-rtt) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

@@ -111,10 +111,16 @@ func TestIntegrationProxyReroute(t *testing.T) {
 // proxy-reroute: warm, its primary at 10.200.0.146, its monitor running
 // and its standby container prepared.
 func newRerouteWorld(ctx context.Context, t testing.TB) (*world, *running) {
+	return newRerouteWorldWith(ctx, t, "")
+}
+
+// newRerouteWorldWith is newRerouteWorld with more keys for the service
+// (YAML lines indented by four spaces, each ending in a newline).
+func newRerouteWorldWith(ctx context.Context, t testing.TB, keys string) (*world, *running) {
 	t.Helper()
 	w := newWorldNamed(t, prefix+"rr-", 146, map[string]string{"warm": "warm"}, labtest.DNSBind, reroutePool, "{containers: 4, memory: 1GiB}")
 	w.editInventory(func(text string) string {
-		return strings.Replace(text, "    mode: warm\n", "    mode: warm\n    proxy-reroute: warm\n", 1)
+		return strings.Replace(text, "    mode: warm\n", "    mode: warm\n    proxy-reroute: warm\n"+keys, 1)
 	})
 	r := w.startController(monitor.Options{})
 	r.waitPrepared(ctx, t, w.services[0].Name)
@@ -234,7 +240,13 @@ func (l *rerouteLoad) count(body string) int {
 // getThrough GETs / from host through the proxy at url and returns the
 // trimmed body of a 200.
 func getThrough(ctx context.Context, cl *http.Client, url, host string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+	return getURL(ctx, cl, url+"/", host)
+}
+
+// getURL GETs url (the proxy's, with a path) from host and returns the
+// trimmed body of a 200.
+func getURL(ctx context.Context, cl *http.Client, url, host string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
 	}

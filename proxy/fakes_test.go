@@ -23,6 +23,7 @@ type fakeMonitor struct {
 	current  map[string]Placement
 	subs     map[chan Placement]struct{}
 	reports  []string
+	why      []string // the reports' reasons, when a test asks (addReason)
 	down     bool
 	attempts int
 	onReport func(service string, r SuspectReport)

@@ -96,7 +96,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, s *service) string
 		}
 		down := backendDown(a.err)
 		if down {
-			p.suspect(s, b, byConnection, fmt.Sprintf("backend connection failed: %v", a.err))
+			p.suspectConn(s, b, a.err)
 		}
 		if !down || failed || !a.retryable() {
 			p.log.Warn("backend request failed", "service", s.cfg.Name, "address", b.addr,

@@ -33,6 +33,7 @@ type metrics struct {
 	monitorConnected prometheus.Gauge
 	clientConns      prometheus.Gauge
 	suspects         *prometheus.CounterVec
+	dialCleared      *prometheus.CounterVec
 	reroutes         *prometheus.CounterVec
 	rerouted         *prometheus.GaugeVec
 }
@@ -93,6 +94,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "understudy_proxy_suspects_total",
 			Help: "Backends found down that started a hold, by service and how (probe: a missed per-request probe; connection: a failed connection; move, failover: while the placement holds the service, not reported).",
 		}, []string{"service", "by"}),
+		dialCleared: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_proxy_dial_timeouts_cleared_total",
+			Help: "Dial timeouts to a backend whose host then answered an echo and whose port accepted a new connection before the report: held, not reported to the monitor (a full accept queue drops SYNs).",
+		}, []string{"service"}),
 		reroutes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_proxy_reroutes_total",
 			Help: "Times the proxy sent a service's requests to its warm standby container because its own probes could not reach the primary (proxy-reroute: warm).",
@@ -104,7 +109,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.probeRTT, m.probeMisses, m.probeCleared, m.probeTimeout, m.held, m.heldTotal, m.holdSeconds,
-			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects, m.reroutes, m.rerouted)
+			m.placementChanges, m.placementHeld, m.monitorConnected, m.clientConns, m.suspects, m.dialCleared, m.reroutes, m.rerouted)
 	}
 	return m
 }
@@ -133,6 +138,7 @@ func (m *metrics) initService(name string) {
 	for _, by := range []string{"probe", "request", "hold"} {
 		m.probeCleared.WithLabelValues(name, by)
 	}
+	m.dialCleared.WithLabelValues(name)
 	m.holdSeconds.WithLabelValues(name)
 	m.reroutes.WithLabelValues(name)
 	m.rerouted.WithLabelValues(name).Set(0)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -185,6 +186,28 @@ func (p *Proxy) apply(pl Placement) {
 // suspect starts a hold for s because b failed, once per backend: it
 // reports to the monitor and rechecks b until the hold ends.
 func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string) {
+	p.suspectAfter(s, b, kind, reason, false)
+}
+
+// suspectConn makes b suspect after its connection failed with err.
+func (p *Proxy) suspectConn(s *service, b *backend, err error) {
+	p.suspectAfter(s, b, byConnection, fmt.Sprintf("backend connection failed: %v", err), dialTimedOut(err))
+}
+
+// dialTimedOut reports whether err is a TCP connect that timed out.
+func dialTimedOut(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && op.Timeout()
+}
+
+// suspectAfter is suspect. Before the monitor is told, a probe miss waits
+// for one more echo (answersAgain), and a dial timeout (dialTimeout) for
+// one more connect (connectsAgain): a listener whose accept queue is full
+// drops SYNs, and the first SYN's retransmission comes after Linux's
+// initial RTO of 1 s, just when the default dial timeout ends; under load
+// that is an overloaded backend, not a dead one. When the backend answers,
+// nothing is reported and the recheck releases the hold as a blip.
+func (p *Proxy) suspectAfter(s *service, b *backend, kind suspectKind, reason string, dialTimeout bool) {
 	b, kind, hold := p.rerouteOrHold(s, b, kind, reason)
 	if !hold {
 		return
@@ -209,6 +232,9 @@ func (p *Proxy) suspect(s *service, b *backend, kind suspectKind, reason string)
 			if kind == byProbe && p.answersAgain(s, b) {
 				return
 			}
+			if kind == byConnection && dialTimeout && p.connectsAgain(s, b) {
+				return
+			}
 			p.report(s.cfg.Name, b, reason)
 		})
 	}
@@ -227,6 +253,29 @@ func (p *Proxy) answersAgain(s *service, b *backend) bool {
 	}
 	p.m.probeCleared.WithLabelValues(s.cfg.Name, clearedByHold.label()).Inc()
 	p.log.Info("held backend answered before the report; not reporting it to the monitor",
+		"service", s.cfg.Name, "address", b.addr)
+	return true
+}
+
+// connectsAgain confirms a dial timeout before the report: when the
+// backend's host still answers an echo (when the proxy probes) and a new
+// connect to its port succeeds within the dial timeout, it is up and the
+// monitor is not told.
+func (p *Proxy) connectsAgain(s *service, b *backend) bool {
+	if p.pinger != nil {
+		if _, err := pingWithin(p.pinger, b.addr.Addr(), s.cfg.ProbeTimeout); err != nil {
+			return false
+		}
+	}
+	ctx, cancel := context.WithTimeout(p.life, p.cfg.DialTimeout)
+	defer cancel()
+	c, err := p.dialer.DialContext(ctx, "tcp", b.addr.String())
+	if err != nil {
+		return false
+	}
+	c.Close()
+	p.m.dialCleared.WithLabelValues(s.cfg.Name).Inc()
+	p.log.Info("backend accepted a new connection after a dial timeout; not reporting it to the monitor",
 		"service", s.cfg.Name, "address", b.addr)
 	return true
 }

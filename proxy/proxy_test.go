@@ -193,6 +193,9 @@ func TestBlipReleasesToSameBackend(t *testing.T) {
 		result <- body
 	}()
 	waitFor(t, "the request to be held", func() bool { return r.held() == 1 })
+	// The report waits for one more echo (answersAgain): it must go
+	// unanswered too before the blip ends, or nothing is reported.
+	waitFor(t, "the suspect report", func() bool { return len(r.mon.reported()) == 1 })
 	r.ping.setDead(a.addr, false)
 	if body := <-result; body != "primary" {
 		t.Fatalf("body %q after the blip, want primary", body)
