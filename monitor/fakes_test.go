@@ -153,6 +153,25 @@ func (h *fakeHV) State(_ context.Context, name string) (lxd.State, error) {
 	return st, nil
 }
 
+// Statuses lists the instances the fake has seen frozen or stopped (the
+// monitor's tests replace the probes, which are what list).
+func (h *fakeHV) Statuses(ctx context.Context) (map[string]lxd.State, error) {
+	h.mu.Lock()
+	var names []string
+	for n := range h.stopped {
+		names = append(names, n)
+	}
+	for n := range h.frozen {
+		names = append(names, n)
+	}
+	h.mu.Unlock()
+	out := map[string]lxd.State{}
+	for _, n := range names {
+		out[n], _ = h.State(ctx, n)
+	}
+	return out, nil
+}
+
 func (h *fakeHV) Stop(_ context.Context, name string, _ time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

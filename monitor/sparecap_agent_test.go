@@ -31,6 +31,9 @@ func (noRuntime) Stop(context.Context, string, time.Duration) error { return err
 func (noRuntime) State(context.Context, string) (standby.InstanceState, error) {
 	return standby.InstanceState{}, errNoRuntime
 }
+func (noRuntime) Statuses(context.Context) (map[string]standby.InstanceState, error) {
+	return nil, errNoRuntime
+}
 func (noRuntime) WaitIPv4(context.Context, string, string) (netip.Addr, error) {
 	return netip.Addr{}, errNoRuntime
 }

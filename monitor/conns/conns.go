@@ -30,6 +30,7 @@ type Agent interface {
 // satisfies it.
 type Hypervisor interface {
 	State(ctx context.Context, name string) (lxd.State, error)
+	Statuses(ctx context.Context) (map[string]lxd.State, error)
 	Stop(ctx context.Context, name string, timeout time.Duration) error
 	Freeze(ctx context.Context, name string) error
 	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)

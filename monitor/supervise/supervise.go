@@ -35,7 +35,7 @@ type Agents interface {
 
 // Hypervisor is what the hypervisor probes need of a hypervisor's API.
 type Hypervisor interface {
-	State(ctx context.Context, name string) (lxd.State, error)
+	Statuses(ctx context.Context) (map[string]lxd.State, error)
 	ServerInfo(ctx context.Context) (lxd.ServerInfo, error)
 }
 
@@ -113,15 +113,19 @@ func (s *Supervisor) Probes(p *plan.Plan) map[probe.Kind]probe.ProbeFunc {
 	return probe.Probers(probe.Deps{Pinger: s.pinger, Hypervisors: hvs})
 }
 
-// hypervisorProbe adapts one hypervisor's API to the probe.
+// hypervisorProbe adapts one hypervisor's API to the probe; its instance
+// probes share listings (statusBatch).
 func (s *Supervisor) hypervisorProbe(name string) probe.Hypervisor {
+	batch := &statusBatch{list: func(ctx context.Context) (map[string]lxd.State, error) {
+		hv, err := s.cfg.Hypervisors.Hypervisor(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return hv.Statuses(ctx)
+	}}
 	return probe.HypervisorFuncs{
 		StateFunc: func(ctx context.Context, instance string) (bool, error) {
-			hv, err := s.cfg.Hypervisors.Hypervisor(ctx, name)
-			if err != nil {
-				return false, err
-			}
-			st, err := hv.State(ctx, instance)
+			st, err := batch.state(ctx, instance)
 			if err != nil {
 				return false, err
 			}
