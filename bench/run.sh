@@ -242,7 +242,7 @@ group_drill() {
 # faults: the drill table of issue 18 (BenchmarkFaultTable): the 5
 # inject kinds against a warm and a cold service, via the proxy and the
 # monitor (--via both) and via the monitor alone (--via dns; interval 250ms,
-# fails 3), with fence-method freeze (after) and stop (before: the fence of
+# fails 3, the default fast-interval of 125ms), with fence-method freeze (after) and stop (before: the fence of
 # main before the freeze), FAULTS_RUNS runs each (default 3). One lab lock
 # hold per fence method, path and mode (5 kinds x FAULTS_RUNS drills, a few
 # minutes); FAULTS_METHODS, FAULTS_VIAS and FAULTS_MODES narrow it

@@ -26,9 +26,10 @@ var faultKinds = []drill.Kind{drill.VMStop, drill.ServiceStop, drill.Blackhole, 
 // whose services have fence-method FAULTS_METHOD (freeze or stop; default
 // the inventory's, freeze), under load via FAULTS_VIA (both: the proxy's
 // fast path and the monitor; dns: the monitor alone, interval 250ms, fails
-// 3), in FAULTS_MODE (warm or cold; default warm). Each report goes to
-// FAULTS_OUT/fence-METHOD/VIA/MODE/runN/ (default a temporary directory).
-// It is a benchmark, not a test: the table takes the lab for minutes, so
+// 3, timeout 100ms and so monitor.fast-interval's default, 125ms: the
+// labtest inventory sets none), in FAULTS_MODE (warm or cold; default
+// warm). Each report goes to FAULTS_OUT/fence-METHOD/VIA/MODE/runN/
+// (default a temporary directory). It is a benchmark, not a test: the table takes the lab for minutes, so
 // only bench/run.sh runs it (-run '^$' -bench '^BenchmarkFaultTable$'
 // -benchtime 1x). Each sub-benchmark METHOD/VIA/MODE/KIND runs that
 // kind's drills, fails on a wrong outcome (checkTableResult) and reports

@@ -43,6 +43,21 @@ const (
 	DefaultLive                   = LiveNever
 )
 
+// DefaultFastInterval is monitor.fast-interval's default: the interval
+// divided by fails-1, so that the fails failures of a dead target are
+// spread evenly over one interval, the soonest the probe engine lets them
+// make it down (monitor/probe/README.md, the fast re-probe) with the
+// fewest probes; never shorter than the timeout, so that a re-probe does
+// not follow a timed-out probe at once; the interval itself (off) when
+// fails is 1 or 2, where a fast re-probe cannot bring the threshold
+// sooner.
+func DefaultFastInterval(interval, timeout time.Duration, fails int) time.Duration {
+	if fails <= 2 || interval <= 0 {
+		return interval
+	}
+	return min(max(interval/time.Duration(fails-1), timeout), interval)
+}
+
 // applyDefaults fills every optional field that was not written. A field
 // written with a zero value keeps it, so validation can refuse it; required
 // fields are left alone, so validation still reports them.
@@ -58,6 +73,7 @@ func (d *decoder) applyDefaults(inv *Inventory) {
 	d.defDur("monitor.timeout", &m.Timeout, m.Interval/2)
 	d.defInt("monitor.fails", &m.Fails, DefaultFails)
 	d.defDur("monitor.host-window", &m.HostWindow, m.Interval+m.Timeout)
+	d.defDur("monitor.fast-interval", &m.FastInterval, DefaultFastInterval(m.Interval, m.Timeout, m.Fails))
 	d.defInt("monitor.passes", &m.Passes, DefaultPasses)
 	d.defInt("monitor.max-parallel-activations", &m.MaxParallelActivations, DefaultMaxParallelActivations)
 	d.defInt("monitor.flap.max", &m.Flap.Max, DefaultFlapMax)

@@ -59,6 +59,7 @@ var invalidCases = []struct {
 		"101:13: cost.vm-month: must be a positive price, got -5",
 		"102:13: cost.currency: must be a currency code of three capital letters (USD, EUR, JPY), got \"usd\"",
 	}},
+	{"invalid-fast-interval-above-interval.yaml", []string{"15:18: monitor.fast-interval: must be from 0s (off) to monitor.interval (250ms), got 300ms"}},
 	{"invalid-fence-command-missing.yaml", []string{"76:5: services[1].fence-command: required with fence: command"}},
 	{"invalid-fence-command-unused.yaml", []string{"68:20: services[0].fence-command: only used with fence: command"}},
 	{"invalid-fence-required-none.yaml", []string{"68:21: services[0].fence-required: needs fence: hypervisor or command, not none"}},

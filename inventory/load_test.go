@@ -96,6 +96,7 @@ func TestDefaults(t *testing.T) {
 		{"monitor.timeout is half the interval", inv.Monitor.Timeout, inventory.DefaultInterval / 2},
 		{"monitor.fails", inv.Monitor.Fails, inventory.DefaultFails},
 		{"monitor.passes", inv.Monitor.Passes, inventory.DefaultPasses},
+		{"monitor.fast-interval is interval/(fails-1)", inv.Monitor.FastInterval, inventory.DefaultInterval / (inventory.DefaultFails - 1)},
 		{"monitor.etcd", inv.Monitor.Etcd, (*inventory.Etcd)(nil)},
 		{"monitor.flap", inv.Monitor.Flap, inventory.Flap{Max: inventory.DefaultFlapMax, Window: inventory.DefaultFlapWindow}},
 		{"hypervisor zone", inv.Hypervisors[0].Zone, inventory.DefaultZone},

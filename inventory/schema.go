@@ -75,6 +75,7 @@ func (d *decoder) monitor(n *yaml.Node, path string, x *Monitor) {
 		{"fails", d.Integer(&x.Fails)},
 		{"passes", d.Integer(&x.Passes)},
 		{"host-window", d.Duration(&x.HostWindow)},
+		{"fast-interval", d.Duration(&x.FastInterval)},
 		{"max-parallel-activations", d.Integer(&x.MaxParallelActivations)},
 		{"agent-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.AgentTLS) }},
 		{"api-tls", func(v *yaml.Node, p string) { d.tls(v, p, &x.APITLS) }},

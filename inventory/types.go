@@ -88,6 +88,14 @@ type Monitor struct {
 	// otherwise quiet hypervisor skips it; 0 (written as 0s) confirms each
 	// finding at once.
 	HostWindow time.Duration
+	// FastInterval is the fast re-probe: while a target is up and its
+	// latest probe failed, its next probe starts FastInterval after the
+	// last one started instead of Interval, so that Fails failures take
+	// about one interval (the failure that makes it down still comes no
+	// sooner than one interval after the first). Default
+	// DefaultFastInterval(Interval, Timeout, Fails); 0 (written as 0s) or
+	// Interval turns it off; at most Interval.
+	FastInterval time.Duration
 	// MaxParallelActivations bounds the standby activations that run at
 	// once (default 8): a host that fails with many services starts their
 	// containers this many at a time; the rest wait for a slot.

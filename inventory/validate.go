@@ -89,6 +89,9 @@ func (d *decoder) checkMonitor(x *Monitor) {
 	if x.HostWindow < 0 || x.HostWindow > time.Minute {
 		d.ErrPath("monitor.host-window", "must be from 0s (off) to 1m, got %s", x.HostWindow)
 	}
+	if x.FastInterval < 0 || (x.Interval > 0 && x.FastInterval > x.Interval) {
+		d.ErrPath("monitor.fast-interval", "must be from 0s (off) to monitor.interval (%s), got %s", x.Interval, x.FastInterval)
+	}
 	d.intRange("monitor.max-parallel-activations", x.MaxParallelActivations, 1, 1000)
 	d.intRange("monitor.passes", x.Passes, 1, 1000)
 	d.allOrNone("monitor.agent-tls", x.AgentTLS)

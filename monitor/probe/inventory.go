@@ -9,6 +9,7 @@ func PlanFromInventory(inv *inventory.Inventory) Plan {
 	p := Plan{Timing: Timing{
 		Interval: inv.Monitor.Interval, Timeout: inv.Monitor.Timeout,
 		Fails: inv.Monitor.Fails, Passes: inv.Monitor.Passes, HostWindow: inv.Monitor.HostWindow,
+		FastInterval: inv.Monitor.FastInterval,
 	}}
 	if p.Timing.HostWindow == 0 { // monitor.host-window: 0s
 		p.Timing.HostWindow = -1

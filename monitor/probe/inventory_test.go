@@ -27,6 +27,9 @@ func TestPlanFromExampleInventories(t *testing.T) {
 			if want := inv.Monitor.HostWindow; p.Timing.HostWindow != want || want <= 0 {
 				t.Errorf("host window %s, want monitor.host-window %s", p.Timing.HostWindow, want)
 			}
+			if want := inv.Monitor.FastInterval; p.Timing.FastInterval != want || want <= 0 {
+				t.Errorf("fast interval %s, want monitor.fast-interval %s", p.Timing.FastInterval, want)
+			}
 			inv.Monitor.HostWindow = 0 // host-window: 0s
 			if off := PlanFromInventory(inv).Timing.HostWindow; off >= 0 {
 				t.Errorf("host-window 0s: plan's window %s, want negative (off)", off)

@@ -13,6 +13,7 @@ type Metrics struct {
 	targetUp      *prometheus.GaugeVec
 	events        *prometheus.CounterVec
 	confirmations *prometheus.CounterVec
+	fastReprobes  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg; a nil reg
@@ -40,9 +41,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "understudy_probe_confirmations_total",
 			Help: "Confirmation rounds asked of the standby agent, by the hypervisor the findings are on (empty when they span several): one per host whose VMs failed together.",
 		}, []string{"hypervisor"}),
+		fastReprobes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "understudy_probe_fast_reprobes_total",
+			Help: "Probes the fast re-probe (monitor.fast-interval) started before the interval: the target was up and its latest probe failed; by probe kind and target.",
+		}, []string{"kind", "target"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.probeDuration, m.probeFailures, m.targetUp, m.events, m.confirmations} {
+		for _, c := range []prometheus.Collector{m.probeDuration, m.probeFailures, m.targetUp, m.events, m.confirmations, m.fastReprobes} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register monitor metrics: %w", err)
 			}
@@ -70,4 +75,8 @@ func (m *Metrics) countEvent(k EventKind) { m.events.WithLabelValues(k.String())
 
 func (m *Metrics) countConfirmation(hypervisor string) {
 	m.confirmations.WithLabelValues(hypervisor).Inc()
+}
+
+func (m *Metrics) countFastReprobe(t *Target) {
+	m.fastReprobes.WithLabelValues(string(t.Kind), t.Name).Inc()
 }

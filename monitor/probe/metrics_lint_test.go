@@ -20,8 +20,9 @@ func TestMetricsLint(t *testing.T) {
 	m.setUp(target.Name, true)
 	m.countEvent(ServiceDown)
 	m.countConfirmation("host-a")
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 5 {
-		t.Errorf("gathered %d series, %v; want 5", n, err)
+	m.countFastReprobe(target)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 6 {
+		t.Errorf("gathered %d series, %v; want 6", n, err)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

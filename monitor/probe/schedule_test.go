@@ -227,6 +227,8 @@ func TestNewRejectsBadPlans(t *testing.T) {
 		{"bad check", func(p *Plan) { p.Services[0].Check = KindICMP }, nil},
 		{"bad confirm", func(p *Plan) { p.Services[0].Confirm = "maybe" }, nil},
 		{"zero interval", func(p *Plan) { p.Timing.Interval = 0 }, nil},
+		{"fast interval beyond the interval", func(p *Plan) { p.Timing.FastInterval = p.Timing.Interval + 1 }, nil},
+		{"negative fast interval", func(p *Plan) { p.Timing.FastInterval = -1 }, nil},
 		{"no sink", nil, func(o *Options) { o.Sink = nil }},
 		{"missing probe", nil, func(o *Options) { delete(o.Probers, KindTCP) }},
 	}

@@ -25,7 +25,9 @@ import (
 // when the first of a host's findings arrives, Fails consecutive failures
 // of one of its targets, the host's other targets died at the same moment
 // and have failed at least once since (their probes run on the same
-// interval), unless Fails is 1. So a finding opens a batch only when
+// interval, and the failure that crosses the threshold comes at least one
+// interval after its run's first, with the fast re-probe too: nextStart),
+// unless Fails is 1. So a finding opens a batch only when
 // another target of its hypervisor (the hypervisor's own, or one of
 // another VM or of its services) is down or failing; otherwise it is a
 // lone failure, asked about alone. A host's VMs wait one window after the

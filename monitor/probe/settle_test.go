@@ -239,9 +239,14 @@ func TestEngineConfirmsAHostOnce(t *testing.T) {
 // TestLoneVMIsConfirmedAtOnce measures, on synctest's clock, what the
 // window costs a lone VM whose hypervisor is otherwise quiet: nothing. The
 // time from its death to its VMDown event is the same with the window on
-// and off, side by side.
+// and off, side by side, with the fast re-probe off and on.
 func TestLoneVMIsConfirmedAtOnce(t *testing.T) {
-	timing := Timing{Interval: time.Second, Timeout: 200 * time.Millisecond, Fails: 3, Passes: 1}
+	for _, fast := range []time.Duration{0, 250 * time.Millisecond} {
+		loneVM(t, Timing{Interval: time.Second, Timeout: 200 * time.Millisecond, Fails: 3, Passes: 1, FastInterval: fast})
+	}
+}
+
+func loneVM(t *testing.T, timing Timing) {
 	detect := func(settle time.Duration) (d time.Duration) {
 		synctest.Test(t, func(t *testing.T) {
 			addr := netip.MustParseAddr("10.0.0.11")
@@ -279,7 +284,7 @@ func TestLoneVMIsConfirmedAtOnce(t *testing.T) {
 		return d
 	}
 	without, with := detect(-1), detect(0)
-	t.Logf("death to VMDown: %v without the window, %v with it", without, with)
+	t.Logf("fast-interval %v: death to VMDown %v without the window, %v with it", timing.FastInterval, without, with)
 	if with != without {
 		t.Errorf("the window cost a lone VM on a quiet hypervisor %v, want nothing", with-without)
 	}

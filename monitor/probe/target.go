@@ -42,6 +42,11 @@ type Timing struct {
 	// HostWindow is the settle window (settle.go, Options.Settle): zero
 	// means interval + timeout, a negative value off.
 	HostWindow time.Duration
+	// FastInterval is the fast re-probe (schedule.go): while a target is
+	// up and its latest probe failed, the next probe starts FastInterval
+	// after the last one started instead of Interval. Zero, or Interval,
+	// turns it off; it is never longer than Interval.
+	FastInterval time.Duration
 }
 
 // Target is one thing probed on a schedule. Which fields a kind reads is
@@ -80,6 +85,8 @@ func (t Timing) validate() error {
 		return fmt.Errorf("timeout %s is not positive", t.Timeout)
 	case t.Fails < 1 || t.Passes < 1:
 		return fmt.Errorf("fails %d and passes %d must be at least 1", t.Fails, t.Passes)
+	case t.FastInterval < 0 || t.FastInterval > t.Interval:
+		return fmt.Errorf("fast interval %s is not from 0 (off) to the interval %s", t.FastInterval, t.Interval)
 	}
 	return nil
 }
