@@ -195,9 +195,9 @@ group_sync() {
 # lab lock per line, each under ~7 minutes with the fleet's 48 containers
 # made and removed: one round over all 24 at max-parallel 1 and 2
 # (SYNC_FLEET_ROUNDS rounds, default 10); the standby daemon's CPU over a
-# window (SYNC_FLEET_WINDOW, default 3m) idle and then with the schedule
+# window (SYNC_FLEET_WINDOW, default 3m) idle and with the schedule
 # syncing all 24 at every: 1m, once per lock, SYNC_FLEET_CPU_RUNS times
-# (default 3); the schedule at each every of SYNC_FLEET_EVERY (default
+# (default 3), the idle window first and then second in turn; the schedule at each every of SYNC_FLEET_EVERY (default
 # 30s,10s,5s,2s,1s) for 3.5 periods (at least 20 s): the copies' oldest age
 # against every + one round, and the CPU. SYNC_FLEET_PARTS narrows it
 # (round cpu every).
@@ -211,8 +211,9 @@ group_syncfleet() {
 		case $part in
 		round) bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetLab$' 1x 1 SYNC_FLEET_ROUNDS="${SYNC_FLEET_ROUNDS:-10}" ;;
 		cpu)
-			for i in $(seq 1 "$runs"); do
-				bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetCPULab$' 1x 1 SYNC_FLEET_WINDOW="$window"
+			for i in $(seq 1 "$runs"); do # idle window first, then the syncing one first, in turn
+				bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetCPULab$' 1x 1 SYNC_FLEET_WINDOW="$window" \
+					SYNC_FLEET_CPU_FIRST="$([ $((i % 2)) = 1 ] && echo idle || echo sync)"
 			done
 			;;
 		every) bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetEveryLab$' 1x 1 SYNC_FLEET_EVERY="$everies" ;;

@@ -18,7 +18,13 @@ import (
 // temporary directory, then copied into the standby container.
 func (w *benchWorld) rsyncOpener(ctx context.Context, b *testing.B, dir string) Opener {
 	b.Helper()
-	tmp := b.TempDir()
+	// Not b.TempDir: the benchmark's name has a "%", which ssh would read
+	// as a token in the key's and the known hosts' paths.
+	tmp, err := os.MkdirTemp("", "understudy-syncbench-rsync-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = os.RemoveAll(tmp) })
 	key, pub := labconn.SSHKey(b, tmp)
 	labconn.SSHD(ctx, b, w.hostA, labPrimary, pub)
 	rs := Rsync{User: "root", Host: labPrimaryAddr, Port: 22, Key: key,
