@@ -2,7 +2,7 @@
 # bench/run.sh: every figure the READMEs publish, measured again.
 #
 #   make bench                       # all groups, then bench/haproxy.sh
-#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet
+#   bash bench/run.sh [GROUP...]     # some groups: dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync syncfleet loadmove faults fleet
 #                                    seeds-restore seeds-warm seeds-migration seeds-relocation seeds-rtt (make bench-seeds)
 #
 # Each group writes, under bench/results/:
@@ -12,7 +12,7 @@
 #   GROUP.md         median (min–max, n) of each value; the READMEs cite it.
 # The drill group also keeps its reports under bench/results/drill/.
 #
-# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync faults fleet seeds-*) take the
+# Groups that use the lab (dns dnsservers standby lxd e2e loadmove drill proxy proxyload lab sync syncfleet faults fleet seeds-*) take the
 # lab lock (/tmp/understudy-lab.lock) one at a time, each for a few
 # minutes; test binaries are built before the lock is taken. On a busy
 # machine, take the lock once for all of them instead:
@@ -171,18 +171,56 @@ group_proxyload() {
 }
 
 # sync: the content sync (monitor/contentsync): one sync of 1 MB and
-# 100 MB with 1 % changed (SYNC_BENCH_1G=1 adds 1 GB), the first full copy,
-# the daemons' CPU, and one round over six services (the smallest every,
-# the standby's CPU at every: 1m); the same sizes by whole-instance sync
-# (refresh into the staging copy and swap, a cold standby). One lock per
-# line, each well under the lock's few minutes.
+# 100 MB with 1 % changed (SYNC_BENCH_1G=1 adds 1 GB) by method incus and
+# by method rsync side by side, the first full copy, the bytes moved and
+# the daemons', the guest's and the monitor's CPU; the same sizes by
+# whole-instance sync (refresh into the staging copy and swap, a cold
+# standby). One lock per line, each well under the lock's few minutes.
+# The lab fleet's 24 services are group syncfleet.
 group_sync() {
 	begin sync
 	bench sync lab monitor/contentsync 'SyncLab/size=1MB' 5x 3
-	bench sync lab monitor/contentsync 'SyncLab/size=(100MB|1GB)' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
-	bench sync lab monitor/contentsync 'SyncFleetLab' 5x 3
+	bench sync lab monitor/contentsync 'SyncLab/size=100MB' 5x 3
+	if [ "${SYNC_BENCH_1G:-0}" = 1 ]; then
+		bench sync lab monitor/contentsync 'SyncLab/size=1GB/changed=1%/method=incus' 5x 3 SYNC_BENCH_1G=1
+		bench sync lab monitor/contentsync 'SyncLab/size=1GB/changed=1%/method=rsync' 5x 3 SYNC_BENCH_1G=1
+	fi
 	bench sync lab monitor/contentsync 'SyncWholeInstanceLab' 5x 3 SYNC_BENCH_1G="${SYNC_BENCH_1G:-0}"
 	end sync -gotest "$OUT/sync.test.json"
+}
+
+# syncfleet: the content sync of a fleet laid out as the lab's (24
+# services, primaries 16 on host-a and 8 on host-b, standby containers on
+# standby-1, a third warm; monitor/contentsync bench_fleet*_test.go), one
+# lab lock per line, each under ~7 minutes with the fleet's 48 containers
+# made and removed: one round over all 24 at max-parallel 1 and 2
+# (SYNC_FLEET_ROUNDS rounds, default 10); the standby daemon's CPU over a
+# window (SYNC_FLEET_WINDOW, default 3m) idle and with the schedule
+# syncing all 24 at every: 1m, once per lock, SYNC_FLEET_CPU_RUNS times
+# (default 3), the idle window first and then second in turn; the schedule at each every of SYNC_FLEET_EVERY (default
+# 30s,10s,5s,2s,1s) for 3.5 periods (at least 20 s): the copies' oldest age
+# against every + one round, and the CPU. SYNC_FLEET_PARTS narrows it
+# (round cpu every).
+group_syncfleet() {
+	begin syncfleet
+	local window=${SYNC_FLEET_WINDOW:-3m} runs=${SYNC_FLEET_CPU_RUNS:-3} everies=${SYNC_FLEET_EVERY:-30s,10s,5s,2s,1s} part i
+	if [ "${BENCH_QUICK:-0}" = 1 ]; then
+		window=20s runs=1 everies=5s,1s
+	fi
+	for part in ${SYNC_FLEET_PARTS:-round cpu every}; do
+		case $part in
+		round) bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetLab$' 1x 1 SYNC_FLEET_ROUNDS="${SYNC_FLEET_ROUNDS:-10}" ;;
+		cpu)
+			for i in $(seq 1 "$runs"); do # idle window first, then the syncing one first, in turn
+				bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetCPULab$' 1x 1 SYNC_FLEET_WINDOW="$window" \
+					SYNC_FLEET_CPU_FIRST="$([ $((i % 2)) = 1 ] && echo idle || echo sync)"
+			done
+			;;
+		every) bench syncfleet lab monitor/contentsync '^BenchmarkSyncFleetEveryLab$' 1x 1 SYNC_FLEET_EVERY="$everies" ;;
+		*) failed syncfleet "no part $part (have: round cpu every)" ;;
+		esac
+	done
+	end syncfleet -gotest "$OUT/syncfleet.test.json"
 }
 
 group_icmp() {
@@ -374,7 +412,7 @@ group_seeds-migration() {
 	BENCH_LOCKED=$locked BENCH_OUT=$OUT bash bench/seeds-migration.sh || failed seeds-migration "bench/seeds-migration.sh"
 }
 
-all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync loadmove faults fleet seeds-restore seeds-warm seeds-migration seeds-relocation seeds-rtt) # and build
+all=(dns dnsservers standby lxd e2e drill proxy icmp probe probescale ha recover lab hypervisors proxyload sync syncfleet loadmove faults fleet seeds-restore seeds-warm seeds-migration seeds-relocation seeds-rtt) # and build
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=("${all[@]}")
 for g in "${groups[@]}"; do

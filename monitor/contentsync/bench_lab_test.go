@@ -102,21 +102,27 @@ func (w *benchWorld) fill(b *testing.B, dir string, size int64) {
 // modification time differ by version).
 func writeBenchFile(b *testing.B, f *lxd.Files, dir string, i int, n int64, v int) {
 	b.Helper()
+	if err := putBenchFile(f, dir, i, n, v); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// putBenchFile is writeBenchFile returning its error, for goroutines.
+func putBenchFile(f *lxd.Files, dir string, i int, n int64, v int) error {
 	p := fmt.Sprintf("%s/f%03d", dir, i)
 	wr, err := f.Create(p)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
 	if _, err := io.Copy(wr, io.LimitReader(repeatReader(byte('a'+v%26)), n)); err != nil {
-		b.Fatal(err)
+		_ = wr.Close()
+		return err
 	}
 	if err := wr.Close(); err != nil {
-		b.Fatal(err)
+		return err
 	}
 	mt := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(v) * time.Minute)
-	if err := f.Chtimes(p, mt, mt); err != nil {
-		b.Fatal(err)
-	}
+	return f.Chtimes(p, mt, mt)
 }
 
 type repeatReader byte
@@ -181,108 +187,83 @@ func sizeName(n int64) string {
 	return fmt.Sprintf("%dMB", n>>20)
 }
 
+// benchMethods are the sync methods BenchmarkSyncLab measures side by side.
+var benchMethods = []string{"incus", "rsync"}
+
 // BenchmarkSyncLab: one sync of SIZE of content with 1 % changed (one
-// file of 100), and the first, full copy (reported once as full-s).
+// file of 100) by each method, and the first, full copy (reported once as
+// full-s). Method incus reads the primary through host-a's file API;
+// method rsync pulls it over ssh (dropbear and rsync copied into the
+// primary, labconn.SSHD) into a mirror on this side, then copies the
+// mirror into the standby the same way (rsync.go). sent-bytes/op is what
+// the copy into the standby read (the changed file); wire-bytes/op (rsync)
+// what the primary's eth0 sent during the sync, TCP/IP and ssh included;
+// primary-cpu-ms/op host-a's daemon, primary-guest-cpu-ms/op the primary
+// container's cgroup (ssh and rsync's sender run there), standby-cpu-ms/op
+// standby-1's daemon, monitor-cpu-ms/op this process with its reaped
+// children (rsync, ssh), the monitor's side.
 func BenchmarkSyncLab(b *testing.B) {
 	for _, size := range benchSizes() {
-		b.Run("size="+sizeName(size)+"/changed=1%", func(b *testing.B) {
-			w := newBenchWorld(b, map[string]string{labWarm: labWarmAddr})
-			dir := "/var/www/bench"
-			w.fill(b, dir, size)
-			r := New(Config{Open: benchOpener{w}, Gate: openGate{}, Logger: slog.New(slog.DiscardHandler)})
-			tg := Target{Service: labWarm, Paths: []string{dir}, Every: time.Minute, MaxRPO: time.Hour}
-			ctx := context.Background()
-			t0 := time.Now()
-			if st, err := r.SyncNow(ctx, tg, nil); err != nil || st.Changed != benchFiles {
-				b.Fatalf("full sync = %+v, %v", st, err)
-			}
-			full := time.Since(t0)
-			f, err := w.hostA.Files(ctx, labPrimary)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer f.Close()
-			var sent int64
-			var cpuStandby, cpuPrimary time.Duration
-			b.ResetTimer()
-			for i := range b.N {
-				b.StopTimer()
-				writeBenchFile(b, f, dir, i%benchFiles, size/benchFiles, i+1)
-				s0, p0 := daemonCPU(b, w.lab, "standby-1"), daemonCPU(b, w.lab, "host-a")
-				b.StartTimer()
-				st, err := r.SyncNow(ctx, tg, nil)
-				b.StopTimer()
-				if err != nil || st.Changed != 1 {
-					b.Fatalf("sync %d = %+v, %v; want one file changed", i, st, err)
-				}
-				sent += st.Sent
-				cpuStandby += daemonCPU(b, w.lab, "standby-1") - s0
-				cpuPrimary += daemonCPU(b, w.lab, "host-a") - p0
-				b.StartTimer()
-			}
-			b.StopTimer()
-			b.ReportMetric(full.Seconds(), "full-s")
-			b.ReportMetric(float64(sent)/float64(b.N), "sent-bytes/op")
-			b.ReportMetric(float64(cpuStandby.Milliseconds())/float64(b.N), "standby-cpu-ms/op")
-			b.ReportMetric(float64(cpuPrimary.Milliseconds())/float64(b.N), "primary-cpu-ms/op")
-		})
-	}
-}
-
-// benchFleet are the standby containers of BenchmarkSyncFleetLab.
-var benchFleet = map[string]string{
-	"t-sync-f1": "10.200.1.173", "t-sync-f2": "10.200.1.174", "t-sync-f3": "10.200.1.175",
-	"t-sync-f4": "10.200.1.176", "t-sync-f5": "10.200.1.177", "t-sync-f6": "10.200.1.178",
-}
-
-// BenchmarkSyncFleetLab: one round of syncing six services (1 MB of
-// content each, 1 % changed), one after the other as migration.max-parallel
-// 1 runs them. round-s is the smallest every that keeps up with the
-// round; standby-cpu-pct-at-1m is the standby daemon's CPU, as a percent of
-// one core, when the round runs every minute.
-func BenchmarkSyncFleetLab(b *testing.B) {
-	w := newBenchWorld(b, benchFleet)
-	dir := "/var/www/bench"
-	const size = 1 << 20
-	w.fill(b, dir, size)
-	r := New(Config{Open: benchOpener{w}, Gate: openGate{}, Logger: slog.New(slog.DiscardHandler)})
-	var targets []Target
-	for name := range benchFleet {
-		targets = append(targets, Target{Service: name, Paths: []string{dir}, Every: time.Minute, MaxRPO: time.Hour})
-	}
-	ctx := context.Background()
-	for _, tg := range targets {
-		if _, err := r.SyncNow(ctx, tg, nil); err != nil {
-			b.Fatalf("first sync of %s: %v", tg.Service, err)
+		for _, method := range benchMethods {
+			b.Run("size="+sizeName(size)+"/changed=1%/method="+method, func(b *testing.B) { benchSyncOne(b, size, method) })
 		}
 	}
+}
+
+func benchSyncOne(b *testing.B, size int64, method string) {
+	w := newBenchWorld(b, map[string]string{labWarm: labWarmAddr})
+	dir := "/var/www/bench"
+	w.fill(b, dir, size)
+	ctx := context.Background()
+	var open Opener = benchOpener{w}
+	if method == "rsync" {
+		open = w.rsyncOpener(ctx, b, dir)
+	}
+	r := New(Config{Open: open, Gate: openGate{}, Logger: slog.New(slog.DiscardHandler)})
+	tg := Target{Service: labWarm, Paths: []string{dir}, Every: time.Minute, MaxRPO: time.Hour}
+	t0 := time.Now()
+	if st, err := r.SyncNow(ctx, tg, nil); err != nil || st.Changed != benchFiles {
+		b.Fatalf("full sync = %+v, %v", st, err)
+	}
+	full := time.Since(t0)
 	f, err := w.hostA.Files(ctx, labPrimary)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	var cpuStandby, took time.Duration
+	guest := guestOf(b, labPrimary)
+	var sent, wire int64
+	var cpuStandby, cpuPrimary, cpuGuest, cpuMonitor time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
 		writeBenchFile(b, f, dir, i%benchFiles, size/benchFiles, i+1)
-		s0 := daemonCPU(b, w.lab, "standby-1")
-		t0 := time.Now()
+		w0 := guest.txBytes(b)
+		g0 := guest.cpu(b)
+		s0, p0, m0 := daemonCPU(b, w.lab, "standby-1"), daemonCPU(b, w.lab, "host-a"), monitorCPU(b)
 		b.StartTimer()
-		for _, tg := range targets {
-			if st, err := r.SyncNow(ctx, tg, nil); err != nil || st.Changed != 1 {
-				b.Fatalf("sync of %s = %+v, %v", tg.Service, st, err)
-			}
-		}
+		st, err := r.SyncNow(ctx, tg, nil)
 		b.StopTimer()
-		took += time.Since(t0)
+		if err != nil || st.Changed != 1 {
+			b.Fatalf("sync %d = %+v, %v; want one file changed", i, st, err)
+		}
+		sent += st.Sent
+		cpuMonitor += monitorCPU(b) - m0
 		cpuStandby += daemonCPU(b, w.lab, "standby-1") - s0
+		cpuPrimary += daemonCPU(b, w.lab, "host-a") - p0
+		cpuGuest += guest.cpu(b) - g0
+		wire += guest.txBytes(b) - w0
 		b.StartTimer()
 	}
 	b.StopTimer()
 	n := float64(b.N)
-	b.ReportMetric(took.Seconds()/n, "round-s")
-	b.ReportMetric(float64(cpuStandby.Milliseconds())/n, "standby-cpu-ms/round")
-	b.ReportMetric(float64(cpuStandby.Milliseconds())/n/600, "standby-cpu-pct-at-1m")
-	b.ReportMetric(float64(len(targets)), "services")
+	b.ReportMetric(full.Seconds(), "full-s")
+	b.ReportMetric(float64(sent)/n, "sent-bytes/op")
+	if method == "rsync" {
+		b.ReportMetric(float64(wire)/n, "wire-bytes/op")
+	}
+	b.ReportMetric(ms(cpuStandby)/n, "standby-cpu-ms/op")
+	b.ReportMetric(ms(cpuPrimary)/n, "primary-cpu-ms/op")
+	b.ReportMetric(ms(cpuGuest)/n, "primary-guest-cpu-ms/op")
+	b.ReportMetric(ms(cpuMonitor)/n, "monitor-cpu-ms/op")
 }
