@@ -68,7 +68,8 @@ type Config struct {
 	// share with the migrations' copies: one token bucket for all of them,
 	// so a sync storm cannot flood the link. nil: no cap.
 	Limiter func() *lxd.Limiter
-	// Tick is how often due syncs are looked for (default 1s).
+	// Tick is the longest the runner waits before it looks for due syncs
+	// again (default 1s); it wakes sooner when a sync falls due.
 	Tick   time.Duration
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -160,31 +161,40 @@ func (r *Runner) Run(ctx context.Context, slots Slots) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		for _, t := range r.due() {
+		due, next := r.due()
+		for _, t := range due {
 			wg.Add(1)
 			go func() { defer wg.Done(); _, _ = r.syncOnce(ctx, t, slots) }()
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.cfg.Clock.After(r.cfg.Tick):
+		case <-r.cfg.Clock.After(next):
 		}
 	}
 }
 
-// due returns the targets whose next sync is due now, marked running; it
-// forgets the services that left the inventory.
-func (r *Runner) due() []Target {
+// due returns the targets whose next sync is due now, marked running, and
+// how long until the next one of the others is due (at most Tick, so that
+// a new target or a finished sync is seen within Tick): a sync starts when
+// it is due, not at the next tick after. It forgets the services that left
+// the inventory.
+func (r *Runner) due() ([]Target, time.Duration) {
 	now := r.cfg.Clock.Now()
 	targets := r.cfg.Targets()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	keep := map[string]bool{}
 	var out []Target
+	next := r.cfg.Tick
 	for _, t := range targets {
 		keep[t.Service] = true
 		st := r.statusLocked(t, now)
-		if st.Running || (!st.LastTry.IsZero() && now.Sub(st.LastTry) < t.Every) {
+		if st.Running {
+			continue
+		}
+		if !st.LastTry.IsZero() && now.Sub(st.LastTry) < t.Every {
+			next = min(next, st.LastTry.Add(t.Every).Sub(now))
 			continue
 		}
 		st.Running = true
@@ -195,7 +205,7 @@ func (r *Runner) due() []Target {
 			delete(r.status, name)
 		}
 	}
-	return out
+	return out, next
 }
 
 // statusLocked returns t's status, created on first use. r.mu is held.

@@ -273,3 +273,39 @@ func TestCancelStopsTheRunningSync(t *testing.T) {
 	}
 	r.Cancel("web", "nothing runs") // no sync: nothing happens
 }
+
+// A sync starts when it falls due, not at the next look after: with a
+// look every 7 s and every 1 min, the second run comes at 60 s, not 63.
+func TestRunStartsASyncWhenItFallsDue(t *testing.T) {
+	w := newWorld(t)
+	w.write(w.src, "/var/www/index.html", "v1", t0)
+	clk := clocktest.NewFake()
+	r := newRunner(w, &fakeGate{}, clk)
+	r.cfg.Tick = 7 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx, nil) }()
+	defer func() { cancel(); <-done }()
+	runs := func() int64 { st, _ := r.Status("web"); return st.Runs }
+	waitRuns := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); runs() < n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("runs = %d, want %d", runs(), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitRuns(1)
+	start := clk.Now()
+	for range 8 { // 56 s
+		clk.BlockUntil(t, 1)
+		clk.Advance(7 * time.Second)
+	}
+	clk.BlockUntil(t, 1)
+	if got := runs(); got != 1 {
+		t.Fatalf("after 56 s: %d runs, want 1", got)
+	}
+	clk.Advance(start.Add(time.Minute).Sub(clk.Now())) // exactly due
+	waitRuns(2)
+}
