@@ -174,9 +174,13 @@ func TestHostDownFillsTheStandbyByPriority(t *testing.T) {
 		t.Fatalf("failback: %d %+v", code, e)
 	}
 	h.eventually("s3 on-standby after the failback", func() bool { return h.service("s3").State == "on-standby" })
-	if st := h.service("s4"); st.State != "stuck" || st.Unprotected == "" {
-		t.Errorf("s4 = %s (%q), want still waiting", st.State, st.Unprotected)
-	}
+	// The hypervisor's recovery is a new finding for s4's primary, which
+	// re-arms s4 for a moment (failing over) until the gate refuses it
+	// again: it ends waiting, unprotected.
+	h.eventually("s4 waiting again", func() bool {
+		st := h.service("s4")
+		return st.State == "stuck" && st.Unprotected != ""
+	})
 	if st := h.service("s3"); st.Unprotected != "" {
 		t.Errorf("s3 still reported unprotected: %q", st.Unprotected)
 	}
