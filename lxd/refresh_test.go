@@ -145,6 +145,9 @@ func TestRefreshStagingCatchesUpLocallyFirst(t *testing.T) {
 	if got := dstFake.instances["web-sync"].inst.Config["environment.IPADDR"]; got != "10.200.1.21/24" {
 		t.Errorf("staging IPADDR = %q, want the standby container's", got)
 	}
+	if got := dstFake.instances["web-sync"].inst.Config[StagingOfKey]; got != "web" {
+		t.Errorf("staging copy's %s = %q, want web (the mark DeleteStaging checks)", StagingOfKey, got)
+	}
 	if dstFake.count("copy") != 2 || dstFake.count("refresh") != 1 {
 		t.Errorf("copies %d, refreshes %d; want a local copy, then a refresh", dstFake.count("copy"), dstFake.count("refresh"))
 	}

@@ -42,6 +42,9 @@ func TestSwap(t *testing.T) {
 	if f.has("web" + swapSuffix) {
 		t.Error("the temporary name is left")
 	}
+	if live.Config[StagingOfKey] != "" || staging.Config[StagingOfKey] != "web" {
+		t.Errorf("staging marks: web %q, web-sync %q; want none on web and web on web-sync", live.Config[StagingOfKey], staging.Config[StagingOfKey])
+	}
 }
 
 func TestSwapRenamesBackOnFailure(t *testing.T) {
@@ -56,6 +59,9 @@ func TestSwapRenamesBackOnFailure(t *testing.T) {
 		}
 		if d := f.instances["web"].inst.Description; d != "web" {
 			t.Errorf("rename %d fails: web holds %q, want its old content", n, d)
+		}
+		if got := f.instances["web"].inst.Config[StagingOfKey]; got != "" {
+			t.Errorf("rename %d fails: web keeps the staging mark %q", n, got)
 		}
 		if got := f.instances["web-sync"].inst.Config["user.fs"]; got != "web-sync" {
 			t.Errorf("rename %d fails: staging config user.fs = %q, want its own back", n, got)
