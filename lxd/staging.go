@@ -20,14 +20,21 @@ import (
 // and is named after it.
 const StagingOfKey = "user.understudy.staging-of"
 
+// StagingOwnerKey names who keeps a staging copy (RefreshOptions.Owner:
+// the monitor sets the standby VM's agent URL), so that two inventories
+// whose standby VMs share one daemon each remove only their own staging
+// copies. It moves with StagingOfKey.
+const StagingOwnerKey = "user.understudy.staging-owner"
+
 // ErrNotStaging: DeleteStaging was asked to delete an instance that is
 // not the named instance's staging copy (wrong name, no mark, another
 // instance's mark), or one that runs (staging copies are never started).
 var ErrNotStaging = errors.New("not a staging copy of a whole-instance sync")
 
 // StagingCopy is a staging copy found on a daemon: Name is the instance,
-// Of the instance it is the staging copy of (its StagingOfKey).
-type StagingCopy struct{ Name, Of string }
+// Of the instance it is the staging copy of (its StagingOfKey), Owner who
+// keeps it (its StagingOwnerKey).
+type StagingCopy struct{ Name, Of, Owner string }
 
 // isStaging reports whether inst is the staging copy of live, by name and
 // by mark.
@@ -56,7 +63,7 @@ func (c *Client) StagingCopies(ctx context.Context) ([]StagingCopy, error) {
 	var out []StagingCopy
 	for i := range insts {
 		if of := insts[i].Config[StagingOfKey]; isStaging(&insts[i], of) {
-			out = append(out, StagingCopy{Name: insts[i].Name, Of: of})
+			out = append(out, StagingCopy{Name: insts[i].Name, Of: of, Owner: insts[i].Config[StagingOwnerKey]})
 		}
 	}
 	return out, nil
@@ -64,9 +71,9 @@ func (c *Client) StagingCopies(ctx context.Context) ([]StagingCopy, error) {
 
 // DeleteStaging deletes live's staging copy (live +
 // inventory.SyncStagingSuffix) after reading it again: only when it
-// carries live's mark (StagingOfKey) and is stopped, else ErrNotStaging.
-// An absent copy is not an error.
-func (c *Client) DeleteStaging(ctx context.Context, live string) error {
+// carries live's mark (StagingOfKey) and owner's (StagingOwnerKey) and is
+// stopped, else ErrNotStaging. An absent copy is not an error.
+func (c *Client) DeleteStaging(ctx context.Context, live, owner string) error {
 	name := live + inventory.SyncStagingSuffix
 	inst, _, err := c.getInstance(ctx, name)
 	switch {
@@ -76,6 +83,8 @@ func (c *Client) DeleteStaging(ctx context.Context, live string) error {
 		return fmt.Errorf("delete staging copy %q on %q: %w", name, c.name, err)
 	case !isStaging(inst, live):
 		return fmt.Errorf("delete staging copy %q on %q: its %s is %q: %w", name, c.name, StagingOfKey, inst.Config[StagingOfKey], ErrNotStaging)
+	case inst.Config[StagingOwnerKey] != owner:
+		return fmt.Errorf("delete staging copy %q on %q: its %s is %q, not %q: %w", name, c.name, StagingOwnerKey, inst.Config[StagingOwnerKey], owner, ErrNotStaging)
 	case inst.StatusCode != api.Stopped:
 		return fmt.Errorf("delete staging copy %q on %q: it is %s: %w", name, c.name, inst.Status, ErrNotStaging)
 	}
@@ -86,14 +95,14 @@ func (c *Client) DeleteStaging(ctx context.Context, live string) error {
 	return nil
 }
 
-// markStaging marks the instance staging as the staging copy of live, if
-// it is not yet (a staging copy made before the mark existed).
-func (c *Client) markStaging(ctx context.Context, staging, live string) error {
+// markStaging marks the instance staging as the staging copy of live kept
+// by owner, if it is not yet (a staging copy made before the mark existed).
+func (c *Client) markStaging(ctx context.Context, staging, live, owner string) error {
 	inst, etag, err := c.getInstance(ctx, staging)
 	if err != nil {
 		return fmt.Errorf("read %q: %w", staging, err)
 	}
-	if inst.Config[StagingOfKey] == live {
+	if inst.Config[StagingOfKey] == live && inst.Config[StagingOwnerKey] == owner {
 		return nil
 	}
 	put := inst.Writable()
@@ -102,6 +111,7 @@ func (c *Client) markStaging(ctx context.Context, staging, live string) error {
 		put.Config = map[string]string{}
 	}
 	put.Config[StagingOfKey] = live
+	setOrDelete(put.Config, StagingOwnerKey, owner)
 	if err := run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(staging, put, etag) }); err != nil {
 		return fmt.Errorf("mark %q as the staging copy of %q: %w", staging, live, notFound(err))
 	}
@@ -131,4 +141,13 @@ func (c *Client) notSwapping(ctx context.Context, name string) error {
 	default:
 		return fmt.Errorf("look up %q: %w", aside, err)
 	}
+}
+
+// setOrDelete sets m[k] to v, or deletes k when v is empty.
+func setOrDelete(m map[string]string, k, v string) {
+	if v == "" {
+		delete(m, k)
+		return
+	}
+	m[k] = v
 }

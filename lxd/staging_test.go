@@ -3,6 +3,7 @@ package lxd
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lxc/incus/v6/shared/api"
@@ -56,19 +57,20 @@ func TestEnsureCreatesWithoutSwap(t *testing.T) {
 }
 
 // stagingWorld holds staging copies and look-alikes: web-sync marked as
-// web's (the one real staging copy), api-sync unmarked (a user's), db-sync
-// marked as web's (a mark under the wrong name) and web marked as its own
-// (a live instance left marked).
+// web's, kept by owner a (the one staging copy of a's), app-sync marked
+// as app's but kept by b (another inventory's), api-sync unmarked (a
+// user's), db-sync marked as web's (a mark under the wrong name) and web
+// marked as its own (a live instance left marked).
 func stagingWorld(t *testing.T) (*Client, *fakeServer) {
 	t.Helper()
 	c, f := testClient(t)
 	ctx := ctxT(t)
-	for name, mark := range map[string]string{"web": "web", "web-sync": "web", "api-sync": "", "db-sync": "web"} {
+	for name, mark := range map[string][2]string{"web": {"web", "a"}, "web-sync": {"web", "a"}, "app-sync": {"app", "b"}, "api-sync": {}, "db-sync": {"web", "a"}} {
 		spec := webSpec()
 		spec.Name = name
 		spec.Config = map[string]string{}
-		if mark != "" {
-			spec.Config[StagingOfKey] = mark
+		if mark[0] != "" {
+			spec.Config[StagingOfKey], spec.Config[StagingOwnerKey] = mark[0], mark[1]
 		}
 		if _, err := c.Ensure(ctx, spec); err != nil {
 			t.Fatal(err)
@@ -83,7 +85,8 @@ func TestStagingCopiesListsOnlyMarkedCopiesByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []StagingCopy{{Name: "web-sync", Of: "web"}}; !slices.Equal(got, want) {
+	slices.SortFunc(got, func(x, y StagingCopy) int { return strings.Compare(x.Name, y.Name) })
+	if want := []StagingCopy{{Name: "app-sync", Of: "app", Owner: "b"}, {Name: "web-sync", Of: "web", Owner: "a"}}; !slices.Equal(got, want) {
 		t.Errorf("StagingCopies = %v, want %v", got, want)
 	}
 }
@@ -91,23 +94,26 @@ func TestStagingCopiesListsOnlyMarkedCopiesByName(t *testing.T) {
 func TestDeleteStagingChecksNameMarkAndState(t *testing.T) {
 	c, f := stagingWorld(t)
 	ctx := ctxT(t)
-	for _, live := range []string{"api", "db"} {
-		if err := c.DeleteStaging(ctx, live); !errors.Is(err, ErrNotStaging) {
-			t.Errorf("DeleteStaging(%q) = %v, want ErrNotStaging", live, err)
+	for _, live := range []string{"api", "db", "app"} {
+		if err := c.DeleteStaging(ctx, live, "a"); !errors.Is(err, ErrNotStaging) {
+			t.Errorf("DeleteStaging(%q) by a = %v, want ErrNotStaging", live, err)
 		}
 	}
+	if err := c.DeleteStaging(ctx, "web", "b"); !errors.Is(err, ErrNotStaging) {
+		t.Errorf("DeleteStaging(web) by b = %v, want ErrNotStaging (a keeps it)", err)
+	}
 	f.setStatus("web-sync", api.Running)
-	if err := c.DeleteStaging(ctx, "web"); !errors.Is(err, ErrNotStaging) {
+	if err := c.DeleteStaging(ctx, "web", "a"); !errors.Is(err, ErrNotStaging) {
 		t.Errorf("DeleteStaging of a running copy = %v, want ErrNotStaging", err)
 	}
 	f.setStatus("web-sync", api.Stopped)
-	if err := c.DeleteStaging(ctx, "web"); err != nil {
+	if err := c.DeleteStaging(ctx, "web", "a"); err != nil {
 		t.Fatalf("DeleteStaging(web) = %v", err)
 	}
-	if err := c.DeleteStaging(ctx, "gone"); err != nil {
+	if err := c.DeleteStaging(ctx, "gone", "a"); err != nil {
 		t.Errorf("DeleteStaging of an absent copy = %v, want nil", err)
 	}
-	for _, name := range []string{"web", "api-sync", "db-sync"} {
+	for _, name := range []string{"web", "app-sync", "api-sync", "db-sync"} {
 		if !f.has(name) {
 			t.Errorf("%s was deleted", name)
 		}

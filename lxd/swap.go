@@ -59,7 +59,7 @@ func (c *Client) swap(ctx context.Context, live, staging string) error {
 	r.add("give the staging instance its config back", func(ctx context.Context) error {
 		return run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(staging, old, "") })
 	})
-	if err := c.markAside(ctx, r, cur, curTag, staging); err != nil {
+	if err := c.markAside(ctx, r, cur, curTag, next); err != nil {
 		return err
 	}
 	aside := live + swapSuffix
@@ -89,7 +89,7 @@ func (c *Client) rename(ctx context.Context, from, to string) error {
 
 // swapConfig is live's config without its volatile keys, with staging's
 // volatile keys (the daemon's own state of that instance: its UUID, its
-// MAC addresses, its idmap), and without the staging mark.
+// MAC addresses, its idmap), and without the staging marks.
 func swapConfig(live, staging map[string]string) map[string]string {
 	out := make(map[string]string, len(live))
 	for k, v := range live {
@@ -103,12 +103,14 @@ func swapConfig(live, staging map[string]string) map[string]string {
 		}
 	}
 	delete(out, StagingOfKey)
+	delete(out, StagingOwnerKey)
 	return out
 }
 
 // markAside marks the live instance cur (read with etag) as the staging
-// copy of its own name before it becomes it, with an undo on r.
-func (c *Client) markAside(ctx context.Context, r *reverter, cur *api.Instance, etag, staging string) error {
+// copy of its own name, kept by the owner of the staging copy next, before
+// it becomes it, with an undo on r.
+func (c *Client) markAside(ctx context.Context, r *reverter, cur *api.Instance, etag string, next *api.Instance) error {
 	put := cur.Writable()
 	old := put
 	put.Config = maps.Clone(put.Config)
@@ -116,9 +118,10 @@ func (c *Client) markAside(ctx context.Context, r *reverter, cur *api.Instance, 
 		put.Config = map[string]string{}
 	}
 	put.Config[StagingOfKey] = cur.Name
+	setOrDelete(put.Config, StagingOwnerKey, next.Config[StagingOwnerKey])
 	put.Devices = cloneDevices(put.Devices)
 	if err := run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(cur.Name, put, etag) }); err != nil {
-		return fmt.Errorf("mark %q as the next staging copy (%q): %w", cur.Name, staging, notFound(err))
+		return fmt.Errorf("mark %q as the next staging copy (%q): %w", cur.Name, next.Name, notFound(err))
 	}
 	r.add("take the staging mark off the live instance", func(ctx context.Context) error {
 		return run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(cur.Name, old, "") })

@@ -24,6 +24,8 @@ func swapWorld(t *testing.T) (*Client, *fakeServer) {
 		f.instances[name].inst.Description = name // stands for its file system
 	}
 	f.instances["web"].inst.Config["environment.MODE"] = "standby"
+	f.instances["web-sync"].inst.Config[StagingOfKey] = "web"
+	f.instances["web-sync"].inst.Config[StagingOwnerKey] = "owner"
 	return c, f
 }
 
@@ -42,8 +44,8 @@ func TestSwap(t *testing.T) {
 	if f.has("web" + swapSuffix) {
 		t.Error("the temporary name is left")
 	}
-	if live.Config[StagingOfKey] != "" || staging.Config[StagingOfKey] != "web" {
-		t.Errorf("staging marks: web %q, web-sync %q; want none on web and web on web-sync", live.Config[StagingOfKey], staging.Config[StagingOfKey])
+	if live.Config[StagingOfKey] != "" || live.Config[StagingOwnerKey] != "" || staging.Config[StagingOfKey] != "web" || staging.Config[StagingOwnerKey] != "owner" {
+		t.Errorf("staging marks: web %v, web-sync %v; want none on web and web's, by owner, on web-sync", live.Config, staging.Config)
 	}
 }
 

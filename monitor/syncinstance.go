@@ -77,7 +77,8 @@ func (s syncInstances) Refresh(ctx context.Context, service string, lim *lxd.Lim
 		return contentsync.Stats{}, err
 	}
 	// The standby agent names the container after the service.
-	res, err := src.RefreshStaging(ctx, dst, instance, svc.Name, svc.Name+inventory.SyncStagingSuffix, lxd.RefreshOptions{Limiter: lim})
+	res, err := src.RefreshStaging(ctx, dst, instance, svc.Name, svc.Name+inventory.SyncStagingSuffix,
+		lxd.RefreshOptions{Limiter: lim, Owner: s.owner(svc.Standby)})
 	if err != nil {
 		return contentsync.Stats{}, err
 	}
@@ -94,9 +95,20 @@ func (s syncInstances) Swap(ctx context.Context, service string) error {
 	return dst.Swap(ctx, svc.Name, svc.Name+inventory.SyncStagingSuffix)
 }
 
-// Stagings lists the staging copies on every standby VM of the inventory
-// whose Incus this monitor reaches (standby[].incus); a standby VM without
-// it has no staging copies of this monitor's.
+// owner is the owner mark of the staging copies on standby VM sb
+// (lxd.StagingOwnerKey): its agent's URL, which tells this inventory's
+// copies from another's on a daemon they share.
+func (s syncInstances) owner(sb string) string {
+	if vm := s.c.plan().Inv.StandbyVM(sb); vm != nil {
+		return vm.Agent
+	}
+	return ""
+}
+
+// Stagings lists the staging copies this inventory keeps (by the owner
+// mark) on every standby VM of the inventory whose Incus this monitor
+// reaches (standby[].incus); a standby VM without it has no staging
+// copies of this monitor's.
 func (s syncInstances) Stagings(ctx context.Context) ([]contentsync.Staging, error) {
 	sc, ok := s.c.mig.(standbyClienter)
 	if !ok {
@@ -113,7 +125,9 @@ func (s syncInstances) Stagings(ctx context.Context) ([]contentsync.Staging, err
 			var found []lxd.StagingCopy
 			if found, err = dst.StagingCopies(ctx); err == nil {
 				for _, f := range found {
-					out = append(out, contentsync.Staging{Standby: sb.Name, Service: f.Of})
+					if f.Owner == sb.Agent {
+						out = append(out, contentsync.Staging{Standby: sb.Name, Service: f.Of})
+					}
 				}
 				continue
 			}
@@ -124,7 +138,7 @@ func (s syncInstances) Stagings(ctx context.Context) ([]contentsync.Staging, err
 }
 
 // RemoveStaging deletes the staging copy after lxd.Client.DeleteStaging
-// checked its name and mark.
+// checked its name and marks.
 func (s syncInstances) RemoveStaging(ctx context.Context, st contentsync.Staging) error {
 	sc, ok := s.c.mig.(standbyClienter)
 	if !ok {
@@ -134,5 +148,5 @@ func (s syncInstances) RemoveStaging(ctx context.Context, st contentsync.Staging
 	if err != nil {
 		return err
 	}
-	return dst.DeleteStaging(ctx, st.Service)
+	return dst.DeleteStaging(ctx, st.Service, s.owner(st.Standby))
 }

@@ -33,7 +33,7 @@ type labInstances struct{ w *labWorld }
 
 func (l labInstances) Refresh(ctx context.Context, service string, lim *lxd.Limiter) (Stats, error) {
 	res, err := l.w.hostA.RefreshStaging(ctx, l.w.stdby, labWholePrimary, service, service+inventory.SyncStagingSuffix,
-		lxd.RefreshOptions{Limiter: lim})
+		lxd.RefreshOptions{Limiter: lim, Owner: labOwner})
 	return Stats{Sent: max(res.SentBytes, 0)}, err
 }
 
@@ -41,8 +41,12 @@ func (l labInstances) Swap(ctx context.Context, service string) error {
 	return l.w.stdby.Swap(ctx, service, service+inventory.SyncStagingSuffix)
 }
 
-// labStandby names standby-1 in the lab's staging copies.
-const labStandby = "standby-1"
+// labStandby names standby-1 in the lab's staging copies, labOwner is
+// their owner mark (the daemon marks its standby VM's agent URL).
+const (
+	labStandby = "standby-1"
+	labOwner   = "t-sync"
+)
 
 // Stagings lists standby-1's staging copies, as the daemon's syncInstances
 // does on each standby VM.
@@ -50,13 +54,15 @@ func (l labInstances) Stagings(ctx context.Context) ([]Staging, error) {
 	found, err := l.w.stdby.StagingCopies(ctx)
 	var out []Staging
 	for _, f := range found {
-		out = append(out, Staging{Standby: labStandby, Service: f.Of})
+		if f.Owner == labOwner {
+			out = append(out, Staging{Standby: labStandby, Service: f.Of})
+		}
 	}
 	return out, err
 }
 
 func (l labInstances) RemoveStaging(ctx context.Context, s Staging) error {
-	return l.w.stdby.DeleteStaging(ctx, s.Service)
+	return l.w.stdby.DeleteStaging(ctx, s.Service, labOwner)
 }
 
 // wholeWorld is the whole-instance sync's lab world: the primary (running
