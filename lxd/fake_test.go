@@ -129,7 +129,8 @@ func (f *fakeServer) GetInstances(api.InstanceType) ([]api.Instance, error) {
 	f.counts["list"]++
 	out := make([]api.Instance, 0, len(f.instances))
 	for _, i := range f.instances {
-		out = append(out, api.Instance{Name: i.inst.Name, Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode})
+		out = append(out, api.Instance{Name: i.inst.Name, Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode,
+			InstancePut: api.InstancePut{Config: clone(i.inst.Config)}})
 	}
 	return out, nil
 }
@@ -219,18 +220,6 @@ func (f *fakeServer) RenameInstance(name string, req api.InstancePost) (incus.Op
 		f.mu.Lock()
 	}
 	return f.op(nil, false), nil
-}
-
-func (f *fakeServer) GetInstances(api.InstanceType) ([]api.Instance, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]api.Instance, 0, len(f.instances))
-	for _, i := range f.instances {
-		cp := i.inst
-		cp.Config = clone(i.inst.Config)
-		out = append(out, cp)
-	}
-	return out, nil
 }
 
 func (f *fakeServer) DeleteInstance(name string) (incus.Operation, error) {

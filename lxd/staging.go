@@ -42,21 +42,12 @@ func isStaging(inst *api.Instance, live string) bool {
 	return live != "" && inst.Name == live+inventory.SyncStagingSuffix && inst.Config[StagingOfKey] == live
 }
 
-// instanceLister is the part of incus.InstanceServer StagingCopies uses.
-type instanceLister interface {
-	GetInstances(instanceType api.InstanceType) ([]api.Instance, error)
-}
-
 // StagingCopies lists the daemon's staging copies of whole-instance syncs:
 // the instances marked with StagingOfKey and named after the instance
 // their mark names (+ inventory.SyncStagingSuffix). Nothing else is
 // listed, whatever its name.
 func (c *Client) StagingCopies(ctx context.Context) ([]StagingCopy, error) {
-	l, ok := c.srv.(instanceLister)
-	if !ok {
-		return nil, fmt.Errorf("list staging copies on %q: %w", c.name, ErrNoInstanceList)
-	}
-	insts, err := call(ctx, func() ([]api.Instance, error) { return l.GetInstances(api.InstanceTypeAny) })
+	insts, err := call(ctx, func() ([]api.Instance, error) { return c.srv.GetInstances(api.InstanceTypeAny) })
 	if err != nil {
 		return nil, fmt.Errorf("list staging copies on %q: %w", c.name, err)
 	}
