@@ -30,14 +30,17 @@ test: lab-up pkg-deps vet
 
 ## test-lxd-compat: the LXD 5.0 compatibility job, under the lab lock: the
 ## lab is rebuilt on LXD 5.0.2 (LAB_HYPERVISOR=lxd), the lxd package's
-## integration tests and one warm and one cold failover (e2e) run there,
-## then the lab goes back to Incus (down, up) whatever the outcome, so
-## that `make demo` finds it as `make lab-up` leaves it.
-COMPAT_E2E := ^TestIntegrationFailover(Warm|Cold)$$
+## integration tests, the whole-instance sync's (monitor/contentsync), one
+## warm and one cold failover and the whole-instance sync's failover (e2e)
+## run there, then the lab goes back to Incus (down, up) whatever the
+## outcome, so that `make demo` finds it as `make lab-up` leaves it.
+COMPAT_SYNC := ^TestIntegrationSyncWholeInstance
+COMPAT_E2E := ^TestIntegration(Failover(Warm|Cold)|SyncWholeInstanceFailover)$$
 test-lxd-compat:
 	$(LOCK) bash -c 'UNDERSTUDY_LAB_LOCKED=1 bash examples/demo.sh stop && bash $(LAB) down && \
 	  LAB_HYPERVISOR=lxd bash $(LAB) up && \
 	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run Integration ./lxd/ && \
+	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -timeout 20m -run "$(COMPAT_SYNC)" ./monitor/contentsync/ && \
 	  UNDERSTUDY_REQUIRE_LAB=1 $(GO) test -race -count=1 -timeout 20m -run "$(COMPAT_E2E)" ./e2e/; \
 	  rc=$$?; bash $(LAB) down && bash $(LAB) up || rc=1; exit $$rc'
 

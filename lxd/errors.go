@@ -24,6 +24,14 @@ var (
 	// the standby agent adjusting a container's live limits. Trying again
 	// shortly may succeed. Start, Copy and Delete wrap it.
 	ErrBusy = errors.New("instance busy")
+	// ErrSwapping means Ensure found the instance missing while its
+	// swap's aside instance (the name + inventory.SyncSwapSuffix) exists:
+	// a whole-instance sync's Swap is between its renames, and the
+	// instance comes back under its name in a moment. Creating it now
+	// would put a fresh container in the synced one's place, so nothing is
+	// created; try again shortly (the standby agent answers it as a
+	// conflict, the monitor's prepare retries).
+	ErrSwapping = errors.New("instance is being swapped with its staging copy")
 	// ErrStopped means Freeze found the instance stopped and sent nothing:
 	// a stopped instance neither serves nor writes (a fence may count it).
 	ErrStopped = errors.New("instance stopped")

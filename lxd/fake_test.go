@@ -36,6 +36,7 @@ type fakeServer struct {
 	bandwidth        int64          // the bandwidth of the last copyFrom
 	failCopy         error          // copyFrom fails with this
 	failRename       int            // the rename with this number (1: the first) fails
+	afterRename      func(n int)    // called, unlocked, after the rename with number n succeeded
 	cancelled        int            // operations cancelled by the client
 }
 
@@ -128,7 +129,8 @@ func (f *fakeServer) GetInstances(api.InstanceType) ([]api.Instance, error) {
 	f.counts["list"]++
 	out := make([]api.Instance, 0, len(f.instances))
 	for _, i := range f.instances {
-		out = append(out, api.Instance{Name: i.inst.Name, Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode})
+		out = append(out, api.Instance{Name: i.inst.Name, Status: i.inst.StatusCode.String(), StatusCode: i.inst.StatusCode,
+			InstancePut: api.InstancePut{Config: clone(i.inst.Config)}})
 	}
 	return out, nil
 }
@@ -212,6 +214,11 @@ func (f *fakeServer) RenameInstance(name string, req api.InstancePost) (incus.Op
 	delete(f.instances, name)
 	i.inst.Name = req.Name
 	f.instances[req.Name] = i
+	if hook, n := f.afterRename, f.counts["rename"]; hook != nil {
+		f.mu.Unlock()
+		hook(n) // another client acting between two renames
+		f.mu.Lock()
+	}
 	return f.op(nil, false), nil
 }
 

@@ -56,6 +56,8 @@ func memoryLimit(b int64) string {
 // config keys, limits, devices and profiles of the spec that differ. Keys
 // and devices the spec does not name are left alone. It reports whether it
 // created the instance. A creation that fails half-way is deleted again.
+// A missing instance whose Swap is under way (its aside instance, the
+// name + inventory.SyncSwapSuffix, exists) is not created: ErrSwapping.
 func (c *Client) Ensure(ctx context.Context, spec InstanceSpec) (created bool, err error) {
 	if spec.Name == "" {
 		return false, fmt.Errorf("ensure instance on %q: empty name", c.name)
@@ -63,6 +65,9 @@ func (c *Client) Ensure(ctx context.Context, spec InstanceSpec) (created bool, e
 	inst, etag, err := c.getInstance(ctx, spec.Name)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		if err := c.notSwapping(ctx, spec.Name); err != nil {
+			return false, fmt.Errorf("ensure instance %q on %q: %w", spec.Name, c.name, err)
+		}
 		created, err := c.create(ctx, spec)
 		if err != nil {
 			return false, fmt.Errorf("ensure instance %q on %q: %w", spec.Name, c.name, err)

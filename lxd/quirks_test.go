@@ -54,8 +54,8 @@ func TestReadBackCreateOnlyOnLXD(t *testing.T) {
 		if _, err := c.Ensure(ctxT(t), webSpec()); err != nil {
 			t.Fatal(err)
 		}
-		if n := f.count("get"); n != 2 { // the look-up, then the read-back
-			t.Errorf("instance reads = %d, want 2 (look-up and read-back)", n)
+		if n := f.count("get"); n != 3 { // the look-up, the swap's aside, then the read-back
+			t.Errorf("instance reads = %d, want 3 (look-up, aside and read-back)", n)
 		}
 		if n := f.count("update"); n != 1 {
 			t.Errorf("updates = %d, want 1 (the dropped config applied)", n)
@@ -70,8 +70,8 @@ func TestReadBackCreateOnlyOnLXD(t *testing.T) {
 		if err != nil || !created {
 			t.Fatalf("Ensure = %v, %v; want created", created, err)
 		}
-		if n := f.count("get"); n != 1 { // the look-up only
-			t.Errorf("instance reads = %d, want 1 (no read-back)", n)
+		if n := f.count("get"); n != 2 { // the look-up and the swap's aside only
+			t.Errorf("instance reads = %d, want 2 (no read-back)", n)
 		}
 		if n := f.count("update"); n != 0 {
 			t.Errorf("updates = %d, want 0", n)

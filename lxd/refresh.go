@@ -30,6 +30,9 @@ type RefreshOptions struct {
 	Like      string
 	Bandwidth int64    // as CopyOptions.Bandwidth
 	Limiter   *Limiter // as CopyOptions.Limiter
+	// Owner is RefreshStaging's owner mark of the staging copy
+	// (StagingOwnerKey; empty: none).
+	Owner string
 }
 
 // RefreshResult says what a refresh did.
@@ -48,10 +51,15 @@ type RefreshResult struct {
 // exist yet; nothing crosses the link), so that staging starts from what
 // live holds rather than from the older copy an earlier Swap put aside;
 // then from name, so that only what changed since live's copy travels,
-// through opts' cap. opts.TargetName is staging; opts.Like is live.
+// through opts' cap. opts.TargetName is staging; opts.Like is live. The
+// staging copy carries the marks StagingOfKey (= live) and
+// StagingOwnerKey (= opts.Owner), which DeleteStaging checks.
 func (c *Client) RefreshStaging(ctx context.Context, dst *Client, name, live, staging string, opts RefreshOptions) (RefreshResult, error) {
 	if _, err := dst.Refresh(ctx, dst, live, RefreshOptions{TargetName: staging}); err != nil {
 		return RefreshResult{SentBytes: -1}, fmt.Errorf("catch the staging copy up with %q: %w", live, err)
+	}
+	if err := dst.markStaging(ctx, staging, live, opts.Owner); err != nil {
+		return RefreshResult{SentBytes: -1}, busy(fmt.Errorf("refresh staging copy %q on %q: %w", staging, dst.name, err))
 	}
 	opts.TargetName, opts.Like = staging, live
 	return c.Refresh(ctx, dst, name, opts)

@@ -137,13 +137,16 @@ func TestRefreshStagingCatchesUpLocallyFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	lim := NewLimiter(1 << 20)
-	if _, err := c.RefreshStaging(ctx, dst, "web", "web", "web-sync", RefreshOptions{Limiter: lim}); err != nil {
+	if _, err := c.RefreshStaging(ctx, dst, "web", "web", "web-sync", RefreshOptions{Limiter: lim, Owner: "https://sb1:9443"}); err != nil {
 		t.Fatal(err)
 	}
 	// The local copy made the staging copy like the standby container; the
 	// refresh from the primary then kept its config.
 	if got := dstFake.instances["web-sync"].inst.Config["environment.IPADDR"]; got != "10.200.1.21/24" {
 		t.Errorf("staging IPADDR = %q, want the standby container's", got)
+	}
+	if got := dstFake.instances["web-sync"].inst.Config; got[StagingOfKey] != "web" || got[StagingOwnerKey] != "https://sb1:9443" {
+		t.Errorf("staging copy's marks %q, %q; want web and its owner (the marks DeleteStaging checks)", got[StagingOfKey], got[StagingOwnerKey])
 	}
 	if dstFake.count("copy") != 2 || dstFake.count("refresh") != 1 {
 		t.Errorf("copies %d, refreshes %d; want a local copy, then a refresh", dstFake.count("copy"), dstFake.count("refresh"))

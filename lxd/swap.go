@@ -20,7 +20,9 @@ import (
 // renames through a temporary name; a failure on the way renames back, so
 // an instance named live always comes out whole (the old or the new). A
 // running instance gives ErrTargetRunning: nothing that serves or may
-// serve is swapped.
+// serve is swapped. The staging mark (StagingOfKey) moves with the role:
+// the instance that becomes the staging copy gets it, the one that
+// becomes live loses it.
 func (c *Client) Swap(ctx context.Context, live, staging string) error {
 	if err := c.swap(ctx, live, staging); err != nil {
 		return busy(fmt.Errorf("swap instance %q with %q on %q: %w", live, staging, c.name, err))
@@ -32,7 +34,7 @@ func (c *Client) Swap(ctx context.Context, live, staging string) error {
 const swapSuffix = inventory.SyncSwapSuffix
 
 func (c *Client) swap(ctx context.Context, live, staging string) error {
-	cur, _, err := c.getInstance(ctx, live)
+	cur, curTag, err := c.getInstance(ctx, live)
 	if err != nil {
 		return fmt.Errorf("read %q: %w", live, err)
 	}
@@ -57,6 +59,9 @@ func (c *Client) swap(ctx context.Context, live, staging string) error {
 	r.add("give the staging instance its config back", func(ctx context.Context) error {
 		return run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(staging, old, "") })
 	})
+	if err := c.markAside(ctx, r, cur, curTag, next); err != nil {
+		return err
+	}
 	aside := live + swapSuffix
 	if err := c.rename(ctx, live, aside); err != nil {
 		return err
@@ -84,7 +89,7 @@ func (c *Client) rename(ctx context.Context, from, to string) error {
 
 // swapConfig is live's config without its volatile keys, with staging's
 // volatile keys (the daemon's own state of that instance: its UUID, its
-// MAC addresses, its idmap).
+// MAC addresses, its idmap), and without the staging marks.
 func swapConfig(live, staging map[string]string) map[string]string {
 	out := make(map[string]string, len(live))
 	for k, v := range live {
@@ -97,5 +102,29 @@ func swapConfig(live, staging map[string]string) map[string]string {
 			out[k] = v
 		}
 	}
-	return maps.Clone(out)
+	delete(out, StagingOfKey)
+	delete(out, StagingOwnerKey)
+	return out
+}
+
+// markAside marks the live instance cur (read with etag) as the staging
+// copy of its own name, kept by the owner of the staging copy next, before
+// it becomes it, with an undo on r.
+func (c *Client) markAside(ctx context.Context, r *reverter, cur *api.Instance, etag string, next *api.Instance) error {
+	put := cur.Writable()
+	old := put
+	put.Config = maps.Clone(put.Config)
+	if put.Config == nil {
+		put.Config = map[string]string{}
+	}
+	put.Config[StagingOfKey] = cur.Name
+	setOrDelete(put.Config, StagingOwnerKey, next.Config[StagingOwnerKey])
+	put.Devices = cloneDevices(put.Devices)
+	if err := run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(cur.Name, put, etag) }); err != nil {
+		return fmt.Errorf("mark %q as the next staging copy (%q): %w", cur.Name, next.Name, notFound(err))
+	}
+	r.add("take the staging mark off the live instance", func(ctx context.Context) error {
+		return run(ctx, func() (incus.Operation, error) { return c.srv.UpdateInstance(cur.Name, old, "") })
+	})
+	return nil
 }

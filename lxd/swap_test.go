@@ -24,6 +24,8 @@ func swapWorld(t *testing.T) (*Client, *fakeServer) {
 		f.instances[name].inst.Description = name // stands for its file system
 	}
 	f.instances["web"].inst.Config["environment.MODE"] = "standby"
+	f.instances["web-sync"].inst.Config[StagingOfKey] = "web"
+	f.instances["web-sync"].inst.Config[StagingOwnerKey] = "owner"
 	return c, f
 }
 
@@ -42,6 +44,9 @@ func TestSwap(t *testing.T) {
 	if f.has("web" + swapSuffix) {
 		t.Error("the temporary name is left")
 	}
+	if live.Config[StagingOfKey] != "" || live.Config[StagingOwnerKey] != "" || staging.Config[StagingOfKey] != "web" || staging.Config[StagingOwnerKey] != "owner" {
+		t.Errorf("staging marks: web %v, web-sync %v; want none on web and web's, by owner, on web-sync", live.Config, staging.Config)
+	}
 }
 
 func TestSwapRenamesBackOnFailure(t *testing.T) {
@@ -56,6 +61,9 @@ func TestSwapRenamesBackOnFailure(t *testing.T) {
 		}
 		if d := f.instances["web"].inst.Description; d != "web" {
 			t.Errorf("rename %d fails: web holds %q, want its old content", n, d)
+		}
+		if got := f.instances["web"].inst.Config[StagingOfKey]; got != "" {
+			t.Errorf("rename %d fails: web keeps the staging mark %q", n, got)
 		}
 		if got := f.instances["web-sync"].inst.Config["user.fs"]; got != "web-sync" {
 			t.Errorf("rename %d fails: staging config user.fs = %q, want its own back", n, got)

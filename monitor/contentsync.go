@@ -25,6 +25,7 @@ func (c *Controller) newSyncer() *contentsync.Runner {
 		Targets:   c.syncTargets,
 		Open:      syncOpener{c},
 		Instances: syncInstances{c},
+		Stagings:  syncInstances{c},
 		Gate:      syncGate{c},
 		Limiter:   c.bandwidth,
 		Tick:      c.opts.SyncTick,
@@ -75,7 +76,7 @@ func (c *Controller) syncTargets() []contentsync.Target {
 			continue
 		}
 		out = append(out, contentsync.Target{Service: s.Name, Paths: s.Sync.Paths, WholeInstance: s.Sync.WholeInstance,
-			Every: s.Sync.Every, MaxRPO: s.Sync.MaxRPO})
+			Standby: s.Standby, Every: s.Sync.Every, MaxRPO: s.Sync.MaxRPO})
 	}
 	return out
 }
@@ -174,7 +175,7 @@ func (o syncOpener) rsync(inv *inventory.Inventory, s *inventory.Service, vm *in
 		known = filepath.Join(dir, "known_hosts")
 	}
 	return contentsync.Rsync{User: ssh.User, Host: vm.Address, Port: ssh.Port, Key: ssh.Key, KnownHosts: known,
-		Mirror: filepath.Join(dir, "mirror", s.Name), Bandwidth: inv.Migration.Bandwidth}
+		Mirror: filepath.Join(dir, "mirror", s.Name), Limiter: o.c.bandwidth(), Logger: o.c.log}
 }
 
 func (o syncOpener) Standby(ctx context.Context, service string) (contentsync.Session, error) {

@@ -2,11 +2,13 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/understudy/understudy/inventory"
 	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/monitor/contentsync"
+	"github.com/understudy/understudy/recover"
 )
 
 // syncInstances copies whole instances for the content sync
@@ -15,7 +17,10 @@ import (
 // VM's Incus (the migrator's clients).
 type syncInstances struct{ c *Controller }
 
-var _ contentsync.Instances = syncInstances{}
+var (
+	_ contentsync.Instances = syncInstances{}
+	_ contentsync.Stagings  = syncInstances{}
+)
 
 // refresher is what refreshes an instance into another daemon: *lxd.Client.
 type refresher interface {
@@ -72,7 +77,8 @@ func (s syncInstances) Refresh(ctx context.Context, service string, lim *lxd.Lim
 		return contentsync.Stats{}, err
 	}
 	// The standby agent names the container after the service.
-	res, err := src.RefreshStaging(ctx, dst, instance, svc.Name, svc.Name+inventory.SyncStagingSuffix, lxd.RefreshOptions{Limiter: lim})
+	res, err := src.RefreshStaging(ctx, dst, instance, svc.Name, svc.Name+inventory.SyncStagingSuffix,
+		lxd.RefreshOptions{Limiter: lim, Owner: s.owner(svc.Standby)})
 	if err != nil {
 		return contentsync.Stats{}, err
 	}
@@ -87,4 +93,60 @@ func (s syncInstances) Swap(ctx context.Context, service string) error {
 		return err
 	}
 	return dst.Swap(ctx, svc.Name, svc.Name+inventory.SyncStagingSuffix)
+}
+
+// owner is the owner mark of the staging copies on standby VM sb
+// (lxd.StagingOwnerKey): its agent's URL, which tells this inventory's
+// copies from another's on a daemon they share.
+func (s syncInstances) owner(sb string) string {
+	if vm := s.c.plan().Inv.StandbyVM(sb); vm != nil {
+		return vm.Agent
+	}
+	return ""
+}
+
+// Stagings lists the staging copies this inventory keeps (by the owner
+// mark) on every standby VM of the inventory whose Incus this monitor
+// reaches (standby[].incus); a standby VM without it has no staging
+// copies of this monitor's.
+func (s syncInstances) Stagings(ctx context.Context) ([]contentsync.Staging, error) {
+	sc, ok := s.c.mig.(standbyClienter)
+	if !ok {
+		return nil, nil
+	}
+	var out []contentsync.Staging
+	var errs []error
+	for _, sb := range s.c.plan().Inv.Standby {
+		dst, err := sc.StandbyClient(ctx, sb.Name)
+		if errors.Is(err, recover.ErrPermanent) {
+			continue // its Incus is unknown
+		}
+		if err == nil {
+			var found []lxd.StagingCopy
+			if found, err = dst.StagingCopies(ctx); err == nil {
+				for _, f := range found {
+					if f.Owner == sb.Agent {
+						out = append(out, contentsync.Staging{Standby: sb.Name, Service: f.Of})
+					}
+				}
+				continue
+			}
+		}
+		errs = append(errs, fmt.Errorf("standby %q: %w", sb.Name, err))
+	}
+	return out, errors.Join(errs...)
+}
+
+// RemoveStaging deletes the staging copy after lxd.Client.DeleteStaging
+// checked its name and marks.
+func (s syncInstances) RemoveStaging(ctx context.Context, st contentsync.Staging) error {
+	sc, ok := s.c.mig.(standbyClienter)
+	if !ok {
+		return fmt.Errorf("the migrator (%T) has no access to standby %q", s.c.mig, st.Standby)
+	}
+	dst, err := sc.StandbyClient(ctx, st.Standby)
+	if err != nil {
+		return err
+	}
+	return dst.DeleteStaging(ctx, st.Service, s.owner(st.Standby))
 }

@@ -23,6 +23,7 @@ package standby
 import (
 	"errors"
 
+	"github.com/understudy/understudy/lxd"
 	"github.com/understudy/understudy/standby/api"
 	"github.com/understudy/understudy/standby/epoch"
 )
@@ -51,4 +52,9 @@ var (
 	// accept a connection within activate-timeout (502). The container is
 	// kept running, so a later prepare checks it again.
 	ErrNotServing = errors.New("warm container not serving")
+	// ErrSwapping: the service's container is missing because a
+	// whole-instance sync's swap is between its renames (its aside
+	// instance exists); nothing was created, and a prepare a moment later
+	// finds the container back (409).
+	ErrSwapping = lxd.ErrSwapping
 )

@@ -33,6 +33,9 @@ type fakeRuntime struct {
 	// entered, when set, receives the name of every Start call as it
 	// begins (before the gate): tests wait on it instead of polling.
 	entered chan string
+	// swapping names the instances a sync's swap holds aside: Ensure of a
+	// missing one fails with lxd.ErrSwapping, as the lxd adapter does.
+	swapping map[string]bool
 }
 
 type fakeInstance struct {
@@ -67,6 +70,9 @@ func (f *fakeRuntime) Ensure(_ context.Context, spec InstanceSpec) (bool, error)
 			in.spec.Devices[k] = maps.Clone(d)
 		}
 		return false, nil
+	}
+	if f.swapping[spec.Name] {
+		return false, fmt.Errorf("ensure instance %q: %w", spec.Name, lxd.ErrSwapping)
 	}
 	spec.Config = maps.Clone(spec.Config)
 	if spec.Config == nil {

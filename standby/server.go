@@ -123,6 +123,7 @@ var errorCodes = []struct {
 	{ErrDataDiskMissing, http.StatusUnprocessableEntity, "data_disk_missing"},
 	{ErrForbidden, http.StatusForbidden, "forbidden"},
 	{ErrNotServing, http.StatusBadGateway, "not_serving"},
+	{ErrSwapping, http.StatusConflict, "swapping"},
 }
 
 // errorForCode is the sentinel of a wire code (the client's side of

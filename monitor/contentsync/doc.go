@@ -24,8 +24,16 @@
 // asked again, lxd.Client.Swap puts it in the stopped standby container's
 // place. A failed or cancelled refresh has written only the staging copy.
 //
+// The staging copies of whole-instance syncs that left the inventory
+// are removed from the standby VMs (staging.go, Config.Stagings): only
+// instances named and marked as staging copies (lxd.StagingOfKey), at
+// the start of a term and after each change of the whole-instance
+// targets.
+//
 // Every read from a primary draws on one bandwidth cap that the
-// migrations share (Config.Limiter, migration.bandwidth).
+// migrations share (Config.Limiter, migration.bandwidth); method rsync's
+// ssh connects through a loopback relay whose bytes draw on it
+// (rsyncrelay.go).
 //
 // The schedule (runner.go) asks the daemon through Gate before it reads
 // from a primary or writes into a standby, and before the swap: never from

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ type labInstances struct{ w *labWorld }
 
 func (l labInstances) Refresh(ctx context.Context, service string, lim *lxd.Limiter) (Stats, error) {
 	res, err := l.w.hostA.RefreshStaging(ctx, l.w.stdby, labWholePrimary, service, service+inventory.SyncStagingSuffix,
-		lxd.RefreshOptions{Limiter: lim})
+		lxd.RefreshOptions{Limiter: lim, Owner: labOwner})
 	return Stats{Sent: max(res.SentBytes, 0)}, err
 }
 
@@ -40,17 +41,35 @@ func (l labInstances) Swap(ctx context.Context, service string) error {
 	return l.w.stdby.Swap(ctx, service, service+inventory.SyncStagingSuffix)
 }
 
-// TestIntegrationSyncWholeInstance keeps a cold standby container fresh
-// from a running primary by whole-instance syncs: the first copies it
-// all, the second moves less; a sync cut half-way (its refresh held to
-// 64 KiB/s past a 2 s deadline) leaves the standby container with the
-// last good copy and the recovery point where it was; the next completes.
-// The standby container stays stopped throughout, and, started, serves
-// the last marker on its own address. The primary is never stopped.
-func TestIntegrationSyncWholeInstance(t *testing.T) {
+// labStandby names standby-1 in the lab's staging copies, labOwner is
+// their owner mark (the daemon marks its standby VM's agent URL).
+const (
+	labStandby = "standby-1"
+	labOwner   = "t-sync"
+)
+
+// Stagings lists standby-1's staging copies, as the daemon's syncInstances
+// does on each standby VM.
+func (l labInstances) Stagings(ctx context.Context) ([]Staging, error) {
+	found, err := l.w.stdby.StagingCopies(ctx)
+	var out []Staging
+	for _, f := range found {
+		if f.Owner == labOwner {
+			out = append(out, Staging{Standby: labStandby, Service: f.Of})
+		}
+	}
+	return out, err
+}
+
+func (l labInstances) RemoveStaging(ctx context.Context, s Staging) error {
+	return l.w.stdby.DeleteStaging(ctx, s.Service, labOwner)
+}
+
+// wholeWorld is the whole-instance sync's lab world: the primary (running
+// when run) and the stopped standby container, no staging copy nor swap's
+// aside instance left from an earlier run.
+func wholeWorld(ctx context.Context, t *testing.T, run bool) *labWorld {
 	lab := labtest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), labBound)
-	defer cancel()
 	c := labconn.Open(ctx, t, lab)
 	w := &labWorld{t: t, lab: lab, hostA: c.HostA, stdby: c.Standby}
 	for _, n := range []string{labWholeCold + inventory.SyncStagingSuffix, labWholeCold + inventory.SyncSwapSuffix} {
@@ -64,8 +83,61 @@ func TestIntegrationSyncWholeInstance(t *testing.T) {
 		del()
 		t.Cleanup(del)
 	}
-	w.instance(ctx, w.hostA, labWholePrimary, labWholePrimaryAddr, lab.HostA.Gateway, true)
+	w.instance(ctx, w.hostA, labWholePrimary, labWholePrimaryAddr, lab.HostA.Gateway, run)
 	w.instance(ctx, w.stdby, labWholeCold, labWholeColdAddr, lab.Standby.Gateway, false)
+	return w
+}
+
+// TestIntegrationSyncWholeInstanceStagingRemoved: a whole-instance sync
+// leaves its staging copy on standby-1, marked as the standby container's;
+// a sweep keeps it while the sync is in the inventory, and removes it, and
+// nothing else, once the sync left it.
+func TestIntegrationSyncWholeInstanceStagingRemoved(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), labBound)
+	defer cancel()
+	w := wholeWorld(ctx, t, false)
+	tg := Target{Service: labWholeCold, WholeInstance: true, Standby: labStandby, Every: time.Minute, MaxRPO: 3 * time.Minute}
+	ts := &targets{}
+	ts.set(tg)
+	r := New(Config{Targets: ts.get, Instances: labInstances{w}, Stagings: labInstances{w}, Gate: openGate{},
+		Logger: labtest.Logger(t, slog.LevelDebug)})
+	if _, err := r.SyncNow(ctx, tg, nil); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	staging := labWholeCold + inventory.SyncStagingSuffix
+	if _, err := w.stdby.State(ctx, staging); err != nil {
+		t.Fatalf("the sync left no staging copy %s: %v", staging, err)
+	}
+	if removed, err := r.SweepStaging(ctx); err != nil || len(removed) != 0 {
+		t.Fatalf("sweep with the sync in the inventory = %v, %v; want nothing removed", removed, err)
+	}
+	ts.set() // the sync is dropped from the inventory
+	removed, err := r.SweepStaging(ctx)
+	if want := []Staging{{Standby: labStandby, Service: labWholeCold}}; err != nil || !slices.Equal(removed, want) {
+		t.Fatalf("sweep once the sync left = %v, %v; want %v", removed, err, want)
+	}
+	if _, err := w.stdby.State(ctx, staging); !errors.Is(err, lxd.ErrNotFound) {
+		t.Errorf("staging copy after the sweep: %v, want it gone", err)
+	}
+	if _, err := w.stdby.State(ctx, labWholeCold); err != nil {
+		t.Errorf("the standby container after the sweep: %v, want it kept", err)
+	}
+	if _, err := w.hostA.State(ctx, labWholePrimary); err != nil {
+		t.Errorf("the primary after the sweep: %v, want it kept", err)
+	}
+}
+
+// TestIntegrationSyncWholeInstance keeps a cold standby container fresh
+// from a running primary by whole-instance syncs: the first copies it
+// all, the second moves less; a sync cut half-way (its refresh held to
+// 64 KiB/s past a 2 s deadline) leaves the standby container with the
+// last good copy and the recovery point where it was; the next completes.
+// The standby container stays stopped throughout, and, started, serves
+// the last marker on its own address. The primary is never stopped.
+func TestIntegrationSyncWholeInstance(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), labBound)
+	defer cancel()
+	w := wholeWorld(ctx, t, true)
 	lim := lxd.NewLimiter(256 << 20) // high: the relay counts the bytes
 	r := New(Config{Instances: labInstances{w}, Gate: openGate{}, Limiter: func() *lxd.Limiter { return lim },
 		Logger: labtest.Logger(t, slog.LevelDebug)})

@@ -13,6 +13,7 @@ type collector struct {
 	leading func() bool
 
 	age, maxRPO, exceeded, lastGood, took, bytes, sent, runs, failures *prometheus.Desc
+	stagingRemoved                                                     *prometheus.Desc
 }
 
 // NewCollector returns the collector of r's statuses (understudy_sync_*).
@@ -38,11 +39,13 @@ func NewCollector(r *Runner, leading func() bool) prometheus.Collector {
 		sent:     d("sent_bytes_total", "Bytes read from the primary by syncs (changed files only)."),
 		runs:     d("runs_total", "Syncs run (a sync the gate refused before it began is not counted)."),
 		failures: d("failures_total", "Syncs that failed or were cancelled; the standby kept its last good copy."),
+		stagingRemoved: prometheus.NewDesc("understudy_sync_staging_removed_total",
+			"Staging copies of whole-instance syncs that left the inventory, removed from the standby VMs.", nil, nil),
 	}
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.age, c.maxRPO, c.exceeded, c.lastGood, c.took, c.bytes, c.sent, c.runs, c.failures} {
+	for _, d := range []*prometheus.Desc{c.age, c.maxRPO, c.exceeded, c.lastGood, c.took, c.bytes, c.sent, c.runs, c.failures, c.stagingRemoved} {
 		ch <- d
 	}
 }
@@ -52,6 +55,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	now := c.now()
+	ch <- prometheus.MustNewConstMetric(c.stagingRemoved, prometheus.CounterValue, float64(c.r.StagingRemoved()))
 	for _, st := range c.r.Statuses() {
 		g := func(d *prometheus.Desc, v float64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, st.Service)

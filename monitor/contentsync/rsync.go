@@ -5,12 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/understudy/understudy/lxd"
 )
 
 // ErrRsync: rsync could not pull a path from the primary (its exit status
@@ -34,8 +39,16 @@ type Rsync struct {
 	KnownHosts string
 	// Mirror is the service's mirror directory.
 	Mirror string
-	// Bandwidth caps rsync's own transfer, in bytes per second (0: none).
-	Bandwidth int64
+	// Limiter is the bandwidth cap the pull shares with every other copy
+	// (migration.bandwidth): ssh connects through a loopback relay
+	// (rsyncrelay.go) whose bytes, both ways, draw on it. nil: ssh
+	// connects to the primary directly, uncapped.
+	Limiter *lxd.Limiter
+	// Logger logs the relay's connections (nil: discarded).
+	Logger *slog.Logger
+
+	// relayed, when set (tests), wraps the relay's reads after the cap.
+	relayed func(io.Reader) io.Reader
 }
 
 // Pull brings every path into the mirror (a directory with --delete, so
@@ -60,16 +73,48 @@ func (r Rsync) pull(ctx context.Context, p string) error {
 	if err := os.MkdirAll(dest, 0o700); err != nil {
 		return fmt.Errorf("rsync: create the mirror of %s: %w", p, err)
 	}
-	cmd := exec.CommandContext(ctx, r.bin(), r.args(p, dest)...)
+	port := 0
+	var relay *sshRelay
+	if r.Limiter != nil {
+		var err error
+		if relay, err = startRelay(ctx, net.JoinHostPort(r.Host, strconv.Itoa(r.Port)), r.wrap, r.logger()); err != nil {
+			return err
+		}
+		port = relay.Port()
+	}
+	cmd := exec.CommandContext(ctx, r.bin(), r.args(p, dest, port)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("rsync %s: %w", p, context.Cause(ctx))
-		}
+	err := cmd.Run()
+	var rerr error
+	if relay != nil {
+		rerr = relay.Close()
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("rsync %s: %w", p, context.Cause(ctx))
+	case err != nil && rerr != nil:
+		return fmt.Errorf("rsync %s from %s: %w: %v: %s (%v)", p, r.Host, ErrRsync, err, tail(out.String(), 400), rerr)
+	case err != nil:
 		return fmt.Errorf("rsync %s from %s: %w: %v: %s", p, r.Host, ErrRsync, err, tail(out.String(), 400))
 	}
 	return nil
+}
+
+// wrap is the relay's reader: through the shared cap, then relayed.
+func (r Rsync) wrap(ctx context.Context, rd io.Reader) io.Reader {
+	rd = r.Limiter.Reader(ctx, rd)
+	if r.relayed != nil {
+		rd = r.relayed(rd)
+	}
+	return rd
+}
+
+func (r Rsync) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 func (r Rsync) bin() string {
@@ -82,15 +127,24 @@ func (r Rsync) bin() string {
 // args is rsync's command line for p into dest: the archive (modes, times,
 // owners as numbers, links), --delete inside a directory, ssh in batch
 // mode (it never asks for a password) with the key and the known hosts.
-func (r Rsync) args(p, dest string) []string {
-	ssh := []string{"ssh", "-i", quote(r.Key), "-p", strconv.Itoa(r.Port),
-		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
-		"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + quote(r.KnownHosts)}
-	args := []string{"--archive", "--hard-links", "--numeric-ids", "--delete", "-e", strings.Join(ssh, " ")}
-	if r.Bandwidth > 0 {
-		args = append(args, "--bwlimit="+strconv.FormatInt(max(1, r.Bandwidth/1024), 10)) // KiB/s
+// With relay (a loopback port, 0: none) ssh connects there, and checks
+// the host key under the primary's own name (HostKeyAlias: as ssh records
+// it, the address, or [address]:port off port 22).
+func (r Rsync) args(p, dest string, relay int) []string {
+	host, port := r.Host, r.Port
+	ssh := []string{"ssh", "-i", quote(r.Key)}
+	if relay > 0 {
+		alias := r.Host
+		if r.Port != 22 {
+			alias = "[" + r.Host + "]:" + strconv.Itoa(r.Port)
+		}
+		host, port = "127.0.0.1", relay
+		ssh = append(ssh, "-o", "HostKeyAlias="+quote(alias), "-o", "CheckHostIP=no")
 	}
-	host := r.Host
+	ssh = append(ssh, "-p", strconv.Itoa(port),
+		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
+		"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile="+quote(r.KnownHosts))
+	args := []string{"--archive", "--hard-links", "--numeric-ids", "--delete", "-e", strings.Join(ssh, " ")}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}

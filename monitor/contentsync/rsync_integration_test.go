@@ -3,15 +3,18 @@ package contentsync
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/internal/labtest"
 	"github.com/understudy/understudy/internal/labtest/labconn"
+	"github.com/understudy/understudy/lxd"
 )
 
 // rsyncOpener pulls the primary's paths with rsync over ssh into a mirror
@@ -33,7 +36,9 @@ func (o rsyncOpener) Standby(ctx context.Context, service string) (Session, erro
 // TestIntegrationSyncRsync syncs the primary's web root with method rsync:
 // over ssh (dropbear in the primary, the key a file on this side) into a
 // mirror, then into the warm standby container, which serves the new file;
-// a second sync moves only the file that changed. When ssh refuses the
+// a second sync moves only the file that changed. ssh connects through
+// the relay that draws on the shared cap, and checks the primary's host
+// key under the primary's address all the same. When ssh refuses the
 // primary's host key (it changed), the sync fails and the standby keeps
 // serving the last good copy.
 func TestIntegrationSyncRsync(t *testing.T) {
@@ -46,7 +51,9 @@ func TestIntegrationSyncRsync(t *testing.T) {
 	write(t, w.hostA, labPrimary, "/var/www/marker.html", "rsync one")
 	write(t, w.hostA, labPrimary, "/var/www/big.bin", strings.Repeat("r", 1<<20))
 	known := filepath.Join(dir, "known_hosts")
-	rs := Rsync{User: "root", Host: labPrimaryAddr, Port: 22, Key: key, KnownHosts: known, Mirror: filepath.Join(dir, "mirror")}
+	var relayed atomic.Int64 // what crossed the relay, both ways, through the shared cap
+	rs := Rsync{User: "root", Host: labPrimaryAddr, Port: 22, Key: key, KnownHosts: known, Mirror: filepath.Join(dir, "mirror"),
+		Limiter: lxd.NewLimiter(256 << 20), relayed: func(rd io.Reader) io.Reader { return countReader{rd, &relayed} }}
 	r := New(Config{Open: rsyncOpener{w: w, rsync: rs, paths: []string{"/var/www"}}, Gate: openGate{},
 		Logger: labtest.Logger(t, slog.LevelDebug)})
 	tg := Target{Service: labWarm, Paths: []string{"/var/www"}, Every: time.Minute, MaxRPO: 3 * time.Minute}
@@ -61,6 +68,9 @@ func TestIntegrationSyncRsync(t *testing.T) {
 	}
 	if b, err := os.ReadFile(known); err != nil || strings.Count(string(b), " ssh-ed25519 ") != 1 { // ssh may hash the name
 		t.Errorf("known hosts %q (%v), want the primary's key recorded at the first login", b, err)
+	}
+	if n := relayed.Load(); n < 1<<20 {
+		t.Errorf("the pull's relay passed %d bytes through the shared cap, want the 1 MiB file at least", n)
 	}
 
 	write(t, w.hostA, labPrimary, "/var/www/marker.html", "rsync two, longer")

@@ -11,9 +11,9 @@ import (
 )
 
 func TestRsyncArgs(t *testing.T) {
-	r := Rsync{User: "root", Host: "10.0.0.5", Port: 2222, Key: "/etc/understudy/my key", KnownHosts: "/var/lib/understudy/sync/known_hosts", Bandwidth: 4 << 20}
-	got := r.args("/var/www", "/m/var")
-	for _, want := range []string{"--archive", "--delete", "--numeric-ids", "--bwlimit=4096", "--", "root@10.0.0.5:/var/www", "/m/var/"} {
+	r := Rsync{User: "root", Host: "10.0.0.5", Port: 2222, Key: "/etc/understudy/my key", KnownHosts: "/var/lib/understudy/sync/known_hosts"}
+	got := r.args("/var/www", "/m/var", 0)
+	for _, want := range []string{"--archive", "--delete", "--numeric-ids", "--", "root@10.0.0.5:/var/www", "/m/var/"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("args %q lack %q", got, want)
 		}
@@ -24,8 +24,34 @@ func TestRsyncArgs(t *testing.T) {
 			t.Errorf("ssh command %q lacks %q", e, want)
 		}
 	}
-	if got := (Rsync{User: "u", Host: "fd00::5", Port: 22}).args("/a", "/m"); got[len(got)-2] != "u@[fd00::5]:/a" || slices.Contains(got, "--bwlimit=0") {
-		t.Errorf("IPv6, no cap: %q", got)
+	if got := (Rsync{User: "u", Host: "fd00::5", Port: 22}).args("/a", "/m", 0); got[len(got)-2] != "u@[fd00::5]:/a" {
+		t.Errorf("IPv6: %q", got)
+	}
+	for _, a := range got {
+		if strings.HasPrefix(a, "--bwlimit") {
+			t.Errorf("args %q cap rsync on their own: the shared cap is the relay's", got)
+		}
+	}
+}
+
+// TestRsyncArgsThroughTheRelay: ssh connects to the relay's loopback port
+// and checks the host key recorded under the primary's name.
+func TestRsyncArgsThroughTheRelay(t *testing.T) {
+	for _, c := range []struct {
+		port  int
+		alias string
+	}{{22, "HostKeyAlias=10.0.0.5 "}, {2222, "HostKeyAlias=[10.0.0.5]:2222 "}} {
+		r := Rsync{User: "root", Host: "10.0.0.5", Port: c.port, Key: "/k", KnownHosts: "/kh"}
+		got := r.args("/var/www", "/m/var", 40123)
+		if got[len(got)-2] != "root@127.0.0.1:/var/www" {
+			t.Errorf("port %d: source %q, want the relay's address", c.port, got[len(got)-2])
+		}
+		e := got[slices.Index(got, "-e")+1]
+		for _, want := range []string{"-p 40123 ", c.alias, "CheckHostIP=no", "StrictHostKeyChecking=accept-new"} {
+			if !strings.Contains(e, want) {
+				t.Errorf("port %d: ssh command %q lacks %q", c.port, e, want)
+			}
+		}
 	}
 }
 

@@ -21,8 +21,11 @@ type Target struct {
 	Paths   []string
 	// WholeInstance copies the instance instead of Paths (Instances).
 	WholeInstance bool
-	Every         time.Duration
-	MaxRPO        time.Duration
+	// Standby is the service's standby VM (where a whole-instance sync
+	// keeps its staging copy).
+	Standby string
+	Every   time.Duration
+	MaxRPO  time.Duration
 }
 
 // Session is one side's file system, open for one sync.
@@ -63,7 +66,10 @@ type Config struct {
 	Open    Opener
 	// Instances copies the whole-instance targets; nil: they fail.
 	Instances Instances
-	Gate      Gate
+	// Stagings removes the staging copies whose whole-instance sync left
+	// the inventory (staging.go); nil: none are removed.
+	Stagings Stagings
+	Gate     Gate
 	// Limiter returns the bandwidth cap (migration.bandwidth) the syncs
 	// share with the migrations' copies: one token bucket for all of them,
 	// so a sync storm cannot flood the link. nil: no cap.
@@ -128,6 +134,7 @@ type Runner struct {
 	mu      sync.Mutex
 	status  map[string]*Status
 	running map[string]*run // running syncs
+	sweep   sweepState      // of the staging copies (staging.go)
 }
 
 // run is one running sync: its cancel, and done closed once it returned.
@@ -160,11 +167,19 @@ func New(cfg Config) *Runner {
 func (r *Runner) Run(ctx context.Context, slots Slots) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	r.mu.Lock()
+	r.sweep.ok, r.sweep.retry = false, time.Time{} // a new term sweeps: the inventory may have changed meanwhile
+	r.mu.Unlock()
 	for {
-		due, next := r.due()
+		targets := r.cfg.Targets()
+		due, next := r.due(targets)
 		for _, t := range due {
 			wg.Add(1)
 			go func() { defer wg.Done(); _, _ = r.syncOnce(ctx, t, slots) }()
+		}
+		if r.sweepDue(targets, r.cfg.Clock.Now()) {
+			wg.Add(1)
+			go func() { defer wg.Done(); r.sweepOnce(ctx) }()
 		}
 		select {
 		case <-ctx.Done():
@@ -179,9 +194,8 @@ func (r *Runner) Run(ctx context.Context, slots Slots) {
 // a new target or a finished sync is seen within Tick): a sync starts when
 // it is due, not at the next tick after. It forgets the services that left
 // the inventory.
-func (r *Runner) due() ([]Target, time.Duration) {
+func (r *Runner) due(targets []Target) ([]Target, time.Duration) {
 	now := r.cfg.Clock.Now()
-	targets := r.cfg.Targets()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	keep := map[string]bool{}

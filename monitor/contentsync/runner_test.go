@@ -228,8 +228,8 @@ understudy_sync_rpo_exceeded{service="web"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "understudy_sync_age_seconds", "understudy_sync_max_rpo_seconds", "understudy_sync_rpo_exceeded"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(NewCollector(r, nil)); n != 9 {
-		t.Errorf("%d series, want 9", n)
+	if n := testutil.CollectAndCount(NewCollector(r, nil)); n != 10 { // 9 of web, understudy_sync_staging_removed_total
+		t.Errorf("%d series, want 10", n)
 	}
 	if n := testutil.CollectAndCount(NewCollector(r, func() bool { return false })); n != 0 {
 		t.Errorf("%d series while not leading, want none", n)

@@ -2,10 +2,12 @@ package prepare
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/understudy/understudy/internal/clock/clocktest"
+	"github.com/understudy/understudy/standby"
 )
 
 // asked counts the prepare requests the agent got for one service.
@@ -72,4 +74,29 @@ func TestPrepareRunWaitsForTheRetryOnItsClock(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestPrepareRetriesASwapAtTheFirstPause: an agent that says the container
+// is being swapped by its sync (standby.ErrSwapping) is asked again after
+// the first pause each time, without the backoff growing.
+func TestPrepareRetriesASwapAtTheFirstPause(t *testing.T) {
+	clk := clocktest.NewFake()
+	agent := &fakeAgent{fail: map[string]bool{"db": true}, err: fmt.Errorf("prepare %q: %w", "db", standby.ErrSwapping)}
+	p := New(Config{Services: fakeServices{}, Agents: agent, Epoch: 7, Retry: 2 * time.Second, Clock: clk})
+	p.pass(t.Context())
+	for i := 2; i <= 4; i++ {
+		clk.Advance(2 * time.Second)
+		p.pass(t.Context())
+		if got := agent.asked("db"); got != i {
+			t.Fatalf("after %d pauses of 2s: db asked %d times, want %d", i-1, got, i)
+		}
+	}
+	agent.mu.Lock()
+	agent.fail = nil
+	agent.mu.Unlock()
+	clk.Advance(2 * time.Second)
+	p.pass(t.Context())
+	if st := p.Get("db"); !st.OK {
+		t.Errorf("db after the swap: %+v, want prepared", st)
+	}
 }

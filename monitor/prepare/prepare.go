@@ -207,9 +207,12 @@ func (p *Preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 	if ctx.Err() != nil {
 		return time.Time{}
 	}
+	// A sync's swap holds the container aside for a moment: nothing is
+	// wrong, so the retry comes after the first pause, not a longer one.
+	swapping := errors.Is(err, standby.ErrSwapping)
 	var retry time.Time
 	p.set(name, func(s *State) {
-		if !sameSpec(s.spec, spec) || s.backoff == 0 {
+		if !sameSpec(s.spec, spec) || s.backoff == 0 || swapping {
 			s.backoff = p.cfg.Retry
 		} else {
 			s.backoff = min(2*s.backoff, 30*time.Second)
@@ -219,6 +222,10 @@ func (p *Preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 		retry = s.retryAt
 	})
 	p.count("error")
+	if swapping {
+		log.Info("standby container is being swapped by its sync; preparing it again shortly", "err", err, "retry_at", retry)
+		return retry
+	}
 	log.Warn("prepare standby container failed; retrying", "err", err, "retry_at", retry)
 	return retry
 }

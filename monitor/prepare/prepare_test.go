@@ -16,6 +16,7 @@ type fakeAgent struct {
 	mu       sync.Mutex
 	prepared []standby.ServiceSpec
 	fail     map[string]bool
+	err      error // what a failing prepare returns (default: "agent says no")
 }
 
 func (a *fakeAgent) Prepare(_ context.Context, _ uint64, spec standby.ServiceSpec) (standby.ServiceStatus, error) {
@@ -23,6 +24,9 @@ func (a *fakeAgent) Prepare(_ context.Context, _ uint64, spec standby.ServiceSpe
 	defer a.mu.Unlock()
 	a.prepared = append(a.prepared, spec)
 	if a.fail[spec.Name] {
+		if a.err != nil {
+			return standby.ServiceStatus{}, a.err
+		}
 		return standby.ServiceStatus{}, errors.New("agent says no")
 	}
 	return standby.ServiceStatus{Address: "10.9.1.5"}, nil
