@@ -175,19 +175,8 @@ func TestRunSyncsEveryInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(ctx, nil) }()
-	runs := func() int64 {
-		st, _ := r.Status("web")
-		return st.Runs
-	}
-	waitRuns := func(n int64) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); runs() < n; {
-			if time.Now().After(deadline) {
-				t.Fatalf("runs = %d, want %d", runs(), n)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	runs := func() int64 { return webRuns(r) }
+	waitRuns := func(n int64) { t.Helper(); waitWebRuns(t, r, n) }
 	waitRuns(1)
 	for range 5 { // 50 s: not due yet
 		clk.BlockUntil(t, 1)
@@ -286,16 +275,8 @@ func TestRunStartsASyncWhenItFallsDue(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); r.Run(ctx, nil) }()
 	defer func() { cancel(); <-done }()
-	runs := func() int64 { st, _ := r.Status("web"); return st.Runs }
-	waitRuns := func(n int64) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); runs() < n; {
-			if time.Now().After(deadline) {
-				t.Fatalf("runs = %d, want %d", runs(), n)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	runs := func() int64 { return webRuns(r) }
+	waitRuns := func(n int64) { t.Helper(); waitWebRuns(t, r, n) }
 	waitRuns(1)
 	start := clk.Now()
 	for range 8 { // 56 s
@@ -308,4 +289,22 @@ func TestRunStartsASyncWhenItFallsDue(t *testing.T) {
 	}
 	clk.Advance(start.Add(time.Minute).Sub(clk.Now())) // exactly due
 	waitRuns(2)
+}
+
+// webRuns is how many syncs of "web" r has run.
+func webRuns(r *Runner) int64 {
+	st, _ := r.Status("web")
+	return st.Runs
+}
+
+// waitWebRuns waits until r has run n syncs of "web" (the runner runs
+// them in goroutines of its own).
+func waitWebRuns(t *testing.T, r *Runner, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); webRuns(r) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("runs = %d, want %d", webRuns(r), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
