@@ -132,7 +132,7 @@ func (r Rsync) bin() string {
 // it, the address, or [address]:port off port 22).
 func (r Rsync) args(p, dest string, relay int) []string {
 	host, port := r.Host, r.Port
-	ssh := []string{"ssh", "-i", quote(r.Key)}
+	ssh := []string{"ssh", "-i", sshFile(r.Key)}
 	if relay > 0 {
 		alias := r.Host
 		if r.Port != 22 {
@@ -143,13 +143,17 @@ func (r Rsync) args(p, dest string, relay int) []string {
 	}
 	ssh = append(ssh, "-p", strconv.Itoa(port),
 		"-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
-		"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile="+quote(r.KnownHosts))
+		"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile="+sshFile(r.KnownHosts))
 	args := []string{"--archive", "--hard-links", "--numeric-ids", "--delete", "-e", strings.Join(ssh, " ")}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
 	return append(args, "--", r.User+"@"+host+":"+p, dest+string(filepath.Separator))
 }
+
+// sshFile is a file path for ssh's -i and UserKnownHostsFile, where ssh
+// expands %-tokens: a literal % is written %%, then quoted.
+func sshFile(s string) string { return quote(strings.ReplaceAll(s, "%", "%%")) }
 
 // quote protects a path with spaces in rsync's -e command line.
 func quote(s string) string {

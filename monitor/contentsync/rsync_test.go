@@ -24,6 +24,10 @@ func TestRsyncArgs(t *testing.T) {
 			t.Errorf("ssh command %q lacks %q", e, want)
 		}
 	}
+	pct := Rsync{User: "u", Host: "h", Port: 22, Key: "/tmp/b%1/key", KnownHosts: "/tmp/b%1/kh"}.args("/a", "/m", 0)
+	if e := pct[slices.Index(pct, "-e")+1]; !strings.Contains(e, "-i /tmp/b%%1/key") || !strings.Contains(e, "UserKnownHostsFile=/tmp/b%%1/kh") {
+		t.Errorf("ssh command %q: a %% in a path must be written %%%% (ssh expands %%-tokens there)", e)
+	}
 	if got := (Rsync{User: "u", Host: "fd00::5", Port: 22}).args("/a", "/m", 0); got[len(got)-2] != "u@[fd00::5]:/a" {
 		t.Errorf("IPv6: %q", got)
 	}
