@@ -28,7 +28,7 @@ type statusBatch struct {
 // listing is one listing's result, shared by the callers that joined it.
 type listing struct {
 	done     chan struct{}
-	deadline time.Time // the first caller's; the listing is sent with it
+	deadline time.Time // the latest of its callers'; the listing is sent with it
 	states   map[string]lxd.State
 	err      error
 }
@@ -38,13 +38,18 @@ func (b *statusBatch) state(ctx context.Context, instance string) (lxd.State, er
 	b.mu.Lock()
 	if b.next == nil {
 		b.next = &listing{done: make(chan struct{})}
-		if d, ok := ctx.Deadline(); ok {
-			b.next.deadline = d
-		} else {
-			b.next.deadline = time.Now().Add(time.Minute)
-		}
 	}
 	l := b.next
+	// The listing may wait for the one in flight before it is sent: give it
+	// the latest deadline among its callers, so that a caller who joined
+	// late is not cut short by an earlier one's.
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Now().Add(time.Minute)
+	}
+	if d.After(l.deadline) {
+		l.deadline = d
+	}
 	if !b.running {
 		b.running = true
 		go b.send()
@@ -66,7 +71,7 @@ func (b *statusBatch) state(ctx context.Context, instance string) (lxd.State, er
 }
 
 // send sends the listings asked for, one after the other, and returns when
-// none is waiting; each is bounded by its first caller's deadline.
+// none is waiting; each is bounded by its callers' latest deadline.
 func (b *statusBatch) send() {
 	for {
 		b.mu.Lock()

@@ -83,3 +83,38 @@ func TestStatusBatchMissingInstanceAndErrors(t *testing.T) {
 		t.Errorf("failed listing: %v, want its error", err)
 	}
 }
+
+// A listing that waits behind the one in flight is sent with the latest
+// deadline of its callers: a probe that joined late is not cut short by
+// the deadline of one that joined early and gave up.
+func TestStatusBatchListingTakesTheLatestDeadline(t *testing.T) {
+	gate := make(chan struct{})
+	var calls atomic.Int32
+	b := &statusBatch{list: func(ctx context.Context) (map[string]lxd.State, error) {
+		if calls.Add(1) == 1 {
+			<-gate // the first listing is slow
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return map[string]lxd.State{"vm": {Running: true}}, nil
+	}}
+	long, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() { _, _ = b.state(long, "vm") }() // listing 1, in flight
+	for calls.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancelShort()
+	shortDone := make(chan struct{})
+	go func() { defer close(shortDone); _, _ = b.state(short, "vm") }() // creates listing 2
+	time.Sleep(5 * time.Millisecond)
+	late := make(chan error, 1)
+	go func() { _, err := b.state(long, "vm"); late <- err }() // joins listing 2
+	<-shortDone // the early caller's deadline passed while listing 1 was out
+	close(gate)
+	if err := <-late; err != nil {
+		t.Fatalf("the late caller got %v: listing 2 was sent with the early caller's deadline", err)
+	}
+}
