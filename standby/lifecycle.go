@@ -124,21 +124,31 @@ func (a *Agent) applyMode(ctx context.Context, rec record) error {
 
 // waitServing waits until a warm container's port accepts a connection, or
 // answers ErrNotServing after activate-timeout (the time an activation
-// gives a started container to serve): a container that runs but never
-// serves, such as one whose boot hung, is not a standby.
+// gives a started container to serve), or sooner when the caller's
+// deadline is nearer: a container that runs but never serves, such as one
+// whose boot hung, is not a standby, and one that is only slow is kept.
 func (a *Agent) waitServing(ctx context.Context, rec record) error {
 	name := rec.Spec.Name
-	wctx, cancel := context.WithTimeout(ctx, time.Duration(a.cfg.ActivateTimeout))
+	bound := time.Duration(a.cfg.ActivateTimeout)
+	if d, ok := ctx.Deadline(); ok { // answer before the caller gives up
+		bound = min(bound, max(time.Until(d)-serveAnswerMargin, 0))
+	}
+	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	addr, err := a.rt.WaitIPv4(wctx, name, a.cfg.NIC)
 	if err == nil {
 		err = waitPort(wctx, addr, rec.Spec.Port)
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil { // the container stays, whatever ended the wait
 		return fmt.Errorf("%w: %q: %w", ErrNotServing, name, err)
 	}
-	return err
+	return nil
 }
+
+// serveAnswerMargin is the time a warm prepare keeps, of its caller's
+// deadline, to answer ErrNotServing before the caller gives up (and the
+// prepare would otherwise be undone, the slow container deleted).
+const serveAnswerMargin = time.Second
 
 // checkpoint starts the container, waits for its port, takes a stateful
 // snapshot and stops it. Only called when CRIU was proven to work.
