@@ -78,23 +78,35 @@ func TestPrepareRunWaitsForTheRetryOnItsClock(t *testing.T) {
 
 // TestPrepareRetriesASwapAtTheFirstPause: an agent that says the container
 // is being swapped by its sync (standby.ErrSwapping) is asked again after
-// the first pause each time, without the backoff growing.
+// the first pause; one that says so again backs off as for any failure (a
+// swap that never finished leaves the container aside until an operator
+// renames it back).
 func TestPrepareRetriesASwapAtTheFirstPause(t *testing.T) {
 	clk := clocktest.NewFake()
 	agent := &fakeAgent{fail: map[string]bool{"db": true}, err: fmt.Errorf("prepare %q: %w", "db", standby.ErrSwapping)}
 	p := New(Config{Services: fakeServices{}, Agents: agent, Epoch: 7, Retry: 2 * time.Second, Clock: clk})
 	p.pass(t.Context())
-	for i := 2; i <= 4; i++ {
-		clk.Advance(2 * time.Second)
-		p.pass(t.Context())
-		if got := agent.asked("db"); got != i {
-			t.Fatalf("after %d pauses of 2s: db asked %d times, want %d", i-1, got, i)
-		}
+	clk.Advance(2 * time.Second)
+	p.pass(t.Context())
+	if got := agent.asked("db"); got != 2 {
+		t.Fatalf("after the first pause: db asked %d times, want 2 (a swap is a moment)", got)
+	}
+	// Still aside: not a moment any more (a swap that never finished), so
+	// the pauses grow as for any failure: 4 s, then 8 s.
+	clk.Advance(2 * time.Second)
+	p.pass(t.Context())
+	if got := agent.asked("db"); got != 2 {
+		t.Fatalf("2 s after a second swapping answer: db asked %d times, want still 2 (backing off)", got)
+	}
+	clk.Advance(2 * time.Second)
+	p.pass(t.Context())
+	if got := agent.asked("db"); got != 3 {
+		t.Fatalf("4 s after the second swapping answer: db asked %d times, want 3", got)
 	}
 	agent.mu.Lock()
 	agent.fail = nil
 	agent.mu.Unlock()
-	clk.Advance(2 * time.Second)
+	clk.Advance(8 * time.Second)
 	p.pass(t.Context())
 	if st := p.Get("db"); !st.OK {
 		t.Errorf("db after the swap: %+v, want prepared", st)

@@ -83,6 +83,7 @@ type State struct {
 	At      time.Time // of the last attempt
 	retryAt time.Time
 	backoff time.Duration
+	aside   bool   // the last attempt found the container held aside by a swap
 	Address string // the standby container's static address, if the agent has a pool
 	Skipped string // why the preparer leaves it alone
 }
@@ -208,21 +209,25 @@ func (p *Preparer) prepareOne(ctx context.Context, name, sb string, spec standby
 		return time.Time{}
 	}
 	// A sync's swap holds the container aside for a moment: nothing is
-	// wrong, so the retry comes after the first pause, not a longer one.
+	// wrong, so the first retry comes after the first pause. A container
+	// still aside at the next attempt is not a moment (a swap that never
+	// finished leaves NAME-swapping): that backs off as any failure does.
 	swapping := errors.Is(err, standby.ErrSwapping)
 	var retry time.Time
+	moment := false
 	p.set(name, func(s *State) {
-		if !sameSpec(s.spec, spec) || s.backoff == 0 || swapping {
+		moment = swapping && !s.aside
+		if !sameSpec(s.spec, spec) || s.backoff == 0 || moment {
 			s.backoff = p.cfg.Retry
 		} else {
 			s.backoff = min(2*s.backoff, 30*time.Second)
 		}
-		s.spec, s.OK, s.Err, s.At, s.Skipped = spec, false, prepareError(spec, err), p.cfg.Clock.Now(), ""
+		s.spec, s.OK, s.Err, s.At, s.Skipped, s.aside = spec, false, prepareError(spec, err), p.cfg.Clock.Now(), "", swapping
 		s.retryAt = s.At.Add(s.backoff)
 		retry = s.retryAt
 	})
 	p.count("error")
-	if swapping {
+	if moment {
 		log.Info("standby container is being swapped by its sync; preparing it again shortly", "err", err, "retry_at", retry)
 		return retry
 	}
