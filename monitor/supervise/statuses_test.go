@@ -112,7 +112,8 @@ func TestStatusBatchListingTakesTheLatestDeadline(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	late := make(chan error, 1)
 	go func() { _, err := b.state(long, "vm"); late <- err }() // joins listing 2
-	<-shortDone                                                // the early caller's deadline passed while listing 1 was out
+	// The early caller's deadline passes while listing 1 is still out.
+	<-shortDone
 	close(gate)
 	if err := <-late; err != nil {
 		t.Fatalf("the late caller got %v: listing 2 was sent with the early caller's deadline", err)
