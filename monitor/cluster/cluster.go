@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/understudy/understudy/ha"
@@ -162,8 +163,17 @@ func (c *Cluster) Elector(ctx context.Context, name, address string, ttl time.Du
 // embedded peers) answers "leader changed" or times out for a while.
 const clearStaleBound = 30 * time.Second
 
-// clearStale runs el.ClearStale until it succeeds, retrying (from 200 ms,
-// doubling up to 2 s) for clearStaleBound; each attempt has 5 s.
+// electing reports whether err is etcd still electing its leader, or an
+// attempt that timed out meanwhile: worth another try. Anything else (a
+// refused login, say) is returned at once.
+func electing(err error) bool {
+	return errors.Is(err, rpctypes.ErrLeaderChanged) || errors.Is(err, rpctypes.ErrNoLeader) ||
+		errors.Is(err, rpctypes.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// clearStale runs el.ClearStale until it succeeds, retrying the errors of
+// an election in progress (from 200 ms, doubling up to 2 s) for
+// clearStaleBound; each attempt has 5 s.
 func (c *Cluster) clearStale(ctx context.Context, el *ha.Elector) (int, error) {
 	bctx, cancel := context.WithTimeout(ctx, clearStaleBound)
 	defer cancel()
@@ -174,6 +184,9 @@ func (c *Cluster) clearStale(ctx context.Context, el *ha.Elector) (int, error) {
 		acancel()
 		if err == nil {
 			return n, nil
+		}
+		if !electing(err) {
+			return 0, err
 		}
 		c.log.Warn("etcd not ready for the election yet; retrying", "err", err, "in", pause)
 		t := time.NewTimer(pause)
