@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -209,7 +208,7 @@ func startLoadGen(ctx context.Context, b *testing.B, ap netip.AddrPort, pinger P
 	for range 10 {
 		g.wg.Go(func() {
 			for lctx.Err() == nil {
-				took, err := timedGetPath(client, front.URL+l.path)
+				took, err := timedGetURL(client, front.URL+l.path)
 				switch {
 				case lctx.Err() != nil:
 				case err != nil:
@@ -289,26 +288,6 @@ func rttEnvInt(b *testing.B, name string, def int) int {
 		b.Fatalf("%s=%q: want a positive whole number", name, v)
 	}
 	return n
-}
-
-// timedGetPath GETs url (with its path) from web.test and times it.
-func timedGetPath(client *http.Client, url string) (time.Duration, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Host = "web.test"
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-	}
-	return time.Since(start), nil
 }
 
 // write writes base.json (raw samples) and base.md (the table).

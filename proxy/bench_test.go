@@ -293,7 +293,12 @@ func BenchmarkInterleaved(b *testing.B) {
 // the whole answer and says how long that took; a status other than 200 is
 // an error.
 func timedGet(client *http.Client, base string) (time.Duration, error) {
-	req, err := http.NewRequest(http.MethodGet, base+"/", nil)
+	return timedGetURL(client, base+"/")
+}
+
+// timedGetURL is timedGet of a whole URL (its path included).
+func timedGetURL(client *http.Client, url string) (time.Duration, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -306,7 +311,7 @@ func timedGet(client *http.Client, base string) (time.Duration, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: status %d", base, resp.StatusCode)
+		return 0, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
 	return time.Since(start), nil
 }

@@ -167,14 +167,7 @@ func (s closingSession) Open(p string) (io.ReadCloser, error) {
 
 // Run syncs each service once per every, and stops with its context.
 func TestRunSyncsEveryInterval(t *testing.T) {
-	w := newWorld(t)
-	w.write(w.src, "/var/www/index.html", "v1", t0)
-	clk := clocktest.NewFake()
-	r := newRunner(w, &fakeGate{}, clk)
-	r.cfg.Tick = 10 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx, nil) }()
+	r, clk := runWeb(t, 10*time.Second)
 	runs := func() int64 { return webRuns(r) }
 	waitRuns := func(n int64) { t.Helper(); waitWebRuns(t, r, n) }
 	waitRuns(1)
@@ -188,8 +181,6 @@ func TestRunSyncsEveryInterval(t *testing.T) {
 	}
 	clk.Advance(10 * time.Second)
 	waitRuns(2)
-	cancel()
-	<-done
 }
 
 func TestCollectorExportsTheRPO(t *testing.T) {
@@ -266,15 +257,7 @@ func TestCancelStopsTheRunningSync(t *testing.T) {
 // A sync starts when it falls due, not at the next look after: with a
 // look every 7 s and every 1 min, the second run comes at 60 s, not 63.
 func TestRunStartsASyncWhenItFallsDue(t *testing.T) {
-	w := newWorld(t)
-	w.write(w.src, "/var/www/index.html", "v1", t0)
-	clk := clocktest.NewFake()
-	r := newRunner(w, &fakeGate{}, clk)
-	r.cfg.Tick = 7 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx, nil) }()
-	defer func() { cancel(); <-done }()
+	r, clk := runWeb(t, 7*time.Second)
 	runs := func() int64 { return webRuns(r) }
 	waitRuns := func(n int64) { t.Helper(); waitWebRuns(t, r, n) }
 	waitRuns(1)
@@ -307,4 +290,20 @@ func waitWebRuns(t *testing.T, r *Runner, n int64) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// runWeb runs a runner of webTarget that looks every tick, on a fake
+// clock, until the test ends.
+func runWeb(t *testing.T, tick time.Duration) (*Runner, *clocktest.Fake) {
+	t.Helper()
+	w := newWorld(t)
+	w.write(w.src, "/var/www/index.html", "v1", t0)
+	clk := clocktest.NewFake()
+	r := newRunner(w, &fakeGate{}, clk)
+	r.cfg.Tick = tick
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r, clk
 }
