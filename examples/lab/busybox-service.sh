@@ -19,10 +19,17 @@ slow_running() {
 }
 
 # now_ms prints the time in milliseconds since the epoch (busybox date has
-# no %N; adjtimex reads the clock without setting it).
+# no %N; adjtimex reads the clock without setting it). Its "time.tv_usec"
+# holds nanoseconds when the clock's status has STA_NANO (8192), which a
+# kernel sets once an NTP daemon has asked for it: reading those as
+# microseconds put the time up to 16 minutes ahead.
 now_ms() {
-	set -- $(adjtimex 2>/dev/null | awk '/time.tv_sec/ {s = $2} /time.tv_usec/ {u = $2} END {print s, u}')
-	echo $(($1 * 1000 + $2 / 1000)) # awk's %d is 32 bits here, the shell's arithmetic 64
+	set -- $(adjtimex 2>/dev/null | awk '/status:/ {st = $2} /time.tv_sec/ {s = $2} /time.tv_usec/ {u = $2} END {print st, s, u}')
+	if [ $(($1 & 8192)) -ne 0 ]; then
+		echo $(($2 * 1000 + $3 / 1000000))
+	else
+		echo $(($2 * 1000 + $3 / 1000)) # awk's %d is 32 bits here, the shell's arithmetic 64
+	fi
 }
 
 # slow_app is the slow application itself (run in its own session, which
